@@ -1,0 +1,108 @@
+#include "addon/convert.h"
+
+namespace wenxin::addon {
+
+namespace {
+
+[[noreturn]] void type_error(Napi::Env env, const std::string& msg) {
+  Napi::TypeError err = Napi::TypeError::New(env, msg);
+  err.Set("code", Napi::String::New(env, "ERR_WENXIN_INVALID_ARGUMENT"));
+  throw err;
+}
+
+double number(const Napi::Object& o, const char* key, double fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) type_error(o.Env(), std::string("'") + key + "' must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t integer(const Napi::Object& o, const char* key, int64_t fallback) {
+  const double d = number(o, key, static_cast<double>(fallback));
+  if (d != static_cast<double>(static_cast<int64_t>(d))) type_error(o.Env(), std::string("'") + key + "' must be an integer");
+  return static_cast<int64_t>(d);
+}
+
+bool boolean(const Napi::Object& o, const char* key, bool fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsBoolean()) type_error(o.Env(), std::string("'") + key + "' must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+}  // namespace
+
+Napi::Error to_js_error(Napi::Env env, const Status& st) {
+  Napi::Error err = Napi::Error::New(env, st.message());
+  err.Set("code", Napi::String::New(env, error_code_name(st.code())));
+  return err;
+}
+
+std::vector<int32_t> to_token_ids(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    type_error(v.Env(), std::string(what) + " must be an Int32Array");
+  const Napi::Int32Array a = v.As<Napi::Int32Array>();
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
+std::vector<std::string> to_strings(const Napi::Value& v, const char* what) {
+  if (!v.IsArray()) type_error(v.Env(), std::string(what) + " must be an array of strings");
+  const Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::Value s = a.Get(i);
+    if (!s.IsString()) type_error(v.Env(), std::string(what) + " must be an array of strings");
+    out.push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+model::Ernie45Hparams to_hparams(const Napi::Object& o) {
+  model::Ernie45Hparams hp;
+  const Napi::Value mt = o.Get("modelType");
+  if (!mt.IsString()) type_error(o.Env(), "'modelType' must be a string");
+  hp.model_type = mt.As<Napi::String>().Utf8Value();
+  hp.hidden_size = integer(o, "hiddenSize", 0);
+  hp.intermediate_size = integer(o, "intermediateSize", 0);
+  hp.num_layers = integer(o, "numHiddenLayers", 0);
+  hp.num_heads = integer(o, "numAttentionHeads", 0);
+  hp.num_kv_heads = integer(o, "numKeyValueHeads", 0);
+  hp.head_dim = integer(o, "headDim", 0);
+  hp.vocab_size = integer(o, "vocabSize", 0);
+  hp.max_position_embeddings = integer(o, "maxPositionEmbeddings", 0);
+  hp.rope_theta = static_cast<float>(number(o, "ropeTheta", 500000.0));
+  hp.rms_norm_eps = static_cast<float>(number(o, "rmsNormEps", 1e-5));
+  hp.use_bias = boolean(o, "useBias", false);
+  hp.tie_word_embeddings = boolean(o, "tieWordEmbeddings", true);
+  hp.moe_num_experts = integer(o, "moeNumExperts", 0);
+  hp.moe_k = integer(o, "moeK", 0);
+  hp.moe_intermediate_size = integer(o, "moeIntermediateSize", 0);
+  hp.moe_num_shared_experts = integer(o, "moeNumSharedExperts", 0);
+  hp.moe_layer_start_index = integer(o, "moeLayerStartIndex", 0);
+  hp.moe_layer_end_index = integer(o, "moeLayerEndIndex", -1);
+  hp.moe_layer_interval = integer(o, "moeLayerInterval", 1);
+  hp.moe_norm_min = number(o, "moeNormMin", 1e-12);
+  return hp;
+}
+
+runtime::SamplingParams to_sampling(const Napi::Object& o) {
+  runtime::SamplingParams p;
+  p.greedy = boolean(o, "greedy", true);
+  p.temperature = static_cast<float>(number(o, "temperature", 1.0));
+  p.top_k = static_cast<int32_t>(integer(o, "topK", 0));
+  p.top_p = static_cast<float>(number(o, "topP", 1.0));
+  p.min_p = static_cast<float>(number(o, "minP", 0.0));
+  p.repetition_penalty = static_cast<float>(number(o, "repetitionPenalty", 1.0));
+  p.seed = static_cast<uint64_t>(number(o, "seed", 0));
+  return p;
+}
+
+runtime::EngineOptions to_engine_options(const Napi::Object& o) {
+  runtime::EngineOptions e;
+  e.threads = static_cast<int>(integer(o, "threads", 1));
+  e.max_context = integer(o, "maxContext", 4096);
+  e.kv_cache_tokens = integer(o, "kvCacheTokens", 0);
+  return e;
+}
+
+}  // namespace wenxin::addon

@@ -1,0 +1,25 @@
+// Conversions between JS values and engine structs. Malformed input becomes a JS TypeError
+// (thrown as a C++ exception by node-addon-api and surfaced to the caller), never a crash.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "model/ernie4_5/hparams.h"
+#include "runtime/engine.h"
+#include "wenxin/status.h"
+
+namespace wenxin::addon {
+
+// A JS Error whose `.code` is the Status code name (see packages/engine/src/errors.ts).
+Napi::Error to_js_error(Napi::Env env, const Status& st);
+
+std::vector<int32_t> to_token_ids(const Napi::Value& v, const char* what);
+model::Ernie45Hparams to_hparams(const Napi::Object& o);
+runtime::SamplingParams to_sampling(const Napi::Object& o);
+runtime::EngineOptions to_engine_options(const Napi::Object& o);
+std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
+
+}  // namespace wenxin::addon

@@ -1,0 +1,215 @@
+#include "addon/engine_wrap.h"
+
+#include "addon/convert.h"
+
+namespace wenxin::addon {
+
+Napi::FunctionReference* EngineWrap::constructor = nullptr;
+
+struct EngineWrap::Payload {
+  std::vector<runtime::TokenEvent> events;
+  std::vector<runtime::JobResult> results;
+};
+
+Napi::Function EngineWrap::define(Napi::Env env) {
+  Napi::Function fn = DefineClass(env, "NativeEngine",
+                                  {
+                                      InstanceMethod("submit", &EngineWrap::submit),
+                                      InstanceMethod("cancel", &EngineWrap::cancel),
+                                      InstanceMethod("runJob", &EngineWrap::run_job),
+                                      InstanceMethod("close", &EngineWrap::close),
+                                  });
+  constructor = new Napi::FunctionReference(Napi::Persistent(fn));
+  return fn;
+}
+
+EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {}
+
+void EngineWrap::attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, Napi::Function on_events) {
+  engine_ = std::move(engine);
+  Ref();  // the engine's thread may call back until close(): keep this object alive until then
+  tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "wenxin-engine-events", 0, 1, [this](Napi::Env) { Unref(); });
+  tsfn_.Unref(env);
+  Napi::ThreadSafeFunction tsfn = tsfn_;
+  engine_->start([this, tsfn](std::vector<runtime::TokenEvent>&& events, std::vector<runtime::JobResult>&& results) mutable {
+    auto* payload = new Payload{std::move(events), std::move(results)};
+    const napi_status st = tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) {
+      deliver(env, cb, p);
+    });
+    if (st != napi_ok) delete payload;  // the environment is shutting down
+  });
+}
+
+void EngineWrap::track(Napi::Env env, int delta) {
+  const int64_t before = inflight_;
+  inflight_ += delta;
+  if (closed_) return;  // released: the thread-safe function goes away once its queue drains
+  if (before == 0 && inflight_ > 0) tsfn_.Ref(env);
+  if (before > 0 && inflight_ == 0) tsfn_.Unref(env);
+}
+
+runtime::Engine* EngineWrap::live_engine(Napi::Env env) {
+  if (closed_ || !engine_) throw to_js_error(env, Status(ErrorCode::kEngineClosed, "the engine is closed"));
+  return engine_.get();
+}
+
+void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* payload) {
+  std::unique_ptr<Payload> p(payload);
+  if (env == nullptr) return;
+  Napi::HandleScope scope(env);
+  Napi::Array events = Napi::Array::New(env, p->events.size());
+  int finished = 0;
+  for (size_t i = 0; i < p->events.size(); ++i) {
+    const runtime::TokenEvent& ev = p->events[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", Napi::Number::New(env, static_cast<double>(ev.id)));
+    Napi::Int32Array tokens = Napi::Int32Array::New(env, ev.tokens.size());
+    std::copy(ev.tokens.begin(), ev.tokens.end(), tokens.Data());
+    o.Set("tokens", tokens);
+    o.Set("done", Napi::Boolean::New(env, ev.done));
+    o.Set("finishReason", Napi::String::New(env, runtime::finish_reason_name(ev.reason)));
+    o.Set("promptTokens", Napi::Number::New(env, ev.prompt_tokens));
+    o.Set("completionTokens", Napi::Number::New(env, ev.completion_tokens));
+    if (!ev.error.is_ok()) o.Set("error", to_js_error(env, ev.error).Value());
+    if (ev.done) ++finished;
+    events.Set(static_cast<uint32_t>(i), o);
+  }
+  for (const runtime::JobResult& r : p->results) {
+    auto it = jobs_.find(r.id);
+    if (it == jobs_.end()) continue;
+    Napi::Promise::Deferred deferred = it->second;
+    jobs_.erase(it);
+    ++finished;
+    if (!r.status.is_ok()) {
+      deferred.Reject(to_js_error(env, r.status).Value());
+      continue;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    for (const auto& [name, data] : r.outputs) {
+      Napi::Float32Array arr = Napi::Float32Array::New(env, data.size());
+      std::copy(data.begin(), data.end(), arr.Data());
+      out.Set(name, arr);
+    }
+    deferred.Resolve(out);
+  }
+  if (!p->events.empty()) on_events.Call({events});
+  track(env, -finished);
+}
+
+Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  runtime::Engine* engine = live_engine(env);
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[2].IsObject())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
+  runtime::GenerateRequest req;
+  const double id = info[0].As<Napi::Number>().DoubleValue();
+  if (!(id >= 1)) throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids start at 1"));
+  req.id = static_cast<uint64_t>(id);
+  req.prompt = to_token_ids(info[1], "promptIds");
+  const Napi::Object params = info[2].As<Napi::Object>();
+  req.sampling = to_sampling(params);
+  const Napi::Value max_new = params.Get("maxNewTokens");
+  if (max_new.IsNumber()) req.max_new_tokens = max_new.As<Napi::Number>().Int32Value();
+  const Napi::Value stops = params.Get("stopIds");
+  if (!stops.IsUndefined()) req.stop_ids = to_token_ids(stops, "stopIds");
+  const Status st = engine->submit(std::move(req));
+  if (!st.is_ok()) throw to_js_error(env, st);
+  track(env, +1);
+  return env.Undefined();
+}
+
+Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
+  if (!closed_ && engine_ && info.Length() > 0 && info[0].IsNumber())
+    engine_->cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  runtime::Engine* engine = live_engine(env);
+  runtime::JobRequest job;
+  const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (kind == "logits") job.kind = runtime::JobRequest::Kind::kLogits;
+  else if (kind == "embed") job.kind = runtime::JobRequest::Kind::kEmbed;
+  else if (kind == "trace") job.kind = runtime::JobRequest::Kind::kTrace;
+  else throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "job kind must be logits, embed or trace"));
+  if (info.Length() < 2 || !info[1].IsArray())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "runJob(kind, inputs) needs an array of Int32Array"));
+  const Napi::Array inputs = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < inputs.Length(); ++i) job.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
+  if (job.kind != runtime::JobRequest::Kind::kEmbed && job.inputs.size() != 1)
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, kind + " takes exactly one input"));
+  job.id = next_job_++;
+  const uint64_t id = job.id;
+  const Status st = engine->submit_job(std::move(job));
+  if (!st.is_ok()) throw to_js_error(env, st);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  jobs_.emplace(id, deferred);
+  track(env, +1);
+  return deferred.Promise();
+}
+
+Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!closed_ && engine_) {
+    closed_ = true;
+    engine_->shutdown();  // the worker reports ENGINE_CLOSED for what was still queued
+    tsfn_.Release();      // queued deliveries still run; the finalizer drops our self-reference
+  }
+  return env.Undefined();
+}
+
+namespace {
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, model::Ernie45Hparams hp, std::vector<std::string> files, runtime::EngineOptions opts,
+             Napi::Function on_events)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        hp_(std::move(hp)),
+        files_(std::move(files)),
+        opts_(opts),
+        on_events_(Napi::Persistent(on_events)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { status_ = runtime::Engine::create(hp_, files_, opts_, &engine_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!status_.is_ok()) {
+      deferred_.Reject(to_js_error(env, status_).Value());
+      return;
+    }
+    Napi::Object obj = EngineWrap::constructor->New({});
+    EngineWrap::Unwrap(obj)->attach(env, std::move(engine_), on_events_.Value());
+    deferred_.Resolve(obj);
+  }
+
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  model::Ernie45Hparams hp_;
+  std::vector<std::string> files_;
+  runtime::EngineOptions opts_;
+  Napi::FunctionReference on_events_;
+  Status status_;
+  std::unique_ptr<runtime::Engine> engine_;
+};
+
+}  // namespace
+
+Napi::Value load_engine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsFunction())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "loadEngine(hparams, files, options, onEvents) was called with bad arguments"));
+  auto* worker = new LoadWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"),
+                                to_engine_options(info[2].As<Napi::Object>()), info[3].As<Napi::Function>());
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace wenxin::addon

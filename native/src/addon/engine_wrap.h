@@ -1,0 +1,48 @@
+// The JS class `NativeEngine`: a thin adapter over runtime::Engine. Loading runs on a worker
+// thread (a promise); token events and job results come back through one thread-safe function
+// per engine, batched per engine step. See packages/engine/src/native/addon_types.ts.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <unordered_map>
+
+#include "runtime/engine.h"
+
+namespace wenxin::addon {
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  static Napi::FunctionReference* constructor;
+
+  explicit EngineWrap(const Napi::CallbackInfo& info);
+
+  // Called on the JS thread once the load worker has built the engine.
+  void attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, Napi::Function on_events);
+
+ private:
+  struct Payload;
+
+  Napi::Value submit(const Napi::CallbackInfo& info);
+  Napi::Value cancel(const Napi::CallbackInfo& info);
+  Napi::Value run_job(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
+
+  void deliver(Napi::Env env, Napi::Function on_events, Payload* payload);
+  void track(Napi::Env env, int delta);  // keeps Node alive while work is in flight
+  runtime::Engine* live_engine(Napi::Env env);
+
+  std::unique_ptr<runtime::Engine> engine_;
+  Napi::ThreadSafeFunction tsfn_;
+  std::unordered_map<uint64_t, Napi::Promise::Deferred> jobs_;
+  uint64_t next_job_ = 1;
+  int64_t inflight_ = 0;
+  bool closed_ = false;
+};
+
+// loadEngine(hparams, files, options, onEvents): Promise<NativeEngine>
+Napi::Value load_engine(const Napi::CallbackInfo& info);
+
+}  // namespace wenxin::addon

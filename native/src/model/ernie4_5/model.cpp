@@ -1,0 +1,88 @@
+#include "model/ernie4_5/model.h"
+
+#include <string>
+
+#include "kernels/ops.h"
+#include "model/layers/attention.h"
+#include "model/layers/ffn.h"
+
+namespace wenxin::model {
+
+Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::string>& files,
+                          std::unique_ptr<Ernie45Model>* out) {
+  WENXIN_RETURN_IF_ERROR(hp.validate());
+  if (files.empty()) return Status(ErrorCode::kFileNotFound, "no safetensors files were given");
+  auto m = std::unique_ptr<Ernie45Model>(new Ernie45Model());
+  m->hp_ = hp;
+  for (const auto& f : files) WENXIN_RETURN_IF_ERROR(m->store_.add_safetensors_file(f));
+  WENXIN_RETURN_IF_ERROR(bind_ernie45_weights(m->hp_, m->store_, &m->w_));
+  *out = std::move(m);
+  return Status::ok();
+}
+
+Status Ernie45Model::validate(const Batch& batch) const {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const int32_t tok = batch.tokens[i];
+    if (tok < 0 || tok >= hp_.vocab_size)
+      return Status(ErrorCode::kTokenOutOfRange, "token id " + std::to_string(tok) + " at index " + std::to_string(i) +
+                                                     " is outside the vocabulary [0, " + std::to_string(hp_.vocab_size) + ")");
+    if (batch.positions[i] < 0) return Status(ErrorCode::kInvalidArgument, "negative position");
+  }
+  return Status::ok();
+}
+
+void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool) const {
+  const int64_t T = static_cast<int64_t>(batch.size());
+  const int64_t H = hp_.hidden_size, V = hp_.vocab_size;
+  Trace* trace = out->trace;
+
+  std::vector<float> h(T * H), normed(T * H), delta(T * H);
+  const size_t emb_row = static_cast<size_t>(H) * dtype_size(w_.embed.dtype);
+  for (int64_t t = 0; t < T; ++t)
+    kernels::row_to_f32(static_cast<const uint8_t*>(w_.embed.data) + batch.tokens[t] * emb_row, w_.embed.dtype, H,
+                        h.data() + t * H);
+  if (trace) trace->record("hidden_states.0", h.data(), h.size());
+
+  RopeTable rope;
+  rope.build(batch.positions, hp_.head_dim, hp_.rope_theta);
+  const MoeRouting routing{hp_.moe_k, hp_.moe_norm_min};
+
+  for (int64_t il = 0; il < hp_.num_layers; ++il) {
+    const LayerWeights& lw = w_.layers[il];
+    for (int64_t t = 0; t < T; ++t)
+      kernels::rmsnorm_f32(h.data() + t * H, lw.attn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+    const AttentionShape shape{il, hp_.num_heads, hp_.num_kv_heads, hp_.head_dim};
+    attention_forward(shape, {&lw.q, &lw.k, &lw.v, &lw.o}, rope, batch, normed.data(), delta.data(), pool);
+    for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
+
+    for (int64_t t = 0; t < T; ++t)
+      kernels::rmsnorm_f32(h.data() + t * H, lw.ffn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+    if (lw.is_moe) {
+      std::vector<float> router_logits;
+      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool);
+      if (trace) trace->record("router_logits." + std::to_string(il), router_logits.data(), router_logits.size());
+    } else {
+      ffn_forward(lw.ffn, normed.data(), T, delta.data(), pool);
+    }
+    for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
+    if (trace && il + 1 < hp_.num_layers) trace->record("hidden_states." + std::to_string(il + 1), h.data(), h.size());
+  }
+
+  for (int64_t t = 0; t < T; ++t)
+    kernels::rmsnorm_f32(h.data() + t * H, w_.final_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+  if (trace) trace->record("hidden_states." + std::to_string(hp_.num_layers), normed.data(), normed.size());
+  if (out->final_hidden) out->final_hidden->assign(normed.begin(), normed.end());
+
+  // The LM head runs only on the rows that asked for logits (the last token of each prompt, typically).
+  std::vector<float> rows;
+  int64_t n_rows = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    if (!batch.want_logits[t]) continue;
+    rows.insert(rows.end(), normed.begin() + t * H, normed.begin() + (t + 1) * H);
+    ++n_rows;
+  }
+  out->logits.resize(n_rows * V);
+  if (n_rows > 0) linear_forward(w_.lm_head, rows.data(), n_rows, out->logits.data(), pool);
+}
+
+}  // namespace wenxin::model

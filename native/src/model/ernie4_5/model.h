@@ -1,0 +1,35 @@
+// The ERNIE 4.5 causal LM (dense and MoE share this graph; MoE layers are chosen by hparams).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "formats/safetensors.h"
+#include "model/batch.h"
+#include "model/ernie4_5/hparams.h"
+#include "model/ernie4_5/weights.h"
+
+namespace wenxin::model {
+
+class Ernie45Model {
+ public:
+  // Maps the safetensors shards and binds every weight; fails with a typed Status.
+  static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, std::unique_ptr<Ernie45Model>* out);
+
+  const Ernie45Hparams& hparams() const { return hp_; }
+
+  // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
+  Status validate(const Batch& batch) const;
+
+  // Runs one step: writes K/V of every batch token to its cache, fills the requested outputs.
+  void forward(const Batch& batch, StepOutput* out, ThreadPool& pool) const;
+
+ private:
+  Ernie45Hparams hp_;
+  TensorStore store_;
+  Ernie45Weights w_;
+};
+
+}  // namespace wenxin::model

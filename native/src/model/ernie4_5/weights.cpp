@@ -1,0 +1,155 @@
+#include "model/ernie4_5/weights.h"
+
+#include <string>
+
+#include "kernels/ops.h"
+
+namespace wenxin::model {
+
+namespace {
+
+// Checkpoints from Baidu's remote code use `ernie.` where transformers uses `model.`.
+class Binder {
+ public:
+  Binder(const Ernie45Hparams& hp, const TensorStore& store) : hp_(hp), store_(store) {
+    prefix_ = store.find("model.embed_tokens.weight") == nullptr && store.find("ernie.embed_tokens.weight") != nullptr
+                  ? "ernie."
+                  : "model.";
+  }
+
+  const std::string& prefix() const { return prefix_; }
+  const TensorView* find(const std::string& name) const { return store_.find(name); }
+
+  Status tensor(const std::string& name, std::vector<int64_t> shape, TensorView* out) const {
+    const TensorView* t = store_.find(name);
+    if (t == nullptr)
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + "' (expected shape " + shape_to_string(shape) + ")");
+    if (t->dtype != DType::kF32 && t->dtype != DType::kBF16 && t->dtype != DType::kF16)
+      return Status(ErrorCode::kUnsupportedDtype, "tensor '" + name + "' has unsupported dtype " +
+                                                      std::string(dtype_name(t->dtype)) + " (expected F32, F16 or BF16)");
+    if (t->shape != shape)
+      return Status(ErrorCode::kShapeMismatch, "tensor '" + name + "' has shape " + shape_to_string(t->shape) +
+                                                   ", expected " + shape_to_string(shape));
+    *out = *t;
+    return Status::ok();
+  }
+
+  // Reads a small tensor into float32 (norm weights, router, biases).
+  Status vector(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out) const {
+    TensorView t;
+    WENXIN_RETURN_IF_ERROR(tensor(name, shape, &t));
+    out->resize(static_cast<size_t>(t.numel()));
+    kernels::row_to_f32(t.data, t.dtype, t.numel(), out->data());
+    return Status::ok();
+  }
+
+  Status linear(const std::string& name, int64_t out, int64_t in, Linear* l) const {
+    l->out = out;
+    l->in = in;
+    WENXIN_RETURN_IF_ERROR(tensor(name + ".weight", {out, in}, &l->weight));
+    if (hp_.use_bias) return vector(name + ".bias", {out}, &l->bias);
+    return Status::ok();
+  }
+
+  // Some exports fuse projections row-wise (qkv_proj; up_gate_proj = [gate; up]): split by rows.
+  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in) {
+    Linear l;
+    l.out = row_count;
+    l.in = in;
+    l.weight = fused;
+    l.weight.shape = {row_count, in};
+    l.weight.data = static_cast<const uint8_t*>(fused.data) + row_begin * in * dtype_size(fused.dtype);
+    return l;
+  }
+
+  Status ffn(const std::string& base, int64_t width, FeedForward* f) const {
+    const int64_t h = hp_.hidden_size;
+    if (store_.find(base + ".up_gate_proj.weight") != nullptr && store_.find(base + ".gate_proj.weight") == nullptr) {
+      TensorView fused;
+      WENXIN_RETURN_IF_ERROR(tensor(base + ".up_gate_proj.weight", {2 * width, h}, &fused));
+      f->gate = rows(fused, 0, width, h);
+      f->up = rows(fused, width, width, h);
+    } else {
+      WENXIN_RETURN_IF_ERROR(linear(base + ".gate_proj", width, h, &f->gate));
+      WENXIN_RETURN_IF_ERROR(linear(base + ".up_proj", width, h, &f->up));
+    }
+    return linear(base + ".down_proj", h, width, &f->down);
+  }
+
+  Status attention(const std::string& base, LayerWeights* lw) const {
+    const int64_t h = hp_.hidden_size, qd = hp_.q_dim(), kvd = hp_.kv_dim();
+    if (store_.find(base + ".qkv_proj.weight") != nullptr && store_.find(base + ".q_proj.weight") == nullptr) {
+      TensorView fused;
+      WENXIN_RETURN_IF_ERROR(tensor(base + ".qkv_proj.weight", {qd + 2 * kvd, h}, &fused));
+      lw->q = rows(fused, 0, qd, h);
+      lw->k = rows(fused, qd, kvd, h);
+      lw->v = rows(fused, qd + kvd, kvd, h);
+    } else {
+      WENXIN_RETURN_IF_ERROR(linear(base + ".q_proj", qd, h, &lw->q));
+      WENXIN_RETURN_IF_ERROR(linear(base + ".k_proj", kvd, h, &lw->k));
+      WENXIN_RETURN_IF_ERROR(linear(base + ".v_proj", kvd, h, &lw->v));
+    }
+    return linear(base + ".o_proj", h, qd, &lw->o);
+  }
+
+  Status moe(const std::string& base, MoeBlock* m) const {
+    const int64_t h = hp_.hidden_size, e = hp_.moe_num_experts;
+    WENXIN_RETURN_IF_ERROR(vector(base + ".gate.weight", {e, h}, &m->router));
+    const std::string bias_name = base + ".moe_statics.e_score_correction_bias";
+    if (const TensorView* b = store_.find(bias_name)) {
+      WENXIN_RETURN_IF_ERROR(vector(bias_name, b->shape.size() == 1 ? std::vector<int64_t>{e} : std::vector<int64_t>{1, e},
+                                    &m->score_bias));
+    } else {
+      m->score_bias.assign(static_cast<size_t>(e), 0.0f);
+    }
+    m->experts.resize(static_cast<size_t>(e));
+    for (int64_t i = 0; i < e; ++i)
+      WENXIN_RETURN_IF_ERROR(ffn(base + ".experts." + std::to_string(i), hp_.moe_intermediate_size, &m->experts[i]));
+    m->has_shared = hp_.moe_num_shared_experts > 0;
+    if (m->has_shared)
+      WENXIN_RETURN_IF_ERROR(
+          ffn(base + ".shared_experts", hp_.moe_intermediate_size * hp_.moe_num_shared_experts, &m->shared));
+    return Status::ok();
+  }
+
+ private:
+  const Ernie45Hparams& hp_;
+  const TensorStore& store_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, Ernie45Weights* out) {
+  const Binder b(hp, store);
+  const std::string& p = b.prefix();
+  const int64_t h = hp.hidden_size;
+  WENXIN_RETURN_IF_ERROR(b.tensor(p + "embed_tokens.weight", {hp.vocab_size, h}, &out->embed));
+  WENXIN_RETURN_IF_ERROR(b.vector(p + "norm.weight", {h}, &out->final_norm));
+  if (hp.tie_word_embeddings) {
+    out->lm_head.weight = out->embed;
+    out->lm_head.out = hp.vocab_size;
+    out->lm_head.in = h;
+  } else {
+    // The head never has a bias, whatever use_bias says.
+    out->lm_head.out = hp.vocab_size;
+    out->lm_head.in = h;
+    WENXIN_RETURN_IF_ERROR(b.tensor("lm_head.weight", {hp.vocab_size, h}, &out->lm_head.weight));
+  }
+  out->layers.resize(static_cast<size_t>(hp.num_layers));
+  for (int64_t l = 0; l < hp.num_layers; ++l) {
+    LayerWeights& lw = out->layers[l];
+    const std::string base = p + "layers." + std::to_string(l);
+    WENXIN_RETURN_IF_ERROR(b.vector(base + ".input_layernorm.weight", {h}, &lw.attn_norm));
+    WENXIN_RETURN_IF_ERROR(b.vector(base + ".post_attention_layernorm.weight", {h}, &lw.ffn_norm));
+    WENXIN_RETURN_IF_ERROR(b.attention(base + ".self_attn", &lw));
+    lw.is_moe = hp.is_moe_layer(l);
+    if (lw.is_moe)
+      WENXIN_RETURN_IF_ERROR(b.moe(base + ".mlp", &lw.moe));
+    else
+      WENXIN_RETURN_IF_ERROR(b.ffn(base + ".mlp", hp.intermediate_size, &lw.ffn));
+  }
+  return Status::ok();
+}
+
+}  // namespace wenxin::model

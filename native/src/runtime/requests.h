@@ -1,0 +1,60 @@
+// The data that crosses between the engine loop and its clients: requests in, events out.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/sampler/sampler.h"
+#include "wenxin/status.h"
+
+namespace wenxin::runtime {
+
+struct GenerateRequest {
+  uint64_t id = 0;
+  std::vector<int32_t> prompt;
+  SamplingParams sampling;
+  int32_t max_new_tokens = 256;
+  std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
+};
+
+enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
+
+inline const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+    default: return "";
+  }
+}
+
+// New tokens of one request since the last event; the last event of a request has `done`.
+struct TokenEvent {
+  uint64_t id = 0;
+  std::vector<int32_t> tokens;
+  bool done = false;
+  FinishReason reason = FinishReason::kNone;
+  Status error;
+  int32_t prompt_tokens = 0;
+  int32_t completion_tokens = 0;
+};
+
+// One-shot computations over whole inputs, run between generation steps.
+struct JobRequest {
+  enum class Kind { kLogits, kEmbed, kTrace };
+  uint64_t id = 0;
+  Kind kind = Kind::kLogits;
+  std::vector<std::vector<int32_t>> inputs;
+};
+
+struct JobResult {
+  uint64_t id = 0;
+  Status status;
+  // Named float32 outputs: "logits" [T, V]; "embeddings" [n, H]; trace tensors by name.
+  std::vector<std::pair<std::string, std::vector<float>>> outputs;
+};
+
+}  // namespace wenxin::runtime

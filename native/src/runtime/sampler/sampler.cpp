@@ -1,0 +1,105 @@
+#include "runtime/sampler/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace wenxin::runtime {
+
+namespace {
+
+constexpr float kRemoved = -std::numeric_limits<float>::infinity();
+
+void repetition_penalty(float* logits, int64_t vocab, const std::vector<int32_t>& history, float penalty) {
+  std::vector<uint8_t> seen(vocab, 0);
+  for (int32_t id : history) {
+    if (id < 0 || id >= vocab || seen[id]) continue;
+    seen[id] = 1;
+    logits[id] = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
+  }
+}
+
+void top_k(float* logits, int64_t vocab, int64_t k) {
+  k = std::min(k, vocab);
+  std::vector<float> sorted(logits, logits + vocab);
+  std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), std::greater<float>());
+  const float kth = sorted[k - 1];
+  for (int64_t i = 0; i < vocab; ++i)
+    if (logits[i] < kth) logits[i] = kRemoved;  // ties with the k-th value stay, as in transformers
+}
+
+std::vector<double> softmax_of(const float* logits, const std::vector<int32_t>& idx) {
+  float mx = kRemoved;
+  for (int32_t i : idx) mx = std::max(mx, logits[i]);
+  std::vector<double> p(idx.size());
+  double sum = 0;
+  for (size_t j = 0; j < idx.size(); ++j) {
+    p[j] = std::isinf(logits[idx[j]]) ? 0.0 : std::exp(static_cast<double>(logits[idx[j]]) - mx);
+    sum += p[j];
+  }
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+// Drops the low-probability tail whose total mass is at most 1 - top_p (the best token always stays).
+void top_p(float* logits, int64_t vocab, float p_keep) {
+  std::vector<int32_t> asc(vocab);
+  std::iota(asc.begin(), asc.end(), 0);
+  std::stable_sort(asc.begin(), asc.end(), [&](int32_t a, int32_t b) { return logits[a] < logits[b]; });
+  const std::vector<double> p = softmax_of(logits, asc);
+  double cum = 0;
+  for (int64_t j = 0; j + 1 < vocab; ++j) {
+    cum += p[j];
+    if (cum <= 1.0 - p_keep) logits[asc[j]] = kRemoved;
+  }
+}
+
+void min_p(float* logits, int64_t vocab, float min_p) {
+  std::vector<int32_t> all(vocab);
+  std::iota(all.begin(), all.end(), 0);
+  const std::vector<double> p = softmax_of(logits, all);
+  const double threshold = min_p * *std::max_element(p.begin(), p.end());
+  const int64_t best = std::max_element(logits, logits + vocab) - logits;
+  for (int64_t i = 0; i < vocab; ++i)
+    if (p[i] < threshold && i != best) logits[i] = kRemoved;
+}
+
+}  // namespace
+
+void apply_logits_processors(float* logits, int64_t vocab, const std::vector<int32_t>& history,
+                             const SamplingParams& params) {
+  if (params.repetition_penalty != 1.0f) repetition_penalty(logits, vocab, history, params.repetition_penalty);
+  if (params.greedy) return;  // warpers change no argmax
+  if (params.temperature != 1.0f)
+    for (int64_t i = 0; i < vocab; ++i) logits[i] /= params.temperature;
+  if (params.top_k > 0) top_k(logits, vocab, params.top_k);
+  if (params.top_p < 1.0f) top_p(logits, vocab, params.top_p);
+  if (params.min_p > 0.0f) min_p(logits, vocab, params.min_p);
+}
+
+double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0); }
+
+int32_t Sampler::sample(float* logits, int64_t vocab, const std::vector<int32_t>& history) {
+  apply_logits_processors(logits, vocab, history, params_);
+  if (params_.greedy) return static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+  float mx = kRemoved;
+  for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
+  double sum = 0;
+  std::vector<double> p(vocab);
+  for (int64_t i = 0; i < vocab; ++i) {
+    p[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
+    sum += p[i];
+  }
+  double r = uniform() * sum;
+  int64_t last = 0;
+  for (int64_t i = 0; i < vocab; ++i) {
+    if (p[i] == 0) continue;
+    last = i;
+    if (r < p[i]) return static_cast<int32_t>(i);
+    r -= p[i];
+  }
+  return static_cast<int32_t>(last);  // rounding left a sliver: the last candidate
+}
+
+}  // namespace wenxin::runtime
