@@ -1,0 +1,266 @@
+import os from "node:os";
+import path from "node:path";
+
+import { z } from "zod";
+
+import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
+import { WenxinError, fromNativeError } from "./errors.js";
+import { GenerationStream } from "./generation/generation_stream.js";
+import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOptionsBase } from "./generation/options.js";
+import { loadModelConfig, type ModelConfig } from "./model/config.js";
+import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
+import { resolveWeightFiles } from "./model/weights.js";
+import type { NativeEngine, NativeTokenEvent } from "./native/addon_types.js";
+import { nativeAddon } from "./native/binding.js";
+import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
+
+export const loadOptionsSchema = z.object({
+  /** Worker threads for the forward pass (default: the number of CPUs). */
+  threads: z.number().int().min(1).max(1024).optional(),
+  /** Longest sequence (prompt + generated) in tokens; clamped to the model's maximum. Default 4096. */
+  maxContext: z.number().int().positive().optional(),
+  /** KV cache budget over all concurrent sequences, in tokens (default 4 × maxContext). */
+  kvCacheTokens: z.number().int().positive().optional(),
+});
+
+export type LoadOptions = z.infer<typeof loadOptionsSchema>;
+
+/** What to generate from: raw text, token ids, or a conversation rendered with the chat template. */
+export type GenerateInput =
+  | { prompt: string; inputIds?: never; messages?: never }
+  | { inputIds: ArrayLike<number>; prompt?: never; messages?: never }
+  | { messages: ChatMessage[]; tools?: unknown[]; prompt?: never; inputIds?: never };
+
+export type GenerateOptions = GenerateInput & GenerateOptionsBase & { signal?: AbortSignal };
+
+/** Full-sequence outputs of one forward pass, for debugging and golden comparisons. */
+export interface ForwardInspection {
+  /** [tokens × vocab] */
+  logits: Float32Array;
+  /** hiddenStates[i], [tokens × hidden]: i = 0 embeddings, i = 1..L-1 input of layer i, i = L final norm output. */
+  hiddenStates: Float32Array[];
+  /** MoE layer index → raw router logits [tokens × experts]. */
+  routerLogits: Map<number, Float32Array>;
+}
+
+/** Ids that end an assistant turn in ERNIE's chat formats, when the vocabulary has them. */
+const CHAT_END_TOKENS = ["<|end_of_sentence|>"];
+const THINKING_END_TOKENS = ["<|im_end|>"];
+
+/**
+ * An ERNIE 4.5 model loaded from a checkpoint directory, ready to tokenize, score, embed and
+ * generate. Generation runs on the engine's native thread; many requests may run at once.
+ */
+export class Engine {
+  private nextId = 1;
+  private readonly streams = new Map<number, GenerationStream>();
+  private closed = false;
+
+  private constructor(
+    private readonly native: NativeEngine,
+    readonly dir: string,
+    readonly config: ModelConfig,
+    readonly tokenizer: WenxinTokenizer,
+    readonly chatTemplate: ChatTemplate | undefined,
+    readonly generationDefaults: GenerationDefaults,
+    /** Token ids that end every generation. */
+    readonly stopTokenIds: readonly number[],
+    readonly maxContext: number,
+  ) {}
+
+  /** Loads `dir` (config.json, safetensors weights, tokenizer files). */
+  static async load(dir: string, options: LoadOptions = {}): Promise<Engine> {
+    const opts = parseOrThrow(loadOptionsSchema, options, "Engine.load options");
+    const root = path.resolve(dir);
+    const config = await loadModelConfig(root);
+    const [files, tokenizer, defaults] = await Promise.all([
+      resolveWeightFiles(root),
+      WenxinTokenizer.fromDirectory(root),
+      loadGenerationDefaults(root),
+    ]);
+    let chatTemplate: ChatTemplate | undefined;
+    try {
+      chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
+    } catch (err) {
+      if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE")) throw err;
+    }
+    const maxContext = Math.min(opts.maxContext ?? 4096, config.hparams.maxPositionEmbeddings);
+    const stopTokenIds = Engine.stopIdsFor(config, defaults, tokenizer, chatTemplate);
+    const engineRef: { current?: Engine } = {};
+    let native: NativeEngine;
+    try {
+      native = await nativeAddon().loadEngine(
+        config.hparams,
+        files,
+        { threads: opts.threads ?? Math.max(1, os.availableParallelism()), maxContext, kvCacheTokens: opts.kvCacheTokens ?? 0 },
+        (events) => engineRef.current?.onNativeEvents(events),
+      );
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+    const engine = new Engine(native, root, config, tokenizer, chatTemplate, defaults, stopTokenIds, maxContext);
+    engineRef.current = engine;
+    return engine;
+  }
+
+  private static stopIdsFor(
+    config: ModelConfig,
+    defaults: GenerationDefaults,
+    tokenizer: WenxinTokenizer,
+    template: ChatTemplate | undefined,
+  ): number[] {
+    const ids = new Set<number>([...config.eosTokenIds, ...defaults.eosTokenIds]);
+    const names = [...CHAT_END_TOKENS, ...(template?.source.includes("<|im_start|>") ? THINKING_END_TOKENS : [])];
+    for (const name of names) {
+      const id = tokenizer.tokenToId(name);
+      if (id !== undefined) ids.add(id);
+    }
+    return [...ids].filter((id) => id >= 0 && id < config.hparams.vocabSize);
+  }
+
+  /** Renders a conversation with the model's chat template (generation prompt on by default). */
+  applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean; tools?: unknown[] } = {}): string {
+    if (!this.chatTemplate)
+      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.dir} has no chat template (tokenizer_config.json or chat_template.jinja)`);
+    return this.chatTemplate.render(messages, { addGenerationPrompt: options.addGenerationPrompt ?? true, tools: options.tools });
+  }
+
+  /** Logits for every position: a Float32Array of [tokens × vocab]. */
+  async logits(inputIds: ArrayLike<number>): Promise<Float32Array> {
+    const out = await this.job("logits", [this.toIds(inputIds, "inputIds")]);
+    return out.logits!;
+  }
+
+  /** Logits plus every layer's hidden states and the MoE router logits. */
+  async inspect(inputIds: ArrayLike<number>): Promise<ForwardInspection> {
+    const out = await this.job("trace", [this.toIds(inputIds, "inputIds")]);
+    const hiddenStates: Float32Array[] = [];
+    const routerLogits = new Map<number, Float32Array>();
+    for (const [name, data] of Object.entries(out)) {
+      const [kind, index] = name.split(".");
+      if (kind === "hidden_states") hiddenStates[Number(index)] = data;
+      if (kind === "router_logits") routerLogits.set(Number(index), data);
+    }
+    return { logits: out.logits!, hiddenStates, routerLogits };
+  }
+
+  /** Sentence embeddings: final-norm hidden states, mean-pooled over tokens, L2-normalised. */
+  async embed(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const inputs = texts.map((t, i) => {
+      const ids = this.tokenizer.encode(t);
+      if (ids.length === 0) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `text ${i} encodes to no tokens`);
+      return this.toIds(ids, `texts[${i}]`);
+    });
+    const out = await this.job("embed", inputs);
+    const h = this.config.hparams.hiddenSize;
+    return texts.map((_, i) => out.embeddings!.slice(i * h, (i + 1) * h));
+  }
+
+  /** Starts a generation; iterate the stream for token events and the final result. */
+  generate(options: GenerateOptions): GenerationStream {
+    this.assertOpen();
+    const { signal, prompt, inputIds, messages, ...rest } = options as GenerateOptions & {
+      prompt?: string;
+      inputIds?: ArrayLike<number>;
+      messages?: ChatMessage[];
+      tools?: unknown[];
+    };
+    const tools = (rest as { tools?: unknown[] }).tools;
+    delete (rest as { tools?: unknown[] }).tools;
+    const opts = parseOrThrow(generateOptionsSchema, rest, "generate options");
+    const promptIds = this.promptIds({ prompt, inputIds, messages, tools });
+    if (signal?.aborted) throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
+
+    const id = this.nextId++;
+    const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
+    const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id));
+    const params = {
+      ...resolveSampling(opts, this.generationDefaults),
+      maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
+      stopIds: Int32Array.from(new Set([...this.stopTokenIds, ...(opts.stopTokenIds ?? [])])),
+    };
+    try {
+      this.native.submit(id, promptIds, params);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+    this.streams.set(id, stream);
+    if (signal) {
+      const onAbort = () => {
+        this.native.cancel(id);
+        this.streams.delete(id);
+        stream.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was aborted by its signal"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      void stream.result().then(
+        () => signal.removeEventListener("abort", onAbort),
+        () => signal.removeEventListener("abort", onAbort),
+      );
+    }
+    return stream;
+  }
+
+  /** Stops the engine: running generations fail with ERR_WENXIN_ENGINE_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close();
+    const closed = new WenxinError("ERR_WENXIN_ENGINE_CLOSED", "the engine was closed");
+    for (const s of this.streams.values()) s.fail(closed);
+    this.streams.clear();
+  }
+
+  private onNativeEvents(events: NativeTokenEvent[]): void {
+    for (const ev of events) {
+      const stream = this.streams.get(ev.id);
+      if (stream && stream.onNativeEvent(ev)) this.streams.delete(ev.id);
+    }
+  }
+
+  private promptIds(input: { prompt?: string; inputIds?: ArrayLike<number>; messages?: ChatMessage[]; tools?: unknown[] }): Int32Array {
+    const given = [input.prompt, input.inputIds, input.messages].filter((v) => v !== undefined).length;
+    if (given !== 1) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "give exactly one of prompt, inputIds or messages");
+    if (input.prompt !== undefined) return this.toIds(this.tokenizer.encode(input.prompt), "prompt");
+    if (input.messages !== undefined)
+      return this.toIds(this.tokenizer.encode(this.applyChatTemplate(input.messages, { tools: input.tools })), "messages");
+    return this.toIds(input.inputIds!, "inputIds");
+  }
+
+  /** Validates ids on the JS side too, so the error names the argument. */
+  private toIds(ids: ArrayLike<number>, what: string): Int32Array {
+    const vocab = this.config.hparams.vocabSize;
+    if (ids.length === 0) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what} is empty`);
+    if (ids.length > this.maxContext)
+      throw new WenxinError(
+        "ERR_WENXIN_CONTEXT_OVERFLOW",
+        `${what} has ${ids.length} tokens, more than the context of ${this.maxContext}`,
+        { expected: `<= ${this.maxContext}`, actual: ids.length, subject: what },
+      );
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= vocab)
+        throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `${what}[${i}] = ${id} is outside the vocabulary [0, ${vocab})`, {
+          expected: `0 <= id < ${vocab}`,
+          actual: id,
+          subject: `${what}[${i}]`,
+        });
+      out[i] = id;
+    }
+    return out;
+  }
+
+  private async job(kind: "logits" | "embed" | "trace", inputs: Int32Array[]): Promise<Record<string, Float32Array>> {
+    this.assertOpen();
+    try {
+      return await this.native.runJob(kind, inputs);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WenxinError("ERR_WENXIN_ENGINE_CLOSED", "the engine is closed");
+  }
+}

@@ -1,0 +1,132 @@
+import { WenxinError, fromNativeError } from "../errors.js";
+import type { NativeTokenEvent } from "../native/addon_types.js";
+import { IncrementalDecoder } from "../tokenizer/incremental_decoder.js";
+import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
+import { AsyncQueue } from "./async_queue.js";
+import { StopStringMatcher } from "./stop_strings.js";
+
+export type FinishReason = "stop" | "length";
+
+/** New tokens from one engine step, with the text they completed (possibly empty). */
+export interface TokenEvent {
+  type: "token";
+  tokenIds: number[];
+  text: string;
+}
+
+/** The last event of a generation. */
+export interface GenerationResult {
+  type: "done";
+  /** Every generated id, the final end-of-sequence id included. */
+  tokenIds: number[];
+  /** The generated text: special tokens skipped, cut before a stop string. */
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type GenerationEvent = TokenEvent | GenerationResult;
+
+/**
+ * One generation request as an async iterable: token events as the engine produces them,
+ * then the result. Abort (signal or `cancel()`) rejects the iteration with ERR_WENXIN_ABORTED.
+ */
+export class GenerationStream implements AsyncIterable<GenerationEvent> {
+  private readonly queue = new AsyncQueue<GenerationEvent>();
+  private readonly decoder: IncrementalDecoder;
+  private readonly stops: StopStringMatcher;
+  private readonly tokenIds: number[] = [];
+  private text = ""; // all decoded text so far
+  private emitted = 0; // characters of `text` already handed out
+  private finished = false;
+  private resultPromise: Promise<GenerationResult> | undefined;
+
+  constructor(
+    tokenizer: WenxinTokenizer,
+    stop: string[],
+    private readonly promptTokens: number,
+    private readonly cancelNative: () => void,
+  ) {
+    this.decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: true });
+    this.stops = new StopStringMatcher(stop);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<GenerationEvent> {
+    return this.queue;
+  }
+
+  /** Consumes the stream and resolves with the final result. */
+  result(): Promise<GenerationResult> {
+    this.resultPromise ??= (async () => {
+      for await (const ev of this) if (ev.type === "done") return ev;
+      throw new WenxinError("ERR_WENXIN_INTERNAL", "generation ended without a result");
+    })();
+    return this.resultPromise;
+  }
+
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Handles one native event; returns true once this request is over. */
+  onNativeEvent(ev: NativeTokenEvent): boolean {
+    if (this.finished) return true;
+    if (ev.error) {
+      this.fail(fromNativeError(ev.error));
+      return true;
+    }
+    const ids = Array.from(ev.tokens);
+    this.tokenIds.push(...ids);
+    this.text += this.decoder.push(ids);
+    if (ev.done) this.text += this.decoder.flush();
+
+    const stopAt = this.stops.findStop(this.text);
+    if (stopAt >= 0) {
+      this.text = this.text.slice(0, stopAt);
+      if (!ev.done) this.cancelNative();
+      this.finish(ids, "stop", ev.promptTokens || this.promptTokens);
+      return true;
+    }
+    if (ev.done) {
+      if (ev.finishReason === "cancelled") {
+        this.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was cancelled"));
+      } else {
+        this.finish(ids, ev.finishReason === "length" ? "length" : "stop", ev.promptTokens || this.promptTokens);
+      }
+      return true;
+    }
+    const visible = this.text.length - this.stops.heldBack(this.text);
+    this.queue.push({ type: "token", tokenIds: ids, text: this.take(visible) });
+    return false;
+  }
+
+  /** Ends the stream with an error (abort, engine closed, a failed request). */
+  fail(error: WenxinError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.queue.fail(error);
+  }
+
+  private take(upTo: number): string {
+    if (upTo <= this.emitted) return "";
+    const piece = this.text.slice(this.emitted, upTo);
+    this.emitted = upTo;
+    return piece;
+  }
+
+  private finish(lastIds: number[], reason: FinishReason, promptTokens: number): void {
+    this.finished = true;
+    const tail = this.take(this.text.length);
+    if (lastIds.length > 0 || tail) this.queue.push({ type: "token", tokenIds: lastIds, text: tail });
+    this.queue.push({
+      type: "done",
+      tokenIds: [...this.tokenIds],
+      text: this.text,
+      finishReason: reason,
+      promptTokens,
+      completionTokens: this.tokenIds.length,
+    });
+    this.queue.end();
+  }
+}

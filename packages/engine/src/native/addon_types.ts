@@ -1,0 +1,82 @@
+/**
+ * The one declaration of the native addon's surface (native/src/addon/). Nothing but
+ * binding.ts loads the addon, and nothing but this package's engine calls it.
+ */
+
+/** Hyper-parameters in the shape native/src/addon/convert.cpp reads them. */
+export interface NativeHparams {
+  modelType: "ernie4_5" | "ernie4_5_moe";
+  hiddenSize: number;
+  intermediateSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  headDim: number;
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  useBias: boolean;
+  tieWordEmbeddings: boolean;
+  moeNumExperts: number;
+  moeK: number;
+  moeIntermediateSize: number;
+  moeNumSharedExperts: number;
+  moeLayerStartIndex: number;
+  moeLayerEndIndex: number;
+  moeLayerInterval: number;
+  moeNormMin: number;
+}
+
+export interface NativeEngineOptions {
+  threads: number;
+  maxContext: number;
+  kvCacheTokens: number;
+}
+
+export interface NativeSamplingParams {
+  greedy: boolean;
+  temperature: number;
+  topK: number;
+  topP: number;
+  minP: number;
+  repetitionPenalty: number;
+  seed: number;
+}
+
+export interface NativeGenerateParams extends NativeSamplingParams {
+  maxNewTokens: number;
+  stopIds: Int32Array;
+}
+
+/** Per-request news from one engine step; the last event of a request has `done`. */
+export interface NativeTokenEvent {
+  id: number;
+  tokens: Int32Array;
+  done: boolean;
+  finishReason: "" | "stop" | "length" | "cancelled" | "error";
+  promptTokens: number;
+  completionTokens: number;
+  error?: Error & { code?: string };
+}
+
+export type NativeJobKind = "logits" | "embed" | "trace";
+
+export interface NativeEngine {
+  /** Queues a request; throws (with `.code`) when the request is refused. */
+  submit(id: number, promptIds: Int32Array, params: NativeGenerateParams): void;
+  cancel(id: number): void;
+  /** logits: { logits }; embed: { embeddings }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
+  runJob(kind: NativeJobKind, inputs: Int32Array[]): Promise<Record<string, Float32Array>>;
+  close(): void;
+}
+
+export interface NativeAddon {
+  loadEngine(
+    hparams: NativeHparams,
+    files: string[],
+    options: NativeEngineOptions,
+    onEvents: (events: NativeTokenEvent[]) => void,
+  ): Promise<NativeEngine>;
+  applyLogitsProcessors(logits: Float32Array, history: Int32Array, params: NativeSamplingParams): Float32Array;
+}

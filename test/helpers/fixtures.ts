@@ -1,0 +1,67 @@
+// Shared by every package's tests: where the ERNIE 4.5 fixtures live and how to read the goldens.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/ernie45");
+export const DENSE_DIR = path.join(FIXTURES, "tiny-ernie45-dense");
+export const MOE_DIR = path.join(FIXTURES, "tiny-ernie45-moe");
+export const LORA_DIR = path.join(FIXTURES, "tiny-ernie45-dense-lora");
+
+export interface GoldenTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Reads the float32 tensors of a golden safetensors file. */
+export function readSafetensors(file: string): Map<string, GoldenTensor> {
+  const buf = readFileSync(file);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const out = new Map<string, GoldenTensor>();
+  for (const [name, info] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    if (info.dtype !== "F32") throw new Error(`golden tensor ${name} is ${info.dtype}, expected F32`);
+    const [b, e] = info.data_offsets;
+    const bytes = buf.subarray(8 + n + b, 8 + n + e);
+    out.set(name, { shape: info.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) });
+  }
+  return out;
+}
+
+export interface GoldenPrompt {
+  input_ids: number[];
+  logits_positions?: number[];
+  greedy_new_ids: number[];
+  greedy_text: string;
+  min_top2_margin: number;
+  top5_per_step: { ids: number[]; logits: number[] }[];
+}
+
+export interface Golden {
+  json: { prompts: Record<string, GoldenPrompt>; n_hidden_states?: number };
+  tensors: Map<string, GoldenTensor>;
+}
+
+export function loadGolden(model: "tiny-ernie45-dense" | "tiny-ernie45-moe" | "tiny-ernie45-dense-lora"): Golden {
+  const dir = path.join(FIXTURES, "golden", model);
+  return {
+    json: JSON.parse(readFileSync(path.join(dir, "golden.json"), "utf8")),
+    tensors: readSafetensors(path.join(dir, "golden.safetensors")),
+  };
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, aOffset = 0, bOffset = 0, n = b.length): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(a[aOffset + i]! - b[bOffset + i]!));
+  return m;
+}
+
+export function argmax(a: ArrayLike<number>, offset = 0, n = a.length - offset): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (a[offset + i]! > a[offset + best]!) best = i;
+  return best;
+}
