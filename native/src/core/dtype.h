@@ -7,14 +7,14 @@
 
 namespace wenxin {
 
-enum class DType { kF32, kF16, kBF16, kI64, kI32, kU8, kUnknown };
+enum class DType { kF32, kF16, kBF16, kF64, kF8E4M3, kF8E5M2, kI64, kI32, kI16, kI8, kU8, kBool, kUnknown };
 
 inline size_t dtype_size(DType t) {
   switch (t) {
+    case DType::kF64: case DType::kI64: return 8;
     case DType::kF32: case DType::kI32: return 4;
-    case DType::kF16: case DType::kBF16: return 2;
-    case DType::kI64: return 8;
-    case DType::kU8: return 1;
+    case DType::kF16: case DType::kBF16: case DType::kI16: return 2;
+    case DType::kF8E4M3: case DType::kF8E5M2: case DType::kI8: case DType::kU8: case DType::kBool: return 1;
     default: return 0;
   }
 }
@@ -24,9 +24,15 @@ inline const char* dtype_name(DType t) {
     case DType::kF32: return "F32";
     case DType::kF16: return "F16";
     case DType::kBF16: return "BF16";
+    case DType::kF64: return "F64";
+    case DType::kF8E4M3: return "F8_E4M3";
+    case DType::kF8E5M2: return "F8_E5M2";
     case DType::kI64: return "I64";
     case DType::kI32: return "I32";
+    case DType::kI16: return "I16";
+    case DType::kI8: return "I8";
     case DType::kU8: return "U8";
+    case DType::kBool: return "BOOL";
     default: return "unknown";
   }
 }
@@ -36,9 +42,15 @@ inline DType dtype_from_safetensors(const std::string& s) {
   if (s == "F32") return DType::kF32;
   if (s == "F16") return DType::kF16;
   if (s == "BF16") return DType::kBF16;
+  if (s == "F64") return DType::kF64;
+  if (s == "F8_E4M3") return DType::kF8E4M3;
+  if (s == "F8_E5M2") return DType::kF8E5M2;
   if (s == "I64") return DType::kI64;
   if (s == "I32") return DType::kI32;
+  if (s == "I16") return DType::kI16;
+  if (s == "I8") return DType::kI8;
   if (s == "U8") return DType::kU8;
+  if (s == "BOOL") return DType::kBool;
   return DType::kUnknown;
 }
 
