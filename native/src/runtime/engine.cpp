@@ -223,7 +223,7 @@ void Engine::step(std::vector<TokenEvent>* events) {
       if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
         ev.done = true;
         ev.reason = FinishReason::kStop;
-      } else if (s->generated >= s->request.max_new_tokens || s->cache->length() + 1 > max_context_) {
+      } else if (s->generated >= s->request.max_new_tokens || s->cache->length() + 1 >= max_context_) {
         ev.done = true;
         ev.reason = FinishReason::kLength;
       }
