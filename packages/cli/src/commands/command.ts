@@ -1,0 +1,24 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parses a command's options; unknown flags are errors, `--help` prints the usage. */
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n\n${usage}`);
+  }
+}
+
+export function numberOption(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${String(value)}'`);
+  return n;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// The `wenxin` command: one verb per file in commands/.
+import { WenxinError } from "@wenxin/engine";
+
+import { generateCommand } from "./commands/generate.js";
+import type { Command } from "./commands/command.js";
+
+const COMMANDS: Record<string, Command> = {
+  generate: generateCommand,
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: wenxin <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'wenxin <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h") {
+    console.log(usage());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`wenxin: unknown command '${name}'\n\n${usage()}`);
+    return 1;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof WenxinError) console.error(`wenxin: ${err.message} (${err.code})`);
+    else console.error(`wenxin: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);
