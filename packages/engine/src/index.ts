@@ -25,3 +25,25 @@ export type { ChatMessage } from "./chat/chat_template.js";
 // Errors
 export { WenxinError, ERROR_CODES } from "./errors.js";
 export type { WenxinErrorCode, WenxinErrorDetails } from "./errors.js";
+
+// Chat format: tools, tool calls and reasoning in ERNIE's markup (shared by the LangChain adapter and the server)
+export { buildChatPrompt } from "./chat/chat_prompt.js";
+export type { ChatPrompt, ChatPromptOptions } from "./chat/chat_prompt.js";
+export type { ChatConstraint, JsonSchema, ResponseFormat, ToolCallMessagePart, ToolChoiceOption, ToolDefinition } from "./chat/chat_types.js";
+export { ChatOutputParser } from "./chat/output_parser.js";
+export type { ChatOutput, ChatOutputEvent, ChatOutputParserOptions, InvalidToolCall, ParsedToolCall } from "./chat/output_parser.js";
+export { ChatTokenDecoder, CHAT_MARKUP_TOKENS } from "./chat/output_decoder.js";
+export { JsonValueScanner } from "./chat/json_scanner.js";
+export { planResponseFormat, planToolChoice, toolCallPrefix, toolCallSchema } from "./chat/tool_choice.js";
+export type { ResponseFormatPlan, ToolPlan } from "./chat/tool_choice.js";
+export {
+  formatToolCall,
+  normalizeToolTurns,
+  renderToolsBlock,
+  renderToolTurns,
+  templateTakesTools,
+  toolCallArguments,
+  toPythonStyleJson,
+  withSystemText,
+} from "./chat/tool_prompt.js";
+export { StopStringMatcher } from "./generation/stop_strings.js";
