@@ -1,0 +1,89 @@
+/**
+ * The fastify application: request ids, API-key check, JSON body parsing for any content type
+ * (curl's `-d` sends form encoding by default), OpenAI-shaped errors for everything that fails,
+ * per-route metrics, and the routes.
+ */
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+
+import { ApiError, toApiError } from "./errors.js";
+import { registerChatCompletions } from "./routes/chat_completions/router.js";
+import { registerCompletions } from "./routes/completions/router.js";
+import { registerEmbeddings } from "./routes/embeddings/router.js";
+import { registerModels } from "./routes/models/router.js";
+import { registerSystemRoutes } from "./routes/system/router.js";
+import type { ServingContext } from "./serving_context.js";
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Uses the client's `x-request-id` when it is a sane token, else a fresh one. */
+function requestId(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
+}
+
+function apiKeyChecker(apiKey: string | undefined): (header: string | undefined) => boolean {
+  if (!apiKey) return () => true;
+  const expected = createHash("sha256").update(apiKey).digest();
+  return (header) => {
+    const token = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+    return token !== undefined && timingSafeEqual(createHash("sha256").update(token).digest(), expected);
+  };
+}
+
+export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: ctx.options.bodyLimit,
+    genReqId: requestId,
+  });
+  const authorized = apiKeyChecker(ctx.options.apiKey);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    if (request.url.startsWith("/v1/") && !authorized(request.headers.authorization)) {
+      reply.header("www-authenticate", 'Bearer realm="wenxin"');
+      throw new ApiError(401, "invalid_request_error", "Incorrect or missing API key: send 'Authorization: Bearer <key>'", "invalid_api_key");
+    }
+  });
+
+  // While draining, ask keep-alive clients to reconnect (to another instance) for their next request.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (ctx.model.state === "draining" || ctx.model.state === "closed") reply.header("connection", "close");
+    return payload;
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    ctx.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    ctx.metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const error = toApiError(err, request.id);
+    if (error.status >= 500 && error.status !== 503) request.log.error({ err }, "request failed");
+    else request.log.info({ status: error.status, code: error.code, message: error.message }, "request refused");
+    ctx.metrics.errors.inc({ route: request.routeOptions.url ?? "unmatched", status: String(error.status), code: error.code ?? "" });
+    if (error.status === 503) reply.header("retry-after", "1");
+    return reply.code(error.status).send(error.toBody());
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const error = new ApiError(404, "invalid_request_error", `Invalid URL (${request.method} ${request.url})`, "unknown_url");
+    ctx.metrics.errors.inc({ route: "unmatched", status: "404", code: "unknown_url" });
+    return reply.code(404).send(error.toBody());
+  });
+
+  registerChatCompletions(app, ctx);
+  registerCompletions(app, ctx);
+  registerEmbeddings(app, ctx);
+  registerModels(app, ctx);
+  registerSystemRoutes(app, ctx);
+  return app;
+}

@@ -1,0 +1,129 @@
+/**
+ * Prometheus metrics (prom-client), on a registry of the server's own so several servers in one
+ * process (tests) do not collide. Gauges that mirror live state are read at scrape time.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+import type { ServedModel } from "./served_model.js";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const TTFT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Width of the window behind the tokens-per-second gauge. */
+const RATE_WINDOW_S = 10;
+
+/** Generated-token counts in one-second buckets, for a rate over the last few seconds. */
+class TokenRate {
+  private readonly buckets = new Map<number, number>();
+
+  add(tokens: number, nowMs = Date.now()): void {
+    const second = Math.floor(nowMs / 1000);
+    this.buckets.set(second, (this.buckets.get(second) ?? 0) + tokens);
+    for (const s of this.buckets.keys()) if (s <= second - RATE_WINDOW_S) this.buckets.delete(s);
+  }
+
+  perSecond(nowMs = Date.now()): number {
+    const now = nowMs / 1000;
+    let sum = 0;
+    for (const [s, n] of this.buckets) if (s > now - RATE_WINDOW_S) sum += n;
+    return sum / RATE_WINDOW_S;
+  }
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly rate = new TokenRate();
+
+  readonly requests = new Counter({
+    name: "wenxin_http_requests_total",
+    help: "HTTP requests answered, by route, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    registers: [this.registry],
+  });
+
+  readonly errors = new Counter({
+    name: "wenxin_http_request_errors_total",
+    help: "Requests that ended in an error, by route, status and OpenAI error code",
+    labelNames: ["route", "status", "code"] as const,
+    registers: [this.registry],
+  });
+
+  readonly latency = new Histogram({
+    name: "wenxin_http_request_duration_seconds",
+    help: "Time from receiving a request to its last byte, by route",
+    labelNames: ["route"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly timeToFirstToken = new Histogram({
+    name: "wenxin_time_to_first_token_seconds",
+    help: "Time from receiving a generation request to its first generated token (queueing included)",
+    labelNames: ["route"] as const,
+    buckets: TTFT_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly promptTokens = new Counter({
+    name: "wenxin_prompt_tokens_total",
+    help: "Prompt tokens of finished generation and embedding requests",
+    registers: [this.registry],
+  });
+
+  readonly generatedTokens = new Counter({
+    name: "wenxin_generation_tokens_total",
+    help: "Tokens generated",
+    registers: [this.registry],
+  });
+
+  constructor(model: ServedModel) {
+    const rate = this.rate;
+    new Gauge({
+      name: "wenxin_generation_tokens_per_second",
+      help: `Tokens generated per second over the last ${RATE_WINDOW_S} s, all requests together`,
+      registers: [this.registry],
+      collect() {
+        this.set(rate.perSecond());
+      },
+    });
+    new Gauge({
+      name: "wenxin_queue_depth",
+      help: "Requests waiting for an engine slot",
+      registers: [this.registry],
+      collect() {
+        this.set(model.admission.queued);
+      },
+    });
+    new Gauge({
+      name: "wenxin_requests_running",
+      help: "Requests holding an engine slot",
+      registers: [this.registry],
+      collect() {
+        this.set(model.admission.running);
+      },
+    });
+    new Gauge({
+      name: "wenxin_kv_cache_usage_ratio",
+      help: "Fraction of the KV cache budget held by requests in flight (estimated from their tokens)",
+      registers: [this.registry],
+      collect() {
+        this.set(model.kvCacheUsage());
+      },
+    });
+    new Gauge({
+      name: "wenxin_model_ready",
+      help: "1 when the model is loaded and taking requests",
+      registers: [this.registry],
+      collect() {
+        this.set(model.state === "ready" ? 1 : 0);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: "wenxin_" });
+  }
+
+  /** Counts tokens as they are generated (feeds the counter and the rate gauge). */
+  addGenerated(tokens: number): void {
+    if (tokens <= 0) return;
+    this.generatedTokens.inc(tokens);
+    this.rate.add(tokens);
+  }
+}

@@ -1,0 +1,38 @@
+import { WenxinError } from "@wenxin/engine";
+import { z } from "zod";
+
+/** Every server option, with its default: the CLI and `startServer` both read this schema. */
+export const serverOptionsSchema = z.object({
+  /** Interface to bind. Loopback by default: exposing the server is a deliberate choice. */
+  host: z.string().min(1).default("127.0.0.1"),
+  /** TCP port; 0 picks a free one. */
+  port: z.number().int().min(0).max(65535).default(8000),
+  /** When set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
+  apiKey: z.string().min(1).optional(),
+  /** The model id clients send in `model`; default: the model directory's name. */
+  modelName: z.string().min(1).optional(),
+  /** Requests running on the engine at once; more wait in the queue. */
+  maxConcurrency: z.number().int().min(1).max(4096).default(64),
+  /** Requests that may wait for a slot; beyond that the server answers 429. */
+  maxQueue: z.number().int().min(0).max(1_000_000).default(1024),
+  /** Largest request body in bytes (413 above). */
+  bodyLimit: z.number().int().min(1024).default(4 * 1024 * 1024),
+  /** `max_tokens` when a chat request gives none; default: whatever context is left after the prompt. */
+  defaultMaxTokens: z.number().int().min(1).optional(),
+  /** How long SIGTERM waits for in-flight requests before aborting them. */
+  drainTimeoutMs: z.number().int().min(0).default(30_000),
+  /** pino level; "silent" turns logging off. */
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type ServerOptionsInput = z.input<typeof serverOptionsSchema>;
+export type ServerOptions = z.output<typeof serverOptionsSchema>;
+
+/** Validates server options; throws a WenxinError (ERR_WENXIN_INVALID_ARGUMENT) naming the bad option. */
+export function parseServerOptions(input: ServerOptionsInput): ServerOptions {
+  const r = serverOptionsSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const name = issue.path.join(".");
+  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `server option '${name}': ${issue.message}`, { subject: name });
+}

@@ -1,0 +1,195 @@
+/**
+ * /v1/chat/completions: request → prompt (the engine's chat layer renders tools, tool turns,
+ * response_format and thinking) → one engine stream per choice → a chat.completion object, or
+ * chat.completion.chunk events over SSE.
+ */
+import { randomUUID } from "node:crypto";
+
+import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult } from "@wenxin/engine";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+import { AssistantMessageBuilder, type AssistantPiece } from "../../chat/assistant_output.js";
+import { ChatChoiceOutput } from "../../chat/chat_output.js";
+import { constraintOption } from "../../chat/constraint.js";
+import { toChatMessages } from "../../chat/messages.js";
+import { chatPromptOptions } from "../../chat/prompt_options.js";
+import { ApiError, badRequest, toApiError, unsupported } from "../../errors.js";
+import { RequestScope } from "../../request_scope.js";
+import type { ServingContext } from "../../serving_context.js";
+import { SseStream } from "../../sse.js";
+import { ChoiceRun } from "../generation_runs.js";
+import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
+import { resolveMaxTokens } from "../token_budget.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatDelta, ChatFinishReason, Usage } from "./protocol.js";
+
+const ROUTE = "/v1/chat/completions";
+const FINGERPRINT = "wenxin";
+
+/** Everything decided before the engine is touched; any problem here is a 400 with no side effect. */
+interface PreparedChat {
+  prompt: ChatPrompt;
+  promptIds: number[];
+  maxNewTokens: number;
+  choices: number;
+  stop: string[];
+}
+
+export class ChatCompletionsServing {
+  constructor(private readonly ctx: ServingContext) {}
+
+  async handle(body: ChatCompletionRequest, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | ChatCompletion> {
+    this.ctx.model.assertServes(body.model);
+    const engine = this.ctx.model.requireEngine();
+    const prepared = this.prepare(engine, body);
+    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
+    await scope.admit();
+    try {
+      scope.holdTokens(prepared.promptIds.length * prepared.choices);
+      const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
+        // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
+        const { stop: _stop, ...sampling } = toEngineSampling(body, choice);
+        return {
+          inputIds: prepared.promptIds,
+          maxNewTokens: prepared.maxNewTokens,
+          ...sampling,
+          ...constraintOption(prepared.prompt.constraint),
+          signal,
+        };
+      });
+      const outputs = Array.from(
+        { length: prepared.choices },
+        () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
+      );
+      if (!body.stream) return await this.complete(run, outputs);
+      await this.stream(run, body, outputs, scope, reply);
+      return reply;
+    } catch (err) {
+      throw scope.failure(err);
+    } finally {
+      scope.end();
+    }
+  }
+
+  private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
+    rejectUnsupportedSampling(body);
+    if (body.logprobs || body.top_logprobs)
+      throw unsupported(body.logprobs ? "logprobs" : "top_logprobs", "logprobs (per-token log probabilities)");
+    if (!engine.chatTemplate)
+      throw new ApiError(400, "invalid_request_error", `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`, "no_chat_template");
+    const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
+    const promptIds = engine.tokenizer.encode(prompt.text);
+    if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
+    const requested = body.max_completion_tokens ?? body.max_tokens;
+    const maxNewTokens = resolveMaxTokens(promptIds.length, requested, this.ctx.options.defaultMaxTokens, engine.maxContext);
+    return { prompt, promptIds, maxNewTokens, choices: body.n ?? 1, stop: toEngineSampling(body, 0).stop ?? [] };
+  }
+
+  private async complete(run: ChoiceRun, outputs: ChatChoiceOutput[]): Promise<ChatCompletion> {
+    const builders = outputs.map((o) => {
+      const b = new AssistantMessageBuilder();
+      b.add(o.start());
+      return b;
+    });
+    const results = await run.consume({
+      onTokens: (i, ev) => {
+        builders[i]!.add(outputs[i]!.push(ev.tokenIds));
+        return outputs[i]!.done;
+      },
+      onDone: (i) => builders[i]!.add(outputs[i]!.end()),
+    });
+    return {
+      id: completionId(),
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: this.ctx.model.id,
+      system_fingerprint: FINGERPRINT,
+      choices: results.map((r, i) => ({
+        index: i,
+        message: builders[i]!.message(),
+        logprobs: null,
+        finish_reason: finishReason(r, builders[i]!.hasToolCalls),
+      })),
+      usage: usageOf(results),
+    };
+  }
+
+  private async stream(run: ChoiceRun, body: ChatCompletionRequest, outputs: ChatChoiceOutput[], scope: RequestScope, reply: FastifyReply): Promise<void> {
+    const includeUsage = body.stream_options?.include_usage === true;
+    const base = {
+      id: completionId(),
+      object: "chat.completion.chunk" as const,
+      created: Math.floor(Date.now() / 1000),
+      model: this.ctx.model.id,
+      system_fingerprint: FINGERPRINT,
+    };
+    const chunk = (index: number, delta: ChatDelta, finish: ChatFinishReason | null): ChatCompletionChunk => ({
+      ...base,
+      choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+    const sse = new SseStream(reply);
+    const sawToolCall = outputs.map(() => false);
+    const emit = (i: number, pieces: AssistantPiece[]) => {
+      if (pieces.some((p) => p.kind === "tool_call_start")) sawToolCall[i] = true;
+      const delta = toDelta(pieces);
+      if (delta) sse.send(chunk(i, delta, null));
+    };
+    outputs.forEach((o, i) => {
+      sse.send(chunk(i, { role: "assistant", content: "" }, null));
+      emit(i, o.start());
+    });
+    try {
+      const results = await run.consume({
+        onTokens: (i, ev) => {
+          emit(i, outputs[i]!.push(ev.tokenIds));
+          return outputs[i]!.done;
+        },
+        onDone: (i, result) => {
+          emit(i, outputs[i]!.end());
+          sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
+        },
+      });
+      if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
+      sse.done();
+    } catch (err) {
+      if (scope.clientGone) return; // nobody left to tell
+      const error = toApiError(scope.failure(err), String(scope.request.id));
+      scope.streamFailed(error);
+      sse.fail(error);
+    }
+  }
+}
+
+function completionId(): string {
+  return `chatcmpl-${randomUUID().replaceAll("-", "")}`;
+}
+
+function finishReason(result: GenerationResult, toolCalls: boolean): ChatFinishReason {
+  if (toolCalls && result.finishReason === "stop") return "tool_calls";
+  return result.finishReason;
+}
+
+function usageOf(results: GenerationResult[]): Usage {
+  const prompt = results[0]?.promptTokens ?? 0;
+  const completion = results.reduce((n, r) => n + r.completionTokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** Folds one engine step's pieces into a single delta (undefined when there is nothing to send). */
+export function toDelta(pieces: AssistantPiece[]): ChatDelta | undefined {
+  const delta: ChatDelta = {};
+  for (const p of pieces) {
+    if (p.kind === "content") delta.content = (delta.content ?? "") + p.text;
+    else if (p.kind === "reasoning") delta.reasoning_content = (delta.reasoning_content ?? "") + p.text;
+    else {
+      const calls = (delta.tool_calls ??= []);
+      const last = calls[calls.length - 1];
+      if (p.kind === "tool_call_start") calls.push({ index: p.index, id: p.id, type: "function", function: { name: p.name, arguments: "" } });
+      else if (last && last.index === p.index) last.function.arguments += p.text;
+      else calls.push({ index: p.index, function: { arguments: p.text } });
+    }
+  }
+  if (!delta.content) delete delta.content;
+  if (!delta.reasoning_content) delete delta.reasoning_content;
+  return Object.keys(delta).length > 0 ? delta : undefined;
+}

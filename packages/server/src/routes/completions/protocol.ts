@@ -1,0 +1,39 @@
+/** /v1/completions (the legacy text API) on the wire. */
+import { z } from "zod";
+
+import { samplingFields } from "../sampling_protocol.js";
+import type { Usage } from "../chat_completions/protocol.js";
+
+const tokenIds = z.array(z.number().int().min(0)).min(1);
+
+export const completionRequestSchema = z.object({
+  ...samplingFields,
+  /** A text, a list of texts, a token-id list, or a list of token-id lists. */
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(64), tokenIds, z.array(tokenIds).min(1).max(64)]),
+  /** OpenAI's default for this endpoint is 16. */
+  max_tokens: z.number().int().min(1).nullish(),
+  echo: z.boolean().nullish(),
+  suffix: z.string().nullish(),
+  best_of: z.number().int().min(1).nullish(),
+  logprobs: z.number().int().min(0).max(5).nullish(),
+});
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+export type CompletionFinishReason = "stop" | "length";
+
+export interface CompletionChoice {
+  index: number;
+  text: string;
+  logprobs: null;
+  finish_reason: CompletionFinishReason | null;
+}
+
+export interface Completion {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  system_fingerprint: string;
+  choices: CompletionChoice[];
+  usage?: Usage | null;
+}

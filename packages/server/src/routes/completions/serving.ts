@@ -1,0 +1,114 @@
+/**
+ * /v1/completions: one or more prompts (text or token ids) × `n` choices each, continued as raw
+ * text (no chat template). Choice `k` of prompt `p` has index `p * n + k`, as in OpenAI.
+ */
+import { randomUUID } from "node:crypto";
+
+import type { Engine, GenerationResult } from "@wenxin/engine";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+import { badRequest, toApiError, unsupported } from "../../errors.js";
+import { RequestScope } from "../../request_scope.js";
+import type { ServingContext } from "../../serving_context.js";
+import { SseStream } from "../../sse.js";
+import type { Usage } from "../chat_completions/protocol.js";
+import { ChoiceRun } from "../generation_runs.js";
+import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
+import { resolveMaxTokens } from "../token_budget.js";
+import type { Completion, CompletionRequest } from "./protocol.js";
+
+const ROUTE = "/v1/completions";
+const DEFAULT_MAX_TOKENS = 16;
+
+interface PreparedPrompt {
+  ids: number[];
+  /** The prompt as text, for `echo`. */
+  text: string;
+  maxNewTokens: number;
+}
+
+export class CompletionsServing {
+  constructor(private readonly ctx: ServingContext) {}
+
+  async handle(body: CompletionRequest, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | Completion> {
+    this.ctx.model.assertServes(body.model);
+    const engine = this.ctx.model.requireEngine();
+    const prompts = this.prepare(engine, body);
+    const n = body.n ?? 1;
+    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
+    await scope.admit();
+    try {
+      scope.holdTokens(prompts.reduce((sum, p) => sum + p.ids.length, 0) * n);
+      const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
+        inputIds: prompts[Math.floor(i / n)]!.ids,
+        maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,
+        ...toEngineSampling(body, i % n),
+        signal,
+      }));
+      const echo = (i: number) => (body.echo ? prompts[Math.floor(i / n)]!.text : "");
+      const base = { id: `cmpl-${randomUUID().replaceAll("-", "")}`, object: "text_completion" as const, created: Math.floor(Date.now() / 1000), model: this.ctx.model.id, system_fingerprint: "wenxin" };
+      const usage = (results: GenerationResult[]): Usage => {
+        const prompt = prompts.reduce((sum, p) => sum + p.ids.length, 0);
+        const completion = results.reduce((sum, r) => sum + r.completionTokens, 0);
+        return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+      };
+
+      if (!body.stream) {
+        const texts = new Array<string>(prompts.length * n).fill("");
+        const results = await run.consume({ onTokens: (i, ev) => void (texts[i] += ev.text), onDone: () => undefined });
+        return {
+          ...base,
+          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: null, finish_reason: r.finishReason })),
+          usage: usage(results),
+        };
+      }
+
+      const includeUsage = body.stream_options?.include_usage === true;
+      const chunk = (index: number, text: string, finish: GenerationResult["finishReason"] | null): Completion => ({
+        ...base,
+        choices: [{ index, text, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+      });
+      const sse = new SseStream(reply);
+      if (body.echo) for (let i = 0; i < prompts.length * n; i++) sse.send(chunk(i, echo(i), null));
+      try {
+        const results = await run.consume({
+          onTokens: (i, ev) => {
+            if (ev.text) sse.send(chunk(i, ev.text, null));
+          },
+          onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
+        });
+        if (includeUsage) sse.send({ ...base, choices: [], usage: usage(results) });
+        sse.done();
+      } catch (err) {
+        if (scope.clientGone) return reply;
+        const error = toApiError(scope.failure(err), String(request.id));
+        scope.streamFailed(error);
+        sse.fail(error);
+      }
+      return reply;
+    } catch (err) {
+      throw scope.failure(err);
+    } finally {
+      scope.end();
+    }
+  }
+
+  private prepare(engine: Engine, body: CompletionRequest): PreparedPrompt[] {
+    rejectUnsupportedSampling(body);
+    if (body.logprobs != null) throw unsupported("logprobs", "logprobs (per-token log probabilities)");
+    if (body.suffix) throw unsupported("suffix", "suffix (fill-in-the-middle)");
+    if (body.best_of != null && body.best_of !== (body.n ?? 1)) throw unsupported("best_of", "best_of different from n");
+    const raw = body.prompt;
+    const list: (string | number[])[] = typeof raw === "string" ? [raw] : typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);
+    const vocab = engine.config.hparams.vocabSize;
+    return list.map((p, k) => {
+      const ids = typeof p === "string" ? engine.tokenizer.encode(p) : p;
+      if (ids.length === 0) throw badRequest(`prompt ${k} is empty`, "prompt");
+      const bad = ids.find((id) => id >= vocab);
+      if (bad !== undefined) throw badRequest(`prompt ${k} holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "prompt");
+      const text = typeof p === "string" ? p : engine.tokenizer.decode(ids);
+      return { ids, text, maxNewTokens: resolveMaxTokens(ids.length, body.max_tokens, DEFAULT_MAX_TOKENS, engine.maxContext) };
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * /v1/embeddings: the engine's sentence embeddings (final-norm hidden states, mean-pooled and
+ * L2-normalised), as float arrays or base64 of little-endian float32, as OpenAI sends them.
+ * Token-id inputs are decoded to text first (the engine embeds text).
+ */
+import type { Engine } from "@wenxin/engine";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+import { badRequest, unsupported } from "../../errors.js";
+import { RequestScope } from "../../request_scope.js";
+import type { ServingContext } from "../../serving_context.js";
+import type { EmbeddingList, EmbeddingRequest } from "./protocol.js";
+
+const ROUTE = "/v1/embeddings";
+
+export class EmbeddingsServing {
+  constructor(private readonly ctx: ServingContext) {}
+
+  async handle(body: EmbeddingRequest, request: FastifyRequest, reply: FastifyReply): Promise<EmbeddingList> {
+    this.ctx.model.assertServes(body.model);
+    const engine = this.ctx.model.requireEngine();
+    const hidden = engine.config.hparams.hiddenSize;
+    if (body.dimensions != null && body.dimensions !== hidden)
+      throw unsupported("dimensions", `dimensions other than the model's ${hidden}`);
+    const texts = this.texts(engine, body.input);
+    const promptTokens = texts.reduce((sum, t) => sum + engine.tokenizer.encode(t).length, 0);
+    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
+    await scope.admit();
+    try {
+      scope.holdTokens(promptTokens);
+      const vectors = await engine.embed(texts);
+      this.ctx.metrics.promptTokens.inc(promptTokens);
+      const base64 = body.encoding_format === "base64";
+      return {
+        object: "list",
+        data: vectors.map((v, index) => ({ object: "embedding", index, embedding: base64 ? toBase64(v) : Array.from(v) })),
+        model: this.ctx.model.id,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      };
+    } catch (err) {
+      throw scope.failure(err);
+    } finally {
+      scope.end();
+    }
+  }
+
+  private texts(engine: Engine, input: EmbeddingRequest["input"]): string[] {
+    const list: (string | number[])[] = typeof input === "string" ? [input] : typeof input[0] === "number" ? [input as number[]] : (input as (string | number[])[]);
+    const vocab = engine.config.hparams.vocabSize;
+    return list.map((item, i) => {
+      if (typeof item === "string") {
+        if (item.length === 0) throw badRequest(`input[${i}] is empty`, "input");
+        return item;
+      }
+      const bad = item.find((id) => id >= vocab);
+      if (bad !== undefined) throw badRequest(`input[${i}] holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "input");
+      return engine.tokenizer.decode(item);
+    });
+  }
+}
+
+/** Little-endian float32 bytes in base64, whatever the host's byte order. */
+function toBase64(v: Float32Array): string {
+  const bytes = Buffer.allocUnsafe(v.length * 4);
+  for (let i = 0; i < v.length; i++) bytes.writeFloatLE(v[i]!, i * 4);
+  return bytes.toString("base64");
+}

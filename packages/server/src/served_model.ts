@@ -1,0 +1,141 @@
+/**
+ * The one model a server serves: its id, its lifecycle (loading → ready → draining → closed,
+ * or failed), the admission queue in front of its engine, and the requests in flight on it.
+ * Until the engine reports its own statistics, the KV-cache use shown in /metrics is estimated
+ * here from the tokens of the requests in flight.
+ */
+import type { Engine } from "@wenxin/engine";
+
+import { AdmissionQueue } from "./admission.js";
+import { ApiError } from "./errors.js";
+
+export type ModelState = "loading" | "ready" | "failed" | "draining" | "closed";
+
+/** A request using the engine: what drain waits for and what it aborts past the deadline. */
+export interface InFlightRequest {
+  readonly controller: AbortController;
+  /** Tokens this request holds in the KV cache (prompt + generated so far), for the estimate. */
+  kvTokens: number;
+}
+
+export class ServedModel {
+  private currentState: ModelState = "loading";
+  private loaded: Engine | undefined;
+  private failure: unknown;
+  private readonly inFlight = new Set<InFlightRequest>();
+  private idleWaiters: (() => void)[] = [];
+  /** Resolves with the engine once loaded; rejects if loading fails. */
+  readonly ready: Promise<Engine>;
+  readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(
+    readonly id: string,
+    engine: Engine | Promise<Engine>,
+    readonly admission: AdmissionQueue,
+    private readonly owner: {
+      /** Close the engine when the server stops (true when the server loaded it). */
+      closeEngine: boolean;
+      /** KV cache budget in tokens, when known (the engine defaults to 4 × maxContext). */
+      kvCacheTokens?: number;
+    } = { closeEngine: true },
+  ) {
+    this.ready = Promise.resolve(engine).then(
+      (e) => {
+        this.loaded = e;
+        if (this.currentState === "loading") this.currentState = "ready";
+        return e;
+      },
+      (err: unknown) => {
+        this.failure = err;
+        if (this.currentState === "loading") this.currentState = "failed";
+        throw err;
+      },
+    );
+    this.ready.catch(() => undefined); // observed through state; never an unhandled rejection
+  }
+
+  get state(): ModelState {
+    return this.currentState;
+  }
+
+  get loadError(): unknown {
+    return this.failure;
+  }
+
+  get engine(): Engine | undefined {
+    return this.loaded;
+  }
+
+  /** 404 unless `name` is this model's id. */
+  assertServes(name: string): void {
+    if (name !== this.id)
+      throw new ApiError(404, "invalid_request_error", `The model '${name}' does not exist; this server serves '${this.id}'`, "model_not_found", "model");
+  }
+
+  /** The engine, or 503 while loading, draining or after a failed load. */
+  requireEngine(): Engine {
+    if (this.currentState === "ready" && this.loaded) return this.loaded;
+    const why: Record<Exclude<ModelState, "ready">, [string, string]> = {
+      loading: ["the model is still loading; retry shortly", "model_loading"],
+      failed: ["the model failed to load", "model_unavailable"],
+      draining: ["the server is shutting down", "server_draining"],
+      closed: ["the server is shutting down", "server_draining"],
+    };
+    const [message, code] = why[this.currentState === "ready" ? "loading" : this.currentState];
+    throw new ApiError(503, "service_unavailable_error", message, code);
+  }
+
+  /** Registers a request on the engine; call the returned function when it is over. */
+  begin(controller: AbortController): { request: InFlightRequest; end: () => void } {
+    const request: InFlightRequest = { controller, kvTokens: 0 };
+    this.inFlight.add(request);
+    return {
+      request,
+      end: () => {
+        if (!this.inFlight.delete(request)) return;
+        if (this.inFlight.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+      },
+    };
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Estimated fraction of the KV cache in use (0 when the budget is unknown). */
+  kvCacheUsage(): number {
+    const budget = this.owner.kvCacheTokens ?? (this.loaded ? 4 * this.loaded.maxContext : 0);
+    if (budget <= 0) return 0;
+    let used = 0;
+    for (const r of this.inFlight) used += r.kvTokens;
+    return Math.min(1, used / budget);
+  }
+
+  /**
+   * Stops taking requests, waits up to `timeoutMs` for those in flight, aborts the rest,
+   * then closes the engine if the server owns it.
+   */
+  async drain(timeoutMs: number): Promise<{ aborted: number }> {
+    if (this.currentState === "closed") return { aborted: 0 };
+    this.currentState = "draining";
+    this.admission.rejectWaiting(new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"));
+    let aborted = 0;
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+      const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      const finished = await Promise.race([idle, timeout]);
+      clearTimeout(timer);
+      if (!finished) {
+        aborted = this.inFlight.size;
+        for (const r of this.inFlight) r.controller.abort(new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"));
+        await idle;
+      }
+    }
+    this.currentState = "closed";
+    if (!this.owner.closeEngine) return { aborted };
+    if (this.loaded) await this.loaded.close();
+    else void this.ready.then((e) => e.close(), () => undefined); // still loading: close it when it arrives
+    return { aborted };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Starting and stopping a server. `startServer` listens at once and loads the model in the
+ * background (requests get 503 until it is ready), so health checks see the process come up.
+ */
+import path from "node:path";
+
+import { Engine, type LoadOptions } from "@wenxin/engine";
+import type { FastifyInstance } from "fastify";
+import { pino, type Logger } from "pino";
+
+import { AdmissionQueue } from "./admission.js";
+import { buildApp } from "./app.js";
+import { engineEnforcesConstraints } from "./chat/constraint.js";
+import { ServerMetrics } from "./metrics.js";
+import { parseServerOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
+import { ServedModel } from "./served_model.js";
+
+export interface StartServerOptions extends ServerOptionsInput {
+  /** A checkpoint directory to load, or an engine that is loaded (or loading) already. */
+  model: string | Engine | Promise<Engine>;
+  /** Engine options when `model` is a directory. */
+  loadOptions?: LoadOptions;
+  /** A pino logger to use instead of the default (JSON lines on stdout at `logLevel`). */
+  logger?: Logger;
+}
+
+export interface WenxinServer {
+  readonly app: FastifyInstance;
+  readonly model: ServedModel;
+  readonly metrics: ServerMetrics;
+  readonly options: ServerOptions;
+  readonly logger: Logger;
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  /**
+   * Graceful stop: new requests get 503, those in flight finish (aborted after
+   * `drainTimeoutMs`), then the listener closes, and the engine if the server loaded it.
+   */
+  drain(): Promise<void>;
+}
+
+function modelId(options: StartServerOptions): string {
+  if (options.modelName) return options.modelName;
+  if (typeof options.model === "string") return path.basename(path.resolve(options.model));
+  if (options.model instanceof Engine) return path.basename(options.model.dir);
+  return "wenxin";
+}
+
+export async function startServer(input: StartServerOptions): Promise<WenxinServer> {
+  const { model: source, loadOptions, logger: givenLogger, ...rest } = input;
+  const options = parseServerOptions(rest);
+  const logger = givenLogger ?? pino({ level: options.logLevel });
+
+  const engine = typeof source === "string" ? Engine.load(source, loadOptions) : source;
+  const model = new ServedModel(modelId(input), engine, new AdmissionQueue(options.maxConcurrency, options.maxQueue), {
+    closeEngine: typeof source === "string", // an engine the caller passed in stays the caller's to close
+    kvCacheTokens: loadOptions?.kvCacheTokens,
+  });
+  const metrics = new ServerMetrics(model);
+  const app = buildApp({ model, metrics, options }, logger);
+
+  const loadStarted = performance.now();
+  model.ready.then(
+    (e) => {
+      logger.info({ model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) }, "model loaded");
+      if (!engineEnforcesConstraints()) logger.warn("this engine does not enforce response_format yet: JSON output is not guaranteed");
+    },
+    (err: unknown) => logger.error({ err, model: model.id }, "model failed to load"),
+  );
+
+  let url: string;
+  try {
+    url = await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    void model.drain(0);
+    throw err;
+  }
+
+  let draining: Promise<void> | undefined;
+  const drain = () =>
+    (draining ??= (async () => {
+      logger.info({ inFlight: model.inFlightCount, timeoutMs: options.drainTimeoutMs }, "draining");
+      const { aborted } = await model.drain(options.drainTimeoutMs);
+      await app.close();
+      logger.info({ aborted }, "server stopped");
+    })());
+
+  return { app, model, metrics, options, logger, url, drain };
+}

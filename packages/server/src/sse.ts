@@ -1,0 +1,46 @@
+/**
+ * Server-sent events as OpenAI streams them: one `data: <json>\n\n` frame per chunk, a final
+ * `data: [DONE]\n\n`, and `data: {"error": …}` when a stream fails after its headers went out.
+ * The body is a PassThrough handed to fastify, so fastify keeps logging and timing the request.
+ */
+import { PassThrough } from "node:stream";
+
+import type { FastifyReply } from "fastify";
+
+import type { ApiError } from "./errors.js";
+
+export class SseStream {
+  private readonly body = new PassThrough();
+  private ended = false;
+
+  constructor(reply: FastifyReply, extraHeaders: Record<string, string> = {}) {
+    reply
+      .code(200)
+      .headers({
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no", // proxies must not hold chunks back
+        ...extraHeaders,
+      })
+      .send(this.body);
+  }
+
+  /** Writes one event; a no-op once the stream ended or the client left. */
+  send(data: unknown): void {
+    if (this.ended || this.body.destroyed) return;
+    this.body.write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Ends the stream with `[DONE]`. */
+  done(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.body.destroyed) this.body.end("data: [DONE]\n\n");
+  }
+
+  /** Ends a stream that failed mid-way with an error event, then `[DONE]`. */
+  fail(error: ApiError): void {
+    this.send(error.toBody());
+    this.done();
+  }
+}
