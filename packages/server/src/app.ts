@@ -39,6 +39,9 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.options.bodyLimit,
     genReqId: requestId,
+    // Closing comes after drain has waited for the requests in flight; connections still open
+    // then are idle or never sent a request, and must not hold the process for the keep-alive timeout.
+    forceCloseConnections: true,
   });
   const authorized = apiKeyChecker(ctx.options.apiKey);
 

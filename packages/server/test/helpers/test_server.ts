@@ -1,0 +1,68 @@
+// Starts a @wenxin/server on loopback (port 0) for a test, with its JSON logs captured.
+import { Writable } from "node:stream";
+
+import { Engine } from "@wenxin/engine";
+import { pino } from "pino";
+
+import { startServer, type StartServerOptions, type WenxinServer } from "../../src/index.js";
+import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
+
+export const MODEL_ID = "tiny-dense";
+
+export interface TestServer {
+  server: WenxinServer;
+  url: string;
+  /** `${url}/v1`, what OpenAI clients take as baseURL. */
+  baseURL: string;
+  /** Parsed pino lines. */
+  logs: Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+export function loadDense(): Promise<Engine> {
+  return Engine.load(DENSE_DIR, { threads: 1 });
+}
+
+export async function startTestServer(
+  model: Engine | Promise<Engine>,
+  options: Omit<StartServerOptions, "model" | "logger"> = {},
+): Promise<TestServer> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const server = await startServer({ model, host: "127.0.0.1", port: 0, modelName: MODEL_ID, logger: pino({ level: "info" }, sink), ...options });
+  return { server, url: server.url, baseURL: `${server.url}/v1`, logs, stop: () => server.drain() };
+}
+
+/** POSTs JSON and returns the status, headers and parsed (or raw) body. */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Splits an SSE body into its `data:` payloads, checking the framing on the way. */
+export function sseData(body: string): string[] {
+  if (!body.endsWith("\n\n")) throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
+  return body
+    .slice(0, -2)
+    .split("\n\n")
+    .map((frame) => {
+      if (!frame.startsWith("data: ") || frame.includes("\n")) throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
+      return frame.slice("data: ".length);
+    });
+}
