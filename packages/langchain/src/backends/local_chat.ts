@@ -1,0 +1,124 @@
+/**
+ * Chat turns on the in-process engine. Each turn is one `engine.generate` request, so concurrent
+ * turns (LangChain's `batch`, agents fanning out) are stepped together by the engine's scheduler.
+ * The prompt, constraint and output parsing come from the engine's chat-format layer.
+ */
+import path from "node:path";
+
+import {
+  buildChatPrompt,
+  ChatOutputParser,
+  ChatTokenDecoder,
+  generateOptionsSchema,
+  StopStringMatcher,
+  WenxinError,
+  type ChatConstraint,
+  type Engine,
+  type GenerateOptions,
+} from "@wenxin/engine";
+
+import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+
+/**
+ * True once `engine.generate` takes a `constraint` (constrained decoding). Until then the
+ * constraint is still passed (and ignored), and forced calls rely on the prefilled tool name.
+ */
+export function engineSupportsConstraints(): boolean {
+  return "constraint" in (generateOptionsSchema as unknown as { shape: Record<string, unknown> }).shape;
+}
+
+export class LocalChatBackend implements ChatBackend {
+  readonly modelName: string;
+
+  constructor(readonly engine: Engine) {
+    this.modelName = path.basename(engine.dir);
+  }
+
+  get contextLength(): number {
+    return this.engine.maxContext;
+  }
+
+  async *stream(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
+    signal?.throwIfAborted();
+    const template = this.engine.chatTemplate;
+    if (!template) throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.engine.dir} has no chat template, so it cannot chat`);
+    const prompt = buildChatPrompt(template, request.messages, {
+      tools: request.tools,
+      ...(request.toolChoice !== undefined ? { toolChoice: request.toolChoice } : {}),
+      ...(request.responseFormat !== undefined ? { responseFormat: request.responseFormat } : {}),
+      ...(request.thinking !== undefined ? { thinking: request.thinking } : {}),
+    });
+    const inputIds = this.engine.tokenizer.encode(prompt.text);
+
+    // Our own controller: it also ends generation once the turn is complete or a stop string shows.
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", forward, { once: true });
+    const { maxTokens, ...sampling } = request.sampling;
+    const constraint: ChatConstraint | undefined = prompt.constraint;
+    const options = {
+      inputIds,
+      ...sampling,
+      ...(maxTokens !== undefined ? { maxNewTokens: maxTokens } : {}),
+      ...(constraint ? { constraint } : {}),
+      signal: controller.signal,
+    } as GenerateOptions;
+
+    const decoder = new ChatTokenDecoder(this.engine.tokenizer);
+    const parser = new ChatOutputParser(prompt.parser);
+    const stops = new StopStringMatcher(request.stop);
+    let raw = ""; // decoded output, markup included
+    let fed = 0; // characters of `raw` given to the parser
+    let outputTokens = 0;
+    let reasoningTokens = 0;
+    let engineReason = "stop";
+    let endedHere = false;
+    let generationDone = false;
+
+    try {
+      const generation = this.engine.generate(options);
+      yield* deltasOf(parser.push(prompt.prefill));
+      for await (const event of generation) {
+        if (event.type === "done") {
+          engineReason = event.finishReason;
+          generationDone = true;
+          break;
+        }
+        outputTokens += event.tokenIds.length;
+        if (parser.inReasoning) reasoningTokens += event.tokenIds.length;
+        raw += decoder.push(event.tokenIds);
+        const stopAt = stops.findStop(raw);
+        const upTo = stopAt >= 0 ? stopAt : raw.length - stops.heldBack(raw);
+        if (upTo > fed) yield* deltasOf(parser.push(raw.slice(fed, upTo)));
+        fed = Math.max(fed, upTo);
+        if (stopAt >= 0 || parser.done) {
+          endedHere = true;
+          break;
+        }
+      }
+      if (!endedHere) {
+        raw += decoder.flush();
+        if (raw.length > fed) yield* deltasOf(parser.push(raw.slice(fed)));
+      }
+      yield* deltasOf(parser.finish());
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new WenxinError("ERR_WENXIN_ABORTED", "the call was aborted", {}, { cause: err });
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", forward);
+      // Ends the native request when we stopped early (or the consumer did).
+      if (!generationDone && !controller.signal.aborted) controller.abort();
+    }
+
+    const parsed = parser.result();
+    yield {
+      type: "end",
+      turn: {
+        ...parsed,
+        finishReason: turnFinishReason(engineReason, parsed.toolCalls.length),
+        usage: { inputTokens: inputIds.length, outputTokens, ...(reasoningTokens > 0 ? { reasoningTokens } : {}) },
+        model: this.modelName,
+      },
+    };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Option schemas of ChatWenxin and WenxinEmbeddings. Sampling and load options are the engine's
+ * own schemas, so each option is defined once.
+ */
+import { Engine, loadOptionsSchema, samplingOptionsSchema, WenxinError, type ResponseFormat } from "@wenxin/engine";
+import type { BaseChatModelCallOptions, BaseChatModelParams, BindToolsInput } from "@langchain/core/language_models/chat_models";
+import { z } from "zod";
+
+/** A loaded engine, or the checkpoint directory to load (shared with every instance that names it). */
+const modelSchema = z.union([z.string().min(1), z.custom<Engine>((v) => v instanceof Engine, "an Engine")]);
+
+/** Remote mode: an OpenAI-compatible server (our own, or vLLM / FastDeploy serving ERNIE 4.5). */
+export const remoteOptionsSchema = z.object({
+  /** e.g. `http://gpu-host:8000/v1`; when set, `model` is the served model name. */
+  baseUrl: z.string().url().optional(),
+  /** Sent as `Authorization: Bearer …` (default: `WENXIN_API_KEY` from the environment). */
+  apiKey: z.string().optional(),
+  /** Extra request headers. */
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const chatWenxinFieldsSchema = samplingOptionsSchema.extend({
+  model: modelSchema,
+  /** Most tokens to generate per call (default: the checkpoint's generation defaults, else 256). */
+  maxTokens: z.number().int().positive().optional(),
+  /** Stop sequences: the reply ends before the first one. */
+  stop: z.array(z.string()).optional(),
+  /** Reasoning on (`<think>` opened) or off; unset leaves the chat template's default. */
+  thinking: z.boolean().optional(),
+  /** Default per-call timeout in milliseconds (a call's own `timeout` wins). */
+  timeout: z.number().positive().optional(),
+  /** How to load `model` when it is a directory. */
+  load: loadOptionsSchema.optional(),
+  ...remoteOptionsSchema.shape,
+});
+
+export type ChatWenxinFields = z.input<typeof chatWenxinFieldsSchema>;
+
+/** Constructor fields of ChatWenxin: the options above plus LangChain's (callbacks, maxRetries, …). */
+export type ChatWenxinInput = ChatWenxinFields &
+  BaseChatModelParams & {
+    /** Alias of `stop` (LangChain's standard name). */
+    stopSequences?: string[];
+    /** Accepted for compatibility; streaming is always available through `stream()`. */
+    streaming?: boolean;
+  };
+
+export interface ChatWenxinCallOptions extends BaseChatModelCallOptions {
+  /** Tools for this call (`bindTools` sets them). */
+  tools?: BindToolsInput[];
+  /** Constrain the arguments of every bound tool to its schema, even for unforced calls. */
+  strict?: boolean;
+  /** OpenAI's `response_format` (`withStructuredOutput` sets it). */
+  response_format?: ResponseFormat;
+  /** Overrides the instance's `thinking`. */
+  thinking?: boolean;
+}
+
+export const wenxinEmbeddingsFieldsSchema = z.object({
+  model: modelSchema,
+  /** Texts per engine call (each call embeds its texts together as parallel sequences). Default 32. */
+  batchSize: z.number().int().positive().default(32),
+  load: loadOptionsSchema.optional(),
+  ...remoteOptionsSchema.shape,
+});
+
+export type WenxinEmbeddingsFields = z.input<typeof wenxinEmbeddingsFieldsSchema>;
+
+/** Validates options with `schema`; a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it. */
+export function parseOptions<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const where = issue.path.join(".");
+  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what}: '${where}' ${issue.message}`, { subject: where });
+}
