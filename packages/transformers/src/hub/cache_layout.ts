@@ -9,7 +9,7 @@
  *     snapshots/<commit>/<filename>     relative symlink to ../../blobs/<etag>
  *     .no_exist/<commit>/<filename>     empty marker: the file does not exist at that commit
  */
-import { copyFile, lstat, mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { getRepoFolderName } from "@huggingface/hub";
@@ -20,9 +20,9 @@ export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 /** A cache lookup: the file, a recorded "does not exist", or nothing known. */
 export type CachedEntry = { kind: "file"; path: string; commit: string } | { kind: "missing"; commit: string } | undefined;
 
-async function exists(p: string, follow = true): Promise<boolean> {
+async function exists(p: string): Promise<boolean> {
   try {
-    await (follow ? stat(p) : lstat(p));
+    await stat(p);
     return true;
   } catch {
     return false;
@@ -116,13 +116,20 @@ export class RepoCache {
     const pointer = this.pointerPath(commit, filename);
     const blob = this.blobPath(etag);
     await mkdir(path.dirname(pointer), { recursive: true });
-    if (await exists(pointer, false)) await rm(pointer, { force: true });
+    // Made under a temporary name and renamed over the pointer, so concurrent callers never clash.
+    const temp = `${pointer}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     try {
-      await symlink(path.relative(path.dirname(pointer), blob), pointer);
+      await symlink(path.relative(path.dirname(pointer), blob), temp);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "EPERM" && code !== "EACCES" && code !== "ENOTSUP") throw err;
-      await copyFile(blob, pointer); // e.g. Windows without developer mode: same degraded mode as Python
+      await copyFile(blob, temp); // e.g. Windows without developer mode: same degraded mode as Python
+    }
+    try {
+      await rename(temp, pointer);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
     }
     return pointer;
   }

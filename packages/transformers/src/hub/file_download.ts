@@ -77,7 +77,9 @@ function parseMetadata(res: Response, url: string, ctx: RequestContext): FileMet
     );
   const sizeHeader = res.headers.get("x-linked-size") ?? res.headers.get("content-length");
   const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
-  const location = res.status >= 300 && res.status < 400 && res.headers.get("location") ? new URL(res.headers.get("location")!, url).href : url;
+  const redirect = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+  // Not redirected: fetch by commit hash, so the bytes match the HEAD even if the branch moves.
+  const location = redirect ? new URL(redirect, url).href : url.replace(`/resolve/${encodeURIComponent(ctx.revision)}/`, `/resolve/${commit}/`);
   return { commit, etag, size, location };
 }
 

@@ -67,6 +67,8 @@ export class MockHub {
   dropAfterBytes: number[] = [];
   /** The hub answers without X-Repo-Commit (a proxy or a server that is not a hub). */
   stripCommitHeader = false;
+  /** Called after each request is recorded (to change the repo between requests). */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
 
   add(repo: MockRepo): MockRepo {
     this.repos.set(repo.id, repo);
@@ -83,7 +85,9 @@ export class MockHub {
   }
 
   private record(request: Request): void {
-    this.requests.push({ method: request.method, url: request.url, range: request.headers.get("range"), authorization: request.headers.get("authorization") });
+    const recorded = { method: request.method, url: request.url, range: request.headers.get("range"), authorization: request.headers.get("authorization") };
+    this.requests.push(recorded);
+    this.onRequest?.(recorded);
   }
 
   private resolve(request: Request): Response {
@@ -109,7 +113,8 @@ export class MockHub {
         status: 401,
         headers: { "x-error-code": "GatedRepo", "x-error-message": `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it.` },
       });
-    const commit = revision === "main" || revision === repo.commit ? repo.commit : repo.refs?.[revision];
+    const refs = repo.refs ?? {};
+    const commit = revision === "main" || revision === repo.commit ? repo.commit : (refs[revision] ?? Object.values(refs).find((c) => c === revision));
     if (!commit) return new HttpResponse(null, { status: 404, headers: { "x-error-code": "RevisionNotFound", "x-error-message": "Invalid rev id" } });
     const entry = repo.files.get(file);
     const common: Record<string, string> = this.stripCommitHeader ? {} : { "x-repo-commit": commit };
