@@ -1,0 +1,53 @@
+// @wenxin/transformers: a Transformers-style API for ERNIE 4.5 over @wenxin/engine.
+
+// Auto classes and models
+export { AutoConfig } from "./models/auto/auto_config.js";
+export { AutoTokenizer } from "./models/auto/auto_tokenizer.js";
+export { AutoModelForCausalLM } from "./models/auto/auto_model.js";
+export { PretrainedConfig } from "./models/configuration_utils.js";
+export { Ernie4_5Config, Ernie4_5_MoeConfig } from "./models/ernie4_5/configuration_ernie4_5.js";
+export { PreTrainedModel } from "./models/modeling_utils.js";
+export type { CausalLMOutput } from "./models/modeling_utils.js";
+export { Ernie4_5ForCausalLM, Ernie4_5_MoeForCausalLM } from "./models/ernie4_5/modeling_ernie4_5.js";
+export type { PretrainedOptions } from "./models/pretrained_options.js";
+
+// Tokenizer
+export { PreTrainedTokenizer } from "./tokenization/tokenization_utils.js";
+export type { BatchEncoding, TokenizerCallOptions, DecodeOptions, ChatTemplateOptions } from "./tokenization/tokenization_utils.js";
+
+// Generation
+export { GenerationConfig } from "./generation/configuration_utils.js";
+export { TextStreamer, TextIteratorStreamer, AsyncTextIteratorStreamer } from "./generation/streamers.js";
+export type { BaseStreamer, TextStreamerOptions } from "./generation/streamers.js";
+export type { GenerateInputs, GenerateOptionsInput } from "./generation/generate.js";
+
+// Pipelines
+export { pipeline, DEFAULT_MODEL } from "./pipelines/index.js";
+export type { PipelineTask, PipelineOptions } from "./pipelines/index.js";
+export { TextGenerationPipeline } from "./pipelines/text_generation.js";
+export type { Chat, TextGenerationOptions } from "./pipelines/text_generation.js";
+export { FeatureExtractionPipeline } from "./pipelines/feature_extraction.js";
+export type { FeatureExtractionOptions } from "./pipelines/feature_extraction.js";
+
+// PEFT (LoRA adapters)
+export { PeftModel, BASE_ADAPTER } from "./peft/peft_model.js";
+export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
+export { parseLoraConfig, loraScaling } from "./peft/adapter_config.js";
+export type { LoraConfig } from "./peft/adapter_config.js";
+export { loadLoraAdapter, describeAdapter, toEngineAdapter } from "./peft/load_adapter.js";
+export type { LoraAdapter } from "./peft/load_adapter.js";
+export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
+export type { EngineLoraAdapter, LoraModuleSpec, LoraTensorRef, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
+
+// Hub
+export { env } from "./hub/settings.js";
+export type { ProgressInfo, ProgressCallback } from "./hub/settings.js";
+export { hf_hub_download } from "./hub/file_download.js";
+export { resolvePretrained, MODEL_FILES, TOKENIZER_FILES, CONFIG_FILES, ADAPTER_FILES } from "./hub/resolve_pretrained.js";
+export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
+export type { HubDownloadOptions } from "./hub/file_download.js";
+export { HubError } from "./hub/hub_error.js";
+export type { HubErrorReason } from "./hub/hub_error.js";
+
+// Tensors
+export { Tensor } from "./utils/tensor.js";

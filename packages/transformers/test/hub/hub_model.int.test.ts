@@ -1,0 +1,80 @@
+// AutoModelForCausalLM.from_pretrained("org/name") end to end against the mocked hub: download into
+// the shared cache, load, and reproduce the goldens; then again offline from the cache alone.
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+
+import { AutoModelForCausalLM, PeftModel, pipeline, type ProgressInfo } from "../../src/index.js";
+import { DENSE_DIR, LORA_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
+import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
+import { CDN, MockHub, repoFromDirectory } from "./mock_hub.js";
+
+const server = setupServer();
+let hub: MockHub;
+let henv: HubEnv;
+const LOAD = { engine_options: { threads: 2, maxContext: 512 } };
+
+beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+afterAll(() => server.close());
+beforeEach(() => {
+  henv = isolatedHubEnv();
+  hub = new MockHub();
+  hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
+  hub.add(repoFromDirectory("baidu/tiny-ernie45-moe", MOE_DIR));
+  hub.add(repoFromDirectory("someone/tiny-ernie45-dense-lora", LORA_DIR));
+  server.use(...hub.handlers());
+});
+afterEach(() => {
+  server.resetHandlers();
+  henv.restore();
+});
+
+it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)("downloads baidu/%s and reproduces its golden logits, then loads it offline", async (name) => {
+  const events: ProgressInfo[] = [];
+  const model = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, { ...LOAD, progress_callback: (e) => events.push(e) });
+  const golden = loadGolden(name);
+  const ids = golden.json.prompts.chat!.input_ids;
+  try {
+    expect(maxAbsDiff((await model(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
+    expect(model.name_or_path).toBe(`baidu/${name}`);
+  } finally {
+    await model.dispose();
+  }
+  expect(events.filter((e) => e.status === "done").length).toBeGreaterThanOrEqual(4);
+  expect(hub.requestsTo(CDN).length).toBeGreaterThan(0);
+
+  hub.requests.length = 0;
+  process.env.HF_HUB_OFFLINE = "1";
+  const again = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, LOAD);
+  try {
+    expect(maxAbsDiff((await again(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
+  } finally {
+    await again.dispose();
+  }
+  expect(hub.requests).toEqual([]);
+});
+
+it("pipeline() loads its model from the hub and reports ready", async () => {
+  const events: ProgressInfo[] = [];
+  const generator = await pipeline("text-generation", "baidu/tiny-ernie45-dense", { ...LOAD, progress_callback: (e) => events.push(e) });
+  try {
+    const [out] = await generator("Hello", { max_new_tokens: 3, do_sample: false });
+    expect(out!.generated_text.startsWith("Hello")).toBe(true);
+  } finally {
+    await generator.dispose();
+  }
+  expect(events.at(-1)).toEqual({ status: "ready", task: "text-generation", model: "baidu/tiny-ernie45-dense" });
+});
+
+it("resolves a LoRA adapter repository for PeftModel (reaching the engine's adapter support)", async () => {
+  const model = await AutoModelForCausalLM.from_pretrained("baidu/tiny-ernie45-dense", LOAD);
+  try {
+    // The adapter files are fetched and validated before the engine is asked to load them.
+    await PeftModel.from_pretrained(model, "someone/tiny-ernie45-dense-lora").catch((err: unknown) => {
+      expect(String(err)).toMatch(/engine\.loadAdapter is missing/);
+    });
+    const fetched = hub.requests.map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/someone/"));
+    expect(new Set(fetched.map((p) => p.split("/").pop()))).toEqual(new Set(["adapter_config.json", "adapter_model.safetensors"]));
+  } finally {
+    await model.dispose();
+  }
+});
