@@ -65,7 +65,7 @@ export class ServerMetrics {
 
   readonly promptTokens = new Counter({
     name: "wenxin_prompt_tokens_total",
-    help: "Prompt tokens of finished generation and embedding requests",
+    help: "Prompt tokens of admitted generation and embedding requests",
     registers: [this.registry],
   });
 

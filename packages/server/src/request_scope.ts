@@ -62,8 +62,13 @@ export class RequestScope {
     }
   }
 
-  /** Adds KV-cache tokens held by this request (prompt tokens at the start, then generated ones). */
-  holdTokens(count: number): void {
+  /** Counts the prompt (once) and the KV-cache tokens it holds (once per choice). */
+  holdPrompt(promptTokens: number, copies = 1): void {
+    this.metrics.promptTokens.inc(promptTokens);
+    this.holdTokens(promptTokens * copies);
+  }
+
+  private holdTokens(count: number): void {
     if (this.inFlight) this.inFlight.request.kvTokens += count;
   }
 

@@ -24,7 +24,7 @@ export function loadDense(): Promise<Engine> {
 }
 
 export async function startTestServer(
-  model: Engine | Promise<Engine>,
+  model: StartServerOptions["model"],
   options: Omit<StartServerOptions, "model" | "logger"> = {},
 ): Promise<TestServer> {
   const logs: Record<string, unknown>[] = [];
@@ -39,6 +39,11 @@ export async function startTestServer(
 }
 
 /** POSTs JSON and returns the status, headers and parsed (or raw) body. */
+/** Starts a POST of JSON and returns the response without reading its body. */
+export function startPost(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+}
+
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method: "POST",
@@ -53,6 +58,29 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
     json = undefined;
   }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Reads a streaming response until `until` holds for the text so far; returns the text and the reader. */
+export async function readUntil(res: Response, until: (text: string) => boolean) {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!until(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  return { text, reader, decoder };
+}
+
+/** Reads the rest of a streaming response. */
+export async function readRest(state: { text: string; reader: ReadableStreamDefaultReader<Uint8Array>; decoder: TextDecoder }): Promise<string> {
+  let text = state.text;
+  for (;;) {
+    const { value, done } = await state.reader.read();
+    if (done) return text + state.decoder.decode();
+    text += state.decoder.decode(value, { stream: true });
+  }
 }
 
 /** Splits an SSE body into its `data:` payloads, checking the framing on the way. */

@@ -44,7 +44,7 @@ export class ChatCompletionsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdTokens(prepared.promptIds.length * prepared.choices);
+      scope.holdPrompt(prepared.promptIds.length, prepared.choices);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
         // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
         const { stop: _stop, ...sampling } = toEngineSampling(body, choice);

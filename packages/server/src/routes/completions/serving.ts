@@ -38,7 +38,7 @@ export class CompletionsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdTokens(prompts.reduce((sum, p) => sum + p.ids.length, 0) * n);
+      scope.holdPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0), n);
       const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
         inputIds: prompts[Math.floor(i / n)]!.ids,
         maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,

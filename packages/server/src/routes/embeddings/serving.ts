@@ -27,9 +27,8 @@ export class EmbeddingsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdTokens(promptTokens);
+      scope.holdPrompt(promptTokens);
       const vectors = await engine.embed(texts);
-      this.ctx.metrics.promptTokens.inc(promptTokens);
       const base64 = body.encoding_format === "base64";
       return {
         object: "list",
