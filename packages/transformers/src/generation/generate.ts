@@ -47,7 +47,7 @@ function isRow(v: unknown): v is number[] {
   return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number");
 }
 
-function toRows(v: TokenRows | undefined, what: string): number[][] {
+export function toRows(v: TokenRows | undefined, what: string): number[][] {
   if (isRow(v)) return [v];
   if (Array.isArray(v) && v.length > 0 && v.every(isRow)) return v as number[][];
   throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what} must be non-empty token ids (number[]) or a batch of them (number[][])`, { subject: what });

@@ -37,6 +37,19 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The next chunk, or a rejection when none arrives within `ms` (a stalled connection). */
+async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no data for ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** One GET from `start`; appends to the file. Returns false when the connection dropped. */
 async function fetchFrom(job: BlobDownload, start: number): Promise<boolean> {
   const headers: Record<string, string> = { ...job.headers, "accept-encoding": "identity" };
@@ -73,13 +86,15 @@ async function fetchFrom(job: BlobDownload, start: number): Promise<boolean> {
   try {
     if (!response.body) throw new HubError("ERR_WENXIN_NETWORK", "network", `empty response body from ${job.url}`);
     const reader = response.body.getReader();
+    const idleMs = requestTimeoutMs("download");
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        chunk = await reader.read();
+        chunk = await readWithin(reader, idleMs);
       } catch (err) {
         if (job.signal?.aborted) throw job.signal.reason ?? err;
-        dropped = true;
+        void reader.cancel().catch(() => undefined);
+        dropped = true; // reset or stalled: resume from what was written
         break;
       }
       if (chunk.done) break;

@@ -6,7 +6,7 @@
 import { Engine, WenxinError } from "@wenxin/engine";
 
 import { GenerationConfig } from "../generation/configuration_utils.js";
-import { generateRows, splitGenerateArgs, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
+import { generateRows, toRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
 import { MODEL_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { Callable } from "../utils/callable.js";
 import { Tensor } from "../utils/tensor.js";
@@ -84,8 +84,8 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
   /** Logits of every position: `(await model(tokenizer(text))).logits`. */
   async forward(inputs: GenerateInputs, adapters?: (string | undefined)[]): Promise<CausalLMOutput> {
     const raw = Array.isArray(inputs) ? { input_ids: inputs } : inputs;
-    const ids = splitGenerateArgs({ input_ids: raw.input_ids }, undefined).rows;
-    const masks = raw.attention_mask === undefined ? ids.map((r) => r.map(() => 1)) : splitGenerateArgs({ input_ids: raw.attention_mask }, undefined).rows;
+    const ids = toRows(raw.input_ids, "input_ids");
+    const masks = raw.attention_mask === undefined ? ids.map((r) => r.map(() => 1)) : toRows(raw.attention_mask, "attention_mask");
     const width = ids[0]!.length;
     if (ids.some((r) => r.length !== width) || masks.some((m, i) => m.length !== ids[i]!.length))
       throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "a batch for forward() needs rows of one length (pad them and pass attention_mask)");

@@ -38,7 +38,8 @@ const DEFAULT_MAX_NEW_TOKENS = 256;
 
 export class TextGenerationPipeline extends Pipeline<[Input, TextGenerationOptions?], Output> {
   protected async _call(input: Input, options: TextGenerationOptions = {}): Promise<Output> {
-    const batched = (Array.isArray(input) && input.every((x) => typeof x === "string") && input.length > 0 && !isChat(input)) || (Array.isArray(input) && input.length > 0 && input.every(isChat));
+    // A single conversation is an array too: a batch is an array of strings or of conversations.
+    const batched = Array.isArray(input) && input.length > 0 && ((input as unknown[]).every((x) => typeof x === "string") || (input as unknown[]).every(isChat));
     const items = (batched ? input : [input]) as (string | Chat)[];
     if (items.some((x) => typeof x !== "string" && !isChat(x)))
       throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "text-generation expects a string, chat messages, or an array of either");

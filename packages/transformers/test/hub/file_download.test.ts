@@ -161,6 +161,15 @@ describe("downloads", () => {
     expect(readFileSync(file).equals(entry.content)).toBe(true);
   });
 
+  it("gives up on a stalled connection after HF_HUB_DOWNLOAD_TIMEOUT and resumes", async () => {
+    process.env.HF_HUB_DOWNLOAD_TIMEOUT = "0.2";
+    hub.stallAfterBytes = [700_000];
+    const entry = repo.files.get("model.safetensors")!;
+    const file = await hf_hub_download(REPO, "model.safetensors");
+    expect(hub.requestsTo(CDN).map((r) => r.range)).toEqual([null, "bytes=700000-"]);
+    expect(readFileSync(file).equals(entry.content)).toBe(true);
+  });
+
   it("starts over when the server ignores the Range header", async () => {
     hub.ignoreRange = true;
     const entry = repo.files.get("model.safetensors")!;
@@ -222,6 +231,12 @@ describe("offline and errors", () => {
     hub.down = true;
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
     await expectHubError(hf_hub_download(REPO, "tokenizer.json"), "ERR_WENXIN_NETWORK", "network", /cannot reach https:\/\/huggingface\.co.*not in the cache/);
+  });
+
+  it("a hub that does not answer in HF_HUB_ETAG_TIMEOUT seconds is ERR_WENXIN_NETWORK (timed out)", async () => {
+    process.env.HF_HUB_ETAG_TIMEOUT = "0.1";
+    hub.headDelayMs = 1000;
+    await expectHubError(hf_hub_download(REPO, "config.json"), "ERR_WENXIN_NETWORK", "network", /cannot reach https:\/\/huggingface\.co \(timed out\)/);
   });
 
   it("a missing repository is ERR_WENXIN_FILE_NOT_FOUND that mentions HF_TOKEN for private repos", async () => {

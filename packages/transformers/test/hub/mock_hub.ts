@@ -65,8 +65,12 @@ export class MockHub {
   ignoreRange = false;
   /** The next CDN responses send this many bytes, then drop the connection. */
   dropAfterBytes: number[] = [];
+  /** The next CDN responses send this many bytes, then go silent without closing. */
+  stallAfterBytes: number[] = [];
   /** The hub answers without X-Repo-Commit (a proxy or a server that is not a hub). */
   stripCommitHeader = false;
+  /** Metadata requests get no answer for this long (ms). */
+  headDelayMs = 0;
   /** Called after each request is recorded (to change the repo between requests). */
   onRequest: ((request: RecordedRequest) => void) | undefined;
 
@@ -81,7 +85,13 @@ export class MockHub {
   }
 
   handlers(): HttpHandler[] {
-    return [http.all(`${HUB}/*`, ({ request }) => this.resolve(request)), http.all(`${CDN}/*`, ({ request }) => this.cdn(request))];
+    return [
+      http.all(`${HUB}/*`, async ({ request }) => {
+        if (this.headDelayMs > 0 && request.method === "HEAD") await new Promise((resolve) => setTimeout(resolve, this.headDelayMs));
+        return this.resolve(request);
+      }),
+      http.all(`${CDN}/*`, ({ request }) => this.cdn(request)),
+    ];
   }
 
   private record(request: Request): void {
@@ -147,6 +157,20 @@ export class MockHub {
     const drop = this.dropAfterBytes.shift();
     const headers: Record<string, string> = { "content-length": String(body.length) };
     if (start > 0) headers["content-range"] = `bytes ${start}-${entry.content.length - 1}/${entry.content.length}`;
+    const stall = this.stallAfterBytes.shift();
+    if (stall !== undefined) {
+      const head = body.subarray(0, stall);
+      let sent = false;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) return new Promise<void>(() => undefined); // never another byte
+          sent = true;
+          controller.enqueue(head);
+          return undefined;
+        },
+      });
+      return new HttpResponse(stream, { status: start > 0 ? 206 : 200, headers });
+    }
     if (drop !== undefined) {
       const head = body.subarray(0, drop);
       let sent = false;
