@@ -34,7 +34,7 @@ export { ChatOutputParser } from "./chat/output_parser.js";
 export type { ChatOutput, ChatOutputEvent, ChatOutputParserOptions, InvalidToolCall, ParsedToolCall } from "./chat/output_parser.js";
 export { ChatTokenDecoder, CHAT_MARKUP_TOKENS } from "./chat/output_decoder.js";
 export { JsonValueScanner } from "./chat/json_scanner.js";
-export { planResponseFormat, planToolChoice, toolCallPrefix, toolCallSchema } from "./chat/tool_choice.js";
+export { planResponseFormat, planToolChoice, takesNoArguments, toolCallPrefix, toolCallSchema } from "./chat/tool_choice.js";
 export type { ResponseFormatPlan, ToolPlan } from "./chat/tool_choice.js";
 export {
   formatToolCall,

@@ -33,6 +33,12 @@ export function toolCallSchema(tools: ToolDefinition[]): JsonSchema {
   return variants.length === 1 ? variants[0]! : { anyOf: variants };
 }
 
+/** True for an object schema that allows only `{}` (no properties, no additional ones). */
+export function takesNoArguments(schema: JsonSchema): boolean {
+  const properties = schema.properties as Record<string, unknown> | undefined;
+  return schema.type === "object" && (!properties || Object.keys(properties).length === 0) && schema.additionalProperties === false;
+}
+
 /** The opening of a call to `name`, up to where its arguments start. */
 export function toolCallPrefix(name: string): string {
   return `<tool_call>\n{"name": ${JSON.stringify(name)}, "arguments": `;
@@ -60,10 +66,14 @@ export function planToolChoice(tools: ToolDefinition[], choice: ToolChoiceOption
 
   const forced = typeof choice === "object" ? findTool(tools, choice.name) : choice === "required" && tools.length === 1 ? tools[0]! : undefined;
   if (forced) {
+    const schema = forced.function.parameters ?? ANY_OBJECT;
+    // A tool that takes no arguments needs nothing generated: the whole call is the prefill.
+    if (takesNoArguments(schema))
+      return { tools, prefill: `${toolCallPrefix(forced.function.name)}{}`, parseToolCalls: true, stopAfterFirstToolCall: true };
     return {
       tools,
       prefill: toolCallPrefix(forced.function.name),
-      constraint: { type: "json_schema", schema: forced.function.parameters ?? ANY_OBJECT },
+      constraint: { type: "json_schema", schema },
       parseToolCalls: true,
       stopAfterFirstToolCall: true,
     };

@@ -85,6 +85,15 @@ describe("planToolChoice", () => {
     expect(plan.stopAfterFirstToolCall).toBe(true);
   });
 
+  it("writes the whole call for a forced tool that takes no arguments", () => {
+    const none: ToolDefinition = { type: "function", function: { name: "now", parameters: { type: "object", properties: {}, additionalProperties: false } } };
+    const plan = planToolChoice([none, weather], { name: "now" });
+    expect(plan.prefill).toBe('<tool_call>\n{"name": "now", "arguments": {}');
+    expect(plan.constraint).toBeUndefined();
+    // An open object still needs its arguments generated.
+    expect(planToolChoice([clock], "required").prefill).toBe('<tool_call>\n{"name": "get_time", "arguments": ');
+  });
+
   it("forces a call to any tool with a schema over all of them", () => {
     const plan = planToolChoice([weather, clock], "required");
     expect(plan.prefill).toBe("<tool_call>\n");

@@ -76,8 +76,10 @@ export class LocalChatBackend implements ChatBackend {
     let generationDone = false;
 
     try {
-      const generation = this.engine.generate(options);
       yield* deltasOf(parser.push(prompt.prefill));
+      // A prefill can be the whole turn (a forced call of a tool without arguments).
+      const generation = parser.done ? [] : this.engine.generate(options);
+      if (parser.done) generationDone = true;
       for await (const event of generation) {
         if (event.type === "done") {
           engineReason = event.finishReason;

@@ -6,7 +6,7 @@ import { WenxinError, type ToolChoiceOption, type ToolDefinition } from "@wenxin
 import type { BindToolsInput, ToolChoice } from "@langchain/core/language_models/chat_models";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 
-const EMPTY_OBJECT = { type: "object", properties: {} };
+const EMPTY_OBJECT: Record<string, unknown> = { type: "object", properties: {} };
 
 /** One tool in OpenAI's format, whatever form it was given in. */
 export function toToolDefinition(tool: BindToolsInput, strict?: boolean): ToolDefinition {
@@ -23,7 +23,8 @@ export function toToolDefinition(tool: BindToolsInput, strict?: boolean): ToolDe
       "cannot read a tool: expected a StructuredTool, {name, schema}, or an OpenAI tool {type: 'function', function: {name, parameters}}",
       { subject: "tools", actual: Object.keys(converted) },
     );
-  const parameters = fn.parameters && typeof fn.parameters === "object" ? (fn.parameters as Record<string, unknown>) : EMPTY_OBJECT;
+  // `$schema` only names a draft (LangChain writes draft-07 or 2020-12 by input kind): it is noise in a prompt.
+  const { $schema: _draft, ...parameters } = fn.parameters && typeof fn.parameters === "object" ? (fn.parameters as Record<string, unknown>) : EMPTY_OBJECT;
   const isStrict = strict ?? (typeof fn.strict === "boolean" ? fn.strict : undefined);
   return {
     type: "function",

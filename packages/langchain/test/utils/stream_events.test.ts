@@ -45,7 +45,7 @@ describe("chunks", () => {
     expect(message.invalid_tool_calls).toMatchObject([{ id: "call_b", name: "get_weather", args: "丁丁 邮件" }]);
     expect(message.usage_metadata).toMatchObject({ input_tokens: 10, output_tokens: 7, total_tokens: 17, output_token_details: { reasoning: 3 } });
     expect(message.response_metadata).toMatchObject({ model_provider: "wenxin", model: "tiny", finish_reason: "tool_calls" });
-    expect(chunks.at(-1)!.message.usage_metadata).toBeDefined();
+    expect((chunks.at(-1)!.message as AIMessageChunk).usage_metadata).toBeDefined();
   });
 
   it("make the whole message with standard reasoning blocks", () => {
