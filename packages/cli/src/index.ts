@@ -3,10 +3,12 @@
 import { WenxinError } from "@wenxin/engine";
 
 import { generateCommand } from "./commands/generate.js";
+import { pullCommand } from "./commands/pull.js";
 import type { Command } from "./commands/command.js";
 
 const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
+  pull: pullCommand,
 };
 
 function usage(): string {

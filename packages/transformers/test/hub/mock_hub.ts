@@ -5,6 +5,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 
 import { http, HttpResponse, type HttpHandler } from "msw";
+import { setupServer, type SetupServerApi } from "msw/node";
 
 export const HUB = "https://huggingface.co";
 export const CDN = "https://cdn-lfs.hf.co";
@@ -191,4 +192,11 @@ export class MockHub {
     body = Buffer.from(body);
     return new HttpResponse(body, { status: start > 0 ? 206 : 200, headers });
   }
+}
+
+/** Starts intercepting requests with `hub` (for tests outside this package, which lack msw). */
+export function listenWithMockHub(hub: MockHub): SetupServerApi {
+  const server = setupServer(...hub.handlers());
+  server.listen({ onUnhandledRequest: "error" });
+  return server;
 }
