@@ -1,6 +1,6 @@
 /**
- * Shapes of the chat-format layer, in OpenAI's wire format so that the LangChain adapter and the
- * HTTP server pass them through unchanged.
+ * Shapes of the chat-format layer. Tools, tool choice and response formats are in OpenAI's wire
+ * format, so that the LangChain adapter and the HTTP server pass them through unchanged.
  */
 
 /** A JSON schema (draft 2020-12 / OpenAPI subset), as a plain object. */
@@ -47,3 +47,38 @@ export type ChatConstraint =
   | { type: "json_object"; trigger?: string }
   | { type: "regex"; pattern: string }
   | { type: "grammar"; gbnf: string };
+
+/** What the output parser reports while reading a streamed reply. */
+export type ChatOutputEvent =
+  | { type: "text"; text: string }
+  | { type: "reasoning"; text: string }
+  /** A call opened: its name is known, its arguments follow as deltas. */
+  | { type: "tool_call_begin"; index: number; id: string; name: string }
+  /** More of the arguments' JSON text. */
+  | { type: "tool_call_delta"; index: number; arguments: string }
+  | { type: "tool_call_end"; call: ParsedToolCall }
+  /** A block that is not a valid call; when no begin came for it, this is all there is. */
+  | { type: "tool_call_invalid"; call: InvalidToolCall; begun: boolean };
+
+export interface ParsedToolCall {
+  index: number;
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface InvalidToolCall {
+  index: number;
+  id: string;
+  name?: string;
+  /** The text that did not parse (the arguments when the head was read, else the whole block). */
+  arguments: string;
+  error: string;
+}
+
+export interface ChatOutput {
+  content: string;
+  reasoning: string;
+  toolCalls: ParsedToolCall[];
+  invalidToolCalls: InvalidToolCall[];
+}

@@ -12,41 +12,10 @@
  */
 import { randomUUID } from "node:crypto";
 
+import type { ChatOutput, ChatOutputEvent, InvalidToolCall, ParsedToolCall } from "./chat_types.js";
 import { JsonValueScanner } from "./json_scanner.js";
 
-export type ChatOutputEvent =
-  | { type: "text"; text: string }
-  | { type: "reasoning"; text: string }
-  /** A call opened: its name is known, its arguments follow as deltas. */
-  | { type: "tool_call_begin"; index: number; id: string; name: string }
-  /** More of the arguments' JSON text. */
-  | { type: "tool_call_delta"; index: number; arguments: string }
-  | { type: "tool_call_end"; call: ParsedToolCall }
-  /** A block that is not a valid call; when no begin came for it, this is all there is. */
-  | { type: "tool_call_invalid"; call: InvalidToolCall; begun: boolean };
-
-export interface ParsedToolCall {
-  index: number;
-  id: string;
-  name: string;
-  arguments: Record<string, unknown>;
-}
-
-export interface InvalidToolCall {
-  index: number;
-  id: string;
-  name?: string;
-  /** The text that did not parse (the arguments when the head was read, else the whole block). */
-  arguments: string;
-  error: string;
-}
-
-export interface ChatOutput {
-  content: string;
-  reasoning: string;
-  toolCalls: ParsedToolCall[];
-  invalidToolCalls: InvalidToolCall[];
-}
+export type { ChatOutput, ChatOutputEvent, InvalidToolCall, ParsedToolCall } from "./chat_types.js";
 
 export interface ChatOutputParserOptions {
   /** The prompt ends inside `<think>`: the output starts as reasoning. */

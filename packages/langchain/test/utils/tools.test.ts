@@ -39,6 +39,14 @@ describe("toToolDefinition", () => {
     expect(params.required).toEqual(["a", "b"]);
   });
 
+  it("drops the $schema draft marker from parameters, so every input kind gives the same prompt", () => {
+    const fromZod = toToolDefinition({ name: "add", description: "Adds a and b", schema: adder });
+    const fromJson = toToolDefinition({ name: "add", description: "Adds a and b", schema: adderJson });
+    expect(adderJson.$schema).toBeDefined();
+    expect(fromZod.function.parameters!.$schema).toBeUndefined();
+    expect(fromJson).toEqual(fromZod);
+  });
+
   it("takes a bare function definition and defaults missing parameters", () => {
     expect(toToolDefinition({ name: "ping", description: "no args" } as never, true)).toEqual({
       type: "function",
