@@ -67,6 +67,7 @@ export class LocalChatBackend implements ChatBackend {
     const decoder = new ChatTokenDecoder(this.engine.tokenizer);
     const parser = new ChatOutputParser(prompt.parser);
     const stops = new StopStringMatcher(request.stop);
+    const longestStop = Math.max(0, ...request.stop.map((s) => s.length));
     let raw = ""; // decoded output, markup included
     let fed = 0; // characters of `raw` given to the parser
     let outputTokens = 0;
@@ -89,7 +90,10 @@ export class LocalChatBackend implements ChatBackend {
         outputTokens += event.tokenIds.length;
         if (parser.inReasoning) reasoningTokens += event.tokenIds.length;
         raw += decoder.push(event.tokenIds);
-        const stopAt = stops.findStop(raw);
+        // Only text not yet given to the parser can hold a new stop (plus the tail held back before it).
+        const from = Math.max(0, fed - longestStop);
+        const found = stops.findStop(raw.slice(from));
+        const stopAt = found >= 0 ? from + found : -1;
         const upTo = stopAt >= 0 ? stopAt : raw.length - stops.heldBack(raw);
         if (upTo > fed) yield* deltasOf(parser.push(raw.slice(fed, upTo)));
         fed = Math.max(fed, upTo);
