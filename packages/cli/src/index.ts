@@ -3,11 +3,17 @@
 import { WenxinError } from "@wenxin/engine";
 
 import { generateCommand } from "./commands/generate.js";
+import { inspectCommand } from "./commands/inspect.js";
+import { runCommand } from "./commands/run.js";
+import { serveCommand } from "./commands/serve.js";
 import { pullCommand } from "./commands/pull.js";
 import type { Command } from "./commands/command.js";
 
 const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
+  run: runCommand,
+  serve: serveCommand,
+  inspect: inspectCommand,
   pull: pullCommand,
 };
 
