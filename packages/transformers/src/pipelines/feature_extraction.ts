@@ -30,6 +30,10 @@ function normalizeRows(data: Float32Array, width: number): void {
   }
 }
 
+export interface FeatureExtractionPipeline {
+  (texts: string | string[], options?: FeatureExtractionOptions): Promise<Tensor>;
+}
+
 export class FeatureExtractionPipeline extends Pipeline<[string | string[], FeatureExtractionOptions?], Tensor> {
   protected async _call(input: string | string[], options?: FeatureExtractionOptions): Promise<Tensor> {
     const { pooling = "none", normalize = false } = parseOptions(optionsSchema, options, "feature-extraction options");
