@@ -51,6 +51,26 @@ describe("SSE framing", () => {
     expect(chunks.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(whole.json.choices[0].message.content);
   });
 
+  it("streams every choice of n under its own index", async () => {
+    const res = await postJson(`${srv.baseURL}/chat/completions`, chat({ stream: true, n: 2, temperature: 1, seed: 3, max_tokens: 4 }));
+    const chunks = sseData(res.text).slice(0, -1).map((f) => JSON.parse(f));
+    const whole = await postJson(`${srv.baseURL}/chat/completions`, chat({ n: 2, temperature: 1, seed: 3, max_tokens: 4 }));
+    for (const index of [0, 1]) {
+      const mine = chunks.filter((c) => c.choices[0].index === index);
+      expect(mine[0].choices[0].delta.role).toBe("assistant");
+      expect(mine.filter((c) => c.choices[0].finish_reason).map((c) => c.choices[0].finish_reason)).toEqual(["length"]);
+      expect(mine.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(whole.json.choices[index].message.content);
+    }
+  });
+
+  it("reads text content parts like the same text in a string", async () => {
+    const parts = await postJson(`${srv.baseURL}/chat/completions`, chat({ messages: [{ role: "user", content: [{ type: "text", text: "你" }, { type: "text", text: "好" }] }] }));
+    const plain = await postJson(`${srv.baseURL}/chat/completions`, chat({ messages: [{ role: "user", content: "你\n好" }] }));
+    expect(parts.status).toBe(200);
+    expect(parts.json.usage).toEqual(plain.json.usage);
+    expect(parts.json.choices[0].message.content).toBe(plain.json.choices[0].message.content);
+  });
+
   it("streams completions the same way", async () => {
     const res = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hello", max_tokens: 3, stream: true, stream_options: { include_usage: true } });
     const frames = sseData(res.text);
