@@ -16,7 +16,8 @@ namespace wenxin::model {
 class Ernie45Model {
  public:
   // Maps the safetensors shards and binds every weight; fails with a typed Status.
-  static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, std::unique_ptr<Ernie45Model>* out);
+  static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
+                     ThreadPool& pool, std::unique_ptr<Ernie45Model>* out);
 
   const Ernie45Hparams& hparams() const { return hp_; }
 

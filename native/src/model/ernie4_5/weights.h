@@ -28,6 +28,8 @@ struct Ernie45Weights {
 
 // Finds every tensor the graph needs, checks dtypes and shapes, and fails with the tensor's
 // name and expected shape when one is missing or wrong. `mtp*` tensors are ignored.
-Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, Ernie45Weights* out);
+// Matrices are then quantized into `format` (router, norms and the embedding table stay as they are).
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, ThreadPool& pool,
+                            Ernie45Weights* out);
 
 }  // namespace wenxin::model

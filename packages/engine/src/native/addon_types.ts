@@ -32,6 +32,7 @@ export interface NativeEngineOptions {
   threads: number;
   maxContext: number;
   kvCacheTokens: number;
+  weights: "bf16" | "q8" | "q4" | "fp8";
 }
 
 export interface NativeSamplingParams {
