@@ -27,6 +27,8 @@ struct QuantizedActivations {
   std::vector<float> scale_x16; // [rows][chunks][16]: per 64-element chunk, lanes 0-7 = scale of its first block, 8-15 = second
   std::vector<float> block_sum; // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
   std::vector<float> total_sum; // [rows]: sum over blocks of block_sum
+  std::vector<int32_t> lane_sum; // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
+                                 // so unsigned-offset weights can be corrected exactly in int32
 
   int64_t blocks() const { return k / kQBlock; }
   int64_t chunks() const { return (k + kQChunk - 1) / kQChunk; }
@@ -38,6 +40,7 @@ struct QuantizedActivations {
     scale_x16.resize(r * chunks() * 16);
     block_sum.resize(r * blocks());
     total_sum.resize(r);
+    lane_sum.resize(r * chunks() * 16);
   }
 };
 

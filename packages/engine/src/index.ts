@@ -25,3 +25,7 @@ export type { ChatMessage } from "./chat/chat_template.js";
 // Errors
 export { WenxinError, ERROR_CODES } from "./errors.js";
 export type { WenxinErrorCode, WenxinErrorDetails } from "./errors.js";
+
+// System
+export { systemInfo, measureReadBandwidth } from "./system_info.js";
+export type { SystemInfo } from "./system_info.js";

@@ -138,50 +138,45 @@ inline __m512i load_q4_chunk(const uint8_t* src, int64_t elems) {
 }
 
 // Block-quantized weights stored unsigned (q8: q + 128; q4: unpacked nibbles q + 8) · s8 activations
-// with VNNI. Per-block weight scales come from fp16; the "- offset · sum(x)" correction is applied
-// once per (row, token) from the activations' block sums.
+// with VNNI. The offset is taken off each lane in int32 (offset × the lane's activation sum), so the
+// products are exact before they meet the float scales.
 template <bool Q4, int R, int TT>
 void block_tile(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix& w, int64_t n, float* y, int64_t ldy) {
   const int64_t k = x.k, chunks = x.chunks(), nb = x.blocks();
   const int64_t rb = Q4 ? q4_row_bytes(k) : k;
-  constexpr float kOffset = Q4 ? 8.0f : 128.0f;
+  constexpr int kOffsetShift = Q4 ? 3 : 7;  // × 8 or × 128
   __m512 acc[R][TT];
-  __m512 corr[R][TT];
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) acc[r][t] = corr[r][t] = _mm512_setzero_ps();
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_ps();
   __m512 sw16[R];
   for (int64_t c = 0; c < chunks; ++c) {
     if (c % 8 == 0) {  // 16 block scales cover 8 chunks
-      const int64_t b0 = 2 * c;
-      const __mmask16 m = tail_mask16(nb - b0);
-      for (int r = 0; r < R; ++r) {
-        sw16[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w.block_scale + (n + r) * nb + b0));
-        for (int t = 0; t < TT; ++t)
-          corr[r][t] = _mm512_fmadd_ps(sw16[r], _mm512_maskz_loadu_ps(m, x.block_sum.data() + (t0 + t) * nb + b0), corr[r][t]);
-      }
+      const __mmask16 m = tail_mask16(nb - 2 * c);
+      for (int r = 0; r < R; ++r) sw16[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w.block_scale + (n + r) * nb + 2 * c));
     }
     const int64_t elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
     const __mmask64 m = chunk_mask(elems);
     const __m512i idx = pair_index(c);
-    __m512i xv[TT];
+    __m512i xv[TT], off[TT];
     __m512 sx[TT];
     for (int t = 0; t < TT; ++t) {
+      const int64_t row = (t0 + t) * chunks + c;
       xv[t] = _mm512_maskz_loadu_epi8(m, x.q.data() + (t0 + t) * k + c * kQChunk);
-      sx[t] = _mm512_loadu_ps(x.scale_x16.data() + ((t0 + t) * chunks + c) * 16);
+      off[t] = _mm512_slli_epi32(_mm512_loadu_si512(x.lane_sum.data() + row * 16), kOffsetShift);
+      sx[t] = _mm512_loadu_ps(x.scale_x16.data() + row * 16);
     }
     for (int r = 0; r < R; ++r) {
       const __m512i wv = Q4 ? load_q4_chunk(w.data + (n + r) * rb + c * (kQChunk / 2), elems)
                             : _mm512_maskz_loadu_epi8(m, w.data + (n + r) * rb + c * kQChunk);
       const __m512 swv = _mm512_permutexvar_ps(idx, sw16[r]);
       for (int t = 0; t < TT; ++t) {
-        const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv[t]);
+        const __m512i d = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, xv[t]), off[t]);
         acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_mul_ps(swv, sx[t]), acc[r][t]);
       }
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t)
-      y[(t0 + t) * ldy + n + r] = _mm512_reduce_add_ps(acc[r][t]) - kOffset * _mm512_reduce_add_ps(corr[r][t]);
+    for (int t = 0; t < TT; ++t) y[(t0 + t) * ldy + n + r] = _mm512_reduce_add_ps(acc[r][t]);
 }
 
 template <template <int, int> class Tile>

@@ -138,6 +138,16 @@ void finish_quantized_row(QuantizedActivations* out, int64_t row) {
     total += bsum[b];
   }
   out->total_sum[row] = total;
+  int32_t* lanes = out->lane_sum.data() + row * out->chunks() * 16;
+  for (int64_t c = 0; c < out->chunks(); ++c)
+    for (int64_t lane = 0; lane < 16; ++lane) {
+      int32_t s = 0;
+      for (int64_t i = 0; i < 4; ++i) {
+        const int64_t idx = c * kQChunk + lane * 4 + i;
+        if (idx < k) s += q[idx];
+      }
+      lanes[c * 16 + lane] = s;
+    }
   float* x16 = out->scale_x16.data() + row * out->chunks() * 16;
   for (int64_t c = 0; c < out->chunks(); ++c) {
     const float a = scale[2 * c];

@@ -80,4 +80,6 @@ export interface NativeAddon {
     onEvents: (events: NativeTokenEvent[]) => void,
   ): Promise<NativeEngine>;
   applyLogitsProcessors(logits: Float32Array, history: Int32Array, params: NativeSamplingParams): Float32Array;
+  measureReadBandwidth(megabytes: number, threads: number): number;
+  kernelInfo(): { active: string; supported: string[] };
 }
