@@ -5,6 +5,7 @@
 
 #include "addon/convert.h"
 #include "addon/engine_wrap.h"
+#include "addon/quantize_worker.h"
 #include "core/bandwidth.h"
 #include "kernels/kernels.h"
 #include "runtime/sampler/sampler.h"
@@ -62,6 +63,7 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("applyLogitsProcessors", Napi::Function::New(env, apply_logits_processors));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_bandwidth));
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info));
+  exports.Set("saveQuantized", Napi::Function::New(env, save_quantized));
   return exports;
 }
 

@@ -4,12 +4,12 @@
  * repeats, with the machine's read bandwidth and the batch-1 decode roofline measured in the same run.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-import { measureReadBandwidth, systemInfo } from "@wenxin/engine";
+import { measureReadBandwidth, quantizeModel, systemInfo } from "@wenxin/engine";
 
 import type { Measurement, MeasureRequest } from "./measure.js";
 import { buildRandomModel, tensorSpecs, type HfConfig } from "./random_model.js";
@@ -93,10 +93,17 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
     const built = buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
     for (const weights of o.formats) {
+      // wenxin loads a checkpoint saved by `wenxin quantize` (memory-mapped, like a GGUF file),
+      // so load time and RSS are not those of quantizing at load.
+      let wenxinDir = built.hfDir;
+      if (weights !== "bf16") {
+        wenxinDir = `${built.hfDir}-${weights}`;
+        if (!existsSync(path.join(wenxinDir, "model.safetensors"))) await quantizeModel(built.hfDir, wenxinDir, { weights, threads: o.threads });
+      }
       for (const engine of ["wenxin", "llama.cpp"] as const) {
         const base = {
           engine: engine === "wenxin" ? "wenxin" : "llama",
-          model: engine === "wenxin" ? built.hfDir : built.gguf[GGUF_TYPE[weights]]!,
+          model: engine === "wenxin" ? wenxinDir : built.gguf[GGUF_TYPE[weights]]!,
           weights,
           vocab: m.config.vocab_size,
         } as const;

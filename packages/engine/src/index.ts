@@ -15,6 +15,8 @@ export { applyLogitsProcessors } from "./generation/logits_processors.js";
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export type { ModelConfig } from "./model/config.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export { quantizeModel, quantizeOptionsSchema } from "./model/quantize.js";
+export type { QuantizeOptions } from "./model/quantize.js";
 
 // Tokenizer and chat
 export { WenxinTokenizer } from "./tokenizer/tokenizer.js";

@@ -24,6 +24,9 @@ class Ernie45Model {
   // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
   Status validate(const Batch& batch) const;
 
+  // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format.
+  Status save(const std::string& path, WeightFormat format) const;
+
   // Runs one step: writes K/V of every batch token to its cache, fills the requested outputs.
   void forward(const Batch& batch, StepOutput* out, ThreadPool& pool) const;
 

@@ -13,9 +13,15 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
   const int64_t width = f.gate.out;
   std::vector<float> gate(tokens * width), up(tokens * width);
   LinearInput in(x, tokens, f.gate.in);  // quantized once for gate and up
-  linear_forward(f.gate, in, gate.data(), pool);
-  linear_forward(f.up, in, up.data(), pool);
-  kernels::silu_mul_f32(gate.data(), up.data(), tokens * width);
+  if (needs_quantized_input(f.gate) || needs_quantized_input(f.up)) in.quantized(pool);
+  // Fused: each thread computes its slice of gate and up rows and applies SiLU · up to it, so the
+  // intermediate is finished without another pass or barrier; then the down projection.
+  pool.parallel_for(width, [&](int64_t n0, int64_t n1, int) {
+    linear_rows(f.gate, in, n0, n1, gate.data());
+    linear_rows(f.up, in, n0, n1, up.data());
+    for (int64_t t = 0; t < tokens; ++t)
+      kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
+  }, linear_grain(tokens));
   linear_forward(f.down, gate.data(), tokens, out, pool);
 }
 

@@ -20,39 +20,39 @@ const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
   return q_;
 }
 
-void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
+void linear_rows(const Linear& layer, LinearInput& x, int64_t r0, int64_t r1, float* y) {
   const auto& K = kernels::active_kernels();
   const int64_t T = x.tokens(), out = layer.out;
-  // Rows per work item: whole register tiles (8 rows for decode, 4 for prefill).
-  const int64_t grain = T == 1 ? 8 : 4;
-  const kernels::QuantizedActivations* q =
-      layer.format == WeightFormat::kQ8 || layer.format == WeightFormat::kQ4 ? &x.quantized(pool) : nullptr;
   // With many tokens, walk the rows in blocks whose weights fit in L2 and stream every token past
   // each block; otherwise the whole matrix would be re-read from memory per group of tokens.
   const int64_t row_bytes = layer.format == WeightFormat::kQ4   ? layer.in / 2 + layer.in / 16
                             : layer.format == WeightFormat::kFloat ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
                                                                    : layer.in + layer.in / 16;
   const int64_t block_rows = T == 1 ? out : std::max<int64_t>(16, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 4 * 4);
-  pool.parallel_for(
-      out,
-      [&](int64_t r0, int64_t r1, int) {
-        for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
-        const int64_t n1 = std::min(r1, n0 + block_rows);
-        switch (layer.format) {
-          case WeightFormat::kFloat:
-            K.gemm_float(x.data(), T, layer.in, layer.weight.data, layer.weight.dtype,
-                         static_cast<size_t>(layer.in) * dtype_size(layer.weight.dtype), n0, n1, y, out);
-            break;
-          case WeightFormat::kQ8: K.gemm_q8(*q, layer.quantized, n0, n1, y, out); break;
-          case WeightFormat::kQ4: K.gemm_q4(*q, layer.quantized, n0, n1, y, out); break;
-          case WeightFormat::kFp8: K.gemm_fp8(x.data(), T, layer.quantized, n0, n1, y, out); break;
-        }
-        if (!layer.bias.empty())
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t n = n0; n < n1; ++n) y[t * out + n] += layer.bias[n];
-        }
-      },
-      grain);
+  for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
+    const int64_t n1 = std::min(r1, n0 + block_rows);
+    switch (layer.format) {
+      case WeightFormat::kFloat:
+        K.gemm_float(x.data(), T, layer.in, layer.weight.data, layer.weight.dtype,
+                     static_cast<size_t>(layer.in) * dtype_size(layer.weight.dtype), n0, n1, y, out);
+        break;
+      case WeightFormat::kQ8: K.gemm_q8(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
+      case WeightFormat::kQ4: K.gemm_q4(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
+      case WeightFormat::kFp8: K.gemm_fp8(x.data(), T, layer.quantized, n0, n1, y, out); break;
+    }
+    if (!layer.bias.empty())
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t n = n0; n < n1; ++n) y[t * out + n] += layer.bias[n];
+  }
+}
+
+bool needs_quantized_input(const Linear& layer) {
+  return layer.format == WeightFormat::kQ8 || layer.format == WeightFormat::kQ4;
+}
+
+void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
+  if (needs_quantized_input(layer)) x.quantized(pool);
+  pool.parallel_for(layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); }, linear_grain(x.tokens()));
 }
 
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool) {
@@ -107,7 +107,7 @@ struct Layout {
 }  // namespace
 
 void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
-  if (format == WeightFormat::kFloat || layer->in % kernels::kQBlock != 0) return;
+  if (format == WeightFormat::kFloat || layer->format != WeightFormat::kFloat || layer->in % kernels::kQBlock != 0) return;
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
   const Layout lay = format == WeightFormat::kQ4   ? Layout{static_cast<size_t>(n * kernels::q4_row_bytes(k)), static_cast<size_t>(n * nb * 2)}
                      : format == WeightFormat::kQ8 ? Layout{static_cast<size_t>(n * k), static_cast<size_t>(n * nb * 2)}

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -15,6 +16,7 @@ namespace wenxin::model {
 enum class WeightFormat { kFloat, kQ8, kQ4, kFp8 };
 
 struct Linear {
+  std::string name;  // the checkpoint's module name ("model.layers.0.self_attn.q_proj")
   WeightFormat format = WeightFormat::kFloat;
   TensorView weight;                             // kFloat: [out, in], PyTorch layout
   kernels::QuantizedMatrix quantized;            // the other formats
@@ -31,6 +33,7 @@ class LinearInput {
   const float* data() const { return x_; }
   int64_t tokens() const { return tokens_; }
   const kernels::QuantizedActivations& quantized(ThreadPool& pool);
+  const kernels::QuantizedActivations& quantized_ready() const { return q_; }
 
  private:
   const float* x_;
@@ -41,6 +44,15 @@ class LinearInput {
 
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool);
+
+// The same for output rows [n0, n1) only, on the calling thread (for fused ops that split rows
+// themselves). `x` must already be quantized when the layer's format needs it.
+void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, float* y);
+
+bool needs_quantized_input(const Linear& layer);
+
+// Rows per work item that keep whole register tiles for `tokens` rows of input.
+inline int64_t linear_grain(int64_t tokens) { return tokens == 1 ? 8 : 4; }
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool);
 
 // Quantizes `layer.weight` (kFloat) into `format`, in parallel. Inner sizes not a multiple of 32
