@@ -109,7 +109,7 @@ QWeights random_quantized(int64_t N, int64_t K, bool q4) {
 
 void test_quantized(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t K : {32, 64, 96, 160, 1056}) {
-    for (int64_t T : {1, 2, 3, 5, 6}) {
+    for (int64_t T : {1, 2, 3, 5, 6, 9}) {
       const auto x = random_floats(T * K);
       QuantizedActivations qa, qb;
       qa.resize(T, K);
@@ -119,7 +119,7 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
         isa.quantize_row_q8(x.data() + t * K, t, &qb);
       }
       check(qa.q == qb.q && qa.scale == qb.scale, shape("quantize_row_q8", isa.name, T, 0, K));
-      for (int64_t N : {1, 5, 9, 19}) {
+      for (int64_t N : {1, 5, 9, 19, 37, 70}) {
         for (bool q4 : {false, true}) {
           const QWeights w = random_quantized(N, K, q4);
           std::vector<float> a(T * N), b(T * N);
@@ -127,6 +127,17 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
           (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, w.m, 0, N / 3, b.data(), N);
           (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, w.m, N / 3, N, b.data(), N);
           check(close(b, a, 1e-5f, 1.0f), shape(q4 ? "gemm_q4" : "gemm_q8", isa.name, T, N, K));
+          if (isa.repack != nullptr) {  // the ISA's own tiles, on row ranges that split a tile group
+            std::vector<uint8_t> packed(packed_bytes(q4, N, K));
+            isa.repack(w.m, q4, packed.data());
+            QuantizedMatrix pm = w.m;
+            pm.packed = packed.data();
+            std::vector<float> c(T * N, -1.0f);
+            const int64_t split = N > kPackRows ? kPackRows : N;
+            (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, 0, split, c.data(), N);
+            (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, split, N, c.data(), N);
+            check(close(c, a, 1e-5f, 1.0f), shape(q4 ? "packed gemm_q4" : "packed gemm_q8", isa.name, T, N, K));
+          }
         }
       }
     }

@@ -22,7 +22,7 @@ class QuantizeWorker : public Napi::AsyncWorker {
   void Execute() override {
     ThreadPool pool(threads_);
     std::unique_ptr<model::Ernie45Model> m;
-    status_ = model::Ernie45Model::load(hp_, files_, format_, pool, &m);
+    status_ = model::Ernie45Model::load(hp_, files_, format_, pool, &m, /*for_saving=*/true);
     if (status_.is_ok()) status_ = m->save(out_, format_);
   }
 

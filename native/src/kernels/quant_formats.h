@@ -26,6 +26,7 @@ struct QuantizedActivations {
   std::vector<float> scale;     // [rows][k / 32]
   std::vector<float> scale_x16; // [rows][chunks][16]: per 64-element chunk, lanes 0-7 = scale of its first block, 8-15 = second
   std::vector<float> block_sum; // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
+  std::vector<int32_t> block_isum; // [rows][k / 32]: the sums themselves
   std::vector<float> total_sum; // [rows]: sum over blocks of block_sum
   std::vector<int32_t> lane_sum; // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
                                  // so unsigned-offset weights can be corrected exactly in int32
@@ -39,6 +40,7 @@ struct QuantizedActivations {
     scale.resize(r * blocks());
     scale_x16.resize(r * chunks() * 16);
     block_sum.resize(r * blocks());
+    block_isum.resize(r * blocks());
     total_sum.resize(r);
     lane_sum.resize(r * chunks() * 16);
   }
@@ -50,7 +52,21 @@ struct QuantizedMatrix {
   const uint8_t* data = nullptr;     // q8: [n][k] bytes; q4: [n][k/2] bytes; fp8: [n][k] bytes
   const float* row_scale = nullptr;  // fp8: [n]
   const uint16_t* block_scale = nullptr;  // q8, q4: [n][k/32] fp16
+  // Optional copy re-laid out by the active ISA's `repack` (row-interleaved tiles); when set, that
+  // ISA's kernels read it instead of `data`/`block_scale`.
+  const uint8_t* packed = nullptr;
 };
+
+// Row-interleaved tiles (AVX-512 VNNI): rows in groups of 16 (the last group zero-padded). For each
+// group and each 32-element block: 16 fp16 scales (32 bytes), then the quants, 4 bytes per row per
+// 4 elements so one 512-bit register holds 4 elements of all 16 rows:
+//   q8: 8 registers, register j = elements 4j..4j+3 (u8, q + 128);
+//   q4: 4 registers, register j = elements 8j..8j+3 in low nibbles and 8j+4..8j+7 in high ones (q + 8).
+constexpr int64_t kPackRows = 16;
+inline int64_t packed_block_bytes(bool q4) { return 32 + (q4 ? 256 : 512); }
+inline int64_t packed_bytes(bool q4, int64_t n, int64_t k) {
+  return ((n + kPackRows - 1) / kPackRows) * (k / kQBlock) * packed_block_bytes(q4);
+}
 
 }  // namespace wenxin::kernels
 

@@ -227,7 +227,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx2", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, generic::gemm_fp8, attention, dot, axpy,
+    "avx2", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, generic::gemm_fp8, attention, dot, axpy,
 };
 
 }  // namespace wenxin::kernels::avx2

@@ -224,11 +224,13 @@ struct Q4Tile {
 };
 
 void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<Q8Tile>(x, w, n0, n1, y, ldy);
+  if (w.packed) gemm_packed(false, x, w, n0, n1, y, ldy);
+  else quant_gemm<Q8Tile>(x, w, n0, n1, y, ldy);
 }
 
 void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<Q4Tile>(x, w, n0, n1, y, ldy);
+  if (w.packed) gemm_packed(true, x, w, n0, n1, y, ldy);
+  else quant_gemm<Q4Tile>(x, w, n0, n1, y, ldy);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -256,7 +258,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx512", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, generic::gemm_fp8, attention, dot, axpy,
+    "avx512", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, repack, generic::gemm_fp8, attention, dot, axpy,
 };
 
 }  // namespace wenxin::kernels::avx512

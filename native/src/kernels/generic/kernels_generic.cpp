@@ -134,6 +134,7 @@ void finish_quantized_row(QuantizedActivations* out, int64_t row) {
   for (int64_t b = 0; b < nb; ++b) {
     int32_t s = 0;
     for (int64_t i = 0; i < kQBlock; ++i) s += q[b * kQBlock + i];
+    out->block_isum[row * nb + b] = s;
     bsum[b] = scale[b] * static_cast<float>(s);
     total += bsum[b];
   }
@@ -175,7 +176,7 @@ void gemm_fp8(const float* x, int64_t T, const QuantizedMatrix& w, int64_t n0, i
 }
 
 const KernelTable kTable = {
-    "generic", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, gemm_fp8, attention, dot, axpy,
+    "generic", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, gemm_fp8, attention, dot, axpy,
 };
 
 }  // namespace wenxin::kernels::generic

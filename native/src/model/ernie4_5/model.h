@@ -16,8 +16,9 @@ namespace wenxin::model {
 class Ernie45Model {
  public:
   // Maps the safetensors shards and binds every weight; fails with a typed Status.
+  // `for_saving` keeps quantized matrices in the plain layout that save() writes.
   static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
-                     ThreadPool& pool, std::unique_ptr<Ernie45Model>* out);
+                     ThreadPool& pool, std::unique_ptr<Ernie45Model>* out, bool for_saving = false);
 
   const Ernie45Hparams& hparams() const { return hp_; }
 

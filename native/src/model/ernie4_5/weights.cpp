@@ -157,8 +157,8 @@ class Binder {
 
 }  // namespace
 
-Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, ThreadPool& pool,
-                            Ernie45Weights* out) {
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
+                            ThreadPool& pool, Ernie45Weights* out) {
   const Binder b(hp, store);
   const std::string& p = b.prefix();
   const int64_t h = hp.hidden_size;
@@ -189,17 +189,20 @@ Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, 
     else
       WENXIN_RETURN_IF_ERROR(b.ffn(base + ".mlp", hp.intermediate_size, &lw.ffn));
   }
-  if (format != WeightFormat::kFloat) {
-    auto quantize_ffn = [&](FeedForward& f) {
-      for (Linear* l : {&f.gate, &f.up, &f.down}) quantize_linear(l, format, pool);
+  // Quantize what is still float (a quantized checkpoint's matrices already are), then repack.
+  auto finish = [&](Linear* l) {
+    quantize_linear(l, format, pool);
+    if (repack) repack_linear(l, pool, /*release_plain=*/true);
+  };
+  finish(&out->lm_head);
+  for (LayerWeights& lw : out->layers) {
+    for (Linear* l : {&lw.q, &lw.k, &lw.v, &lw.o}) finish(l);
+    auto finish_ffn = [&](FeedForward& f) {
+      for (Linear* l : {&f.gate, &f.up, &f.down}) finish(l);
     };
-    quantize_linear(&out->lm_head, format, pool);
-    for (LayerWeights& lw : out->layers) {
-      for (Linear* l : {&lw.q, &lw.k, &lw.v, &lw.o}) quantize_linear(l, format, pool);
-      if (!lw.is_moe) quantize_ffn(lw.ffn);
-      for (FeedForward& e : lw.moe.experts) quantize_ffn(e);
-      if (lw.moe.has_shared) quantize_ffn(lw.moe.shared);
-    }
+    if (!lw.is_moe) finish_ffn(lw.ffn);
+    for (FeedForward& e : lw.moe.experts) finish_ffn(e);
+    if (lw.moe.has_shared) finish_ffn(lw.moe.shared);
   }
   return Status::ok();
 }

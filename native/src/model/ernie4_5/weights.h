@@ -29,7 +29,9 @@ struct Ernie45Weights {
 // Finds every tensor the graph needs, checks dtypes and shapes, and fails with the tensor's
 // name and expected shape when one is missing or wrong. `mtp*` tensors are ignored.
 // Matrices are then quantized into `format` (router, norms and the embedding table stay as they are).
-Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, ThreadPool& pool,
-                            Ernie45Weights* out);
+// With `repack`, quantized matrices are then re-laid into the active ISA's tiles (and the plain
+// layout released); a model that will be saved keeps the plain layout instead.
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
+                            ThreadPool& pool, Ernie45Weights* out);
 
 }  // namespace wenxin::model

@@ -21,7 +21,7 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
     linear_rows(f.up, in, n0, n1, up.data());
     for (int64_t t = 0; t < tokens; ++t)
       kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
-  }, linear_grain(tokens));
+  }, linear_grain(f.gate, tokens));
   linear_forward(f.down, gate.data(), tokens, out, pool);
 }
 

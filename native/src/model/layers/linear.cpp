@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "kernels/kernels.h"
 
 namespace wenxin::model {
@@ -28,7 +31,7 @@ void linear_rows(const Linear& layer, LinearInput& x, int64_t r0, int64_t r1, fl
   const int64_t row_bytes = layer.format == WeightFormat::kQ4   ? layer.in / 2 + layer.in / 16
                             : layer.format == WeightFormat::kFloat ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
                                                                    : layer.in + layer.in / 16;
-  const int64_t block_rows = T == 1 ? out : std::max<int64_t>(16, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 4 * 4);
+  const int64_t block_rows = T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
   for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
     const int64_t n1 = std::min(r1, n0 + block_rows);
     switch (layer.format) {
@@ -52,12 +55,47 @@ bool needs_quantized_input(const Linear& layer) {
 
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
   if (needs_quantized_input(layer)) x.quantized(pool);
-  pool.parallel_for(layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); }, linear_grain(x.tokens()));
+  pool.parallel_for(layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); }, linear_grain(layer, x.tokens()));
 }
 
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool) {
   LinearInput in(x, tokens, layer.in);
   linear_forward(layer, in, y, pool);
+}
+
+void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
+  const auto& K = kernels::active_kernels();
+  const bool q4 = layer->format == WeightFormat::kQ4;
+  if (K.repack == nullptr || (layer->format != WeightFormat::kQ8 && !q4)) return;
+  const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
+  auto packed = std::make_shared<std::vector<uint8_t>>(kernels::packed_bytes(q4, n, k));
+  // Row groups are independent: split them over the pool.
+  const int64_t groups = (n + kernels::kPackRows - 1) / kernels::kPackRows;
+  pool.parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
+    kernels::QuantizedMatrix part = layer->quantized;
+    const int64_t r0 = g0 * kernels::kPackRows, r1 = std::min(n, g1 * kernels::kPackRows);
+    part.n = r1 - r0;
+    part.data += r0 * (q4 ? kernels::q4_row_bytes(k) : k);
+    part.block_scale += r0 * nb;
+    K.repack(part, q4, packed->data() + g0 * nb * kernels::packed_block_bytes(q4));
+  });
+  if (release_plain) {
+    if (layer->storage) {
+      layer->storage.reset();
+    } else {  // mapped from a quantized checkpoint: hand its pages back to the page cache
+      const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+      auto drop = [&](const void* p, size_t bytes) {
+        const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
+        const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
+        if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
+      };
+      drop(layer->quantized.data, static_cast<size_t>(n * (q4 ? kernels::q4_row_bytes(k) : k)));
+    }
+    layer->quantized.data = nullptr;
+    layer->quantized.block_scale = nullptr;
+  }
+  layer->quantized.packed = packed->data();
+  layer->packed = std::move(packed);
 }
 
 namespace {

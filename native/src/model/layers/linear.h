@@ -21,6 +21,7 @@ struct Linear {
   TensorView weight;                             // kFloat: [out, in], PyTorch layout
   kernels::QuantizedMatrix quantized;            // the other formats
   std::shared_ptr<const std::vector<uint8_t>> storage;  // owns the quantized bytes and scales
+  std::shared_ptr<const std::vector<uint8_t>> packed;   // the active ISA's tiles, when it has its own layout
   std::vector<float> bias;                       // empty when the layer has none
   int64_t out = 0;
   int64_t in = 0;
@@ -52,7 +53,14 @@ void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, fl
 bool needs_quantized_input(const Linear& layer);
 
 // Rows per work item that keep whole register tiles for `tokens` rows of input.
-inline int64_t linear_grain(int64_t tokens) { return tokens == 1 ? 8 : 4; }
+inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
+  if (layer.quantized.packed) return tokens == 1 ? 64 : 32;
+  return tokens == 1 ? 8 : 4;
+}
+
+// Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays
+// available for saving; `release_plain` frees it (or drops its mapped pages) when nothing will.
+void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain);
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool);
 
 // Quantizes `layer.weight` (kFloat) into `format`, in parallel. Inner sizes not a multiple of 32
