@@ -203,10 +203,7 @@ export class Engine {
         stream.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was aborted by its signal"));
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      void stream.result().then(
-        () => signal.removeEventListener("abort", onAbort),
-        () => signal.removeEventListener("abort", onAbort),
-      );
+      stream.onEnd(() => signal.removeEventListener("abort", onAbort));
     }
     return stream;
   }
