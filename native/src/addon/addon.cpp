@@ -5,6 +5,9 @@
 
 #include "addon/convert.h"
 #include "addon/engine_wrap.h"
+#include "addon/quantize_worker.h"
+#include "core/bandwidth.h"
+#include "kernels/kernels.h"
 #include "runtime/sampler/sampler.h"
 
 namespace wenxin::addon {
@@ -27,6 +30,28 @@ Napi::Value apply_logits_processors(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// measureReadBandwidth(megabytes, threads): GB/s of a streaming read (for roofline figures).
+Napi::Value measure_bandwidth(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t mb = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 1024;
+  const int threads = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 1;
+  if (mb < 1 || mb > 16384 || threads < 1 || threads > 1024)
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "measureReadBandwidth(megabytes 1..16384, threads 1..1024)"));
+  return Napi::Number::New(env, measure_read_bandwidth(mb << 20, threads));
+}
+
+// The kernel path in use (WENXIN_ISA or the best the CPU supports), and all it could use.
+Napi::Value kernel_info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("active", Napi::String::New(env, kernels::active_kernels().name));
+  const auto isas = kernels::supported_isas();
+  Napi::Array supported = Napi::Array::New(env, isas.size());
+  for (size_t i = 0; i < isas.size(); ++i) supported.Set(static_cast<uint32_t>(i), Napi::String::New(env, kernels::isa_name(isas[i])));
+  o.Set("supported", supported);
+  return o;
+}
+
 }  // namespace
 
 }  // namespace wenxin::addon
@@ -36,6 +61,9 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", EngineWrap::define(env));
   exports.Set("loadEngine", Napi::Function::New(env, load_engine));
   exports.Set("applyLogitsProcessors", Napi::Function::New(env, apply_logits_processors));
+  exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_bandwidth));
+  exports.Set("kernelInfo", Napi::Function::New(env, kernel_info));
+  exports.Set("saveQuantized", Napi::Function::New(env, save_quantized));
   return exports;
 }
 

@@ -102,6 +102,13 @@ runtime::EngineOptions to_engine_options(const Napi::Object& o) {
   e.threads = static_cast<int>(integer(o, "threads", 1));
   e.max_context = integer(o, "maxContext", 4096);
   e.kv_cache_tokens = integer(o, "kvCacheTokens", 0);
+  const Napi::Value w = o.Get("weights");
+  const std::string weights = w.IsString() ? w.As<Napi::String>().Utf8Value() : "bf16";
+  if (weights == "bf16") e.weights = model::WeightFormat::kFloat;
+  else if (weights == "q8") e.weights = model::WeightFormat::kQ8;
+  else if (weights == "q4") e.weights = model::WeightFormat::kQ4;
+  else if (weights == "fp8") e.weights = model::WeightFormat::kFp8;
+  else type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
   return e;
 }
 

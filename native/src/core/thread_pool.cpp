@@ -1,8 +1,51 @@
 #include "core/thread_pool.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WENXIN_PAUSE() _mm_pause()
+#else
+#define WENXIN_PAUSE() ((void)0)
+#endif
 
 namespace wenxin {
+
+namespace {
+
+constexpr int kSpinRounds = 1 << 16;  // ~50-100 µs of polling before a worker sleeps
+
+bool pinning_enabled() {
+  const char* v = std::getenv("WENXIN_PIN_THREADS");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+void pin_to(int index) {
+  if (!pinning_enabled()) return;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
+  const int count = CPU_COUNT(&allowed);
+  if (count <= 1) return;
+  int seen = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &allowed)) continue;
+    if (seen++ == index % count) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+      return;
+    }
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker(i); });
@@ -11,56 +54,69 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
+    generation_.fetch_add(1);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::pin_caller() { pin_to(0); }
+
 void ThreadPool::run_chunk(int index) {
-  const int64_t per = (n_ + active_ - 1) / active_;
-  const int64_t begin = std::min<int64_t>(n_, per * index);
-  const int64_t end = std::min<int64_t>(n_, begin + per);
+  // Split in grains so chunk edges fall on whole tiles; the last chunk takes the remainder.
+  const int64_t grains = (n_ + grain_ - 1) / grain_;
+  const int64_t per = (grains + active_ - 1) / active_;
+  const int64_t begin = std::min<int64_t>(n_, per * index * grain_);
+  const int64_t end = std::min<int64_t>(n_, begin + per * grain_);
   if (begin < end) (*fn_)(begin, end, index);
 }
 
-void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t min_chunk) {
+void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   if (n <= 0) return;
-  const int64_t wanted = std::max<int64_t>(1, n / std::max<int64_t>(1, min_chunk));
-  const int active = static_cast<int>(std::min<int64_t>(threads_, wanted));
+  grain = std::max<int64_t>(1, grain);
+  const int64_t grains = (n + grain - 1) / grain;
+  const int active = static_cast<int>(std::min<int64_t>(threads_, grains));
   if (active == 1) {
     fn(0, n, 0);
     return;
   }
-  {
+  fn_ = &fn;
+  n_ = n;
+  grain_ = grain;
+  active_ = active;
+  pending_.store(active - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst on both sides: a worker going to sleep either sees this or is counted below
+  if (sleepers_.load() > 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    active_ = active;
-    pending_.store(active - 1);
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_chunk(0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [this] { return pending_.load() == 0; });
+  while (pending_.load(std::memory_order_acquire) != 0) WENXIN_PAUSE();
   fn_ = nullptr;
 }
 
 void ThreadPool::worker(int index) {
+  pin_to(index);
   uint64_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (index >= active_) continue;
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int spin = 0; gen == seen && spin < kSpinRounds; ++spin) {
+      WENXIN_PAUSE();
+      gen = generation_.load(std::memory_order_acquire);
     }
-    run_chunk(index);
-    if (pending_.fetch_sub(1) == 1) {
-      std::lock_guard<std::mutex> lock(mu_);
-      done_.notify_one();
+    if (gen == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
+      gen = generation_.load();
+    }
+    seen = gen;
+    if (stop_.load()) return;
+    if (index < active_) {
+      run_chunk(index);
+      pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }
 }

@@ -1,5 +1,7 @@
 // A fixed pool of worker threads that runs one data-parallel loop at a time.
-// The calling thread takes part, so `threads = 1` runs everything inline.
+// The calling thread takes part, so `threads = 1` runs everything inline. Workers spin briefly
+// between loops (a decode step runs hundreds of short loops; waking a sleeping thread costs more
+// than the work), then sleep. Threads are pinned to CPUs unless WENXIN_PIN_THREADS=0.
 #pragma once
 
 #include <atomic>
@@ -25,8 +27,12 @@ class ThreadPool {
   int size() const { return threads_; }
 
   // Splits [0, n) into contiguous chunks, one per thread, and waits for all of them.
-  // `min_chunk` keeps tiny loops on one thread, where waking others costs more than it saves.
-  void parallel_for(int64_t n, const RangeFn& fn, int64_t min_chunk = 1);
+  // Chunk boundaries fall on multiples of `grain` (whole register tiles), and loops too small
+  // to give every thread a grain run on fewer threads.
+  void parallel_for(int64_t n, const RangeFn& fn, int64_t grain = 1);
+
+  // Pins the calling thread (the engine's driver thread) like the workers.
+  void pin_caller();
 
  private:
   void worker(int index);
@@ -36,13 +42,14 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
   const RangeFn* fn_ = nullptr;
   int64_t n_ = 0;
+  int64_t grain_ = 1;
   int active_ = 0;
-  std::atomic<int> pending_{0};
 };
 
 }  // namespace wenxin

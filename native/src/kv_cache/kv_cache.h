@@ -29,7 +29,7 @@ class KvBlockPool {
   // Returns a block index, or -1 when the budget is spent.
   int32_t allocate();
   void release(int32_t block);
-  float* block_data(int32_t block) { return blocks_[block].get(); }
+  float* block_data(int32_t block) const { return blocks_[block].get(); }
 
  private:
   KvCacheShape shape_;
@@ -58,12 +58,21 @@ class KvSequence {
 
   float* key(int64_t layer, int64_t pos) { return slot(0, layer, pos); }
   float* value(int64_t layer, int64_t pos) { return slot(1, layer, pos); }
+  // The first slot of block `b` for `layer`: positions b·block_tokens… follow at kv_dim strides.
+  const float* key_block(int64_t layer, int64_t b) const { return block_slot(0, layer, b); }
+  const float* value_block(int64_t layer, int64_t b) const { return block_slot(1, layer, b); }
+  const KvCacheShape& shape() const { return pool_->shape(); }
 
  private:
   float* slot(int kv, int64_t layer, int64_t pos) {
     const KvCacheShape& s = pool_->shape();
     float* block = pool_->block_data(blocks_[pos / s.block_tokens]);
     return block + ((kv * s.layers + layer) * s.block_tokens + pos % s.block_tokens) * s.kv_dim;
+  }
+
+  const float* block_slot(int kv, int64_t layer, int64_t b) const {
+    const KvCacheShape& s = pool_->shape();
+    return pool_->block_data(blocks_[b]) + (kv * s.layers + layer) * s.block_tokens * s.kv_dim;
   }
 
   KvBlockPool* pool_;

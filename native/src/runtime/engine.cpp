@@ -26,12 +26,12 @@ Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::st
   if (options.max_context < 1)
     return Status(ErrorCode::kInvalidArgument, "maxContext must be >= 1, got " + std::to_string(options.max_context));
   auto e = std::unique_ptr<Engine>(new Engine());
-  WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, &e->model_));
+  e->pool_ = std::make_unique<ThreadPool>(options.threads);
+  WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, options.weights, *e->pool_, &e->model_));
   e->max_context_ = hp.max_position_embeddings > 0 ? std::min(options.max_context, hp.max_position_embeddings)
                                                    : options.max_context;
   const int64_t budget = options.kv_cache_tokens > 0 ? options.kv_cache_tokens : 4 * e->max_context_;
   e->kv_pool_ = std::make_unique<kv::KvBlockPool>(kv::KvCacheShape{hp.num_layers, hp.kv_dim(), 32}, budget);
-  e->pool_ = std::make_unique<ThreadPool>(options.threads);
   *out = std::move(e);
   return Status::ok();
 }
@@ -105,6 +105,7 @@ void Engine::shutdown() {
 }
 
 void Engine::loop() {
+  pool_->pin_caller();
   for (;;) {
     std::vector<TokenEvent> events;
     std::vector<JobResult> results;

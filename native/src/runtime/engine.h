@@ -23,6 +23,7 @@ struct EngineOptions {
   int threads = 1;
   int64_t max_context = 4096;        // per sequence, clamped to the model's maximum
   int64_t kv_cache_tokens = 0;       // the pool's budget over all sequences; 0: 4 × max_context
+  model::WeightFormat weights = model::WeightFormat::kFloat;  // matrices as stored, or quantized at load
 };
 
 class Engine {

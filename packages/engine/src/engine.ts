@@ -21,6 +21,11 @@ export const loadOptionsSchema = z.object({
   maxContext: z.number().int().positive().optional(),
   /** KV cache budget over all concurrent sequences, in tokens (default 4 × maxContext). */
   kvCacheTokens: z.number().int().positive().optional(),
+  /**
+   * How matrices are held: "bf16" as stored (exact float32 compute), or quantized once at load:
+   * "q8" (int8, per-row scales), "q4" (int4, blocks of 32 with fp16 scales), "fp8" (e4m3, per-row scales).
+   */
+  weights: z.enum(["bf16", "q8", "q4", "fp8"]).optional(),
 });
 
 export type LoadOptions = z.infer<typeof loadOptionsSchema>;
@@ -92,7 +97,12 @@ export class Engine {
       native = await nativeAddon().loadEngine(
         config.hparams,
         files,
-        { threads: opts.threads ?? Math.max(1, os.availableParallelism()), maxContext, kvCacheTokens: opts.kvCacheTokens ?? 0 },
+        {
+          threads: opts.threads ?? Math.max(1, os.availableParallelism()),
+          maxContext,
+          kvCacheTokens: opts.kvCacheTokens ?? 0,
+          weights: opts.weights ?? "bf16",
+        },
         (events) => engineRef.current?.onNativeEvents(events),
       );
     } catch (err) {
@@ -178,7 +188,7 @@ export class Engine {
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
       maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
-      stopIds: Int32Array.from(new Set([...this.stopTokenIds, ...(opts.stopTokenIds ?? [])])),
+      stopIds: Int32Array.from(new Set([...(opts.ignoreEos ? [] : this.stopTokenIds), ...(opts.stopTokenIds ?? [])])),
     };
     try {
       this.native.submit(id, promptIds, params);
@@ -193,10 +203,7 @@ export class Engine {
         stream.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was aborted by its signal"));
       };
       signal.addEventListener("abort", onAbort, { once: true });
-      void stream.result().then(
-        () => signal.removeEventListener("abort", onAbort),
-        () => signal.removeEventListener("abort", onAbort),
-      );
+      stream.onEnd(() => signal.removeEventListener("abort", onAbort));
     }
     return stream;
   }

@@ -15,6 +15,8 @@ export { applyLogitsProcessors } from "./generation/logits_processors.js";
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export type { ModelConfig } from "./model/config.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export { quantizeModel, quantizeOptionsSchema } from "./model/quantize.js";
+export type { QuantizeOptions } from "./model/quantize.js";
 
 // Tokenizer and chat
 export { WenxinTokenizer } from "./tokenizer/tokenizer.js";
@@ -47,3 +49,7 @@ export {
   withSystemText,
 } from "./chat/tool_prompt.js";
 export { StopStringMatcher } from "./generation/stop_strings.js";
+
+// System
+export { systemInfo, measureReadBandwidth } from "./system_info.js";
+export type { SystemInfo } from "./system_info.js";

@@ -8,14 +8,14 @@
 
 namespace wenxin::model {
 
-Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::string>& files,
-                          std::unique_ptr<Ernie45Model>* out) {
+Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
+                          ThreadPool& pool, std::unique_ptr<Ernie45Model>* out, bool for_saving) {
   WENXIN_RETURN_IF_ERROR(hp.validate());
   if (files.empty()) return Status(ErrorCode::kFileNotFound, "no safetensors files were given");
   auto m = std::unique_ptr<Ernie45Model>(new Ernie45Model());
   m->hp_ = hp;
   for (const auto& f : files) WENXIN_RETURN_IF_ERROR(m->store_.add_safetensors_file(f));
-  WENXIN_RETURN_IF_ERROR(bind_ernie45_weights(m->hp_, m->store_, &m->w_));
+  WENXIN_RETURN_IF_ERROR(bind_ernie45_weights(m->hp_, m->store_, format, !for_saving, pool, &m->w_));
   *out = std::move(m);
   return Status::ok();
 }

@@ -16,12 +16,17 @@ namespace wenxin::model {
 class Ernie45Model {
  public:
   // Maps the safetensors shards and binds every weight; fails with a typed Status.
-  static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, std::unique_ptr<Ernie45Model>* out);
+  // `for_saving` keeps quantized matrices in the plain layout that save() writes.
+  static Status load(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
+                     ThreadPool& pool, std::unique_ptr<Ernie45Model>* out, bool for_saving = false);
 
   const Ernie45Hparams& hparams() const { return hp_; }
 
   // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
   Status validate(const Batch& batch) const;
+
+  // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format.
+  Status save(const std::string& path, WeightFormat format) const;
 
   // Runs one step: writes K/V of every batch token to its cache, fills the requested outputs.
   void forward(const Batch& batch, StepOutput* out, ThreadPool& pool) const;

@@ -44,16 +44,53 @@ class Binder {
   }
 
   Status linear(const std::string& name, int64_t out, int64_t in, Linear* l) const {
+    l->name = name;
     l->out = out;
     l->in = in;
-    WENXIN_RETURN_IF_ERROR(tensor(name + ".weight", {out, in}, &l->weight));
+    if (store_.find(name + ".weight") == nullptr && store_.find(name + ".qweight") != nullptr)
+      WENXIN_RETURN_IF_ERROR(quantized(name, out, in, l));
+    else
+      WENXIN_RETURN_IF_ERROR(tensor(name + ".weight", {out, in}, &l->weight));
     if (hp_.use_bias) return vector(name + ".bias", {out}, &l->bias);
     return Status::ok();
   }
 
+  // A matrix saved by `wenxin quantize`: NAME.qweight (U8 rows in the kernels' layout) and
+  // NAME.qscale (F16 block scales for q8/q4, F32 row scales for fp8). Used in place from the map.
+  Status quantized(const std::string& name, int64_t out, int64_t in, Linear* l) const {
+    const TensorView* w = store_.find(name + ".qweight");
+    const TensorView* s = store_.find(name + ".qscale");
+    if (s == nullptr)
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + ".qscale' (the scales of " + name + ".qweight)");
+    const int64_t nb = in / kernels::kQBlock;
+    const bool block_scales = s->dtype == DType::kF16 && s->shape == std::vector<int64_t>{out, nb};
+    if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 && w->shape == std::vector<int64_t>{out, in / 2}) {
+      l->format = WeightFormat::kQ4;
+    } else if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 && w->shape == std::vector<int64_t>{out, in}) {
+      l->format = WeightFormat::kQ8;
+    } else if (w->dtype == DType::kU8 && s->dtype == DType::kF32 && s->shape == std::vector<int64_t>{out} &&
+               w->shape == std::vector<int64_t>{out, in}) {
+      l->format = WeightFormat::kFp8;
+    } else {
+      return Status(ErrorCode::kShapeMismatch,
+                    "quantized tensor '" + name + ".qweight' " + dtype_name(w->dtype) + " " + shape_to_string(w->shape) +
+                        " with scales " + dtype_name(s->dtype) + " " + shape_to_string(s->shape) + " fits no format: expected U8 " +
+                        shape_to_string({out, in}) + " (q8) or " + shape_to_string({out, in / 2}) + " (q4) with F16 " +
+                        shape_to_string({out, nb}) + ", or U8 " + shape_to_string({out, in}) + " with F32 " +
+                        shape_to_string({out}) + " (fp8)");
+    }
+    l->quantized.n = out;
+    l->quantized.k = in;
+    l->quantized.data = static_cast<const uint8_t*>(w->data);
+    if (l->format == WeightFormat::kFp8) l->quantized.row_scale = static_cast<const float*>(s->data);
+    else l->quantized.block_scale = static_cast<const uint16_t*>(s->data);
+    return Status::ok();
+  }
+
   // Some exports fuse projections row-wise (qkv_proj; up_gate_proj = [gate; up]): split by rows.
-  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in) {
+  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in, const std::string& name) {
     Linear l;
+    l.name = name;
     l.out = row_count;
     l.in = in;
     l.weight = fused;
@@ -67,8 +104,8 @@ class Binder {
     if (store_.find(base + ".up_gate_proj.weight") != nullptr && store_.find(base + ".gate_proj.weight") == nullptr) {
       TensorView fused;
       WENXIN_RETURN_IF_ERROR(tensor(base + ".up_gate_proj.weight", {2 * width, h}, &fused));
-      f->gate = rows(fused, 0, width, h);
-      f->up = rows(fused, width, width, h);
+      f->gate = rows(fused, 0, width, h, base + ".gate_proj");
+      f->up = rows(fused, width, width, h, base + ".up_proj");
     } else {
       WENXIN_RETURN_IF_ERROR(linear(base + ".gate_proj", width, h, &f->gate));
       WENXIN_RETURN_IF_ERROR(linear(base + ".up_proj", width, h, &f->up));
@@ -81,9 +118,9 @@ class Binder {
     if (store_.find(base + ".qkv_proj.weight") != nullptr && store_.find(base + ".q_proj.weight") == nullptr) {
       TensorView fused;
       WENXIN_RETURN_IF_ERROR(tensor(base + ".qkv_proj.weight", {qd + 2 * kvd, h}, &fused));
-      lw->q = rows(fused, 0, qd, h);
-      lw->k = rows(fused, qd, kvd, h);
-      lw->v = rows(fused, qd + kvd, kvd, h);
+      lw->q = rows(fused, 0, qd, h, base + ".q_proj");
+      lw->k = rows(fused, qd, kvd, h, base + ".k_proj");
+      lw->v = rows(fused, qd + kvd, kvd, h, base + ".v_proj");
     } else {
       WENXIN_RETURN_IF_ERROR(linear(base + ".q_proj", qd, h, &lw->q));
       WENXIN_RETURN_IF_ERROR(linear(base + ".k_proj", kvd, h, &lw->k));
@@ -120,20 +157,23 @@ class Binder {
 
 }  // namespace
 
-Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, Ernie45Weights* out) {
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
+                            ThreadPool& pool, Ernie45Weights* out) {
   const Binder b(hp, store);
   const std::string& p = b.prefix();
   const int64_t h = hp.hidden_size;
   WENXIN_RETURN_IF_ERROR(b.tensor(p + "embed_tokens.weight", {hp.vocab_size, h}, &out->embed));
   WENXIN_RETURN_IF_ERROR(b.vector(p + "norm.weight", {h}, &out->final_norm));
-  if (hp.tie_word_embeddings) {
+  // The head never has a bias, whatever use_bias says. A tied head reads the embedding, unless a
+  // quantized copy of it was saved as lm_head.
+  out->lm_head.name = "lm_head";
+  out->lm_head.out = hp.vocab_size;
+  out->lm_head.in = h;
+  if (store.find("lm_head.qweight") != nullptr) {
+    WENXIN_RETURN_IF_ERROR(b.quantized("lm_head", hp.vocab_size, h, &out->lm_head));
+  } else if (hp.tie_word_embeddings) {
     out->lm_head.weight = out->embed;
-    out->lm_head.out = hp.vocab_size;
-    out->lm_head.in = h;
   } else {
-    // The head never has a bias, whatever use_bias says.
-    out->lm_head.out = hp.vocab_size;
-    out->lm_head.in = h;
     WENXIN_RETURN_IF_ERROR(b.tensor("lm_head.weight", {hp.vocab_size, h}, &out->lm_head.weight));
   }
   out->layers.resize(static_cast<size_t>(hp.num_layers));
@@ -148,6 +188,21 @@ Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, 
       WENXIN_RETURN_IF_ERROR(b.moe(base + ".mlp", &lw.moe));
     else
       WENXIN_RETURN_IF_ERROR(b.ffn(base + ".mlp", hp.intermediate_size, &lw.ffn));
+  }
+  // Quantize what is still float (a quantized checkpoint's matrices already are), then repack.
+  auto finish = [&](Linear* l) {
+    quantize_linear(l, format, pool);
+    if (repack) repack_linear(l, pool, /*release_plain=*/true);
+  };
+  finish(&out->lm_head);
+  for (LayerWeights& lw : out->layers) {
+    for (Linear* l : {&lw.q, &lw.k, &lw.v, &lw.o}) finish(l);
+    auto finish_ffn = [&](FeedForward& f) {
+      for (Linear* l : {&f.gate, &f.up, &f.down}) finish(l);
+    };
+    if (!lw.is_moe) finish_ffn(lw.ffn);
+    for (FeedForward& e : lw.moe.experts) finish_ffn(e);
+    if (lw.moe.has_shared) finish_ffn(lw.moe.shared);
   }
   return Status::ok();
 }

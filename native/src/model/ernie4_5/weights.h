@@ -28,6 +28,10 @@ struct Ernie45Weights {
 
 // Finds every tensor the graph needs, checks dtypes and shapes, and fails with the tensor's
 // name and expected shape when one is missing or wrong. `mtp*` tensors are ignored.
-Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, Ernie45Weights* out);
+// Matrices are then quantized into `format` (router, norms and the embedding table stay as they are).
+// With `repack`, quantized matrices are then re-laid into the active ISA's tiles (and the plain
+// layout released); a model that will be saved keeps the plain layout instead.
+Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
+                            ThreadPool& pool, Ernie45Weights* out);
 
 }  // namespace wenxin::model

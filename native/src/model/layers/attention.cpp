@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
+#include "kernels/kernels.h"
 #include "kernels/ops.h"
 
 namespace wenxin::model {
@@ -26,13 +28,80 @@ void RopeTable::build(const std::vector<int32_t>& positions, int64_t head_dim, f
   }
 }
 
+namespace {
+
+// Causal attention of every batch token over its own sequence's cached positions 0..pos, one work
+// item per (token, KV head) so the GQA group's query heads share each key and value load. When there
+// are too few items to occupy the threads (decode of few sequences) and contexts are long, positions
+// are split across threads and the online-softmax partials merged (split-KV).
+void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, ThreadPool& pool) {
+  const auto& K = kernels::active_kernels();
+  const int64_t T = static_cast<int64_t>(batch.size());
+  const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d;
+  const int64_t items = T * s.num_kv_heads;
+  int64_t max_len = 0;
+  for (int32_t p : batch.positions) max_len = std::max<int64_t>(max_len, p + 1);
+  const int64_t splits = items < 2 * pool.size() && max_len >= 512 ? std::min<int64_t>(pool.size() * 2, max_len / 256) : 1;
+
+  std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
+  pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
+    std::vector<const float*> kb, vb;
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t item = it / splits, split = it % splits;
+      const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
+      const kv::KvSequence* cache = batch.caches[t];
+      const int64_t n = batch.positions[t] + 1;
+      const int64_t bt = cache->shape().block_tokens, nblocks = (n + bt - 1) / bt;
+      kb.resize(nblocks);
+      vb.resize(nblocks);
+      for (int64_t blk = 0; blk < nblocks; ++blk) {
+        kb[blk] = cache->key_block(s.layer, blk) + g * d;
+        vb[blk] = cache->value_block(s.layer, blk) + g * d;
+      }
+      kernels::AttentionArgs a;
+      a.q = q + t * qd + g * G * d;
+      a.heads = G;
+      a.d = d;
+      a.scale = 1.0f / std::sqrt(static_cast<float>(d));
+      a.k_blocks = kb.data();
+      a.v_blocks = vb.data();
+      a.block_tokens = bt;
+      a.pos_stride = cache->shape().kv_dim;
+      a.begin = n * split / splits;
+      a.end = n * (split + 1) / splits;
+      K.attention(a, {part_o.data() + it * G * d, part_m.data() + it * G, part_l.data() + it * G});
+    }
+  });
+
+  // Merge the partials of each (token, KV head) and normalise.
+  for (int64_t item = 0; item < items; ++item) {
+    const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
+    for (int64_t h = 0; h < G; ++h) {
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, part_m[(item * splits + sp) * G + h]);
+      float* o = ctx + t * qd + (g * G + h) * d;
+      std::memset(o, 0, d * sizeof(float));
+      float l = 0;
+      for (int64_t sp = 0; sp < splits; ++sp) {
+        const int64_t idx = (item * splits + sp) * G + h;
+        if (part_l[idx] == 0) continue;
+        const float w = std::exp(part_m[idx] - mx);
+        l += part_l[idx] * w;
+        K.axpy_f32(w, part_o.data() + idx * d, o, d);
+      }
+      const float inv = 1.0f / l;
+      for (int64_t i = 0; i < d; ++i) o[i] *= inv;
+    }
+  }
+}
+
+}  // namespace
+
 void attention_forward(const AttentionShape& s, const AttentionWeights& w, const RopeTable& rope, const Batch& batch,
                        const float* x, float* out, ThreadPool& pool) {
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, half = d / 2;
   const int64_t qd = s.num_heads * d, kvd = s.num_kv_heads * d;
-  const int64_t group = s.num_heads / s.num_kv_heads;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
 
   // Step scratch, reused across steps by the thread that drives the model. Workers reach it
   // through the plain pointers below (a lambda naming a thread_local would see its own copy).
@@ -45,9 +114,10 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   float* k = k_buf.data();
   float* v = v_buf.data();
   float* ctx = ctx_buf.data();
-  linear_forward(*w.q, x, T, q, pool);
-  linear_forward(*w.k, x, T, k, pool);
-  linear_forward(*w.v, x, T, v, pool);
+  LinearInput in(x, T, w.q->in);  // quantized once for q, k and v
+  linear_forward(*w.q, in, q, pool);
+  linear_forward(*w.k, in, k, pool);
+  linear_forward(*w.v, in, v, pool);
 
   for (int64_t t = 0; t < T; ++t) {
     kernels::rope_interleaved_f32(q + t * qd, s.num_heads, d, rope.cos.data() + t * half, rope.sin.data() + t * half);
@@ -58,23 +128,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
     std::memcpy(cache->value(s.layer, batch.positions[t]), v + t * kvd, kvd * sizeof(float));
   }
 
-  // One work item per (token, head); each attends to its own sequence's positions 0..pos.
-  pool.parallel_for(T * s.num_heads, [&](int64_t begin, int64_t end, int) {
-    thread_local std::vector<float> scores;
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t t = item / s.num_heads, h = item % s.num_heads, kvh = h / group;
-      kv::KvSequence* cache = batch.caches[t];
-      const int64_t n = batch.positions[t] + 1;
-      const float* qh = q + t * qd + h * d;
-      scores.resize(n);
-      for (int64_t j = 0; j < n; ++j) scores[j] = kernels::dot_f32(qh, cache->key(s.layer, j) + kvh * d, d) * scale;
-      kernels::softmax_f32(scores.data(), n);
-      float* o = ctx + t * qd + h * d;
-      std::memset(o, 0, d * sizeof(float));
-      for (int64_t j = 0; j < n; ++j) kernels::axpy_f32(scores[j], cache->value(s.layer, j) + kvh * d, o, d);
-    }
-  });
-
+  attend(s, batch, q, ctx, pool);
   linear_forward(*w.o, ctx, T, out, pool);
 }
 

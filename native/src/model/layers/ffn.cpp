@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "kernels/kernels.h"
 #include "kernels/ops.h"
 
 namespace wenxin::model {
@@ -11,9 +12,16 @@ namespace wenxin::model {
 void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, ThreadPool& pool) {
   const int64_t width = f.gate.out;
   std::vector<float> gate(tokens * width), up(tokens * width);
-  linear_forward(f.gate, x, tokens, gate.data(), pool);
-  linear_forward(f.up, x, tokens, up.data(), pool);
-  kernels::silu_mul_f32(gate.data(), up.data(), tokens * width);
+  LinearInput in(x, tokens, f.gate.in);  // quantized once for gate and up
+  if (needs_quantized_input(f.gate) || needs_quantized_input(f.up)) in.quantized(pool);
+  // Fused: each thread computes its slice of gate and up rows and applies SiLU · up to it, so the
+  // intermediate is finished without another pass or barrier; then the down projection.
+  pool.parallel_for(width, [&](int64_t n0, int64_t n1, int) {
+    linear_rows(f.gate, in, n0, n1, gate.data());
+    linear_rows(f.up, in, n0, n1, up.data());
+    for (int64_t t = 0; t < tokens; ++t)
+      kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
+  }, linear_grain(f.gate, tokens));
   linear_forward(f.down, gate.data(), tokens, out, pool);
 }
 
@@ -47,9 +55,10 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
   const int64_t k = r.top_k;
 
   std::vector<float> logits(tokens * n_experts);
+  const auto& K = kernels::active_kernels();
   pool.parallel_for(tokens * n_experts, [&](int64_t begin, int64_t end, int) {
     for (int64_t i = begin; i < end; ++i)
-      logits[i] = kernels::dot_f32(x + (i / n_experts) * hidden, m.router.data() + (i % n_experts) * hidden, hidden);
+      logits[i] = K.dot_f32(x + (i / n_experts) * hidden, m.router.data() + (i % n_experts) * hidden, hidden);
   }, 64);
   if (router_logits) *router_logits = logits;
 
@@ -78,7 +87,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     ys.resize(n * hidden);
     for (int64_t i = 0; i < n; ++i) std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
     ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool);
-    for (int64_t i = 0; i < n; ++i) kernels::axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
+    for (int64_t i = 0; i < n; ++i) K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
   }
 }
 

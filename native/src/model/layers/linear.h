@@ -1,22 +1,70 @@
-// A linear layer whose weight stays in the checkpoint's memory map (F32, F16 or BF16).
+// A linear layer: its weight either stays in the checkpoint's memory map (F32, F16, BF16) or is
+// quantized once at load into the kernels' block layouts (q8, q4, fp8).
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "kernels/quant_formats.h"
 
 namespace wenxin::model {
 
+enum class WeightFormat { kFloat, kQ8, kQ4, kFp8 };
+
 struct Linear {
-  TensorView weight;        // [out, in], PyTorch layout
-  std::vector<float> bias;  // empty when the layer has none
+  std::string name;  // the checkpoint's module name ("model.layers.0.self_attn.q_proj")
+  WeightFormat format = WeightFormat::kFloat;
+  TensorView weight;                             // kFloat: [out, in], PyTorch layout
+  kernels::QuantizedMatrix quantized;            // the other formats
+  std::shared_ptr<const std::vector<uint8_t>> storage;  // owns the quantized bytes and scales
+  std::shared_ptr<const std::vector<uint8_t>> packed;   // the active ISA's tiles, when it has its own layout
+  std::vector<float> bias;                       // empty when the layer has none
   int64_t out = 0;
   int64_t in = 0;
 };
 
+// One step's input rows, quantized at most once however many layers read them (q/k/v, gate/up).
+class LinearInput {
+ public:
+  LinearInput(const float* x, int64_t tokens, int64_t k) : x_(x), tokens_(tokens), k_(k) {}
+  const float* data() const { return x_; }
+  int64_t tokens() const { return tokens_; }
+  const kernels::QuantizedActivations& quantized(ThreadPool& pool);
+  const kernels::QuantizedActivations& quantized_ready() const { return q_; }
+
+ private:
+  const float* x_;
+  int64_t tokens_, k_;
+  bool ready_ = false;
+  kernels::QuantizedActivations q_;
+};
+
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
+void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool);
+
+// The same for output rows [n0, n1) only, on the calling thread (for fused ops that split rows
+// themselves). `x` must already be quantized when the layer's format needs it.
+void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, float* y);
+
+bool needs_quantized_input(const Linear& layer);
+
+// Rows per work item that keep whole register tiles for `tokens` rows of input.
+inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
+  if (layer.quantized.packed) return tokens == 1 ? 64 : 32;
+  return tokens == 1 ? 8 : 4;
+}
+
+// Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays
+// available for saving; `release_plain` frees it (or drops its mapped pages) when nothing will.
+void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain);
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool);
+
+// Quantizes `layer.weight` (kFloat) into `format`, in parallel. Inner sizes not a multiple of 32
+// stay in float: the block formats need whole blocks.
+void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool);
 
 }  // namespace wenxin::model

@@ -41,6 +41,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private emitted = 0; // characters of `text` already handed out
   private finished = false;
   private resultPromise: Promise<GenerationResult> | undefined;
+  private readonly endListeners: (() => void)[] = [];
 
   constructor(
     tokenizer: WenxinTokenizer,
@@ -67,6 +68,17 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
 
   get done(): boolean {
     return this.finished;
+  }
+
+  /** Runs `fn` once the generation ends, however it ends (without consuming the stream). */
+  onEnd(fn: () => void): void {
+    if (this.finished) fn();
+    else this.endListeners.push(fn);
+  }
+
+  private ended(): void {
+    this.finished = true;
+    for (const fn of this.endListeners.splice(0)) fn();
   }
 
   /** Handles one native event; returns true once this request is over. */
@@ -104,8 +116,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   /** Ends the stream with an error (abort, engine closed, a failed request). */
   fail(error: WenxinError): void {
     if (this.finished) return;
-    this.finished = true;
     this.queue.fail(error);
+    this.ended();
   }
 
   private take(upTo: number): string {
@@ -116,7 +128,6 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   }
 
   private finish(lastIds: number[], reason: FinishReason, promptTokens: number): void {
-    this.finished = true;
     const tail = this.take(this.text.length);
     if (lastIds.length > 0 || tail) this.queue.push({ type: "token", tokenIds: lastIds, text: tail });
     this.queue.push({
@@ -128,5 +139,6 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       completionTokens: this.tokenIds.length,
     });
     this.queue.end();
+    this.ended();
   }
 }

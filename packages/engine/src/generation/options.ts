@@ -23,8 +23,10 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
   maxNewTokens: z.number().int().positive().optional(),
   /** Strings that end generation; the returned text stops before them. */
   stop: z.union([z.string(), z.array(z.string())]).optional(),
-  /** Extra token ids that end generation (the model's end-of-sequence ids always do). */
+  /** Extra token ids that end generation (the model's end-of-sequence ids always do, unless ignoreEos). */
   stopTokenIds: z.array(z.number().int().nonnegative()).optional(),
+  /** Keep generating past end-of-sequence tokens (benchmarks); only stopTokenIds, stop and maxNewTokens end it. */
+  ignoreEos: z.boolean().optional(),
 });
 
 export type GenerateOptionsBase = z.infer<typeof generateOptionsSchema>;

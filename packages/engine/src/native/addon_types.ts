@@ -32,6 +32,7 @@ export interface NativeEngineOptions {
   threads: number;
   maxContext: number;
   kvCacheTokens: number;
+  weights: "bf16" | "q8" | "q4" | "fp8";
 }
 
 export interface NativeSamplingParams {
@@ -79,4 +80,7 @@ export interface NativeAddon {
     onEvents: (events: NativeTokenEvent[]) => void,
   ): Promise<NativeEngine>;
   applyLogitsProcessors(logits: Float32Array, history: Int32Array, params: NativeSamplingParams): Float32Array;
+  measureReadBandwidth(megabytes: number, threads: number): number;
+  kernelInfo(): { active: string; supported: string[] };
+  saveQuantized(hparams: NativeHparams, files: string[], options: { weights: "q8" | "q4" | "fp8" }, outFile: string, threads: number): Promise<void>;
 }

@@ -103,6 +103,16 @@ describe("generate", () => {
     expect(after.tokenIds).toEqual(golden.plain!.greedy_new_ids.slice(0, 4));
   });
 
+  it("with a signal that never fires, iteration sees every event and result() still resolves", async () => {
+    const controller = new AbortController();
+    const stream = engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 6, temperature: 0, stopTokenIds: [], signal: controller.signal });
+    const events = await collect(stream);
+    expect(events.filter((e) => e.type === "token").flatMap((e) => (e.type === "token" ? e.tokenIds : []))).toEqual(
+      golden.plain!.greedy_new_ids.slice(0, 6),
+    );
+    expect(events.at(-1)).toMatchObject({ type: "done", completionTokens: 6 });
+  });
+
   it("refuses an already-aborted signal", () => {
     expect(() => engine.generate({ prompt: "x", signal: AbortSignal.abort() })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_ABORTED" }));
   });

@@ -1,0 +1,61 @@
+// saveQuantized(hparams, files, weights, outFile, threads): Promise<void>. Loads the checkpoint,
+// quantizes its matrices and writes them to one safetensors file, on a worker thread.
+#include "addon/quantize_worker.h"
+
+#include "addon/convert.h"
+#include "core/thread_pool.h"
+#include "model/ernie4_5/model.h"
+
+namespace wenxin::addon {
+
+namespace {
+
+class QuantizeWorker : public Napi::AsyncWorker {
+ public:
+  QuantizeWorker(Napi::Env env, model::Ernie45Hparams hp, std::vector<std::string> files, model::WeightFormat format,
+                 std::string out, int threads)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), hp_(std::move(hp)), files_(std::move(files)),
+        format_(format), out_(std::move(out)), threads_(threads) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    ThreadPool pool(threads_);
+    std::unique_ptr<model::Ernie45Model> m;
+    status_ = model::Ernie45Model::load(hp_, files_, format_, pool, &m, /*for_saving=*/true);
+    if (status_.is_ok()) status_ = m->save(out_, format_);
+  }
+
+  void OnOK() override {
+    if (status_.is_ok()) deferred_.Resolve(Env().Undefined());
+    else deferred_.Reject(to_js_error(Env(), status_).Value());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  model::Ernie45Hparams hp_;
+  std::vector<std::string> files_;
+  model::WeightFormat format_;
+  std::string out_;
+  int threads_;
+  Status status_;
+};
+
+}  // namespace
+
+Napi::Value save_quantized(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsString() || !info[4].IsNumber())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "saveQuantized(hparams, files, { weights }, outFile, threads)"));
+  const runtime::EngineOptions opts = to_engine_options(info[2].As<Napi::Object>());
+  if (opts.weights == model::WeightFormat::kFloat)
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)"));
+  auto* w = new QuantizeWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"), opts.weights,
+                               info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value());
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace wenxin::addon

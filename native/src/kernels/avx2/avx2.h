@@ -1,0 +1,5 @@
+#pragma once
+#include "kernels/kernels.h"
+namespace wenxin::kernels::avx2 {
+extern const KernelTable kTable;
+}

@@ -1,0 +1,156 @@
+// Row-interleaved q8/q4 tiles for AVX-512 VNNI (layout in quant_formats.h). Lanes hold rows, so a
+// whole 32-element block accumulates in int32 per row before one conversion and one scaled FMA:
+// 8 VNNI dot products per block share a single float step, where the plain layout needs one per 64
+// elements per (row, token).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/avx512/avx512.h"
+
+namespace wenxin::kernels::avx512 {
+
+namespace {
+
+inline uint8_t canonical_q4(const QuantizedMatrix& w, int64_t row, int64_t idx) {
+  const int64_t k = w.k, c = idx / kQChunk, elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
+  const int64_t half = elems / 2, j = idx - c * kQChunk;
+  const uint8_t byte = w.data[row * q4_row_bytes(k) + c * (kQChunk / 2) + (j < half ? j : j - half)];
+  return j < half ? (byte & 0x0F) : (byte >> 4);
+}
+
+template <bool Q4, int G, int TT>
+void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packed, int64_t g0, int64_t n, float* y,
+                 int64_t ldy) {
+  const int64_t k = x.k, nb = x.blocks();
+  const int64_t bb = packed_block_bytes(Q4);
+  constexpr int32_t kOffset = Q4 ? 8 : 128;
+  __m512 accf[G][TT];
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < TT; ++t) accf[g][t] = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk[G];
+    for (int g = 0; g < G; ++g) blk[g] = packed + ((g0 + g) * nb + b) * bb;
+    __m512i acc[G][TT];
+    for (int g = 0; g < G; ++g)
+      for (int t = 0; t < TT; ++t) acc[g][t] = _mm512_setzero_si512();
+    if constexpr (Q4) {
+      for (int j = 0; j < 4; ++j) {
+        __m512i xa[TT], xb[TT];
+        for (int t = 0; t < TT; ++t) {
+          const int8_t* xq = x.q.data() + (t0 + t) * k + b * kQBlock + 8 * j;
+          int32_t a, c;
+          std::memcpy(&a, xq, 4);
+          std::memcpy(&c, xq + 4, 4);
+          xa[t] = _mm512_set1_epi32(a);
+          xb[t] = _mm512_set1_epi32(c);
+        }
+        for (int g = 0; g < G; ++g) {
+          const __m512i v = _mm512_loadu_si512(blk[g] + 32 + j * 64);
+          const __m512i lo = _mm512_and_si512(v, low4);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+          for (int t = 0; t < TT; ++t) {
+            acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], lo, xa[t]);
+            acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], hi, xb[t]);
+          }
+        }
+      }
+    } else {
+      for (int j = 0; j < 8; ++j) {
+        __m512i xv[TT];
+        for (int t = 0; t < TT; ++t) {
+          int32_t a;
+          std::memcpy(&a, x.q.data() + (t0 + t) * k + b * kQBlock + 4 * j, 4);
+          xv[t] = _mm512_set1_epi32(a);
+        }
+        for (int g = 0; g < G; ++g) {
+          const __m512i v = _mm512_loadu_si512(blk[g] + 32 + j * 64);
+          for (int t = 0; t < TT; ++t) acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], v, xv[t]);
+        }
+      }
+    }
+    __m512 sw[G];
+    for (int g = 0; g < G; ++g) sw[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[g])));
+    for (int t = 0; t < TT; ++t) {
+      const int64_t xb_idx = (t0 + t) * nb + b;
+      const __m512i off = _mm512_set1_epi32(kOffset * x.block_isum[xb_idx]);
+      const __m512 sx = _mm512_set1_ps(x.scale[xb_idx]);
+      for (int g = 0; g < G; ++g)
+        accf[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[g][t], off)), _mm512_mul_ps(sw[g], sx), accf[g][t]);
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const int64_t row0 = (g0 + g) * kPackRows;
+    const int64_t valid = n - row0 >= kPackRows ? kPackRows : n - row0;
+    const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
+    for (int t = 0; t < TT; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy + row0, m, accf[g][t]);
+  }
+}
+
+template <bool Q4>
+void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const int64_t T = x.rows;
+  const int64_t ga = n0 / kPackRows, gb = (n1 + kPackRows - 1) / kPackRows;
+  if (T == 1) {  // decode: four row groups in flight hide the dot-product latency
+    int64_t g = ga;
+    for (; g + 4 <= gb; g += 4) packed_tile<Q4, 4, 1>(x, 0, w.packed, g, w.n, y, ldy);
+    for (; g < gb; ++g) packed_tile<Q4, 1, 1>(x, 0, w.packed, g, w.n, y, ldy);
+    return;
+  }
+  for (int64_t t = 0; t < T; t += 4) {
+    const int64_t tt = T - t < 4 ? T - t : 4;
+    int64_t g = ga;
+    for (; g + 2 <= gb; g += 2) {
+      switch (tt) {
+        case 4: packed_tile<Q4, 2, 4>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 3: packed_tile<Q4, 2, 3>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 2: packed_tile<Q4, 2, 2>(x, t, w.packed, g, w.n, y, ldy); break;
+        default: packed_tile<Q4, 2, 1>(x, t, w.packed, g, w.n, y, ldy); break;
+      }
+    }
+    for (; g < gb; ++g) {
+      switch (tt) {
+        case 4: packed_tile<Q4, 1, 4>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 3: packed_tile<Q4, 1, 3>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 2: packed_tile<Q4, 1, 2>(x, t, w.packed, g, w.n, y, ldy); break;
+        default: packed_tile<Q4, 1, 1>(x, t, w.packed, g, w.n, y, ldy); break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
+  const int64_t n = w.n, k = w.k, nb = k / kQBlock, groups = (n + kPackRows - 1) / kPackRows;
+  const int64_t bb = packed_block_bytes(q4);
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* dst = out + (g * nb + b) * bb;
+      for (int64_t r = 0; r < kPackRows; ++r) {
+        const int64_t row = g * kPackRows + r;
+        const uint16_t s = row < n ? w.block_scale[row * nb + b] : 0;
+        std::memcpy(dst + 2 * r, &s, 2);
+        for (int64_t j = 0; j < (q4 ? 4 : 8); ++j)
+          for (int64_t e = 0; e < 4; ++e) {
+            uint8_t v;
+            if (q4) {
+              const uint8_t lo = row < n ? canonical_q4(w, row, b * kQBlock + 8 * j + e) : 8;
+              const uint8_t hi = row < n ? canonical_q4(w, row, b * kQBlock + 8 * j + 4 + e) : 8;
+              v = static_cast<uint8_t>(lo | (hi << 4));
+            } else {
+              v = row < n ? w.data[row * k + b * kQBlock + 4 * j + e] : 128;
+            }
+            dst[32 + j * 64 + r * 4 + e] = v;
+          }
+      }
+    }
+}
+
+void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  if (q4) packed_gemm_typed<true>(x, w, n0, n1, y, ldy);
+  else packed_gemm_typed<false>(x, w, n0, n1, y, ldy);
+}
+
+}  // namespace wenxin::kernels::avx512

@@ -1,0 +1,75 @@
+// Chooses the kernel table once: the best ISA the CPU supports, unless WENXIN_ISA names another.
+// The only file that knows every ISA.
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/avx2/avx2.h"
+#include "kernels/avx512/avx512.h"
+#include "kernels/generic/generic.h"
+#include "kernels/kernels.h"
+
+namespace wenxin::kernels {
+
+namespace {
+
+bool cpu_has(Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::kGeneric: return true;
+    case Isa::kAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+#else
+  return isa == Isa::kGeneric;
+#endif
+}
+
+const KernelTable& choose() {
+  const char* forced = std::getenv("WENXIN_ISA");
+  if (forced != nullptr && *forced != '\0') {
+    for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512})
+      if (std::strcmp(forced, isa_name(isa)) == 0 && cpu_has(isa)) return *kernels_for(isa);
+    // An unknown or unsupported name falls back to the best path rather than failing the load.
+  }
+  const auto isas = supported_isas();
+  return *kernels_for(isas.back());
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kGeneric: return "generic";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "generic";
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512})
+    if (cpu_has(isa)) out.push_back(isa);
+  return out;
+}
+
+const KernelTable* kernels_for(Isa isa) {
+  if (!cpu_has(isa)) return nullptr;
+  switch (isa) {
+    case Isa::kGeneric: return &generic::kTable;
+    case Isa::kAvx2: return &avx2::kTable;
+    case Isa::kAvx512: return &avx512::kTable;
+  }
+  return nullptr;
+}
+
+const KernelTable& active_kernels() {
+  static const KernelTable& table = choose();
+  return table;
+}
+
+}  // namespace wenxin::kernels

@@ -1,0 +1,11 @@
+// The portable reference kernels (no intrinsics): the fallback and the oracle for SIMD paths.
+#pragma once
+
+#include "kernels/kernels.h"
+
+namespace wenxin::kernels::generic {
+extern const KernelTable kTable;
+// Reference pieces the SIMD tables reuse for what they do not specialise.
+void gemm_fp8(const float* x, int64_t T, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy);
+void finish_quantized_row(QuantizedActivations* out, int64_t row);
+}  // namespace wenxin::kernels::generic

@@ -1,0 +1,201 @@
+// Every ISA's kernels against the generic reference, on odd sizes (not multiples of the vector
+// width, register tile or block where the format allows). Prints one line per failure and ends
+// with "N passed, N failed"; exits non-zero on any failure.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+using namespace wenxin;
+using namespace wenxin::kernels;
+
+namespace {
+
+int passed = 0, failed = 0;
+std::mt19937 rng(1234);
+
+std::vector<float> random_floats(size_t n, float scale = 1.0f) {
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+void check(bool ok, const std::string& what) {
+  if (ok) {
+    ++passed;
+  } else {
+    ++failed;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+// |a - b| within `rel` of the largest reference value (at least `floor`: sums that cancel to
+// almost nothing still carry rounding of their larger terms).
+bool close(const std::vector<float>& a, const std::vector<float>& b, float rel, float floor = 1e-6f) {
+  float scale = floor;
+  for (float v : b) scale = std::fmax(scale, std::fabs(v));
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(std::fabs(a[i] - b[i]) <= rel * scale)) return false;
+  return true;
+}
+
+uint16_t bf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  return static_cast<uint16_t>((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+}
+
+std::string shape(const char* op, const char* isa, int64_t t, int64_t n, int64_t k) {
+  return std::string(op) + " [" + isa + "] T=" + std::to_string(t) + " N=" + std::to_string(n) + " K=" + std::to_string(k);
+}
+
+void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
+  for (DType dt : {DType::kF32, DType::kBF16, DType::kF16})
+    for (int64_t T : {1, 2, 3, 5, 9})
+      for (int64_t N : {1, 3, 9, 17})
+        for (int64_t K : {1, 7, 31, 33, 100, 257}) {
+          const auto x = random_floats(T * K);
+          const auto wf = random_floats(N * K, 0.1f);
+          std::vector<uint8_t> w(N * K * dtype_size(dt));
+          for (int64_t i = 0; i < N * K; ++i) {
+            if (dt == DType::kF32) std::memcpy(w.data() + i * 4, &wf[i], 4);
+            else {
+              const uint16_t h = dt == DType::kBF16 ? bf16(wf[i]) : static_cast<uint16_t>(0x3C00);  // f16: 1.0
+              std::memcpy(w.data() + i * 2, &h, 2);
+            }
+          }
+          std::vector<float> a(T * N), b(T * N);
+          const size_t rb = K * dtype_size(dt);
+          ref.gemm_float(x.data(), T, K, w.data(), dt, rb, 0, N, a.data(), N);
+          // split rows the way the thread pool does, to test partial ranges
+          isa.gemm_float(x.data(), T, K, w.data(), dt, rb, 0, N / 2, b.data(), N);
+          isa.gemm_float(x.data(), T, K, w.data(), dt, rb, N / 2, N, b.data(), N);
+          check(close(b, a, 1e-5f), shape((std::string("gemm_float/") + dtype_name(dt)).c_str(), isa.name, T, N, K));
+        }
+}
+
+// Quantized weights of the kernels' layouts, built from random bytes and scales.
+struct QWeights {
+  std::vector<uint8_t> data;
+  std::vector<uint16_t> scales;
+  QuantizedMatrix m;
+};
+
+QWeights random_quantized(int64_t N, int64_t K, bool q4) {
+  QWeights w;
+  std::uniform_int_distribution<int> byte(0, 255), qv(1, 255);
+  w.data.resize(q4 ? N * K / 2 : N * K);
+  for (auto& b : w.data) b = static_cast<uint8_t>(q4 ? byte(rng) : qv(rng));  // q8 stays within ±127
+  w.scales.resize(N * (K / kQBlock));
+  std::uniform_real_distribution<float> s(0.0005f, 0.01f);
+  for (auto& v : w.scales) {
+    const float f = s(rng);
+    // float → half by hand for these small normal values
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    v = static_cast<uint16_t>(((((x >> 23) & 0xFF) - 127 + 15) << 10) | ((x & 0x7FFFFF) >> 13));
+  }
+  w.m.n = N;
+  w.m.k = K;
+  w.m.data = w.data.data();
+  w.m.block_scale = w.scales.data();
+  return w;
+}
+
+void test_quantized(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t K : {32, 64, 96, 160, 1056}) {
+    for (int64_t T : {1, 2, 3, 5, 6, 9}) {
+      const auto x = random_floats(T * K);
+      QuantizedActivations qa, qb;
+      qa.resize(T, K);
+      qb.resize(T, K);
+      for (int64_t t = 0; t < T; ++t) {
+        ref.quantize_row_q8(x.data() + t * K, t, &qa);
+        isa.quantize_row_q8(x.data() + t * K, t, &qb);
+      }
+      check(qa.q == qb.q && qa.scale == qb.scale, shape("quantize_row_q8", isa.name, T, 0, K));
+      for (int64_t N : {1, 5, 9, 19, 37, 70}) {
+        for (bool q4 : {false, true}) {
+          const QWeights w = random_quantized(N, K, q4);
+          std::vector<float> a(T * N), b(T * N);
+          (q4 ? ref.gemm_q4 : ref.gemm_q8)(qa, w.m, 0, N, a.data(), N);
+          (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, w.m, 0, N / 3, b.data(), N);
+          (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, w.m, N / 3, N, b.data(), N);
+          check(close(b, a, 1e-5f, 1.0f), shape(q4 ? "gemm_q4" : "gemm_q8", isa.name, T, N, K));
+          if (isa.repack != nullptr) {  // the ISA's own tiles, on row ranges that split a tile group
+            std::vector<uint8_t> packed(packed_bytes(q4, N, K));
+            isa.repack(w.m, q4, packed.data());
+            QuantizedMatrix pm = w.m;
+            pm.packed = packed.data();
+            std::vector<float> c(T * N, -1.0f);
+            const int64_t split = N > kPackRows ? kPackRows : N;
+            (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, 0, split, c.data(), N);
+            (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, split, N, c.data(), N);
+            check(close(c, a, 1e-5f, 1.0f), shape(q4 ? "packed gemm_q4" : "packed gemm_q8", isa.name, T, N, K));
+          }
+        }
+      }
+    }
+  }
+}
+
+void test_attention(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t G : {1, 5, 8})
+    for (int64_t d : {32, 40, 128})
+      for (int64_t n : {1, 31, 33, 100}) {
+        const int64_t bt = 32, stride = d * 3;  // positions interleaved with other heads' data
+        const int64_t blocks = (n + bt - 1) / bt;
+        const auto kmem = random_floats(blocks * bt * stride), vmem = random_floats(blocks * bt * stride);
+        const auto q = random_floats(G * d);
+        std::vector<const float*> kb(blocks), vb(blocks);
+        for (int64_t b = 0; b < blocks; ++b) {
+          kb[b] = kmem.data() + b * bt * stride + d;
+          vb[b] = vmem.data() + b * bt * stride + d;
+        }
+        AttentionArgs args{q.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, stride, 0, n};
+        std::vector<float> oa(G * d), ma(G), la(G), ob(G * d), mb(G), lb(G);
+        ref.attention(args, {oa.data(), ma.data(), la.data()});
+        isa.attention(args, {ob.data(), mb.data(), lb.data()});
+        for (int64_t h = 0; h < G; ++h)
+          for (int64_t i = 0; i < d; ++i) {
+            oa[h * d + i] /= la[h];
+            ob[h * d + i] /= lb[h];
+          }
+        check(close(ob, oa, 1e-5f), "attention [" + std::string(isa.name) + "] G=" + std::to_string(G) + " d=" +
+                                        std::to_string(d) + " n=" + std::to_string(n));
+      }
+}
+
+void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t n : {1, 15, 17, 33, 127}) {
+    const auto a = random_floats(n), b = random_floats(n);
+    check(std::fabs(ref.dot_f32(a.data(), b.data(), n) - isa.dot_f32(a.data(), b.data(), n)) < 1e-4f,
+          shape("dot_f32", isa.name, 1, 1, n));
+    std::vector<float> ya = b, yb = b;
+    ref.axpy_f32(0.37f, a.data(), ya.data(), n);
+    isa.axpy_f32(0.37f, a.data(), yb.data(), n);
+    check(close(yb, ya, 1e-6f), shape("axpy_f32", isa.name, 1, 1, n));
+  }
+}
+
+}  // namespace
+
+int main() {
+  const KernelTable& ref = *kernels_for(Isa::kGeneric);
+  for (Isa isa : supported_isas()) {
+    const KernelTable& k = *kernels_for(isa);
+    const int before = passed + failed;
+    test_gemm_float(ref, k);
+    test_quantized(ref, k);
+    test_attention(ref, k);
+    test_vector_ops(ref, k);
+    std::printf("%s: %d checks\n", k.name, passed + failed - before);
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,7 @@
+// @wenxin/bench: wenxin.js against llama.cpp on random-weight ERNIE 4.5 shapes, and format quality.
+export { runBench, formatReport, benchModels, bytesPerToken } from "./bench.js";
+export type { BenchReport, BenchRow, BenchOptions, BenchModel } from "./bench.js";
+export { measureQuality } from "./quality.js";
+export type { QualityRow } from "./quality.js";
+export { buildRandomModel, tensorSpecs } from "./random_model.js";
+export { writeGguf, encodeTensor } from "./gguf_writer.js";

@@ -1,0 +1,110 @@
+/**
+ * One measurement in a fresh process (so peak RSS belongs to one engine and one model):
+ *   node measure.js '{"engine":"wenxin"|"llama", "model": PATH, "weights": "bf16"|"q8"|"q4", "threads": N, "vocab": V}'
+ * Prints one JSON line: { pp512_tok_s, tg128_tok_s, ttft512_ms, rss_mb }.
+ */
+import { performance } from "node:perf_hooks";
+
+export interface MeasureRequest {
+  engine: "wenxin" | "llama";
+  model: string;
+  weights: string;
+  threads: number;
+  vocab: number;
+  /** Only decode (tg128), e.g. for the thread-count sweep. */
+  decodeOnly?: boolean;
+}
+
+export interface Measurement {
+  pp512_tok_s: number | null;
+  tg128_tok_s: number;
+  ttft512_ms: number | null;
+  rss_mb: number;
+}
+
+const PROMPT = 512;
+const GEN = 128;
+
+/** Deterministic token ids, away from the special ids at the start of the vocabulary. */
+function tokens(n: number, vocab: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return 300 + (s % (vocab - 300));
+  });
+}
+
+async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
+  const { Engine } = await import("@wenxin/engine");
+  const engine = await Engine.load(r.model, { threads: r.threads, weights: r.weights as "bf16", maxContext: 1024 });
+  const run = async (prompt: number[], maxNewTokens: number) => {
+    const start = performance.now();
+    let first = 0;
+    let count = 0;
+    for await (const ev of engine.generate({ inputIds: prompt, maxNewTokens, temperature: 0, ignoreEos: true })) {
+      if (ev.type === "token") {
+        if (count === 0) first = performance.now();
+        count += ev.tokenIds.length;
+      }
+    }
+    return { first: first - start, rest: performance.now() - first, count };
+  };
+  await run(tokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
+  let pp: number | null = null, ttft: number | null = null;
+  if (!r.decodeOnly) {
+    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
+    ttft = p.first;
+    pp = (PROMPT / p.first) * 1000;
+  }
+  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  await engine.close();
+  return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
+}
+
+async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
+  const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
+  const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
+  const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: r.threads, sequences: 1 });
+  const sequence = context.getSequence();
+  const run = async (prompt: number[], n: number) => {
+    await sequence.clearHistory();
+    const start = performance.now();
+    let first = 0;
+    let count = 0;
+    for await (const _token of sequence.evaluate(prompt as never[], { temperature: 0 })) {
+      if (count === 0) first = performance.now();
+      if (++count >= n) break;
+    }
+    return { first: first - start, rest: performance.now() - first, count };
+  };
+  await run(tokens(16, r.vocab, 1), 8);
+  let pp: number | null = null, ttft: number | null = null;
+  if (!r.decodeOnly) {
+    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
+    ttft = p.first;
+    pp = (PROMPT / p.first) * 1000;
+  }
+  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  await context.dispose();
+  await model.dispose();
+  await llama.dispose();
+  return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
+}
+
+async function main(): Promise<void> {
+  const r = JSON.parse(process.argv[2]!) as MeasureRequest;
+  const m = r.engine === "wenxin" ? await measureWenxin(r) : await measureLlama(r);
+  const out: Measurement = { ...m, rss_mb: process.resourceUsage().maxRSS / 1024 };
+  process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+if (process.argv[2]) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(String((err as Error)?.stack ?? err) + "\n");
+      process.exit(1);
+    },
+  );
+}

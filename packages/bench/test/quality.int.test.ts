@@ -1,0 +1,54 @@
+// Each weight format against the float32 goldens (top-1 agreement and KL over every golden position),
+// and every kernel path (WENXIN_ISA) giving the same figures.
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+import { describe, expect, it } from "vitest";
+
+import { measureQuality, type QualityRow } from "../src/quality.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const FIXTURES = path.join(root, "test/fixtures/ernie45");
+const CLI = path.join(root, "packages/bench/dist/cli.js");
+
+// Floors set from measured values (packages/bench/README.md) with a margin: they catch regressions.
+const FLOORS = {
+  bf16: { top1: 1.0, kl: 1e-8, maxAbs: 1e-3 },
+  q8: { top1: 0.9, kl: 4e-2, maxAbs: 5 },
+  q4: { top1: 0.3, kl: 1.5, maxAbs: 20 },
+  fp8: { top1: 0.7, kl: 0.25, maxAbs: 10 },
+} as const;
+
+describe.each(["tiny-ernie45-dense", "tiny-ernie45-moe"])("%s", (model) => {
+  it.each(["bf16", "q8", "q4", "fp8"] as const)("%s stays within its measured quality", async (weights) => {
+    const r = await measureQuality(FIXTURES, model, weights);
+    expect(r.positions).toBe(58);
+    expect(r.top1).toBeGreaterThanOrEqual(FLOORS[weights].top1);
+    expect(r.meanKl).toBeLessThanOrEqual(FLOORS[weights].kl);
+    expect(r.maxAbsDiff).toBeLessThanOrEqual(FLOORS[weights].maxAbs);
+  });
+});
+
+describe("kernel paths", () => {
+  async function report(isa: string): Promise<QualityRow[]> {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "--quality", "--json"], { env: { ...process.env, WENXIN_ISA: isa } });
+    return (JSON.parse(stdout) as { quality: QualityRow[] }).quality;
+  }
+
+  it("generic, AVX2 and AVX-512 agree on every format and model", async () => {
+    const [generic, avx2, avx512] = await Promise.all(["generic", "avx2", "avx512"].map(report));
+    for (const rows of [avx2, avx512]) {
+      rows!.forEach((r, i) => {
+        const g = generic![i]!;
+        expect([r.model, r.weights]).toEqual([g.model, g.weights]);
+        if (r.weights === "bf16") expect(r.maxAbsDiff).toBeLessThan(1e-3);
+        // integer products are exact on every path; float summation order differs, and can flip the
+        // rounding of a later layer's activation quantization
+        expect(Math.abs(r.meanKl - g.meanKl)).toBeLessThan(0.1 * g.meanKl + 1e-9);
+        expect(Math.abs(r.top1 - g.top1)).toBeLessThanOrEqual(2 / 58);
+      });
+    }
+  });
+});
