@@ -97,6 +97,38 @@ runtime::SamplingParams to_sampling(const Napi::Object& o) {
   return p;
 }
 
+std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
+  std::vector<runtime::LoraModuleRef> out;
+  const Napi::Array arr = v.As<Napi::Array>();
+  auto tensor = [](const Napi::Value& tv, const std::string& what) {
+    if (!tv.IsObject()) type_error(tv.Env(), what + " must be an object");
+    const Napi::Object t = tv.As<Napi::Object>();
+    runtime::LoraTensorRef r;
+    if (!t.Get("file").IsString() || !t.Get("dtype").IsString()) type_error(tv.Env(), what + " needs file and dtype");
+    r.file = t.Get("file").As<Napi::String>().Utf8Value();
+    r.dtype = dtype_from_safetensors(t.Get("dtype").As<Napi::String>().Utf8Value());
+    r.offset = integer(t, "offset", -1);
+    r.bytes = integer(t, "bytes", -1);
+    const Napi::Value shape = t.Get("shape");
+    if (!shape.IsArray()) type_error(tv.Env(), what + ".shape must be an array");
+    const Napi::Array s = shape.As<Napi::Array>();
+    for (uint32_t i = 0; i < s.Length(); ++i) r.shape.push_back(static_cast<int64_t>(s.Get(i).As<Napi::Number>().DoubleValue()));
+    return r;
+  };
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    if (!arr.Get(i).IsObject()) type_error(v.Env(), "modules[i] must be an object");
+    const Napi::Object m = arr.Get(i).As<Napi::Object>();
+    runtime::LoraModuleRef ref;
+    if (!m.Get("module").IsString()) type_error(v.Env(), "modules[i].module must be a string");
+    ref.module = m.Get("module").As<Napi::String>().Utf8Value();
+    ref.scaling = static_cast<float>(number(m, "scaling", 1.0));
+    ref.a = tensor(m.Get("a"), ref.module + ".lora_A");
+    ref.b = tensor(m.Get("b"), ref.module + ".lora_B");
+    out.push_back(std::move(ref));
+  }
+  return out;
+}
+
 runtime::EngineOptions to_engine_options(const Napi::Object& o) {
   runtime::EngineOptions e;
   e.threads = static_cast<int>(integer(o, "threads", 1));

@@ -21,5 +21,7 @@ model::Ernie45Hparams to_hparams(const Napi::Object& o);
 runtime::SamplingParams to_sampling(const Napi::Object& o);
 runtime::EngineOptions to_engine_options(const Napi::Object& o);
 std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
+// [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…} }]
+std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v);
 
 }  // namespace wenxin::addon

@@ -110,6 +110,8 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   req.sampling = to_sampling(params);
   const Napi::Value max_new = params.Get("maxNewTokens");
   if (max_new.IsNumber()) req.max_new_tokens = max_new.As<Napi::Number>().Int32Value();
+  const Napi::Value adapter = params.Get("adapter");
+  if (adapter.IsNumber()) req.adapter = adapter.As<Napi::Number>().Int32Value();
   const Napi::Value stops = params.Get("stopIds");
   if (!stops.IsUndefined()) req.stop_ids = to_token_ids(stops, "stopIds");
   const Status st = engine->submit(std::move(req));
@@ -132,12 +134,20 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   if (kind == "logits") job.kind = runtime::JobRequest::Kind::kLogits;
   else if (kind == "embed") job.kind = runtime::JobRequest::Kind::kEmbed;
   else if (kind == "trace") job.kind = runtime::JobRequest::Kind::kTrace;
-  else throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "job kind must be logits, embed or trace"));
+  else if (kind == "loadAdapter") job.kind = runtime::JobRequest::Kind::kLoadAdapter;
+  else if (kind == "unloadAdapter") job.kind = runtime::JobRequest::Kind::kUnloadAdapter;
+  else throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "job kind must be logits, embed, trace, loadAdapter or unloadAdapter"));
+  if (info.Length() > 2 && info[2].IsObject()) {
+    const Napi::Object extra = info[2].As<Napi::Object>();
+    if (extra.Get("adapter").IsNumber()) job.adapter = extra.Get("adapter").As<Napi::Number>().Int32Value();
+    if (extra.Get("modules").IsArray()) job.modules = to_lora_modules(extra.Get("modules"));
+  }
   if (info.Length() < 2 || !info[1].IsArray())
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "runJob(kind, inputs) needs an array of Int32Array"));
   const Napi::Array inputs = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < inputs.Length(); ++i) job.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
-  if (job.kind != runtime::JobRequest::Kind::kEmbed && job.inputs.size() != 1)
+  const bool adapter_job = job.kind == runtime::JobRequest::Kind::kLoadAdapter || job.kind == runtime::JobRequest::Kind::kUnloadAdapter;
+  if (!adapter_job && job.kind != runtime::JobRequest::Kind::kEmbed && job.inputs.size() != 1)
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, kind + " takes exactly one input"));
   job.id = next_job_++;
   const uint64_t id = job.id;

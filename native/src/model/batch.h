@@ -17,15 +17,23 @@ struct Batch {
   std::vector<int32_t> positions;
   std::vector<kv::KvSequence*> caches;  // per token; the cache must have room for the position
   std::vector<uint8_t> want_logits;     // per token: compute the LM head for this row
+  std::vector<int32_t> adapters;        // per token: the LoRA adapter id of its request, -1 for none
 
-  void add(int32_t token, int32_t position, kv::KvSequence* cache, bool logits) {
+  void add(int32_t token, int32_t position, kv::KvSequence* cache, bool logits, int32_t adapter = -1) {
     tokens.push_back(token);
     positions.push_back(position);
     caches.push_back(cache);
     want_logits.push_back(logits ? 1 : 0);
+    adapters.push_back(adapter);
   }
   size_t size() const { return tokens.size(); }
-  void clear() { tokens.clear(); positions.clear(); caches.clear(); want_logits.clear(); }
+  // The adapter ids for the layers, or nullptr when no token of the step uses one.
+  const int32_t* adapter_ids() const {
+    for (int32_t a : adapters)
+      if (a >= 0) return adapters.data();
+    return nullptr;
+  }
+  void clear() { tokens.clear(); positions.clear(); caches.clear(); want_logits.clear(); adapters.clear(); }
 };
 
 // Named intermediates, recorded only when asked for (golden comparisons, debugging).

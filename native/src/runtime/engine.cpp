@@ -85,7 +85,8 @@ void Engine::cancel(uint64_t id) {
 }
 
 Status Engine::submit_job(JobRequest job) {
-  if (job.inputs.empty()) return Status(ErrorCode::kInvalidArgument, "no inputs were given");
+  const bool adapter_job = job.kind == JobRequest::Kind::kLoadAdapter || job.kind == JobRequest::Kind::kUnloadAdapter;
+  if (job.inputs.empty() && !adapter_job) return Status(ErrorCode::kInvalidArgument, "no inputs were given");
   for (const auto& in : job.inputs) WENXIN_RETURN_IF_ERROR(check_tokens(in, "the input"));
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kEngineClosed, "the engine is closed");
@@ -188,10 +189,10 @@ void Engine::step(std::vector<TokenEvent>* events) {
       continue;
     }
     if (s->prefilled) {
-      batch.add(s->history.back(), static_cast<int32_t>(start), s->cache.get(), true);
+      batch.add(s->history.back(), static_cast<int32_t>(start), s->cache.get(), true, s->request.adapter);
     } else {
       for (int64_t i = 0; i < count; ++i)
-        batch.add(s->request.prompt[i], static_cast<int32_t>(i), s->cache.get(), i + 1 == count);
+        batch.add(s->request.prompt[i], static_cast<int32_t>(i), s->cache.get(), i + 1 == count, s->request.adapter);
     }
     in_batch.push_back(s.get());
   }
@@ -240,6 +241,15 @@ JobResult Engine::run_job(const JobRequest& job) {
   JobResult result;
   result.id = job.id;
   const auto& hp = hparams();
+  // Adapter changes run here, on the engine thread, so no step ever sees a half-loaded adapter.
+  if (job.kind == JobRequest::Kind::kLoadAdapter) {
+    result.status = load_lora_adapter(*model_, job.adapter, job.modules);
+    return result;
+  }
+  if (job.kind == JobRequest::Kind::kUnloadAdapter) {
+    unload_lora_adapter(*model_, job.adapter);
+    return result;
+  }
   try {
     std::vector<float> pooled;
     for (const auto& ids : job.inputs) {
@@ -252,7 +262,7 @@ JobResult Engine::run_job(const JobRequest& job) {
       }
       model::Batch batch;
       const bool all_logits = job.kind != JobRequest::Kind::kEmbed;
-      for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits);
+      for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits, job.adapter);
       std::vector<float> hidden;
       model::Trace trace;
       model::StepOutput out;

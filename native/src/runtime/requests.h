@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/lora/lora_adapter.h"
 #include "runtime/sampler/sampler.h"
 #include "wenxin/status.h"
 
@@ -17,6 +18,7 @@ struct GenerateRequest {
   SamplingParams sampling;
   int32_t max_new_tokens = 256;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
+  int32_t adapter = -1;           // LoRA adapter id, -1 for the base model
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
@@ -44,10 +46,12 @@ struct TokenEvent {
 
 // One-shot computations over whole inputs, run between generation steps.
 struct JobRequest {
-  enum class Kind { kLogits, kEmbed, kTrace };
+  enum class Kind { kLogits, kEmbed, kTrace, kLoadAdapter, kUnloadAdapter };
   uint64_t id = 0;
   Kind kind = Kind::kLogits;
   std::vector<std::vector<int32_t>> inputs;
+  int32_t adapter = -1;                 // for the forward jobs: the adapter to apply; else the one to (un)load
+  std::vector<LoraModuleRef> modules;   // kLoadAdapter
 };
 
 struct JobResult {

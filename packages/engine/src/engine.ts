@@ -10,7 +10,7 @@ import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOpti
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
-import type { NativeEngine, NativeTokenEvent } from "./native/addon_types.js";
+import type { NativeEngine, NativeJobKind, NativeLoraModule, NativeTokenEvent } from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
@@ -48,6 +48,29 @@ export interface ForwardInspection {
   routerLogits: Map<number, Float32Array>;
 }
 
+/** A LoRA adapter as engine.loadAdapter takes it (what @wenxin/transformers' PEFT loader produces). */
+export interface LoraAdapterSpec {
+  config: {
+    modules: {
+      /** The adapted layer's checkpoint name, e.g. "model.layers.0.self_attn.q_proj". */
+      module: string;
+      /** y += scaling · B(A(x)) */
+      scaling: number;
+      loraA: LoraTensorSpec;
+      loraB: LoraTensorSpec;
+    }[];
+  };
+}
+
+export interface LoraTensorSpec {
+  file: string;
+  dtype: string;
+  /** lora_A: [rank, in]; lora_B: [out, rank] */
+  shape: number[];
+  byteOffset: number;
+  byteLength: number;
+}
+
 /** Ids that end an assistant turn in ERNIE's chat formats, when the vocabulary has them. */
 const CHAT_END_TOKENS = ["<|end_of_sentence|>"];
 const THINKING_END_TOKENS = ["<|im_end|>"];
@@ -58,6 +81,8 @@ const THINKING_END_TOKENS = ["<|im_end|>"];
  */
 export class Engine {
   private nextId = 1;
+  private readonly adapters = new Map<string, number>();
+  private nextAdapterId = 0;
   private readonly streams = new Map<number, GenerationStream>();
   private closed = false;
 
@@ -135,10 +160,50 @@ export class Engine {
     return this.chatTemplate.render(messages, { addGenerationPrompt: options.addGenerationPrompt ?? true, tools: options.tools });
   }
 
-  /** Logits for every position: a Float32Array of [tokens × vocab]. */
-  async logits(inputIds: ArrayLike<number>): Promise<Float32Array> {
-    const out = await this.job("logits", [this.toIds(inputIds, "inputIds")]);
+  /** Logits for every position: a Float32Array of [tokens × vocab]; optionally with a LoRA adapter. */
+  async logits(inputIds: ArrayLike<number>, options: { adapter?: string } = {}): Promise<Float32Array> {
+    const out = await this.job("logits", [this.toIds(inputIds, "inputIds")], { adapter: this.adapterId(options.adapter) });
     return out.logits!;
+  }
+
+  /**
+   * Loads a LoRA adapter under `name`, kept apart from the base weights (unmerged): requests that
+   * name it get its deltas, all others do not. Loading a name again replaces that adapter.
+   */
+  async loadAdapter(name: string, adapter: LoraAdapterSpec): Promise<void> {
+    const id = this.adapters.get(name) ?? this.nextAdapterId++;
+    const modules = adapter.config.modules.map((m) => ({
+      module: m.module,
+      scaling: m.scaling,
+      a: { file: m.loraA.file, offset: m.loraA.byteOffset, bytes: m.loraA.byteLength, dtype: m.loraA.dtype, shape: m.loraA.shape },
+      b: { file: m.loraB.file, offset: m.loraB.byteOffset, bytes: m.loraB.byteLength, dtype: m.loraB.dtype, shape: m.loraB.shape },
+    }));
+    await this.job("loadAdapter", [], { adapter: id, modules });
+    this.adapters.set(name, id);
+  }
+
+  /** Removes an adapter; requests already running with it finish with it. */
+  async unloadAdapter(name: string): Promise<void> {
+    const id = this.adapterId(name)!;
+    this.adapters.delete(name);
+    await this.job("unloadAdapter", [], { adapter: id });
+  }
+
+  /** Names of the loaded LoRA adapters. */
+  get loadedAdapters(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  private adapterId(name: string | undefined): number | undefined {
+    if (name === undefined) return undefined;
+    const id = this.adapters.get(name);
+    if (id === undefined)
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `no LoRA adapter named '${name}' is loaded`, {
+        subject: "adapter",
+        expected: [...this.adapters.keys()],
+        actual: name,
+      });
+    return id;
   }
 
   /** Logits plus every layer's hidden states and the MoE router logits. */
@@ -188,6 +253,7 @@ export class Engine {
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
       maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
+      adapter: this.adapterId(opts.adapter),
       stopIds: Int32Array.from(new Set([...(opts.ignoreEos ? [] : this.stopTokenIds), ...(opts.stopTokenIds ?? [])])),
     };
     try {
@@ -258,10 +324,14 @@ export class Engine {
     return out;
   }
 
-  private async job(kind: "logits" | "embed" | "trace", inputs: Int32Array[]): Promise<Record<string, Float32Array>> {
+  private async job(
+    kind: NativeJobKind,
+    inputs: Int32Array[],
+    extra?: { adapter?: number; modules?: NativeLoraModule[] },
+  ): Promise<Record<string, Float32Array>> {
     this.assertOpen();
     try {
-      return await this.native.runJob(kind, inputs);
+      return await this.native.runJob(kind, inputs, extra);
     } catch (err) {
       throw fromNativeError(err);
     }

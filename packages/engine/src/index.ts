@@ -2,7 +2,7 @@
 
 // Engine
 export { Engine, loadOptionsSchema } from "./engine.js";
-export type { LoadOptions, GenerateOptions, GenerateInput, ForwardInspection } from "./engine.js";
+export type { LoadOptions, GenerateOptions, GenerateInput, ForwardInspection, LoraAdapterSpec, LoraTensorSpec } from "./engine.js";
 
 // Generation
 export { GenerationStream } from "./generation/generation_stream.js";

@@ -20,6 +20,29 @@ Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::strin
   return Status::ok();
 }
 
+void Ernie45Model::for_each_linear(const std::function<void(Linear&)>& fn) {
+  fn(w_.lm_head);
+  auto ffn = [&](FeedForward& f) {
+    fn(f.gate);
+    fn(f.up);
+    fn(f.down);
+  };
+  for (LayerWeights& lw : w_.layers) {
+    for (Linear* l : {&lw.q, &lw.k, &lw.v, &lw.o}) fn(*l);
+    if (!lw.is_moe) ffn(lw.ffn);
+    for (FeedForward& e : lw.moe.experts) ffn(e);
+    if (lw.moe.has_shared) ffn(lw.moe.shared);
+  }
+}
+
+Linear* Ernie45Model::find_linear(const std::string& name) {
+  Linear* found = nullptr;
+  for_each_linear([&](Linear& l) {
+    if (l.name == name) found = &l;
+  });
+  return found;
+}
+
 Status Ernie45Model::validate(const Batch& batch) const {
   for (size_t i = 0; i < batch.size(); ++i) {
     const int32_t tok = batch.tokens[i];
@@ -59,10 +82,10 @@ void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool
       kernels::rmsnorm_f32(h.data() + t * H, lw.ffn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
     if (lw.is_moe) {
       std::vector<float> router_logits;
-      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool);
+      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool, batch.adapter_ids());
       if (trace) trace->record("router_logits." + std::to_string(il), router_logits.data(), router_logits.size());
     } else {
-      ffn_forward(lw.ffn, normed.data(), T, delta.data(), pool);
+      ffn_forward(lw.ffn, normed.data(), T, delta.data(), pool, batch.adapter_ids());
     }
     for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
     if (trace && il + 1 < hp_.num_layers) trace->record("hidden_states." + std::to_string(il + 1), h.data(), h.size());

@@ -1,6 +1,7 @@
 // The ERNIE 4.5 causal LM (dense and MoE share this graph; MoE layers are chosen by hparams).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ class Ernie45Model {
 
   // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
   Status validate(const Batch& batch) const;
+
+  // The linear layer named `name` in the checkpoint ("model.layers.0.self_attn.q_proj"), or nullptr.
+  // Only the engine thread may change what it returns (LoRA slots), between steps.
+  Linear* find_linear(const std::string& name);
+  void for_each_linear(const std::function<void(Linear&)>& fn);
 
   // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format.
   Status save(const std::string& path, WeightFormat format) const;

@@ -114,7 +114,8 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   float* k = k_buf.data();
   float* v = v_buf.data();
   float* ctx = ctx_buf.data();
-  LinearInput in(x, T, w.q->in);  // quantized once for q, k and v
+  const int32_t* adapters = batch.adapter_ids();
+  LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
   linear_forward(*w.q, in, q, pool);
   linear_forward(*w.k, in, k, pool);
   linear_forward(*w.v, in, v, pool);
@@ -129,7 +130,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   }
 
   attend(s, batch, q, ctx, pool);
-  linear_forward(*w.o, ctx, T, out, pool);
+  linear_forward(*w.o, ctx, T, out, pool, adapters);
 }
 
 }  // namespace wenxin::model

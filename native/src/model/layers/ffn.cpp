@@ -9,10 +9,19 @@
 
 namespace wenxin::model {
 
-void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, ThreadPool& pool) {
+void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, ThreadPool& pool,
+                 const int32_t* adapters) {
   const int64_t width = f.gate.out;
   std::vector<float> gate(tokens * width), up(tokens * width);
-  LinearInput in(x, tokens, f.gate.in);  // quantized once for gate and up
+  LinearInput in(x, tokens, f.gate.in, adapters);  // quantized once for gate and up
+  if (adapters != nullptr && (!f.gate.lora.empty() || !f.up.lora.empty())) {
+    // LoRA deltas must land before SiLU: run gate and up whole, then the activation.
+    linear_forward(f.gate, in, gate.data(), pool);
+    linear_forward(f.up, in, up.data(), pool);
+    kernels::silu_mul_f32(gate.data(), up.data(), tokens * width);
+    linear_forward(f.down, gate.data(), tokens, out, pool, adapters);
+    return;
+  }
   if (needs_quantized_input(f.gate) || needs_quantized_input(f.up)) in.quantized(pool);
   // Fused: each thread computes its slice of gate and up rows and applies SiLU · up to it, so the
   // intermediate is finished without another pass or barrier; then the down projection.
@@ -22,7 +31,7 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
     for (int64_t t = 0; t < tokens; ++t)
       kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
   }, linear_grain(f.gate, tokens));
-  linear_forward(f.down, gate.data(), tokens, out, pool);
+  linear_forward(f.down, gate.data(), tokens, out, pool, adapters);
 }
 
 namespace {
@@ -50,7 +59,7 @@ void route_token(const float* logits, const std::vector<float>& bias, const MoeR
 }  // namespace
 
 void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t tokens, int64_t hidden, float* out,
-                 std::vector<float>* router_logits, ThreadPool& pool) {
+                 std::vector<float>* router_logits, ThreadPool& pool, const int32_t* adapters) {
   const int64_t n_experts = static_cast<int64_t>(m.experts.size());
   const int64_t k = r.top_k;
 
@@ -68,7 +77,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     route_token(logits.data() + t * n_experts, m.score_bias, r, n_experts, chosen.data() + t * k, weights.data() + t * k);
 
   if (m.has_shared) {
-    ffn_forward(m.shared, x, tokens, out, pool);
+    ffn_forward(m.shared, x, tokens, out, pool, adapters);
   } else {
     std::memset(out, 0, tokens * hidden * sizeof(float));
   }
@@ -79,6 +88,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     for (int64_t j = 0; j < k; ++j) assigned[chosen[t * k + j]].emplace_back(t, weights[t * k + j]);
 
   std::vector<float> xs, ys;
+  std::vector<int32_t> ids;
   for (int64_t e = 0; e < n_experts; ++e) {
     const auto& rows = assigned[e];
     if (rows.empty()) continue;
@@ -86,7 +96,11 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     xs.resize(n * hidden);
     ys.resize(n * hidden);
     for (int64_t i = 0; i < n; ++i) std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
-    ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool);
+    if (adapters) {
+      ids.resize(n);
+      for (int64_t i = 0; i < n; ++i) ids[i] = adapters[rows[i].first];
+    }
+    ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool, adapters ? ids.data() : nullptr);
     for (int64_t i = 0; i < n; ++i) K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
   }
 }

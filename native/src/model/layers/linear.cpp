@@ -56,10 +56,12 @@ bool needs_quantized_input(const Linear& layer) {
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
   if (needs_quantized_input(layer)) x.quantized(pool);
   pool.parallel_for(layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); }, linear_grain(layer, x.tokens()));
+  apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 
-void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool) {
-  LinearInput in(x, tokens, layer.in);
+void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool,
+                    const int32_t* adapters) {
+  LinearInput in(x, tokens, layer.in, adapters);
   linear_forward(layer, in, y, pool);
 }
 

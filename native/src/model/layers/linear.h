@@ -10,6 +10,7 @@
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/quant_formats.h"
+#include "model/layers/lora.h"
 
 namespace wenxin::model {
 
@@ -23,6 +24,7 @@ struct Linear {
   std::shared_ptr<const std::vector<uint8_t>> storage;  // owns the quantized bytes and scales
   std::shared_ptr<const std::vector<uint8_t>> packed;   // the active ISA's tiles, when it has its own layout
   std::vector<float> bias;                       // empty when the layer has none
+  std::vector<LoraSlot> lora;                    // loaded adapters' deltas for this layer
   int64_t out = 0;
   int64_t in = 0;
 };
@@ -30,7 +32,10 @@ struct Linear {
 // One step's input rows, quantized at most once however many layers read them (q/k/v, gate/up).
 class LinearInput {
  public:
-  LinearInput(const float* x, int64_t tokens, int64_t k) : x_(x), tokens_(tokens), k_(k) {}
+  // `adapters`: per token, the LoRA adapter id of its request (-1 or nullptr: none).
+  LinearInput(const float* x, int64_t tokens, int64_t k, const int32_t* adapters = nullptr)
+      : x_(x), tokens_(tokens), k_(k), adapters_(adapters) {}
+  const int32_t* adapters() const { return adapters_; }
   const float* data() const { return x_; }
   int64_t tokens() const { return tokens_; }
   const kernels::QuantizedActivations& quantized(ThreadPool& pool);
@@ -39,6 +44,7 @@ class LinearInput {
  private:
   const float* x_;
   int64_t tokens_, k_;
+  const int32_t* adapters_;
   bool ready_ = false;
   kernels::QuantizedActivations q_;
 };
@@ -61,7 +67,8 @@ inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
 // Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays
 // available for saving; `release_plain` frees it (or drops its mapped pages) when nothing will.
 void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain);
-void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool);
+void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool,
+                    const int32_t* adapters = nullptr);
 
 // Quantizes `layer.weight` (kFloat) into `format`, in parallel. Inner sizes not a multiple of 32
 // stay in float: the block formats need whole blocks.

@@ -25,6 +25,8 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
   stop: z.union([z.string(), z.array(z.string())]).optional(),
   /** Extra token ids that end generation (the model's end-of-sequence ids always do, unless ignoreEos). */
   stopTokenIds: z.array(z.number().int().nonnegative()).optional(),
+  /** A LoRA adapter loaded with engine.loadAdapter, applied to this request only. */
+  adapter: z.string().optional(),
   /** Keep generating past end-of-sequence tokens (benchmarks); only stopTokenIds, stop and maxNewTokens end it. */
   ignoreEos: z.boolean().optional(),
 });

@@ -48,6 +48,23 @@ export interface NativeSamplingParams {
 export interface NativeGenerateParams extends NativeSamplingParams {
   maxNewTokens: number;
   stopIds: Int32Array;
+  /** LoRA adapter id from loadAdapter; absent for the base model. */
+  adapter?: number;
+}
+
+export interface NativeLoraTensor {
+  file: string;
+  offset: number;
+  bytes: number;
+  dtype: string;
+  shape: number[];
+}
+
+export interface NativeLoraModule {
+  module: string;
+  scaling: number;
+  a: NativeLoraTensor;
+  b: NativeLoraTensor;
 }
 
 /** Per-request news from one engine step; the last event of a request has `done`. */
@@ -61,14 +78,18 @@ export interface NativeTokenEvent {
   error?: Error & { code?: string };
 }
 
-export type NativeJobKind = "logits" | "embed" | "trace";
+export type NativeJobKind = "logits" | "embed" | "trace" | "loadAdapter" | "unloadAdapter";
 
 export interface NativeEngine {
   /** Queues a request; throws (with `.code`) when the request is refused. */
   submit(id: number, promptIds: Int32Array, params: NativeGenerateParams): void;
   cancel(id: number): void;
   /** logits: { logits }; embed: { embeddings }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
-  runJob(kind: NativeJobKind, inputs: Int32Array[]): Promise<Record<string, Float32Array>>;
+  runJob(
+    kind: NativeJobKind,
+    inputs: Int32Array[],
+    extra?: { adapter?: number; modules?: NativeLoraModule[] },
+  ): Promise<Record<string, Float32Array>>;
   close(): void;
 }
 

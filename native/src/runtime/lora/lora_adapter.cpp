@@ -1,0 +1,70 @@
+#include "runtime/lora/lora_adapter.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "kernels/ops.h"
+
+namespace wenxin::runtime {
+
+namespace {
+
+Status read_matrix(const LoraTensorRef& ref, const std::vector<int64_t>& shape, const std::string& what,
+                   std::vector<float>* out) {
+  if (ref.dtype != DType::kF32 && ref.dtype != DType::kF16 && ref.dtype != DType::kBF16)
+    return Status(ErrorCode::kUnsupportedDtype, what + " has unsupported dtype " + dtype_name(ref.dtype));
+  if (ref.shape != shape)
+    return Status(ErrorCode::kShapeMismatch, what + " has shape " + shape_to_string(ref.shape) + ", expected " + shape_to_string(shape));
+  const int64_t numel = shape[0] * shape[1];
+  if (ref.bytes != numel * static_cast<int64_t>(dtype_size(ref.dtype)) || ref.offset < 0)
+    return Status(ErrorCode::kInvalidFile, what + ": " + std::to_string(ref.bytes) + " bytes do not hold " + dtype_name(ref.dtype) + " " +
+                                               shape_to_string(shape));
+  const int fd = ::open(ref.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status(ErrorCode::kFileNotFound, "cannot open " + ref.file + ": " + std::strerror(errno));
+  struct stat st;
+  std::vector<uint8_t> raw(static_cast<size_t>(ref.bytes));
+  const bool ok = fstat(fd, &st) == 0 && ref.offset + ref.bytes <= st.st_size &&
+                  pread(fd, raw.data(), raw.size(), ref.offset) == static_cast<ssize_t>(raw.size());
+  ::close(fd);
+  if (!ok) return Status(ErrorCode::kInvalidFile, what + ": bytes " + std::to_string(ref.offset) + "+" + std::to_string(ref.bytes) +
+                                                     " are not readable in " + ref.file);
+  out->resize(static_cast<size_t>(numel));
+  kernels::row_to_f32(raw.data(), ref.dtype, numel, out->data());
+  return Status::ok();
+}
+
+}  // namespace
+
+Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vector<LoraModuleRef>& modules) {
+  std::vector<std::pair<model::Linear*, model::LoraSlot>> ready;
+  for (const LoraModuleRef& m : modules) {
+    model::Linear* layer = model.find_linear(m.module);
+    if (layer == nullptr)
+      return Status(ErrorCode::kMissingTensor, "adapter targets '" + m.module + "', which is not a linear layer of this model");
+    if (m.a.shape.size() != 2) return Status(ErrorCode::kShapeMismatch, m.module + ".lora_A must be 2-D");
+    model::LoraSlot slot;
+    slot.adapter = id;
+    slot.rank = m.a.shape[0];
+    slot.scaling = m.scaling;
+    WENXIN_RETURN_IF_ERROR(read_matrix(m.a, {slot.rank, layer->in}, m.module + ".lora_A", &slot.a));
+    WENXIN_RETURN_IF_ERROR(read_matrix(m.b, {layer->out, slot.rank}, m.module + ".lora_B", &slot.b));
+    ready.emplace_back(layer, std::move(slot));
+  }
+  unload_lora_adapter(model, id);
+  for (auto& [layer, slot] : ready) layer->lora.push_back(std::move(slot));
+  return Status::ok();
+}
+
+void unload_lora_adapter(model::Ernie45Model& model, int32_t id) {
+  model.for_each_linear([&](model::Linear& l) {
+    l.lora.erase(std::remove_if(l.lora.begin(), l.lora.end(), [&](const model::LoraSlot& s) { return s.adapter == id; }),
+                 l.lora.end());
+  });
+}
+
+}  // namespace wenxin::runtime
