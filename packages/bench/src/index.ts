@@ -1,6 +1,6 @@
 // @wenxin/bench: wenxin.js against llama.cpp on random-weight ERNIE 4.5 shapes, and format quality.
 export { runBench, formatReport, benchModels, bytesPerToken } from "./bench.js";
-export type { BenchReport, BenchRow, BenchOptions, BenchModel } from "./bench.js";
+export type { BenchReport, BenchRow, BenchOptions, BenchModel, WeightsFormat } from "./bench.js";
 export { measureQuality } from "./quality.js";
 export type { QualityRow } from "./quality.js";
 export { buildRandomModel, tensorSpecs } from "./random_model.js";

@@ -7,6 +7,8 @@ import { inspectCommand } from "./commands/inspect.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { pullCommand } from "./commands/pull.js";
+import { quantizeCommand } from "./commands/quantize.js";
+import { benchCommand } from "./commands/bench.js";
 import type { Command } from "./commands/command.js";
 
 const COMMANDS: Record<string, Command> = {
@@ -15,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   inspect: inspectCommand,
   pull: pullCommand,
+  quantize: quantizeCommand,
+  bench: benchCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,71 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { benchModels, formatReport, measureQuality, runBench, type WeightsFormat } from "@wenxin/bench";
+
+import { numberOption, parseCommandArgs, type Command } from "./command.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
+
+const USAGE = `Usage: wenxin bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
+       wenxin bench --quality [--json]
+
+Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
+as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
+at its best thread count), time to first token for a 512-token prompt, peak RSS, and % of the batch-1
+decode roofline from the bandwidth measured in the same run. --quality prints top-1 agreement and KL of
+every weight format against the float32 goldens of the fixture models.
+
+  --configs DIR   released config.json files (default ../shared/configs)`;
+
+export const benchCommand: Command = {
+  summary: "benchmark against llama.cpp, and the quality of each weight format",
+  async run(argv) {
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        models: { type: "string" },
+        formats: { type: "string" },
+        threads: { type: "string" },
+        repeats: { type: "string" },
+        "moe-layers": { type: "string" },
+        configs: { type: "string" },
+        json: { type: "boolean" },
+        quality: { type: "boolean" },
+      },
+      USAGE,
+    );
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const fixtures = path.join(root, "test/fixtures/ernie45");
+    if (values.quality) {
+      const rows = [];
+      for (const model of ["tiny-ernie45-dense", "tiny-ernie45-moe"])
+        for (const w of ["bf16", "q8", "q4", "fp8"] as const) rows.push(await measureQuality(fixtures, model, w));
+      if (values.json) console.log(JSON.stringify({ quality: rows }, null, 1));
+      else {
+        console.log("| model | weights | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|");
+        for (const r of rows)
+          console.log(`| ${r.model} | ${r.weights} | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`);
+      }
+      return 0;
+    }
+    const wanted = (values.models ?? "0.3B,moe").split(",");
+    const models = benchModels(values.configs ?? path.resolve(root, "../shared/configs"), numberOption(values["moe-layers"], "moe-layers") ?? 4).filter(
+      (m) => (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
+    );
+    const report = await runBench({
+      models,
+      formats: (values.formats ?? "bf16,q8,q4").split(",") as WeightsFormat[],
+      threads: numberOption(values.threads, "threads") ?? 2,
+      repeats: numberOption(values.repeats, "repeats") ?? 3,
+      cacheDir: path.join(root, ".bench"),
+      fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+      log: (l) => console.error(l),
+    });
+    console.log(values.json ? JSON.stringify(report, null, 1) : formatReport(report));
+    return 0;
+  },
+};
