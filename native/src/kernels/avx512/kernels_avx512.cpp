@@ -32,23 +32,38 @@ inline __m512 load_w(const uint8_t* row, int64_t k, __mmask16 m) {
   }
 }
 
-// R weight rows × TT tokens, all of K: R × TT accumulators stay in registers.
+// R weight rows × TT tokens, all of K: R × TT accumulators stay in registers (a flat array and
+// fully unrolled loops, so the compiler keeps it out of memory).
 template <DType WT, int R, int TT>
 void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y, int64_t ldy) {
-  __m512 acc[R][TT];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < k; i += 16) {
-    const __mmask16 m = tail_mask16(k - i);
+  __m512 acc[R * TT];
+#pragma GCC unroll 32
+  for (int i = 0; i < R * TT; ++i) acc[i] = _mm512_setzero_ps();
+  const int64_t full = k / 16 * 16;
+  for (int64_t i = 0; i < full; i += 16) {
     __m512 xv[TT];
-    for (int t = 0; t < TT; ++t) xv[t] = _mm512_maskz_loadu_ps(m, x + t * k + i);
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) xv[t] = _mm512_loadu_ps(x + t * k + i);
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = load_w<WT>(w + (n + r) * rb, i, m);
-      for (int t = 0; t < TT; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+      const __m512 wv = load_w<WT>(w + (n + r) * rb, i, static_cast<__mmask16>(0xFFFF));
+#pragma GCC unroll 8
+      for (int t = 0; t < TT; ++t) acc[r * TT + t] = _mm512_fmadd_ps(wv, xv[t], acc[r * TT + t]);
     }
   }
+  if (full < k) {
+    const __mmask16 m = tail_mask16(k - full);
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * k + full);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r * TT + t] = _mm512_fmadd_ps(load_w<WT>(w + (n + r) * rb, full, m), xv, acc[r * TT + t]);
+    }
+  }
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t) y[t * ldy + n + r] = _mm512_reduce_add_ps(acc[r][t]);
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) y[t * ldy + n + r] = _mm512_reduce_add_ps(acc[r * TT + t]);
 }
 
 template <DType WT>

@@ -1,0 +1,62 @@
+// Per-kernel micro-benchmark: GEMM throughput of each ISA and weight format on one thread.
+//   build/tests/wenxin_kernel_bench [T] [N] [K]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+using namespace wenxin;
+using namespace wenxin::kernels;
+
+template <class F>
+double seconds(F&& f, int reps) {
+  f();  // warm-up
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+}
+
+int main(int argc, char** argv) {
+  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 64, N = argc > 2 ? std::atoll(argv[2]) : 1024, K = argc > 3 ? std::atoll(argv[3]) : 1024;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0, 1);
+  std::vector<float> x(T * K), y(T * N);
+  for (auto& v : x) v = d(rng);
+  std::vector<uint16_t> wb(N * K);
+  for (auto& v : wb) v = 0x3c00 + (rng() % 256);
+  std::vector<uint8_t> q8(N * K), q4(N * K / 2);
+  for (auto& v : q8) v = 1 + rng() % 254;
+  for (auto& v : q4) v = rng() % 256;
+  std::vector<uint16_t> scales(N * (K / 32), 0x2000);
+  const double macs = static_cast<double>(T) * N * K;
+  for (Isa isa : supported_isas()) {
+    const KernelTable& k = *kernels_for(isa);
+    const int reps = isa == Isa::kGeneric ? 1 : 5;
+    // rows in L2-sized blocks, as the engine walks them
+    const double tf = seconds([&] {
+      for (int64_t n0 = 0; n0 < N; n0 += 96) k.gemm_float(x.data(), T, K, wb.data(), DType::kBF16, K * 2, n0, std::min(N, n0 + 96), y.data(), N);
+    }, reps);
+    QuantizedActivations qa;
+    qa.resize(T, K);
+    for (int64_t t = 0; t < T; ++t) k.quantize_row_q8(x.data() + t * K, t, &qa);
+    QuantizedMatrix m8{N, K, q8.data(), nullptr, scales.data(), nullptr}, m4{N, K, q4.data(), nullptr, scales.data(), nullptr};
+    std::vector<uint8_t> p8, p4;
+    if (k.repack) {
+      p8.resize(packed_bytes(false, N, K));
+      p4.resize(packed_bytes(true, N, K));
+      k.repack(m8, false, p8.data());
+      k.repack(m4, true, p4.data());
+      m8.packed = p8.data();
+      m4.packed = p4.data();
+    }
+    const double t8 = seconds([&] { k.gemm_q8(qa, m8, 0, N, y.data(), N); }, reps);
+    const double t4 = seconds([&] { k.gemm_q4(qa, m4, 0, N, y.data(), N); }, reps);
+    std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name, (long long)T, (long long)N,
+                (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
+  }
+  return 0;
+}
