@@ -55,6 +55,20 @@ int main(int argc, char** argv) {
     }
     const double t8 = seconds([&] { k.gemm_q8(qa, m8, 0, N, y.data(), N); }, reps);
     const double t4 = seconds([&] { k.gemm_q4(qa, m4, 0, N, y.data(), N); }, reps);
+    // attention: one GQA group of 8 heads (d = 128) over 512 cached positions
+    const int64_t G = 8, D = 128, P = 512;
+    const int64_t S = argc > 4 ? std::atoll(argv[4]) : D;  // floats between positions (the engine: kv_dim)
+    std::vector<float> kv(P * S * 2), q(G * D), o(G * D), mm(G), ll(G);
+    for (auto& v : kv) v = d(rng) * 0.1f;
+    for (auto& v : q) v = d(rng);
+    std::vector<const float*> kb(P / 32), vb(P / 32);
+    for (int64_t b = 0; b < P / 32; ++b) {
+      kb[b] = kv.data() + b * 32 * S;
+      vb[b] = kv.data() + P * S + b * 32 * S;
+    }
+    AttentionArgs aa{q.data(), G, D, 0.088f, kb.data(), vb.data(), 32, S, 0, P};
+    const double ta = seconds([&] { k.attention(aa, {o.data(), mm.data(), ll.data()}); }, 50);
+    std::printf("%-8s attention G=8 d=128 n=512: %6.1f GMAC/s\n", k.name, 2.0 * G * D * P / ta / 1e9);
     std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name, (long long)T, (long long)N,
                 (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
   }

@@ -46,8 +46,11 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
     std::vector<const float*> kb, vb;
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t item = it / splits, split = it % splits;
+    for (int64_t i = b; i < e; ++i) {
+      // Causal rows grow with position: pair early and late tokens so each thread gets equal work.
+      const int64_t slot = i / splits, split = i % splits;
+      const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
+      const int64_t it = item * splits + split;
       const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
       const kv::KvSequence* cache = batch.caches[t];
       const int64_t n = batch.positions[t] + 1;
