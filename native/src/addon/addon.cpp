@@ -5,6 +5,7 @@
 
 #include "addon/convert.h"
 #include "addon/engine_wrap.h"
+#include "addon/grammar_bindings.h"
 #include "runtime/sampler/sampler.h"
 
 namespace wenxin::addon {
@@ -36,6 +37,7 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeEngine", EngineWrap::define(env));
   exports.Set("loadEngine", Napi::Function::New(env, load_engine));
   exports.Set("applyLogitsProcessors", Napi::Function::New(env, apply_logits_processors));
+  exports.Set("grammarMatch", Napi::Function::New(env, grammar_match));
   return exports;
 }
 

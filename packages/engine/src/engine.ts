@@ -5,6 +5,7 @@ import { z } from "zod";
 
 import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
 import { WenxinError, fromNativeError } from "./errors.js";
+import { compileConstraint } from "./generation/constraint.js";
 import { GenerationStream } from "./generation/generation_stream.js";
 import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOptionsBase } from "./generation/options.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
@@ -12,6 +13,7 @@ import { loadGenerationDefaults, type GenerationDefaults } from "./model/generat
 import { resolveWeightFiles } from "./model/weights.js";
 import type { NativeEngine, NativeTokenEvent } from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
+import { tokenBytes } from "./generation/token_bytes.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
 export const loadOptionsSchema = z.object({
@@ -55,6 +57,7 @@ export class Engine {
   private nextId = 1;
   private readonly streams = new Map<number, GenerationStream>();
   private closed = false;
+  private vocabularySent = false;
 
   private constructor(
     private readonly native: NativeEngine,
@@ -172,15 +175,28 @@ export class Engine {
     const promptIds = this.promptIds({ prompt, inputIds, messages, tools });
     if (signal?.aborted) throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
+    const constraint = opts.constraint ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger } : undefined;
+
     const id = this.nextId++;
     const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
-    const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id));
+    const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id), {
+      constrained: constraint !== undefined,
+      triggered: constraint?.trigger === undefined,
+    });
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
       maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
       stopIds: Int32Array.from(new Set([...this.stopTokenIds, ...(opts.stopTokenIds ?? [])])),
+      ...(constraint && {
+        constraint: {
+          rules: constraint.rules,
+          sets: constraint.sets,
+          ...(constraint.trigger !== undefined && { trigger: new TextEncoder().encode(constraint.trigger) }),
+        },
+      }),
     };
     try {
+      if (constraint) this.sendVocabulary();
       this.native.submit(id, promptIds, params);
     } catch (err) {
       throw fromNativeError(err);
@@ -209,6 +225,14 @@ export class Engine {
     const closed = new WenxinError("ERR_WENXIN_ENGINE_CLOSED", "the engine was closed");
     for (const s of this.streams.values()) s.fail(closed);
     this.streams.clear();
+  }
+
+  /** Gives the native side the tokens' byte strings, once, before the first constrained request. */
+  private sendVocabulary(): void {
+    if (this.vocabularySent) return;
+    const { bytes, offsets, special } = tokenBytes(this.tokenizer);
+    this.native.setVocabulary(bytes, offsets, special);
+    this.vocabularySent = true;
   }
 
   private onNativeEvents(events: NativeTokenEvent[]): void {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
+import { constraintSchema } from "./constraint.js";
 import type { GenerationDefaults } from "../model/generation_config.js";
 import type { NativeSamplingParams } from "../native/addon_types.js";
 
@@ -25,6 +26,8 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
   stop: z.union([z.string(), z.array(z.string())]).optional(),
   /** Extra token ids that end generation (the model's end-of-sequence ids always do). */
   stopTokenIds: z.array(z.number().int().nonnegative()).optional(),
+  /** Constrains the output to a JSON schema, any JSON object, a regex or a GBNF grammar (see constraint.ts). */
+  constraint: constraintSchema.optional(),
 });
 
 export type GenerateOptionsBase = z.infer<typeof generateOptionsSchema>;

@@ -44,9 +44,27 @@ export interface NativeSamplingParams {
   seed: number;
 }
 
+/** A compiled output constraint (see generation/grammar/byte_grammar.ts). */
+export interface NativeConstraint {
+  rules: Int32Array;
+  sets: Uint32Array;
+  /** UTF-8 of the trigger text; absent: the constraint applies from the first token. */
+  trigger?: Uint8Array;
+}
+
 export interface NativeGenerateParams extends NativeSamplingParams {
   maxNewTokens: number;
   stopIds: Int32Array;
+  constraint?: NativeConstraint;
+}
+
+/** Constraint progress on an event of a constrained request. */
+export interface NativeConstraintEvent {
+  phase: "waiting" | "active" | "complete";
+  /** The constrained output so far is a complete value. */
+  accepting: boolean;
+  /** Constrained output bytes added by this event. */
+  bytes: Uint8Array;
 }
 
 /** Per-request news from one engine step; the last event of a request has `done`. */
@@ -58,6 +76,7 @@ export interface NativeTokenEvent {
   promptTokens: number;
   completionTokens: number;
   error?: Error & { code?: string };
+  constraint?: NativeConstraintEvent;
 }
 
 export type NativeJobKind = "logits" | "embed" | "trace";
@@ -69,6 +88,11 @@ export interface NativeEngine {
   /** logits: { logits }; embed: { embeddings }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
   runJob(kind: NativeJobKind, inputs: Int32Array[]): Promise<Record<string, Float32Array>>;
   close(): void;
+  /**
+   * The byte strings of the tokenizer's tokens (token i: bytes[offsets[i] .. offsets[i + 1])) that
+   * constraints are matched against; `special[i]` marks tokens that never match grammar text.
+   */
+  setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array): void;
 }
 
 export interface NativeAddon {
@@ -79,4 +103,10 @@ export interface NativeAddon {
     onEvents: (events: NativeTokenEvent[]) => void,
   ): Promise<NativeEngine>;
   applyLogitsProcessors(logits: Float32Array, history: Int32Array, params: NativeSamplingParams): Float32Array;
+  /** Runs a compiled grammar over `input`: how many bytes form a valid prefix, and the state after them. */
+  grammarMatch(
+    rules: Int32Array,
+    sets: Uint32Array,
+    input: Uint8Array,
+  ): { consumed: number; accepting: boolean; canContinue: boolean; minCompletion: number };
 }
