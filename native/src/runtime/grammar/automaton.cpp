@@ -118,7 +118,7 @@ void Automaton::trim_caches() {
   transition_tables_ = 0;
 }
 
-void Automaton::walk(int32_t state, const Vocabulary& vocab, int32_t budget, TokenMask* out) {
+void Automaton::walk(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out) {
   const Vocabulary::Trie& trie = vocab.trie();
   out->bits.assign((static_cast<size_t>(vocab.size()) + 63) / 64, 0);
   out->max_completion_after = 0;
@@ -137,7 +137,7 @@ void Automaton::walk(int32_t state, const Vocabulary& vocab, int32_t budget, Tok
     const int32_t te = trie.token_begin[i + 1];
     if (tb < te) {
       const int32_t after = states_[next].min_completion;
-      if (after <= budget) {
+      if (after + (count_token ? d : 0) <= budget) {
         out->max_completion_after = std::max(out->max_completion_after, after);
         for (int32_t k = tb; k < te; ++k) {
           const int32_t t = trie.tokens[k];
@@ -155,12 +155,12 @@ const TokenMask& Automaton::mask(int32_t state, const Vocabulary& vocab) {
   const size_t mask_bytes = (static_cast<size_t>(vocab.size()) + 63) / 64 * 8;
   if ((masks_.size() + 1) * mask_bytes > kMaxMaskBytes) masks_.clear();
   TokenMask m;
-  walk(state, vocab, std::numeric_limits<int32_t>::max(), &m);
+  walk(state, vocab, std::numeric_limits<int32_t>::max(), false, &m);
   return masks_.emplace(state, std::move(m)).first->second;
 }
 
-void Automaton::mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, TokenMask* out) {
-  walk(state, vocab, budget, out);
+void Automaton::mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out) {
+  walk(state, vocab, budget, count_token, out);
 }
 
 }  // namespace wenxin::runtime::grammar

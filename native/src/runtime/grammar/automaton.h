@@ -51,8 +51,9 @@ class Automaton {
   // The tokens whose bytes keep the output a valid prefix from `state` (cached per state).
   const TokenMask& mask(int32_t state, const Vocabulary& vocab);
   // The same, limited to tokens after which the output can still be completed within `budget`
-  // bytes (not cached: used only near the end of a generation's token budget).
-  void mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, TokenMask* out);
+  // bytes, counting the token's own bytes too when `count_token` (not cached: used only near the
+  // end of a generation's token budget).
+  void mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out);
 
   size_t state_count() const { return states_.size(); }
 
@@ -78,7 +79,7 @@ class Automaton {
   void expand(int32_t pos, int32_t parent, std::vector<int32_t>* stacks, bool* accepting);
   int32_t intern(std::vector<int32_t>&& stacks, bool accepting);
   int32_t step_slow(int32_t state, uint8_t byte);
-  void walk(int32_t state, const Vocabulary& vocab, int32_t budget, TokenMask* out);
+  void walk(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out);
   void trim_caches();
 
   std::shared_ptr<const Grammar> grammar_;

@@ -38,10 +38,15 @@ bool Constraint::apply(float* logits, int64_t width, int32_t tokens_left) {
   if (phase_ == Phase::kComplete) return false;
 
   const TokenMask* mask = &automaton_.mask(state_, *vocab_);
-  // Tighten near the end of the budget, while completing in time is still possible.
+  // Near the end of the budget: while one token per remaining byte still fits, keep it fitting;
+  // past that point, allow only tokens on a shortest way to a complete value.
+  const int32_t needed = automaton_.min_completion(state_);
   const int32_t after = tokens_left - 1;
-  if (automaton_.min_completion(state_) <= tokens_left && mask->max_completion_after > after) {
-    automaton_.mask_within(state_, *vocab_, after, &scratch_);
+  if (needed <= tokens_left && mask->max_completion_after > after) {
+    automaton_.mask_within(state_, *vocab_, after, false, &scratch_);
+    mask = &scratch_;
+  } else if (needed > tokens_left && needed > 0) {
+    automaton_.mask_within(state_, *vocab_, needed, true, &scratch_);
     mask = &scratch_;
   }
   const bool stop_allowed = automaton_.accepting(state_);

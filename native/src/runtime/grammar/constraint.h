@@ -8,7 +8,8 @@
 //
 // Near the end of the token budget, only tokens after which the value can still be completed
 // in the tokens left are allowed (every byte is a token via byte fallback), so a constrained
-// output that fits the budget always ends complete.
+// output whose shortest form in bytes fits the budget always ends complete. With a budget below
+// that, only tokens on a shortest way to completion are allowed: the best chance to finish.
 #pragma once
 
 #include <cstdint>
