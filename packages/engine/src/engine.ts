@@ -8,12 +8,12 @@ import { WenxinError, fromNativeError } from "./errors.js";
 import { compileConstraint } from "./generation/constraint.js";
 import { GenerationStream } from "./generation/generation_stream.js";
 import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOptionsBase } from "./generation/options.js";
+import { tokenBytes } from "./generation/token_bytes.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
 import type { NativeEngine, NativeTokenEvent } from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
-import { tokenBytes } from "./generation/token_bytes.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
 export const loadOptionsSchema = z.object({

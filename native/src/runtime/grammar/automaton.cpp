@@ -1,6 +1,7 @@
 #include "runtime/grammar/automaton.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 namespace wenxin::runtime::grammar {
@@ -8,8 +9,8 @@ namespace wenxin::runtime::grammar {
 namespace {
 
 // Caps on cached data per matcher; past them the caches are dropped and rebuilt on demand.
-constexpr size_t kMaxTransitionTables = 16384;  // 1 KiB each
-constexpr size_t kMaxMaskBytes = 64u << 20;
+constexpr size_t kMaxTransitionTables = 8192;  // 1 KiB each
+constexpr size_t kMaxMaskBytes = 32u << 20;
 
 }  // namespace
 
@@ -118,49 +119,51 @@ void Automaton::trim_caches() {
   transition_tables_ = 0;
 }
 
-void Automaton::walk(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out) {
+void Automaton::walk(int32_t state, const Vocabulary& vocab, bool shortest_only, TokenMask* out) {
   const Vocabulary::Trie& trie = vocab.trie();
   out->bits.assign((static_cast<size_t>(vocab.size()) + 63) / 64, 0);
-  out->max_completion_after = 0;
+  out->longer.clear();
+  out->shorter.clear();
+  const int32_t needed = states_[state].min_completion;
+  out->needed = needed;
   std::vector<int32_t> at_depth(trie.max_depth + 1);
   at_depth[0] = state;
   const int32_t count = trie.node_count();
   for (int32_t i = 1; i < count;) {
     const int32_t d = trie.depth[i];
     const int32_t next = step(at_depth[d - 1], trie.byte[i]);
-    if (next == kReject) {
-      i = trie.subtree_end[i];  // no token below this prefix can be valid
+    // Every byte lowers the bytes still needed by at most one, so once a prefix leaves the
+    // shortest ways, so does everything below it.
+    if (next == kReject || (shortest_only && states_[next].min_completion + d > needed)) {
+      i = trie.subtree_end[i];  // no token below this prefix qualifies
       continue;
     }
     at_depth[d] = next;
-    const int32_t tb = trie.token_begin[i];
-    const int32_t te = trie.token_begin[i + 1];
-    if (tb < te) {
-      const int32_t after = states_[next].min_completion;
-      if (after + (count_token ? d : 0) <= budget) {
-        out->max_completion_after = std::max(out->max_completion_after, after);
-        for (int32_t k = tb; k < te; ++k) {
-          const int32_t t = trie.tokens[k];
-          out->bits[t >> 6] |= uint64_t{1} << (t & 63);
-        }
-      }
+    const int32_t after = states_[next].min_completion;
+    for (int32_t k = trie.token_begin[i]; k < trie.token_begin[i + 1]; ++k) {
+      const int32_t t = trie.tokens[k];
+      out->set(t);
+      if (after > needed) out->longer.push_back({after, t});
+      else if (after < needed) out->shorter.push_back(t);
     }
     ++i;
   }
+  std::sort(out->longer.begin(), out->longer.end(), std::greater<>());
 }
 
 const TokenMask& Automaton::mask(int32_t state, const Vocabulary& vocab) {
   auto it = masks_.find(state);
   if (it != masks_.end()) return it->second;
-  const size_t mask_bytes = (static_cast<size_t>(vocab.size()) + 63) / 64 * 8;
-  if ((masks_.size() + 1) * mask_bytes > kMaxMaskBytes) masks_.clear();
+  if (mask_bytes_ > kMaxMaskBytes) {
+    masks_.clear();
+    mask_bytes_ = 0;
+  }
   TokenMask m;
-  walk(state, vocab, std::numeric_limits<int32_t>::max(), false, &m);
+  walk(state, vocab, false, &m);
+  mask_bytes_ += m.bytes();
   return masks_.emplace(state, std::move(m)).first->second;
 }
 
-void Automaton::mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out) {
-  walk(state, vocab, budget, count_token, out);
-}
+void Automaton::shortest_way_tokens(int32_t state, const Vocabulary& vocab, TokenMask* out) { walk(state, vocab, true, out); }
 
 }  // namespace wenxin::runtime::grammar

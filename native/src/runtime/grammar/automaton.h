@@ -18,12 +18,17 @@
 
 namespace wenxin::runtime::grammar {
 
-// Allowed tokens as a bitset over token ids.
+// Allowed tokens as a bitset over token ids, with what the token budget needs to know: which
+// allowed tokens leave more to write than the state itself needs, and which leave less.
 struct TokenMask {
   std::vector<uint64_t> bits;
-  // The largest min_completion() among the states the allowed tokens lead to.
-  int32_t max_completion_after = 0;
+  int32_t needed = 0;  // min_completion() of the state
+  std::vector<std::pair<int32_t, int32_t>> longer;  // (min_completion after, token) when above `needed`, largest first
+  std::vector<int32_t> shorter;                      // tokens after which less than `needed` remains
   bool test(int32_t t) const { return (bits[t >> 6] >> (t & 63)) & 1; }
+  void set(int32_t t) { bits[t >> 6] |= uint64_t{1} << (t & 63); }
+  void clear(int32_t t) { bits[t >> 6] &= ~(uint64_t{1} << (t & 63)); }
+  size_t bytes() const { return bits.size() * 8 + longer.size() * 8 + shorter.size() * 4; }
 };
 
 class Automaton {
@@ -50,10 +55,9 @@ class Automaton {
 
   // The tokens whose bytes keep the output a valid prefix from `state` (cached per state).
   const TokenMask& mask(int32_t state, const Vocabulary& vocab);
-  // The same, limited to tokens after which the output can still be completed within `budget`
-  // bytes, counting the token's own bytes too when `count_token` (not cached: used only near the
-  // end of a generation's token budget).
-  void mask_within(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out);
+  // The tokens that lie on a shortest way from `state` to a complete output (not cached: used
+  // only when the token budget is below the bytes still needed).
+  void shortest_way_tokens(int32_t state, const Vocabulary& vocab, TokenMask* out);
 
   size_t state_count() const { return states_.size(); }
 
@@ -79,7 +83,7 @@ class Automaton {
   void expand(int32_t pos, int32_t parent, std::vector<int32_t>* stacks, bool* accepting);
   int32_t intern(std::vector<int32_t>&& stacks, bool accepting);
   int32_t step_slow(int32_t state, uint8_t byte);
-  void walk(int32_t state, const Vocabulary& vocab, int32_t budget, bool count_token, TokenMask* out);
+  void walk(int32_t state, const Vocabulary& vocab, bool shortest_only, TokenMask* out);
   void trim_caches();
 
   std::shared_ptr<const Grammar> grammar_;
@@ -88,6 +92,7 @@ class Automaton {
   std::vector<State> states_;
   std::unordered_map<std::vector<int32_t>, int32_t, VecHash> state_index_;  // key: stacks + accepting flag
   std::unordered_map<int32_t, TokenMask> masks_;
+  size_t mask_bytes_ = 0;
   int32_t initial_ = 0;
   size_t transition_tables_ = 0;
   // Scratch for expand().

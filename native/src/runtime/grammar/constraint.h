@@ -28,6 +28,8 @@ class Constraint {
 
   Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab, std::string trigger,
              std::vector<int32_t> stop_ids);
+  // With WENXIN_CONSTRAINT_STATS=<file>, appends this request's masking cost to that file.
+  ~Constraint();
 
   // Masks `logits` (width `width`) for the next token; `tokens_left` counts the tokens that may
   // still be generated, this one included. Returns false when no token at all is allowed.
@@ -57,6 +59,10 @@ class Constraint {
   int32_t state_ = 0;
   std::string output_;
   TokenMask scratch_;
+  // Cost accounting for WENXIN_CONSTRAINT_STATS.
+  int64_t steps_ = 0;
+  int64_t apply_ns_ = 0;
+  int64_t accept_ns_ = 0;
 };
 
 }  // namespace wenxin::runtime::grammar

@@ -126,6 +126,11 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
     expect(r).toMatchObject({ finishReason: "stop", completionTokens: 3 });
   });
 
+  it("a grammar whose only output is empty ends the generation before any token", async () => {
+    const r = await engine.generate({ prompt: "x", maxNewTokens: 5, temperature: 0, constraint: { type: "grammar", gbnf: 'root ::= ""' } }).result();
+    expect(r).toMatchObject({ text: "", tokenIds: [], finishReason: "stop", constraint: { complete: true, text: "" } });
+  });
+
   it("finishes the value within a tight token budget, and reports an unreachable one", async () => {
     const schema = { type: "object", properties: { a: { type: "string" }, b: { type: "array", items: { type: "string" } } }, required: ["a", "b"] };
     // '{"a":"","b":[]}' is 15 bytes: any budget of at least 15 tokens ends with a complete value.
