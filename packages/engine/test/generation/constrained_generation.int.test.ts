@@ -3,6 +3,7 @@
 // regex outputs with RegExp, grammar outputs with independent parsers.
 import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 
 import { Engine, WenxinError, type GenerateOptions, type GenerationResult } from "../../src/index.js";
 import { DENSE_DIR, MOE_DIR } from "../../../../test/helpers/fixtures.js";
@@ -59,6 +60,28 @@ describe("constrained generation (dense)", () => {
     expect(results).toHaveLength(180);
     // The outputs are the model's own draws within the grammar, not one canned value per schema.
     expect(new Set(results.map((x) => x.r.text)).size).toBeGreaterThan(120);
+  });
+
+  it("zod schemas through z.toJSONSchema: outputs pass zod's own parse", async () => {
+    const Booking = z.object({
+      city: z.string().describe("the city"),
+      days: z.number().int().min(1).max(7),
+      unit: z.enum(["c", "f"]).optional(),
+      when: z.iso.date().nullable(),
+      tags: z.array(z.string().max(10)).max(3),
+      loc: z.object({ lat: z.number(), lon: z.number().min(-180).max(180) }),
+      mode: z.union([z.literal("fast"), z.object({ steps: z.int().nonnegative() })]),
+      email: z.email().optional(),
+      id: z.uuid(),
+      pair: z.tuple([z.string(), z.boolean()]),
+    });
+    const schema = z.toJSONSchema(Booking);
+    const runs = SETTINGS.map((s) => engine.generate({ prompt: "Book:", maxNewTokens: 256, ...s, constraint: { type: "json_schema", schema } }).result());
+    for (const r of await Promise.all(runs)) {
+      expect(r.constraint?.complete).toBe(true);
+      const parsed = Booking.safeParse(JSON.parse(r.text));
+      expect(parsed.success, `${r.text}\n${parsed.error?.message}`).toBe(true);
+    }
   });
 
   it("json_object: any JSON object, across seeds and temperatures", async () => {

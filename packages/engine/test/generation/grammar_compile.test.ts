@@ -102,6 +102,7 @@ describe("JSON Schema errors name the schema path", () => {
     [{ type: "string", pattern: "(?<=a)b" }, "at #/pattern column 1: lookahead and lookbehind"],
     [{ type: "array", minItems: 3, maxItems: 1 }, "at #/minItems: minItems 3 is above the number of items allowed (1)"],
     [{ type: "string", minLength: -1 }, "at #/minLength: 'minLength' must be a non-negative integer"],
+    [{ type: "array", items: { type: "string", maxLength: 50000 } }, "at #/items/maxLength: 'maxLength' above 10000 is not supported"],
     [{ type: "integer", minimum: 5, maximum: 4 }, "at #: no integer that the grammar can write lies within the bounds"],
     [{ type: "number", multipleOf: 2 }, "at #/multipleOf: 'multipleOf' is not supported"],
     [{ type: "object", required: ["x"], additionalProperties: false }, "at #/required: required property 'x' is not in 'properties'"],

@@ -10,7 +10,7 @@
  * required may be left out; without `additionalProperties` no other members are generated (a valid
  * subset). oneOf is generated as anyOf, so its branches must not overlap.
  */
-import { constraintError, literal, seq, alt, type Grammar, type GrammarExpr, type GrammarRule } from "./grammar_ast.js";
+import { MAX_REPEAT, alt, constraintError, literal, seq, type Grammar, type GrammarExpr, type GrammarRule } from "./grammar_ast.js";
 import {
   addJsonRule,
   boundedInteger,
@@ -182,24 +182,11 @@ class SchemaCompiler {
   }
 
   private reference(s: Schema, path: string): GrammarExpr {
-    const target = s.$ref;
     const extra = Object.keys(s).filter((k) => k !== "$ref" && CONSTRAINING.has(k));
     if (extra.length > 0) throw this.error(`${path}/${extra[0]}`, `'${extra[0]}' beside '$ref' is not supported`);
-    if (typeof target !== "string" || !target.startsWith("#"))
-      throw this.error(`${path}/$ref`, `only references into the same schema ("#/...") are supported, got ${JSON.stringify(target)}`);
-    const pointer = decodeURIComponent(target.slice(1));
+    const { pointer, node } = this.target(s.$ref, path);
     let name = this.refRules.get(pointer);
     if (name !== undefined) return ref(name);
-    let node: unknown = this.root;
-    if (pointer !== "") {
-      if (!pointer.startsWith("/")) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a JSON pointer`);
-      for (const raw of pointer.slice(1).split("/")) {
-        const key = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-        if (!isSchemaObject(node) && !Array.isArray(node)) node = undefined;
-        else node = (node as Record<string, unknown>)[key];
-        if (node === undefined) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} points at nothing`);
-      }
-    }
     this.checkRefChain(pointer, node);
     name = pointer === "" ? "root" : this.freshName(`def-${pointer.split("/").pop()}`);
     this.refRules.set(pointer, name);
@@ -208,6 +195,17 @@ class SchemaCompiler {
       this.rules.set(name, { name, body: this.schema(node, `#${pointer}`) });
     }
     return ref(name);
+  }
+
+  /** What a same-document reference points at. */
+  private target(target: unknown, path: string): { pointer: string; node: unknown } {
+    if (typeof target !== "string" || !target.startsWith("#"))
+      throw this.error(`${path}/$ref`, `only references into the same schema ("#/...") are supported, got ${JSON.stringify(target)}`);
+    const pointer = decodeURIComponent(target.slice(1));
+    if (pointer !== "" && !pointer.startsWith("/")) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a JSON pointer`);
+    const node = this.resolvePointer(pointer);
+    if (node === undefined) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} points at nothing`);
+    return { pointer, node };
   }
 
   /** Rejects references that lead back to themselves without a schema in between. */
@@ -255,13 +253,8 @@ class SchemaCompiler {
   }
 
   private resolve(s: Schema, path: string): Schema {
-    const target = s.$ref;
-    if (typeof target !== "string" || !target.startsWith("#")) throw this.error(`${path}/$ref`, "only references into the same schema are supported");
-    let node: unknown = this.root;
-    for (const raw of decodeURIComponent(target.slice(1)).split("/").slice(1)) {
-      node = isSchemaObject(node) ? node[raw.replace(/~1/g, "/").replace(/~0/g, "~")] : undefined;
-    }
-    if (!isSchemaObject(node)) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} does not point at a schema object`);
+    const { node } = this.target(s.$ref, path);
+    if (!isSchemaObject(node)) throw this.error(`${path}/$ref`, `${JSON.stringify(s.$ref)} does not point at a schema object`);
     return node;
   }
 
@@ -341,6 +334,7 @@ class SchemaCompiler {
     const v = s[key];
     if (v === undefined) return undefined;
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw this.error(`${path}/${key}`, `'${key}' must be a non-negative integer`);
+    if (v > MAX_REPEAT) throw this.error(`${path}/${key}`, `'${key}' above ${MAX_REPEAT} is not supported (each step is a grammar rule)`);
     return v;
   }
 
