@@ -8,6 +8,7 @@
 #include "addon/quantize_worker.h"
 #include "core/bandwidth.h"
 #include "kernels/kernels.h"
+#include "addon/grammar_bindings.h"
 #include "runtime/sampler/sampler.h"
 
 namespace wenxin::addon {
@@ -64,6 +65,7 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_bandwidth));
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info));
   exports.Set("saveQuantized", Napi::Function::New(env, save_quantized));
+  exports.Set("grammarMatch", Napi::Function::New(env, grammar_match));
   return exports;
 }
 

@@ -1,6 +1,7 @@
 #include "addon/engine_wrap.h"
 
 #include "addon/convert.h"
+#include "addon/grammar_bindings.h"
 
 namespace wenxin::addon {
 
@@ -18,6 +19,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                                       InstanceMethod("cancel", &EngineWrap::cancel),
                                       InstanceMethod("runJob", &EngineWrap::run_job),
                                       InstanceMethod("close", &EngineWrap::close),
+                                      InstanceMethod("setVocabulary", &EngineWrap::set_vocabulary),
                                   });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;
@@ -71,6 +73,7 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
     o.Set("promptTokens", Napi::Number::New(env, ev.prompt_tokens));
     o.Set("completionTokens", Napi::Number::New(env, ev.completion_tokens));
     if (!ev.error.is_ok()) o.Set("error", to_js_error(env, ev.error).Value());
+    add_constraint_fields(env, o, ev);
     if (ev.done) ++finished;
     events.Set(static_cast<uint32_t>(i), o);
   }
@@ -114,6 +117,7 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   if (adapter.IsNumber()) req.adapter = adapter.As<Napi::Number>().Int32Value();
   const Napi::Value stops = params.Get("stopIds");
   if (!stops.IsUndefined()) req.stop_ids = to_token_ids(stops, "stopIds");
+  read_constraint(params, engine, &req);
   const Status st = engine->submit(std::move(req));
   if (!st.is_ok()) throw to_js_error(env, st);
   track(env, +1);
@@ -157,6 +161,11 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   jobs_.emplace(id, deferred);
   track(env, +1);
   return deferred.Promise();
+}
+
+Napi::Value EngineWrap::set_vocabulary(const Napi::CallbackInfo& info) {
+  addon::set_vocabulary(info, live_engine(info.Env()));
+  return info.Env().Undefined();
 }
 
 Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {

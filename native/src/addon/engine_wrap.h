@@ -29,6 +29,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value run_job(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
+  Napi::Value set_vocabulary(const Napi::CallbackInfo& info);
 
   void deliver(Napi::Env env, Napi::Function on_events, Payload* payload);
   void track(Napi::Env env, int delta);  // keeps Node alive while work is in flight

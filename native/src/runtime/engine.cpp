@@ -4,6 +4,8 @@
 #include <cmath>
 #include <exception>
 
+#include "runtime/grammar/constraint.h"
+
 namespace wenxin::runtime {
 
 struct Engine::Sequence {
@@ -13,10 +15,14 @@ struct Engine::Sequence {
   std::vector<int32_t> history;  // prompt + generated, for the repetition penalty
   int32_t generated = 0;
   bool prefilled = false;
+  std::unique_ptr<grammar::Constraint> constraint;  // null when the request has none
 
   Sequence(GenerateRequest r, kv::KvBlockPool* pool)
       : request(std::move(r)), cache(std::make_unique<kv::KvSequence>(pool)), sampler(request.sampling),
-        history(request.prompt) {}
+        history(request.prompt) {
+    if (request.grammar && request.vocabulary)
+      constraint = std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger, request.stop_ids);
+  }
 };
 
 Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::string>& files,
@@ -71,6 +77,8 @@ Status Engine::submit(GenerateRequest request) {
   if (!(s.min_p >= 0 && s.min_p <= 1)) return Status(ErrorCode::kInvalidArgument, "minP must be in [0, 1]");
   if (!(s.repetition_penalty > 0)) return Status(ErrorCode::kInvalidArgument, "repetitionPenalty must be > 0");
   if (s.top_k < 0) return Status(ErrorCode::kInvalidArgument, "topK must be >= 0");
+  if (request.grammar && !request.vocabulary)
+    return Status(ErrorCode::kInvalidArgument, "a constrained request needs the engine's vocabulary (set_vocabulary)");
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kEngineClosed, "the engine is closed");
   incoming_.push_back(std::move(request));
@@ -93,6 +101,16 @@ Status Engine::submit_job(JobRequest job) {
   jobs_.push_back(std::move(job));
   wake_.notify_one();
   return Status::ok();
+}
+
+void Engine::set_vocabulary(std::shared_ptr<const grammar::Vocabulary> vocabulary) {
+  std::lock_guard<std::mutex> lock(mu_);
+  vocabulary_ = std::move(vocabulary);
+}
+
+std::shared_ptr<const grammar::Vocabulary> Engine::vocabulary() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return vocabulary_;
 }
 
 void Engine::shutdown() {
@@ -213,16 +231,49 @@ void Engine::step(std::vector<TokenEvent>* events) {
       Sequence* s = in_batch[i];
       s->cache->set_length(s->cache->length() + (s->prefilled ? 1 : static_cast<int64_t>(s->request.prompt.size())));
       s->prefilled = true;
-      const int32_t token = s->sampler.sample(out.logits.data() + i * vocab, vocab, s->history);
-      s->history.push_back(token);
-      s->generated++;
+      float* row = out.logits.data() + i * vocab;
       TokenEvent ev;
       ev.id = s->request.id;
-      ev.tokens.push_back(token);
       ev.prompt_tokens = static_cast<int32_t>(s->request.prompt.size());
+      if (s->constraint) {
+        const int64_t left = std::min<int64_t>(s->request.max_new_tokens - s->generated, max_context_ - s->cache->length());
+        if (!s->constraint->apply(row, vocab, static_cast<int32_t>(left))) {
+          // No token can continue: a complete value simply ends here.
+          ev.done = true;
+          ev.completion_tokens = s->generated;
+          if (s->constraint->accepting()) ev.reason = FinishReason::kStop;
+          else {
+            ev.reason = FinishReason::kError;
+            ev.error = Status(ErrorCode::kInternal, "no token of the vocabulary can continue the constrained output");
+          }
+          ev.constraint_phase = static_cast<int8_t>(s->constraint->phase());
+          ev.constraint_accepting = s->constraint->accepting();
+          s->request.id = 0;
+          events->push_back(std::move(ev));
+          continue;
+        }
+      }
+      const int32_t token = s->sampler.sample(row, vocab, s->history);
+      s->history.push_back(token);
+      s->generated++;
+      ev.tokens.push_back(token);
       ev.completion_tokens = s->generated;
       const auto& stops = s->request.stop_ids;
-      if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
+      const bool is_stop = std::find(stops.begin(), stops.end(), token) != stops.end();
+      if (s->constraint) {
+        if (!is_stop && !s->constraint->accept(token)) {
+          ev.done = true;
+          ev.reason = FinishReason::kError;
+          ev.error = Status(ErrorCode::kInternal, "the sampled token " + std::to_string(token) + " breaks the constraint");
+        }
+        ev.constraint_phase = static_cast<int8_t>(s->constraint->phase());
+        ev.constraint_accepting = s->constraint->accepting();
+        ev.constrained_bytes = s->constraint->take_output();
+      }
+      const bool value_complete = s->constraint && s->constraint->phase() == grammar::Constraint::Phase::kComplete;
+      if (ev.done) {
+        // failed above
+      } else if (is_stop || value_complete) {
         ev.done = true;
         ev.reason = FinishReason::kStop;
       } else if (s->generated >= s->request.max_new_tokens || s->cache->length() + 1 >= max_context_) {

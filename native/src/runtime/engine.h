@@ -45,6 +45,10 @@ class Engine {
   // Stops the worker; queued and running requests end with ENGINE_CLOSED.
   void shutdown();
 
+  // The token byte strings that constrained requests are matched against (set from JS once).
+  void set_vocabulary(std::shared_ptr<const grammar::Vocabulary> vocabulary);
+  std::shared_ptr<const grammar::Vocabulary> vocabulary();
+
   const model::Ernie45Hparams& hparams() const { return model_->hparams(); }
   int64_t max_context() const { return max_context_; }
 
@@ -69,6 +73,7 @@ class Engine {
   std::deque<GenerateRequest> incoming_;
   std::deque<JobRequest> jobs_;
   std::unordered_set<uint64_t> cancelled_;
+  std::shared_ptr<const grammar::Vocabulary> vocabulary_;
   std::vector<std::unique_ptr<Sequence>> active_;  // worker thread only
   std::thread worker_;
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,11 @@
 
 namespace wenxin::runtime {
 
+namespace grammar {
+class Grammar;
+class Vocabulary;
+}  // namespace grammar
+
 struct GenerateRequest {
   uint64_t id = 0;
   std::vector<int32_t> prompt;
@@ -19,6 +25,11 @@ struct GenerateRequest {
   int32_t max_new_tokens = 256;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
   int32_t adapter = -1;           // LoRA adapter id, -1 for the base model
+  // Optional output constraint (runtime/grammar/constraint.h): the grammar, the vocabulary it is
+  // matched against, and the trigger after which it applies ("" = from the first token).
+  std::shared_ptr<const grammar::Grammar> grammar;
+  std::shared_ptr<const grammar::Vocabulary> vocabulary;
+  std::string trigger;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };
@@ -42,6 +53,12 @@ struct TokenEvent {
   Status error;
   int32_t prompt_tokens = 0;
   int32_t completion_tokens = 0;
+  // Constrained requests only: the phase after this event (-1: no constraint; 0 waiting for the
+  // trigger, 1 active, 2 complete), whether the value so far is complete, and the constrained
+  // output bytes this event added.
+  int8_t constraint_phase = -1;
+  bool constraint_accepting = false;
+  std::string constrained_bytes;
 };
 
 // One-shot computations over whole inputs, run between generation steps.

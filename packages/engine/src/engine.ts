@@ -5,8 +5,10 @@ import { z } from "zod";
 
 import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
 import { WenxinError, fromNativeError } from "./errors.js";
+import { compileConstraint } from "./generation/constraint.js";
 import { GenerationStream } from "./generation/generation_stream.js";
 import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOptionsBase } from "./generation/options.js";
+import { tokenBytes } from "./generation/token_bytes.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
@@ -85,6 +87,7 @@ export class Engine {
   private nextAdapterId = 0;
   private readonly streams = new Map<number, GenerationStream>();
   private closed = false;
+  private vocabularySent = false;
 
   private constructor(
     private readonly native: NativeEngine,
@@ -247,16 +250,29 @@ export class Engine {
     const promptIds = this.promptIds({ prompt, inputIds, messages, tools });
     if (signal?.aborted) throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
+    const constraint = opts.constraint ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger } : undefined;
+
     const id = this.nextId++;
     const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
-    const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id));
+    const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id), {
+      constrained: constraint !== undefined,
+      triggered: constraint?.trigger === undefined,
+    });
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
       maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
       adapter: this.adapterId(opts.adapter),
       stopIds: Int32Array.from(new Set([...(opts.ignoreEos ? [] : this.stopTokenIds), ...(opts.stopTokenIds ?? [])])),
+      ...(constraint && {
+        constraint: {
+          rules: constraint.rules,
+          sets: constraint.sets,
+          ...(constraint.trigger !== undefined && { trigger: new TextEncoder().encode(constraint.trigger) }),
+        },
+      }),
     };
     try {
+      if (constraint) this.sendVocabulary();
       this.native.submit(id, promptIds, params);
     } catch (err) {
       throw fromNativeError(err);
@@ -282,6 +298,14 @@ export class Engine {
     const closed = new WenxinError("ERR_WENXIN_ENGINE_CLOSED", "the engine was closed");
     for (const s of this.streams.values()) s.fail(closed);
     this.streams.clear();
+  }
+
+  /** Gives the native side the tokens' byte strings, once, before the first constrained request. */
+  private sendVocabulary(): void {
+    if (this.vocabularySent) return;
+    const { bytes, offsets, special } = tokenBytes(this.tokenizer);
+    this.native.setVocabulary(bytes, offsets, special);
+    this.vocabularySent = true;
   }
 
   private onNativeEvents(events: NativeTokenEvent[]): void {

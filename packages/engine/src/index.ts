@@ -10,6 +10,8 @@ export type { GenerationEvent, GenerationResult, TokenEvent, FinishReason } from
 export { samplingOptionsSchema, generateOptionsSchema } from "./generation/options.js";
 export type { SamplingOptions } from "./generation/options.js";
 export { applyLogitsProcessors } from "./generation/logits_processors.js";
+export { constraintSchema, jsonSchemaToGbnf } from "./generation/constraint.js";
+export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
 
 // Model files
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";

@@ -3,6 +3,7 @@ import type { NativeTokenEvent } from "../native/addon_types.js";
 import { IncrementalDecoder } from "../tokenizer/incremental_decoder.js";
 import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 import { AsyncQueue } from "./async_queue.js";
+import type { ConstraintOutcome } from "./constraint.js";
 import { StopStringMatcher } from "./stop_strings.js";
 
 export type FinishReason = "stop" | "length";
@@ -24,6 +25,8 @@ export interface GenerationResult {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
+  /** Present when the request had a `constraint`: the constrained value and whether it is complete. */
+  constraint?: ConstraintOutcome;
 }
 
 export type GenerationEvent = TokenEvent | GenerationResult;
@@ -42,13 +45,17 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private finished = false;
   private resultPromise: Promise<GenerationResult> | undefined;
   private readonly endListeners: (() => void)[] = [];
+  /** Constrained requests: the constrained output bytes and the latest progress. */
+  private readonly constrained: { chunks: Uint8Array[]; triggered: boolean; complete: boolean } | undefined;
 
   constructor(
     tokenizer: WenxinTokenizer,
     stop: string[],
     private readonly promptTokens: number,
     private readonly cancelNative: () => void,
+    options: { constrained?: boolean; triggered?: boolean } = {},
   ) {
+    if (options.constrained) this.constrained = { chunks: [], triggered: options.triggered ?? true, complete: false };
     this.decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: true });
     this.stops = new StopStringMatcher(stop);
   }
@@ -90,6 +97,11 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     }
     const ids = Array.from(ev.tokens);
     this.tokenIds.push(...ids);
+    if (this.constrained && ev.constraint) {
+      this.constrained.chunks.push(ev.constraint.bytes);
+      this.constrained.triggered = ev.constraint.phase !== "waiting";
+      this.constrained.complete = ev.constraint.accepting;
+    }
     this.text += this.decoder.push(ids);
     if (ev.done) this.text += this.decoder.flush();
 
@@ -120,6 +132,11 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     this.ended();
   }
 
+  private constraintOutcome(): ConstraintOutcome {
+    const c = this.constrained!;
+    return { triggered: c.triggered, text: Buffer.concat(c.chunks).toString("utf8"), complete: c.triggered && c.complete };
+  }
+
   private take(upTo: number): string {
     if (upTo <= this.emitted) return "";
     const piece = this.text.slice(this.emitted, upTo);
@@ -137,6 +154,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       finishReason: reason,
       promptTokens,
       completionTokens: this.tokenIds.length,
+      ...(this.constrained ? { constraint: this.constraintOutcome() } : {}),
     });
     this.queue.end();
     this.ended();

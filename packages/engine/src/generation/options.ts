@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
+import { constraintSchema } from "./constraint.js";
 import type { GenerationDefaults } from "../model/generation_config.js";
 import type { NativeSamplingParams } from "../native/addon_types.js";
 
@@ -29,6 +30,8 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
   adapter: z.string().optional(),
   /** Keep generating past end-of-sequence tokens (benchmarks); only stopTokenIds, stop and maxNewTokens end it. */
   ignoreEos: z.boolean().optional(),
+  /** Constrains the output to a JSON schema, any JSON object, a regex or a GBNF grammar (see constraint.ts). */
+  constraint: constraintSchema.optional(),
 });
 
 export type GenerateOptionsBase = z.infer<typeof generateOptionsSchema>;

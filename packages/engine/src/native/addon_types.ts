@@ -45,11 +45,20 @@ export interface NativeSamplingParams {
   seed: number;
 }
 
+/** A compiled output constraint (see generation/grammar/byte_grammar.ts). */
+export interface NativeConstraint {
+  rules: Int32Array;
+  sets: Uint32Array;
+  /** UTF-8 of the trigger text; absent: the constraint applies from the first token. */
+  trigger?: Uint8Array;
+}
+
 export interface NativeGenerateParams extends NativeSamplingParams {
   maxNewTokens: number;
   stopIds: Int32Array;
   /** LoRA adapter id from loadAdapter; absent for the base model. */
   adapter?: number;
+  constraint?: NativeConstraint;
 }
 
 export interface NativeLoraTensor {
@@ -67,6 +76,15 @@ export interface NativeLoraModule {
   b: NativeLoraTensor;
 }
 
+/** Constraint progress on an event of a constrained request. */
+export interface NativeConstraintEvent {
+  phase: "waiting" | "active" | "complete";
+  /** The constrained output so far is a complete value. */
+  accepting: boolean;
+  /** Constrained output bytes added by this event. */
+  bytes: Uint8Array;
+}
+
 /** Per-request news from one engine step; the last event of a request has `done`. */
 export interface NativeTokenEvent {
   id: number;
@@ -76,6 +94,7 @@ export interface NativeTokenEvent {
   promptTokens: number;
   completionTokens: number;
   error?: Error & { code?: string };
+  constraint?: NativeConstraintEvent;
 }
 
 export type NativeJobKind = "logits" | "embed" | "trace" | "loadAdapter" | "unloadAdapter";
@@ -91,6 +110,11 @@ export interface NativeEngine {
     extra?: { adapter?: number; modules?: NativeLoraModule[] },
   ): Promise<Record<string, Float32Array>>;
   close(): void;
+  /**
+   * The byte strings of the tokenizer's tokens (token i: bytes[offsets[i] .. offsets[i + 1])) that
+   * constraints are matched against; `special[i]` marks tokens that never match grammar text.
+   */
+  setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array): void;
 }
 
 export interface NativeAddon {
@@ -104,4 +128,10 @@ export interface NativeAddon {
   measureReadBandwidth(megabytes: number, threads: number): number;
   kernelInfo(): { active: string; supported: string[] };
   saveQuantized(hparams: NativeHparams, files: string[], options: { weights: "q8" | "q4" | "fp8" }, outFile: string, threads: number): Promise<void>;
+  /** Runs a compiled grammar over `input`: how many bytes form a valid prefix, and the state after them. */
+  grammarMatch(
+    rules: Int32Array,
+    sets: Uint32Array,
+    input: Uint8Array,
+  ): { consumed: number; accepting: boolean; canContinue: boolean; minCompletion: number };
 }

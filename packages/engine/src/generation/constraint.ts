@@ -1,0 +1,78 @@
+/**
+ * The `constraint` option of engine.generate(): what the output must be (a JSON schema, any JSON
+ * object, a regular expression or a GBNF grammar) and, optionally, the trigger text after which
+ * the constraint starts. Compiles it to the byte grammar the native matcher runs.
+ */
+import { z } from "zod";
+
+import { compileGrammar, type EncodedGrammar } from "./grammar/byte_grammar.js";
+import { formatGbnf } from "./grammar/gbnf_format.js";
+import { parseGbnf } from "./grammar/gbnf_parser.js";
+import type { Grammar } from "./grammar/grammar_ast.js";
+import { jsonObjectGrammar, jsonSchemaGrammar } from "./grammar/json_schema_grammar.js";
+import { regexFullMatch } from "./grammar/regex_parser.js";
+
+const trigger = z.string().min(1).optional();
+const schemaObject = z.custom<object>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a JSON schema object");
+
+export const constraintSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger }).strict(),
+  z.object({ type: z.literal("json_object"), trigger }).strict(),
+  z.object({ type: z.literal("regex"), pattern: z.string(), trigger }).strict(),
+  z.object({ type: z.literal("grammar"), gbnf: z.string(), trigger }).strict(),
+]);
+
+/**
+ * A per-request output constraint. Without `trigger` it applies from the first generated token;
+ * with one, the model writes freely until the trigger text appears, and the constraint applies to
+ * what follows. Generation ends when the constrained value is complete.
+ */
+export type Constraint = z.infer<typeof constraintSchema>;
+
+/** What a finished constrained generation reports in its result. */
+export interface ConstraintOutcome {
+  /** False only when a trigger was given and never appeared. */
+  triggered: boolean;
+  /** The output after the trigger (or all of it without one): the constrained value. */
+  text: string;
+  /** Whether `text` is a complete value of the grammar (false when maxNewTokens or the context cut it short). */
+  complete: boolean;
+}
+
+/** The grammar of a constraint (before lowering to bytes). */
+export function constraintGrammar(c: Constraint): Grammar {
+  switch (c.type) {
+    case "json_schema":
+      return jsonSchemaGrammar(c.schema, "constraint.schema");
+    case "json_object":
+      return jsonObjectGrammar();
+    case "regex":
+      return { rules: new Map([["root", { name: "root", body: regexFullMatch(c.pattern, "constraint.pattern") }]]), root: "root" };
+    case "grammar":
+      return parseGbnf(c.gbnf, "constraint.gbnf");
+  }
+}
+
+const CACHE_SIZE = 64;
+const cache = new Map<string, EncodedGrammar>();
+
+/** Compiles a constraint to the native byte grammar; recent results are cached by content. */
+export function compileConstraint(c: Constraint): EncodedGrammar {
+  const key = JSON.stringify([c.type, "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : ""]);
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const what = c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
+  const compiled = compileGrammar(constraintGrammar(c), what);
+  cache.set(key, compiled);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return compiled;
+}
+
+/** The GBNF text a JSON schema compiles to (for inspection and debugging). */
+export function jsonSchemaToGbnf(schema: object): string {
+  return formatGbnf(jsonSchemaGrammar(schema, "schema"));
+}
