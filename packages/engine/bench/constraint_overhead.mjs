@@ -211,7 +211,8 @@ const engine = await Engine.load(dir, { threads: THREADS, maxContext: 1024 });
 console.log(`model: ${dir}\nvocabulary: ${engine.tokenizer.vocabSize} tokens, threads: ${THREADS}\n${cpu}\n`);
 
 const prompt = "Book a trip for me.";
-const base = { prompt, maxNewTokens: TOKENS, temperature: 1, stopTokenIds: [] };
+// Plain sampling (no top-k/top-p), so that the two runs differ only by the mask.
+const base = { prompt, maxNewTokens: TOKENS, temperature: 1, topK: 0, topP: 1, stopTokenIds: [] };
 // Warm-up (and the one-time vocabulary upload, measured on its own).
 await decodeRate(engine, { ...base, maxNewTokens: 4, seed: 0 });
 const t0 = performance.now();
