@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/generic/generic.h"
+#include "kernels/ops.h"
 
 namespace wenxin::kernels {
 
@@ -26,31 +27,10 @@ namespace {
 
 #include "kernels/attention_impl.inc"
 
-void widen_row(const void* src, DType t, int64_t n, float* dst) {
-  if (t == DType::kF32) {
-    std::memcpy(dst, src, n * sizeof(float));
-  } else if (t == DType::kBF16) {
-    const auto* s = static_cast<const uint16_t*>(src);
-    for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
-  } else {
-    const auto* s = static_cast<const uint16_t*>(src);
-    for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
-  }
-}
-
-float dot(const float* a, const float* b, int64_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += a[i + j] * b[i + j];
-  float tail = 0;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
-}
-
-void axpy(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
+// The scalar building blocks are kernels/ops.h's portable ones.
+void widen_row(const void* src, DType t, int64_t n, float* dst) { row_to_f32(src, t, n, dst); }
+float dot(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
+void axpy(float a, const float* x, float* y, int64_t n) { axpy_f32(a, x, y, n); }
 
 void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t w_row_bytes, int64_t n0,
                 int64_t n1, float* y, int64_t ldy) {
