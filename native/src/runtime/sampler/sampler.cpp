@@ -42,17 +42,38 @@ std::vector<double> softmax_of(const float* logits, const std::vector<int32_t>& 
   return p;
 }
 
-// Drops the low-probability tail whose total mass is at most 1 - top_p (the best token always stays).
+// Drops the low-probability tail whose total mass is at most 1 - top_p (the best token always stays):
+// equivalently, keeps the most probable tokens up to and including the one whose cumulative
+// probability reaches top_p. Only that head is sorted (grown ×4 until it covers top_p), not the
+// whole vocabulary.
 void top_p(float* logits, int64_t vocab, float p_keep) {
-  std::vector<int32_t> asc(vocab);
-  std::iota(asc.begin(), asc.end(), 0);
-  std::stable_sort(asc.begin(), asc.end(), [&](int32_t a, int32_t b) { return logits[a] < logits[b]; });
-  const std::vector<double> p = softmax_of(logits, asc);
-  double cum = 0;
-  for (int64_t j = 0; j + 1 < vocab; ++j) {
-    cum += p[j];
-    if (cum <= 1.0 - p_keep) logits[asc[j]] = kRemoved;
+  float mx = kRemoved;
+  for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
+  std::vector<double> prob(vocab);
+  double z = 0;
+  for (int64_t i = 0; i < vocab; ++i) {
+    prob[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
+    z += prob[i];
   }
+  std::vector<int32_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  int64_t kept = vocab;
+  for (int64_t head = std::min<int64_t>(vocab, 64);; head = std::min<int64_t>(vocab, head * 4)) {
+    std::partial_sort(order.begin(), order.begin() + head, order.end(), by_logit);
+    double cum = 0;
+    int64_t i = 0;
+    for (; i < head; ++i) {
+      cum += prob[order[i]] / z;
+      if (cum >= p_keep) break;
+    }
+    if (i < head) {
+      kept = i + 1;
+      break;
+    }
+    if (head == vocab) break;
+  }
+  for (int64_t i = kept; i < vocab; ++i) logits[order[i]] = kRemoved;
 }
 
 void min_p(float* logits, int64_t vocab, float min_p) {
