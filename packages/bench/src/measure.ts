@@ -34,10 +34,26 @@ function tokens(n: number, vocab: number, seed: number): number[] {
   });
 }
 
+/** How one engine runs a greedy generation: time to the first token, time for the rest, token count. */
+type RunOnce = (prompt: number[], maxNewTokens: number) => Promise<{ first: number; rest: number; count: number }>;
+
+/** The same protocol for both engines: warm-up, pp512 / TTFT, then tg128. */
+async function protocol(r: MeasureRequest, run: RunOnce): Promise<Omit<Measurement, "rss_mb">> {
+  await run(tokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
+  let pp: number | null = null, ttft: number | null = null;
+  if (!r.decodeOnly) {
+    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
+    ttft = p.first;
+    pp = (PROMPT / p.first) * 1000;
+  }
+  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
+}
+
 async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
   const { Engine } = await import("@wenxin/engine");
   const engine = await Engine.load(r.model, { threads: r.threads, weights: r.weights as "bf16", maxContext: 1024 });
-  const run = async (prompt: number[], maxNewTokens: number) => {
+  const run: RunOnce = async (prompt, maxNewTokens) => {
     const start = performance.now();
     let first = 0;
     let count = 0;
@@ -49,16 +65,9 @@ async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_
     }
     return { first: first - start, rest: performance.now() - first, count };
   };
-  await run(tokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
-  let pp: number | null = null, ttft: number | null = null;
-  if (!r.decodeOnly) {
-    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
-    ttft = p.first;
-    pp = (PROMPT / p.first) * 1000;
-  }
-  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  const m = await protocol(r, run);
   await engine.close();
-  return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
+  return m;
 }
 
 async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
@@ -67,7 +76,7 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: r.threads, sequences: 1 });
   const sequence = context.getSequence();
-  const run = async (prompt: number[], n: number) => {
+  const run: RunOnce = async (prompt, n) => {
     await sequence.clearHistory();
     const start = performance.now();
     let first = 0;
@@ -78,18 +87,11 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
     }
     return { first: first - start, rest: performance.now() - first, count };
   };
-  await run(tokens(16, r.vocab, 1), 8);
-  let pp: number | null = null, ttft: number | null = null;
-  if (!r.decodeOnly) {
-    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
-    ttft = p.first;
-    pp = (PROMPT / p.first) * 1000;
-  }
-  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  const m = await protocol(r, run);
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
+  return m;
 }
 
 async function main(): Promise<void> {

@@ -64,12 +64,28 @@ int32_t block_dot(const int8_t* w, const int8_t* x, int64_t n) {
   return s;
 }
 
-void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+// Signed weights of one q8 row (stored + 128).
+void unpack_q8_row(const QuantizedMatrix& w, int64_t n, int8_t* out) {
+  const uint8_t* wr = w.data + n * w.k;
+  for (int64_t i = 0; i < w.k; ++i) out[i] = static_cast<int8_t>(static_cast<int32_t>(wr[i]) - 128);
+}
+
+// Signed weights of one q4 row (packed nibbles + 8).
+void unpack_q4_row(const QuantizedMatrix& w, int64_t n, int8_t* out) {
+  const uint8_t* wr = w.data + n * q4_row_bytes(w.k);
+  for (int64_t c = 0; c * kQChunk < w.k; ++c) {
+    const int64_t elems = w.k - c * kQChunk >= kQChunk ? kQChunk : w.k - c * kQChunk;
+    unpack_q4_chunk(wr + c * (kQChunk / 2), elems, out + c * kQChunk);
+  }
+}
+
+// Block-scaled int8 GEMM over rows unpacked by `unpack` (both formats share the per-block math).
+template <void (*Unpack)(const QuantizedMatrix&, int64_t, int8_t*)>
+void gemm_blocks(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
   const int64_t k = x.k, nb = x.blocks();
   std::vector<int8_t> ws(k);
   for (int64_t n = n0; n < n1; ++n) {
-    const uint8_t* wr = w.data + n * k;
-    for (int64_t i = 0; i < k; ++i) ws[i] = static_cast<int8_t>(static_cast<int32_t>(wr[i]) - 128);
+    Unpack(w, n, ws.data());
     const uint16_t* sw = w.block_scale + n * nb;
     for (int64_t t = 0; t < x.rows; ++t) {
       const int8_t* xq = x.q.data() + t * k;
@@ -82,25 +98,12 @@ void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0
   }
 }
 
+void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  gemm_blocks<unpack_q8_row>(x, w, n0, n1, y, ldy);
+}
+
 void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  const int64_t k = x.k, nb = x.blocks();
-  std::vector<int8_t> ws(k);
-  for (int64_t n = n0; n < n1; ++n) {
-    const uint8_t* wr = w.data + n * q4_row_bytes(k);
-    for (int64_t c = 0; c * kQChunk < k; ++c) {
-      const int64_t elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
-      unpack_q4_chunk(wr + c * (kQChunk / 2), elems, ws.data() + c * kQChunk);
-    }
-    const uint16_t* sw = w.block_scale + n * nb;
-    for (int64_t t = 0; t < x.rows; ++t) {
-      const int8_t* xq = x.q.data() + t * k;
-      const float* sx = x.scale.data() + t * nb;
-      float acc = 0;
-      for (int64_t b = 0; b < nb; ++b)
-        acc += f16_to_f32(sw[b]) * sx[b] * static_cast<float>(block_dot(ws.data() + b * kQBlock, xq + b * kQBlock, kQBlock));
-      y[t * ldy + n] = acc;
-    }
-  }
+  gemm_blocks<unpack_q4_row>(x, w, n0, n1, y, ldy);
 }
 
 }  // namespace
