@@ -1,0 +1,259 @@
+// What the load and soak benchmarks share: the server as a child process (`wenxin serve` on
+// loopback), a streaming chat client that times its answer and checks it end to end, the catalogue
+// of malformed requests with the status each must get, /metrics scraping and small statistics.
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, "../../..");
+const CLI = path.join(REPO_ROOT, "packages/cli/dist/index.js");
+
+/** The value at quantile `q` (0..1) of `values` (nearest rank); NaN when empty. */
+export function quantile(values, q) {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Least-squares slope and intercept of y over x. */
+export function linearFit(xs, ys) {
+  const n = xs.length;
+  if (n < 2) return { slope: NaN, intercept: NaN };
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  const slope = sxx === 0 ? NaN : sxy / sxx;
+  return { slope, intercept: my - slope * mx };
+}
+
+/** A small seeded PRNG (mulberry32), so a run's mix of requests can be replayed. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process in MB (Linux /proc). */
+export function rssMb(pid) {
+  const m = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB/m);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Starts `wenxin serve` as a child on 127.0.0.1 and waits until /health says ok.
+ * Returns its url, pid and `stop()` (SIGTERM, resolves with the exit code).
+ */
+export async function startServeProcess({ model, modelName = "bench", threads, apiKey, maxConcurrency, extraArgs = [], timeoutMs = 120_000 }) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (pnpm exec turbo run build)`);
+  const port = await freePort();
+  const args = [CLI, "serve", "--model", model, "--host", "127.0.0.1", "--port", String(port), "--model-name", modelName, "--log-level", "warn"];
+  if (threads) args.push("--threads", String(threads));
+  if (apiKey) args.push("--api-key", apiKey);
+  if (maxConcurrency) args.push("--max-concurrency", String(maxConcurrency));
+  args.push(...extraArgs);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const keep = (chunk) => (log = (log + chunk.toString("utf8")).slice(-20_000));
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wenxin serve exited with ${child.exitCode}:\n${log}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.status === 200) break;
+      await res.arrayBuffer();
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`wenxin serve did not become healthy in ${timeoutMs} ms:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    pid: child.pid,
+    log: () => log,
+    async stop() {
+      child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Parses Prometheus text into `name{labels}` → value (labels as printed; plain `name` when none). */
+export async function scrapeMetrics(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = new Map();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+function authHeaders(apiKey) {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+/**
+ * One streaming /v1/chat/completions request, read to the end and checked: status 200, every
+ * frame valid JSON, no error event, a finish_reason, the usage chunk and `[DONE]`.
+ * `disconnectAfter` (chunks) makes the client hang up mid-stream on purpose.
+ * Resolves with { ok, status, ttftMs, totalMs, completionTokens, finishReason, error, disconnected }.
+ */
+export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
+  const started = performance.now();
+  const controller = new AbortController();
+  const out = { ok: false, status: 0, ttftMs: NaN, totalMs: NaN, completionTokens: 0, finishReason: null, error: null, disconnected: false, toolCalls: 0, content: "" };
+  try {
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...authHeaders(apiKey) },
+      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      signal: controller.signal,
+    });
+    out.status = res.status;
+    if (res.status !== 200) {
+      out.error = `status ${res.status}: ${(await res.text()).slice(0, 300)}`;
+      return out;
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    let chunks = 0;
+    let done = false;
+    let usage = null;
+    while (!done) {
+      const { value, done: eof } = await reader.read();
+      if (eof) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (!frame.startsWith("data: ")) throw new Error(`malformed SSE frame ${JSON.stringify(frame.slice(0, 80))}`);
+        const data = frame.slice(6);
+        if (data === "[DONE]") {
+          done = true;
+          break;
+        }
+        const chunk = JSON.parse(data);
+        if (chunk.error) throw new Error(`error event: ${JSON.stringify(chunk.error)}`);
+        if (chunk.usage) usage = chunk.usage;
+        for (const choice of chunk.choices ?? []) {
+          const d = choice.delta ?? {};
+          const produced = d.content || d.reasoning_content || d.tool_calls?.length || choice.finish_reason;
+          if (produced && Number.isNaN(out.ttftMs)) out.ttftMs = performance.now() - started;
+          if (d.content) out.content += d.content;
+          if (d.tool_calls) out.toolCalls += d.tool_calls.filter((c) => c.id).length;
+          if (choice.finish_reason) out.finishReason = choice.finish_reason;
+        }
+        if (disconnectAfter !== undefined && ++chunks >= disconnectAfter) {
+          out.disconnected = true;
+          controller.abort();
+          await reader.cancel().catch(() => undefined);
+          out.totalMs = performance.now() - started;
+          out.ok = true;
+          return out;
+        }
+      }
+    }
+    if (!done) throw new Error("stream ended without [DONE]");
+    if (!out.finishReason) throw new Error("no finish_reason");
+    if (!usage) throw new Error("no usage chunk");
+    out.completionTokens = usage.completion_tokens;
+    out.totalMs = performance.now() - started;
+    out.ok = true;
+  } catch (err) {
+    out.error = err instanceof Error ? err.message : String(err);
+  }
+  return out;
+}
+
+/** A plain (non-streaming) JSON POST; resolves with { status, json, text }. */
+export async function postJson(url, route, body, { apiKey, headers = {} } = {}) {
+  const res = await fetch(`${url}${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...authHeaders(apiKey), ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}
+
+/**
+ * Requests a client can get wrong, each with the status and OpenAI error code the server must
+ * answer. `bodyLimit` sizes the oversize one; `apiKey` adds a wrong-key case.
+ */
+export function malformedRequests({ modelName, bodyLimit = 4 * 1024 * 1024, apiKey }) {
+  const chat = (extra) => ({ model: modelName, messages: [{ role: "user", content: "hi" }], max_tokens: 4, ...extra });
+  const cases = [
+    { name: "invalid_json", body: `{"model": "${modelName}", "messages": [`, status: 400, code: "invalid_json" },
+    { name: "not_an_object", body: "[1, 2, 3]", status: 400, code: "invalid_json" },
+    { name: "wrong_type", body: chat({ messages: "hello" }), status: 400, code: "invalid_value" },
+    { name: "missing_messages", body: { model: modelName }, status: 400, code: "missing_required_parameter" },
+    { name: "out_of_range", body: chat({ temperature: 9 }), status: 400, code: "invalid_value" },
+    { name: "unknown_model", body: chat({ model: "no-such-model" }), status: 404, code: "model_not_found" },
+    { name: "context_overflow", body: chat({ max_tokens: 10_000_000 }), status: 400, code: "context_length_exceeded" },
+    { name: "bad_tool_name", body: chat({ tools: [{ type: "function", function: { name: "no spaces allowed" } }] }), status: 400, code: "invalid_value" },
+    { name: "image_part", body: chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }), status: 400 },
+    { name: "top_logprobs_range", body: chat({ logprobs: true, top_logprobs: 21 }), status: 400, code: "invalid_value" },
+    { name: "oversize", body: JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(bodyLimit + 1) }] })), status: 413, code: "request_too_large" },
+    { name: "unknown_route", route: "/v1/chat/completion", body: chat({}), status: 404, code: "unknown_url" },
+  ];
+  if (apiKey) cases.push({ name: "wrong_api_key", body: chat({}), status: 401, code: "invalid_api_key", headers: { authorization: "Bearer wrong-key" } });
+  return cases;
+}
+
+/** Sends one malformed request; resolves with { name, ok, status, code, error }. */
+export async function sendMalformed(url, c, apiKey) {
+  try {
+    const res = await postJson(url, c.route ?? "/v1/chat/completions", c.body, { apiKey, headers: c.headers });
+    const code = res.json?.error?.code ?? null;
+    const ok = res.status === c.status && (c.code === undefined || code === c.code);
+    return { name: c.name, ok, status: res.status, code, error: ok ? null : `expected ${c.status} ${c.code ?? ""}, got ${res.status} ${code}` };
+  } catch (err) {
+    return { name: c.name, ok: false, status: 0, code: null, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Short user messages in a few languages, so prompts differ between clients. */
+const TOPICS = ["the sea", "a mountain village", "机器学习", "春天的早晨", "a robot that paints", "distributed systems", "北京的秋天", "a lost key"];
+export function userMessage(i) {
+  return `Write two sentences about ${TOPICS[i % TOPICS.length]} (#${i}).`;
+}
