@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+import type { EngineStats } from "./engine_features.js";
 import type { ServedModel } from "./served_model.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -103,7 +104,7 @@ export class ServerMetrics {
     });
     new Gauge({
       name: "wenxin_kv_cache_usage_ratio",
-      help: "Fraction of the KV cache budget held by requests in flight (estimated from their tokens)",
+      help: "Fraction of the KV cache in use (the engine's blocks; estimated from the requests' tokens when the engine reports no statistics)",
       registers: [this.registry],
       collect() {
         this.set(model.kvCacheUsage());
@@ -118,6 +119,49 @@ export class ServerMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: "wenxin_" });
+    // The engine's own scheduler gauges exist only once an engine that reports them is loaded.
+    model.ready.then(
+      () => {
+        if (model.engineStats()) this.addEngineGauges(model);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Gauges read from `engine.stats()` at scrape time: KV blocks, the engine's queue, the prefix cache. */
+  private addEngineGauges(model: ServedModel): void {
+    const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = model.engineStats();
+          if (s) this.set(read(s));
+        },
+      });
+    // Cumulative engine totals: counters whose value is copied from the engine at scrape time.
+    const counter = (name: string, help: string, read: (s: EngineStats) => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const s = model.engineStats();
+          if (!s) return;
+          this.reset();
+          this.inc(read(s));
+        },
+      });
+    gauge("wenxin_kv_cache_blocks_used", "KV cache blocks held by sequences", (s) => s.kvBlocksUsed);
+    gauge("wenxin_kv_cache_blocks_free", "KV cache blocks free", (s) => s.kvBlocksFree);
+    gauge("wenxin_kv_cache_blocks_total", "KV cache blocks in all", (s) => s.kvBlocksTotal);
+    gauge("wenxin_kv_cache_block_tokens", "Tokens per KV cache block", (s) => s.kvBlockTokens);
+    gauge("wenxin_sequences_waiting", "Sequences submitted to the engine and not yet scheduled", (s) => s.waiting);
+    gauge("wenxin_sequences_running", "Sequences the engine steps", (s) => s.running);
+    counter("wenxin_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache instead of computed", (s) => s.prefixCacheHitTokens);
+    counter("wenxin_engine_preemptions_total", "Sequences preempted for lack of KV cache", (s) => s.preemptions);
+    counter("wenxin_engine_steps_total", "Engine steps (one forward pass over all running sequences)", (s) => s.steps);
   }
 
   /** Counts tokens as they are generated (feeds the counter and the rate gauge). */

@@ -1,12 +1,13 @@
 /**
  * The one model a server serves: its id, its lifecycle (loading → ready → draining → closed,
  * or failed), the admission queue in front of its engine, and the requests in flight on it.
- * Until the engine reports its own statistics, the KV-cache use shown in /metrics is estimated
- * here from the tokens of the requests in flight.
+ * KV-cache use comes from the engine's statistics; an engine without them gets an estimate
+ * from the tokens of the requests in flight.
  */
 import type { Engine } from "@wenxin/engine";
 
 import { AdmissionQueue } from "./admission.js";
+import { engineStats, type EngineStats } from "./engine_features.js";
 import { ApiError } from "./errors.js";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining" | "closed";
@@ -102,8 +103,15 @@ export class ServedModel {
     return this.inFlight.size;
   }
 
-  /** Estimated fraction of the KV cache in use (0 when the budget is unknown). */
+  /** The engine's scheduler statistics; undefined before it is loaded or when it has none. */
+  engineStats(): EngineStats | undefined {
+    return engineStats(this.loaded);
+  }
+
+  /** Fraction of the KV cache in use: the engine's blocks, else an estimate (0 when the budget is unknown). */
   kvCacheUsage(): number {
+    const stats = this.engineStats();
+    if (stats) return stats.kvBlocksTotal > 0 ? stats.kvBlocksUsed / stats.kvBlocksTotal : 0;
     const budget = this.owner.kvCacheTokens ?? (this.loaded ? 4 * this.loaded.maxContext : 0);
     if (budget <= 0) return 0;
     let used = 0;
