@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 
+import type { ChatLogprobs } from "../logprobs.js";
 import { samplingFields } from "../sampling_protocol.js";
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
@@ -79,6 +80,7 @@ export const chatCompletionRequestSchema = z.object({
   tool_choice: toolChoiceSchema.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   response_format: responseFormatSchema.nullish(),
+  /** Per-token log-probabilities of the output; `top_logprobs` (0–20, needs `logprobs`) adds the likeliest alternatives. */
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   /** OpenAI's reasoning control: "none" turns thinking off, any other effort on. */
@@ -111,7 +113,7 @@ export interface ChatCompletion {
   choices: {
     index: number;
     message: { role: "assistant"; content: string | null; reasoning_content?: string; tool_calls?: ToolCall[]; refusal: null };
-    logprobs: null;
+    logprobs: ChatLogprobs | null;
     finish_reason: ChatFinishReason;
   }[];
   usage: Usage;
@@ -130,6 +132,6 @@ export interface ChatCompletionChunk {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; delta: ChatDelta; logprobs: null; finish_reason: ChatFinishReason | null }[];
+  choices: { index: number; delta: ChatDelta; logprobs: ChatLogprobs | null; finish_reason: ChatFinishReason | null }[];
   usage?: Usage | null;
 }

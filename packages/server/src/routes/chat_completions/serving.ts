@@ -13,11 +13,13 @@ import { ChatChoiceOutput } from "../../chat/chat_output.js";
 import { constraintOption } from "../../chat/constraint.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
+import { engineReturnsLogprobs, logprobsOption, type TokenEventWithLogprobs } from "../../engine_features.js";
 import { ApiError, badRequest, toApiError, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
+import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatDelta, ChatFinishReason, Usage } from "./protocol.js";
@@ -32,6 +34,8 @@ interface PreparedChat {
   maxNewTokens: number;
   choices: number;
   stop: string[];
+  /** How many alternatives per token when `logprobs` is on; undefined when off. */
+  topLogprobs: number | undefined;
 }
 
 export class ChatCompletionsServing {
@@ -53,6 +57,7 @@ export class ChatCompletionsServing {
           maxNewTokens: prepared.maxNewTokens,
           ...sampling,
           ...constraintOption(prepared.prompt.constraint),
+          ...logprobsOption(prepared.topLogprobs),
           signal,
         };
       });
@@ -60,8 +65,9 @@ export class ChatCompletionsServing {
         { length: prepared.choices },
         () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
       );
-      if (!body.stream) return await this.complete(run, outputs);
-      await this.stream(run, body, outputs, scope, reply);
+      const logprobs = prepared.topLogprobs === undefined ? undefined : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
+      if (!body.stream) return await this.complete(run, outputs, logprobs);
+      await this.stream(run, body, outputs, scope, reply, logprobs);
       return reply;
     } catch (err) {
       throw scope.failure(err);
@@ -72,8 +78,8 @@ export class ChatCompletionsServing {
 
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
     rejectUnsupportedSampling(body);
-    if (body.logprobs || body.top_logprobs)
-      throw unsupported(body.logprobs ? "logprobs" : "top_logprobs", "logprobs (per-token log probabilities)");
+    if (body.top_logprobs != null && !body.logprobs) throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+    if (body.logprobs && !engineReturnsLogprobs()) throw unsupported("logprobs", "logprobs (this engine does not return per-token log-probabilities)");
     if (!engine.chatTemplate)
       throw new ApiError(400, "invalid_request_error", `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`, "no_chat_template");
     const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
@@ -81,10 +87,17 @@ export class ChatCompletionsServing {
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
     const maxNewTokens = resolveMaxTokens(promptIds.length, requested, this.ctx.options.defaultMaxTokens, engine.maxContext);
-    return { prompt, promptIds, maxNewTokens, choices: body.n ?? 1, stop: toEngineSampling(body, 0).stop ?? [] };
+    return {
+      prompt,
+      promptIds,
+      maxNewTokens,
+      choices: body.n ?? 1,
+      stop: toEngineSampling(body, 0).stop ?? [],
+      topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
+    };
   }
 
-  private async complete(run: ChoiceRun, outputs: ChatChoiceOutput[]): Promise<ChatCompletion> {
+  private async complete(run: ChoiceRun, outputs: ChatChoiceOutput[], logprobs: ChoiceLogprobs | undefined): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
       const b = new AssistantMessageBuilder();
       b.add(o.start());
@@ -92,6 +105,7 @@ export class ChatCompletionsServing {
     });
     const results = await run.consume({
       onTokens: (i, ev) => {
+        logprobs?.add(i, ev);
         builders[i]!.add(outputs[i]!.push(ev.tokenIds));
         return outputs[i]!.done;
       },
@@ -106,14 +120,21 @@ export class ChatCompletionsServing {
       choices: results.map((r, i) => ({
         index: i,
         message: builders[i]!.message(),
-        logprobs: null,
+        logprobs: logprobs?.take(i) ?? null,
         finish_reason: finishReason(r, builders[i]!.hasToolCalls),
       })),
       usage: usageOf(results),
     };
   }
 
-  private async stream(run: ChoiceRun, body: ChatCompletionRequest, outputs: ChatChoiceOutput[], scope: RequestScope, reply: FastifyReply): Promise<void> {
+  private async stream(
+    run: ChoiceRun,
+    body: ChatCompletionRequest,
+    outputs: ChatChoiceOutput[],
+    scope: RequestScope,
+    reply: FastifyReply,
+    logprobs: ChoiceLogprobs | undefined,
+  ): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
     const base = {
       id: completionId(),
@@ -122,9 +143,11 @@ export class ChatCompletionsServing {
       model: this.ctx.model.id,
       system_fingerprint: FINGERPRINT,
     };
+    // Log-probabilities ride on the next chunk of their choice: tokens whose text is held back
+    // (a partial character, a possible stop string, markup) are reported with the text they end up in.
     const chunk = (index: number, delta: ChatDelta, finish: ChatFinishReason | null): ChatCompletionChunk => ({
       ...base,
-      choices: [{ index, delta, logprobs: null, finish_reason: finish }],
+      choices: [{ index, delta, logprobs: logprobs?.take(index, true) ?? null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     });
     const sse = new SseStream(reply);
@@ -141,6 +164,7 @@ export class ChatCompletionsServing {
     try {
       const results = await run.consume({
         onTokens: (i, ev) => {
+          logprobs?.add(i, ev);
           emit(i, outputs[i]!.push(ev.tokenIds));
           return outputs[i]!.done;
         },
@@ -157,6 +181,30 @@ export class ChatCompletionsServing {
       scope.streamFailed(error);
       sse.fail(error);
     }
+  }
+}
+
+/** Each choice's log-probability entries, collected as tokens arrive and handed out by `take`. */
+class ChoiceLogprobs {
+  private readonly pending: ChatTokenLogprob[][];
+
+  constructor(
+    private readonly spelling: TokenSpelling,
+    choices: number,
+  ) {
+    this.pending = Array.from({ length: choices }, () => []);
+  }
+
+  add(choice: number, ev: TokenEventWithLogprobs): void {
+    if (ev.logprobs) this.pending[choice]!.push(...chatLogprobEntries(this.spelling, ev.logprobs));
+  }
+
+  /** The entries collected for `choice` since the last call; `null` when there are none and `emptyAsNull`. */
+  take(choice: number, emptyAsNull = false): ChatLogprobs | null {
+    const content = this.pending[choice]!;
+    if (content.length === 0 && emptyAsNull) return null;
+    this.pending[choice] = [];
+    return { content, refusal: null };
   }
 }
 

@@ -1,6 +1,7 @@
 /** /v1/completions (the legacy text API) on the wire. */
 import { z } from "zod";
 
+import type { CompletionLogprobs } from "../logprobs.js";
 import { samplingFields } from "../sampling_protocol.js";
 import type { Usage } from "../chat_completions/protocol.js";
 
@@ -15,6 +16,7 @@ export const completionRequestSchema = z.object({
   echo: z.boolean().nullish(),
   suffix: z.string().nullish(),
   best_of: z.number().int().min(1).nullish(),
+  /** Log-probabilities of the generated tokens and of the `logprobs` (0–5) likeliest alternatives at each. */
   logprobs: z.number().int().min(0).max(5).nullish(),
 });
 export type CompletionRequest = z.infer<typeof completionRequestSchema>;
@@ -24,7 +26,7 @@ export type CompletionFinishReason = "stop" | "length";
 export interface CompletionChoice {
   index: number;
   text: string;
-  logprobs: null;
+  logprobs: CompletionLogprobs | null;
   finish_reason: CompletionFinishReason | null;
 }
 

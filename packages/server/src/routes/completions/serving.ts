@@ -7,12 +7,14 @@ import { randomUUID } from "node:crypto";
 import type { Engine, GenerationResult } from "@wenxin/engine";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
+import { engineReturnsLogprobs, logprobsOption, type TokenEventWithLogprobs } from "../../engine_features.js";
 import { badRequest, toApiError, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
 import type { Usage } from "../chat_completions/protocol.js";
 import { ChoiceRun } from "../generation_runs.js";
+import { CompletionLogprobsBuilder, joinCompletionLogprobs, TokenSpelling, type CompletionLogprobs } from "../logprobs.js";
 import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
 import type { Completion, CompletionRequest } from "./protocol.js";
@@ -43,8 +45,26 @@ export class CompletionsServing {
         inputIds: prompts[Math.floor(i / n)]!.ids,
         maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,
         ...toEngineSampling(body, i % n),
+        ...logprobsOption(body.logprobs ?? undefined),
         signal,
       }));
+      // Per choice: the builder that numbers offsets, and entries not yet sent (streaming) or all of them.
+      const logprobs =
+        body.logprobs == null
+          ? undefined
+          : Array.from({ length: prompts.length * n }, () => ({
+              builder: new CompletionLogprobsBuilder(TokenSpelling.of(engine.tokenizer), body.logprobs!),
+              parts: [] as CompletionLogprobs[],
+            }));
+      const addLogprobs = (i: number, ev: TokenEventWithLogprobs) => {
+        if (logprobs && ev.logprobs) logprobs[i]!.parts.push(logprobs[i]!.builder.add(ev.logprobs));
+      };
+      const takeLogprobs = (i: number): CompletionLogprobs | null => {
+        if (!logprobs) return null;
+        const joined = joinCompletionLogprobs(logprobs[i]!.parts);
+        logprobs[i]!.parts = [];
+        return joined;
+      };
       const echo = (i: number) => (body.echo ? prompts[Math.floor(i / n)]!.text : "");
       const base = { id: `cmpl-${randomUUID().replaceAll("-", "")}`, object: "text_completion" as const, created: Math.floor(Date.now() / 1000), model: this.ctx.model.id, system_fingerprint: "wenxin" };
       const usage = (results: GenerationResult[]): Usage => {
@@ -55,10 +75,16 @@ export class CompletionsServing {
 
       if (!body.stream) {
         const texts = new Array<string>(prompts.length * n).fill("");
-        const results = await run.consume({ onTokens: (i, ev) => void (texts[i] += ev.text), onDone: () => undefined });
+        const results = await run.consume({
+          onTokens: (i, ev) => {
+            addLogprobs(i, ev);
+            texts[i] += ev.text;
+          },
+          onDone: () => undefined,
+        });
         return {
           ...base,
-          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: null, finish_reason: r.finishReason })),
+          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: takeLogprobs(i), finish_reason: r.finishReason })),
           usage: usage(results),
         };
       }
@@ -66,7 +92,7 @@ export class CompletionsServing {
       const includeUsage = body.stream_options?.include_usage === true;
       const chunk = (index: number, text: string, finish: GenerationResult["finishReason"] | null): Completion => ({
         ...base,
-        choices: [{ index, text, logprobs: null, finish_reason: finish }],
+        choices: [{ index, text, logprobs: takeLogprobs(index), finish_reason: finish }],
         ...(includeUsage ? { usage: null } : {}),
       });
       const sse = new SseStream(reply);
@@ -74,6 +100,7 @@ export class CompletionsServing {
       try {
         const results = await run.consume({
           onTokens: (i, ev) => {
+            addLogprobs(i, ev);
             if (ev.text) sse.send(chunk(i, ev.text, null));
           },
           onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
@@ -96,7 +123,8 @@ export class CompletionsServing {
 
   private prepare(engine: Engine, body: CompletionRequest): PreparedPrompt[] {
     rejectUnsupportedSampling(body);
-    if (body.logprobs != null) throw unsupported("logprobs", "logprobs (per-token log probabilities)");
+    if (body.logprobs != null && !engineReturnsLogprobs()) throw unsupported("logprobs", "logprobs (this engine does not return per-token log-probabilities)");
+    if (body.logprobs != null && body.echo) throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
     if (body.suffix) throw unsupported("suffix", "suffix (fill-in-the-middle)");
     if (body.best_of != null && body.best_of !== (body.n ?? 1)) throw unsupported("best_of", "best_of different from n");
     const raw = body.prompt;
