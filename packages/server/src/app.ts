@@ -38,6 +38,7 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: ctx.options.bodyLimit,
+    requestTimeout: ctx.options.requestTimeoutMs,
     genReqId: requestId,
     // Closing comes after drain has waited for the requests in flight; connections still open
     // then are idle or never sent a request, and must not hold the process for the keep-alive timeout.

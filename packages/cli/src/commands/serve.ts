@@ -19,6 +19,8 @@ Options:
   --max-context N          tokens per sequence, prompt + completion (default 4096)
   --kv-cache-tokens N      KV cache budget over all requests (default 4 × max-context)
   --default-max-tokens N   completion length when a chat request sets none (default: the rest of the context)
+  --body-limit BYTES       largest request body; larger ones get 413 (default 4194304)
+  --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
   --threads N              threads of the forward pass (default: all CPUs)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)`;
@@ -41,6 +43,8 @@ export const serveCommand: Command = {
         "max-context": { type: "string" },
         "kv-cache-tokens": { type: "string" },
         "default-max-tokens": { type: "string" },
+        "body-limit": { type: "string" },
+        "request-timeout": { type: "string" },
         "drain-timeout": { type: "string" },
         threads: { type: "string" },
         "log-level": { type: "string" },
@@ -56,6 +60,7 @@ export const serveCommand: Command = {
       return 1;
     }
     const drainSeconds = numberOption(values["drain-timeout"], "drain-timeout");
+    const requestSeconds = numberOption(values["request-timeout"], "request-timeout");
     const server = await startServer({
       model: values.model,
       loadOptions: {
@@ -71,6 +76,8 @@ export const serveCommand: Command = {
       maxQueue: numberOption(values["max-queue"], "max-queue"),
       defaultMaxTokens: numberOption(values["default-max-tokens"], "default-max-tokens"),
       drainTimeoutMs: drainSeconds === undefined ? undefined : Math.round(drainSeconds * 1000),
+      bodyLimit: numberOption(values["body-limit"], "body-limit"),
+      requestTimeoutMs: requestSeconds === undefined ? undefined : Math.round(requestSeconds * 1000),
       logLevel: values["log-level"] as LogLevel | undefined,
     });
 
