@@ -129,11 +129,64 @@ std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
   return out;
 }
 
+Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogprob>& logprobs) {
+  Napi::Array out = Napi::Array::New(env, logprobs.size());
+  for (size_t i = 0; i < logprobs.size(); ++i) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("tokenId", Napi::Number::New(env, logprobs[i].token));
+    entry.Set("logprob", Napi::Number::New(env, logprobs[i].logprob));
+    Napi::Array top = Napi::Array::New(env, logprobs[i].top.size());
+    for (size_t j = 0; j < logprobs[i].top.size(); ++j) {
+      Napi::Object alt = Napi::Object::New(env);
+      alt.Set("tokenId", Napi::Number::New(env, logprobs[i].top[j].first));
+      alt.Set("logprob", Napi::Number::New(env, logprobs[i].top[j].second));
+      top.Set(static_cast<uint32_t>(j), alt);
+    }
+    entry.Set("top", top);
+    out.Set(static_cast<uint32_t>(i), entry);
+  }
+  return out;
+}
+
+Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  auto num = [&](const char* key, double v) { o.Set(key, Napi::Number::New(env, v)); };
+  num("waiting", static_cast<double>(s.waiting));
+  num("running", static_cast<double>(s.running));
+  num("kvBlocksTotal", static_cast<double>(s.kv_blocks_total));
+  num("kvBlocksUsed", static_cast<double>(s.kv_blocks_used));
+  num("kvBlocksCached", static_cast<double>(s.kv_blocks_cached));
+  num("kvBlocksFree", static_cast<double>(s.kv_blocks_total - s.kv_blocks_used));
+  num("kvBlockTokens", static_cast<double>(s.kv_block_tokens));
+  num("kvBytesPerToken", static_cast<double>(s.kv_bytes_per_token));
+  o.Set("kvCache", Napi::String::New(env, kv::kv_precision_name(static_cast<kv::KvPrecision>(s.kv_precision))));
+  num("prefixCacheHitTokens", static_cast<double>(s.prefix_cache_hit_tokens));
+  num("promptTokens", static_cast<double>(s.prompt_tokens));
+  num("generatedTokens", static_cast<double>(s.generated_tokens));
+  num("steps", static_cast<double>(s.steps));
+  num("preemptions", static_cast<double>(s.preemptions));
+  num("lastStepMs", s.last_step_ms);
+  num("meanStepMs", s.mean_step_ms);
+  num("tokensPerSecond", s.tokens_per_second);
+  return o;
+}
+
 runtime::EngineOptions to_engine_options(const Napi::Object& o) {
   runtime::EngineOptions e;
   e.threads = static_cast<int>(integer(o, "threads", 1));
   e.max_context = integer(o, "maxContext", 4096);
   e.kv_cache_tokens = integer(o, "kvCacheTokens", 0);
+  e.kv_cache_bytes = integer(o, "kvCacheBytes", 0);
+  e.max_sequences = integer(o, "maxSequences", 0);
+  e.max_batch_tokens = integer(o, "maxBatchTokens", 512);
+  const Napi::Value pc = o.Get("prefixCaching");
+  e.prefix_caching = !pc.IsBoolean() || pc.As<Napi::Boolean>().Value();
+  const Napi::Value kv = o.Get("kvCache");
+  const std::string kv_type = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "f32";
+  if (kv_type == "f32") e.kv_precision = kv::KvPrecision::kF32;
+  else if (kv_type == "bf16") e.kv_precision = kv::KvPrecision::kBf16;
+  else if (kv_type == "int8") e.kv_precision = kv::KvPrecision::kInt8;
+  else type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv_type + "'");
   const Napi::Value w = o.Get("weights");
   const std::string weights = w.IsString() ? w.As<Napi::String>().Utf8Value() : "bf16";
   if (weights == "bf16") e.weights = model::WeightFormat::kFloat;

@@ -20,6 +20,9 @@ std::vector<int32_t> to_token_ids(const Napi::Value& v, const char* what);
 model::Ernie45Hparams to_hparams(const Napi::Object& o);
 runtime::SamplingParams to_sampling(const Napi::Object& o);
 runtime::EngineOptions to_engine_options(const Napi::Object& o);
+// [{ tokenId, logprob, top: [{ tokenId, logprob }] }]
+Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogprob>& logprobs);
+Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& stats);
 std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
 // [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…} }]
 std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v);

@@ -17,6 +17,8 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                                   {
                                       InstanceMethod("submit", &EngineWrap::submit),
                                       InstanceMethod("cancel", &EngineWrap::cancel),
+                                      InstanceMethod("setPaused", &EngineWrap::set_paused),
+                                      InstanceMethod("stats", &EngineWrap::stats),
                                       InstanceMethod("runJob", &EngineWrap::run_job),
                                       InstanceMethod("close", &EngineWrap::close),
                                       InstanceMethod("setVocabulary", &EngineWrap::set_vocabulary),
@@ -74,6 +76,7 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
     o.Set("completionTokens", Napi::Number::New(env, ev.completion_tokens));
     if (!ev.error.is_ok()) o.Set("error", to_js_error(env, ev.error).Value());
     add_constraint_fields(env, o, ev);
+    if (!ev.logprobs.empty()) o.Set("logprobs", logprobs_to_js(env, ev.logprobs));
     if (ev.done) ++finished;
     events.Set(static_cast<uint32_t>(i), o);
   }
@@ -115,6 +118,8 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   if (max_new.IsNumber()) req.max_new_tokens = max_new.As<Napi::Number>().Int32Value();
   const Napi::Value adapter = params.Get("adapter");
   if (adapter.IsNumber()) req.adapter = adapter.As<Napi::Number>().Int32Value();
+  const Napi::Value logprobs = params.Get("logprobs");
+  if (logprobs.IsNumber()) req.logprobs = logprobs.As<Napi::Number>().Int32Value();
   const Napi::Value stops = params.Get("stopIds");
   if (!stops.IsUndefined()) req.stop_ids = to_token_ids(stops, "stopIds");
   read_constraint(params, engine, &req);
@@ -128,6 +133,16 @@ Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
   if (!closed_ && engine_ && info.Length() > 0 && info[0].IsNumber())
     engine_->cancel(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
   return info.Env().Undefined();
+}
+
+Napi::Value EngineWrap::set_paused(const Napi::CallbackInfo& info) {
+  if (!closed_ && engine_ && info.Length() > 1 && info[0].IsNumber() && info[1].IsBoolean())
+    engine_->set_paused(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()), info[1].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value EngineWrap::stats(const Napi::CallbackInfo& info) {
+  return stats_to_js(info.Env(), live_engine(info.Env())->stats());
 }
 
 Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {

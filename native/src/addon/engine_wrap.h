@@ -27,6 +27,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value submit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
+  Napi::Value set_paused(const Napi::CallbackInfo& info);
+  Napi::Value stats(const Napi::CallbackInfo& info);
   Napi::Value run_job(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value set_vocabulary(const Napi::CallbackInfo& info);

@@ -16,6 +16,14 @@ struct AttentionArgs {
   int64_t block_tokens = 0;          // positions per cache block
   int64_t pos_stride = 0;            // floats between consecutive positions inside a block
   int64_t begin = 0, end = 0;        // positions attended
+  // Reduced-precision caches (kv_type 1: bf16, 2: int8 with one scale per head and position) pass
+  // their blocks here instead of k_blocks/v_blocks; pos_stride then counts elements of that type.
+  int32_t kv_type = 0;
+  const void* const* k_data = nullptr;
+  const void* const* v_data = nullptr;
+  const float* const* k_scales = nullptr;  // int8: per block, this head's scale of the first position
+  const float* const* v_scales = nullptr;
+  int64_t scale_stride = 0;               // floats between consecutive positions' scales
 };
 
 // Online-softmax results for a range of positions: unnormalised output o[heads][d], running max

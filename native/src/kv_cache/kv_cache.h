@@ -1,46 +1,16 @@
-// The KV cache: fixed-size blocks of token slots from one pool with an explicit budget.
-// A sequence owns a list of blocks (its block table), so sequences of any length share one
-// pool without fragmentation and a finished sequence returns its blocks at once.
+// One sequence's view of the KV cache: its block table over the shared pool. Leading full blocks
+// may be shared with other sequences (prefix caching); they are never written again, since a
+// sequence only writes positions at or after its length, which lie in blocks of its own.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <vector>
 
+#include "kv_cache/block_pool.h"
 #include "wenxin/status.h"
 
 namespace wenxin::kv {
 
-struct KvCacheShape {
-  int64_t layers = 0;
-  int64_t kv_dim = 0;           // kv heads × head_dim
-  int64_t block_tokens = 32;    // token slots per block
-};
-
-class KvBlockPool {
- public:
-  KvBlockPool(KvCacheShape shape, int64_t max_tokens);
-
-  const KvCacheShape& shape() const { return shape_; }
-  int64_t capacity_tokens() const { return max_blocks_ * shape_.block_tokens; }
-  int64_t free_tokens() const;
-
-  // Returns a block index, or -1 when the budget is spent.
-  int32_t allocate();
-  void release(int32_t block);
-  float* block_data(int32_t block) const { return blocks_[block].get(); }
-
- private:
-  KvCacheShape shape_;
-  int64_t max_blocks_;
-  int64_t block_floats_;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<float[]>> blocks_;  // allocated on first use
-  std::vector<int32_t> free_;
-};
-
-// One sequence's view of the cache. Block layout: [K | V][layer][slot][kv_dim], float32.
 class KvSequence {
  public:
   explicit KvSequence(KvBlockPool* pool) : pool_(pool) {}
@@ -50,33 +20,41 @@ class KvSequence {
 
   // Makes room for positions [0, length); fails with KV_CACHE_FULL when the pool is spent.
   Status reserve(int64_t length);
+  // Returns every block to the pool.
   void clear();
+  int64_t blocks() const { return static_cast<int64_t>(blocks_.size()); }
+
+  // Reuses published blocks that hold a prefix of `tokens`, leaving at least the last token to
+  // compute. Call on an empty sequence; returns the positions now cached (a multiple of block_tokens).
+  int64_t attach_prefix(const int32_t* tokens, int64_t count, int32_t adapter);
 
   // Number of positions already written and valid for attention.
   int64_t length() const { return length_; }
+  // Marks positions [0, length) written (tokens[0, length) are what they hold) and publishes any
+  // block that became full, so later requests with the same prefix can reuse it.
+  void commit(const int32_t* tokens, int64_t length, int32_t adapter);
   void set_length(int64_t length) { length_ = length; }
 
-  float* key(int64_t layer, int64_t pos) { return slot(0, layer, pos); }
-  float* value(int64_t layer, int64_t pos) { return slot(1, layer, pos); }
-  // The first slot of block `b` for `layer`: positions b·block_tokens… follow at kv_dim strides.
-  const float* key_block(int64_t layer, int64_t b) const { return block_slot(0, layer, b); }
-  const float* value_block(int64_t layer, int64_t b) const { return block_slot(1, layer, b); }
+  // Writes position `pos` of `layer` (kv_dim floats each), converting to the cache's precision.
+  void store(int64_t layer, int64_t pos, const float* key, const float* value);
+
+  // The first position of block `b` for `layer`: positions follow at shape().position_bytes() strides.
+  const uint8_t* key_block(int64_t layer, int64_t b) const { return data(b) + shape().data_offset(0, layer, 0); }
+  const uint8_t* value_block(int64_t layer, int64_t b) const { return data(b) + shape().data_offset(1, layer, 0); }
+  // int8 only: the per-head scales of block `b`, kv_heads floats per position.
+  const float* key_scales(int64_t layer, int64_t b) const { return scales(b, 0, layer); }
+  const float* value_scales(int64_t layer, int64_t b) const { return scales(b, 1, layer); }
   const KvCacheShape& shape() const { return pool_->shape(); }
 
  private:
-  float* slot(int kv, int64_t layer, int64_t pos) {
-    const KvCacheShape& s = pool_->shape();
-    float* block = pool_->block_data(blocks_[pos / s.block_tokens]);
-    return block + ((kv * s.layers + layer) * s.block_tokens + pos % s.block_tokens) * s.kv_dim;
-  }
-
-  const float* block_slot(int kv, int64_t layer, int64_t b) const {
-    const KvCacheShape& s = pool_->shape();
-    return pool_->block_data(blocks_[b]) + (kv * s.layers + layer) * s.block_tokens * s.kv_dim;
+  uint8_t* data(int64_t b) const { return pool_->block_data(blocks_[b]); }
+  const float* scales(int64_t b, int kv, int64_t layer) const {
+    return reinterpret_cast<const float*>(data(b) + shape().scale_offset(kv, layer, 0));
   }
 
   KvBlockPool* pool_;
   std::vector<int32_t> blocks_;
+  std::vector<uint64_t> hashes_;  // prefix hash of each leading published block
   int64_t length_ = 0;
 };
 

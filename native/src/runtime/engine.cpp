@@ -4,26 +4,12 @@
 #include <cmath>
 #include <exception>
 
+#include <chrono>
+
 #include "runtime/grammar/constraint.h"
+#include "runtime/sampler/token_logprobs.h"
 
 namespace wenxin::runtime {
-
-struct Engine::Sequence {
-  GenerateRequest request;
-  std::unique_ptr<kv::KvSequence> cache;
-  Sampler sampler;
-  std::vector<int32_t> history;  // prompt + generated, for the repetition penalty
-  int32_t generated = 0;
-  bool prefilled = false;
-  std::unique_ptr<grammar::Constraint> constraint;  // null when the request has none
-
-  Sequence(GenerateRequest r, kv::KvBlockPool* pool)
-      : request(std::move(r)), cache(std::make_unique<kv::KvSequence>(pool)), sampler(request.sampling),
-        history(request.prompt) {
-    if (request.grammar && request.vocabulary)
-      constraint = std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger, request.stop_ids);
-  }
-};
 
 Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::string>& files,
                       const EngineOptions& options, std::unique_ptr<Engine>* out) {
@@ -36,8 +22,23 @@ Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::st
   WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, options.weights, *e->pool_, &e->model_));
   e->max_context_ = hp.max_position_embeddings > 0 ? std::min(options.max_context, hp.max_position_embeddings)
                                                    : options.max_context;
-  const int64_t budget = options.kv_cache_tokens > 0 ? options.kv_cache_tokens : 4 * e->max_context_;
-  e->kv_pool_ = std::make_unique<kv::KvBlockPool>(kv::KvCacheShape{hp.num_layers, hp.kv_dim(), 32}, budget);
+  if (options.max_batch_tokens < 1)
+    return Status(ErrorCode::kInvalidArgument, "maxBatchTokens must be >= 1, got " + std::to_string(options.max_batch_tokens));
+  const kv::KvCacheShape shape{hp.num_layers, hp.num_kv_heads, hp.head_dim, 32, options.kv_precision};
+  int64_t budget = 4 * e->max_context_;
+  if (options.kv_cache_bytes > 0) budget = options.kv_cache_bytes / shape.bytes_per_token();
+  else if (options.kv_cache_tokens > 0) budget = options.kv_cache_tokens;
+  else if (options.max_sequences > 0) budget = options.max_sequences * e->max_context_;
+  if (budget < shape.block_tokens)
+    return Status(ErrorCode::kInvalidArgument, "the KV cache budget holds " + std::to_string(budget) +
+                                                   " tokens, less than one block of " + std::to_string(shape.block_tokens) +
+                                                   " (" + std::to_string(shape.bytes_per_token()) + " bytes per token)");
+  e->kv_pool_ = std::make_unique<kv::KvBlockPool>(shape, budget, options.prefix_caching);
+  SchedulerOptions sched;
+  sched.max_sequences = options.max_sequences > 0 ? options.max_sequences : 128;
+  sched.max_batch_tokens = options.max_batch_tokens;
+  e->scheduler_ = std::make_unique<Scheduler>(sched, e->kv_pool_.get());
+  e->publish_stats();
   *out = std::move(e);
   return Status::ok();
 }
@@ -71,6 +72,19 @@ Status Engine::submit(GenerateRequest request) {
                                                    std::to_string(max_context_));
   if (request.max_new_tokens < 1)
     return Status(ErrorCode::kInvalidArgument, "maxNewTokens must be >= 1, got " + std::to_string(request.max_new_tokens));
+  const int64_t longest = static_cast<int64_t>(request.prompt.size()) + request.max_new_tokens;
+  if (longest > max_context_)
+    return Status(ErrorCode::kContextOverflow, "the prompt has " + std::to_string(request.prompt.size()) +
+                                                   " tokens; with maxNewTokens " + std::to_string(request.max_new_tokens) +
+                                                   " it could reach " + std::to_string(longest) +
+                                                   " tokens, more than the context of " + std::to_string(max_context_));
+  if (longest > kv_pool_->capacity_tokens())
+    return Status(ErrorCode::kKvCacheFull, "the request could need " + std::to_string(longest) +
+                                               " tokens of KV cache, more than the whole budget of " +
+                                               std::to_string(kv_pool_->capacity_tokens()) + " tokens");
+  if (request.logprobs > 20)
+    return Status(ErrorCode::kInvalidArgument, "logprobs asks for " + std::to_string(request.logprobs) +
+                                                   " alternatives; at most 20 are returned");
   const SamplingParams& s = request.sampling;
   if (!s.greedy && !(s.temperature > 0)) return Status(ErrorCode::kInvalidArgument, "temperature must be > 0");
   if (!(s.top_p > 0 && s.top_p <= 1)) return Status(ErrorCode::kInvalidArgument, "topP must be in (0, 1]");
@@ -90,6 +104,34 @@ void Engine::cancel(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   cancelled_.insert(id);
   wake_.notify_one();
+}
+
+void Engine::set_paused(uint64_t id, bool paused) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pause_changes_.emplace_back(id, paused);
+  wake_.notify_one();
+}
+
+EngineStats Engine::stats() {
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  return stats_;
+}
+
+void Engine::publish_stats() {
+  EngineStats st;
+  st.waiting = static_cast<int64_t>(scheduler_->waiting());
+  st.running = static_cast<int64_t>(scheduler_->running());
+  st.kv_blocks_total = kv_pool_->total_blocks();
+  st.kv_blocks_used = kv_pool_->used_blocks();
+  st.kv_blocks_cached = kv_pool_->cached_blocks();
+  st.kv_block_tokens = kv_pool_->shape().block_tokens;
+  st.kv_bytes_per_token = kv_pool_->shape().bytes_per_token();
+  st.kv_precision = static_cast<int32_t>(kv_pool_->shape().precision);
+  st.prefix_cache_hit_tokens = scheduler_->prefix_hit_tokens();
+  st.preemptions = scheduler_->preemptions();
+  meter_.fill(&st);
+  std::lock_guard<std::mutex> lock(stats_mu_);
+  stats_ = st;
 }
 
 Status Engine::submit_job(JobRequest job) {
@@ -123,6 +165,17 @@ void Engine::shutdown() {
   if (worker_.joinable()) worker_.join();
 }
 
+void Engine::end_all(const Status& why, std::vector<TokenEvent>* events) {
+  for (auto& seq : scheduler_->drain()) {
+    TokenEvent ev;
+    ev.id = seq->request.id;
+    ev.done = true;
+    ev.reason = FinishReason::kError;
+    ev.error = why;
+    events->push_back(std::move(ev));
+  }
+}
+
 void Engine::loop() {
   pool_->pin_caller();
   for (;;) {
@@ -132,160 +185,173 @@ void Engine::loop() {
     bool have_job = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stopping_ || !incoming_.empty() || !jobs_.empty() || !active_.empty(); });
+      wake_.wait(lock, [&] {
+        return stopping_ || !incoming_.empty() || !jobs_.empty() || !cancelled_.empty() || !pause_changes_.empty() ||
+               (!idle_ && scheduler_->running() + scheduler_->waiting() > 0);
+      });
+      idle_ = false;
       if (stopping_) {
         const Status closed(ErrorCode::kEngineClosed, "the engine was closed before the request finished");
-        for (auto& r : incoming_) active_.push_back(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+        for (auto& r : incoming_) scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
         incoming_.clear();
-        for (auto& s : active_) {
-          TokenEvent ev;
-          ev.id = s->request.id;
-          ev.done = true;
-          ev.reason = FinishReason::kError;
-          ev.error = closed;
-          events.push_back(std::move(ev));
-        }
-        active_.clear();
+        end_all(closed, &events);
         for (auto& j : jobs_) results.push_back(JobResult{j.id, closed, {}});
         jobs_.clear();
         lock.unlock();
+        publish_stats();
         if (sink_ && (!events.empty() || !results.empty())) sink_(std::move(events), std::move(results));
         return;
       }
-      for (auto& r : incoming_) active_.push_back(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+      for (auto& r : incoming_) scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
       incoming_.clear();
       if (!jobs_.empty()) {
         job = std::move(jobs_.front());
         jobs_.pop_front();
         have_job = true;
       }
-      // Cancellation is applied between steps: the request ends with what it has.
-      for (auto it = active_.begin(); it != active_.end();) {
-        if (cancelled_.erase((*it)->request.id)) {
-          TokenEvent ev;
-          ev.id = (*it)->request.id;
-          ev.done = true;
-          ev.reason = FinishReason::kCancelled;
-          ev.prompt_tokens = static_cast<int32_t>((*it)->request.prompt.size());
-          ev.completion_tokens = (*it)->generated;
-          events.push_back(std::move(ev));
-          it = active_.erase(it);
-        } else {
-          ++it;
-        }
+      // Cancellation is applied between steps: the request ends with what it has and its blocks go back.
+      for (uint64_t id : cancelled_) {
+        std::unique_ptr<Sequence> seq = scheduler_->remove(id);
+        if (!seq) continue;  // finished or unknown
+        TokenEvent ev;
+        ev.id = id;
+        ev.done = true;
+        ev.reason = FinishReason::kCancelled;
+        ev.prompt_tokens = seq->prompt_tokens();
+        ev.completion_tokens = seq->generated;
+        events.push_back(std::move(ev));
       }
-      cancelled_.clear();  // ids of finished or unknown requests
+      cancelled_.clear();
+      for (const auto& [id, paused] : pause_changes_)
+        if (Sequence* seq = scheduler_->find(id)) seq->paused = paused;
+      pause_changes_.clear();
     }
     if (have_job) results.push_back(run_job(job));
-    if (!active_.empty()) step(&events);
+    const bool ran = step(&events);
+    if (!ran && !have_job) {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_ = true;
+    }
+    publish_stats();
     if (sink_ && (!events.empty() || !results.empty())) sink_(std::move(events), std::move(results));
   }
 }
 
-void Engine::step(std::vector<TokenEvent>* events) {
-  model::Batch batch;
-  std::vector<Sequence*> in_batch;
-  auto fail = [&](Sequence* s, const Status& st) {
+bool Engine::step(std::vector<TokenEvent>* events) {
+  std::vector<std::pair<std::unique_ptr<Sequence>, Status>> failed;
+  const std::vector<StepWork> work = scheduler_->plan(&failed);
+  for (auto& [seq, st] : failed) {
     TokenEvent ev;
-    ev.id = s->request.id;
+    ev.id = seq->request.id;
     ev.done = true;
     ev.reason = FinishReason::kError;
     ev.error = st;
-    ev.prompt_tokens = static_cast<int32_t>(s->request.prompt.size());
-    ev.completion_tokens = s->generated;
+    ev.prompt_tokens = seq->prompt_tokens();
+    ev.completion_tokens = seq->generated;
     events->push_back(std::move(ev));
-    s->cache->clear();
-  };
+  }
+  if (work.empty()) return !failed.empty();
 
-  for (auto& s : active_) {
+  const auto started = std::chrono::steady_clock::now();
+  model::Batch batch;
+  std::vector<Sequence*> sampled;  // the sequences whose last pending token is in this step, in logits order
+  int64_t prompt_tokens = 0;
+  for (const StepWork& w : work) {
+    Sequence* s = w.sequence;
     const int64_t start = s->cache->length();
-    const int64_t count = s->prefilled ? 1 : static_cast<int64_t>(s->request.prompt.size());
-    const Status st = s->cache->reserve(start + count);
-    if (!st.is_ok()) {
-      fail(s.get(), st);
-      s->request.id = 0;  // marks it for removal below
-      continue;
+    const bool completes = start + w.count == static_cast<int64_t>(s->tokens.size());
+    for (int64_t i = 0; i < w.count; ++i) {
+      const bool last = completes && i + 1 == w.count;
+      batch.add(s->tokens[start + i], static_cast<int32_t>(start + i), s->cache.get(), last, s->request.adapter);
     }
-    if (s->prefilled) {
-      batch.add(s->history.back(), static_cast<int32_t>(start), s->cache.get(), true, s->request.adapter);
-    } else {
-      for (int64_t i = 0; i < count; ++i)
-        batch.add(s->request.prompt[i], static_cast<int32_t>(i), s->cache.get(), i + 1 == count, s->request.adapter);
-    }
-    in_batch.push_back(s.get());
+    if (completes) sampled.push_back(s);
+    if (w.count > 1 || s->generated == 0) prompt_tokens += w.count;
   }
 
-  if (!in_batch.empty()) {
-    model::StepOutput out;
-    try {
-      model_->forward(batch, &out, *pool_);
-    } catch (const std::exception& ex) {  // out of memory, mostly: fail this step's requests, keep serving
-      for (Sequence* s : in_batch) {
-        fail(s, Status(ErrorCode::kInternal, std::string("forward step failed: ") + ex.what()));
-        s->request.id = 0;
-      }
-      in_batch.clear();
-    }
-    const int64_t vocab = hparams().vocab_size;
-    for (size_t i = 0; i < in_batch.size(); ++i) {
-      Sequence* s = in_batch[i];
-      s->cache->set_length(s->cache->length() + (s->prefilled ? 1 : static_cast<int64_t>(s->request.prompt.size())));
-      s->prefilled = true;
-      float* row = out.logits.data() + i * vocab;
+  model::StepOutput out;
+  try {
+    model_->forward(batch, &out, *pool_);
+  } catch (const std::exception& ex) {  // out of memory, mostly: fail this step's requests, keep serving
+    const Status st(ErrorCode::kInternal, std::string("forward step failed: ") + ex.what());
+    for (const StepWork& w : work) {
+      std::unique_ptr<Sequence> seq = scheduler_->remove(w.sequence->request.id);
       TokenEvent ev;
-      ev.id = s->request.id;
-      ev.prompt_tokens = static_cast<int32_t>(s->request.prompt.size());
-      if (s->constraint) {
-        const int64_t left = std::min<int64_t>(s->request.max_new_tokens - s->generated, max_context_ - s->cache->length());
-        if (!s->constraint->apply(row, vocab, static_cast<int32_t>(left))) {
-          // No token can continue: a complete value simply ends here.
-          ev.done = true;
-          ev.completion_tokens = s->generated;
-          if (s->constraint->accepting()) ev.reason = FinishReason::kStop;
-          else {
-            ev.reason = FinishReason::kError;
-            ev.error = Status(ErrorCode::kInternal, "no token of the vocabulary can continue the constrained output");
-          }
-          ev.constraint_phase = static_cast<int8_t>(s->constraint->phase());
-          ev.constraint_accepting = s->constraint->accepting();
-          s->request.id = 0;
-          events->push_back(std::move(ev));
-          continue;
-        }
-      }
-      const int32_t token = s->sampler.sample(row, vocab, s->history);
-      s->history.push_back(token);
-      s->generated++;
-      ev.tokens.push_back(token);
-      ev.completion_tokens = s->generated;
-      const auto& stops = s->request.stop_ids;
-      const bool is_stop = std::find(stops.begin(), stops.end(), token) != stops.end();
-      if (s->constraint) {
-        if (!is_stop && !s->constraint->accept(token)) {
-          ev.done = true;
-          ev.reason = FinishReason::kError;
-          ev.error = Status(ErrorCode::kInternal, "the sampled token " + std::to_string(token) + " breaks the constraint");
-        }
-        ev.constraint_phase = static_cast<int8_t>(s->constraint->phase());
-        ev.constraint_accepting = s->constraint->accepting();
-        ev.constrained_bytes = s->constraint->take_output();
-      }
-      const bool value_complete = s->constraint && s->constraint->phase() == grammar::Constraint::Phase::kComplete;
-      if (ev.done) {
-        // failed above
-      } else if (is_stop || value_complete) {
-        ev.done = true;
-        ev.reason = FinishReason::kStop;
-      } else if (s->generated >= s->request.max_new_tokens || s->cache->length() + 1 >= max_context_) {
-        ev.done = true;
-        ev.reason = FinishReason::kLength;
-      }
-      if (ev.done) s->request.id = 0;
+      ev.id = seq->request.id;
+      ev.done = true;
+      ev.reason = FinishReason::kError;
+      ev.error = st;
       events->push_back(std::move(ev));
     }
+    return true;
   }
-  active_.erase(std::remove_if(active_.begin(), active_.end(), [](const auto& s) { return s->request.id == 0; }),
-                active_.end());
+  for (const StepWork& w : work)
+    w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count, w.sequence->request.adapter);
+
+  const int64_t vocab = hparams().vocab_size;
+  std::vector<uint64_t> ended;
+  for (size_t i = 0; i < sampled.size(); ++i) {
+    TokenEvent ev;
+    if (sample_next(sampled[i], out.logits.data() + i * vocab, &ev)) ended.push_back(ev.id);
+    events->push_back(std::move(ev));
+  }
+  for (uint64_t id : ended) scheduler_->remove(id);  // its blocks go back (published ones stay cached)
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  meter_.record(ms, static_cast<int64_t>(sampled.size()), prompt_tokens);
+  return true;
+}
+
+bool Engine::sample_next(Sequence* s, float* row, TokenEvent* ev) {
+  const int64_t vocab = hparams().vocab_size;
+  ev->id = s->request.id;
+  ev->prompt_tokens = s->prompt_tokens();
+  thread_local std::vector<float> raw;
+  if (s->request.logprobs >= 0) raw.assign(row, row + vocab);  // before constraints and processors change it
+  if (s->constraint) {
+    const int64_t left = std::min<int64_t>(s->request.max_new_tokens - s->generated,
+                                           max_context_ - static_cast<int64_t>(s->tokens.size()));
+    if (!s->constraint->apply(row, vocab, static_cast<int32_t>(left))) {
+      // No token can continue: a complete value simply ends here.
+      ev->done = true;
+      ev->completion_tokens = s->generated;
+      if (s->constraint->accepting()) {
+        ev->reason = FinishReason::kStop;
+      } else {
+        ev->reason = FinishReason::kError;
+        ev->error = Status(ErrorCode::kInternal, "no token of the vocabulary can continue the constrained output");
+      }
+      ev->constraint_phase = static_cast<int8_t>(s->constraint->phase());
+      ev->constraint_accepting = s->constraint->accepting();
+      return true;
+    }
+  }
+  const int32_t token = s->sampler.sample(row, vocab, s->tokens);
+  if (s->request.logprobs >= 0) ev->logprobs.push_back(token_logprob(raw.data(), vocab, token, s->request.logprobs));
+  s->tokens.push_back(token);
+  s->generated++;
+  ev->tokens.push_back(token);
+  ev->completion_tokens = s->generated;
+  const auto& stops = s->request.stop_ids;
+  const bool is_stop = std::find(stops.begin(), stops.end(), token) != stops.end();
+  if (s->constraint) {
+    if (!is_stop && !s->constraint->accept(token)) {
+      ev->done = true;
+      ev->reason = FinishReason::kError;
+      ev->error = Status(ErrorCode::kInternal, "the sampled token " + std::to_string(token) + " breaks the constraint");
+    }
+    ev->constraint_phase = static_cast<int8_t>(s->constraint->phase());
+    ev->constraint_accepting = s->constraint->accepting();
+    ev->constrained_bytes = s->constraint->take_output();
+  }
+  const bool value_complete = s->constraint && s->constraint->phase() == grammar::Constraint::Phase::kComplete;
+  if (ev->done) return true;  // failed above
+  if (is_stop || value_complete) {
+    ev->done = true;
+    ev->reason = FinishReason::kStop;
+  } else if (s->generated >= s->request.max_new_tokens || static_cast<int64_t>(s->tokens.size()) >= max_context_) {
+    ev->done = true;
+    ev->reason = FinishReason::kLength;
+  }
+  return ev->done;
 }
 
 JobResult Engine::run_job(const JobRequest& job) {

@@ -15,14 +15,23 @@
 #include "core/thread_pool.h"
 #include "kv_cache/kv_cache.h"
 #include "model/ernie4_5/model.h"
+#include "runtime/engine_stats.h"
 #include "runtime/requests.h"
+#include "runtime/scheduler.h"
 
 namespace wenxin::runtime {
 
 struct EngineOptions {
   int threads = 1;
   int64_t max_context = 4096;        // per sequence, clamped to the model's maximum
-  int64_t kv_cache_tokens = 0;       // the pool's budget over all sequences; 0: 4 × max_context
+  // The KV cache budget over all sequences: bytes if set, else tokens if set, else max_sequences ×
+  // max_context when max_sequences is set, else 4 × max_context tokens.
+  int64_t kv_cache_bytes = 0;
+  int64_t kv_cache_tokens = 0;
+  int64_t max_sequences = 0;         // running at once (0: 128); the rest wait
+  int64_t max_batch_tokens = 512;    // tokens per step: every decode token, then prompt chunks
+  kv::KvPrecision kv_precision = kv::KvPrecision::kF32;
+  bool prefix_caching = true;
   model::WeightFormat weights = model::WeightFormat::kFloat;  // matrices as stored, or quantized at load
 };
 
@@ -40,6 +49,9 @@ class Engine {
   // Checks a request and queues it; a bad request is refused here and nothing is queued.
   Status submit(GenerateRequest request);
   void cancel(uint64_t id);
+  // A paused request keeps its place and cache but is not stepped (its consumer reads slowly).
+  void set_paused(uint64_t id, bool paused);
+  EngineStats stats();
   Status submit_job(JobRequest job);
 
   // Stops the worker; queued and running requests end with ENGINE_CLOSED.
@@ -53,17 +65,21 @@ class Engine {
   int64_t max_context() const { return max_context_; }
 
  private:
-  struct Sequence;
-
   Engine() = default;
   Status check_tokens(const std::vector<int32_t>& ids, const char* what) const;
   void loop();
-  void step(std::vector<TokenEvent>* events);
+  // Runs one planned step; returns false when nothing could run.
+  bool step(std::vector<TokenEvent>* events);
+  // Samples the next token of a sequence whose tokens are all computed; true when it has ended.
+  bool sample_next(Sequence* s, float* row, TokenEvent* ev);
   JobResult run_job(const JobRequest& job);
+  void end_all(const Status& why, std::vector<TokenEvent>* events);
+  void publish_stats();
 
   std::unique_ptr<model::Ernie45Model> model_;
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<kv::KvBlockPool> kv_pool_;
+  std::unique_ptr<Scheduler> scheduler_;  // worker thread only
   int64_t max_context_ = 0;
   EventSink sink_;
 
@@ -73,9 +89,14 @@ class Engine {
   std::deque<GenerateRequest> incoming_;
   std::deque<JobRequest> jobs_;
   std::unordered_set<uint64_t> cancelled_;
+  std::vector<std::pair<uint64_t, bool>> pause_changes_;
+  bool idle_ = false;  // the last plan had nothing to run: sleep until something arrives
   std::shared_ptr<const grammar::Vocabulary> vocabulary_;
-  std::vector<std::unique_ptr<Sequence>> active_;  // worker thread only
   std::thread worker_;
+
+  std::mutex stats_mu_;
+  EngineStats stats_;
+  StepMeter meter_;  // worker thread only
 };
 
 }  // namespace wenxin::runtime

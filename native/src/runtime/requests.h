@@ -25,6 +25,7 @@ struct GenerateRequest {
   int32_t max_new_tokens = 256;
   std::vector<int32_t> stop_ids;  // generation ends after emitting one of these
   int32_t adapter = -1;           // LoRA adapter id, -1 for the base model
+  int32_t logprobs = -1;          // -1: none; n >= 0: each token's logprob and the n most likely alternatives
   // Optional output constraint (runtime/grammar/constraint.h): the grammar, the vocabulary it is
   // matched against, and the trigger after which it applies ("" = from the first token).
   std::shared_ptr<const grammar::Grammar> grammar;
@@ -44,6 +45,14 @@ inline const char* finish_reason_name(FinishReason r) {
   }
 }
 
+// A generated token's log-probability under the model's raw logits (before any sampling
+// processor), and the most likely alternatives at that position.
+struct TokenLogprob {
+  int32_t token = 0;
+  float logprob = 0;
+  std::vector<std::pair<int32_t, float>> top;
+};
+
 // New tokens of one request since the last event; the last event of a request has `done`.
 struct TokenEvent {
   uint64_t id = 0;
@@ -59,6 +68,7 @@ struct TokenEvent {
   int8_t constraint_phase = -1;
   bool constraint_accepting = false;
   std::string constrained_bytes;
+  std::vector<TokenLogprob> logprobs;  // aligned with `tokens` when the request asked for them
 };
 
 // One-shot computations over whole inputs, run between generation steps.

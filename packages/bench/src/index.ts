@@ -2,6 +2,6 @@
 export { runBench, formatReport, benchModels, bytesPerToken } from "./bench.js";
 export type { BenchReport, BenchRow, BenchOptions, BenchModel, WeightsFormat } from "./bench.js";
 export { measureQuality } from "./quality.js";
-export type { QualityRow } from "./quality.js";
+export type { QualityRow, KvCachePrecision } from "./quality.js";
 export { buildRandomModel, tensorSpecs } from "./random_model.js";
 export { writeGguf, encodeTensor } from "./gguf_writer.js";

@@ -1,5 +1,5 @@
 /**
- * Quality of each weight format against the float32 goldens of the fixture models: top-1 agreement
+ * Quality of each weight format (and KV cache precision) against the float32 goldens of the fixture models: top-1 agreement
  * and mean KL(reference ‖ ours) over every position of every golden prompt.
  */
 import { readFileSync } from "node:fs";
@@ -8,10 +8,14 @@ import path from "node:path";
 import { Engine } from "@wenxin/engine";
 
 export type WeightsFormat = "bf16" | "q8" | "q4" | "fp8";
+export type KvCachePrecision = "f32" | "bf16" | "int8";
 
 export interface QualityRow {
   model: string;
   weights: WeightsFormat;
+  kvCache: KvCachePrecision;
+  /** KV cache memory per token of context, all layers. */
+  kvBytesPerToken: number;
   positions: number;
   top1: number;
   meanKl: number;
@@ -54,11 +58,17 @@ function argmax(a: ArrayLike<number>, offset: number, n: number): number {
 }
 
 /** `fixtures` is test/fixtures/ernie45; `model` one of its model directories. */
-export async function measureQuality(fixtures: string, model: string, weights: WeightsFormat, threads = 2): Promise<QualityRow> {
+export async function measureQuality(
+  fixtures: string,
+  model: string,
+  weights: WeightsFormat,
+  threads = 2,
+  kvCache: KvCachePrecision = "f32",
+): Promise<QualityRow> {
   const goldenDir = path.join(fixtures, "golden", model);
   const golden = JSON.parse(readFileSync(path.join(goldenDir, "golden.json"), "utf8")) as GoldenJson;
   const tensors = readF32Safetensors(path.join(goldenDir, "golden.safetensors"));
-  const engine = await Engine.load(path.join(fixtures, model), { threads, weights });
+  const engine = await Engine.load(path.join(fixtures, model), { threads, weights, kvCache, maxContext: 1024 });
   try {
     const V = engine.config.hparams.vocabSize;
     let positions = 0, agree = 0, kl = 0, maxAbsDiff = 0;
@@ -81,7 +91,8 @@ export async function measureQuality(fixtures: string, model: string, weights: W
         if (argmax(logits, pos * V, V) === argmax(ref, refOffset, V)) agree++;
       }
     }
-    return { model, weights, positions, top1: agree / positions, meanKl: kl / positions, maxAbsDiff };
+    const kvBytesPerToken = engine.stats().kvBytesPerToken;
+    return { model, weights, kvCache, kvBytesPerToken, positions, top1: agree / positions, meanKl: kl / positions, maxAbsDiff };
   } finally {
     await engine.close();
   }

@@ -12,7 +12,7 @@ import { tokenBytes } from "./generation/token_bytes.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
-import type { NativeEngine, NativeJobKind, NativeLoraModule, NativeTokenEvent } from "./native/addon_types.js";
+import type { NativeEngine, NativeEngineStats, NativeJobKind, NativeLoraModule, NativeTokenEvent } from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
@@ -21,8 +21,22 @@ export const loadOptionsSchema = z.object({
   threads: z.number().int().min(1).max(1024).optional(),
   /** Longest sequence (prompt + generated) in tokens; clamped to the model's maximum. Default 4096. */
   maxContext: z.number().int().positive().optional(),
-  /** KV cache budget over all concurrent sequences, in tokens (default 4 × maxContext). */
+  /**
+   * The KV cache budget over all concurrent sequences, in bytes. Alternatives, in this order:
+   * `kvCacheTokens`, or `maxSequences` × maxContext tokens; default 4 × maxContext tokens.
+   * Requests that do not fit wait; one that could never fit is refused at submit.
+   */
+  kvCacheBytes: z.number().int().positive().optional(),
+  /** KV cache budget over all concurrent sequences, in tokens. */
   kvCacheTokens: z.number().int().positive().optional(),
+  /** Sequences running at once (default 128); more requests wait in arrival order. */
+  maxSequences: z.number().int().positive().optional(),
+  /** Tokens per engine step: one per decoding sequence, the rest prompt chunks (default 512). */
+  maxBatchTokens: z.number().int().positive().optional(),
+  /** KV cache precision: "f32" (exact, default), "bf16" (half the memory), "int8" (a quarter, per-head scales). */
+  kvCache: z.enum(["f32", "bf16", "int8"]).optional(),
+  /** Reuse the KV cache of identical prompt prefixes across requests (default true). */
+  prefixCaching: z.boolean().optional(),
   /**
    * How matrices are held: "bf16" as stored (exact float32 compute), or quantized once at load:
    * "q8" (int8, per-row scales), "q4" (int4, blocks of 32 with fp16 scales), "fp8" (e4m3, per-row scales).
@@ -31,6 +45,9 @@ export const loadOptionsSchema = z.object({
 });
 
 export type LoadOptions = z.infer<typeof loadOptionsSchema>;
+
+/** What engine.stats() reports. */
+export type EngineStats = NativeEngineStats;
 
 /** What to generate from: raw text, token ids, or a conversation rendered with the chat template. */
 export type GenerateInput =
@@ -129,6 +146,11 @@ export class Engine {
           threads: opts.threads ?? Math.max(1, os.availableParallelism()),
           maxContext,
           kvCacheTokens: opts.kvCacheTokens ?? 0,
+          kvCacheBytes: opts.kvCacheBytes ?? 0,
+          maxSequences: opts.maxSequences ?? 0,
+          maxBatchTokens: opts.maxBatchTokens ?? 512,
+          kvCache: opts.kvCache ?? "f32",
+          prefixCaching: opts.prefixCaching ?? true,
           weights: opts.weights ?? "bf16",
         },
         (events) => engineRef.current?.onNativeEvents(events),
@@ -257,10 +279,14 @@ export class Engine {
     const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id), {
       constrained: constraint !== undefined,
       triggered: constraint?.trigger === undefined,
+      setPaused: (paused) => this.native.setPaused(id, paused),
     });
+    // An explicit maxNewTokens past the context is refused; the default stops at the context.
+    const defaultMax = Math.max(1, Math.min(this.generationDefaults.maxNewTokens ?? 256, this.maxContext - promptIds.length));
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
-      maxNewTokens: opts.maxNewTokens ?? this.generationDefaults.maxNewTokens ?? 256,
+      maxNewTokens: opts.maxNewTokens ?? defaultMax,
+      ...(opts.logprobs !== undefined && { logprobs: opts.logprobs }),
       adapter: this.adapterId(opts.adapter),
       stopIds: Int32Array.from(new Set([...(opts.ignoreEos ? [] : this.stopTokenIds), ...(opts.stopTokenIds ?? [])])),
       ...(constraint && {
@@ -288,6 +314,15 @@ export class Engine {
       stream.onEnd(() => signal.removeEventListener("abort", onAbort));
     }
     return stream;
+  }
+
+  /**
+   * The engine's load right now: waiting and running requests, KV cache blocks (used, cached for
+   * prefix reuse, free), prefix-cache hits, tokens computed and generated, step timings, tokens/s.
+   */
+  stats(): EngineStats {
+    this.assertOpen();
+    return this.native.stats();
   }
 
   /** Stops the engine: running generations fail with ERR_WENXIN_ENGINE_CLOSED. */

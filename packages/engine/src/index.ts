@@ -2,11 +2,11 @@
 
 // Engine
 export { Engine, loadOptionsSchema } from "./engine.js";
-export type { LoadOptions, GenerateOptions, GenerateInput, ForwardInspection, LoraAdapterSpec, LoraTensorSpec } from "./engine.js";
+export type { LoadOptions, GenerateOptions, GenerateInput, ForwardInspection, LoraAdapterSpec, LoraTensorSpec, EngineStats } from "./engine.js";
 
 // Generation
 export { GenerationStream } from "./generation/generation_stream.js";
-export type { GenerationEvent, GenerationResult, TokenEvent, FinishReason } from "./generation/generation_stream.js";
+export type { GenerationEvent, GenerationResult, TokenEvent, TokenLogprob, FinishReason } from "./generation/generation_stream.js";
 export { samplingOptionsSchema, generateOptionsSchema } from "./generation/options.js";
 export type { SamplingOptions } from "./generation/options.js";
 export { applyLogitsProcessors } from "./generation/logits_processors.js";

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/generic/generic.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <limits>
+#include <vector>
 
 #include "kernels/avx512/avx512.h"
 #include "kernels/generic/generic.h"

@@ -45,7 +45,8 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
-    std::vector<const float*> kb, vb;
+    std::vector<const float*> kb, vb, ks, vs;
+    std::vector<const void*> kd, vd;
     for (int64_t i = b; i < e; ++i) {
       // Causal rows grow with position: pair early and late tokens so each thread gets equal work.
       const int64_t slot = i / splits, split = i % splits;
@@ -53,23 +54,48 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
       const int64_t it = item * splits + split;
       const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
       const kv::KvSequence* cache = batch.caches[t];
+      const kv::KvCacheShape& shape = cache->shape();
       const int64_t n = batch.positions[t] + 1;
-      const int64_t bt = cache->shape().block_tokens, nblocks = (n + bt - 1) / bt;
-      kb.resize(nblocks);
-      vb.resize(nblocks);
-      for (int64_t blk = 0; blk < nblocks; ++blk) {
-        kb[blk] = cache->key_block(s.layer, blk) + g * d;
-        vb[blk] = cache->value_block(s.layer, blk) + g * d;
-      }
+      const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
+      const int64_t head_bytes = g * d * shape.element_bytes();
       kernels::AttentionArgs a;
+      a.kv_type = static_cast<int32_t>(shape.precision);
+      if (shape.precision == kv::KvPrecision::kF32) {
+        kb.resize(nblocks);
+        vb.resize(nblocks);
+        for (int64_t blk = 0; blk < nblocks; ++blk) {
+          kb[blk] = reinterpret_cast<const float*>(cache->key_block(s.layer, blk) + head_bytes);
+          vb[blk] = reinterpret_cast<const float*>(cache->value_block(s.layer, blk) + head_bytes);
+        }
+        a.k_blocks = kb.data();
+        a.v_blocks = vb.data();
+      } else {
+        kd.resize(nblocks);
+        vd.resize(nblocks);
+        for (int64_t blk = 0; blk < nblocks; ++blk) {
+          kd[blk] = cache->key_block(s.layer, blk) + head_bytes;
+          vd[blk] = cache->value_block(s.layer, blk) + head_bytes;
+        }
+        a.k_data = kd.data();
+        a.v_data = vd.data();
+        if (shape.has_scales()) {
+          ks.resize(nblocks);
+          vs.resize(nblocks);
+          for (int64_t blk = 0; blk < nblocks; ++blk) {
+            ks[blk] = cache->key_scales(s.layer, blk) + g;
+            vs[blk] = cache->value_scales(s.layer, blk) + g;
+          }
+          a.k_scales = ks.data();
+          a.v_scales = vs.data();
+          a.scale_stride = shape.kv_heads;
+        }
+      }
       a.q = q + t * qd + g * G * d;
       a.heads = G;
       a.d = d;
       a.scale = 1.0f / std::sqrt(static_cast<float>(d));
-      a.k_blocks = kb.data();
-      a.v_blocks = vb.data();
       a.block_tokens = bt;
-      a.pos_stride = cache->shape().kv_dim;
+      a.pos_stride = shape.kv_dim();
       a.begin = n * split / splits;
       a.end = n * (split + 1) / splits;
       K.attention(a, {part_o.data() + it * G * d, part_m.data() + it * G, part_l.data() + it * G});
@@ -127,9 +153,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
     kernels::rope_interleaved_f32(q + t * qd, s.num_heads, d, rope.cos.data() + t * half, rope.sin.data() + t * half);
     kernels::rope_interleaved_f32(k + t * kvd, s.num_kv_heads, d, rope.cos.data() + t * half,
                                   rope.sin.data() + t * half);
-    kv::KvSequence* cache = batch.caches[t];
-    std::memcpy(cache->key(s.layer, batch.positions[t]), k + t * kvd, kvd * sizeof(float));
-    std::memcpy(cache->value(s.layer, batch.positions[t]), v + t * kvd, kvd * sizeof(float));
+    batch.caches[t]->store(s.layer, batch.positions[t], k + t * kvd, v + t * kvd);
   }
 
   attend(s, batch, q, ctx, pool);

@@ -44,11 +44,16 @@ export const benchCommand: Command = {
       const rows = [];
       for (const model of ["tiny-ernie45-dense", "tiny-ernie45-moe"])
         for (const w of ["bf16", "q8", "q4", "fp8"] as const) rows.push(await measureQuality(fixtures, model, w));
+      // KV cache precisions, on exact weights so only the cache's error shows.
+      for (const model of ["tiny-ernie45-dense", "tiny-ernie45-moe"])
+        for (const kv of ["bf16", "int8"] as const) rows.push(await measureQuality(fixtures, model, "bf16", 2, kv));
       if (values.json) console.log(JSON.stringify({ quality: rows }, null, 1));
       else {
-        console.log("| model | weights | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|");
+        console.log("| model | weights | KV cache (bytes/token) | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|---|");
         for (const r of rows)
-          console.log(`| ${r.model} | ${r.weights} | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`);
+          console.log(
+            `| ${r.model} | ${r.weights} | ${r.kvCache} (${r.kvBytesPerToken}) | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`,
+          );
       }
       return 0;
     }

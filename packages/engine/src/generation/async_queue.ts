@@ -5,6 +5,14 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private ended = false;
   private failure: { error: unknown } | undefined;
 
+  /** `onTake` runs after the consumer takes a buffered item (for backpressure). */
+  constructor(private readonly onTake?: (buffered: number) => void) {}
+
+  /** Items pushed and not yet taken. */
+  get size(): number {
+    return this.items.length;
+  }
+
   push(item: T): void {
     if (this.ended) return;
     if (this.waiter) {
@@ -37,7 +45,11 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+    if (this.items.length > 0) {
+      const value = this.items.shift()!;
+      this.onTake?.(this.items.length);
+      return Promise.resolve({ value, done: false });
+    }
     if (this.failure) return Promise.reject(this.failure.error);
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { WenxinError, fromNativeError } from "../errors.js";
-import type { NativeTokenEvent } from "../native/addon_types.js";
+import type { NativeTokenEvent, NativeTokenLogprob } from "../native/addon_types.js";
 import { IncrementalDecoder } from "../tokenizer/incremental_decoder.js";
 import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 import { AsyncQueue } from "./async_queue.js";
@@ -8,12 +8,24 @@ import { StopStringMatcher } from "./stop_strings.js";
 
 export type FinishReason = "stop" | "length";
 
+/** A generated token's log-probability (raw logits, before sampling processors) and the likeliest alternatives. */
+export type TokenLogprob = NativeTokenLogprob;
+
 /** New tokens from one engine step, with the text they completed (possibly empty). */
 export interface TokenEvent {
   type: "token";
   tokenIds: number[];
   text: string;
+  /** With the `logprobs` option: one entry per id of `tokenIds`. */
+  logprobs?: TokenLogprob[];
 }
+
+/**
+ * Events buffered for a consumer that does not read: past the high mark the request is paused
+ * (other requests keep running), below the low mark it resumes.
+ */
+const BUFFER_HIGH_WATER = 256;
+const BUFFER_LOW_WATER = 64;
 
 /** The last event of a generation. */
 export interface GenerationResult {
@@ -36,7 +48,9 @@ export type GenerationEvent = TokenEvent | GenerationResult;
  * then the result. Abort (signal or `cancel()`) rejects the iteration with ERR_WENXIN_ABORTED.
  */
 export class GenerationStream implements AsyncIterable<GenerationEvent> {
-  private readonly queue = new AsyncQueue<GenerationEvent>();
+  private readonly queue = new AsyncQueue<GenerationEvent>((buffered) => this.onTake(buffered));
+  private paused = false;
+  private readonly setPaused: ((paused: boolean) => void) | undefined;
   private readonly decoder: IncrementalDecoder;
   private readonly stops: StopStringMatcher;
   private readonly tokenIds: number[] = [];
@@ -53,8 +67,9 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     stop: string[],
     private readonly promptTokens: number,
     private readonly cancelNative: () => void,
-    options: { constrained?: boolean; triggered?: boolean } = {},
+    options: { constrained?: boolean; triggered?: boolean; setPaused?: (paused: boolean) => void } = {},
   ) {
+    this.setPaused = options.setPaused;
     if (options.constrained) this.constrained = { chunks: [], triggered: options.triggered ?? true, complete: false };
     this.decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: true });
     this.stops = new StopStringMatcher(stop);
@@ -83,6 +98,13 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     else this.endListeners.push(fn);
   }
 
+  private onTake(buffered: number): void {
+    if (this.paused && buffered <= BUFFER_LOW_WATER && !this.finished) {
+      this.paused = false;
+      this.setPaused?.(false);
+    }
+  }
+
   private ended(): void {
     this.finished = true;
     for (const fn of this.endListeners.splice(0)) fn();
@@ -109,19 +131,23 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     if (stopAt >= 0) {
       this.text = this.text.slice(0, stopAt);
       if (!ev.done) this.cancelNative();
-      this.finish(ids, "stop", ev.promptTokens || this.promptTokens);
+      this.finish(ids, "stop", ev.promptTokens || this.promptTokens, ev.logprobs);
       return true;
     }
     if (ev.done) {
       if (ev.finishReason === "cancelled") {
         this.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was cancelled"));
       } else {
-        this.finish(ids, ev.finishReason === "length" ? "length" : "stop", ev.promptTokens || this.promptTokens);
+        this.finish(ids, ev.finishReason === "length" ? "length" : "stop", ev.promptTokens || this.promptTokens, ev.logprobs);
       }
       return true;
     }
     const visible = this.text.length - this.stops.heldBack(this.text);
-    this.queue.push({ type: "token", tokenIds: ids, text: this.take(visible) });
+    this.queue.push({ type: "token", tokenIds: ids, text: this.take(visible), ...(ev.logprobs && { logprobs: ev.logprobs }) });
+    if (!this.paused && this.setPaused && this.queue.size >= BUFFER_HIGH_WATER) {
+      this.paused = true;
+      this.setPaused(true);
+    }
     return false;
   }
 
@@ -144,9 +170,9 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     return piece;
   }
 
-  private finish(lastIds: number[], reason: FinishReason, promptTokens: number): void {
+  private finish(lastIds: number[], reason: FinishReason, promptTokens: number, logprobs?: TokenLogprob[]): void {
     const tail = this.take(this.text.length);
-    if (lastIds.length > 0 || tail) this.queue.push({ type: "token", tokenIds: lastIds, text: tail });
+    if (lastIds.length > 0 || tail) this.queue.push({ type: "token", tokenIds: lastIds, text: tail, ...(logprobs && { logprobs }) });
     this.queue.push({
       type: "done",
       tokenIds: [...this.tokenIds],

@@ -30,6 +30,11 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
   adapter: z.string().optional(),
   /** Keep generating past end-of-sequence tokens (benchmarks); only stopTokenIds, stop and maxNewTokens end it. */
   ignoreEos: z.boolean().optional(),
+  /**
+   * Per-token log-probabilities (log softmax of the raw logits, before sampling processors) with
+   * this many most likely alternatives (0..20); on every token event as `logprobs`.
+   */
+  logprobs: z.number().int().min(0).max(20).optional(),
   /** Constrains the output to a JSON schema, any JSON object, a regex or a GBNF grammar (see constraint.ts). */
   constraint: constraintSchema.optional(),
 });

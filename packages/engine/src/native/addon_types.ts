@@ -32,6 +32,11 @@ export interface NativeEngineOptions {
   threads: number;
   maxContext: number;
   kvCacheTokens: number;
+  kvCacheBytes: number;
+  maxSequences: number;
+  maxBatchTokens: number;
+  kvCache: "f32" | "bf16" | "int8";
+  prefixCaching: boolean;
   weights: "bf16" | "q8" | "q4" | "fp8";
 }
 
@@ -59,6 +64,8 @@ export interface NativeGenerateParams extends NativeSamplingParams {
   /** LoRA adapter id from loadAdapter; absent for the base model. */
   adapter?: number;
   constraint?: NativeConstraint;
+  /** Per-token log-probabilities with this many alternatives (0..20); absent: none. */
+  logprobs?: number;
 }
 
 export interface NativeLoraTensor {
@@ -85,6 +92,34 @@ export interface NativeConstraintEvent {
   bytes: Uint8Array;
 }
 
+/** A generated token's log-probability under the raw logits, with the most likely alternatives. */
+export interface NativeTokenLogprob {
+  tokenId: number;
+  logprob: number;
+  top: { tokenId: number; logprob: number }[];
+}
+
+/** The engine's load, read at any time (see native/src/runtime/engine_stats.h). */
+export interface NativeEngineStats {
+  waiting: number;
+  running: number;
+  kvBlocksTotal: number;
+  kvBlocksUsed: number;
+  kvBlocksCached: number;
+  kvBlocksFree: number;
+  kvBlockTokens: number;
+  kvBytesPerToken: number;
+  kvCache: "f32" | "bf16" | "int8";
+  prefixCacheHitTokens: number;
+  promptTokens: number;
+  generatedTokens: number;
+  steps: number;
+  preemptions: number;
+  lastStepMs: number;
+  meanStepMs: number;
+  tokensPerSecond: number;
+}
+
 /** Per-request news from one engine step; the last event of a request has `done`. */
 export interface NativeTokenEvent {
   id: number;
@@ -95,6 +130,7 @@ export interface NativeTokenEvent {
   completionTokens: number;
   error?: Error & { code?: string };
   constraint?: NativeConstraintEvent;
+  logprobs?: NativeTokenLogprob[];
 }
 
 export type NativeJobKind = "logits" | "embed" | "trace" | "loadAdapter" | "unloadAdapter";
@@ -103,6 +139,9 @@ export interface NativeEngine {
   /** Queues a request; throws (with `.code`) when the request is refused. */
   submit(id: number, promptIds: Int32Array, params: NativeGenerateParams): void;
   cancel(id: number): void;
+  /** A paused request is skipped by steps but keeps its place and KV cache. */
+  setPaused(id: number, paused: boolean): void;
+  stats(): NativeEngineStats;
   /** logits: { logits }; embed: { embeddings }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
   runJob(
     kind: NativeJobKind,

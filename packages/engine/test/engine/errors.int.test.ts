@@ -179,22 +179,39 @@ describe("request errors", () => {
     expect(() => engine.generate({ prompt: "hi", maxNewTokens: 0 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
   });
 
-  it("a KV cache budget overrun fails that request only, and the engine keeps serving", async () => {
-    // Budget 128 tokens: three 50-token prompts cannot all hold their caches at once.
+  it("requests beyond the free KV budget wait, then finish with the tokens they produce alone", async () => {
+    // Budget 128 tokens (4 blocks of 32): three 58-token sequences (2 blocks each) cannot all run at once.
     const prompt = Array.from({ length: 50 }, (_, i) => 400 + i);
-    const runs = [0, 1, 2].map(() => engine.generate({ inputIds: prompt, maxNewTokens: 8, temperature: 0, stopTokenIds: [] }).result());
-    const settled = await Promise.allSettled(runs);
-    const failed = settled.filter((s) => s.status === "rejected");
-    expect(failed.length).toBeGreaterThan(0);
-    for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: "ERR_WENXIN_KV_CACHE_FULL" });
-    expect(settled.some((s) => s.status === "fulfilled")).toBe(true);
-    const after = await engine.generate({ inputIds: prompt, maxNewTokens: 4, temperature: 0 }).result();
-    expect(after.completionTokens).toBeGreaterThan(0);
+    const opts = { inputIds: prompt, maxNewTokens: 8, temperature: 0, stopTokenIds: [] };
+    const solo = await engine.generate(opts).result();
+    const runs = await Promise.all([0, 1, 2].map(() => engine.generate(opts).result()));
+    for (const r of runs) expect(r.tokenIds).toEqual(solo.tokenIds);
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+  });
+
+  it("a request larger than the whole KV budget is refused at submit, and the engine keeps serving", async () => {
+    const prompt = Array.from({ length: 60 }, (_, i) => 400 + i);
+    const big = await Engine.load(DENSE_DIR, { threads: 1, maxContext: 256, kvCacheTokens: 64 });
+    try {
+      expect(() => big.generate({ inputIds: prompt, maxNewTokens: 10, temperature: 0 })).toThrow(
+        expect.objectContaining({ code: "ERR_WENXIN_KV_CACHE_FULL", message: expect.stringContaining("70 tokens") }),
+      );
+      const ok = await big.generate({ inputIds: prompt.slice(0, 20), maxNewTokens: 4, temperature: 0 }).result();
+      expect(ok.completionTokens).toBe(4);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it("maxNewTokens beyond the context is refused at submit", () => {
+    expect(() => engine.generate({ inputIds: [1, 2, 3], maxNewTokens: 62, temperature: 0 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_CONTEXT_OVERFLOW", message: expect.stringContaining("65 tokens") }),
+    );
   });
 
   it("a closed engine refuses work with ENGINE_CLOSED", async () => {
     const e = await Engine.load(DENSE_DIR, { threads: 1 });
-    const running = e.generate({ prompt: "hello", maxNewTokens: 10000 }).result();
+    const running = e.generate({ prompt: "hello", maxNewTokens: 4000 }).result();
     await e.close();
     await expect(running).rejects.toMatchObject({ code: "ERR_WENXIN_ENGINE_CLOSED" });
     expect(() => e.generate({ prompt: "hello" })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" }));

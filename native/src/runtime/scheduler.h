@@ -1,0 +1,62 @@
+// Decides what each engine step computes. Sequences wait in arrival order (FCFS) and join the
+// running set when the KV cache can hold what they have to compute; every step then takes one
+// token from each decoding sequence and fills the rest of the token budget with prompt chunks.
+// When a decoding sequence cannot grow, the most recently admitted one is preempted: its blocks
+// are freed and it goes back to the head of the queue, to be recomputed later (its published
+// blocks usually survive in the prefix cache, so the recompute is mostly a lookup).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "runtime/sequence.h"
+#include "wenxin/status.h"
+
+namespace wenxin::runtime {
+
+struct SchedulerOptions {
+  int64_t max_sequences = 128;     // running at once
+  int64_t max_batch_tokens = 512;  // tokens per step: decode tokens first, then prompt chunks
+};
+
+// One sequence's share of a step: its next `count` pending tokens.
+struct StepWork {
+  Sequence* sequence;
+  int64_t count;
+};
+
+class Scheduler {
+ public:
+  Scheduler(SchedulerOptions options, kv::KvBlockPool* pool) : options_(options), pool_(pool) {}
+
+  void enqueue(std::unique_ptr<Sequence> sequence) { waiting_.push_back(std::move(sequence)); }
+  // Takes a request out, waiting or running (its blocks go back when the caller drops it).
+  std::unique_ptr<Sequence> remove(uint64_t id);
+  Sequence* find(uint64_t id);
+  // Every sequence, for shutdown.
+  std::vector<std::unique_ptr<Sequence>> drain();
+
+  // Plans the next step. Sequences that can never be served (alone and still out of room) are
+  // returned in `failed` with their status, already removed.
+  std::vector<StepWork> plan(std::vector<std::pair<std::unique_ptr<Sequence>, Status>>* failed);
+
+  size_t waiting() const { return waiting_.size(); }
+  size_t running() const { return running_.size(); }
+  int64_t preemptions() const { return preemptions_; }
+  int64_t prefix_hit_tokens() const { return prefix_hit_tokens_; }
+
+ private:
+  bool admit_head();
+  void preempt(size_t index);
+
+  SchedulerOptions options_;
+  kv::KvBlockPool* pool_;
+  std::deque<std::unique_ptr<Sequence>> waiting_;
+  std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+  int64_t preemptions_ = 0;
+  int64_t prefix_hit_tokens_ = 0;
+};
+
+}  // namespace wenxin::runtime
