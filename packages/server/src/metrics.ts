@@ -4,7 +4,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-import type { EngineStats } from "./engine_features.js";
+import type { EngineStats } from "@wenxin/engine";
+
 import type { ServedModel } from "./served_model.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -119,16 +120,10 @@ export class ServerMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: "wenxin_" });
-    // The engine's own scheduler gauges exist only once an engine that reports them is loaded.
-    model.ready.then(
-      () => {
-        if (model.engineStats()) this.addEngineGauges(model);
-      },
-      () => undefined,
-    );
+    this.addEngineGauges(model);
   }
 
-  /** Gauges read from `engine.stats()` at scrape time: KV blocks, the engine's queue, the prefix cache. */
+  /** Read from `engine.stats()` at scrape time (absent while the model loads): KV blocks, the engine's queue, the prefix cache. */
   private addEngineGauges(model: ServedModel): void {
     const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
       new Gauge({

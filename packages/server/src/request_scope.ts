@@ -62,14 +62,9 @@ export class RequestScope {
     }
   }
 
-  /** Counts the prompt (once) and the KV-cache tokens it holds (once per choice). */
-  holdPrompt(promptTokens: number, copies = 1): void {
+  /** Counts the request's prompt tokens (once, whatever `n`). */
+  countPrompt(promptTokens: number): void {
     this.metrics.promptTokens.inc(promptTokens);
-    this.holdTokens(promptTokens * copies);
-  }
-
-  private holdTokens(count: number): void {
-    if (this.inFlight) this.inFlight.request.kvTokens += count;
   }
 
   /** Called for every engine step's new tokens. */
@@ -80,7 +75,6 @@ export class RequestScope {
       this.metrics.timeToFirstToken.observe({ route: this.route }, (performance.now() - this.startedAt) / 1000);
     }
     this.metrics.addGenerated(count);
-    this.holdTokens(count);
   }
 
   /** Counts an error that happened after the response headers went out (so the status stays 200). */

@@ -1,13 +1,12 @@
 /**
  * The one model a server serves: its id, its lifecycle (loading → ready → draining → closed,
  * or failed), the admission queue in front of its engine, and the requests in flight on it.
- * KV-cache use comes from the engine's statistics; an engine without them gets an estimate
- * from the tokens of the requests in flight.
+ * KV-cache use and the engine's own queue come from the engine's statistics.
  */
-import type { Engine } from "@wenxin/engine";
+import type { Engine, EngineStats } from "@wenxin/engine";
 
 import { AdmissionQueue } from "./admission.js";
-import { engineStats, type EngineStats } from "./engine_features.js";
+import { engineStats } from "./engine_stats.js";
 import { ApiError } from "./errors.js";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining" | "closed";
@@ -15,8 +14,6 @@ export type ModelState = "loading" | "ready" | "failed" | "draining" | "closed";
 /** A request using the engine: what drain waits for and what it aborts past the deadline. */
 export interface InFlightRequest {
   readonly controller: AbortController;
-  /** Tokens this request holds in the KV cache (prompt + generated so far), for the estimate. */
-  kvTokens: number;
 }
 
 export class ServedModel {
@@ -36,8 +33,6 @@ export class ServedModel {
     private readonly owner: {
       /** Close the engine when the server stops (true when the server loaded it). */
       closeEngine: boolean;
-      /** KV cache budget in tokens, when known (the engine defaults to 4 × maxContext). */
-      kvCacheTokens?: number;
     } = { closeEngine: true },
   ) {
     this.ready = Promise.resolve(engine).then(
@@ -88,7 +83,7 @@ export class ServedModel {
 
   /** Registers a request on the engine; call the returned function when it is over. */
   begin(controller: AbortController): { request: InFlightRequest; end: () => void } {
-    const request: InFlightRequest = { controller, kvTokens: 0 };
+    const request: InFlightRequest = { controller };
     this.inFlight.add(request);
     return {
       request,
@@ -108,15 +103,10 @@ export class ServedModel {
     return engineStats(this.loaded);
   }
 
-  /** Fraction of the KV cache in use: the engine's blocks, else an estimate (0 when the budget is unknown). */
+  /** Fraction of the engine's KV cache blocks held by sequences (0 before the engine is loaded). */
   kvCacheUsage(): number {
     const stats = this.engineStats();
-    if (stats) return stats.kvBlocksTotal > 0 ? stats.kvBlocksUsed / stats.kvBlocksTotal : 0;
-    const budget = this.owner.kvCacheTokens ?? (this.loaded ? 4 * this.loaded.maxContext : 0);
-    if (budget <= 0) return 0;
-    let used = 0;
-    for (const r of this.inFlight) used += r.kvTokens;
-    return Math.min(1, used / budget);
+    return stats && stats.kvBlocksTotal > 0 ? stats.kvBlocksUsed / stats.kvBlocksTotal : 0;
   }
 
   /**

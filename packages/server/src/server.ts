@@ -54,7 +54,6 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
   const engine = typeof source === "string" ? Engine.load(source, loadOptions) : source;
   const model = new ServedModel(modelId(input), engine, new AdmissionQueue(options.maxConcurrency, options.maxQueue), {
     closeEngine: typeof source === "string", // an engine the caller passed in stays the caller's to close
-    kvCacheTokens: loadOptions?.kvCacheTokens,
   });
   const metrics = new ServerMetrics(model);
   const app = buildApp({ model, metrics, options }, logger);

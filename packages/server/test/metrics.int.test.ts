@@ -70,7 +70,13 @@ describe("/metrics", () => {
       const busy = await scrape();
       expect(busy("wenxin_queue_depth")).toBe(1);
       expect(busy("wenxin_requests_running")).toBe(1);
-      expect(busy("wenxin_kv_cache_usage_ratio")).toBeGreaterThan(0);
+      expect(busy("wenxin_sequences_running")).toBe(1);
+      expect(busy("wenxin_sequences_waiting")).toBe(0);
+      const total = busy("wenxin_kv_cache_blocks_total")!;
+      expect(total).toBe(engine.stats().kvBlocksTotal);
+      expect(busy("wenxin_kv_cache_blocks_used")).toBeGreaterThan(0);
+      expect(busy("wenxin_kv_cache_blocks_used")! + busy("wenxin_kv_cache_blocks_free")!).toBeLessThanOrEqual(total);
+      expect(busy("wenxin_kv_cache_usage_ratio")).toBeCloseTo(busy("wenxin_kv_cache_blocks_used")! / total, 6);
       first.abort();
       expect((await queued).status).toBe(200);
       await expect.poll(() => srv.server.model.inFlightCount, { timeout: 5000 }).toBe(0);
@@ -78,8 +84,38 @@ describe("/metrics", () => {
       expect(idle("wenxin_queue_depth")).toBe(0);
       expect(idle("wenxin_requests_running")).toBe(0);
       expect(idle("wenxin_kv_cache_usage_ratio")).toBe(0);
+      expect(idle("wenxin_kv_cache_blocks_used")).toBe(0);
+      expect(idle("wenxin_sequences_running")).toBe(0);
     } finally {
       first.abort();
     }
+  });
+
+  it("frees the sequence and its KV blocks when a client disconnects mid-stream", async () => {
+    const client = new AbortController();
+    const res = await startPost(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 3000 }), client.signal);
+    await readUntil(res, (t) => (t.match(/"content":"[^"]/g) ?? []).length >= 2); // tokens are flowing
+    expect(engine.stats()).toMatchObject({ running: 1 });
+    expect(engine.stats().kvBlocksUsed).toBeGreaterThan(0);
+    client.abort();
+    await expect.poll(() => engine.stats(), { timeout: 5000, interval: 20 }).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+    expect(srv.server.model.inFlightCount).toBe(0);
+    const m = await scrape();
+    expect(m("wenxin_kv_cache_blocks_used")).toBe(0);
+    expect(m("wenxin_requests_running")).toBe(0);
+    const generated = engine.stats().generatedTokens;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.stats().generatedTokens).toBe(generated); // nothing is still generating for it
+  });
+
+  it("counts prefix-cache hits from the engine", async () => {
+    const before = (await scrape())("wenxin_prefix_cache_hit_tokens_total")!;
+    // A prompt longer than a KV block, sent twice: the second reuses the first one's blocks.
+    const long = chat({ messages: [{ role: "user", content: "steady words repeated ".repeat(40) }], max_tokens: 1 });
+    expect((await postJson(`${srv.baseURL}/chat/completions`, long)).status).toBe(200);
+    expect((await postJson(`${srv.baseURL}/chat/completions`, long)).status).toBe(200);
+    const after = await scrape();
+    expect(after("wenxin_prefix_cache_hit_tokens_total")! - before).toBeGreaterThan(0);
+    expect(after("wenxin_prefix_cache_hit_tokens_total")).toBe(engine.stats().prefixCacheHitTokens);
   });
 });

@@ -143,10 +143,10 @@ describe("chat.completions", () => {
     const err = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err).toMatchObject({ status: 400, param: "temperature", type: "invalid_request_error" });
-    await expect(client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, logprobs: true })).rejects.toMatchObject({
+    await expect(client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, presence_penalty: 1 })).rejects.toMatchObject({
       status: 400,
       code: "unsupported_parameter",
-      param: "logprobs",
+      param: "presence_penalty",
     });
   });
 });

@@ -8,9 +8,7 @@
  * are one byte, `▁` is a space). Its `token` string is those bytes as UTF-8, or, for a piece of a
  * multi-byte character, `bytes:\xe4\xbd` (vLLM's spelling), since such a piece is no string.
  */
-import type { WenxinTokenizer } from "@wenxin/engine";
-
-import type { EngineTokenLogprob } from "../engine_features.js";
+import type { TokenLogprob as EngineTokenLogprob, WenxinTokenizer } from "@wenxin/engine";
 
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });

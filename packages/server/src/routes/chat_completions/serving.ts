@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult } from "@wenxin/engine";
+import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult, type TokenEvent } from "@wenxin/engine";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 import { AssistantMessageBuilder, type AssistantPiece } from "../../chat/assistant_output.js";
@@ -13,7 +13,6 @@ import { ChatChoiceOutput } from "../../chat/chat_output.js";
 import { constraintOption } from "../../chat/constraint.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { engineReturnsLogprobs, logprobsOption, type TokenEventWithLogprobs } from "../../engine_features.js";
 import { ApiError, badRequest, toApiError, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
@@ -48,7 +47,7 @@ export class ChatCompletionsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdPrompt(prepared.promptIds.length, prepared.choices);
+      scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
         // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
         const { stop: _stop, ...sampling } = toEngineSampling(body, choice);
@@ -57,7 +56,7 @@ export class ChatCompletionsServing {
           maxNewTokens: prepared.maxNewTokens,
           ...sampling,
           ...constraintOption(prepared.prompt.constraint),
-          ...logprobsOption(prepared.topLogprobs),
+          ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
           signal,
         };
       });
@@ -79,7 +78,6 @@ export class ChatCompletionsServing {
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
     rejectUnsupportedSampling(body);
     if (body.top_logprobs != null && !body.logprobs) throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
-    if (body.logprobs && !engineReturnsLogprobs()) throw unsupported("logprobs", "logprobs (this engine does not return per-token log-probabilities)");
     if (!engine.chatTemplate)
       throw new ApiError(400, "invalid_request_error", `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`, "no_chat_template");
     const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
@@ -195,7 +193,7 @@ class ChoiceLogprobs {
     this.pending = Array.from({ length: choices }, () => []);
   }
 
-  add(choice: number, ev: TokenEventWithLogprobs): void {
+  add(choice: number, ev: TokenEvent): void {
     if (ev.logprobs) this.pending[choice]!.push(...chatLogprobEntries(this.spelling, ev.logprobs));
   }
 

@@ -4,10 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 
-import type { Engine, GenerationResult } from "@wenxin/engine";
+import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { engineReturnsLogprobs, logprobsOption, type TokenEventWithLogprobs } from "../../engine_features.js";
 import { badRequest, toApiError, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
@@ -40,12 +39,12 @@ export class CompletionsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0), n);
+      scope.countPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0));
       const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
         inputIds: prompts[Math.floor(i / n)]!.ids,
         maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,
         ...toEngineSampling(body, i % n),
-        ...logprobsOption(body.logprobs ?? undefined),
+        ...(body.logprobs != null && { logprobs: body.logprobs }),
         signal,
       }));
       // Per choice: the builder that numbers offsets, and entries not yet sent (streaming) or all of them.
@@ -56,7 +55,7 @@ export class CompletionsServing {
               builder: new CompletionLogprobsBuilder(TokenSpelling.of(engine.tokenizer), body.logprobs!),
               parts: [] as CompletionLogprobs[],
             }));
-      const addLogprobs = (i: number, ev: TokenEventWithLogprobs) => {
+      const addLogprobs = (i: number, ev: TokenEvent) => {
         if (logprobs && ev.logprobs) logprobs[i]!.parts.push(logprobs[i]!.builder.add(ev.logprobs));
       };
       const takeLogprobs = (i: number): CompletionLogprobs | null => {
@@ -123,7 +122,6 @@ export class CompletionsServing {
 
   private prepare(engine: Engine, body: CompletionRequest): PreparedPrompt[] {
     rejectUnsupportedSampling(body);
-    if (body.logprobs != null && !engineReturnsLogprobs()) throw unsupported("logprobs", "logprobs (this engine does not return per-token log-probabilities)");
     if (body.logprobs != null && body.echo) throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
     if (body.suffix) throw unsupported("suffix", "suffix (fill-in-the-middle)");
     if (body.best_of != null && body.best_of !== (body.n ?? 1)) throw unsupported("best_of", "best_of different from n");

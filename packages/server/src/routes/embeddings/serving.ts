@@ -27,7 +27,7 @@ export class EmbeddingsServing {
     const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
     await scope.admit();
     try {
-      scope.holdPrompt(promptTokens);
+      scope.countPrompt(promptTokens);
       const vectors = await engine.embed(texts);
       const base64 = body.encoding_format === "base64";
       return {
