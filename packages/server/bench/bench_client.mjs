@@ -3,6 +3,7 @@
 // of malformed requests with the status each must get, /metrics scraping and small statistics.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,6 +121,13 @@ export async function scrapeMetrics(url) {
   return out;
 }
 
+/** An error's message with its cause (fetch's "fetch failed" says nothing on its own). */
+export function describeError(err) {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? ` (${err.cause.code ?? err.cause.name}: ${err.cause.message})` : "";
+  return `${err.message}${cause}`;
+}
+
 function authHeaders(apiKey) {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
@@ -194,7 +202,7 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
     out.totalMs = performance.now() - started;
     out.ok = true;
   } catch (err) {
-    out.error = err instanceof Error ? err.message : String(err);
+    out.error = describeError(err);
   }
   return out;
 }
@@ -233,22 +241,62 @@ export function malformedRequests({ modelName, bodyLimit = 4 * 1024 * 1024, apiK
     { name: "bad_tool_name", body: chat({ tools: [{ type: "function", function: { name: "no spaces allowed" } }] }), status: 400, code: "invalid_value" },
     { name: "image_part", body: chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }), status: 400 },
     { name: "top_logprobs_range", body: chat({ logprobs: true, top_logprobs: 21 }), status: 400, code: "invalid_value" },
-    { name: "oversize", body: JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(bodyLimit + 1) }] })), status: 413, code: "request_too_large" },
+    { name: "oversize", oversize: true, body: JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(bodyLimit + 1) }] })), status: 413, code: "request_too_large" },
     { name: "unknown_route", route: "/v1/chat/completion", body: chat({}), status: 404, code: "unknown_url" },
   ];
   if (apiKey) cases.push({ name: "wrong_api_key", body: chat({}), status: 401, code: "invalid_api_key", headers: { authorization: "Bearer wrong-key" } });
   return cases;
 }
 
+/**
+ * POSTs a body the server refuses on its Content-Length alone. The server answers 413 at once and
+ * closes the connection (it will not read megabytes it refuses), so a client still uploading gets
+ * EPIPE instead of the answer. Like a client using `Expect: 100-continue`, this one sends the
+ * headers, waits for an early answer, and sends the body only if none comes.
+ */
+export function postOversize(url, route, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const bytes = Buffer.from(body);
+    const req = http.request(`${url}${route}`, { method: "POST", headers: { "content-type": "application/json", "content-length": bytes.length, ...headers } });
+    let answered = false;
+    const timer = setTimeout(() => req.end(bytes), 2000);
+    req.on("response", (res) => {
+      answered = true;
+      clearTimeout(timer);
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d) => (text += d));
+      res.on("end", () => {
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, json, text });
+        req.destroy();
+      });
+    });
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      if (!answered) reject(err);
+    });
+    req.flushHeaders();
+  });
+}
+
 /** Sends one malformed request; resolves with { name, ok, status, code, error }. */
 export async function sendMalformed(url, c, apiKey) {
   try {
-    const res = await postJson(url, c.route ?? "/v1/chat/completions", c.body, { apiKey, headers: c.headers });
+    const route = c.route ?? "/v1/chat/completions";
+    const res = c.oversize
+      ? await postOversize(url, route, c.body, apiKey ? { authorization: `Bearer ${apiKey}` } : {})
+      : await postJson(url, route, c.body, { apiKey, headers: c.headers });
     const code = res.json?.error?.code ?? null;
     const ok = res.status === c.status && (c.code === undefined || code === c.code);
     return { name: c.name, ok, status: res.status, code, error: ok ? null : `expected ${c.status} ${c.code ?? ""}, got ${res.status} ${code}` };
   } catch (err) {
-    return { name: c.name, ok: false, status: 0, code: null, error: err instanceof Error ? err.message : String(err) };
+    return { name: c.name, ok: false, status: 0, code: null, error: describeError(err) };
   }
 }
 
