@@ -31,6 +31,26 @@ export class SseStream {
     this.body.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
+  /**
+   * Resolves once the client has taken what was written (at once when nothing is held back), or
+   * when the stream ends or `signal` aborts. Awaiting it before the next engine event lets a client
+   * that reads slowly slow its own generation down, instead of the server buffering for it.
+   */
+  writable(signal?: AbortSignal): Promise<void> {
+    if (this.ended || this.body.destroyed || !this.body.writableNeedDrain || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.body.off("drain", done);
+        this.body.off("close", done);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      this.body.once("drain", done);
+      this.body.once("close", done);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
   /** Ends the stream with `[DONE]`. */
   done(): void {
     if (this.ended) return;

@@ -13,6 +13,8 @@ export interface ChoiceHandlers {
   /** Returns true when the choice's output is complete: its generation is stopped there. */
   onTokens(choice: number, event: TokenEvent): boolean | void;
   onDone(choice: number, result: GenerationResult): void;
+  /** Awaited before each next engine event: a streaming answer waits here while its client lags. */
+  writable?(): Promise<void>;
 }
 
 export type ChoiceOptions = (choice: number, signal: AbortSignal) => GenerateOptions & { inputIds: ArrayLike<number> };
@@ -77,6 +79,8 @@ export class ChoiceRun {
         handlers.onDone(index, result);
         return result;
       }
+      // While this waits, the engine buffers this choice's events and pauses it past a limit.
+      if (handlers.writable) await handlers.writable();
     }
     throw new Error("generation ended without a result");
   }
