@@ -132,6 +132,32 @@ function authHeaders(apiKey) {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
 
+// node:http rather than fetch: undici's fetch gives up after 300 s without response headers, and a
+// request queued behind 200 others on a 2-core machine can wait that long before its answer starts.
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+/** POSTs `payload` (a string) and resolves with the request and its response (body unread). */
+function post(url, route, payload, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const bytes = Buffer.from(payload);
+    const req = http.request(`${url}${route}`, {
+      method: "POST",
+      agent,
+      headers: { "content-type": "application/json", "content-length": bytes.length, ...headers },
+    });
+    req.once("response", (res) => resolve({ req, res }));
+    req.once("error", reject);
+    req.end(bytes);
+  });
+}
+
+async function readAll(res) {
+  res.setEncoding("utf8");
+  let text = "";
+  for await (const chunk of res) text += chunk;
+  return text;
+}
+
 /**
  * One streaming /v1/chat/completions request, read to the end and checked: status 200, every
  * frame valid JSON, no error event, a finish_reason, the usage chunk and `[DONE]`.
@@ -140,41 +166,32 @@ function authHeaders(apiKey) {
  */
 export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
   const started = performance.now();
-  const controller = new AbortController();
   const out = { ok: false, status: 0, ttftMs: NaN, totalMs: NaN, completionTokens: 0, finishReason: null, error: null, disconnected: false, toolCalls: 0, content: "" };
   try {
-    const res = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...authHeaders(apiKey) },
-      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
-      signal: controller.signal,
-    });
-    out.status = res.status;
-    if (res.status !== 200) {
-      out.error = `status ${res.status}: ${(await res.text()).slice(0, 300)}`;
+    const { req, res } = await post(url, "/v1/chat/completions", JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }), authHeaders(apiKey));
+    out.status = res.statusCode;
+    if (res.statusCode !== 200) {
+      out.error = `status ${res.statusCode}: ${(await readAll(res)).slice(0, 300)}`;
       return out;
     }
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
+    res.setEncoding("utf8");
     let buffer = "";
     let chunks = 0;
     let done = false;
     let usage = null;
-    while (!done) {
-      const { value, done: eof } = await reader.read();
-      if (eof) break;
-      buffer += decoder.decode(value, { stream: true });
+    for await (const data of res) {
+      buffer += data;
       let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
+      while (!done && (end = buffer.indexOf("\n\n")) >= 0) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         if (!frame.startsWith("data: ")) throw new Error(`malformed SSE frame ${JSON.stringify(frame.slice(0, 80))}`);
-        const data = frame.slice(6);
-        if (data === "[DONE]") {
+        const payload = frame.slice(6);
+        if (payload === "[DONE]") {
           done = true;
           break;
         }
-        const chunk = JSON.parse(data);
+        const chunk = JSON.parse(payload);
         if (chunk.error) throw new Error(`error event: ${JSON.stringify(chunk.error)}`);
         if (chunk.usage) usage = chunk.usage;
         for (const choice of chunk.choices ?? []) {
@@ -187,8 +204,8 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
         }
         if (disconnectAfter !== undefined && ++chunks >= disconnectAfter) {
           out.disconnected = true;
-          controller.abort();
-          await reader.cancel().catch(() => undefined);
+          req.destroy();
+          res.destroy();
           out.totalMs = performance.now() - started;
           out.ok = true;
           return out;
@@ -196,6 +213,7 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
       }
     }
     if (!done) throw new Error("stream ended without [DONE]");
+    if (buffer !== "") throw new Error(`data after [DONE]: ${JSON.stringify(buffer.slice(0, 80))}`);
     if (!out.finishReason) throw new Error("no finish_reason");
     if (!usage) throw new Error("no usage chunk");
     out.completionTokens = usage.completion_tokens;
@@ -209,19 +227,15 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
 
 /** A plain (non-streaming) JSON POST; resolves with { status, json, text }. */
 export async function postJson(url, route, body, { apiKey, headers = {} } = {}) {
-  const res = await fetch(`${url}${route}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...authHeaders(apiKey), ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
+  const { res } = await post(url, route, typeof body === "string" ? body : JSON.stringify(body), { ...authHeaders(apiKey), ...headers });
+  const text = await readAll(res);
   let json;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  return { status: res.status, json, text };
+  return { status: res.statusCode, json, text };
 }
 
 /**
