@@ -81,10 +81,17 @@ describe("wenxin serve", () => {
     expect(s.logs.find((l) => l.msg === "server stopped")!.aborted).toBe(0);
   });
 
-  it("requires the API key given by flag or environment", async () => {
-    const s = await serve(["--model", DENSE_DIR, "--api-key", "k1"]);
+  it("requires the API key given by flag or environment, and applies --body-limit", async () => {
+    const s = await serve(["--model", DENSE_DIR, "--api-key", "k1", "--body-limit", "2048"]);
     expect((await fetch(`${s.url}/v1/models`)).status).toBe(401);
     expect((await fetch(`${s.url}/v1/models`, { headers: { authorization: "Bearer k1" } })).status).toBe(200);
+    const big = await fetch(`${s.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer k1", "content-type": "application/json" },
+      body: JSON.stringify({ model: "x", messages: [{ role: "user", content: "x".repeat(3000) }] }),
+    });
+    expect(big.status).toBe(413);
+    expect((await big.json()).error.code).toBe("request_too_large");
     s.child.kill("SIGINT");
     expect(await s.exit).toBe(0);
     const fromEnv = await serve(["--model", DENSE_DIR], { WENXIN_API_KEY: "k2" });
