@@ -67,7 +67,8 @@ try {
       `${result.requests} requests in ${result.minutes} min (${JSON.stringify(result.by_kind)}): ${result.valid_failed}/${result.valid} valid failed, ` +
         `${result.malformed_wrong_status}/${result.malformed} malformed with the wrong status; TTFT p50 ${result.ttft_p50_ms} ms p99 ${result.ttft_p99_ms} ms`,
     );
-    log(`RSS ${JSON.stringify(result.rss)}`);
+    const { series: _series, ...rss } = result.rss ?? {};
+    log(`RSS ${JSON.stringify(rss)}`);
     log(`idle: ${JSON.stringify(result.idle)}; server exit ${exit}`);
   }
 } catch (err) {

@@ -171,6 +171,7 @@ export async function runSoak(o) {
           end_mb: Number(samples.at(-1).mb.toFixed(1)),
           max_mb: Number(Math.max(...samples.map((s) => s.mb)).toFixed(1)),
           slope_mb_per_min: Number(fit.slope.toFixed(3)),
+          series: samples.map((s) => [Number(s.minute.toFixed(2)), Number(s.mb.toFixed(1))]),
         }
       : null,
     idle,

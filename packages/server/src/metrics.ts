@@ -149,7 +149,8 @@ export class ServerMetrics {
         },
       });
     gauge("wenxin_kv_cache_blocks_used", "KV cache blocks held by sequences", (s) => s.kvBlocksUsed);
-    gauge("wenxin_kv_cache_blocks_free", "KV cache blocks free", (s) => s.kvBlocksFree);
+    gauge("wenxin_kv_cache_blocks_free", "KV cache blocks not held by a sequence (prefix-cached ones included)", (s) => s.kvBlocksFree);
+    gauge("wenxin_kv_cache_blocks_cached", "Free KV cache blocks that keep a prompt prefix for reuse (reclaimed when needed)", (s) => s.kvBlocksCached);
     gauge("wenxin_kv_cache_blocks_total", "KV cache blocks in all", (s) => s.kvBlocksTotal);
     gauge("wenxin_kv_cache_block_tokens", "Tokens per KV cache block", (s) => s.kvBlockTokens);
     gauge("wenxin_sequences_waiting", "Sequences submitted to the engine and not yet scheduled", (s) => s.waiting);

@@ -117,5 +117,8 @@ describe("/metrics", () => {
     const after = await scrape();
     expect(after("wenxin_prefix_cache_hit_tokens_total")! - before).toBeGreaterThan(0);
     expect(after("wenxin_prefix_cache_hit_tokens_total")).toBe(engine.stats().prefixCacheHitTokens);
+    // Idle again: the prompt's blocks are no longer held, but kept as a reusable prefix.
+    expect(after("wenxin_kv_cache_blocks_used")).toBe(0);
+    expect(after("wenxin_kv_cache_blocks_cached")).toBeGreaterThan(0);
   });
 });
