@@ -8,7 +8,7 @@
  * are one byte, `▁` is a space). Its `token` string is those bytes as UTF-8, or, for a piece of a
  * multi-byte character, `bytes:\xe4\xbd` (vLLM's spelling), since such a piece is no string.
  */
-import type { TokenLogprob as EngineTokenLogprob, WenxinTokenizer } from "@wenxin/engine";
+import type { TokenEvent, TokenLogprob as EngineTokenLogprob, WenxinTokenizer } from "@wenxin/engine";
 
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -109,6 +109,28 @@ export class CompletionLogprobsBuilder {
       if (!s.special) this.offset += this.decoder.decode(s.bytes, { stream: true }).length;
     }
     return out;
+  }
+}
+
+/** Every choice's completions log-probabilities: added per engine event, handed out by `take`. */
+export class CompletionChoicesLogprobs {
+  private readonly choices: { builder: CompletionLogprobsBuilder; parts: CompletionLogprobs[] }[];
+
+  constructor(spelling: TokenSpelling, top: number, count: number) {
+    this.choices = Array.from({ length: count }, () => ({ builder: new CompletionLogprobsBuilder(spelling, top), parts: [] }));
+  }
+
+  add(choice: number, ev: TokenEvent): void {
+    const c = this.choices[choice]!;
+    if (ev.logprobs) c.parts.push(c.builder.add(ev.logprobs));
+  }
+
+  /** The entries of `choice` since the last call (all of them, for a non-streamed answer). */
+  take(choice: number): CompletionLogprobs {
+    const c = this.choices[choice]!;
+    const joined = joinCompletionLogprobs(c.parts);
+    c.parts = [];
+    return joined;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
+import type { Engine, GenerationResult } from "@wenxin/engine";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 import { badRequest, toApiError, unsupported } from "../../errors.js";
@@ -13,7 +13,7 @@ import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
 import type { Usage } from "../chat_completions/protocol.js";
 import { ChoiceRun } from "../generation_runs.js";
-import { CompletionLogprobsBuilder, joinCompletionLogprobs, TokenSpelling, type CompletionLogprobs } from "../logprobs.js";
+import { CompletionChoicesLogprobs, TokenSpelling } from "../logprobs.js";
 import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
 import type { Completion, CompletionRequest } from "./protocol.js";
@@ -47,23 +47,7 @@ export class CompletionsServing {
         ...(body.logprobs != null && { logprobs: body.logprobs }),
         signal,
       }));
-      // Per choice: the builder that numbers offsets, and entries not yet sent (streaming) or all of them.
-      const logprobs =
-        body.logprobs == null
-          ? undefined
-          : Array.from({ length: prompts.length * n }, () => ({
-              builder: new CompletionLogprobsBuilder(TokenSpelling.of(engine.tokenizer), body.logprobs!),
-              parts: [] as CompletionLogprobs[],
-            }));
-      const addLogprobs = (i: number, ev: TokenEvent) => {
-        if (logprobs && ev.logprobs) logprobs[i]!.parts.push(logprobs[i]!.builder.add(ev.logprobs));
-      };
-      const takeLogprobs = (i: number): CompletionLogprobs | null => {
-        if (!logprobs) return null;
-        const joined = joinCompletionLogprobs(logprobs[i]!.parts);
-        logprobs[i]!.parts = [];
-        return joined;
-      };
+      const logprobs = body.logprobs == null ? undefined : new CompletionChoicesLogprobs(TokenSpelling.of(engine.tokenizer), body.logprobs, prompts.length * n);
       const echo = (i: number) => (body.echo ? prompts[Math.floor(i / n)]!.text : "");
       const base = { id: `cmpl-${randomUUID().replaceAll("-", "")}`, object: "text_completion" as const, created: Math.floor(Date.now() / 1000), model: this.ctx.model.id, system_fingerprint: "wenxin" };
       const usage = (results: GenerationResult[]): Usage => {
@@ -76,14 +60,14 @@ export class CompletionsServing {
         const texts = new Array<string>(prompts.length * n).fill("");
         const results = await run.consume({
           onTokens: (i, ev) => {
-            addLogprobs(i, ev);
+            logprobs?.add(i, ev);
             texts[i] += ev.text;
           },
           onDone: () => undefined,
         });
         return {
           ...base,
-          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: takeLogprobs(i), finish_reason: r.finishReason })),
+          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: logprobs?.take(i) ?? null, finish_reason: r.finishReason })),
           usage: usage(results),
         };
       }
@@ -91,7 +75,7 @@ export class CompletionsServing {
       const includeUsage = body.stream_options?.include_usage === true;
       const chunk = (index: number, text: string, finish: GenerationResult["finishReason"] | null): Completion => ({
         ...base,
-        choices: [{ index, text, logprobs: takeLogprobs(index), finish_reason: finish }],
+        choices: [{ index, text, logprobs: logprobs?.take(index) ?? null, finish_reason: finish }],
         ...(includeUsage ? { usage: null } : {}),
       });
       const sse = new SseStream(reply);
@@ -99,7 +83,7 @@ export class CompletionsServing {
       try {
         const results = await run.consume({
           onTokens: (i, ev) => {
-            addLogprobs(i, ev);
+            logprobs?.add(i, ev);
             if (ev.text) sse.send(chunk(i, ev.text, null));
           },
           onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
