@@ -2,7 +2,7 @@
 // chat clients against it, on a random-weight model of the ERNIE-4.5-0.3B shape.
 //
 //   pnpm exec turbo run build
-//   pnpm --filter @wenxin/server bench:load [-- --clients 200 --max-tokens 16 --json]
+//   pnpm --filter @wenxin/server bench:load [--clients 200 --max-tokens 16 --json]
 //   node packages/server/bench/load.mjs --model DIR ...
 //
 // Phase "valid": every client sends one streaming chat request at once; reports p50/p99 time to
@@ -16,6 +16,8 @@ import { malformedRequests, quantile, scrapeMetrics, sendMalformed, startServePr
 import { resolveBenchModel } from "./bench_model.mjs";
 
 const { values: args } = parseArgs({
+  // `pnpm run x -- --flag` passes the `--` on: skip it.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--")),
   options: {
     model: { type: "string" },
     clients: { type: "string", default: "200" },

@@ -3,7 +3,7 @@
 // tool calls, json_schema replies, completions and malformed requests (see soak_driver.mjs).
 //
 //   pnpm exec turbo run build
-//   pnpm --filter @wenxin/server bench:soak [-- --minutes 30 --clients 64 --json]
+//   pnpm --filter @wenxin/server bench:soak [--minutes 30 --clients 64 --json]
 //
 // Reports requests served, failed valid requests (must be 0), malformed requests answered with
 // the wrong status (must be 0), p50/p99 time to first token, the server's resident memory
@@ -17,6 +17,8 @@ import { resolveBenchModel } from "./bench_model.mjs";
 import { runSoak } from "./soak_driver.mjs";
 
 const { values: args } = parseArgs({
+  // `pnpm run x -- --flag` passes the `--` on: skip it.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--")),
   options: {
     model: { type: "string" },
     minutes: { type: "string", default: "30" },
