@@ -8,7 +8,7 @@
 // Reports requests served, failed valid requests (must be 0), malformed requests answered with
 // the wrong status (must be 0), p50/p99 time to first token, the server's resident memory
 // (sampled every `--sample-every` s; slope in MB/min by least squares after the warm-up, the first
-// fifth of the run unless `--warmup` minutes say otherwise) and the idle state at the end (nothing
+// third of the run unless `--warmup` minutes say otherwise) and the idle state at the end (nothing
 // running or queued, KV blocks used 0). Exits 1 when a check fails.
 import { parseArgs } from "node:util";
 

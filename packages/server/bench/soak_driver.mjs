@@ -148,7 +148,9 @@ export async function runSoak(o) {
   const malformed = results.filter((r) => !r.valid);
   const byKind = {};
   for (const r of results) byKind[r.kind] = (byKind[r.kind] ?? 0) + 1;
-  const warmupMin = (o.warmupMs ?? o.durationMs / 5) / 60_000;
+  // Default warm-up: the first third. The engine allocates KV blocks as it first needs them and keeps
+  // them (free or as cached prefixes), so resident memory climbs until the pool is whole.
+  const warmupMin = (o.warmupMs ?? o.durationMs / 3) / 60_000;
   const steady = samples.filter((s) => s.minute >= warmupMin);
   const fit = linearFit(steady.map((s) => s.minute), steady.map((s) => s.mb));
   const ttfts = valid.map((r) => r.ttftMs).filter((t) => t !== undefined && !Number.isNaN(t));
