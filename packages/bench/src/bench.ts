@@ -18,7 +18,7 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 export type WeightsFormat = "bf16" | "q8" | "q4";
-const GGUF_TYPE = { bf16: "F16", q8: "Q8_0", q4: "Q4_0" } as const;
+export const GGUF_TYPE = { bf16: "F16", q8: "Q8_0", q4: "Q4_0" } as const;
 /** Bytes per weight of each format as stored (scales included), for the roofline. */
 const BYTES_PER_WEIGHT: Record<WeightsFormat, number> = { bf16: 2, q8: 34 / 32, q4: 18 / 32 };
 
@@ -63,6 +63,17 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/**
+ * The checkpoint wenxin loads for `weights`: one saved by `wenxin quantize` (memory-mapped, like a
+ * GGUF file), so load time and RSS are not those of quantizing at load.
+ */
+export async function savedCheckpoint(hfDir: string, weights: WeightsFormat, threads: number): Promise<string> {
+  if (weights === "bf16") return hfDir;
+  const dir = `${hfDir}-${weights}`;
+  if (!existsSync(path.join(dir, "model.safetensors"))) await quantizeModel(hfDir, dir, { weights, threads });
+  return dir;
+}
+
 async function measureOnce(req: MeasureRequest): Promise<Measurement> {
   const { stdout } = await run(process.execPath, [path.join(here, "measure.js"), JSON.stringify(req)], {
     maxBuffer: 1 << 20,
@@ -94,13 +105,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
     const built = buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
     for (const weights of o.formats) {
-      // wenxin loads a checkpoint saved by `wenxin quantize` (memory-mapped, like a GGUF file),
-      // so load time and RSS are not those of quantizing at load.
-      let wenxinDir = built.hfDir;
-      if (weights !== "bf16") {
-        wenxinDir = `${built.hfDir}-${weights}`;
-        if (!existsSync(path.join(wenxinDir, "model.safetensors"))) await quantizeModel(built.hfDir, wenxinDir, { weights, threads: o.threads });
-      }
+      const wenxinDir = await savedCheckpoint(built.hfDir, weights, o.threads);
       for (const engine of ["wenxin", "llama.cpp"] as const) {
         const base = {
           engine: engine === "wenxin" ? "wenxin" : "llama",

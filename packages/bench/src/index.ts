@@ -1,5 +1,7 @@
 // @wenxin/bench: wenxin.js against llama.cpp on random-weight ERNIE 4.5 shapes, and format quality.
-export { runBench, formatReport, benchModels, bytesPerToken } from "./bench.js";
+export { runBench, formatReport, benchModels, bytesPerToken, savedCheckpoint } from "./bench.js";
+export { runConcurrencyBench, formatConcurrencyReport } from "./concurrency.js";
+export type { ConcurrencyReport, ConcurrencyRow, ConcurrencyOptions } from "./concurrency.js";
 export type { BenchReport, BenchRow, BenchOptions, BenchModel, WeightsFormat } from "./bench.js";
 export { measureQuality } from "./quality.js";
 export type { QualityRow, KvCachePrecision } from "./quality.js";

@@ -5,6 +5,8 @@
  */
 import { performance } from "node:perf_hooks";
 
+import { syntheticTokens } from "./synthetic_tokens.js";
+
 export interface MeasureRequest {
   engine: "wenxin" | "llama";
   model: string;
@@ -25,28 +27,19 @@ export interface Measurement {
 const PROMPT = 512;
 const GEN = 128;
 
-/** Deterministic token ids, away from the special ids at the start of the vocabulary. */
-function tokens(n: number, vocab: number, seed: number): number[] {
-  let s = seed;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return 300 + (s % (vocab - 300));
-  });
-}
-
 /** How one engine runs a greedy generation: time to the first token, time for the rest, token count. */
 type RunOnce = (prompt: number[], maxNewTokens: number) => Promise<{ first: number; rest: number; count: number }>;
 
 /** The same protocol for both engines: warm-up, pp512 / TTFT, then tg128. */
 async function protocol(r: MeasureRequest, run: RunOnce): Promise<Omit<Measurement, "rss_mb">> {
-  await run(tokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
+  await run(syntheticTokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
   let pp: number | null = null, ttft: number | null = null;
   if (!r.decodeOnly) {
-    const p = await run(tokens(PROMPT, r.vocab, 2), 1);
+    const p = await run(syntheticTokens(PROMPT, r.vocab, 2), 1);
     ttft = p.first;
     pp = (PROMPT / p.first) * 1000;
   }
-  const g = await run(tokens(16, r.vocab, 3), GEN + 1);
+  const g = await run(syntheticTokens(16, r.vocab, 3), GEN + 1);
   return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
 }
 

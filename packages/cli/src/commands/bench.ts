@@ -1,7 +1,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { benchModels, formatReport, measureQuality, runBench, type WeightsFormat } from "@wenxin/bench";
+import { benchModels, formatConcurrencyReport, formatReport, measureQuality, runBench, runConcurrencyBench, type WeightsFormat } from "@wenxin/bench";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -9,12 +9,16 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 
 const USAGE = `Usage: wenxin bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
        wenxin bench --quality [--json]
+       wenxin bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
 
 Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
 as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
 at its best thread count), time to first token for a 512-token prompt, peak RSS, and % of the batch-1
 decode roofline from the bandwidth measured in the same run. --quality prints top-1 agreement and KL of
-every weight format against the float32 goldens of the fixture models.
+every weight format (and KV cache precision) against the float32 goldens of the fixture models.
+--concurrency measures aggregate tokens/s of concurrent greedy streams on the ERNIE-4.5-0.3B shape against
+node-llama-cpp with one context of as many sequences, and the time to first token behind a cached
+500-token system prompt.
 
   --configs DIR   released config.json files (default ../shared/configs)`;
 
@@ -32,6 +36,9 @@ export const benchCommand: Command = {
         configs: { type: "string" },
         json: { type: "boolean" },
         quality: { type: "boolean" },
+        concurrency: { type: "boolean" },
+        streams: { type: "string" },
+        "gen-tokens": { type: "string" },
       },
       USAGE,
     );
@@ -55,6 +62,21 @@ export const benchCommand: Command = {
             `| ${r.model} | ${r.weights} | ${r.kvCache} (${r.kvBytesPerToken}) | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`,
           );
       }
+      return 0;
+    }
+    if (values.concurrency) {
+      const [small] = benchModels(values.configs ?? path.resolve(root, "../shared/configs"));
+      const report = await runConcurrencyBench({
+        model: small!,
+        formats: (values.formats ?? "bf16,q8,q4").split(",") as WeightsFormat[],
+        threads: numberOption(values.threads, "threads") ?? 2,
+        streams: (values.streams ?? "1,4,16,64").split(",").map(Number),
+        genTokens: numberOption(values["gen-tokens"], "gen-tokens") ?? 64,
+        cacheDir: path.join(root, ".bench"),
+        fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+        log: (l) => console.error(l),
+      });
+      console.log(values.json ? JSON.stringify(report, null, 1) : formatConcurrencyReport(report));
       return 0;
     }
     const wanted = (values.models ?? "0.3B,moe").split(",");
