@@ -92,7 +92,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const built = buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
+    const built = await buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
     for (const weights of o.formats) {
       // wenxin loads a checkpoint saved by `wenxin quantize` (memory-mapped, like a GGUF file),
       // so load time and RSS are not those of quantizing at load.
