@@ -97,7 +97,7 @@ function readValue(c: FileCursor, type: number, key: string, path: string, depth
       if (depth > 2) throw invalid(path, `'${key}' nests arrays too deeply`);
       const elem = c.u32(what);
       const n = c.u64(what);
-      if (n > c.size) throw invalid(path, `'${key}' claims ${n} elements, more than the file holds`);
+      if (n > c.size - c.pos) throw invalid(path, `'${key}' claims ${n} elements, more than the rest of the file holds (truncated?)`);
       const out: GgufMetadataValue[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = readValue(c, elem, key, path, depth + 1);
       return out;
