@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { Engine, prepareGgufConversion, writeGguf, type GgufRawTensor, type GgufTensor } from "../../src/index.js";
 import { DENSE_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
-import { KQUANT, encodeMatrix, type KQuantType } from "./kquant_reference.js";
+import { KQUANT, encodeMatrix, type KQuantType } from "../../../../test/helpers/kquant_reference.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-q-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

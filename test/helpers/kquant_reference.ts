@@ -1,7 +1,7 @@
-// Reference K-quant blocks (Q4_K, Q5_K, Q6_K), written for the tests from ggml's block definitions:
+// Reference K-quant blocks (Q4_K, Q5_K, Q6_K), written for the GGUF tests from ggml's block definitions:
 // a simple encoder (min/max per sub-block, not ggml's search; any valid block is fine for a loader
 // test) and a decoder that mirrors the float32 arithmetic of a straightforward C dequantizer.
-import { fromF16Bits, toF16Bits } from "../../src/index.js";
+import { fromF16Bits, toF16Bits } from "../../packages/engine/src/gguf/half.js";
 
 export const QK_K = 256;
 export const KQUANT = {
