@@ -6,7 +6,9 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, WenxinError, prepareGgufConversion, readGgufFile, writeGguf, type GgufConversion } from "../../src/index.js";
+import { fromNativeError } from "../../src/errors.js";
+import { Engine, WenxinError, loadGgufModel, prepareGgufConversion, readGgufFile, writeGguf, type GgufConversion } from "../../src/index.js";
+import { nativeAddon } from "../../src/native/binding.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-err-"));
@@ -66,6 +68,24 @@ describe("GGUF load errors", () => {
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
     expect(err.message).toContain(`'${last.name}'`);
     expect(err.message).toContain("truncated");
+  });
+
+  it("is bounds-checked by the native reader too (called directly, past the JS checks)", async () => {
+    const file = path.join(tmp, "truncated-native.gguf");
+    copyFileSync(good, file);
+    const { hparams } = loadGgufModel(good).config;
+    const info = readGgufFile(good);
+    const victim = info.tensors[info.tensors.length - 2]!;
+    truncateSync(file, victim.offset + 8);
+    const err = await nativeAddon()
+      .loadEngine(hparams, [file], { threads: 1, maxContext: 64, kvCacheTokens: 0, weights: "bf16" }, () => {})
+      .then(
+        (e) => e.close(),
+        (e: unknown) => fromNativeError(e),
+      );
+    expect(err).toBeInstanceOf(WenxinError);
+    expect((err as WenxinError).code).toBe("ERR_WENXIN_INVALID_FILE");
+    expect((err as WenxinError).message).toContain(`'${victim.name}'`);
   });
 
   it("rejects a file cut inside its header", async () => {
