@@ -73,6 +73,12 @@ Status TensorStore::add_safetensors_file(const std::string& path) {
   return Status::ok();
 }
 
+Status TensorStore::add_tensor(const std::string& name, TensorView view) {
+  if (tensors_.count(name)) return Status(ErrorCode::kInvalidFile, "tensor '" + name + "' is given twice");
+  tensors_.emplace(name, std::move(view));
+  return Status::ok();
+}
+
 const TensorView* TensorStore::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : &it->second;

@@ -103,7 +103,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const built = buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
+    const built = await buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
     for (const weights of o.formats) {
       const wenxinDir = await savedCheckpoint(built.hfDir, weights, o.threads);
       for (const engine of ["wenxin", "llama.cpp"] as const) {

@@ -6,4 +6,3 @@ export type { BenchReport, BenchRow, BenchOptions, BenchModel, WeightsFormat } f
 export { measureQuality } from "./quality.js";
 export type { QualityRow, KvCachePrecision } from "./quality.js";
 export { buildRandomModel, tensorSpecs } from "./random_model.js";
-export { writeGguf, encodeTensor } from "./gguf_writer.js";

@@ -6,8 +6,19 @@
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 
-import { toBf16Bits, fromBf16Bits } from "./half.js";
-import { writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf_writer.js";
+import {
+  fromBf16Bits,
+  ggufModelMetadata,
+  ggufTensorPlan,
+  ggufTokenizerMetadata,
+  parseModelConfig,
+  toBf16Bits,
+  writeGguf,
+  type GgufTensor,
+  type GgufTensorKind,
+  type GgufTensorPlanEntry,
+  type GgufTensorType,
+} from "@wenxin/engine";
 
 export interface HfConfig {
   architectures: string[];
@@ -32,14 +43,7 @@ export interface HfConfig {
   [k: string]: unknown;
 }
 
-interface TensorSpec {
-  hf: string;
-  gguf: string;
-  shape: number[]; // PyTorch order
-  kind: "matrix" | "norm" | "router" | "bias";
-  /** GGUF stacks experts of a layer into one 3-D tensor: these are its parts, expert order. */
-  parts?: string[];
-}
+type TensorKind = GgufTensorKind;
 
 function hash(s: string): number {
   let h = 2166136261;
@@ -48,7 +52,7 @@ function hash(s: string): number {
 }
 
 /** Deterministic values for one tensor, already rounded to bf16 so every format starts from the same numbers. */
-export function tensorValues(name: string, numel: number, kind: TensorSpec["kind"]): Float32Array {
+export function tensorValues(name: string, numel: number, kind: TensorKind): Float32Array {
   const out = new Float32Array(numel);
   if (kind === "norm") return out.fill(1);
   let s = hash(name) || 1;
@@ -63,62 +67,17 @@ export function tensorValues(name: string, numel: number, kind: TensorSpec["kind
   return out;
 }
 
-function isMoeLayer(c: HfConfig, l: number): boolean {
-  const e = c.moe_num_experts ?? 0;
-  return e > 0 && l >= (c.moe_layer_start_index ?? 1) && (l + 1) % (c.moe_layer_interval ?? 1) === 0;
+/** The hparams the engine derives from `c` (one source for the tensor layout). */
+function hparamsOf(c: HfConfig) {
+  return parseModelConfig(c, "random model config").hparams;
 }
 
-export function tensorSpecs(c: HfConfig): TensorSpec[] {
-  const H = c.hidden_size, d = c.head_dim ?? H / c.num_attention_heads;
-  const q = c.num_attention_heads * d, kv = c.num_key_value_heads * d;
-  const specs: TensorSpec[] = [
-    { hf: "model.embed_tokens.weight", gguf: "token_embd.weight", shape: [c.vocab_size, H], kind: "matrix" },
-    { hf: "model.norm.weight", gguf: "output_norm.weight", shape: [H], kind: "norm" },
-  ];
-  if (c.tie_word_embeddings === false) specs.push({ hf: "lm_head.weight", gguf: "output.weight", shape: [c.vocab_size, H], kind: "matrix" });
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`, g = `blk.${l}.`;
-    specs.push(
-      { hf: p + "input_layernorm.weight", gguf: g + "attn_norm.weight", shape: [H], kind: "norm" },
-      { hf: p + "self_attn.q_proj.weight", gguf: g + "attn_q.weight", shape: [q, H], kind: "matrix" },
-      { hf: p + "self_attn.k_proj.weight", gguf: g + "attn_k.weight", shape: [kv, H], kind: "matrix" },
-      { hf: p + "self_attn.v_proj.weight", gguf: g + "attn_v.weight", shape: [kv, H], kind: "matrix" },
-      { hf: p + "self_attn.o_proj.weight", gguf: g + "attn_output.weight", shape: [H, q], kind: "matrix" },
-      { hf: p + "post_attention_layernorm.weight", gguf: g + "ffn_norm.weight", shape: [H], kind: "norm" },
-    );
-    if (!isMoeLayer(c, l)) {
-      const I = c.intermediate_size;
-      specs.push(
-        { hf: p + "mlp.gate_proj.weight", gguf: g + "ffn_gate.weight", shape: [I, H], kind: "matrix" },
-        { hf: p + "mlp.up_proj.weight", gguf: g + "ffn_up.weight", shape: [I, H], kind: "matrix" },
-        { hf: p + "mlp.down_proj.weight", gguf: g + "ffn_down.weight", shape: [H, I], kind: "matrix" },
-      );
-      continue;
-    }
-    const E = c.moe_num_experts!, MI = c.moe_intermediate_size!, S = MI * (c.moe_num_shared_experts ?? 0);
-    specs.push(
-      { hf: p + "mlp.gate.weight", gguf: g + "ffn_gate_inp.weight", shape: [E, H], kind: "router" },
-      { hf: p + "mlp.moe_statics.e_score_correction_bias", gguf: g + "exp_probs_b.bias", shape: [1, E], kind: "bias" },
-    );
-    for (const [proj, gg, shape] of [
-      ["gate_proj", "ffn_gate_exps", [MI, H]],
-      ["up_proj", "ffn_up_exps", [MI, H]],
-      ["down_proj", "ffn_down_exps", [H, MI]],
-    ] as const) {
-      const parts = Array.from({ length: E }, (_, e) => `${p}mlp.experts.${e}.${proj}.weight`);
-      specs.push({ hf: "", gguf: `${g}${gg}.weight`, shape: [E, ...shape], kind: "matrix", parts });
-    }
-    if (S > 0)
-      specs.push(
-        { hf: p + "mlp.shared_experts.gate_proj.weight", gguf: g + "ffn_gate_shexp.weight", shape: [S, H], kind: "matrix" },
-        { hf: p + "mlp.shared_experts.up_proj.weight", gguf: g + "ffn_up_shexp.weight", shape: [S, H], kind: "matrix" },
-        { hf: p + "mlp.shared_experts.down_proj.weight", gguf: g + "ffn_down_shexp.weight", shape: [H, S], kind: "matrix" },
-      );
-  }
-  return specs;
+/** The GGUF tensors of `c` with their checkpoint names, shapes and kinds (llama.cpp's layout). */
+export function tensorSpecs(c: HfConfig): GgufTensorPlanEntry[] {
+  return ggufTensorPlan(hparamsOf(c));
 }
 
-function specValues(s: TensorSpec): Float32Array {
+function specValues(s: GgufTensorPlanEntry): Float32Array {
   if (!s.parts) return tensorValues(s.hf, s.shape.reduce((a, b) => a * b, 1), s.kind);
   const per = s.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(per * s.parts.length);
@@ -127,11 +86,11 @@ function specValues(s: TensorSpec): Float32Array {
 }
 
 /** The HF tensors (experts split out), in file order. */
-function hfTensors(c: HfConfig): { name: string; shape: number[]; kind: TensorSpec["kind"] }[] {
-  const out: { name: string; shape: number[]; kind: TensorSpec["kind"] }[] = [];
+function hfTensors(c: HfConfig): { name: string; shape: number[]; kind: TensorKind }[] {
+  const out: { name: string; shape: number[]; kind: TensorKind }[] = [];
   for (const s of tensorSpecs(c)) {
     if (s.parts) for (const name of s.parts) out.push({ name, shape: s.shape.slice(1), kind: s.kind });
-    else out.push({ name: s.hf, shape: s.shape, kind: s.kind });
+    else out.push({ name: s.hf, shape: s.kind === "bias" ? [1, ...s.shape] : s.shape, kind: s.kind }); // HF stores the bias [1, E]
   }
   return out;
 }
@@ -171,67 +130,15 @@ function writeSafetensorsStreaming(file: string, c: HfConfig): void {
 }
 
 /** A tokenizer.json of `vocab` ids: the fixture tokenizer's pieces plus synthetic ones. */
-function synthesizeTokenizer(fixtureDir: string, vocab: number): { json: unknown; pieces: string[] } {
+function synthesizeTokenizer(fixtureDir: string, vocab: number): unknown {
   const tok = JSON.parse(readFileSync(path.join(fixtureDir, "tokenizer.json"), "utf8"));
   const model = tok.model.vocab as Record<string, number>;
-  const pieces: string[] = [];
-  for (const [p, id] of Object.entries(model)) pieces[id] = p;
-  for (const t of tok.added_tokens as { id: number; content: string }[]) pieces[t.id] = t.content;
-  for (let id = 0; id < vocab; id++) {
-    if (pieces[id] === undefined) {
-      pieces[id] = `▁w${id}`;
-      model[pieces[id]!] = id;
-    }
-  }
-  return { json: tok, pieces: pieces.slice(0, vocab) };
+  const used = new Set<number>([...Object.values(model), ...(tok.added_tokens as { id: number }[]).map((t) => t.id)]);
+  for (let id = 0; id < vocab; id++) if (!used.has(id)) model[`▁w${id}`] = id;
+  return tok;
 }
 
-function ggufMetadata(c: HfConfig, pieces: string[], fileType: number): Record<string, GgufValue> {
-  const moe = (c.moe_num_experts ?? 0) > 0;
-  const arch = moe ? "ernie4_5-moe" : "ernie4_5";
-  const d = c.head_dim ?? c.hidden_size / c.num_attention_heads;
-  const m: Record<string, GgufValue> = {
-    "general.architecture": { type: "string", value: arch },
-    "general.name": { type: "string", value: "wenxin-bench random weights" },
-    "general.file_type": { type: "u32", value: fileType },
-    [`${arch}.context_length`]: { type: "u32", value: c.max_position_embeddings ?? 131072 },
-    [`${arch}.embedding_length`]: { type: "u32", value: c.hidden_size },
-    [`${arch}.feed_forward_length`]: { type: "u32", value: c.intermediate_size },
-    [`${arch}.block_count`]: { type: "u32", value: c.num_hidden_layers },
-    [`${arch}.attention.head_count`]: { type: "u32", value: c.num_attention_heads },
-    [`${arch}.attention.head_count_kv`]: { type: "u32", value: c.num_key_value_heads },
-    [`${arch}.attention.key_length`]: { type: "u32", value: d },
-    [`${arch}.attention.value_length`]: { type: "u32", value: d },
-    [`${arch}.rope.freq_base`]: { type: "f32", value: c.rope_theta ?? 500000 },
-    [`${arch}.attention.layer_norm_rms_epsilon`]: { type: "f32", value: c.rms_norm_eps ?? 1e-5 },
-    "tokenizer.ggml.model": { type: "string", value: "llama" },
-    "tokenizer.ggml.tokens": { type: "string[]", value: pieces },
-    "tokenizer.ggml.scores": { type: "f32[]", value: new Float32Array(pieces.length).map((_, i) => -i) },
-    "tokenizer.ggml.token_type": {
-      type: "i32[]",
-      value: new Int32Array(pieces.length).map((_, i) => (i < 32 ? (i === 0 ? 2 : 3) : i < 288 ? 6 : 1)),
-    },
-    "tokenizer.ggml.bos_token_id": { type: "u32", value: 1 },
-    "tokenizer.ggml.eos_token_id": { type: "u32", value: 2 },
-    "tokenizer.ggml.unknown_token_id": { type: "u32", value: 0 },
-    "tokenizer.ggml.padding_token_id": { type: "u32", value: 0 },
-    "tokenizer.ggml.add_bos_token": { type: "bool", value: false },
-    "tokenizer.ggml.add_space_prefix": { type: "bool", value: false },
-  };
-  if (moe) {
-    m[`${arch}.expert_count`] = { type: "u32", value: c.moe_num_experts! };
-    m[`${arch}.expert_used_count`] = { type: "u32", value: c.moe_k! };
-    m[`${arch}.expert_feed_forward_length`] = { type: "u32", value: c.moe_intermediate_size! };
-    m[`${arch}.leading_dense_block_count`] = { type: "u32", value: c.moe_layer_start_index ?? 1 };
-    m[`${arch}.interleave_moe_layer_step`] = { type: "u32", value: c.moe_layer_interval ?? 1 };
-    m[`${arch}.expert_shared_count`] = { type: "u32", value: c.moe_num_shared_experts ?? 0 };
-    if ((c.moe_num_shared_experts ?? 0) > 0)
-      m[`${arch}.expert_shared_feed_forward_length`] = { type: "u32", value: c.moe_intermediate_size! * c.moe_num_shared_experts! };
-  }
-  return m;
-}
-
-const FILE_TYPE: Record<GgufTensorType, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+const FILE_TYPE: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
 
 export interface BuiltModel {
   hfDir: string;
@@ -242,17 +149,22 @@ export interface BuiltModel {
  * Writes (or reuses) `outDir/<name>/hf` and `outDir/<name>/<type>.gguf` for `config`.
  * `fixtureDir` supplies the tokenizer files that the synthetic vocabulary extends.
  */
-export function buildRandomModel(name: string, config: HfConfig, outDir: string, fixtureDir: string, ggufTypes: GgufTensorType[]): BuiltModel {
+export async function buildRandomModel(
+  name: string,
+  config: HfConfig,
+  outDir: string,
+  fixtureDir: string,
+  ggufTypes: GgufTensorType[],
+): Promise<BuiltModel> {
   const root = path.join(outDir, name);
   const hfDir = path.join(root, "hf");
   mkdirSync(hfDir, { recursive: true });
   const stamp = JSON.stringify(config);
   const stampFile = path.join(root, "config.stamp");
   const fresh = !existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp;
-  const { json, pieces } = synthesizeTokenizer(fixtureDir, config.vocab_size);
   if (fresh || !existsSync(path.join(hfDir, "model.safetensors"))) {
     writeFileSync(path.join(hfDir, "config.json"), JSON.stringify(config, null, 1));
-    writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify(json));
+    writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify(synthesizeTokenizer(fixtureDir, config.vocab_size)));
     copyFileSync(path.join(fixtureDir, "tokenizer_config.json"), path.join(hfDir, "tokenizer_config.json"));
     copyFileSync(path.join(fixtureDir, "generation_config.json"), path.join(hfDir, "generation_config.json"));
     writeSafetensorsStreaming(path.join(hfDir, "model.safetensors"), config);
@@ -263,12 +175,16 @@ export function buildRandomModel(name: string, config: HfConfig, outDir: string,
     if (fresh || !existsSync(file)) {
       const tensors: GgufTensor[] = tensorSpecs(config).map((s) => ({
         name: s.gguf,
-        shape: s.kind === "bias" ? [s.shape.at(-1)!] : s.shape,
+        shape: s.shape,
         // every 2-D weight in the named type (the tied embedding included); norms, router and bias in F32
         type: s.kind === "matrix" ? type : "F32",
         values: () => specValues(s),
       }));
-      writeGguf(file, ggufMetadata(config, pieces, FILE_TYPE[type]), tensors);
+      const metadata = {
+        ...ggufModelMetadata(hparamsOf(config), { name: "wenxin-bench random weights", fileType: FILE_TYPE[type]! }),
+        ...(await ggufTokenizerMetadata(hfDir, config.vocab_size)),
+      };
+      writeGguf(file, metadata, tensors);
     }
     gguf[type] = file;
   }

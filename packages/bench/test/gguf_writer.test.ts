@@ -1,4 +1,4 @@
-// Our GGUF writer, read back by node-llama-cpp's own GGUF parser (an independent implementation).
+// Our GGUF writer (@wenxin/engine), read back by node-llama-cpp's own GGUF parser (an independent implementation).
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,8 +6,7 @@ import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { encodeTensor, writeGguf } from "../src/gguf_writer.js";
-import { fromF16Bits } from "../src/half.js";
+import { encodeGgufTensor as encodeTensor, fromF16Bits, writeGguf } from "@wenxin/engine";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,6 +9,7 @@ import { serveCommand } from "./commands/serve.js";
 import { pullCommand } from "./commands/pull.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { benchCommand } from "./commands/bench.js";
+import { convertCommand } from "./commands/convert.js";
 import type { Command } from "./commands/command.js";
 
 const COMMANDS: Record<string, Command> = {
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   pull: pullCommand,
   quantize: quantizeCommand,
+  convert: convertCommand,
   bench: benchCommand,
 };
 

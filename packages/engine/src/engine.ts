@@ -12,6 +12,7 @@ import { tokenBytes } from "./generation/token_bytes.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
+import { isGgufPath, loadGgufModel } from "./gguf/gguf_model.js";
 import type { NativeEngine, NativeEngineStats, NativeJobKind, NativeLoraModule, NativeTokenEvent } from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
@@ -118,19 +119,18 @@ export class Engine {
     readonly maxContext: number,
   ) {}
 
-  /** Loads `dir` (config.json, safetensors weights, tokenizer files). */
+  /** Loads `dir` (config.json, safetensors weights, tokenizer files), or a `.gguf` file (see gguf/gguf_model.ts). */
   static async load(dir: string, options: LoadOptions = {}): Promise<Engine> {
     const opts = parseOrThrow(loadOptionsSchema, options, "Engine.load options");
     const root = path.resolve(dir);
-    const config = await loadModelConfig(root);
-    const [files, tokenizer, defaults] = await Promise.all([
-      resolveWeightFiles(root),
-      WenxinTokenizer.fromDirectory(root),
-      loadGenerationDefaults(root),
-    ]);
-    let chatTemplate: ChatTemplate | undefined;
+    const gguf = isGgufPath(root) ? loadGgufModel(root) : undefined;
+    const config = gguf?.config ?? (await loadModelConfig(root));
+    const [files, tokenizer, defaults] = gguf
+      ? [[root], gguf.tokenizer, { eosTokenIds: [] } as GenerationDefaults]
+      : await Promise.all([resolveWeightFiles(root), WenxinTokenizer.fromDirectory(root), loadGenerationDefaults(root)]);
+    let chatTemplate: ChatTemplate | undefined = gguf?.chatTemplate;
     try {
-      chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
+      if (!gguf) chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
     } catch (err) {
       if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE")) throw err;
     }

@@ -20,6 +20,21 @@ export { resolveWeightFiles } from "./model/weights.js";
 export { quantizeModel, quantizeOptionsSchema } from "./model/quantize.js";
 export type { QuantizeOptions } from "./model/quantize.js";
 
+// GGUF (llama.cpp's format): read, write, convert a checkpoint
+export { readGgufFile } from "./gguf/gguf_reader.js";
+export type { GgufFile, GgufTensorInfo, GgufMetadataValue } from "./gguf/gguf_reader.js";
+export { writeGguf, encodeTensor as encodeGgufTensor, fitsType as ggufTypeFits } from "./gguf/gguf_writer.js";
+export type { GgufTensor, GgufRawTensor, GgufTensorType, GgufValue } from "./gguf/gguf_writer.js";
+export { ggufTensorPlan, ggufModelMetadata, ggufArchitecture } from "./gguf/ernie_gguf_layout.js";
+export type { GgufTensorPlanEntry, GgufTensorKind } from "./gguf/ernie_gguf_layout.js";
+export { ggufTokenizerMetadata, tokenizerFromGguf } from "./gguf/gguf_tokenizer.js";
+export { loadGgufModel, isGgufPath } from "./gguf/gguf_model.js";
+export type { GgufModel } from "./gguf/gguf_model.js";
+export { convertToGguf, convertToGgufOptionsSchema, prepareGgufConversion } from "./gguf/convert_to_gguf.js";
+export type { ConvertToGgufOptions, GgufConversion } from "./gguf/convert_to_gguf.js";
+export { GGML_TYPES, LOADABLE_GGML_TYPES, ggmlTypeName } from "./gguf/gguf_format.js";
+export { toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits } from "./gguf/half.js";
+
 // Tokenizer and chat
 export { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 export { IncrementalDecoder } from "./tokenizer/incremental_decoder.js";

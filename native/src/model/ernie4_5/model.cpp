@@ -3,6 +3,7 @@
 #include <string>
 
 #include "kernels/ops.h"
+#include "model/ernie4_5/gguf_tensors.h"
 #include "model/layers/attention.h"
 #include "model/layers/ffn.h"
 
@@ -14,8 +15,17 @@ Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::strin
   if (files.empty()) return Status(ErrorCode::kFileNotFound, "no safetensors files were given");
   auto m = std::unique_ptr<Ernie45Model>(new Ernie45Model());
   m->hp_ = hp;
-  for (const auto& f : files) WENXIN_RETURN_IF_ERROR(m->store_.add_safetensors_file(f));
-  WENXIN_RETURN_IF_ERROR(bind_ernie45_weights(m->hp_, m->store_, format, !for_saving, pool, &m->w_));
+  std::string gguf;  // a GGUF file's tensors are registered under their checkpoint names
+  for (const auto& f : files) {
+    if (f.size() > 5 && f.compare(f.size() - 5, 5, ".gguf") == 0) {
+      WENXIN_RETURN_IF_ERROR(add_ernie45_gguf(f, m->hp_, &m->store_, pool));
+      gguf = f;
+    } else {
+      WENXIN_RETURN_IF_ERROR(m->store_.add_safetensors_file(f));
+    }
+  }
+  const Status bound = bind_ernie45_weights(m->hp_, m->store_, format, !for_saving, pool, &m->w_);
+  WENXIN_RETURN_IF_ERROR(gguf.empty() ? bound : restate_for_gguf(bound, gguf));
   *out = std::move(m);
   return Status::ok();
 }

@@ -1,11 +1,11 @@
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 
-import { loadModelConfig, resolveWeightFiles, WenxinError, type ModelConfig } from "@wenxin/engine";
+import { isGgufPath, loadGgufModel, loadModelConfig, resolveWeightFiles, WenxinError, type ModelConfig } from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
-const USAGE = `Usage: wenxin inspect (--model DIR | FILE.safetensors) [options]
+const USAGE = `Usage: wenxin inspect (--model DIR | FILE.safetensors | FILE.gguf) [options]
 
 Describes a checkpoint without loading it: architecture, tensor shapes, parameter count,
 dtypes and a memory estimate. Only file headers are read.
@@ -75,9 +75,13 @@ const elements = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 export async function summarizeCheckpoint(target: string, opts: { maxContext?: number; kvCacheTokens?: number; listTensors?: boolean } = {}): Promise<CheckpointSummary> {
   const isDir = (await stat(target).catch(() => undefined))?.isDirectory() ?? false;
-  const config = isDir ? await loadModelConfig(target) : undefined;
+  // A GGUF file carries its own hyper-parameters; its tensor shapes are reported in PyTorch order.
+  const gguf = !isDir && isGgufPath(target) ? loadGgufModel(target) : undefined;
+  const config = gguf?.config ?? (isDir ? await loadModelConfig(target) : undefined);
   const files = isDir ? await resolveWeightFiles(target) : [target];
-  const tensors = (await Promise.all(files.map(readSafetensorsHeader))).flat();
+  const tensors = gguf
+    ? gguf.file.tensors.map((t) => ({ name: t.name, dtype: t.typeName, shape: [...t.dims].reverse(), bytes: t.bytes ?? 0, file: target }))
+    : (await Promise.all(files.map(readSafetensorsHeader))).flat();
 
   const dtypes: CheckpointSummary["dtypes"] = {};
   let parameters = 0;
@@ -91,7 +95,7 @@ export async function summarizeCheckpoint(target: string, opts: { maxContext?: n
       continue;
     }
     parameters += n;
-    if (/\.experts\.\d+\./.test(t.name)) expertParameters += n;
+    if (/\.experts\.\d+\.|_exps\./.test(t.name)) expertParameters += n;
     const d = (dtypes[t.dtype] ??= { tensors: 0, parameters: 0, bytes: 0 });
     d.tensors++;
     d.parameters += n;
@@ -187,7 +191,7 @@ export const inspectCommand: Command = {
     }
     const target = values.model ?? positional;
     if (!target) {
-      console.error(`wenxin inspect: give a checkpoint directory or a .safetensors file\n\n${USAGE}`);
+      console.error(`wenxin inspect: give a checkpoint directory, a .safetensors or a .gguf file\n\n${USAGE}`);
       return 1;
     }
     const summary = await summarizeCheckpoint(target, {

@@ -1,4 +1,4 @@
-/** Float conversions for writing weights: float32 → bfloat16 / float16 bits, round to nearest even. */
+/** Float conversions for GGUF and checkpoint weights: float32 ↔ bfloat16 / float16 bits, round to nearest even. */
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

@@ -1,0 +1,316 @@
+#include "model/ernie4_5/gguf_tensors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "formats/gguf.h"
+#include "kernels/quant_formats.h"
+
+namespace wenxin::model {
+
+namespace {
+
+// GGUF per-layer tensor keys and the checkpoint module each one is (llama.cpp's names).
+struct LayerName {
+  const char* gguf;
+  const char* hf;
+  bool matrix;   // the weight of a linear layer (may be held quantized)
+  bool stacked;  // [n_expert, ...]: one slab per routed expert
+};
+
+constexpr LayerName kLayerNames[] = {
+    {"attn_norm", "input_layernorm", false, false},
+    {"attn_q", "self_attn.q_proj", true, false},
+    {"attn_k", "self_attn.k_proj", true, false},
+    {"attn_v", "self_attn.v_proj", true, false},
+    {"attn_output", "self_attn.o_proj", true, false},
+    {"ffn_norm", "post_attention_layernorm", false, false},
+    {"ffn_gate", "mlp.gate_proj", true, false},
+    {"ffn_up", "mlp.up_proj", true, false},
+    {"ffn_down", "mlp.down_proj", true, false},
+    {"ffn_gate_inp", "mlp.gate", false, false},
+    {"exp_probs_b", "mlp.moe_statics.e_score_correction_bias", false, false},
+    {"ffn_gate_exps", "mlp.experts.*.gate_proj", true, true},
+    {"ffn_up_exps", "mlp.experts.*.up_proj", true, true},
+    {"ffn_down_exps", "mlp.experts.*.down_proj", true, true},
+    {"ffn_gate_shexp", "mlp.shared_experts.gate_proj", true, false},
+    {"ffn_up_shexp", "mlp.shared_experts.up_proj", true, false},
+    {"ffn_down_shexp", "mlp.shared_experts.down_proj", true, false},
+};
+
+struct Target {
+  std::string hf_base;  // module name, "*" standing for the expert index when stacked
+  std::string suffix;   // ".weight" / ".bias" / "" (the correction bias has no suffix)
+  bool matrix = false;
+  bool stacked = false;
+  bool embedding = false;
+};
+
+bool map_name(const std::string& name, Target* t) {
+  if (name == "token_embd.weight") {
+    *t = {"model.embed_tokens", ".weight", false, false, true};
+    return true;
+  }
+  if (name == "output_norm.weight") {
+    *t = {"model.norm", ".weight", false, false, false};
+    return true;
+  }
+  if (name == "output.weight") {
+    *t = {"lm_head", ".weight", true, false, false};
+    return true;
+  }
+  if (name.rfind("blk.", 0) != 0) return false;
+  const size_t dot = name.find('.', 4);
+  if (dot == std::string::npos || dot == 4) return false;
+  const std::string layer = name.substr(4, dot - 4);
+  if (!std::all_of(layer.begin(), layer.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  const std::string rest = name.substr(dot + 1);
+  const size_t last = rest.rfind('.');
+  if (last == std::string::npos) return false;
+  const std::string key = rest.substr(0, last), suffix = rest.substr(last);
+  for (const LayerName& ln : kLayerNames) {
+    if (key != ln.gguf) continue;
+    const bool bias_only = key == "exp_probs_b";
+    t->hf_base = "model.layers." + layer + "." + ln.hf;
+    t->suffix = bias_only ? "" : suffix;
+    t->matrix = ln.matrix && suffix == ".weight";
+    t->stacked = ln.stacked;
+    t->embedding = false;
+    return true;
+  }
+  return false;
+}
+
+std::string expert_name(const std::string& base, int64_t e) {
+  std::string s = base;
+  s.replace(s.find('*'), 1, std::to_string(e));
+  return s;
+}
+
+uint16_t f32_to_f16(float f) {  // round to nearest even, as the engine's own quantizer does
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xFF) - 127 + 15;
+  uint32_t mant = x & 0x7FFFFF;
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7BFF);
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    const uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t h = mant >> shift;
+    const uint32_t rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (h & 1))) ++h;
+    return static_cast<uint16_t>(sign | h);
+  }
+  uint32_t h = (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  const uint32_t rem = mant & 0x1FFF;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
+// A matrix of `rows` × `k` in our q8 or q4 layout: fp16 block scales, then the quant bytes.
+struct Converted {
+  std::shared_ptr<std::vector<uint8_t>> bytes;
+  bool q4 = false;
+  int64_t rows = 0, k = 0;
+  int64_t row_bytes() const { return q4 ? kernels::q4_row_bytes(k) : k; }
+  uint16_t* scales() const { return reinterpret_cast<uint16_t*>(bytes->data()); }
+  uint8_t* data() const { return bytes->data() + rows * (k / kernels::kQBlock) * 2; }
+};
+
+// One row of GGUF blocks → one row of our layout.
+void convert_row(uint32_t type, const uint8_t* src, int64_t k, uint16_t* scales, uint8_t* out, std::vector<float>& tmp) {
+  const int64_t nb = k / kernels::kQBlock;
+  if (type == ggml::kQ8_0) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = src + b * 34;
+      std::memcpy(&scales[b], blk, 2);
+      for (int i = 0; i < 32; ++i) out[b * 32 + i] = static_cast<uint8_t>(static_cast<int8_t>(blk[2 + i]) + 128);
+    }
+    return;
+  }
+  if (type == ggml::kQ4_0) {
+    // Q4_0 pairs element j with j + 16 inside each block; ours pairs j with j + 32 inside each
+    // 64-element chunk (a trailing half chunk pairs j with j + 16, exactly like Q4_0).
+    auto nibble = [&](int64_t b, int64_t i) -> uint8_t {
+      const uint8_t* qs = src + b * 18 + 2;
+      return i < 16 ? (qs[i] & 0x0F) : (qs[i - 16] >> 4);
+    };
+    for (int64_t b = 0; b < nb; ++b) std::memcpy(&scales[b], src + b * 18, 2);
+    for (int64_t c = 0; c * 2 < nb; ++c) {
+      if (2 * c + 1 < nb) {
+        for (int64_t j = 0; j < 32; ++j) out[c * 32 + j] = static_cast<uint8_t>(nibble(2 * c, j) | (nibble(2 * c + 1, j) << 4));
+      } else {
+        std::memcpy(out + c * 32, src + 2 * c * 18 + 2, 16);
+      }
+    }
+    return;
+  }
+  // K-quants: dequantize, then quantize to q8 exactly as the engine quantizes a float row.
+  tmp.resize(static_cast<size_t>(k));
+  ggml::dequantize_row(type, src, k, tmp.data());
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* x = tmp.data() + b * kernels::kQBlock;
+    float bmax = 0;
+    for (int i = 0; i < kernels::kQBlock; ++i) bmax = std::fmax(bmax, std::fabs(x[i]));
+    scales[b] = f32_to_f16(bmax / 127.0f);
+    const float d = f16_to_f32(scales[b]), inv = d > 0 ? 1.0f / d : 0.0f;
+    for (int i = 0; i < kernels::kQBlock; ++i) {
+      const int v = static_cast<int>(std::lrintf(x[i] * inv));
+      out[b * kernels::kQBlock + i] = static_cast<uint8_t>(std::clamp(v, -127, 127) + 128);
+    }
+  }
+}
+
+Converted convert_matrix(const GgufTensorInfo& t, ThreadPool& pool) {
+  Converted c;
+  c.q4 = t.type == ggml::kQ4_0;
+  c.k = t.ne[0];
+  c.rows = t.numel() / c.k;
+  const int64_t nb = c.k / kernels::kQBlock;
+  c.bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(c.rows * (nb * 2 + c.row_bytes())));
+  const uint64_t src_row = ggml::row_bytes(t.type, c.k);
+  pool.parallel_for(c.rows, [&](int64_t r0, int64_t r1, int) {
+    std::vector<float> tmp;
+    for (int64_t r = r0; r < r1; ++r)
+      convert_row(t.type, t.data + r * src_row, c.k, c.scales() + r * nb, c.data() + r * c.row_bytes(), tmp);
+  }, 16);
+  return c;
+}
+
+std::shared_ptr<std::vector<uint8_t>> dequantize_all(const GgufTensorInfo& t, ThreadPool& pool) {
+  const int64_t k = t.ne[0], rows = t.numel() / k;
+  auto out = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(t.numel()) * 4);
+  const uint64_t src_row = ggml::row_bytes(t.type, k);
+  float* dst = reinterpret_cast<float*>(out->data());
+  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) ggml::dequantize_row(t.type, t.data + r * src_row, k, dst + r * k);
+  }, 16);
+  return out;
+}
+
+DType float_dtype(uint32_t type) {
+  return type == ggml::kF32 ? DType::kF32 : type == ggml::kF16 ? DType::kF16 : type == ggml::kBF16 ? DType::kBF16 : DType::kUnknown;
+}
+
+// Registers `c` (all experts' rows when stacked) as NAME.qweight / NAME.qscale.
+Status add_converted(const Converted& c, const Target& tg, int64_t experts, TensorStore* store) {
+  const int64_t nb = c.k / kernels::kQBlock, per = c.rows / experts;
+  for (int64_t e = 0; e < experts; ++e) {
+    const std::string base = tg.stacked ? expert_name(tg.hf_base, e) : tg.hf_base;
+    TensorView w{DType::kU8, {per, c.row_bytes()}, c.data() + e * per * c.row_bytes()};
+    TensorView s{DType::kF16, {per, nb}, c.scales() + e * per * nb};
+    WENXIN_RETURN_IF_ERROR(store->add_tensor(base + ".qweight", w));
+    WENXIN_RETURN_IF_ERROR(store->add_tensor(base + ".qscale", s));
+  }
+  store->retain(c.bytes);
+  return Status::ok();
+}
+
+// A float view (mapped, or dequantized), split per expert when stacked.
+Status add_float(const Target& tg, std::vector<int64_t> shape, DType dtype, const uint8_t* data, TensorStore* store) {
+  if (!tg.stacked) return store->add_tensor(tg.hf_base + tg.suffix, TensorView{dtype, std::move(shape), data});
+  const int64_t experts = shape[0];
+  std::vector<int64_t> slab(shape.begin() + 1, shape.end());
+  int64_t per = 1;
+  for (int64_t d : slab) per *= d;
+  for (int64_t e = 0; e < experts; ++e)
+    WENXIN_RETURN_IF_ERROR(store->add_tensor(expert_name(tg.hf_base, e) + tg.suffix,
+                                             TensorView{dtype, slab, data + e * per * static_cast<int64_t>(dtype_size(dtype))}));
+  return Status::ok();
+}
+
+}  // namespace
+
+Status add_ernie45_gguf(const std::string& path, const Ernie45Hparams& hp, TensorStore* store, ThreadPool& pool) {
+  auto file = std::make_shared<GgufFile>();
+  WENXIN_RETURN_IF_ERROR(file->open(path));
+  const std::string* arch = file->metadata("general.architecture");
+  const std::string expected = hp.model_type == "ernie4_5_moe" ? "ernie4_5-moe" : "ernie4_5";
+  if (arch == nullptr || *arch != expected)
+    return Status(ErrorCode::kUnknownArchitecture, path + ": general.architecture is '" + (arch ? *arch : std::string("(missing)")) +
+                                                       "', expected '" + expected + "'");
+  const bool has_output = file->find("output.weight") != nullptr;
+  for (const GgufTensorInfo& t : file->tensors()) {
+    Target tg;
+    if (!map_name(t.name, &tg)) continue;  // tensors the graph does not use (e.g. rope_freqs, MTP)
+    if (!ggml::readable(t.type))
+      return Status(ErrorCode::kUnsupportedDtype, path + ": tensor '" + t.name + "' has type " + ggml::type_name(t.type) +
+                                                      ", which wenxin.js cannot load (supported: " + ggml::readable_type_list() + ")");
+    if (tg.stacked && t.ne.size() != 3)
+      return Status(ErrorCode::kShapeMismatch, path + ": tensor '" + t.name + "' has " + std::to_string(t.ne.size()) +
+                                                   " dimensions, expected 3 ([n_expert, rows, cols])");
+    const DType dtype = float_dtype(t.type);
+    if (dtype != DType::kUnknown) {
+      WENXIN_RETURN_IF_ERROR(add_float(tg, t.shape(), dtype, t.data, store));
+      continue;
+    }
+    if (tg.matrix) {
+      const Converted c = convert_matrix(t, pool);
+      WENXIN_RETURN_IF_ERROR(add_converted(c, tg, tg.stacked ? t.ne[2] : 1, store));
+      continue;
+    }
+    auto values = dequantize_all(t, pool);
+    WENXIN_RETURN_IF_ERROR(add_float(tg, t.shape(), DType::kF32, values->data(), store));
+    store->retain(values);
+    if (tg.embedding && !has_output && t.ne.size() == 2) {  // the tied head keeps the quantized form
+      const Converted c = convert_matrix(t, pool);
+      WENXIN_RETURN_IF_ERROR(add_converted(c, Target{"lm_head", ".weight", true, false, false}, 1, store));
+    }
+  }
+  store->retain(file->mapping());
+  return Status::ok();
+}
+
+std::string gguf_name_of(const std::string& hf) {
+  static const char* kSuffixes[] = {".weight", ".qweight", ".qscale", ".bias"};
+  std::string base = hf, suffix;
+  for (const char* s : kSuffixes) {
+    const std::string sx = s;
+    if (hf.size() > sx.size() && hf.compare(hf.size() - sx.size(), sx.size(), sx) == 0) {
+      base = hf.substr(0, hf.size() - sx.size());
+      suffix = sx == ".bias" ? ".bias" : ".weight";
+      break;
+    }
+  }
+  if (base == "model.embed_tokens") return "token_embd.weight";
+  if (base == "model.norm") return "output_norm.weight";
+  if (base == "lm_head") return "output.weight";
+  const std::string prefix = "model.layers.";
+  if (base.rfind(prefix, 0) != 0) return "";
+  const size_t dot = base.find('.', prefix.size());
+  if (dot == std::string::npos) return "";
+  const std::string layer = base.substr(prefix.size(), dot - prefix.size());
+  std::string module = base.substr(dot + 1);
+  std::string expert;
+  const std::string ex = "mlp.experts.";
+  if (module.rfind(ex, 0) == 0) {
+    const size_t d2 = module.find('.', ex.size());
+    if (d2 == std::string::npos) return "";
+    expert = module.substr(ex.size(), d2 - ex.size());
+    module = ex + "*" + module.substr(d2);
+  }
+  for (const LayerName& ln : kLayerNames) {
+    if (module != ln.hf && base.substr(dot + 1) != ln.hf) continue;
+    const std::string name = "blk." + layer + "." + ln.gguf + (std::string(ln.gguf) == "exp_probs_b" ? ".bias" : suffix);
+    return expert.empty() ? name : name + " (expert " + expert + ")";
+  }
+  return "";
+}
+
+Status restate_for_gguf(const Status& st, const std::string& path) {
+  if (st.is_ok()) return st;
+  const std::string& m = st.message();
+  const size_t a = m.find('\'');
+  const size_t b = a == std::string::npos ? std::string::npos : m.find('\'', a + 1);
+  if (b == std::string::npos) return Status(st.code(), path + ": " + m);
+  const std::string gguf = gguf_name_of(m.substr(a + 1, b - a - 1));
+  if (gguf.empty()) return Status(st.code(), path + ": " + m);
+  return Status(st.code(), path + ": " + m.substr(0, a + 1) + gguf + m.substr(b) + " [checkpoint name " + m.substr(a + 1, b - a - 1) + "]");
+}
+
+}  // namespace wenxin::model

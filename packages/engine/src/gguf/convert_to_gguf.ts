@@ -1,0 +1,178 @@
+/**
+ * `wenxin convert DIR --to gguf`: a Hugging Face ERNIE 4.5 checkpoint directory → one GGUF file
+ * laid out as llama.cpp's converter lays it out (see ernie_gguf_layout.ts), with the tokenizer and
+ * chat template from the checkpoint's tokenizer files. Tensors are read one at a time from the
+ * safetensors shards, so memory stays at about one tensor (one layer's experts for MoE).
+ */
+import { closeSync, openSync, readSync } from "node:fs";
+import path from "node:path";
+
+import { z } from "zod";
+
+import { WenxinError } from "../errors.js";
+import { loadModelConfig } from "../model/config.js";
+import { resolveWeightFiles } from "../model/weights.js";
+import { parseOrThrow } from "../generation/options.js";
+import type { NativeHparams } from "../native/addon_types.js";
+import { GGUF_FILE_TYPE } from "./gguf_format.js";
+import { fromF16Bits } from "./half.js";
+import { ggufModelMetadata, ggufTensorPlan, type GgufTensorPlanEntry } from "./ernie_gguf_layout.js";
+import { ggufTokenizerMetadata } from "./gguf_tokenizer.js";
+import { fitsType, writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf_writer.js";
+
+export const convertToGgufOptionsSchema = z.object({
+  /** Where to write the .gguf file. */
+  out: z.string().min(1),
+  /**
+   * Type of the matrices: f32, f16, q8_0 or q4_0. Norms, the MoE router and its bias stay F32 (as
+   * llama.cpp's converter keeps them); with q4_0 the embedding and LM head are Q8_0. Matrices
+   * whose rows are not whole 32-value blocks fall back to F16.
+   */
+  type: z.enum(["f32", "f16", "q8_0", "q4_0"]).default("f16"),
+  /** general.name (default: the directory name). */
+  name: z.string().optional(),
+});
+export type ConvertToGgufOptions = z.input<typeof convertToGgufOptionsSchema>;
+
+interface StoredTensor {
+  file: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** The tensors of a checkpoint's shards, read on demand as float32. */
+class Checkpoint {
+  private constructor(private readonly tensors: Map<string, StoredTensor>) {}
+
+  static open(files: string[]): Checkpoint {
+    const tensors = new Map<string, StoredTensor>();
+    for (const file of files) {
+      const fd = openSync(file, "r");
+      try {
+        const len = Buffer.alloc(8);
+        readSync(fd, len, 0, 8, 0);
+        const n = Number(len.readBigUInt64LE(0));
+        const json = Buffer.alloc(n);
+        readSync(fd, json, 0, n, 8);
+        const header = JSON.parse(json.toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+        for (const [name, t] of Object.entries(header)) {
+          if (name === "__metadata__") continue;
+          // Baidu's remote-code checkpoints say `ernie.` where transformers says `model.`
+          const key = name.startsWith("ernie.") ? `model.${name.slice(6)}` : name;
+          tensors.set(key, { file, dtype: t.dtype, shape: t.shape, begin: 8 + n + t.data_offsets[0], end: 8 + n + t.data_offsets[1] });
+        }
+      } catch (err) {
+        throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not a readable safetensors file: ${(err as Error).message}`, { subject: file }, { cause: err });
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return new Checkpoint(tensors);
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  /** Rows [r0, r0 + count) of a tensor as float32 (all rows by default). */
+  read(name: string, r0 = 0, count?: number): { shape: number[]; data: Float32Array } {
+    const t = this.tensors.get(name);
+    if (!t) throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}'`, { subject: name });
+    const size = { F32: 4, BF16: 2, F16: 2 }[t.dtype];
+    if (!size)
+      throw new WenxinError("ERR_WENXIN_UNSUPPORTED_DTYPE", `tensor '${name}' is ${t.dtype}; conversion reads F32, F16 and BF16`, { subject: name, actual: t.dtype });
+    const rowElems = t.shape.slice(1).reduce((a, b) => a * b, 1);
+    const rows = count ?? (t.shape[0] ?? 1);
+    const n = rows * rowElems;
+    const buf = Buffer.alloc(n * size);
+    const fd = openSync(t.file, "r");
+    try {
+      readSync(fd, buf, 0, buf.length, t.begin + r0 * rowElems * size);
+    } finally {
+      closeSync(fd);
+    }
+    const out = new Float32Array(n);
+    if (t.dtype === "F32") out.set(new Float32Array(buf.buffer, buf.byteOffset, n));
+    else if (t.dtype === "BF16") {
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) u[i] = buf.readUInt16LE(2 * i) << 16;
+    } else for (let i = 0; i < n; i++) out[i] = fromF16Bits(buf.readUInt16LE(2 * i));
+    return { shape: [rows, ...t.shape.slice(1)], data: out };
+  }
+}
+
+/** A plan entry's values; fused exports (qkv_proj = [q; k; v], up_gate_proj = [gate; up]) are split by rows. */
+function readEntry(ckpt: Checkpoint, hp: NativeHparams, e: GgufTensorPlanEntry): Float32Array {
+  const numel = e.shape.reduce((a, b) => a * b, 1);
+  const one = (name: string, rows: number): Float32Array => {
+    if (ckpt.has(name)) return ckpt.read(name).data;
+    const qkv = name.match(/^(.*)\.(q|k|v)_proj\.weight$/);
+    if (qkv && ckpt.has(`${qkv[1]}.qkv_proj.weight`)) {
+      const q = hp.numAttentionHeads * hp.headDim, kv = hp.numKeyValueHeads * hp.headDim;
+      const start = qkv[2] === "q" ? 0 : qkv[2] === "k" ? q : q + kv;
+      return ckpt.read(`${qkv[1]}.qkv_proj.weight`, start, rows).data;
+    }
+    const ffn = name.match(/^(.*)\.(gate|up)_proj\.weight$/);
+    if (ffn && ckpt.has(`${ffn[1]}.up_gate_proj.weight`)) return ckpt.read(`${ffn[1]}.up_gate_proj.weight`, ffn[2] === "gate" ? 0 : rows, rows).data;
+    throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}' (needed for ${e.gguf})`, { subject: name });
+  };
+  if (e.parts) {
+    const out = new Float32Array(numel);
+    const per = numel / e.parts.length;
+    e.parts.forEach((name, i) => out.set(check(one(name, e.shape[1]!), per, name), i * per));
+    return out;
+  }
+  if (e.kind === "bias" && !ckpt.has(e.hf)) return new Float32Array(numel); // absent correction bias = zeros
+  return check(one(e.hf, e.shape[0]!), numel, e.hf);
+}
+
+function check(data: Float32Array, numel: number, name: string): Float32Array {
+  if (data.length !== numel)
+    throw new WenxinError("ERR_WENXIN_SHAPE_MISMATCH", `tensor '${name}' has ${data.length} values, expected ${numel}`, { subject: name, expected: numel, actual: data.length });
+  return data;
+}
+
+const TYPES: Record<NonNullable<ConvertToGgufOptions["type"]>, GgufTensorType> = { f32: "F32", f16: "F16", q8_0: "Q8_0", q4_0: "Q4_0" };
+
+/** The GGUF type of one tensor when converting to `type`. */
+export function tensorTypeFor(e: GgufTensorPlanEntry, type: GgufTensorType): GgufTensorType {
+  if (e.kind !== "matrix") return "F32";
+  const head = e.gguf === "token_embd.weight" || e.gguf === "output.weight";
+  const wanted = type === "Q4_0" && head ? "Q8_0" : type;
+  return fitsType(wanted, e.shape.at(-1)!) ? wanted : type === "F32" ? "F32" : "F16";
+}
+
+export interface GgufConversion {
+  metadata: Record<string, GgufValue>;
+  /** Tensors in file order; their values are read from the checkpoint when written. */
+  tensors: GgufTensor[];
+}
+
+/** What convertToGguf writes, before writing (to inspect or adjust it). */
+export async function prepareGgufConversion(dir: string, type: ConvertToGgufOptions["type"] = "f16", name?: string): Promise<GgufConversion> {
+  const config = await loadModelConfig(dir);
+  const hp = config.hparams;
+  const ckpt = Checkpoint.open(await resolveWeightFiles(dir));
+  const ggufType = TYPES[type];
+  const metadata = {
+    ...ggufModelMetadata(hp, { name: name ?? path.basename(path.resolve(dir)), fileType: GGUF_FILE_TYPE[ggufType]! }),
+    ...(await ggufTokenizerMetadata(dir, hp.vocabSize)),
+  };
+  const tensors: GgufTensor[] = ggufTensorPlan(hp).map((e) => ({
+    name: e.gguf,
+    shape: e.shape,
+    type: tensorTypeFor(e, ggufType),
+    values: () => readEntry(ckpt, hp, e),
+  }));
+  return { metadata, tensors };
+}
+
+/** Converts the checkpoint in `dir` to a GGUF file; returns the path written and its tensor count. */
+export async function convertToGguf(dir: string, options: ConvertToGgufOptions): Promise<{ file: string; tensors: number }> {
+  const opts = parseOrThrow(convertToGgufOptionsSchema, options, "convertToGguf options");
+  const { metadata, tensors } = await prepareGgufConversion(dir, opts.type, opts.name);
+  writeGguf(opts.out, metadata, tensors);
+  return { file: opts.out, tensors: tensors.length };
+}
