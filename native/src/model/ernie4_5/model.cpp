@@ -15,6 +15,7 @@ Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::strin
   auto m = std::unique_ptr<Ernie45Model>(new Ernie45Model());
   m->hp_ = hp;
   for (const auto& f : files) WENXIN_RETURN_IF_ERROR(m->store_.add_safetensors_file(f));
+  WENXIN_RETURN_IF_ERROR(m->store_.check_finite(pool));  // a NaN weight would poison every output silently
   WENXIN_RETURN_IF_ERROR(bind_ernie45_weights(m->hp_, m->store_, format, !for_saving, pool, &m->w_));
   *out = std::move(m);
   return Status::ok();
