@@ -167,6 +167,30 @@ describe("corrupted safetensors", () => {
   });
 });
 
+describe("valid but unusual safetensors", () => {
+  it("a header without padding (every tensor misaligned) loads and computes what the original does", async () => {
+    const dir = copy();
+    // A metadata note of the right length makes the header length odd.
+    for (const note of ["x", "xy"]) {
+      editHeader(path.join(dir, W), (h) => {
+        (h as Record<string, unknown>).__metadata__ = { note };
+      });
+      if (readFileSync(path.join(dir, W)).readBigUInt64LE(0) % 2n === 1n) break;
+    }
+    const buf = readFileSync(path.join(dir, W));
+    expect(Number(buf.readBigUInt64LE(0)) % 2).toBe(1);
+    const ids = [1, 2, 3, 4, 5, 100, 200];
+    const original = await Engine.load(DENSE_DIR, { threads: 1 });
+    const unpadded = await Engine.load(dir, { threads: 1 });
+    try {
+      expect(Array.from(await unpadded.logits(ids))).toEqual(Array.from(await original.logits(ids)));
+    } finally {
+      await original.close();
+      await unpadded.close();
+    }
+  });
+});
+
 describe("corrupted sharded checkpoints", () => {
   const SHARD2 = "model-00002-of-00002.safetensors";
   const INDEX = "model.safetensors.index.json";

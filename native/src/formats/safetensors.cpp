@@ -98,6 +98,14 @@ Status TensorStore::add_safetensors_file(const std::string& path) {
     if (tensors_.count(entry.first))
       return invalid(path, "tensor '" + entry.first + "' appears in more than one shard (also in " + file_of(entry.first) + ")");
   for (auto& [name, view] : parsed) {
+    const size_t width = dtype_size(view.dtype);
+    if (width > 1 && reinterpret_cast<uintptr_t>(view.data) % width != 0 && view.numel() > 0) {
+      const size_t bytes = static_cast<size_t>(view.numel()) * width;
+      auto copy = std::make_unique<uint8_t[]>(bytes);  // operator new[]: aligned to 16
+      std::memcpy(copy.get(), view.data, bytes);
+      view.data = copy.get();
+      aligned_copies_.push_back(std::move(copy));
+    }
     file_index_.emplace(name, files_.size());
     tensors_.emplace(std::move(name), std::move(view));
   }

@@ -43,6 +43,9 @@ class TensorStore {
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, TensorView> tensors_;
   std::map<std::string, size_t> file_index_;  // tensor name -> files_ index
+  // Tensors whose bytes in the map are not aligned to their element size (the format does not
+  // require padding): copied once so that kernels may load elements through typed pointers.
+  std::vector<std::unique_ptr<uint8_t[]>> aligned_copies_;
 };
 
 }  // namespace wenxin
