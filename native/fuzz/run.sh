@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors_header hparams grammar)
+# Every fuzz/fuzz_<target>.cpp unless targets are named.
+if [ ${#targets[@]} -eq 0 ]; then
+  for f in fuzz/fuzz_*.cpp; do t=$(basename "$f" .cpp); targets+=("${t#fuzz_}"); done
+fi
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ is not installed (apt-get install clang libclang-rt-14-dev)" >&2

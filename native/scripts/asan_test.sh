@@ -17,7 +17,8 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 echo "asan: native kernel tests"
 ASAN_OPTIONS=detect_leaks=1 "$bin/wenxin_kernel_tests" | tail -1
 echo "asan: fuzz replayers"
-for t in safetensors_header hparams grammar; do
+for f in native/fuzz/fuzz_*.cpp; do
+  t=$(basename "$f" .cpp); t=${t#fuzz_}
   inputs=("native/fuzz/corpus/$t")
   [ -d "native/fuzz/regressions/$t" ] && inputs+=("native/fuzz/regressions/$t")
   ASAN_OPTIONS=detect_leaks=1 "$bin/wenxin_replay_$t" "${inputs[@]}"
