@@ -31,6 +31,7 @@ for t in "${targets[@]}"; do
   work="build-fuzz/corpus/$t"
   mkdir -p "$work"
   log="build-fuzz/findings/$t.log"
+  rm -f build-fuzz/findings/"$t"-*
   status=0
   regressions=()
   [ -d "fuzz/regressions/$t" ] && regressions=("fuzz/regressions/$t")

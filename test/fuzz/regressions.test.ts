@@ -24,5 +24,6 @@ describe("fuzz seeds and regressions", () => {
   it("holds the inputs of the bugs found so far", () => {
     expect(readdirSync(path.join(REGRESSIONS, "tokenizer_json")).length).toBeGreaterThanOrEqual(3);
     expect(readdirSync(path.join(REGRESSIONS, "weights_index")).length).toBeGreaterThanOrEqual(2);
+    expect(readdirSync(path.join(REGRESSIONS, "json_schema")).length).toBeGreaterThanOrEqual(1);
   });
 });
