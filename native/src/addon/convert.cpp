@@ -19,7 +19,9 @@ double number(const Napi::Object& o, const char* key, double fallback) {
 
 int64_t integer(const Napi::Object& o, const char* key, int64_t fallback) {
   const double d = number(o, key, static_cast<double>(fallback));
-  if (d != static_cast<double>(static_cast<int64_t>(d))) type_error(o.Env(), std::string("'") + key + "' must be an integer");
+  // Range first: converting a double outside int64 (or NaN) is undefined behaviour.
+  if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d)))
+    type_error(o.Env(), std::string("'") + key + "' must be an integer");
   return static_cast<int64_t>(d);
 }
 

@@ -24,6 +24,15 @@ struct JsonValue {
   std::vector<JsonValue> array;
   std::vector<std::pair<std::string, JsonValue>> object;  // keeps file order
 
+  // Defined in json.cpp, where JsonValue is complete: clang with libstdc++ refuses to instantiate
+  // the members of vector<pair<string, JsonValue>> inside the class itself.
+  JsonValue();
+  JsonValue(const JsonValue&);
+  JsonValue(JsonValue&&) noexcept;
+  JsonValue& operator=(const JsonValue&);
+  JsonValue& operator=(JsonValue&&) noexcept;
+  ~JsonValue();
+
   const JsonValue* get(std::string_view key) const;
   bool is_object() const { return kind == Kind::kObject; }
   bool is_array() const { return kind == Kind::kArray; }

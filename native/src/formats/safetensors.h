@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/mapped_file.h"
@@ -12,6 +13,14 @@
 #include "wenxin/status.h"
 
 namespace wenxin {
+
+class ThreadPool;
+
+// Indexes the tensors of one safetensors image held in memory (`path` only names it in errors).
+// Untrusted input: every length, offset and shape is checked against the image, tensors may not
+// overlap, and each tensor's byte count must match its dtype and shape. Views point into `base`.
+Status parse_safetensors(const uint8_t* base, size_t size, const std::string& path,
+                         std::vector<std::pair<std::string, TensorView>>* out);
 
 // All tensors of one checkpoint, possibly spread over several shard files.
 class TensorStore {
@@ -26,11 +35,23 @@ class TensorStore {
 
   const TensorView* find(const std::string& name) const;
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
+  // The file a tensor was read from ("" when unknown), for error messages.
+  const std::string& file_of(const std::string& name) const;
+  // The files searched, comma-separated, for "not found in ..." messages.
+  std::string file_list() const;
+
+  // Fails with the tensor's name and file when a float tensor (F32, F16, BF16) holds a NaN or an
+  // infinity. One vectorised pass over the data, split across `pool`.
+  Status check_finite(ThreadPool& pool) const;
 
  private:
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, TensorView> tensors_;
   std::vector<std::shared_ptr<const void>> owners_;
+  std::map<std::string, size_t> file_index_;  // tensor name -> files_ index
+  // Tensors whose bytes in the map are not aligned to their element size (the format does not
+  // require padding): copied once so that kernels may load elements through typed pointers.
+  std::vector<std::unique_ptr<uint8_t[]>> aligned_copies_;
 };
 
 }  // namespace wenxin

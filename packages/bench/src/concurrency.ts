@@ -57,7 +57,7 @@ export async function runConcurrencyBench(o: ConcurrencyOptions): Promise<Concur
   const log = o.log ?? (() => {});
   const info = systemInfo();
   log(`CPU ${info.cpu} (${info.logicalCores} threads); ${o.model.name}, ${o.threads} threads, ${o.genTokens} tokens per stream`);
-  const built = buildRandomModel(o.model.name, o.model.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
+  const built = await buildRandomModel(o.model.name, o.model.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
   const rows: ConcurrencyRow[] = [];
   const prefix: ConcurrencyReport["prefix"] = [];
   for (const weights of o.formats) {

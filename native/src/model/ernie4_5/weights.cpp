@@ -23,13 +23,14 @@ class Binder {
   Status tensor(const std::string& name, std::vector<int64_t> shape, TensorView* out) const {
     const TensorView* t = store_.find(name);
     if (t == nullptr)
-      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + "' (expected shape " + shape_to_string(shape) + ")");
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + "' (expected shape " + shape_to_string(shape) +
+                                                   ") in " + store_.file_list());
     if (t->dtype != DType::kF32 && t->dtype != DType::kBF16 && t->dtype != DType::kF16)
-      return Status(ErrorCode::kUnsupportedDtype, "tensor '" + name + "' has unsupported dtype " +
+      return Status(ErrorCode::kUnsupportedDtype, "tensor '" + name + "' in " + store_.file_of(name) + " has unsupported dtype " +
                                                       std::string(dtype_name(t->dtype)) + " (expected F32, F16 or BF16)");
     if (t->shape != shape)
-      return Status(ErrorCode::kShapeMismatch, "tensor '" + name + "' has shape " + shape_to_string(t->shape) +
-                                                   ", expected " + shape_to_string(shape));
+      return Status(ErrorCode::kShapeMismatch, "tensor '" + name + "' in " + store_.file_of(name) + " has shape " +
+                                                   shape_to_string(t->shape) + ", expected " + shape_to_string(shape));
     *out = *t;
     return Status::ok();
   }
@@ -61,7 +62,8 @@ class Binder {
     const TensorView* w = store_.find(name + ".qweight");
     const TensorView* s = store_.find(name + ".qscale");
     if (s == nullptr)
-      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + ".qscale' (the scales of " + name + ".qweight)");
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + ".qscale' (the scales of " + name + ".qweight) in " +
+                                                   store_.file_list());
     const int64_t nb = in / kernels::kQBlock;
     const bool block_scales = s->dtype == DType::kF16 && s->shape == std::vector<int64_t>{out, nb};
     if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 && w->shape == std::vector<int64_t>{out, in / 2}) {
@@ -73,7 +75,7 @@ class Binder {
       l->format = WeightFormat::kFp8;
     } else {
       return Status(ErrorCode::kShapeMismatch,
-                    "quantized tensor '" + name + ".qweight' " + dtype_name(w->dtype) + " " + shape_to_string(w->shape) +
+                    "quantized tensor '" + name + ".qweight' in " + store_.file_of(name + ".qweight") + ": " + dtype_name(w->dtype) + " " + shape_to_string(w->shape) +
                         " with scales " + dtype_name(s->dtype) + " " + shape_to_string(s->shape) + " fits no format: expected U8 " +
                         shape_to_string({out, in}) + " (q8) or " + shape_to_string({out, in / 2}) + " (q4) with F16 " +
                         shape_to_string({out, nb}) + ", or U8 " + shape_to_string({out, in}) + " with F32 " +

@@ -91,9 +91,13 @@ int32_t Automaton::step_slow(int32_t state, uint8_t byte) {
   for (int32_t n : stacks) {
     const Node nd = nodes_[n];
     if (contains(grammar_->set(grammar_->elem(nd.pos).arg), byte)) expand(nd.pos + 1, nd.parent, &out, &accepting);
+    if (out.size() > kMaxStacks) break;
   }
   int32_t result = kReject;
-  if (!out.empty() || accepting) {
+  if (out.size() > kMaxStacks) {
+    // Bounded work per byte: an untrusted grammar must not stall the engine thread.
+    overflowed_ = true;
+  } else if (!out.empty() || accepting) {
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     result = intern(std::move(out), accepting);

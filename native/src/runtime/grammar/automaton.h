@@ -60,6 +60,10 @@ class Automaton {
   void shortest_way_tokens(int32_t state, const Vocabulary& vocab, TokenMask* out);
 
   size_t state_count() const { return states_.size(); }
+  // A step would have needed more than kMaxStacks parse stacks (a highly ambiguous grammar, whose
+  // stack sets can grow exponentially with the input): that step was rejected instead.
+  bool overflowed() const { return overflowed_; }
+  static constexpr size_t kMaxStacks = 1024;
 
  private:
   static constexpr int32_t kUnknown = -2;
@@ -94,6 +98,7 @@ class Automaton {
   std::unordered_map<int32_t, TokenMask> masks_;
   size_t mask_bytes_ = 0;
   int32_t initial_ = 0;
+  bool overflowed_ = false;
   size_t transition_tables_ = 0;
   // Scratch for expand().
   std::vector<std::pair<int32_t, int32_t>> work_;

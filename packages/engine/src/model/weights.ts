@@ -27,11 +27,21 @@ export async function resolveWeightFiles(dir: string): Promise<string[]> {
   if (await exists(indexFile)) {
     const parsed = indexSchema.safeParse(await readJsonFile(indexFile));
     if (!parsed.success) throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} has no valid weight_map`, { subject: indexFile });
-    const shards = [...new Set(Object.values(parsed.data.weight_map))].sort();
+    const weightMap = parsed.data.weight_map;
+    const tensorOf = (shard: string): string => Object.keys(weightMap).find((t) => weightMap[t] === shard) ?? "";
+    const shards = [...new Set(Object.values(weightMap))].sort();
+    // A shard is a file of the model directory: a name that is a path could make the loader open
+    // any file on the machine (a device, a FIFO that blocks forever).
+    for (const s of shards)
+      if (s === "" || s === "." || s === ".." || s !== path.basename(s) || s.includes("\\") || s.includes("\0"))
+        throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} maps tensor '${tensorOf(s)}' to ${JSON.stringify(s)}, which is not a file name in the model directory`, {
+          subject: indexFile,
+          actual: s,
+        });
     const files = shards.map((s) => path.join(dir, s));
-    for (const f of files)
+    for (const [i, f] of files.entries())
       if (!(await exists(f)))
-        throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `shard ${path.basename(f)} listed in ${indexFile} is missing`, { subject: f });
+        throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `shard ${path.basename(f)} listed in ${indexFile} (for tensor '${tensorOf(shards[i]!)}') is missing`, { subject: f });
     return files;
   }
   const single = path.join(dir, "model.safetensors");

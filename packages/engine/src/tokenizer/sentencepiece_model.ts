@@ -170,7 +170,7 @@ class ProtoReader {
 }
 
 function invalid(message: string): WenxinError {
-  return new WenxinError("ERR_WENXIN_TOKENIZER", `Invalid SentencePiece model: ${message}`, { subject: "tokenizer.model" });
+  return new WenxinError("ERR_WENXIN_TOKENIZER", `tokenizer.model: invalid SentencePiece model: ${message}`, { subject: "tokenizer.model" });
 }
 
 function truncated(): WenxinError {

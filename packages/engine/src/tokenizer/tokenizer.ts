@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
+import { z } from "zod";
 import { WenxinError } from "../errors.js";
 import {
   BYTE_PIECE,
@@ -102,6 +103,20 @@ function replaceInvalidByteRuns(tokens: string[]): string[] {
   return out ?? tokens;
 }
 
+/** What build() relies on before handing the JSON to @huggingface/tokenizers (downloaded files are untrusted). */
+const tokenizerJsonShape = z
+  .object({
+    model: z.object({ vocab: z.union([z.record(z.string(), z.number().int().nonnegative()), z.array(z.unknown())]).optional() }).passthrough(),
+    added_tokens: z.array(z.object({ id: z.number().int().nonnegative(), content: z.string() }).passthrough()).nullish(),
+  })
+  .passthrough();
+
+/** Errors of the tokenizer library on a malformed tokenizer.json surface lazily; they become typed here. */
+function tokenizerFailure(err: unknown, what: string, source = "tokenizer.json"): WenxinError {
+  if (err instanceof WenxinError) return err;
+  return new WenxinError("ERR_WENXIN_TOKENIZER", `${source} cannot ${what}: ${(err as Error)?.message ?? String(err)}`, { subject: source }, { cause: err });
+}
+
 export class WenxinTokenizer {
   /** Number of ids, added tokens included: valid ids are [0, vocabSize). */
   readonly vocabSize: number;
@@ -193,6 +208,11 @@ export class WenxinTokenizer {
     if (!json || typeof json !== "object" || !json.model || typeof json.model !== "object") {
       throw new WenxinError("ERR_WENXIN_TOKENIZER", "tokenizer.json has no model section", { subject: "tokenizer.json" });
     }
+    const shape = tokenizerJsonShape.safeParse(json);
+    if (!shape.success) {
+      const issue = shape.error.issues[0]!;
+      throw new WenxinError("ERR_WENXIN_TOKENIZER", `${source}: '${issue.path.join(".")}' ${issue.message}`, { subject: source });
+    }
     const added: AddedTokenJson[] = Array.isArray(json.added_tokens) ? [...json.added_tokens] : [];
     const byId = new Set(added.map((t) => t.id));
     const byContent = new Set(added.map((t) => t.content));
@@ -221,6 +241,9 @@ export class WenxinTokenizer {
     let inner: InnerTokenizer;
     try {
       inner = new Tokenizer(full, config);
+      // The library builds some parts on first use: a malformed one fails here, at load, not mid-request.
+      inner.encode("a 1", { add_special_tokens: true });
+      inner.encode("a 1", { add_special_tokens: false });
     } catch (err) {
       throw new WenxinError("ERR_WENXIN_TOKENIZER", `Cannot build tokenizer: ${(err as Error).message}`, { subject: source }, { cause: err });
     }
@@ -233,7 +256,12 @@ export class WenxinTokenizer {
       throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "encode() expects a string", { actual: typeof text });
     }
     if (text.length === 0) return [];
-    const { ids } = this.inner.encode(text, { add_special_tokens: opts.addSpecialTokens ?? false });
+    let ids: (number | undefined)[];
+    try {
+      ({ ids } = this.inner.encode(text, { add_special_tokens: opts.addSpecialTokens ?? false }));
+    } catch (err) {
+      throw tokenizerFailure(err, "encode this text", this.source);
+    }
     if (ids.some((id) => id === undefined)) {
       throw new WenxinError("ERR_WENXIN_TOKENIZER", "Text contains characters the vocabulary cannot represent (no unk token, no byte fallback)");
     }
@@ -252,7 +280,11 @@ export class WenxinTokenizer {
     }
     if (tokens.length === 0) return "";
     const pieces = this.fixByteRuns ? replaceInvalidByteRuns(tokens) : tokens;
-    return this.inner.decoder ? this.inner.decoder.decode(pieces) : pieces.join(" ");
+    try {
+      return this.inner.decoder ? this.inner.decoder.decode(pieces) : pieces.join(" ");
+    } catch (err) {
+      throw tokenizerFailure(err, "decode these ids", this.source);
+    }
   }
 
   idToToken(id: number): string {

@@ -201,11 +201,20 @@ class SchemaCompiler {
   private target(target: unknown, path: string): { pointer: string; node: unknown } {
     if (typeof target !== "string" || !target.startsWith("#"))
       throw this.error(`${path}/$ref`, `only references into the same schema ("#/...") are supported, got ${JSON.stringify(target)}`);
-    const pointer = decodeURIComponent(target.slice(1));
+    const pointer = this.fragment(target, path);
     if (pointer !== "" && !pointer.startsWith("/")) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a JSON pointer`);
     const node = this.resolvePointer(pointer);
     if (node === undefined) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} points at nothing`);
     return { pointer, node };
+  }
+
+  /** The JSON pointer of a "#..." reference; a bad %-escape is the schema's error, not a URIError. */
+  private fragment(target: string, path: string): string {
+    try {
+      return decodeURIComponent(target.slice(1));
+    } catch {
+      throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a valid URI fragment (bad %-escape)`);
+    }
   }
 
   /** Rejects references that lead back to themselves without a schema in between. */
@@ -213,7 +222,7 @@ class SchemaCompiler {
     const seen = new Set([pointer]);
     let at = pointer;
     while (isSchemaObject(node) && typeof node.$ref === "string" && node.$ref.startsWith("#")) {
-      const next = decodeURIComponent(node.$ref.slice(1));
+      const next = this.fragment(node.$ref, `#${at}`);
       if (seen.has(next)) throw this.error(`#${at}/$ref`, `the reference ${JSON.stringify(node.$ref)} loops back without reaching a schema`);
       seen.add(next);
       at = next;
