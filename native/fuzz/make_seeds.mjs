@@ -99,4 +99,48 @@ for (const [name, c] of Object.entries(constraints)) {
   parts.push(Buffer.from(name.startsWith("regex_digits") ? "12.5" : name.startsWith("gbnf_list") ? "[ab,c]" : "(x)"));
   out("grammar", `${name}.bin`, Buffer.concat(parts));
 }
+// gguf: small GGUF images written by @wenxin/engine's writer, with every readable tensor type (the
+// K-quant blocks from real bytes of a fixture weight) and each kind of metadata value.
+{
+  const { writeGguf } = await import("../../packages/engine/dist/gguf/gguf_writer.js");
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const weights = readTensors(sources.dense).tensors.find((t) => t.name === "model.norm.weight").bytes;
+  const floats = (n) => Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
+  const raw = (name, ggmlType, elems, blockElems, blockBytes) => {
+    const bytes = (elems / blockElems) * blockBytes;
+    const data = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) data[i] = weights[i % weights.length];
+    return { name, shape: [elems], ggmlType, bytes, data: () => data };
+  };
+  const metadata = {
+    "general.architecture": { type: "string", value: "ernie4_5" },
+    "general.alignment": { type: "u32", value: 32 },
+    "ernie4_5.block_count": { type: "u32", value: 1 },
+    "ernie4_5.rope.freq_base": { type: "f32", value: 500000 },
+    "tokenizer.ggml.tokens": { type: "string[]", value: ["<unk>", "<s>", "a", "b"] },
+    "tokenizer.ggml.scores": { type: "f32[]", value: [0, 0, -1, -2] },
+    "tokenizer.ggml.token_type": { type: "i32[]", value: [2, 3, 1, 1] },
+    "tokenizer.ggml.add_bos_token": { type: "bool", value: true },
+  };
+  const dir = mkdtempSync(path.join(tmpdir(), "wenxin-gguf-seed-"));
+  const write = (name, tensors) => {
+    const file = path.join(dir, name);
+    writeGguf(file, metadata, tensors);
+    out("gguf", name, readFileSync(file));
+  };
+  write("types.gguf", [
+    { name: "f32", shape: [2, 16], type: "F32", values: () => floats(32) },
+    { name: "f16", shape: [32], type: "F16", values: () => floats(32) },
+    { name: "bf16", shape: [32], type: "BF16", values: () => floats(32) },
+    { name: "q8_0", shape: [2, 32], type: "Q8_0", values: () => floats(64) },
+    { name: "q4_0", shape: [64], type: "Q4_0", values: () => floats(64) },
+    raw("q4_k", 12, 256, 256, 144),
+    raw("q5_k", 13, 256, 256, 176),
+    raw("q6_k", 14, 256, 256, 210),
+  ]);
+  write("metadata_only.gguf", []);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 console.log("seed corpora written to", corpus);

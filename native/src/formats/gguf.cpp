@@ -117,11 +117,17 @@ Status read_value(Cursor& c, uint32_t type, const std::string& key, int depth, s
 }  // namespace
 
 Status GgufFile::open(const std::string& path) {
-  path_ = path;
   file_ = std::make_shared<MappedFile>();
   WENXIN_RETURN_IF_ERROR(file_->open(path));
-  const uint64_t size = file_->size();
-  Cursor c(file_->data(), size, path_);
+  return parse(file_->data(), file_->size(), path);
+}
+
+Status GgufFile::parse(const uint8_t* base, uint64_t size, const std::string& path) {
+  path_ = path;
+  metadata_.clear();
+  tensors_.clear();
+  index_.clear();
+  Cursor c(base, size, path_);
 
   const uint8_t* magic;
   WENXIN_RETURN_IF_ERROR(c.bytes(4, "the magic number", &magic));
@@ -201,7 +207,7 @@ Status GgufFile::open(const std::string& path) {
                                                  std::to_string(t.bytes) + " bytes at offset " + std::to_string(begin) +
                                                  ") extends past the end of the file (" + std::to_string(size) +
                                                  " bytes); the file is truncated or corrupt");
-    t.data = file_->data() + begin;
+    t.data = base + begin;
   }
   return Status::ok();
 }

@@ -35,6 +35,9 @@ class GgufFile {
   // Maps `path` and parses everything but the tensor bytes. Every failure names the file, and the
   // key or tensor it is about.
   Status open(const std::string& path);
+  // The same over a GGUF image already in memory (`path` only names it in errors); tensors point
+  // into `base`, which must outlive this object.
+  Status parse(const uint8_t* base, uint64_t size, const std::string& path);
 
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }

@@ -315,6 +315,11 @@ bool Engine::sample_next(Sequence* s, float* row, TokenEvent* ev) {
       ev->completion_tokens = s->generated;
       if (s->constraint->accepting()) {
         ev->reason = FinishReason::kStop;
+      } else if (s->constraint->overflowed()) {
+        ev->reason = FinishReason::kError;
+        ev->error = Status(ErrorCode::kInvalidArgument,
+                           "the grammar is too ambiguous to match: one output byte needed more than " +
+                               std::to_string(grammar::Automaton::kMaxStacks) + " parse stacks; make its rules less ambiguous");
       } else {
         ev->reason = FinishReason::kError;
         ev->error = Status(ErrorCode::kInternal, "no token of the vocabulary can continue the constrained output");

@@ -72,17 +72,22 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
     for (; n < n1; ++n) float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy);
     return;
   }
-  for (int64_t t = 0; t < T; t += 2) {
-    const int64_t tt = T - t < 2 ? T - t : 2;
+  // Token rows in blocks of 32 (activations in L2), then weight rows, then the block's tokens, so the
+  // weight tile stays in L1 across the block and a batched decode streams each matrix once.
+  constexpr int64_t kTokenBlock = 32;
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
     int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
-      if (tt == 2) float_tile<WT, 4, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-      else float_tile<WT, 4, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-    }
-    for (; n < n1; ++n) {
-      if (tt == 2) float_tile<WT, 1, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-      else float_tile<WT, 1, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-    }
+    for (; n + 4 <= n1; n += 4)
+      for (int64_t t = t0; t < t1; t += 2) {
+        if (t1 - t >= 2) float_tile<WT, 4, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        else float_tile<WT, 4, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+      }
+    for (; n < n1; ++n)
+      for (int64_t t = t0; t < t1; t += 2) {
+        if (t1 - t >= 2) float_tile<WT, 1, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        else float_tile<WT, 1, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+      }
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/avx512/avx512.h"
@@ -75,27 +76,28 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
     for (; n < n1; ++n) float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy);
     return;
   }
-  for (int64_t t = 0; t < T; t += 4) {
-    const int64_t tt = T - t < 4 ? T - t : 4;
-    const float* xt = x + t * k;
-    float* yt = y + t * ldy;
+  // Token rows in blocks of 32 (their activations stay in L2), weight rows next, then the block's
+  // tokens: a tile's 4 weight rows stay in L1 while the block's tokens use them, so a batched decode
+  // streams each matrix from memory once rather than once per 4 tokens.
+  constexpr int64_t kTokenBlock = 32;
+  auto tiles = [&](auto rows, int64_t n, int64_t t0, int64_t t1) {
+    constexpr int R = decltype(rows)::value;
+    for (int64_t t = t0; t < t1; t += 4) {
+      const float* xt = x + t * k;
+      float* yt = y + t * ldy;
+      switch (t1 - t < 4 ? t1 - t : 4) {
+        case 4: float_tile<WT, R, 4>(xt, k, w, rb, n, yt, ldy); break;
+        case 3: float_tile<WT, R, 3>(xt, k, w, rb, n, yt, ldy); break;
+        case 2: float_tile<WT, R, 2>(xt, k, w, rb, n, yt, ldy); break;
+        default: float_tile<WT, R, 1>(xt, k, w, rb, n, yt, ldy); break;
+      }
+    }
+  };
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
     int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) {
-      switch (tt) {
-        case 4: float_tile<WT, 4, 4>(xt, k, w, rb, n, yt, ldy); break;
-        case 3: float_tile<WT, 4, 3>(xt, k, w, rb, n, yt, ldy); break;
-        case 2: float_tile<WT, 4, 2>(xt, k, w, rb, n, yt, ldy); break;
-        default: float_tile<WT, 4, 1>(xt, k, w, rb, n, yt, ldy); break;
-      }
-    }
-    for (; n < n1; ++n) {
-      switch (tt) {
-        case 4: float_tile<WT, 1, 4>(xt, k, w, rb, n, yt, ldy); break;
-        case 3: float_tile<WT, 1, 3>(xt, k, w, rb, n, yt, ldy); break;
-        case 2: float_tile<WT, 1, 2>(xt, k, w, rb, n, yt, ldy); break;
-        default: float_tile<WT, 1, 1>(xt, k, w, rb, n, yt, ldy); break;
-      }
-    }
+    for (; n + 4 <= n1; n += 4) tiles(std::integral_constant<int, 4>{}, n, t0, t1);
+    for (; n < n1; ++n) tiles(std::integral_constant<int, 1>{}, n, t0, t1);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/avx512/avx512.h"
 
@@ -116,25 +117,25 @@ void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, 
     for (; g < gb; ++g) packed_tile<Q4, 1, 1>(x, 0, w.packed, g, w.n, y, ldy);
     return;
   }
-  for (int64_t t = 0; t < T; t += 4) {
-    const int64_t tt = T - t < 4 ? T - t : 4;
+  // Token rows in blocks of 32 (their int8 activations stay in L2), then row groups, then the block's
+  // tokens: a tile's weights stay in L1 across the block, so a batched decode streams each matrix once.
+  constexpr int64_t kTokenBlock = 32;
+  auto tiles = [&](auto groups, int64_t g, int64_t t0, int64_t t1) {
+    constexpr int G = decltype(groups)::value;
+    for (int64_t t = t0; t < t1; t += 4) {
+      switch (t1 - t < 4 ? t1 - t : 4) {
+        case 4: packed_tile<Q4, G, 4>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 3: packed_tile<Q4, G, 3>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 2: packed_tile<Q4, G, 2>(x, t, w.packed, g, w.n, y, ldy); break;
+        default: packed_tile<Q4, G, 1>(x, t, w.packed, g, w.n, y, ldy); break;
+      }
+    }
+  };
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
     int64_t g = ga;
-    for (; g + 2 <= gb; g += 2) {
-      switch (tt) {
-        case 4: packed_tile<Q4, 2, 4>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 3: packed_tile<Q4, 2, 3>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 2: packed_tile<Q4, 2, 2>(x, t, w.packed, g, w.n, y, ldy); break;
-        default: packed_tile<Q4, 2, 1>(x, t, w.packed, g, w.n, y, ldy); break;
-      }
-    }
-    for (; g < gb; ++g) {
-      switch (tt) {
-        case 4: packed_tile<Q4, 1, 4>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 3: packed_tile<Q4, 1, 3>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 2: packed_tile<Q4, 1, 2>(x, t, w.packed, g, w.n, y, ldy); break;
-        default: packed_tile<Q4, 1, 1>(x, t, w.packed, g, w.n, y, ldy); break;
-      }
-    }
+    for (; g + 2 <= gb; g += 2) tiles(std::integral_constant<int, 2>{}, g, t0, t1);
+    for (; g < gb; ++g) tiles(std::integral_constant<int, 1>{}, g, t0, t1);
   }
 }
 

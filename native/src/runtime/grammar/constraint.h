@@ -40,6 +40,8 @@ class Constraint {
   Phase phase() const { return phase_; }
   // The constrained output so far is a complete value.
   bool accepting() const { return phase_ != Phase::kWaiting && automaton_.accepting(state_); }
+  // The grammar needed more parse stacks than the matcher keeps (see Automaton::overflowed).
+  bool overflowed() const { return automaton_.overflowed(); }
   // Constrained output bytes added since the last call.
   std::string take_output() { return std::move(output_); }
 
