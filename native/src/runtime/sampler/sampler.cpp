@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -44,8 +46,16 @@ std::vector<double> softmax_of(const float* logits, const std::vector<int32_t>& 
 
 // Drops the low-probability tail whose total mass is at most 1 - top_p (the best token always stays):
 // equivalently, keeps the most probable tokens up to and including the one whose cumulative
-// probability reaches top_p. Only that head is sorted (grown ×4 until it covers top_p), not the
-// whole vocabulary.
+// probability reaches top_p.
+void top_p(float* logits, int64_t vocab, float p_keep);
+
+// An order-preserving integer key of a float: larger floats, larger keys.
+inline uint32_t order_key(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
+}
+
 void top_p(float* logits, int64_t vocab, float p_keep) {
   float mx = kRemoved;
   for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
@@ -55,25 +65,39 @@ void top_p(float* logits, int64_t vocab, float p_keep) {
     prob[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
     z += prob[i];
   }
-  std::vector<int32_t> order(vocab);
-  std::iota(order.begin(), order.end(), 0);
-  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  int64_t kept = vocab;
-  for (int64_t head = std::min<int64_t>(vocab, 64);; head = std::min<int64_t>(vocab, head * 4)) {
-    std::partial_sort(order.begin(), order.begin() + head, order.end(), by_logit);
-    double cum = 0;
-    int64_t i = 0;
-    for (; i < head; ++i) {
-      cum += prob[order[i]] / z;
-      if (cum >= p_keep) break;
+  // Buckets of logit values (by their top key bits), so only the bucket where the mass reaches
+  // top_p is sorted: O(vocab) even when the distribution is flat and the kept head is most of it.
+  constexpr int kShift = 18;
+  std::vector<double> mass(size_t{1} << (32 - kShift), 0.0);
+  for (int64_t i = 0; i < vocab; ++i) mass[order_key(logits[i]) >> kShift] += prob[i];
+  double above = 0;  // mass of the buckets above the current one
+  int64_t edge = -1;
+  for (int64_t b = static_cast<int64_t>(mass.size()) - 1; b >= 0; --b) {
+    if ((above + mass[b]) / z >= p_keep) {
+      edge = b;
+      break;
     }
-    if (i < head) {
+    above += mass[b];
+  }
+  if (edge < 0) return;  // rounding: the whole distribution is needed to reach p
+  // Inside the edge bucket: the exact rule, by descending logit (ties by id), continuing the sum.
+  std::vector<int32_t> order;
+  for (int64_t i = 0; i < vocab; ++i)
+    if ((order_key(logits[i]) >> kShift) == static_cast<uint32_t>(edge)) order.push_back(static_cast<int32_t>(i));
+  std::sort(order.begin(), order.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  double cum = above / z;
+  size_t kept = order.size();
+  for (size_t i = 0; i < order.size(); ++i) {
+    cum += prob[order[i]] / z;
+    if (cum >= p_keep) {
       kept = i + 1;
       break;
     }
-    if (head == vocab) break;
   }
-  for (int64_t i = kept; i < vocab; ++i) logits[order[i]] = kRemoved;
+  for (size_t i = kept; i < order.size(); ++i) logits[order[i]] = kRemoved;
+  for (int64_t i = 0; i < vocab; ++i)
+    if ((order_key(logits[i]) >> kShift) < static_cast<uint32_t>(edge)) logits[i] = kRemoved;
 }
 
 void min_p(float* logits, int64_t vocab, float min_p) {

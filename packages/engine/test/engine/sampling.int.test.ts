@@ -56,3 +56,36 @@ describe("logits processors", () => {
     expect(() => applyLogitsProcessors(input, [], { topP: 1.5 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
   });
 });
+
+describe("top-p over a full-size flat vocabulary", () => {
+  /** transformers' rule, written plainly: keep the most probable tokens (ties by id) until the mass reaches p. */
+  function keptByReference(logits: Float32Array, p: number): Set<number> {
+    const mx = Math.max(...logits);
+    const prob = Array.from(logits, (v) => Math.exp(v - mx));
+    const z = prob.reduce((a, b) => a + b, 0);
+    const order = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]! || a - b);
+    const kept = new Set<number>();
+    let cum = 0;
+    for (const i of order) {
+      kept.add(i);
+      cum += prob[i]! / z;
+      if (cum >= p) break;
+    }
+    return kept;
+  }
+
+  it.each([0.5, 0.8, 0.95])("keeps exactly the reference set at top_p %s (with tied logits)", (p) => {
+    const V = 103_424;
+    // Flat, with many exact ties (values on a coarse grid), so the cut falls inside a run of equal logits.
+    const logits = Float32Array.from({ length: V }, (_, i) => Math.round(Math.sin(i * 12.9898) * 43758.5453 % 1 * 64) / 32);
+    const out = applyLogitsProcessors(logits, [], { topP: p, doSample: true });
+    const kept = new Set<number>();
+    out.forEach((v, i) => {
+      if (v !== -Infinity) kept.add(i);
+    });
+    const ref = keptByReference(logits, p);
+    expect(kept.size).toBe(ref.size);
+    expect([...kept].every((i) => ref.has(i))).toBe(true);
+    expect(kept.size).toBeGreaterThan(V * p * 0.3); // a flat distribution keeps a large head
+  });
+});
