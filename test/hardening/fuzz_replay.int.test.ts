@@ -18,7 +18,7 @@ const TARGETS = readdirSync(path.join(NATIVE, "fuzz"))
   .map((f) => f.slice("fuzz_".length, -".cpp".length));
 
 describe("native fuzz replay", () => {
-  it("finds the targets", () => expect(TARGETS).toEqual(expect.arrayContaining(["safetensors_header", "hparams", "grammar"])));
+  it("finds the targets", () => expect(TARGETS).toEqual(expect.arrayContaining(["safetensors_header", "hparams", "grammar", "gguf"])));
 
   it.each(TARGETS)("%s: seeds and regressions run clean", async (target) => {
     const inputs = [path.join(NATIVE, "fuzz/corpus", target), path.join(NATIVE, "fuzz/regressions", target)].filter(existsSync);
