@@ -1,10 +1,9 @@
 #include "runtime/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
-
-#include <chrono>
 
 #include "runtime/grammar/constraint.h"
 #include "runtime/sampler/token_logprobs.h"
@@ -287,14 +286,19 @@ bool Engine::step(std::vector<TokenEvent>* events) {
   for (const StepWork& w : work)
     w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count, w.sequence->request.adapter);
 
+  // Sequences sample independently (own sampler, seed, constraint): spread them over the pool, which
+  // matters when many sample at temperature > 0 over a large vocabulary.
   const int64_t vocab = hparams().vocab_size;
-  std::vector<uint64_t> ended;
+  std::vector<TokenEvent> sampled_events(sampled.size());
+  std::vector<uint8_t> ended(sampled.size(), 0);
+  pool_->parallel_for(static_cast<int64_t>(sampled.size()), [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
+  });
   for (size_t i = 0; i < sampled.size(); ++i) {
-    TokenEvent ev;
-    if (sample_next(sampled[i], out.logits.data() + i * vocab, &ev)) ended.push_back(ev.id);
-    events->push_back(std::move(ev));
+    const uint64_t id = sampled_events[i].id;
+    events->push_back(std::move(sampled_events[i]));
+    if (ended[i]) scheduler_->remove(id);  // its blocks go back (published ones stay cached)
   }
-  for (uint64_t id : ended) scheduler_->remove(id);  // its blocks go back (published ones stay cached)
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   meter_.record(ms, static_cast<int64_t>(sampled.size()), prompt_tokens);
   return true;
