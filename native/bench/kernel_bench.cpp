@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     std::vector<float> kv(P * S * 2), q(G * D), o(G * D), mm(G), ll(G);
     for (auto& v : kv) v = d(rng) * 0.1f;
     for (auto& v : q) v = d(rng);
-    std::vector<const float*> kb(P / 32), vb(P / 32);
+    std::vector<const void*> kb(P / 32), vb(P / 32);
     for (int64_t b = 0; b < P / 32; ++b) {
       kb[b] = kv.data() + b * 32 * S;
       vb[b] = kv.data() + P * S + b * 32 * S;

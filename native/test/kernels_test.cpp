@@ -153,7 +153,7 @@ void test_attention(const KernelTable& ref, const KernelTable& isa) {
         const int64_t blocks = (n + bt - 1) / bt;
         const auto kmem = random_floats(blocks * bt * stride), vmem = random_floats(blocks * bt * stride);
         const auto q = random_floats(G * d);
-        std::vector<const float*> kb(blocks), vb(blocks);
+        std::vector<const void*> kb(blocks), vb(blocks);
         for (int64_t b = 0; b < blocks; ++b) {
           kb[b] = kmem.data() + b * bt * stride + d;
           vb[b] = vmem.data() + b * bt * stride + d;
@@ -210,8 +210,8 @@ void test_attention_reduced_kv(const KernelTable& ref, const KernelTable& isa) {
               vw[at] = static_cast<float>(v8[at]) * vscale[pos * 2 + i / d];
             }
           }
-        std::vector<const float*> kb(blocks), vb(blocks), ks(blocks), vs(blocks);
-        std::vector<const void*> kd(blocks), vd(blocks);
+        std::vector<const void*> kb(blocks), vb(blocks), kd(blocks), vd(blocks);
+        std::vector<const float*> ks(blocks), vs(blocks);
         for (int64_t b = 0; b < blocks; ++b) {
           kb[b] = kw.data() + b * bt * stride + d;
           vb[b] = vw.data() + b * bt * stride + d;
@@ -222,10 +222,8 @@ void test_attention_reduced_kv(const KernelTable& ref, const KernelTable& isa) {
         }
         const float scale = 1.0f / std::sqrt(static_cast<float>(d));
         AttentionArgs widened{q.data(), G, d, scale, kb.data(), vb.data(), bt, stride, 0, n};
-        AttentionArgs reduced{q.data(), G, d, scale, nullptr, nullptr, bt, stride, 0, n};
+        AttentionArgs reduced{q.data(), G, d, scale, kd.data(), vd.data(), bt, stride, 0, n};
         reduced.kv_type = kv_type;
-        reduced.k_data = kd.data();
-        reduced.v_data = vd.data();
         if (kv_type == 2) {
           reduced.k_scales = ks.data();
           reduced.v_scales = vs.data();

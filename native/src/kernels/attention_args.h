@@ -11,16 +11,14 @@ struct AttentionArgs {
   int64_t heads = 0;                 // query heads sharing this KV head (GQA group)
   int64_t d = 0;                     // head dim
   float scale = 1.0f;                // 1 / sqrt(d)
-  const float* const* k_blocks = nullptr;  // per cache block: the first position's key for this KV head
-  const float* const* v_blocks = nullptr;  // same for values
+  // Per cache block: the first position's key (value) for this KV head, in the cache's element type.
+  const void* const* k_blocks = nullptr;
+  const void* const* v_blocks = nullptr;
   int64_t block_tokens = 0;          // positions per cache block
-  int64_t pos_stride = 0;            // floats between consecutive positions inside a block
+  int64_t pos_stride = 0;            // elements between consecutive positions inside a block
   int64_t begin = 0, end = 0;        // positions attended
-  // Reduced-precision caches (kv_type 1: bf16, 2: int8 with one scale per head and position) pass
-  // their blocks here instead of k_blocks/v_blocks; pos_stride then counts elements of that type.
+  // Element type: 0 f32, 1 bf16, 2 int8 with one scale per head and position (widened per tile).
   int32_t kv_type = 0;
-  const void* const* k_data = nullptr;
-  const void* const* v_data = nullptr;
   const float* const* k_scales = nullptr;  // int8: per block, this head's scale of the first position
   const float* const* v_scales = nullptr;
   int64_t scale_stride = 0;               // floats between consecutive positions' scales

@@ -7,6 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 
+import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
 import { syntheticTokens } from "./synthetic_tokens.js";
 
 export interface ConcurrencyRequest {
@@ -102,14 +103,7 @@ async function measureLlama(r: ConcurrencyRequest): Promise<ConcurrencyMeasureme
   const stream: Stream = async (prompt, n) => {
     const sequence = free.pop()!;
     try {
-      await sequence.clearHistory();
-      let firstAt = 0;
-      let count = 0;
-      for await (const _token of sequence.evaluate(prompt as never[], { temperature: 0 })) {
-        if (count === 0) firstAt = performance.now();
-        if (++count >= n) break;
-      }
-      return { firstAt, count };
+      return await llamaGreedy(sequence, prompt, n);
     } finally {
       free.push(sequence);
     }
@@ -121,18 +115,4 @@ async function measureLlama(r: ConcurrencyRequest): Promise<ConcurrencyMeasureme
   return result;
 }
 
-async function main(): Promise<void> {
-  const r = JSON.parse(process.argv[2]!) as ConcurrencyRequest;
-  const m = r.engine === "wenxin" ? await measureWenxin(r) : await measureLlama(r);
-  process.stdout.write(JSON.stringify(m) + "\n");
-}
-
-if (process.argv[2]) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(String((err as Error)?.stack ?? err) + "\n");
-      process.exit(1);
-    },
-  );
-}
+runMeasurementChild((r: ConcurrencyRequest) => (r.engine === "wenxin" ? measureWenxin(r) : measureLlama(r)));

@@ -5,6 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 
+import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
 import { syntheticTokens } from "./synthetic_tokens.js";
 
 export interface MeasureRequest {
@@ -70,15 +71,9 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
   const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: r.threads, sequences: 1 });
   const sequence = context.getSequence();
   const run: RunOnce = async (prompt, n) => {
-    await sequence.clearHistory();
     const start = performance.now();
-    let first = 0;
-    let count = 0;
-    for await (const _token of sequence.evaluate(prompt as never[], { temperature: 0 })) {
-      if (count === 0) first = performance.now();
-      if (++count >= n) break;
-    }
-    return { first: first - start, rest: performance.now() - first, count };
+    const { firstAt, count } = await llamaGreedy(sequence, prompt, n);
+    return { first: firstAt - start, rest: performance.now() - firstAt, count };
   };
   const m = await protocol(r, run);
   await context.dispose();
@@ -87,19 +82,7 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
   return m;
 }
 
-async function main(): Promise<void> {
-  const r = JSON.parse(process.argv[2]!) as MeasureRequest;
+runMeasurementChild(async (r: MeasureRequest): Promise<Measurement> => {
   const m = r.engine === "wenxin" ? await measureWenxin(r) : await measureLlama(r);
-  const out: Measurement = { ...m, rss_mb: process.resourceUsage().maxRSS / 1024 };
-  process.stdout.write(JSON.stringify(out) + "\n");
-}
-
-if (process.argv[2]) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(String((err as Error)?.stack ?? err) + "\n");
-      process.exit(1);
-    },
-  );
-}
+  return { ...m, rss_mb: process.resourceUsage().maxRSS / 1024 };
+});

@@ -45,8 +45,8 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
-    std::vector<const float*> kb, vb, ks, vs;
-    std::vector<const void*> kd, vd;
+    std::vector<const void*> kb, vb;
+    std::vector<const float*> ks, vs;
     for (int64_t i = b; i < e; ++i) {
       // Causal rows grow with position: pair early and late tokens so each thread gets equal work.
       const int64_t slot = i / splits, split = i % splits;
@@ -58,37 +58,26 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
       const int64_t n = batch.positions[t] + 1;
       const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
       const int64_t head_bytes = g * d * shape.element_bytes();
+      kb.resize(nblocks);
+      vb.resize(nblocks);
+      for (int64_t blk = 0; blk < nblocks; ++blk) {
+        kb[blk] = cache->key_block(s.layer, blk) + head_bytes;
+        vb[blk] = cache->value_block(s.layer, blk) + head_bytes;
+      }
       kernels::AttentionArgs a;
       a.kv_type = static_cast<int32_t>(shape.precision);
-      if (shape.precision == kv::KvPrecision::kF32) {
-        kb.resize(nblocks);
-        vb.resize(nblocks);
+      a.k_blocks = kb.data();
+      a.v_blocks = vb.data();
+      if (shape.has_scales()) {
+        ks.resize(nblocks);
+        vs.resize(nblocks);
         for (int64_t blk = 0; blk < nblocks; ++blk) {
-          kb[blk] = reinterpret_cast<const float*>(cache->key_block(s.layer, blk) + head_bytes);
-          vb[blk] = reinterpret_cast<const float*>(cache->value_block(s.layer, blk) + head_bytes);
+          ks[blk] = cache->key_scales(s.layer, blk) + g;
+          vs[blk] = cache->value_scales(s.layer, blk) + g;
         }
-        a.k_blocks = kb.data();
-        a.v_blocks = vb.data();
-      } else {
-        kd.resize(nblocks);
-        vd.resize(nblocks);
-        for (int64_t blk = 0; blk < nblocks; ++blk) {
-          kd[blk] = cache->key_block(s.layer, blk) + head_bytes;
-          vd[blk] = cache->value_block(s.layer, blk) + head_bytes;
-        }
-        a.k_data = kd.data();
-        a.v_data = vd.data();
-        if (shape.has_scales()) {
-          ks.resize(nblocks);
-          vs.resize(nblocks);
-          for (int64_t blk = 0; blk < nblocks; ++blk) {
-            ks[blk] = cache->key_scales(s.layer, blk) + g;
-            vs[blk] = cache->value_scales(s.layer, blk) + g;
-          }
-          a.k_scales = ks.data();
-          a.v_scales = vs.data();
-          a.scale_stride = shape.kv_heads;
-        }
+        a.k_scales = ks.data();
+        a.v_scales = vs.data();
+        a.scale_stride = shape.kv_heads;
       }
       a.q = q + t * qd + g * G * d;
       a.heads = G;

@@ -102,29 +102,6 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
 
 namespace {
 
-uint16_t f32_to_f16(float f) {
-  // Round-to-nearest-even float → half for finite scales (they are small positive numbers).
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = static_cast<int32_t>((x >> 23) & 0xFF) - 127 + 15;
-  uint32_t mant = x & 0x7FFFFF;
-  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7BFF);  // clamp to the largest half
-  if (exp <= 0) {
-    if (exp < -10) return static_cast<uint16_t>(sign);
-    mant |= 0x800000;
-    const uint32_t shift = static_cast<uint32_t>(14 - exp);
-    uint32_t h = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (h & 1))) ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  uint32_t h = (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
-  const uint32_t rem = mant & 0x1FFF;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;
-  return static_cast<uint16_t>(sign | h);
-}
-
 uint8_t f32_to_fp8_e4m3(float v) {
   // Nearest representable e4m3 value, found by search over the 127 positive codes (load time only).
   static const std::vector<float> positive = [] {

@@ -59,7 +59,10 @@ inline uint32_t order_key(float f) {
 void top_p(float* logits, int64_t vocab, float p_keep) {
   float mx = kRemoved;
   for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
-  std::vector<double> prob(vocab);
+  // Per-thread buffers: this runs for every sampled token of every sequence.
+  thread_local std::vector<double> prob, mass;
+  thread_local std::vector<int32_t> order;
+  prob.resize(vocab);
   double z = 0;
   for (int64_t i = 0; i < vocab; ++i) {
     prob[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
@@ -68,7 +71,7 @@ void top_p(float* logits, int64_t vocab, float p_keep) {
   // Buckets of logit values (by their top key bits), so only the bucket where the mass reaches
   // top_p is sorted: O(vocab) even when the distribution is flat and the kept head is most of it.
   constexpr int kShift = 18;
-  std::vector<double> mass(size_t{1} << (32 - kShift), 0.0);
+  mass.assign(size_t{1} << (32 - kShift), 0.0);
   for (int64_t i = 0; i < vocab; ++i) mass[order_key(logits[i]) >> kShift] += prob[i];
   double above = 0;  // mass of the buckets above the current one
   int64_t edge = -1;
@@ -81,7 +84,7 @@ void top_p(float* logits, int64_t vocab, float p_keep) {
   }
   if (edge < 0) return;  // rounding: the whole distribution is needed to reach p
   // Inside the edge bucket: the exact rule, by descending logit (ties by id), continuing the sum.
-  std::vector<int32_t> order;
+  order.clear();
   for (int64_t i = 0; i < vocab; ++i)
     if ((order_key(logits[i]) >> kShift) == static_cast<uint32_t>(edge)) order.push_back(static_cast<int32_t>(i));
   std::sort(order.begin(), order.end(),
