@@ -77,8 +77,26 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  /** The engine's statistics of the scrape in progress: every engine gauge reads the same snapshot. */
+  private scrapeStats: EngineStats | undefined;
+
+  /** The exposition text; the engine's statistics are read once for the whole scrape. */
+  async render(model: ServedModel): Promise<string> {
+    this.scrapeStats = model.engineStats();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrapeStats = undefined;
+    }
+  }
+
+  private stats(model: ServedModel): EngineStats | undefined {
+    return this.scrapeStats ?? model.engineStats();
+  }
+
   constructor(model: ServedModel) {
     const rate = this.rate;
+    const stats = () => this.stats(model);
     new Gauge({
       name: "wenxin_generation_tokens_per_second",
       help: `Tokens generated per second over the last ${RATE_WINDOW_S} s, all requests together`,
@@ -105,10 +123,11 @@ export class ServerMetrics {
     });
     new Gauge({
       name: "wenxin_kv_cache_usage_ratio",
-      help: "Fraction of the KV cache in use (the engine's blocks; estimated from the requests' tokens when the engine reports no statistics)",
+      help: "Fraction of the KV cache blocks held by sequences",
       registers: [this.registry],
       collect() {
-        this.set(model.kvCacheUsage());
+        const s = stats();
+        this.set(s && s.kvBlocksTotal > 0 ? s.kvBlocksUsed / s.kvBlocksTotal : 0);
       },
     });
     new Gauge({
@@ -120,18 +139,18 @@ export class ServerMetrics {
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: "wenxin_" });
-    this.addEngineGauges(model);
+    this.addEngineGauges(stats);
   }
 
   /** Read from `engine.stats()` at scrape time (absent while the model loads): KV blocks, the engine's queue, the prefix cache. */
-  private addEngineGauges(model: ServedModel): void {
+  private addEngineGauges(stats: () => EngineStats | undefined): void {
     const gauge = (name: string, help: string, read: (s: EngineStats) => number) =>
       new Gauge({
         name,
         help,
         registers: [this.registry],
         collect() {
-          const s = model.engineStats();
+          const s = stats();
           if (s) this.set(read(s));
         },
       });
@@ -142,7 +161,7 @@ export class ServerMetrics {
         help,
         registers: [this.registry],
         collect() {
-          const s = model.engineStats();
+          const s = stats();
           if (!s) return;
           this.reset();
           this.inc(read(s));

@@ -103,12 +103,6 @@ export class ServedModel {
     return engineStats(this.loaded);
   }
 
-  /** Fraction of the engine's KV cache blocks held by sequences (0 before the engine is loaded). */
-  kvCacheUsage(): number {
-    const stats = this.engineStats();
-    return stats && stats.kvBlocksTotal > 0 ? stats.kvBlocksUsed / stats.kvBlocksTotal : 0;
-  }
-
   /**
    * Stops taking requests, waits up to `timeoutMs` for those in flight, aborts the rest,
    * then closes the engine if the server owns it.

@@ -15,7 +15,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: ServingContext):
     });
   });
   app.get("/metrics", async (_request, reply) => {
-    const text = await ctx.metrics.registry.metrics();
+    const text = await ctx.metrics.render(ctx.model);
     return reply.type(ctx.metrics.registry.contentType).send(text);
   });
 }
