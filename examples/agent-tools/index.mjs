@@ -31,11 +31,22 @@ const forceFirstToolCall = createMiddleware({
   name: "ForceFirstToolCall",
   wrapModelCall: (request, handler) => {
     const hasToolResult = request.messages.some((m) => ToolMessage.isInstance(m));
-    return handler(hasToolResult ? request : { ...request, toolChoice: { type: "function", function: { name: "get_current_time" } } });
+    return handler(
+      hasToolResult
+        ? request
+        : { ...request, toolChoice: { type: "function", function: { name: "get_current_time" } } },
+    );
   },
 });
 
-const model = new ChatWenxin({ model: modelDir, temperature: 0.7, topP: 0.8, seed: 7, maxTokens: 64, load: { maxContext: 4096 } });
+const model = new ChatWenxin({
+  model: modelDir,
+  temperature: 0.7,
+  topP: 0.8,
+  seed: 7,
+  maxTokens: 64,
+  load: { maxContext: 4096 },
+});
 const agent = createAgent({
   model,
   tools: [getCurrentTime, getWeather],
@@ -49,10 +60,14 @@ const { messages } = await agent.invoke({ messages: [{ role: "user", content: qu
 
 for (const m of messages.slice(1)) {
   if (m.type === "ai") {
-    for (const call of m.tool_calls ?? []) console.log(`Assistant → ${call.name}(${JSON.stringify(call.args)})  [${call.id}]`);
-    for (const bad of m.invalid_tool_calls ?? []) console.log(`Assistant → invalid call of ${bad.name ?? "?"}: ${bad.error}`);
+    for (const call of m.tool_calls ?? [])
+      console.log(`Assistant → ${call.name}(${JSON.stringify(call.args)})  [${call.id}]`);
+    for (const bad of m.invalid_tool_calls ?? [])
+      console.log(`Assistant → invalid call of ${bad.name ?? "?"}: ${bad.error}`);
     if (m.text) console.log(`Assistant: ${m.text}`);
-    console.log(`  (${m.usage_metadata?.input_tokens} prompt + ${m.usage_metadata?.output_tokens} generated tokens, ${m.response_metadata.finish_reason})`);
+    console.log(
+      `  (${m.usage_metadata?.input_tokens} prompt + ${m.usage_metadata?.output_tokens} generated tokens, ${m.response_metadata.finish_reason})`,
+    );
   } else if (m.type === "tool") {
     console.log(`Tool ${m.name}: ${m.content}`);
   }

@@ -12,7 +12,9 @@ const modelDir = process.argv[2] ?? path.join(here, "../../test/fixtures/ernie45
 
 const engine = await Engine.load(modelDir, { maxContext: 2048 });
 console.log(`Loaded ${engine.config.architecture} from ${modelDir}`);
-console.log(`  ${engine.config.hparams.numHiddenLayers} layers, hidden ${engine.config.hparams.hiddenSize}, vocab ${engine.config.hparams.vocabSize}\n`);
+console.log(
+  `  ${engine.config.hparams.numHiddenLayers} layers, hidden ${engine.config.hparams.hiddenSize}, vocab ${engine.config.hparams.vocabSize}\n`,
+);
 
 const messages = [{ role: "system", content: "You are a helpful assistant." }];
 const turns = ["你好，介绍一下文心4.5", "What is a mixture-of-experts model?"];
@@ -27,7 +29,9 @@ for (const question of turns) {
     else result = event;
   }
   const seconds = (performance.now() - started) / 1000;
-  console.log(`\n  [${result.completionTokens} tokens, ${(result.completionTokens / seconds).toFixed(0)} tok/s, finish: ${result.finishReason}]\n`);
+  console.log(
+    `\n  [${result.completionTokens} tokens, ${(result.completionTokens / seconds).toFixed(0)} tok/s, finish: ${result.finishReason}]\n`,
+  );
   messages.push({ role: "assistant", content: result.text });
 }
 

@@ -31,7 +31,8 @@ const chain = prompt.pipe(model).pipe(new StringOutputParser());
 // 1. Streamed, token by token.
 console.log(`Model: ${modelDir}\n`);
 process.stdout.write("Q: What is a mixture-of-experts model?\nA: ");
-for await (const piece of await chain.stream({ language: "English", question: "What is a mixture-of-experts model?" })) process.stdout.write(piece);
+for await (const piece of await chain.stream({ language: "English", question: "What is a mixture-of-experts model?" }))
+  process.stdout.write(piece);
 console.log("\n");
 
 // 2. The whole message, with token usage and response metadata.

@@ -61,11 +61,14 @@ const documents = [
 const load = { maxContext: 2048 };
 const embeddings = new WenxinEmbeddings({ model: modelDir, load, batchSize: 16 });
 const store = await InMemoryVectorStore.fromDocuments(documents, embeddings);
-console.log(`Indexed ${documents.length} passages (${(await embeddings.embedQuery("x")).length}-dimensional unit vectors).\n`);
+console.log(
+  `Indexed ${documents.length} passages (${(await embeddings.embedQuery("x")).length}-dimensional unit vectors).\n`,
+);
 
 const question = "How many parameters does the ERNIE 4.5 MoE model activate per token?";
 console.log(`Question: ${question}\nRetrieved:`);
-for (const [doc, score] of await store.similaritySearchWithScore(question, 2)) console.log(`  ${score.toFixed(3)}  ${doc.pageContent}`);
+for (const [doc, score] of await store.similaritySearchWithScore(question, 2))
+  console.log(`  ${score.toFixed(3)}  ${doc.pageContent}`);
 
 const prompt = ChatPromptTemplate.fromMessages([
   ["system", "Answer the question using only this context:\n{context}"],
@@ -73,7 +76,10 @@ const prompt = ChatPromptTemplate.fromMessages([
 ]);
 const model = new ChatWenxin({ model: modelDir, load, temperature: 0.7, topP: 0.8, seed: 3, maxTokens: 48 });
 const chain = RunnableSequence.from([
-  { context: store.asRetriever(2).pipe((docs) => docs.map((d) => d.pageContent).join("\n")), question: new RunnablePassthrough() },
+  {
+    context: store.asRetriever(2).pipe((docs) => docs.map((d) => d.pageContent).join("\n")),
+    question: new RunnablePassthrough(),
+  },
   prompt,
   model,
   new StringOutputParser(),

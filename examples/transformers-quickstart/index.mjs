@@ -27,7 +27,10 @@ const progress_callback = (e) => {
 
 // 1. The model card, line for line.
 const tokenizer = await AutoTokenizer.from_pretrained(modelName, { progress_callback });
-const model = await AutoModelForCausalLM.from_pretrained(modelName, { progress_callback, engine_options: { maxContext: 2048 } });
+const model = await AutoModelForCausalLM.from_pretrained(modelName, {
+  progress_callback,
+  engine_options: { maxContext: 2048 },
+});
 console.log(`${model.constructor.name} (${model.config.num_hidden_layers} layers) from ${modelName}\n`);
 
 const messages = [{ role: "user", content: "Give me a short introduction to large language model." }];
@@ -47,10 +50,16 @@ console.log("\n");
 
 // 3. Pipelines on the loaded model: chat messages in, chat messages out; and embeddings.
 const generator = await pipeline("text-generation", model);
-const [chat] = await generator([{ role: "user", content: "你好，介绍一下文心4.5" }], { max_new_tokens: 24, do_sample: false });
+const [chat] = await generator([{ role: "user", content: "你好，介绍一下文心4.5" }], {
+  max_new_tokens: 24,
+  do_sample: false,
+});
 console.log("pipeline:", chat.generated_text.at(-1));
 const extractor = await pipeline("feature-extraction", model);
-const vectors = await extractor(["文心大模型支持混合专家架构。", "ERNIE 4.5 is a mixture-of-experts model."], { pooling: "mean", normalize: true });
+const vectors = await extractor(["文心大模型支持混合专家架构。", "ERNIE 4.5 is a mixture-of-experts model."], {
+  pooling: "mean",
+  normalize: true,
+});
 const [a, b] = vectors.tolist();
 console.log(`embeddings ${vectors.dims.join("×")}, cosine ${a.reduce((s, x, i) => s + x * b[i], 0).toFixed(3)}\n`);
 
@@ -64,7 +73,10 @@ if (process.argv[2] === undefined) {
   await mergeAdapterIntoCheckpoint(model.engine.dir, adapter, dir);
   const merged = await AutoModelForCausalLM.from_pretrained(dir);
   const [withLora] = await merged.generate(inputs, { max_new_tokens: 16, do_sample: false });
-  console.log("with the adapter:", tokenizer.decode(withLora.slice(inputs.input_ids[0].length), { skip_special_tokens: true }));
+  console.log(
+    "with the adapter:",
+    tokenizer.decode(withLora.slice(inputs.input_ids[0].length), { skip_special_tokens: true }),
+  );
   await merged.dispose();
   await rm(dir, { recursive: true, force: true });
 }

@@ -21,7 +21,8 @@ double seconds(F&& f, int reps) {
 }
 
 int main(int argc, char** argv) {
-  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 64, N = argc > 2 ? std::atoll(argv[2]) : 1024, K = argc > 3 ? std::atoll(argv[3]) : 1024;
+  const int64_t T = argc > 1 ? std::atoll(argv[1]) : 64, N = argc > 2 ? std::atoll(argv[2]) : 1024,
+                K = argc > 3 ? std::atoll(argv[3]) : 1024;
   std::mt19937 rng(1);
   std::normal_distribution<float> d(0, 1);
   std::vector<float> x(T * K), y(T * N);
@@ -37,13 +38,17 @@ int main(int argc, char** argv) {
     const KernelTable& k = *kernels_for(isa);
     const int reps = isa == Isa::kGeneric ? 1 : 5;
     // rows in L2-sized blocks, as the engine walks them
-    const double tf = seconds([&] {
-      for (int64_t n0 = 0; n0 < N; n0 += 96) k.gemm_float(x.data(), T, K, wb.data(), DType::kBF16, K * 2, n0, std::min(N, n0 + 96), y.data(), N);
-    }, reps);
+    const double tf = seconds(
+        [&] {
+          for (int64_t n0 = 0; n0 < N; n0 += 96)
+            k.gemm_float(x.data(), T, K, wb.data(), DType::kBF16, K * 2, n0, std::min(N, n0 + 96), y.data(), N);
+        },
+        reps);
     QuantizedActivations qa;
     qa.resize(T, K);
     for (int64_t t = 0; t < T; ++t) k.quantize_row_q8(x.data() + t * K, t, &qa);
-    QuantizedMatrix m8{N, K, q8.data(), nullptr, scales.data(), nullptr}, m4{N, K, q4.data(), nullptr, scales.data(), nullptr};
+    QuantizedMatrix m8{N, K, q8.data(), nullptr, scales.data(), nullptr},
+        m4{N, K, q4.data(), nullptr, scales.data(), nullptr};
     std::vector<uint8_t> p8, p4;
     if (k.repack) {
       p8.resize(packed_bytes(false, N, K));
@@ -69,8 +74,8 @@ int main(int argc, char** argv) {
     AttentionArgs aa{q.data(), G, D, 0.088f, kb.data(), vb.data(), 32, S, 0, P};
     const double ta = seconds([&] { k.attention(aa, {o.data(), mm.data(), ll.data()}); }, 50);
     std::printf("%-8s attention G=8 d=128 n=512: %6.1f GMAC/s\n", k.name, 2.0 * G * D * P / ta / 1e9);
-    std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name, (long long)T, (long long)N,
-                (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
+    std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name,
+                (long long)T, (long long)N, (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
   }
   return 0;
 }

@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // A vocabulary: every single byte (byte fallback, as real vocabularies have) plus fuzzed tokens.
   std::vector<uint8_t> bytes;
   std::vector<int32_t> offsets{0};
-  for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<uint8_t>(b)), offsets.push_back(static_cast<int32_t>(bytes.size()));
+  for (int b = 0; b < 256; ++b)
+    bytes.push_back(static_cast<uint8_t>(b)), offsets.push_back(static_cast<int32_t>(bytes.size()));
   if (!r.u8(&count)) count = 0;
   for (uint8_t i = 0, len = 0; i < count && r.u8(&len) && len <= r.n; ++i) {
     bytes.insert(bytes.end(), r.p, r.p + len);
@@ -61,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t tokens = offsets.size() - 1;
   std::vector<uint8_t> special(tokens, 0);
   std::shared_ptr<const Vocabulary> vocab;
-  if (!Vocabulary::create(bytes.data(), bytes.size(), offsets.data(), tokens, special.data(), static_cast<int64_t>(tokens), &vocab).is_ok())
+  if (!Vocabulary::create(bytes.data(), bytes.size(), offsets.data(), tokens, special.data(),
+                          static_cast<int64_t>(tokens), &vocab)
+           .is_ok())
     return 0;
 
   Automaton automaton(grammar);

@@ -43,9 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (type != nullptr && type->is_string()) hp.model_type = type->string;
   const bool moe = hp.model_type == "ernie4_5_moe";
   double rope = 500000, eps = 1e-5, norm_min = 1e-12;
-  bool ok = read_int(config, "hidden_size", &hp.hidden_size) && read_int(config, "intermediate_size", &hp.intermediate_size) &&
-            read_int(config, "num_hidden_layers", &hp.num_layers) && read_int(config, "num_attention_heads", &hp.num_heads) &&
-            read_int(config, "vocab_size", &hp.vocab_size) &&
+  bool ok = read_int(config, "hidden_size", &hp.hidden_size) &&
+            read_int(config, "intermediate_size", &hp.intermediate_size) &&
+            read_int(config, "num_hidden_layers", &hp.num_layers) &&
+            read_int(config, "num_attention_heads", &hp.num_heads) && read_int(config, "vocab_size", &hp.vocab_size) &&
             read_int(config, "max_position_embeddings", &hp.max_position_embeddings) &&
             read_float(config, "rope_theta", &rope) && read_float(config, "rms_norm_eps", &eps) &&
             read_float(config, "moe_norm_min", &norm_min);
@@ -71,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Accepted: everything a load derives from these must be computable.
   volatile int64_t sink = hp.q_dim() + 2 * hp.kv_dim();
   sink = sink + hp.hidden_size * hp.vocab_size + hp.intermediate_size * hp.hidden_size;
-  if (hp.is_moe()) sink = sink + hp.moe_num_experts * hp.moe_intermediate_size * hp.hidden_size * (hp.moe_num_shared_experts + 1);
+  if (hp.is_moe())
+    sink = sink + hp.moe_num_experts * hp.moe_intermediate_size * hp.hidden_size * (hp.moe_num_shared_experts + 1);
   int64_t moe_layers = 0;
   for (int64_t l = 0; l < hp.num_layers; ++l) moe_layers += hp.is_moe_layer(l);
   sink = sink + moe_layers * hp.num_layers;

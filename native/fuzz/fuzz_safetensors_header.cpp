@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto* bytes = static_cast<const uint8_t*>(view.data);
     volatile uint8_t sink = bytes[0] ^ bytes[n * width - 1];  // both ends of the view are readable
     (void)sink;
-    if (wenxin::all_finite(bytes, view.dtype, n) != (wenxin::first_non_finite(bytes, view.dtype, n) < 0)) __builtin_trap();
+    if (wenxin::all_finite(bytes, view.dtype, n) != (wenxin::first_non_finite(bytes, view.dtype, n) < 0))
+      __builtin_trap();
   }
   return 0;
 }

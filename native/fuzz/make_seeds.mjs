@@ -58,16 +58,20 @@ for (const [label, file] of Object.entries(sources)) {
   // Every dtype the parser knows, plus one it does not, over the bytes of a real norm weight.
   const norm = readTensors(sources.dense).tensors.find((t) => t.name === "model.norm.weight");
   const b = norm.bytes.subarray(0, 64);
-  out("safetensors_header", "dtypes.safetensors", safetensors([
-    { name: "f32", dtype: "F32", shape: [16], bytes: b },
-    { name: "f16", dtype: "F16", shape: [4, 8], bytes: b },
-    { name: "bf16", dtype: "BF16", shape: [32], bytes: b },
-    { name: "i64", dtype: "I64", shape: [8], bytes: b },
-    { name: "u8", dtype: "U8", shape: [2, 2, 16], bytes: b },
-    { name: "f8", dtype: "F8_E4M3", shape: [64], bytes: b },
-    { name: "odd", dtype: "Q4_K", shape: [3], bytes: b.subarray(0, 7) },
-    { name: "empty", dtype: "F32", shape: [0, 4], bytes: Buffer.alloc(0) },
-  ]));
+  out(
+    "safetensors_header",
+    "dtypes.safetensors",
+    safetensors([
+      { name: "f32", dtype: "F32", shape: [16], bytes: b },
+      { name: "f16", dtype: "F16", shape: [4, 8], bytes: b },
+      { name: "bf16", dtype: "BF16", shape: [32], bytes: b },
+      { name: "i64", dtype: "I64", shape: [8], bytes: b },
+      { name: "u8", dtype: "U8", shape: [2, 2, 16], bytes: b },
+      { name: "f8", dtype: "F8_E4M3", shape: [64], bytes: b },
+      { name: "odd", dtype: "Q4_K", shape: [3], bytes: b.subarray(0, 7) },
+      { name: "empty", dtype: "F32", shape: [0, 4], bytes: Buffer.alloc(0) },
+    ]),
+  );
 }
 
 // hparams: the fixture configs as they are.

@@ -51,7 +51,8 @@ uint16_t bf16(float f) {
 }
 
 std::string shape(const char* op, const char* isa, int64_t t, int64_t n, int64_t k) {
-  return std::string(op) + " [" + isa + "] T=" + std::to_string(t) + " N=" + std::to_string(n) + " K=" + std::to_string(k);
+  return std::string(op) + " [" + isa + "] T=" + std::to_string(t) + " N=" + std::to_string(n) +
+         " K=" + std::to_string(k);
 }
 
 void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
@@ -63,7 +64,8 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
           const auto wf = random_floats(N * K, 0.1f);
           std::vector<uint8_t> w(N * K * dtype_size(dt));
           for (int64_t i = 0; i < N * K; ++i) {
-            if (dt == DType::kF32) std::memcpy(w.data() + i * 4, &wf[i], 4);
+            if (dt == DType::kF32)
+              std::memcpy(w.data() + i * 4, &wf[i], 4);
             else {
               const uint16_t h = dt == DType::kBF16 ? bf16(wf[i]) : static_cast<uint16_t>(0x3C00);  // f16: 1.0
               std::memcpy(w.data() + i * 2, &h, 2);
@@ -76,7 +78,8 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
           isa.gemm_float(x.data(), T, K, w.data(), dt, rb, 0, N / 2, b.data(), N);
           isa.gemm_float(x.data(), T, K, w.data(), dt, rb, N / 2, N, b.data(), N);
           // floor 0.1: with f16 weights of 1.0 every output is the same short sum of x, which can land near 0
-          check(close(b, a, 1e-5f, 0.1f), shape((std::string("gemm_float/") + dtype_name(dt)).c_str(), isa.name, T, N, K));
+          check(close(b, a, 1e-5f, 0.1f),
+                shape((std::string("gemm_float/") + dtype_name(dt)).c_str(), isa.name, T, N, K));
         }
 }
 
@@ -158,7 +161,8 @@ void test_attention(const KernelTable& ref, const KernelTable& isa) {
           kb[b] = kmem.data() + b * bt * stride + d;
           vb[b] = vmem.data() + b * bt * stride + d;
         }
-        AttentionArgs args{q.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, stride, 0, n};
+        AttentionArgs args{q.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt,
+                           stride,   0, n};
         std::vector<float> oa(G * d), ma(G), la(G), ob(G * d), mb(G), lb(G);
         ref.attention(args, {oa.data(), ma.data(), la.data()});
         isa.attention(args, {ob.data(), mb.data(), lb.data()});
@@ -167,8 +171,8 @@ void test_attention(const KernelTable& ref, const KernelTable& isa) {
             oa[h * d + i] /= la[h];
             ob[h * d + i] /= lb[h];
           }
-        check(close(ob, oa, 1e-5f), "attention [" + std::string(isa.name) + "] G=" + std::to_string(G) + " d=" +
-                                        std::to_string(d) + " n=" + std::to_string(n));
+        check(close(ob, oa, 1e-5f), "attention [" + std::string(isa.name) + "] G=" + std::to_string(G) +
+                                        " d=" + std::to_string(d) + " n=" + std::to_string(n));
       }
 }
 
@@ -215,8 +219,10 @@ void test_attention_reduced_kv(const KernelTable& ref, const KernelTable& isa) {
         for (int64_t b = 0; b < blocks; ++b) {
           kb[b] = kw.data() + b * bt * stride + d;
           vb[b] = vw.data() + b * bt * stride + d;
-          kd[b] = kv_type == 1 ? static_cast<const void*>(k16.data() + b * bt * stride + d) : k8.data() + b * bt * stride + d;
-          vd[b] = kv_type == 1 ? static_cast<const void*>(v16.data() + b * bt * stride + d) : v8.data() + b * bt * stride + d;
+          kd[b] = kv_type == 1 ? static_cast<const void*>(k16.data() + b * bt * stride + d)
+                               : k8.data() + b * bt * stride + d;
+          vd[b] = kv_type == 1 ? static_cast<const void*>(v16.data() + b * bt * stride + d)
+                               : v8.data() + b * bt * stride + d;
           ks[b] = kscale.data() + b * bt * 2 + 1;
           vs[b] = vscale.data() + b * bt * 2 + 1;
         }

@@ -54,7 +54,10 @@ export function findingsDir(target: string): string {
 }
 
 /** Runs `target` until `seconds` pass or `maxExecs` inputs ran. */
-export async function fuzz(target: FuzzTarget, opts: { seconds: number; maxExecs?: number; seed?: number; slowMs?: number }): Promise<FuzzStats> {
+export async function fuzz(
+  target: FuzzTarget,
+  opts: { seconds: number; maxExecs?: number; seed?: number; slowMs?: number },
+): Promise<FuzzStats> {
   const rng = new Rng(opts.seed ?? 0x5eed);
   const slowMs = opts.slowMs ?? 2000;
   const corpus = target.seeds();
@@ -107,9 +110,10 @@ export async function fuzz(target: FuzzTarget, opts: { seconds: number; maxExecs
       } catch {
         value = undefined;
       }
-      child = value === undefined
-        ? mutateBytes(rng, parent, corpus, dict, target.maxLen)
-        : new TextEncoder().encode(JSON.stringify(mutateJson(rng, value, target.dict)) ?? "");
+      child =
+        value === undefined
+          ? mutateBytes(rng, parent, corpus, dict, target.maxLen)
+          : new TextEncoder().encode(JSON.stringify(mutateJson(rng, value, target.dict)) ?? "");
     } else {
       child = mutateBytes(rng, parent, corpus, dict, target.maxLen);
     }

@@ -32,7 +32,13 @@ const BOUNDARY_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x22, 0x5c, 0x7b, 0x7d, 0x
 // Little-endian integers that sit on the edges parsers get wrong (sign, 2^31, 2^32, varint lengths).
 const BOUNDARY_INTS = [0, 1, -1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
-export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8Array[], dict: readonly Uint8Array[], maxLen: number): Uint8Array {
+export function mutateBytes(
+  rng: Rng,
+  input: Uint8Array,
+  corpus: readonly Uint8Array[],
+  dict: readonly Uint8Array[],
+  maxLen: number,
+): Uint8Array {
   let b = Array.from(input);
   const rounds = 1 + rng.int(4);
   for (let r = 0; r < rounds; r++) {
@@ -53,7 +59,8 @@ export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8A
       case 4: // insert a dictionary word
         if (dict.length) b.splice(at, 0, ...rng.pick(dict));
         break;
-      case 5: { // a boundary integer, 1/2/4/8 bytes little-endian, or as a protobuf varint
+      case 5: {
+        // a boundary integer, 1/2/4/8 bytes little-endian, or as a protobuf varint
         const v = rng.pick(BOUNDARY_INTS);
         const width = rng.pick([1, 2, 4, 8, 0]);
         const bytes: number[] = [];
@@ -69,12 +76,14 @@ export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8A
         b.splice(at, rng.chance(0.5) ? bytes.length : 0, ...bytes);
         break;
       }
-      case 6: { // duplicate a run
+      case 6: {
+        // duplicate a run
         const len = 1 + rng.int(32);
         b.splice(rng.int(b.length + 1), 0, ...b.slice(at, at + len));
         break;
       }
-      case 7: { // splice with another input
+      case 7: {
+        // splice with another input
         const other = rng.pick(corpus);
         const from = rng.int(other.length + 1);
         b = b.slice(0, at).concat(Array.from(other.subarray(from, from + 1 + rng.int(256))));
@@ -91,7 +100,25 @@ export function mutateBytes(rng: Rng, input: Uint8Array, corpus: readonly Uint8A
 }
 
 const BOUNDARY_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1, 2 ** 31, 2 ** 53, -(2 ** 53), 1e308, -1e308, 1.5, 5e-324, "", "x".repeat(300), [], {}, [[]], { "": null },
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1,
+  2 ** 31,
+  2 ** 53,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  1.5,
+  5e-324,
+  "",
+  "x".repeat(300),
+  [],
+  {},
+  [[]],
+  { "": null },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -129,18 +156,22 @@ export function mutateJson(rng: Rng, value: unknown, words: readonly string[]): 
       case 2:
         p[k] = words.length ? rng.pick(words) : "";
         break;
-      case 3: { // add a key or item
+      case 3: {
+        // add a key or item
         const target = p[k];
         if (Array.isArray(target)) target.push(clone(target[rng.int(target.length)] ?? null) as Json);
-        else if (target && typeof target === "object") target[words.length ? rng.pick(words) : "k"] = clone(rng.pick(BOUNDARY_VALUES)) as Json;
+        else if (target && typeof target === "object")
+          target[words.length ? rng.pick(words) : "k"] = clone(rng.pick(BOUNDARY_VALUES)) as Json;
         break;
       }
-      case 4: { // numbers: off by one, negated, scaled
+      case 4: {
+        // numbers: off by one, negated, scaled
         const t = p[k];
         if (typeof t === "number") p[k] = rng.pick([t + 1, t - 1, -t, t * 1024, Math.floor(t / 2), t + 0.5]);
         break;
       }
-      case 5: { // strings: truncated, doubled
+      case 5: {
+        // strings: truncated, doubled
         const t = p[k];
         if (typeof t === "string") p[k] = rng.chance(0.5) ? t.slice(0, rng.int(t.length + 1)) : t + t;
         break;

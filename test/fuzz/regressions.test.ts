@@ -16,7 +16,8 @@ describe("fuzz seeds and regressions", () => {
       const dir = path.join(REGRESSIONS, target.name);
       const saved = existsSync(dir) ? readdirSync(dir).map((f) => new Uint8Array(readFileSync(path.join(dir, f)))) : [];
       const inputs = [...target.seeds(), ...saved];
-      for (const input of inputs) await expect(Promise.resolve().then(() => target.run(input))).resolves.toBeTypeOf("string");
+      for (const input of inputs)
+        await expect(Promise.resolve().then(() => target.run(input))).resolves.toBeTypeOf("string");
       expect(inputs.length).toBeGreaterThan(0);
     });
   }

@@ -16,7 +16,11 @@ describe("fuzz", () => {
       const stats = await fuzz(target, { seconds, seed: Number(process.env.FUZZ_SEED ?? 1) });
       const line = `${stats.target.padEnd(20)} ${String(stats.executions).padStart(9)} execs ${(stats.executions / stats.seconds).toFixed(0).padStart(7)}/s  corpus ${stats.corpus}  outcomes ${stats.outcomes}  findings ${stats.findings.length}`;
       console.log(line);
-      if (process.env.FUZZ_STATS) appendFileSync(process.env.FUZZ_STATS, JSON.stringify({ ...stats, findings: stats.findings.map((f) => f.file) }) + "\n");
+      if (process.env.FUZZ_STATS)
+        appendFileSync(
+          process.env.FUZZ_STATS,
+          JSON.stringify({ ...stats, findings: stats.findings.map((f) => f.file) }) + "\n",
+        );
       for (const f of stats.findings) console.error(`finding in ${f.target} (${f.file}):\n${f.error}`);
       expect(stats.findings).toEqual([]);
     });

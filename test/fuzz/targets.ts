@@ -19,17 +19,11 @@ import { errorOutcome, text, type FuzzTarget } from "./fuzz_loop.js";
 
 const SEEDS = path.join(path.dirname(new URL(import.meta.url).pathname), "seeds");
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-const splitSeeds = (file: string): Uint8Array[] => readFileSync(path.join(SEEDS, file), "utf8").split("\n%%\n").map(enc);
+const splitSeeds = (file: string): Uint8Array[] =>
+  readFileSync(path.join(SEEDS, file), "utf8").split("\n%%\n").map(enc);
 
 function invariant(ok: boolean, what: string): void {
   if (!ok) throw new Error(`invariant broken: ${what}`);
-}
-
-/** Shape of a value, for outcome signatures: types and sizes, not contents. */
-function shape(v: unknown, depth = 0): string {
-  if (Array.isArray(v)) return depth > 2 ? "[]" : `[${v.length > 3 ? "n" : v.length}:${v.slice(0, 2).map((x) => shape(x, depth + 1)).join(",")}]`;
-  if (v && typeof v === "object") return depth > 2 ? "{}" : `{${Object.keys(v).sort().slice(0, 6).join(",")}}`;
-  return typeof v;
 }
 
 // --- SentencePiece tokenizer.model -----------------------------------------------------------
@@ -63,7 +57,11 @@ function trimSentencePiece(buf: Uint8Array, keep: number): Uint8Array {
 let tokenizerBuilds = 0;
 function exerciseTokenizer(tok: WenxinTokenizer): string {
   const ids = tok.encode("Hello 你好 123 <think>\n");
-  for (const id of ids) invariant(Number.isInteger(id) && id >= 0 && id < tok.vocabSize, `encode gave id ${id} outside [0, ${tok.vocabSize})`);
+  for (const id of ids)
+    invariant(
+      Number.isInteger(id) && id >= 0 && id < tok.vocabSize,
+      `encode gave id ${id} outside [0, ${tok.vocabSize})`,
+    );
   tok.decode(ids);
   return `tok:${Math.min(ids.length, 9)}`;
 }
@@ -105,7 +103,9 @@ const sentencepiece: FuzzTarget = {
 /** The fixture tokenizer.json with the vocabulary cut to its first ids (merges kept where they still apply). */
 function trimTokenizerJson(maxId: number): Uint8Array {
   const json = JSON.parse(readFileSync(path.join(DENSE_DIR, "tokenizer.json"), "utf8"));
-  const vocab = Object.fromEntries(Object.entries(json.model.vocab as Record<string, number>).filter(([, id]) => id < maxId));
+  const vocab = Object.fromEntries(
+    Object.entries(json.model.vocab as Record<string, number>).filter(([, id]) => id < maxId),
+  );
   json.model.vocab = vocab;
   const has = (t: string): boolean => Object.hasOwn(vocab, t);
   json.model.merges = (json.model.merges as (string | string[])[]).filter((m) => {
@@ -119,7 +119,22 @@ function trimTokenizerJson(maxId: number): Uint8Array {
 const tokenizerJson: FuzzTarget = {
   name: "tokenizer_json",
   kind: "json",
-  dict: ["model", "vocab", "merges", "added_tokens", "decoder", "normalizer", "pre_tokenizer", "BPE", "ByteFallback", "byte_fallback", "unk_token", "special", "type", "Sequence"],
+  dict: [
+    "model",
+    "vocab",
+    "merges",
+    "added_tokens",
+    "decoder",
+    "normalizer",
+    "pre_tokenizer",
+    "BPE",
+    "ByteFallback",
+    "byte_fallback",
+    "unk_token",
+    "special",
+    "type",
+    "Sequence",
+  ],
   maxLen: 100_000,
   seeds: () => [trimTokenizerJson(300), trimTokenizerJson(1200)],
   run(input) {
@@ -142,7 +157,22 @@ const tokenizerJson: FuzzTarget = {
 const modelConfig: FuzzTarget = {
   name: "model_config",
   kind: "json",
-  dict: ["hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "moe_num_experts", "moe_k", "moe_layer_start_index", "rope_parameters", "rope_scaling", "architectures", "model_type", "ernie4_5_moe", "Ernie4_5_MoeForCausalLM", "eos_token_id"],
+  dict: [
+    "hidden_size",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "moe_num_experts",
+    "moe_k",
+    "moe_layer_start_index",
+    "rope_parameters",
+    "rope_scaling",
+    "architectures",
+    "model_type",
+    "ernie4_5_moe",
+    "Ernie4_5_MoeForCausalLM",
+    "eos_token_id",
+  ],
   maxLen: 8192,
   seeds: () => [DENSE_DIR, MOE_DIR].map((d) => new Uint8Array(readFileSync(path.join(d, "config.json")))),
   run(input) {
@@ -157,7 +187,13 @@ const modelConfig: FuzzTarget = {
       const h = c.hparams;
       for (const [k, v] of Object.entries(h))
         if (typeof v === "number") invariant(Number.isFinite(v), `hparams.${k} is ${v}`);
-      invariant(h.hiddenSize > 0 && h.numAttentionHeads > 0 && h.numKeyValueHeads > 0 && h.numAttentionHeads % h.numKeyValueHeads === 0, "head counts");
+      invariant(
+        h.hiddenSize > 0 &&
+          h.numAttentionHeads > 0 &&
+          h.numKeyValueHeads > 0 &&
+          h.numAttentionHeads % h.numKeyValueHeads === 0,
+        "head counts",
+      );
       return `ok:${h.modelType}:${h.moeNumExperts > 0}`;
     } catch (err) {
       return errorOutcome(err);
@@ -171,21 +207,32 @@ let indexDir: string | undefined;
 const weightIndex: FuzzTarget = {
   name: "weights_index",
   kind: "json",
-  dict: ["weight_map", "metadata", "model-00001-of-00002.safetensors", "../", "/etc/passwd", ".", "", "model.safetensors"],
+  dict: [
+    "weight_map",
+    "metadata",
+    "model-00001-of-00002.safetensors",
+    "../",
+    "/etc/passwd",
+    ".",
+    "",
+    "model.safetensors",
+  ],
   maxLen: 16_384,
   seeds: () => [new Uint8Array(readFileSync(path.join(MOE_DIR, "model.safetensors.index.json")))],
   async run(input) {
     if (!indexDir) {
       indexDir = mkdtempSync(path.join(os.tmpdir(), "wenxin-fuzz-index-"));
       mkdirSync(path.join(indexDir, "model"));
-      for (const shard of ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]) writeFileSync(path.join(indexDir, "model", shard), "");
+      for (const shard of ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"])
+        writeFileSync(path.join(indexDir, "model", shard), "");
     }
     const dir = path.join(indexDir, "model");
     writeFileSync(path.join(dir, "model.safetensors.index.json"), input);
     try {
       const files = await resolveWeightFiles(dir);
       // A shard name is a file of the model directory: never a path that leaves it.
-      for (const f of files) invariant(path.dirname(f) === dir, `shard path ${JSON.stringify(f)} leaves the model directory`);
+      for (const f of files)
+        invariant(path.dirname(f) === dir, `shard path ${JSON.stringify(f)} leaves the model directory`);
       return `ok:${files.length}`;
     } catch (err) {
       return errorOutcome(err);
@@ -208,9 +255,39 @@ function compiled(build: () => Parameters<typeof compileGrammar>[0]): string {
 const jsonSchema: FuzzTarget = {
   name: "json_schema",
   kind: "json",
-  dict: ["type", "properties", "required", "items", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "#/$defs/node", "$defs", "pattern", "format", "minimum", "maximum", "minLength", "maxItems", "additionalProperties", "prefixItems", "object", "array", "string", "integer", "number", "null"],
+  dict: [
+    "type",
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "const",
+    "anyOf",
+    "oneOf",
+    "allOf",
+    "$ref",
+    "#/$defs/node",
+    "$defs",
+    "pattern",
+    "format",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxItems",
+    "additionalProperties",
+    "prefixItems",
+    "object",
+    "array",
+    "string",
+    "integer",
+    "number",
+    "null",
+  ],
   maxLen: 16_384,
-  seeds: () => (JSON.parse(readFileSync(path.join(SEEDS, "json_schemas.json"), "utf8")) as unknown[]).map((s) => enc(JSON.stringify(s))),
+  seeds: () =>
+    (JSON.parse(readFileSync(path.join(SEEDS, "json_schemas.json"), "utf8")) as unknown[]).map((s) =>
+      enc(JSON.stringify(s)),
+    ),
   run(input) {
     let schema: unknown;
     try {
@@ -225,7 +302,7 @@ const jsonSchema: FuzzTarget = {
 const gbnf: FuzzTarget = {
   name: "gbnf",
   kind: "bytes",
-  dict: ["::=", "root", "|", "(", ")", "*", "+", "?", "{2,3}", "[^", "]", "\\x", "\\u", "\"", "#", "\n"],
+  dict: ["::=", "root", "|", "(", ")", "*", "+", "?", "{2,3}", "[^", "]", "\\x", "\\u", '"', "#", "\n"],
   maxLen: 4096,
   seeds: () => splitSeeds("gbnf.txt"),
   run: (input) => compiled(() => parseGbnf(text(input), "gbnf")),
@@ -237,12 +314,19 @@ const regex: FuzzTarget = {
   dict: ["(?:", "(?=", "[^", "\\d", "\\p{L}", "{1,", "}", "|", "^", "$", "\\u{1F600}", "*?", "\\"],
   maxLen: 1024,
   seeds: () => splitSeeds("regex.txt"),
-  run: (input) => compiled(() => ({ rules: new Map([["root", { name: "root", body: regexFullMatch(text(input), "pattern") }]]), root: "root" })),
+  run: (input) =>
+    compiled(() => ({
+      rules: new Map([["root", { name: "root", body: regexFullMatch(text(input), "pattern") }]]),
+      root: "root",
+    })),
 };
 
 // --- streamed chat output (<think>, <response>, <tool_call>) ---------------------------------------
 
-function parseAll(chunks: string[], options: ConstructorParameters<typeof ChatOutputParser>[0]): ReturnType<ChatOutputParser["result"]> {
+function parseAll(
+  chunks: string[],
+  options: ConstructorParameters<typeof ChatOutputParser>[0],
+): ReturnType<ChatOutputParser["result"]> {
   let n = 0;
   const p = new ChatOutputParser({ ...options, newToolCallId: () => `call_${n++}` });
   for (const c of chunks) p.push(c);
@@ -253,7 +337,20 @@ function parseAll(chunks: string[], options: ConstructorParameters<typeof ChatOu
 const chatOutput: FuzzTarget = {
   name: "chat_output",
   kind: "bytes",
-  dict: ["<think>", "</think>", "<response>", "</response>", "<tool_call>", "</tool_call>", '{"name": "f", "arguments": ', "{", "}", "\n", "\\\"", '"'],
+  dict: [
+    "<think>",
+    "</think>",
+    "<response>",
+    "</response>",
+    "<tool_call>",
+    "</tool_call>",
+    '{"name": "f", "arguments": ',
+    "{",
+    "}",
+    "\n",
+    '\\"',
+    '"',
+  ],
   maxLen: 4096,
   seeds: () => splitSeeds("chat_output.txt"),
   run(input) {
@@ -278,4 +375,13 @@ const chatOutput: FuzzTarget = {
   },
 };
 
-export const TARGETS: FuzzTarget[] = [sentencepiece, tokenizerJson, modelConfig, weightIndex, jsonSchema, gbnf, regex, chatOutput];
+export const TARGETS: FuzzTarget[] = [
+  sentencepiece,
+  tokenizerJson,
+  modelConfig,
+  weightIndex,
+  jsonSchema,
+  gbnf,
+  regex,
+  chatOutput,
+];

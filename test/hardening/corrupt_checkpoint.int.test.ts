@@ -209,13 +209,16 @@ describe("corrupted sharded checkpoints", () => {
     await loadError(dir, "ERR_WENXIN_FILE_NOT_FOUND", "model-00003-of-00002.safetensors", "'model.norm.weight'");
   });
 
-  it.each(["..", "../../../../dev/stdin", "/etc/passwd", "sub/dir.safetensors", ""])("a shard name that is a path (%j)", async (name) => {
-    const dir = copy(MOE_DIR);
-    editJson(path.join(dir, INDEX), (j) => {
-      (j.weight_map as Record<string, string>)["model.norm.weight"] = name;
-    });
-    await loadError(dir, "ERR_WENXIN_INVALID_FILE", INDEX, "'model.norm.weight'", "not a file name");
-  });
+  it.each(["..", "../../../../dev/stdin", "/etc/passwd", "sub/dir.safetensors", ""])(
+    "a shard name that is a path (%j)",
+    async (name) => {
+      const dir = copy(MOE_DIR);
+      editJson(path.join(dir, INDEX), (j) => {
+        (j.weight_map as Record<string, string>)["model.norm.weight"] = name;
+      });
+      await loadError(dir, "ERR_WENXIN_INVALID_FILE", INDEX, "'model.norm.weight'", "not a file name");
+    },
+  );
 
   it("a shard lacks a tensor the index promised", async () => {
     const dir = copy(MOE_DIR);
@@ -243,7 +246,11 @@ describe("corrupted config.json", () => {
     ["negative hidden_size", (c: Record<string, unknown>) => (c.hidden_size = -128), "hidden_size"],
     ["zero layers", (c: Record<string, unknown>) => (c.num_hidden_layers = 0), "num_hidden_layers"],
     ["a missing key", (c: Record<string, unknown>) => delete c.vocab_size, "vocab_size"],
-    ["heads not divided by kv heads", (c: Record<string, unknown>) => (c.num_key_value_heads = 3), "num_key_value_heads"],
+    [
+      "heads not divided by kv heads",
+      (c: Record<string, unknown>) => (c.num_key_value_heads = 3),
+      "num_key_value_heads",
+    ],
     ["a size no machine holds", (c: Record<string, unknown>) => (c.hidden_size = 2 ** 40), "hidden_size"],
     ["a string for a number", (c: Record<string, unknown>) => (c.num_attention_heads = "8"), "num_attention_heads"],
     ["an odd head_dim", (c: Record<string, unknown>) => (c.head_dim = 33), "head_dim"],
@@ -282,19 +289,28 @@ describe("corrupted tokenizers", () => {
 
   it("tokenizer.json with a malformed post-processor (a crash found by fuzzing)", async () => {
     const dir = copy();
-    editJson(path.join(dir, "tokenizer.json"), (j) => (j.post_processor = { type: "TemplateProcessing", single: ["x"], pair: [], special_tokens: {} }));
+    editJson(
+      path.join(dir, "tokenizer.json"),
+      (j) => (j.post_processor = { type: "TemplateProcessing", single: ["x"], pair: [], special_tokens: {} }),
+    );
     await loadError(dir, "ERR_WENXIN_TOKENIZER", "tokenizer");
   });
 
   it("tokenizer.json with negative vocabulary ids", async () => {
     const dir = copy();
-    editJson(path.join(dir, "tokenizer.json"), (j) => ((j.model as { vocab: Record<string, number> }).vocab["<unk>"] = -5));
+    editJson(
+      path.join(dir, "tokenizer.json"),
+      (j) => ((j.model as { vocab: Record<string, number> }).vocab["<unk>"] = -5),
+    );
     await loadError(dir, "ERR_WENXIN_TOKENIZER", "tokenizer.json", "model.vocab");
   });
 
   it.each([
     ["truncated", (b: Buffer) => b.subarray(0, 5000)],
-    ["a length past the end", (b: Buffer) => Buffer.concat([Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), b.subarray(0, 64)])],
+    [
+      "a length past the end",
+      (b: Buffer) => Buffer.concat([Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), b.subarray(0, 64)]),
+    ],
     ["random bytes", (b: Buffer) => Buffer.from(b.map((x, i) => (i % 7 === 0 ? x ^ 0x5a : x)))],
   ])("tokenizer.model (no tokenizer.json): %s", async (_label, corrupt) => {
     const dir = copy();

@@ -12,7 +12,10 @@ export interface RawTensor {
 export function readRawSafetensors(file: string): Map<string, RawTensor> {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const out = new Map<string, RawTensor>();
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
@@ -33,7 +36,10 @@ export function writeSafetensors(file: string, tensors: Map<string, RawTensor>):
   json += " ".repeat((8 - (json.length % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(file, Buffer.concat([head, Buffer.from(json), ...[...tensors.values()].map((t) => Buffer.from(t.bytes))]));
+  writeFileSync(
+    file,
+    Buffer.concat([head, Buffer.from(json), ...[...tensors.values()].map((t) => Buffer.from(t.bytes))]),
+  );
 }
 
 /** A temporary copy of a fixture model directory, to be altered by the caller. */

@@ -27,7 +27,10 @@ export function readSafetensors(file: string): Map<string, GoldenTensor> {
     if (info.dtype !== "F32") throw new Error(`golden tensor ${name} is ${info.dtype}, expected F32`);
     const [b, e] = info.data_offsets;
     const bytes = buf.subarray(8 + n + b, 8 + n + e);
-    out.set(name, { shape: info.shape, data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)) });
+    out.set(name, {
+      shape: info.shape,
+      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+    });
   }
   return out;
 }

@@ -31,16 +31,23 @@ function packScaleMin(sc: number[], m: number[]): Uint8Array {
 }
 
 /** Asymmetric 8 × 32 sub-blocks (Q4_K: 15 levels, Q5_K: 31 levels). */
-function encodeAsym(x: Float32Array, levels: number): { d: number; dmin: number; sc: number[]; m: number[]; q: number[] } {
-  const scale: number[] = [], min: number[] = [];
+function encodeAsym(
+  x: Float32Array,
+  levels: number,
+): { d: number; dmin: number; sc: number[]; m: number[]; q: number[] } {
+  const scale: number[] = [],
+    min: number[] = [];
   for (let j = 0; j < 8; j++) {
     const sub = x.subarray(32 * j, 32 * j + 32);
-    const lo = Math.min(0, ...sub), hi = Math.max(...sub);
+    const lo = Math.min(0, ...sub),
+      hi = Math.max(...sub);
     scale.push((hi - lo) / levels);
     min.push(-lo);
   }
-  const dBits = toF16Bits(Math.max(...scale) / 63), mBits = toF16Bits(Math.max(...min) / 63);
-  const d = fromF16Bits(dBits), dmin = fromF16Bits(mBits);
+  const dBits = toF16Bits(Math.max(...scale) / 63),
+    mBits = toF16Bits(Math.max(...min) / 63);
+  const d = fromF16Bits(dBits),
+    dmin = fromF16Bits(mBits);
   const sc = scale.map((v) => (d > 0 ? clamp(Math.round(v / d), 0, 63) : 0));
   const m = min.map((v) => (dmin > 0 ? clamp(Math.round(v / dmin), 0, 63) : 0));
   const q: number[] = [];
@@ -74,7 +81,8 @@ export function encodeBlock(type: KQuantType, x: Float32Array): Uint8Array {
         const e = 128 * h + l;
         b[64 * h + l] = (q[e]! & 0x0f) | ((q[e + 64]! & 0x0f) << 4);
         b[64 * h + l + 32] = (q[e + 32]! & 0x0f) | ((q[e + 96]! & 0x0f) << 4);
-        b[128 + 32 * h + l] = (q[e]! >> 4) | ((q[e + 32]! >> 4) << 2) | ((q[e + 64]! >> 4) << 4) | ((q[e + 96]! >> 4) << 6);
+        b[128 + 32 * h + l] =
+          (q[e]! >> 4) | ((q[e + 32]! >> 4) << 2) | ((q[e + 64]! >> 4) << 4) | ((q[e + 96]! >> 4) << 6);
       }
     sc.forEach((v, k) => dv.setInt8(192 + k, v));
     dv.setUint16(208, dBits, true);
@@ -88,7 +96,8 @@ export function encodeBlock(type: KQuantType, x: Float32Array): Uint8Array {
   const qs = five ? 48 : 16;
   for (let g = 0; g < 4; g++)
     for (let l = 0; l < 32; l++) {
-      const lo = q[64 * g + l]!, hi = q[64 * g + 32 + l]!;
+      const lo = q[64 * g + l]!,
+        hi = q[64 * g + 32 + l]!;
       b[qs + 32 * g + l] = (lo & 0x0f) | ((hi & 0x0f) << 4);
       if (five) b[16 + l]! |= ((lo >> 4) << (2 * g)) | ((hi >> 4) << (2 * g + 1));
     }
@@ -101,7 +110,9 @@ export function decodeBlock(type: KQuantType, b: Uint8Array): Float32Array {
   if (type === "Q6_K") {
     const d = fromF16Bits(dv.getUint16(208, true));
     for (let e = 0; e < QK_K; e++) {
-      const h = e >> 7, i = (e >> 5) & 3, l = e & 31;
+      const h = e >> 7,
+        i = (e >> 5) & 3,
+        l = e & 31;
       const byte = b[64 * h + l + 32 * (i & 1)]!;
       const low = i < 2 ? byte & 0x0f : byte >> 4;
       const high = (b[128 + 32 * h + l]! >> (2 * i)) & 3;
@@ -111,11 +122,14 @@ export function decodeBlock(type: KQuantType, b: Uint8Array): Float32Array {
     return y;
   }
   const five = type === "Q5_K";
-  const d = fromF16Bits(dv.getUint16(0, true)), dmin = fromF16Bits(dv.getUint16(2, true));
+  const d = fromF16Bits(dv.getUint16(0, true)),
+    dmin = fromF16Bits(dv.getUint16(2, true));
   const scales = b.subarray(4, 16);
   const qs = five ? 48 : 16;
   for (let e = 0; e < QK_K; e++) {
-    const j = e >> 5, g = j >> 1, l = e & 31;
+    const j = e >> 5,
+      g = j >> 1,
+      l = e & 31;
     const byte = b[qs + 32 * g + l]!;
     let q = j & 1 ? byte >> 4 : byte & 0x0f;
     if (five && (b[16 + l]! >> j) & 1) q += 16;

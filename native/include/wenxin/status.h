@@ -63,10 +63,10 @@ class Status {
 };
 
 // Returns early from the enclosing function when `expr` yields a non-ok Status.
-#define WENXIN_RETURN_IF_ERROR(expr)        \
-  do {                                      \
-    ::wenxin::Status _st = (expr);          \
-    if (!_st.is_ok()) return _st;           \
+#define WENXIN_RETURN_IF_ERROR(expr) \
+  do {                               \
+    ::wenxin::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;    \
   } while (0)
 
 }  // namespace wenxin

@@ -5,10 +5,10 @@
 
 #include "addon/convert.h"
 #include "addon/engine_wrap.h"
+#include "addon/grammar_bindings.h"
 #include "addon/quantize_worker.h"
 #include "core/bandwidth.h"
 #include "kernels/kernels.h"
-#include "addon/grammar_bindings.h"
 #include "runtime/sampler/sampler.h"
 
 namespace wenxin::addon {
@@ -19,9 +19,10 @@ namespace {
 // one row, exposed so tests can compare them with transformers' outputs.
 Napi::Value apply_logits_processors(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-      !info[2].IsObject())
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "applyLogitsProcessors(Float32Array, Int32Array, params)"));
+  if (info.Length() < 3 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[2].IsObject())
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "applyLogitsProcessors(Float32Array, Int32Array, params)"));
   const Napi::Float32Array in = info[0].As<Napi::Float32Array>();
   const std::vector<int32_t> history = to_token_ids(info[1], "history");
   const runtime::SamplingParams params = to_sampling(info[2].As<Napi::Object>());
@@ -37,7 +38,8 @@ Napi::Value measure_bandwidth(const Napi::CallbackInfo& info) {
   const int64_t mb = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : 1024;
   const int threads = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 1;
   if (mb < 1 || mb > 16384 || threads < 1 || threads > 1024)
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "measureReadBandwidth(megabytes 1..16384, threads 1..1024)"));
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "measureReadBandwidth(megabytes 1..16384, threads 1..1024)"));
   return Napi::Number::New(env, measure_read_bandwidth(mb << 20, threads));
 }
 
@@ -48,7 +50,8 @@ Napi::Value kernel_info(const Napi::CallbackInfo& info) {
   o.Set("active", Napi::String::New(env, kernels::active_kernels().name));
   const auto isas = kernels::supported_isas();
   Napi::Array supported = Napi::Array::New(env, isas.size());
-  for (size_t i = 0; i < isas.size(); ++i) supported.Set(static_cast<uint32_t>(i), Napi::String::New(env, kernels::isa_name(isas[i])));
+  for (size_t i = 0; i < isas.size(); ++i)
+    supported.Set(static_cast<uint32_t>(i), Napi::String::New(env, kernels::isa_name(isas[i])));
   o.Set("supported", supported);
   return o;
 }

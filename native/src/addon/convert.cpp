@@ -114,7 +114,8 @@ std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
     const Napi::Value shape = t.Get("shape");
     if (!shape.IsArray()) type_error(tv.Env(), what + ".shape must be an array");
     const Napi::Array s = shape.As<Napi::Array>();
-    for (uint32_t i = 0; i < s.Length(); ++i) r.shape.push_back(static_cast<int64_t>(s.Get(i).As<Napi::Number>().DoubleValue()));
+    for (uint32_t i = 0; i < s.Length(); ++i)
+      r.shape.push_back(static_cast<int64_t>(s.Get(i).As<Napi::Number>().DoubleValue()));
     return r;
   };
   for (uint32_t i = 0; i < arr.Length(); ++i) {
@@ -185,17 +186,26 @@ runtime::EngineOptions to_engine_options(const Napi::Object& o) {
   e.prefix_caching = !pc.IsBoolean() || pc.As<Napi::Boolean>().Value();
   const Napi::Value kv = o.Get("kvCache");
   const std::string kv_type = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "f32";
-  if (kv_type == "f32") e.kv_precision = kv::KvPrecision::kF32;
-  else if (kv_type == "bf16") e.kv_precision = kv::KvPrecision::kBf16;
-  else if (kv_type == "int8") e.kv_precision = kv::KvPrecision::kInt8;
-  else type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv_type + "'");
+  if (kv_type == "f32")
+    e.kv_precision = kv::KvPrecision::kF32;
+  else if (kv_type == "bf16")
+    e.kv_precision = kv::KvPrecision::kBf16;
+  else if (kv_type == "int8")
+    e.kv_precision = kv::KvPrecision::kInt8;
+  else
+    type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv_type + "'");
   const Napi::Value w = o.Get("weights");
   const std::string weights = w.IsString() ? w.As<Napi::String>().Utf8Value() : "bf16";
-  if (weights == "bf16") e.weights = model::WeightFormat::kFloat;
-  else if (weights == "q8") e.weights = model::WeightFormat::kQ8;
-  else if (weights == "q4") e.weights = model::WeightFormat::kQ4;
-  else if (weights == "fp8") e.weights = model::WeightFormat::kFp8;
-  else type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
+  if (weights == "bf16")
+    e.weights = model::WeightFormat::kFloat;
+  else if (weights == "q8")
+    e.weights = model::WeightFormat::kQ8;
+  else if (weights == "q4")
+    e.weights = model::WeightFormat::kQ4;
+  else if (weights == "fp8")
+    e.weights = model::WeightFormat::kFp8;
+  else
+    type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
   return e;
 }
 

@@ -35,11 +35,11 @@ void EngineWrap::attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, 
   tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "wenxin-engine-events", 0, 1, [this](Napi::Env) { Unref(); });
   tsfn_.Unref(env);
   Napi::ThreadSafeFunction tsfn = tsfn_;
-  engine_->start([this, tsfn](std::vector<runtime::TokenEvent>&& events, std::vector<runtime::JobResult>&& results) mutable {
+  engine_->start([this, tsfn](std::vector<runtime::TokenEvent>&& events,
+                              std::vector<runtime::JobResult>&& results) mutable {
     auto* payload = new Payload{std::move(events), std::move(results)};
-    const napi_status st = tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) {
-      deliver(env, cb, p);
-    });
+    const napi_status st =
+        tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) { deliver(env, cb, p); });
     if (st != napi_ok) delete payload;  // the environment is shutting down
   });
 }
@@ -106,7 +106,8 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   runtime::Engine* engine = live_engine(env);
   if (info.Length() < 3 || !info[0].IsNumber() || !info[2].IsObject())
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
+    throw to_js_error(
+        env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
   runtime::GenerateRequest req;
   const double id = info[0].As<Napi::Number>().DoubleValue();
   if (!(id >= 1)) throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids start at 1"));
@@ -137,7 +138,8 @@ Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::set_paused(const Napi::CallbackInfo& info) {
   if (!closed_ && engine_ && info.Length() > 1 && info[0].IsNumber() && info[1].IsBoolean())
-    engine_->set_paused(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()), info[1].As<Napi::Boolean>().Value());
+    engine_->set_paused(static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
+                        info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 
@@ -150,12 +152,19 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   runtime::Engine* engine = live_engine(env);
   runtime::JobRequest job;
   const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (kind == "logits") job.kind = runtime::JobRequest::Kind::kLogits;
-  else if (kind == "embed") job.kind = runtime::JobRequest::Kind::kEmbed;
-  else if (kind == "trace") job.kind = runtime::JobRequest::Kind::kTrace;
-  else if (kind == "loadAdapter") job.kind = runtime::JobRequest::Kind::kLoadAdapter;
-  else if (kind == "unloadAdapter") job.kind = runtime::JobRequest::Kind::kUnloadAdapter;
-  else throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "job kind must be logits, embed, trace, loadAdapter or unloadAdapter"));
+  if (kind == "logits")
+    job.kind = runtime::JobRequest::Kind::kLogits;
+  else if (kind == "embed")
+    job.kind = runtime::JobRequest::Kind::kEmbed;
+  else if (kind == "trace")
+    job.kind = runtime::JobRequest::Kind::kTrace;
+  else if (kind == "loadAdapter")
+    job.kind = runtime::JobRequest::Kind::kLoadAdapter;
+  else if (kind == "unloadAdapter")
+    job.kind = runtime::JobRequest::Kind::kUnloadAdapter;
+  else
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument,
+                                  "job kind must be logits, embed, trace, loadAdapter or unloadAdapter"));
   if (info.Length() > 2 && info[2].IsObject()) {
     const Napi::Object extra = info[2].As<Napi::Object>();
     if (extra.Get("adapter").IsNumber()) job.adapter = extra.Get("adapter").As<Napi::Number>().Int32Value();
@@ -165,7 +174,8 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "runJob(kind, inputs) needs an array of Int32Array"));
   const Napi::Array inputs = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < inputs.Length(); ++i) job.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
-  const bool adapter_job = job.kind == runtime::JobRequest::Kind::kLoadAdapter || job.kind == runtime::JobRequest::Kind::kUnloadAdapter;
+  const bool adapter_job =
+      job.kind == runtime::JobRequest::Kind::kLoadAdapter || job.kind == runtime::JobRequest::Kind::kUnloadAdapter;
   if (!adapter_job && job.kind != runtime::JobRequest::Kind::kEmbed && job.inputs.size() != 1)
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, kind + " takes exactly one input"));
   job.id = next_job_++;
@@ -238,7 +248,8 @@ class LoadWorker : public Napi::AsyncWorker {
 Napi::Value load_engine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsFunction())
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "loadEngine(hparams, files, options, onEvents) was called with bad arguments"));
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument,
+                                  "loadEngine(hparams, files, options, onEvents) was called with bad arguments"));
   auto* worker = new LoadWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"),
                                 to_engine_options(info[2].As<Napi::Object>()), info[3].As<Napi::Function>());
   Napi::Promise promise = worker->promise();

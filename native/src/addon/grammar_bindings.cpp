@@ -17,15 +17,18 @@ namespace {
 
 template <typename Array>
 Array typed(const Napi::Value& v, napi_typedarray_type type, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) fail(v.Env(), std::string(what) + " has the wrong array type");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    fail(v.Env(), std::string(what) + " has the wrong array type");
   return v.As<Array>();
 }
 
-std::shared_ptr<const runtime::grammar::Grammar> decode_grammar(Napi::Env env, const Napi::Value& rules_v, const Napi::Value& sets_v) {
+std::shared_ptr<const runtime::grammar::Grammar> decode_grammar(Napi::Env env, const Napi::Value& rules_v,
+                                                                const Napi::Value& sets_v) {
   const auto rules = typed<Napi::Int32Array>(rules_v, napi_int32_array, "constraint.rules");
   const auto sets = typed<Napi::Uint32Array>(sets_v, napi_uint32_array, "constraint.sets");
   std::shared_ptr<const runtime::grammar::Grammar> g;
-  const Status st = runtime::grammar::Grammar::decode(rules.Data(), rules.ElementLength(), sets.Data(), sets.ElementLength(), &g);
+  const Status st =
+      runtime::grammar::Grammar::decode(rules.Data(), rules.ElementLength(), sets.Data(), sets.ElementLength(), &g);
   if (!st.is_ok()) throw to_js_error(env, st);
   return g;
 }
@@ -41,8 +44,9 @@ void set_vocabulary(const Napi::CallbackInfo& info, runtime::Engine* engine) {
   if (offsets.ElementLength() < 2 || special.ElementLength() != offsets.ElementLength() - 1)
     fail(env, "offsets must have one entry more than special");
   std::shared_ptr<const runtime::grammar::Vocabulary> vocab;
-  const Status st = runtime::grammar::Vocabulary::create(bytes.Data(), bytes.ElementLength(), offsets.Data(), special.ElementLength(),
-                                                         special.Data(), engine->hparams().vocab_size, &vocab);
+  const Status st =
+      runtime::grammar::Vocabulary::create(bytes.Data(), bytes.ElementLength(), offsets.Data(), special.ElementLength(),
+                                           special.Data(), engine->hparams().vocab_size, &vocab);
   if (!st.is_ok()) throw to_js_error(env, st);
   engine->set_vocabulary(std::move(vocab));
 }
@@ -60,7 +64,8 @@ void read_constraint(const Napi::Object& params, runtime::Engine* engine, runtim
     req->trigger.assign(reinterpret_cast<const char*>(t.Data()), t.ElementLength());
   }
   req->vocabulary = engine->vocabulary();
-  if (!req->vocabulary) fail(env, "the engine has no vocabulary for constrained generation (setVocabulary was not called)");
+  if (!req->vocabulary)
+    fail(env, "the engine has no vocabulary for constrained generation (setVocabulary was not called)");
 }
 
 void add_constraint_fields(Napi::Env env, Napi::Object& o, const runtime::TokenEvent& ev) {

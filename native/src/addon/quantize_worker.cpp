@@ -14,8 +14,13 @@ class QuantizeWorker : public Napi::AsyncWorker {
  public:
   QuantizeWorker(Napi::Env env, model::Ernie45Hparams hp, std::vector<std::string> files, model::WeightFormat format,
                  std::string out, int threads)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), hp_(std::move(hp)), files_(std::move(files)),
-        format_(format), out_(std::move(out)), threads_(threads) {}
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        hp_(std::move(hp)),
+        files_(std::move(files)),
+        format_(format),
+        out_(std::move(out)),
+        threads_(threads) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
@@ -27,8 +32,10 @@ class QuantizeWorker : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    if (status_.is_ok()) deferred_.Resolve(Env().Undefined());
-    else deferred_.Reject(to_js_error(Env(), status_).Value());
+    if (status_.is_ok())
+      deferred_.Resolve(Env().Undefined());
+    else
+      deferred_.Reject(to_js_error(Env(), status_).Value());
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -47,10 +54,12 @@ class QuantizeWorker : public Napi::AsyncWorker {
 Napi::Value save_quantized(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsString() || !info[4].IsNumber())
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "saveQuantized(hparams, files, { weights }, outFile, threads)"));
+    throw to_js_error(
+        env, Status(ErrorCode::kInvalidArgument, "saveQuantized(hparams, files, { weights }, outFile, threads)"));
   const runtime::EngineOptions opts = to_engine_options(info[2].As<Napi::Object>());
   if (opts.weights == model::WeightFormat::kFloat)
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)"));
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)"));
   auto* w = new QuantizeWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"), opts.weights,
                                info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value());
   Napi::Promise p = w->promise();

@@ -12,17 +12,17 @@ namespace wenxin {
 namespace {
 
 // Wide independent sums: the compiler vectorises this, and the loads, not the adds, set the pace.
-#define WENXIN_SUM_BODY                                            \
-  uint64_t acc[16] = {0};                                          \
-  for (int64_t i = 0; i + 16 <= n; i += 16)                        \
-    for (int j = 0; j < 16; ++j) acc[j] += p[i + j];               \
-  uint64_t s = 0;                                                  \
-  for (uint64_t a : acc) s += a;                                   \
+#define WENXIN_SUM_BODY                              \
+  uint64_t acc[16] = {0};                            \
+  for (int64_t i = 0; i + 16 <= n; i += 16)          \
+    for (int j = 0; j < 16; ++j) acc[j] += p[i + j]; \
+  uint64_t s = 0;                                    \
+  for (uint64_t a : acc) s += a;                     \
   return s;
 
 uint64_t sum_range_baseline(const uint64_t* p, int64_t n) { WENXIN_SUM_BODY }
 #if defined(__x86_64__)
-__attribute__((target("avx512f"))) uint64_t sum_range_avx512(const uint64_t* p, int64_t n) { WENXIN_SUM_BODY }
+__attribute__((target("avx512f"))) uint64_t sum_range_avx512(const uint64_t* p, int64_t n){WENXIN_SUM_BODY}
 #endif
 
 uint64_t sum_range(const uint64_t* p, int64_t n) {

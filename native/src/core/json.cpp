@@ -41,11 +41,17 @@ class Parser {
   }
   bool eat(char c) {
     skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == c) { ++pos_; return true; }
+    if (pos_ < s_.size() && s_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
     return false;
   }
   bool literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) == word) { pos_ += word.size(); return true; }
+    if (s_.substr(pos_, word.size()) == word) {
+      pos_ += word.size();
+      return true;
+    }
     return false;
   }
 
@@ -56,10 +62,24 @@ class Parser {
     const char c = s_[pos_];
     if (c == '{') return object(out, depth);
     if (c == '[') return array(out, depth);
-    if (c == '"') { out->kind = JsonValue::Kind::kString; return string(&out->string); }
-    if (literal("true")) { out->kind = JsonValue::Kind::kBool; out->boolean = true; return Status::ok(); }
-    if (literal("false")) { out->kind = JsonValue::Kind::kBool; out->boolean = false; return Status::ok(); }
-    if (literal("null")) { out->kind = JsonValue::Kind::kNull; return Status::ok(); }
+    if (c == '"') {
+      out->kind = JsonValue::Kind::kString;
+      return string(&out->string);
+    }
+    if (literal("true")) {
+      out->kind = JsonValue::Kind::kBool;
+      out->boolean = true;
+      return Status::ok();
+    }
+    if (literal("false")) {
+      out->kind = JsonValue::Kind::kBool;
+      out->boolean = false;
+      return Status::ok();
+    }
+    if (literal("null")) {
+      out->kind = JsonValue::Kind::kNull;
+      return Status::ok();
+    }
     if (c == '-' || (c >= '0' && c <= '9')) return number(out);
     return fail(std::string("unexpected character '") + c + "'");
   }
@@ -119,10 +139,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char h = s_[pos_++];
       v <<= 4;
-      if (h >= '0' && h <= '9') v |= h - '0';
-      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
-      else return fail("bad hex digit in \\u escape");
+      if (h >= '0' && h <= '9')
+        v |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        v |= h - 'A' + 10;
+      else
+        return fail("bad hex digit in \\u escape");
     }
     *out = v;
     return Status::ok();
@@ -134,7 +158,10 @@ class Parser {
       const char c = s_[pos_++];
       if (c == '"') return Status::ok();
       if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
-      if (c != '\\') { out->push_back(c); continue; }
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
       if (pos_ >= s_.size()) break;
       const char e = s_[pos_++];
       switch (e) {
@@ -171,8 +198,15 @@ class Parser {
     bool integer = true;
     while (pos_ < s_.size()) {
       const char c = s_[pos_];
-      if (c >= '0' && c <= '9') { ++pos_; continue; }
-      if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') { integer = false; ++pos_; continue; }
+      if (c >= '0' && c <= '9') {
+        ++pos_;
+        continue;
+      }
+      if (c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
+        integer = false;
+        ++pos_;
+        continue;
+      }
       break;
     }
     const std::string text(s_.substr(start, pos_ - start));

@@ -18,7 +18,7 @@ struct JsonValue {
   Kind kind = Kind::kNull;
   bool boolean = false;
   double number = 0;
-  int64_t integer = 0;     // exact value when the number is an integer literal
+  int64_t integer = 0;  // exact value when the number is an integer literal
   bool is_integer = false;
   std::string string;
   std::vector<JsonValue> array;

@@ -160,7 +160,14 @@ std::string type_name(uint32_t type) {
 
 bool readable(uint32_t type) {
   switch (type) {
-    case kF32: case kF16: case kBF16: case kQ8_0: case kQ4_0: case kQ4_K: case kQ5_K: case kQ6_K: return true;
+    case kF32:
+    case kF16:
+    case kBF16:
+    case kQ8_0:
+    case kQ4_0:
+    case kQ4_K:
+    case kQ5_K:
+    case kQ6_K: return true;
     default: return false;
   }
 }
@@ -176,8 +183,12 @@ uint64_t row_bytes(uint32_t type, int64_t n) {
 void dequantize_row(uint32_t type, const uint8_t* src, int64_t n, float* dst) {
   switch (type) {
     case kF32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); return;
-    case kF16: for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(u16(src + 2 * i)); return;
-    case kBF16: for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(u16(src + 2 * i)); return;
+    case kF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(u16(src + 2 * i));
+      return;
+    case kBF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(u16(src + 2 * i));
+      return;
     default: break;
   }
   const TypeInfo info = type_info(type);

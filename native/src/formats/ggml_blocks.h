@@ -27,8 +27,8 @@ enum Type : uint32_t {
 };
 
 struct TypeInfo {
-  const char* name;      // "Q4_K"; nullptr for an id ggml does not define
-  int64_t block_elems;   // 0 when the size is unknown to us
+  const char* name;     // "Q4_K"; nullptr for an id ggml does not define
+  int64_t block_elems;  // 0 when the size is unknown to us
   int64_t block_bytes;
 };
 

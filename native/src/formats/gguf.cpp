@@ -8,8 +8,19 @@ namespace {
 
 // GGUF metadata value types.
 enum ValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32v = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32v = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 
 constexpr uint64_t kMaxTensors = 1u << 20;
@@ -65,10 +76,17 @@ class Cursor {
 
 uint64_t scalar_size(uint32_t t) {
   switch (t) {
-    case kU8: case kI8: case kBool: return 1;
-    case kU16: case kI16: return 2;
-    case kU32: case kI32: case kF32v: return 4;
-    case kU64: case kI64: case kF64: return 8;
+    case kU8:
+    case kI8:
+    case kBool: return 1;
+    case kU16:
+    case kI16: return 2;
+    case kU32:
+    case kI32:
+    case kF32v: return 4;
+    case kU64:
+    case kI64:
+    case kF64: return 8;
     default: return 0;
   }
 }
@@ -88,7 +106,8 @@ Status read_value(Cursor& c, uint32_t type, const std::string& key, int depth, s
       const uint8_t* skip;
       return c.bytes(n * size, what, &skip);
     }
-    if (elem != kString && elem != kArray) return c.invalid("'" + key + "' has arrays of unknown type " + std::to_string(elem));
+    if (elem != kString && elem != kArray)
+      return c.invalid("'" + key + "' has arrays of unknown type " + std::to_string(elem));
     std::string ignored;
     for (uint64_t i = 0; i < n; ++i) WENXIN_RETURN_IF_ERROR(read_value(c, elem, key, depth + 1, &ignored));
     text->clear();
@@ -102,14 +121,54 @@ Status read_value(Cursor& c, uint32_t type, const std::string& key, int depth, s
     case kU8: *text = std::to_string(p[0]); break;
     case kI8: *text = std::to_string(static_cast<int8_t>(p[0])); break;
     case kBool: *text = p[0] ? "true" : "false"; break;
-    case kU16: { uint16_t v; std::memcpy(&v, p, 2); *text = std::to_string(v); break; }
-    case kI16: { int16_t v; std::memcpy(&v, p, 2); *text = std::to_string(v); break; }
-    case kU32: { uint32_t v; std::memcpy(&v, p, 4); *text = std::to_string(v); break; }
-    case kI32: { int32_t v; std::memcpy(&v, p, 4); *text = std::to_string(v); break; }
-    case kU64: { uint64_t v; std::memcpy(&v, p, 8); *text = std::to_string(v); break; }
-    case kI64: { int64_t v; std::memcpy(&v, p, 8); *text = std::to_string(v); break; }
-    case kF32v: { float v; std::memcpy(&v, p, 4); *text = std::to_string(v); break; }
-    case kF64: { double v; std::memcpy(&v, p, 8); *text = std::to_string(v); break; }
+    case kU16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      *text = std::to_string(v);
+      break;
+    }
+    case kI16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      *text = std::to_string(v);
+      break;
+    }
+    case kU32: {
+      uint32_t v;
+      std::memcpy(&v, p, 4);
+      *text = std::to_string(v);
+      break;
+    }
+    case kI32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      *text = std::to_string(v);
+      break;
+    }
+    case kU64: {
+      uint64_t v;
+      std::memcpy(&v, p, 8);
+      *text = std::to_string(v);
+      break;
+    }
+    case kI64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      *text = std::to_string(v);
+      break;
+    }
+    case kF32v: {
+      float v;
+      std::memcpy(&v, p, 4);
+      *text = std::to_string(v);
+      break;
+    }
+    case kF64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      *text = std::to_string(v);
+      break;
+    }
   }
   return Status::ok();
 }
@@ -139,7 +198,8 @@ Status GgufFile::parse(const uint8_t* base, uint64_t size, const std::string& pa
   WENXIN_RETURN_IF_ERROR(c.scalar("the tensor count", &n_tensors));
   WENXIN_RETURN_IF_ERROR(c.scalar("the metadata count", &n_kv));
   if (n_tensors > kMaxTensors || n_kv > kMaxKeys)
-    return c.invalid("it claims " + std::to_string(n_tensors) + " tensors and " + std::to_string(n_kv) + " metadata keys");
+    return c.invalid("it claims " + std::to_string(n_tensors) + " tensors and " + std::to_string(n_kv) +
+                     " metadata keys");
 
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key, text;
@@ -183,13 +243,14 @@ Status GgufFile::parse(const uint8_t* base, uint64_t size, const std::string& pa
     WENXIN_RETURN_IF_ERROR(c.scalar(what, &t.type));
     WENXIN_RETURN_IF_ERROR(c.scalar(what, &offset));
     if (offset % alignment != 0)
-      return c.invalid("tensor '" + t.name + "' starts at offset " + std::to_string(offset) + ", not a multiple of the alignment " +
-                       std::to_string(alignment));
+      return c.invalid("tensor '" + t.name + "' starts at offset " + std::to_string(offset) +
+                       ", not a multiple of the alignment " + std::to_string(alignment));
     const ggml::TypeInfo info = ggml::type_info(t.type);
     if (info.block_elems > 0) {
       if (t.ne[0] % info.block_elems != 0)
-        return c.invalid("tensor '" + t.name + "' of type " + ggml::type_name(t.type) + " has rows of " + std::to_string(t.ne[0]) +
-                         " elements, not a multiple of its block size " + std::to_string(info.block_elems));
+        return c.invalid("tensor '" + t.name + "' of type " + ggml::type_name(t.type) + " has rows of " +
+                         std::to_string(t.ne[0]) + " elements, not a multiple of its block size " +
+                         std::to_string(info.block_elems));
       t.bytes = numel / info.block_elems * info.block_bytes;
     }
     if (index_.count(t.name)) return c.invalid("tensor '" + t.name + "' appears twice");

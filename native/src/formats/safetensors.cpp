@@ -29,7 +29,8 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
   uint64_t header_len;
   std::memcpy(&header_len, base, 8);  // little-endian on every platform we build for
   if (header_len > kMaxHeaderBytes || header_len > size - 8)
-    return invalid(path, "header length " + std::to_string(header_len) + " exceeds the file size " + std::to_string(size));
+    return invalid(path,
+                   "header length " + std::to_string(header_len) + " exceeds the file size " + std::to_string(size));
 
   JsonValue header;
   Status st = parse_json(std::string_view(reinterpret_cast<const char*>(base + 8), header_len), &header);
@@ -53,7 +54,8 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
     view.dtype = dtype_from_safetensors(dtype->string);
     // Unknown dtypes are kept (as kUnknown) so the loader can name the tensor when it needs it.
     if (shape->array.size() > kMaxRank)
-      return invalid(path, "entry '" + name + "' has " + std::to_string(shape->array.size()) + " dimensions (at most 8)");
+      return invalid(path,
+                     "entry '" + name + "' has " + std::to_string(shape->array.size()) + " dimensions (at most 8)");
     uint64_t numel = 1;
     for (const JsonValue& d : shape->array) {
       if (!d.is_integer || d.integer < 0) return invalid(path, "entry '" + name + "' has a bad shape");
@@ -76,7 +78,8 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
     view.data = data_start + b.integer;
     for (const auto& seen : *out)
       if (seen.first == name) return invalid(path, "tensor '" + name + "' appears twice in its header");
-    if (bytes > 0) extents.emplace_back(static_cast<uint64_t>(b.integer), static_cast<uint64_t>(e.integer), out->size());
+    if (bytes > 0)
+      extents.emplace_back(static_cast<uint64_t>(b.integer), static_cast<uint64_t>(e.integer), out->size());
     out->emplace_back(name, std::move(view));
   }
   // Two tensors sharing bytes would let a write through one (a quantized copy, say) alias the other.
@@ -85,7 +88,8 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
     if (std::get<0>(extents[i]) < std::get<1>(extents[i - 1]))
       return invalid(path, "tensors '" + (*out)[std::get<2>(extents[i - 1])].first + "' and '" +
                                (*out)[std::get<2>(extents[i])].first + "' overlap (data_offsets " +
-                               std::to_string(std::get<0>(extents[i])) + " < " + std::to_string(std::get<1>(extents[i - 1])) + ")");
+                               std::to_string(std::get<0>(extents[i])) + " < " +
+                               std::to_string(std::get<1>(extents[i - 1])) + ")");
   return Status::ok();
 }
 
@@ -96,7 +100,8 @@ Status TensorStore::add_safetensors_file(const std::string& path) {
   WENXIN_RETURN_IF_ERROR(parse_safetensors(file->data(), file->size(), path, &parsed));
   for (const auto& entry : parsed)
     if (tensors_.count(entry.first))
-      return invalid(path, "tensor '" + entry.first + "' appears in more than one shard (also in " + file_of(entry.first) + ")");
+      return invalid(
+          path, "tensor '" + entry.first + "' appears in more than one shard (also in " + file_of(entry.first) + ")");
   for (auto& [name, view] : parsed) {
     const size_t width = dtype_size(view.dtype);
     if (width > 1 && reinterpret_cast<uintptr_t>(view.data) % width != 0 && view.numel() > 0) {
@@ -159,8 +164,7 @@ Status TensorStore::check_finite(ThreadPool& pool) const {
       const uint8_t* p = static_cast<const uint8_t*>(it.view->data) + it.begin * width;
       if (!all_finite(p, it.view->dtype, it.end - it.begin)) {
         size_t cur = first_bad.load();
-        while (static_cast<size_t>(i) < cur && !first_bad.compare_exchange_weak(cur, static_cast<size_t>(i))) {
-        }
+        while (static_cast<size_t>(i) < cur && !first_bad.compare_exchange_weak(cur, static_cast<size_t>(i))) {}
         return;
       }
     }
@@ -170,8 +174,9 @@ Status TensorStore::check_finite(ThreadPool& pool) const {
   const size_t width = dtype_size(bad.view->dtype);
   const int64_t at = bad.begin + first_non_finite(static_cast<const uint8_t*>(bad.view->data) + bad.begin * width,
                                                   bad.view->dtype, bad.end - bad.begin);
-  return Status(ErrorCode::kInvalidFile, "tensor '" + *bad.name + "' in " + file_of(*bad.name) + " holds a NaN or infinity (" +
-                                             dtype_name(bad.view->dtype) + " element " + std::to_string(at) + ")");
+  return Status(ErrorCode::kInvalidFile, "tensor '" + *bad.name + "' in " + file_of(*bad.name) +
+                                             " holds a NaN or infinity (" + dtype_name(bad.view->dtype) + " element " +
+                                             std::to_string(at) + ")");
 }
 
 }  // namespace wenxin

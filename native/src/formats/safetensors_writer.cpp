@@ -41,7 +41,8 @@ Status write_safetensors(const std::string& path, const std::vector<OutTensor>& 
   size_t offset = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const OutTensor& t = tensors[i];
-    header += (i > 0 || !metadata.empty() ? "," : "") + json_string(t.name) + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
+    header +=
+        (i > 0 || !metadata.empty() ? "," : "") + json_string(t.name) + ":{\"dtype\":\"" + t.dtype + "\",\"shape\":[";
     for (size_t d = 0; d < t.shape.size(); ++d) header += (d ? "," : "") + std::to_string(t.shape[d]);
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + t.bytes) + "]}";
     offset += t.bytes;
@@ -52,9 +53,9 @@ Status write_safetensors(const std::string& path, const std::vector<OutTensor>& 
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), std::fclose);
   if (!f) return Status(ErrorCode::kFileNotFound, "cannot create " + path + ": " + std::strerror(errno));
   const uint64_t len = header.size();
-  bool ok = std::fwrite(&len, 8, 1, f.get()) == 1 && std::fwrite(header.data(), 1, header.size(), f.get()) == header.size();
-  for (const OutTensor& t : tensors)
-    ok = ok && (t.bytes == 0 || std::fwrite(t.data, 1, t.bytes, f.get()) == t.bytes);
+  bool ok =
+      std::fwrite(&len, 8, 1, f.get()) == 1 && std::fwrite(header.data(), 1, header.size(), f.get()) == header.size();
+  for (const OutTensor& t : tensors) ok = ok && (t.bytes == 0 || std::fwrite(t.data, 1, t.bytes, f.get()) == t.bytes);
   if (!ok) return Status(ErrorCode::kInvalidFile, "cannot write " + path + ": " + std::strerror(errno));
   return Status::ok();
 }

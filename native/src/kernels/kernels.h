@@ -24,8 +24,10 @@ struct KernelTable {
   void (*quantize_row_q8)(const float* x, int64_t row, QuantizedActivations* out);
 
   // Same contract as gemm_float, for quantized weights against quantized activations.
-  void (*gemm_q8)(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy);
-  void (*gemm_q4)(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy);
+  void (*gemm_q8)(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                  int64_t ldy);
+  void (*gemm_q4)(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                  int64_t ldy);
   // Re-lays a q8/q4 matrix into this ISA's tiles (`out` holds packed_bytes); nullptr when the ISA
   // reads the plain layout.
   void (*repack)(const QuantizedMatrix& w, bool q4, uint8_t* out);

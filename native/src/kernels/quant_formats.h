@@ -16,20 +16,21 @@
 
 namespace wenxin::kernels {
 
-constexpr int64_t kQBlock = 32;   // elements per quantization block
-constexpr int64_t kQChunk = 64;   // elements per 512-bit int8 vector
+constexpr int64_t kQBlock = 32;  // elements per quantization block
+constexpr int64_t kQChunk = 64;  // elements per 512-bit int8 vector
 
 // Quantized activations of T rows of K elements.
 struct QuantizedActivations {
   int64_t rows = 0, k = 0;
-  std::vector<int8_t> q;        // [rows][k]
-  std::vector<float> scale;     // [rows][k / 32]
-  std::vector<float> scale_x16; // [rows][chunks][16]: per 64-element chunk, lanes 0-7 = scale of its first block, 8-15 = second
-  std::vector<float> block_sum; // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
-  std::vector<int32_t> block_isum; // [rows][k / 32]: the sums themselves
-  std::vector<float> total_sum; // [rows]: sum over blocks of block_sum
-  std::vector<int32_t> lane_sum; // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
-                                 // so unsigned-offset weights can be corrected exactly in int32
+  std::vector<int8_t> q;     // [rows][k]
+  std::vector<float> scale;  // [rows][k / 32]
+  std::vector<float>
+      scale_x16;  // [rows][chunks][16]: per 64-element chunk, lanes 0-7 = scale of its first block, 8-15 = second
+  std::vector<float> block_sum;     // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
+  std::vector<int32_t> block_isum;  // [rows][k / 32]: the sums themselves
+  std::vector<float> total_sum;     // [rows]: sum over blocks of block_sum
+  std::vector<int32_t> lane_sum;    // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
+                                    // so unsigned-offset weights can be corrected exactly in int32
 
   int64_t blocks() const { return k / kQBlock; }
   int64_t chunks() const { return (k + kQChunk - 1) / kQChunk; }
@@ -49,8 +50,8 @@ struct QuantizedActivations {
 // A quantized weight matrix [n][k]; which arrays are used depends on the format.
 struct QuantizedMatrix {
   int64_t n = 0, k = 0;
-  const uint8_t* data = nullptr;     // q8: [n][k] bytes; q4: [n][k/2] bytes; fp8: [n][k] bytes
-  const float* row_scale = nullptr;  // fp8: [n]
+  const uint8_t* data = nullptr;          // q8: [n][k] bytes; q4: [n][k/2] bytes; fp8: [n][k] bytes
+  const float* row_scale = nullptr;       // fp8: [n]
   const uint16_t* block_scale = nullptr;  // q8, q4: [n][k/32] fp16
   // Optional copy re-laid out by the active ISA's `repack` (row-interleaved tiles); when set, that
   // ISA's kernels read it instead of `data`/`block_scale`.

@@ -17,9 +17,9 @@ namespace wenxin::kv {
 
 // What identifies a block's contents: the whole token prefix up to its end, and the adapter.
 struct BlockKey {
-  uint64_t hash = 0;      // chained over every token from position 0 to the block's end
-  int32_t parent = -1;    // the block before it in the sequence, -1 for the first
-  int32_t adapter = -1;   // LoRA adapters change K and V
+  uint64_t hash = 0;     // chained over every token from position 0 to the block's end
+  int32_t parent = -1;   // the block before it in the sequence, -1 for the first
+  int32_t adapter = -1;  // LoRA adapters change K and V
 };
 
 uint64_t chain_block_hash(uint64_t parent_hash, int32_t adapter, const int32_t* tokens, int64_t count);

@@ -19,9 +19,7 @@ inline const char* kv_precision_name(KvPrecision p) {
   }
 }
 
-inline int64_t kv_element_bytes(KvPrecision p) {
-  return p == KvPrecision::kF32 ? 4 : p == KvPrecision::kBf16 ? 2 : 1;
-}
+inline int64_t kv_element_bytes(KvPrecision p) { return p == KvPrecision::kF32 ? 4 : p == KvPrecision::kBf16 ? 2 : 1; }
 
 struct KvCacheShape {
   int64_t layers = 0;
@@ -53,9 +51,7 @@ struct KvCacheShape {
 inline void store_kv_row(const KvCacheShape& s, const float* src, uint8_t* dst, float* scales) {
   const int64_t n = s.kv_dim();
   switch (s.precision) {
-    case KvPrecision::kF32:
-      std::memcpy(dst, src, n * sizeof(float));
-      break;
+    case KvPrecision::kF32: std::memcpy(dst, src, n * sizeof(float)); break;
     case KvPrecision::kBf16: {
       auto* out = reinterpret_cast<uint16_t*>(dst);
       for (int64_t i = 0; i < n; ++i) {

@@ -33,7 +33,13 @@ struct Batch {
       if (a >= 0) return adapters.data();
     return nullptr;
   }
-  void clear() { tokens.clear(); positions.clear(); caches.clear(); want_logits.clear(); adapters.clear(); }
+  void clear() {
+    tokens.clear();
+    positions.clear();
+    caches.clear();
+    want_logits.clear();
+    adapters.clear();
+  }
 };
 
 // Named intermediates, recorded only when asked for (golden comparisons, debugging).
@@ -45,9 +51,9 @@ struct Trace {
 };
 
 struct StepOutput {
-  std::vector<float> logits;        // [rows with want_logits, vocab], in batch order
+  std::vector<float> logits;                   // [rows with want_logits, vocab], in batch order
   std::vector<float>* final_hidden = nullptr;  // if set: [tokens, hidden] after the final norm
-  Trace* trace = nullptr;           // if set: hidden_states.<i>, router_logits.<layer>
+  Trace* trace = nullptr;                      // if set: hidden_states.<i>, router_logits.<layer>
 };
 
 }  // namespace wenxin::model

@@ -19,19 +19,24 @@ Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::st
   auto e = std::unique_ptr<Engine>(new Engine());
   e->pool_ = std::make_unique<ThreadPool>(options.threads);
   WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, options.weights, *e->pool_, &e->model_));
-  e->max_context_ = hp.max_position_embeddings > 0 ? std::min(options.max_context, hp.max_position_embeddings)
-                                                   : options.max_context;
+  e->max_context_ =
+      hp.max_position_embeddings > 0 ? std::min(options.max_context, hp.max_position_embeddings) : options.max_context;
   if (options.max_batch_tokens < 1)
-    return Status(ErrorCode::kInvalidArgument, "maxBatchTokens must be >= 1, got " + std::to_string(options.max_batch_tokens));
+    return Status(ErrorCode::kInvalidArgument,
+                  "maxBatchTokens must be >= 1, got " + std::to_string(options.max_batch_tokens));
   const kv::KvCacheShape shape{hp.num_layers, hp.num_kv_heads, hp.head_dim, 32, options.kv_precision};
   int64_t budget = 4 * e->max_context_;
-  if (options.kv_cache_bytes > 0) budget = options.kv_cache_bytes / shape.bytes_per_token();
-  else if (options.kv_cache_tokens > 0) budget = options.kv_cache_tokens;
-  else if (options.max_sequences > 0) budget = options.max_sequences * e->max_context_;
+  if (options.kv_cache_bytes > 0)
+    budget = options.kv_cache_bytes / shape.bytes_per_token();
+  else if (options.kv_cache_tokens > 0)
+    budget = options.kv_cache_tokens;
+  else if (options.max_sequences > 0)
+    budget = options.max_sequences * e->max_context_;
   if (budget < shape.block_tokens)
     return Status(ErrorCode::kInvalidArgument, "the KV cache budget holds " + std::to_string(budget) +
-                                                   " tokens, less than one block of " + std::to_string(shape.block_tokens) +
-                                                   " (" + std::to_string(shape.bytes_per_token()) + " bytes per token)");
+                                                   " tokens, less than one block of " +
+                                                   std::to_string(shape.block_tokens) + " (" +
+                                                   std::to_string(shape.bytes_per_token()) + " bytes per token)");
   e->kv_pool_ = std::make_unique<kv::KvBlockPool>(shape, budget, options.prefix_caching);
   SchedulerOptions sched;
   sched.max_sequences = options.max_sequences > 0 ? options.max_sequences : 128;
@@ -58,8 +63,8 @@ Status Engine::check_tokens(const std::vector<int32_t>& ids, const char* what) c
   for (size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= vocab)
       return Status(ErrorCode::kTokenOutOfRange, std::string(what) + " token id " + std::to_string(ids[i]) +
-                                                     " at index " + std::to_string(i) + " is outside the vocabulary [0, " +
-                                                     std::to_string(vocab) + ")");
+                                                     " at index " + std::to_string(i) +
+                                                     " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
   return Status::ok();
 }
 
@@ -70,20 +75,21 @@ Status Engine::submit(GenerateRequest request) {
                                                    " tokens and leaves no room to generate in a context of " +
                                                    std::to_string(max_context_));
   if (request.max_new_tokens < 1)
-    return Status(ErrorCode::kInvalidArgument, "maxNewTokens must be >= 1, got " + std::to_string(request.max_new_tokens));
+    return Status(ErrorCode::kInvalidArgument,
+                  "maxNewTokens must be >= 1, got " + std::to_string(request.max_new_tokens));
   const int64_t longest = static_cast<int64_t>(request.prompt.size()) + request.max_new_tokens;
   if (longest > max_context_)
-    return Status(ErrorCode::kContextOverflow, "the prompt has " + std::to_string(request.prompt.size()) +
-                                                   " tokens; with maxNewTokens " + std::to_string(request.max_new_tokens) +
-                                                   " it could reach " + std::to_string(longest) +
-                                                   " tokens, more than the context of " + std::to_string(max_context_));
+    return Status(ErrorCode::kContextOverflow,
+                  "the prompt has " + std::to_string(request.prompt.size()) + " tokens; with maxNewTokens " +
+                      std::to_string(request.max_new_tokens) + " it could reach " + std::to_string(longest) +
+                      " tokens, more than the context of " + std::to_string(max_context_));
   if (longest > kv_pool_->capacity_tokens())
     return Status(ErrorCode::kKvCacheFull, "the request could need " + std::to_string(longest) +
                                                " tokens of KV cache, more than the whole budget of " +
                                                std::to_string(kv_pool_->capacity_tokens()) + " tokens");
   if (request.logprobs > 20)
-    return Status(ErrorCode::kInvalidArgument, "logprobs asks for " + std::to_string(request.logprobs) +
-                                                   " alternatives; at most 20 are returned");
+    return Status(ErrorCode::kInvalidArgument,
+                  "logprobs asks for " + std::to_string(request.logprobs) + " alternatives; at most 20 are returned");
   const SamplingParams& s = request.sampling;
   if (!s.greedy && !(s.temperature > 0)) return Status(ErrorCode::kInvalidArgument, "temperature must be > 0");
   if (!(s.top_p > 0 && s.top_p <= 1)) return Status(ErrorCode::kInvalidArgument, "topP must be in (0, 1]");
@@ -284,7 +290,8 @@ bool Engine::step(std::vector<TokenEvent>* events) {
     return true;
   }
   for (const StepWork& w : work)
-    w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count, w.sequence->request.adapter);
+    w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
+                              w.sequence->request.adapter);
 
   // Sequences sample independently (own sampler, seed, constraint): spread them over the pool, which
   // matters when many sample at temperature > 0 over a large vocabulary.
@@ -292,7 +299,8 @@ bool Engine::step(std::vector<TokenEvent>* events) {
   std::vector<TokenEvent> sampled_events(sampled.size());
   std::vector<uint8_t> ended(sampled.size(), 0);
   pool_->parallel_for(static_cast<int64_t>(sampled.size()), [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
+    for (int64_t i = b; i < e; ++i)
+      ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
   });
   for (size_t i = 0; i < sampled.size(); ++i) {
     const uint64_t id = sampled_events[i].id;
@@ -321,9 +329,10 @@ bool Engine::sample_next(Sequence* s, float* row, TokenEvent* ev) {
         ev->reason = FinishReason::kStop;
       } else if (s->constraint->overflowed()) {
         ev->reason = FinishReason::kError;
-        ev->error = Status(ErrorCode::kInvalidArgument,
-                           "the grammar is too ambiguous to match: one output byte needed more than " +
-                               std::to_string(grammar::Automaton::kMaxStacks) + " parse stacks; make its rules less ambiguous");
+        ev->error =
+            Status(ErrorCode::kInvalidArgument,
+                   "the grammar is too ambiguous to match: one output byte needed more than " +
+                       std::to_string(grammar::Automaton::kMaxStacks) + " parse stacks; make its rules less ambiguous");
       } else {
         ev->reason = FinishReason::kError;
         ev->error = Status(ErrorCode::kInternal, "no token of the vocabulary can continue the constrained output");
@@ -388,7 +397,8 @@ JobResult Engine::run_job(const JobRequest& job) {
       }
       model::Batch batch;
       const bool all_logits = job.kind != JobRequest::Kind::kEmbed;
-      for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits, job.adapter);
+      for (size_t i = 0; i < ids.size(); ++i)
+        batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits, job.adapter);
       std::vector<float> hidden;
       model::Trace trace;
       model::StepOutput out;

@@ -23,13 +23,13 @@ namespace wenxin::runtime {
 
 struct EngineOptions {
   int threads = 1;
-  int64_t max_context = 4096;        // per sequence, clamped to the model's maximum
+  int64_t max_context = 4096;  // per sequence, clamped to the model's maximum
   // The KV cache budget over all sequences: bytes if set, else tokens if set, else max_sequences ×
   // max_context when max_sequences is set, else 4 × max_context tokens.
   int64_t kv_cache_bytes = 0;
   int64_t kv_cache_tokens = 0;
-  int64_t max_sequences = 0;         // running at once (0: 128); the rest wait
-  int64_t max_batch_tokens = 512;    // tokens per step: every decode token, then prompt chunks
+  int64_t max_sequences = 0;       // running at once (0: 128); the rest wait
+  int64_t max_batch_tokens = 512;  // tokens per step: every decode token, then prompt chunks
   kv::KvPrecision kv_precision = kv::KvPrecision::kF32;
   bool prefix_caching = true;
   model::WeightFormat weights = model::WeightFormat::kFloat;  // matrices as stored, or quantized at load

@@ -77,8 +77,8 @@ struct JobRequest {
   uint64_t id = 0;
   Kind kind = Kind::kLogits;
   std::vector<std::vector<int32_t>> inputs;
-  int32_t adapter = -1;                 // for the forward jobs: the adapter to apply; else the one to (un)load
-  std::vector<LoraModuleRef> modules;   // kLoadAdapter
+  int32_t adapter = -1;                // for the forward jobs: the adapter to apply; else the one to (un)load
+  std::vector<LoraModuleRef> modules;  // kLoadAdapter
 };
 
 struct JobResult {

@@ -105,8 +105,7 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   }
 
   // 2. Admit waiting sequences in arrival order while their whole input fits.
-  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_sequences && admit_head()) {
-  }
+  while (!waiting_.empty() && static_cast<int64_t>(running_.size()) < options_.max_sequences && admit_head()) {}
 
   // 3. Prompt chunks (and first tokens of new sequences) in admission order, within the budget.
   for (auto& sp : running_) {

@@ -22,15 +22,17 @@ struct Sequence {
   Sampler sampler;
   std::vector<int32_t> tokens;  // prompt + generated
   int32_t generated = 0;
-  bool paused = false;          // its consumer is not reading: skipped by steps, keeps its blocks
+  bool paused = false;                              // its consumer is not reading: skipped by steps, keeps its blocks
   std::unique_ptr<grammar::Constraint> constraint;  // null when the request has none
 
   Sequence(GenerateRequest r, kv::KvBlockPool* pool)
-      : request(std::move(r)), cache(std::make_unique<kv::KvSequence>(pool)), sampler(request.sampling),
+      : request(std::move(r)),
+        cache(std::make_unique<kv::KvSequence>(pool)),
+        sampler(request.sampling),
         tokens(request.prompt) {
     if (request.grammar && request.vocabulary)
-      constraint = std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger,
-                                                         request.stop_ids);
+      constraint =
+          std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger, request.stop_ids);
   }
 
   // Tokens still to run through the model before the next one can be sampled.

@@ -99,11 +99,19 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const info = systemInfo();
   const bw1 = measureReadBandwidth(1024, 1);
   const bw2 = measureReadBandwidth(1024, Math.min(2, o.threads));
-  log(`CPU ${info.cpu} (${info.logicalCores} threads), kernels ${info.kernels.active}; read bandwidth ${bw1.toFixed(1)} GB/s (1 thread), ${bw2.toFixed(1)} GB/s (2)`);
+  log(
+    `CPU ${info.cpu} (${info.logicalCores} threads), kernels ${info.kernels.active}; read bandwidth ${bw1.toFixed(1)} GB/s (1 thread), ${bw2.toFixed(1)} GB/s (2)`,
+  );
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const built = await buildRandomModel(m.name, m.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
+    const built = await buildRandomModel(
+      m.name,
+      m.config,
+      o.cacheDir,
+      o.fixtureDir,
+      o.formats.map((f) => GGUF_TYPE[f]),
+    );
     for (const weights of o.formats) {
       const wenxinDir = await savedCheckpoint(built.hfDir, weights, o.threads);
       for (const engine of ["wenxin", "llama.cpp"] as const) {
@@ -150,11 +158,19 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           roofline_pct: (100 * tgBest) / ((bw * 1e9) / bytesPerToken(m.config, weights)),
         };
         rows.push(row);
-        log(`${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB`);
+        log(
+          `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB`,
+        );
       }
     }
   }
-  return { cpu: info.cpu, threads: o.threads, kernels: info.kernels.active, bandwidth_gb_s: { "1": bw1, "2": bw2 }, rows };
+  return {
+    cpu: info.cpu,
+    threads: o.threads,
+    kernels: info.kernels.active,
+    bandwidth_gb_s: { "1": bw1, "2": bw2 },
+    rows,
+  };
 }
 
 /** The markdown table with wenxin / llama.cpp ratios. */
@@ -169,7 +185,11 @@ export function formatReport(r: BenchReport): string {
     lines.push(
       `| ${row.model} | ${row.weights} | ${row.engine} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} |`,
     );
-  lines.push("", "| model | weights | pp512 ratio | tg128 ratio | TTFT ratio (lower is better) | RSS ratio |", "|---|---|---|---|---|---|");
+  lines.push(
+    "",
+    "| model | weights | pp512 ratio | tg128 ratio | TTFT ratio (lower is better) | RSS ratio |",
+    "|---|---|---|---|---|---|",
+  );
   for (const w of r.rows.filter((x) => x.engine === "wenxin")) {
     const l = r.rows.find((x) => x.engine === "llama.cpp" && x.model === w.model && x.weights === w.weights);
     if (!l) continue;

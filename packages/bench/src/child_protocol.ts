@@ -26,7 +26,11 @@ interface LlamaSequence {
 }
 
 /** Greedy tokens from a fresh sequence history: when the first one came, and how many came (at most n). */
-export async function llamaGreedy(sequence: LlamaSequence, prompt: number[], n: number): Promise<{ firstAt: number; count: number }> {
+export async function llamaGreedy(
+  sequence: LlamaSequence,
+  prompt: number[],
+  n: number,
+): Promise<{ firstAt: number; count: number }> {
   await sequence.clearHistory();
   let firstAt = 0;
   let count = 0;

@@ -56,22 +56,50 @@ async function measure(req: ConcurrencyRequest): Promise<ConcurrencyMeasurement>
 export async function runConcurrencyBench(o: ConcurrencyOptions): Promise<ConcurrencyReport> {
   const log = o.log ?? (() => {});
   const info = systemInfo();
-  log(`CPU ${info.cpu} (${info.logicalCores} threads); ${o.model.name}, ${o.threads} threads, ${o.genTokens} tokens per stream`);
-  const built = await buildRandomModel(o.model.name, o.model.config, o.cacheDir, o.fixtureDir, o.formats.map((f) => GGUF_TYPE[f]));
+  log(
+    `CPU ${info.cpu} (${info.logicalCores} threads); ${o.model.name}, ${o.threads} threads, ${o.genTokens} tokens per stream`,
+  );
+  const built = await buildRandomModel(
+    o.model.name,
+    o.model.config,
+    o.cacheDir,
+    o.fixtureDir,
+    o.formats.map((f) => GGUF_TYPE[f]),
+  );
   const rows: ConcurrencyRow[] = [];
   const prefix: ConcurrencyReport["prefix"] = [];
   for (const weights of o.formats) {
-    const base = { weights, threads: o.threads, vocab: o.model.config.vocab_size, streams: o.streams, genTokens: o.genTokens };
-    const w = await measure({ ...base, engine: "wenxin", model: await savedCheckpoint(built.hfDir, weights, o.threads), prefix: true });
+    const base = {
+      weights,
+      threads: o.threads,
+      vocab: o.model.config.vocab_size,
+      streams: o.streams,
+      genTokens: o.genTokens,
+    };
+    const w = await measure({
+      ...base,
+      engine: "wenxin",
+      model: await savedCheckpoint(built.hfDir, weights, o.threads),
+      prefix: true,
+    });
     const l = await measure({ ...base, engine: "llama", model: built.gguf[GGUF_TYPE[weights]]! });
     w.aggregate.forEach((a, i) => {
       const row = { weights, streams: a.streams, wenxin_tok_s: a.tok_s, llama_tok_s: l.aggregate[i]!.tok_s };
       rows.push(row);
-      log(`${weights} ${a.streams} streams: wenxin ${row.wenxin_tok_s.toFixed(1)} tok/s, llama.cpp ${row.llama_tok_s.toFixed(1)} tok/s`);
+      log(
+        `${weights} ${a.streams} streams: wenxin ${row.wenxin_tok_s.toFixed(1)} tok/s, llama.cpp ${row.llama_tok_s.toFixed(1)} tok/s`,
+      );
     });
     if (w.prefix) {
-      prefix.push({ weights, system_tokens: w.prefix.system_tokens, miss_ms: w.prefix.miss_ms, hit_ms: w.prefix.hit_ms });
-      log(`${weights} TTFT behind ${w.prefix.system_tokens} system tokens: ${w.prefix.miss_ms.toFixed(0)} ms uncached, ${w.prefix.hit_ms.toFixed(0)} ms cached`);
+      prefix.push({
+        weights,
+        system_tokens: w.prefix.system_tokens,
+        miss_ms: w.prefix.miss_ms,
+        hit_ms: w.prefix.hit_ms,
+      });
+      log(
+        `${weights} TTFT behind ${w.prefix.system_tokens} system tokens: ${w.prefix.miss_ms.toFixed(0)} ms uncached, ${w.prefix.hit_ms.toFixed(0)} ms cached`,
+      );
     }
   }
   return { cpu: info.cpu, model: o.model.name, threads: o.threads, gen_tokens: o.genTokens, rows, prefix };
@@ -94,7 +122,9 @@ export function formatConcurrencyReport(r: ConcurrencyReport): string {
   if (r.prefix.length > 0) {
     lines.push("", "| weights | TTFT, 500-token system prompt uncached | cached | speed-up |", "|---|---|---|---|");
     for (const p of r.prefix)
-      lines.push(`| ${p.weights} | ${p.miss_ms.toFixed(0)} ms | ${p.hit_ms.toFixed(0)} ms | ${(p.miss_ms / p.hit_ms).toFixed(1)}× |`);
+      lines.push(
+        `| ${p.weights} | ${p.miss_ms.toFixed(0)} ms | ${p.hit_ms.toFixed(0)} ms | ${(p.miss_ms / p.hit_ms).toFixed(1)}× |`,
+      );
   }
   return lines.join("\n");
 }

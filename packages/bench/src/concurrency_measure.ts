@@ -38,7 +38,9 @@ async function aggregate(r: ConcurrencyRequest, stream: Stream): Promise<Concurr
   const out: ConcurrencyMeasurement["aggregate"] = [];
   for (const n of r.streams) {
     const start = performance.now();
-    const runs = await Promise.all(Array.from({ length: n }, (_, i) => stream(syntheticTokens(PROMPT, r.vocab, 100 + i), r.genTokens)));
+    const runs = await Promise.all(
+      Array.from({ length: n }, (_, i) => stream(syntheticTokens(PROMPT, r.vocab, 100 + i), r.genTokens)),
+    );
     const seconds = (performance.now() - start) / 1000;
     const tokens = runs.reduce((a, x) => a + x.count, 0);
     out.push({ streams: n, tok_s: tokens / seconds, seconds });
@@ -69,7 +71,8 @@ async function measureWenxin(r: ConcurrencyRequest): Promise<ConcurrencyMeasurem
   const result: ConcurrencyMeasurement = { aggregate: await aggregate(r, stream) };
   if (r.prefix) {
     // Three system prompts: each first request is a miss; a second question after it hits the cache.
-    const miss: number[] = [], hit: number[] = [];
+    const miss: number[] = [],
+      hit: number[] = [];
     for (let k = 0; k < 3; k++) {
       const system = syntheticTokens(SYSTEM, r.vocab, 1000 + k);
       const ttft = async (question: number) => {

@@ -34,7 +34,8 @@ type RunOnce = (prompt: number[], maxNewTokens: number) => Promise<{ first: numb
 /** The same protocol for both engines: warm-up, pp512 / TTFT, then tg128. */
 async function protocol(r: MeasureRequest, run: RunOnce): Promise<Omit<Measurement, "rss_mb">> {
   await run(syntheticTokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
-  let pp: number | null = null, ttft: number | null = null;
+  let pp: number | null = null,
+    ttft: number | null = null;
   if (!r.decodeOnly) {
     const p = await run(syntheticTokens(PROMPT, r.vocab, 2), 1);
     ttft = p.first;

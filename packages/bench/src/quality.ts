@@ -29,7 +29,10 @@ interface GoldenJson {
 function readF32Safetensors(file: string): Map<string, Float32Array> {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { data_offsets: [number, number] }
+  >;
   const out = new Map<string, Float32Array>();
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
@@ -71,7 +74,10 @@ export async function measureQuality(
   const engine = await Engine.load(path.join(fixtures, model), { threads, weights, kvCache, maxContext: 1024 });
   try {
     const V = engine.config.hparams.vocabSize;
-    let positions = 0, agree = 0, kl = 0, maxAbsDiff = 0;
+    let positions = 0,
+      agree = 0,
+      kl = 0,
+      maxAbsDiff = 0;
     for (const [name, p] of Object.entries(golden.prompts)) {
       const logits = await engine.logits(p.input_ids);
       const full = tensors.get(`${name}.logits`);
@@ -80,7 +86,8 @@ export async function measureQuality(
         ? p.input_ids.map((_, t) => [t, full, t * V])
         : p.logits_positions!.map((pos, j) => [pos, at!, j * V]);
       for (const [pos, ref, refOffset] of pairs) {
-        const lr = logSoftmax(ref, refOffset, V), lo = logSoftmax(logits, pos * V, V);
+        const lr = logSoftmax(ref, refOffset, V),
+          lo = logSoftmax(logits, pos * V, V);
         let k = 0;
         for (let i = 0; i < V; i++) {
           k += Math.exp(lr[i]!) * (lr[i]! - lo[i]!);
@@ -92,7 +99,16 @@ export async function measureQuality(
       }
     }
     const kvBytesPerToken = engine.stats().kvBytesPerToken;
-    return { model, weights, kvCache, kvBytesPerToken, positions, top1: agree / positions, meanKl: kl / positions, maxAbsDiff };
+    return {
+      model,
+      weights,
+      kvCache,
+      kvBytesPerToken,
+      positions,
+      top1: agree / positions,
+      meanKl: kl / positions,
+      maxAbsDiff,
+    };
   } finally {
     await engine.close();
   }

@@ -3,7 +3,16 @@
  * as a Hugging Face directory (bf16 safetensors, for wenxin.js) and as GGUF (F16 / Q8_0 / Q4_0, every
  * 2-D weight in that type, for llama.cpp). Values come from a seeded generator per tensor name.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 
 import {
@@ -58,9 +67,11 @@ export function tensorValues(name: string, numel: number, kind: TensorKind): Flo
   let s = hash(name) || 1;
   const scale = kind === "router" ? 0.1 : kind === "bias" ? 0.01 : 0.04;
   for (let i = 0; i < numel; i++) {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     const u = s / 4294967296 - 0.5; // uniform(-0.5, 0.5)
     out[i] = fromBf16Bits(toBf16Bits(u * 2 * scale));
   }
@@ -78,7 +89,12 @@ export function tensorSpecs(c: HfConfig): GgufTensorPlanEntry[] {
 }
 
 function specValues(s: GgufTensorPlanEntry): Float32Array {
-  if (!s.parts) return tensorValues(s.hf, s.shape.reduce((a, b) => a * b, 1), s.kind);
+  if (!s.parts)
+    return tensorValues(
+      s.hf,
+      s.shape.reduce((a, b) => a * b, 1),
+      s.kind,
+    );
   const per = s.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(per * s.parts.length);
   s.parts.forEach((name, e) => out.set(tensorValues(name, per, s.kind), e * per));
@@ -115,7 +131,11 @@ function writeSafetensorsStreaming(file: string, c: HfConfig): void {
     writeSync(fd, len);
     writeSync(fd, Buffer.from(json));
     for (const t of tensors) {
-      const v = tensorValues(t.name, t.shape.reduce((a, b) => a * b, 1), t.kind);
+      const v = tensorValues(
+        t.name,
+        t.shape.reduce((a, b) => a * b, 1),
+        t.kind,
+      );
       if (t.kind === "router" || t.kind === "bias") {
         writeSync(fd, Buffer.from(v.buffer));
       } else {
@@ -164,7 +184,10 @@ export async function buildRandomModel(
   const fresh = !existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp;
   if (fresh || !existsSync(path.join(hfDir, "model.safetensors"))) {
     writeFileSync(path.join(hfDir, "config.json"), JSON.stringify(config, null, 1));
-    writeFileSync(path.join(hfDir, "tokenizer.json"), JSON.stringify(synthesizeTokenizer(fixtureDir, config.vocab_size)));
+    writeFileSync(
+      path.join(hfDir, "tokenizer.json"),
+      JSON.stringify(synthesizeTokenizer(fixtureDir, config.vocab_size)),
+    );
     copyFileSync(path.join(fixtureDir, "tokenizer_config.json"), path.join(hfDir, "tokenizer_config.json"));
     copyFileSync(path.join(fixtureDir, "generation_config.json"), path.join(hfDir, "generation_config.json"));
     writeSafetensorsStreaming(path.join(hfDir, "model.safetensors"), config);

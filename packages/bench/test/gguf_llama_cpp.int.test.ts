@@ -6,9 +6,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-import { Engine, convertToGguf, prepareGgufConversion, writeGguf, type GgufRawTensor, type GgufTensor } from "@wenxin/engine";
+import {
+  Engine,
+  convertToGguf,
+  prepareGgufConversion,
+  writeGguf,
+  type GgufRawTensor,
+  type GgufTensor,
+} from "@wenxin/engine";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -39,7 +45,9 @@ async function llamaLogProbs(model: LlamaModel, ids: number[]): Promise<Map<Toke
     const seq = context.getSequence();
     // The plain softmax: no top-k / top-p / min-p truncation, temperature 1.
     const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-    const out = await seq.controlledEvaluate(ids.map((id) => [id as Token, { generateNext: { probabilities: true, options } }]));
+    const out = await seq.controlledEvaluate(
+      ids.map((id) => [id as Token, { generateNext: { probabilities: true, options } }]),
+    );
     return out.map((o) => o!.next.probabilities!);
   } finally {
     await context.dispose();
@@ -56,8 +64,13 @@ function logSoftmax(row: Float32Array): Float64Array {
 }
 
 /** max |Δ log p| over the tokens llama.cpp gives a probability above 1e-4, at every position. */
-function maxLogProbDiff(probs: Map<Token, number>[], logits: Float32Array, vocab: number): { diff: number; top1Agree: number } {
-  let diff = 0, agree = 0;
+function maxLogProbDiff(
+  probs: Map<Token, number>[],
+  logits: Float32Array,
+  vocab: number,
+): { diff: number; top1Agree: number } {
+  let diff = 0,
+    agree = 0;
   probs.forEach((p, t) => {
     const ref = logSoftmax(logits.subarray(t * vocab, (t + 1) * vocab));
     let best = 0;
@@ -85,7 +98,9 @@ describe.each([
     const prompt = golden.json.prompts[p]!;
     const probs = await llamaLogProbs(model, prompt.input_ids);
     const { diff, top1Agree } = maxLogProbDiff(probs, golden.tensors.get(`${p}.logits`)!.data, 8000);
-    console.log(`${name} ${p}: llama.cpp vs golden max |Δ log p| = ${diff.toExponential(2)}, top-1 agreement ${top1Agree}`);
+    console.log(
+      `${name} ${p}: llama.cpp vs golden max |Δ log p| = ${diff.toExponential(2)}, top-1 agreement ${top1Agree}`,
+    );
     expect(top1Agree).toBe(1);
     expect(diff).toBeLessThan(2e-4); // the fixture README measured 7e-5
   });
@@ -99,11 +114,11 @@ describe.each([
 
   it("and tokenizes text the way our tokenizer does", async () => {
     const text = "User: 你好，世界! 123 tokens\n<|end_of_sentence|>Assistant: ok";
-    const engineTokens = (await Engine.load(path.join(tmp, `${name}.gguf`), { threads: 1 }).then(async (e) => {
+    const engineTokens = await Engine.load(path.join(tmp, `${name}.gguf`), { threads: 1 }).then(async (e) => {
       const ids = e.tokenizer.encode(text);
       await e.close();
       return ids;
-    }));
+    });
     expect(model.tokenize(text, true).map(Number)).toEqual(engineTokens);
   });
 });
@@ -118,37 +133,48 @@ describe("node-llama-cpp reads K-quant blocks as our reference dequantizer does"
   });
 
   // attn_output (256 inputs) is the tiny model's one matrix made of whole 256-value super-blocks.
-  it.each([["Q4_K", 12], ["Q5_K", 13], ["Q6_K", 14]] as const)("%s", async (type, id) => {
-    const quantized: (GgufTensor | GgufRawTensor)[] = [];
-    const dequantized: GgufTensor[] = [];
-    for (const t of base.tensors) {
-      if (!/^blk\.\d+\.attn_output\.weight$/.test(t.name)) {
-        quantized.push(t);
-        dequantized.push(t);
-        continue;
+  it.each([
+    ["Q4_K", 12],
+    ["Q5_K", 13],
+    ["Q6_K", 14],
+  ] as const)(
+    "%s",
+    async (type, id) => {
+      const quantized: (GgufTensor | GgufRawTensor)[] = [];
+      const dequantized: GgufTensor[] = [];
+      for (const t of base.tensors) {
+        if (!/^blk\.\d+\.attn_output\.weight$/.test(t.name)) {
+          quantized.push(t);
+          dequantized.push(t);
+          continue;
+        }
+        const { bytes, decoded } = encodeMatrix(type, t.values());
+        quantized.push({ name: t.name, shape: t.shape, ggmlType: id, bytes: bytes.length, data: () => bytes });
+        dequantized.push({ ...t, values: () => decoded });
       }
-      const { bytes, decoded } = encodeMatrix(type, t.values());
-      quantized.push({ name: t.name, shape: t.shape, ggmlType: id, bytes: bytes.length, data: () => bytes });
-      dequantized.push({ ...t, values: () => decoded });
-    }
-    const kFile = path.join(tmp, `${type}.gguf`), refFile = path.join(tmp, `${type}-dequantized.gguf`);
-    writeGguf(kFile, base.metadata, quantized);
-    writeGguf(refFile, base.metadata, dequantized);
-    // llama.cpp runs its own K-quant kernels (activations quantized to Q8_K, hence some noise);
-    // if it decodes the blocks as our reference does, it lands far closer to the reference's
-    // float logits than to the unquantized model's.
-    const model = await llama.loadModel({ modelPath: kFile, gpuLayers: 0 });
-    try {
-      const probs = await llamaLogProbs(model, ids);
-      const toReference = maxLogProbDiff(probs, await engineLogits(refFile, ids), 8000).diff;
-      const toOriginal = maxLogProbDiff(probs, original, 8000).diff;
-      console.log(`${type}: llama.cpp vs our reference dequantization max |Δ log p| = ${toReference.toFixed(3)}, vs the unquantized model ${toOriginal.toFixed(3)}`);
-      expect(toReference).toBeLessThan(0.5 * toOriginal);
-      expect(toReference).toBeLessThan(0.35);
-    } finally {
-      await model.dispose();
-    }
-  }, 60_000);
+      const kFile = path.join(tmp, `${type}.gguf`),
+        refFile = path.join(tmp, `${type}-dequantized.gguf`);
+      writeGguf(kFile, base.metadata, quantized);
+      writeGguf(refFile, base.metadata, dequantized);
+      // llama.cpp runs its own K-quant kernels (activations quantized to Q8_K, hence some noise);
+      // if it decodes the blocks as our reference does, it lands far closer to the reference's
+      // float logits than to the unquantized model's.
+      const model = await llama.loadModel({ modelPath: kFile, gpuLayers: 0 });
+      try {
+        const probs = await llamaLogProbs(model, ids);
+        const toReference = maxLogProbDiff(probs, await engineLogits(refFile, ids), 8000).diff;
+        const toOriginal = maxLogProbDiff(probs, original, 8000).diff;
+        console.log(
+          `${type}: llama.cpp vs our reference dequantization max |Δ log p| = ${toReference.toFixed(3)}, vs the unquantized model ${toOriginal.toFixed(3)}`,
+        );
+        expect(toReference).toBeLessThan(0.5 * toOriginal);
+        expect(toReference).toBeLessThan(0.35);
+      } finally {
+        await model.dispose();
+      }
+    },
+    60_000,
+  );
 });
 
 async function engineLogits(model: string, ids: number[]): Promise<Float32Array> {

@@ -50,7 +50,8 @@ describe("writeGguf", () => {
     expect(q4.length).toBe(18);
     const d4 = fromF16Bits(q4.readUInt16LE(0));
     for (let j = 0; j < 16; j++) {
-      const lo = (q4[2 + j]! & 0x0f) - 8, hi = (q4[2 + j]! >> 4) - 8;
+      const lo = (q4[2 + j]! & 0x0f) - 8,
+        hi = (q4[2 + j]! >> 4) - 8;
       expect(Math.abs(lo * d4 - x[j]!)).toBeLessThanOrEqual(Math.abs(d4) / 2 + 1e-6);
       expect(Math.abs(hi * d4 - x[j + 16]!)).toBeLessThanOrEqual(Math.abs(d4) / 2 + 1e-6);
     }

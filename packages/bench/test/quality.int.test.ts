@@ -52,7 +52,9 @@ describe.each(["tiny-ernie45-dense", "tiny-ernie45-moe"])("%s KV cache", (model)
 
 describe("kernel paths", () => {
   async function report(isa: string): Promise<QualityRow[]> {
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "bench", "--quality", "--json"], { env: { ...process.env, WENXIN_ISA: isa } });
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "bench", "--quality", "--json"], {
+      env: { ...process.env, WENXIN_ISA: isa },
+    });
     return (JSON.parse(stdout) as { quality: QualityRow[] }).quality;
   }
 

@@ -15,7 +15,8 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-cli-convert-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
+  const out: string[] = [],
+    err: string[] = [];
   const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
   const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
   try {

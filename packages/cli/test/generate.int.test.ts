@@ -18,12 +18,37 @@ describe("wenxin generate", () => {
     const tokenizer = await WenxinTokenizer.fromDirectory(DENSE_DIR);
     const prompt = tokenizer.decode(golden.input_ids);
     expect(tokenizer.encode(prompt)).toEqual(golden.input_ids);
-    const { stdout } = await run("node", [CLI, "generate", "--model", DENSE_DIR, "--prompt", prompt, "--temperature", "0", "--max-new-tokens", "10", "--threads", "1"]);
+    const { stdout } = await run("node", [
+      CLI,
+      "generate",
+      "--model",
+      DENSE_DIR,
+      "--prompt",
+      prompt,
+      "--temperature",
+      "0",
+      "--max-new-tokens",
+      "10",
+      "--threads",
+      "1",
+    ]);
     expect(stdout).toBe(tokenizer.decode(golden.greedy_new_ids.slice(0, 10), { skipSpecialTokens: true }) + "\n");
   });
 
   it("renders --chat with the template", async () => {
-    const { stdout, stderr } = await run("node", [CLI, "generate", "--model", DENSE_DIR, "--chat", "你好", "--temperature", "0", "--max-new-tokens", "5", "--stats"]);
+    const { stdout, stderr } = await run("node", [
+      CLI,
+      "generate",
+      "--model",
+      DENSE_DIR,
+      "--chat",
+      "你好",
+      "--temperature",
+      "0",
+      "--max-new-tokens",
+      "5",
+      "--stats",
+    ]);
     expect(stdout.length).toBeGreaterThan(1);
     expect(stderr).toMatch(/prompt \+ 5 generated tokens/);
   });
@@ -36,6 +61,9 @@ describe("wenxin generate", () => {
   });
 
   it("rejects unknown options", async () => {
-    await expect(run("node", [CLI, "generate", "--bogus"])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("bogus") });
+    await expect(run("node", [CLI, "generate", "--bogus"])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("bogus"),
+    });
   });
 });

@@ -13,7 +13,15 @@ const run = promisify(execFile);
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/index.js");
 
 /** Parameters of an ERNIE 4.5 dense model, counted from config.json alone. */
-function denseParameters(h: { vocab: number; hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; ffn: number }): number {
+function denseParameters(h: {
+  vocab: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  ffn: number;
+}): number {
   const attention = h.hidden * h.heads * h.headDim * 2 + h.hidden * h.kvHeads * h.headDim * 2;
   const mlp = 3 * h.hidden * h.ffn;
   return h.vocab * h.hidden + h.layers * (attention + mlp + 2 * h.hidden) + h.hidden;
@@ -22,7 +30,15 @@ function denseParameters(h: { vocab: number; hidden: number; layers: number; hea
 describe("wenxin inspect", () => {
   it("counts the dense model's parameters as its config implies, and estimates memory", async () => {
     const s = await summarizeCheckpoint(DENSE_DIR);
-    const expected = denseParameters({ vocab: 8000, hidden: 128, layers: 4, heads: 8, kvHeads: 2, headDim: 32, ffn: 384 });
+    const expected = denseParameters({
+      vocab: 8000,
+      hidden: 128,
+      layers: 4,
+      heads: 8,
+      kvHeads: 2,
+      headDim: 32,
+      ffn: 384,
+    });
     expect(s.parameters).toBe(expected);
     expect(s.activeParameters).toBe(expected);
     expect(s.architecture).toBe("Ernie4_5ForCausalLM");
@@ -36,7 +52,9 @@ describe("wenxin inspect", () => {
   it("reports MoE experts, active parameters and the mtp tensors the engine skips", async () => {
     const s = await summarizeCheckpoint(MOE_DIR, { maxContext: 1024, listTensors: true });
     expect(s.files).toHaveLength(2);
-    const experts = s.tensorList!.filter((t) => /\.experts\.\d+\./.test(t.name)).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+    const experts = s
+      .tensorList!.filter((t) => /\.experts\.\d+\./.test(t.name))
+      .reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
     // 3 MoE layers × 8 experts × (gate, up, down) of 96 × 128.
     expect(experts).toBe(3 * 8 * 3 * 96 * 128);
     expect(s.activeParameters).toBe(s.parameters - experts + (experts * 3) / 8);
@@ -51,7 +69,9 @@ describe("wenxin inspect", () => {
   it("reads a single safetensors file, and prints JSON for machines", async () => {
     const { stdout } = await run("node", [CLI, "inspect", path.join(DENSE_DIR, "model.safetensors"), "--json"]);
     const s = JSON.parse(stdout);
-    expect(s.parameters).toBe(denseParameters({ vocab: 8000, hidden: 128, layers: 4, heads: 8, kvHeads: 2, headDim: 32, ffn: 384 }));
+    expect(s.parameters).toBe(
+      denseParameters({ vocab: 8000, hidden: 128, layers: 4, heads: 8, kvHeads: 2, headDim: 32, ffn: 384 }),
+    );
     expect(s.architecture).toBeUndefined();
     expect(s.memory).toEqual({ weightBytes: s.parameters * 2, totalBytes: s.parameters * 2 });
   });
@@ -61,6 +81,9 @@ describe("wenxin inspect", () => {
       code: 1,
       stderr: expect.stringContaining("ERR_WENXIN_INVALID_FILE"),
     });
-    await expect(run("node", [CLI, "inspect"])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("Usage: wenxin inspect") });
+    await expect(run("node", [CLI, "inspect"])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("Usage: wenxin inspect"),
+    });
   });
 });

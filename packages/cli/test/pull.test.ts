@@ -69,7 +69,7 @@ describe("progressPrinter", () => {
     print({ status: "progress", name: "r", file: "f.bin", loaded: 2000, total: 2000, progress: 100 });
     print({ status: "done", name: "r", file: "f.bin" });
     print({ status: "done", name: "r", file: "cached.json" });
-    expect(writes[0]).toMatch(/^\rf\.bin +\[#{6}\.{18}\]  25% 500 B \/ 2\.0 kB\x1b\[K$/);
+    expect(writes[0]).toMatch(/^\rf\.bin +\[#{6}\.{18}\] {2}25% 500 B \/ 2\.0 kB\x1b\[K$/);
     expect(writes.at(-2)).toMatch(/^\rf\.bin +\[#{24}\] 100% 2\.0 kB \/ 2\.0 kB\x1b\[K\n$/);
     expect(writes.at(-1)).toMatch(/^\rcached\.json +\(cached\)\x1b\[K\n$/);
   });

@@ -31,17 +31,37 @@ afterAll(async () => {
 });
 
 const reply = async (messages: ChatMessage[], seed: number) =>
-  (await engine.generate({ messages, temperature: 0.8, topP: 0.9, doSample: true, seed, maxNewTokens: 6 }).result()).text;
+  (await engine.generate({ messages, temperature: 0.8, topP: 0.9, doSample: true, seed, maxNewTokens: 6 }).result())
+    .text;
 
 describe("wenxin run", () => {
   it("keeps the conversation as history, and /reset forgets it", async () => {
     const system: ChatMessage = { role: "system", content: "Be brief." };
-    const args = ["--system", "Be brief.", "--temperature", "0.8", "--top-p", "0.9", "--seed", "5", "--max-new-tokens", "6"];
+    const args = [
+      "--system",
+      "Be brief.",
+      "--temperature",
+      "0.8",
+      "--top-p",
+      "0.9",
+      "--seed",
+      "5",
+      "--max-new-tokens",
+      "6",
+    ];
     const { code, stdout, stderr } = await chat(args, "你好\n\n再说一遍\n/reset\n你好\n/exit\nnever read\n");
     expect(code).toBe(0);
 
     const first = await reply([system, { role: "user", content: "你好" }], 5);
-    const second = await reply([system, { role: "user", content: "你好" }, { role: "assistant", content: first }, { role: "user", content: "再说一遍" }], 5);
+    const second = await reply(
+      [
+        system,
+        { role: "user", content: "你好" },
+        { role: "assistant", content: first },
+        { role: "user", content: "再说一遍" },
+      ],
+      5,
+    );
     expect(stdout).toBe(`${first}\n${second}\n${first}\n`);
     expect(stderr).toContain("(conversation cleared)");
     expect(stderr).toContain("(reply cut at 6 tokens)");

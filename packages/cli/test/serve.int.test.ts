@@ -26,7 +26,9 @@ afterEach(() => {
 
 /** Starts `wenxin serve` and resolves once its log says the model is loaded. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn("node", [CLI, "serve", "--port", "0", "--threads", "1", ...args], { env: { ...process.env, ...env } });
+  const child = spawn("node", [CLI, "serve", "--port", "0", "--threads", "1", ...args], {
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   const logs: Record<string, any>[] = [];
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -55,7 +57,13 @@ describe("wenxin serve", () => {
     const res = await fetch(`${s.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 400, temperature: 0, stream: true }),
+      body: JSON.stringify({
+        model: "tiny",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 400,
+        temperature: 0,
+        stream: true,
+      }),
     });
     const reader = res.body!.getReader();
     let text = new TextDecoder().decode((await reader.read()).value);
@@ -65,7 +73,10 @@ describe("wenxin serve", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "x" }], max_tokens: 1 }),
-    }).then((r) => r.status, () => "closed");
+    }).then(
+      (r) => r.status,
+      () => "closed",
+    );
     expect([503, "closed"]).toContain(late);
 
     const decoder = new TextDecoder();
@@ -106,7 +117,10 @@ describe("wenxin serve", () => {
       code: 1,
       stdout: expect.stringContaining("model failed to load"),
     });
-    await expect(run("node", [CLI, "serve"])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("--model DIR is required") });
+    await expect(run("node", [CLI, "serve"])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("--model DIR is required"),
+    });
     await expect(run("node", [CLI, "serve", "--model", DENSE_DIR, "--port", "99999"])).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("port"),

@@ -19,7 +19,14 @@ import { Engine } from "../dist/index.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../../..");
 const fixture = path.join(repo, "test/fixtures/ernie45/tiny-ernie45-dense");
-const args = Object.fromEntries(process.argv.slice(2).join(" ").split("--").filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(" ")
+    .split("--")
+    .filter(Boolean)
+    .map((a) => a.trim().split(/\s+/)),
+);
 const TOKENS = Number(args.tokens ?? 160);
 const RUNS = Number(args.runs ?? 3);
 const THREADS = Number(args.threads ?? os.availableParallelism());
@@ -27,10 +34,26 @@ const VOCAB = 103424;
 
 // The released ERNIE-4.5-0.3B-PT config (as in /work/shared/configs/ERNIE-4.5-0.3B-PT.json).
 const CONFIG = {
-  architectures: ["Ernie4_5ForCausalLM"], model_type: "ernie4_5", hidden_size: 1024, intermediate_size: 3072,
-  num_hidden_layers: 18, num_attention_heads: 16, num_key_value_heads: 2, head_dim: 128, vocab_size: VOCAB,
-  max_position_embeddings: 131072, rope_theta: 500000.0, rms_norm_eps: 1e-5, hidden_act: "silu", use_bias: false,
-  tie_word_embeddings: true, pad_token_id: 0, bos_token_id: 1, eos_token_id: 2, torch_dtype: "bfloat16", use_cache: false,
+  architectures: ["Ernie4_5ForCausalLM"],
+  model_type: "ernie4_5",
+  hidden_size: 1024,
+  intermediate_size: 3072,
+  num_hidden_layers: 18,
+  num_attention_heads: 16,
+  num_key_value_heads: 2,
+  head_dim: 128,
+  vocab_size: VOCAB,
+  max_position_embeddings: 131072,
+  rope_theta: 500000.0,
+  rms_norm_eps: 1e-5,
+  hidden_act: "silu",
+  use_bias: false,
+  tie_word_embeddings: true,
+  pad_token_id: 0,
+  bos_token_id: 1,
+  eos_token_id: 2,
+  torch_dtype: "bfloat16",
+  use_cache: false,
 };
 
 function rng(seed) {
@@ -58,14 +81,21 @@ async function writeWeights(file) {
   const c = CONFIG;
   const q = c.num_attention_heads * c.head_dim;
   const kv = c.num_key_value_heads * c.head_dim;
-  const shapes = [["model.embed_tokens.weight", [c.vocab_size, c.hidden_size]], ["model.norm.weight", [c.hidden_size]]];
+  const shapes = [
+    ["model.embed_tokens.weight", [c.vocab_size, c.hidden_size]],
+    ["model.norm.weight", [c.hidden_size]],
+  ];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}.`;
     shapes.push(
-      [`${p}input_layernorm.weight`, [c.hidden_size]], [`${p}post_attention_layernorm.weight`, [c.hidden_size]],
-      [`${p}self_attn.q_proj.weight`, [q, c.hidden_size]], [`${p}self_attn.k_proj.weight`, [kv, c.hidden_size]],
-      [`${p}self_attn.v_proj.weight`, [kv, c.hidden_size]], [`${p}self_attn.o_proj.weight`, [c.hidden_size, q]],
-      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, c.hidden_size]], [`${p}mlp.up_proj.weight`, [c.intermediate_size, c.hidden_size]],
+      [`${p}input_layernorm.weight`, [c.hidden_size]],
+      [`${p}post_attention_layernorm.weight`, [c.hidden_size]],
+      [`${p}self_attn.q_proj.weight`, [q, c.hidden_size]],
+      [`${p}self_attn.k_proj.weight`, [kv, c.hidden_size]],
+      [`${p}self_attn.v_proj.weight`, [kv, c.hidden_size]],
+      [`${p}self_attn.o_proj.weight`, [c.hidden_size, q]],
+      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, c.hidden_size]],
+      [`${p}mlp.up_proj.weight`, [c.intermediate_size, c.hidden_size]],
       [`${p}mlp.down_proj.weight`, [c.hidden_size, c.intermediate_size]],
     );
   }
@@ -120,7 +150,8 @@ async function ensureModel() {
   mkdirSync(dir, { recursive: true });
   console.log(`building ${dir} (random bf16 weights, synthetic ${VOCAB}-token tokenizer)…`);
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(CONFIG, null, 1));
-  for (const f of ["tokenizer_config.json", "generation_config.json"]) writeFileSync(path.join(dir, f), readFileSync(path.join(fixture, f)));
+  for (const f of ["tokenizer_config.json", "generation_config.json"])
+    writeFileSync(path.join(dir, f), readFileSync(path.join(fixture, f)));
   writeTokenizer(dir);
   await writeWeights(path.join(dir, "model.safetensors"));
   return dir;
@@ -137,7 +168,11 @@ const TOOL_SCHEMA = {
       properties: {
         traveler: {
           type: "object",
-          properties: { name: { type: "string" }, age: { type: "integer", minimum: 0, maximum: 120 }, loyalty: { enum: ["none", "silver", "gold"] } },
+          properties: {
+            name: { type: "string" },
+            age: { type: "integer", minimum: 0, maximum: 120 },
+            loyalty: { enum: ["none", "silver", "gold"] },
+          },
           required: ["name", "age"],
           additionalProperties: false,
         },
@@ -145,7 +180,12 @@ const TOOL_SCHEMA = {
           type: "array",
           items: {
             type: "object",
-            properties: { from: { type: "string" }, to: { type: "string" }, date: { type: "string", format: "date" }, cabin: { enum: ["economy", "business"] } },
+            properties: {
+              from: { type: "string" },
+              to: { type: "string" },
+              date: { type: "string", format: "date" },
+              cabin: { enum: ["economy", "business"] },
+            },
             required: ["from", "to", "date"],
             additionalProperties: false,
           },
@@ -165,7 +205,9 @@ const TOOL_SCHEMA = {
 };
 
 /** The same schema with every free string limited to 12 characters, so the output walks more structure. */
-const BOUNDED_SCHEMA = JSON.parse(JSON.stringify(TOOL_SCHEMA), (k, v) => (v && v.type === "string" && !v.format ? { ...v, maxLength: 12 } : v));
+const BOUNDED_SCHEMA = JSON.parse(JSON.stringify(TOOL_SCHEMA), (k, v) =>
+  v && v.type === "string" && !v.format ? { ...v, maxLength: 12 } : v,
+);
 
 /**
  * Decode speed of one run, after the first token: tokens per wall-clock second, and CPU
@@ -196,7 +238,11 @@ async function decodeRate(engine, options) {
 
 const cpu = (() => {
   try {
-    return execSync("lscpu", { encoding: "utf8" }).split("\n").filter((l) => /Model name|^CPU\(s\)|Thread\(s\)|Flags/.test(l)).map((l) => l.replace(/\s+/g, " ").slice(0, 140)).join("\n");
+    return execSync("lscpu", { encoding: "utf8" })
+      .split("\n")
+      .filter((l) => /Model name|^CPU\(s\)|Thread\(s\)|Flags/.test(l))
+      .map((l) => l.replace(/\s+/g, " ").slice(0, 140))
+      .join("\n");
   } catch {
     return os.cpus()[0]?.model ?? "unknown";
   }
@@ -216,7 +262,12 @@ const base = { prompt, maxNewTokens: TOKENS, temperature: 1, topK: 0, topP: 1, s
 // Warm-up (and the one-time vocabulary upload, measured on its own).
 await decodeRate(engine, { ...base, maxNewTokens: 4, seed: 0 });
 const t0 = performance.now();
-const warm = engine.generate({ ...base, maxNewTokens: 2, seed: 0, constraint: { type: "json_schema", schema: TOOL_SCHEMA } });
+const warm = engine.generate({
+  ...base,
+  maxNewTokens: 2,
+  seed: 0,
+  constraint: { type: "json_schema", schema: TOOL_SCHEMA },
+});
 const setupMs = performance.now() - t0;
 await warm.result();
 
@@ -226,19 +277,29 @@ const bounded = [];
 for (let i = 0; i < RUNS; i++) {
   const seed = 100 + i;
   free.push(await decodeRate(engine, { ...base, seed }));
-  constrained.push(await decodeRate(engine, { ...base, seed, constraint: { type: "json_schema", schema: TOOL_SCHEMA } }));
-  bounded.push(await decodeRate(engine, { ...base, seed, constraint: { type: "json_schema", schema: BOUNDED_SCHEMA } }));
+  constrained.push(
+    await decodeRate(engine, { ...base, seed, constraint: { type: "json_schema", schema: TOOL_SCHEMA } }),
+  );
+  bounded.push(
+    await decodeRate(engine, { ...base, seed, constraint: { type: "json_schema", schema: BOUNDED_SCHEMA } }),
+  );
 }
 await engine.close();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const stats = readFileSync(statsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l)).slice(1); // without the warm-up
+const stats = readFileSync(statsFile, "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l))
+  .slice(1); // without the warm-up
 rmSync(statsFile, { force: true });
 const f = median(free.map((x) => x.tps));
 const runs = (xs) => xs.map((x) => `${x.tps.toFixed(2)}×${x.tokens}`).join(", ");
 console.log(`first constrained request: compile + vocabulary upload ${setupMs.toFixed(0)} ms (once per engine)`);
 const fc = median(free.map((x) => x.cpuMsPerToken));
-console.log(`unconstrained:          ${f.toFixed(2)} tok/s median (runs: ${runs(free)}), ${fc.toFixed(1)} CPU-ms per token`);
+console.log(
+  `unconstrained:          ${f.toFixed(2)} tok/s median (runs: ${runs(free)}), ${fc.toFixed(1)} CPU-ms per token`,
+);
 for (const [name, xs, own] of [
   ["tool schema", constrained, stats.filter((_, i) => i % 2 === 0)],
   ["tool schema, maxLength", bounded, stats.filter((_, i) => i % 2 === 1)],

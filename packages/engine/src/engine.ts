@@ -7,13 +7,24 @@ import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
 import { WenxinError, fromNativeError } from "./errors.js";
 import { compileConstraint } from "./generation/constraint.js";
 import { GenerationStream } from "./generation/generation_stream.js";
-import { generateOptionsSchema, parseOrThrow, resolveSampling, type GenerateOptionsBase } from "./generation/options.js";
+import {
+  generateOptionsSchema,
+  parseOrThrow,
+  resolveSampling,
+  type GenerateOptionsBase,
+} from "./generation/options.js";
 import { tokenBytes } from "./generation/token_bytes.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
 import { isGgufPath, loadGgufModel } from "./gguf/gguf_model.js";
-import type { NativeEngine, NativeEngineStats, NativeJobKind, NativeLoraModule, NativeTokenEvent } from "./native/addon_types.js";
+import type {
+  NativeEngine,
+  NativeEngineStats,
+  NativeJobKind,
+  NativeLoraModule,
+  NativeTokenEvent,
+} from "./native/addon_types.js";
 import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
@@ -127,7 +138,11 @@ export class Engine {
     const config = gguf?.config ?? (await loadModelConfig(root));
     const [files, tokenizer, defaults] = gguf
       ? [[root], gguf.tokenizer, { eosTokenIds: [] } as GenerationDefaults]
-      : await Promise.all([resolveWeightFiles(root), WenxinTokenizer.fromDirectory(root), loadGenerationDefaults(root)]);
+      : await Promise.all([
+          resolveWeightFiles(root),
+          WenxinTokenizer.fromDirectory(root),
+          loadGenerationDefaults(root),
+        ]);
     let chatTemplate: ChatTemplate | undefined = gguf?.chatTemplate;
     try {
       if (!gguf) chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
@@ -179,15 +194,26 @@ export class Engine {
   }
 
   /** Renders a conversation with the model's chat template (generation prompt on by default). */
-  applyChatTemplate(messages: ChatMessage[], options: { addGenerationPrompt?: boolean; tools?: unknown[] } = {}): string {
+  applyChatTemplate(
+    messages: ChatMessage[],
+    options: { addGenerationPrompt?: boolean; tools?: unknown[] } = {},
+  ): string {
     if (!this.chatTemplate)
-      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.dir} has no chat template (tokenizer_config.json or chat_template.jinja)`);
-    return this.chatTemplate.render(messages, { addGenerationPrompt: options.addGenerationPrompt ?? true, tools: options.tools });
+      throw new WenxinError(
+        "ERR_WENXIN_CHAT_TEMPLATE",
+        `${this.dir} has no chat template (tokenizer_config.json or chat_template.jinja)`,
+      );
+    return this.chatTemplate.render(messages, {
+      addGenerationPrompt: options.addGenerationPrompt ?? true,
+      tools: options.tools,
+    });
   }
 
   /** Logits for every position: a Float32Array of [tokens × vocab]; optionally with a LoRA adapter. */
   async logits(inputIds: ArrayLike<number>, options: { adapter?: string } = {}): Promise<Float32Array> {
-    const out = await this.job("logits", [this.toIds(inputIds, "inputIds")], { adapter: this.adapterId(options.adapter) });
+    const out = await this.job("logits", [this.toIds(inputIds, "inputIds")], {
+      adapter: this.adapterId(options.adapter),
+    });
     return out.logits!;
   }
 
@@ -200,8 +226,20 @@ export class Engine {
     const modules = adapter.config.modules.map((m) => ({
       module: m.module,
       scaling: m.scaling,
-      a: { file: m.loraA.file, offset: m.loraA.byteOffset, bytes: m.loraA.byteLength, dtype: m.loraA.dtype, shape: m.loraA.shape },
-      b: { file: m.loraB.file, offset: m.loraB.byteOffset, bytes: m.loraB.byteLength, dtype: m.loraB.dtype, shape: m.loraB.shape },
+      a: {
+        file: m.loraA.file,
+        offset: m.loraA.byteOffset,
+        bytes: m.loraA.byteLength,
+        dtype: m.loraA.dtype,
+        shape: m.loraA.shape,
+      },
+      b: {
+        file: m.loraB.file,
+        offset: m.loraB.byteOffset,
+        bytes: m.loraB.byteLength,
+        dtype: m.loraB.dtype,
+        shape: m.loraB.shape,
+      },
     }));
     await this.job("loadAdapter", [], { adapter: id, modules });
     this.adapters.set(name, id);
@@ -270,9 +308,12 @@ export class Engine {
     delete (rest as { tools?: unknown[] }).tools;
     const opts = parseOrThrow(generateOptionsSchema, rest, "generate options");
     const promptIds = this.promptIds({ prompt, inputIds, messages, tools });
-    if (signal?.aborted) throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
+    if (signal?.aborted)
+      throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
-    const constraint = opts.constraint ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger } : undefined;
+    const constraint = opts.constraint
+      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger }
+      : undefined;
 
     const id = this.nextId++;
     const stop = opts.stop === undefined ? [] : Array.isArray(opts.stop) ? opts.stop : [opts.stop];
@@ -282,7 +323,10 @@ export class Engine {
       setPaused: (paused) => this.native.setPaused(id, paused),
     });
     // An explicit maxNewTokens past the context is refused; the default stops at the context.
-    const defaultMax = Math.max(1, Math.min(this.generationDefaults.maxNewTokens ?? 256, this.maxContext - promptIds.length));
+    const defaultMax = Math.max(
+      1,
+      Math.min(this.generationDefaults.maxNewTokens ?? 256, this.maxContext - promptIds.length),
+    );
     const params = {
       ...resolveSampling(opts, this.generationDefaults),
       maxNewTokens: opts.maxNewTokens ?? defaultMax,
@@ -350,12 +394,21 @@ export class Engine {
     }
   }
 
-  private promptIds(input: { prompt?: string; inputIds?: ArrayLike<number>; messages?: ChatMessage[]; tools?: unknown[] }): Int32Array {
+  private promptIds(input: {
+    prompt?: string;
+    inputIds?: ArrayLike<number>;
+    messages?: ChatMessage[];
+    tools?: unknown[];
+  }): Int32Array {
     const given = [input.prompt, input.inputIds, input.messages].filter((v) => v !== undefined).length;
-    if (given !== 1) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "give exactly one of prompt, inputIds or messages");
+    if (given !== 1)
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "give exactly one of prompt, inputIds or messages");
     if (input.prompt !== undefined) return this.toIds(this.tokenizer.encode(input.prompt), "prompt");
     if (input.messages !== undefined)
-      return this.toIds(this.tokenizer.encode(this.applyChatTemplate(input.messages, { tools: input.tools })), "messages");
+      return this.toIds(
+        this.tokenizer.encode(this.applyChatTemplate(input.messages, { tools: input.tools })),
+        "messages",
+      );
     return this.toIds(input.inputIds!, "inputIds");
   }
 
@@ -373,11 +426,15 @@ export class Engine {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
       if (!Number.isInteger(id) || id < 0 || id >= vocab)
-        throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `${what}[${i}] = ${id} is outside the vocabulary [0, ${vocab})`, {
-          expected: `0 <= id < ${vocab}`,
-          actual: id,
-          subject: `${what}[${i}]`,
-        });
+        throw new WenxinError(
+          "ERR_WENXIN_TOKEN_OUT_OF_RANGE",
+          `${what}[${i}] = ${id} is outside the vocabulary [0, ${vocab})`,
+          {
+            expected: `0 <= id < ${vocab}`,
+            actual: id,
+            subject: `${what}[${i}]`,
+          },
+        );
       out[i] = id;
     }
     return out;

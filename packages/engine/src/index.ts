@@ -2,11 +2,25 @@
 
 // Engine
 export { Engine, loadOptionsSchema } from "./engine.js";
-export type { LoadOptions, GenerateOptions, GenerateInput, ForwardInspection, LoraAdapterSpec, LoraTensorSpec, EngineStats } from "./engine.js";
+export type {
+  LoadOptions,
+  GenerateOptions,
+  GenerateInput,
+  ForwardInspection,
+  LoraAdapterSpec,
+  LoraTensorSpec,
+  EngineStats,
+} from "./engine.js";
 
 // Generation
 export { GenerationStream } from "./generation/generation_stream.js";
-export type { GenerationEvent, GenerationResult, TokenEvent, TokenLogprob, FinishReason } from "./generation/generation_stream.js";
+export type {
+  GenerationEvent,
+  GenerationResult,
+  TokenEvent,
+  TokenLogprob,
+  FinishReason,
+} from "./generation/generation_stream.js";
 export { samplingOptionsSchema, generateOptionsSchema } from "./generation/options.js";
 export type { SamplingOptions } from "./generation/options.js";
 export { applyLogitsProcessors } from "./generation/logits_processors.js";
@@ -48,12 +62,31 @@ export type { WenxinErrorCode, WenxinErrorDetails } from "./errors.js";
 // Chat format: tools, tool calls and reasoning in ERNIE's markup (shared by the LangChain adapter and the server)
 export { buildChatPrompt } from "./chat/chat_prompt.js";
 export type { ChatPrompt, ChatPromptOptions } from "./chat/chat_prompt.js";
-export type { ChatConstraint, JsonSchema, ResponseFormat, ToolCallMessagePart, ToolChoiceOption, ToolDefinition } from "./chat/chat_types.js";
+export type {
+  ChatConstraint,
+  JsonSchema,
+  ResponseFormat,
+  ToolCallMessagePart,
+  ToolChoiceOption,
+  ToolDefinition,
+} from "./chat/chat_types.js";
 export { ChatOutputParser } from "./chat/output_parser.js";
-export type { ChatOutput, ChatOutputEvent, ChatOutputParserOptions, InvalidToolCall, ParsedToolCall } from "./chat/output_parser.js";
+export type {
+  ChatOutput,
+  ChatOutputEvent,
+  ChatOutputParserOptions,
+  InvalidToolCall,
+  ParsedToolCall,
+} from "./chat/output_parser.js";
 export { ChatTokenDecoder, CHAT_MARKUP_TOKENS } from "./chat/output_decoder.js";
 export { JsonValueScanner } from "./chat/json_scanner.js";
-export { planResponseFormat, planToolChoice, takesNoArguments, toolCallPrefix, toolCallSchema } from "./chat/tool_choice.js";
+export {
+  planResponseFormat,
+  planToolChoice,
+  takesNoArguments,
+  toolCallPrefix,
+  toolCallSchema,
+} from "./chat/tool_choice.js";
 export type { ResponseFormatPlan, ToolPlan } from "./chat/tool_choice.js";
 export {
   formatToolCall,

@@ -14,12 +14,22 @@ export interface SystemInfo {
 export function systemInfo(): SystemInfo {
   let flags: string[] = [];
   try {
-    const line = readFileSync("/proc/cpuinfo", "utf8").split("\n").find((l) => l.startsWith("flags"));
-    flags = (line?.split(":")[1] ?? "").trim().split(/\s+/).filter((f) => /avx|fma|f16c|vnni|bf16|amx/.test(f));
+    const line = readFileSync("/proc/cpuinfo", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("flags"));
+    flags = (line?.split(":")[1] ?? "")
+      .trim()
+      .split(/\s+/)
+      .filter((f) => /avx|fma|f16c|vnni|bf16|amx/.test(f));
   } catch {
     // not Linux: leave the flags empty
   }
-  return { cpu: os.cpus()[0]?.model ?? "unknown", logicalCores: os.availableParallelism(), cpuFlags: flags, kernels: nativeAddon().kernelInfo() };
+  return {
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    logicalCores: os.availableParallelism(),
+    cpuFlags: flags,
+    kernels: nativeAddon().kernelInfo(),
+  };
 }
 
 /** Streaming-read memory bandwidth in GB/s, for roofline figures. */

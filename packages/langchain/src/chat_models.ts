@@ -7,7 +7,7 @@ import { BaseChatModel, type BindToolsInput, type LangSmithParams } from "@langc
 import type { ChatModelStreamEvent } from "@langchain/core/language_models/event";
 import type { ModelProfile } from "@langchain/core/language_models/profile";
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
-import type { BaseMessage } from "@langchain/core/messages";
+import type { AIMessageChunk, BaseMessage } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
@@ -33,7 +33,10 @@ registerContentBlockTranslator();
 const DEFAULT_CONTEXT = 4096;
 
 /** Any schema LangChain accepts for structured output. */
-type StructuredSchema<T extends Record<string, any>> = SerializableSchema<T> | ZodV4Like<T> | ZodV3Like<T> | Record<string, any>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads below must match BaseChatModel's
+type StructuredSchema<T extends Record<string, any>> =
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as BaseChatModel declares it
+  SerializableSchema<T> | ZodV4Like<T> | ZodV3Like<T> | Record<string, any>;
 
 export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   static lc_name(): string {
@@ -105,7 +108,10 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   }
 
   get profile(): ModelProfile {
-    const context = this.loadedBackend?.contextLength ?? this.givenEngine?.maxContext ?? (this.baseUrl ? undefined : (this.load?.maxContext ?? DEFAULT_CONTEXT));
+    const context =
+      this.loadedBackend?.contextLength ??
+      this.givenEngine?.maxContext ??
+      (this.baseUrl ? undefined : (this.load?.maxContext ?? DEFAULT_CONTEXT));
     return {
       ...(context !== undefined ? { maxInputTokens: context, maxOutputTokens: context } : {}),
       toolCalling: true,
@@ -132,7 +138,12 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
 
   /** The request parameters in OpenAI's names (also the body of remote requests). */
   invocationParams(options?: this["ParsedCallOptions"]): Record<string, unknown> {
-    const { messages: _m, stream: _s, stream_options: _o, ...params } = chatCompletionsBody(this.modelName, this.request([], options ?? {}));
+    const {
+      messages: _m,
+      stream: _s,
+      stream_options: _o,
+      ...params
+    } = chatCompletionsBody(this.modelName, this.request([], options ?? {}));
     return params;
   }
 
@@ -140,13 +151,20 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     return { model: this.model, baseUrl: this.baseUrl, ...this.sampling() };
   }
 
-  bindTools(tools: BindToolsInput[], kwargs?: Partial<ChatWenxinCallOptions>): Runnable<BaseLanguageModelInput, import("@langchain/core/messages").AIMessageChunk, ChatWenxinCallOptions> {
+  bindTools(
+    tools: BindToolsInput[],
+    kwargs?: Partial<ChatWenxinCallOptions>,
+  ): Runnable<BaseLanguageModelInput, AIMessageChunk, ChatWenxinCallOptions> {
     // Validate now, so that a tool we cannot read fails at bind time.
     for (const tool of tools) toToolDefinition(tool);
     return this.withConfig({ tools, ...kwargs } as Partial<ChatWenxinCallOptions>);
   }
 
-  async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
+  async _generate(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
     let turn: ChatTurn | undefined;
     for await (const delta of this.deltas(messages, options)) {
       if (delta.type === "end") turn = delta.turn;
@@ -156,15 +174,23 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     return { generations: [{ text: turn!.content, message, generationInfo: { finish_reason: turn!.finishReason } }] };
   }
 
-  async *_streamResponseChunks(messages: BaseMessage[], options: this["ParsedCallOptions"], runManager?: CallbackManagerForLLMRun): AsyncGenerator<ChatGenerationChunk> {
+  async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
     for await (const delta of this.deltas(messages, options)) {
       const chunk = chunkOf(delta);
       yield chunk;
-      if (delta.type !== "reasoning") await runManager?.handleLLMNewToken(chunk.text, undefined, undefined, undefined, undefined, { chunk });
+      if (delta.type !== "reasoning")
+        await runManager?.handleLLMNewToken(chunk.text, undefined, undefined, undefined, undefined, { chunk });
     }
   }
 
-  async *_streamChatModelEvents(messages: BaseMessage[], options: this["ParsedCallOptions"]): AsyncGenerator<ChatModelStreamEvent> {
+  async *_streamChatModelEvents(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+  ): AsyncGenerator<ChatModelStreamEvent> {
     yield* streamEventsOf(this.deltas(messages, options));
   }
 
@@ -172,20 +198,27 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
    * A runnable that returns the reply parsed into `schema` (zod or JSON schema): `jsonSchema`
    * (default) and `functionCalling` constrain generation to the schema; `jsonMode` to JSON.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as BaseChatModel declares it
   withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(
     schema: StructuredSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<false>,
   ): Runnable<BaseLanguageModelInput, RunOutput>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as BaseChatModel declares it
   withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(
     schema: StructuredSchema<RunOutput>,
     config?: StructuredOutputMethodOptions<true>,
   ): Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
-  withStructuredOutput(schema: StructuredSchema<Record<string, unknown>>, config?: StructuredOutputMethodOptions<boolean>): Runnable<BaseLanguageModelInput, unknown> {
+  withStructuredOutput(
+    schema: StructuredSchema<Record<string, unknown>>,
+    config?: StructuredOutputMethodOptions<boolean>,
+  ): Runnable<BaseLanguageModelInput, unknown> {
     return withStructuredOutput(this as never, schema as Record<string, unknown>, config);
   }
 
   private get modelName(): string {
-    return this.loadedBackend?.modelName ?? (this.givenEngine ? this.givenEngine.dir.split(/[\\/]/).pop()! : this.model);
+    return (
+      this.loadedBackend?.modelName ?? (this.givenEngine ? this.givenEngine.dir.split(/[\\/]/).pop()! : this.model)
+    );
   }
 
   private sampling(): ChatRequest["sampling"] {
@@ -241,9 +274,10 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   private async *deltas(messages: BaseMessage[], options: this["ParsedCallOptions"]): AsyncGenerator<ChatDelta> {
     options.signal?.throwIfAborted();
     const request = this.request(messages, options);
-    const signals = [options.signal, options.timeout === undefined && this.timeout !== undefined ? AbortSignal.timeout(this.timeout) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
+    const signals = [
+      options.signal,
+      options.timeout === undefined && this.timeout !== undefined ? AbortSignal.timeout(this.timeout) : undefined,
+    ].filter((s): s is AbortSignal => s !== undefined);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const backend = await this.backend();
     yield* backend.stream(request, signal);

@@ -53,7 +53,9 @@ export class WenxinEmbeddings extends Embeddings {
   /** One vector per text, in order. */
   async embedDocuments(texts: string[]): Promise<number[][]> {
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== "string"))
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "embedDocuments expects an array of strings", { subject: "texts" });
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "embedDocuments expects an array of strings", {
+        subject: "texts",
+      });
     const batches: string[][] = [];
     for (let i = 0; i < texts.length; i += this.batchSize) batches.push(texts.slice(i, i + this.batchSize));
     const results = await Promise.all(batches.map((batch) => this.embedBatch(batch)));
@@ -78,7 +80,11 @@ export class WenxinEmbeddings extends Embeddings {
     const body = (await res.json()) as { data?: { index?: number; embedding?: unknown }[] };
     const data = body.data;
     if (!Array.isArray(data) || data.length !== texts.length || data.some((d) => !Array.isArray(d.embedding)))
-      throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", `the server's /embeddings reply does not hold ${texts.length} embeddings`, { status: res.status });
+      throw new WenxinRemoteError(
+        "ERR_WENXIN_REMOTE_STREAM",
+        `the server's /embeddings reply does not hold ${texts.length} embeddings`,
+        { status: res.status },
+      );
     return [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((d) => d.embedding as number[]);
   }
 }

@@ -5,7 +5,11 @@
  * parsers; plain JSON schemas are validated here, so a result that does not match never passes.
  */
 import type { BaseLanguageModelInput, StructuredOutputMethodOptions } from "@langchain/core/language_models/base";
-import { assembleStructuredOutputPipeline, createContentParser, createFunctionCallingParser } from "@langchain/core/language_models/structured_output";
+import {
+  assembleStructuredOutputPipeline,
+  createContentParser,
+  createFunctionCallingParser,
+} from "@langchain/core/language_models/structured_output";
 import type { BaseMessage } from "@langchain/core/messages";
 import { OutputParserException } from "@langchain/core/output_parsers";
 import { RunnableLambda, type Runnable } from "@langchain/core/runnables";
@@ -48,33 +52,51 @@ export function withStructuredOutput(
   const method = config.method ?? "jsonSchema";
   const typed = isInteropZodSchema(schema) || isSerializable(schema);
   // An OpenAI function definition ({name, parameters}) gives its own name.
-  const isFunctionDef = !typed && typeof schema.name === "string" && typeof schema.parameters === "object" && schema.parameters !== null;
+  const isFunctionDef =
+    !typed && typeof schema.name === "string" && typeof schema.parameters === "object" && schema.parameters !== null;
   const name = config.name ?? (isFunctionDef ? (schema.name as string) : "extract");
-  const jsonSchema = (isFunctionDef ? schema.parameters : typed ? toJsonSchema(schema as Parameters<typeof toJsonSchema>[0]) : schema) as AnySchema;
+  const jsonSchema = (
+    isFunctionDef ? schema.parameters : typed ? toJsonSchema(schema as Parameters<typeof toJsonSchema>[0]) : schema
+  ) as AnySchema;
   const description = typeof jsonSchema.description === "string" ? jsonSchema.description : undefined;
   const trace = { ls_structured_output_format: { kwargs: { method }, schema: jsonSchema } };
 
   let llm: Runnable<BaseLanguageModelInput, BaseMessage>;
   let parser: Runnable<BaseMessage, unknown>;
   if (method === "functionCalling") {
-    const tool = { type: "function", function: { name, ...(description ? { description } : {}), parameters: jsonSchema } };
+    const tool = {
+      type: "function",
+      function: { name, ...(description ? { description } : {}), parameters: jsonSchema },
+    };
     llm = model.bindTools([tool], { tool_choice: name, ...trace } as Partial<ChatWenxinCallOptions>);
-    parser = createFunctionCallingParser(typed ? (schema as Parameters<typeof createFunctionCallingParser>[0]) : jsonSchema, name);
+    parser = createFunctionCallingParser(
+      typed ? (schema as Parameters<typeof createFunctionCallingParser>[0]) : jsonSchema,
+      name,
+    );
   } else if (method === "jsonSchema" || method === "jsonMode") {
     const response_format =
       method === "jsonSchema"
-        ? ({ type: "json_schema", json_schema: { name, ...(description ? { description } : {}), schema: jsonSchema, strict: true } } as const)
+        ? ({
+            type: "json_schema",
+            json_schema: { name, ...(description ? { description } : {}), schema: jsonSchema, strict: true },
+          } as const)
         : ({ type: "json_object" } as const);
     llm = model.withConfig({ response_format, ...trace } as Partial<ChatWenxinCallOptions>);
     parser = createContentParser(typed ? (schema as Parameters<typeof createContentParser>[0]) : jsonSchema);
   } else {
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `unknown structured output method '${method}' (use jsonSchema, jsonMode or functionCalling)`, {
-      subject: "method",
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `unknown structured output method '${method}' (use jsonSchema, jsonMode or functionCalling)`,
+      {
+        subject: "method",
+      },
+    );
   }
   if (!typed && method !== "jsonMode") parser = parser.pipe(validatingStep(jsonSchema));
-  return assembleStructuredOutputPipeline(llm, parser as Runnable<BaseMessage, Record<string, unknown>>, config.includeRaw, "ChatWenxinStructuredOutput") as Runnable<
-    BaseLanguageModelInput,
-    unknown
-  >;
+  return assembleStructuredOutputPipeline(
+    llm,
+    parser as Runnable<BaseMessage, Record<string, unknown>>,
+    config.includeRaw,
+    "ChatWenxinStructuredOutput",
+  ) as Runnable<BaseLanguageModelInput, unknown>;
 }

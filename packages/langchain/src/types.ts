@@ -3,7 +3,11 @@
  * own schemas, so each option is defined once.
  */
 import { Engine, loadOptionsSchema, samplingOptionsSchema, WenxinError, type ResponseFormat } from "@wenxin/engine";
-import type { BaseChatModelCallOptions, BaseChatModelParams, BindToolsInput } from "@langchain/core/language_models/chat_models";
+import type {
+  BaseChatModelCallOptions,
+  BaseChatModelParams,
+  BindToolsInput,
+} from "@langchain/core/language_models/chat_models";
 import { z } from "zod";
 
 /** A loaded engine, or the checkpoint directory to load (shared with every instance that names it). */

@@ -6,7 +6,14 @@ import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { StructuredTool, tool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { Engine, formatToolCall, renderToolsBlock, toolCallPrefix, type ChatMessage, type ToolDefinition } from "@wenxin/engine";
+import {
+  Engine,
+  formatToolCall,
+  renderToolsBlock,
+  toolCallPrefix,
+  type ChatMessage,
+  type ToolDefinition,
+} from "@wenxin/engine";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 
@@ -15,10 +22,15 @@ import { ChatWenxin, closeSharedEngines, WenxinEmbeddings } from "../src/index.j
 import { DENSE_DIR, MOE_DIR } from "../../../test/helpers/fixtures.js";
 import { direct, expectNoMarkup, SAMPLING } from "./helpers/engine_reference.js";
 
-const adder = z.object({ a: z.number().describe("first addend"), b: z.number().describe("second addend") }).describe("Adds a and b");
+const adder = z
+  .object({ a: z.number().describe("first addend"), b: z.number().describe("second addend") })
+  .describe("Adds a and b");
 const adderJson = toJsonSchema(adder) as Record<string, unknown>;
 const { $schema: _draft, ...adderParameters } = adderJson;
-const adderDef: ToolDefinition = { type: "function", function: { name: "add", description: "Adds a and b", parameters: adderParameters } };
+const adderDef: ToolDefinition = {
+  type: "function",
+  function: { name: "add", description: "Adds a and b", parameters: adderParameters },
+};
 
 class AdderTool extends StructuredTool {
   name = "add";
@@ -49,8 +61,16 @@ describe("ChatWenxin on the engine: replies", () => {
     const msg = await chat().invoke("你好，介绍一下文心4.5");
     expect(msg).toBeInstanceOf(AIMessage);
     expect(msg.content).toBe(reference.text);
-    expect(msg.usage_metadata).toEqual({ input_tokens: reference.promptTokens, output_tokens: reference.completionTokens, total_tokens: reference.promptTokens + reference.completionTokens });
-    expect(msg.response_metadata).toMatchObject({ model_provider: "wenxin", model: "tiny-ernie45-dense", finish_reason: reference.finishReason });
+    expect(msg.usage_metadata).toEqual({
+      input_tokens: reference.promptTokens,
+      output_tokens: reference.completionTokens,
+      total_tokens: reference.promptTokens + reference.completionTokens,
+    });
+    expect(msg.response_metadata).toMatchObject({
+      model_provider: "wenxin",
+      model: "tiny-ernie45-dense",
+      finish_reason: reference.finishReason,
+    });
     expect(msg.tool_calls).toEqual([]);
   });
 
@@ -65,7 +85,12 @@ describe("ChatWenxin on the engine: replies", () => {
     expectNoMarkup(engine, reference);
     const msg = await chat().invoke([
       new SystemMessage("You are a helpful assistant."),
-      new HumanMessage({ content: [{ type: "text", text: "What is " }, { type: "text", text: "MoE?" }] }),
+      new HumanMessage({
+        content: [
+          { type: "text", text: "What is " },
+          { type: "text", text: "MoE?" },
+        ],
+      }),
       new AIMessage({ content: [{ type: "text", text: "Mixture of experts." }] }),
       new HumanMessage("And ERNIE 4.5?"),
     ]);
@@ -77,20 +102,32 @@ describe("ChatWenxin on the engine: replies", () => {
     expectNoMarkup(engine, reference);
     const tokens: string[] = [];
     const chunks: AIMessageChunk[] = [];
-    for await (const c of await chat().stream("Hi", { callbacks: [{ handleLLMNewToken: (t: string) => void tokens.push(t) }] })) chunks.push(c);
+    for await (const c of await chat().stream("Hi", {
+      callbacks: [{ handleLLMNewToken: (t: string) => void tokens.push(t) }],
+    }))
+      chunks.push(c);
     expect(chunks.length).toBeGreaterThan(2);
     expect(chunks.every((c) => c instanceof AIMessageChunk)).toBe(true);
     expect(chunks.map((c) => c.content).join("")).toBe(reference.text);
     expect(tokens.join("")).toBe(reference.text);
-    expect(chunks.at(-1)!.usage_metadata).toMatchObject({ input_tokens: reference.promptTokens, output_tokens: reference.completionTokens });
-    expect(chunks.reduce((a, b) => a.concat(b)).response_metadata).toMatchObject({ model: "tiny-ernie45-dense", finish_reason: reference.finishReason });
+    expect(chunks.at(-1)!.usage_metadata).toMatchObject({
+      input_tokens: reference.promptTokens,
+      output_tokens: reference.completionTokens,
+    });
+    expect(chunks.reduce((a, b) => a.concat(b)).response_metadata).toMatchObject({
+      model: "tiny-ernie45-dense",
+      finish_reason: reference.finishReason,
+    });
   });
 
   it("streams content-block events (streamEvents)", async () => {
     const reference = await direct(engine, [{ role: "user", content: "Hi" }], 12);
     const message = await chat().streamEvents("Hi");
     expect(message.text).toBe(reference.text);
-    expect(message.usage_metadata).toMatchObject({ input_tokens: reference.promptTokens, output_tokens: reference.completionTokens });
+    expect(message.usage_metadata).toMatchObject({
+      input_tokens: reference.promptTokens,
+      output_tokens: reference.completionTokens,
+    });
   });
 
   it("runs a batch concurrently through the engine, each reply equal to its own invoke", async () => {
@@ -129,7 +166,14 @@ describe("ChatWenxin on the engine: replies", () => {
   });
 
   it("works in a prompt | model | parser chain, and on the MoE model", async () => {
-    const reference = await direct(engine, [{ role: "system", content: "Translate to French." }, { role: "user", content: "cat" }], 12);
+    const reference = await direct(
+      engine,
+      [
+        { role: "system", content: "Translate to French." },
+        { role: "user", content: "cat" },
+      ],
+      12,
+    );
     const chain = ChatPromptTemplate.fromMessages([
       ["system", "Translate to {language}."],
       ["human", "{text}"],
@@ -141,7 +185,9 @@ describe("ChatWenxin on the engine: replies", () => {
     const moe = await Engine.load(MOE_DIR, { threads: 2, maxContext: 256 });
     try {
       const moeReference = await direct(moe, [{ role: "user", content: "Hi" }], 8);
-      expect((await new ChatWenxin({ model: moe, ...SAMPLING, maxTokens: 8 }).invoke("Hi")).content).toBe(moeReference.text);
+      expect((await new ChatWenxin({ model: moe, ...SAMPLING, maxTokens: 8 }).invoke("Hi")).content).toBe(
+        moeReference.text,
+      );
     } finally {
       await moe.close();
     }
@@ -164,7 +210,8 @@ describe("ChatWenxin on the engine: stops, aborts and timeouts", () => {
     const controller = new AbortController();
     let seen = 0;
     const run = async () => {
-      for await (const _ of await chat({ maxTokens: 500 }).stream("Hi", { signal: controller.signal })) if (++seen === 2) controller.abort();
+      for await (const _ of await chat({ maxTokens: 500 }).stream("Hi", { signal: controller.signal }))
+        if (++seen === 2) controller.abort();
     };
     await expect(run()).rejects.toThrow();
     expect(seen).toBeLessThan(10);
@@ -201,7 +248,10 @@ describe("ChatWenxin on the engine: tools", () => {
       .bindTools([new AdderTool()])
       .invoke([
         new HumanMessage("What is 1 + 2?"),
-        new AIMessage({ content: "", tool_calls: [{ id: "call_1", name: "add", args: { a: 1, b: 2 }, type: "tool_call" }] }),
+        new AIMessage({
+          content: "",
+          tool_calls: [{ id: "call_1", name: "add", args: { a: 1, b: 2 }, type: "tool_call" }],
+        }),
         new ToolMessage("3", "call_1", "add"),
       ]);
     expect(msg.content).toBe(reference.text);
@@ -237,7 +287,9 @@ describe("ChatWenxin on the engine: tools", () => {
 
   it("leaves the tools out of the prompt for tool_choice 'none'", async () => {
     const reference = await direct(engine, question, 12);
-    expect((await chat().bindTools([new AdderTool()], { tool_choice: "none" }).invoke("What is 1 + 2?")).content).toBe(reference.text);
+    expect((await chat().bindTools([new AdderTool()], { tool_choice: "none" }).invoke("What is 1 + 2?")).content).toBe(
+      reference.text,
+    );
   });
 
   it("passes the JSON-schema constraint of forced calls and structured output to the engine", async () => {
@@ -245,13 +297,22 @@ describe("ChatWenxin on the engine: tools", () => {
     const constraints = () => spy.mock.calls.map((c) => (c[0] as { constraint?: unknown }).constraint);
     try {
       await chat().bindTools([new AdderTool()], { tool_choice: "add" }).invoke("1 + 2?");
-      const clock = tool(async () => "", { name: "get_time", description: "Current time", schema: z.object({ zone: z.string() }) });
+      const clock = tool(async () => "", {
+        name: "get_time",
+        description: "Current time",
+        schema: z.object({ zone: z.string() }),
+      });
       await chat().bindTools([new AdderTool(), clock], { tool_choice: "any" }).invoke("?");
       await chat().withStructuredOutput(adder, { includeRaw: true }).invoke("1 + 2?");
       await chat().withStructuredOutput(adder, { method: "jsonMode", includeRaw: true }).invoke("1 + 2?");
       const [forced, any, jsonSchema, jsonMode] = constraints() as Record<string, unknown>[];
       expect(forced).toEqual({ type: "json_schema", schema: adderDef.function.parameters });
-      expect(any).toMatchObject({ type: "json_schema", schema: { anyOf: [{ properties: { name: { const: "add" } } }, { properties: { name: { const: "get_time" } } }] } });
+      expect(any).toMatchObject({
+        type: "json_schema",
+        schema: {
+          anyOf: [{ properties: { name: { const: "add" } } }, { properties: { name: { const: "get_time" } } }],
+        },
+      });
       expect(jsonSchema).toEqual({ type: "json_schema", schema: adderJson });
       expect(jsonMode).toEqual({ type: "json_object" });
     } finally {
@@ -263,8 +324,12 @@ describe("ChatWenxin on the engine: tools", () => {
     const now = tool(async () => "12:00", { name: "get_time", description: "Current time", schema: z.object({}) });
     const spy = vi.spyOn(engine, "generate");
     try {
-      const msg = await chat().bindTools([now, new AdderTool()], { tool_choice: "get_time" }).invoke("What time is it?");
-      expect(msg.tool_calls).toEqual([{ type: "tool_call", id: expect.stringMatching(/^call_/), name: "get_time", args: {} }]);
+      const msg = await chat()
+        .bindTools([now, new AdderTool()], { tool_choice: "get_time" })
+        .invoke("What time is it?");
+      expect(msg.tool_calls).toEqual([
+        { type: "tool_call", id: expect.stringMatching(/^call_/), name: "get_time", args: {} },
+      ]);
       expect(msg.response_metadata.finish_reason).toBe("tool_calls");
       expect(msg.usage_metadata!.output_tokens).toBe(0);
       expect(spy).not.toHaveBeenCalled();
@@ -277,30 +342,37 @@ describe("ChatWenxin on the engine: tools", () => {
   // by the prefilled prompt. (With constraints, constrained.int.test.ts checks valid arguments.)
   describe.skipIf(engineSupportsConstraints())("forced tool calls without constrained decoding", () => {
     const forcedPrompt = () =>
-      engine.applyChatTemplate([{ role: "system", content: renderToolsBlock([adderDef]) }, ...question]) + toolCallPrefix("add");
+      engine.applyChatTemplate([{ role: "system", content: renderToolsBlock([adderDef]) }, ...question]) +
+      toolCallPrefix("add");
 
     it.each([
       ["a zod tool()", tool(async () => "", { name: "add", description: "Adds a and b", schema: adder })],
       ["a JSON-schema tool", { name: "add", description: "Adds a and b", schema: adderJson }],
       ["a StructuredTool", new AdderTool()],
       ["an OpenAI-format tool", adderDef],
-    ])("forces the named tool for %s; its arguments are the model's continuation of the prefilled call", async (_kind, t) => {
-      const reference = await direct(engine, forcedPrompt(), 12);
-      expectNoMarkup(engine, reference);
-      expect(reference.text.trim().startsWith("{")).toBe(false); // so the arguments cannot parse
-      const msg = await chat().bindTools([t], { tool_choice: "add" }).invoke("What is 1 + 2?");
-      expect(msg.tool_calls).toEqual([]);
-      expect(msg.invalid_tool_calls).toHaveLength(1);
-      const call = msg.invalid_tool_calls![0]!;
-      expect(call).toMatchObject({ type: "invalid_tool_call", name: "add", args: reference.text.trim() });
-      expect(call.id).toMatch(/^call_[0-9a-f]{24}$/);
-      expect(msg.usage_metadata!.input_tokens).toBe(reference.promptTokens);
-    });
+    ])(
+      "forces the named tool for %s; its arguments are the model's continuation of the prefilled call",
+      async (_kind, t) => {
+        const reference = await direct(engine, forcedPrompt(), 12);
+        expectNoMarkup(engine, reference);
+        expect(reference.text.trim().startsWith("{")).toBe(false); // so the arguments cannot parse
+        const msg = await chat().bindTools([t], { tool_choice: "add" }).invoke("What is 1 + 2?");
+        expect(msg.tool_calls).toEqual([]);
+        expect(msg.invalid_tool_calls).toHaveLength(1);
+        const call = msg.invalid_tool_calls![0]!;
+        expect(call).toMatchObject({ type: "invalid_tool_call", name: "add", args: reference.text.trim() });
+        expect(call.id).toMatch(/^call_[0-9a-f]{24}$/);
+        expect(msg.usage_metadata!.input_tokens).toBe(reference.promptTokens);
+      },
+    );
 
     it("streams the forced call as a tool_call_chunk with its id and name", async () => {
       const reference = await direct(engine, forcedPrompt(), 12);
       const chunks: AIMessageChunk[] = [];
-      for await (const c of await chat().bindTools([new AdderTool()], { tool_choice: { type: "function", function: { name: "add" } } }).stream("What is 1 + 2?")) chunks.push(c);
+      for await (const c of await chat()
+        .bindTools([new AdderTool()], { tool_choice: { type: "function", function: { name: "add" } } })
+        .stream("What is 1 + 2?"))
+        chunks.push(c);
       const callChunks = chunks.flatMap((c) => c.tool_call_chunks ?? []);
       expect(callChunks[0]).toMatchObject({ name: "add", index: 0, id: expect.stringMatching(/^call_/) });
       expect(callChunks.map((c) => c.args).join("")).toBe(reference.text.trim());
@@ -313,7 +385,11 @@ describe("ChatWenxin on the engine: tools", () => {
 
 describe("ChatWenxin on the engine: reasoning", () => {
   it("puts the output after an opened <think> into reasoning content", async () => {
-    const reference = await direct(engine, `${engine.applyChatTemplate([{ role: "user", content: "Why?" }])}<think>\n`, 12);
+    const reference = await direct(
+      engine,
+      `${engine.applyChatTemplate([{ role: "user", content: "Why?" }])}<think>\n`,
+      12,
+    );
     expectNoMarkup(engine, reference);
     const msg = await chat({ thinking: true }).invoke("Why?");
     expect(msg.content).toBe("");

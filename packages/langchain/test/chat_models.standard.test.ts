@@ -8,7 +8,9 @@ import { z } from "zod";
 
 import { ChatWenxin } from "../src/index.js";
 
-const person = z3.object({ name: z3.string().describe("Name of the person"), age: z3.number().int().positive() }).describe("A person");
+const person = z3
+  .object({ name: z3.string().describe("Name of the person"), age: z3.number().int().positive() })
+  .describe("A person");
 
 class PersonTool extends StructuredTool {
   name = "PersonTool";
@@ -20,7 +22,14 @@ class PersonTool extends StructuredTool {
 }
 
 // The standard suite's constructor arguments, on a directory that is never loaded by these tests.
-const args = { model: "/nonexistent/ERNIE-4.5-0.3B-PT", temperature: 0, maxTokens: 100, timeout: 60, stopSequences: [], maxRetries: 2 };
+const args = {
+  model: "/nonexistent/ERNIE-4.5-0.3B-PT",
+  temperature: 0,
+  maxTokens: 100,
+  timeout: 60,
+  stopSequences: [],
+  maxRetries: 2,
+};
 
 describe("ChatWenxin: standard unit contract", () => {
   it("constructs with the standard arguments, an apiKey, or streaming: true", () => {
@@ -30,40 +39,90 @@ describe("ChatWenxin: standard unit contract", () => {
   });
 
   it("keeps its constructor fields", () => {
-    const m = new ChatWenxin({ model: "dir", temperature: 0.7, topP: 0.9, topK: 20, minP: 0.05, repetitionPenalty: 1.1, seed: 3, maxTokens: 64, stop: ["\n"], thinking: true });
-    expect(m).toMatchObject({ model: "dir", temperature: 0.7, topP: 0.9, topK: 20, minP: 0.05, repetitionPenalty: 1.1, seed: 3, maxTokens: 64, stop: ["\n"], thinking: true });
+    const m = new ChatWenxin({
+      model: "dir",
+      temperature: 0.7,
+      topP: 0.9,
+      topK: 20,
+      minP: 0.05,
+      repetitionPenalty: 1.1,
+      seed: 3,
+      maxTokens: 64,
+      stop: ["\n"],
+      thinking: true,
+    });
+    expect(m).toMatchObject({
+      model: "dir",
+      temperature: 0.7,
+      topP: 0.9,
+      topK: 20,
+      minP: 0.05,
+      repetitionPenalty: 1.1,
+      seed: 3,
+      maxTokens: 64,
+      stop: ["\n"],
+      thinking: true,
+    });
     expect(new ChatWenxin({ model: "dir", stopSequences: ["END"] }).stop).toEqual(["END"]);
     expect(m._llmType()).toBe("wenxin");
     expect(ChatWenxin.lc_name()).toBe("ChatWenxin");
   });
 
   it("rejects bad options with a typed error naming the option", () => {
-    expect(() => new ChatWenxin({ model: "dir", topP: 2 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringContaining("'topP'") }));
-    expect(() => new ChatWenxin({ model: "" })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
-    expect(() => new ChatWenxin({ model: "m", baseUrl: "not a url" })).toThrow(expect.objectContaining({ message: expect.stringContaining("'baseUrl'") }));
+    expect(() => new ChatWenxin({ model: "dir", topP: 2 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringContaining("'topP'") }),
+    );
+    expect(() => new ChatWenxin({ model: "" })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
+    expect(() => new ChatWenxin({ model: "m", baseUrl: "not a url" })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining("'baseUrl'") }),
+    );
   });
 
   it("binds a StructuredTool and makes a structured-output runnable (zod 3 and 4, JSON schema)", () => {
     const m = new ChatWenxin(args);
     expect(m.bindTools([new PersonTool()])).toBeDefined();
     expect(m.withStructuredOutput(person)).toBeDefined();
-    expect(m.withStructuredOutput(z.object({ a: z.number() }), { method: "functionCalling", includeRaw: true })).toBeDefined();
-    expect(m.withStructuredOutput({ type: "object", properties: { a: { type: "number" } } }, { method: "jsonMode" })).toBeDefined();
+    expect(
+      m.withStructuredOutput(z.object({ a: z.number() }), { method: "functionCalling", includeRaw: true }),
+    ).toBeDefined();
+    expect(
+      m.withStructuredOutput({ type: "object", properties: { a: { type: "number" } } }, { method: "jsonMode" }),
+    ).toBeDefined();
     expect(() => m.withStructuredOutput(person, { method: "xml" })).toThrow(/unknown structured output method/);
-    expect(() => m.bindTools([{ description: "no name" }])).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
+    expect(() => m.bindTools([{ description: "no name" }])).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
   });
 
   it("reports exactly the standard LangSmith parameters", () => {
     const m = new ChatWenxin(args);
     const ls = m.getLsParams({} as never);
-    expect(Object.keys(ls).sort()).toEqual(["ls_max_tokens", "ls_model_name", "ls_model_type", "ls_provider", "ls_stop", "ls_temperature"]);
+    expect(Object.keys(ls).sort()).toEqual([
+      "ls_max_tokens",
+      "ls_model_name",
+      "ls_model_type",
+      "ls_provider",
+      "ls_stop",
+      "ls_temperature",
+    ]);
     expect(ls).toMatchObject({ ls_provider: "wenxin", ls_model_type: "chat", ls_temperature: 0, ls_max_tokens: 100 });
   });
 
   it("has a profile with its context length and capabilities", () => {
     const p = new ChatWenxin({ model: "dir", load: { maxContext: 2048 } }).profile;
-    expect(p).toMatchObject({ maxInputTokens: 2048, toolCalling: true, toolChoice: true, structuredOutput: true, reasoningOutput: true, imageInputs: false });
-    expect(new ChatWenxin({ model: "served", baseUrl: "http://localhost:1/v1" }).profile.maxInputTokens).toBeUndefined();
+    expect(p).toMatchObject({
+      maxInputTokens: 2048,
+      toolCalling: true,
+      toolChoice: true,
+      structuredOutput: true,
+      reasoningOutput: true,
+      imageInputs: false,
+    });
+    expect(
+      new ChatWenxin({ model: "served", baseUrl: "http://localhost:1/v1" }).profile.maxInputTokens,
+    ).toBeUndefined();
   });
 
   it("maps its options to OpenAI's request names", () => {
@@ -90,7 +149,8 @@ describe("ChatWenxin: standard unit contract", () => {
     const chunks: AIMessageChunk[] = [];
     let threw = false;
     try {
-      for await (const c of await m.stream([new HumanMessage("hello")], { signal: AbortSignal.abort() })) chunks.push(c);
+      for await (const c of await m.stream([new HumanMessage("hello")], { signal: AbortSignal.abort() }))
+        chunks.push(c);
     } catch {
       threw = true;
     }

@@ -1,7 +1,8 @@
 // Checks that need constrained decoding (engine.generate's `constraint` option): on a random-weight
 // model only a constraint makes the arguments and structured replies valid JSON. They run as soon
 // as the engine takes `constraint`, and are skipped before.
-import { AIMessage, AIMessageChunk, ToolMessage } from "@langchain/core/messages";
+import type { AIMessageChunk } from "@langchain/core/messages";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { StructuredTool, tool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { Engine } from "@wenxin/engine";
@@ -15,7 +16,11 @@ import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
 
 const adder = z.object({ a: z.number().int(), b: z.number().int() }).describe("Adds a and b");
 const adderJson = toJsonSchema(adder) as Record<string, unknown>;
-const verdict = z.object({ label: z.enum(["positive", "negative", "neutral"]), confident: z.boolean(), stars: z.number().int() });
+const verdict = z.object({
+  label: z.enum(["positive", "negative", "neutral"]),
+  confident: z.boolean(),
+  stars: z.number().int(),
+});
 
 class AdderTool extends StructuredTool {
   name = "add";
@@ -27,10 +32,16 @@ class AdderTool extends StructuredTool {
 }
 
 const kinds: [string, unknown][] = [
-  ["a zod tool()", tool(async ({ a, b }) => String(a + b), { name: "add", description: "Adds a and b", schema: adder })],
+  [
+    "a zod tool()",
+    tool(async ({ a, b }) => String(a + b), { name: "add", description: "Adds a and b", schema: adder }),
+  ],
   ["a JSON-schema tool", { name: "add", description: "Adds a and b", schema: adderJson }],
   ["a StructuredTool", new AdderTool()],
-  ["an OpenAI-format tool", { type: "function", function: { name: "add", description: "Adds a and b", parameters: adderJson } }],
+  [
+    "an OpenAI-format tool",
+    { type: "function", function: { name: "add", description: "Adds a and b", parameters: adderJson } },
+  ],
 ];
 
 describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decoding", () => {
@@ -44,7 +55,9 @@ describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decod
     new ChatWenxin({ model: engine, temperature: 0.8, topP: 0.8, seed: 11, maxTokens: 128, ...fields });
 
   it.each(kinds)("forces a call to %s whose arguments validate", async (_kind, t) => {
-    const msg = await chat().bindTools([t as never], { tool_choice: "add" }).invoke("What is 1 + 2?");
+    const msg = await chat()
+      .bindTools([t as never], { tool_choice: "add" })
+      .invoke("What is 1 + 2?");
     expect(msg.invalid_tool_calls).toEqual([]);
     expect(msg.tool_calls).toHaveLength(1);
     expect(msg.tool_calls![0]).toMatchObject({ type: "tool_call", name: "add", id: expect.stringMatching(/^call_/) });
@@ -74,10 +87,13 @@ describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decod
     expect(merged.usage_metadata!.input_tokens).toBeGreaterThan(0);
   });
 
-  it.each(["jsonSchema", "functionCalling"] as const)("returns structured output that validates (%s, zod)", async (method) => {
-    const result = await chat().withStructuredOutput(verdict, { method, name: "review" }).invoke("Great product!");
-    expect(verdict.safeParse(result).success).toBe(true);
-  });
+  it.each(["jsonSchema", "functionCalling"] as const)(
+    "returns structured output that validates (%s, zod)",
+    async (method) => {
+      const result = await chat().withStructuredOutput(verdict, { method, name: "review" }).invoke("Great product!");
+      expect(verdict.safeParse(result).success).toBe(true);
+    },
+  );
 
   it("returns structured output that validates against a JSON schema, with the raw message", async () => {
     const schema = toJsonSchema(verdict) as Record<string, unknown>;
@@ -87,7 +103,9 @@ describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decod
   });
 
   it("returns a JSON object in jsonMode", async () => {
-    const result = await chat().withStructuredOutput({ type: "object" }, { method: "jsonMode" }).invoke("Describe ERNIE as JSON.");
+    const result = await chat()
+      .withStructuredOutput({ type: "object" }, { method: "jsonMode" })
+      .invoke("Describe ERNIE as JSON.");
     expect(typeof result).toBe("object");
     expect(Array.isArray(result)).toBe(false);
   });
@@ -97,7 +115,11 @@ describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decod
     const forceFirst = createMiddleware({
       name: "ForceAddFirst",
       wrapModelCall: (request, handler) =>
-        handler(request.messages.some((m) => ToolMessage.isInstance(m)) ? request : { ...request, toolChoice: { type: "function", function: { name: "add" } } }),
+        handler(
+          request.messages.some((m) => ToolMessage.isInstance(m))
+            ? request
+            : { ...request, toolChoice: { type: "function", function: { name: "add" } } },
+        ),
     });
     const agent = createAgent({ model: chat({ maxTokens: 32 }), tools: [add], middleware: [forceFirst] });
     const { messages } = await agent.invoke({ messages: [{ role: "user", content: "What is 1 + 2?" }] });

@@ -21,7 +21,13 @@ function meanPooledNormalised(data: Float32Array, tokens: number, hidden: number
   return out.map((v) => v / norm);
 }
 
-const texts = ["文心大模型支持混合专家架构。", "ERNIE 4.5 is a mixture-of-experts model.", "The cat sat on the mat.", "你好", "Vector stores need embeddings."];
+const texts = [
+  "文心大模型支持混合专家架构。",
+  "ERNIE 4.5 is a mixture-of-experts model.",
+  "The cat sat on the mat.",
+  "你好",
+  "Vector stores need embeddings.",
+];
 
 let engine: Engine;
 beforeAll(async () => {
@@ -38,7 +44,12 @@ describe("WenxinEmbeddings", () => {
       expect(v).toHaveLength(engine.config.hparams.hiddenSize);
       expect(Math.hypot(...v)).toBeCloseTo(1, 5);
       const ref = states.get(`text${i}.last_hidden_state`)!;
-      expect(maxAbsDiff(Float32Array.from(v), Float32Array.from(meanPooledNormalised(ref.data, ref.shape[0]!, ref.shape[1]!)))).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(
+          Float32Array.from(v),
+          Float32Array.from(meanPooledNormalised(ref.data, ref.shape[0]!, ref.shape[1]!)),
+        ),
+      ).toBeLessThan(1e-4);
     });
   });
 
@@ -50,7 +61,9 @@ describe("WenxinEmbeddings", () => {
       spy.mockClear();
       const inTwos = await new WenxinEmbeddings({ model: engine, batchSize: 2 }).embedDocuments(texts);
       expect(spy.mock.calls.map((c) => c[0])).toEqual([texts.slice(0, 2), texts.slice(2, 4), texts.slice(4)]);
-      inTwos.forEach((v, i) => expect(maxAbsDiff(Float32Array.from(v), Float32Array.from(whole[i]!))).toBeLessThan(1e-5));
+      inTwos.forEach((v, i) =>
+        expect(maxAbsDiff(Float32Array.from(v), Float32Array.from(whole[i]!))).toBeLessThan(1e-5),
+      );
     } finally {
       spy.mockRestore();
     }
@@ -66,7 +79,11 @@ describe("WenxinEmbeddings", () => {
   it("reports bad input with typed errors", async () => {
     const embeddings = new WenxinEmbeddings({ model: engine });
     await expect(embeddings.embedQuery("")).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
-    await expect(embeddings.embedDocuments([1 as never])).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
-    expect(() => new WenxinEmbeddings({ model: engine, batchSize: 0 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
+    await expect(embeddings.embedDocuments([1 as never])).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
+    expect(() => new WenxinEmbeddings({ model: engine, batchSize: 0 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
   });
 });

@@ -11,7 +11,10 @@ const run = promisify(execFile);
 const examples = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../examples");
 
 async function runExample(name: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [path.join(examples, name, "index.mjs")], { cwd: path.join(examples, name), timeout: 60_000 });
+  const { stdout } = await run(process.execPath, [path.join(examples, name, "index.mjs")], {
+    cwd: path.join(examples, name),
+    timeout: 60_000,
+  });
   return stdout;
 }
 

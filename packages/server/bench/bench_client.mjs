@@ -67,10 +67,31 @@ export function rssMb(pid) {
  * Starts `wenxin serve` as a child on 127.0.0.1 and waits until /health says ok.
  * Returns its url, pid and `stop()` (SIGTERM, resolves with the exit code).
  */
-export async function startServeProcess({ model, modelName = "bench", threads, apiKey, maxConcurrency, extraArgs = [], timeoutMs = 120_000 }) {
+export async function startServeProcess({
+  model,
+  modelName = "bench",
+  threads,
+  apiKey,
+  maxConcurrency,
+  extraArgs = [],
+  timeoutMs = 120_000,
+}) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: build first (pnpm exec turbo run build)`);
   const port = await freePort();
-  const args = [CLI, "serve", "--model", model, "--host", "127.0.0.1", "--port", String(port), "--model-name", modelName, "--log-level", "warn"];
+  const args = [
+    CLI,
+    "serve",
+    "--model",
+    model,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--model-name",
+    modelName,
+    "--log-level",
+    "warn",
+  ];
   if (threads) args.push("--threads", String(threads));
   if (apiKey) args.push("--api-key", apiKey);
   if (maxConcurrency) args.push("--max-concurrency", String(maxConcurrency));
@@ -166,9 +187,25 @@ async function readAll(res) {
  */
 export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
   const started = performance.now();
-  const out = { ok: false, status: 0, ttftMs: NaN, totalMs: NaN, completionTokens: 0, finishReason: null, error: null, disconnected: false, toolCalls: 0, content: "" };
+  const out = {
+    ok: false,
+    status: 0,
+    ttftMs: NaN,
+    totalMs: NaN,
+    completionTokens: 0,
+    finishReason: null,
+    error: null,
+    disconnected: false,
+    toolCalls: 0,
+    content: "",
+  };
   try {
-    const { req, res } = await post(url, "/v1/chat/completions", JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }), authHeaders(apiKey));
+    const { req, res } = await post(
+      url,
+      "/v1/chat/completions",
+      JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+      authHeaders(apiKey),
+    );
     out.status = res.statusCode;
     if (res.statusCode !== 200) {
       out.error = `status ${res.statusCode}: ${(await readAll(res)).slice(0, 300)}`;
@@ -227,7 +264,10 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
 
 /** A plain (non-streaming) JSON POST; resolves with { status, json, text }. */
 export async function postJson(url, route, body, { apiKey, headers = {} } = {}) {
-  const { res } = await post(url, route, typeof body === "string" ? body : JSON.stringify(body), { ...authHeaders(apiKey), ...headers });
+  const { res } = await post(url, route, typeof body === "string" ? body : JSON.stringify(body), {
+    ...authHeaders(apiKey),
+    ...headers,
+  });
   const text = await readAll(res);
   let json;
   try {
@@ -252,13 +292,40 @@ export function malformedRequests({ modelName, bodyLimit = 4 * 1024 * 1024, apiK
     { name: "out_of_range", body: chat({ temperature: 9 }), status: 400, code: "invalid_value" },
     { name: "unknown_model", body: chat({ model: "no-such-model" }), status: 404, code: "model_not_found" },
     { name: "context_overflow", body: chat({ max_tokens: 10_000_000 }), status: 400, code: "context_length_exceeded" },
-    { name: "bad_tool_name", body: chat({ tools: [{ type: "function", function: { name: "no spaces allowed" } }] }), status: 400, code: "invalid_value" },
-    { name: "image_part", body: chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }), status: 400 },
-    { name: "top_logprobs_range", body: chat({ logprobs: true, top_logprobs: 21 }), status: 400, code: "invalid_value" },
-    { name: "oversize", oversize: true, body: JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(bodyLimit + 1) }] })), status: 413, code: "request_too_large" },
+    {
+      name: "bad_tool_name",
+      body: chat({ tools: [{ type: "function", function: { name: "no spaces allowed" } }] }),
+      status: 400,
+      code: "invalid_value",
+    },
+    {
+      name: "image_part",
+      body: chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }),
+      status: 400,
+    },
+    {
+      name: "top_logprobs_range",
+      body: chat({ logprobs: true, top_logprobs: 21 }),
+      status: 400,
+      code: "invalid_value",
+    },
+    {
+      name: "oversize",
+      oversize: true,
+      body: JSON.stringify(chat({ messages: [{ role: "user", content: "x".repeat(bodyLimit + 1) }] })),
+      status: 413,
+      code: "request_too_large",
+    },
     { name: "unknown_route", route: "/v1/chat/completion", body: chat({}), status: 404, code: "unknown_url" },
   ];
-  if (apiKey) cases.push({ name: "wrong_api_key", body: chat({}), status: 401, code: "invalid_api_key", headers: { authorization: "Bearer wrong-key" } });
+  if (apiKey)
+    cases.push({
+      name: "wrong_api_key",
+      body: chat({}),
+      status: 401,
+      code: "invalid_api_key",
+      headers: { authorization: "Bearer wrong-key" },
+    });
   return cases;
 }
 
@@ -271,7 +338,10 @@ export function malformedRequests({ modelName, bodyLimit = 4 * 1024 * 1024, apiK
 export function postOversize(url, route, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const bytes = Buffer.from(body);
-    const req = http.request(`${url}${route}`, { method: "POST", headers: { "content-type": "application/json", "content-length": bytes.length, ...headers } });
+    const req = http.request(`${url}${route}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": bytes.length, ...headers },
+    });
     let answered = false;
     const timer = setTimeout(() => req.end(bytes), 2000);
     req.on("response", (res) => {
@@ -308,14 +378,29 @@ export async function sendMalformed(url, c, apiKey) {
       : await postJson(url, route, c.body, { apiKey, headers: c.headers });
     const code = res.json?.error?.code ?? null;
     const ok = res.status === c.status && (c.code === undefined || code === c.code);
-    return { name: c.name, ok, status: res.status, code, error: ok ? null : `expected ${c.status} ${c.code ?? ""}, got ${res.status} ${code}` };
+    return {
+      name: c.name,
+      ok,
+      status: res.status,
+      code,
+      error: ok ? null : `expected ${c.status} ${c.code ?? ""}, got ${res.status} ${code}`,
+    };
   } catch (err) {
     return { name: c.name, ok: false, status: 0, code: null, error: describeError(err) };
   }
 }
 
 /** Short user messages in a few languages, so prompts differ between clients. */
-const TOPICS = ["the sea", "a mountain village", "机器学习", "春天的早晨", "a robot that paints", "distributed systems", "北京的秋天", "a lost key"];
+const TOPICS = [
+  "the sea",
+  "a mountain village",
+  "机器学习",
+  "春天的早晨",
+  "a robot that paints",
+  "distributed systems",
+  "北京的秋天",
+  "a lost key",
+];
 export function userMessage(i) {
   return `Write two sentences about ${TOPICS[i % TOPICS.length]} (#${i}).`;
 }

@@ -12,7 +12,15 @@
 // valid request must still succeed and every malformed one get its 4xx. Exits 1 otherwise.
 import { parseArgs } from "node:util";
 
-import { malformedRequests, quantile, scrapeMetrics, sendMalformed, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
+import {
+  malformedRequests,
+  quantile,
+  scrapeMetrics,
+  sendMalformed,
+  startServeProcess,
+  streamChat,
+  userMessage,
+} from "./bench_client.mjs";
 import { resolveBenchModel } from "./bench_model.mjs";
 
 const { values: args } = parseArgs({
@@ -31,7 +39,9 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log("usage: load.mjs [--model DIR] [--clients 200] [--max-tokens 16] [--malformed 0.25] [--threads N] [--max-concurrency N] [--api-key KEY] [--json]");
+  console.log(
+    "usage: load.mjs [--model DIR] [--clients 200] [--max-tokens 16] [--malformed 0.25] [--threads N] [--max-concurrency N] [--api-key KEY] [--json]",
+  );
   process.exit(0);
 }
 const CLIENTS = Number(args.clients);
@@ -67,7 +77,8 @@ async function phase(name, malformedShare) {
   const started = performance.now();
   const results = await Promise.all(
     Array.from({ length: CLIENTS }, async (_, i) => {
-      if (every && i % every === 0) return { kind: "malformed", ...(await sendMalformed(server.url, cases[(i / every) % cases.length], API_KEY)) };
+      if (every && i % every === 0)
+        return { kind: "malformed", ...(await sendMalformed(server.url, cases[(i / every) % cases.length], API_KEY)) };
       return { kind: "valid", ...(await streamChat(server.url, request(i), { apiKey: API_KEY })) };
     }),
   );
@@ -83,14 +94,37 @@ async function phase(name, malformedShare) {
     valid_failed: valid.length - ok.length,
     malformed: malformed.length,
     malformed_wrong_status: malformed.filter((r) => !r.ok).length,
-    ttft_p50_ms: Math.round(quantile(ok.map((r) => r.ttftMs), 0.5)),
-    ttft_p99_ms: Math.round(quantile(ok.map((r) => r.ttftMs), 0.99)),
-    latency_p50_ms: Math.round(quantile(ok.map((r) => r.totalMs), 0.5)),
-    latency_p99_ms: Math.round(quantile(ok.map((r) => r.totalMs), 0.99)),
+    ttft_p50_ms: Math.round(
+      quantile(
+        ok.map((r) => r.ttftMs),
+        0.5,
+      ),
+    ),
+    ttft_p99_ms: Math.round(
+      quantile(
+        ok.map((r) => r.ttftMs),
+        0.99,
+      ),
+    ),
+    latency_p50_ms: Math.round(
+      quantile(
+        ok.map((r) => r.totalMs),
+        0.5,
+      ),
+    ),
+    latency_p99_ms: Math.round(
+      quantile(
+        ok.map((r) => r.totalMs),
+        0.99,
+      ),
+    ),
     completion_tokens: tokens,
     tokens_per_s: Number((tokens / wallS).toFixed(1)),
     wall_s: Number(wallS.toFixed(1)),
-    failures: [...valid, ...malformed].filter((r) => !r.ok).slice(0, 10).map((r) => `${r.kind}${r.name ? ` ${r.name}` : ""}: ${r.error}`),
+    failures: [...valid, ...malformed]
+      .filter((r) => !r.ok)
+      .slice(0, 10)
+      .map((r) => `${r.kind}${r.name ? ` ${r.name}` : ""}: ${r.error}`),
   };
   log(
     `${name}: ${report.valid} valid (${report.valid_failed} failed), ${report.malformed} malformed (${report.malformed_wrong_status} wrong status); ` +
@@ -116,7 +150,14 @@ try {
     kv_blocks_used: m.get("wenxin_kv_cache_blocks_used") ?? null,
   };
   const stopped = await server.stop();
-  const report = { model: modelDir, max_tokens: MAX_TOKENS, malformed_share: MALFORMED, phases, idle, server_exit: stopped };
+  const report = {
+    model: modelDir,
+    max_tokens: MAX_TOKENS,
+    malformed_share: MALFORMED,
+    phases,
+    idle,
+    server_exit: stopped,
+  };
   if (phases.some((p) => p.valid_failed > 0 || p.malformed_wrong_status > 0) || stopped !== 0) exitCode = 1;
   if (args.json) console.log(JSON.stringify(report, null, 2));
   else log(`idle after the run: ${JSON.stringify(idle)}; server exit ${stopped}`);

@@ -35,15 +35,25 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log("usage: soak.mjs [--model DIR] [--minutes 30] [--clients 64] [--max-tokens 16] [--sample-every S] [--warmup MIN] [--threads N] [--max-concurrency N] [--api-key KEY] [--seed N] [--json]");
+  console.log(
+    "usage: soak.mjs [--model DIR] [--minutes 30] [--clients 64] [--max-tokens 16] [--sample-every S] [--warmup MIN] [--threads N] [--max-concurrency N] [--api-key KEY] [--seed N] [--json]",
+  );
   process.exit(0);
 }
 const log = (line) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 const MODEL_NAME = "ERNIE-4.5-0.3B-random";
 
 const modelDir = await resolveBenchModel(args.model, log);
-const server = await startServeProcess({ model: modelDir, modelName: MODEL_NAME, threads: args.threads, apiKey: args["api-key"], maxConcurrency: args["max-concurrency"] });
-log(`wenxin serve on ${server.url} (pid ${server.pid}), model ${modelDir}; soaking ${args.minutes} min with ${args.clients} clients`);
+const server = await startServeProcess({
+  model: modelDir,
+  modelName: MODEL_NAME,
+  threads: args.threads,
+  apiKey: args["api-key"],
+  maxConcurrency: args["max-concurrency"],
+});
+log(
+  `wenxin serve on ${server.url} (pid ${server.pid}), model ${modelDir}; soaking ${args.minutes} min with ${args.clients} clients`,
+);
 
 let exitCode = 0;
 try {

@@ -3,14 +3,28 @@
 // replies, plain completions and malformed requests. Valid requests must all succeed, malformed ones
 // get their 4xx; the server's resident memory is sampled throughout (slope after warm-up) and, at
 // the end, the server must come back to idle: nothing running or queued, no KV blocks held.
-import { linearFit, malformedRequests, postJson, prng, quantile, scrapeMetrics, sendMalformed, streamChat, userMessage } from "./bench_client.mjs";
+import {
+  linearFit,
+  malformedRequests,
+  postJson,
+  prng,
+  quantile,
+  scrapeMetrics,
+  sendMalformed,
+  streamChat,
+  userMessage,
+} from "./bench_client.mjs";
 
 const WEATHER_TOOL = {
   type: "function",
   function: {
     name: "get_weather",
     description: "Current weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string", enum: ["c", "f"] } }, required: ["city"] },
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" }, unit: { type: "string", enum: ["c", "f"] } },
+      required: ["city"],
+    },
   },
 };
 
@@ -19,7 +33,12 @@ const PERSON_SCHEMA = {
   json_schema: {
     name: "person",
     strict: true,
-    schema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } }, required: ["name", "age"], additionalProperties: false },
+    schema: {
+      type: "object",
+      properties: { name: { type: "string" }, age: { type: "integer" } },
+      required: ["name", "age"],
+      additionalProperties: false,
+    },
   },
 };
 
@@ -41,29 +60,56 @@ function pick(rand) {
 
 /** Runs one request of `kind`; resolves with { kind, valid, ok, ttftMs?, error? }. */
 async function runOne(kind, o, rand, n, cases) {
-  const chat = { model: o.modelName, messages: [{ role: "user", content: userMessage(n) }], max_tokens: o.maxTokens, temperature: 0.8, seed: n };
+  const chat = {
+    model: o.modelName,
+    messages: [{ role: "user", content: userMessage(n) }],
+    max_tokens: o.maxTokens,
+    temperature: 0.8,
+    seed: n,
+  };
   switch (kind) {
     case "stream": {
       const r = await streamChat(o.url, chat, { apiKey: o.apiKey });
       return { kind, valid: true, ok: r.ok, ttftMs: r.ttftMs, error: r.error };
     }
     case "disconnect": {
-      const r = await streamChat(o.url, { ...chat, max_tokens: o.maxTokens * 4 }, { apiKey: o.apiKey, disconnectAfter: 1 + Math.floor(rand() * 4) });
+      const r = await streamChat(
+        o.url,
+        { ...chat, max_tokens: o.maxTokens * 4 },
+        { apiKey: o.apiKey, disconnectAfter: 1 + Math.floor(rand() * 4) },
+      );
       return { kind, valid: true, ok: r.ok, error: r.error };
     }
     case "tool_call": {
       const forced = rand() < 0.5;
       const r = await streamChat(
         o.url,
-        { ...chat, messages: [{ role: "user", content: `What is the weather in city #${n}?` }], tools: [WEATHER_TOOL], tool_choice: forced ? "required" : "auto", max_tokens: o.maxTokens * 2 },
+        {
+          ...chat,
+          messages: [{ role: "user", content: `What is the weather in city #${n}?` }],
+          tools: [WEATHER_TOOL],
+          tool_choice: forced ? "required" : "auto",
+          max_tokens: o.maxTokens * 2,
+        },
         { apiKey: o.apiKey },
       );
       // A forced call starts with the call itself (the prompt prefills it), whatever the weights.
       const ok = r.ok && (!forced || r.toolCalls >= 1);
-      return { kind, valid: true, ok, ttftMs: r.ttftMs, error: r.error ?? (ok ? null : "a forced tool call returned no tool_calls") };
+      return {
+        kind,
+        valid: true,
+        ok,
+        ttftMs: r.ttftMs,
+        error: r.error ?? (ok ? null : "a forced tool call returned no tool_calls"),
+      };
     }
     case "json_schema": {
-      const r = await postJson(o.url, "/v1/chat/completions", { ...chat, response_format: PERSON_SCHEMA, max_tokens: o.maxTokens * 2 }, { apiKey: o.apiKey });
+      const r = await postJson(
+        o.url,
+        "/v1/chat/completions",
+        { ...chat, response_format: PERSON_SCHEMA, max_tokens: o.maxTokens * 2 },
+        { apiKey: o.apiKey },
+      );
       let error = r.status === 200 ? null : `status ${r.status}: ${r.text.slice(0, 200)}`;
       const choice = r.json?.choices?.[0];
       if (!error && choice?.finish_reason === "stop") {
@@ -76,7 +122,12 @@ async function runOne(kind, o, rand, n, cases) {
       return { kind, valid: true, ok: error === null, error };
     }
     case "completion": {
-      const r = await postJson(o.url, "/v1/completions", { model: o.modelName, prompt: userMessage(n), max_tokens: o.maxTokens, temperature: 0.8, seed: n }, { apiKey: o.apiKey });
+      const r = await postJson(
+        o.url,
+        "/v1/completions",
+        { model: o.modelName, prompt: userMessage(n), max_tokens: o.maxTokens, temperature: 0.8, seed: n },
+        { apiKey: o.apiKey },
+      );
       const ok = r.status === 200 && typeof r.json?.choices?.[0]?.text === "string";
       return { kind, valid: true, ok, error: ok ? null : `status ${r.status}: ${r.text.slice(0, 200)}` };
     }
@@ -99,7 +150,8 @@ export async function waitForIdle(url, timeoutMs = 20_000) {
       sequences_running: m.get("wenxin_sequences_running") ?? null,
       kv_blocks_used: m.get("wenxin_kv_cache_blocks_used") ?? null,
     };
-    const idle = state.requests_running === 0 && state.queue_depth === 0 && !state.sequences_running && !state.kv_blocks_used;
+    const idle =
+      state.requests_running === 0 && state.queue_depth === 0 && !state.sequences_running && !state.kv_blocks_used;
     if (idle || Date.now() > deadline) return { idle, ...state };
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -133,7 +185,9 @@ export async function runSoak(o) {
           if (Date.now() - lastReport > 60_000) {
             lastReport = Date.now();
             const last = samples.at(-1);
-            log(`${((Date.now() - started) / 60_000).toFixed(1)} min: ${results.length} requests${last ? `, RSS ${last.mb.toFixed(0)} MB` : ""}`);
+            log(
+              `${((Date.now() - started) / 60_000).toFixed(1)} min: ${results.length} requests${last ? `, RSS ${last.mb.toFixed(0)} MB` : ""}`,
+            );
           }
         }
       }),
@@ -152,7 +206,10 @@ export async function runSoak(o) {
   // them (free or as cached prefixes), so resident memory climbs until the pool is whole.
   const warmupMin = (o.warmupMs ?? o.durationMs / 3) / 60_000;
   const steady = samples.filter((s) => s.minute >= warmupMin);
-  const fit = linearFit(steady.map((s) => s.minute), steady.map((s) => s.mb));
+  const fit = linearFit(
+    steady.map((s) => s.minute),
+    steady.map((s) => s.mb),
+  );
   const ttfts = valid.map((r) => r.ttftMs).filter((t) => t !== undefined && !Number.isNaN(t));
   return {
     minutes: Number(((Date.now() - started) / 60_000).toFixed(2)),
@@ -177,6 +234,9 @@ export async function runSoak(o) {
         }
       : null,
     idle,
-    failures: results.filter((r) => !r.ok).slice(0, 10).map((r) => `${r.kind}${r.name ? ` ${r.name}` : ""}: ${r.error}`),
+    failures: results
+      .filter((r) => !r.ok)
+      .slice(0, 10)
+      .map((r) => `${r.kind}${r.name ? ` ${r.name}` : ""}: ${r.error}`),
   };
 }

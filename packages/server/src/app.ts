@@ -53,7 +53,12 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     reply.header("x-request-id", request.id);
     if (request.url.startsWith("/v1/") && !authorized(request.headers.authorization)) {
       reply.header("www-authenticate", 'Bearer realm="wenxin"');
-      throw new ApiError(401, "invalid_request_error", "Incorrect or missing API key: send 'Authorization: Bearer <key>'", "invalid_api_key");
+      throw new ApiError(
+        401,
+        "invalid_request_error",
+        "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
+        "invalid_api_key",
+      );
     }
   });
 
@@ -73,13 +78,22 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     const error = toApiError(err, request.id);
     if (error.status >= 500 && error.status !== 503) request.log.error({ err }, "request failed");
     else request.log.info({ status: error.status, code: error.code, message: error.message }, "request refused");
-    ctx.metrics.errors.inc({ route: request.routeOptions.url ?? "unmatched", status: String(error.status), code: error.code ?? "" });
+    ctx.metrics.errors.inc({
+      route: request.routeOptions.url ?? "unmatched",
+      status: String(error.status),
+      code: error.code ?? "",
+    });
     if (error.status === 503) reply.header("retry-after", "1");
     return reply.code(error.status).send(error.toBody());
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const error = new ApiError(404, "invalid_request_error", `Invalid URL (${request.method} ${request.url})`, "unknown_url");
+    const error = new ApiError(
+      404,
+      "invalid_request_error",
+      `Invalid URL (${request.method} ${request.url})`,
+      "unknown_url",
+    );
     ctx.metrics.errors.inc({ route: "unmatched", status: "404", code: "unknown_url" });
     return reply.code(404).send(error.toBody());
   });

@@ -34,7 +34,13 @@ export const badRequest = (message: string, param: string | null = null, code = 
   new ApiError(400, "invalid_request_error", message, code, param);
 
 export const unsupported = (param: string, what: string) =>
-  new ApiError(400, "invalid_request_error", `${what} is not supported by this server yet`, "unsupported_parameter", param);
+  new ApiError(
+    400,
+    "invalid_request_error",
+    `${what} is not supported by this server yet`,
+    "unsupported_parameter",
+    param,
+  );
 
 /** Status and OpenAI code per engine error code: the one place that decides them. */
 const ENGINE_ERRORS: Partial<Record<WenxinErrorCode, { status: number; type: ApiErrorType; code: string }>> = {
@@ -59,9 +65,17 @@ const ENGINE_ERRORS: Partial<Record<WenxinErrorCode, { status: number; type: Api
 
 /** Fastify's own error codes that reach the error handler, and what the client sees for them. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: "request_too_large", message: "the request body is larger than the server accepts" },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: "request_too_large",
+    message: "the request body is larger than the server accepts",
+  },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: "invalid_json" },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: "invalid_json", message: "the request body is empty; send a JSON object" },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: "invalid_json",
+    message: "the request body is empty; send a JSON object",
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: "invalid_request" },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 400, code: "invalid_content_type" },
 };
@@ -80,7 +94,12 @@ export function toApiError(err: unknown, requestId?: string): ApiError {
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown } | undefined;
   const fastify = typeof e?.code === "string" ? FASTIFY_ERRORS[e.code] : undefined;
   if (fastify) {
-    return new ApiError(fastify.status, "invalid_request_error", fastify.message ?? String(e?.message ?? "malformed request"), fastify.code);
+    return new ApiError(
+      fastify.status,
+      "invalid_request_error",
+      fastify.message ?? String(e?.message ?? "malformed request"),
+      fastify.code,
+    );
   }
   // Other 4xx from fastify (bad headers, unsupported method…) keep their status and message.
   if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500 && typeof e.message === "string")

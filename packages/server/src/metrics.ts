@@ -168,13 +168,25 @@ export class ServerMetrics {
         },
       });
     gauge("wenxin_kv_cache_blocks_used", "KV cache blocks held by sequences", (s) => s.kvBlocksUsed);
-    gauge("wenxin_kv_cache_blocks_free", "KV cache blocks not held by a sequence (prefix-cached ones included)", (s) => s.kvBlocksFree);
-    gauge("wenxin_kv_cache_blocks_cached", "Free KV cache blocks that keep a prompt prefix for reuse (reclaimed when needed)", (s) => s.kvBlocksCached);
+    gauge(
+      "wenxin_kv_cache_blocks_free",
+      "KV cache blocks not held by a sequence (prefix-cached ones included)",
+      (s) => s.kvBlocksFree,
+    );
+    gauge(
+      "wenxin_kv_cache_blocks_cached",
+      "Free KV cache blocks that keep a prompt prefix for reuse (reclaimed when needed)",
+      (s) => s.kvBlocksCached,
+    );
     gauge("wenxin_kv_cache_blocks_total", "KV cache blocks in all", (s) => s.kvBlocksTotal);
     gauge("wenxin_kv_cache_block_tokens", "Tokens per KV cache block", (s) => s.kvBlockTokens);
     gauge("wenxin_sequences_waiting", "Sequences submitted to the engine and not yet scheduled", (s) => s.waiting);
     gauge("wenxin_sequences_running", "Sequences the engine steps", (s) => s.running);
-    counter("wenxin_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache instead of computed", (s) => s.prefixCacheHitTokens);
+    counter(
+      "wenxin_prefix_cache_hit_tokens_total",
+      "Prompt tokens served from the prefix cache instead of computed",
+      (s) => s.prefixCacheHitTokens,
+    );
     counter("wenxin_engine_preemptions_total", "Sequences preempted for lack of KV cache", (s) => s.preemptions);
     counter("wenxin_engine_steps_total", "Engine steps (one forward pass over all running sequences)", (s) => s.steps);
   }

@@ -16,7 +16,11 @@ export const serverOptionsSchema = z.object({
   /** Requests that may wait for a slot; beyond that the server answers 429. */
   maxQueue: z.number().int().min(0).max(1_000_000).default(1024),
   /** Largest request body in bytes (413 above). */
-  bodyLimit: z.number().int().min(1024).default(4 * 1024 * 1024),
+  bodyLimit: z
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
   /**
    * How long a client may take to send its whole request (headers and body), in ms; 408 after.
    * It bounds slow uploads only: a streaming answer may run longer. 0 turns the limit off.

@@ -29,7 +29,9 @@ export class RequestScope {
     reply.raw.once("close", () => {
       if (reply.raw.writableFinished) return;
       this.gone = true;
-      this.controller.abort(new ApiError(499, "invalid_request_error", "the client closed the connection", "client_closed_request"));
+      this.controller.abort(
+        new ApiError(499, "invalid_request_error", "the client closed the connection", "client_closed_request"),
+      );
     });
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Engine, EngineStats } from "@wenxin/engine";
 
-import { AdmissionQueue } from "./admission.js";
+import type { AdmissionQueue } from "./admission.js";
 import { engineStats } from "./engine_stats.js";
 import { ApiError } from "./errors.js";
 
@@ -65,7 +65,13 @@ export class ServedModel {
   /** 404 unless `name` is this model's id. */
   assertServes(name: string): void {
     if (name !== this.id)
-      throw new ApiError(404, "invalid_request_error", `The model '${name}' does not exist; this server serves '${this.id}'`, "model_not_found", "model");
+      throw new ApiError(
+        404,
+        "invalid_request_error",
+        `The model '${name}' does not exist; this server serves '${this.id}'`,
+        "model_not_found",
+        "model",
+      );
   }
 
   /** The engine, or 503 while loading, draining or after a failed load. */
@@ -110,7 +116,9 @@ export class ServedModel {
   async drain(timeoutMs: number): Promise<{ aborted: number }> {
     if (this.currentState === "closed") return { aborted: 0 };
     this.currentState = "draining";
-    this.admission.rejectWaiting(new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"));
+    this.admission.rejectWaiting(
+      new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"),
+    );
     let aborted = 0;
     if (this.inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -120,14 +128,21 @@ export class ServedModel {
       clearTimeout(timer);
       if (!finished) {
         aborted = this.inFlight.size;
-        for (const r of this.inFlight) r.controller.abort(new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"));
+        for (const r of this.inFlight)
+          r.controller.abort(
+            new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"),
+          );
         await idle;
       }
     }
     this.currentState = "closed";
     if (!this.owner.closeEngine) return { aborted };
     if (this.loaded) await this.loaded.close();
-    else void this.ready.then((e) => e.close(), () => undefined); // still loading: close it when it arrives
+    else
+      void this.ready.then(
+        (e) => e.close(),
+        () => undefined,
+      ); // still loading: close it when it arrives
     return { aborted };
   }
 }

@@ -61,8 +61,12 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
   const loadStarted = performance.now();
   model.ready.then(
     (e) => {
-      logger.info({ model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) }, "model loaded");
-      if (!engineEnforcesConstraints()) logger.warn("this engine does not enforce response_format yet: JSON output is not guaranteed");
+      logger.info(
+        { model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) },
+        "model loaded",
+      );
+      if (!engineEnforcesConstraints())
+        logger.warn("this engine does not enforce response_format yet: JSON output is not guaranteed");
     },
     (err: unknown) => logger.error({ err, model: model.id }, "model failed to load"),
   );

@@ -53,17 +53,31 @@ describe("a client that does not read", () => {
     const MAX = 1500;
     const model = new ServedModel(MODEL_ID, engine, new AdmissionQueue(4, 4), { closeEngine: false });
     await model.ready;
-    const serving = new CompletionsServing({ model, metrics: new ServerMetrics(model), options: parseServerOptions({}) });
+    const serving = new CompletionsServing({
+      model,
+      metrics: new ServerMetrics(model),
+      options: parseServerOptions({}),
+    });
     const reply = unreadReply();
     const before = engine.stats().generatedTokens;
     let settled = false;
     const handled = serving
-      .handle(parseBody(completionRequestSchema, { model: MODEL_ID, prompt: "hello", max_tokens: MAX, temperature: 0, stream: true }), { id: "slow" } as never, reply as never)
+      .handle(
+        parseBody(completionRequestSchema, {
+          model: MODEL_ID,
+          prompt: "hello",
+          max_tokens: MAX,
+          temperature: 0,
+          stream: true,
+        }),
+        { id: "slow" } as never,
+        reply as never,
+      )
       .finally(() => (settled = true));
 
     // Generation stalls: no new token over 300 ms, well before the end, with the request unfinished.
     let last = -1;
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       const now = engine.stats().generatedTokens;
       if (now === last && now > before) break;
       last = now;
@@ -83,6 +97,8 @@ describe("a client that does not read", () => {
     expect(text.endsWith("data: [DONE]\n\n")).toBe(true);
     expect(text).toContain('"finish_reason":"length"');
     expect(engine.stats().generatedTokens - before).toBe(MAX);
-    await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+    await expect
+      .poll(() => engine.stats(), { timeout: 5000 })
+      .toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
   });
 });

@@ -24,7 +24,18 @@ const PERSON_SCHEMA = {
   additionalProperties: false,
 };
 const TOOLS = [
-  { type: "function" as const, function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"], additionalProperties: false } } },
+  {
+    type: "function" as const,
+    function: {
+      name: "get_weather",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string" } },
+        required: ["city"],
+        additionalProperties: false,
+      },
+    },
+  },
   { type: "function" as const, function: { name: "add_person", parameters: PERSON_SCHEMA } },
 ];
 const messages = [{ role: "user" as const, content: "Tell me about someone." }];
@@ -42,17 +53,39 @@ describe.skipIf(!engineEnforcesConstraints())("constrained answers", () => {
   });
 
   it("response_format json_object gives a JSON object", async () => {
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages, response_format: { type: "json_object" }, seed: 1, max_tokens: 200 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages,
+      response_format: { type: "json_object" },
+      seed: 1,
+      max_tokens: 200,
+    });
     const value: unknown = JSON.parse(res.choices[0]!.message.content!);
     expect(value).toBeTypeOf("object");
     expect(res.choices[0]!.finish_reason).toBe("stop");
   });
 
   it("response_format json_schema gives JSON that validates, streamed or not", async () => {
-    const format = { type: "json_schema" as const, json_schema: { name: "person", schema: PERSON_SCHEMA, strict: true } };
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages, response_format: format, seed: 2, max_tokens: 200 });
+    const format = {
+      type: "json_schema" as const,
+      json_schema: { name: "person", schema: PERSON_SCHEMA, strict: true },
+    };
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages,
+      response_format: format,
+      seed: 2,
+      max_tokens: 200,
+    });
     expect(person.safeParse(JSON.parse(res.choices[0]!.message.content!)).success).toBe(true);
-    const stream = await client.chat.completions.create({ model: MODEL_ID, messages, response_format: format, seed: 2, max_tokens: 200, stream: true });
+    const stream = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages,
+      response_format: format,
+      seed: 2,
+      max_tokens: 200,
+      stream: true,
+    });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe(res.choices[0]!.message.content);
@@ -93,16 +126,32 @@ describe.skipIf(!engineEnforcesConstraints())("constrained answers", () => {
   });
 
   it("tool_choice required calls one of the tools", async () => {
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages, tools: TOOLS, tool_choice: "required", seed: 4, max_tokens: 200 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages,
+      tools: TOOLS,
+      tool_choice: "required",
+      seed: 4,
+      max_tokens: 200,
+    });
     const call = res.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(["get_weather", "add_person"]).toContain(call.function.name);
     expect(JSON.parse(call.function.arguments)).toBeTypeOf("object");
   });
 
   it("ChatOpenAI.withStructuredOutput works with json_schema and with function calling", async () => {
-    const model = new ChatOpenAI({ model: MODEL_ID, apiKey: "unused", configuration: { baseURL: srv.baseURL }, maxRetries: 0, maxTokens: 200, temperature: 0 });
+    const model = new ChatOpenAI({
+      model: MODEL_ID,
+      apiKey: "unused",
+      configuration: { baseURL: srv.baseURL },
+      maxRetries: 0,
+      maxTokens: 200,
+      temperature: 0,
+    });
     for (const method of ["jsonSchema", "functionCalling"] as const) {
-      const parsed = await model.withStructuredOutput(person, { method }).invoke([new HumanMessage("Tell me about someone.")]);
+      const parsed = await model
+        .withStructuredOutput(person, { method })
+        .invoke([new HumanMessage("Tell me about someone.")]);
       expect(person.safeParse(parsed).success, method).toBe(true);
     }
   });

@@ -21,7 +21,11 @@ describe("toApiError", () => {
   });
 
   it("hides the details of internal failures behind the request id", () => {
-    for (const err of [new WenxinError("ERR_WENXIN_INTERNAL", "forward step failed at /work/x.cpp:12"), new TypeError("x is undefined"), "boom"]) {
+    for (const err of [
+      new WenxinError("ERR_WENXIN_INTERNAL", "forward step failed at /work/x.cpp:12"),
+      new TypeError("x is undefined"),
+      "boom",
+    ]) {
       const e = toApiError(err, "req-1");
       expect(e.status).toBe(500);
       expect(e.type).toBe("server_error");
@@ -30,16 +34,23 @@ describe("toApiError", () => {
   });
 
   it("turns fastify's body errors into 400 and 413", () => {
-    expect(toApiError({ code: "FST_ERR_CTP_BODY_TOO_LARGE", statusCode: 413, message: "Request body is too large" })).toMatchObject({
+    expect(
+      toApiError({ code: "FST_ERR_CTP_BODY_TOO_LARGE", statusCode: 413, message: "Request body is too large" }),
+    ).toMatchObject({
       status: 413,
       code: "request_too_large",
     });
-    expect(toApiError({ code: "FST_ERR_CTP_INVALID_JSON_BODY", statusCode: 400, message: "bad json" })).toMatchObject({ status: 400, code: "invalid_json" });
+    expect(toApiError({ code: "FST_ERR_CTP_INVALID_JSON_BODY", statusCode: 400, message: "bad json" })).toMatchObject({
+      status: 400,
+      code: "invalid_json",
+    });
   });
 
   it("keeps an ApiError as it is and renders OpenAI's body", () => {
     const e = new ApiError(404, "invalid_request_error", "no such model", "model_not_found", "model");
     expect(toApiError(e)).toBe(e);
-    expect(e.toBody()).toEqual({ error: { message: "no such model", type: "invalid_request_error", param: "model", code: "model_not_found" } });
+    expect(e.toBody()).toEqual({
+      error: { message: "no such model", type: "invalid_request_error", param: "model", code: "model_not_found" },
+    });
   });
 });

@@ -10,7 +10,13 @@ import { loadDense, MODEL_ID, postJson, sseData, startTestServer, type TestServe
 let engine: Engine;
 let srv: TestServer;
 const MESSAGES: ChatMessage[] = [{ role: "user", content: "你好" }];
-const chat = (extra: Record<string, unknown> = {}) => ({ model: MODEL_ID, messages: MESSAGES, max_tokens: 4, temperature: 0, ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL_ID,
+  messages: MESSAGES,
+  max_tokens: 4,
+  temperature: 0,
+  ...extra,
+});
 
 beforeAll(async () => {
   engine = await loadDense();
@@ -45,34 +51,71 @@ describe("SSE framing", () => {
       expect(c).toMatchObject({ object: "chat.completion.chunk", model: MODEL_ID });
       expect(c).not.toHaveProperty("usage"); // only with stream_options.include_usage
     }
-    expect(chunks[0].choices[0]).toEqual({ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null });
+    expect(chunks[0].choices[0]).toEqual({
+      index: 0,
+      delta: { role: "assistant", content: "" },
+      logprobs: null,
+      finish_reason: null,
+    });
     expect(chunks.at(-1).choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: "length" });
     const whole = await postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 5 }));
     expect(chunks.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(whole.json.choices[0].message.content);
   });
 
   it("streams every choice of n under its own index", async () => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, chat({ stream: true, n: 2, temperature: 1, seed: 3, max_tokens: 4 }));
-    const chunks = sseData(res.text).slice(0, -1).map((f) => JSON.parse(f));
-    const whole = await postJson(`${srv.baseURL}/chat/completions`, chat({ n: 2, temperature: 1, seed: 3, max_tokens: 4 }));
+    const res = await postJson(
+      `${srv.baseURL}/chat/completions`,
+      chat({ stream: true, n: 2, temperature: 1, seed: 3, max_tokens: 4 }),
+    );
+    const chunks = sseData(res.text)
+      .slice(0, -1)
+      .map((f) => JSON.parse(f));
+    const whole = await postJson(
+      `${srv.baseURL}/chat/completions`,
+      chat({ n: 2, temperature: 1, seed: 3, max_tokens: 4 }),
+    );
     for (const index of [0, 1]) {
       const mine = chunks.filter((c) => c.choices[0].index === index);
       expect(mine[0].choices[0].delta.role).toBe("assistant");
       expect(mine.filter((c) => c.choices[0].finish_reason).map((c) => c.choices[0].finish_reason)).toEqual(["length"]);
-      expect(mine.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(whole.json.choices[index].message.content);
+      expect(mine.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(
+        whole.json.choices[index].message.content,
+      );
     }
   });
 
   it("reads text content parts like the same text in a string", async () => {
-    const parts = await postJson(`${srv.baseURL}/chat/completions`, chat({ messages: [{ role: "user", content: [{ type: "text", text: "你" }, { type: "text", text: "好" }] }] }));
-    const plain = await postJson(`${srv.baseURL}/chat/completions`, chat({ messages: [{ role: "user", content: "你\n好" }] }));
+    const parts = await postJson(
+      `${srv.baseURL}/chat/completions`,
+      chat({
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "text", text: "你" },
+              { type: "text", text: "好" },
+            ],
+          },
+        ],
+      }),
+    );
+    const plain = await postJson(
+      `${srv.baseURL}/chat/completions`,
+      chat({ messages: [{ role: "user", content: "你\n好" }] }),
+    );
     expect(parts.status).toBe(200);
     expect(parts.json.usage).toEqual(plain.json.usage);
     expect(parts.json.choices[0].message.content).toBe(plain.json.choices[0].message.content);
   });
 
   it("streams completions the same way", async () => {
-    const res = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hello", max_tokens: 3, stream: true, stream_options: { include_usage: true } });
+    const res = await postJson(`${srv.baseURL}/completions`, {
+      model: MODEL_ID,
+      prompt: "hello",
+      max_tokens: 3,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const frames = sseData(res.text);
     expect(frames.at(-1)).toBe("[DONE]");
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f));
@@ -94,12 +137,30 @@ describe("400: malformed or out of range", () => {
     ["max_tokens 0", chat({ max_tokens: 0 }), "max_tokens", "invalid_value"],
     ["n of 0", chat({ n: 0 }), "n", "invalid_value"],
     ["a string for stream", chat({ stream: "yes" }), "stream", "invalid_value"],
-    ["an image part", chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://x" } }] }] }), "messages[0].content[0].type", "invalid_value"],
+    [
+      "an image part",
+      chat({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "http://x" } }] }] }),
+      "messages[0].content[0].type",
+      "invalid_value",
+    ],
     ["top_logprobs without logprobs", chat({ top_logprobs: 2 }), "top_logprobs", "invalid_value"],
     ["presence_penalty", chat({ presence_penalty: 0.5 }), "presence_penalty", "unsupported_parameter"],
     ["max_tokens beyond the context", chat({ max_tokens: 10_000 }), "max_tokens", "context_length_exceeded"],
-    ["a forced tool that is not given", chat({ tools: [{ type: "function", function: { name: "a" } }], tool_choice: { type: "function", function: { name: "b" } } }), "tool_choice", "invalid_value"],
-    ["json_schema without a schema", chat({ response_format: { type: "json_schema", json_schema: { name: "x" } } }), "response_format", "invalid_value"],
+    [
+      "a forced tool that is not given",
+      chat({
+        tools: [{ type: "function", function: { name: "a" } }],
+        tool_choice: { type: "function", function: { name: "b" } },
+      }),
+      "tool_choice",
+      "invalid_value",
+    ],
+    [
+      "json_schema without a schema",
+      chat({ response_format: { type: "json_schema", json_schema: { name: "x" } } }),
+      "response_format",
+      "invalid_value",
+    ],
   ];
   it.each(cases)("refuses %s", async (_name, body, param, code) => {
     const res = await postJson(`${srv.baseURL}/chat/completions`, body);
@@ -170,7 +231,10 @@ describe("401, 404, 413", () => {
   });
 
   it("answers 413 for a body over the limit", async () => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, chat({ messages: [{ role: "user", content: "x".repeat(5 * 1024 * 1024) }] }));
+    const res = await postJson(
+      `${srv.baseURL}/chat/completions`,
+      chat({ messages: [{ role: "user", content: "x".repeat(5 * 1024 * 1024) }] }),
+    );
     expect(res.status).toBe(413);
     expectErrorBody(res, "request_too_large");
   });
@@ -267,8 +331,12 @@ describe("request ids and logs", () => {
     expect(made.headers.get("x-request-id")).toMatch(/^req-[0-9a-f-]{36}$/);
     const lines = srv.logs.filter((l) => l.reqId === "trace-123");
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["incoming request", "request completed"]));
-    const refused = await postJson(`${srv.baseURL}/chat/completions`, chat({ temperature: 9 }), { "x-request-id": "bad-1" });
+    const refused = await postJson(`${srv.baseURL}/chat/completions`, chat({ temperature: 9 }), {
+      "x-request-id": "bad-1",
+    });
     expect(refused.status).toBe(400);
-    expect(srv.logs.some((l) => l.reqId === "bad-1" && l.msg === "request refused" && l.code === "invalid_value")).toBe(true);
+    expect(srv.logs.some((l) => l.reqId === "bad-1" && l.msg === "request refused" && l.code === "invalid_value")).toBe(
+      true,
+    );
   });
 });

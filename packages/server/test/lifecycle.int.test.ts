@@ -5,9 +5,23 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Engine, GenerateOptions, GenerationStream } from "@wenxin/engine";
 
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
-import { loadDense, MODEL_ID, postJson, readRest, readUntil, sseData, startPost, startTestServer } from "./helpers/test_server.js";
+import {
+  loadDense,
+  MODEL_ID,
+  postJson,
+  readRest,
+  readUntil,
+  sseData,
+  startPost,
+  startTestServer,
+} from "./helpers/test_server.js";
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: MODEL_ID, messages: [{ role: "user", content: "讲个故事" }], temperature: 0, ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL_ID,
+  messages: [{ role: "user", content: "讲个故事" }],
+  temperature: 0,
+  ...extra,
+});
 
 /** Records the engine streams the server starts, and the signals it gives them. */
 function watchGenerate(engine: Engine) {
@@ -35,7 +49,11 @@ describe("client disconnects", () => {
     const watch = watchGenerate(engine);
     try {
       const client = new AbortController();
-      const res = await startPost(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 3000 }), client.signal);
+      const res = await startPost(
+        `${srv.baseURL}/chat/completions`,
+        chat({ stream: true, max_tokens: 3000 }),
+        client.signal,
+      );
       await readUntil(res, (t) => t.split("\n\n").length > 4); // a few tokens are out
       expect(watch.started).toHaveLength(1);
       const { stream, signal } = watch.started[0]!;
@@ -59,7 +77,9 @@ describe("client disconnects", () => {
     const watch = watchGenerate(engine);
     try {
       const client = new AbortController();
-      const pending = startPost(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 3000 }), client.signal).catch(() => undefined);
+      const pending = startPost(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 3000 }), client.signal).catch(
+        () => undefined,
+      );
       await expect.poll(() => watch.started.length, { timeout: 5000 }).toBe(1);
       client.abort();
       await pending;
@@ -76,10 +96,16 @@ describe("client disconnects", () => {
     const watch = watchGenerate(engine);
     const first = new AbortController();
     try {
-      const res = await startPost(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 3000 }), first.signal);
+      const res = await startPost(
+        `${srv.baseURL}/chat/completions`,
+        chat({ stream: true, max_tokens: 3000 }),
+        first.signal,
+      );
       await readUntil(res, (t) => t.includes("data:"));
       const second = new AbortController();
-      const queued = startPost(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 3 }), second.signal).catch(() => undefined);
+      const queued = startPost(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 3 }), second.signal).catch(
+        () => undefined,
+      );
       await expect.poll(() => srv.server.model.admission.queued, { timeout: 5000 }).toBe(1);
       second.abort();
       await queued;
@@ -117,7 +143,9 @@ describe("drain", () => {
     expect(chunks.at(-1).choices[0].finish_reason).toBe("length");
     await drained;
     await expect(fetch(`${srv.url}/health`)).rejects.toThrow();
-    expect(() => engine.generate({ prompt: "x" })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" }));
+    expect(() => engine.generate({ prompt: "x" })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" }),
+    );
   });
 
   it("aborts what is still running at the deadline, telling streaming clients why", async () => {
@@ -131,7 +159,10 @@ describe("drain", () => {
       expect(performance.now() - started).toBeLessThan(5000);
       const frames = sseData(await readRest(state));
       expect(frames.at(-1)).toBe("[DONE]");
-      expect(JSON.parse(frames.at(-2)!).error).toMatchObject({ code: "server_draining", type: "service_unavailable_error" });
+      expect(JSON.parse(frames.at(-2)!).error).toMatchObject({
+        code: "server_draining",
+        type: "service_unavailable_error",
+      });
       // The engine was the caller's: it still serves.
       expect((await engine.generate({ prompt: "x", maxNewTokens: 2 }).result()).completionTokens).toBe(2);
     } finally {

@@ -4,7 +4,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { WenxinTokenizer, type ChatMessage, type Engine } from "@wenxin/engine";
+import type { WenxinTokenizer } from "@wenxin/engine";
+import { type ChatMessage, type Engine } from "@wenxin/engine";
 
 import { TokenSpelling } from "../src/routes/logprobs.js";
 import { loadGolden } from "../../../test/helpers/fixtures.js";
@@ -41,7 +42,14 @@ function logSoftmaxAt(row: Float32Array, id: number): number {
 
 describe("chat.completions logprobs", () => {
   it("gives each generated token its logprob, bytes and the top alternatives", async () => {
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 0, max_tokens: 10, logprobs: true, top_logprobs: 3 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0,
+      max_tokens: 10,
+      logprobs: true,
+      top_logprobs: 3,
+    });
     const choice = res.choices[0]!;
     const content = choice.logprobs!.content!;
     expect(content).toHaveLength(res.usage!.completion_tokens);
@@ -65,7 +73,14 @@ describe("chat.completions logprobs", () => {
   });
 
   it("streams the same entries, each with the chunk that carries its text", async () => {
-    const body = { model: MODEL_ID, messages: MESSAGES as never, temperature: 0, max_tokens: 10, logprobs: true, top_logprobs: 2 } as const;
+    const body = {
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0,
+      max_tokens: 10,
+      logprobs: true,
+      top_logprobs: 2,
+    } as const;
     const whole = await client.chat.completions.create(body);
     const stream = await client.chat.completions.create({ ...body, stream: true });
     const streamed: OpenAI.ChatCompletionTokenLogprob[] = [];
@@ -77,9 +92,20 @@ describe("chat.completions logprobs", () => {
   });
 
   it("is absent unless asked for, and validates top_logprobs", async () => {
-    const plain = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 0, max_tokens: 2 });
+    const plain = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0,
+      max_tokens: 2,
+    });
     expect(plain.choices[0]!.logprobs).toBeNull();
-    const zero = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 0, max_tokens: 2, logprobs: true });
+    const zero = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0,
+      max_tokens: 2,
+      logprobs: true,
+    });
     expect(zero.choices[0]!.logprobs!.content!.map((e) => e.top_logprobs)).toEqual([[], []]);
     for (const [extra, param] of [
       [{ top_logprobs: 2 }, "top_logprobs"],
@@ -97,13 +123,24 @@ describe("completions logprobs", () => {
   it("matches the golden logits: the first token's log-softmax, and every step's top-2 gap", async () => {
     const golden = loadGolden("tiny-ernie45-dense");
     const plain = golden.json.prompts.plain!;
-    const res = await client.completions.create({ model: MODEL_ID, prompt: plain.input_ids, max_tokens: 10, temperature: 0, logprobs: 2 });
+    const res = await client.completions.create({
+      model: MODEL_ID,
+      prompt: plain.input_ids,
+      max_tokens: 10,
+      temperature: 0,
+      logprobs: 2,
+    });
     const lp = res.choices[0]!.logprobs!;
-    expect(lp.tokens).toEqual(plain.greedy_new_ids.slice(0, 10).map((id) => TokenSpelling.of(tokenizer).spell(id).token));
+    expect(lp.tokens).toEqual(
+      plain.greedy_new_ids.slice(0, 10).map((id) => TokenSpelling.of(tokenizer).spell(id).token),
+    );
     const logits = golden.tensors.get("plain.logits")!;
     const vocab = logits.shape[1]!;
     const T = plain.input_ids.length;
-    expect(lp.token_logprobs![0]).toBeCloseTo(logSoftmaxAt(logits.data.subarray((T - 1) * vocab, T * vocab), plain.greedy_new_ids[0]!), 3);
+    expect(lp.token_logprobs![0]).toBeCloseTo(
+      logSoftmaxAt(logits.data.subarray((T - 1) * vocab, T * vocab), plain.greedy_new_ids[0]!),
+      3,
+    );
     for (let i = 0; i < 10; i++) {
       const top = Object.values(lp.top_logprobs![i]!).sort((a, b) => b - a);
       expect(top).toHaveLength(2); // greedy: the chosen token is among the top 2
@@ -114,12 +151,18 @@ describe("completions logprobs", () => {
     // offsets point into the returned text
     for (let i = 0; i < 10; i++) {
       const t = lp.tokens![i]!;
-      if (!t.startsWith("bytes:") && !tokenizer.isSpecial(plain.greedy_new_ids[i]!)) expect(res.choices[0]!.text.slice(lp.text_offset![i], lp.text_offset![i]! + t.length)).toBe(t);
+      if (!t.startsWith("bytes:") && !tokenizer.isSpecial(plain.greedy_new_ids[i]!))
+        expect(res.choices[0]!.text.slice(lp.text_offset![i], lp.text_offset![i]! + t.length)).toBe(t);
     }
   });
 
   it("refuses logprobs with echo, and more than 5 alternatives", async () => {
-    const echo = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hi", logprobs: 1, echo: true });
+    const echo = await postJson(`${srv.baseURL}/completions`, {
+      model: MODEL_ID,
+      prompt: "hi",
+      logprobs: 1,
+      echo: true,
+    });
     expect(echo.status).toBe(400);
     expect(echo.json.error).toMatchObject({ code: "unsupported_parameter", param: "echo" });
     const many = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hi", logprobs: 6 });

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Engine } from "@wenxin/engine";
 
-import { loadDense, MODEL_ID, postJson, readUntil, startPost, startTestServer, type TestServer } from "./helpers/test_server.js";
+import {
+  loadDense,
+  MODEL_ID,
+  postJson,
+  readUntil,
+  startPost,
+  startTestServer,
+  type TestServer,
+} from "./helpers/test_server.js";
 
 let engine: Engine;
 let srv: TestServer;
@@ -31,7 +39,12 @@ async function scrape(): Promise<(name: string, labels?: string) => number | und
   };
 }
 
-const chat = (extra: Record<string, unknown> = {}) => ({ model: MODEL_ID, messages: [{ role: "user", content: "hi" }], temperature: 0, ...extra });
+const chat = (extra: Record<string, unknown> = {}) => ({
+  model: MODEL_ID,
+  messages: [{ role: "user", content: "hi" }],
+  temperature: 0,
+  ...extra,
+});
 
 describe("/metrics", () => {
   it("counts requests, errors, tokens and time to first token", async () => {
@@ -48,12 +61,17 @@ describe("/metrics", () => {
     expect(m("wenxin_http_requests_total", 'route="/v1/chat/completions",method="POST",status="200"')).toBe(2);
     expect(m("wenxin_http_requests_total", 'route="/v1/chat/completions",method="POST",status="400"')).toBe(1);
     expect(m("wenxin_http_requests_total", 'route="/v1/completions",method="POST",status="200"')).toBe(1);
-    expect(m("wenxin_http_request_errors_total", 'route="/v1/chat/completions",status="400",code="invalid_value"')).toBe(1);
+    expect(
+      m("wenxin_http_request_errors_total", 'route="/v1/chat/completions",status="400",code="invalid_value"'),
+    ).toBe(1);
     expect(m("wenxin_http_request_duration_seconds_count", 'route="/v1/chat/completions"')).toBe(3);
     expect(m("wenxin_time_to_first_token_seconds_count", 'route="/v1/chat/completions"')).toBe(2);
     expect(m("wenxin_time_to_first_token_seconds_count", 'route="/v1/completions"')).toBe(1);
     expect(m("wenxin_generation_tokens_total")).toBe(5 + 7 + 4);
-    const promptTokens = answers[0]!.json.usage.prompt_tokens * 2 + answers[2]!.json.usage.prompt_tokens + embedded.json.usage.prompt_tokens;
+    const promptTokens =
+      answers[0]!.json.usage.prompt_tokens * 2 +
+      answers[2]!.json.usage.prompt_tokens +
+      embedded.json.usage.prompt_tokens;
     expect(m("wenxin_prompt_tokens_total")).toBe(promptTokens);
     expect(m("wenxin_generation_tokens_per_second")).toBeCloseTo((5 + 7 + 4) / 10, 5);
     expect(m("wenxin_model_ready")).toBe(1);
@@ -63,7 +81,11 @@ describe("/metrics", () => {
   it("shows the queue, the running requests and the KV cache they hold", async () => {
     const first = new AbortController();
     try {
-      const res = await startPost(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 3000 }), first.signal);
+      const res = await startPost(
+        `${srv.baseURL}/chat/completions`,
+        chat({ stream: true, max_tokens: 3000 }),
+        first.signal,
+      );
       await readUntil(res, (t) => t.includes("data:"));
       const queued = postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 2 }));
       await expect.poll(() => srv.server.model.admission.queued, { timeout: 5000 }).toBe(1);
@@ -93,12 +115,18 @@ describe("/metrics", () => {
 
   it("frees the sequence and its KV blocks when a client disconnects mid-stream", async () => {
     const client = new AbortController();
-    const res = await startPost(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 3000 }), client.signal);
+    const res = await startPost(
+      `${srv.baseURL}/chat/completions`,
+      chat({ stream: true, max_tokens: 3000 }),
+      client.signal,
+    );
     await readUntil(res, (t) => (t.match(/"content":"[^"]/g) ?? []).length >= 2); // tokens are flowing
     expect(engine.stats()).toMatchObject({ running: 1 });
     expect(engine.stats().kvBlocksUsed).toBeGreaterThan(0);
     client.abort();
-    await expect.poll(() => engine.stats(), { timeout: 5000, interval: 20 }).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+    await expect
+      .poll(() => engine.stats(), { timeout: 5000, interval: 20 })
+      .toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
     expect(srv.server.model.inFlightCount).toBe(0);
     const m = await scrape();
     expect(m("wenxin_kv_cache_blocks_used")).toBe(0);

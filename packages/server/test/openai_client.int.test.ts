@@ -42,13 +42,22 @@ describe("models", () => {
 describe("chat.completions", () => {
   it("answers greedily with the engine's own continuation and usage", async () => {
     const want = await expectedChat(engine, MESSAGES, { temperature: 0, maxNewTokens: 12 });
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 0, max_tokens: 12 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0,
+      max_tokens: 12,
+    });
     expect(res.object).toBe("chat.completion");
     expect(res.model).toBe(MODEL_ID);
     expect(res.choices).toHaveLength(1);
     expect(res.choices[0]!.message).toMatchObject({ role: "assistant", content: want.content });
     expect(res.choices[0]!.finish_reason).toBe(want.finishReason);
-    expect(res.usage).toEqual({ prompt_tokens: want.promptTokens, completion_tokens: 12, total_tokens: want.promptTokens + 12 });
+    expect(res.usage).toEqual({
+      prompt_tokens: want.promptTokens,
+      completion_tokens: 12,
+      total_tokens: want.promptTokens + 12,
+    });
   });
 
   it("streams the same text as deltas, with usage last when asked", async () => {
@@ -70,7 +79,11 @@ describe("chat.completions", () => {
     expect(finishes.map((c) => c.choices[0]!.finish_reason)).toEqual(["length"]);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toEqual({ prompt_tokens: want.promptTokens, completion_tokens: 12, total_tokens: want.promptTokens + 12 });
+    expect(last.usage).toEqual({
+      prompt_tokens: want.promptTokens,
+      completion_tokens: 12,
+      total_tokens: want.promptTokens + 12,
+    });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
 
@@ -79,7 +92,15 @@ describe("chat.completions", () => {
       expectedChat(engine, MESSAGES, { temperature: 0.9, topP: 0.95, doSample: true, seed: 1234, maxNewTokens: 10 }),
       expectedChat(engine, MESSAGES, { temperature: 0.9, topP: 0.95, doSample: true, seed: 1235, maxNewTokens: 10 }),
     ]);
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 0.9, top_p: 0.95, seed: 1234, n: 2, max_tokens: 10 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 0.9,
+      top_p: 0.95,
+      seed: 1234,
+      n: 2,
+      max_tokens: 10,
+    });
     expect(res.choices.map((c) => c.index)).toEqual([0, 1]);
     expect(res.choices[0]!.message.content).toBe(a.content);
     expect(res.choices[1]!.message.content).toBe(b.content);
@@ -93,7 +114,14 @@ describe("chat.completions", () => {
     const at = [...full.content].findIndex((_, i) => i > 0 && full.content.indexOf(full.content.slice(i, i + 2)) === i);
     expect(at).toBeGreaterThan(0);
     const stop = full.content.slice(at, at + 2);
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 1, seed: 99, max_tokens: 12, stop: [stop] });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: MESSAGES as never,
+      temperature: 1,
+      seed: 99,
+      max_tokens: 12,
+      stop: [stop],
+    });
     expect(res.choices[0]!.message.content).toBe(full.content.slice(0, at));
     expect(res.choices[0]!.finish_reason).toBe("stop");
   });
@@ -102,21 +130,43 @@ describe("chat.completions", () => {
     const tools = [
       {
         type: "function" as const,
-        function: { name: "get_weather", description: "Weather of a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
+        function: {
+          name: "get_weather",
+          description: "Weather of a city",
+          parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+        },
       },
     ];
     const turns: ChatMessage[] = [
       { role: "user", content: "北京天气怎么样？" },
-      { role: "assistant", content: "", tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "北京"}' } }] },
+      {
+        role: "assistant",
+        content: "",
+        tool_calls: [
+          { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city": "北京"}' } },
+        ],
+      },
       { role: "tool", content: '{"temp": 21}', tool_call_id: "call_1" },
     ];
     const want = await expectedChat(engine, turns, { temperature: 0, maxNewTokens: 6 }, { tools });
     expect(want.promptTokens).toBeGreaterThan(chatPromptIds(engine, turns).length + 20);
-    const res = await client.chat.completions.create({ model: MODEL_ID, messages: turns as never, tools, temperature: 0, max_tokens: 6 });
+    const res = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: turns as never,
+      tools,
+      temperature: 0,
+      max_tokens: 6,
+    });
     expect(res.usage!.prompt_tokens).toBe(want.promptTokens);
     expect(res.choices[0]!.message.content).toBe(want.content);
     // tool_choice "none" leaves the tools out of the prompt.
-    const none = await client.chat.completions.create({ model: MODEL_ID, messages: turns as never, tools, tool_choice: "none", max_tokens: 1 });
+    const none = await client.chat.completions.create({
+      model: MODEL_ID,
+      messages: turns as never,
+      tools,
+      tool_choice: "none",
+      max_tokens: 1,
+    });
     expect(none.usage!.prompt_tokens).toBe(chatPromptIds(engine, turns).length);
   });
 
@@ -130,20 +180,29 @@ describe("chat.completions", () => {
       max_tokens: 8,
       chat_template_kwargs: { enable_thinking: true },
     } as never);
-    const message = (res as OpenAI.ChatCompletion).choices[0]!.message as { content: string | null; reasoning_content?: string };
+    const message = (res as OpenAI.ChatCompletion).choices[0]!.message as {
+      content: string | null;
+      reasoning_content?: string;
+    };
     expect(message.reasoning_content).toBe(want.reasoning);
     expect(message.content).toBe(want.content);
   });
 
   it("raises the client's typed errors", async () => {
-    await expect(client.chat.completions.create({ model: "gpt-4o", messages: MESSAGES as never })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: "gpt-4o", messages: MESSAGES as never }),
+    ).rejects.toMatchObject({
       status: 404,
       code: "model_not_found",
     });
-    const err = await client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 3 }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 3 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err).toMatchObject({ status: 400, param: "temperature", type: "invalid_request_error" });
-    await expect(client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, presence_penalty: 1 })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, presence_penalty: 1 }),
+    ).rejects.toMatchObject({
       status: 400,
       code: "unsupported_parameter",
       param: "presence_penalty",
@@ -155,21 +214,44 @@ describe("completions", () => {
   it("continues the golden prompt with the golden greedy tokens", async () => {
     const golden = loadGolden("tiny-ernie45-dense").json.prompts.plain!;
     const tokenizer = await WenxinTokenizer.fromDirectory(DENSE_DIR);
-    const res = await client.completions.create({ model: MODEL_ID, prompt: golden.input_ids, max_tokens: 10, temperature: 0 });
-    expect(res.choices[0]!.text).toBe(tokenizer.decode(golden.greedy_new_ids.slice(0, 10), { skipSpecialTokens: true }));
+    const res = await client.completions.create({
+      model: MODEL_ID,
+      prompt: golden.input_ids,
+      max_tokens: 10,
+      temperature: 0,
+    });
+    expect(res.choices[0]!.text).toBe(
+      tokenizer.decode(golden.greedy_new_ids.slice(0, 10), { skipSpecialTokens: true }),
+    );
     expect(res.choices[0]!.finish_reason).toBe("length");
-    expect(res.usage).toEqual({ prompt_tokens: golden.input_ids.length, completion_tokens: 10, total_tokens: golden.input_ids.length + 10 });
+    expect(res.usage).toEqual({
+      prompt_tokens: golden.input_ids.length,
+      completion_tokens: 10,
+      total_tokens: golden.input_ids.length + 10,
+    });
   });
 
   it("streams the same text, one choice per prompt, and echoes when asked", async () => {
     const prompts = ["The capital of France", "文心一言是"];
     const whole = await client.completions.create({ model: MODEL_ID, prompt: prompts, max_tokens: 6, temperature: 0 });
     expect(whole.choices.map((c) => c.index)).toEqual([0, 1]);
-    const stream = await client.completions.create({ model: MODEL_ID, prompt: prompts, max_tokens: 6, temperature: 0, stream: true });
+    const stream = await client.completions.create({
+      model: MODEL_ID,
+      prompt: prompts,
+      max_tokens: 6,
+      temperature: 0,
+      stream: true,
+    });
     const texts = ["", ""];
     for await (const chunk of stream) for (const c of chunk.choices) texts[c.index] += c.text;
     expect(texts).toEqual(whole.choices.map((c) => c.text));
-    const echoed = await client.completions.create({ model: MODEL_ID, prompt: prompts[0]!, max_tokens: 6, temperature: 0, echo: true });
+    const echoed = await client.completions.create({
+      model: MODEL_ID,
+      prompt: prompts[0]!,
+      max_tokens: 6,
+      temperature: 0,
+      echo: true,
+    });
     expect(echoed.choices[0]!.text).toBe(prompts[0]! + whole.choices[0]!.text);
   });
 });
@@ -190,6 +272,9 @@ describe("embeddings", () => {
   });
 
   it("refuses dimensions the model does not have", async () => {
-    await expect(client.embeddings.create({ model: MODEL_ID, input: "x", dimensions: 3 })).rejects.toMatchObject({ status: 400, param: "dimensions" });
+    await expect(client.embeddings.create({ model: MODEL_ID, input: "x", dimensions: 3 })).rejects.toMatchObject({
+      status: 400,
+      param: "dimensions",
+    });
   });
 });

@@ -26,12 +26,27 @@ afterAll(async () => {
 
 describe("soak (short)", () => {
   it("serves a mixed load with no failed valid request and returns to idle", async () => {
-    const report = await runSoak({ url: srv.url, modelName: MODEL_ID, clients: 6, durationMs: 20_000, maxTokens: 16, apiKey: API_KEY, seed: 7 });
+    const report = await runSoak({
+      url: srv.url,
+      modelName: MODEL_ID,
+      clients: 6,
+      durationMs: 20_000,
+      maxTokens: 16,
+      apiKey: API_KEY,
+      seed: 7,
+    });
     expect(report.failures).toEqual([]);
     expect(report.valid_failed).toBe(0);
     expect(report.malformed_wrong_status).toBe(0);
-    for (const kind of ["stream", "disconnect", "tool_call", "json_schema", "completion", "malformed"]) expect(report.by_kind[kind]).toBeGreaterThan(0);
-    expect(report.idle).toMatchObject({ idle: true, requests_running: 0, queue_depth: 0, sequences_running: 0, kv_blocks_used: 0 });
+    for (const kind of ["stream", "disconnect", "tool_call", "json_schema", "completion", "malformed"])
+      expect(report.by_kind[kind]).toBeGreaterThan(0);
+    expect(report.idle).toMatchObject({
+      idle: true,
+      requests_running: 0,
+      queue_depth: 0,
+      sequences_running: 0,
+      kv_blocks_used: 0,
+    });
     expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
     expect(srv.server.model.inFlightCount).toBe(0);
   });

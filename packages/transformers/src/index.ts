@@ -13,7 +13,12 @@ export type { PretrainedOptions } from "./models/pretrained_options.js";
 
 // Tokenizer
 export { PreTrainedTokenizer } from "./tokenization/tokenization_utils.js";
-export type { BatchEncoding, TokenizerCallOptions, DecodeOptions, ChatTemplateOptions } from "./tokenization/tokenization_utils.js";
+export type {
+  BatchEncoding,
+  TokenizerCallOptions,
+  DecodeOptions,
+  ChatTemplateOptions,
+} from "./tokenization/tokenization_utils.js";
 
 // Generation
 export { GenerationConfig } from "./generation/configuration_utils.js";
@@ -37,13 +42,24 @@ export type { LoraConfig } from "./peft/adapter_config.js";
 export { loadLoraAdapter, describeAdapter, toEngineAdapter } from "./peft/load_adapter.js";
 export type { LoraAdapter } from "./peft/load_adapter.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
-export type { EngineLoraAdapter, LoraModuleSpec, LoraTensorRef, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
+export type {
+  EngineLoraAdapter,
+  LoraModuleSpec,
+  LoraTensorRef,
+  AdapterCapableEngine,
+} from "./peft/engine_adapter_api.js";
 
 // Hub
 export { env } from "./hub/settings.js";
 export type { ProgressInfo, ProgressCallback } from "./hub/settings.js";
 export { hf_hub_download } from "./hub/file_download.js";
-export { resolvePretrained, MODEL_FILES, TOKENIZER_FILES, CONFIG_FILES, ADAPTER_FILES } from "./hub/resolve_pretrained.js";
+export {
+  resolvePretrained,
+  MODEL_FILES,
+  TOKENIZER_FILES,
+  CONFIG_FILES,
+  ADAPTER_FILES,
+} from "./hub/resolve_pretrained.js";
 export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
 export type { HubDownloadOptions } from "./hub/file_download.js";
 export { HubError } from "./hub/hub_error.js";

@@ -8,7 +8,14 @@ import path from "node:path";
 import { Engine } from "@wenxin/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { AutoModelForCausalLM, BASE_ADAPTER, PeftModel, loadLoraAdapter, mergeAdapterIntoCheckpoint, type PreTrainedModel } from "../src/index.js";
+import {
+  AutoModelForCausalLM,
+  BASE_ADAPTER,
+  PeftModel,
+  loadLoraAdapter,
+  mergeAdapterIntoCheckpoint,
+  type PreTrainedModel,
+} from "../src/index.js";
 import { DENSE_DIR, LORA_DIR, loadGolden, maxAbsDiff } from "../../../test/helpers/fixtures.js";
 
 const engineHasAdapters = typeof (Engine.prototype as unknown as { loadAdapter?: unknown }).loadAdapter === "function";
@@ -57,7 +64,9 @@ describe.skipIf(!engineHasAdapters)("LoRA in the engine", () => {
     try {
       for (const name of ["plain", "chat"]) {
         const p = golden.json.prompts[name]!;
-        expect(maxAbsDiff((await merged(p.input_ids)).logits.data, golden.tensors.get(`${name}.logits`)!.data)).toBeLessThan(TOL);
+        expect(
+          maxAbsDiff((await merged(p.input_ids)).logits.data, golden.tensors.get(`${name}.logits`)!.data),
+        ).toBeLessThan(TOL);
         const [ids] = await merged.generate(p.input_ids, { max_new_tokens: p.greedy_new_ids.length, do_sample: false });
         expect(ids!.slice(p.input_ids.length)).toEqual(p.greedy_new_ids);
       }
@@ -78,7 +87,10 @@ describe.skipIf(!engineHasAdapters)("LoRA in the engine", () => {
     expect(expected.double).not.toEqual(expected.fixture);
     const order = ["fixture", "double", BASE_ADAPTER, "double", "fixture", "double", BASE_ADAPTER, "fixture"];
     const runs = await Promise.all([
-      peft.generate(order.map(() => plain.input_ids), { max_new_tokens: n, do_sample: false, adapter_names: order }),
+      peft.generate(
+        order.map(() => plain.input_ids),
+        { max_new_tokens: n, do_sample: false, adapter_names: order },
+      ),
       ...order.map((a) => peft.generate(plain.input_ids, { max_new_tokens: n, do_sample: false, adapter_names: [a] })),
     ]);
     const [batch, ...singles] = runs;
@@ -90,6 +102,8 @@ describe.skipIf(!engineHasAdapters)("LoRA in the engine", () => {
     const vocabRow = plain.input_ids.length * 8000;
     const doubleGolden = (await otherMerged(plain.input_ids)).logits.data;
     expect(maxAbsDiff(logits.logits.data, doubleGolden, 0, 0, vocabRow)).toBeLessThan(TOL);
-    expect(maxAbsDiff(logits.logits.data, golden.tensors.get("plain.logits")!.data, vocabRow, 0, vocabRow)).toBeLessThan(TOL);
+    expect(
+      maxAbsDiff(logits.logits.data, golden.tensors.get("plain.logits")!.data, vocabRow, 0, vocabRow),
+    ).toBeLessThan(TOL);
   });
 });

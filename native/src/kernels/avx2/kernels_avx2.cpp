@@ -30,15 +30,19 @@ inline __m256 load_w8(const uint8_t* row, int64_t k) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + k));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   } else {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + k)));
+    return _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(reinterpret_cast<const uint16_t*>(row) + k)));
   }
 }
 
 template <DType WT>
 inline float scalar_w(const uint8_t* row, int64_t k) {
-  if constexpr (WT == DType::kF32) return reinterpret_cast<const float*>(row)[k];
-  else if constexpr (WT == DType::kBF16) return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
-  else return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
+  if constexpr (WT == DType::kF32)
+    return reinterpret_cast<const float*>(row)[k];
+  else if constexpr (WT == DType::kBF16)
+    return bf16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
+  else
+    return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
 }
 
 template <DType WT, int R, int TT>
@@ -80,13 +84,17 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
     int64_t n = n0;
     for (; n + 4 <= n1; n += 4)
       for (int64_t t = t0; t < t1; t += 2) {
-        if (t1 - t >= 2) float_tile<WT, 4, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-        else float_tile<WT, 4, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        if (t1 - t >= 2)
+          float_tile<WT, 4, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        else
+          float_tile<WT, 4, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
       }
     for (; n < n1; ++n)
       for (int64_t t = t0; t < t1; t += 2) {
-        if (t1 - t >= 2) float_tile<WT, 1, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
-        else float_tile<WT, 1, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        if (t1 - t >= 2)
+          float_tile<WT, 1, 2>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
+        else
+          float_tile<WT, 1, 1>(x + t * k, k, w, rb, n, y + t * ldy, ldy);
       }
   }
 }
@@ -139,7 +147,8 @@ inline __m256i block_dot(__m256i w_signed, __m256i x) {
 }
 
 inline __m256i load_q8_signed(const uint8_t* p) {
-  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), _mm256_set1_epi8(static_cast<char>(0x80)));
+  return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)),
+                          _mm256_set1_epi8(static_cast<char>(0x80)));
 }
 
 // Block b (32 elements) of a packed q4 row, as signed int8 (q - 8).
@@ -182,23 +191,27 @@ void quant_tile(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < TT; ++t)
-      y[(t0 + t) * ldy + n + r] = hsum(acc[r][t]);
+    for (int t = 0; t < TT; ++t) y[(t0 + t) * ldy + n + r] = hsum(acc[r][t]);
 }
 
 template <bool Q4>
-void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                int64_t ldy) {
   const int64_t T = x.rows;
   for (int64_t t = 0; t < T; t += 2) {
     const int64_t tt = T - t < 2 ? T - t : 2;
     int64_t n = n0;
     for (; n + 4 <= n1; n += 4) {
-      if (tt == 2) quant_tile<Q4, 4, 2>(x, t, w, n, y, ldy);
-      else quant_tile<Q4, 4, 1>(x, t, w, n, y, ldy);
+      if (tt == 2)
+        quant_tile<Q4, 4, 2>(x, t, w, n, y, ldy);
+      else
+        quant_tile<Q4, 4, 1>(x, t, w, n, y, ldy);
     }
     for (; n < n1; ++n) {
-      if (tt == 2) quant_tile<Q4, 1, 2>(x, t, w, n, y, ldy);
-      else quant_tile<Q4, 1, 1>(x, t, w, n, y, ldy);
+      if (tt == 2)
+        quant_tile<Q4, 1, 2>(x, t, w, n, y, ldy);
+      else
+        quant_tile<Q4, 1, 1>(x, t, w, n, y, ldy);
     }
   }
 }
@@ -226,7 +239,8 @@ float dot(const float* a, const float* b, int64_t n) {
 void axpy(float a, const float* x, float* y, int64_t n) {
   const __m256 av = _mm256_set1_ps(a);
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] += a * x[i];
 }
 

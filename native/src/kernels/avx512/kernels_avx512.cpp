@@ -58,7 +58,8 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
     for (int t = 0; t < TT; ++t) {
       const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * k + full);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r * TT + t] = _mm512_fmadd_ps(load_w<WT>(w + (n + r) * rb, full, m), xv, acc[r * TT + t]);
+      for (int r = 0; r < R; ++r)
+        acc[r * TT + t] = _mm512_fmadd_ps(load_w<WT>(w + (n + r) * rb, full, m), xv, acc[r * TT + t]);
     }
   }
 #pragma GCC unroll 8
@@ -169,7 +170,8 @@ void block_tile(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix
   for (int64_t c = 0; c < chunks; ++c) {
     if (c % 8 == 0) {  // 16 block scales cover 8 chunks
       const __mmask16 m = tail_mask16(nb - 2 * c);
-      for (int r = 0; r < R; ++r) sw16[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w.block_scale + (n + r) * nb + 2 * c));
+      for (int r = 0; r < R; ++r)
+        sw16[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w.block_scale + (n + r) * nb + 2 * c));
     }
     const int64_t elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
     const __mmask64 m = chunk_mask(elems);
@@ -197,7 +199,8 @@ void block_tile(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix
 }
 
 template <template <int, int> class Tile>
-void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                int64_t ldy) {
   const int64_t T = x.rows;
   if (T == 1) {
     int64_t n = n0;
@@ -229,25 +232,31 @@ void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t
 
 template <int R, int TT>
 struct Q8Tile {
-  static void run(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix& w, int64_t n, float* y, int64_t ldy) {
+  static void run(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix& w, int64_t n, float* y,
+                  int64_t ldy) {
     block_tile<false, R, TT>(x, t0, w, n, y, ldy);
   }
 };
 template <int R, int TT>
 struct Q4Tile {
-  static void run(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix& w, int64_t n, float* y, int64_t ldy) {
+  static void run(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix& w, int64_t n, float* y,
+                  int64_t ldy) {
     block_tile<true, R, TT>(x, t0, w, n, y, ldy);
   }
 };
 
 void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  if (w.packed) gemm_packed(false, x, w, n0, n1, y, ldy);
-  else quant_gemm<Q8Tile>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(false, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<Q8Tile>(x, w, n0, n1, y, ldy);
 }
 
 void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  if (w.packed) gemm_packed(true, x, w, n0, n1, y, ldy);
-  else quant_gemm<Q4Tile>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(true, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<Q4Tile>(x, w, n0, n1, y, ldy);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -268,7 +277,8 @@ void axpy(float a, const float* x, float* y, int64_t n) {
   const __m512 av = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask16(n - i);
-    _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }
 }
 

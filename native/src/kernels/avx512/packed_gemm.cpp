@@ -27,25 +27,25 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
   const int64_t bb = packed_block_bytes(Q4);
   constexpr int32_t kOffset = Q4 ? 8 : 128;
   __m512 accf[G][TT];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int g = 0; g < G; ++g)
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) accf[g][t] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk[G];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) blk[g] = packed + ((g0 + g) * nb + b) * bb;
     __m512i acc[G][TT];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g)
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) acc[g][t] = _mm512_setzero_si512();
     if constexpr (Q4) {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int j = 0; j < 4; ++j) {
         __m512i xa[TT], xb[TT];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
           const int8_t* xq = x.q.data() + (t0 + t) * k + b * kQBlock + 8 * j;
           int32_t a, c;
@@ -54,12 +54,12 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
           xa[t] = _mm512_set1_epi32(a);
           xb[t] = _mm512_set1_epi32(c);
         }
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int g = 0; g < G; ++g) {
           const __m512i v = _mm512_loadu_si512(blk[g] + 32 + j * 64);
           const __m512i lo = _mm512_and_si512(v, low4);
           const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int t = 0; t < TT; ++t) {
             acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], lo, xa[t]);
             acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], hi, xb[t]);
@@ -67,48 +67,50 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
         }
       }
     } else {
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int j = 0; j < 8; ++j) {
         __m512i xv[TT];
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int t = 0; t < TT; ++t) {
           int32_t a;
           std::memcpy(&a, x.q.data() + (t0 + t) * k + b * kQBlock + 4 * j, 4);
           xv[t] = _mm512_set1_epi32(a);
         }
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int g = 0; g < G; ++g) {
           const __m512i v = _mm512_loadu_si512(blk[g] + 32 + j * 64);
-          #pragma GCC unroll 8
+#pragma GCC unroll 8
           for (int t = 0; t < TT; ++t) acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], v, xv[t]);
         }
       }
     }
     __m512 sw[G];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) sw[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[g])));
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const int64_t xb_idx = (t0 + t) * nb + b;
       const __m512i off = _mm512_set1_epi32(kOffset * x.block_isum[xb_idx]);
       const __m512 sx = _mm512_set1_ps(x.scale[xb_idx]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int g = 0; g < G; ++g)
-        accf[g][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[g][t], off)), _mm512_mul_ps(sw[g], sx), accf[g][t]);
+        accf[g][t] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[g][t], off)), _mm512_mul_ps(sw[g], sx), accf[g][t]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int g = 0; g < G; ++g) {
     const int64_t row0 = (g0 + g) * kPackRows;
     const int64_t valid = n - row0 >= kPackRows ? kPackRows : n - row0;
     const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy + row0, m, accf[g][t]);
   }
 }
 
 template <bool Q4>
-void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                       int64_t ldy) {
   const int64_t T = x.rows;
   const int64_t ga = n0 / kPackRows, gb = (n1 + kPackRows - 1) / kPackRows;
   if (T == 1) {  // decode: four row groups in flight hide the dot-product latency
@@ -167,9 +169,12 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
     }
 }
 
-void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  if (q4) packed_gemm_typed<true>(x, w, n0, n1, y, ldy);
-  else packed_gemm_typed<false>(x, w, n0, n1, y, ldy);
+void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy) {
+  if (q4)
+    packed_gemm_typed<true>(x, w, n0, n1, y, ldy);
+  else
+    packed_gemm_typed<false>(x, w, n0, n1, y, ldy);
 }
 
 }  // namespace wenxin::kernels::avx512

@@ -81,7 +81,8 @@ void unpack_q4_row(const QuantizedMatrix& w, int64_t n, int8_t* out) {
 
 // Block-scaled int8 GEMM over rows unpacked by `unpack` (both formats share the per-block math).
 template <void (*Unpack)(const QuantizedMatrix&, int64_t, int8_t*)>
-void gemm_blocks(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+void gemm_blocks(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
+                 int64_t ldy) {
   const int64_t k = x.k, nb = x.blocks();
   std::vector<int8_t> ws(k);
   for (int64_t n = n0; n < n1; ++n) {
@@ -92,7 +93,8 @@ void gemm_blocks(const QuantizedActivations& x, const QuantizedMatrix& w, int64_
       const float* sx = x.scale.data() + t * nb;
       float acc = 0;
       for (int64_t b = 0; b < nb; ++b)
-        acc += f16_to_f32(sw[b]) * sx[b] * static_cast<float>(block_dot(ws.data() + b * kQBlock, xq + b * kQBlock, kQBlock));
+        acc += f16_to_f32(sw[b]) * sx[b] *
+               static_cast<float>(block_dot(ws.data() + b * kQBlock, xq + b * kQBlock, kQBlock));
       y[t * ldy + n] = acc;
     }
   }

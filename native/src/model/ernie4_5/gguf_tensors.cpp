@@ -102,7 +102,8 @@ struct Converted {
 };
 
 // One row of GGUF blocks → one row of our layout.
-void convert_row(uint32_t type, const uint8_t* src, int64_t k, uint16_t* scales, uint8_t* out, std::vector<float>& tmp) {
+void convert_row(uint32_t type, const uint8_t* src, int64_t k, uint16_t* scales, uint8_t* out,
+                 std::vector<float>& tmp) {
   const int64_t nb = k / kernels::kQBlock;
   if (type == ggml::kQ8_0) {
     for (int64_t b = 0; b < nb; ++b) {
@@ -122,7 +123,8 @@ void convert_row(uint32_t type, const uint8_t* src, int64_t k, uint16_t* scales,
     for (int64_t b = 0; b < nb; ++b) std::memcpy(&scales[b], src + b * 18, 2);
     for (int64_t c = 0; c * 2 < nb; ++c) {
       if (2 * c + 1 < nb) {
-        for (int64_t j = 0; j < 32; ++j) out[c * 32 + j] = static_cast<uint8_t>(nibble(2 * c, j) | (nibble(2 * c + 1, j) << 4));
+        for (int64_t j = 0; j < 32; ++j)
+          out[c * 32 + j] = static_cast<uint8_t>(nibble(2 * c, j) | (nibble(2 * c + 1, j) << 4));
       } else {
         std::memcpy(out + c * 32, src + 2 * c * 18 + 2, 16);
       }
@@ -153,11 +155,14 @@ Converted convert_matrix(const GgufTensorInfo& t, ThreadPool& pool) {
   const int64_t nb = c.k / kernels::kQBlock;
   c.bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(c.rows * (nb * 2 + c.row_bytes())));
   const uint64_t src_row = ggml::row_bytes(t.type, c.k);
-  pool.parallel_for(c.rows, [&](int64_t r0, int64_t r1, int) {
-    std::vector<float> tmp;
-    for (int64_t r = r0; r < r1; ++r)
-      convert_row(t.type, t.data + r * src_row, c.k, c.scales() + r * nb, c.data() + r * c.row_bytes(), tmp);
-  }, 16);
+  pool.parallel_for(
+      c.rows,
+      [&](int64_t r0, int64_t r1, int) {
+        std::vector<float> tmp;
+        for (int64_t r = r0; r < r1; ++r)
+          convert_row(t.type, t.data + r * src_row, c.k, c.scales() + r * nb, c.data() + r * c.row_bytes(), tmp);
+      },
+      16);
   return c;
 }
 
@@ -166,14 +171,20 @@ std::shared_ptr<std::vector<uint8_t>> dequantize_all(const GgufTensorInfo& t, Th
   auto out = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(t.numel()) * 4);
   const uint64_t src_row = ggml::row_bytes(t.type, k);
   float* dst = reinterpret_cast<float*>(out->data());
-  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) ggml::dequantize_row(t.type, t.data + r * src_row, k, dst + r * k);
-  }, 16);
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) ggml::dequantize_row(t.type, t.data + r * src_row, k, dst + r * k);
+      },
+      16);
   return out;
 }
 
 DType float_dtype(uint32_t type) {
-  return type == ggml::kF32 ? DType::kF32 : type == ggml::kF16 ? DType::kF16 : type == ggml::kBF16 ? DType::kBF16 : DType::kUnknown;
+  return type == ggml::kF32    ? DType::kF32
+         : type == ggml::kF16  ? DType::kF16
+         : type == ggml::kBF16 ? DType::kBF16
+                               : DType::kUnknown;
 }
 
 // Registers `c` (all experts' rows when stacked) as NAME.qweight / NAME.qscale.
@@ -198,8 +209,9 @@ Status add_float(const Target& tg, std::vector<int64_t> shape, DType dtype, cons
   int64_t per = 1;
   for (int64_t d : slab) per *= d;
   for (int64_t e = 0; e < experts; ++e)
-    WENXIN_RETURN_IF_ERROR(store->add_tensor(expert_name(tg.hf_base, e) + tg.suffix,
-                                             TensorView{dtype, slab, data + e * per * static_cast<int64_t>(dtype_size(dtype))}));
+    WENXIN_RETURN_IF_ERROR(
+        store->add_tensor(expert_name(tg.hf_base, e) + tg.suffix,
+                          TensorView{dtype, slab, data + e * per * static_cast<int64_t>(dtype_size(dtype))}));
   return Status::ok();
 }
 
@@ -211,15 +223,17 @@ Status add_ernie45_gguf(const std::string& path, const Ernie45Hparams& hp, Tenso
   const std::string* arch = file->metadata("general.architecture");
   const std::string expected = hp.model_type == "ernie4_5_moe" ? "ernie4_5-moe" : "ernie4_5";
   if (arch == nullptr || *arch != expected)
-    return Status(ErrorCode::kUnknownArchitecture, path + ": general.architecture is '" + (arch ? *arch : std::string("(missing)")) +
-                                                       "', expected '" + expected + "'");
+    return Status(ErrorCode::kUnknownArchitecture, path + ": general.architecture is '" +
+                                                       (arch ? *arch : std::string("(missing)")) + "', expected '" +
+                                                       expected + "'");
   const bool has_output = file->find("output.weight") != nullptr;
   for (const GgufTensorInfo& t : file->tensors()) {
     Target tg;
     if (!map_name(t.name, &tg)) continue;  // tensors the graph does not use (e.g. rope_freqs, MTP)
     if (!ggml::readable(t.type))
-      return Status(ErrorCode::kUnsupportedDtype, path + ": tensor '" + t.name + "' has type " + ggml::type_name(t.type) +
-                                                      ", which wenxin.js cannot load (supported: " + ggml::readable_type_list() + ")");
+      return Status(ErrorCode::kUnsupportedDtype,
+                    path + ": tensor '" + t.name + "' has type " + ggml::type_name(t.type) +
+                        ", which wenxin.js cannot load (supported: " + ggml::readable_type_list() + ")");
     if (tg.stacked && t.ne.size() != 3)
       return Status(ErrorCode::kShapeMismatch, path + ": tensor '" + t.name + "' has " + std::to_string(t.ne.size()) +
                                                    " dimensions, expected 3 ([n_expert, rows, cols])");
@@ -275,7 +289,8 @@ std::string gguf_name_of(const std::string& hf) {
   }
   for (const LayerName& ln : kLayerNames) {
     if (module != ln.hf && base.substr(dot + 1) != ln.hf) continue;
-    const std::string name = "blk." + layer + "." + ln.gguf + (std::string(ln.gguf) == "exp_probs_b" ? ".bias" : suffix);
+    const std::string name =
+        "blk." + layer + "." + ln.gguf + (std::string(ln.gguf) == "exp_probs_b" ? ".bias" : suffix);
     return expert.empty() ? name : name + " (expert " + expert + ")";
   }
   return "";
@@ -289,7 +304,8 @@ Status restate_for_gguf(const Status& st, const std::string& path) {
   if (b == std::string::npos) return Status(st.code(), path + ": " + m);
   const std::string gguf = gguf_name_of(m.substr(a + 1, b - a - 1));
   if (gguf.empty()) return Status(st.code(), path + ": " + m);
-  return Status(st.code(), path + ": " + m.substr(0, a + 1) + gguf + m.substr(b) + " [checkpoint name " + m.substr(a + 1, b - a - 1) + "]");
+  return Status(st.code(), path + ": " + m.substr(0, a + 1) + gguf + m.substr(b) + " [checkpoint name " +
+                               m.substr(a + 1, b - a - 1) + "]");
 }
 
 }  // namespace wenxin::model

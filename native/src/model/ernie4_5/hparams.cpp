@@ -33,14 +33,16 @@ Status Ernie45Hparams::validate() const {
                 {"moe_num_shared_experts", moe_num_shared_experts, 1 << 8}};
   for (const auto& l : limits)
     if (l.value > l.max)
-      return bad(std::string(l.key) + " " + std::to_string(l.value) + " is larger than the supported " + std::to_string(l.max));
+      return bad(std::string(l.key) + " " + std::to_string(l.value) + " is larger than the supported " +
+                 std::to_string(l.max));
   if (!positive(hidden_size)) return bad("hidden_size must be > 0, got " + std::to_string(hidden_size));
   if (!positive(num_layers)) return bad("num_hidden_layers must be > 0, got " + std::to_string(num_layers));
   if (!positive(num_heads)) return bad("num_attention_heads must be > 0, got " + std::to_string(num_heads));
   if (!positive(num_kv_heads) || num_heads % num_kv_heads != 0)
     return bad("num_key_value_heads (" + std::to_string(num_kv_heads) + ") must divide num_attention_heads (" +
                std::to_string(num_heads) + ")");
-  if (!positive(head_dim) || head_dim % 2 != 0) return bad("head_dim must be even and > 0, got " + std::to_string(head_dim));
+  if (!positive(head_dim) || head_dim % 2 != 0)
+    return bad("head_dim must be even and > 0, got " + std::to_string(head_dim));
   if (!positive(vocab_size)) return bad("vocab_size must be > 0");
   if (!positive(intermediate_size)) return bad("intermediate_size must be > 0");
   if (!(rope_theta > 0) || !std::isfinite(rope_theta)) return bad("rope_theta must be finite and > 0");

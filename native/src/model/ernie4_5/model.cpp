@@ -59,7 +59,8 @@ Status Ernie45Model::validate(const Batch& batch) const {
     const int32_t tok = batch.tokens[i];
     if (tok < 0 || tok >= hp_.vocab_size)
       return Status(ErrorCode::kTokenOutOfRange, "token id " + std::to_string(tok) + " at index " + std::to_string(i) +
-                                                     " is outside the vocabulary [0, " + std::to_string(hp_.vocab_size) + ")");
+                                                     " is outside the vocabulary [0, " +
+                                                     std::to_string(hp_.vocab_size) + ")");
     if (batch.positions[i] < 0) return Status(ErrorCode::kInvalidArgument, "negative position");
   }
   return Status::ok();
@@ -93,7 +94,8 @@ void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool
       kernels::rmsnorm_f32(h.data() + t * H, lw.ffn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
     if (lw.is_moe) {
       std::vector<float> router_logits;
-      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool, batch.adapter_ids());
+      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool,
+                  batch.adapter_ids());
       if (trace) trace->record("router_logits." + std::to_string(il), router_logits.data(), router_logits.size());
     } else {
       ffn_forward(lw.ffn, normed.data(), T, delta.data(), pool, batch.adapter_ids());

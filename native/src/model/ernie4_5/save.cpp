@@ -21,16 +21,23 @@ const char* format_name(WeightFormat f) {
 // NAME.qweight and NAME.qscale of a quantized matrix, or NAME.weight of one left in float.
 void emit_linear(const Linear& l, std::vector<OutTensor>* out) {
   if (l.format == WeightFormat::kFloat) {
-    out->push_back({l.name + ".weight", dtype_name(l.weight.dtype), {l.out, l.in}, l.weight.data,
+    out->push_back({l.name + ".weight",
+                    dtype_name(l.weight.dtype),
+                    {l.out, l.in},
+                    l.weight.data,
                     static_cast<size_t>(l.out * l.in) * dtype_size(l.weight.dtype)});
     return;
   }
   const int64_t row_bytes = l.format == WeightFormat::kQ4 ? kernels::q4_row_bytes(l.in) : l.in;
-  out->push_back({l.name + ".qweight", "U8", {l.out, row_bytes}, l.quantized.data, static_cast<size_t>(l.out * row_bytes)});
+  out->push_back(
+      {l.name + ".qweight", "U8", {l.out, row_bytes}, l.quantized.data, static_cast<size_t>(l.out * row_bytes)});
   if (l.format == WeightFormat::kFp8)
     out->push_back({l.name + ".qscale", "F32", {l.out}, l.quantized.row_scale, static_cast<size_t>(l.out) * 4});
   else
-    out->push_back({l.name + ".qscale", "F16", {l.out, l.in / kernels::kQBlock}, l.quantized.block_scale,
+    out->push_back({l.name + ".qscale",
+                    "F16",
+                    {l.out, l.in / kernels::kQBlock},
+                    l.quantized.block_scale,
                     static_cast<size_t>(l.out * (l.in / kernels::kQBlock)) * 2});
 }
 
@@ -57,7 +64,8 @@ Status Ernie45Model::save(const std::string& path, WeightFormat format) const {
   // Everything else as stored: embeddings, norms, router, biases. Fused sources were split above.
   for (const auto& [name, t] : store_.tensors()) {
     if (written.count(name) || name.find("mtp") != std::string::npos || name.find("qkv_proj.") != std::string::npos ||
-        name.find("up_gate_proj.") != std::string::npos || (name == "lm_head.weight" && w_.lm_head.format != WeightFormat::kFloat))
+        name.find("up_gate_proj.") != std::string::npos ||
+        (name == "lm_head.weight" && w_.lm_head.format != WeightFormat::kFloat))
       continue;
     out.push_back({name, dtype_name(t.dtype), t.shape, t.data, static_cast<size_t>(t.numel()) * dtype_size(t.dtype)});
   }

@@ -23,11 +23,12 @@ class Binder {
   Status tensor(const std::string& name, std::vector<int64_t> shape, TensorView* out) const {
     const TensorView* t = store_.find(name);
     if (t == nullptr)
-      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + "' (expected shape " + shape_to_string(shape) +
-                                                   ") in " + store_.file_list());
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + "' (expected shape " +
+                                                   shape_to_string(shape) + ") in " + store_.file_list());
     if (t->dtype != DType::kF32 && t->dtype != DType::kBF16 && t->dtype != DType::kF16)
-      return Status(ErrorCode::kUnsupportedDtype, "tensor '" + name + "' in " + store_.file_of(name) + " has unsupported dtype " +
-                                                      std::string(dtype_name(t->dtype)) + " (expected F32, F16 or BF16)");
+      return Status(ErrorCode::kUnsupportedDtype, "tensor '" + name + "' in " + store_.file_of(name) +
+                                                      " has unsupported dtype " + std::string(dtype_name(t->dtype)) +
+                                                      " (expected F32, F16 or BF16)");
     if (t->shape != shape)
       return Status(ErrorCode::kShapeMismatch, "tensor '" + name + "' in " + store_.file_of(name) + " has shape " +
                                                    shape_to_string(t->shape) + ", expected " + shape_to_string(shape));
@@ -62,21 +63,24 @@ class Binder {
     const TensorView* w = store_.find(name + ".qweight");
     const TensorView* s = store_.find(name + ".qscale");
     if (s == nullptr)
-      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + ".qscale' (the scales of " + name + ".qweight) in " +
-                                                   store_.file_list());
+      return Status(ErrorCode::kMissingTensor, "missing tensor '" + name + ".qscale' (the scales of " + name +
+                                                   ".qweight) in " + store_.file_list());
     const int64_t nb = in / kernels::kQBlock;
     const bool block_scales = s->dtype == DType::kF16 && s->shape == std::vector<int64_t>{out, nb};
-    if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 && w->shape == std::vector<int64_t>{out, in / 2}) {
+    if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 &&
+        w->shape == std::vector<int64_t>{out, in / 2}) {
       l->format = WeightFormat::kQ4;
-    } else if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 && w->shape == std::vector<int64_t>{out, in}) {
+    } else if (w->dtype == DType::kU8 && block_scales && in % kernels::kQBlock == 0 &&
+               w->shape == std::vector<int64_t>{out, in}) {
       l->format = WeightFormat::kQ8;
     } else if (w->dtype == DType::kU8 && s->dtype == DType::kF32 && s->shape == std::vector<int64_t>{out} &&
                w->shape == std::vector<int64_t>{out, in}) {
       l->format = WeightFormat::kFp8;
     } else {
       return Status(ErrorCode::kShapeMismatch,
-                    "quantized tensor '" + name + ".qweight' in " + store_.file_of(name + ".qweight") + ": " + dtype_name(w->dtype) + " " + shape_to_string(w->shape) +
-                        " with scales " + dtype_name(s->dtype) + " " + shape_to_string(s->shape) + " fits no format: expected U8 " +
+                    "quantized tensor '" + name + ".qweight' in " + store_.file_of(name + ".qweight") + ": " +
+                        dtype_name(w->dtype) + " " + shape_to_string(w->shape) + " with scales " +
+                        dtype_name(s->dtype) + " " + shape_to_string(s->shape) + " fits no format: expected U8 " +
                         shape_to_string({out, in}) + " (q8) or " + shape_to_string({out, in / 2}) + " (q4) with F16 " +
                         shape_to_string({out, nb}) + ", or U8 " + shape_to_string({out, in}) + " with F32 " +
                         shape_to_string({out}) + " (fp8)");
@@ -84,13 +88,16 @@ class Binder {
     l->quantized.n = out;
     l->quantized.k = in;
     l->quantized.data = static_cast<const uint8_t*>(w->data);
-    if (l->format == WeightFormat::kFp8) l->quantized.row_scale = static_cast<const float*>(s->data);
-    else l->quantized.block_scale = static_cast<const uint16_t*>(s->data);
+    if (l->format == WeightFormat::kFp8)
+      l->quantized.row_scale = static_cast<const float*>(s->data);
+    else
+      l->quantized.block_scale = static_cast<const uint16_t*>(s->data);
     return Status::ok();
   }
 
   // Some exports fuse projections row-wise (qkv_proj; up_gate_proj = [gate; up]): split by rows.
-  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in, const std::string& name) {
+  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in,
+                     const std::string& name) {
     Linear l;
     l.name = name;
     l.out = row_count;
@@ -136,8 +143,8 @@ class Binder {
     WENXIN_RETURN_IF_ERROR(vector(base + ".gate.weight", {e, h}, &m->router));
     const std::string bias_name = base + ".moe_statics.e_score_correction_bias";
     if (const TensorView* b = store_.find(bias_name)) {
-      WENXIN_RETURN_IF_ERROR(vector(bias_name, b->shape.size() == 1 ? std::vector<int64_t>{e} : std::vector<int64_t>{1, e},
-                                    &m->score_bias));
+      WENXIN_RETURN_IF_ERROR(vector(
+          bias_name, b->shape.size() == 1 ? std::vector<int64_t>{e} : std::vector<int64_t>{1, e}, &m->score_bias));
     } else {
       m->score_bias.assign(static_cast<size_t>(e), 0.0f);
     }

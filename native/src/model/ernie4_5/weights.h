@@ -22,7 +22,7 @@ struct LayerWeights {
 struct Ernie45Weights {
   TensorView embed;  // [V, H]
   std::vector<float> final_norm;
-  Linear lm_head;    // the embedding when tied
+  Linear lm_head;  // the embedding when tied
   std::vector<LayerWeights> layers;
 };
 

@@ -1,8 +1,8 @@
 #include "model/layers/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <limits>
 
 #include "kernels/kernels.h"
@@ -41,7 +41,8 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   const int64_t items = T * s.num_kv_heads;
   int64_t max_len = 0;
   for (int32_t p : batch.positions) max_len = std::max<int64_t>(max_len, p + 1);
-  const int64_t splits = items < 2 * pool.size() && max_len >= 512 ? std::min<int64_t>(pool.size() * 2, max_len / 256) : 1;
+  const int64_t splits =
+      items < 2 * pool.size() && max_len >= 512 ? std::min<int64_t>(pool.size() * 2, max_len / 256) : 1;
 
   std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {

@@ -30,7 +30,7 @@ struct RopeTable {
 };
 
 // out[T, hidden] = o_proj(attention(q, k, v)); writes this step's K and V into the caches.
-void attention_forward(const AttentionShape& shape, const AttentionWeights& w, const RopeTable& rope, const Batch& batch,
-                       const float* x, float* out, ThreadPool& pool);
+void attention_forward(const AttentionShape& shape, const AttentionWeights& w, const RopeTable& rope,
+                       const Batch& batch, const float* x, float* out, ThreadPool& pool);
 
 }  // namespace wenxin::model

@@ -25,12 +25,15 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
   if (needs_quantized_input(f.gate) || needs_quantized_input(f.up)) in.quantized(pool);
   // Fused: each thread computes its slice of gate and up rows and applies SiLU · up to it, so the
   // intermediate is finished without another pass or barrier; then the down projection.
-  pool.parallel_for(width, [&](int64_t n0, int64_t n1, int) {
-    linear_rows(f.gate, in, n0, n1, gate.data());
-    linear_rows(f.up, in, n0, n1, up.data());
-    for (int64_t t = 0; t < tokens; ++t)
-      kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
-  }, linear_grain(f.gate, tokens));
+  pool.parallel_for(
+      width,
+      [&](int64_t n0, int64_t n1, int) {
+        linear_rows(f.gate, in, n0, n1, gate.data());
+        linear_rows(f.up, in, n0, n1, up.data());
+        for (int64_t t = 0; t < tokens; ++t)
+          kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
+      },
+      linear_grain(f.gate, tokens));
   linear_forward(f.down, gate.data(), tokens, out, pool, adapters);
 }
 
@@ -65,16 +68,20 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
 
   std::vector<float> logits(tokens * n_experts);
   const auto& K = kernels::active_kernels();
-  pool.parallel_for(tokens * n_experts, [&](int64_t begin, int64_t end, int) {
-    for (int64_t i = begin; i < end; ++i)
-      logits[i] = K.dot_f32(x + (i / n_experts) * hidden, m.router.data() + (i % n_experts) * hidden, hidden);
-  }, 64);
+  pool.parallel_for(
+      tokens * n_experts,
+      [&](int64_t begin, int64_t end, int) {
+        for (int64_t i = begin; i < end; ++i)
+          logits[i] = K.dot_f32(x + (i / n_experts) * hidden, m.router.data() + (i % n_experts) * hidden, hidden);
+      },
+      64);
   if (router_logits) *router_logits = logits;
 
   std::vector<int32_t> chosen(tokens * k);
   std::vector<float> weights(tokens * k);
   for (int64_t t = 0; t < tokens; ++t)
-    route_token(logits.data() + t * n_experts, m.score_bias, r, n_experts, chosen.data() + t * k, weights.data() + t * k);
+    route_token(logits.data() + t * n_experts, m.score_bias, r, n_experts, chosen.data() + t * k,
+                weights.data() + t * k);
 
   if (m.has_shared) {
     ffn_forward(m.shared, x, tokens, out, pool, adapters);
@@ -95,13 +102,15 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     const int64_t n = static_cast<int64_t>(rows.size());
     xs.resize(n * hidden);
     ys.resize(n * hidden);
-    for (int64_t i = 0; i < n; ++i) std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
     if (adapters) {
       ids.resize(n);
       for (int64_t i = 0; i < n; ++i) ids[i] = adapters[rows[i].first];
     }
     ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool, adapters ? ids.data() : nullptr);
-    for (int64_t i = 0; i < n; ++i) K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
+    for (int64_t i = 0; i < n; ++i)
+      K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
   }
 }
 

@@ -28,10 +28,12 @@ void linear_rows(const Linear& layer, LinearInput& x, int64_t r0, int64_t r1, fl
   const int64_t T = x.tokens(), out = layer.out;
   // With many tokens, walk the rows in blocks whose weights fit in L2 and stream every token past
   // each block; otherwise the whole matrix would be re-read from memory per group of tokens.
-  const int64_t row_bytes = layer.format == WeightFormat::kQ4   ? layer.in / 2 + layer.in / 16
-                            : layer.format == WeightFormat::kFloat ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
-                                                                   : layer.in + layer.in / 16;
-  const int64_t block_rows = T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
+  const int64_t row_bytes = layer.format == WeightFormat::kQ4 ? layer.in / 2 + layer.in / 16
+                            : layer.format == WeightFormat::kFloat
+                                ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
+                                : layer.in + layer.in / 16;
+  const int64_t block_rows =
+      T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
   for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
     const int64_t n1 = std::min(r1, n0 + block_rows);
     switch (layer.format) {
@@ -55,7 +57,9 @@ bool needs_quantized_input(const Linear& layer) {
 
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
   if (needs_quantized_input(layer)) x.quantized(pool);
-  pool.parallel_for(layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); }, linear_grain(layer, x.tokens()));
+  pool.parallel_for(
+      layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); },
+      linear_grain(layer, x.tokens()));
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 
@@ -124,9 +128,11 @@ struct Layout {
 }  // namespace
 
 void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
-  if (format == WeightFormat::kFloat || layer->format != WeightFormat::kFloat || layer->in % kernels::kQBlock != 0) return;
+  if (format == WeightFormat::kFloat || layer->format != WeightFormat::kFloat || layer->in % kernels::kQBlock != 0)
+    return;
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
-  const Layout lay = format == WeightFormat::kQ4   ? Layout{static_cast<size_t>(n * kernels::q4_row_bytes(k)), static_cast<size_t>(n * nb * 2)}
+  const Layout lay = format == WeightFormat::kQ4
+                         ? Layout{static_cast<size_t>(n * kernels::q4_row_bytes(k)), static_cast<size_t>(n * nb * 2)}
                      : format == WeightFormat::kQ8 ? Layout{static_cast<size_t>(n * k), static_cast<size_t>(n * nb * 2)}
                                                    : Layout{static_cast<size_t>(n * k), static_cast<size_t>(n * 4)};
   // Scales first (4-byte aligned), then the quantized bytes.
@@ -153,7 +159,10 @@ void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
           float amax = 0, maxv = 0;
           for (int64_t i = 0; i < kernels::kQBlock; ++i) {
             const float v = row[b * kernels::kQBlock + i];
-            if (std::fabs(v) > amax) { amax = std::fabs(v); maxv = v; }
+            if (std::fabs(v) > amax) {
+              amax = std::fabs(v);
+              maxv = v;
+            }
           }
           // Q4_0-style: the largest-magnitude value maps to -8, using the full signed range.
           const uint16_t hs = f32_to_f16(maxv / -8.0f);
@@ -182,7 +191,8 @@ void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
           auto* bscale = reinterpret_cast<uint16_t*>(scales) + r * nb;
           for (int64_t b = 0; b < nb; ++b) {
             float bmax = 0;
-            for (int64_t i = 0; i < kernels::kQBlock; ++i) bmax = std::fmax(bmax, std::fabs(row[b * kernels::kQBlock + i]));
+            for (int64_t i = 0; i < kernels::kQBlock; ++i)
+              bmax = std::fmax(bmax, std::fabs(row[b * kernels::kQBlock + i]));
             bscale[b] = f32_to_f16(bmax / 127.0f);
             const float d = f16_to_f32(bscale[b]), inv = d > 0 ? 1.0f / d : 0.0f;
             for (int64_t i = 0; i < kernels::kQBlock; ++i) {
@@ -203,8 +213,10 @@ void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
   layer->quantized.n = n;
   layer->quantized.k = k;
   layer->quantized.data = data;
-  if (format != WeightFormat::kFp8) layer->quantized.block_scale = reinterpret_cast<const uint16_t*>(scales);
-  else layer->quantized.row_scale = reinterpret_cast<const float*>(scales);
+  if (format != WeightFormat::kFp8)
+    layer->quantized.block_scale = reinterpret_cast<const uint16_t*>(scales);
+  else
+    layer->quantized.row_scale = reinterpret_cast<const float*>(scales);
   layer->storage = std::move(storage);
   layer->weight = TensorView();  // the float weight is no longer read
 }

@@ -19,12 +19,12 @@ enum class WeightFormat { kFloat, kQ8, kQ4, kFp8 };
 struct Linear {
   std::string name;  // the checkpoint's module name ("model.layers.0.self_attn.q_proj")
   WeightFormat format = WeightFormat::kFloat;
-  TensorView weight;                             // kFloat: [out, in], PyTorch layout
-  kernels::QuantizedMatrix quantized;            // the other formats
+  TensorView weight;                                    // kFloat: [out, in], PyTorch layout
+  kernels::QuantizedMatrix quantized;                   // the other formats
   std::shared_ptr<const std::vector<uint8_t>> storage;  // owns the quantized bytes and scales
   std::shared_ptr<const std::vector<uint8_t>> packed;   // the active ISA's tiles, when it has its own layout
-  std::vector<float> bias;                       // empty when the layer has none
-  std::vector<LoraSlot> lora;                    // loaded adapters' deltas for this layer
+  std::vector<float> bias;                              // empty when the layer has none
+  std::vector<LoraSlot> lora;                           // loaded adapters' deltas for this layer
   int64_t out = 0;
   int64_t in = 0;
 };

@@ -8,11 +8,11 @@
 namespace wenxin::model {
 
 struct LoraSlot {
-  int32_t adapter = -1;     // engine-wide adapter id
+  int32_t adapter = -1;  // engine-wide adapter id
   int64_t rank = 0;
   float scaling = 1.0f;
-  std::vector<float> a;     // [rank, in]
-  std::vector<float> b;     // [out, rank]
+  std::vector<float> a;  // [rank, in]
+  std::vector<float> b;  // [out, rank]
 };
 
 // Adds each token's adapter delta to y[T, out]; `adapters[t]` is the token's adapter id (-1: none).

@@ -50,9 +50,7 @@ void Automaton::expand(int32_t pos, int32_t parent, std::vector<int32_t>* stacks
     if (!seen_.try_emplace(key, true).second) continue;
     const Grammar::Elem& e = grammar_->elem(p);
     switch (e.kind) {
-      case Grammar::Kind::kBytes:
-        stacks->push_back(node(p, par));
-        break;
+      case Grammar::Kind::kBytes: stacks->push_back(node(p, par)); break;
       case Grammar::Kind::kRule: {
         // A call in tail position returns straight to the caller's caller: no frame.
         const int32_t ret = grammar_->elem(p + 1).kind == Grammar::Kind::kEnd ? par : node(p + 1, par);
@@ -60,8 +58,10 @@ void Automaton::expand(int32_t pos, int32_t parent, std::vector<int32_t>* stacks
         break;
       }
       case Grammar::Kind::kEnd:
-        if (par < 0) *accepting = true;
-        else work_.push_back({nodes_[par].pos, nodes_[par].parent});
+        if (par < 0)
+          *accepting = true;
+        else
+          work_.push_back({nodes_[par].pos, nodes_[par].parent});
         break;
     }
   }
@@ -147,8 +147,10 @@ void Automaton::walk(int32_t state, const Vocabulary& vocab, bool shortest_only,
     for (int32_t k = trie.token_begin[i]; k < trie.token_begin[i + 1]; ++k) {
       const int32_t t = trie.tokens[k];
       out->set(t);
-      if (after > needed) out->longer.push_back({after, t});
-      else if (after < needed) out->shorter.push_back(t);
+      if (after > needed)
+        out->longer.push_back({after, t});
+      else if (after < needed)
+        out->shorter.push_back(t);
     }
     ++i;
   }
@@ -168,6 +170,8 @@ const TokenMask& Automaton::mask(int32_t state, const Vocabulary& vocab) {
   return masks_.emplace(state, std::move(m)).first->second;
 }
 
-void Automaton::shortest_way_tokens(int32_t state, const Vocabulary& vocab, TokenMask* out) { walk(state, vocab, true, out); }
+void Automaton::shortest_way_tokens(int32_t state, const Vocabulary& vocab, TokenMask* out) {
+  walk(state, vocab, true, out);
+}
 
 }  // namespace wenxin::runtime::grammar

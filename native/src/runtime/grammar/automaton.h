@@ -22,9 +22,9 @@ namespace wenxin::runtime::grammar {
 // allowed tokens leave more to write than the state itself needs, and which leave less.
 struct TokenMask {
   std::vector<uint64_t> bits;
-  int32_t needed = 0;  // min_completion() of the state
+  int32_t needed = 0;                               // min_completion() of the state
   std::vector<std::pair<int32_t, int32_t>> longer;  // (min_completion after, token) when above `needed`, largest first
-  std::vector<int32_t> shorter;                      // tokens after which less than `needed` remains
+  std::vector<int32_t> shorter;                     // tokens after which less than `needed` remains
   bool test(int32_t t) const { return (bits[t >> 6] >> (t & 63)) & 1; }
   void set(int32_t t) { bits[t >> 6] |= uint64_t{1} << (t & 63); }
   void clear(int32_t t) { bits[t >> 6] &= ~(uint64_t{1} << (t & 63)); }
@@ -69,7 +69,7 @@ class Automaton {
   static constexpr int32_t kUnknown = -2;
   struct Node {
     int32_t pos;
-    int32_t parent;  // -1: the bottom
+    int32_t parent;    // -1: the bottom
     int32_t min_rest;  // bytes this stack needs at least to finish
   };
   struct State {

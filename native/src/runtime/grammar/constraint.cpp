@@ -13,7 +13,8 @@ namespace {
 constexpr float kMasked = -std::numeric_limits<float>::infinity();
 
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 // Adds the time from construction to destruction to `*total`.
@@ -25,8 +26,8 @@ struct Timer {
 
 }  // namespace
 
-Constraint::Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab, std::string trigger,
-                       std::vector<int32_t> stop_ids)
+Constraint::Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab,
+                       std::string trigger, std::vector<int32_t> stop_ids)
     : automaton_(std::move(grammar)),
       vocab_(std::move(vocab)),
       trigger_(std::move(trigger)),
@@ -48,8 +49,8 @@ Constraint::~Constraint() {
   const char* file = std::getenv("WENXIN_CONSTRAINT_STATS");
   if (file == nullptr || *file == 0) return;
   if (FILE* f = std::fopen(file, "a")) {
-    std::fprintf(f, "{\"steps\":%lld,\"apply_us\":%.1f,\"accept_us\":%.1f,\"states\":%zu}\n", static_cast<long long>(steps_),
-                 apply_ns_ / 1e3, accept_ns_ / 1e3, automaton_.state_count());
+    std::fprintf(f, "{\"steps\":%lld,\"apply_us\":%.1f,\"accept_us\":%.1f,\"states\":%zu}\n",
+                 static_cast<long long>(steps_), apply_ns_ / 1e3, accept_ns_ / 1e3, automaton_.state_count());
     std::fclose(f);
   }
 }
@@ -166,8 +167,8 @@ const std::vector<int32_t>& Constraint::trigger_bans(int32_t matched) {
       if (b[i] == trigger_[k]) ++k;
       if (k == L) {
         // Completes the trigger: whatever follows in the token must suit the grammar.
-        if (i + 1 < b.size() &&
-            (vocab_->special(t) || automaton_.step_bytes(automaton_.initial(), b.data() + i + 1, b.size() - i - 1) == Automaton::kReject))
+        if (i + 1 < b.size() && (vocab_->special(t) || automaton_.step_bytes(automaton_.initial(), b.data() + i + 1,
+                                                                             b.size() - i - 1) == Automaton::kReject))
           banned.push_back(t);
         break;
       }

@@ -21,7 +21,8 @@ Status Grammar::decode(const int32_t* rules, size_t rule_words, const uint32_t* 
   g->sets_.resize(set_count);
   for (size_t i = 0; i < set_count; ++i)
     for (int w = 0; w < 4; ++w)
-      g->sets_[i][w] = static_cast<uint64_t>(sets[i * 8 + 2 * w]) | (static_cast<uint64_t>(sets[i * 8 + 2 * w + 1]) << 32);
+      g->sets_[i][w] =
+          static_cast<uint64_t>(sets[i * 8 + 2 * w]) | (static_cast<uint64_t>(sets[i * 8 + 2 * w + 1]) << 32);
 
   size_t at = 0;
   auto next = [&](int32_t* v) {
@@ -39,16 +40,19 @@ Status Grammar::decode(const int32_t* rules, size_t rule_words, const uint32_t* 
       return bad("rule " + std::to_string(r) + " is truncated");
     for (int32_t a = 0; a < alt_count; ++a) {
       int32_t n = 0;
-      if (!next(&n) || n < 0 || static_cast<size_t>(n) > rule_words - at) return bad("rule " + std::to_string(r) + " is truncated");
+      if (!next(&n) || n < 0 || static_cast<size_t>(n) > rule_words - at)
+        return bad("rule " + std::to_string(r) + " is truncated");
       g->rule_alts_[r].push_back(static_cast<int32_t>(g->elems_.size()));
       for (int32_t i = 0; i < n; ++i) {
         const int32_t e = rules[at++];
         if (e >= 0) {
-          if (e >= rule_count) return bad("rule " + std::to_string(r) + " refers to rule " + std::to_string(e) + ", which does not exist");
+          if (e >= rule_count)
+            return bad("rule " + std::to_string(r) + " refers to rule " + std::to_string(e) + ", which does not exist");
           g->elems_.push_back({Kind::kRule, e});
         } else {
           const int64_t s = -static_cast<int64_t>(e) - 1;
-          if (s >= static_cast<int64_t>(set_count)) return bad("rule " + std::to_string(r) + " uses a byte set that does not exist");
+          if (s >= static_cast<int64_t>(set_count))
+            return bad("rule " + std::to_string(r) + " uses a byte set that does not exist");
           g->elems_.push_back({Kind::kBytes, static_cast<int32_t>(s)});
         }
       }

@@ -10,7 +10,8 @@ Status Vocabulary::create(const uint8_t* bytes, size_t byte_count, const int32_t
                           const uint8_t* special, int64_t model_vocab, std::shared_ptr<const Vocabulary>* out) {
   auto bad = [](const std::string& m) { return Status(ErrorCode::kInvalidArgument, "invalid vocabulary: " + m); };
   if (token_count == 0) return bad("it has no tokens");
-  if (offsets[0] != 0 || static_cast<size_t>(offsets[token_count]) != byte_count) return bad("the offsets do not span the bytes");
+  if (offsets[0] != 0 || static_cast<size_t>(offsets[token_count]) != byte_count)
+    return bad("the offsets do not span the bytes");
   for (size_t i = 0; i < token_count; ++i)
     if (offsets[i + 1] < offsets[i]) return bad("the offsets decrease at token " + std::to_string(i));
   auto v = std::shared_ptr<Vocabulary>(new Vocabulary());

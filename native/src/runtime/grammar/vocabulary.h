@@ -22,16 +22,17 @@ class Vocabulary {
 
   int32_t size() const { return static_cast<int32_t>(offsets_.size()) - 1; }
   std::string_view bytes(int32_t token) const {
-    return {reinterpret_cast<const char*>(bytes_.data()) + offsets_[token], static_cast<size_t>(offsets_[token + 1] - offsets_[token])};
+    return {reinterpret_cast<const char*>(bytes_.data()) + offsets_[token],
+            static_cast<size_t>(offsets_[token + 1] - offsets_[token])};
   }
   bool special(int32_t token) const { return special_[token] != 0; }
 
   // Trie nodes in depth-first order; node 0 is the root (the empty string).
   struct Trie {
-    std::vector<uint8_t> byte;          // the byte on the edge into the node
-    std::vector<uint16_t> depth;        // root 0
-    std::vector<int32_t> subtree_end;   // one past the node's last descendant
-    std::vector<int32_t> token_begin;   // tokens ending at node i: tokens[token_begin[i] .. token_begin[i+1])
+    std::vector<uint8_t> byte;         // the byte on the edge into the node
+    std::vector<uint16_t> depth;       // root 0
+    std::vector<int32_t> subtree_end;  // one past the node's last descendant
+    std::vector<int32_t> token_begin;  // tokens ending at node i: tokens[token_begin[i] .. token_begin[i+1])
     std::vector<int32_t> tokens;
     int32_t max_depth = 0;
     int32_t node_count() const { return static_cast<int32_t>(byte.size()); }

@@ -19,11 +19,12 @@ Status read_matrix(const LoraTensorRef& ref, const std::vector<int64_t>& shape, 
   if (ref.dtype != DType::kF32 && ref.dtype != DType::kF16 && ref.dtype != DType::kBF16)
     return Status(ErrorCode::kUnsupportedDtype, what + " has unsupported dtype " + dtype_name(ref.dtype));
   if (ref.shape != shape)
-    return Status(ErrorCode::kShapeMismatch, what + " has shape " + shape_to_string(ref.shape) + ", expected " + shape_to_string(shape));
+    return Status(ErrorCode::kShapeMismatch,
+                  what + " has shape " + shape_to_string(ref.shape) + ", expected " + shape_to_string(shape));
   const int64_t numel = shape[0] * shape[1];
   if (ref.bytes != numel * static_cast<int64_t>(dtype_size(ref.dtype)) || ref.offset < 0)
-    return Status(ErrorCode::kInvalidFile, what + ": " + std::to_string(ref.bytes) + " bytes do not hold " + dtype_name(ref.dtype) + " " +
-                                               shape_to_string(shape));
+    return Status(ErrorCode::kInvalidFile, what + ": " + std::to_string(ref.bytes) + " bytes do not hold " +
+                                               dtype_name(ref.dtype) + " " + shape_to_string(shape));
   const int fd = ::open(ref.file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status(ErrorCode::kFileNotFound, "cannot open " + ref.file + ": " + std::strerror(errno));
   struct stat st;
@@ -31,8 +32,9 @@ Status read_matrix(const LoraTensorRef& ref, const std::vector<int64_t>& shape, 
   const bool ok = fstat(fd, &st) == 0 && ref.offset + ref.bytes <= st.st_size &&
                   pread(fd, raw.data(), raw.size(), ref.offset) == static_cast<ssize_t>(raw.size());
   ::close(fd);
-  if (!ok) return Status(ErrorCode::kInvalidFile, what + ": bytes " + std::to_string(ref.offset) + "+" + std::to_string(ref.bytes) +
-                                                     " are not readable in " + ref.file);
+  if (!ok)
+    return Status(ErrorCode::kInvalidFile, what + ": bytes " + std::to_string(ref.offset) + "+" +
+                                               std::to_string(ref.bytes) + " are not readable in " + ref.file);
   out->resize(static_cast<size_t>(numel));
   kernels::row_to_f32(raw.data(), ref.dtype, numel, out->data());
   return Status::ok();
@@ -45,7 +47,8 @@ Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vect
   for (const LoraModuleRef& m : modules) {
     model::Linear* layer = model.find_linear(m.module);
     if (layer == nullptr)
-      return Status(ErrorCode::kMissingTensor, "adapter targets '" + m.module + "', which is not a linear layer of this model");
+      return Status(ErrorCode::kMissingTensor,
+                    "adapter targets '" + m.module + "', which is not a linear layer of this model");
     if (m.a.shape.size() != 2) return Status(ErrorCode::kShapeMismatch, m.module + ".lora_A must be 2-D");
     model::LoraSlot slot;
     slot.adapter = id;
@@ -62,8 +65,9 @@ Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vect
 
 void unload_lora_adapter(model::Ernie45Model& model, int32_t id) {
   model.for_each_linear([&](model::Linear& l) {
-    l.lora.erase(std::remove_if(l.lora.begin(), l.lora.end(), [&](const model::LoraSlot& s) { return s.adapter == id; }),
-                 l.lora.end());
+    l.lora.erase(
+        std::remove_if(l.lora.begin(), l.lora.end(), [&](const model::LoraSlot& s) { return s.adapter == id; }),
+        l.lora.end());
   });
 }
 

@@ -22,8 +22,8 @@ struct LoraTensorRef {
 struct LoraModuleRef {
   std::string module;  // checkpoint name of the adapted layer
   float scaling = 1.0f;
-  LoraTensorRef a;     // [rank, in]
-  LoraTensorRef b;     // [out, rank]
+  LoraTensorRef a;  // [rank, in]
+  LoraTensorRef b;  // [out, rank]
 };
 
 // Checks every module against the model and reads its A/B matrices; attaches all or none.

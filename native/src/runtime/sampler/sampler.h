@@ -11,9 +11,9 @@ namespace wenxin::runtime {
 struct SamplingParams {
   bool greedy = true;
   float temperature = 1.0f;
-  int32_t top_k = 0;       // 0: off
-  float top_p = 1.0f;      // 1: off
-  float min_p = 0.0f;      // 0: off
+  int32_t top_k = 0;   // 0: off
+  float top_p = 1.0f;  // 1: off
+  float min_p = 0.0f;  // 0: off
   float repetition_penalty = 1.0f;
   uint64_t seed = 0;
 };

@@ -1,7 +1,15 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { benchModels, formatConcurrencyReport, formatReport, measureQuality, runBench, runConcurrencyBench, type WeightsFormat } from "@wenxin/bench";
+import {
+  benchModels,
+  formatConcurrencyReport,
+  formatReport,
+  measureQuality,
+  runBench,
+  runConcurrencyBench,
+  type WeightsFormat,
+} from "@wenxin/bench";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -56,7 +64,9 @@ export const benchCommand: Command = {
         for (const kv of ["bf16", "int8"] as const) rows.push(await measureQuality(fixtures, model, "bf16", 2, kv));
       if (values.json) console.log(JSON.stringify({ quality: rows }, null, 1));
       else {
-        console.log("| model | weights | KV cache (bytes/token) | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|---|");
+        console.log(
+          "| model | weights | KV cache (bytes/token) | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|---|",
+        );
         for (const r of rows)
           console.log(
             `| ${r.model} | ${r.weights} | ${r.kvCache} (${r.kvBytesPerToken}) | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`,
@@ -80,8 +90,12 @@ export const benchCommand: Command = {
       return 0;
     }
     const wanted = (values.models ?? "0.3B,moe").split(",");
-    const models = benchModels(values.configs ?? path.resolve(root, "../shared/configs"), numberOption(values["moe-layers"], "moe-layers") ?? 4).filter(
-      (m) => (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
+    const models = benchModels(
+      values.configs ?? path.resolve(root, "../shared/configs"),
+      numberOption(values["moe-layers"], "moe-layers") ?? 4,
+    ).filter(
+      (m) =>
+        (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
     );
     const report = await runBench({
       models,

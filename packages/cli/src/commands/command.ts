@@ -10,9 +10,14 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 /** Parses a command's options; unknown flags are errors, `--help` prints the usage. */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n\n${usage}`);
+    throw new Error(`${(err as Error).message}\n\n${usage}`, { cause: err });
   }
 }
 

@@ -49,7 +49,9 @@ export const convertCommand: Command = {
     const started = performance.now();
     const { file, tensors } = await convertToGguf(dir, { out: values.out, type: type as "f16", name: values.name });
     const size = readGgufFile(file).fileSize;
-    console.log(`wrote ${file} (${type}, ${tensors} tensors, ${(size / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(
+      `wrote ${file} (${type}, ${tensors} tensors, ${(size / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
     return 0;
   },
 };

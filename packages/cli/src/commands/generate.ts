@@ -53,7 +53,12 @@ export const generateCommand: Command = {
     try {
       const input =
         values.chat !== undefined
-          ? { messages: [...(values.system ? [{ role: "system" as const, content: values.system }] : []), { role: "user" as const, content: values.chat }] }
+          ? {
+              messages: [
+                ...(values.system ? [{ role: "system" as const, content: values.system }] : []),
+                { role: "user" as const, content: values.chat },
+              ],
+            }
           : { prompt: values.prompt! };
       const started = performance.now();
       const stream = engine.generate({

@@ -1,7 +1,14 @@
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 
-import { isGgufPath, loadGgufModel, loadModelConfig, resolveWeightFiles, WenxinError, type ModelConfig } from "@wenxin/engine";
+import {
+  isGgufPath,
+  loadGgufModel,
+  loadModelConfig,
+  resolveWeightFiles,
+  WenxinError,
+  type ModelConfig,
+} from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -39,7 +46,13 @@ export interface CheckpointSummary {
   /** Parameters used per token (MoE: only k of the routed experts). */
   activeParameters: number;
   dtypes: Record<string, { tensors: number; parameters: number; bytes: number }>;
-  memory: { weightBytes: number; kvBytesPerToken?: number; kvCacheTokens?: number; kvCacheBytes?: number; totalBytes: number };
+  memory: {
+    weightBytes: number;
+    kvBytesPerToken?: number;
+    kvCacheTokens?: number;
+    kvCacheBytes?: number;
+    totalBytes: number;
+  };
   tensorList?: Omit<TensorInfo, "file">[];
 }
 
@@ -54,7 +67,11 @@ async function readSafetensorsHeader(file: string): Promise<TensorInfo[]> {
     await fh.read(head, 0, 8, 0);
     const n = Number(head.readBigUInt64LE(0));
     if (size < 8 || n <= 0 || n > Math.min(size - 8, 100 * 1024 * 1024))
-      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not a safetensors file (header length ${n}, file size ${size})`, { subject: file });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_FILE",
+        `${file} is not a safetensors file (header length ${n}, file size ${size})`,
+        { subject: file },
+      );
     const json = Buffer.alloc(n);
     await fh.read(json, 0, n, 8);
     let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
@@ -65,7 +82,13 @@ async function readSafetensorsHeader(file: string): Promise<TensorInfo[]> {
     }
     return Object.entries(header)
       .filter(([name]) => name !== "__metadata__")
-      .map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape, bytes: t.data_offsets[1] - t.data_offsets[0], file }));
+      .map(([name, t]) => ({
+        name,
+        dtype: t.dtype,
+        shape: t.shape,
+        bytes: t.data_offsets[1] - t.data_offsets[0],
+        file,
+      }));
   } finally {
     await fh.close();
   }
@@ -73,14 +96,23 @@ async function readSafetensorsHeader(file: string): Promise<TensorInfo[]> {
 
 const elements = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
-export async function summarizeCheckpoint(target: string, opts: { maxContext?: number; kvCacheTokens?: number; listTensors?: boolean } = {}): Promise<CheckpointSummary> {
+export async function summarizeCheckpoint(
+  target: string,
+  opts: { maxContext?: number; kvCacheTokens?: number; listTensors?: boolean } = {},
+): Promise<CheckpointSummary> {
   const isDir = (await stat(target).catch(() => undefined))?.isDirectory() ?? false;
   // A GGUF file carries its own hyper-parameters; its tensor shapes are reported in PyTorch order.
   const gguf = !isDir && isGgufPath(target) ? loadGgufModel(target) : undefined;
   const config = gguf?.config ?? (isDir ? await loadModelConfig(target) : undefined);
   const files = isDir ? await resolveWeightFiles(target) : [target];
   const tensors = gguf
-    ? gguf.file.tensors.map((t) => ({ name: t.name, dtype: t.typeName, shape: [...t.dims].reverse(), bytes: t.bytes ?? 0, file: target }))
+    ? gguf.file.tensors.map((t) => ({
+        name: t.name,
+        dtype: t.typeName,
+        shape: [...t.dims].reverse(),
+        bytes: t.bytes ?? 0,
+        file: target,
+      }))
     : (await Promise.all(files.map(readSafetensorsHeader))).flat();
 
   const dtypes: CheckpointSummary["dtypes"] = {};
@@ -102,7 +134,10 @@ export async function summarizeCheckpoint(target: string, opts: { maxContext?: n
     d.bytes += t.bytes;
   }
   const hp = config?.hparams;
-  const activeParameters = hp && hp.moeNumExperts > 0 ? parameters - expertParameters + (expertParameters * hp.moeK) / hp.moeNumExperts : parameters;
+  const activeParameters =
+    hp && hp.moeNumExperts > 0
+      ? parameters - expertParameters + (expertParameters * hp.moeK) / hp.moeNumExperts
+      : parameters;
 
   const weightBytes = Object.values(dtypes).reduce((sum, d) => sum + d.bytes, 0);
   const memory: CheckpointSummary["memory"] = { weightBytes, totalBytes: weightBytes };
@@ -116,7 +151,9 @@ export async function summarizeCheckpoint(target: string, opts: { maxContext?: n
   }
   return {
     source: path.resolve(target),
-    ...(config ? { architecture: config.architecture, modelType: config.hparams.modelType, hparams: config.hparams } : {}),
+    ...(config
+      ? { architecture: config.architecture, modelType: config.hparams.modelType, hparams: config.hparams }
+      : {}),
     files: await Promise.all(files.map(async (f) => ({ path: f, bytes: (await stat(f)).size }))),
     tensors: tensors.length,
     parameters,
@@ -156,18 +193,38 @@ export function formatSummary(s: CheckpointSummary): string {
         `${hp.moeNumExperts} routed (top-${hp.moeK}, ffn ${hp.moeIntermediateSize}) + ${hp.moeNumSharedExperts} shared, layers ${hp.moeLayerStartIndex}-${end} every ${hp.moeLayerInterval}`,
       ]);
     }
-    rows.push(["vocabulary", `${hp.vocabSize}, context ${hp.maxPositionEmbeddings}, rope theta ${hp.ropeTheta}${hp.tieWordEmbeddings ? ", tied embeddings" : ""}`]);
+    rows.push([
+      "vocabulary",
+      `${hp.vocabSize}, context ${hp.maxPositionEmbeddings}, rope theta ${hp.ropeTheta}${hp.tieWordEmbeddings ? ", tied embeddings" : ""}`,
+    ]);
   }
   const active = s.activeParameters !== s.parameters ? `, ${human(s.activeParameters, "")} active per token` : "";
-  rows.push(["parameters", `${human(s.parameters, "")} (${s.parameters.toLocaleString("en-US")})${active} in ${s.tensors - s.skipped.tensors} tensors`]);
-  if (s.skipped.tensors > 0) rows.push(["  skipped", `${s.skipped.tensors} mtp tensors (${human(s.skipped.parameters, "")} parameters) the engine does not load`]);
-  for (const [dtype, d] of Object.entries(s.dtypes)) rows.push([`  ${dtype}`, `${d.tensors} tensors, ${human(d.parameters, "")} parameters, ${human(d.bytes, "B")}`]);
-  rows.push(["files", `${s.files.length}: ${human(s.files.reduce((n, f) => n + f.bytes, 0), "B")}`]);
+  rows.push([
+    "parameters",
+    `${human(s.parameters, "")} (${s.parameters.toLocaleString("en-US")})${active} in ${s.tensors - s.skipped.tensors} tensors`,
+  ]);
+  if (s.skipped.tensors > 0)
+    rows.push([
+      "  skipped",
+      `${s.skipped.tensors} mtp tensors (${human(s.skipped.parameters, "")} parameters) the engine does not load`,
+    ]);
+  for (const [dtype, d] of Object.entries(s.dtypes))
+    rows.push([`  ${dtype}`, `${d.tensors} tensors, ${human(d.parameters, "")} parameters, ${human(d.bytes, "B")}`]);
+  rows.push([
+    "files",
+    `${s.files.length}: ${human(
+      s.files.reduce((n, f) => n + f.bytes, 0),
+      "B",
+    )}`,
+  ]);
   const m = s.memory;
   rows.push(["memory", `≈ ${human(m.totalBytes, "B")}`]);
   rows.push(["  weights", `${human(m.weightBytes, "B")} (memory-mapped, used in place)`]);
   if (m.kvCacheBytes !== undefined)
-    rows.push(["  KV cache", `${human(m.kvCacheBytes, "B")} at the full budget of ${m.kvCacheTokens} tokens (${human(m.kvBytesPerToken!, "B")} per token, float32)`]);
+    rows.push([
+      "  KV cache",
+      `${human(m.kvCacheBytes, "B")} at the full budget of ${m.kvCacheTokens} tokens (${human(m.kvBytesPerToken!, "B")} per token, float32)`,
+    ]);
   let out = rows.map(([k, v]) => `${k.padEnd(14)} ${v}`).join("\n");
   if (s.tensorList) {
     const width = Math.max(...s.tensorList.map((t) => t.name.length));
@@ -182,7 +239,13 @@ export const inspectCommand: Command = {
     const positional = argv.length > 0 && !argv[0]!.startsWith("-") ? argv[0] : undefined;
     const { values } = parseCommandArgs(
       positional ? argv.slice(1) : argv,
-      { model: { type: "string" }, tensors: { type: "boolean" }, json: { type: "boolean" }, "max-context": { type: "string" }, "kv-cache-tokens": { type: "string" } },
+      {
+        model: { type: "string" },
+        tensors: { type: "boolean" },
+        json: { type: "boolean" },
+        "max-context": { type: "string" },
+        "kv-cache-tokens": { type: "string" },
+      },
       USAGE,
     );
     if (values.help) {

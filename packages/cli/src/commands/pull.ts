@@ -21,7 +21,10 @@ function size(bytes: number): string {
   const units = ["B", "kB", "MB", "GB", "TB"];
   let v = bytes;
   let u = 0;
-  while (v >= 1000 && u < units.length - 1) ((v /= 1000), u++);
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
   return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
@@ -72,7 +75,7 @@ export const pullCommand: Command = {
         },
       });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n\n${USAGE}`);
+      throw new Error(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
     }
     const { values, positionals } = parsed;
     if (values.help) {

@@ -15,7 +15,11 @@ export const quantizeCommand: Command = {
   summary: "save a quantized copy of a checkpoint (q8, q4, fp8)",
   async run(argv) {
     const dir = argv[0] && !argv[0].startsWith("-") ? argv[0] : undefined;
-    const { values } = parseCommandArgs(dir ? argv.slice(1) : argv, { to: { type: "string" }, out: { type: "string" }, threads: { type: "string" } }, USAGE);
+    const { values } = parseCommandArgs(
+      dir ? argv.slice(1) : argv,
+      { to: { type: "string" }, out: { type: "string" }, threads: { type: "string" } },
+      USAGE,
+    );
     if (values.help) {
       console.log(USAGE);
       return 0;
@@ -25,7 +29,10 @@ export const quantizeCommand: Command = {
       return 1;
     }
     const started = performance.now();
-    await quantizeModel(dir, values.out, { weights: values.to as "q8", threads: numberOption(values.threads, "threads") });
+    await quantizeModel(dir, values.out, {
+      weights: values.to as "q8",
+      threads: numberOption(values.threads, "threads"),
+    });
     console.log(`wrote ${values.out} (${values.to}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   },

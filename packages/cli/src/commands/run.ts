@@ -76,7 +76,11 @@ export const runCommand: Command = {
   },
 };
 
-async function chatLoop(engine: Engine, system: string | undefined, sampling: Record<string, number | undefined>): Promise<number> {
+async function chatLoop(
+  engine: Engine,
+  system: string | undefined,
+  sampling: Record<string, number | undefined>,
+): Promise<number> {
   const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
   const initial: ChatMessage[] = system ? [{ role: "system", content: system }] : [];
@@ -129,7 +133,12 @@ async function chatLoop(engine: Engine, system: string | undefined, sampling: Re
   return 0;
 }
 
-async function streamReply(engine: Engine, messages: ChatMessage[], sampling: Record<string, number | undefined>, signal: AbortSignal): Promise<GenerationResult> {
+async function streamReply(
+  engine: Engine,
+  messages: ChatMessage[],
+  sampling: Record<string, number | undefined>,
+  signal: AbortSignal,
+): Promise<GenerationResult> {
   for await (const ev of engine.generate({ messages, ...sampling, signal })) {
     if (ev.type === "token") process.stdout.write(ev.text);
     else {

@@ -7,7 +7,13 @@ import type { ChatMessage, ChatTemplate } from "./chat_template.js";
 import type { ChatConstraint, ResponseFormat, ToolChoiceOption, ToolDefinition } from "./chat_types.js";
 import type { ChatOutputParserOptions } from "./output_parser.js";
 import { planResponseFormat, planToolChoice } from "./tool_choice.js";
-import { normalizeToolTurns, renderToolsBlock, renderToolTurns, templateTakesTools, withSystemText } from "./tool_prompt.js";
+import {
+  normalizeToolTurns,
+  renderToolsBlock,
+  renderToolTurns,
+  templateTakesTools,
+  withSystemText,
+} from "./tool_prompt.js";
 
 export interface ChatPromptOptions {
   tools?: ToolDefinition[];
@@ -35,13 +41,19 @@ function endsInsideThink(text: string): boolean {
   return text.trimEnd().endsWith("<think>");
 }
 
-export function buildChatPrompt(template: ChatTemplate, messages: ChatMessage[], options: ChatPromptOptions = {}): ChatPrompt {
+export function buildChatPrompt(
+  template: ChatTemplate,
+  messages: ChatMessage[],
+  options: ChatPromptOptions = {},
+): ChatPrompt {
   const tools = planToolChoice(options.tools ?? [], options.toolChoice);
   const format = planResponseFormat(options.responseFormat);
 
   const native = templateTakesTools(template.source);
   let turns = native ? normalizeToolTurns(messages) : renderToolTurns(messages);
-  const systemText = [!native && tools.tools.length > 0 ? renderToolsBlock(tools.tools) : "", format.instruction].filter((s) => s).join("\n\n");
+  const systemText = [!native && tools.tools.length > 0 ? renderToolsBlock(tools.tools) : "", format.instruction]
+    .filter((s) => s)
+    .join("\n\n");
   turns = withSystemText(turns, systemText);
 
   let text = template.render(turns, {
@@ -53,7 +65,8 @@ export function buildChatPrompt(template: ChatTemplate, messages: ChatMessage[],
   // A forced tool call wins over a response format; either fixes the turn's first tokens, so
   // reasoning is closed before them.
   const constraint = tools.prefill ? tools.constraint : (format.constraint ?? tools.constraint);
-  const fixedStart = tools.prefill !== "" || (constraint !== undefined && !("trigger" in constraint && constraint.trigger));
+  const fixedStart =
+    tools.prefill !== "" || (constraint !== undefined && !("trigger" in constraint && constraint.trigger));
   let open = endsInsideThink(text);
   if (options.thinking === true && !open && !fixedStart) {
     text += "<think>\n";

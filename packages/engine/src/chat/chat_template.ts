@@ -29,7 +29,12 @@ async function readText(file: string): Promise<string | undefined> {
     return await readFile(file, "utf8");
   } catch (err) {
     if (["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) return undefined;
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `Cannot read ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_FILE",
+      `Cannot read ${file}: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
 }
 
@@ -63,9 +68,13 @@ function pickTemplate(value: unknown, file: string): string | undefined {
       { subject: file, expected: "default", actual: named.map((t) => t.name) },
     );
   }
-  throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${file}: chat_template must be a string or a list of {name, template}`, {
-    subject: file,
-  });
+  throw new WenxinError(
+    "ERR_WENXIN_CHAT_TEMPLATE",
+    `${file}: chat_template must be a string or a list of {name, template}`,
+    {
+      subject: file,
+    },
+  );
 }
 
 export class ChatTemplate {
@@ -79,7 +88,12 @@ export class ChatTemplate {
     try {
       this.template = new Template(source);
     } catch (err) {
-      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `Cannot parse chat template: ${(err as Error).message}`, {}, { cause: err });
+      throw new WenxinError(
+        "ERR_WENXIN_CHAT_TEMPLATE",
+        `Cannot parse chat template: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
   }
 
@@ -124,7 +138,12 @@ export class ChatTemplate {
     try {
       return this.template.render(vars);
     } catch (err) {
-      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `Chat template failed: ${(err as Error).message}`, {}, { cause: err });
+      throw new WenxinError(
+        "ERR_WENXIN_CHAT_TEMPLATE",
+        `Chat template failed: ${(err as Error).message}`,
+        {},
+        { cause: err },
+      );
     }
   }
 }

@@ -7,7 +7,14 @@ import { IncrementalDecoder } from "../tokenizer/incremental_decoder.js";
 import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 
 /** The markup tokens of ERNIE's chat output. */
-export const CHAT_MARKUP_TOKENS = ["<think>", "</think>", "<response>", "</response>", "<tool_call>", "</tool_call>"] as const;
+export const CHAT_MARKUP_TOKENS = [
+  "<think>",
+  "</think>",
+  "<response>",
+  "</response>",
+  "<tool_call>",
+  "</tool_call>",
+] as const;
 
 export class ChatTokenDecoder {
   private readonly decoder: IncrementalDecoder;

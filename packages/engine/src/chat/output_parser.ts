@@ -80,7 +80,8 @@ function readCall(value: unknown): { name: string; arguments: Record<string, unk
     if (!r.ok) return `the arguments string is not JSON: ${r.error}`;
     parsedArgs = r.value;
   }
-  if (!parsedArgs || typeof parsedArgs !== "object" || Array.isArray(parsedArgs)) return 'the tool call\'s "arguments" is not a JSON object';
+  if (!parsedArgs || typeof parsedArgs !== "object" || Array.isArray(parsedArgs))
+    return 'the tool call\'s "arguments" is not a JSON object';
   return { name, arguments: parsedArgs as Record<string, unknown> };
 }
 
@@ -372,7 +373,13 @@ export class ChatOutputParser {
     if (typeof call === "string") {
       const headName = head ? tryParseJson(`"${head[1]}"`) : undefined;
       const name = c.name ?? (headName?.ok ? (headName.value as string) : undefined);
-      const invalid: InvalidToolCall = { index: c.index, id: c.id, ...(name !== undefined ? { name } : {}), arguments: rawArgs, error: call };
+      const invalid: InvalidToolCall = {
+        index: c.index,
+        id: c.id,
+        ...(name !== undefined ? { name } : {}),
+        arguments: rawArgs,
+        error: call,
+      };
       this.out.invalidToolCalls.push(invalid);
       events.push({ type: "tool_call_invalid", call: invalid, begun: c.argsStart !== undefined });
       return;

@@ -36,7 +36,11 @@ export function toolCallSchema(tools: ToolDefinition[]): JsonSchema {
 /** True for an object schema that allows only `{}` (no properties, no additional ones). */
 export function takesNoArguments(schema: JsonSchema): boolean {
   const properties = schema.properties as Record<string, unknown> | undefined;
-  return schema.type === "object" && (!properties || Object.keys(properties).length === 0) && schema.additionalProperties === false;
+  return (
+    schema.type === "object" &&
+    (!properties || Object.keys(properties).length === 0) &&
+    schema.additionalProperties === false
+  );
 }
 
 /** The opening of a call to `name`, up to where its arguments start. */
@@ -47,11 +51,15 @@ export function toolCallPrefix(name: string): string {
 function findTool(tools: ToolDefinition[], name: string): ToolDefinition {
   const tool = tools.find((t) => t.function.name === name);
   if (!tool)
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `tool_choice names '${name}', which is not among the tools (${tools.map((t) => t.function.name).join(", ") || "none"})`, {
-      subject: "tool_choice",
-      expected: tools.map((t) => t.function.name),
-      actual: name,
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `tool_choice names '${name}', which is not among the tools (${tools.map((t) => t.function.name).join(", ") || "none"})`,
+      {
+        subject: "tool_choice",
+        expected: tools.map((t) => t.function.name),
+        actual: name,
+      },
+    );
   return tool;
 }
 
@@ -59,17 +67,29 @@ function findTool(tools: ToolDefinition[], name: string): ToolDefinition {
 export function planToolChoice(tools: ToolDefinition[], choice: ToolChoiceOption = "auto"): ToolPlan {
   if (tools.length === 0) {
     if (choice === "required" || typeof choice === "object")
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "tool_choice requires a tool call but no tools were given", { subject: "tool_choice" });
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "tool_choice requires a tool call but no tools were given", {
+        subject: "tool_choice",
+      });
     return { tools: [], prefill: "", parseToolCalls: true, stopAfterFirstToolCall: false };
   }
   if (choice === "none") return { tools: [], prefill: "", parseToolCalls: false, stopAfterFirstToolCall: false };
 
-  const forced = typeof choice === "object" ? findTool(tools, choice.name) : choice === "required" && tools.length === 1 ? tools[0]! : undefined;
+  const forced =
+    typeof choice === "object"
+      ? findTool(tools, choice.name)
+      : choice === "required" && tools.length === 1
+        ? tools[0]!
+        : undefined;
   if (forced) {
     const schema = forced.function.parameters ?? ANY_OBJECT;
     // A tool that takes no arguments needs nothing generated: the whole call is the prefill.
     if (takesNoArguments(schema))
-      return { tools, prefill: `${toolCallPrefix(forced.function.name)}{}`, parseToolCalls: true, stopAfterFirstToolCall: true };
+      return {
+        tools,
+        prefill: `${toolCallPrefix(forced.function.name)}{}`,
+        parseToolCalls: true,
+        stopAfterFirstToolCall: true,
+      };
     return {
       tools,
       prefill: toolCallPrefix(forced.function.name),
@@ -92,7 +112,9 @@ export function planToolChoice(tools: ToolDefinition[], choice: ToolChoiceOption
   return {
     tools,
     prefill: "",
-    ...(strict.length > 0 ? { constraint: { type: "json_schema", schema: toolCallSchema(strict), trigger: "<tool_call>" } as const } : {}),
+    ...(strict.length > 0
+      ? { constraint: { type: "json_schema", schema: toolCallSchema(strict), trigger: "<tool_call>" } as const }
+      : {}),
     parseToolCalls: true,
     stopAfterFirstToolCall: false,
   };
@@ -107,17 +129,24 @@ export interface ResponseFormatPlan {
 /** Plans a reply in OpenAI's `response_format`. */
 export function planResponseFormat(format: ResponseFormat | undefined): ResponseFormatPlan {
   if (!format || format.type === "text") return { instruction: "" };
-  if (format.type === "json_object") return { constraint: { type: "json_object" }, instruction: "Reply with a single JSON object and nothing else." };
+  if (format.type === "json_object")
+    return { constraint: { type: "json_object" }, instruction: "Reply with a single JSON object and nothing else." };
   if (format.type === "json_schema") {
     const schema = format.json_schema?.schema;
     if (!schema || typeof schema !== "object")
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "response_format json_schema needs json_schema.schema", { subject: "response_format" });
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "response_format json_schema needs json_schema.schema", {
+        subject: "response_format",
+      });
     return {
       constraint: { type: "json_schema", schema },
       instruction: `Reply with a single JSON value that validates against this JSON schema, and nothing else:\n${toPythonStyleJson(schema)}`,
     };
   }
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `unknown response_format type '${(format as { type: unknown }).type}'`, {
-    subject: "response_format.type",
-  });
+  throw new WenxinError(
+    "ERR_WENXIN_INVALID_ARGUMENT",
+    `unknown response_format type '${(format as { type: unknown }).type}'`,
+    {
+      subject: "response_format.type",
+    },
+  );
 }

@@ -56,15 +56,20 @@ export function toolCallArguments(call: ToolCallMessagePart): Record<string, unk
   } catch {
     // fall through to the error below
   }
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `tool call '${call.function.name}' has arguments that are not a JSON object: ${args}`, {
-    subject: "tool_calls.function.arguments",
-  });
+  throw new WenxinError(
+    "ERR_WENXIN_INVALID_ARGUMENT",
+    `tool call '${call.function.name}' has arguments that are not a JSON object: ${args}`,
+    {
+      subject: "tool_calls.function.arguments",
+    },
+  );
 }
 
 function toolCallsOf(message: ChatMessage): ToolCallMessagePart[] {
   const calls = message.tool_calls;
   if (calls === undefined || calls === null) return [];
-  if (!Array.isArray(calls)) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "assistant tool_calls must be an array");
+  if (!Array.isArray(calls))
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "assistant tool_calls must be an array");
   return calls as ToolCallMessagePart[];
 }
 

@@ -13,7 +13,10 @@ import { jsonObjectGrammar, jsonSchemaGrammar } from "./grammar/json_schema_gram
 import { regexFullMatch } from "./grammar/regex_parser.js";
 
 const trigger = z.string().min(1).optional();
-const schemaObject = z.custom<object>((v) => typeof v === "object" && v !== null && !Array.isArray(v), "must be a JSON schema object");
+const schemaObject = z.custom<object>(
+  (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+  "must be a JSON schema object",
+);
 
 export const constraintSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger }).strict(),
@@ -47,7 +50,10 @@ export function constraintGrammar(c: Constraint): Grammar {
     case "json_object":
       return jsonObjectGrammar();
     case "regex":
-      return { rules: new Map([["root", { name: "root", body: regexFullMatch(c.pattern, "constraint.pattern") }]]), root: "root" };
+      return {
+        rules: new Map([["root", { name: "root", body: regexFullMatch(c.pattern, "constraint.pattern") }]]),
+        root: "root",
+      };
     case "grammar":
       return parseGbnf(c.gbnf, "constraint.gbnf");
   }
@@ -58,14 +64,18 @@ const cache = new Map<string, EncodedGrammar>();
 
 /** Compiles a constraint to the native byte grammar; recent results are cached by content. */
 export function compileConstraint(c: Constraint): EncodedGrammar {
-  const key = JSON.stringify([c.type, "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : ""]);
+  const key = JSON.stringify([
+    c.type,
+    "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : "",
+  ]);
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key);
     cache.set(key, hit);
     return hit;
   }
-  const what = c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
+  const what =
+    c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
   const compiled = compileGrammar(constraintGrammar(c), what);
   cache.set(key, compiled);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);

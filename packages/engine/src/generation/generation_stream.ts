@@ -138,12 +138,22 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       if (ev.finishReason === "cancelled") {
         this.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was cancelled"));
       } else {
-        this.finish(ids, ev.finishReason === "length" ? "length" : "stop", ev.promptTokens || this.promptTokens, ev.logprobs);
+        this.finish(
+          ids,
+          ev.finishReason === "length" ? "length" : "stop",
+          ev.promptTokens || this.promptTokens,
+          ev.logprobs,
+        );
       }
       return true;
     }
     const visible = this.text.length - this.stops.heldBack(this.text);
-    this.queue.push({ type: "token", tokenIds: ids, text: this.take(visible), ...(ev.logprobs && { logprobs: ev.logprobs }) });
+    this.queue.push({
+      type: "token",
+      tokenIds: ids,
+      text: this.take(visible),
+      ...(ev.logprobs && { logprobs: ev.logprobs }),
+    });
     if (!this.paused && this.setPaused && this.queue.size >= BUFFER_HIGH_WATER) {
       this.paused = true;
       this.setPaused(true);
@@ -160,7 +170,11 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
 
   private constraintOutcome(): ConstraintOutcome {
     const c = this.constrained!;
-    return { triggered: c.triggered, text: Buffer.concat(c.chunks).toString("utf8"), complete: c.triggered && c.complete };
+    return {
+      triggered: c.triggered,
+      text: Buffer.concat(c.chunks).toString("utf8"),
+      complete: c.triggered && c.complete,
+    };
   }
 
   private take(upTo: number): string {
@@ -172,7 +186,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
 
   private finish(lastIds: number[], reason: FinishReason, promptTokens: number, logprobs?: TokenLogprob[]): void {
     const tail = this.take(this.text.length);
-    if (lastIds.length > 0 || tail) this.queue.push({ type: "token", tokenIds: lastIds, text: tail, ...(logprobs && { logprobs }) });
+    if (lastIds.length > 0 || tail)
+      this.queue.push({ type: "token", tokenIds: lastIds, text: tail, ...(logprobs && { logprobs }) });
     this.queue.push({
       type: "done",
       tokenIds: [...this.tokenIds],

@@ -7,7 +7,11 @@ import { parseOrThrow, samplingOptionsSchema, type SamplingOptions } from "./opt
  * transformers' order) on one row, exactly as the sampler does before drawing. Removed entries
  * are -Infinity. `previousIds` are the tokens the repetition penalty sees.
  */
-export function applyLogitsProcessors(logits: Float32Array, previousIds: ArrayLike<number>, options: SamplingOptions): Float32Array {
+export function applyLogitsProcessors(
+  logits: Float32Array,
+  previousIds: ArrayLike<number>,
+  options: SamplingOptions,
+): Float32Array {
   const o = parseOrThrow(samplingOptionsSchema, options, "logits processor options");
   try {
     return nativeAddon().applyLogitsProcessors(logits, Int32Array.from(previousIds), {

@@ -56,15 +56,29 @@ class Checkpoint {
         const n = Number(len.readBigUInt64LE(0));
         const json = Buffer.alloc(n);
         readSync(fd, json, 0, n, 8);
-        const header = JSON.parse(json.toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+        const header = JSON.parse(json.toString("utf8")) as Record<
+          string,
+          { dtype: string; shape: number[]; data_offsets: [number, number] }
+        >;
         for (const [name, t] of Object.entries(header)) {
           if (name === "__metadata__") continue;
           // Baidu's remote-code checkpoints say `ernie.` where transformers says `model.`
           const key = name.startsWith("ernie.") ? `model.${name.slice(6)}` : name;
-          tensors.set(key, { file, dtype: t.dtype, shape: t.shape, begin: 8 + n + t.data_offsets[0], end: 8 + n + t.data_offsets[1] });
+          tensors.set(key, {
+            file,
+            dtype: t.dtype,
+            shape: t.shape,
+            begin: 8 + n + t.data_offsets[0],
+            end: 8 + n + t.data_offsets[1],
+          });
         }
       } catch (err) {
-        throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not a readable safetensors file: ${(err as Error).message}`, { subject: file }, { cause: err });
+        throw new WenxinError(
+          "ERR_WENXIN_INVALID_FILE",
+          `${file} is not a readable safetensors file: ${(err as Error).message}`,
+          { subject: file },
+          { cause: err },
+        );
       } finally {
         closeSync(fd);
       }
@@ -79,12 +93,17 @@ class Checkpoint {
   /** Rows [r0, r0 + count) of a tensor as float32 (all rows by default). */
   read(name: string, r0 = 0, count?: number): { shape: number[]; data: Float32Array } {
     const t = this.tensors.get(name);
-    if (!t) throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}'`, { subject: name });
+    if (!t)
+      throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}'`, { subject: name });
     const size = { F32: 4, BF16: 2, F16: 2 }[t.dtype];
     if (!size)
-      throw new WenxinError("ERR_WENXIN_UNSUPPORTED_DTYPE", `tensor '${name}' is ${t.dtype}; conversion reads F32, F16 and BF16`, { subject: name, actual: t.dtype });
+      throw new WenxinError(
+        "ERR_WENXIN_UNSUPPORTED_DTYPE",
+        `tensor '${name}' is ${t.dtype}; conversion reads F32, F16 and BF16`,
+        { subject: name, actual: t.dtype },
+      );
     const rowElems = t.shape.slice(1).reduce((a, b) => a * b, 1);
-    const rows = count ?? (t.shape[0] ?? 1);
+    const rows = count ?? t.shape[0] ?? 1;
     const n = rows * rowElems;
     const buf = Buffer.alloc(n * size);
     const fd = openSync(t.file, "r");
@@ -110,13 +129,19 @@ function readEntry(ckpt: Checkpoint, hp: NativeHparams, e: GgufTensorPlanEntry):
     if (ckpt.has(name)) return ckpt.read(name).data;
     const qkv = name.match(/^(.*)\.(q|k|v)_proj\.weight$/);
     if (qkv && ckpt.has(`${qkv[1]}.qkv_proj.weight`)) {
-      const q = hp.numAttentionHeads * hp.headDim, kv = hp.numKeyValueHeads * hp.headDim;
+      const q = hp.numAttentionHeads * hp.headDim,
+        kv = hp.numKeyValueHeads * hp.headDim;
       const start = qkv[2] === "q" ? 0 : qkv[2] === "k" ? q : q + kv;
       return ckpt.read(`${qkv[1]}.qkv_proj.weight`, start, rows).data;
     }
     const ffn = name.match(/^(.*)\.(gate|up)_proj\.weight$/);
-    if (ffn && ckpt.has(`${ffn[1]}.up_gate_proj.weight`)) return ckpt.read(`${ffn[1]}.up_gate_proj.weight`, ffn[2] === "gate" ? 0 : rows, rows).data;
-    throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}' (needed for ${e.gguf})`, { subject: name });
+    if (ffn && ckpt.has(`${ffn[1]}.up_gate_proj.weight`))
+      return ckpt.read(`${ffn[1]}.up_gate_proj.weight`, ffn[2] === "gate" ? 0 : rows, rows).data;
+    throw new WenxinError(
+      "ERR_WENXIN_MISSING_TENSOR",
+      `the checkpoint has no tensor '${name}' (needed for ${e.gguf})`,
+      { subject: name },
+    );
   };
   if (e.parts) {
     const out = new Float32Array(numel);
@@ -130,11 +155,20 @@ function readEntry(ckpt: Checkpoint, hp: NativeHparams, e: GgufTensorPlanEntry):
 
 function check(data: Float32Array, numel: number, name: string): Float32Array {
   if (data.length !== numel)
-    throw new WenxinError("ERR_WENXIN_SHAPE_MISMATCH", `tensor '${name}' has ${data.length} values, expected ${numel}`, { subject: name, expected: numel, actual: data.length });
+    throw new WenxinError(
+      "ERR_WENXIN_SHAPE_MISMATCH",
+      `tensor '${name}' has ${data.length} values, expected ${numel}`,
+      { subject: name, expected: numel, actual: data.length },
+    );
   return data;
 }
 
-const TYPES: Record<NonNullable<ConvertToGgufOptions["type"]>, GgufTensorType> = { f32: "F32", f16: "F16", q8_0: "Q8_0", q4_0: "Q4_0" };
+const TYPES: Record<NonNullable<ConvertToGgufOptions["type"]>, GgufTensorType> = {
+  f32: "F32",
+  f16: "F16",
+  q8_0: "Q8_0",
+  q4_0: "Q4_0",
+};
 
 /** The GGUF type of one tensor when converting to `type`. */
 export function tensorTypeFor(e: GgufTensorPlanEntry, type: GgufTensorType): GgufTensorType {
@@ -151,7 +185,11 @@ export interface GgufConversion {
 }
 
 /** What convertToGguf writes, before writing (to inspect or adjust it). */
-export async function prepareGgufConversion(dir: string, type: ConvertToGgufOptions["type"] = "f16", name?: string): Promise<GgufConversion> {
+export async function prepareGgufConversion(
+  dir: string,
+  type: ConvertToGgufOptions["type"] = "f16",
+  name?: string,
+): Promise<GgufConversion> {
   const config = await loadModelConfig(dir);
   const hp = config.hparams;
   const ckpt = Checkpoint.open(await resolveWeightFiles(dir));
@@ -170,7 +208,10 @@ export async function prepareGgufConversion(dir: string, type: ConvertToGgufOpti
 }
 
 /** Converts the checkpoint in `dir` to a GGUF file; returns the path written and its tensor count. */
-export async function convertToGguf(dir: string, options: ConvertToGgufOptions): Promise<{ file: string; tensors: number }> {
+export async function convertToGguf(
+  dir: string,
+  options: ConvertToGgufOptions,
+): Promise<{ file: string; tensors: number }> {
   const opts = parseOrThrow(convertToGgufOptionsSchema, options, "convertToGguf options");
   const { metadata, tensors } = await prepareGgufConversion(dir, opts.type, opts.name);
   writeGguf(opts.out, metadata, tensors);

@@ -35,14 +35,17 @@ export function isMoeLayer(hp: NativeHparams, layer: number): boolean {
 /** Every tensor of the GGUF file, in the order llama.cpp's converter writes them. */
 export function ggufTensorPlan(hp: NativeHparams): GgufTensorPlanEntry[] {
   const H = hp.hiddenSize;
-  const q = hp.numAttentionHeads * hp.headDim, kv = hp.numKeyValueHeads * hp.headDim;
+  const q = hp.numAttentionHeads * hp.headDim,
+    kv = hp.numKeyValueHeads * hp.headDim;
   const plan: GgufTensorPlanEntry[] = [
     { hf: "model.embed_tokens.weight", gguf: "token_embd.weight", shape: [hp.vocabSize, H], kind: "matrix" },
     { hf: "model.norm.weight", gguf: "output_norm.weight", shape: [H], kind: "norm" },
   ];
-  if (!hp.tieWordEmbeddings) plan.push({ hf: "lm_head.weight", gguf: "output.weight", shape: [hp.vocabSize, H], kind: "matrix" });
+  if (!hp.tieWordEmbeddings)
+    plan.push({ hf: "lm_head.weight", gguf: "output.weight", shape: [hp.vocabSize, H], kind: "matrix" });
   for (let l = 0; l < hp.numHiddenLayers; l++) {
-    const p = `model.layers.${l}.`, g = `blk.${l}.`;
+    const p = `model.layers.${l}.`,
+      g = `blk.${l}.`;
     plan.push(
       { hf: p + "input_layernorm.weight", gguf: g + "attn_norm.weight", shape: [H], kind: "norm" },
       { hf: p + "self_attn.q_proj.weight", gguf: g + "attn_q.weight", shape: [q, H], kind: "matrix" },
@@ -60,7 +63,9 @@ export function ggufTensorPlan(hp: NativeHparams): GgufTensorPlanEntry[] {
       );
       continue;
     }
-    const E = hp.moeNumExperts, MI = hp.moeIntermediateSize, S = MI * hp.moeNumSharedExperts;
+    const E = hp.moeNumExperts,
+      MI = hp.moeIntermediateSize,
+      S = MI * hp.moeNumSharedExperts;
     plan.push(
       { hf: p + "mlp.gate.weight", gguf: g + "ffn_gate_inp.weight", shape: [E, H], kind: "router" },
       { hf: p + "mlp.moe_statics.e_score_correction_bias", gguf: g + "exp_probs_b.bias", shape: [E], kind: "bias" },
@@ -75,16 +80,29 @@ export function ggufTensorPlan(hp: NativeHparams): GgufTensorPlanEntry[] {
     }
     if (S > 0)
       plan.push(
-        { hf: p + "mlp.shared_experts.gate_proj.weight", gguf: g + "ffn_gate_shexp.weight", shape: [S, H], kind: "matrix" },
+        {
+          hf: p + "mlp.shared_experts.gate_proj.weight",
+          gguf: g + "ffn_gate_shexp.weight",
+          shape: [S, H],
+          kind: "matrix",
+        },
         { hf: p + "mlp.shared_experts.up_proj.weight", gguf: g + "ffn_up_shexp.weight", shape: [S, H], kind: "matrix" },
-        { hf: p + "mlp.shared_experts.down_proj.weight", gguf: g + "ffn_down_shexp.weight", shape: [H, S], kind: "matrix" },
+        {
+          hf: p + "mlp.shared_experts.down_proj.weight",
+          gguf: g + "ffn_down_shexp.weight",
+          shape: [H, S],
+          kind: "matrix",
+        },
       );
   }
   return plan;
 }
 
 /** The `{arch}.*` keys llama.cpp reads for ERNIE 4.5 (plus general.architecture / name / file_type). */
-export function ggufModelMetadata(hp: NativeHparams, opts: { name?: string; fileType: number }): Record<string, GgufValue> {
+export function ggufModelMetadata(
+  hp: NativeHparams,
+  opts: { name?: string; fileType: number },
+): Record<string, GgufValue> {
   const arch = ggufArchitecture(hp);
   const m: Record<string, GgufValue> = {
     "general.architecture": { type: "string", value: arch },
@@ -110,7 +128,10 @@ export function ggufModelMetadata(hp: NativeHparams, opts: { name?: string; file
     m[`${arch}.expert_shared_count`] = { type: "u32", value: hp.moeNumSharedExperts };
     // llama.cpp's width of the shared MLP (its own converter guesses it; we know it)
     if (hp.moeNumSharedExperts > 0)
-      m[`${arch}.expert_shared_feed_forward_length`] = { type: "u32", value: hp.moeIntermediateSize * hp.moeNumSharedExperts };
+      m[`${arch}.expert_shared_feed_forward_length`] = {
+        type: "u32",
+        value: hp.moeIntermediateSize * hp.moeNumSharedExperts,
+      };
   }
   return m;
 }

@@ -13,7 +13,10 @@ import { readGgufFile, type GgufFile, type GgufMetadataValue, type GgufTensorInf
 import { tokenizerFromGguf } from "./gguf_tokenizer.js";
 
 /** GGUF architectures we run, and the model type each is. */
-const GGUF_ARCHITECTURES: Record<string, NativeHparams["modelType"]> = { ernie4_5: "ernie4_5", "ernie4_5-moe": "ernie4_5_moe" };
+const GGUF_ARCHITECTURES: Record<string, NativeHparams["modelType"]> = {
+  ernie4_5: "ernie4_5",
+  "ernie4_5-moe": "ernie4_5_moe",
+};
 
 export interface GgufModel {
   file: GgufFile;
@@ -26,7 +29,11 @@ export function isGgufPath(p: string): boolean {
   return p.toLowerCase().endsWith(".gguf");
 }
 
-function invalid(file: string, message: string, details: { expected?: unknown; actual?: unknown; subject?: string } = {}): never {
+function invalid(
+  file: string,
+  message: string,
+  details: { expected?: unknown; actual?: unknown; subject?: string } = {},
+): never {
   throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `${file}: ${message}`, { subject: file, ...details });
 }
 
@@ -44,7 +51,8 @@ class Meta {
       if (fallback !== undefined) return fallback;
       invalid(this.file, `metadata key ${full} is missing`, { subject: full });
     }
-    if (typeof v !== "number" || !Number.isFinite(v)) invalid(this.file, `metadata key ${full} is not a number`, { subject: full, actual: v });
+    if (typeof v !== "number" || !Number.isFinite(v))
+      invalid(this.file, `metadata key ${full} is not a number`, { subject: full, actual: v });
     return v;
   }
 }
@@ -66,7 +74,10 @@ export function loadGgufModel(file: string): GgufModel {
       { subject: file, expected: Object.keys(GGUF_ARCHITECTURES), actual: arch },
     );
   for (const t of gguf.tensors) {
-    if (!(LOADABLE_GGML_TYPES as readonly string[]).includes(t.typeName) && /^(token_embd|output|output_norm|blk\.\d+\.)/.test(t.name))
+    if (
+      !(LOADABLE_GGML_TYPES as readonly string[]).includes(t.typeName) &&
+      /^(token_embd|output|output_norm|blk\.\d+\.)/.test(t.name)
+    )
       throw new WenxinError(
         "ERR_WENXIN_UNSUPPORTED_DTYPE",
         `${file}: tensor '${t.name}' has type ${t.typeName}, which wenxin.js cannot load (supported: ${LOADABLE_GGML_TYPES.join(", ")})`,
@@ -90,11 +101,17 @@ export function loadGgufModel(file: string): GgufModel {
     invalid(file, `attention.value_length ${meta.num("attention.value_length")} differs from key_length ${headDim}`);
   const layers = meta.num("block_count");
   const embd = byName.get("token_embd.weight");
-  if (!embd) throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `${file}: tensor 'token_embd.weight' is missing`, { subject: "token_embd.weight" });
+  if (!embd)
+    throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `${file}: tensor 'token_embd.weight' is missing`, {
+      subject: "token_embd.weight",
+    });
   const vocab = rows(embd)!;
   const qRows = rows(byName.get("blk.0.attn_q.weight"));
   if (qRows !== undefined && qRows !== heads * headDim)
-    invalid(file, `blk.0.attn_q.weight has ${qRows} rows but ${heads} heads × head_dim ${headDim} = ${heads * headDim}`);
+    invalid(
+      file,
+      `blk.0.attn_q.weight has ${qRows} rows but ${heads} heads × head_dim ${headDim} = ${heads * headDim}`,
+    );
 
   const moe = modelType === "ernie4_5_moe";
   const experts = moe ? meta.num("expert_count") : 0;
@@ -103,9 +120,14 @@ export function loadGgufModel(file: string): GgufModel {
   if (shared > 0) {
     // The shared MLP's width is what its tensors say; the engine builds it as width / expert width experts.
     const start = meta.num("leading_dense_block_count", 1);
-    const width = rows(byName.get(`blk.${start}.ffn_gate_shexp.weight`)) ?? meta.num("expert_shared_feed_forward_length", expertWidth * shared);
+    const width =
+      rows(byName.get(`blk.${start}.ffn_gate_shexp.weight`)) ??
+      meta.num("expert_shared_feed_forward_length", expertWidth * shared);
     if (width % expertWidth !== 0)
-      invalid(file, `the shared experts' width ${width} is not a multiple of the expert width ${expertWidth}, which the engine needs`);
+      invalid(
+        file,
+        `the shared experts' width ${width} is not a multiple of the expert width ${expertWidth}, which the engine needs`,
+      );
     shared = width / expertWidth;
   }
   const hparams: NativeHparams = {

@@ -62,7 +62,9 @@ class FileCursor {
     return this.buf.subarray(at, at + n);
   }
 
-  u32(what: string): number { return this.take(4, what).readUInt32LE(0); }
+  u32(what: string): number {
+    return this.take(4, what).readUInt32LE(0);
+  }
   u64(what: string): number {
     const v = this.take(8, what).readBigUInt64LE(0);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(this.path, `${what} is impossibly large (${v})`);
@@ -81,23 +83,40 @@ function invalid(file: string, what: string): WenxinError {
 function readValue(c: FileCursor, type: number, key: string, path: string, depth = 0): GgufMetadataValue {
   const what = `the value of '${key}'`;
   switch (type) {
-    case V.U8: return c.take(1, what).readUInt8(0);
-    case V.I8: return c.take(1, what).readInt8(0);
-    case V.U16: return c.take(2, what).readUInt16LE(0);
-    case V.I16: return c.take(2, what).readInt16LE(0);
-    case V.U32: return c.take(4, what).readUInt32LE(0);
-    case V.I32: return c.take(4, what).readInt32LE(0);
-    case V.F32: return c.take(4, what).readFloatLE(0);
-    case V.BOOL: return c.take(1, what).readUInt8(0) !== 0;
-    case V.STRING: return c.string(what);
-    case V.U64: { const v = c.take(8, what).readBigUInt64LE(0); return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v; }
-    case V.I64: { const v = c.take(8, what).readBigInt64LE(0); return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v; }
-    case V.F64: return c.take(8, what).readDoubleLE(0);
+    case V.U8:
+      return c.take(1, what).readUInt8(0);
+    case V.I8:
+      return c.take(1, what).readInt8(0);
+    case V.U16:
+      return c.take(2, what).readUInt16LE(0);
+    case V.I16:
+      return c.take(2, what).readInt16LE(0);
+    case V.U32:
+      return c.take(4, what).readUInt32LE(0);
+    case V.I32:
+      return c.take(4, what).readInt32LE(0);
+    case V.F32:
+      return c.take(4, what).readFloatLE(0);
+    case V.BOOL:
+      return c.take(1, what).readUInt8(0) !== 0;
+    case V.STRING:
+      return c.string(what);
+    case V.U64: {
+      const v = c.take(8, what).readBigUInt64LE(0);
+      return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    }
+    case V.I64: {
+      const v = c.take(8, what).readBigInt64LE(0);
+      return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+    }
+    case V.F64:
+      return c.take(8, what).readDoubleLE(0);
     case V.ARRAY: {
       if (depth > 2) throw invalid(path, `'${key}' nests arrays too deeply`);
       const elem = c.u32(what);
       const n = c.u64(what);
-      if (n > c.size - c.pos) throw invalid(path, `'${key}' claims ${n} elements, more than the rest of the file holds (truncated?)`);
+      if (n > c.size - c.pos)
+        throw invalid(path, `'${key}' claims ${n} elements, more than the rest of the file holds (truncated?)`);
       const out: GgufMetadataValue[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = readValue(c, elem, key, path, depth + 1);
       return out;
@@ -113,18 +132,21 @@ export function readGgufFile(file: string): GgufFile {
   try {
     fd = openSync(file, "r");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE";
+    const code =
+      (err as NodeJS.ErrnoException).code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE";
     throw new WenxinError(code, `cannot open ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
   }
   try {
     const size = fstatSync(fd).size;
     const c = new FileCursor(fd, size, file);
-    if (c.take(4, "the magic number").toString("latin1") !== "GGUF") throw invalid(file, "it does not start with the magic 'GGUF'");
+    if (c.take(4, "the magic number").toString("latin1") !== "GGUF")
+      throw invalid(file, "it does not start with the magic 'GGUF'");
     const version = c.u32("the version");
     if (version !== 2 && version !== 3) throw invalid(file, `version ${version} is not supported (only 2 and 3)`);
     const nTensors = c.u64("the tensor count");
     const nKv = c.u64("the metadata count");
-    if (nTensors > 1 << 20 || nKv > 1 << 20) throw invalid(file, `it claims ${nTensors} tensors and ${nKv} metadata keys`);
+    if (nTensors > 1 << 20 || nKv > 1 << 20)
+      throw invalid(file, `it claims ${nTensors} tensors and ${nKv} metadata keys`);
 
     const metadata = new Map<string, GgufMetadataValue>();
     for (let i = 0; i < nKv; i++) {
@@ -147,7 +169,8 @@ export function readGgufFile(file: string): GgufFile {
       for (let d = 0; d < nDims; d++) dims.push(c.u64(what));
       const type = c.u32(what);
       const offset = c.u64(what);
-      if (offset % alignment !== 0) throw invalid(file, `tensor '${name}' starts at offset ${offset}, not a multiple of ${alignment}`);
+      if (offset % alignment !== 0)
+        throw invalid(file, `tensor '${name}' starts at offset ${offset}, not a multiple of ${alignment}`);
       const numel = dims.reduce((a, b) => a * b, 1);
       infos.push({ name, dims, type, typeName: ggmlTypeName(type), bytes: ggmlBytes(type, numel) });
       offsets.push(offset);

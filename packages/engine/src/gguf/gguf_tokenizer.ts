@@ -18,7 +18,13 @@ import {
   type TokenizerConfig,
   type TokenizerJson,
 } from "../tokenizer/sentencepiece_convert.js";
-import { ModelType, PieceType, parseSentencePieceModel, type SentencePiece, type SentencePieceModel } from "../tokenizer/sentencepiece_model.js";
+import {
+  ModelType,
+  PieceType,
+  parseSentencePieceModel,
+  type SentencePiece,
+  type SentencePieceModel,
+} from "../tokenizer/sentencepiece_model.js";
 import { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 import type { GgufMetadataValue } from "./gguf_reader.js";
 import type { GgufValue } from "./gguf_writer.js";
@@ -39,7 +45,12 @@ async function readOptional(file: string): Promise<Buffer | undefined> {
     return await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `cannot read ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_FILE",
+      `cannot read ${file}: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
 }
 
@@ -57,8 +68,10 @@ function parseJsonObject(file: string, bytes: Buffer): Record<string, unknown> {
 function piecesFromTokenizerJson(json: TokenizerJson): SentencePieceModel {
   const vocab = json.model.vocab as Record<string, number>;
   const pieces: SentencePiece[] = [];
-  for (const [piece, id] of Object.entries(vocab)) pieces[id] = { piece, score: -id, type: BYTE_PIECE.test(piece) ? PieceType.BYTE : PieceType.NORMAL };
-  for (const t of json.added_tokens ?? []) pieces[t.id] = { piece: t.content, score: 0, type: t.special ? PieceType.CONTROL : PieceType.USER_DEFINED };
+  for (const [piece, id] of Object.entries(vocab))
+    pieces[id] = { piece, score: -id, type: BYTE_PIECE.test(piece) ? PieceType.BYTE : PieceType.NORMAL };
+  for (const t of json.added_tokens ?? [])
+    pieces[t.id] = { piece: t.content, score: 0, type: t.special ? PieceType.CONTROL : PieceType.USER_DEFINED };
   for (let i = 0; i < pieces.length; i++) pieces[i] ??= { piece: `[PAD${i}]`, score: 0, type: PieceType.UNUSED };
   const model = json.model as { unk_token?: string | null; byte_fallback?: boolean };
   const unk = model.unk_token ? vocab[model.unk_token] : undefined;
@@ -66,10 +79,27 @@ function piecesFromTokenizerJson(json: TokenizerJson): SentencePieceModel {
   return {
     pieces,
     trainerSpec: {
-      modelType: ModelType.BPE, vocabSize: pieces.length, byteFallback: model.byte_fallback ?? false, splitDigits: false,
-      treatWhitespaceAsSuffix: false, unkId: unk ?? 0, bosId: -1, eosId: -1, padId: -1, unkPiece: "<unk>", bosPiece: "<s>", eosPiece: "</s>", padPiece: "<pad>",
+      modelType: ModelType.BPE,
+      vocabSize: pieces.length,
+      byteFallback: model.byte_fallback ?? false,
+      splitDigits: false,
+      treatWhitespaceAsSuffix: false,
+      unkId: unk ?? 0,
+      bosId: -1,
+      eosId: -1,
+      padId: -1,
+      unkPiece: "<unk>",
+      bosPiece: "<s>",
+      eosPiece: "</s>",
+      padPiece: "<pad>",
     },
-    normalizerSpec: { name: "identity", precompiledCharsmap: new Uint8Array(0), addDummyPrefix: false, removeExtraWhitespaces: false, escapeWhitespaces: true },
+    normalizerSpec: {
+      name: "identity",
+      precompiledCharsmap: new Uint8Array(0),
+      addDummyPrefix: false,
+      removeExtraWhitespaces: false,
+      escapeWhitespaces: true,
+    },
   };
 }
 
@@ -92,20 +122,36 @@ export async function ggufTokenizerMetadata(dir: string, vocabSize: number): Pro
   } else {
     const json = await readOptional(path.join(dir, "tokenizer.json"));
     if (!json)
-      throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `no tokenizer in ${dir}: GGUF conversion needs tokenizer.model or tokenizer.json`, { subject: dir });
+      throw new WenxinError(
+        "ERR_WENXIN_FILE_NOT_FOUND",
+        `no tokenizer in ${dir}: GGUF conversion needs tokenizer.model or tokenizer.json`,
+        { subject: dir },
+      );
     model = piecesFromTokenizerJson(parseJsonObject("tokenizer.json", json) as unknown as TokenizerJson);
   }
   if (model.trainerSpec.modelType !== ModelType.BPE)
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", "only SentencePiece BPE tokenizers can be written to GGUF (ERNIE's kind)", { subject: dir });
+    throw new WenxinError(
+      "ERR_WENXIN_TOKENIZER",
+      "only SentencePiece BPE tokenizers can be written to GGUF (ERNIE's kind)",
+      { subject: dir },
+    );
   if (model.pieces.length > vocabSize)
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", `the tokenizer has ${model.pieces.length} pieces, more than the model's vocab_size ${vocabSize}`, {
-      subject: dir,
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_TOKENIZER",
+      `the tokenizer has ${model.pieces.length} pieces, more than the model's vocab_size ${vocabSize}`,
+      {
+        subject: dir,
+      },
+    );
 
   const pieces = model.pieces.map((p) => ({ ...p }));
   for (const t of addedTokensFromConfig(config)) {
     if (t.id >= vocabSize) continue;
-    pieces[t.id] = { piece: t.content, score: pieces[t.id]?.score ?? 0, type: t.special ? PieceType.CONTROL : PieceType.USER_DEFINED };
+    pieces[t.id] = {
+      piece: t.content,
+      score: pieces[t.id]?.score ?? 0,
+      type: t.special ? PieceType.CONTROL : PieceType.USER_DEFINED,
+    };
   }
   for (let i = 0; i < vocabSize; i++) pieces[i] ??= { piece: `[PAD${i}]`, score: -1000, type: PieceType.UNUSED };
 
@@ -114,7 +160,12 @@ export async function ggufTokenizerMetadata(dir: string, vocabSize: number): Pro
     if (!idOf.has(p.piece)) idOf.set(p.piece, i);
   });
   const ts = model.trainerSpec;
-  const fallbackIds: Partial<Record<SpecialTokenName, number>> = { unk_token: ts.unkId, bos_token: ts.bosId, eos_token: ts.eosId, pad_token: ts.padId };
+  const fallbackIds: Partial<Record<SpecialTokenName, number>> = {
+    unk_token: ts.unkId,
+    bos_token: ts.bosId,
+    eos_token: ts.eosId,
+    pad_token: ts.padId,
+  };
   const meta: Record<string, GgufValue> = {
     "tokenizer.ggml.model": { type: "string", value: "llama" },
     "tokenizer.ggml.tokens": { type: "string[]", value: pieces.map((p) => p.piece) },
@@ -126,7 +177,8 @@ export async function ggufTokenizerMetadata(dir: string, vocabSize: number): Pro
     const id = content !== undefined ? idOf.get(content) : fallbackIds[name];
     if (id !== undefined && id >= 0 && id < vocabSize) meta[key] = { type: "u32", value: id };
   }
-  const addPrefix = typeof config.add_prefix_space === "boolean" ? config.add_prefix_space : model.normalizerSpec.addDummyPrefix;
+  const addPrefix =
+    typeof config.add_prefix_space === "boolean" ? config.add_prefix_space : model.normalizerSpec.addDummyPrefix;
   meta["tokenizer.ggml.add_space_prefix"] = { type: "bool", value: addPrefix };
   meta["tokenizer.ggml.add_bos_token"] = { type: "bool", value: config.add_bos_token === true };
   meta["tokenizer.ggml.add_eos_token"] = { type: "bool", value: config.add_eos_token === true };
@@ -141,7 +193,8 @@ async function chatTemplateSource(dir: string, config: TokenizerConfig): Promise
   if (jinja) return jinja.toString("utf8");
   const t = config.chat_template;
   if (typeof t === "string") return t;
-  if (Array.isArray(t)) return (t as { name?: string; template?: string }[]).find((x) => x.name === "default")?.template;
+  if (Array.isArray(t))
+    return (t as { name?: string; template?: string }[]).find((x) => x.name === "default")?.template;
   return undefined;
 }
 
@@ -163,17 +216,28 @@ export function tokenizerFromGguf(metadata: Map<string, GgufMetadataValue>, file
     );
   const tokens = metadata.get("tokenizer.ggml.tokens");
   if (!Array.isArray(tokens) || tokens.some((t) => typeof t !== "string"))
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", `${file}: tokenizer.ggml.tokens is missing or not a list of strings`, { subject: file });
+    throw new WenxinError(
+      "ERR_WENXIN_TOKENIZER",
+      `${file}: tokenizer.ggml.tokens is missing or not a list of strings`,
+      { subject: file },
+    );
   const scores = asNumberArray(metadata.get("tokenizer.ggml.scores"), "tokenizer.ggml.scores", tokens.length);
   const types = asNumberArray(metadata.get("tokenizer.ggml.token_type"), "tokenizer.ggml.token_type", tokens.length);
-  const pieces: SentencePiece[] = (tokens as string[]).map((piece, i) => ({ piece, score: scores?.[i] ?? -i, type: types?.[i] ?? PieceType.NORMAL }));
+  const pieces: SentencePiece[] = (tokens as string[]).map((piece, i) => ({
+    piece,
+    score: scores?.[i] ?? -i,
+    type: types?.[i] ?? PieceType.NORMAL,
+  }));
 
   const config: TokenizerConfig = {};
   const idOf = (key: string): number | undefined => {
     const v = metadata.get(key);
     return typeof v === "number" && Number.isInteger(v) && v >= 0 && v < pieces.length ? v : undefined;
   };
-  for (const [name, key] of [...ID_KEYS, ["sep_token", "tokenizer.ggml.separator_token_id"] as [SpecialTokenName, string]]) {
+  for (const [name, key] of [
+    ...ID_KEYS,
+    ["sep_token", "tokenizer.ggml.separator_token_id"] as [SpecialTokenName, string],
+  ]) {
     const id = idOf(key);
     if (id !== undefined && config[name] === undefined) config[name] = pieces[id]!.piece;
   }
@@ -201,7 +265,13 @@ export function tokenizerFromGguf(metadata: Map<string, GgufMetadataValue>, file
       padPiece: "<pad>",
     },
     // GGUF keeps no normalizer: ERNIE's is the identity.
-    normalizerSpec: { name: "identity", precompiledCharsmap: new Uint8Array(0), addDummyPrefix: config.add_prefix_space as boolean, removeExtraWhitespaces: false, escapeWhitespaces: true },
+    normalizerSpec: {
+      name: "identity",
+      precompiledCharsmap: new Uint8Array(0),
+      addDummyPrefix: config.add_prefix_space as boolean,
+      removeExtraWhitespaces: false,
+      escapeWhitespaces: true,
+    },
   };
   return WenxinTokenizer.fromJson(convertSentencePieceBpe(model, config), config);
 }

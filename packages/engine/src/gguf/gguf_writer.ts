@@ -47,10 +47,15 @@ const ALIGNMENT = 32;
 
 function bytesOf(type: GgufTensorType, numel: number): number {
   switch (type) {
-    case "F32": return numel * 4;
-    case "F16": case "BF16": return numel * 2;
-    case "Q8_0": return (numel / 32) * 34;
-    case "Q4_0": return (numel / 32) * 18;
+    case "F32":
+      return numel * 4;
+    case "F16":
+    case "BF16":
+      return numel * 2;
+    case "Q8_0":
+      return (numel / 32) * 34;
+    case "Q4_0":
+      return (numel / 32) * 18;
   }
 }
 
@@ -61,25 +66,82 @@ class ByteSink {
     this.chunks.push(b);
     this.length += b.length;
   }
-  u32(v: number): void { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); this.push(b); }
-  i32(v: number): void { const b = Buffer.alloc(4); b.writeInt32LE(v); this.push(b); }
-  u64(v: number): void { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); this.push(b); }
-  f32(v: number): void { const b = Buffer.alloc(4); b.writeFloatLE(v); this.push(b); }
-  str(s: string): void { const b = Buffer.from(s, "utf8"); this.u64(b.length); this.push(b); }
-  take(): Buffer { const all = Buffer.concat(this.chunks); this.chunks = []; return all; }
+  u32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v >>> 0);
+    this.push(b);
+  }
+  i32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    this.push(b);
+  }
+  u64(v: number): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.push(b);
+  }
+  f32(v: number): void {
+    const b = Buffer.alloc(4);
+    b.writeFloatLE(v);
+    this.push(b);
+  }
+  str(s: string): void {
+    const b = Buffer.from(s, "utf8");
+    this.u64(b.length);
+    this.push(b);
+  }
+  take(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    this.chunks = [];
+    return all;
+  }
 }
 
 function writeValue(sink: ByteSink, v: GgufValue): void {
   switch (v.type) {
-    case "u32": sink.u32(4); sink.u32(v.value); return;
-    case "i32": sink.u32(5); sink.i32(v.value); return;
-    case "u64": sink.u32(10); sink.u64(v.value); return;
-    case "f32": sink.u32(6); sink.f32(v.value); return;
-    case "bool": sink.u32(7); sink.push(Buffer.from([v.value ? 1 : 0])); return;
-    case "string": sink.u32(8); sink.str(v.value); return;
-    case "string[]": sink.u32(9); sink.u32(8); sink.u64(v.value.length); for (const s of v.value) sink.str(s); return;
-    case "f32[]": sink.u32(9); sink.u32(6); sink.u64(v.value.length); for (const x of v.value) sink.f32(x); return;
-    case "i32[]": sink.u32(9); sink.u32(5); sink.u64(v.value.length); for (const x of v.value) sink.i32(x); return;
+    case "u32":
+      sink.u32(4);
+      sink.u32(v.value);
+      return;
+    case "i32":
+      sink.u32(5);
+      sink.i32(v.value);
+      return;
+    case "u64":
+      sink.u32(10);
+      sink.u64(v.value);
+      return;
+    case "f32":
+      sink.u32(6);
+      sink.f32(v.value);
+      return;
+    case "bool":
+      sink.u32(7);
+      sink.push(Buffer.from([v.value ? 1 : 0]));
+      return;
+    case "string":
+      sink.u32(8);
+      sink.str(v.value);
+      return;
+    case "string[]":
+      sink.u32(9);
+      sink.u32(8);
+      sink.u64(v.value.length);
+      for (const s of v.value) sink.str(s);
+      return;
+    case "f32[]":
+      sink.u32(9);
+      sink.u32(6);
+      sink.u64(v.value.length);
+      for (const x of v.value) sink.f32(x);
+      return;
+    case "i32[]":
+      sink.u32(9);
+      sink.u32(5);
+      sink.u64(v.value.length);
+      for (const x of v.value) sink.i32(x);
+      return;
   }
 }
 
@@ -102,7 +164,8 @@ function encodeQ8_0(x: Float32Array, out: Buffer): void {
     const d = fromF16Bits(bits);
     const inv = d > 0 ? fr(1 / d) : 0;
     out.writeUInt16LE(bits, b * 34);
-    for (let i = 0; i < 32; i++) out.writeInt8(Math.max(-127, Math.min(127, rint(fr(x[b * 32 + i]! * inv)))), b * 34 + 2 + i);
+    for (let i = 0; i < 32; i++)
+      out.writeInt8(Math.max(-127, Math.min(127, rint(fr(x[b * 32 + i]! * inv)))), b * 34 + 2 + i);
   }
 }
 
@@ -113,7 +176,10 @@ function encodeQ4_0(x: Float32Array, out: Buffer): void {
     let max = 0;
     for (let i = 0; i < 32; i++) {
       const v = x[b * 32 + i]!;
-      if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+      if (Math.abs(v) > amax) {
+        amax = Math.abs(v);
+        max = v;
+      }
     }
     const bits = toF16Bits(fr(max / -8));
     const d = fromF16Bits(bits);
@@ -141,7 +207,11 @@ export function fitsType(type: GgufTensorType, cols: number): boolean {
 }
 
 /** Writes `file`: `general.alignment` plus `metadata`, then the tensors in order (each produced when written). */
-export function writeGguf(file: string, metadata: Record<string, GgufValue>, tensors: (GgufTensor | GgufRawTensor)[]): void {
+export function writeGguf(
+  file: string,
+  metadata: Record<string, GgufValue>,
+  tensors: (GgufTensor | GgufRawTensor)[],
+): void {
   const head = new ByteSink();
   head.push(Buffer.from("GGUF", "ascii"));
   head.u32(3);
@@ -172,7 +242,8 @@ export function writeGguf(file: string, metadata: Record<string, GgufValue>, ten
     writeSync(fd, Buffer.alloc((ALIGNMENT - (header.length % ALIGNMENT)) % ALIGNMENT));
     for (const t of tensors) {
       const data = "type" in t ? encodeTensor(t.type, t.values()) : t.data();
-      if (!("type" in t) && data.length !== t.bytes) throw new Error(`${t.name}: ${data.length} bytes given, ${t.bytes} declared`);
+      if (!("type" in t) && data.length !== t.bytes)
+        throw new Error(`${t.name}: ${data.length} bytes given, ${t.bytes} declared`);
       writeSync(fd, data);
       writeSync(fd, Buffer.alloc((ALIGNMENT - (data.length % ALIGNMENT)) % ALIGNMENT));
     }

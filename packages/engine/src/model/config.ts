@@ -83,7 +83,9 @@ export function parseModelConfig(raw: unknown, source = "config.json"): ModelCon
   }
   const c = parsed.data;
   const arch = c.architectures?.[0];
-  const modelType = (arch && ARCHITECTURES[arch]) ?? (c.model_type === "ernie4_5" || c.model_type === "ernie4_5_moe" ? c.model_type : undefined);
+  const modelType =
+    (arch && ARCHITECTURES[arch]) ??
+    (c.model_type === "ernie4_5" || c.model_type === "ernie4_5_moe" ? c.model_type : undefined);
   if (!modelType) {
     throw new WenxinError(
       "ERR_WENXIN_UNKNOWN_ARCHITECTURE",
@@ -91,7 +93,11 @@ export function parseModelConfig(raw: unknown, source = "config.json"): ModelCon
       { expected: Object.keys(ARCHITECTURES), actual: arch ?? c.model_type },
     );
   }
-  if (c.hidden_act !== "silu") invalid(`${source}: hidden_act '${c.hidden_act}' is not supported (ERNIE 4.5 uses silu)`, { expected: "silu", actual: c.hidden_act });
+  if (c.hidden_act !== "silu")
+    invalid(`${source}: hidden_act '${c.hidden_act}' is not supported (ERNIE 4.5 uses silu)`, {
+      expected: "silu",
+      actual: c.hidden_act,
+    });
   const ropeType = c.rope_parameters?.rope_type;
   if ((ropeType && ropeType !== "default") || (c.rope_scaling !== undefined && c.rope_scaling !== null))
     invalid(`${source}: RoPE scaling is not supported (rope_type ${ropeType ?? JSON.stringify(c.rope_scaling)})`);
@@ -153,7 +159,12 @@ export async function readJsonFile(file: string): Promise<unknown> {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not valid JSON: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_FILE",
+      `${file} is not valid JSON: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
 }
 

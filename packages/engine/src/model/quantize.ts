@@ -24,13 +24,21 @@ export type QuantizeOptions = z.infer<typeof quantizeOptionsSchema>;
  */
 export async function quantizeModel(src: string, out: string, options: QuantizeOptions): Promise<void> {
   const opts = parseOrThrow(quantizeOptionsSchema, options, "quantize options");
-  const from = path.resolve(src), to = path.resolve(out);
-  if (from === to) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "the output directory must differ from the source");
+  const from = path.resolve(src),
+    to = path.resolve(out);
+  if (from === to)
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "the output directory must differ from the source");
   const config = await loadModelConfig(from);
   const files = await resolveWeightFiles(from);
   await mkdir(to, { recursive: true });
   try {
-    await nativeAddon().saveQuantized(config.hparams, files, { weights: opts.weights }, path.join(to, "model.safetensors"), opts.threads ?? os.availableParallelism());
+    await nativeAddon().saveQuantized(
+      config.hparams,
+      files,
+      { weights: opts.weights },
+      path.join(to, "model.safetensors"),
+      opts.threads ?? os.availableParallelism(),
+    );
   } catch (err) {
     await rm(path.join(to, "model.safetensors"), { force: true });
     throw fromNativeError(err);
@@ -40,5 +48,8 @@ export async function quantizeModel(src: string, out: string, options: QuantizeO
     await copyFile(path.join(from, name), path.join(to, name));
   }
   const raw = (await readJsonFile(path.join(from, "config.json"))) as Record<string, unknown>;
-  await writeFile(path.join(to, "config.json"), JSON.stringify({ ...raw, wenxin_quantization: { weights: opts.weights } }, null, 2));
+  await writeFile(
+    path.join(to, "config.json"),
+    JSON.stringify({ ...raw, wenxin_quantization: { weights: opts.weights } }, null, 2),
+  );
 }

@@ -26,7 +26,8 @@ export async function resolveWeightFiles(dir: string): Promise<string[]> {
   const indexFile = path.join(dir, "model.safetensors.index.json");
   if (await exists(indexFile)) {
     const parsed = indexSchema.safeParse(await readJsonFile(indexFile));
-    if (!parsed.success) throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} has no valid weight_map`, { subject: indexFile });
+    if (!parsed.success)
+      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} has no valid weight_map`, { subject: indexFile });
     const weightMap = parsed.data.weight_map;
     const tensorOf = (shard: string): string => Object.keys(weightMap).find((t) => weightMap[t] === shard) ?? "";
     const shards = [...new Set(Object.values(weightMap))].sort();
@@ -34,14 +35,22 @@ export async function resolveWeightFiles(dir: string): Promise<string[]> {
     // any file on the machine (a device, a FIFO that blocks forever).
     for (const s of shards)
       if (s === "" || s === "." || s === ".." || s !== path.basename(s) || s.includes("\\") || s.includes("\0"))
-        throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} maps tensor '${tensorOf(s)}' to ${JSON.stringify(s)}, which is not a file name in the model directory`, {
-          subject: indexFile,
-          actual: s,
-        });
+        throw new WenxinError(
+          "ERR_WENXIN_INVALID_FILE",
+          `${indexFile} maps tensor '${tensorOf(s)}' to ${JSON.stringify(s)}, which is not a file name in the model directory`,
+          {
+            subject: indexFile,
+            actual: s,
+          },
+        );
     const files = shards.map((s) => path.join(dir, s));
     for (const [i, f] of files.entries())
       if (!(await exists(f)))
-        throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `shard ${path.basename(f)} listed in ${indexFile} (for tensor '${tensorOf(shards[i]!)}') is missing`, { subject: f });
+        throw new WenxinError(
+          "ERR_WENXIN_FILE_NOT_FOUND",
+          `shard ${path.basename(f)} listed in ${indexFile} (for tensor '${tensorOf(shards[i]!)}') is missing`,
+          { subject: f },
+        );
     return files;
   }
   const single = path.join(dir, "model.safetensors");
@@ -50,13 +59,22 @@ export async function resolveWeightFiles(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `model directory ${dir} cannot be read: ${(err as Error).message}`, { subject: dir }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      `model directory ${dir} cannot be read: ${(err as Error).message}`,
+      { subject: dir },
+      { cause: err },
+    );
   }
   const found = names.filter((n) => n.endsWith(".safetensors") && !n.startsWith("adapter_")).sort();
   if (found.length === 0)
-    throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `no weights in ${dir}: expected model.safetensors or model.safetensors.index.json`, {
-      subject: dir,
-      expected: ["model.safetensors", "model.safetensors.index.json"],
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      `no weights in ${dir}: expected model.safetensors or model.safetensors.index.json`,
+      {
+        subject: dir,
+        expected: ["model.safetensors", "model.safetensors.index.json"],
+      },
+    );
   return found.map((n) => path.join(dir, n));
 }

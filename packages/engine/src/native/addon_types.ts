@@ -166,7 +166,13 @@ export interface NativeAddon {
   applyLogitsProcessors(logits: Float32Array, history: Int32Array, params: NativeSamplingParams): Float32Array;
   measureReadBandwidth(megabytes: number, threads: number): number;
   kernelInfo(): { active: string; supported: string[] };
-  saveQuantized(hparams: NativeHparams, files: string[], options: { weights: "q8" | "q4" | "fp8" }, outFile: string, threads: number): Promise<void>;
+  saveQuantized(
+    hparams: NativeHparams,
+    files: string[],
+    options: { weights: "q8" | "q4" | "fp8" },
+    outFile: string,
+    threads: number,
+  ): Promise<void>;
   /** Runs a compiled grammar over `input`: how many bytes form a valid prefix, and the state after them. */
   grammarMatch(
     rules: Int32Array,

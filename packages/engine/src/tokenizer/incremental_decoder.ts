@@ -46,10 +46,14 @@ export class IncrementalDecoder {
     // Validate first so a bad id leaves the decoder state untouched.
     for (const id of list) {
       if (!Number.isInteger(id) || id < 0 || id >= this.tokenizer.vocabSize) {
-        throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `Token id ${id} is outside the vocabulary [0, ${this.tokenizer.vocabSize})`, {
-          expected: `[0, ${this.tokenizer.vocabSize})`,
-          actual: id,
-        });
+        throw new WenxinError(
+          "ERR_WENXIN_TOKEN_OUT_OF_RANGE",
+          `Token id ${id} is outside the vocabulary [0, ${this.tokenizer.vocabSize})`,
+          {
+            expected: `[0, ${this.tokenizer.vocabSize})`,
+            actual: id,
+          },
+        );
       }
     }
     if (list.length === 0) return "";

@@ -154,9 +154,13 @@ export function convertSentencePieceBpe(model: SentencePieceModel, config: Token
     );
   }
   if (ts.treatWhitespaceAsSuffix) {
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", "tokenizer.model uses treat_whitespace_as_suffix, which is not supported", {
-      subject: "tokenizer.model",
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_TOKENIZER",
+      "tokenizer.model uses treat_whitespace_as_suffix, which is not supported",
+      {
+        subject: "tokenizer.model",
+      },
+    );
   }
 
   const vocab: Record<string, number> = {};
@@ -191,7 +195,9 @@ export function convertSentencePieceBpe(model: SentencePieceModel, config: Token
     padding: null,
     added_tokens: [...added.values()].sort((a, b) => a.id - b.id),
     normalizer:
-      ns.precompiledCharsmap.length > 0 ? { type: "Precompiled", precompiled_charsmap: toBase64(ns.precompiledCharsmap) } : null,
+      ns.precompiledCharsmap.length > 0
+        ? { type: "Precompiled", precompiled_charsmap: toBase64(ns.precompiledCharsmap) }
+        : null,
     pre_tokenizer: { type: "Metaspace", replacement: "▁", prepend_scheme: prependScheme, split: false },
     post_processor: postProcessor(config, vocab),
     decoder: { type: "Sequence", decoders },
@@ -199,7 +205,7 @@ export function convertSentencePieceBpe(model: SentencePieceModel, config: Token
       type: "BPE",
       dropout: null,
       // With byte fallback every character is representable, so no unk token (as in ERNIE's tokenizer.json).
-      unk_token: ts.byteFallback ? null : ts.unkId >= 0 ? pieces[ts.unkId]?.piece ?? null : null,
+      unk_token: ts.byteFallback ? null : ts.unkId >= 0 ? (pieces[ts.unkId]?.piece ?? null) : null,
       continuing_subword_prefix: null,
       end_of_word_suffix: null,
       fuse_unk: true,
@@ -224,7 +230,10 @@ function postProcessor(config: TokenizerConfig, vocab: Record<string, number>): 
   };
   const bos = config.add_bos_token === true;
   const eos = config.add_eos_token === true;
-  for (const [seq, typeId] of [["A", 0], ["B", 1]] as const) {
+  for (const [seq, typeId] of [
+    ["A", 0],
+    ["B", 1],
+  ] as const) {
     const pre = bos ? special("bos_token", typeId) : undefined;
     const post = eos ? special("eos_token", typeId) : undefined;
     const items = [pre, { Sequence: { id: seq, type_id: typeId } }, post].filter((x) => x !== undefined);

@@ -170,7 +170,9 @@ class ProtoReader {
 }
 
 function invalid(message: string): WenxinError {
-  return new WenxinError("ERR_WENXIN_TOKENIZER", `tokenizer.model: invalid SentencePiece model: ${message}`, { subject: "tokenizer.model" });
+  return new WenxinError("ERR_WENXIN_TOKENIZER", `tokenizer.model: invalid SentencePiece model: ${message}`, {
+    subject: "tokenizer.model",
+  });
 }
 
 function truncated(): WenxinError {
@@ -194,22 +196,48 @@ function readTrainerSpec(r: ProtoReader, t: TrainerSpec): void {
     const [field, wire] = r.tag();
     if (wire === WIRE_VARINT) {
       switch (field) {
-        case 3: t.modelType = r.uint(); continue;
-        case 4: t.vocabSize = r.int32(); continue;
-        case 24: t.treatWhitespaceAsSuffix = r.bool(); continue;
-        case 25: t.splitDigits = r.bool(); continue;
-        case 35: t.byteFallback = r.bool(); continue;
-        case 40: t.unkId = r.int32(); continue;
-        case 41: t.bosId = r.int32(); continue;
-        case 42: t.eosId = r.int32(); continue;
-        case 43: t.padId = r.int32(); continue;
+        case 3:
+          t.modelType = r.uint();
+          continue;
+        case 4:
+          t.vocabSize = r.int32();
+          continue;
+        case 24:
+          t.treatWhitespaceAsSuffix = r.bool();
+          continue;
+        case 25:
+          t.splitDigits = r.bool();
+          continue;
+        case 35:
+          t.byteFallback = r.bool();
+          continue;
+        case 40:
+          t.unkId = r.int32();
+          continue;
+        case 41:
+          t.bosId = r.int32();
+          continue;
+        case 42:
+          t.eosId = r.int32();
+          continue;
+        case 43:
+          t.padId = r.int32();
+          continue;
       }
     } else if (wire === WIRE_LEN) {
       switch (field) {
-        case 45: t.unkPiece = r.string(); continue;
-        case 46: t.bosPiece = r.string(); continue;
-        case 47: t.eosPiece = r.string(); continue;
-        case 48: t.padPiece = r.string(); continue;
+        case 45:
+          t.unkPiece = r.string();
+          continue;
+        case 46:
+          t.bosPiece = r.string();
+          continue;
+        case 47:
+          t.eosPiece = r.string();
+          continue;
+        case 48:
+          t.padPiece = r.string();
+          continue;
       }
     }
     r.skip(wire);

@@ -52,7 +52,12 @@ async function readIfExists(file: string): Promise<Buffer | undefined> {
     return await readFile(file);
   } catch (err) {
     if (["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) return undefined;
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `Cannot read ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_FILE",
+      `Cannot read ${file}: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
 }
 
@@ -61,7 +66,12 @@ function parseJson(file: string, bytes: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", `${file} is not valid JSON: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_TOKENIZER",
+      `${file} is not valid JSON: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) {
     throw new WenxinError("ERR_WENXIN_TOKENIZER", `${file} must contain a JSON object`, { subject: file });
@@ -84,7 +94,7 @@ function hasByteFallback(decoder: unknown): boolean {
  */
 function replaceInvalidByteRuns(tokens: string[]): string[] {
   let out: string[] | undefined;
-  for (let i = 0; i < tokens.length; ) {
+  for (let i = 0; i < tokens.length;) {
     if (!BYTE_PIECE.test(tokens[i])) {
       i++;
       continue;
@@ -106,15 +116,26 @@ function replaceInvalidByteRuns(tokens: string[]): string[] {
 /** What build() relies on before handing the JSON to @huggingface/tokenizers (downloaded files are untrusted). */
 const tokenizerJsonShape = z
   .object({
-    model: z.object({ vocab: z.union([z.record(z.string(), z.number().int().nonnegative()), z.array(z.unknown())]).optional() }).passthrough(),
-    added_tokens: z.array(z.object({ id: z.number().int().nonnegative(), content: z.string() }).passthrough()).nullish(),
+    model: z
+      .object({
+        vocab: z.union([z.record(z.string(), z.number().int().nonnegative()), z.array(z.unknown())]).optional(),
+      })
+      .passthrough(),
+    added_tokens: z
+      .array(z.object({ id: z.number().int().nonnegative(), content: z.string() }).passthrough())
+      .nullish(),
   })
   .passthrough();
 
 /** Errors of the tokenizer library on a malformed tokenizer.json surface lazily; they become typed here. */
 function tokenizerFailure(err: unknown, what: string, source = "tokenizer.json"): WenxinError {
   if (err instanceof WenxinError) return err;
-  return new WenxinError("ERR_WENXIN_TOKENIZER", `${source} cannot ${what}: ${(err as Error)?.message ?? String(err)}`, { subject: source }, { cause: err });
+  return new WenxinError(
+    "ERR_WENXIN_TOKENIZER",
+    `${source} cannot ${what}: ${(err as Error)?.message ?? String(err)}`,
+    { subject: source },
+    { cause: err },
+  );
 }
 
 export class WenxinTokenizer {
@@ -180,15 +201,24 @@ export class WenxinTokenizer {
 
     const modelBytes = await readIfExists(modelFile);
     if (!modelBytes) {
-      throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `No tokenizer in ${dir}: looked for tokenizer.json and tokenizer.model`, {
-        subject: dir,
-        expected: ["tokenizer.json", "tokenizer.model"],
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_FILE_NOT_FOUND",
+        `No tokenizer in ${dir}: looked for tokenizer.json and tokenizer.model`,
+        {
+          subject: dir,
+          expected: ["tokenizer.json", "tokenizer.model"],
+        },
+      );
     }
     const model = parseSentencePieceModel(modelBytes);
     const defaults: Partial<Record<SpecialTokenName, string>> = {};
     const { trainerSpec: ts, pieces } = model;
-    for (const [name, id] of [["unk_token", ts.unkId], ["bos_token", ts.bosId], ["eos_token", ts.eosId], ["pad_token", ts.padId]] as const) {
+    for (const [name, id] of [
+      ["unk_token", ts.unkId],
+      ["bos_token", ts.bosId],
+      ["eos_token", ts.eosId],
+      ["pad_token", ts.padId],
+    ] as const) {
       if (id >= 0 && id < pieces.length) defaults[name] = pieces[id].piece;
     }
     return WenxinTokenizer.build(convertSentencePieceBpe(model, config), config, "tokenizer.model", defaults);
@@ -206,12 +236,16 @@ export class WenxinTokenizer {
     defaults: Partial<Record<SpecialTokenName, string>>,
   ): WenxinTokenizer {
     if (!json || typeof json !== "object" || !json.model || typeof json.model !== "object") {
-      throw new WenxinError("ERR_WENXIN_TOKENIZER", "tokenizer.json has no model section", { subject: "tokenizer.json" });
+      throw new WenxinError("ERR_WENXIN_TOKENIZER", "tokenizer.json has no model section", {
+        subject: "tokenizer.json",
+      });
     }
     const shape = tokenizerJsonShape.safeParse(json);
     if (!shape.success) {
       const issue = shape.error.issues[0]!;
-      throw new WenxinError("ERR_WENXIN_TOKENIZER", `${source}: '${issue.path.join(".")}' ${issue.message}`, { subject: source });
+      throw new WenxinError("ERR_WENXIN_TOKENIZER", `${source}: '${issue.path.join(".")}' ${issue.message}`, {
+        subject: source,
+      });
     }
     const added: AddedTokenJson[] = Array.isArray(json.added_tokens) ? [...json.added_tokens] : [];
     const byId = new Set(added.map((t) => t.id));
@@ -245,7 +279,12 @@ export class WenxinTokenizer {
       inner.encode("a 1", { add_special_tokens: true });
       inner.encode("a 1", { add_special_tokens: false });
     } catch (err) {
-      throw new WenxinError("ERR_WENXIN_TOKENIZER", `Cannot build tokenizer: ${(err as Error).message}`, { subject: source }, { cause: err });
+      throw new WenxinError(
+        "ERR_WENXIN_TOKENIZER",
+        `Cannot build tokenizer: ${(err as Error).message}`,
+        { subject: source },
+        { cause: err },
+      );
     }
     return new WenxinTokenizer(inner, full, config, source, defaults);
   }
@@ -263,7 +302,10 @@ export class WenxinTokenizer {
       throw tokenizerFailure(err, "encode this text", this.source);
     }
     if (ids.some((id) => id === undefined)) {
-      throw new WenxinError("ERR_WENXIN_TOKENIZER", "Text contains characters the vocabulary cannot represent (no unk token, no byte fallback)");
+      throw new WenxinError(
+        "ERR_WENXIN_TOKENIZER",
+        "Text contains characters the vocabulary cannot represent (no unk token, no byte fallback)",
+      );
     }
     return ids as number[];
   }
@@ -289,14 +331,20 @@ export class WenxinTokenizer {
 
   idToToken(id: number): string {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
-      throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `Token id ${id} is outside the vocabulary [0, ${this.vocabSize})`, {
-        expected: `[0, ${this.vocabSize})`,
-        actual: id,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_TOKEN_OUT_OF_RANGE",
+        `Token id ${id} is outside the vocabulary [0, ${this.vocabSize})`,
+        {
+          expected: `[0, ${this.vocabSize})`,
+          actual: id,
+        },
+      );
     }
     const token = this.vocab[id];
     if (token === undefined) {
-      throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `Token id ${id} is not assigned in the vocabulary`, { actual: id });
+      throw new WenxinError("ERR_WENXIN_TOKEN_OUT_OF_RANGE", `Token id ${id} is not assigned in the vocabulary`, {
+        actual: id,
+      });
     }
     return token;
   }

@@ -36,12 +36,17 @@ const weather: ToolDefinition = {
     parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
   },
 };
-const clock: ToolDefinition = { type: "function", function: { name: "get_time", parameters: { type: "object", properties: {} } } };
+const clock: ToolDefinition = {
+  type: "function",
+  function: { name: "get_time", parameters: { type: "object", properties: {} } },
+};
 const user: ChatMessage[] = [{ role: "user", content: "天气如何?" }];
 
 describe("tool rendering", () => {
   it("writes JSON with Python's separators and tool calls in ERNIE's markup", () => {
-    expect(toPythonStyleJson({ a: [1, { b: "文" }], c: null, d: undefined })).toBe('{"a": [1, {"b": "文"}], "c": null}');
+    expect(toPythonStyleJson({ a: [1, { b: "文" }], c: null, d: undefined })).toBe(
+      '{"a": [1, {"b": "文"}], "c": null}',
+    );
     expect(formatToolCall("f", { x: 1 })).toBe('<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>');
   });
 
@@ -66,13 +71,18 @@ describe("tool rendering", () => {
     ]);
     expect(turns).toEqual([
       { role: "user", content: "Paris and Rome?" },
-      { role: "assistant", content: `${formatToolCall("get_weather", { city: "Paris" })}\n${formatToolCall("get_weather", { city: "Rome" })}` },
+      {
+        role: "assistant",
+        content: `${formatToolCall("get_weather", { city: "Paris" })}\n${formatToolCall("get_weather", { city: "Rome" })}`,
+      },
       { role: "user", content: "<tool_response>\nsunny\n</tool_response>\n<tool_response>\nrain\n</tool_response>" },
     ]);
   });
 
   it("rejects tool-call arguments that are not a JSON object", () => {
-    const bad: ChatMessage[] = [{ role: "assistant", content: "", tool_calls: [{ function: { name: "f", arguments: "[1" } }] }];
+    const bad: ChatMessage[] = [
+      { role: "assistant", content: "", tool_calls: [{ function: { name: "f", arguments: "[1" } }] },
+    ];
     expect(() => renderToolTurns(bad)).toThrow(WenxinError);
   });
 });
@@ -86,7 +96,10 @@ describe("planToolChoice", () => {
   });
 
   it("writes the whole call for a forced tool that takes no arguments", () => {
-    const none: ToolDefinition = { type: "function", function: { name: "now", parameters: { type: "object", properties: {}, additionalProperties: false } } };
+    const none: ToolDefinition = {
+      type: "function",
+      function: { name: "now", parameters: { type: "object", properties: {}, additionalProperties: false } },
+    };
     const plan = planToolChoice([none, weather], { name: "now" });
     expect(plan.prefill).toBe('<tool_call>\n{"name": "now", "arguments": {}');
     expect(plan.constraint).toBeUndefined();
@@ -107,7 +120,11 @@ describe("planToolChoice", () => {
     expect(planToolChoice([weather], "none")).toMatchObject({ tools: [], prefill: "", parseToolCalls: false });
     expect(planToolChoice([weather], "auto").constraint).toBeUndefined();
     const strict = { ...weather, function: { ...weather.function, strict: true } };
-    expect(planToolChoice([strict, clock], "auto").constraint).toEqual({ type: "json_schema", schema: toolCallSchema([strict]), trigger: "<tool_call>" });
+    expect(planToolChoice([strict, clock], "auto").constraint).toEqual({
+      type: "json_schema",
+      schema: toolCallSchema([strict]),
+      trigger: "<tool_call>",
+    });
   });
 
   it("rejects a tool choice it cannot honour", () => {
@@ -159,7 +176,9 @@ describe("buildChatPrompt on the -PT template", () => {
 
   it("asks for and constrains a response format", () => {
     const schema = { type: "object", properties: { answer: { type: "string" } } };
-    const p = buildChatPrompt(pt, user, { responseFormat: { type: "json_schema", json_schema: { name: "a", schema } } });
+    const p = buildChatPrompt(pt, user, {
+      responseFormat: { type: "json_schema", json_schema: { name: "a", schema } },
+    });
     expect(p.text).toContain("validates against this JSON schema");
     expect(p.constraint).toEqual({ type: "json_schema", schema });
     expect(p.parser.stopAfterJson).toBe(true);
@@ -169,7 +188,11 @@ describe("buildChatPrompt on the -PT template", () => {
 describe("buildChatPrompt on a template that takes tools", () => {
   const history: ChatMessage[] = [
     ...user,
-    { role: "assistant", content: "", tool_calls: [{ id: "a", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }] },
+    {
+      role: "assistant",
+      content: "",
+      tool_calls: [{ id: "a", type: "function", function: { name: "get_weather", arguments: '{"city": "Paris"}' } }],
+    },
     { role: "tool", content: "sunny", tool_call_id: "a" },
   ];
 
@@ -184,7 +207,9 @@ describe("buildChatPrompt on a template that takes tools", () => {
 
   it("closes the template's <think> for a forced call or when thinking is off", () => {
     const forced = buildChatPrompt(thinkingTemplate, user, { tools: [weather], toolChoice: "required" });
-    expect(forced.text.endsWith('<think>\n\n</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": ')).toBe(true);
+    expect(forced.text.endsWith('<think>\n\n</think>\n\n<tool_call>\n{"name": "get_weather", "arguments": ')).toBe(
+      true,
+    );
     expect(forced.parser.startInReasoning).toBe(false);
     const off = buildChatPrompt(thinkingTemplate, user, { thinking: false });
     expect(off.text.endsWith("<|im_start|>assistant\n")).toBe(true); // the template honours enable_thinking

@@ -79,7 +79,9 @@ describe("ChatTemplate", () => {
       }),
     });
     expect((await ChatTemplate.fromDirectory(dir, tok)).render(single.messages)).toBe(single.text);
-    const noDefault = await tmp({ "tokenizer_config.json": JSON.stringify({ chat_template: [{ name: "rag", template: "x" }] }) });
+    const noDefault = await tmp({
+      "tokenizer_config.json": JSON.stringify({ chat_template: [{ name: "rag", template: "x" }] }),
+    });
     expect((await rejection(ChatTemplate.fromDirectory(noDefault, tok))).code).toBe("ERR_WENXIN_CHAT_TEMPLATE");
   });
 

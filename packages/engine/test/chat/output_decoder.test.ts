@@ -34,6 +34,9 @@ describe("ChatTokenDecoder", () => {
     const parser = new ChatOutputParser({ startInReasoning: true });
     parser.push(text);
     parser.finish();
-    expect(parser.result()).toMatchObject({ reasoning: "想一想", toolCalls: [{ name: "查询", arguments: { 城市: "北京" } }] });
+    expect(parser.result()).toMatchObject({
+      reasoning: "想一想",
+      toolCalls: [{ name: "查询", arguments: { 城市: "北京" } }],
+    });
   });
 });

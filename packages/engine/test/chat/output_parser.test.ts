@@ -26,7 +26,8 @@ function parse(text: string, options: ChatOutputParserOptions = {}) {
     // Streamed events add up to the result, whatever the split.
     expect(joined(r.events, "text")).toBe(whole.result.content);
     expect(joined(r.events, "reasoning")).toBe(whole.result.reasoning);
-    for (const call of whole.result.toolCalls) expect(JSON.parse(streamedArgs(r.events, call.index))).toEqual(call.arguments);
+    for (const call of whole.result.toolCalls)
+      expect(JSON.parse(streamedArgs(r.events, call.index))).toEqual(call.arguments);
   }
   return whole;
 }
@@ -47,14 +48,19 @@ describe("ChatOutputParser: text and reasoning", () => {
   });
 
   it("splits reasoning from a <response> answer (Thinking format)", () => {
-    const { result } = parse("Let me think.\nStep two.\n</think>\n\n<response>\nThe answer is 42.\n</response>\n", { startInReasoning: true });
+    const { result } = parse("Let me think.\nStep two.\n</think>\n\n<response>\nThe answer is 42.\n</response>\n", {
+      startInReasoning: true,
+    });
     expect(result.reasoning).toBe("Let me think.\nStep two.");
     expect(result.content).toBe("The answer is 42.");
   });
 
   it("reads reasoning from the start only when the prompt opened <think>", () => {
     const out = "I should greet.\n</think>\n\nHello!";
-    expect(parse(out, { startInReasoning: true }).result).toMatchObject({ reasoning: "I should greet.", content: "Hello!" });
+    expect(parse(out, { startInReasoning: true }).result).toMatchObject({
+      reasoning: "I should greet.",
+      content: "Hello!",
+    });
     // Without an open <think>, a stray </think> is dropped and the text stays the reply.
     expect(parse(out).result).toMatchObject({ reasoning: "", content: "I should greet.\nHello!" });
   });
@@ -72,9 +78,13 @@ describe("ChatOutputParser: text and reasoning", () => {
 
 describe("ChatOutputParser: tool calls", () => {
   it("parses one call and streams its arguments", () => {
-    const { result, events } = parse('<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": [1, 2]}}\n</tool_call>');
+    const { result, events } = parse(
+      '<tool_call>\n{"name": "get_weather", "arguments": {"city": "北京", "days": [1, 2]}}\n</tool_call>',
+    );
     expect(result.content).toBe("");
-    expect(result.toolCalls).toEqual([{ index: 0, id: "call_0", name: "get_weather", arguments: { city: "北京", days: [1, 2] } }]);
+    expect(result.toolCalls).toEqual([
+      { index: 0, id: "call_0", name: "get_weather", arguments: { city: "北京", days: [1, 2] } },
+    ]);
     expect(events[0]).toEqual({ type: "tool_call_begin", index: 0, id: "call_0", name: "get_weather" });
     expect(streamedArgs(events, 0)).toBe('{"city": "北京", "days": [1, 2]}');
   });
@@ -91,7 +101,10 @@ describe("ChatOutputParser: tool calls", () => {
     const closing = parser.push("}\n</tool_call>");
     expect(closing).toEqual([
       { type: "tool_call_delta", index: 0, arguments: "}" },
-      { type: "tool_call_end", call: { index: 0, id: "call_0", name: "search", arguments: { query: "ERNIE 4.5 MoE" } } },
+      {
+        type: "tool_call_end",
+        call: { index: 0, id: "call_0", name: "search", arguments: { query: "ERNIE 4.5 MoE" } },
+      },
     ]);
   });
 
@@ -126,7 +139,7 @@ describe("ChatOutputParser: tool calls", () => {
 
   it.each([
     ["broken JSON", '<tool_call>\n{"name": "f", "arguments": {"x": 1,,}}\n</tool_call>', "f", "not valid JSON"],
-    ["no name", '<tool_call>\n{"arguments": {}}\n</tool_call>', undefined, "no \"name\""],
+    ["no name", '<tool_call>\n{"arguments": {}}\n</tool_call>', undefined, 'no "name"'],
     ["arguments not an object", '<tool_call>\n{"name": "f", "arguments": [1]}\n</tool_call>', "f", "not a JSON object"],
     ["gibberish", "<tool_call>\n丁丁 邮件\n</tool_call>", undefined, "not valid JSON"],
   ])("turns %s into an invalid call, not an error", (_what, text, name, error) => {
@@ -168,20 +181,26 @@ describe("ChatOutputParser: forced turns", () => {
       type: "tool_call_end",
       call: { index: 0, id: "call_0", name: "get_weather", arguments: { city: "Paris", unit: { c: true } } },
     });
-    expect(rest.map((e) => (e.type === "tool_call_delta" ? e.arguments : "")).join("")).toBe('"city": "Paris", "unit": {"c": true}}');
+    expect(rest.map((e) => (e.type === "tool_call_delta" ? e.arguments : "")).join("")).toBe(
+      '"city": "Paris", "unit": {"c": true}}',
+    );
     expect(parser.push("<tool_call>")).toEqual([]);
     expect(parser.finish()).toEqual([]);
   });
 
   it("ends a required call whose object completes (any tool)", () => {
-    const { parser, result } = run('<tool_call>\n{"name": "b", "arguments": {"k": "v"}}\n</tool_call> tail', 4, { stopAfterFirstToolCall: true });
+    const { parser, result } = run('<tool_call>\n{"name": "b", "arguments": {"k": "v"}}\n</tool_call> tail', 4, {
+      stopAfterFirstToolCall: true,
+    });
     expect(parser.done).toBe(true);
     expect(result.toolCalls).toMatchObject([{ name: "b", arguments: { k: "v" } }]);
     expect(result.content).toBe("");
   });
 
   it("keeps an unparseable forced call as invalid with its name", () => {
-    const { result } = run('<tool_call>\n{"name": "get_weather", "arguments": 丁丁邮件', 3, { stopAfterFirstToolCall: true });
+    const { result } = run('<tool_call>\n{"name": "get_weather", "arguments": 丁丁邮件', 3, {
+      stopAfterFirstToolCall: true,
+    });
     expect(result.invalidToolCalls).toMatchObject([{ name: "get_weather", arguments: "丁丁邮件" }]);
   });
 

@@ -27,13 +27,17 @@ describe.each([
     const engine = await Engine.load(dir, { threads: 2, maxContext: 1024, maxBatchTokens: 48 });
     try {
       const golden = Object.values(loadGolden(model).json.prompts).map((p) => p.input_ids);
-      const prompts = Array.from({ length: 16 }, (_, i) => (i < golden.length ? golden[i]! : syntheticPrompt(i, 5 + i * 13)));
+      const prompts = Array.from({ length: 16 }, (_, i) =>
+        i < golden.length ? golden[i]! : syntheticPrompt(i, 5 + i * 13),
+      );
       const maxNew = prompts.map((_, i) => 6 + (i % 5) * 3);
       const solo: number[][] = [];
       for (let i = 0; i < prompts.length; i++) solo.push(await alone(engine, prompts[i]!, maxNew[i]!));
       const stepsBefore = engine.stats().steps;
       const together = await Promise.all(
-        prompts.map((p, i) => engine.generate({ inputIds: p, maxNewTokens: maxNew[i]!, temperature: 0, stopTokenIds: [] }).result()),
+        prompts.map((p, i) =>
+          engine.generate({ inputIds: p, maxNewTokens: maxNew[i]!, temperature: 0, stopTokenIds: [] }).result(),
+        ),
       );
       expect(together.map((r) => r.tokenIds)).toEqual(solo);
       // Batched: far fewer steps than the requests' tokens one at a time.
@@ -60,7 +64,12 @@ describe("under a tight KV budget", () => {
   it("decoding sequences that outgrow the cache are preempted and recomputed, with unchanged outputs", async () => {
     // 6 blocks of 32 tokens; four requests of 30 + 60 tokens (3 blocks each) are admitted together, then must
     // take turns. The prefix cache is off, so each resumed request really recomputes its tokens.
-    const engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 256, kvCacheTokens: 192, prefixCaching: false });
+    const engine = await Engine.load(DENSE_DIR, {
+      threads: 2,
+      maxContext: 256,
+      kvCacheTokens: 192,
+      prefixCaching: false,
+    });
     try {
       const prompts = [1, 2, 3, 4].map((i) => syntheticPrompt(100 + i, 30));
       const solo: number[][] = [];
@@ -156,7 +165,10 @@ describe("100 mixed requests with random cancellations", () => {
   it("leaves zero blocks in use, and every request that was not cancelled is unchanged", async () => {
     const engine = await Engine.load(MOE_DIR, { threads: 2, maxContext: 512, kvCacheTokens: 2048, maxBatchTokens: 96 });
     try {
-      const shapes = Array.from({ length: 10 }, (_, i) => ({ prompt: syntheticPrompt(50 + i, 4 + i * 17), maxNew: 4 + (i % 4) * 6 }));
+      const shapes = Array.from({ length: 10 }, (_, i) => ({
+        prompt: syntheticPrompt(50 + i, 4 + i * 17),
+        maxNew: 4 + (i % 4) * 6,
+      }));
       const solo: number[][] = [];
       for (const s of shapes) solo.push(await alone(engine, s.prompt, s.maxNew));
 
@@ -202,7 +214,8 @@ describe("100 mixed requests with random cancellations", () => {
       });
       expect(cancelled).toBeGreaterThan(10);
       // Cancellations reach the engine thread between steps: wait for it to apply the last ones.
-      for (let i = 0; i < 100 && engine.stats().running + engine.stats().waiting > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && engine.stats().running + engine.stats().waiting > 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
     } finally {
       await engine.close();
@@ -228,7 +241,13 @@ describe("slow consumers and logprobs", () => {
 
   it("logprobs are the log-softmax of the model's logits, with the most likely alternatives", async () => {
     const prompt = loadGolden("tiny-ernie45-dense").json.prompts.chat!.input_ids;
-    const stream = engine.generate({ inputIds: prompt, maxNewTokens: 5, temperature: 0, stopTokenIds: [], logprobs: 3 });
+    const stream = engine.generate({
+      inputIds: prompt,
+      maxNewTokens: 5,
+      temperature: 0,
+      stopTokenIds: [],
+      logprobs: 3,
+    });
     const ids: number[] = [];
     const lps: { tokenId: number; logprob: number; top: { tokenId: number; logprob: number }[] }[] = [];
     for await (const ev of stream)
@@ -247,13 +266,18 @@ describe("slow consumers and logprobs", () => {
       expect(lp.logprob).toBeCloseTo(row[ids[i]!]! - lse, 4);
       expect(lp.top.length).toBe(3);
       expect(lp.top[0]!.tokenId).toBe(ids[i]); // greedy picks the most likely token
-      const sorted = [...row].map((v, id) => ({ id, v })).sort((a, b) => b.v - a.v).slice(0, 3);
+      const sorted = [...row]
+        .map((v, id) => ({ id, v }))
+        .sort((a, b) => b.v - a.v)
+        .slice(0, 3);
       expect(lp.top.map((t) => t.tokenId)).toEqual(sorted.map((s) => s.id));
       lp.top.forEach((t, j) => expect(t.logprob).toBeCloseTo(sorted[j]!.v - lse, 4));
     });
   });
 
   it("refuses more than 20 alternatives", () => {
-    expect(() => engine.generate({ prompt: "x", maxNewTokens: 2, logprobs: 21 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
+    expect(() => engine.generate({ prompt: "x", maxNewTokens: 2, logprobs: 21 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
   });
 });

@@ -6,7 +6,12 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { Engine } from "../../src/index.js";
-import { copyModelDir, readRawSafetensors, writeSafetensors, type RawTensor } from "../../../../test/helpers/checkpoint.js";
+import {
+  copyModelDir,
+  readRawSafetensors,
+  writeSafetensors,
+  type RawTensor,
+} from "../../../../test/helpers/checkpoint.js";
 import { DENSE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
 const golden = loadGolden("tiny-ernie45-dense");
@@ -61,7 +66,9 @@ async function chatLogitsDiff(dir: string): Promise<number> {
   }
 }
 
-function variant(edit: (t: Map<string, RawTensor>, config: Record<string, unknown>) => Map<string, RawTensor> | void): string {
+function variant(
+  edit: (t: Map<string, RawTensor>, config: Record<string, unknown>) => Map<string, RawTensor> | void,
+): string {
   const dir = copyModelDir(DENSE_DIR);
   temps.push(dir);
   const file = path.join(dir, "model.safetensors");
@@ -100,7 +107,10 @@ describe("checkpoint variants", () => {
         if (/k_proj|v_proj|up_proj/.test(n)) continue;
         if (n.endsWith("q_proj.weight")) {
           const base = name.slice(0, -"q_proj.weight".length);
-          out.set(n.replace("q_proj", "qkv_proj"), concatRows([raw, t.get(base + "k_proj.weight")!, t.get(base + "v_proj.weight")!]));
+          out.set(
+            n.replace("q_proj", "qkv_proj"),
+            concatRows([raw, t.get(base + "k_proj.weight")!, t.get(base + "v_proj.weight")!]),
+          );
         } else if (n.endsWith("gate_proj.weight")) {
           const base = name.slice(0, -"gate_proj.weight".length);
           out.set(n.replace("gate_proj", "up_gate_proj"), concatRows([raw, t.get(base + "up_proj.weight")!]));

@@ -8,7 +8,9 @@ import { Engine } from "../../src/index.js";
 import { DENSE_DIR, FIXTURES, maxAbsDiff, readSafetensors } from "../../../../test/helpers/fixtures.js";
 
 const dir = path.join(FIXTURES, "golden", "tiny-ernie45-dense");
-const spec = JSON.parse(readFileSync(path.join(dir, "embeddings.json"), "utf8")) as { texts: { text: string; input_ids: number[] }[] };
+const spec = JSON.parse(readFileSync(path.join(dir, "embeddings.json"), "utf8")) as {
+  texts: { text: string; input_ids: number[] }[];
+};
 const states = readSafetensors(path.join(dir, "embeddings.safetensors"));
 
 function meanPooledNormalised(data: Float32Array, tokens: number, hidden: number): Float32Array {

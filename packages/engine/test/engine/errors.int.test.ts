@@ -170,13 +170,21 @@ describe("request errors", () => {
       code: "ERR_WENXIN_TOKEN_OUT_OF_RANGE",
       message: expect.stringContaining("8000"),
     });
-    expect(() => engine.generate({ inputIds: [-1], maxNewTokens: 1 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_TOKEN_OUT_OF_RANGE" }));
-    expect(() => engine.tokenizer.decode([123456])).toThrow(expect.objectContaining({ code: "ERR_WENXIN_TOKEN_OUT_OF_RANGE" }));
+    expect(() => engine.generate({ inputIds: [-1], maxNewTokens: 1 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_TOKEN_OUT_OF_RANGE" }),
+    );
+    expect(() => engine.tokenizer.decode([123456])).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_TOKEN_OUT_OF_RANGE" }),
+    );
   });
 
   it("invalid generation options", () => {
-    expect(() => engine.generate({ prompt: "hi", topP: 2 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
-    expect(() => engine.generate({ prompt: "hi", maxNewTokens: 0 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
+    expect(() => engine.generate({ prompt: "hi", topP: 2 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
+    expect(() => engine.generate({ prompt: "hi", maxNewTokens: 0 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
   });
 
   it("requests beyond the free KV budget wait, then finish with the tokens they produce alone", async () => {
@@ -214,7 +222,9 @@ describe("request errors", () => {
     const running = e.generate({ prompt: "hello", maxNewTokens: 4000 }).result();
     await e.close();
     await expect(running).rejects.toMatchObject({ code: "ERR_WENXIN_ENGINE_CLOSED" });
-    expect(() => e.generate({ prompt: "hello" })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" }));
+    expect(() => e.generate({ prompt: "hello" })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" }),
+    );
     await expect(e.logits([1, 2])).rejects.toMatchObject({ code: "ERR_WENXIN_ENGINE_CLOSED" });
   });
 });

@@ -20,7 +20,9 @@ describe("generate", () => {
   afterAll(() => engine?.close());
 
   it("streams token events whose text adds up to the result", async () => {
-    const events = await collect(engine.generate({ inputIds: golden.chat!.input_ids, maxNewTokens: 20, temperature: 0, stopTokenIds: [] }));
+    const events = await collect(
+      engine.generate({ inputIds: golden.chat!.input_ids, maxNewTokens: 20, temperature: 0, stopTokenIds: [] }),
+    );
     const done = events.at(-1)!;
     expect(done.type).toBe("done");
     if (done.type !== "done") return;
@@ -30,7 +32,11 @@ describe("generate", () => {
     expect(tokens.map((e) => e.text).join("")).toBe(done.text);
     expect(done.text).toBe(engine.tokenizer.decode(done.tokenIds, { skipSpecialTokens: true }));
     expect(done.tokenIds).toEqual(golden.chat!.greedy_new_ids.slice(0, 20));
-    expect(done).toMatchObject({ finishReason: "length", promptTokens: golden.chat!.input_ids.length, completionTokens: 20 });
+    expect(done).toMatchObject({
+      finishReason: "length",
+      promptTokens: golden.chat!.input_ids.length,
+      completionTokens: 20,
+    });
   });
 
   it("renders messages with the chat template", async () => {
@@ -38,7 +44,9 @@ describe("generate", () => {
     const text = engine.applyChatTemplate(messages);
     expect(text.endsWith("Assistant: ")).toBe(true);
     const a = await engine.generate({ messages, maxNewTokens: 6, temperature: 0 }).result();
-    const b = await engine.generate({ inputIds: engine.tokenizer.encode(text), maxNewTokens: 6, temperature: 0 }).result();
+    const b = await engine
+      .generate({ inputIds: engine.tokenizer.encode(text), maxNewTokens: 6, temperature: 0 })
+      .result();
     expect(a.tokenIds).toEqual(b.tokenIds);
     expect(a.promptTokens).toBe(engine.tokenizer.encode(text).length);
   });
@@ -56,21 +64,35 @@ describe("generate", () => {
   });
 
   it("stops on a stop string, cutting the text before it, even when it spans tokens", async () => {
-    const free = await engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 12, temperature: 0, stopTokenIds: [] }).result();
+    const free = await engine
+      .generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 12, temperature: 0, stopTokenIds: [] })
+      .result();
     // A stop string made of the end of one token's text and the start of the next.
     const t1 = engine.tokenizer.decode(free.tokenIds.slice(0, 4));
     const t2 = engine.tokenizer.decode(free.tokenIds.slice(0, 5));
     const stop = t1.slice(-1) + t2.slice(t1.length, t1.length + 1);
     const expectedText = free.text.slice(0, free.text.indexOf(stop));
-    const events = await collect(engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 12, temperature: 0, stop: [stop] }));
+    const events = await collect(
+      engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 12, temperature: 0, stop: [stop] }),
+    );
     const done = events.at(-1)!;
     expect(done).toMatchObject({ type: "done", finishReason: "stop", text: expectedText });
-    const streamed = events.filter((e) => e.type === "token").map((e) => e.text).join("");
+    const streamed = events
+      .filter((e) => e.type === "token")
+      .map((e) => e.text)
+      .join("");
     expect(streamed).toBe(expectedText); // the partial stop string was never streamed
   });
 
   it("samples reproducibly with a seed, and differently with another", async () => {
-    const opts = { inputIds: golden.chat!.input_ids, maxNewTokens: 16, temperature: 1.0, topK: 50, topP: 0.95, stopTokenIds: [] };
+    const opts = {
+      inputIds: golden.chat!.input_ids,
+      maxNewTokens: 16,
+      temperature: 1.0,
+      topK: 50,
+      topP: 0.95,
+      stopTokenIds: [],
+    };
     const a = await engine.generate({ ...opts, seed: 1234 }).result();
     const b = await engine.generate({ ...opts, seed: 1234 }).result();
     const c = await engine.generate({ ...opts, seed: 99 }).result();
@@ -89,7 +111,13 @@ describe("generate", () => {
 
   it("cancels by AbortSignal and keeps serving", async () => {
     const controller = new AbortController();
-    const stream = engine.generate({ prompt: "hello", maxNewTokens: 400, temperature: 0, stopTokenIds: [], signal: controller.signal });
+    const stream = engine.generate({
+      prompt: "hello",
+      maxNewTokens: 400,
+      temperature: 0,
+      stopTokenIds: [],
+      signal: controller.signal,
+    });
     let seen = 0;
     await expect(
       (async () => {
@@ -99,13 +127,21 @@ describe("generate", () => {
       })(),
     ).rejects.toMatchObject({ code: "ERR_WENXIN_ABORTED" });
     expect(seen).toBe(3);
-    const after = await engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 4, temperature: 0 }).result();
+    const after = await engine
+      .generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 4, temperature: 0 })
+      .result();
     expect(after.tokenIds).toEqual(golden.plain!.greedy_new_ids.slice(0, 4));
   });
 
   it("with a signal that never fires, iteration sees every event and result() still resolves", async () => {
     const controller = new AbortController();
-    const stream = engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 6, temperature: 0, stopTokenIds: [], signal: controller.signal });
+    const stream = engine.generate({
+      inputIds: golden.plain!.input_ids,
+      maxNewTokens: 6,
+      temperature: 0,
+      stopTokenIds: [],
+      signal: controller.signal,
+    });
     const events = await collect(stream);
     expect(events.filter((e) => e.type === "token").flatMap((e) => (e.type === "token" ? e.tokenIds : []))).toEqual(
       golden.plain!.greedy_new_ids.slice(0, 6),
@@ -114,7 +150,9 @@ describe("generate", () => {
   });
 
   it("refuses an already-aborted signal", () => {
-    expect(() => engine.generate({ prompt: "x", signal: AbortSignal.abort() })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_ABORTED" }));
+    expect(() => engine.generate({ prompt: "x", signal: AbortSignal.abort() })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_ABORTED" }),
+    );
   });
 
   it("without maxNewTokens, ends with finishReason length at the context limit", async () => {

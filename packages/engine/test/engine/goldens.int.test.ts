@@ -51,7 +51,9 @@ describe.each([
     const refRouters = [...golden.tensors.keys()].filter((k) => k.startsWith("chat.router_logits.")).length;
     expect(moeLayers.length).toBe(refRouters);
     moeLayers.forEach((layer, i) => {
-      expect(maxAbsDiff(r.routerLogits.get(layer)!, golden.tensors.get(`chat.router_logits.${i}`)!.data)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(r.routerLogits.get(layer)!, golden.tensors.get(`chat.router_logits.${i}`)!.data)).toBeLessThan(
+        1e-4,
+      );
     });
   });
 
@@ -68,29 +70,34 @@ describe.each([
     });
   });
 
-  it.each(["plain", "chat", "multi", "long"])("free-running greedy generation of %s equals the golden where the margin allows", async (name) => {
-    const p = golden.json.prompts[name]!;
-    const result = await engine
-      .generate({ inputIds: p.input_ids, maxNewTokens: p.greedy_new_ids.length, temperature: 0, stopTokenIds: [] })
-      .result();
-    if (p.min_top2_margin > 2 * LOGIT_TOL) {
-      expect(result.tokenIds).toEqual(p.greedy_new_ids.slice(0, result.tokenIds.length));
-      // Our stop set (eos ids) may end it early only at a golden eos token.
-      if (result.finishReason === "length") expect(result.tokenIds.length).toBe(p.greedy_new_ids.length);
-    } else {
-      // The reference itself sits on a near-tie; both branches are correct float32 outcomes.
-      const firstDiff = result.tokenIds.findIndex((t, i) => t !== p.greedy_new_ids[i]);
-      if (firstDiff >= 0) {
-        const step = p.top5_per_step[firstDiff]!;
-        expect(step.logits[0]! - step.logits[1]!).toBeLessThan(2 * LOGIT_TOL);
-        expect(step.ids.slice(0, 2)).toContain(result.tokenIds[firstDiff]);
+  it.each(["plain", "chat", "multi", "long"])(
+    "free-running greedy generation of %s equals the golden where the margin allows",
+    async (name) => {
+      const p = golden.json.prompts[name]!;
+      const result = await engine
+        .generate({ inputIds: p.input_ids, maxNewTokens: p.greedy_new_ids.length, temperature: 0, stopTokenIds: [] })
+        .result();
+      if (p.min_top2_margin > 2 * LOGIT_TOL) {
+        expect(result.tokenIds).toEqual(p.greedy_new_ids.slice(0, result.tokenIds.length));
+        // Our stop set (eos ids) may end it early only at a golden eos token.
+        if (result.finishReason === "length") expect(result.tokenIds.length).toBe(p.greedy_new_ids.length);
+      } else {
+        // The reference itself sits on a near-tie; both branches are correct float32 outcomes.
+        const firstDiff = result.tokenIds.findIndex((t, i) => t !== p.greedy_new_ids[i]);
+        if (firstDiff >= 0) {
+          const step = p.top5_per_step[firstDiff]!;
+          expect(step.logits[0]! - step.logits[1]!).toBeLessThan(2 * LOGIT_TOL);
+          expect(step.ids.slice(0, 2)).toContain(result.tokenIds[firstDiff]);
+        }
       }
-    }
-  });
+    },
+  );
 
   it("cached generation equals cache-free recomputation", async () => {
     const p = golden.json.prompts.multi!;
-    const gen = await engine.generate({ inputIds: p.input_ids, maxNewTokens: 12, temperature: 0, stopTokenIds: [] }).result();
+    const gen = await engine
+      .generate({ inputIds: p.input_ids, maxNewTokens: 12, temperature: 0, stopTokenIds: [] })
+      .result();
     const all = [...p.input_ids, ...gen.tokenIds];
     // One cache-free pass over prompt + generated: each generated token is the argmax at its step.
     const logits = await engine.logits(all);

@@ -9,20 +9,37 @@ import { DENSE_DIR, LORA_DIR, loadGolden, maxAbsDiff } from "../../../../test/he
 
 /** The fixture adapter described straight from its files (PEFT names → module names, byte ranges). */
 function fixtureAdapter(scale = 1): LoraAdapterSpec {
-  const config = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8")) as { r: number; lora_alpha: number };
+  const config = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8")) as {
+    r: number;
+    lora_alpha: number;
+  };
   const file = path.join(LORA_DIR, "adapter_model.safetensors");
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const ref = (name: string) => {
     const t = header[name]!;
-    return { file, dtype: t.dtype, shape: t.shape, byteOffset: 8 + n + t.data_offsets[0], byteLength: t.data_offsets[1] - t.data_offsets[0] };
+    return {
+      file,
+      dtype: t.dtype,
+      shape: t.shape,
+      byteOffset: 8 + n + t.data_offsets[0],
+      byteLength: t.data_offsets[1] - t.data_offsets[0],
+    };
   };
   const modules = Object.keys(header)
     .filter((k) => k.endsWith(".lora_A.weight"))
     .map((k) => {
       const module = k.replace(/^base_model\.model\./, "").replace(/\.lora_A\.weight$/, "");
-      return { module, scaling: (scale * config.lora_alpha) / config.r, loraA: ref(k), loraB: ref(k.replace("lora_A", "lora_B")) };
+      return {
+        module,
+        scaling: (scale * config.lora_alpha) / config.r,
+        loraA: ref(k),
+        loraB: ref(k.replace("lora_A", "lora_B")),
+      };
     });
   return { config: { modules } };
 }
@@ -41,9 +58,13 @@ describe("LoRA adapters", () => {
 
   it("applies the adapter only to requests that name it", async () => {
     const ids = golden.chat!.input_ids;
-    expect(maxAbsDiff(await engine.logits(ids, { adapter: "fixture" }), goldenTensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
+    expect(
+      maxAbsDiff(await engine.logits(ids, { adapter: "fixture" }), goldenTensors.get("chat.logits")!.data),
+    ).toBeLessThan(1e-3);
     expect(maxAbsDiff(await engine.logits(ids), base.get("chat.logits")!.data)).toBeLessThan(1e-3);
-    const r = await engine.generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 8, temperature: 0, adapter: "fixture" }).result();
+    const r = await engine
+      .generate({ inputIds: golden.plain!.input_ids, maxNewTokens: 8, temperature: 0, adapter: "fixture" })
+      .result();
     expect(r.tokenIds).toEqual(golden.plain!.greedy_new_ids.slice(0, 8));
   });
 
@@ -58,7 +79,9 @@ describe("LoRA adapters", () => {
 
   it("refuses an adapter for layers the model does not have, or of the wrong shape", async () => {
     const spec = fixtureAdapter();
-    const wrongModule = { config: { modules: [{ ...spec.config.modules[0]!, module: "model.layers.9.self_attn.q_proj" }] } };
+    const wrongModule = {
+      config: { modules: [{ ...spec.config.modules[0]!, module: "model.layers.9.self_attn.q_proj" }] },
+    };
     await expect(engine.loadAdapter("bad", wrongModule)).rejects.toMatchObject({
       code: "ERR_WENXIN_MISSING_TENSOR",
       message: expect.stringContaining("model.layers.9.self_attn.q_proj"),

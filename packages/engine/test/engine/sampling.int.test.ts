@@ -53,7 +53,9 @@ describe("logits processors", () => {
   });
 
   it("rejects invalid settings with a typed error", () => {
-    expect(() => applyLogitsProcessors(input, [], { topP: 1.5 })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }));
+    expect(() => applyLogitsProcessors(input, [], { topP: 1.5 })).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT" }),
+    );
   });
 });
 
@@ -77,7 +79,10 @@ describe("top-p over a full-size flat vocabulary", () => {
   it.each([0.5, 0.8, 0.95])("keeps exactly the reference set at top_p %s (with tied logits)", (p) => {
     const V = 103_424;
     // Flat, with many exact ties (values on a coarse grid), so the cut falls inside a run of equal logits.
-    const logits = Float32Array.from({ length: V }, (_, i) => Math.round(Math.sin(i * 12.9898) * 43758.5453 % 1 * 64) / 32);
+    const logits = Float32Array.from(
+      { length: V },
+      (_, i) => Math.round(((Math.sin(i * 12.9898) * 43758.5453) % 1) * 64) / 32,
+    );
     const out = applyLogitsProcessors(logits, [], { topP: p, doSample: true });
     const kept = new Set<number>();
     out.forEach((v, i) => {

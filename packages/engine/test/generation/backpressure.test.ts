@@ -8,7 +8,14 @@ import { WenxinTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
 function tokenEvent(id: number, done = false): NativeTokenEvent {
-  return { id: 1, tokens: Int32Array.of(id), done, finishReason: done ? "length" : "", promptTokens: 3, completionTokens: 0 };
+  return {
+    id: 1,
+    tokens: Int32Array.of(id),
+    done,
+    finishReason: done ? "length" : "",
+    promptTokens: 3,
+    completionTokens: 0,
+  };
 }
 
 describe("GenerationStream backpressure", () => {
@@ -38,7 +45,8 @@ describe("GenerationStream backpressure", () => {
     expect(266 - read).toBe(64);
     stream.onNativeEvent(tokenEvent(2000, true));
     const rest: number[] = [];
-    for (let r = await it.next(); !r.done; r = await it.next()) if (r.value.type === "token") rest.push(...r.value.tokenIds);
+    for (let r = await it.next(); !r.done; r = await it.next())
+      if (r.value.type === "token") rest.push(...r.value.tokenIds);
     expect(rest.at(-1)).toBe(2000);
     expect(calls).toEqual([true, false]);
   });

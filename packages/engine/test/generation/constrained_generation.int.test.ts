@@ -17,7 +17,8 @@ const SETTINGS = [
 
 function makeAjv(): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true });
-  const dateOk = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
+  const dateOk = (s: string) =>
+    /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
   ajv.addFormat("date", dateOk);
   ajv.addFormat("date-time", (s: string) => dateOk(s.slice(0, 10)) && s[10] === "T" && !Number.isNaN(Date.parse(s)));
   ajv.addFormat("uuid", /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
@@ -27,7 +28,8 @@ function makeAjv(): Ajv {
 
 /** Why a constrained JSON result is not a valid instance of `schema` ("" when it is). */
 function jsonProblem(ajv: Ajv, schema: object, r: GenerationResult): string {
-  if (r.finishReason !== "stop" || !r.constraint?.complete) return `ended ${r.finishReason}, complete=${r.constraint?.complete}`;
+  if (r.finishReason !== "stop" || !r.constraint?.complete)
+    return `ended ${r.finishReason}, complete=${r.constraint?.complete}`;
   if (r.text !== r.constraint.text) return "the text is not the constrained value";
   let value: unknown;
   try {
@@ -50,12 +52,16 @@ describe("constrained generation (dense)", () => {
     const schemas = generateSchemas(60, 7);
     const runs = schemas.flatMap((schema, i) =>
       SETTINGS.map(async (s) => {
-        const r = await engine.generate({ prompt: "Answer in JSON:", maxNewTokens: 128, ...s, constraint: { type: "json_schema", schema } }).result();
+        const r = await engine
+          .generate({ prompt: "Answer in JSON:", maxNewTokens: 128, ...s, constraint: { type: "json_schema", schema } })
+          .result();
         return { i, s, schema, r, problem: jsonProblem(ajv, schema, r) };
       }),
     );
     const results = await Promise.all(runs);
-    const failures = results.filter((x) => x.problem).map((x) => `#${x.i} ${JSON.stringify(x.s)}: ${x.problem}\n${JSON.stringify(x.schema)}\n=> ${x.r.text}`);
+    const failures = results
+      .filter((x) => x.problem)
+      .map((x) => `#${x.i} ${JSON.stringify(x.s)}: ${x.problem}\n${JSON.stringify(x.schema)}\n=> ${x.r.text}`);
     expect(failures).toEqual([]);
     expect(results).toHaveLength(180);
     // The outputs are the model's own draws within the grammar, not one canned value per schema.
@@ -76,7 +82,11 @@ describe("constrained generation (dense)", () => {
       pair: z.tuple([z.string(), z.boolean()]),
     });
     const schema = z.toJSONSchema(Booking);
-    const runs = SETTINGS.map((s) => engine.generate({ prompt: "Book:", maxNewTokens: 256, ...s, constraint: { type: "json_schema", schema } }).result());
+    const runs = SETTINGS.map((s) =>
+      engine
+        .generate({ prompt: "Book:", maxNewTokens: 256, ...s, constraint: { type: "json_schema", schema } })
+        .result(),
+    );
     for (const r of await Promise.all(runs)) {
       expect(r.constraint?.complete).toBe(true);
       const parsed = Booking.safeParse(JSON.parse(r.text));
@@ -86,7 +96,15 @@ describe("constrained generation (dense)", () => {
 
   it("json_object: any JSON object, across seeds and temperatures", async () => {
     const runs = [0, 1, 2, 3, 4, 5].map((seed) =>
-      engine.generate({ prompt: "{", maxNewTokens: 48, temperature: 0.5 + seed * 0.2, seed, constraint: { type: "json_object" } }).result(),
+      engine
+        .generate({
+          prompt: "{",
+          maxNewTokens: 48,
+          temperature: 0.5 + seed * 0.2,
+          seed,
+          constraint: { type: "json_object" },
+        })
+        .result(),
     );
     for (const r of await Promise.all(runs)) {
       expect(r.constraint).toMatchObject({ complete: true, triggered: true });
@@ -120,7 +138,15 @@ expr ::= term (("+" | "-") term)*
 term ::= factor (("*" | "/") factor)*
 factor ::= [0-9]{1,3} | "(" expr ")"`;
     const runs = [0, 1, 2, 3, 4, 5, 6, 7].map((seed) =>
-      engine.generate({ prompt: "2+2=", maxNewTokens: 40, temperature: seed === 0 ? 0 : 1.2, seed, constraint: { type: "grammar", gbnf } }).result(),
+      engine
+        .generate({
+          prompt: "2+2=",
+          maxNewTokens: 40,
+          temperature: seed === 0 ? 0 : 1.2,
+          seed,
+          constraint: { type: "grammar", gbnf },
+        })
+        .result(),
     );
     for (const r of await Promise.all(runs)) {
       expect(r.constraint?.complete).toBe(true);
@@ -131,10 +157,15 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
   it("GBNF: key=value lines and a Chinese list", async () => {
     const cases = [
       { gbnf: 'root ::= line{1,3}\nline ::= [a-z]{1,8} "=" [0-9]{1,4} "\\n"', re: /^([a-z]{1,8}=[0-9]{1,4}\n){1,3}$/ },
-      { gbnf: 'root ::= "清单：" item ("、" item){0,3} "。"\nitem ::= [\\u4e00-\\u9fff]{1,3}', re: /^清单：[\u4e00-\u9fff]{1,3}(、[\u4e00-\u9fff]{1,3}){0,3}。$/u },
+      {
+        gbnf: 'root ::= "清单：" item ("、" item){0,3} "。"\nitem ::= [\\u4e00-\\u9fff]{1,3}',
+        re: /^清单：[\u4e00-\u9fff]{1,3}(、[\u4e00-\u9fff]{1,3}){0,3}。$/u,
+      },
     ];
     for (const { gbnf, re } of cases) {
-      const runs = SETTINGS.map((s) => engine.generate({ prompt: "List:", maxNewTokens: 48, ...s, constraint: { type: "grammar", gbnf } }).result());
+      const runs = SETTINGS.map((s) =>
+        engine.generate({ prompt: "List:", maxNewTokens: 48, ...s, constraint: { type: "grammar", gbnf } }).result(),
+      );
       for (const r of await Promise.all(runs)) expect(re.test(r.text), JSON.stringify(r.text)).toBe(true);
     }
   });
@@ -142,28 +173,48 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
   it("stop ids are masked until the value is complete, and the value ends the generation", async () => {
     // Every token but the byte pieces (ids 32..287) is declared a stop id: the grammar text can then
     // only be written byte by byte, and no stop id may end it early.
-    const stopTokenIds = Array.from({ length: engine.tokenizer.vocabSize }, (_, i) => i).filter((i) => i < 32 || i > 287);
-    const r = await engine.generate({ prompt: "x", maxNewTokens: 20, temperature: 0, stopTokenIds, constraint: { type: "regex", pattern: "abc|abd" } }).result();
+    const stopTokenIds = Array.from({ length: engine.tokenizer.vocabSize }, (_, i) => i).filter(
+      (i) => i < 32 || i > 287,
+    );
+    const r = await engine
+      .generate({
+        prompt: "x",
+        maxNewTokens: 20,
+        temperature: 0,
+        stopTokenIds,
+        constraint: { type: "regex", pattern: "abc|abd" },
+      })
+      .result();
     expect(r.text).toMatch(/^ab[cd]$/);
     expect(r.tokenIds.every((t) => t >= 32 && t <= 287)).toBe(true);
     expect(r).toMatchObject({ finishReason: "stop", completionTokens: 3 });
   });
 
   it("a grammar whose only output is empty ends the generation before any token", async () => {
-    const r = await engine.generate({ prompt: "x", maxNewTokens: 5, temperature: 0, constraint: { type: "grammar", gbnf: 'root ::= ""' } }).result();
+    const r = await engine
+      .generate({ prompt: "x", maxNewTokens: 5, temperature: 0, constraint: { type: "grammar", gbnf: 'root ::= ""' } })
+      .result();
     expect(r).toMatchObject({ text: "", tokenIds: [], finishReason: "stop", constraint: { complete: true, text: "" } });
   });
 
   it("finishes the value within a tight token budget, and reports an unreachable one", async () => {
-    const schema = { type: "object", properties: { a: { type: "string" }, b: { type: "array", items: { type: "string" } } }, required: ["a", "b"] };
+    const schema = {
+      type: "object",
+      properties: { a: { type: "string" }, b: { type: "array", items: { type: "string" } } },
+      required: ["a", "b"],
+    };
     // '{"a":"","b":[]}' is 15 bytes: any budget of at least 15 tokens ends with a complete value.
     for (const maxNewTokens of [15, 16, 24]) {
-      const r = await engine.generate({ prompt: "x", maxNewTokens, temperature: 1, seed: 5, constraint: { type: "json_schema", schema } }).result();
+      const r = await engine
+        .generate({ prompt: "x", maxNewTokens, temperature: 1, seed: 5, constraint: { type: "json_schema", schema } })
+        .result();
       expect(jsonProblem(ajv, schema, r)).toBe("");
       expect(r.completionTokens).toBeLessThanOrEqual(maxNewTokens);
     }
     // 2 tokens cannot hold 15 bytes with this vocabulary (no piece is longer than 7 bytes of JSON).
-    const short = await engine.generate({ prompt: "x", maxNewTokens: 2, temperature: 0, constraint: { type: "json_schema", schema } }).result();
+    const short = await engine
+      .generate({ prompt: "x", maxNewTokens: 2, temperature: 0, constraint: { type: "json_schema", schema } })
+      .result();
     expect(short).toMatchObject({ finishReason: "length", constraint: { complete: false } });
   });
 
@@ -176,8 +227,17 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
     const alone = [];
     for (const o of free) alone.push((await engine.generate(o).result()).tokenIds);
     const constrained = [
-      engine.generate({ prompt: "JSON:", maxNewTokens: 30, temperature: 1, seed: 1, constraint: { type: "json_object" } }).result(),
-      engine.generate({ prompt: "n:", maxNewTokens: 30, temperature: 0, constraint: { type: "regex", pattern: "\\d+(,\\d+)*" } }).result(),
+      engine
+        .generate({ prompt: "JSON:", maxNewTokens: 30, temperature: 1, seed: 1, constraint: { type: "json_object" } })
+        .result(),
+      engine
+        .generate({
+          prompt: "n:",
+          maxNewTokens: 30,
+          temperature: 0,
+          constraint: { type: "regex", pattern: "\\d+(,\\d+)*" },
+        })
+        .result(),
     ];
     const together = await Promise.all(free.map((o) => engine.generate(o).result()));
     expect(together.map((r) => r.tokenIds)).toEqual(alone);
@@ -186,14 +246,27 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
 
   it("rejects invalid constraints before generating, naming the offending part", () => {
     const bad: [GenerateOptions["constraint"], RegExp][] = [
-      [{ type: "json_schema", schema: { type: "object", properties: { age: { type: "integr" } } } }, /constraint\.schema at #\/properties\/age\/type: unknown type/],
-      [{ type: "grammar", gbnf: 'root ::= item+\nitem ::= "a" | b' }, /constraint\.gbnf line 2, column 16: rule 'b' is not defined/],
+      [
+        { type: "json_schema", schema: { type: "object", properties: { age: { type: "integr" } } } },
+        /constraint\.schema at #\/properties\/age\/type: unknown type/,
+      ],
+      [
+        { type: "grammar", gbnf: 'root ::= item+\nitem ::= "a" | b' },
+        /constraint\.gbnf line 2, column 16: rule 'b' is not defined/,
+      ],
       [{ type: "regex", pattern: "(a|b" }, /constraint\.pattern column 1: this '\(' is never closed/],
     ];
     for (const [constraint, message] of bad) {
-      expect(() => engine.generate({ prompt: "x", constraint })).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringMatching(message) }));
+      expect(() => engine.generate({ prompt: "x", constraint })).toThrow(
+        expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringMatching(message) }),
+      );
     }
-    const shapes = [{ type: "json_schema" }, { type: "xml", schema: {} }, { type: "regex", pattern: "a", trigger: "" }, { type: "json_schema", schema: [] }];
+    const shapes = [
+      { type: "json_schema" },
+      { type: "xml", schema: {} },
+      { type: "regex", pattern: "a", trigger: "" },
+      { type: "json_schema", schema: [] },
+    ];
     for (const constraint of shapes) {
       const err = (() => {
         try {
@@ -203,7 +276,10 @@ factor ::= [0-9]{1,3} | "(" expr ")"`;
         }
       })();
       expect(err).toBeInstanceOf(WenxinError);
-      expect(err).toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringContaining("constraint") });
+      expect(err).toMatchObject({
+        code: "ERR_WENXIN_INVALID_ARGUMENT",
+        message: expect.stringContaining("constraint"),
+      });
     }
   });
 });
@@ -217,7 +293,9 @@ describe("constrained generation (MoE)", () => {
       const runs = schemas.flatMap((schema) =>
         SETTINGS.slice(1).map(async (s) => ({
           schema,
-          r: await engine.generate({ prompt: "JSON:", maxNewTokens: 96, ...s, constraint: { type: "json_schema", schema } }).result(),
+          r: await engine
+            .generate({ prompt: "JSON:", maxNewTokens: 96, ...s, constraint: { type: "json_schema", schema } })
+            .result(),
         })),
       );
       const problems = (await Promise.all(runs)).map(({ schema, r }) => jsonProblem(ajv, schema, r)).filter(Boolean);

@@ -11,7 +11,9 @@ function source(e: GrammarExpr): string {
     case "literal":
       return [...e.text].map((c) => cp(c.codePointAt(0)!)).join("");
     case "class":
-      return e.ranges.length === 0 ? "[]" : `[${e.ranges.map(([lo, hi]) => (lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`)).join("")}]`;
+      return e.ranges.length === 0
+        ? "[]"
+        : `[${e.ranges.map(([lo, hi]) => (lo === hi ? cp(lo) : `${cp(lo)}-${cp(hi)}`)).join("")}]`;
     case "seq":
       return e.items.map((i) => `(?:${source(i)})`).join("");
     case "alt":

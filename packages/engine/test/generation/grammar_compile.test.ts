@@ -37,7 +37,10 @@ describe("GBNF errors point at line and column", () => {
     ['root ::= "a"\nroot ::= "b"', "line 2, column 1: rule 'root' is defined twice"],
     ['root ::= x\nx ::= x "a" | "b"', "line 2, column 1: rule 'x' is left-recursive (x -> x)"],
     ['root ::= a\na ::= b "x"\nb ::= a? "y"', "rule 'a' is left-recursive (a -> b -> a)"],
-    ['root ::= ("a"?)*', "line 1, column 16: the expression repeated with '*' or '+' at line 1, column 16 can match the empty string"],
+    [
+      'root ::= ("a"?)*',
+      "line 1, column 16: the expression repeated with '*' or '+' at line 1, column 16 can match the empty string",
+    ],
     ['root ::= "a" root', "rule 'root' can never finish"],
     ["root ::= =", "line 1, column 10: unexpected '='"],
   ])("%j", (gbnf, message) => {
@@ -95,21 +98,36 @@ describe("regex errors point at the column", () => {
 
 describe("JSON Schema errors name the schema path", () => {
   it.each([
-    [{ type: "object", properties: { a: { type: "strin" } } }, "at #/properties/a/type: unknown type \"strin\""],
-    [{ type: "object", properties: { a: { type: "array", items: { not: {} } } } }, "at #/properties/a/items/not: 'not' is not supported"],
-    [{ $ref: "#/$defs/missing" }, "at #/$ref: \"#/$defs/missing\" points at nothing"],
+    [{ type: "object", properties: { a: { type: "strin" } } }, 'at #/properties/a/type: unknown type "strin"'],
+    [
+      { type: "object", properties: { a: { type: "array", items: { not: {} } } } },
+      "at #/properties/a/items/not: 'not' is not supported",
+    ],
+    [{ $ref: "#/$defs/missing" }, 'at #/$ref: "#/$defs/missing" points at nothing'],
     [{ $ref: "https://example.com/s.json" }, "at #/$ref: only references into the same schema"],
     [{ type: "string", pattern: "(?<=a)b" }, "at #/pattern column 1: lookahead and lookbehind"],
     [{ type: "array", minItems: 3, maxItems: 1 }, "at #/minItems: minItems 3 is above the number of items allowed (1)"],
     [{ type: "string", minLength: -1 }, "at #/minLength: 'minLength' must be a non-negative integer"],
-    [{ type: "array", items: { type: "string", maxLength: 50000 } }, "at #/items/maxLength: 'maxLength' above 10000 is not supported"],
+    [
+      { type: "array", items: { type: "string", maxLength: 50000 } },
+      "at #/items/maxLength: 'maxLength' above 10000 is not supported",
+    ],
     [{ type: "integer", minimum: 5, maximum: 4 }, "at #: no integer that the grammar can write lies within the bounds"],
     [{ type: "number", multipleOf: 2 }, "at #/multipleOf: 'multipleOf' is not supported"],
-    [{ type: "object", required: ["x"], additionalProperties: false }, "at #/required: required property 'x' is not in 'properties'"],
+    [
+      { type: "object", required: ["x"], additionalProperties: false },
+      "at #/required: required property 'x' is not in 'properties'",
+    ],
     [{ anyOf: [] }, "at #/anyOf: 'anyOf' must be a non-empty array"],
     [{ type: "object", properties: { "a/b": false } }, "at #/properties/a~1b: the schema `false` allows no value"],
-    [{ allOf: [{ type: "string" }, { type: "integer" }] }, "at #/allOf/1/type: 'type' differs between combined schemas"],
-    [{ $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/a" } } }, "at #/$defs/a/$ref: the reference \"#/$defs/a\" loops back"],
+    [
+      { allOf: [{ type: "string" }, { type: "integer" }] },
+      "at #/allOf/1/type: 'type' differs between combined schemas",
+    ],
+    [
+      { $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/a" } } },
+      'at #/$defs/a/$ref: the reference "#/$defs/a" loops back',
+    ],
     [{ enum: "x" }, "at #/enum: 'enum' must be a non-empty array"],
     [{ type: "string", enum: [1, 2] }, "at #/enum: no listed value has the schema's type"],
   ])("%j", (schema, message) => {
@@ -132,7 +150,16 @@ describe("JSON Schema errors name the schema path", () => {
 describe("numeric ranges", () => {
   it("integerRange matches exactly the integers in range", () => {
     const bounds: [bigint | undefined, bigint | undefined][] = [
-      [0n, 0n], [0n, 9n], [3n, 619n], [-50n, 1500n], [-1100n, -7n], [1n, undefined], [undefined, -20n], [undefined, 13n], [-9n, 9n], [100n, 1099n],
+      [0n, 0n],
+      [0n, 9n],
+      [3n, 619n],
+      [-50n, 1500n],
+      [-1100n, -7n],
+      [1n, undefined],
+      [undefined, -20n],
+      [undefined, 13n],
+      [-9n, 9n],
+      [100n, 1099n],
     ];
     for (const [lo, hi] of bounds) {
       const re = exprRegExp(integerRange(lo, hi)!);
@@ -144,7 +171,8 @@ describe("numeric ranges", () => {
       expect(re.test("007")).toBe(false);
     }
     const safe = exprRegExp(integerRange(BigInt(Number.MIN_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER))!);
-    for (const n of [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 0, 1e15, -123456789012345]) expect(safe.test(String(n))).toBe(true);
+    for (const n of [Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 0, 1e15, -123456789012345])
+      expect(safe.test(String(n))).toBe(true);
     for (const s of ["9007199254740992", "-9007199254740992", "10000000000000000"]) expect(safe.test(s)).toBe(false);
   });
 
@@ -177,17 +205,32 @@ describe("numeric ranges", () => {
 describe("UTF-8 classes", () => {
   it("byte sequences match exactly the encodings of the class", () => {
     const classes: [number, number][][] = [
-      [[0x20, 0x21], [0x23, 0x5b], [0x5d, 0x10ffff]],
+      [
+        [0x20, 0x21],
+        [0x23, 0x5b],
+        [0x5d, 0x10ffff],
+      ],
       [[0x80, 0x7ff]],
       [[0x4e00, 0x9fff]],
-      [[0x41, 0x5a], [0x3b1, 0x3c9], [0x1f600, 0x1f64f]],
-      [[0x7f, 0x81], [0x7fe, 0x801], [0xfffe, 0x10001]],
+      [
+        [0x41, 0x5a],
+        [0x3b1, 0x3c9],
+        [0x1f600, 0x1f64f],
+      ],
+      [
+        [0x7f, 0x81],
+        [0x7fe, 0x801],
+        [0xfffe, 0x10001],
+      ],
     ];
     const r = rng(9);
     for (const ranges of classes) {
       const seqs = utf8Sequences(ranges);
       const matches = (bytes: Buffer) =>
-        seqs.some((s) => s.length === bytes.length && s.every((set, i) => set.some(([lo, hi]) => bytes[i] >= lo && bytes[i] <= hi)));
+        seqs.some(
+          (s) =>
+            s.length === bytes.length && s.every((set, i) => set.some(([lo, hi]) => bytes[i] >= lo && bytes[i] <= hi)),
+        );
       const probes = [0, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xffff, 0x10000, 0x10ffff, ...ranges.flat()];
       for (let i = 0; i < 3000; i++) probes.push(Math.floor(r() * 0x110000));
       for (const c of probes) {

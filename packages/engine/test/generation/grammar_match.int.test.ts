@@ -32,7 +32,12 @@ factor ::= [0-9]{1,3} | "(" expr ")"`,
   it("accepts sentences, rejects non-sentences, and stops at the first bad byte", () => {
     for (const s of ["1", "1+2*(3-4)", "((7))", "12/3-(4+5)*6"]) expect(matches(arithmetic, s), s).toBe(true);
     for (const s of ["", "1+", "(1", "1++2", "1234", "()"]) expect(matches(arithmetic, s), s).toBe(false);
-    expect(run(arithmetic, "1+(2")).toMatchObject({ consumed: 4, accepting: false, canContinue: true, minCompletion: 1 });
+    expect(run(arithmetic, "1+(2")).toMatchObject({
+      consumed: 4,
+      accepting: false,
+      canContinue: true,
+      minCompletion: 1,
+    });
     expect(run(arithmetic, "1+x")).toMatchObject({ consumed: 2 });
     expect(run(arithmetic, "123")).toMatchObject({ consumed: 3, accepting: true, canContinue: true });
   });
@@ -74,7 +79,8 @@ describe("regex", () => {
       for (let j = 0; j < len; j++) s += alphabet[Math.floor(r() * alphabet.length)];
       expect(matches(c, s), JSON.stringify(s)).toBe(js.test(s));
     }
-    for (const s of ["abc-12", "abab", "xy", "a@b.com", "-1.5", "中😀Z", "ab", "abc", "a.c"]) expect(matches(c, s), s).toBe(js.test(s));
+    for (const s of ["abc-12", "abab", "xy", "a@b.com", "-1.5", "中😀Z", "ab", "abc", "a.c"])
+      expect(matches(c, s), s).toBe(js.test(s));
   });
 });
 
@@ -83,15 +89,26 @@ describe("JSON", () => {
     const c: Constraint = { type: "json_object" };
     const values = [
       {},
-      { a: 1, b: [true, false, null], c: { d: "e\"\\\n\t\u0001é中😀", f: -0.5, g: 1e21 } },
-      { list: [[], [{}], [1, 2.25, -3]], "key with space": "", "中": "文" },
+      { a: 1, b: [true, false, null], c: { d: 'e"\\\n\t\u0001é中😀', f: -0.5, g: 1e21 } },
+      { list: [[], [{}], [1, 2.25, -3]], "key with space": "", 中: "文" },
     ];
     for (const v of values) {
       expect(matches(c, JSON.stringify(v))).toBe(true);
       expect(matches(c, JSON.stringify(v, null, 2))).toBe(true);
     }
     expect(matches(c, '{"a":"\\u00e9\\ud7ff\\/"}')).toBe(true);
-    for (const bad of ["[1]", '"x"', '{"a":1,}', "{a:1}", '{"a":NaN}', '{"a":01}', '{"a":"\\x"}', '{"a":"\\ud800"}', '{"a":1} ', '{"a":"\u0001"}'])
+    for (const bad of [
+      "[1]",
+      '"x"',
+      '{"a":1,}',
+      "{a:1}",
+      '{"a":NaN}',
+      '{"a":01}',
+      '{"a":"\\x"}',
+      '{"a":"\\ud800"}',
+      '{"a":1} ',
+      '{"a":"\u0001"}',
+    ])
       expect(matches(c, bad), bad).toBe(false);
   });
 
@@ -124,7 +141,16 @@ describe("JSON", () => {
     const ok = (args: object) => JSON.stringify({ name: "search_flights", arguments: args });
     for (const args of [
       { from: "PEK", to: "SHA", date: "2025-02-28" },
-      { from: "PEK", to: "SHA", date: "2024-12-31", passengers: 9, cabin: "business", flexible: false, stops: ["A", "BCD"], note: null },
+      {
+        from: "PEK",
+        to: "SHA",
+        date: "2024-12-31",
+        passengers: 9,
+        cabin: "business",
+        flexible: false,
+        stops: ["A", "BCD"],
+        note: null,
+      },
       { from: "PEK", to: "SHA", date: "2024-01-01", note: "靠窗" },
     ])
       expect(matches(c, ok(args)), ok(args)).toBe(true);
@@ -140,7 +166,9 @@ describe("JSON", () => {
       { to: "SHA", from: "PEK", date: "2025-01-01" }, // out of the schema's property order
     ])
       expect(matches(c, ok(args)), ok(args)).toBe(false);
-    expect(matches(c, JSON.stringify({ name: "other", arguments: { from: "PEK", to: "SHA", date: "2025-01-01" } }))).toBe(false);
+    expect(
+      matches(c, JSON.stringify({ name: "other", arguments: { from: "PEK", to: "SHA", date: "2025-01-01" } })),
+    ).toBe(false);
   });
 
   it("integer bounds are exact", () => {
@@ -149,7 +177,10 @@ describe("JSON", () => {
   });
 
   it("additional properties never repeat a declared name", () => {
-    const c: Constraint = { type: "json_schema", schema: { type: "object", properties: { note: { type: "string" } }, additionalProperties: { type: "integer" } } };
+    const c: Constraint = {
+      type: "json_schema",
+      schema: { type: "object", properties: { note: { type: "string" } }, additionalProperties: { type: "integer" } },
+    };
     expect(matches(c, '{"note":"x","n":1,"notes":2,"not":3}')).toBe(true);
     expect(matches(c, '{"note":"x","note":1}')).toBe(false);
     expect(matches(c, '{"a":1,"note":2}')).toBe(false);
@@ -167,7 +198,10 @@ describe("malformed compiled grammars", () => {
     ["a start rule that never ends", [1, 1, 2, -1, 0], [0, 0, 0, 2, 0, 0, 0, 0]],
   ])("refuses %s without crashing", (_, rules, sets) => {
     expect(() => nativeAddon().grammarMatch(Int32Array.from(rules), Uint32Array.from(sets), utf8("a"))).toThrow(
-      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringMatching(/^invalid grammar/) }),
+      expect.objectContaining({
+        code: "ERR_WENXIN_INVALID_ARGUMENT",
+        message: expect.stringMatching(/^invalid grammar/),
+      }),
     );
   });
 });

@@ -9,7 +9,14 @@ import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
 const schema = {
   type: "object",
-  properties: { name: { enum: ["search", "lookup"] }, arguments: { type: "object", properties: { q: { type: "string", maxLength: 12 }, n: { type: "integer", minimum: 1, maximum: 20 } }, required: ["q"] } },
+  properties: {
+    name: { enum: ["search", "lookup"] },
+    arguments: {
+      type: "object",
+      properties: { q: { type: "string", maxLength: 12 }, n: { type: "integer", minimum: 1, maximum: 20 } },
+      required: ["q"],
+    },
+  },
   required: ["name", "arguments"],
   additionalProperties: false,
 };
@@ -20,7 +27,8 @@ describe("lazy constraints (trigger)", () => {
   beforeAll(async () => {
     engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 512, kvCacheTokens: 40000 });
     const vocab = tokenBytes(engine.tokenizer);
-    bytesOf = (ids) => Buffer.concat(ids.map((t) => Buffer.from(vocab.bytes.subarray(vocab.offsets[t], vocab.offsets[t + 1]))));
+    bytesOf = (ids) =>
+      Buffer.concat(ids.map((t) => Buffer.from(vocab.bytes.subarray(vocab.offsets[t], vocab.offsets[t + 1]))));
   });
   afterAll(() => engine?.close());
 
@@ -29,38 +37,71 @@ describe("lazy constraints (trigger)", () => {
     for (let k = 3; k < ids.length; k++) {
       const trigger = bytesOf(ids.slice(k - 2, k));
       const text = trigger.toString("utf8");
-      if (text.length < 2 || text.includes("\uFFFD") || ids.slice(k - 2, k).some((t) => engine.tokenizer.isSpecial(t))) continue;
-      if (bytesOf(ids).indexOf(trigger) + trigger.length === bytesOf(ids.slice(0, k)).length) return { k, trigger: text };
+      if (text.length < 2 || text.includes("\uFFFD") || ids.slice(k - 2, k).some((t) => engine.tokenizer.isSpecial(t)))
+        continue;
+      if (bytesOf(ids).indexOf(trigger) + trigger.length === bytesOf(ids.slice(0, k)).length)
+        return { k, trigger: text };
     }
     return undefined;
   }
 
-  it.each([1, 2, 3, 4, 5])("seed %i: free text up to a trigger the model writes, then a valid tool call", async (seed) => {
-    const opts: GenerateOptions = { prompt: "Use a tool:", maxNewTokens: 80, temperature: 1, seed, stopTokenIds: [] };
-    const free = await engine.generate({ ...opts, maxNewTokens: 20 }).result();
-    const at = triggerAt(free.tokenIds);
-    expect(at).toBeDefined();
-    const { k, trigger } = at!;
-    const r = await engine.generate({ ...opts, constraint: { type: "json_schema", schema, trigger } }).result();
-    expect(r.tokenIds.slice(0, k)).toEqual(free.tokenIds.slice(0, k)); // unconstrained until the trigger
-    expect(r.constraint).toMatchObject({ triggered: true, complete: true });
-    expect(JSON.parse(r.constraint!.text)).toMatchObject({ name: expect.stringMatching(/^(search|lookup)$/), arguments: { q: expect.any(String) } });
-    expect(r.text).toBe(engine.tokenizer.decode(free.tokenIds.slice(0, k), { skipSpecialTokens: true }) + r.constraint!.text);
-    expect(r.finishReason).toBe("stop"); // the value's end ends the generation
-  });
+  it.each([1, 2, 3, 4, 5])(
+    "seed %i: free text up to a trigger the model writes, then a valid tool call",
+    async (seed) => {
+      const opts: GenerateOptions = { prompt: "Use a tool:", maxNewTokens: 80, temperature: 1, seed, stopTokenIds: [] };
+      const free = await engine.generate({ ...opts, maxNewTokens: 20 }).result();
+      const at = triggerAt(free.tokenIds);
+      expect(at).toBeDefined();
+      const { k, trigger } = at!;
+      const r = await engine.generate({ ...opts, constraint: { type: "json_schema", schema, trigger } }).result();
+      expect(r.tokenIds.slice(0, k)).toEqual(free.tokenIds.slice(0, k)); // unconstrained until the trigger
+      expect(r.constraint).toMatchObject({ triggered: true, complete: true });
+      expect(JSON.parse(r.constraint!.text)).toMatchObject({
+        name: expect.stringMatching(/^(search|lookup)$/),
+        arguments: { q: expect.any(String) },
+      });
+      expect(r.text).toBe(
+        engine.tokenizer.decode(free.tokenIds.slice(0, k), { skipSpecialTokens: true }) + r.constraint!.text,
+      );
+      expect(r.finishReason).toBe("stop"); // the value's end ends the generation
+    },
+  );
 
   it("a special token the model writes works as a trigger", async () => {
     // Search seeded runs for a special token (not an end-of-sequence id) and use it as the trigger.
-    const opts = (seed: number): GenerateOptions => ({ prompt: "Call a tool:", maxNewTokens: 40, temperature: 1.5, seed, stopTokenIds: [] });
-    const runs = await Promise.all(Array.from({ length: 24 }, (_, i) => engine.generate(opts(i + 1)).result().then((r) => ({ seed: i + 1, r }))));
+    const opts = (seed: number): GenerateOptions => ({
+      prompt: "Call a tool:",
+      maxNewTokens: 40,
+      temperature: 1.5,
+      seed,
+      stopTokenIds: [],
+    });
+    const runs = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        engine
+          .generate(opts(i + 1))
+          .result()
+          .then((r) => ({ seed: i + 1, r })),
+      ),
+    );
     const hit = runs
-      .map(({ seed, r }) => ({ seed, r, k: r.tokenIds.findIndex((t) => t > 2 && t < 32 && !engine.stopTokenIds.includes(t)) }))
+      .map(({ seed, r }) => ({
+        seed,
+        r,
+        k: r.tokenIds.findIndex((t) => t > 2 && t < 32 && !engine.stopTokenIds.includes(t)),
+      }))
       .find((x) => x.k >= 0);
     expect(hit).toBeDefined();
     const { seed, r: free, k } = hit!;
     const trigger = engine.tokenizer.idToToken(free.tokenIds[k]);
     expect(engine.tokenizer.isSpecial(free.tokenIds[k])).toBe(true);
-    const r = await engine.generate({ ...opts(seed), maxNewTokens: 120, constraint: { type: "regex", pattern: "[a-z]{2,6}\\(\\d{1,3}\\)", trigger } }).result();
+    const r = await engine
+      .generate({
+        ...opts(seed),
+        maxNewTokens: 120,
+        constraint: { type: "regex", pattern: "[a-z]{2,6}\\(\\d{1,3}\\)", trigger },
+      })
+      .result();
     expect(r.tokenIds.slice(0, k + 1)).toEqual(free.tokenIds.slice(0, k + 1));
     expect(r.constraint).toMatchObject({ triggered: true, complete: true });
     expect(r.constraint!.text).toMatch(/^[a-z]{2,6}\(\d{1,3}\)$/);
@@ -68,7 +109,13 @@ describe("lazy constraints (trigger)", () => {
   });
 
   it("without the trigger the output stays free and the constraint reports it never started", async () => {
-    const opts: GenerateOptions = { prompt: "Use a tool:", maxNewTokens: 24, temperature: 0.9, seed: 6, stopTokenIds: [] };
+    const opts: GenerateOptions = {
+      prompt: "Use a tool:",
+      maxNewTokens: 24,
+      temperature: 0.9,
+      seed: 6,
+      stopTokenIds: [],
+    };
     const free = await engine.generate(opts).result();
     const r = await engine.generate({ ...opts, constraint: { type: "json_object", trigger: "@@never@@" } }).result();
     expect(r.tokenIds).toEqual(free.tokenIds);
@@ -86,16 +133,21 @@ describe("lazy constraints (trigger)", () => {
       const trigger = bytesOf(free.tokenIds.slice(k - 1, k)).toString("latin1") + tok[0];
       if (!/^[\x20-\x7e]+$/.test(trigger)) continue;
       const all = bytesOf(free.tokenIds).toString("latin1");
-      if (all.indexOf(trigger) + trigger.length === bytesOf(free.tokenIds.slice(0, k)).length + 1) found = { k, trigger, rest: tok.slice(1) };
+      if (all.indexOf(trigger) + trigger.length === bytesOf(free.tokenIds.slice(0, k)).length + 1)
+        found = { k, trigger, rest: tok.slice(1) };
     }
     expect(found).toBeDefined();
     const { k, trigger, rest } = found!;
     // The rest of the token suits the grammar: the same token is drawn and its rest starts the value.
-    const ok = await engine.generate({ ...opts, constraint: { type: "regex", pattern: `${rest}[0-9]{1,3}`, trigger } }).result();
+    const ok = await engine
+      .generate({ ...opts, constraint: { type: "regex", pattern: `${rest}[0-9]{1,3}`, trigger } })
+      .result();
     expect(ok.tokenIds.slice(0, k + 1)).toEqual(free.tokenIds.slice(0, k + 1));
     expect(ok.constraint?.text).toMatch(new RegExp(`^${rest}[0-9]{1,3}$`));
     // It does not: that token is masked while waiting, so greedy decoding picks another one there.
-    const banned = await engine.generate({ ...opts, constraint: { type: "regex", pattern: "[0-9]{3}", trigger } }).result();
+    const banned = await engine
+      .generate({ ...opts, constraint: { type: "regex", pattern: "[0-9]{3}", trigger } })
+      .result();
     expect(banned.tokenIds.slice(0, k)).toEqual(free.tokenIds.slice(0, k));
     expect(banned.tokenIds[k]).not.toBe(free.tokenIds[k]);
     if (banned.constraint?.triggered) expect(banned.constraint.text).toMatch(/^[0-9]{3}$/);

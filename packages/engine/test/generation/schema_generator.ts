@@ -18,9 +18,33 @@ export function rng(seed: number): () => number {
 
 type Schema = Record<string, unknown>;
 
-const NAMES = ["id", "name", "city", "count", "tags", "price", "active", "note", "user", "items", "kind", "when", "score", "目标", "path/to", "a b"];
-const WORDS = ["red", "green", "blue", "北京", "x\"y", "a\\b", "tab\there", "", "ok"];
-const PATTERNS = ["^[A-Z]{2}-\\d{3}$", "[0-9]{2}", "^(yes|no|maybe)$", "^[a-f0-9]{4,8}$", "^\\w+@example\\.com$", "^v\\d\\.\\d$"];
+const NAMES = [
+  "id",
+  "name",
+  "city",
+  "count",
+  "tags",
+  "price",
+  "active",
+  "note",
+  "user",
+  "items",
+  "kind",
+  "when",
+  "score",
+  "目标",
+  "path/to",
+  "a b",
+];
+const WORDS = ["red", "green", "blue", "北京", 'x"y', "a\\b", "tab\there", "", "ok"];
+const PATTERNS = [
+  "^[A-Z]{2}-\\d{3}$",
+  "[0-9]{2}",
+  "^(yes|no|maybe)$",
+  "^[a-f0-9]{4,8}$",
+  "^\\w+@example\\.com$",
+  "^v\\d\\.\\d$",
+];
 const FORMATS = ["date", "date-time", "uuid", "email"];
 
 class Generator {
@@ -45,7 +69,23 @@ class Generator {
   }
 
   schema(depth: number): Schema {
-    const kinds = depth >= 2 ? ["string", "number", "integer", "boolean", "null", "enum"] : ["object", "array", "string", "number", "integer", "boolean", "enum", "anyOf", "oneOf", "ref", "nullable", "typeList"];
+    const kinds =
+      depth >= 2
+        ? ["string", "number", "integer", "boolean", "null", "enum"]
+        : [
+            "object",
+            "array",
+            "string",
+            "number",
+            "integer",
+            "boolean",
+            "enum",
+            "anyOf",
+            "oneOf",
+            "ref",
+            "nullable",
+            "typeList",
+          ];
     switch (this.pick(kinds)) {
       case "object":
         return this.object(depth + 1);
@@ -62,7 +102,11 @@ class Generator {
       case "null":
         return { type: "null" };
       case "enum":
-        return this.chance(0.3) ? { const: this.pick([...WORDS, 7, true, null]) } : { enum: [this.pick(WORDS), this.pick(WORDS), this.int(-5, 5), null].filter((v, i, a) => a.indexOf(v) === i) };
+        return this.chance(0.3)
+          ? { const: this.pick([...WORDS, 7, true, null]) }
+          : {
+              enum: [this.pick(WORDS), this.pick(WORDS), this.int(-5, 5), null].filter((v, i, a) => a.indexOf(v) === i),
+            };
       case "anyOf":
         return { anyOf: [this.schema(depth + 1), this.schema(depth + 1)] };
       case "oneOf":
@@ -85,7 +129,10 @@ class Generator {
   private recursive(name: string): Schema {
     return {
       type: "object",
-      properties: { label: { type: "string", maxLength: 4 }, children: { type: "array", items: { $ref: `#/$defs/${name}` }, maxItems: 2 } },
+      properties: {
+        label: { type: "string", maxLength: 4 },
+        children: { type: "array", items: { $ref: `#/$defs/${name}` }, maxItems: 2 },
+      },
       required: ["label"],
       additionalProperties: false,
     };
@@ -107,7 +154,8 @@ class Generator {
   }
 
   array(depth: number): Schema {
-    if (this.chance(0.2)) return { type: "array", prefixItems: [this.string(), this.integer()], items: false, minItems: this.int(0, 2) };
+    if (this.chance(0.2))
+      return { type: "array", prefixItems: [this.string(), this.integer()], items: false, minItems: this.int(0, 2) };
     const min = this.int(0, 2);
     const s: Schema = { type: "array", items: this.schema(depth), minItems: min };
     if (this.chance(0.7)) s.maxItems = min + this.int(0, 3);
@@ -118,7 +166,8 @@ class Generator {
     const v = this.r();
     if (v < 0.15) return { type: "string", pattern: this.pick(PATTERNS) };
     if (v < 0.3) return { type: "string", format: this.pick(FORMATS) };
-    if (v < 0.45) return { type: "string", enum: [this.pick(WORDS), this.pick(WORDS)].filter((x, i, a) => a.indexOf(x) === i) };
+    if (v < 0.45)
+      return { type: "string", enum: [this.pick(WORDS), this.pick(WORDS)].filter((x, i, a) => a.indexOf(x) === i) };
     const min = this.int(0, 3);
     return this.chance(0.8) ? { type: "string", minLength: min, maxLength: min + this.int(0, 8) } : { type: "string" };
   }
@@ -134,7 +183,8 @@ class Generator {
   integer(): Schema {
     const s: Schema = { type: "integer" };
     const v = this.r();
-    if (v < 0.25) Object.assign(s, { minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }); // what zod's int() emits
+    if (v < 0.25)
+      Object.assign(s, { minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }); // what zod's int() emits
     else if (v < 0.5) Object.assign(s, { minimum: this.int(-50, 5), maximum: this.int(6, 1500) });
     else if (v < 0.6) Object.assign(s, { exclusiveMinimum: this.int(-3, 3) });
     else if (v < 0.7) Object.assign(s, { maximum: this.int(-20, 20) });

@@ -7,7 +7,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { fromNativeError } from "../../src/errors.js";
-import { Engine, WenxinError, loadGgufModel, prepareGgufConversion, readGgufFile, writeGguf, type GgufConversion } from "../../src/index.js";
+import {
+  Engine,
+  WenxinError,
+  loadGgufModel,
+  prepareGgufConversion,
+  readGgufFile,
+  writeGguf,
+  type GgufConversion,
+} from "../../src/index.js";
 import { nativeAddon } from "../../src/native/binding.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -48,7 +56,13 @@ describe("GGUF load errors", () => {
     // IQ4_NL has Q4_0's block size (18 bytes per 32 values): valid bytes, unsupported type.
     const tensors = base.tensors.map((t) =>
       t.name === "blk.2.ffn_up.weight"
-        ? { name: t.name, shape: t.shape, ggmlType: 20, bytes: (t.shape[0]! * t.shape[1]! * 18) / 32, data: () => new Uint8Array((t.shape[0]! * t.shape[1]! * 18) / 32) }
+        ? {
+            name: t.name,
+            shape: t.shape,
+            ggmlType: 20,
+            bytes: (t.shape[0]! * t.shape[1]! * 18) / 32,
+            data: () => new Uint8Array((t.shape[0]! * t.shape[1]! * 18) / 32),
+          }
         : t,
     );
     writeGguf(file, base.metadata, tensors);
@@ -106,7 +120,11 @@ describe("GGUF load errors", () => {
 
   it("names a missing tensor by its GGUF name", async () => {
     const file = path.join(tmp, "missing.gguf");
-    writeGguf(file, base.metadata, base.tensors.filter((t) => t.name !== "blk.1.attn_k.weight"));
+    writeGguf(
+      file,
+      base.metadata,
+      base.tensors.filter((t) => t.name !== "blk.1.attn_k.weight"),
+    );
     const err = await loadError(file);
     expect(err.code).toBe("ERR_WENXIN_MISSING_TENSOR");
     expect(err.message).toContain("'blk.1.attn_k.weight'");
@@ -115,7 +133,13 @@ describe("GGUF load errors", () => {
   it("names a misshapen tensor by its GGUF name", async () => {
     const file = path.join(tmp, "shape.gguf");
     const tensors = base.tensors.map((t) =>
-      t.name === "blk.3.attn_v.weight" ? { ...t, shape: [t.shape[0]! / 2, t.shape[1]!], values: () => t.values().subarray(0, (t.shape[0]! / 2) * t.shape[1]!) } : t,
+      t.name === "blk.3.attn_v.weight"
+        ? {
+            ...t,
+            shape: [t.shape[0]! / 2, t.shape[1]!],
+            values: () => t.values().subarray(0, (t.shape[0]! / 2) * t.shape[1]!),
+          }
+        : t,
     );
     writeGguf(file, base.metadata, tensors);
     const err = await loadError(file);

@@ -96,7 +96,9 @@ describe.each(MODELS)("F32 GGUF of $name", ({ name, dir, arch }) => {
   it("generates the golden greedy continuation where its margin is comfortable", async () => {
     const p = golden.json.prompts.plain!;
     if (p.min_top2_margin < 0.01) return; // the MoE plain prompt has a 0.004 margin step: checked by logits above
-    const { tokenIds } = await engine.generate({ inputIds: p.input_ids, maxNewTokens: p.greedy_new_ids.length, temperature: 0, ignoreEos: true }).result();
+    const { tokenIds } = await engine
+      .generate({ inputIds: p.input_ids, maxNewTokens: p.greedy_new_ids.length, temperature: 0, ignoreEos: true })
+      .result();
     expect(tokenIds).toEqual(p.greedy_new_ids);
   });
 });
@@ -106,7 +108,10 @@ describe("GGUF load options", () => {
     const file = path.join(tmp, "dense-for-q8.gguf");
     await convertToGguf(DENSE_DIR, { out: file, type: "f32" });
     const ids = loadGolden("tiny-ernie45-dense").json.prompts.plain!.input_ids;
-    const [a, b] = await Promise.all([Engine.load(file, { threads: 2, weights: "q8" }), Engine.load(DENSE_DIR, { threads: 2, weights: "q8" })]);
+    const [a, b] = await Promise.all([
+      Engine.load(file, { threads: 2, weights: "q8" }),
+      Engine.load(DENSE_DIR, { threads: 2, weights: "q8" }),
+    ]);
     try {
       expect(maxAbsDiff(await a.logits(ids), await b.logits(ids))).toBe(0);
     } finally {

@@ -23,7 +23,11 @@ const FORMATS = [
   { ggufType: "q4_0", own: "q4" },
 ] as const;
 
-async function logitsOf(model: string, options: Parameters<typeof Engine.load>[1], ids: number[]): Promise<Float32Array> {
+async function logitsOf(
+  model: string,
+  options: Parameters<typeof Engine.load>[1],
+  ids: number[],
+): Promise<Float32Array> {
   const engine = await Engine.load(model, { threads: 2, ...options });
   try {
     return await engine.logits(ids);
@@ -43,10 +47,15 @@ describe.each(MODELS)("$name", ({ name, dir }) => {
       // and read the embedding rows exactly; every other matrix comes from the GGUF blocks.
       const { metadata, tensors } = await prepareGgufConversion(dir, ggufType);
       const file = path.join(tmp, `${name}-${ggufType}-blocks.gguf`);
-      const patched = tensors.map((t) => (t.name === "token_embd.weight" || t.name === "output.weight" ? { ...t, type: "F32" as const } : t));
+      const patched = tensors.map((t) =>
+        t.name === "token_embd.weight" || t.name === "output.weight" ? { ...t, type: "F32" as const } : t,
+      );
       expect(patched.filter((t) => t.type === (ggufType === "q8_0" ? "Q8_0" : "Q4_0")).length).toBeGreaterThan(10);
       writeGguf(file, metadata, patched);
-      const [fromGguf, fromOwn] = [await logitsOf(file, { weights: own }, ids), await logitsOf(dir, { weights: own }, ids)];
+      const [fromGguf, fromOwn] = [
+        await logitsOf(file, { weights: own }, ids),
+        await logitsOf(dir, { weights: own }, ids),
+      ];
       expect(maxAbsDiff(fromGguf, fromOwn)).toBe(0);
     });
 
@@ -58,7 +67,9 @@ describe.each(MODELS)("$name", ({ name, dir }) => {
       const fromOwn = await logitsOf(dir, { weights: own }, ids);
       const ggufError = maxAbsDiff(fromGguf, reference);
       const ownError = maxAbsDiff(fromOwn, reference);
-      console.log(`${name} ${ggufType}: max |Δ| vs golden ${ggufError.toFixed(4)} (own ${own}: ${ownError.toFixed(4)}), GGUF vs own ${maxAbsDiff(fromGguf, fromOwn).toFixed(4)}`);
+      console.log(
+        `${name} ${ggufType}: max |Δ| vs golden ${ggufError.toFixed(4)} (own ${own}: ${ownError.toFixed(4)}), GGUF vs own ${maxAbsDiff(fromGguf, fromOwn).toFixed(4)}`,
+      );
       // The embedding is quantized too (Q8_0), so not bit-identical; a wrong block layout would be far off.
       expect(ggufError).toBeLessThan(1.25 * ownError);
     });
@@ -85,7 +96,13 @@ describe("K-quants", () => {
       const type = LAYER_TYPES[Number(layer[1])]!;
       const { bytes, decoded } = encodeMatrix(type, t.values());
       expect(maxAbsDiff(decoded, t.values())).toBeLessThan(0.02); // the encoder is sane (weights ~ ±0.1)
-      quantized.push({ name: t.name, shape: t.shape, ggmlType: KQUANT[type].id, bytes: bytes.length, data: () => bytes });
+      quantized.push({
+        name: t.name,
+        shape: t.shape,
+        ggmlType: KQUANT[type].id,
+        bytes: bytes.length,
+        data: () => bytes,
+      });
       dequantized.push({ ...t, values: () => decoded });
     }
     const kFile = path.join(tmp, "dense-kquants.gguf");

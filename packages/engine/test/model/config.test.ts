@@ -14,7 +14,16 @@ describe("parseModelConfig", () => {
   it("reads the dense config, with explicit head_dim and top-level rope_theta", () => {
     const c = parseModelConfig(dense);
     expect(c.architecture).toBe("Ernie4_5ForCausalLM");
-    expect(c.hparams).toMatchObject({ modelType: "ernie4_5", hiddenSize: 128, headDim: 32, numAttentionHeads: 8, numKeyValueHeads: 2, ropeTheta: 500000, tieWordEmbeddings: true, moeNumExperts: 0 });
+    expect(c.hparams).toMatchObject({
+      modelType: "ernie4_5",
+      hiddenSize: 128,
+      headDim: 32,
+      numAttentionHeads: 8,
+      numKeyValueHeads: 2,
+      ropeTheta: 500000,
+      tieWordEmbeddings: true,
+      moeNumExperts: 0,
+    });
     expect(c.eosTokenIds).toEqual([2]);
   });
 
@@ -47,7 +56,12 @@ describe("parseModelConfig", () => {
   });
 
   it("reads start/end indices given as lists, and the end index", () => {
-    const c = parseModelConfig({ ...moe, moe_layer_start_index: [2, 2], moe_layer_end_index: [3, 3], moe_layer_interval: 1 });
+    const c = parseModelConfig({
+      ...moe,
+      moe_layer_start_index: [2, 2],
+      moe_layer_end_index: [3, 3],
+      moe_layer_interval: 1,
+    });
     expect(c.hparams).toMatchObject({ moeLayerStartIndex: 2, moeLayerEndIndex: 3 });
   });
 
@@ -64,8 +78,14 @@ describe("parseModelConfig", () => {
     [{ num_hidden_layers: 0 }, "ERR_WENXIN_INVALID_CONFIG", "num_hidden_layers"],
     [{ hidden_act: "gelu" }, "ERR_WENXIN_INVALID_CONFIG", "gelu"],
     [{ rope_scaling: { type: "yarn", factor: 4 } }, "ERR_WENXIN_INVALID_CONFIG", "RoPE scaling"],
-    [{ architectures: ["Qwen2ForCausalLM"], model_type: "qwen2" }, "ERR_WENXIN_UNKNOWN_ARCHITECTURE", "Qwen2ForCausalLM"],
+    [
+      { architectures: ["Qwen2ForCausalLM"], model_type: "qwen2" },
+      "ERR_WENXIN_UNKNOWN_ARCHITECTURE",
+      "Qwen2ForCausalLM",
+    ],
   ])("rejects %j with %s", (patch, code, word) => {
-    expect(() => parseModelConfig({ ...dense, ...patch })).toThrow(expect.objectContaining({ code, message: expect.stringContaining(word) }));
+    expect(() => parseModelConfig({ ...dense, ...patch })).toThrow(
+      expect.objectContaining({ code, message: expect.stringContaining(word) }),
+    );
   });
 });

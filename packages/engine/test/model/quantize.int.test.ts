@@ -51,7 +51,11 @@ describe("errors", () => {
   });
 
   it("refuses bf16 as a quantization target and an output equal to the source", async () => {
-    await expect(quantizeModel(DENSE_DIR, path.join(tmp, "x"), { weights: "bf16" as never })).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
-    await expect(quantizeModel(DENSE_DIR, DENSE_DIR, { weights: "q8" })).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
+    await expect(quantizeModel(DENSE_DIR, path.join(tmp, "x"), { weights: "bf16" as never })).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
+    await expect(quantizeModel(DENSE_DIR, DENSE_DIR, { weights: "q8" })).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
   });
 });

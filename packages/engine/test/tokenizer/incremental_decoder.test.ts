@@ -12,7 +12,11 @@ const { cases } = JSON.parse(await readFile(path.join(FIXTURES, "tokenizer-cases
   cases: { text: string; ids: number[]; decoded: string; decoded_skip_special: string }[];
 };
 
-function stream(ids: number[], chunkSize: number, skipSpecialTokens = false): { chunks: string[]; dec: IncrementalDecoder } {
+function stream(
+  ids: number[],
+  chunkSize: number,
+  skipSpecialTokens = false,
+): { chunks: string[]; dec: IncrementalDecoder } {
   const dec = new IncrementalDecoder(tok, { skipSpecialTokens });
   const chunks: string[] = [];
   for (let i = 0; i < ids.length; i += chunkSize) {

@@ -2,7 +2,15 @@
  * What ChatWenxin asks of a backend (the in-process engine or a remote OpenAI-compatible server):
  * one chat turn as a stream of deltas, ending with the parsed turn.
  */
-import type { ChatMessage, ChatOutputEvent, InvalidToolCall, ParsedToolCall, ResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine";
+import type {
+  ChatMessage,
+  ChatOutputEvent,
+  InvalidToolCall,
+  ParsedToolCall,
+  ResponseFormat,
+  ToolChoiceOption,
+  ToolDefinition,
+} from "@wenxin/engine";
 
 export interface ChatSampling {
   temperature?: number;
@@ -69,11 +77,19 @@ export function deltasOf(events: ChatOutputEvent[], index: (parserIndex: number)
   const out: ChatDelta[] = [];
   for (const e of events) {
     if (e.type === "text" || e.type === "reasoning") out.push({ type: e.type, text: e.text });
-    else if (e.type === "tool_call_begin") out.push({ type: "tool_call_chunk", index: index(e.index), id: e.id, name: e.name, args: "" });
-    else if (e.type === "tool_call_delta") out.push({ type: "tool_call_chunk", index: index(e.index), args: e.arguments });
+    else if (e.type === "tool_call_begin")
+      out.push({ type: "tool_call_chunk", index: index(e.index), id: e.id, name: e.name, args: "" });
+    else if (e.type === "tool_call_delta")
+      out.push({ type: "tool_call_chunk", index: index(e.index), args: e.arguments });
     else if (e.type === "tool_call_invalid" && !e.begun) {
       const { call } = e;
-      out.push({ type: "tool_call_chunk", index: index(call.index), id: call.id, ...(call.name !== undefined ? { name: call.name } : {}), args: call.arguments });
+      out.push({
+        type: "tool_call_chunk",
+        index: index(call.index),
+        id: call.id,
+        ...(call.name !== undefined ? { name: call.name } : {}),
+        args: call.arguments,
+      });
     }
   }
   return out;

@@ -41,7 +41,8 @@ export class LocalChatBackend implements ChatBackend {
   async *stream(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
     signal?.throwIfAborted();
     const template = this.engine.chatTemplate;
-    if (!template) throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.engine.dir} has no chat template, so it cannot chat`);
+    if (!template)
+      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.engine.dir} has no chat template, so it cannot chat`);
     const prompt = buildChatPrompt(template, request.messages, {
       tools: request.tools,
       ...(request.toolChoice !== undefined ? { toolChoice: request.toolChoice } : {}),
@@ -108,7 +109,10 @@ export class LocalChatBackend implements ChatBackend {
       }
       yield* deltasOf(parser.finish());
     } catch (err) {
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new WenxinError("ERR_WENXIN_ABORTED", "the call was aborted", {}, { cause: err });
+      if (signal?.aborted)
+        throw signal.reason instanceof Error
+          ? signal.reason
+          : new WenxinError("ERR_WENXIN_ABORTED", "the call was aborted", {}, { cause: err });
       throw err;
     } finally {
       signal?.removeEventListener("abort", forward);

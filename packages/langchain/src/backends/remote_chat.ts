@@ -26,7 +26,11 @@ interface StreamChunk {
     };
     finish_reason?: string | null;
   }[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number; completion_tokens_details?: { reasoning_tokens?: number } } | null;
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    completion_tokens_details?: { reasoning_tokens?: number };
+  } | null;
   error?: { message?: string; type?: string; code?: string | number };
 }
 
@@ -66,10 +70,23 @@ interface RemoteCall {
 function finishRemoteCall(call: RemoteCall): ParsedToolCall | InvalidToolCall {
   try {
     const args: unknown = call.args.trim() === "" ? {} : JSON.parse(call.args);
-    if (args && typeof args === "object" && !Array.isArray(args) && call.name) return { index: call.index, id: call.id, name: call.name, arguments: args as Record<string, unknown> };
-    return { index: call.index, id: call.id, name: call.name, arguments: call.args, error: call.name ? "the arguments are not a JSON object" : "the tool call has no name" };
+    if (args && typeof args === "object" && !Array.isArray(args) && call.name)
+      return { index: call.index, id: call.id, name: call.name, arguments: args as Record<string, unknown> };
+    return {
+      index: call.index,
+      id: call.id,
+      name: call.name,
+      arguments: call.args,
+      error: call.name ? "the arguments are not a JSON object" : "the tool call has no name",
+    };
   } catch (err) {
-    return { index: call.index, id: call.id, name: call.name, arguments: call.args, error: `the arguments are not valid JSON: ${(err as Error).message}` };
+    return {
+      index: call.index,
+      id: call.id,
+      name: call.name,
+      arguments: call.args,
+      error: `the arguments are not valid JSON: ${(err as Error).message}`,
+    };
   }
 }
 
@@ -84,7 +101,10 @@ export class RemoteChatBackend implements ChatBackend {
   async *stream(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
     signal?.throwIfAborted();
     const res = await this.client.post("/chat/completions", chatCompletionsBody(this.modelName, request), signal);
-    if (!res.body) throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", "the server sent no response body", { status: res.status });
+    if (!res.body)
+      throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", "the server sent no response body", {
+        status: res.status,
+      });
 
     // Server tool calls and calls parsed from raw markup share the turn's index space.
     const indexes = new Map<string, number>();
@@ -102,12 +122,22 @@ export class RemoteChatBackend implements ChatBackend {
       try {
         chunk = JSON.parse(data) as StreamChunk;
       } catch (err) {
-        throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", `the server sent an event that is not JSON: ${data.slice(0, 200)}`, { cause: err });
+        throw new WenxinRemoteError(
+          "ERR_WENXIN_REMOTE_STREAM",
+          `the server sent an event that is not JSON: ${data.slice(0, 200)}`,
+          { cause: err },
+        );
       }
       if (chunk.error)
-        throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", `the server reported an error mid-stream: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, {
-          ...(chunk.error.code !== undefined || chunk.error.type !== undefined ? { errorType: String(chunk.error.code ?? chunk.error.type) } : {}),
-        });
+        throw new WenxinRemoteError(
+          "ERR_WENXIN_REMOTE_STREAM",
+          `the server reported an error mid-stream: ${chunk.error.message ?? JSON.stringify(chunk.error)}`,
+          {
+            ...(chunk.error.code !== undefined || chunk.error.type !== undefined
+              ? { errorType: String(chunk.error.code ?? chunk.error.type) }
+              : {}),
+          },
+        );
       if (chunk.model) model = chunk.model;
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.[0];
@@ -124,13 +154,24 @@ export class RemoteChatBackend implements ChatBackend {
         let call = remoteCalls.get(remoteIndex);
         const fresh = !call;
         if (!call) {
-          call = { index: indexOf(`remote:${remoteIndex}`), id: tc.id || `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`, name: "", args: "" };
+          call = {
+            index: indexOf(`remote:${remoteIndex}`),
+            id: tc.id || `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
+            name: "",
+            args: "",
+          };
           remoteCalls.set(remoteIndex, call);
         }
         if (tc.function?.name) call.name += tc.function.name;
         const args = tc.function?.arguments ?? "";
         call.args += args;
-        yield { type: "tool_call_chunk", index: call.index, ...(fresh ? { id: call.id } : {}), ...(tc.function?.name ? { name: tc.function.name } : {}), args };
+        yield {
+          type: "tool_call_chunk",
+          index: call.index,
+          ...(fresh ? { id: call.id } : {}),
+          ...(tc.function?.name ? { name: tc.function.name } : {}),
+          args,
+        };
       }
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
@@ -154,7 +195,10 @@ export class RemoteChatBackend implements ChatBackend {
         reasoning: reasoning + parsed.reasoning,
         toolCalls,
         invalidToolCalls,
-        finishReason: finishReason === "stop" || finishReason === "tool_calls" ? turnFinishReason("stop", toolCalls.length) : finishReason,
+        finishReason:
+          finishReason === "stop" || finishReason === "tool_calls"
+            ? turnFinishReason("stop", toolCalls.length)
+            : finishReason,
         usage: {
           inputTokens: usage?.prompt_tokens ?? 0,
           outputTokens: usage?.completion_tokens ?? 0,

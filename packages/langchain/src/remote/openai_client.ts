@@ -18,7 +18,11 @@ export class WenxinRemoteError extends Error {
   /** Response headers (AsyncCaller reads `retry-after` from them). */
   readonly headers: Headers | undefined;
 
-  constructor(code: WenxinRemoteErrorCode, message: string, init: { status?: number; errorType?: string; headers?: Headers; cause?: unknown } = {}) {
+  constructor(
+    code: WenxinRemoteErrorCode,
+    message: string,
+    init: { status?: number; errorType?: string; headers?: Headers; cause?: unknown } = {},
+  ) {
     super(message, init.cause !== undefined ? { cause: init.cause } : undefined);
     this.name = "WenxinRemoteError";
     this.code = code;
@@ -43,11 +47,15 @@ export class WenxinRemoteError extends Error {
     } catch {
       // not JSON: keep the text
     }
-    return new WenxinRemoteError("ERR_WENXIN_REMOTE_HTTP", `${url} answered ${res.status} ${res.statusText}: ${message}`.trim(), {
-      status: res.status,
-      ...(errorType !== undefined ? { errorType } : {}),
-      headers: res.headers,
-    });
+    return new WenxinRemoteError(
+      "ERR_WENXIN_REMOTE_HTTP",
+      `${url} answered ${res.status} ${res.statusText}: ${message}`.trim(),
+      {
+        status: res.status,
+        ...(errorType !== undefined ? { errorType } : {}),
+        headers: res.headers,
+      },
+    );
   }
 }
 
@@ -68,10 +76,19 @@ export class OpenAICompatibleClient {
   /** POSTs JSON to `path` (e.g. "/chat/completions"); resolves with the OK response. */
   post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream", ...this.options.headers };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      ...this.options.headers,
+    };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     const attempt = async (): Promise<Response> => {
-      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+      const res = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
       if (!res.ok) throw await WenxinRemoteError.fromResponse(url, res);
       return res;
     };

@@ -21,7 +21,12 @@ export function usageMetadata(usage: ChatUsage): UsageMetadata {
 }
 
 export function responseMetadata(turn: ChatTurn): Record<string, unknown> {
-  return { model_provider: MODEL_PROVIDER, model: turn.model, model_name: turn.model, finish_reason: turn.finishReason };
+  return {
+    model_provider: MODEL_PROVIDER,
+    model: turn.model,
+    model_name: turn.model,
+    finish_reason: turn.finishReason,
+  };
 }
 
 /** The chunk for one delta; the end delta gives the last, empty chunk with usage and metadata. */
@@ -29,11 +34,18 @@ export function chunkOf(delta: ChatDelta): ChatGenerationChunk {
   const meta = { model_provider: MODEL_PROVIDER };
   switch (delta.type) {
     case "text":
-      return new ChatGenerationChunk({ text: delta.text, message: new AIMessageChunk({ content: delta.text, response_metadata: meta }) });
+      return new ChatGenerationChunk({
+        text: delta.text,
+        message: new AIMessageChunk({ content: delta.text, response_metadata: meta }),
+      });
     case "reasoning":
       return new ChatGenerationChunk({
         text: "",
-        message: new AIMessageChunk({ content: "", additional_kwargs: { reasoning_content: delta.text }, response_metadata: meta }),
+        message: new AIMessageChunk({
+          content: "",
+          additional_kwargs: { reasoning_content: delta.text },
+          response_metadata: meta,
+        }),
       });
     case "tool_call_chunk":
       return new ChatGenerationChunk({
@@ -55,7 +67,11 @@ export function chunkOf(delta: ChatDelta): ChatGenerationChunk {
     case "end":
       return new ChatGenerationChunk({
         text: "",
-        message: new AIMessageChunk({ content: "", usage_metadata: usageMetadata(delta.turn.usage), response_metadata: responseMetadata(delta.turn) }),
+        message: new AIMessageChunk({
+          content: "",
+          usage_metadata: usageMetadata(delta.turn.usage),
+          response_metadata: responseMetadata(delta.turn),
+        }),
         generationInfo: { finish_reason: delta.turn.finishReason },
       });
   }
@@ -67,7 +83,13 @@ export function messageOf(turn: ChatTurn): AIMessage {
     content: turn.content,
     additional_kwargs: turn.reasoning ? { reasoning_content: turn.reasoning } : {},
     tool_calls: turn.toolCalls.map((c) => ({ type: "tool_call", id: c.id, name: c.name, args: c.arguments })),
-    invalid_tool_calls: turn.invalidToolCalls.map((c) => ({ type: "invalid_tool_call", id: c.id, name: c.name, args: c.arguments, error: c.error })),
+    invalid_tool_calls: turn.invalidToolCalls.map((c) => ({
+      type: "invalid_tool_call",
+      id: c.id,
+      name: c.name,
+      args: c.arguments,
+      error: c.error,
+    })),
     usage_metadata: usageMetadata(turn.usage),
     response_metadata: responseMetadata(turn),
   });

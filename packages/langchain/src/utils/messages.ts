@@ -4,10 +4,18 @@
  * read; reasoning is not sent back, as ERNIE's templates drop it from history.
  */
 import { WenxinError, type ChatMessage } from "@wenxin/engine";
-import { AIMessage, ChatMessage as LCChatMessage, ToolMessage, type BaseMessage, type MessageContent } from "@langchain/core/messages";
+import type { AIMessage, ChatMessage as LCChatMessage, ToolMessage } from "@langchain/core/messages";
+import { type BaseMessage, type MessageContent } from "@langchain/core/messages";
 
 /** Block types of an AI message that carry no reply text (they are sent through `tool_calls` or not at all). */
-const NON_TEXT_AI_BLOCKS = new Set(["tool_use", "tool_call", "reasoning", "thinking", "redacted_thinking", "function_call"]);
+const NON_TEXT_AI_BLOCKS = new Set([
+  "tool_use",
+  "tool_call",
+  "reasoning",
+  "thinking",
+  "redacted_thinking",
+  "function_call",
+]);
 
 /** The text of a message's content; non-text blocks are an error, except the AI ones above. */
 export function contentText(content: MessageContent, role: string): string {
@@ -22,15 +30,26 @@ export function contentText(content: MessageContent, role: string): string {
     if ((b.type === "text" || b.type === "text_delta") && typeof b.text === "string") text += b.text;
     else if (role === "assistant" && typeof b.type === "string" && NON_TEXT_AI_BLOCKS.has(b.type)) continue;
     else
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `ERNIE 4.5 text models take text content only; a ${role} message has a '${String(b.type)}' block`, {
-        subject: "messages.content",
-        actual: b.type,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        `ERNIE 4.5 text models take text content only; a ${role} message has a '${String(b.type)}' block`,
+        {
+          subject: "messages.content",
+          actual: b.type,
+        },
+      );
   }
   return text;
 }
 
-const GENERIC_ROLES: Record<string, ChatMessage["role"]> = { user: "user", human: "user", assistant: "assistant", ai: "assistant", system: "system", tool: "tool" };
+const GENERIC_ROLES: Record<string, ChatMessage["role"]> = {
+  user: "user",
+  human: "user",
+  assistant: "assistant",
+  ai: "assistant",
+  system: "system",
+  tool: "tool",
+};
 
 /** Converts a conversation; a tool message without a name gets the name of the call it answers. */
 export function toChatMessages(messages: BaseMessage[]): ChatMessage[] {
@@ -46,17 +65,29 @@ export function toChatMessages(messages: BaseMessage[]): ChatMessage[] {
         callNames.set(id, c.name);
         return { id, type: "function" as const, function: { name: c.name, arguments: JSON.stringify(c.args ?? {}) } };
       });
-      return { role: "assistant", content: contentText(ai.content, "assistant"), ...(calls.length > 0 ? { tool_calls: calls } : {}) };
+      return {
+        role: "assistant",
+        content: contentText(ai.content, "assistant"),
+        ...(calls.length > 0 ? { tool_calls: calls } : {}),
+      };
     }
     if (type === "tool") {
       const tool = m as ToolMessage;
       const name = tool.name ?? callNames.get(tool.tool_call_id);
-      return { role: "tool", content: contentText(tool.content, "tool"), tool_call_id: tool.tool_call_id, ...(name ? { name } : {}) };
+      return {
+        role: "tool",
+        content: contentText(tool.content, "tool"),
+        tool_call_id: tool.tool_call_id,
+        ...(name ? { name } : {}),
+      };
     }
     if (type === "generic") {
       const role = GENERIC_ROLES[(m as LCChatMessage).role];
       if (role) return { role, content: contentText(m.content, role) };
     }
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `cannot send a '${type}' message to ERNIE 4.5`, { subject: "messages", actual: type });
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `cannot send a '${type}' message to ERNIE 4.5`, {
+      subject: "messages",
+      actual: type,
+    });
   });
 }

@@ -22,7 +22,8 @@ interface OpenText {
 }
 
 function finishText(block: OpenText): ChatModelStreamEvent {
-  const content: ContentBlock = block.type === "text" ? { type: "text", text: block.text } : { type: "reasoning", reasoning: block.text };
+  const content: ContentBlock =
+    block.type === "text" ? { type: "text", text: block.text } : { type: "reasoning", reasoning: block.text };
   return { event: "content-block-finish", index: block.index, content };
 }
 
@@ -36,13 +37,18 @@ export async function* streamEventsOf(deltas: AsyncIterable<ChatDelta>): AsyncGe
       if (open?.type !== d.type) {
         if (open) yield finishText(open);
         open = { index: nextIndex++, type: d.type, text: "" };
-        yield { event: "content-block-start", index: open.index, content: d.type === "text" ? { type: "text", text: "" } : { type: "reasoning", reasoning: "" } };
+        yield {
+          event: "content-block-start",
+          index: open.index,
+          content: d.type === "text" ? { type: "text", text: "" } : { type: "reasoning", reasoning: "" },
+        };
       }
       open.text += d.text;
       yield {
         event: "content-block-delta",
         index: open.index,
-        delta: d.type === "text" ? { type: "text-delta", text: d.text } : { type: "reasoning-delta", reasoning: d.text },
+        delta:
+          d.type === "text" ? { type: "text-delta", text: d.text } : { type: "reasoning-delta", reasoning: d.text },
       };
     } else if (d.type === "tool_call_chunk") {
       if (open) yield finishText(open);
@@ -51,21 +57,35 @@ export async function* streamEventsOf(deltas: AsyncIterable<ChatDelta>): AsyncGe
       if (block === undefined) {
         block = nextIndex++;
         toolBlocks.set(d.index, block);
-        yield { event: "content-block-start", index: block, content: { type: "tool_call_chunk", id: d.id, name: d.name, args: "", index: d.index } };
+        yield {
+          event: "content-block-start",
+          index: block,
+          content: { type: "tool_call_chunk", id: d.id, name: d.name, args: "", index: d.index },
+        };
       }
-      if (d.args) yield { event: "content-block-delta", index: block, delta: { type: "tool-call-delta", args: d.args } };
+      if (d.args)
+        yield { event: "content-block-delta", index: block, delta: { type: "tool-call-delta", args: d.args } };
     } else {
       if (open) yield finishText(open);
       open = undefined;
       const { turn } = d;
       for (const c of turn.toolCalls) {
         const block = toolBlocks.get(c.index);
-        if (block !== undefined) yield { event: "content-block-finish", index: block, content: { type: "tool_call", id: c.id, name: c.name, args: c.arguments } };
+        if (block !== undefined)
+          yield {
+            event: "content-block-finish",
+            index: block,
+            content: { type: "tool_call", id: c.id, name: c.name, args: c.arguments },
+          };
       }
       for (const c of turn.invalidToolCalls) {
         const block = toolBlocks.get(c.index);
         if (block !== undefined)
-          yield { event: "content-block-finish", index: block, content: { type: "invalid_tool_call", id: c.id, name: c.name, args: c.arguments, error: c.error } };
+          yield {
+            event: "content-block-finish",
+            index: block,
+            content: { type: "invalid_tool_call", id: c.id, name: c.name, args: c.arguments, error: c.error },
+          };
       }
       const usage = usageMetadata(turn.usage);
       yield { event: "usage", usage };

@@ -10,7 +10,10 @@ const EMPTY_OBJECT: Record<string, unknown> = { type: "object", properties: {} }
 
 /** One tool in OpenAI's format, whatever form it was given in. */
 export function toToolDefinition(tool: BindToolsInput, strict?: boolean): ToolDefinition {
-  const converted = convertToOpenAITool(tool as Parameters<typeof convertToOpenAITool>[0]) as unknown as Record<string, unknown>;
+  const converted = convertToOpenAITool(tool as Parameters<typeof convertToOpenAITool>[0]) as unknown as Record<
+    string,
+    unknown
+  >;
   const fn = (converted.type === "function" && converted.function ? converted.function : converted) as {
     name?: unknown;
     description?: unknown;
@@ -24,7 +27,8 @@ export function toToolDefinition(tool: BindToolsInput, strict?: boolean): ToolDe
       { subject: "tools", actual: Object.keys(converted) },
     );
   // `$schema` only names a draft (LangChain writes draft-07 or 2020-12 by input kind): it is noise in a prompt.
-  const { $schema: _draft, ...parameters } = fn.parameters && typeof fn.parameters === "object" ? (fn.parameters as Record<string, unknown>) : EMPTY_OBJECT;
+  const { $schema: _draft, ...parameters } =
+    fn.parameters && typeof fn.parameters === "object" ? (fn.parameters as Record<string, unknown>) : EMPTY_OBJECT;
   const isStrict = strict ?? (typeof fn.strict === "boolean" ? fn.strict : undefined);
   return {
     type: "function",
@@ -53,7 +57,9 @@ export function toToolChoice(choice: ToolChoice | undefined): ToolChoiceOption |
   if (c.type === "tool" && typeof c.name === "string") return { name: c.name };
   if (c.type === "any") return "required";
   if (c.type === "auto" || c.type === "none") return c.type;
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `unsupported tool_choice ${JSON.stringify(choice)}`, { subject: "tool_choice" });
+  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `unsupported tool_choice ${JSON.stringify(choice)}`, {
+    subject: "tool_choice",
+  });
 }
 
 /** The OpenAI wire form of a choice (remote mode). */

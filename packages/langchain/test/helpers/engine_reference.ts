@@ -5,7 +5,12 @@ import { expect } from "vitest";
 export const SAMPLING = { temperature: 0.8, topP: 0.8, seed: 11 } as const;
 
 /** Runs the engine directly on `input` (a conversation or raw prompt text). */
-export async function direct(engine: Engine, input: ChatMessage[] | string, maxNewTokens: number, sampling: Record<string, unknown> = SAMPLING): Promise<GenerationResult> {
+export async function direct(
+  engine: Engine,
+  input: ChatMessage[] | string,
+  maxNewTokens: number,
+  sampling: Record<string, unknown> = SAMPLING,
+): Promise<GenerationResult> {
   const prompt = typeof input === "string" ? { prompt: input } : { messages: input };
   return engine.generate({ ...prompt, maxNewTokens, ...sampling }).result();
 }

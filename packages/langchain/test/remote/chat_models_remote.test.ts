@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
 import { ChatWenxin, WenxinEmbeddings, WenxinRemoteError } from "../../src/index.js";
-import { answerStream, BASE_URL, chunk, errorResponse, MODEL, sse, toolCallStream, usageChunk } from "./vllm_responses.js";
+import {
+  answerStream,
+  BASE_URL,
+  chunk,
+  errorResponse,
+  MODEL,
+  sse,
+  toolCallStream,
+  usageChunk,
+} from "./vllm_responses.js";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
@@ -27,7 +36,11 @@ function serveChat(...responses: (() => Response)[]) {
   return requests;
 }
 
-const weatherTool = { name: "get_weather", description: "Current weather in a city", schema: z.object({ city: z.string() }) };
+const weatherTool = {
+  name: "get_weather",
+  description: "Current weather in a city",
+  schema: z.object({ city: z.string() }),
+};
 
 function remote(fields: Partial<ConstructorParameters<typeof ChatWenxin>[0]> = {}) {
   return new ChatWenxin({ model: MODEL, baseUrl: BASE_URL, apiKey: "sk-test", maxRetries: 0, ...fields });
@@ -36,7 +49,16 @@ function remote(fields: Partial<ConstructorParameters<typeof ChatWenxin>[0]> = {
 describe("ChatWenxin remote: requests", () => {
   it("sends an OpenAI chat-completions request with vLLM's sampling extras", async () => {
     const requests = serveChat(() => sse(answerStream));
-    const model = remote({ temperature: 0.7, topP: 0.8, topK: 40, minP: 0.05, repetitionPenalty: 1.1, seed: 42, maxTokens: 64, thinking: true });
+    const model = remote({
+      temperature: 0.7,
+      topP: 0.8,
+      topK: 40,
+      minP: 0.05,
+      repetitionPenalty: 1.1,
+      seed: 42,
+      maxTokens: 64,
+      thinking: true,
+    });
     await model.invoke([new SystemMessage("Be brief."), new HumanMessage("你好")], { stop: ["\n\n"] });
     const { body, headers } = requests[0]!;
     expect(headers.get("authorization")).toBe("Bearer sk-test");
@@ -65,7 +87,10 @@ describe("ChatWenxin remote: requests", () => {
     const model = remote().bindTools([weatherTool], { tool_choice: "get_weather" });
     await model.invoke([
       new HumanMessage("Weather in Paris?"),
-      new AIMessage({ content: "", tool_calls: [{ id: "c1", name: "get_weather", args: { city: "Paris" }, type: "tool_call" }] }),
+      new AIMessage({
+        content: "",
+        tool_calls: [{ id: "c1", name: "get_weather", args: { city: "Paris" }, type: "tool_call" }],
+      }),
       new ToolMessage({ content: [{ type: "text", text: "sunny" }], tool_call_id: "c1" }),
     ]);
     const { body } = requests[0]!;
@@ -75,14 +100,22 @@ describe("ChatWenxin remote: requests", () => {
         function: {
           name: "get_weather",
           description: "Current weather in a city",
-          parameters: expect.objectContaining({ type: "object", properties: { city: { type: "string" } }, required: ["city"] }),
+          parameters: expect.objectContaining({
+            type: "object",
+            properties: { city: { type: "string" } },
+            required: ["city"],
+          }),
         },
       },
     ]);
     expect(body.tool_choice).toEqual({ type: "function", function: { name: "get_weather" } });
     expect(body.messages).toEqual([
       { role: "user", content: "Weather in Paris?" },
-      { role: "assistant", content: "", tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      {
+        role: "assistant",
+        content: "",
+        tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }],
+      },
       { role: "tool", content: "sunny", tool_call_id: "c1", name: "get_weather" },
     ]);
     await remote().bindTools([weatherTool], { tool_choice: "any" }).invoke("x");
@@ -105,7 +138,9 @@ describe("ChatWenxin remote: responses", () => {
     serveChat(() => sse(answerStream));
     const tokens: string[] = [];
     const chunks: AIMessageChunk[] = [];
-    const stream = await remote().stream("hi", { callbacks: [{ handleLLMNewToken: (t: string) => void tokens.push(t) }] });
+    const stream = await remote().stream("hi", {
+      callbacks: [{ handleLLMNewToken: (t: string) => void tokens.push(t) }],
+    });
     for await (const c of stream) chunks.push(c);
     expect(chunks.map((c) => c.content).join("")).toBe("Hello! 你好。");
     expect(tokens.join("")).toBe("Hello! 你好。");
@@ -120,7 +155,9 @@ describe("ChatWenxin remote: responses", () => {
     for await (const c of await model.stream("Paris and Rome?")) chunks.push(c);
     const withCalls = chunks.filter((c) => (c.tool_call_chunks ?? []).length > 0);
     expect(withCalls.length).toBe(4);
-    expect(withCalls[0]!.tool_call_chunks).toEqual([{ type: "tool_call_chunk", index: 0, id: "chatcmpl-tool-a1", name: "get_weather", args: "" }]);
+    expect(withCalls[0]!.tool_call_chunks).toEqual([
+      { type: "tool_call_chunk", index: 0, id: "chatcmpl-tool-a1", name: "get_weather", args: "" },
+    ]);
     const merged = chunks.reduce((a, b) => a.concat(b));
     expect(merged.tool_calls).toEqual([
       { type: "tool_call", id: "chatcmpl-tool-a1", name: "get_weather", args: { city: "Paris" } },
@@ -136,7 +173,13 @@ describe("ChatWenxin remote: responses", () => {
   });
 
   it("reads tool calls and reasoning from raw ERNIE markup when the server has no parsers", async () => {
-    const raw = ["<think>\nTwo", " cities.\n</thi", "nk>\n\n<tool_call>\n{\"name\": \"get_weather\", ", '"arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": 1', "x}}\n</tool_call>"];
+    const raw = [
+      "<think>\nTwo",
+      " cities.\n</thi",
+      'nk>\n\n<tool_call>\n{"name": "get_weather", ',
+      '"arguments": {"city": "Paris"}}\n</tool_call>\n<tool_call>\n{"name": "get_weather", "arguments": {"city": 1',
+      "x}}\n</tool_call>",
+    ];
     serveChat(() => sse([...raw.map((content) => chunk({ content })), chunk({}, "stop"), usageChunk(50, 30)]));
     const msg = await remote().bindTools([weatherTool]).invoke("Paris?");
     expect(msg.content).toBe("");
@@ -147,7 +190,13 @@ describe("ChatWenxin remote: responses", () => {
   });
 
   it("keeps a malformed server tool call as invalid", async () => {
-    serveChat(() => sse([chunk({ tool_calls: [{ id: "t1", index: 0, function: { name: "get_weather", arguments: '{"city": ' } }] }), chunk({}, "length"), usageChunk(5, 5)]));
+    serveChat(() =>
+      sse([
+        chunk({ tool_calls: [{ id: "t1", index: 0, function: { name: "get_weather", arguments: '{"city": ' } }] }),
+        chunk({}, "length"),
+        usageChunk(5, 5),
+      ]),
+    );
     const msg = await remote().bindTools([weatherTool]).invoke("x");
     expect(msg.tool_calls).toEqual([]);
     expect(msg.invalid_tool_calls).toMatchObject([{ id: "t1", name: "get_weather", args: '{"city": ' }]);
@@ -178,17 +227,38 @@ describe("ChatWenxin remote: errors, retries and abort", () => {
   });
 
   it("fails on a 401 with OpenAI's error shape", async () => {
-    server.use(http.post(`${BASE_URL}/chat/completions`, () => HttpResponse.json({ error: { message: "Invalid API key", type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 })));
-    await expect(remote({ maxRetries: 3 }).invoke("hi")).rejects.toMatchObject({ status: 401, errorType: "invalid_request_error", message: expect.stringContaining("Invalid API key") });
+    server.use(
+      http.post(`${BASE_URL}/chat/completions`, () =>
+        HttpResponse.json(
+          { error: { message: "Invalid API key", type: "invalid_request_error", code: "invalid_api_key" } },
+          { status: 401 },
+        ),
+      ),
+    );
+    await expect(remote({ maxRetries: 3 }).invoke("hi")).rejects.toMatchObject({
+      status: 401,
+      errorType: "invalid_request_error",
+      message: expect.stringContaining("Invalid API key"),
+    });
   });
 
   it("fails on an error event in the middle of a stream", async () => {
-    serveChat(() => sse([chunk({ content: "Hel" }), { error: { message: "CUDA out of memory", type: "InternalServerError", code: 500 } }]));
-    await expect(remote().invoke("hi")).rejects.toMatchObject({ code: "ERR_WENXIN_REMOTE_STREAM", message: expect.stringContaining("CUDA out of memory") });
+    serveChat(() =>
+      sse([
+        chunk({ content: "Hel" }),
+        { error: { message: "CUDA out of memory", type: "InternalServerError", code: 500 } },
+      ]),
+    );
+    await expect(remote().invoke("hi")).rejects.toMatchObject({
+      code: "ERR_WENXIN_REMOTE_STREAM",
+      message: expect.stringContaining("CUDA out of memory"),
+    });
   });
 
   it("stops a stream when its signal aborts", async () => {
-    serveChat(() => sse([...Array.from({ length: 50 }, (_, i) => chunk({ content: `t${i} ` })), usageChunk(1, 50)], { delayMs: 20 }));
+    serveChat(() =>
+      sse([...Array.from({ length: 50 }, (_, i) => chunk({ content: `t${i} ` })), usageChunk(1, 50)], { delayMs: 20 }),
+    );
     const controller = new AbortController();
     const seen: string[] = [];
     const run = async () => {
@@ -206,12 +276,18 @@ describe("ChatWenxin remote: structured output", () => {
   const schema = z.object({ a: z.number(), b: z.number() });
 
   it("jsonSchema (default) sends response_format and parses the JSON reply", async () => {
-    const requests = serveChat(() => sse([chunk({ content: '{"a": 1, ' }), chunk({ content: '"b": 2}' }), chunk({}, "stop"), usageChunk(9, 9)]));
+    const requests = serveChat(() =>
+      sse([chunk({ content: '{"a": 1, ' }), chunk({ content: '"b": 2}' }), chunk({}, "stop"), usageChunk(9, 9)]),
+    );
     const result = await remote().withStructuredOutput(schema, { name: "add" }).invoke("1 and 2");
     expect(result).toEqual({ a: 1, b: 2 });
     expect(requests[0]!.body.response_format).toEqual({
       type: "json_schema",
-      json_schema: { name: "add", schema: expect.objectContaining({ type: "object", required: ["a", "b"] }), strict: true },
+      json_schema: {
+        name: "add",
+        schema: expect.objectContaining({ type: "object", required: ["a", "b"] }),
+        strict: true,
+      },
     });
   });
 
@@ -222,8 +298,15 @@ describe("ChatWenxin remote: structured output", () => {
   });
 
   it("functionCalling forces the tool and parses its arguments; includeRaw keeps the message", async () => {
-    const requests = serveChat(() => sse([chunk({ tool_calls: [{ id: "t", index: 0, function: { name: "add", arguments: '{"a": 5, "b": 6}' } }] }), usageChunk(1, 1)]));
-    const out = await remote().withStructuredOutput(schema, { method: "functionCalling", name: "add", includeRaw: true }).invoke("x");
+    const requests = serveChat(() =>
+      sse([
+        chunk({ tool_calls: [{ id: "t", index: 0, function: { name: "add", arguments: '{"a": 5, "b": 6}' } }] }),
+        usageChunk(1, 1),
+      ]),
+    );
+    const out = await remote()
+      .withStructuredOutput(schema, { method: "functionCalling", name: "add", includeRaw: true })
+      .invoke("x");
     expect(out.parsed).toEqual({ a: 5, b: 6 });
     expect((out.raw as AIMessage).tool_calls![0]!.name).toBe("add");
     expect(requests[0]!.body.tool_choice).toEqual({ type: "function", function: { name: "add" } });
@@ -232,7 +315,9 @@ describe("ChatWenxin remote: structured output", () => {
   it("rejects a reply that does not match a JSON schema (parsed is null with includeRaw)", async () => {
     serveChat(() => sse([chunk({ content: '{"a": "one"}' }), usageChunk(1, 1)]));
     const jsonSchema = { type: "object", properties: { a: { type: "number" } }, required: ["a"] };
-    await expect(remote().withStructuredOutput(jsonSchema).invoke("x")).rejects.toThrow(/does not match the JSON schema/);
+    await expect(remote().withStructuredOutput(jsonSchema).invoke("x")).rejects.toThrow(
+      /does not match the JSON schema/,
+    );
     serveChat(() => sse([chunk({ content: '{"a": "one"}' }), usageChunk(1, 1)]));
     const raw = await remote().withStructuredOutput(jsonSchema, { includeRaw: true }).invoke("x");
     expect(raw.parsed).toBeNull();
@@ -250,11 +335,24 @@ describe("WenxinEmbeddings remote", () => {
         if (failures-- > 0) return errorResponse(500, "busy", "InternalServerError");
         inputs.push(body.input);
         // Answer out of order: the client sorts by index.
-        const data = body.input.map((t, index) => ({ object: "embedding", index, embedding: [t.length, index] })).reverse();
-        return HttpResponse.json({ object: "list", data, model: body.model, usage: { prompt_tokens: 3, total_tokens: 3 } });
+        const data = body.input
+          .map((t, index) => ({ object: "embedding", index, embedding: [t.length, index] }))
+          .reverse();
+        return HttpResponse.json({
+          object: "list",
+          data,
+          model: body.model,
+          usage: { prompt_tokens: 3, total_tokens: 3 },
+        });
       }),
     );
-    const embeddings = new WenxinEmbeddings({ model: "ernie-embed", baseUrl: BASE_URL, batchSize: 2, maxRetries: 2, maxConcurrency: 1 });
+    const embeddings = new WenxinEmbeddings({
+      model: "ernie-embed",
+      baseUrl: BASE_URL,
+      batchSize: 2,
+      maxRetries: 2,
+      maxConcurrency: 1,
+    });
     const vectors = await embeddings.embedDocuments(["a", "bb", "ccc"]);
     expect(vectors).toEqual([
       [1, 0],
@@ -267,6 +365,8 @@ describe("WenxinEmbeddings remote", () => {
 
   it("fails on a reply without the embeddings asked for", async () => {
     server.use(http.post(`${BASE_URL}/embeddings`, () => HttpResponse.json({ data: [] })));
-    await expect(new WenxinEmbeddings({ model: "m", baseUrl: BASE_URL, maxRetries: 0 }).embedQuery("x")).rejects.toBeInstanceOf(WenxinRemoteError);
+    await expect(
+      new WenxinEmbeddings({ model: "m", baseUrl: BASE_URL, maxRetries: 0 }).embedQuery("x"),
+    ).rejects.toBeInstanceOf(WenxinRemoteError);
   });
 });

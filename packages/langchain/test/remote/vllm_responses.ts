@@ -20,11 +20,21 @@ export function chunk(delta: Record<string, unknown>, finishReason: string | nul
 
 /** The last chunk when `stream_options.include_usage` is set: no choices, only usage. */
 export function usageChunk(prompt: number, completion: number): Record<string, unknown> {
-  return { id: "chatcmpl-5f1c", object: "chat.completion.chunk", created: created++, model: MODEL, choices: [], usage: { prompt_tokens: prompt, total_tokens: prompt + completion, completion_tokens: completion } };
+  return {
+    id: "chatcmpl-5f1c",
+    object: "chat.completion.chunk",
+    created: created++,
+    model: MODEL,
+    choices: [],
+    usage: { prompt_tokens: prompt, total_tokens: prompt + completion, completion_tokens: completion },
+  };
 }
 
 /** An SSE response of `events` then `data: [DONE]`, optionally with a pause between events. */
-export function sse(events: unknown[], options: { delayMs?: number; done?: boolean } = {}): HttpResponse<ReadableStream> {
+export function sse(
+  events: unknown[],
+  options: { delayMs?: number; done?: boolean } = {},
+): HttpResponse<ReadableStream> {
   const encoder = new TextEncoder();
   const body = new ReadableStream({
     async start(controller) {
@@ -54,10 +64,23 @@ export const answerStream = [
 export const toolCallStream = [
   chunk({ role: "assistant", content: "" }),
   chunk({ reasoning_content: "Two cities: two calls." }),
-  chunk({ tool_calls: [{ id: "chatcmpl-tool-a1", type: "function", index: 0, function: { name: "get_weather", arguments: "" } }] }),
+  chunk({
+    tool_calls: [
+      { id: "chatcmpl-tool-a1", type: "function", index: 0, function: { name: "get_weather", arguments: "" } },
+    ],
+  }),
   chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": ' } }] }),
   chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
-  chunk({ tool_calls: [{ id: "chatcmpl-tool-b2", type: "function", index: 1, function: { name: "get_weather", arguments: '{"city": "Rome"}' } }] }),
+  chunk({
+    tool_calls: [
+      {
+        id: "chatcmpl-tool-b2",
+        type: "function",
+        index: 1,
+        function: { name: "get_weather", arguments: '{"city": "Rome"}' },
+      },
+    ],
+  }),
   chunk({}, "tool_calls"),
   usageChunk(80, 40),
 ];

@@ -16,7 +16,11 @@ describe("toChatMessages", () => {
     expect(out).toEqual([
       { role: "system", content: "Be brief." },
       { role: "user", content: "What is 1 + 2?" },
-      { role: "assistant", content: "", tool_calls: [{ id: "c1", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' } }] },
+      {
+        role: "assistant",
+        content: "",
+        tool_calls: [{ id: "c1", type: "function", function: { name: "add", arguments: '{"a":1,"b":2}' } }],
+      },
       { role: "tool", content: "3", tool_call_id: "c1", name: "add" },
       { role: "assistant", content: "3" },
     ]);
@@ -24,7 +28,12 @@ describe("toChatMessages", () => {
 
   it("reads list content: text blocks kept, an AI message's tool_use and reasoning blocks skipped", () => {
     const out = toChatMessages([
-      new HumanMessage({ content: [{ type: "text", text: "What is " }, { type: "text", text: "1 + 2" }] }),
+      new HumanMessage({
+        content: [
+          { type: "text", text: "What is " },
+          { type: "text", text: "1 + 2" },
+        ],
+      }),
       new AIMessage({
         content: [
           { type: "reasoning", reasoning: "add them" },
@@ -50,8 +59,12 @@ describe("toChatMessages", () => {
   });
 
   it("rejects images and other non-text input with a typed error", () => {
-    const msg = new HumanMessage({ content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] });
-    expect(() => toChatMessages([msg])).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringContaining("'image_url'") }));
+    const msg = new HumanMessage({
+      content: [{ type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }],
+    });
+    expect(() => toChatMessages([msg])).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_ARGUMENT", message: expect.stringContaining("'image_url'") }),
+    );
     expect(contentText("plain", "user")).toBe("plain");
   });
 });

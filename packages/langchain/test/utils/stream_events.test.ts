@@ -1,6 +1,6 @@
 // Deltas → message chunks, → a whole message, and → content-block stream events.
 import { ChatModelStream } from "@langchain/core/language_models/stream";
-import { AIMessageChunk } from "@langchain/core/messages";
+import type { AIMessageChunk } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 
 import type { ChatDelta, ChatTurn } from "../../src/backends/chat_backend.js";
@@ -41,17 +41,32 @@ describe("chunks", () => {
     const message = chunks.map((c) => c.message as AIMessageChunk).reduce((a, b) => a.concat(b));
     expect(message.content).toBe("Checking.");
     expect(message.additional_kwargs.reasoning_content).toBe("need weather");
-    expect(message.tool_calls).toEqual([{ type: "tool_call", id: "call_a", name: "get_weather", args: { city: "Paris" } }]);
+    expect(message.tool_calls).toEqual([
+      { type: "tool_call", id: "call_a", name: "get_weather", args: { city: "Paris" } },
+    ]);
     expect(message.invalid_tool_calls).toMatchObject([{ id: "call_b", name: "get_weather", args: "丁丁 邮件" }]);
-    expect(message.usage_metadata).toMatchObject({ input_tokens: 10, output_tokens: 7, total_tokens: 17, output_token_details: { reasoning: 3 } });
-    expect(message.response_metadata).toMatchObject({ model_provider: "wenxin", model: "tiny", finish_reason: "tool_calls" });
+    expect(message.usage_metadata).toMatchObject({
+      input_tokens: 10,
+      output_tokens: 7,
+      total_tokens: 17,
+      output_token_details: { reasoning: 3 },
+    });
+    expect(message.response_metadata).toMatchObject({
+      model_provider: "wenxin",
+      model: "tiny",
+      finish_reason: "tool_calls",
+    });
     expect((chunks.at(-1)!.message as AIMessageChunk).usage_metadata).toBeDefined();
   });
 
   it("make the whole message with standard reasoning blocks", () => {
     const message = messageOf(turn);
-    expect(message.tool_calls).toEqual([{ type: "tool_call", id: "call_a", name: "get_weather", args: { city: "Paris" } }]);
-    expect(message.invalid_tool_calls).toEqual([{ type: "invalid_tool_call", id: "call_b", name: "get_weather", args: "丁丁 邮件", error: "not valid JSON" }]);
+    expect(message.tool_calls).toEqual([
+      { type: "tool_call", id: "call_a", name: "get_weather", args: { city: "Paris" } },
+    ]);
+    expect(message.invalid_tool_calls).toEqual([
+      { type: "invalid_tool_call", id: "call_b", name: "get_weather", args: "丁丁 邮件", error: "not valid JSON" },
+    ]);
     expect(message.contentBlocks.slice(0, 3)).toEqual([
       { type: "reasoning", reasoning: "need weather" },
       { type: "text", text: "Checking." },
@@ -65,8 +80,14 @@ describe("streamEventsOf", () => {
     const events = [];
     for await (const e of streamEventsOf(from(deltas))) events.push(e);
     expect(events[0]).toEqual({ event: "message-start" });
-    expect(events.at(-1)).toMatchObject({ event: "message-finish", reason: "tool_use", usage: { input_tokens: 10, output_tokens: 7 } });
-    const starts = events.filter((e) => e.event === "content-block-start").map((e) => (e.event === "content-block-start" ? e.content.type : ""));
+    expect(events.at(-1)).toMatchObject({
+      event: "message-finish",
+      reason: "tool_use",
+      usage: { input_tokens: 10, output_tokens: 7 },
+    });
+    const starts = events
+      .filter((e) => e.event === "content-block-start")
+      .map((e) => (e.event === "content-block-start" ? e.content.type : ""));
     expect(starts).toEqual(["reasoning", "text", "tool_call_chunk", "tool_call_chunk"]);
 
     const message = await new ChatModelStream(streamEventsOf(from(deltas)));

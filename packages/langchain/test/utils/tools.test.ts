@@ -26,14 +26,24 @@ describe("toToolDefinition", () => {
     ["a StructuredTool (zod v3)", new AdderTool()],
     ["{name, description, schema: zod}", { name: "add", description: "Adds a and b", schema: adder }],
     ["{name, description, schema: JSON schema}", { name: "add", description: "Adds a and b", schema: adderJson }],
-    ["an OpenAI tool", { type: "function", function: { name: "add", description: "Adds a and b", parameters: adderJson } }],
-    ["a RunnableToolLike", RunnableLambda.from(() => "").asTool({ name: "add", description: "Adds a and b", schema: adder })],
+    [
+      "an OpenAI tool",
+      { type: "function", function: { name: "add", description: "Adds a and b", parameters: adderJson } },
+    ],
+    [
+      "a RunnableToolLike",
+      RunnableLambda.from(() => "").asTool({ name: "add", description: "Adds a and b", schema: adder }),
+    ],
   ])("reads %s as an OpenAI tool with a JSON schema", (_what, input) => {
     const def = toToolDefinition(input);
     expect(def.type).toBe("function");
     expect(def.function.name).toBe("add");
     expect(def.function.description).toBe("Adds a and b");
-    const params = def.function.parameters as { type: string; properties: Record<string, { type: string }>; required: string[] };
+    const params = def.function.parameters as {
+      type: string;
+      properties: Record<string, { type: string }>;
+      required: string[];
+    };
     expect(params.type).toBe("object");
     expect(params.properties.a!.type).toBe("number");
     expect(params.required).toEqual(["a", "b"]);

@@ -41,7 +41,13 @@ export class AssistantMessageBuilder {
     return this.toolCalls.length > 0;
   }
 
-  message(): { role: "assistant"; content: string | null; reasoning_content?: string; tool_calls?: ToolCall[]; refusal: null } {
+  message(): {
+    role: "assistant";
+    content: string | null;
+    reasoning_content?: string;
+    tool_calls?: ToolCall[];
+    refusal: null;
+  } {
     return {
       role: "assistant",
       // OpenAI sends null content beside tool calls when the model said nothing else.

@@ -4,7 +4,14 @@
  * strings are cut here (on the text the model wrote, markup included), and ChatOutputParser
  * splits the rest into reply text, reasoning and tool calls.
  */
-import { ChatOutputParser, ChatTokenDecoder, StopStringMatcher, type ChatOutputEvent, type ChatOutputParserOptions, type WenxinTokenizer } from "@wenxin/engine";
+import {
+  ChatOutputParser,
+  ChatTokenDecoder,
+  StopStringMatcher,
+  type ChatOutputEvent,
+  type ChatOutputParserOptions,
+  type WenxinTokenizer,
+} from "@wenxin/engine";
 
 import type { AssistantPiece } from "./assistant_output.js";
 

@@ -10,8 +10,12 @@ export function contentText(content: MessageContent | null | undefined, param: s
   if (typeof content === "string") return content;
   return content
     .map((part, j) => {
-      if (part.type === "text" && typeof (part as { text?: unknown }).text === "string") return (part as { text: string }).text;
-      throw badRequest(`${param}[${j}]: content part type '${part.type}' is not supported (this model reads text only)`, `${param}[${j}].type`);
+      if (part.type === "text" && typeof (part as { text?: unknown }).text === "string")
+        return (part as { text: string }).text;
+      throw badRequest(
+        `${param}[${j}]: content part type '${part.type}' is not supported (this model reads text only)`,
+        `${param}[${j}].type`,
+      );
     })
     .join("\n");
 }

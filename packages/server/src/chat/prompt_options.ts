@@ -1,5 +1,10 @@
 /** The chat request's tools, tool_choice, response_format and thinking switch in the chat layer's terms. */
-import type { ChatPromptOptions, ResponseFormat as EngineResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine";
+import type {
+  ChatPromptOptions,
+  ResponseFormat as EngineResponseFormat,
+  ToolChoiceOption,
+  ToolDefinition,
+} from "@wenxin/engine";
 
 import type { ChatCompletionRequest } from "../routes/chat_completions/protocol.js";
 

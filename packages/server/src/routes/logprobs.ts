@@ -54,7 +54,9 @@ export class TokenSpelling {
     const piece = this.tokenizer.idToToken(id);
     const special = this.tokenizer.isSpecial(id);
     const byte = special ? null : piece.match(BYTE_PIECE);
-    const bytes = byte ? Uint8Array.of(parseInt(byte[1]!, 16)) : new TextEncoder().encode(special ? piece : piece.replaceAll("▁", " "));
+    const bytes = byte
+      ? Uint8Array.of(parseInt(byte[1]!, 16))
+      : new TextEncoder().encode(special ? piece : piece.replaceAll("▁", " "));
     let token: string;
     try {
       token = utf8.decode(bytes);
@@ -73,8 +75,14 @@ export class TokenSpelling {
 }
 
 /** Chat entries for one token event's log-probabilities. */
-export function chatLogprobEntries(spelling: TokenSpelling, logprobs: readonly EngineTokenLogprob[]): ChatTokenLogprob[] {
-  return logprobs.map((lp) => ({ ...spelling.entry(lp.tokenId, lp.logprob), top_logprobs: lp.top.map((t) => spelling.entry(t.tokenId, t.logprob)) }));
+export function chatLogprobEntries(
+  spelling: TokenSpelling,
+  logprobs: readonly EngineTokenLogprob[],
+): ChatTokenLogprob[] {
+  return logprobs.map((lp) => ({
+    ...spelling.entry(lp.tokenId, lp.logprob),
+    top_logprobs: lp.top.map((t) => spelling.entry(t.tokenId, t.logprob)),
+  }));
 }
 
 /**
@@ -117,7 +125,10 @@ export class CompletionChoicesLogprobs {
   private readonly choices: { builder: CompletionLogprobsBuilder; parts: CompletionLogprobs[] }[];
 
   constructor(spelling: TokenSpelling, top: number, count: number) {
-    this.choices = Array.from({ length: count }, () => ({ builder: new CompletionLogprobsBuilder(spelling, top), parts: [] }));
+    this.choices = Array.from({ length: count }, () => ({
+      builder: new CompletionLogprobsBuilder(spelling, top),
+      parts: [],
+    }));
   }
 
   add(choice: number, ev: TokenEvent): void {

@@ -28,13 +28,14 @@ export const samplingFields = {
   repetition_penalty: z.number().gt(0).max(10).nullish(),
 };
 
-const samplingSchema = z.object(samplingFields);
-export type SamplingRequest = z.infer<typeof samplingSchema>;
+export type SamplingRequest = z.infer<z.ZodObject<typeof samplingFields>>;
 
 /** Rejects, with a clear 400, the fields the engine cannot honour yet. */
 export function rejectUnsupportedSampling(body: SamplingRequest): void {
-  if (body.presence_penalty) throw unsupported("presence_penalty", "a non-zero presence_penalty (use repetition_penalty)");
-  if (body.frequency_penalty) throw unsupported("frequency_penalty", "a non-zero frequency_penalty (use repetition_penalty)");
+  if (body.presence_penalty)
+    throw unsupported("presence_penalty", "a non-zero presence_penalty (use repetition_penalty)");
+  if (body.frequency_penalty)
+    throw unsupported("frequency_penalty", "a non-zero frequency_penalty (use repetition_penalty)");
   if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported("logit_bias", "logit_bias");
 }
 

@@ -4,7 +4,12 @@ import { ApiError } from "../errors.js";
  * How many tokens a request may generate. Like OpenAI, a prompt plus `max_tokens` beyond the
  * context window is refused up front instead of being cut short silently.
  */
-export function resolveMaxTokens(promptTokens: number, requested: number | null | undefined, fallback: number | undefined, maxContext: number): number {
+export function resolveMaxTokens(
+  promptTokens: number,
+  requested: number | null | undefined,
+  fallback: number | undefined,
+  maxContext: number,
+): number {
   const param = "max_tokens";
   if (promptTokens >= maxContext)
     throw new ApiError(

@@ -24,6 +24,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const param = paramName(issue.path);
-  if (valueAt(body, issue.path) === undefined) throw badRequest(`'${param}' is required`, param, "missing_required_parameter");
+  if (valueAt(body, issue.path) === undefined)
+    throw badRequest(`'${param}' is required`, param, "missing_required_parameter");
   throw badRequest(`'${param}': ${issue.message}`, param || null);
 }

@@ -33,19 +33,31 @@ function run(text: string, options: { parser?: ChatOutputParserOptions; prefill?
 
 describe("ChatChoiceOutput", () => {
   it("streams a tool call: name first, then argument deltas that add up to the JSON", () => {
-    const { steps, message, builder } = run('<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>', {
-      parser: { parseToolCalls: true },
-    });
+    const { steps, message, builder } = run(
+      '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>',
+      {
+        parser: { parseToolCalls: true },
+      },
+    );
     expect(builder.hasToolCalls).toBe(true);
     expect(message.content).toBeNull();
     expect(message.tool_calls).toHaveLength(1);
     const call = message.tool_calls![0]!;
-    expect(call).toMatchObject({ type: "function", id: expect.stringMatching(/^call_/), function: { name: "get_weather" } });
+    expect(call).toMatchObject({
+      type: "function",
+      id: expect.stringMatching(/^call_/),
+      function: { name: "get_weather" },
+    });
     expect(JSON.parse(call.function.arguments)).toEqual({ city: "Paris", days: 3 });
 
     const deltas = steps.map(toDelta).filter((d) => d !== undefined);
     const first = deltas.findIndex((d) => d.tool_calls);
-    expect(deltas[first]!.tool_calls![0]).toMatchObject({ index: 0, id: call.id, type: "function", function: { name: "get_weather" } });
+    expect(deltas[first]!.tool_calls![0]).toMatchObject({
+      index: 0,
+      id: call.id,
+      type: "function",
+      function: { name: "get_weather" },
+    });
     const argumentDeltas = deltas.flatMap((d) => d.tool_calls ?? []).map((c) => c.function.arguments);
     expect(argumentDeltas.filter((a) => a).length).toBeGreaterThan(2);
     expect(argumentDeltas.join("")).toBe(call.function.arguments);
@@ -59,7 +71,10 @@ describe("ChatChoiceOutput", () => {
   });
 
   it("splits reasoning from the answer when the prompt opened <think>", () => {
-    const { message, steps } = run("Think first.\n</think>\n\n<response>\nHello there.\n</response><|end_of_sentence|>", { parser: { startInReasoning: true } });
+    const { message, steps } = run(
+      "Think first.\n</think>\n\n<response>\nHello there.\n</response><|end_of_sentence|>",
+      { parser: { startInReasoning: true } },
+    );
     expect(message).toMatchObject({ reasoning_content: "Think first.", content: "Hello there." });
     expect(steps.some((s) => s.some((p) => p.kind === "reasoning"))).toBe(true);
   });

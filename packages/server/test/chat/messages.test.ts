@@ -9,7 +9,13 @@ describe("toChatMessages", () => {
     expect(
       toChatMessages([
         { role: "developer", content: "be brief" },
-        { role: "system", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] },
+        {
+          role: "system",
+          content: [
+            { type: "text", text: "a" },
+            { type: "text", text: "b" },
+          ],
+        },
         { role: "user", content: "hi", name: "bob" },
         { role: "assistant", content: null, tool_calls: calls },
         { role: "tool", content: "42", tool_call_id: "call_1" },

@@ -1,6 +1,14 @@
 // What the engine itself produces for a chat request, through the same public chat layer the
 // server uses: the reference the server's answers are compared with.
-import { buildChatPrompt, ChatOutputParser, ChatTokenDecoder, type ChatMessage, type ChatPromptOptions, type Engine, type SamplingOptions } from "@wenxin/engine";
+import {
+  buildChatPrompt,
+  ChatOutputParser,
+  ChatTokenDecoder,
+  type ChatMessage,
+  type ChatPromptOptions,
+  type Engine,
+  type SamplingOptions,
+} from "@wenxin/engine";
 
 export interface ExpectedChat {
   content: string;

@@ -30,18 +30,31 @@ export async function startTestServer(
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
-  const server = await startServer({ model, host: "127.0.0.1", port: 0, modelName: MODEL_ID, logger: pino({ level: "info" }, sink), ...options });
+  const server = await startServer({
+    model,
+    host: "127.0.0.1",
+    port: 0,
+    modelName: MODEL_ID,
+    logger: pino({ level: "info" }, sink),
+    ...options,
+  });
   return { server, url: server.url, baseURL: `${server.url}/v1`, logs, stop: () => server.drain() };
 }
 
 /** POSTs JSON and returns the status, headers and parsed (or raw) body. */
 /** Starts a POST of JSON and returns the response without reading its body. */
 export function startPost(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
@@ -74,7 +87,11 @@ export async function readUntil(res: Response, until: (text: string) => boolean)
 }
 
 /** Reads the rest of a streaming response. */
-export async function readRest(state: { text: string; reader: ReadableStreamDefaultReader<Uint8Array>; decoder: TextDecoder }): Promise<string> {
+export async function readRest(state: {
+  text: string;
+  reader: ReadableStreamDefaultReader<Uint8Array>;
+  decoder: TextDecoder;
+}): Promise<string> {
   let text = state.text;
   for (;;) {
     const { value, done } = await state.reader.read();
@@ -85,12 +102,14 @@ export async function readRest(state: { text: string; reader: ReadableStreamDefa
 
 /** Splits an SSE body into its `data:` payloads, checking the framing on the way. */
 export function sseData(body: string): string[] {
-  if (!body.endsWith("\n\n")) throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
+  if (!body.endsWith("\n\n"))
+    throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
   return body
     .slice(0, -2)
     .split("\n\n")
     .map((frame) => {
-      if (!frame.startsWith("data: ") || frame.includes("\n")) throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
+      if (!frame.startsWith("data: ") || frame.includes("\n"))
+        throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
       return frame.slice("data: ".length);
     });
 }

@@ -4,7 +4,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 import { WenxinTokenizer } from "@wenxin/engine";
 
-import { chatLogprobEntries, CompletionLogprobsBuilder, joinCompletionLogprobs, TokenSpelling } from "../../src/routes/logprobs.js";
+import {
+  chatLogprobEntries,
+  CompletionLogprobsBuilder,
+  joinCompletionLogprobs,
+  TokenSpelling,
+} from "../../src/routes/logprobs.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
 let tokenizer: WenxinTokenizer;
@@ -15,7 +20,12 @@ beforeAll(async () => {
   spelling = TokenSpelling.of(tokenizer);
 });
 
-const TEXTS = ["Hello, world!", "春天的早晨，阳光明媚。", "mixed 文字 and émojis 🙂 too", "  two spaces\nand a newline"];
+const TEXTS = [
+  "Hello, world!",
+  "春天的早晨，阳光明媚。",
+  "mixed 文字 and émojis 🙂 too",
+  "  two spaces\nand a newline",
+];
 
 describe("TokenSpelling", () => {
   it("gives each token the bytes it adds: concatenated, they are the text's UTF-8", () => {
@@ -46,7 +56,16 @@ describe("TokenSpelling", () => {
 describe("chat entries", () => {
   it("carry the token, its logprob and bytes, and the alternatives in the engine's order", () => {
     const [a, b] = tokenizer.encode("Hello");
-    const entries = chatLogprobEntries(spelling, [{ tokenId: a!, logprob: -0.25, top: [{ tokenId: b!, logprob: -0.1 }, { tokenId: a!, logprob: -0.25 }] }]);
+    const entries = chatLogprobEntries(spelling, [
+      {
+        tokenId: a!,
+        logprob: -0.25,
+        top: [
+          { tokenId: b!, logprob: -0.1 },
+          { tokenId: a!, logprob: -0.25 },
+        ],
+      },
+    ]);
     expect(entries).toEqual([
       {
         token: spelling.spell(a!).token,
@@ -67,13 +86,16 @@ describe("completions logprobs", () => {
       const ids = tokenizer.encode(text);
       const builder = new CompletionLogprobsBuilder(spelling, 0);
       // split the ids over several "engine events", as streaming does
-      const parts = [ids.slice(0, 2), ids.slice(2, 5), ids.slice(5)].map((chunk) => builder.add(chunk.map((tokenId) => ({ tokenId, logprob: -1, top: [] }))));
+      const parts = [ids.slice(0, 2), ids.slice(2, 5), ids.slice(5)].map((chunk) =>
+        builder.add(chunk.map((tokenId) => ({ tokenId, logprob: -1, top: [] }))),
+      );
       const lp = joinCompletionLogprobs(parts);
       expect(lp.tokens).toHaveLength(ids.length);
       for (let i = 0; i < ids.length; i++) {
         expect(lp.text_offset[i]).toBeGreaterThanOrEqual(i > 0 ? lp.text_offset[i - 1]! : 0);
         const token = lp.tokens[i]!;
-        if (!token.startsWith("bytes:")) expect(text.slice(lp.text_offset[i], lp.text_offset[i]! + token.length)).toBe(token);
+        if (!token.startsWith("bytes:"))
+          expect(text.slice(lp.text_offset[i], lp.text_offset[i]! + token.length)).toBe(token);
       }
     }
   });
@@ -81,7 +103,16 @@ describe("completions logprobs", () => {
   it("lists the top alternatives and always the chosen token", () => {
     const [a, b, c] = tokenizer.encode("Hello world");
     const builder = new CompletionLogprobsBuilder(spelling, 1);
-    const lp = builder.add([{ tokenId: a!, logprob: -3, top: [{ tokenId: b!, logprob: -0.5 }, { tokenId: c!, logprob: -1 }] }]);
+    const lp = builder.add([
+      {
+        tokenId: a!,
+        logprob: -3,
+        top: [
+          { tokenId: b!, logprob: -0.5 },
+          { tokenId: c!, logprob: -1 },
+        ],
+      },
+    ]);
     expect(lp.token_logprobs).toEqual([-3]);
     expect(lp.top_logprobs).toEqual([{ [spelling.spell(b!).token]: -0.5, [spelling.spell(a!).token]: -3 }]);
   });

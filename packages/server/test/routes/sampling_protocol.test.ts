@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 
-import { rejectUnsupportedSampling, toEngineSampling, type SamplingRequest } from "../../src/routes/sampling_protocol.js";
+import {
+  rejectUnsupportedSampling,
+  toEngineSampling,
+  type SamplingRequest,
+} from "../../src/routes/sampling_protocol.js";
 
 const req = (fields: Partial<SamplingRequest>): SamplingRequest => ({ model: "m", ...fields });
 
@@ -10,7 +14,11 @@ describe("toEngineSampling", () => {
   });
 
   it("samples when temperature or top_p is given, greedy at 0", () => {
-    expect(toEngineSampling(req({ temperature: 0.7, top_p: 0.9 }), 0)).toEqual({ temperature: 0.7, topP: 0.9, doSample: true });
+    expect(toEngineSampling(req({ temperature: 0.7, top_p: 0.9 }), 0)).toEqual({
+      temperature: 0.7,
+      topP: 0.9,
+      doSample: true,
+    });
     expect(toEngineSampling(req({ temperature: 0, top_p: 0.9 }), 0)).toEqual({ temperature: 0 });
     expect(toEngineSampling(req({ top_p: 0 }), 0)).toEqual({ temperature: 0 });
   });
@@ -30,8 +38,14 @@ describe("toEngineSampling", () => {
 
 describe("rejectUnsupportedSampling", () => {
   it("accepts zero penalties and an empty logit_bias, refuses the rest", () => {
-    expect(() => rejectUnsupportedSampling(req({ presence_penalty: 0, frequency_penalty: 0, logit_bias: {} }))).not.toThrow();
-    expect(() => rejectUnsupportedSampling(req({ frequency_penalty: 1 }))).toThrow(expect.objectContaining({ status: 400, param: "frequency_penalty" }));
-    expect(() => rejectUnsupportedSampling(req({ logit_bias: { "5": 10 } }))).toThrow(expect.objectContaining({ code: "unsupported_parameter" }));
+    expect(() =>
+      rejectUnsupportedSampling(req({ presence_penalty: 0, frequency_penalty: 0, logit_bias: {} })),
+    ).not.toThrow();
+    expect(() => rejectUnsupportedSampling(req({ frequency_penalty: 1 }))).toThrow(
+      expect.objectContaining({ status: 400, param: "frequency_penalty" }),
+    );
+    expect(() => rejectUnsupportedSampling(req({ logit_bias: { "5": 10 } }))).toThrow(
+      expect.objectContaining({ code: "unsupported_parameter" }),
+    );
   });
 });

@@ -29,15 +29,25 @@ export const generateOptionsSchema = z
     min_p: z.number().min(0).max(1).nullable().optional(),
     repetition_penalty: z.number().gt(0).optional(),
     /** More ids that end generation; the model's own end-of-sequence ids always do. */
-    eos_token_id: z.union([tokenId, z.array(tokenId)]).nullable().optional(),
+    eos_token_id: z
+      .union([tokenId, z.array(tokenId)])
+      .nullable()
+      .optional(),
     /** Strings that end generation (the ids up to the one completing the string are returned). */
     stop_strings: z.union([z.string(), z.array(z.string())]).optional(),
     /** Makes sampling reproducible; row i of a batch uses seed + i. */
     seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-    streamer: z.custom<BaseStreamer>((v) => !!v && typeof (v as BaseStreamer).put === "function" && typeof (v as BaseStreamer).end === "function", "must have put() and end()").optional(),
+    streamer: z
+      .custom<BaseStreamer>(
+        (v) => !!v && typeof (v as BaseStreamer).put === "function" && typeof (v as BaseStreamer).end === "function",
+        "must have put() and end()",
+      )
+      .optional(),
     signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, "must be an AbortSignal").optional(),
     /** Used instead of the model's generation_config (explicit options still win). */
-    generation_config: z.custom<GenerationConfig>((v) => v instanceof GenerationConfig, "must be a GenerationConfig").optional(),
+    generation_config: z
+      .custom<GenerationConfig>((v) => v instanceof GenerationConfig, "must be a GenerationConfig")
+      .optional(),
   })
   .strict();
 
@@ -50,14 +60,21 @@ function isRow(v: unknown): v is number[] {
 export function toRows(v: TokenRows | undefined, what: string): number[][] {
   if (isRow(v)) return [v];
   if (Array.isArray(v) && v.length > 0 && v.every(isRow)) return v as number[][];
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what} must be non-empty token ids (number[]) or a batch of them (number[][])`, { subject: what });
+  throw new WenxinError(
+    "ERR_WENXIN_INVALID_ARGUMENT",
+    `${what} must be non-empty token ids (number[]) or a batch of them (number[][])`,
+    { subject: what },
+  );
 }
 
 /**
  * Splits the accepted call shapes, generate(ids, options), generate(tokenizer(text), options) and
  * transformers.js' generate({ input_ids, ...options }), into unpadded prompt rows and options.
  */
-export function splitGenerateArgs(inputs: GenerateInputs, options: Record<string, unknown> | undefined): { rows: number[][]; options: Record<string, unknown> } {
+export function splitGenerateArgs(
+  inputs: GenerateInputs,
+  options: Record<string, unknown> | undefined,
+): { rows: number[][]; options: Record<string, unknown> } {
   let encoded: { input_ids: TokenRows; attention_mask?: TokenRows };
   let rest = options ?? {};
   if (Array.isArray(inputs)) encoded = { input_ids: inputs };
@@ -65,12 +82,18 @@ export function splitGenerateArgs(inputs: GenerateInputs, options: Record<string
     const { input_ids, attention_mask, ...others } = inputs as Record<string, unknown>;
     encoded = { input_ids: input_ids as TokenRows, attention_mask: attention_mask as TokenRows | undefined };
     rest = { ...others, ...rest };
-  } else throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "generate() expects token ids, a batch of them, or { input_ids, attention_mask }");
+  } else
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      "generate() expects token ids, a batch of them, or { input_ids, attention_mask }",
+    );
   const ids = toRows(encoded.input_ids, "input_ids");
   if (encoded.attention_mask === undefined) return { rows: ids, options: rest };
   const mask = toRows(encoded.attention_mask, "attention_mask");
   if (mask.length !== ids.length || mask.some((m, i) => m.length !== ids[i]!.length))
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "attention_mask must have the shape of input_ids", { subject: "attention_mask" });
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "attention_mask must have the shape of input_ids", {
+      subject: "attention_mask",
+    });
   // The engine runs each row on its own, so padding is simply dropped.
   return { rows: ids.map((row, i) => row.filter((_, j) => mask[i]![j] !== 0)), options: rest };
 }
@@ -83,7 +106,8 @@ export function resolveEngineOptions(
   rowIndex: number,
 ): GenerateOptions & { adapter?: string } {
   const gc = opts.generation_config ?? modelConfig;
-  const pick = <K extends keyof z.infer<typeof generateOptionsSchema> & keyof GenerationConfig>(k: K) => (opts[k] !== undefined ? opts[k] : gc[k]);
+  const pick = <K extends keyof z.infer<typeof generateOptionsSchema> & keyof GenerationConfig>(k: K) =>
+    opts[k] !== undefined ? opts[k] : gc[k];
   let maxNew = opts.max_new_tokens ?? (opts.max_length === undefined ? (gc.max_new_tokens ?? undefined) : undefined);
   if (maxNew === undefined) {
     const maxLength = opts.max_length ?? gc.max_length;
@@ -96,7 +120,12 @@ export function resolveEngineOptions(
       );
   }
   const eos = pick("eos_token_id");
-  const stop = opts.stop_strings === undefined ? undefined : Array.isArray(opts.stop_strings) ? opts.stop_strings : [opts.stop_strings];
+  const stop =
+    opts.stop_strings === undefined
+      ? undefined
+      : Array.isArray(opts.stop_strings)
+        ? opts.stop_strings
+        : [opts.stop_strings];
   return {
     inputIds: row,
     maxNewTokens: maxNew,
@@ -127,13 +156,20 @@ export async function generateRows(
   const opts = parseOptions(generateOptionsSchema, split.options, "generate options");
   const { rows } = split;
   if (adapters && adapters.length !== rows.length)
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `adapter_names has ${adapters.length} entries for ${rows.length} input rows`, {
-      subject: "adapter_names",
-      expected: rows.length,
-      actual: adapters.length,
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `adapter_names has ${adapters.length} entries for ${rows.length} input rows`,
+      {
+        subject: "adapter_names",
+        expected: rows.length,
+        actual: adapters.length,
+      },
+    );
   const streamer = opts.streamer;
-  if (streamer && rows.length > 1) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "a streamer needs a batch of one sequence", { subject: "streamer" });
+  if (streamer && rows.length > 1)
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "a streamer needs a batch of one sequence", {
+      subject: "streamer",
+    });
 
   const requests = rows.map((row, i) => resolveEngineOptions(row, opts, modelConfig, i));
   const cancel = new AbortController();
@@ -144,7 +180,11 @@ export async function generateRows(
       requests.map(async (request, i) => {
         try {
           const adapter = adapters?.[i];
-          const stream = engine.generate({ ...request, signal, ...(adapter !== undefined ? { adapter } : {}) } as GenerateOptions);
+          const stream = engine.generate({
+            ...request,
+            signal,
+            ...(adapter !== undefined ? { adapter } : {}),
+          } as GenerateOptions);
           const generated: number[] = [];
           for await (const ev of stream) {
             if (ev.type !== "token" || ev.tokenIds.length === 0) continue;

@@ -28,7 +28,8 @@ export interface TextStreamerOptions {
 
 function asRow(value: number[] | number[][]): number[] {
   if (value.length > 0 && Array.isArray(value[0])) {
-    if (value.length > 1) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "streamers only support a batch of one sequence");
+    if (value.length > 1)
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "streamers only support a batch of one sequence");
     return value[0] as number[];
   }
   return value as number[];

@@ -38,7 +38,10 @@ function delay(ms: number): Promise<void> {
 }
 
 /** The next chunk, or a rejection when none arrives within `ms` (a stalled connection). */
-async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
   let timer: NodeJS.Timeout | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no data for ${ms} ms`)), ms);

@@ -18,7 +18,8 @@ import { WenxinError } from "@wenxin/engine";
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
 /** A cache lookup: the file, a recorded "does not exist", or nothing known. */
-export type CachedEntry = { kind: "file"; path: string; commit: string } | { kind: "missing"; commit: string } | undefined;
+export type CachedEntry =
+  { kind: "file"; path: string; commit: string } | { kind: "missing"; commit: string } | undefined;
 
 async function exists(p: string): Promise<boolean> {
   try {
@@ -33,7 +34,9 @@ async function exists(p: string): Promise<boolean> {
 export function checkRelative(filename: string): void {
   const parts = filename.split("/");
   if (path.isAbsolute(filename) || filename.includes("\\") || parts.some((p) => p === ".." || p === "" || p === "."))
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `'${filename}' is not a file name inside a repository`, { subject: filename });
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `'${filename}' is not a file name inside a repository`, {
+      subject: filename,
+    });
 }
 
 export class RepoCache {
@@ -48,7 +51,10 @@ export class RepoCache {
   }
 
   blobPath(etag: string): string {
-    if (!/^[\w.-]+$/.test(etag)) throw new WenxinError("ERR_WENXIN_INVALID_FILE", `the hub sent an unusable ETag '${etag}'`, { subject: this.repoId });
+    if (!/^[\w.-]+$/.test(etag))
+      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `the hub sent an unusable ETag '${etag}'`, {
+        subject: this.repoId,
+      });
     return path.join(this.root, "blobs", etag);
   }
 

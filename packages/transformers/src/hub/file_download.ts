@@ -14,7 +14,14 @@ import { downloadBlob } from "./blob_download.js";
 import { COMMIT_HASH, RepoCache, checkRelative, type CachedEntry } from "./cache_layout.js";
 import { HubError, hubErrorFromResponse, type RequestContext } from "./hub_error.js";
 import { hubRequest } from "./http.js";
-import { hubCacheDir, hubEndpoint, isOfflineMode, requestTimeoutMs, resolveToken, type ProgressCallback } from "./settings.js";
+import {
+  hubCacheDir,
+  hubEndpoint,
+  isOfflineMode,
+  requestTimeoutMs,
+  resolveToken,
+  type ProgressCallback,
+} from "./settings.js";
 
 export interface HubDownloadOptions {
   /** Branch, tag or commit hash (default "main"). */
@@ -37,7 +44,13 @@ const REPO_ID = /^(?:[\w.-]+\/)?[\w.-]+$/;
 
 /** True for strings shaped like a hub repo id ("name" or "org/name"), as huggingface_hub validates them. */
 export function isValidRepoId(id: string): boolean {
-  return id.length <= 96 && REPO_ID.test(id) && !id.includes("--") && !id.includes("..") && !/^[.-]|[.-]$/.test(id.split("/").pop()!);
+  return (
+    id.length <= 96 &&
+    REPO_ID.test(id) &&
+    !id.includes("--") &&
+    !id.includes("..") &&
+    !/^[.-]|[.-]$/.test(id.split("/").pop()!)
+  );
 }
 
 /** Downloads in flight in this process, by blob path: a second caller waits for the first. */
@@ -79,7 +92,9 @@ function parseMetadata(res: Response, url: string, ctx: RequestContext): FileMet
   const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
   const redirect = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
   // Not redirected: fetch by commit hash, so the bytes match the HEAD even if the branch moves.
-  const location = redirect ? new URL(redirect, url).href : url.replace(`/resolve/${encodeURIComponent(ctx.revision)}/`, `/resolve/${commit}/`);
+  const location = redirect
+    ? new URL(redirect, url).href
+    : url.replace(`/resolve/${encodeURIComponent(ctx.revision)}/`, `/resolve/${commit}/`);
   return { commit, etag, size, location };
 }
 
@@ -92,9 +107,17 @@ function cachedOrThrow(hit: CachedEntry, failure: HubError): HubFile {
  * Resolves `filename` of `repoId`: a path under `snapshots/<commit>/`, or `missing` when the hub
  * (or the cache's `.no_exist` record) says the file is not in the repository.
  */
-export async function resolveHubFile(repoId: string, filename: string, options: HubDownloadOptions = {}): Promise<HubFile> {
+export async function resolveHubFile(
+  repoId: string,
+  filename: string,
+  options: HubDownloadOptions = {},
+): Promise<HubFile> {
   if (!isValidRepoId(repoId))
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `'${repoId}' is not a valid hub repository id (expected 'org/name')`, { subject: repoId });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `'${repoId}' is not a valid hub repository id (expected 'org/name')`,
+      { subject: repoId },
+    );
   checkRelative(filename);
   const revision = options.revision ?? "main";
   const cache = new RepoCache(hubCacheDir(options.cache_dir), repoId);
@@ -185,7 +208,13 @@ export async function resolveHubFile(repoId: string, filename: string, options: 
   return done({ kind: "file", path: pointer, commit: meta.commit });
 }
 
-async function fetchBlob(meta: FileMetadata, blob: string, headers: Record<string, string>, ctx: RequestContext, options: HubDownloadOptions): Promise<void> {
+async function fetchBlob(
+  meta: FileMetadata,
+  blob: string,
+  headers: Record<string, string>,
+  ctx: RequestContext,
+  options: HubDownloadOptions,
+): Promise<void> {
   await mkdir(path.dirname(blob), { recursive: true });
   const incomplete = `${blob}.incomplete`;
   const sameHost = new URL(meta.location).origin === new URL(ctx.url).origin;
@@ -201,17 +230,33 @@ async function fetchBlob(meta: FileMetadata, blob: string, headers: Record<strin
     signal: options.signal,
     onProgress: progress
       ? (loaded, total) =>
-          progress({ status: "progress", name: ctx.repoId, file: ctx.filename!, loaded, total, progress: total > 0 ? (100 * loaded) / total : 0 })
+          progress({
+            status: "progress",
+            name: ctx.repoId,
+            file: ctx.filename!,
+            loaded,
+            total,
+            progress: total > 0 ? (100 * loaded) / total : 0,
+          })
       : undefined,
   });
   await rename(incomplete, blob);
 }
 
 /** Path of `filename` in the cache, downloaded if needed; a file missing from the repo is an error. */
-export async function hf_hub_download(repoId: string, filename: string, options: HubDownloadOptions = {}): Promise<string> {
+export async function hf_hub_download(
+  repoId: string,
+  filename: string,
+  options: HubDownloadOptions = {},
+): Promise<string> {
   const file = await resolveHubFile(repoId, filename, options);
   if (file.kind === "file") return file.path;
-  throw new HubError("ERR_WENXIN_FILE_NOT_FOUND", "entry_not_found", `${filename} does not exist in ${repoId} at revision '${options.revision ?? "main"}'`, {
-    subject: `${repoId}/${filename}`,
-  });
+  throw new HubError(
+    "ERR_WENXIN_FILE_NOT_FOUND",
+    "entry_not_found",
+    `${filename} does not exist in ${repoId} at revision '${options.revision ?? "main"}'`,
+    {
+      subject: `${repoId}/${filename}`,
+    },
+  );
 }

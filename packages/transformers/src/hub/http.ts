@@ -53,7 +53,8 @@ export async function hubRequest(req: HubRequest): Promise<{ response: Response;
     const relative = !/^[a-z][a-z0-9+.-]*:/i.test(location) && !location.startsWith("//");
     if (req.redirects === "relative" && !relative) return { response, url };
     await response.body?.cancel();
-    if (!sameHost) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== "authorization"));
+    if (!sameHost)
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== "authorization"));
     url = target.href;
   }
 }

@@ -21,7 +21,12 @@ export class HubError extends WenxinError {
   /** HTTP status, when the hub answered. */
   readonly status: number | undefined;
 
-  constructor(code: WenxinErrorCode, reason: HubErrorReason, message: string, options: { status?: number; subject?: string; cause?: unknown } = {}) {
+  constructor(
+    code: WenxinErrorCode,
+    reason: HubErrorReason,
+    message: string,
+    options: { status?: number; subject?: string; cause?: unknown } = {},
+  ) {
     super(code, message, { subject: options.subject }, { cause: options.cause });
     this.name = "HubError";
     this.reason = reason;
@@ -69,7 +74,12 @@ export function hubErrorFromResponse(res: Response, ctx: RequestContext): HubErr
     );
   }
   if (errorCode === "RevisionNotFound") {
-    return new HubError("ERR_WENXIN_FILE_NOT_FOUND", "revision_not_found", `revision '${ctx.revision}' does not exist in ${ctx.repoId}${said}`, opts);
+    return new HubError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "revision_not_found",
+      `revision '${ctx.revision}' does not exist in ${ctx.repoId}${said}`,
+      opts,
+    );
   }
   if (errorCode === "EntryNotFound" || (status === 404 && ctx.filename)) {
     return new HubError(
@@ -83,18 +93,31 @@ export function hubErrorFromResponse(res: Response, ctx: RequestContext): HubErr
     return new HubError(
       "ERR_WENXIN_HUB_UNAUTHORIZED",
       "unauthorized",
-      (ctx.tokenSent ? `the hub refused the token for ${ctx.repoId} (HTTP ${status}); check HF_TOKEN` : `${ctx.repoId} needs authentication (HTTP ${status}); ${TOKEN_HINT}`) +
-        said,
+      (ctx.tokenSent
+        ? `the hub refused the token for ${ctx.repoId} (HTTP ${status}); check HF_TOKEN`
+        : `${ctx.repoId} needs authentication (HTTP ${status}); ${TOKEN_HINT}`) + said,
       opts,
     );
   }
-  if (status === 404) return new HubError("ERR_WENXIN_FILE_NOT_FOUND", "repo_not_found", `${ctx.url} was not found (HTTP 404)${said}`, opts);
+  if (status === 404)
+    return new HubError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "repo_not_found",
+      `${ctx.url} was not found (HTTP 404)${said}`,
+      opts,
+    );
   return new HubError("ERR_WENXIN_NETWORK", "http", `the hub answered HTTP ${status} for ${ctx.url}${said}`, opts);
 }
 
 /** A request that never got an answer (no network, DNS failure, refused connection, timeout). */
 export function networkError(url: string, err: unknown): HubError {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  const why = e?.name === "TimeoutError" || e?.name === "AbortError" ? "timed out" : (e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err));
-  return new HubError("ERR_WENXIN_NETWORK", "network", `cannot reach ${new URL(url).origin} (${why})`, { subject: url, cause: err });
+  const why =
+    e?.name === "TimeoutError" || e?.name === "AbortError"
+      ? "timed out"
+      : (e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err));
+  return new HubError("ERR_WENXIN_NETWORK", "network", `cannot reach ${new URL(url).origin} (${why})`, {
+    subject: url,
+    cause: err,
+  });
 }

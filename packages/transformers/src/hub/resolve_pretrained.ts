@@ -54,7 +54,11 @@ async function isDirectory(p: string): Promise<boolean> {
 const indexSchema = z.object({ weight_map: z.record(z.string(), z.string()) }).passthrough();
 
 /** Fetches the files of `requests` from a hub repository; returns its snapshot directory. */
-async function resolveFromHub(repoId: string, requests: FileRequest[], options: HubDownloadOptions): Promise<ResolvedLocation> {
+async function resolveFromHub(
+  repoId: string,
+  requests: FileRequest[],
+  options: HubDownloadOptions,
+): Promise<ResolvedLocation> {
   let revision = options.revision ?? "main";
   let commit: string | undefined;
   const fetchFile = async (file: string) => {
@@ -66,13 +70,21 @@ async function resolveFromHub(repoId: string, requests: FileRequest[], options: 
     return got;
   };
   const missing = (what: string) =>
-    new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `${repoId} (revision '${options.revision ?? "main"}') has no ${what}`, { subject: repoId });
+    new WenxinError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      `${repoId} (revision '${options.revision ?? "main"}') has no ${what}`,
+      { subject: repoId },
+    );
 
   for (const req of requests) {
     if ("file" in req) {
       const got = await fetchFile(req.file);
       if (got.kind === "missing" && !req.optional)
-        throw missing(req.file === "config.json" ? "config.json: is it a model repository in Hugging Face format (the -PT repos, not -Paddle)?" : req.file);
+        throw missing(
+          req.file === "config.json"
+            ? "config.json: is it a model repository in Hugging Face format (the -PT repos, not -Paddle)?"
+            : req.file,
+        );
     } else if ("anyOf" in req) {
       let found = false;
       for (const file of req.anyOf) {
@@ -84,29 +96,51 @@ async function resolveFromHub(repoId: string, requests: FileRequest[], options: 
       const single = await fetchFile("model.safetensors");
       if (single.kind === "file") continue;
       const index = await fetchFile("model.safetensors.index.json");
-      if (index.kind === "missing") throw missing("safetensors weights (looked for model.safetensors and model.safetensors.index.json)");
+      if (index.kind === "missing")
+        throw missing("safetensors weights (looked for model.safetensors and model.safetensors.index.json)");
       const parsed = indexSchema.safeParse(JSON.parse(await readFile(index.path, "utf8")));
-      if (!parsed.success) throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${repoId}: model.safetensors.index.json has no valid weight_map`, { subject: index.path });
+      if (!parsed.success)
+        throw new WenxinError(
+          "ERR_WENXIN_INVALID_FILE",
+          `${repoId}: model.safetensors.index.json has no valid weight_map`,
+          { subject: index.path },
+        );
       for (const shard of [...new Set(Object.values(parsed.data.weight_map))].sort()) {
-        if ((await fetchFile(shard)).kind === "missing") throw missing(`${shard} (listed in model.safetensors.index.json)`);
+        if ((await fetchFile(shard)).kind === "missing")
+          throw missing(`${shard} (listed in model.safetensors.index.json)`);
       }
     }
   }
   if (!commit) throw missing("files at that revision");
-  return { dir: new RepoCache(hubCacheDir(options.cache_dir), repoId).snapshotDir(commit), source: "hub", repoId, commit };
+  return {
+    dir: new RepoCache(hubCacheDir(options.cache_dir), repoId).snapshotDir(commit),
+    source: "hub",
+    repoId,
+    commit,
+  };
 }
 
 /**
  * A local directory (used as is; its loader reports missing files) or a hub repo id (its files
  * fetched into the cache). Anything else is a clear "not found".
  */
-export async function resolvePretrained(idOrPath: string, requests: FileRequest[], options: HubDownloadOptions = {}): Promise<ResolvedLocation> {
+export async function resolvePretrained(
+  idOrPath: string,
+  requests: FileRequest[],
+  options: HubDownloadOptions = {},
+): Promise<ResolvedLocation> {
   if (typeof idOrPath !== "string" || idOrPath.length === 0)
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "from_pretrained needs a hub repo id or a directory", { subject: "idOrPath" });
+    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "from_pretrained needs a hub repo id or a directory", {
+      subject: "idOrPath",
+    });
   const expanded = idOrPath.startsWith("~/") ? path.join(os.homedir(), idOrPath.slice(2)) : idOrPath;
   if (await isDirectory(expanded)) return { dir: path.resolve(expanded), source: "local" };
   const looksLikePath = /^(\.{1,2}[\\/]|[\\/]|~|[A-Za-z]:[\\/])/.test(idOrPath) || idOrPath.includes("\\");
   if (looksLikePath || !isValidRepoId(idOrPath))
-    throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `'${idOrPath}' is neither a directory nor a hub repo id ('org/name')`, { subject: idOrPath });
+    throw new WenxinError(
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      `'${idOrPath}' is neither a directory nor a hub repo id ('org/name')`,
+      { subject: idOrPath },
+    );
   return resolveFromHub(idOrPath, requests, options);
 }

@@ -49,7 +49,9 @@ export function isOfflineMode(): boolean {
 }
 
 function hfHome(): string {
-  return process.env.HF_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "huggingface");
+  return (
+    process.env.HF_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "huggingface")
+  );
 }
 
 /**

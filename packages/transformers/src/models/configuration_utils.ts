@@ -17,13 +17,23 @@ export async function readJson(file: string): Promise<Record<string, unknown>> {
     text = await readFile(file, "utf8");
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-    throw new WenxinError(missing ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE", `cannot read ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      missing ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE",
+      `cannot read ${file}: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not valid JSON: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_FILE",
+      `${file} is not valid JSON: ${(err as Error).message}`,
+      { subject: file },
+      { cause: err },
+    );
   }
   if (!value || typeof value !== "object" || Array.isArray(value))
     throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} must contain a JSON object`, { subject: file });
@@ -63,20 +73,31 @@ export class PretrainedConfig {
   }
 
   /** Loads config.json of a directory or hub repo as this class (AutoConfig picks the class itself). */
-  static async from_pretrained<C extends PretrainedConfig>(this: ConfigClass<C>, idOrPath: string, options: PretrainedOptions = {}): Promise<C> {
+  static async from_pretrained<C extends PretrainedConfig>(
+    this: ConfigClass<C>,
+    idOrPath: string,
+    options: PretrainedOptions = {},
+  ): Promise<C> {
     const opts = parsePretrainedOptions(options, `${this.name}.from_pretrained options`);
     const { dir } = await resolvePretrained(idOrPath, CONFIG_FILES, hubOptions(opts));
     return configFromDirectory(this, dir, idOrPath);
   }
 }
 
-export type ConfigClass<C extends PretrainedConfig = PretrainedConfig> = (new (json: Record<string, unknown>, nameOrPath?: string) => C) & {
+export type ConfigClass<C extends PretrainedConfig = PretrainedConfig> = (new (
+  json: Record<string, unknown>,
+  nameOrPath?: string,
+) => C) & {
   readonly model_type?: string;
   readonly name: string;
 };
 
 /** Reads `dir/config.json` as `Cls`, after the engine's validation (and a model_type check for a concrete class). */
-export async function configFromDirectory<C extends PretrainedConfig>(Cls: ConfigClass<C>, dir: string, nameOrPath: string): Promise<C> {
+export async function configFromDirectory<C extends PretrainedConfig>(
+  Cls: ConfigClass<C>,
+  dir: string,
+  nameOrPath: string,
+): Promise<C> {
   const file = path.join(dir, "config.json");
   const json = await readJson(file);
   const modelType = parseModelConfig(json, file).hparams.modelType; // rejects what the engine cannot run

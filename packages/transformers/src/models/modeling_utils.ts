@@ -62,7 +62,11 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
   }
 
   /** Loads a checkpoint directory or hub repository (see README for the options). */
-  static async from_pretrained<M extends PreTrainedModel>(this: ModelClass<M>, idOrPath: string, options: PretrainedOptions = {}): Promise<M> {
+  static async from_pretrained<M extends PreTrainedModel>(
+    this: ModelClass<M>,
+    idOrPath: string,
+    options: PretrainedOptions = {},
+  ): Promise<M> {
     const opts = parsePretrainedOptions(options, `${this.name}.from_pretrained options`);
     const { dir } = await resolvePretrained(idOrPath, MODEL_FILES, hubOptions(opts));
     return loadModelFromDirectory(this, dir, idOrPath, opts);
@@ -85,10 +89,14 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
   async forward(inputs: GenerateInputs, adapters?: (string | undefined)[]): Promise<CausalLMOutput> {
     const raw = Array.isArray(inputs) ? { input_ids: inputs } : inputs;
     const ids = toRows(raw.input_ids, "input_ids");
-    const masks = raw.attention_mask === undefined ? ids.map((r) => r.map(() => 1)) : toRows(raw.attention_mask, "attention_mask");
+    const masks =
+      raw.attention_mask === undefined ? ids.map((r) => r.map(() => 1)) : toRows(raw.attention_mask, "attention_mask");
     const width = ids[0]!.length;
     if (ids.some((r) => r.length !== width) || masks.some((m, i) => m.length !== ids[i]!.length))
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "a batch for forward() needs rows of one length (pad them and pass attention_mask)");
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        "a batch for forward() needs rows of one length (pad them and pass attention_mask)",
+      );
     const vocab = this.engine.config.hparams.vocabSize;
     const out = new Float32Array(ids.length * width * vocab);
     const logits = this.engine.logits.bind(this.engine) as AdapterLogits;

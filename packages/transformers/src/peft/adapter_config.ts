@@ -71,7 +71,8 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     throw invalid(source, `'${issue.path.join(".")}' ${issue.message}`, issue.path.join("."));
   }
   const c = parsed.data;
-  if (c.peft_type.toUpperCase() !== "LORA") throw invalid(source, `peft_type '${c.peft_type}' is not supported (only LORA adapters)`, "peft_type");
+  if (c.peft_type.toUpperCase() !== "LORA")
+    throw invalid(source, `peft_type '${c.peft_type}' is not supported (only LORA adapters)`, "peft_type");
   const unsupported: [string, unknown, string][] = [
     ["use_dora", c.use_dora, "DoRA adapters"],
     ["lora_bias", c.lora_bias, "LoRA bias terms"],
@@ -81,10 +82,14 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     ["layer_replication", c.layer_replication, "layer replication"],
     ["alora_invocation_tokens", c.alora_invocation_tokens, "activated LoRA (aLoRA)"],
   ];
-  for (const [key, value, what] of unsupported) if (isSet(value)) throw invalid(source, `${what} are not supported ('${key}' is set)`, key);
-  if (c.bias && c.bias !== "none") throw invalid(source, `bias '${c.bias}' is not supported (only "none": adapters without bias terms)`, "bias");
-  if (!isSet(c.target_modules)) throw invalid(source, "target_modules is empty: the adapter names no module to adapt", "target_modules");
-  const list = (v: string | string[] | null | undefined) => (v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v]);
+  for (const [key, value, what] of unsupported)
+    if (isSet(value)) throw invalid(source, `${what} are not supported ('${key}' is set)`, key);
+  if (c.bias && c.bias !== "none")
+    throw invalid(source, `bias '${c.bias}' is not supported (only "none": adapters without bias terms)`, "bias");
+  if (!isSet(c.target_modules))
+    throw invalid(source, "target_modules is empty: the adapter names no module to adapt", "target_modules");
+  const list = (v: string | string[] | null | undefined) =>
+    v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v];
   const layers = c.layers_to_transform;
   return {
     peft_type: "LORA",
@@ -93,7 +98,8 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     use_rslora: c.use_rslora ?? false,
     target_modules: c.target_modules!,
     exclude_modules: c.exclude_modules ?? undefined,
-    layers_to_transform: layers === null || layers === undefined ? undefined : Array.isArray(layers) ? layers : [layers],
+    layers_to_transform:
+      layers === null || layers === undefined ? undefined : Array.isArray(layers) ? layers : [layers],
     layers_pattern: list(c.layers_pattern),
     rank_pattern: c.rank_pattern ?? {},
     alpha_pattern: c.alpha_pattern ?? {},

@@ -31,7 +31,14 @@ export function isMoeLayer(hp: Hparams, layer: number): boolean {
   return (layer + 1) % hp.moeLayerInterval === 0 && layer >= hp.moeLayerStartIndex && layer <= end;
 }
 
-function mlp(prefix: string, layer: number, block: "mlp" | "expert" | "shared_experts", hidden: number, width: number, expert?: number): LinearModule[] {
+function mlp(
+  prefix: string,
+  layer: number,
+  block: "mlp" | "expert" | "shared_experts",
+  hidden: number,
+  width: number,
+  expert?: number,
+): LinearModule[] {
   const base = { layer, block, supported: true, ...(expert !== undefined ? { expert } : {}) };
   return [
     { ...base, module: `${prefix}.gate_proj`, projection: "gate_proj", inFeatures: hidden, outFeatures: width },
@@ -69,8 +76,10 @@ export function linearModules(hp: Hparams): LinearModule[] {
       supported: false,
       why: "LoRA on the MoE router is not supported",
     });
-    for (let e = 0; e < hp.moeNumExperts; e++) out.push(...mlp(`${m}.experts.${e}`, l, "expert", h, hp.moeIntermediateSize, e));
-    if (hp.moeNumSharedExperts > 0) out.push(...mlp(`${m}.shared_experts`, l, "shared_experts", h, hp.moeIntermediateSize * hp.moeNumSharedExperts));
+    for (let e = 0; e < hp.moeNumExperts; e++)
+      out.push(...mlp(`${m}.experts.${e}`, l, "expert", h, hp.moeIntermediateSize, e));
+    if (hp.moeNumSharedExperts > 0)
+      out.push(...mlp(`${m}.shared_experts`, l, "shared_experts", h, hp.moeIntermediateSize * hp.moeNumSharedExperts));
   }
   out.push({
     module: "lm_head",

@@ -38,24 +38,42 @@ function shapeError(file: string, t: TensorInfo, module: string, expected: numbe
 }
 
 function ref(file: string, t: TensorInfo): LoraTensorRef {
-  return { name: t.name, file, dtype: t.dtype as LoraTensorRef["dtype"], shape: [t.shape[0]!, t.shape[1]!], byteOffset: t.begin, byteLength: t.end - t.begin };
+  return {
+    name: t.name,
+    file,
+    dtype: t.dtype as LoraTensorRef["dtype"],
+    shape: [t.shape[0]!, t.shape[1]!],
+    byteOffset: t.begin,
+    byteLength: t.end - t.begin,
+  };
 }
 
 /** Groups the adapter file's tensors by module; anything that is not a LoRA A/B weight is an error. */
-function tensorsByModule(file: string, tensors: Map<string, TensorInfo>): Map<string, { A?: TensorInfo; B?: TensorInfo }> {
+function tensorsByModule(
+  file: string,
+  tensors: Map<string, TensorInfo>,
+): Map<string, { A?: TensorInfo; B?: TensorInfo }> {
   const byModule = new Map<string, { A?: TensorInfo; B?: TensorInfo }>();
   for (const t of tensors.values()) {
     const m = LORA_TENSOR.exec(t.name);
     if (!m) {
-      const what = /lora_embedding|lora_magnitude|\.bias$/.test(t.name) ? "a LoRA variant that is not supported (embedding LoRA, DoRA or LoRA bias)" : "not a LoRA A/B weight";
-      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${path.basename(file)}: tensor '${t.name}' is ${what}`, { subject: t.name });
+      const what = /lora_embedding|lora_magnitude|\.bias$/.test(t.name)
+        ? "a LoRA variant that is not supported (embedding LoRA, DoRA or LoRA bias)"
+        : "not a LoRA A/B weight";
+      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${path.basename(file)}: tensor '${t.name}' is ${what}`, {
+        subject: t.name,
+      });
     }
     if (!["F32", "F16", "BF16"].includes(t.dtype))
-      throw new WenxinError("ERR_WENXIN_UNSUPPORTED_DTYPE", `${path.basename(file)}: tensor '${t.name}' is ${t.dtype}; expected F32, F16 or BF16`, {
-        subject: t.name,
-        expected: ["F32", "F16", "BF16"],
-        actual: t.dtype,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_UNSUPPORTED_DTYPE",
+        `${path.basename(file)}: tensor '${t.name}' is ${t.dtype}; expected F32, F16 or BF16`,
+        {
+          subject: t.name,
+          expected: ["F32", "F16", "BF16"],
+          actual: t.dtype,
+        },
+      );
     const name = moduleName(m[1]!);
     const entry = byModule.get(name) ?? {};
     entry[m[2] === "lora_A" ? "A" : "B"] = t;
@@ -71,38 +89,65 @@ function describeBase(modules: LinearModule[]): string {
 }
 
 /** Validates a parsed config and a safetensors file against `base`; returns the module list. */
-export async function describeAdapter(config: LoraConfig, file: string, base: ModelConfig, source: string): Promise<LoraModuleSpec[]> {
+export async function describeAdapter(
+  config: LoraConfig,
+  file: string,
+  base: ModelConfig,
+  source: string,
+): Promise<LoraModuleSpec[]> {
   const header = await readSafetensorsHeader(file);
   const byModule = tensorsByModule(file, header.tensors);
   const baseModules = linearModules(base.hparams);
   const byName = new Map(baseModules.map((m) => [m.module, m]));
 
-  const unmatched = unmatchedTargets(config, baseModules.map((m) => m.module));
+  const unmatched = unmatchedTargets(
+    config,
+    baseModules.map((m) => m.module),
+  );
   if (unmatched.length > 0)
     throw new WenxinError(
       "ERR_WENXIN_INVALID_CONFIG",
       `${source}: target_modules ${unmatched.map((t) => `'${t}'`).join(", ")} match no module of the base model; ${describeBase(baseModules)}`,
-      { subject: "target_modules", expected: [...new Set(baseModules.filter((m) => m.supported).map((m) => m.projection))], actual: unmatched },
+      {
+        subject: "target_modules",
+        expected: [...new Set(baseModules.filter((m) => m.supported).map((m) => m.projection))],
+        actual: unmatched,
+      },
     );
 
   const specs: LoraModuleSpec[] = [];
   for (const [name, pair] of byModule) {
     const lin = byName.get(name);
     if (!lin)
-      throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `${source}: the adapter has weights for ${name}, which the base model does not have; ${describeBase(baseModules)}`, {
-        subject: name,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_CONFIG",
+        `${source}: the adapter has weights for ${name}, which the base model does not have; ${describeBase(baseModules)}`,
+        {
+          subject: name,
+        },
+      );
     if (!selectsModule(config, name, lin.block === "lm_head"))
-      throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `${source}: the adapter has weights for ${name}, which its target_modules do not select`, { subject: name });
-    if (!lin.supported) throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `${source}: ${lin.why} (${name})`, { subject: name });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_CONFIG",
+        `${source}: the adapter has weights for ${name}, which its target_modules do not select`,
+        { subject: name },
+      );
+    if (!lin.supported)
+      throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `${source}: ${lin.why} (${name})`, { subject: name });
     if (!pair.A || !pair.B)
-      throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `${path.basename(file)}: ${name} has lora_${pair.A ? "B" : "A"} missing`, { subject: name });
+      throw new WenxinError(
+        "ERR_WENXIN_MISSING_TENSOR",
+        `${path.basename(file)}: ${name} has lora_${pair.A ? "B" : "A"} missing`,
+        { subject: name },
+      );
     const rank = patternValue(config.rank_pattern, name, "rank_pattern") ?? config.r;
     const alpha = patternValue(config.alpha_pattern, name, "alpha_pattern") ?? config.lora_alpha;
     const expectA = [rank, lin.inFeatures];
     const expectB = [lin.outFeatures, rank];
-    if (pair.A.shape.length !== 2 || pair.A.shape[0] !== expectA[0] || pair.A.shape[1] !== expectA[1]) throw shapeError(file, pair.A, name, expectA);
-    if (pair.B.shape.length !== 2 || pair.B.shape[0] !== expectB[0] || pair.B.shape[1] !== expectB[1]) throw shapeError(file, pair.B, name, expectB);
+    if (pair.A.shape.length !== 2 || pair.A.shape[0] !== expectA[0] || pair.A.shape[1] !== expectA[1])
+      throw shapeError(file, pair.A, name, expectA);
+    if (pair.B.shape.length !== 2 || pair.B.shape[0] !== expectB[0] || pair.B.shape[1] !== expectB[1])
+      throw shapeError(file, pair.B, name, expectB);
     specs.push({
       module: name,
       layer: lin.layer!,
@@ -118,14 +163,19 @@ export async function describeAdapter(config: LoraConfig, file: string, base: Mo
       loraB: ref(file, pair.B),
     });
   }
-  const missing = baseModules.filter((m) => m.supported && !byModule.has(m.module) && selectsModule(config, m.module, m.block === "lm_head"));
+  const missing = baseModules.filter(
+    (m) => m.supported && !byModule.has(m.module) && selectsModule(config, m.module, m.block === "lm_head"),
+  );
   if (missing.length > 0)
     throw new WenxinError(
       "ERR_WENXIN_MISSING_TENSOR",
       `${path.basename(file)}: target_modules select ${missing.length} layer(s) the file has no weights for, first ${missing[0]!.module}`,
       { subject: missing[0]!.module },
     );
-  if (specs.length === 0) throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `${path.basename(file)} holds no LoRA weights`, { subject: file });
+  if (specs.length === 0)
+    throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `${path.basename(file)} holds no LoRA weights`, {
+      subject: file,
+    });
   return specs.sort((a, b) => a.layer - b.layer || a.module.localeCompare(b.module));
 }
 
@@ -139,9 +189,13 @@ export async function loadLoraAdapter(adapterDir: string, base: ModelConfig): Pr
     return { dir, file, config, modules: await describeAdapter(config, file, base, configFile) };
   } catch (err) {
     if (err instanceof WenxinError && err.code === "ERR_WENXIN_FILE_NOT_FOUND" && err.details.subject === file)
-      throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `${dir} has no adapter_model.safetensors (PyTorch .bin adapters are not supported; save with safe_serialization=True)`, {
-        subject: file,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_FILE_NOT_FOUND",
+        `${dir} has no adapter_model.safetensors (PyTorch .bin adapters are not supported; save with safe_serialization=True)`,
+        {
+          subject: file,
+        },
+      );
     throw err;
   }
 }
@@ -149,7 +203,13 @@ export async function loadLoraAdapter(adapterDir: string, base: ModelConfig): Pr
 /** The engine's view of an adapter (see EngineLoraAdapter). */
 export function toEngineAdapter(adapter: LoraAdapter): EngineLoraAdapter {
   return {
-    config: { peftType: "LORA", r: adapter.config.r, loraAlpha: adapter.config.lora_alpha, useRslora: adapter.config.use_rslora, modules: adapter.modules },
+    config: {
+      peftType: "LORA",
+      r: adapter.config.r,
+      loraAlpha: adapter.config.lora_alpha,
+      useRslora: adapter.config.use_rslora,
+      modules: adapter.modules,
+    },
     files: [adapter.file],
   };
 }

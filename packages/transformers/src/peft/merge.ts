@@ -9,14 +9,24 @@ import path from "node:path";
 import { WenxinError, resolveWeightFiles } from "@wenxin/engine";
 
 import { readJson } from "../models/configuration_utils.js";
-import { readSafetensorsHeader, readTensorF32, writeSafetensors, type TensorSource } from "../safetensors/safetensors_file.js";
+import {
+  readSafetensorsHeader,
+  readTensorF32,
+  writeSafetensors,
+  type TensorSource,
+} from "../safetensors/safetensors_file.js";
 import type { LoraModuleSpec } from "./engine_adapter_api.js";
 import type { LoraAdapter } from "./load_adapter.js";
 
 const INDEX_FILE = "model.safetensors.index.json";
 
 /** W (row-major [out, in]) += scaling · B [out, r] · A [r, in]. */
-export function addLoraDelta(weight: Float32Array, a: Float32Array, b: Float32Array, spec: Pick<LoraModuleSpec, "rank" | "inFeatures" | "outFeatures" | "scaling">): void {
+export function addLoraDelta(
+  weight: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  spec: Pick<LoraModuleSpec, "rank" | "inFeatures" | "outFeatures" | "scaling">,
+): void {
   const { rank, inFeatures: n, outFeatures: m, scaling } = spec;
   for (let o = 0; o < m; o++) {
     const row = o * n;
@@ -42,7 +52,11 @@ async function assertEmptyOrAbsent(dir: string): Promise<void> {
  * Writes base checkpoint `baseDir` with `adapters` merged into `outputDir` (created; must be empty).
  * Config, tokenizer and generation files are copied along. Returns `outputDir`.
  */
-export async function mergeAdapterIntoCheckpoint(baseDir: string, adapters: LoraAdapter | LoraAdapter[], outputDir: string): Promise<string> {
+export async function mergeAdapterIntoCheckpoint(
+  baseDir: string,
+  adapters: LoraAdapter | LoraAdapter[],
+  outputDir: string,
+): Promise<string> {
   const list = Array.isArray(adapters) ? adapters : [adapters];
   await assertEmptyOrAbsent(outputDir);
   await mkdir(outputDir, { recursive: true });
@@ -68,12 +82,19 @@ export async function mergeAdapterIntoCheckpoint(baseDir: string, adapters: Lora
       const weight = await readTensorF32(file, t);
       for (const { spec } of merges) {
         if (t.shape[0] !== spec.outFeatures || t.shape[1] !== spec.inFeatures)
-          throw new WenxinError("ERR_WENXIN_SHAPE_MISMATCH", `${t.name} is [${t.shape.join(", ")}] but the adapter expects [${spec.outFeatures}, ${spec.inFeatures}]`, {
-            subject: t.name,
-            expected: [spec.outFeatures, spec.inFeatures],
-            actual: t.shape,
-          });
-        const [a, b] = await Promise.all([readTensorF32(spec.loraA.file, toInfo(spec.loraA)), readTensorF32(spec.loraB.file, toInfo(spec.loraB))]);
+          throw new WenxinError(
+            "ERR_WENXIN_SHAPE_MISMATCH",
+            `${t.name} is [${t.shape.join(", ")}] but the adapter expects [${spec.outFeatures}, ${spec.inFeatures}]`,
+            {
+              subject: t.name,
+              expected: [spec.outFeatures, spec.inFeatures],
+              actual: t.shape,
+            },
+          );
+        const [a, b] = await Promise.all([
+          readTensorF32(spec.loraA.file, toInfo(spec.loraA)),
+          readTensorF32(spec.loraB.file, toInfo(spec.loraB)),
+        ]);
         addLoraDelta(weight, a, b, spec);
       }
       tensors.push({ name: t.name, dtype: "F32", shape: t.shape, data: weight });
@@ -82,9 +103,13 @@ export async function mergeAdapterIntoCheckpoint(baseDir: string, adapters: Lora
   }
   const left = [...pending.keys()];
   if (left.length > 0)
-    throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the base checkpoint has no tensor ${left[0]} to merge into (fused or renamed weights cannot be merged)`, {
-      subject: left[0],
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_MISSING_TENSOR",
+      `the base checkpoint has no tensor ${left[0]} to merge into (fused or renamed weights cannot be merged)`,
+      {
+        subject: left[0],
+      },
+    );
 
   for (const name of await readdir(baseDir)) {
     const src = path.join(baseDir, name);
@@ -101,5 +126,11 @@ export async function mergeAdapterIntoCheckpoint(baseDir: string, adapters: Lora
 }
 
 function toInfo(ref: LoraModuleSpec["loraA"]) {
-  return { name: ref.name, dtype: ref.dtype, shape: ref.shape, begin: ref.byteOffset, end: ref.byteOffset + ref.byteLength };
+  return {
+    name: ref.name,
+    dtype: ref.dtype,
+    shape: ref.shape,
+    begin: ref.byteOffset,
+    end: ref.byteOffset + ref.byteLength,
+  };
 }

@@ -17,7 +17,12 @@ function compile(pattern: string, anchored: string, what: string): RegExp {
   try {
     return new RegExp(anchored.replace("PATTERN", js));
   } catch (err) {
-    throw new WenxinError("ERR_WENXIN_INVALID_CONFIG", `adapter_config.json: ${what} '${pattern}' is not a valid regular expression`, { subject: what }, { cause: err });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_CONFIG",
+      `adapter_config.json: ${what} '${pattern}' is not a valid regular expression`,
+      { subject: what },
+      { cause: err },
+    );
   }
 }
 
@@ -31,7 +36,9 @@ function endsWithEntry(entries: string[], name: string): boolean {
 
 /** The layer index PEFT reads from a module name (`…layers.<n>.…`), for layers_to_transform. */
 function layerIndex(name: string, layersPattern: string[] | undefined): number | undefined {
-  const patterns = layersPattern?.length ? layersPattern.map((p) => compile(p, "^.*\\.(?:PATTERN)\\.(\\d+)\\.", "layers_pattern")) : [/^.*\.[^.]*\.(\d+)\./];
+  const patterns = layersPattern?.length
+    ? layersPattern.map((p) => compile(p, "^.*\\.(?:PATTERN)\\.(\\d+)\\.", "layers_pattern"))
+    : [/^.*\.[^.]*\.(\d+)\./];
   for (const re of patterns) {
     const m = re.exec(name);
     if (m) return Number(m[m.length - 1]);
@@ -43,7 +50,8 @@ function layerIndex(name: string, layersPattern: string[] | undefined): number |
 export function selectsModule(config: LoraConfig, name: string, isOutputLayer = false): boolean {
   const exclude = config.exclude_modules;
   if (exclude !== undefined) {
-    if (typeof exclude === "string" ? fullMatch(exclude, name, "exclude_modules") : endsWithEntry(exclude, name)) return false;
+    if (typeof exclude === "string" ? fullMatch(exclude, name, "exclude_modules") : endsWithEntry(exclude, name))
+      return false;
   }
   const target = config.target_modules;
   if (typeof target === "string") {
@@ -58,7 +66,8 @@ export function selectsModule(config: LoraConfig, name: string, isOutputLayer = 
 
 /** The value of the first pattern key that matches `name`, if any. */
 export function patternValue(patterns: Record<string, number>, name: string, what: string): number | undefined {
-  for (const [key, value] of Object.entries(patterns)) if (compile(key, "^(?:.*\\.)?(?:PATTERN)$", what).test(name)) return value;
+  for (const [key, value] of Object.entries(patterns))
+    if (compile(key, "^(?:.*\\.)?(?:PATTERN)$", what).test(name)) return value;
   return undefined;
 }
 

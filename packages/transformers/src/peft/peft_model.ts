@@ -13,7 +13,12 @@ import { WenxinError, type Engine, type LoadOptions } from "@wenxin/engine";
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
 import { ADAPTER_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
-import { loadModelFromDirectory, type CausalLMOutput, type ModelClass, type PreTrainedModel } from "../models/modeling_utils.js";
+import {
+  loadModelFromDirectory,
+  type CausalLMOutput,
+  type ModelClass,
+  type PreTrainedModel,
+} from "../models/modeling_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 import type { LoraConfig } from "./adapter_config.js";
 import { adapterEngine } from "./engine_adapter_api.js";
@@ -60,7 +65,11 @@ export class PeftModel {
   }
 
   /** Loads the adapter at `adapterIdOrPath` (directory or hub repo) onto `model`. */
-  static async from_pretrained(model: PreTrainedModel, adapterIdOrPath: string, options: PeftLoadOptions = {}): Promise<PeftModel> {
+  static async from_pretrained(
+    model: PreTrainedModel,
+    adapterIdOrPath: string,
+    options: PeftLoadOptions = {},
+  ): Promise<PeftModel> {
     const name = options.adapter_name ?? "default";
     const peft = new PeftModel(model, name);
     await peft.load_adapter(adapterIdOrPath, name, options);
@@ -72,13 +81,19 @@ export class PeftModel {
     const { adapter_name: _ignored, ...rest } = options;
     const opts = parsePretrainedOptions(rest, "PeftModel.load_adapter options");
     if (!adapter_name || adapter_name === BASE_ADAPTER)
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `'${adapter_name}' cannot name an adapter`, { subject: "adapter_name" });
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `'${adapter_name}' cannot name an adapter`, {
+        subject: "adapter_name",
+      });
     const engine = this.base_model.engine;
     const names = namesOf(engine);
     if (names.has(adapter_name))
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `an adapter named '${adapter_name}' is already loaded on this model; pass another adapter_name`, {
-        subject: "adapter_name",
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        `an adapter named '${adapter_name}' is already loaded on this model; pass another adapter_name`,
+        {
+          subject: "adapter_name",
+        },
+      );
     const { dir } = await resolvePretrained(adapterIdOrPath, ADAPTER_FILES, hubOptions(opts));
     const adapter = await loadLoraAdapter(dir, this.base_model.config.engineConfig);
     const target = adapterEngine(engine);
@@ -108,7 +123,10 @@ export class PeftModel {
     this.adapterOf(adapter_name);
     const engine = adapterEngine(this.base_model.engine);
     if (typeof engine.unloadAdapter !== "function")
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "this @wenxin/engine build cannot unload adapters (engine.unloadAdapter is missing)");
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        "this @wenxin/engine build cannot unload adapters (engine.unloadAdapter is missing)",
+      );
     await engine.unloadAdapter(adapter_name);
     namesOf(this.base_model.engine).delete(adapter_name);
     this.adapters.delete(adapter_name);
@@ -124,10 +142,19 @@ export class PeftModel {
    * generate() with the active adapter, or per row with `adapter_names` (BASE_ADAPTER = none).
    * Rows with different adapters run concurrently in the same engine.
    */
-  generate(inputs: GenerateInputs, options: GenerateOptionsInput & { adapter_names?: string[] } = {}): Promise<number[][]> {
+  generate(
+    inputs: GenerateInputs,
+    options: GenerateOptionsInput & { adapter_names?: string[] } = {},
+  ): Promise<number[][]> {
     const { adapter_names, ...rest } = options;
     const rows = rowCount(inputs);
-    return generateRows(this.base_model.engine, this.base_model.generation_config, inputs, rest, this.rowAdapters(adapter_names, rows));
+    return generateRows(
+      this.base_model.engine,
+      this.base_model.generation_config,
+      inputs,
+      rest,
+      this.rowAdapters(adapter_names, rows),
+    );
   }
 
   /** Logits with the active adapter (or `adapter_names` per row). */
@@ -149,7 +176,13 @@ export class PeftModel {
       const Cls = this.base_model.constructor as ModelClass;
       const engine_options = options.engine_options ?? { maxContext: this.base_model.engine.maxContext };
       const cleanup = temporary ? () => rm(outputDir, { recursive: true, force: true }) : undefined;
-      return await loadModelFromDirectory(Cls, outputDir, `${this.base_model.name_or_path}+${names.join("+")}`, { engine_options }, cleanup);
+      return await loadModelFromDirectory(
+        Cls,
+        outputDir,
+        `${this.base_model.name_or_path}+${names.join("+")}`,
+        { engine_options },
+        cleanup,
+      );
     } catch (err) {
       if (temporary) await rm(outputDir, { recursive: true, force: true });
       throw err;
@@ -159,9 +192,13 @@ export class PeftModel {
   private adapterOf(name: string): LoraAdapter {
     const adapter = this.adapters.get(name);
     if (!adapter)
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `no adapter named '${name}' (loaded: ${[...this.adapters.keys()].join(", ") || "none"})`, {
-        subject: name,
-      });
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        `no adapter named '${name}' (loaded: ${[...this.adapters.keys()].join(", ") || "none"})`,
+        {
+          subject: name,
+        },
+      );
     return adapter;
   }
 

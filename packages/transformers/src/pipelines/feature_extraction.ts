@@ -39,7 +39,10 @@ export class FeatureExtractionPipeline extends Pipeline<[string | string[], Feat
     const { pooling = "none", normalize = false } = parseOptions(optionsSchema, options, "feature-extraction options");
     const texts = typeof input === "string" ? [input] : input;
     if (!Array.isArray(texts) || texts.length === 0 || texts.some((t) => typeof t !== "string"))
-      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "feature-extraction expects a string or a non-empty array of strings");
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        "feature-extraction expects a string or a non-empty array of strings",
+      );
     const engine = engineOf(this.model);
     const hidden = engine.config.hparams.hiddenSize;
     if (pooling === "mean" && normalize) {
@@ -51,7 +54,10 @@ export class FeatureExtractionPipeline extends Pipeline<[string | string[], Feat
     const states = await Promise.all(
       texts.map(async (text, i) => {
         const ids = this.tokenizer.encode(text);
-        if (ids.length === 0) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `text ${i} encodes to no tokens`, { subject: `texts[${i}]` });
+        if (ids.length === 0)
+          throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `text ${i} encodes to no tokens`, {
+            subject: `texts[${i}]`,
+          });
         const { hiddenStates } = await engine.inspect(ids);
         return { tokens: ids.length, values: hiddenStates[hiddenStates.length - 1]! };
       }),
@@ -67,7 +73,8 @@ export class FeatureExtractionPipeline extends Pipeline<[string | string[], Feat
       states.forEach((s, i) => {
         const row = data.subarray(i * hidden, (i + 1) * hidden);
         if (pooling === "mean") {
-          for (let t = 0; t < s.tokens; t++) for (let h = 0; h < hidden; h++) row[h]! += s.values[t * hidden + h]! / s.tokens;
+          for (let t = 0; t < s.tokens; t++)
+            for (let h = 0; h < hidden; h++) row[h]! += s.values[t * hidden + h]! / s.tokens;
         } else {
           const t = pooling === "cls" || pooling === "first_token" ? 0 : s.tokens - 1;
           row.set(s.values.subarray(t * hidden, (t + 1) * hidden));

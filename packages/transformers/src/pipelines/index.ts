@@ -26,9 +26,21 @@ export interface PipelineOptions extends PretrainedOptions {
   tokenizer?: PreTrainedTokenizer;
 }
 
-export async function pipeline(task: "text-generation", model?: string | PipelineModel, options?: PipelineOptions): Promise<TextGenerationPipeline>;
-export async function pipeline(task: "feature-extraction", model?: string | PipelineModel, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
-export async function pipeline(task: PipelineTask, model?: string | PipelineModel, options?: PipelineOptions): Promise<TextGenerationPipeline | FeatureExtractionPipeline>;
+export async function pipeline(
+  task: "text-generation",
+  model?: string | PipelineModel,
+  options?: PipelineOptions,
+): Promise<TextGenerationPipeline>;
+export async function pipeline(
+  task: "feature-extraction",
+  model?: string | PipelineModel,
+  options?: PipelineOptions,
+): Promise<FeatureExtractionPipeline>;
+export async function pipeline(
+  task: PipelineTask,
+  model?: string | PipelineModel,
+  options?: PipelineOptions,
+): Promise<TextGenerationPipeline | FeatureExtractionPipeline>;
 export async function pipeline(
   task: PipelineTask,
   model: string | PipelineModel = DEFAULT_MODEL,
@@ -36,16 +48,24 @@ export async function pipeline(
 ): Promise<TextGenerationPipeline | FeatureExtractionPipeline> {
   const Task = TASKS[task];
   if (!Task)
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `unknown pipeline task '${String(task)}'; supported: ${Object.keys(TASKS).join(", ")}`, {
-      subject: "task",
-      expected: Object.keys(TASKS),
-      actual: task,
-    });
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `unknown pipeline task '${String(task)}'; supported: ${Object.keys(TASKS).join(", ")}`,
+      {
+        subject: "task",
+        expected: Object.keys(TASKS),
+        actual: task,
+      },
+    );
   const { tokenizer: givenTokenizer, ...loadOptions } = options;
   const owns = typeof model === "string";
-  const loaded: PipelineModel = typeof model === "string" ? await AutoModelForCausalLM.from_pretrained(model, parsePretrainedOptions(loadOptions, "pipeline options")) : model;
+  const loaded: PipelineModel =
+    typeof model === "string"
+      ? await AutoModelForCausalLM.from_pretrained(model, parsePretrainedOptions(loadOptions, "pipeline options"))
+      : model;
   const engine = engineOf(loaded);
-  const tokenizer = givenTokenizer ?? (await PreTrainedTokenizer.fromEngine(engine, typeof model === "string" ? model : engine.dir));
+  const tokenizer =
+    givenTokenizer ?? (await PreTrainedTokenizer.fromEngine(engine, typeof model === "string" ? model : engine.dir));
   options.progress_callback?.({ status: "ready", task, model: typeof model === "string" ? model : engine.dir });
   return new Task(task, loaded, tokenizer, owns);
 }

@@ -22,12 +22,25 @@ export interface SafetensorsHeader {
   metadata: Record<string, string> | undefined;
 }
 
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const DTYPE_BYTES: Record<string, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 /** Headers larger than this are not safetensors files we would write or read. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 function invalid(file: string, why: string): WenxinError {
-  return new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not a valid safetensors file: ${why}`, { subject: file });
+  return new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} is not a valid safetensors file: ${why}`, {
+    subject: file,
+  });
 }
 
 async function openForRead(file: string): Promise<FileHandle> {
@@ -53,7 +66,8 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
     const lenBuf = Buffer.alloc(8);
     await fh.read(lenBuf, 0, 8, 0);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > size) throw invalid(file, `header length ${headerLen} exceeds the file`);
+    if (headerLen > MAX_HEADER_BYTES || 8 + headerLen > size)
+      throw invalid(file, `header length ${headerLen} exceeds the file`);
     const headerBuf = Buffer.alloc(headerLen);
     await fh.read(headerBuf, 0, headerLen, 8);
     let raw: unknown;
@@ -88,7 +102,10 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
       const width = DTYPE_BYTES[v.dtype];
       if (e < b || dataStart + e > size) throw invalid(file, `tensor '${name}' lies outside the file`);
       if (width !== undefined && e - b !== elements * width)
-        throw invalid(file, `tensor '${name}' has ${e - b} bytes, expected ${elements * width} for ${v.dtype}${JSON.stringify(shape)}`);
+        throw invalid(
+          file,
+          `tensor '${name}' has ${e - b} bytes, expected ${elements * width} for ${v.dtype}${JSON.stringify(shape)}`,
+        );
       tensors.set(name, { name, dtype: v.dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e });
     }
     return { file, tensors, metadata };
@@ -133,11 +150,15 @@ export async function readTensorF32(file: string, info: TensorInfo): Promise<Flo
       case "F16":
         return f16ToF32(bytes);
       default:
-        throw new WenxinError("ERR_WENXIN_UNSUPPORTED_DTYPE", `${file}: tensor '${info.name}' is ${info.dtype}; expected F32, F16 or BF16`, {
-          subject: info.name,
-          expected: ["F32", "F16", "BF16"],
-          actual: info.dtype,
-        });
+        throw new WenxinError(
+          "ERR_WENXIN_UNSUPPORTED_DTYPE",
+          `${file}: tensor '${info.name}' is ${info.dtype}; expected F32, F16 or BF16`,
+          {
+            subject: info.name,
+            expected: ["F32", "F16", "BF16"],
+            actual: info.dtype,
+          },
+        );
     }
   } finally {
     await fh.close();
@@ -154,7 +175,11 @@ function byteLength(t: TensorSource): number {
 }
 
 /** Writes a safetensors file, streaming copied tensors in 16 MiB pieces. Returns the data size. */
-export async function writeSafetensors(file: string, tensors: TensorSource[], metadata?: Record<string, string>): Promise<number> {
+export async function writeSafetensors(
+  file: string,
+  tensors: TensorSource[],
+  metadata?: Record<string, string>,
+): Promise<number> {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -184,7 +209,7 @@ export async function writeSafetensors(file: string, tensors: TensorSource[], me
         src = await openForRead(t.copyFrom.file);
         sources.set(t.copyFrom.file, src);
       }
-      for (let pos = t.copyFrom.begin; pos < t.copyFrom.end; ) {
+      for (let pos = t.copyFrom.begin; pos < t.copyFrom.end;) {
         const n = Math.min(piece.length, t.copyFrom.end - pos);
         const { bytesRead } = await src.read(piece, 0, n, pos);
         if (bytesRead <= 0) throw invalid(t.copyFrom.file, `ended inside tensor '${t.name}'`);

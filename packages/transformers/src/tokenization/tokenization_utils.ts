@@ -56,7 +56,7 @@ export interface ChatTemplateOptions {
   [variable: string]: unknown;
 }
 
-const NAMED_SPECIAL = ["bos_token", "eos_token", "unk_token", "pad_token", "cls_token", "sep_token", "mask_token"] as const;
+type NamedSpecial = "bos_token" | "eos_token" | "unk_token" | "pad_token" | "cls_token" | "sep_token" | "mask_token";
 
 function cleanUpTokenization(text: string): string {
   return text
@@ -77,7 +77,10 @@ export interface PreTrainedTokenizer {
   (text: string[], options?: TokenizerCallOptions): BatchEncoding<number[][]>;
 }
 
-export class PreTrainedTokenizer extends Callable<[string | string[], TokenizerCallOptions?], BatchEncoding<number[]> | BatchEncoding<number[][]>> {
+export class PreTrainedTokenizer extends Callable<
+  [string | string[], TokenizerCallOptions?],
+  BatchEncoding<number[]> | BatchEncoding<number[][]>
+> {
   readonly padding_side: "left" | "right";
   readonly model_max_length: number;
   private readonly cleanUpSpaces: boolean;
@@ -110,10 +113,18 @@ export class PreTrainedTokenizer extends Callable<[string | string[], TokenizerC
 
   /** The tokenizer an engine already loaded (no second parse of tokenizer.json). */
   static async fromEngine(engine: Engine, nameOrPath = engine.dir): Promise<PreTrainedTokenizer> {
-    return new PreTrainedTokenizer(engine.tokenizer, engine.chatTemplate, await readTokenizerConfig(engine.dir), nameOrPath);
+    return new PreTrainedTokenizer(
+      engine.tokenizer,
+      engine.chatTemplate,
+      await readTokenizerConfig(engine.dir),
+      nameOrPath,
+    );
   }
 
-  protected _call(text: string | string[], options?: TokenizerCallOptions): BatchEncoding<number[]> | BatchEncoding<number[][]> {
+  protected _call(
+    text: string | string[],
+    options?: TokenizerCallOptions,
+  ): BatchEncoding<number[]> | BatchEncoding<number[][]> {
     const opts = parseOptions(callOptionsSchema, options, "tokenizer options");
     const encodeOne = (t: string) => {
       const ids = this.encode(t, { add_special_tokens: opts.add_special_tokens });
@@ -129,13 +140,20 @@ export class PreTrainedTokenizer extends Callable<[string | string[], TokenizerC
     const rows = text.map(encodeOne);
     if (!opts.padding) return { input_ids: rows, attention_mask: rows.map((r) => r.map(() => 1)) };
     const pad = this.pad_token_id;
-    if (pad === undefined) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "padding needs a pad token, and this tokenizer has none");
+    if (pad === undefined)
+      throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "padding needs a pad token, and this tokenizer has none");
     const width = Math.max(0, ...rows.map((r) => r.length));
     const left = (opts.padding_side ?? this.padding_side) === "left";
     const fill = (n: number, v: number) => new Array<number>(n).fill(v);
     return {
-      input_ids: rows.map((r) => (left ? [...fill(width - r.length, pad), ...r] : [...r, ...fill(width - r.length, pad)])),
-      attention_mask: rows.map((r) => (left ? [...fill(width - r.length, 0), ...fill(r.length, 1)] : [...fill(r.length, 1), ...fill(width - r.length, 0)])),
+      input_ids: rows.map((r) =>
+        left ? [...fill(width - r.length, pad), ...r] : [...r, ...fill(width - r.length, pad)],
+      ),
+      attention_mask: rows.map((r) =>
+        left
+          ? [...fill(width - r.length, 0), ...fill(r.length, 1)]
+          : [...fill(r.length, 1), ...fill(width - r.length, 0)],
+      ),
     };
   }
 
@@ -172,13 +190,22 @@ export class PreTrainedTokenizer extends Callable<[string | string[], TokenizerC
 
   /** Renders a conversation with the model's chat template; token ids unless `tokenize: false`. */
   apply_chat_template(messages: ChatMessage[], options: ChatTemplateOptions & { tokenize: false }): string;
-  apply_chat_template(messages: ChatMessage[], options: ChatTemplateOptions & { return_dict: true }): BatchEncoding<number[]>;
+  apply_chat_template(
+    messages: ChatMessage[],
+    options: ChatTemplateOptions & { return_dict: true },
+  ): BatchEncoding<number[]>;
   apply_chat_template(messages: ChatMessage[], options?: ChatTemplateOptions): number[];
-  apply_chat_template(messages: ChatMessage[], options: ChatTemplateOptions = {}): string | number[] | BatchEncoding<number[]> {
+  apply_chat_template(
+    messages: ChatMessage[],
+    options: ChatTemplateOptions = {},
+  ): string | number[] | BatchEncoding<number[]> {
     const { add_generation_prompt, tokenize, return_dict, tools, chat_template, ...extra } = options;
     const template = chat_template !== undefined ? new ChatTemplate(chat_template, this.inner) : this.template;
     if (!template)
-      throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${this.name_or_path || "this tokenizer"} has no chat template; pass { chat_template }`);
+      throw new WenxinError(
+        "ERR_WENXIN_CHAT_TEMPLATE",
+        `${this.name_or_path || "this tokenizer"} has no chat template; pass { chat_template }`,
+      );
     const text = template.render(messages, { addGenerationPrompt: add_generation_prompt ?? false, tools, extra });
     if (tokenize === false) return text;
     const ids = this.inner.encode(text); // the template already wrote the special tokens
@@ -202,22 +229,50 @@ export class PreTrainedTokenizer extends Callable<[string | string[], TokenizerC
     return this.all_special_ids.map((id) => this.inner.idToToken(id));
   }
 
-  get bos_token(): string | undefined { return this.inner.specialTokens.bos_token; }
-  get eos_token(): string | undefined { return this.inner.specialTokens.eos_token; }
-  get unk_token(): string | undefined { return this.inner.specialTokens.unk_token; }
-  get pad_token(): string | undefined { return this.inner.specialTokens.pad_token; }
-  get cls_token(): string | undefined { return this.inner.specialTokens.cls_token; }
-  get sep_token(): string | undefined { return this.inner.specialTokens.sep_token; }
-  get mask_token(): string | undefined { return this.inner.specialTokens.mask_token; }
-  get bos_token_id(): number | undefined { return this.idOf("bos_token"); }
-  get eos_token_id(): number | undefined { return this.idOf("eos_token"); }
-  get unk_token_id(): number | undefined { return this.idOf("unk_token"); }
-  get pad_token_id(): number | undefined { return this.idOf("pad_token"); }
-  get cls_token_id(): number | undefined { return this.idOf("cls_token"); }
-  get sep_token_id(): number | undefined { return this.idOf("sep_token"); }
-  get mask_token_id(): number | undefined { return this.idOf("mask_token"); }
+  get bos_token(): string | undefined {
+    return this.inner.specialTokens.bos_token;
+  }
+  get eos_token(): string | undefined {
+    return this.inner.specialTokens.eos_token;
+  }
+  get unk_token(): string | undefined {
+    return this.inner.specialTokens.unk_token;
+  }
+  get pad_token(): string | undefined {
+    return this.inner.specialTokens.pad_token;
+  }
+  get cls_token(): string | undefined {
+    return this.inner.specialTokens.cls_token;
+  }
+  get sep_token(): string | undefined {
+    return this.inner.specialTokens.sep_token;
+  }
+  get mask_token(): string | undefined {
+    return this.inner.specialTokens.mask_token;
+  }
+  get bos_token_id(): number | undefined {
+    return this.idOf("bos_token");
+  }
+  get eos_token_id(): number | undefined {
+    return this.idOf("eos_token");
+  }
+  get unk_token_id(): number | undefined {
+    return this.idOf("unk_token");
+  }
+  get pad_token_id(): number | undefined {
+    return this.idOf("pad_token");
+  }
+  get cls_token_id(): number | undefined {
+    return this.idOf("cls_token");
+  }
+  get sep_token_id(): number | undefined {
+    return this.idOf("sep_token");
+  }
+  get mask_token_id(): number | undefined {
+    return this.idOf("mask_token");
+  }
 
-  private idOf(name: (typeof NAMED_SPECIAL)[number]): number | undefined {
+  private idOf(name: NamedSpecial): number | undefined {
     const token = this.inner.specialTokens[name];
     return token === undefined ? undefined : this.inner.tokenToId(token);
   }
@@ -236,7 +291,8 @@ async function loadTemplate(dir: string, tokenizer: WenxinTokenizer): Promise<Ch
   try {
     return await ChatTemplate.fromDirectory(dir, tokenizer);
   } catch (err) {
-    if (err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE" && /^No chat template/.test(err.message)) return undefined;
+    if (err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE" && /^No chat template/.test(err.message))
+      return undefined;
     throw err;
   }
 }

@@ -15,7 +15,10 @@ export class Tensor {
   ) {
     const size = dims.reduce((a, d) => a * d, 1);
     if (size !== data.length)
-      throw new WenxinError("ERR_WENXIN_INTERNAL", `tensor of dims [${dims.join(", ")}] needs ${size} values, got ${data.length}`);
+      throw new WenxinError(
+        "ERR_WENXIN_INTERNAL",
+        `tensor of dims [${dims.join(", ")}] needs ${size} values, got ${data.length}`,
+      );
   }
 
   get size(): number {

@@ -9,15 +9,36 @@ const resolve = (row: number[], options: Record<string, unknown>, gc = new Gener
 
 describe("splitGenerateArgs", () => {
   it("accepts ids, a batch, tokenizer output and transformers.js' single object", () => {
-    expect(splitGenerateArgs([1, 2], { max_new_tokens: 3 })).toEqual({ rows: [[1, 2]], options: { max_new_tokens: 3 } });
+    expect(splitGenerateArgs([1, 2], { max_new_tokens: 3 })).toEqual({
+      rows: [[1, 2]],
+      options: { max_new_tokens: 3 },
+    });
     expect(splitGenerateArgs([[1], [2, 3]], undefined).rows).toEqual([[1], [2, 3]]);
     expect(splitGenerateArgs({ input_ids: [1, 2], attention_mask: [1, 1] }, {}).rows).toEqual([[1, 2]]);
-    expect(splitGenerateArgs({ input_ids: [5, 6], max_new_tokens: 4 } as never, undefined)).toEqual({ rows: [[5, 6]], options: { max_new_tokens: 4 } });
+    expect(splitGenerateArgs({ input_ids: [5, 6], max_new_tokens: 4 } as never, undefined)).toEqual({
+      rows: [[5, 6]],
+      options: { max_new_tokens: 4 },
+    });
   });
 
   it("drops positions the attention mask marks as padding", () => {
-    const split = splitGenerateArgs({ input_ids: [[0, 0, 7, 8], [9, 10, 11, 0]], attention_mask: [[0, 0, 1, 1], [1, 1, 1, 0]] }, {});
-    expect(split.rows).toEqual([[7, 8], [9, 10, 11]]);
+    const split = splitGenerateArgs(
+      {
+        input_ids: [
+          [0, 0, 7, 8],
+          [9, 10, 11, 0],
+        ],
+        attention_mask: [
+          [0, 0, 1, 1],
+          [1, 1, 1, 0],
+        ],
+      },
+      {},
+    );
+    expect(split.rows).toEqual([
+      [7, 8],
+      [9, 10, 11],
+    ]);
   });
 
   it("rejects inputs that are not ids, and masks of another shape", () => {
@@ -43,8 +64,34 @@ describe("resolveEngineOptions", () => {
       stop: undefined,
       seed: undefined,
     });
-    const explicit = resolve([1], { max_new_tokens: 5, do_sample: false, temperature: 0.3, top_k: 0, top_p: 0.5, min_p: 0.1, repetition_penalty: 1.2, eos_token_id: [7, 9], seed: 4, stop_strings: "\n" }, gc, 2);
-    expect(explicit).toMatchObject({ doSample: false, temperature: 0.3, topK: 0, topP: 0.5, minP: 0.1, repetitionPenalty: 1.2, stopTokenIds: [7, 9], seed: 6, stop: ["\n"] });
+    const explicit = resolve(
+      [1],
+      {
+        max_new_tokens: 5,
+        do_sample: false,
+        temperature: 0.3,
+        top_k: 0,
+        top_p: 0.5,
+        min_p: 0.1,
+        repetition_penalty: 1.2,
+        eos_token_id: [7, 9],
+        seed: 4,
+        stop_strings: "\n",
+      },
+      gc,
+      2,
+    );
+    expect(explicit).toMatchObject({
+      doSample: false,
+      temperature: 0.3,
+      topK: 0,
+      topP: 0.5,
+      minP: 0.1,
+      repetitionPenalty: 1.2,
+      stopTokenIds: [7, 9],
+      seed: 6,
+      stop: ["\n"],
+    });
   });
 
   it("uses max_length (prompt + new, default 20) when max_new_tokens is not set anywhere", () => {
@@ -56,7 +103,9 @@ describe("resolveEngineOptions", () => {
   });
 
   it("takes a generation_config option in place of the model's", () => {
-    expect(resolve([1], { generation_config: new GenerationConfig({ max_new_tokens: 3, temperature: 0.1 }) })).toMatchObject({ maxNewTokens: 3, temperature: 0.1 });
+    expect(
+      resolve([1], { generation_config: new GenerationConfig({ max_new_tokens: 3, temperature: 0.1 }) }),
+    ).toMatchObject({ maxNewTokens: 3, temperature: 0.1 });
   });
 
   it("rejects unknown and out-of-range options by name", () => {

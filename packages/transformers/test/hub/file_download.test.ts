@@ -69,8 +69,13 @@ describe("cache layout", () => {
     expect(cached.revisions).toHaveLength(1);
     expect(cached.revisions[0]!.commitOid).toBe(repo.commit);
     expect(cached.revisions[0]!.refs).toEqual(["main"]);
-    expect(cached.revisions[0]!.files.map((f) => f.path.split(path.sep).pop()).sort()).toEqual(["config.json", "model.safetensors"]);
-    expect(cached.size).toBe(repo.files.get("config.json")!.content.length + repo.files.get("model.safetensors")!.content.length);
+    expect(cached.revisions[0]!.files.map((f) => f.path.split(path.sep).pop()).sort()).toEqual([
+      "config.json",
+      "model.safetensors",
+    ]);
+    expect(cached.size).toBe(
+      repo.files.get("config.json")!.content.length + repo.files.get("model.safetensors")!.content.length,
+    );
   });
 
   it("uses the default cache under $HF_HOME/hub, and HF_HUB_CACHE when set", async () => {
@@ -183,7 +188,10 @@ describe("downloads", () => {
     hub.renamed.set("baidu/old-name", REPO);
     const file = await hf_hub_download("baidu/old-name", "config.json");
     expect(readFileSync(file)).toEqual(repo.files.get("config.json")!.content);
-    expect(hub.requestsTo(HUB, "HEAD").map((r) => new URL(r.url).pathname)).toEqual([`/baidu/old-name/resolve/main/config.json`, `/${REPO}/resolve/main/config.json`]);
+    expect(hub.requestsTo(HUB, "HEAD").map((r) => new URL(r.url).pathname)).toEqual([
+      `/baidu/old-name/resolve/main/config.json`,
+      `/${REPO}/resolve/main/config.json`,
+    ]);
   });
 
   it("reports progress: initiate, download, progress up to the size, done", async () => {
@@ -199,7 +207,10 @@ describe("downloads", () => {
   });
 
   it("downloads a blob once when two calls ask for it at the same time", async () => {
-    const [a, b] = await Promise.all([hf_hub_download(REPO, "model.safetensors"), hf_hub_download(REPO, "model.safetensors")]);
+    const [a, b] = await Promise.all([
+      hf_hub_download(REPO, "model.safetensors"),
+      hf_hub_download(REPO, "model.safetensors"),
+    ]);
     expect(a).toBe(b);
     expect(hub.requestsTo(CDN)).toHaveLength(1);
   });
@@ -211,12 +222,22 @@ describe("offline and errors", () => {
     hub.requests.length = 0;
     process.env.HF_HUB_OFFLINE = "1";
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
-    await expectHubError(hf_hub_download(REPO, "tokenizer.json"), "ERR_WENXIN_FILE_NOT_FOUND", "not_cached", /HF_HUB_OFFLINE.*tokenizer\.json/);
+    await expectHubError(
+      hf_hub_download(REPO, "tokenizer.json"),
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "not_cached",
+      /HF_HUB_OFFLINE.*tokenizer\.json/,
+    );
     expect(hub.requests).toEqual([]);
   });
 
   it("honours local_files_only and env.allowRemoteModels = false", async () => {
-    await expectHubError(hf_hub_download(REPO, "config.json", { local_files_only: true }), "ERR_WENXIN_FILE_NOT_FOUND", "not_cached", /local_files_only/);
+    await expectHubError(
+      hf_hub_download(REPO, "config.json", { local_files_only: true }),
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "not_cached",
+      /local_files_only/,
+    );
     env.allowRemoteModels = false;
     try {
       await expectHubError(hf_hub_download(REPO, "config.json"), "ERR_WENXIN_FILE_NOT_FOUND", "not_cached");
@@ -230,24 +251,49 @@ describe("offline and errors", () => {
     await hf_hub_download(REPO, "config.json");
     hub.down = true;
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
-    await expectHubError(hf_hub_download(REPO, "tokenizer.json"), "ERR_WENXIN_NETWORK", "network", /cannot reach https:\/\/huggingface\.co.*not in the cache/);
+    await expectHubError(
+      hf_hub_download(REPO, "tokenizer.json"),
+      "ERR_WENXIN_NETWORK",
+      "network",
+      /cannot reach https:\/\/huggingface\.co.*not in the cache/,
+    );
   });
 
   it("a hub that does not answer in HF_HUB_ETAG_TIMEOUT seconds is ERR_WENXIN_NETWORK (timed out)", async () => {
     process.env.HF_HUB_ETAG_TIMEOUT = "0.1";
     hub.headDelayMs = 1000;
-    await expectHubError(hf_hub_download(REPO, "config.json"), "ERR_WENXIN_NETWORK", "network", /cannot reach https:\/\/huggingface\.co \(timed out\)/);
+    await expectHubError(
+      hf_hub_download(REPO, "config.json"),
+      "ERR_WENXIN_NETWORK",
+      "network",
+      /cannot reach https:\/\/huggingface\.co \(timed out\)/,
+    );
   });
 
   it("a missing repository is ERR_WENXIN_FILE_NOT_FOUND that mentions HF_TOKEN for private repos", async () => {
-    await expectHubError(hf_hub_download("baidu/nope", "config.json"), "ERR_WENXIN_FILE_NOT_FOUND", "repo_not_found", /'baidu\/nope' was not found.*HF_TOKEN/);
+    await expectHubError(
+      hf_hub_download("baidu/nope", "config.json"),
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "repo_not_found",
+      /'baidu\/nope' was not found.*HF_TOKEN/,
+    );
   });
 
   it("a gated repository without access is ERR_WENXIN_HUB_UNAUTHORIZED; HF_TOKEN opens it", async () => {
     repo.gated = true;
-    const e = await expectHubError(hf_hub_download(REPO, "config.json"), "ERR_WENXIN_HUB_UNAUTHORIZED", "gated", /gated repository.*HF_TOKEN/);
+    const e = await expectHubError(
+      hf_hub_download(REPO, "config.json"),
+      "ERR_WENXIN_HUB_UNAUTHORIZED",
+      "gated",
+      /gated repository.*HF_TOKEN/,
+    );
     expect(e.status).toBe(401);
-    await expectHubError(hf_hub_download(REPO, "config.json", { token: "hf_wrong" }), "ERR_WENXIN_HUB_UNAUTHORIZED", "gated", /does not have access/);
+    await expectHubError(
+      hf_hub_download(REPO, "config.json", { token: "hf_wrong" }),
+      "ERR_WENXIN_HUB_UNAUTHORIZED",
+      "gated",
+      /does not have access/,
+    );
     process.env.HF_TOKEN = hub.validToken;
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
   });
@@ -271,17 +317,29 @@ describe("offline and errors", () => {
   });
 
   it("an unknown revision is named", async () => {
-    await expectHubError(hf_hub_download(REPO, "config.json", { revision: "v9" }), "ERR_WENXIN_FILE_NOT_FOUND", "revision_not_found", /revision 'v9'/);
+    await expectHubError(
+      hf_hub_download(REPO, "config.json", { revision: "v9" }),
+      "ERR_WENXIN_FILE_NOT_FOUND",
+      "revision_not_found",
+      /revision 'v9'/,
+    );
   });
 
   it("a server that is not a hub (no X-Repo-Commit) is reported, not cached", async () => {
     hub.stripCommitHeader = true;
-    await expectHubError(hf_hub_download(REPO, "config.json"), "ERR_WENXIN_NETWORK", "inconsistent", /does not look like a Hugging Face hub/);
+    await expectHubError(
+      hf_hub_download(REPO, "config.json"),
+      "ERR_WENXIN_NETWORK",
+      "inconsistent",
+      /does not look like a Hugging Face hub/,
+    );
     expect(existsSync(repoRoot())).toBe(false);
   });
 
   it("rejects repo ids and file names that would leave the cache", async () => {
-    await expect(hf_hub_download("../etc", "config.json")).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
+    await expect(hf_hub_download("../etc", "config.json")).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
     await expect(hf_hub_download(REPO, "../../x")).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
   });
 });

@@ -28,34 +28,43 @@ afterEach(() => {
   henv.restore();
 });
 
-it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)("downloads baidu/%s and reproduces its golden logits, then loads it offline", async (name) => {
-  const events: ProgressInfo[] = [];
-  const model = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, { ...LOAD, progress_callback: (e) => events.push(e) });
-  const golden = loadGolden(name);
-  const ids = golden.json.prompts.chat!.input_ids;
-  try {
-    expect(maxAbsDiff((await model(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
-    expect(model.name_or_path).toBe(`baidu/${name}`);
-  } finally {
-    await model.dispose();
-  }
-  expect(events.filter((e) => e.status === "done").length).toBeGreaterThanOrEqual(4);
-  expect(hub.requestsTo(CDN).length).toBeGreaterThan(0);
+it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)(
+  "downloads baidu/%s and reproduces its golden logits, then loads it offline",
+  async (name) => {
+    const events: ProgressInfo[] = [];
+    const model = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, {
+      ...LOAD,
+      progress_callback: (e) => events.push(e),
+    });
+    const golden = loadGolden(name);
+    const ids = golden.json.prompts.chat!.input_ids;
+    try {
+      expect(maxAbsDiff((await model(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
+      expect(model.name_or_path).toBe(`baidu/${name}`);
+    } finally {
+      await model.dispose();
+    }
+    expect(events.filter((e) => e.status === "done").length).toBeGreaterThanOrEqual(4);
+    expect(hub.requestsTo(CDN).length).toBeGreaterThan(0);
 
-  hub.requests.length = 0;
-  process.env.HF_HUB_OFFLINE = "1";
-  const again = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, LOAD);
-  try {
-    expect(maxAbsDiff((await again(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
-  } finally {
-    await again.dispose();
-  }
-  expect(hub.requests).toEqual([]);
-});
+    hub.requests.length = 0;
+    process.env.HF_HUB_OFFLINE = "1";
+    const again = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, LOAD);
+    try {
+      expect(maxAbsDiff((await again(ids)).logits.data, golden.tensors.get("chat.logits")!.data)).toBeLessThan(1e-3);
+    } finally {
+      await again.dispose();
+    }
+    expect(hub.requests).toEqual([]);
+  },
+);
 
 it("pipeline() loads its model from the hub and reports ready", async () => {
   const events: ProgressInfo[] = [];
-  const generator = await pipeline("text-generation", "baidu/tiny-ernie45-dense", { ...LOAD, progress_callback: (e) => events.push(e) });
+  const generator = await pipeline("text-generation", "baidu/tiny-ernie45-dense", {
+    ...LOAD,
+    progress_callback: (e) => events.push(e),
+  });
   try {
     const [out] = await generator("Hello", { max_new_tokens: 3, do_sample: false });
     expect(out!.generated_text.startsWith("Hello")).toBe(true);
@@ -73,7 +82,9 @@ it("resolves a LoRA adapter repository for PeftModel (reaching the engine's adap
       expect(String(err)).toMatch(/engine\.loadAdapter is missing/);
     });
     const fetched = hub.requests.map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/someone/"));
-    expect(new Set(fetched.map((p) => p.split("/").pop()))).toEqual(new Set(["adapter_config.json", "adapter_model.safetensors"]));
+    expect(new Set(fetched.map((p) => p.split("/").pop()))).toEqual(
+      new Set(["adapter_config.json", "adapter_model.safetensors"]),
+    );
   } finally {
     await model.dispose();
   }

@@ -46,9 +46,14 @@ export function repoFromDirectory(id: string, dir: string, extra: Record<string,
   const files = new Map<string, MockFile>();
   const add = (name: string, content: Buffer) => {
     const lfs = name.endsWith(".safetensors") || name.endsWith(".model");
-    files.set(name, { content, lfs, etag: lfs ? createHash("sha256").update(content).digest("hex") : gitBlobSha(content) });
+    files.set(name, {
+      content,
+      lfs,
+      etag: lfs ? createHash("sha256").update(content).digest("hex") : gitBlobSha(content),
+    });
   };
-  for (const name of readdirSync(dir)) if (statSync(path.join(dir, name)).isFile()) add(name, readFileSync(path.join(dir, name)));
+  for (const name of readdirSync(dir))
+    if (statSync(path.join(dir, name)).isFile()) add(name, readFileSync(path.join(dir, name)));
   for (const [name, content] of Object.entries(extra)) add(name, content);
   return { id, commit: fakeCommit(id), files };
 }
@@ -88,7 +93,8 @@ export class MockHub {
   handlers(): HttpHandler[] {
     return [
       http.all(`${HUB}/*`, async ({ request }) => {
-        if (this.headDelayMs > 0 && request.method === "HEAD") await new Promise((resolve) => setTimeout(resolve, this.headDelayMs));
+        if (this.headDelayMs > 0 && request.method === "HEAD")
+          await new Promise((resolve) => setTimeout(resolve, this.headDelayMs));
         return this.resolve(request);
       }),
       http.all(`${CDN}/*`, ({ request }) => this.cdn(request)),
@@ -96,7 +102,12 @@ export class MockHub {
   }
 
   private record(request: Request): void {
-    const recorded = { method: request.method, url: request.url, range: request.headers.get("range"), authorization: request.headers.get("authorization") };
+    const recorded = {
+      method: request.method,
+      url: request.url,
+      range: request.headers.get("range"),
+      authorization: request.headers.get("authorization"),
+    };
     this.requests.push(recorded);
     this.onRequest?.(recorded);
   }
@@ -111,7 +122,11 @@ export class MockHub {
     const revision = decodeURIComponent(rawRevision);
     const file = rawFile.split("/").map(decodeURIComponent).join("/");
     const renamedTo = this.renamed.get(repoId);
-    if (renamedTo) return new HttpResponse(null, { status: 307, headers: { location: `/${renamedTo}/resolve/${rawRevision}/${rawFile}` } });
+    if (renamedTo)
+      return new HttpResponse(null, {
+        status: 307,
+        headers: { location: `/${renamedTo}/resolve/${rawRevision}/${rawFile}` },
+      });
     const repo = this.repos.get(repoId);
     const auth = request.headers.get("authorization");
     if (!repo)
@@ -122,14 +137,28 @@ export class MockHub {
     if (repo.gated && auth !== `Bearer ${this.validToken}`)
       return new HttpResponse(null, {
         status: 401,
-        headers: { "x-error-code": "GatedRepo", "x-error-message": `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it.` },
+        headers: {
+          "x-error-code": "GatedRepo",
+          "x-error-message": `Access to model ${repo.id} is restricted. You must have access to it and be authenticated to access it.`,
+        },
       });
     const refs = repo.refs ?? {};
-    const commit = revision === "main" || revision === repo.commit ? repo.commit : (refs[revision] ?? Object.values(refs).find((c) => c === revision));
-    if (!commit) return new HttpResponse(null, { status: 404, headers: { "x-error-code": "RevisionNotFound", "x-error-message": "Invalid rev id" } });
+    const commit =
+      revision === "main" || revision === repo.commit
+        ? repo.commit
+        : (refs[revision] ?? Object.values(refs).find((c) => c === revision));
+    if (!commit)
+      return new HttpResponse(null, {
+        status: 404,
+        headers: { "x-error-code": "RevisionNotFound", "x-error-message": "Invalid rev id" },
+      });
     const entry = repo.files.get(file);
     const common: Record<string, string> = this.stripCommitHeader ? {} : { "x-repo-commit": commit };
-    if (!entry) return new HttpResponse(null, { status: 404, headers: { ...common, "x-error-code": "EntryNotFound", "x-error-message": "Entry not found" } });
+    if (!entry)
+      return new HttpResponse(null, {
+        status: 404,
+        headers: { ...common, "x-error-code": "EntryNotFound", "x-error-message": "Entry not found" },
+      });
     if (entry.lfs)
       return new HttpResponse(null, {
         status: 302,

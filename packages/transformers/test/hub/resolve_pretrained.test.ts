@@ -6,7 +6,14 @@ import path from "node:path";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
-import { AutoConfig, AutoTokenizer, Ernie4_5_MoeConfig, MODEL_FILES, TOKENIZER_FILES, resolvePretrained } from "../../src/index.js";
+import {
+  AutoConfig,
+  AutoTokenizer,
+  Ernie4_5_MoeConfig,
+  MODEL_FILES,
+  TOKENIZER_FILES,
+  resolvePretrained,
+} from "../../src/index.js";
 import { DENSE_DIR, MOE_DIR } from "../../../../test/helpers/fixtures.js";
 import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
 import { CDN, HUB, MockHub, fakeCommit, repoFromDirectory } from "./mock_hub.js";
@@ -63,7 +70,9 @@ describe("resolvePretrained", () => {
     };
     const got = await resolvePretrained("baidu/tiny-ernie45-dense", [{ file: "config.json" }, ...TOKENIZER_FILES]);
     expect(got.commit).toBe(first);
-    const revisions = hub.requestsTo(HUB, "HEAD").map((r) => decodeURIComponent(new URL(r.url).pathname.split("/")[4]!));
+    const revisions = hub
+      .requestsTo(HUB, "HEAD")
+      .map((r) => decodeURIComponent(new URL(r.url).pathname.split("/")[4]!));
     expect(revisions[0]).toBe("main");
     expect(new Set(revisions.slice(1))).toEqual(new Set([first]));
     expect(existsSync(path.join(got.dir, "tokenizer.json"))).toBe(true);
@@ -87,8 +96,12 @@ describe("resolvePretrained", () => {
   });
 
   it("rejects a path that does not exist and a string that is not a repo id", async () => {
-    await expect(resolvePretrained("./no/such/dir", MODEL_FILES)).rejects.toMatchObject({ code: "ERR_WENXIN_FILE_NOT_FOUND" });
-    await expect(resolvePretrained("not a repo id", MODEL_FILES)).rejects.toMatchObject({ code: "ERR_WENXIN_FILE_NOT_FOUND" });
+    await expect(resolvePretrained("./no/such/dir", MODEL_FILES)).rejects.toMatchObject({
+      code: "ERR_WENXIN_FILE_NOT_FOUND",
+    });
+    await expect(resolvePretrained("not a repo id", MODEL_FILES)).rejects.toMatchObject({
+      code: "ERR_WENXIN_FILE_NOT_FOUND",
+    });
     expect(hub.requests).toEqual([]);
   });
 });
@@ -98,7 +111,9 @@ describe("Auto classes from the hub", () => {
     const config = await AutoConfig.from_pretrained("baidu/tiny-ernie45-moe");
     expect(config).toBeInstanceOf(Ernie4_5_MoeConfig);
     expect(config.moe_num_experts).toBe(8);
-    expect(new Set(hub.requests.map((r) => new URL(r.url).pathname.split("/").pop()))).toEqual(new Set(["config.json"]));
+    expect(new Set(hub.requests.map((r) => new URL(r.url).pathname.split("/").pop()))).toEqual(
+      new Set(["config.json"]),
+    );
     hub.requests.length = 0;
     const tokenizer = await AutoTokenizer.from_pretrained("baidu/tiny-ernie45-dense");
     expect(tokenizer.encode("Hello world")).toEqual([6025, 386, 340, 336, 296, 363]);

@@ -51,21 +51,52 @@ describe.each([
   });
 
   it("sampled generate() equals the engine's generate() for the same options", async () => {
-    const options = { max_new_tokens: 24, do_sample: true, temperature: 0.7, top_k: 40, top_p: 0.9, min_p: 0.02, repetition_penalty: 1.1, seed: 1234 };
+    const options = {
+      max_new_tokens: 24,
+      do_sample: true,
+      temperature: 0.7,
+      top_k: 40,
+      top_p: 0.9,
+      min_p: 0.02,
+      repetition_penalty: 1.1,
+      seed: 1234,
+    };
     const [out] = await model.generate(plain, options);
-    const expected = await engineIds(engine, { inputIds: plain, maxNewTokens: 24, doSample: true, temperature: 0.7, topK: 40, topP: 0.9, minP: 0.02, repetitionPenalty: 1.1, seed: 1234 });
+    const expected = await engineIds(engine, {
+      inputIds: plain,
+      maxNewTokens: 24,
+      doSample: true,
+      temperature: 0.7,
+      topK: 40,
+      topP: 0.9,
+      minP: 0.02,
+      repetitionPenalty: 1.1,
+      seed: 1234,
+    });
     expect(out).toEqual([...plain, ...expected]);
   });
 
   it("unset options come from generation_config.json with transformers' defaults (top_k 50)", async () => {
     const [out] = await model.generate(plain, { max_new_tokens: 16, seed: 7 });
-    const expected = await engineIds(engine, { inputIds: plain, maxNewTokens: 16, seed: 7, doSample: true, temperature: 0.8, topP: 0.8, topK: 50, minP: 0, repetitionPenalty: 1 });
+    const expected = await engineIds(engine, {
+      inputIds: plain,
+      maxNewTokens: 16,
+      seed: 7,
+      doSample: true,
+      temperature: 0.8,
+      topP: 0.8,
+      topK: 50,
+      minP: 0,
+      repetitionPenalty: 1,
+    });
     expect(out!.slice(plain.length)).toEqual(expected);
   });
 
   it("greedy generate() equals the engine's greedy run, and a changed generation_config is used", async () => {
     const expected = await engineIds(engine, { inputIds: plain, maxNewTokens: 12, temperature: 0 });
-    expect((await model.generate(plain, { max_new_tokens: 12, do_sample: false }))[0]!.slice(plain.length)).toEqual(expected);
+    expect((await model.generate(plain, { max_new_tokens: 12, do_sample: false }))[0]!.slice(plain.length)).toEqual(
+      expected,
+    );
     const saved = model.generation_config.do_sample;
     model.generation_config.do_sample = false;
     try {
@@ -95,7 +126,10 @@ describe("generate() on the dense model", () => {
   });
 
   it("runs tokenizer output with padding as the unpadded rows", async () => {
-    const batch = tokenizer(["Hello world", "ERNIE 4.5 is a mixture-of-experts model."], { padding: true, padding_side: "left" });
+    const batch = tokenizer(["Hello world", "ERNIE 4.5 is a mixture-of-experts model."], {
+      padding: true,
+      padding_side: "left",
+    });
     const out = await model.generate(batch, { max_new_tokens: 6, do_sample: false });
     const single = await model.generate(tokenizer("Hello world"), { max_new_tokens: 6, do_sample: false });
     expect(out[0]).toEqual(single[0]);
@@ -110,14 +144,23 @@ describe("generate() on the dense model", () => {
   it("eos_token_id ends generation at that id", async () => {
     const stopAt = plain!.greedy_new_ids[4]!;
     const first = plain!.greedy_new_ids.indexOf(stopAt);
-    const [out] = await model.generate(plain!.input_ids, { max_new_tokens: 32, do_sample: false, eos_token_id: stopAt });
+    const [out] = await model.generate(plain!.input_ids, {
+      max_new_tokens: 32,
+      do_sample: false,
+      eos_token_id: stopAt,
+    });
     expect(out).toEqual([...plain!.input_ids, ...plain!.greedy_new_ids.slice(0, first + 1)]);
   });
 
   it("TextStreamer hands out the new text piece by piece", async () => {
     const pieces: string[] = [];
     const ids: number[][] = [];
-    const streamer = new TextStreamer(tokenizer, { skip_prompt: true, skip_special_tokens: true, callback_function: (t) => pieces.push(t), token_callback_function: (t) => ids.push(t) });
+    const streamer = new TextStreamer(tokenizer, {
+      skip_prompt: true,
+      skip_special_tokens: true,
+      callback_function: (t) => pieces.push(t),
+      token_callback_function: (t) => ids.push(t),
+    });
     const [out] = await model.generate(chat!.input_ids, { max_new_tokens: 32, do_sample: false, streamer });
     const fresh = out!.slice(chat!.input_ids.length);
     expect(pieces.join("")).toBe(tokenizer.decode(fresh, { skip_special_tokens: true }));
@@ -137,7 +180,12 @@ describe("generate() on the dense model", () => {
   it("an aborted signal rejects, and the streamer's iteration too", async () => {
     const controller = new AbortController();
     const streamer = new TextIteratorStreamer(tokenizer, { skip_prompt: true });
-    const generation = model.generate(plain!.input_ids, { max_new_tokens: 200, do_sample: false, streamer, signal: controller.signal });
+    const generation = model.generate(plain!.input_ids, {
+      max_new_tokens: 200,
+      do_sample: false,
+      streamer,
+      signal: controller.signal,
+    });
     const iteration = (async () => {
       for await (const _ of streamer) controller.abort();
     })();
@@ -160,6 +208,8 @@ describe("generate() on the dense model", () => {
   });
 
   it("rejects a checkpoint of the other model type", async () => {
-    await expect(Ernie4_5ForCausalLM.from_pretrained(MOE_DIR, LOAD)).rejects.toMatchObject({ code: "ERR_WENXIN_UNKNOWN_ARCHITECTURE" });
+    await expect(Ernie4_5ForCausalLM.from_pretrained(MOE_DIR, LOAD)).rejects.toMatchObject({
+      code: "ERR_WENXIN_UNKNOWN_ARCHITECTURE",
+    });
   });
 });

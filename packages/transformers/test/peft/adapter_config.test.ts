@@ -11,7 +11,15 @@ const fixture = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json
 describe("parseLoraConfig", () => {
   it("reads the fixture adapter as PEFT wrote it", () => {
     const c = parseLoraConfig(fixture);
-    expect(c).toMatchObject({ peft_type: "LORA", r: 8, lora_alpha: 16, use_rslora: false, rank_pattern: {}, alpha_pattern: {}, task_type: "CAUSAL_LM" });
+    expect(c).toMatchObject({
+      peft_type: "LORA",
+      r: 8,
+      lora_alpha: 16,
+      use_rslora: false,
+      rank_pattern: {},
+      alpha_pattern: {},
+      task_type: "CAUSAL_LM",
+    });
     expect(c.target_modules).toEqual(["v_proj", "q_proj", "gate_proj", "down_proj"]);
     expect(c.layers_to_transform).toBeUndefined();
   });

@@ -13,7 +13,10 @@ import { writeSafetensors, type RawTensor } from "../../../../test/helpers/check
 
 const dense: ModelConfig = parseModelConfig(JSON.parse(readFileSync(path.join(DENSE_DIR, "config.json"), "utf8")));
 const moe: ModelConfig = parseModelConfig(JSON.parse(readFileSync(path.join(MOE_DIR, "config.json"), "utf8")));
-const fixtureConfig = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8")) as Record<string, unknown>;
+const fixtureConfig = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8")) as Record<
+  string,
+  unknown
+>;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -37,7 +40,11 @@ function writeAdapter(patch: Record<string, unknown>, tensors: Record<string, Ra
 }
 
 /** A q_proj-only adapter on every dense layer with the given A/B shapes. */
-function qProjAdapter(a: (l: number) => number[], b: (l: number) => number[], patch: Record<string, unknown> = {}): string {
+function qProjAdapter(
+  a: (l: number) => number[],
+  b: (l: number) => number[],
+  patch: Record<string, unknown> = {},
+): string {
   const tensors: Record<string, RawTensor> = {};
   for (let l = 0; l < 4; l++) {
     tensors[lora(`model.layers.${l}.self_attn.q_proj`, "A")] = tensor(a(l));
@@ -46,7 +53,9 @@ function qProjAdapter(a: (l: number) => number[], b: (l: number) => number[], pa
   return writeAdapter({ target_modules: ["q_proj"], ...patch }, tensors);
 }
 
-async function failure(p: Promise<unknown>): Promise<{ code: string; message: string; details: { expected?: unknown; actual?: unknown; subject?: string } }> {
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; details: { expected?: unknown; actual?: unknown; subject?: string } }> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
@@ -61,12 +70,29 @@ describe("the fixture adapter", () => {
     expect(adapter.modules).toHaveLength(16);
     expect(adapter.file).toBe(path.join(path.resolve(LORA_DIR), "adapter_model.safetensors"));
     const q0 = adapter.modules.find((m) => m.module === "model.layers.0.self_attn.q_proj")!;
-    expect(q0).toMatchObject({ layer: 0, block: "attention", projection: "q_proj", inFeatures: 128, outFeatures: 256, rank: 8, alpha: 16, scaling: 2 });
-    expect(q0.loraA).toMatchObject({ name: lora("model.layers.0.self_attn.q_proj", "A"), dtype: "F32", shape: [8, 128], byteLength: 8 * 128 * 4, file: adapter.file });
+    expect(q0).toMatchObject({
+      layer: 0,
+      block: "attention",
+      projection: "q_proj",
+      inFeatures: 128,
+      outFeatures: 256,
+      rank: 8,
+      alpha: 16,
+      scaling: 2,
+    });
+    expect(q0.loraA).toMatchObject({
+      name: lora("model.layers.0.self_attn.q_proj", "A"),
+      dtype: "F32",
+      shape: [8, 128],
+      byteLength: 8 * 128 * 4,
+      file: adapter.file,
+    });
     expect(q0.loraB).toMatchObject({ name: lora("model.layers.0.self_attn.q_proj", "B"), shape: [256, 8] });
     const down3 = adapter.modules.find((m) => m.module === "model.layers.3.mlp.down_proj")!;
     expect(down3).toMatchObject({ block: "mlp", inFeatures: 384, outFeatures: 128 });
-    expect(new Set(adapter.modules.map((m) => m.projection))).toEqual(new Set(["q_proj", "v_proj", "gate_proj", "down_proj"]));
+    expect(new Set(adapter.modules.map((m) => m.projection))).toEqual(
+      new Set(["q_proj", "v_proj", "gate_proj", "down_proj"]),
+    );
   });
 
   it("points at the bytes of each tensor", async () => {
@@ -75,7 +101,9 @@ describe("the fixture adapter", () => {
     const golden = readSafetensors(adapter.file);
     for (const m of adapter.modules.slice(0, 3)) {
       const bytes = file.subarray(m.loraB.byteOffset, m.loraB.byteOffset + m.loraB.byteLength);
-      expect(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))).toEqual(golden.get(m.loraB.name)!.data);
+      expect(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))).toEqual(
+        golden.get(m.loraB.name)!.data,
+      );
     }
   });
 
@@ -95,31 +123,71 @@ describe("the fixture adapter", () => {
 
 describe("adapters that do not fit are rejected with a clear error", () => {
   it("target_modules naming modules the model does not have", async () => {
-    const dir = qProjAdapter(() => [8, 128], () => [256, 8], { target_modules: ["q_proj", "c_attn", "query_key_value"] });
+    const dir = qProjAdapter(
+      () => [8, 128],
+      () => [256, 8],
+      { target_modules: ["q_proj", "c_attn", "query_key_value"] },
+    );
     const e = await failure(loadLoraAdapter(dir, dense));
     expect(e.code).toBe("ERR_WENXIN_INVALID_CONFIG");
-    expect(e.message).toMatch(/target_modules 'c_attn', 'query_key_value' match no module of the base model; the base model \(4 layers\) has q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/);
+    expect(e.message).toMatch(
+      /target_modules 'c_attn', 'query_key_value' match no module of the base model; the base model \(4 layers\) has q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj/,
+    );
     expect(e.details.actual).toEqual(["c_attn", "query_key_value"]);
   });
 
   it("lora_A trained for another hidden size", async () => {
-    const e = await failure(loadLoraAdapter(qProjAdapter(() => [8, 256], () => [256, 8]), dense));
+    const e = await failure(
+      loadLoraAdapter(
+        qProjAdapter(
+          () => [8, 256],
+          () => [256, 8],
+        ),
+        dense,
+      ),
+    );
     expect(e.code).toBe("ERR_WENXIN_SHAPE_MISMATCH");
-    expect(e.message).toMatch(/q_proj\.lora_A\.weight has shape \[8, 256\] but model\.layers\.0\.self_attn\.q_proj needs \[8, 128\]/);
+    expect(e.message).toMatch(
+      /q_proj\.lora_A\.weight has shape \[8, 256\] but model\.layers\.0\.self_attn\.q_proj needs \[8, 128\]/,
+    );
     expect(e.details).toMatchObject({ expected: [8, 128], actual: [8, 256] });
   });
 
   it("lora_B with the wrong output width (head_dim taken as hidden / heads)", async () => {
-    const e = await failure(loadLoraAdapter(qProjAdapter(() => [8, 128], () => [128, 8]), dense));
+    const e = await failure(
+      loadLoraAdapter(
+        qProjAdapter(
+          () => [8, 128],
+          () => [128, 8],
+        ),
+        dense,
+      ),
+    );
     expect(e.code).toBe("ERR_WENXIN_SHAPE_MISMATCH");
-    expect(e.details).toMatchObject({ subject: lora("model.layers.0.self_attn.q_proj", "B"), expected: [256, 8], actual: [128, 8] });
+    expect(e.details).toMatchObject({
+      subject: lora("model.layers.0.self_attn.q_proj", "B"),
+      expected: [256, 8],
+      actual: [128, 8],
+    });
   });
 
   it("a rank other than r without a rank_pattern, and accepted with one", async () => {
     const rank = (l: number) => (l === 2 ? 4 : 8);
-    const e = await failure(loadLoraAdapter(qProjAdapter((l) => [rank(l), 128], (l) => [256, rank(l)]), dense));
+    const e = await failure(
+      loadLoraAdapter(
+        qProjAdapter(
+          (l) => [rank(l), 128],
+          (l) => [256, rank(l)],
+        ),
+        dense,
+      ),
+    );
     expect(e.message).toMatch(/model\.layers\.2\.self_attn\.q_proj needs \[8, 128\]/);
-    const patched = qProjAdapter((l) => [rank(l), 128], (l) => [256, rank(l)], { rank_pattern: { "layers.2.self_attn.q_proj": 4 }, alpha_pattern: { "layers\\.[23]\\.self_attn\\.q_proj": 2 } });
+    const patched = qProjAdapter(
+      (l) => [rank(l), 128],
+      (l) => [256, rank(l)],
+      { rank_pattern: { "layers.2.self_attn.q_proj": 4 }, alpha_pattern: { "layers\\.[23]\\.self_attn\\.q_proj": 2 } },
+    );
     const adapter = await loadLoraAdapter(patched, dense);
     expect(adapter.modules.map((m) => [m.layer, m.rank, m.alpha, m.scaling])).toEqual([
       [0, 8, 16, 2],
@@ -130,54 +198,87 @@ describe("adapters that do not fit are rejected with a clear error", () => {
   });
 
   it("use_rslora scales by alpha / sqrt(r)", async () => {
-    const adapter = await loadLoraAdapter(qProjAdapter(() => [8, 128], () => [256, 8], { use_rslora: true }), dense);
+    const adapter = await loadLoraAdapter(
+      qProjAdapter(
+        () => [8, 128],
+        () => [256, 8],
+        { use_rslora: true },
+      ),
+      dense,
+    );
     expect(adapter.modules[0]!.scaling).toBeCloseTo(16 / Math.sqrt(8), 12);
   });
 
   it("weights for a layer the model does not have", async () => {
-    const dir = writeAdapter({ target_modules: ["q_proj"] }, {
-      [lora("model.layers.7.self_attn.q_proj", "A")]: tensor([8, 128]),
-      [lora("model.layers.7.self_attn.q_proj", "B")]: tensor([256, 8]),
-    });
+    const dir = writeAdapter(
+      { target_modules: ["q_proj"] },
+      {
+        [lora("model.layers.7.self_attn.q_proj", "A")]: tensor([8, 128]),
+        [lora("model.layers.7.self_attn.q_proj", "B")]: tensor([256, 8]),
+      },
+    );
     const e = await failure(loadLoraAdapter(dir, dense));
     expect(e.code).toBe("ERR_WENXIN_INVALID_CONFIG");
     expect(e.message).toMatch(/weights for model\.layers\.7\.self_attn\.q_proj, which the base model does not have/);
   });
 
   it("weights for a layer target_modules do not select", async () => {
-    const dir = writeAdapter({ target_modules: ["q_proj"], layers_to_transform: [0] }, {
-      [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
-      [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
-      [lora("model.layers.1.self_attn.q_proj", "A")]: tensor([8, 128]),
-      [lora("model.layers.1.self_attn.q_proj", "B")]: tensor([256, 8]),
-    });
+    const dir = writeAdapter(
+      { target_modules: ["q_proj"], layers_to_transform: [0] },
+      {
+        [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
+        [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
+        [lora("model.layers.1.self_attn.q_proj", "A")]: tensor([8, 128]),
+        [lora("model.layers.1.self_attn.q_proj", "B")]: tensor([256, 8]),
+      },
+    );
     const e = await failure(loadLoraAdapter(dir, dense));
     expect(e.message).toMatch(/model\.layers\.1\.self_attn\.q_proj, which its target_modules do not select/);
   });
 
   it("selected layers without weights, and an A without its B", async () => {
-    const dir = writeAdapter({ target_modules: ["q_proj"] }, {
-      [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
-      [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
-    });
+    const dir = writeAdapter(
+      { target_modules: ["q_proj"] },
+      {
+        [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
+        [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
+      },
+    );
     const e = await failure(loadLoraAdapter(dir, dense));
     expect(e.code).toBe("ERR_WENXIN_MISSING_TENSOR");
-    expect(e.message).toMatch(/select 3 layer\(s\) the file has no weights for, first model\.layers\.1\.self_attn\.q_proj/);
-    const half = writeAdapter({ target_modules: ["q_proj"], layers_to_transform: [0] }, { [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]) });
-    expect(await failure(loadLoraAdapter(half, dense))).toMatchObject({ code: "ERR_WENXIN_MISSING_TENSOR", message: expect.stringMatching(/lora_B missing/) });
+    expect(e.message).toMatch(
+      /select 3 layer\(s\) the file has no weights for, first model\.layers\.1\.self_attn\.q_proj/,
+    );
+    const half = writeAdapter(
+      { target_modules: ["q_proj"], layers_to_transform: [0] },
+      { [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]) },
+    );
+    expect(await failure(loadLoraAdapter(half, dense))).toMatchObject({
+      code: "ERR_WENXIN_MISSING_TENSOR",
+      message: expect.stringMatching(/lora_B missing/),
+    });
   });
 
   it("tensors of unsupported LoRA variants, and integer tensors", async () => {
-    const dora = writeAdapter({ target_modules: ["q_proj"], layers_to_transform: [0] }, {
-      [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
-      [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
-      "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector": tensor([256]),
+    const dora = writeAdapter(
+      { target_modules: ["q_proj"], layers_to_transform: [0] },
+      {
+        [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128]),
+        [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
+        "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector": tensor([256]),
+      },
+    );
+    expect(await failure(loadLoraAdapter(dora, dense))).toMatchObject({
+      code: "ERR_WENXIN_INVALID_FILE",
+      message: expect.stringMatching(/not supported/),
     });
-    expect(await failure(loadLoraAdapter(dora, dense))).toMatchObject({ code: "ERR_WENXIN_INVALID_FILE", message: expect.stringMatching(/not supported/) });
-    const ints = writeAdapter({ target_modules: ["q_proj"], layers_to_transform: [0] }, {
-      [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128], "I64"),
-      [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
-    });
+    const ints = writeAdapter(
+      { target_modules: ["q_proj"], layers_to_transform: [0] },
+      {
+        [lora("model.layers.0.self_attn.q_proj", "A")]: tensor([8, 128], "I64"),
+        [lora("model.layers.0.self_attn.q_proj", "B")]: tensor([256, 8]),
+      },
+    );
     expect(await failure(loadLoraAdapter(ints, dense))).toMatchObject({ code: "ERR_WENXIN_UNSUPPORTED_DTYPE" });
   });
 
@@ -185,7 +286,10 @@ describe("adapters that do not fit are rejected with a clear error", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "wenxin-lora-"));
     dirs.push(dir);
     writeFileSync(path.join(dir, "adapter_config.json"), JSON.stringify(fixtureConfig));
-    expect(await failure(loadLoraAdapter(dir, dense))).toMatchObject({ code: "ERR_WENXIN_FILE_NOT_FOUND", message: expect.stringMatching(/\.bin adapters are not supported/) });
+    expect(await failure(loadLoraAdapter(dir, dense))).toMatchObject({
+      code: "ERR_WENXIN_FILE_NOT_FOUND",
+      message: expect.stringMatching(/\.bin adapters are not supported/),
+    });
   });
 });
 
@@ -204,22 +308,43 @@ describe("MoE base models", () => {
     tensors[lora("model.layers.0.mlp.up_proj", "B")] = tensor([512, 4]);
     const adapter = await loadLoraAdapter(writeAdapter({ r: 4, target_modules: ["up_proj"] }, tensors), moe);
     expect(adapter.modules).toHaveLength(1 + 3 * 9);
-    expect(adapter.modules.find((m) => m.module === "model.layers.2.mlp.experts.5.up_proj")).toMatchObject({ block: "expert", expert: 5, outFeatures: 96 });
-    expect(adapter.modules.find((m) => m.module === "model.layers.2.mlp.shared_experts.up_proj")).toMatchObject({ block: "shared_experts", outFeatures: 192 });
-    expect(adapter.modules.find((m) => m.module === "model.layers.0.mlp.up_proj")).toMatchObject({ block: "mlp", outFeatures: 512 });
-
-    const router = writeAdapter({ r: 4, target_modules: ["gate"], layers_to_transform: [1] }, {
-      [lora("model.layers.1.mlp.gate", "A")]: tensor([4, 128]),
-      [lora("model.layers.1.mlp.gate", "B")]: tensor([8, 4]),
+    expect(adapter.modules.find((m) => m.module === "model.layers.2.mlp.experts.5.up_proj")).toMatchObject({
+      block: "expert",
+      expert: 5,
+      outFeatures: 96,
     });
-    expect(await failure(loadLoraAdapter(router, moe))).toMatchObject({ code: "ERR_WENXIN_INVALID_CONFIG", message: expect.stringMatching(/MoE router is not supported/) });
+    expect(adapter.modules.find((m) => m.module === "model.layers.2.mlp.shared_experts.up_proj")).toMatchObject({
+      block: "shared_experts",
+      outFeatures: 192,
+    });
+    expect(adapter.modules.find((m) => m.module === "model.layers.0.mlp.up_proj")).toMatchObject({
+      block: "mlp",
+      outFeatures: 512,
+    });
+
+    const router = writeAdapter(
+      { r: 4, target_modules: ["gate"], layers_to_transform: [1] },
+      {
+        [lora("model.layers.1.mlp.gate", "A")]: tensor([4, 128]),
+        [lora("model.layers.1.mlp.gate", "B")]: tensor([8, 4]),
+      },
+    );
+    expect(await failure(loadLoraAdapter(router, moe))).toMatchObject({
+      code: "ERR_WENXIN_INVALID_CONFIG",
+      message: expect.stringMatching(/MoE router is not supported/),
+    });
   });
 
   it("accepts tensor names with the adapter name in them (lora_A.default.weight)", async () => {
-    const dir = writeAdapter({ target_modules: ["q_proj"], layers_to_transform: [0] }, {
-      "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight": tensor([8, 128]),
-      "base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight": tensor([256, 8]),
-    });
-    expect((await loadLoraAdapter(dir, dense)).modules.map((m) => m.module)).toEqual(["model.layers.0.self_attn.q_proj"]);
+    const dir = writeAdapter(
+      { target_modules: ["q_proj"], layers_to_transform: [0] },
+      {
+        "base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight": tensor([8, 128]),
+        "base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight": tensor([256, 8]),
+      },
+    );
+    expect((await loadLoraAdapter(dir, dense)).modules.map((m) => m.module)).toEqual([
+      "model.layers.0.self_attn.q_proj",
+    ]);
   });
 });

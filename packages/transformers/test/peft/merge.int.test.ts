@@ -6,7 +6,12 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { AutoModelForCausalLM, loadLoraAdapter, mergeAdapterIntoCheckpoint, type PreTrainedModel } from "../../src/index.js";
+import {
+  AutoModelForCausalLM,
+  loadLoraAdapter,
+  mergeAdapterIntoCheckpoint,
+  type PreTrainedModel,
+} from "../../src/index.js";
 import { readSafetensorsHeader } from "../../src/safetensors/safetensors_file.js";
 import { DENSE_DIR, LORA_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
@@ -41,7 +46,9 @@ describe("mergeAdapterIntoCheckpoint", () => {
     expect(header.tensors.get("model.layers.0.self_attn.q_proj.weight")!.dtype).toBe("F32");
     expect(header.tensors.get("model.layers.0.self_attn.k_proj.weight")!.dtype).toBe("BF16");
     expect(readdirSync(out).sort()).toEqual(readdirSync(DENSE_DIR).sort());
-    expect(readFileSync(path.join(out, "tokenizer.json")).equals(readFileSync(path.join(DENSE_DIR, "tokenizer.json")))).toBe(true);
+    expect(
+      readFileSync(path.join(out, "tokenizer.json")).equals(readFileSync(path.join(DENSE_DIR, "tokenizer.json"))),
+    ).toBe(true);
   });
 
   it("refuses a non-empty output directory", async () => {
@@ -60,7 +67,9 @@ describe("mergeAdapterIntoCheckpoint", () => {
     const copy = await AutoModelForCausalLM.from_pretrained(moeOut, LOAD);
     try {
       const g = loadGolden("tiny-ernie45-moe");
-      expect(maxAbsDiff((await copy(g.json.prompts.plain!.input_ids)).logits.data, g.tensors.get("plain.logits")!.data)).toBeLessThan(1e-3);
+      expect(
+        maxAbsDiff((await copy(g.json.prompts.plain!.input_ids)).logits.data, g.tensors.get("plain.logits")!.data),
+      ).toBeLessThan(1e-3);
     } finally {
       await copy.dispose();
     }

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseLoraConfig, type LoraConfig } from "../../src/index.js";
 import { patternValue, selectsModule, unmatchedTargets } from "../../src/peft/module_matching.js";
 
-const config = (patch: Record<string, unknown>): LoraConfig => parseLoraConfig({ peft_type: "LORA", r: 8, lora_alpha: 16, target_modules: ["q_proj"], ...patch });
+const config = (patch: Record<string, unknown>): LoraConfig =>
+  parseLoraConfig({ peft_type: "LORA", r: 8, lora_alpha: 16, target_modules: ["q_proj"], ...patch });
 const Q0 = "model.layers.0.self_attn.q_proj";
 const Q3 = "model.layers.3.self_attn.q_proj";
 const K0 = "model.layers.0.self_attn.k_proj";
@@ -19,9 +20,15 @@ describe("selectsModule", () => {
 
   it("a string is a regex that must match the whole module name", () => {
     const c = config({ target_modules: ".*\\.(q|k)_proj" });
-    expect([selectsModule(c, Q0), selectsModule(c, K0), selectsModule(c, "model.layers.0.mlp.up_proj")]).toEqual([true, true, false]);
+    expect([selectsModule(c, Q0), selectsModule(c, K0), selectsModule(c, "model.layers.0.mlp.up_proj")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect(selectsModule(config({ target_modules: "q_proj" }), Q0)).toBe(false);
-    expect(selectsModule(config({ target_modules: "model\\.layers\\.(?P<n>\\d+)\\.self_attn\\.q_proj" }), Q3)).toBe(true); // Python named group
+    expect(selectsModule(config({ target_modules: "model\\.layers\\.(?P<n>\\d+)\\.self_attn\\.q_proj" }), Q3)).toBe(
+      true,
+    ); // Python named group
   });
 
   it('"all-linear" selects every linear layer but the output head', () => {
@@ -31,19 +38,30 @@ describe("selectsModule", () => {
   });
 
   it("exclude_modules wins over target_modules", () => {
-    expect(selectsModule(config({ target_modules: ["q_proj", "k_proj"], exclude_modules: ["k_proj"] }), K0)).toBe(false);
-    expect(selectsModule(config({ target_modules: "all-linear", exclude_modules: ".*layers\\.0\\..*" }), Q0)).toBe(false);
-    expect(selectsModule(config({ target_modules: "all-linear", exclude_modules: ".*layers\\.0\\..*" }), Q3)).toBe(true);
+    expect(selectsModule(config({ target_modules: ["q_proj", "k_proj"], exclude_modules: ["k_proj"] }), K0)).toBe(
+      false,
+    );
+    expect(selectsModule(config({ target_modules: "all-linear", exclude_modules: ".*layers\\.0\\..*" }), Q0)).toBe(
+      false,
+    );
+    expect(selectsModule(config({ target_modules: "all-linear", exclude_modules: ".*layers\\.0\\..*" }), Q3)).toBe(
+      true,
+    );
   });
 
   it("layers_to_transform keeps only the listed layers, with or without layers_pattern", () => {
-    expect([selectsModule(config({ layers_to_transform: [3] }), Q0), selectsModule(config({ layers_to_transform: [3] }), Q3)]).toEqual([false, true]);
+    expect([
+      selectsModule(config({ layers_to_transform: [3] }), Q0),
+      selectsModule(config({ layers_to_transform: [3] }), Q3),
+    ]).toEqual([false, true]);
     const c = config({ layers_to_transform: [0], layers_pattern: "layers" });
     expect([selectsModule(c, Q0), selectsModule(c, Q3)]).toEqual([true, false]);
   });
 
   it("an invalid regex is ERR_WENXIN_INVALID_CONFIG", () => {
-    expect(() => selectsModule(config({ target_modules: "(q_proj" }), Q0)).toThrow(expect.objectContaining({ code: "ERR_WENXIN_INVALID_CONFIG" }));
+    expect(() => selectsModule(config({ target_modules: "(q_proj" }), Q0)).toThrow(
+      expect.objectContaining({ code: "ERR_WENXIN_INVALID_CONFIG" }),
+    );
   });
 });
 

@@ -4,7 +4,16 @@
 import type { Engine } from "@wenxin/engine";
 import { beforeEach, describe, expect, it } from "vitest";
 
-import { AutoConfig, BASE_ADAPTER, Ernie4_5ForCausalLM, GenerationConfig, PeftModel, loadLoraAdapter, toEngineAdapter, type EngineLoraAdapter } from "../../src/index.js";
+import {
+  AutoConfig,
+  BASE_ADAPTER,
+  Ernie4_5ForCausalLM,
+  GenerationConfig,
+  PeftModel,
+  loadLoraAdapter,
+  toEngineAdapter,
+  type EngineLoraAdapter,
+} from "../../src/index.js";
 import { DENSE_DIR, LORA_DIR } from "../../../../test/helpers/fixtures.js";
 
 type Call = { kind: "generate" | "logits"; ids: number[]; adapter: string | undefined };
@@ -39,7 +48,14 @@ class RecordingEngine {
     const id = this.marker(opts.adapter);
     return (async function* () {
       yield { type: "token", tokenIds: [id], text: "" };
-      yield { type: "done", tokenIds: [id], text: "", finishReason: "length", promptTokens: opts.inputIds.length, completionTokens: 1 };
+      yield {
+        type: "done",
+        tokenIds: [id],
+        text: "",
+        finishReason: "length",
+        promptTokens: opts.inputIds.length,
+        completionTokens: 1,
+      };
     })();
   }
 
@@ -68,7 +84,9 @@ describe("PeftModel", () => {
   it("hands the engine the validated adapter description under the adapter's name", async () => {
     const peft = await PeftModel.from_pretrained(model, LORA_DIR);
     expect(peft.active_adapter).toBe("default");
-    expect(engine.loaded.get("default")).toEqual(toEngineAdapter(await loadLoraAdapter(LORA_DIR, model.config.engineConfig)));
+    expect(engine.loaded.get("default")).toEqual(
+      toEngineAdapter(await loadLoraAdapter(LORA_DIR, model.config.engineConfig)),
+    );
     expect(peft.peft_config.default).toMatchObject({ r: 8, lora_alpha: 16 });
   });
 
@@ -106,8 +124,12 @@ describe("PeftModel", () => {
     const peft = await PeftModel.from_pretrained(model, LORA_DIR);
     await expect(PeftModel.from_pretrained(model, LORA_DIR)).rejects.toThrow(/'default' is already loaded/);
     expect(() => peft.set_adapter("nope")).toThrow(/no adapter named 'nope' \(loaded: default\)/);
-    await expect(peft.generate([[1], [2]], { adapter_names: ["default"] })).rejects.toThrow(/adapter_names has 1 entries for 2 input rows/);
-    await expect(peft.load_adapter(LORA_DIR, BASE_ADAPTER)).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
+    await expect(peft.generate([[1], [2]], { adapter_names: ["default"] })).rejects.toThrow(
+      /adapter_names has 1 entries for 2 input rows/,
+    );
+    await expect(peft.load_adapter(LORA_DIR, BASE_ADAPTER)).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
   });
 
   it("frees the name when the engine fails to load the adapter", async () => {
@@ -132,6 +154,8 @@ describe("PeftModel", () => {
       generation_config: model.generation_config,
       name_or_path: "plain",
     });
-    await expect(PeftModel.from_pretrained(plain, LORA_DIR)).rejects.toThrow(/cannot apply LoRA adapters unmerged \(engine\.loadAdapter is missing\)/);
+    await expect(PeftModel.from_pretrained(plain, LORA_DIR)).rejects.toThrow(
+      /cannot apply LoRA adapters unmerged \(engine\.loadAdapter is missing\)/,
+    );
   });
 });

@@ -4,12 +4,15 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine } from "@wenxin/engine";
 
 import { pipeline, type FeatureExtractionPipeline } from "../../src/index.js";
 import { DENSE_DIR, FIXTURES, maxAbsDiff, readSafetensors } from "../../../../test/helpers/fixtures.js";
 
 const GOLDEN = path.join(FIXTURES, "golden", "tiny-ernie45-dense");
-const cases: { text: string; input_ids: number[] }[] = JSON.parse(readFileSync(path.join(GOLDEN, "embeddings.json"), "utf8")).texts;
+const cases: { text: string; input_ids: number[] }[] = JSON.parse(
+  readFileSync(path.join(GOLDEN, "embeddings.json"), "utf8"),
+).texts;
 const hidden = readSafetensors(path.join(GOLDEN, "embeddings.safetensors"));
 
 let extractor: FeatureExtractionPipeline;
@@ -32,14 +35,21 @@ describe("feature-extraction", () => {
       const states = goldenStates(i);
       expect(states.length).toBe(c.input_ids.length * 128);
       expect(maxAbsDiff(out.data, states, i * width * 128, 0)).toBeLessThan(1e-3);
-      expect(maxAbsDiff(out.data, new Float32Array((width - c.input_ids.length) * 128), (i * width + c.input_ids.length) * 128, 0)).toBe(0);
+      expect(
+        maxAbsDiff(
+          out.data,
+          new Float32Array((width - c.input_ids.length) * 128),
+          (i * width + c.input_ids.length) * 128,
+          0,
+        ),
+      ).toBe(0);
     });
   });
 
   it("mean + normalize is the engine's embed(); other poolings pick tokens of the hidden states", async () => {
     const texts = cases.map((c) => c.text);
     const mean = await extractor(texts, { pooling: "mean", normalize: true });
-    const engine = (extractor.model as { engine: import("@wenxin/engine").Engine }).engine;
+    const engine = (extractor.model as { engine: Engine }).engine;
     const embedded = await engine.embed(texts);
     expect(mean.dims).toEqual([3, 128]);
     embedded.forEach((v, i) => expect(maxAbsDiff(mean.data, v, i * 128, 0)).toBeLessThan(1e-6));
@@ -52,12 +62,19 @@ describe("feature-extraction", () => {
     expect(maxAbsDiff(last.data, states.subarray((n - 1) * 128, n * 128))).toBeLessThan(1e-3);
     const unnormalized = await extractor(texts[0]!, { pooling: "mean" });
     const norm = Math.hypot(...unnormalized.data);
-    expect(maxAbsDiff(unnormalized.data.map((x) => x / norm), mean.data.subarray(0, 128))).toBeLessThan(1e-5);
+    expect(
+      maxAbsDiff(
+        unnormalized.data.map((x) => x / norm),
+        mean.data.subarray(0, 128),
+      ),
+    ).toBeLessThan(1e-5);
     expect(first.tolist()).toEqual([Array.from(first.data)]);
   });
 
   it("rejects empty input and unknown options", async () => {
     await expect(extractor([])).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
-    await expect(extractor("x", { pooling: "max" } as never)).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
+    await expect(extractor("x", { pooling: "max" } as never)).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_ARGUMENT",
+    });
   });
 });

@@ -22,7 +22,9 @@ interface ChatCase {
   ids: number[];
 }
 
-const tokenizerCases: TokenizerCase[] = JSON.parse(readFileSync(path.join(FIXTURES, "tokenizer-cases.json"), "utf8")).cases;
+const tokenizerCases: TokenizerCase[] = JSON.parse(
+  readFileSync(path.join(FIXTURES, "tokenizer-cases.json"), "utf8"),
+).cases;
 const chatCases: ChatCase[] = JSON.parse(readFileSync(path.join(FIXTURES, "chat-template-cases.json"), "utf8")).cases;
 
 let tokenizer: PreTrainedTokenizer;
@@ -46,7 +48,10 @@ describe("encode / decode", () => {
 
   it("a batch of texts gives a batch of ids, padded with the pad token when asked", () => {
     const [a, b] = [tokenizerCases[0]!, tokenizerCases[2]!];
-    expect(tokenizer([a.text, b.text])).toEqual({ input_ids: [a.ids, b.ids], attention_mask: [a.ids.map(() => 1), b.ids.map(() => 1)] });
+    expect(tokenizer([a.text, b.text])).toEqual({
+      input_ids: [a.ids, b.ids],
+      attention_mask: [a.ids.map(() => 1), b.ids.map(() => 1)],
+    });
     const pad = tokenizer.pad_token_id!;
     const padded = tokenizer([a.text, b.text], { padding: true, padding_side: "left" });
     const width = Math.max(a.ids.length, b.ids.length);
@@ -68,8 +73,15 @@ describe("encode / decode", () => {
   });
 
   it("exposes the special tokens of tokenizer_config.json", () => {
-    expect([tokenizer.bos_token, tokenizer.eos_token, tokenizer.unk_token, tokenizer.pad_token]).toEqual(["<s>", "</s>", "<unk>", "<unk>"]);
-    expect([tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.sep_token_id]).toEqual([1, 2, 0, 4]);
+    expect([tokenizer.bos_token, tokenizer.eos_token, tokenizer.unk_token, tokenizer.pad_token]).toEqual([
+      "<s>",
+      "</s>",
+      "<unk>",
+      "<unk>",
+    ]);
+    expect([tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id, tokenizer.sep_token_id]).toEqual([
+      1, 2, 0, 4,
+    ]);
     expect(tokenizer.all_special_ids).toContain(3);
     expect(tokenizer.vocab_size).toBe(8000);
     expect(tokenizer.model_max_length).toBe(131072);
@@ -81,12 +93,18 @@ describe("encode / decode", () => {
 });
 
 describe("apply_chat_template", () => {
-  it.each(chatCases.map((c) => [c.name, c.add_generation_prompt, c] as const))("%s (add_generation_prompt %s)", (_n, _g, c) => {
-    const opts = { add_generation_prompt: c.add_generation_prompt };
-    expect(tokenizer.apply_chat_template(c.messages, { ...opts, tokenize: false })).toBe(c.text);
-    expect(tokenizer.apply_chat_template(c.messages, opts)).toEqual(c.ids);
-    expect(tokenizer.apply_chat_template(c.messages, { ...opts, return_dict: true })).toEqual({ input_ids: c.ids, attention_mask: c.ids.map(() => 1) });
-  });
+  it.each(chatCases.map((c) => [c.name, c.add_generation_prompt, c] as const))(
+    "%s (add_generation_prompt %s)",
+    (_n, _g, c) => {
+      const opts = { add_generation_prompt: c.add_generation_prompt };
+      expect(tokenizer.apply_chat_template(c.messages, { ...opts, tokenize: false })).toBe(c.text);
+      expect(tokenizer.apply_chat_template(c.messages, opts)).toEqual(c.ids);
+      expect(tokenizer.apply_chat_template(c.messages, { ...opts, return_dict: true })).toEqual({
+        input_ids: c.ids,
+        attention_mask: c.ids.map(() => 1),
+      });
+    },
+  );
 
   it("defaults add_generation_prompt to false, as transformers does", () => {
     const c = chatCases.find((x) => !x.add_generation_prompt)!;

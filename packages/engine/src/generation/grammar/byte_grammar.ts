@@ -131,7 +131,11 @@ class Lowering {
     const found = this.helpers.get(key);
     if (found !== undefined) return found;
     if (this.rules.length >= MAX_RULES)
-      throw constraintError(this.what, locText(loc), `the grammar needs more than ${MAX_RULES} rules; lower its repetition bounds`);
+      throw constraintError(
+        this.what,
+        locText(loc),
+        `the grammar needs more than ${MAX_RULES} rules; lower its repetition bounds`,
+      );
     const i = this.rules.length;
     this.helpers.set(key, i);
     this.rules.push({ name: `#${i}`, alts: [], loc, generated: true, origin });
@@ -156,7 +160,7 @@ class Lowering {
 /** Shortest output of each rule in bytes (Infinity: it can never finish). */
 function minLengths(rules: ByteRule[]): number[] {
   const len = rules.map(() => Infinity);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     rules.forEach((r, i) => {
       for (const a of r.alts) {
@@ -194,10 +198,19 @@ function checkLeftRecursion(rules: ByteRule[], len: number[], what: string): voi
       if (state[j] === 1) {
         const cycle = path.slice(path.indexOf(j)).map((k) => rules[k]);
         const star = cycle.find((r) => r.origin);
-        if (star) throw constraintError(what, locText(star.loc), `${star.origin} can match the empty string, so it would repeat forever`);
+        if (star)
+          throw constraintError(
+            what,
+            locText(star.loc),
+            `${star.origin} can match the empty string, so it would repeat forever`,
+          );
         const named = cycle.filter((r) => !r.generated);
         const chain = [...named, named[0]].map((r) => r.name).join(" -> ");
-        throw constraintError(what, locText(named[0].loc), `rule '${named[0].name}' is left-recursive (${chain}); rewrite it with repetition`);
+        throw constraintError(
+          what,
+          locText(named[0].loc),
+          `rule '${named[0].name}' is left-recursive (${chain}); rewrite it with repetition`,
+        );
       }
       if (state[j] === 0) visit(j);
     }
@@ -218,7 +231,11 @@ export function compileGrammar(grammar: Grammar, what = "grammar"): EncodedGramm
   if (len[0] === Infinity) {
     const stuck = rules.filter((r, i) => i > 0 && !r.generated && len[i] === Infinity).map((r) => `'${r.name}'`);
     const also = stuck.length > 0 ? ` (nor can ${stuck.slice(0, 5).join(", ")})` : "";
-    throw constraintError(what, locText(rules[0].loc), `rule '${rules[0].name}' can never finish: every alternative recurses without end${also}`);
+    throw constraintError(
+      what,
+      locText(rules[0].loc),
+      `rule '${rules[0].name}' can never finish: every alternative recurses without end${also}`,
+    );
   }
   for (const r of rules) r.alts = r.alts.filter((a) => a.every((e) => e < 0 || len[e] !== Infinity));
   checkLeftRecursion(rules, len, what);

@@ -19,7 +19,9 @@ function escapeChar(cp: number, inClass: boolean): string {
 
 function formatClass(ranges: CodePointRanges): string {
   if (ranges.length === 1 && ranges[0][0] === 0 && ranges[0][1] === 0x10ffff) return ".";
-  const body = ranges.map(([lo, hi]) => (lo === hi ? escapeChar(lo, true) : `${escapeChar(lo, true)}-${escapeChar(hi, true)}`)).join("");
+  const body = ranges
+    .map(([lo, hi]) => (lo === hi ? escapeChar(lo, true) : `${escapeChar(lo, true)}-${escapeChar(hi, true)}`))
+    .join("");
   return `[${body}]`;
 }
 
@@ -45,7 +47,17 @@ function formatExpr(e: GrammarExpr, parent: "top" | "seq" | "repeat"): string {
       const inner = formatExpr(e.item, "repeat");
       const { min, max } = e;
       const op =
-        min === 0 && max === Infinity ? "*" : min === 1 && max === Infinity ? "+" : min === 0 && max === 1 ? "?" : max === Infinity ? `{${min},}` : min === max ? `{${min}}` : `{${min},${max}}`;
+        min === 0 && max === Infinity
+          ? "*"
+          : min === 1 && max === Infinity
+            ? "+"
+            : min === 0 && max === 1
+              ? "?"
+              : max === Infinity
+                ? `{${min},}`
+                : min === max
+                  ? `{${min}}`
+                  : `{${min},${max}}`;
       return `${inner}${op}`;
     }
   }

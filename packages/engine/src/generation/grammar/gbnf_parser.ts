@@ -43,7 +43,8 @@ class GbnfParser {
       const name = this.name();
       if (!name) throw this.error(loc, `expected a rule name, found ${this.describeHere()}`);
       this.skipSpace();
-      if (!this.src.startsWith("::=", this.pos)) throw this.error(this.loc(), `expected '::=' after rule name '${name}', found ${this.describeHere()}`);
+      if (!this.src.startsWith("::=", this.pos))
+        throw this.error(this.loc(), `expected '::=' after rule name '${name}', found ${this.describeHere()}`);
       this.pos += 3;
       this.skipSpace();
       if (rules.has(name)) throw this.error(loc, `rule '${name}' is defined twice`);
@@ -177,7 +178,18 @@ class GbnfParser {
     const loc = this.loc();
     this.pos++; // backslash
     const c = this.src[this.pos++];
-    const simple: Record<string, number> = { n: 10, r: 13, t: 9, "\\": 92, '"': 34, "[": 91, "]": 93, "-": 45, "^": 94, "/": 47 };
+    const simple: Record<string, number> = {
+      n: 10,
+      r: 13,
+      t: 9,
+      "\\": 92,
+      '"': 34,
+      "[": 91,
+      "]": 93,
+      "-": 45,
+      "^": 94,
+      "/": 47,
+    };
     if (c !== undefined && c in simple) return simple[c];
     const digits = c === "x" ? 2 : c === "u" ? 4 : c === "U" ? 8 : 0;
     if (digits === 0) throw this.error(loc, `unknown escape '\\${c ?? ""}'`);

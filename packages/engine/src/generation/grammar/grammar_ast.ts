@@ -86,7 +86,9 @@ export function alt(...options: GrammarExpr[]): GrammarExpr {
 
 /** A constraint that cannot be compiled; `where` names the offending part (a schema path, line:column). */
 export function constraintError(what: string, where: string, message: string): WenxinError {
-  return new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what} ${where}: ${message}`, { subject: `${what} ${where}` });
+  return new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what} ${where}: ${message}`, {
+    subject: `${what} ${where}`,
+  });
 }
 
 export function locText(loc: SourceLoc | undefined): string {

@@ -3,11 +3,23 @@
  * an extra member can never repeat (and, on parse, override) a declared one. Such keys are written
  * without escapes, which keeps "not one of these names" expressible as a small trie of rules.
  */
-import { complementRanges, literal, seq, alt, type CodePointRanges, type GrammarExpr, type GrammarRule } from "./grammar_ast.js";
+import {
+  complementRanges,
+  literal,
+  seq,
+  alt,
+  type CodePointRanges,
+  type GrammarExpr,
+  type GrammarRule,
+} from "./grammar_ast.js";
 import { cls, ref, rep } from "./json_primitives.js";
 
 /** Characters a key may hold unescaped: no quote, backslash or control character. */
-const PLAIN: CodePointRanges = [[0x20, 0x21], [0x23, 0x5b], [0x5d, 0x10ffff]];
+const PLAIN: CodePointRanges = [
+  [0x20, 0x21],
+  [0x23, 0x5b],
+  [0x5d, 0x10ffff],
+];
 
 function minus(a: CodePointRanges, cps: number[]): CodePointRanges {
   if (cps.length === 0) return a;

@@ -24,22 +24,79 @@ export function opt(item: GrammarExpr): GrammarExpr {
 
 const DIGIT = cls([[0x30, 0x39]]);
 const NONZERO = cls([[0x31, 0x39]]);
-const HEX = cls([[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]]);
+const HEX = cls([
+  [0x30, 0x39],
+  [0x41, 0x46],
+  [0x61, 0x66],
+]);
 
 /** The shared rules a JSON grammar refers to by name. */
 export const JSON_RULES: Record<string, GrammarExpr> = {
   // Whitespace between tokens: nothing, one space, or a newline with some indentation; bounded
   // so that a model cannot spend its budget on blank space.
-  ws: opt(alt(literal(" "), seq(literal("\n"), rep(cls([[0x09, 0x09], [0x20, 0x20]]), 0, 40)))),
+  ws: opt(
+    alt(
+      literal(" "),
+      seq(
+        literal("\n"),
+        rep(
+          cls([
+            [0x09, 0x09],
+            [0x20, 0x20],
+          ]),
+          0,
+          40,
+        ),
+      ),
+    ),
+  ),
   // One JSON string character: unescaped, or an escape. \u escapes name no surrogates, so every
   // character is one code point (as JSON Schema's length keywords count them).
   "json-char": alt(
-    cls([[0x20, 0x21], [0x23, 0x5b], [0x5d, 0x10ffff]]),
+    cls([
+      [0x20, 0x21],
+      [0x23, 0x5b],
+      [0x5d, 0x10ffff],
+    ]),
     seq(
       literal("\\"),
       alt(
-        cls([[0x22, 0x22], [0x2f, 0x2f], [0x5c, 0x5c], [0x62, 0x62], [0x66, 0x66], [0x6e, 0x6e], [0x72, 0x72], [0x74, 0x74]]),
-        seq(literal("u"), alt(seq(cls([[0x30, 0x39], [0x41, 0x43], [0x61, 0x63], [0x45, 0x46], [0x65, 0x66]]), HEX, HEX, HEX), seq(cls([[0x44, 0x44], [0x64, 0x64]]), cls([[0x30, 0x37]]), HEX, HEX))),
+        cls([
+          [0x22, 0x22],
+          [0x2f, 0x2f],
+          [0x5c, 0x5c],
+          [0x62, 0x62],
+          [0x66, 0x66],
+          [0x6e, 0x6e],
+          [0x72, 0x72],
+          [0x74, 0x74],
+        ]),
+        seq(
+          literal("u"),
+          alt(
+            seq(
+              cls([
+                [0x30, 0x39],
+                [0x41, 0x43],
+                [0x61, 0x63],
+                [0x45, 0x46],
+                [0x65, 0x66],
+              ]),
+              HEX,
+              HEX,
+              HEX,
+            ),
+            seq(
+              cls([
+                [0x44, 0x44],
+                [0x64, 0x64],
+              ]),
+              cls([[0x30, 0x37]]),
+              HEX,
+              HEX,
+            ),
+          ),
+        ),
       ),
     ),
   ),
@@ -48,10 +105,32 @@ export const JSON_RULES: Record<string, GrammarExpr> = {
     opt(literal("-")),
     alt(literal("0"), seq(NONZERO, rep(DIGIT, 0, MAX_INT_DIGITS - 1))),
     opt(seq(literal("."), rep(DIGIT, 1, MAX_FRACTION_DIGITS))),
-    opt(seq(cls([[0x45, 0x45], [0x65, 0x65]]), opt(cls([[0x2b, 0x2b], [0x2d, 0x2d]])), rep(DIGIT, 1, 2))),
+    opt(
+      seq(
+        cls([
+          [0x45, 0x45],
+          [0x65, 0x65],
+        ]),
+        opt(
+          cls([
+            [0x2b, 0x2b],
+            [0x2d, 0x2d],
+          ]),
+        ),
+        rep(DIGIT, 1, 2),
+      ),
+    ),
   ),
   "json-integer": seq(opt(literal("-")), alt(literal("0"), seq(NONZERO, rep(DIGIT, 0, MAX_INT_DIGITS - 1)))),
-  "json-value": alt(ref("json-object"), ref("json-array"), ref("json-string"), ref("json-number"), literal("true"), literal("false"), literal("null")),
+  "json-value": alt(
+    ref("json-object"),
+    ref("json-array"),
+    ref("json-string"),
+    ref("json-number"),
+    literal("true"),
+    literal("false"),
+    literal("null"),
+  ),
   "json-member": seq(ref("json-string"), literal(":"), ref("ws"), ref("json-value")),
   "json-object": seq(
     literal("{"),
@@ -131,7 +210,8 @@ export function jsonEscaped(e: GrammarExpr): GrammarExpr {
   }
 }
 
-const DATE = "\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))";
+const DATE =
+  "\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))";
 const TIME = "(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,6})?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)";
 /**
  * String formats enforced by the grammar (others are annotations and are not enforced). Dates
@@ -148,7 +228,9 @@ export const FORMAT_PATTERNS: Record<string, string> = {
 
 export function formatString(format: string): GrammarExpr | undefined {
   const pattern = FORMAT_PATTERNS[format];
-  return pattern === undefined ? undefined : seq(literal('"'), regexFullMatch(pattern, `format ${format}`), literal('"'));
+  return pattern === undefined
+    ? undefined
+    : seq(literal('"'), regexFullMatch(pattern, `format ${format}`), literal('"'));
 }
 
 // ---- integer ranges -----------------------------------------------------------------------

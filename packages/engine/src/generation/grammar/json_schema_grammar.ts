@@ -10,7 +10,16 @@
  * required may be left out; without `additionalProperties` no other members are generated (a valid
  * subset). oneOf is generated as anyOf, so its branches must not overlap.
  */
-import { MAX_REPEAT, alt, constraintError, literal, seq, type Grammar, type GrammarExpr, type GrammarRule } from "./grammar_ast.js";
+import {
+  MAX_REPEAT,
+  alt,
+  constraintError,
+  literal,
+  seq,
+  type Grammar,
+  type GrammarExpr,
+  type GrammarRule,
+} from "./grammar_ast.js";
 import {
   addJsonRule,
   boundedInteger,
@@ -30,15 +39,53 @@ import { exceptStrings } from "./json_object_keys.js";
 type Schema = Record<string, unknown>;
 
 const UNSUPPORTED = [
-  "not", "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies", "patternProperties",
-  "propertyNames", "unevaluatedProperties", "unevaluatedItems", "minProperties", "maxProperties", "contains",
-  "minContains", "maxContains", "multipleOf", "$dynamicRef", "$recursiveRef",
+  "not",
+  "if",
+  "then",
+  "else",
+  "dependentRequired",
+  "dependentSchemas",
+  "dependencies",
+  "patternProperties",
+  "propertyNames",
+  "unevaluatedProperties",
+  "unevaluatedItems",
+  "minProperties",
+  "maxProperties",
+  "contains",
+  "minContains",
+  "maxContains",
+  "multipleOf",
+  "$dynamicRef",
+  "$recursiveRef",
 ];
 /** Keywords that constrain a value (anything else is an annotation or unknown, and ignored). */
 const CONSTRAINING = new Set([
-  "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems", "minItems",
-  "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-  "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref", "nullable", ...UNSUPPORTED,
+  "type",
+  "enum",
+  "const",
+  "properties",
+  "required",
+  "additionalProperties",
+  "items",
+  "prefixItems",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "format",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "anyOf",
+  "oneOf",
+  "allOf",
+  "$ref",
+  "nullable",
+  ...UNSUPPORTED,
 ]);
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
@@ -86,7 +133,11 @@ class SchemaCompiler {
   }
 
   private freshName(hint: string): string {
-    const base = hint.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "r";
+    const base =
+      hint
+        .replace(/[^A-Za-z0-9-]+/g, "-")
+        .replace(/^-+|-+$/g, "")
+        .slice(0, 40) || "r";
     let name = base;
     for (let i = 2; this.usedNames.has(name) || name.startsWith("json-") || name === "ws"; i++) name = `${base}-${i}`;
     this.usedNames.add(name);
@@ -101,8 +152,10 @@ class SchemaCompiler {
     if (s === true) return this.json("json-value");
     if (s === false) throw this.error(path, "the schema `false` allows no value");
     if (!isSchemaObject(s)) throw this.error(path, "a schema must be an object or a boolean");
-    for (const k of UNSUPPORTED) if (k in s) throw this.error(`${path}/${k}`, `'${k}' is not supported in constrained generation`);
-    if (s.uniqueItems === true) throw this.error(`${path}/uniqueItems`, "'uniqueItems' is not supported in constrained generation");
+    for (const k of UNSUPPORTED)
+      if (k in s) throw this.error(`${path}/${k}`, `'${k}' is not supported in constrained generation`);
+    if (s.uniqueItems === true)
+      throw this.error(`${path}/uniqueItems`, "'uniqueItems' is not supported in constrained generation");
 
     if (s.nullable === true) {
       // OpenAPI 3.0.3: with enum/const, null is allowed only when listed.
@@ -114,14 +167,20 @@ class SchemaCompiler {
     for (const key of ["anyOf", "oneOf"] as const) {
       if (key in s) {
         const branches = s[key];
-        if (!Array.isArray(branches) || branches.length === 0) throw this.error(`${path}/${key}`, `'${key}' must be a non-empty array`);
+        if (!Array.isArray(branches) || branches.length === 0)
+          throw this.error(`${path}/${key}`, `'${key}' must be a non-empty array`);
         const { [key]: _b, ...siblings } = s;
-        return alt(...branches.map((b, i) => this.schema(this.withSiblings(b, siblings, `${path}/${key}/${i}`), `${path}/${key}/${i}`)));
+        return alt(
+          ...branches.map((b, i) =>
+            this.schema(this.withSiblings(b, siblings, `${path}/${key}/${i}`), `${path}/${key}/${i}`),
+          ),
+        );
       }
     }
     if ("const" in s) return this.enumeration([s.const], s, `${path}/const`);
     if ("enum" in s) {
-      if (!Array.isArray(s.enum) || s.enum.length === 0) throw this.error(`${path}/enum`, "'enum' must be a non-empty array");
+      if (!Array.isArray(s.enum) || s.enum.length === 0)
+        throw this.error(`${path}/enum`, "'enum' must be a non-empty array");
       return this.enumeration(s.enum, s, `${path}/enum`);
     }
     const types = this.types(s, path);
@@ -134,9 +193,13 @@ class SchemaCompiler {
     if ("type" in s) {
       const list = Array.isArray(s.type) ? s.type : [s.type];
       if (list.length === 0) throw this.error(`${path}/type`, "'type' must not be an empty list");
-      for (const t of list) if (typeof t !== "string" || !TYPES.includes(t)) throw this.error(`${path}/type`, `unknown type ${JSON.stringify(t)}`);
+      for (const t of list)
+        if (typeof t !== "string" || !TYPES.includes(t))
+          throw this.error(`${path}/type`, `unknown type ${JSON.stringify(t)}`);
       // "integer" is a subset of "number": listing both is "number".
-      return (list as string[]).filter((t, i) => list.indexOf(t) === i && !(t === "integer" && list.includes("number")));
+      return (list as string[]).filter(
+        (t, i) => list.indexOf(t) === i && !(t === "integer" && list.includes("number")),
+      );
     }
     if (["properties", "required", "additionalProperties"].some((k) => k in s)) return ["object"];
     if (["items", "prefixItems", "minItems", "maxItems"].some((k) => k in s)) return ["array"];
@@ -200,9 +263,13 @@ class SchemaCompiler {
   /** What a same-document reference points at. */
   private target(target: unknown, path: string): { pointer: string; node: unknown } {
     if (typeof target !== "string" || !target.startsWith("#"))
-      throw this.error(`${path}/$ref`, `only references into the same schema ("#/...") are supported, got ${JSON.stringify(target)}`);
+      throw this.error(
+        `${path}/$ref`,
+        `only references into the same schema ("#/...") are supported, got ${JSON.stringify(target)}`,
+      );
     const pointer = this.fragment(target, path);
-    if (pointer !== "" && !pointer.startsWith("/")) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a JSON pointer`);
+    if (pointer !== "" && !pointer.startsWith("/"))
+      throw this.error(`${path}/$ref`, `${JSON.stringify(target)} is not a JSON pointer`);
     const node = this.resolvePointer(pointer);
     if (node === undefined) throw this.error(`${path}/$ref`, `${JSON.stringify(target)} points at nothing`);
     return { pointer, node };
@@ -223,7 +290,11 @@ class SchemaCompiler {
     let at = pointer;
     while (isSchemaObject(node) && typeof node.$ref === "string" && node.$ref.startsWith("#")) {
       const next = this.fragment(node.$ref, `#${at}`);
-      if (seen.has(next)) throw this.error(`#${at}/$ref`, `the reference ${JSON.stringify(node.$ref)} loops back without reaching a schema`);
+      if (seen.has(next))
+        throw this.error(
+          `#${at}/$ref`,
+          `the reference ${JSON.stringify(node.$ref)} loops back without reaching a schema`,
+        );
       seen.add(next);
       at = next;
       node = this.resolvePointer(next);
@@ -250,7 +321,8 @@ class SchemaCompiler {
 
   private mergeAllOf(s: Schema, path: string): Schema {
     const { allOf, ...rest } = s;
-    if (!Array.isArray(allOf) || allOf.length === 0) throw this.error(`${path}/allOf`, "'allOf' must be a non-empty array");
+    if (!Array.isArray(allOf) || allOf.length === 0)
+      throw this.error(`${path}/allOf`, "'allOf' must be a non-empty array");
     let merged: Schema = rest;
     allOf.forEach((part, i) => {
       if (part === true) return;
@@ -263,7 +335,8 @@ class SchemaCompiler {
 
   private resolve(s: Schema, path: string): Schema {
     const { node } = this.target(s.$ref, path);
-    if (!isSchemaObject(node)) throw this.error(`${path}/$ref`, `${JSON.stringify(s.$ref)} does not point at a schema object`);
+    if (!isSchemaObject(node))
+      throw this.error(`${path}/$ref`, `${JSON.stringify(s.$ref)} does not point at a schema object`);
     return node;
   }
 
@@ -279,7 +352,10 @@ class SchemaCompiler {
       } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) {
         out[k] = [...new Set([...(out[k] as unknown[]), ...v])];
       } else if (JSON.stringify(out[k]) !== JSON.stringify(v)) {
-        throw this.error(`${path}/${escapePointer(k)}`, `'${k}' differs between combined schemas; such an intersection is not supported`);
+        throw this.error(
+          `${path}/${escapePointer(k)}`,
+          `'${k}' differs between combined schemas; such an intersection is not supported`,
+        );
       }
     }
     return out;
@@ -295,20 +371,35 @@ class SchemaCompiler {
     if (additional !== undefined && typeof additional !== "boolean" && !isSchemaObject(additional))
       throw this.error(`${path}/additionalProperties`, "'additionalProperties' must be a boolean or a schema");
 
-    const entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [k, v, `${path}/properties/${escapePointer(k)}`]);
+    const entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [
+      k,
+      v,
+      `${path}/properties/${escapePointer(k)}`,
+    ]);
     for (const r of required as string[]) {
       if (r in props) continue;
-      if (additional === false) throw this.error(`${path}/required`, `required property '${r}' is not in 'properties' and additionalProperties is false`);
+      if (additional === false)
+        throw this.error(
+          `${path}/required`,
+          `required property '${r}' is not in 'properties' and additionalProperties is false`,
+        );
       entries.push([r, isSchemaObject(additional) ? additional : true, `${path}/additionalProperties`]);
     }
     const requiredSet = new Set(required as string[]);
     const ws = this.json("ws");
-    const members = entries.map(([name, sub, subPath]) => seq(jsonLiteral(name), literal(":"), ws, this.schema(sub, subPath)));
+    const members = entries.map(([name, sub, subPath]) =>
+      seq(jsonLiteral(name), literal(":"), ws, this.schema(sub, subPath)),
+    );
 
     let extra: GrammarExpr | undefined;
     if (additional === true || isSchemaObject(additional)) {
-      const key = exceptStrings(entries.map(([n]) => n), this.rules, this.freshName(`${path}-key`));
-      const value = additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
+      const key = exceptStrings(
+        entries.map(([n]) => n),
+        this.rules,
+        this.freshName(`${path}-key`),
+      );
+      const value =
+        additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
       extra = this.named(`${path}-extra`, seq(key, literal(":"), ws, value));
     }
     const n = members.length;
@@ -336,14 +427,19 @@ class SchemaCompiler {
     const head = first(0);
     if (head === undefined) return seq(literal("{"), ws, literal("}"));
     const body = seq(head, ws);
-    return this.named(path === "#" ? "object" : path, seq(literal("{"), ws, anyRequired ? body : opt(body), literal("}")));
+    return this.named(
+      path === "#" ? "object" : path,
+      seq(literal("{"), ws, anyRequired ? body : opt(body), literal("}")),
+    );
   }
 
   private count(s: Schema, key: string, path: string): number | undefined {
     const v = s[key];
     if (v === undefined) return undefined;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw this.error(`${path}/${key}`, `'${key}' must be a non-negative integer`);
-    if (v > MAX_REPEAT) throw this.error(`${path}/${key}`, `'${key}' above ${MAX_REPEAT} is not supported (each step is a grammar rule)`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0)
+      throw this.error(`${path}/${key}`, `'${key}' must be a non-negative integer`);
+    if (v > MAX_REPEAT)
+      throw this.error(`${path}/${key}`, `'${key}' above ${MAX_REPEAT} is not supported (each step is a grammar rule)`);
     return v;
   }
 
@@ -360,11 +456,16 @@ class SchemaCompiler {
     const min = this.count(s, "minItems", path) ?? 0;
     let max = this.count(s, "maxItems", path) ?? Infinity;
     if (items === false) max = Math.min(max, prefix.length);
-    if (min > max) throw this.error(`${path}/minItems`, `minItems ${min} is above the number of items allowed (${max})`);
+    if (min > max)
+      throw this.error(`${path}/minItems`, `minItems ${min} is above the number of items allowed (${max})`);
     const ws = this.json("ws");
     if (max === 0) return seq(literal("["), ws, literal("]"));
     const itemAt = (i: number): GrammarExpr =>
-      i < prefix.length ? this.schema(prefix[i], `${path}/prefixItems/${i}`) : items === undefined || items === true ? this.json("json-value") : this.schema(items, `${path}/items`);
+      i < prefix.length
+        ? this.schema(prefix[i], `${path}/prefixItems/${i}`)
+        : items === undefined || items === true
+          ? this.json("json-value")
+          : this.schema(items, `${path}/items`);
     const extraItem = prefix.length < max ? this.named(`${path}-item`, itemAt(prefix.length)) : undefined;
     // after(c): the items after the first c, each after a comma.
     const after = (c: number): GrammarExpr => {
@@ -403,7 +504,10 @@ class SchemaCompiler {
   private bound(s: Schema, path: string, key: "minimum" | "maximum", exclusiveKey: string): NumericBound | undefined {
     const inclusive = s[key];
     const exclusive = s[exclusiveKey];
-    for (const [k, v] of [[key, inclusive], [exclusiveKey, exclusive]] as const) {
+    for (const [k, v] of [
+      [key, inclusive],
+      [exclusiveKey, exclusive],
+    ] as const) {
       if (v !== undefined && typeof v !== "boolean" && (typeof v !== "number" || !Number.isFinite(v)))
         throw this.error(`${path}/${k}`, `'${k}' must be a finite number`);
     }

@@ -16,13 +16,30 @@ import {
 } from "./grammar_ast.js";
 
 const DIGIT: CodePointRanges = [[0x30, 0x39]];
-const WORD: CodePointRanges = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
+const WORD: CodePointRanges = [
+  [0x30, 0x39],
+  [0x41, 0x5a],
+  [0x5f, 0x5f],
+  [0x61, 0x7a],
+];
 const SPACE: CodePointRanges = normalizeRanges([
-  [0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a],
-  [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff],
+  [0x09, 0x0d],
+  [0x20, 0x20],
+  [0xa0, 0xa0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+  [0xfeff, 0xfeff],
 ]);
 /** `.`: anything but a line terminator, as in JavaScript without the s flag. */
-const DOT: CodePointRanges = complementRanges([[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]]);
+const DOT: CodePointRanges = complementRanges([
+  [0x0a, 0x0a],
+  [0x0d, 0x0d],
+  [0x2028, 0x2029],
+]);
 
 /** One top-level alternative and whether it was anchored at either end. */
 export interface RegexBranch {
@@ -87,7 +104,8 @@ class RegexParser {
       this.pos++;
       return { kind: "class", ranges: DOT, loc: this.loc(at) };
     }
-    if (c === "^" || c === "$") throw this.error(at, "'^' and '$' are only supported at the start and end of the pattern");
+    if (c === "^" || c === "$")
+      throw this.error(at, "'^' and '$' are only supported at the start and end of the pattern");
     if (c === "*" || c === "+" || c === "?") throw this.error(at, `'${c}' has nothing to repeat`);
     if (c === "\\") {
       const ranges = this.escape(false);
@@ -183,28 +201,43 @@ class RegexParser {
     if (c === undefined) throw this.error(at, "the pattern ends with a lone '\\'");
     const one = (cp: number): CodePointRanges => [[cp, cp]];
     switch (c) {
-      case "d": return DIGIT;
-      case "D": return complementRanges(DIGIT);
-      case "w": return WORD;
-      case "W": return complementRanges(WORD);
-      case "s": return SPACE;
-      case "S": return complementRanges(SPACE);
-      case "n": return one(10);
-      case "r": return one(13);
-      case "t": return one(9);
-      case "v": return one(11);
-      case "f": return one(12);
-      case "0": return one(0);
+      case "d":
+        return DIGIT;
+      case "D":
+        return complementRanges(DIGIT);
+      case "w":
+        return WORD;
+      case "W":
+        return complementRanges(WORD);
+      case "s":
+        return SPACE;
+      case "S":
+        return complementRanges(SPACE);
+      case "n":
+        return one(10);
+      case "r":
+        return one(13);
+      case "t":
+        return one(9);
+      case "v":
+        return one(11);
+      case "f":
+        return one(12);
+      case "0":
+        return one(0);
       case "b":
         if (inClass) return one(8);
         throw this.error(at, "word boundaries (\\b) cannot be expressed as a grammar");
-      case "B": throw this.error(at, "word boundaries (\\B) cannot be expressed as a grammar");
-      case "x": return one(this.hex(at, 2));
+      case "B":
+        throw this.error(at, "word boundaries (\\B) cannot be expressed as a grammar");
+      case "x":
+        return one(this.hex(at, 2));
       case "u": {
         if (this.src[this.pos] === "{") {
           const close = this.src.indexOf("}", this.pos);
           const h = close < 0 ? "" : this.src.slice(this.pos + 1, close);
-          if (!/^[0-9a-fA-F]{1,6}$/.test(h) || parseInt(h, 16) > MAX_CODE_POINT) throw this.error(at, "bad \\u{...} escape");
+          if (!/^[0-9a-fA-F]{1,6}$/.test(h) || parseInt(h, 16) > MAX_CODE_POINT)
+            throw this.error(at, "bad \\u{...} escape");
           this.pos = close + 1;
           return one(parseInt(h, 16));
         }
@@ -215,7 +248,8 @@ class RegexParser {
         if (!l || !/[A-Za-z]/.test(l)) throw this.error(at, "\\c needs a letter");
         return one(l.charCodeAt(0) % 32);
       }
-      case "k": throw this.error(at, "backreferences cannot be expressed as a grammar");
+      case "k":
+        throw this.error(at, "backreferences cannot be expressed as a grammar");
       default:
         if (/[1-9]/.test(c)) throw this.error(at, "backreferences cannot be expressed as a grammar");
         return one(c.codePointAt(0)!);
@@ -254,7 +288,12 @@ export function regexFullMatch(pattern: string, what = "pattern"): GrammarExpr {
  * alternative without `^` may have anything before it, one without `$` anything after.
  */
 export function regexSearch(pattern: string, what = "pattern"): GrammarExpr {
-  const any: GrammarExpr = { kind: "repeat", item: { kind: "class", ranges: [[0, MAX_CODE_POINT]] }, min: 0, max: Infinity };
+  const any: GrammarExpr = {
+    kind: "repeat",
+    item: { kind: "class", ranges: [[0, MAX_CODE_POINT]] },
+    min: 0,
+    max: Infinity,
+  };
   const options = parseRegex(pattern, what).map((b) => {
     const items: GrammarExpr[] = [];
     if (!b.anchoredStart) items.push(any);

@@ -59,7 +59,10 @@ export function utf8Sequences(ranges: CodePointRanges): ByteSetRanges[][] {
   }
   const byTail = new Map<string, ByteSetRanges[]>();
   for (const s of raw) {
-    const key = `${s.length}:${s.slice(1).map(([a, b]) => `${a}-${b}`).join(",")}`;
+    const key = `${s.length}:${s
+      .slice(1)
+      .map(([a, b]) => `${a}-${b}`)
+      .join(",")}`;
     const found = byTail.get(key);
     if (found) found[0].push(s[0]);
     else byTail.set(key, [[s[0]], ...s.slice(1).map((r) => [r])]);

@@ -7,5 +7,7 @@ import { ChatCompletionsServing } from "./serving.js";
 
 export function registerChatCompletions(app: FastifyInstance, ctx: ServingContext): void {
   const serving = new ChatCompletionsServing(ctx);
-  app.post("/v1/chat/completions", async (request, reply) => serving.handle(parseBody(chatCompletionRequestSchema, request.body), request, reply));
+  app.post("/v1/chat/completions", async (request, reply) =>
+    serving.handle(parseBody(chatCompletionRequestSchema, request.body), request, reply),
+  );
 }

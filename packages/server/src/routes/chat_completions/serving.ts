@@ -13,7 +13,7 @@ import { ChatChoiceOutput } from "../../chat/chat_output.js";
 import { constraintOption } from "../../chat/constraint.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { ApiError, badRequest, toApiError, unsupported } from "../../errors.js";
+import { ApiError, badRequest, toApiError } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
@@ -21,7 +21,14 @@ import { ChoiceRun } from "../generation_runs.js";
 import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatDelta, ChatFinishReason, Usage } from "./protocol.js";
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatDelta,
+  ChatFinishReason,
+  Usage,
+} from "./protocol.js";
 
 const ROUTE = "/v1/chat/completions";
 const FINGERPRINT = "wenxin";
@@ -40,7 +47,11 @@ interface PreparedChat {
 export class ChatCompletionsServing {
   constructor(private readonly ctx: ServingContext) {}
 
-  async handle(body: ChatCompletionRequest, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | ChatCompletion> {
+  async handle(
+    body: ChatCompletionRequest,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | ChatCompletion> {
     this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const prepared = this.prepare(engine, body);
@@ -64,7 +75,10 @@ export class ChatCompletionsServing {
         { length: prepared.choices },
         () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
       );
-      const logprobs = prepared.topLogprobs === undefined ? undefined : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
+      const logprobs =
+        prepared.topLogprobs === undefined
+          ? undefined
+          : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
       if (!body.stream) return await this.complete(run, outputs, logprobs);
       await this.stream(run, body, outputs, scope, reply, logprobs);
       return reply;
@@ -77,14 +91,25 @@ export class ChatCompletionsServing {
 
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
     rejectUnsupportedSampling(body);
-    if (body.top_logprobs != null && !body.logprobs) throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
+    if (body.top_logprobs != null && !body.logprobs)
+      throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
     if (!engine.chatTemplate)
-      throw new ApiError(400, "invalid_request_error", `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`, "no_chat_template");
+      throw new ApiError(
+        400,
+        "invalid_request_error",
+        `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`,
+        "no_chat_template",
+      );
     const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
     const promptIds = engine.tokenizer.encode(prompt.text);
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
-    const maxNewTokens = resolveMaxTokens(promptIds.length, requested, this.ctx.options.defaultMaxTokens, engine.maxContext);
+    const maxNewTokens = resolveMaxTokens(
+      promptIds.length,
+      requested,
+      this.ctx.options.defaultMaxTokens,
+      engine.maxContext,
+    );
     return {
       prompt,
       promptIds,
@@ -95,7 +120,11 @@ export class ChatCompletionsServing {
     };
   }
 
-  private async complete(run: ChoiceRun, outputs: ChatChoiceOutput[], logprobs: ChoiceLogprobs | undefined): Promise<ChatCompletion> {
+  private async complete(
+    run: ChoiceRun,
+    outputs: ChatChoiceOutput[],
+    logprobs: ChoiceLogprobs | undefined,
+  ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
       const b = new AssistantMessageBuilder();
       b.add(o.start());
@@ -231,7 +260,8 @@ export function toDelta(pieces: AssistantPiece[]): ChatDelta | undefined {
     else {
       const calls = (delta.tool_calls ??= []);
       const last = calls[calls.length - 1];
-      if (p.kind === "tool_call_start") calls.push({ index: p.index, id: p.id, type: "function", function: { name: p.name, arguments: "" } });
+      if (p.kind === "tool_call_start")
+        calls.push({ index: p.index, id: p.id, type: "function", function: { name: p.name, arguments: "" } });
       else if (last && last.index === p.index) last.function.arguments += p.text;
       else calls.push({ index: p.index, function: { arguments: p.text } });
     }

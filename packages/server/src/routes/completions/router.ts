@@ -7,5 +7,7 @@ import { CompletionsServing } from "./serving.js";
 
 export function registerCompletions(app: FastifyInstance, ctx: ServingContext): void {
   const serving = new CompletionsServing(ctx);
-  app.post("/v1/completions", async (request, reply) => serving.handle(parseBody(completionRequestSchema, request.body), request, reply));
+  app.post("/v1/completions", async (request, reply) =>
+    serving.handle(parseBody(completionRequestSchema, request.body), request, reply),
+  );
 }

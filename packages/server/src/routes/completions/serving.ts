@@ -31,7 +31,11 @@ interface PreparedPrompt {
 export class CompletionsServing {
   constructor(private readonly ctx: ServingContext) {}
 
-  async handle(body: CompletionRequest, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | Completion> {
+  async handle(
+    body: CompletionRequest,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | Completion> {
     this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const prompts = this.prepare(engine, body);
@@ -47,9 +51,18 @@ export class CompletionsServing {
         ...(body.logprobs != null && { logprobs: body.logprobs }),
         signal,
       }));
-      const logprobs = body.logprobs == null ? undefined : new CompletionChoicesLogprobs(TokenSpelling.of(engine.tokenizer), body.logprobs, prompts.length * n);
+      const logprobs =
+        body.logprobs == null
+          ? undefined
+          : new CompletionChoicesLogprobs(TokenSpelling.of(engine.tokenizer), body.logprobs, prompts.length * n);
       const echo = (i: number) => (body.echo ? prompts[Math.floor(i / n)]!.text : "");
-      const base = { id: `cmpl-${randomUUID().replaceAll("-", "")}`, object: "text_completion" as const, created: Math.floor(Date.now() / 1000), model: this.ctx.model.id, system_fingerprint: "wenxin" };
+      const base = {
+        id: `cmpl-${randomUUID().replaceAll("-", "")}`,
+        object: "text_completion" as const,
+        created: Math.floor(Date.now() / 1000),
+        model: this.ctx.model.id,
+        system_fingerprint: "wenxin",
+      };
       const usage = (results: GenerationResult[]): Usage => {
         const prompt = prompts.reduce((sum, p) => sum + p.ids.length, 0);
         const completion = results.reduce((sum, r) => sum + r.completionTokens, 0);
@@ -67,7 +80,12 @@ export class CompletionsServing {
         });
         return {
           ...base,
-          choices: results.map((r, i) => ({ index: i, text: echo(i) + texts[i], logprobs: logprobs?.take(i) ?? null, finish_reason: r.finishReason })),
+          choices: results.map((r, i) => ({
+            index: i,
+            text: echo(i) + texts[i],
+            logprobs: logprobs?.take(i) ?? null,
+            finish_reason: r.finishReason,
+          })),
           usage: usage(results),
         };
       }
@@ -107,19 +125,27 @@ export class CompletionsServing {
 
   private prepare(engine: Engine, body: CompletionRequest): PreparedPrompt[] {
     rejectUnsupportedSampling(body);
-    if (body.logprobs != null && body.echo) throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
+    if (body.logprobs != null && body.echo)
+      throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
     if (body.suffix) throw unsupported("suffix", "suffix (fill-in-the-middle)");
-    if (body.best_of != null && body.best_of !== (body.n ?? 1)) throw unsupported("best_of", "best_of different from n");
+    if (body.best_of != null && body.best_of !== (body.n ?? 1))
+      throw unsupported("best_of", "best_of different from n");
     const raw = body.prompt;
-    const list: (string | number[])[] = typeof raw === "string" ? [raw] : typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);
+    const list: (string | number[])[] =
+      typeof raw === "string" ? [raw] : typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);
     const vocab = engine.config.hparams.vocabSize;
     return list.map((p, k) => {
       const ids = typeof p === "string" ? engine.tokenizer.encode(p) : p;
       if (ids.length === 0) throw badRequest(`prompt ${k} is empty`, "prompt");
       const bad = ids.find((id) => id >= vocab);
-      if (bad !== undefined) throw badRequest(`prompt ${k} holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "prompt");
+      if (bad !== undefined)
+        throw badRequest(`prompt ${k} holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "prompt");
       const text = typeof p === "string" ? p : engine.tokenizer.decode(ids);
-      return { ids, text, maxNewTokens: resolveMaxTokens(ids.length, body.max_tokens, DEFAULT_MAX_TOKENS, engine.maxContext) };
+      return {
+        ids,
+        text,
+        maxNewTokens: resolveMaxTokens(ids.length, body.max_tokens, DEFAULT_MAX_TOKENS, engine.maxContext),
+      };
     });
   }
 }

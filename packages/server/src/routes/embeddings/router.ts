@@ -7,5 +7,7 @@ import { EmbeddingsServing } from "./serving.js";
 
 export function registerEmbeddings(app: FastifyInstance, ctx: ServingContext): void {
   const serving = new EmbeddingsServing(ctx);
-  app.post("/v1/embeddings", async (request, reply) => serving.handle(parseBody(embeddingRequestSchema, request.body), request, reply));
+  app.post("/v1/embeddings", async (request, reply) =>
+    serving.handle(parseBody(embeddingRequestSchema, request.body), request, reply),
+  );
 }

@@ -32,7 +32,11 @@ export class EmbeddingsServing {
       const base64 = body.encoding_format === "base64";
       return {
         object: "list",
-        data: vectors.map((v, index) => ({ object: "embedding", index, embedding: base64 ? toBase64(v) : Array.from(v) })),
+        data: vectors.map((v, index) => ({
+          object: "embedding",
+          index,
+          embedding: base64 ? toBase64(v) : Array.from(v),
+        })),
         model: this.ctx.model.id,
         usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
       };
@@ -44,7 +48,12 @@ export class EmbeddingsServing {
   }
 
   private texts(engine: Engine, input: EmbeddingRequest["input"]): string[] {
-    const list: (string | number[])[] = typeof input === "string" ? [input] : typeof input[0] === "number" ? [input as number[]] : (input as (string | number[])[]);
+    const list: (string | number[])[] =
+      typeof input === "string"
+        ? [input]
+        : typeof input[0] === "number"
+          ? [input as number[]]
+          : (input as (string | number[])[]);
     const vocab = engine.config.hparams.vocabSize;
     return list.map((item, i) => {
       if (typeof item === "string") {
@@ -52,7 +61,8 @@ export class EmbeddingsServing {
         return item;
       }
       const bad = item.find((id) => id >= vocab);
-      if (bad !== undefined) throw badRequest(`input[${i}] holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "input");
+      if (bad !== undefined)
+        throw badRequest(`input[${i}] holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "input");
       return engine.tokenizer.decode(item);
     });
   }
