@@ -27,10 +27,27 @@ export { applyLogitsProcessors } from "./generation/logits_processors.js";
 export { constraintSchema, jsonSchemaToGbnf } from "./generation/constraint.js";
 export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
 
+// LoRA adapters in PEFT's format (read by engine.loadAdapter, written by the trainer)
+export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
+export type { LoraConfig } from "./adapters/lora_config.js";
+export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
+export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "./adapters/peft_adapter.js";
+
+// LoRA fine-tuning (engine.createTrainer)
+export { LoraTrainer } from "./training/lora_trainer.js";
+export type { StepResult, EvaluationResult, TrainingBatch } from "./training/lora_trainer.js";
+export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
+export type { TrainerOptions, LoraOptions, OptimizerOptions } from "./training/options.js";
+export type { TrainingExample, TrainingRow, PaddedBatch } from "./training/examples.js";
+export type { LoraTarget } from "./training/lora_targets.js";
+export { learningRate } from "./training/schedule.js";
+
 // Model files
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export type { ModelConfig } from "./model/config.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
 export { quantizeModel, quantizeOptionsSchema } from "./model/quantize.js";
 export type { QuantizeOptions } from "./model/quantize.js";
 
