@@ -30,7 +30,7 @@ export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
 // LoRA adapters in PEFT's format (read by engine.loadAdapter, written by the trainer)
 export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
 export type { LoraConfig } from "./adapters/lora_config.js";
-export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
+export { loadLoraAdapter } from "./adapters/peft_adapter.js";
 export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "./adapters/peft_adapter.js";
 
 // LoRA fine-tuning (engine.createTrainer)
@@ -46,8 +46,6 @@ export { learningRate } from "./training/schedule.js";
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export type { ModelConfig } from "./model/config.js";
 export { resolveWeightFiles } from "./model/weights.js";
-export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
-export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
 export { quantizeModel, quantizeOptionsSchema } from "./model/quantize.js";
 export type { QuantizeOptions } from "./model/quantize.js";
 

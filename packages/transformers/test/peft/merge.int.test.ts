@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 
-import { readSafetensorsHeader } from "@wenxin/engine";
+import { readSafetensorsHeader } from "@wenxin/engine/internal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import {
