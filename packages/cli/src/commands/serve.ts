@@ -16,13 +16,15 @@ Options:
                            (default: $WENXIN_API_KEY, else none)
   --metrics-key KEY        a second key that opens /metrics only, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
-  --max-concurrency N      requests generating at once (default 64)
+  --max-concurrency N      sequences (prompts × n) generating at once (default 64)
   --max-queue N            requests waiting beyond that before 429 (default 1024)
   --max-context N          tokens per sequence, prompt + completion (default 4096)
   --kv-cache-tokens N      KV cache budget over all requests (default 4 × max-context)
   --default-max-tokens N   completion length when a chat request sets none (default: the rest of the context)
   --body-limit BYTES       largest request body; larger ones get 413 (default 4194304)
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
+  --stream-idle-timeout S  seconds a client may leave the server's output unread before it is
+                           disconnected and its work freed (default 60, 0 = none)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
   --threads N              threads of the forward pass (default: all CPUs)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)`;
@@ -49,6 +51,7 @@ export const serveCommand: Command = {
         "body-limit": { type: "string" },
         "request-timeout": { type: "string" },
         "drain-timeout": { type: "string" },
+        "stream-idle-timeout": { type: "string" },
         threads: { type: "string" },
         "log-level": { type: "string" },
       },
@@ -64,6 +67,7 @@ export const serveCommand: Command = {
     }
     const drainSeconds = numberOption(values["drain-timeout"], "drain-timeout");
     const requestSeconds = numberOption(values["request-timeout"], "request-timeout");
+    const idleSeconds = numberOption(values["stream-idle-timeout"], "stream-idle-timeout");
     const server = await startServer({
       model: values.model,
       loadOptions: {
@@ -82,6 +86,7 @@ export const serveCommand: Command = {
       drainTimeoutMs: drainSeconds === undefined ? undefined : Math.round(drainSeconds * 1000),
       bodyLimit: numberOption(values["body-limit"], "body-limit"),
       requestTimeoutMs: requestSeconds === undefined ? undefined : Math.round(requestSeconds * 1000),
+      streamIdleTimeoutMs: idleSeconds === undefined ? undefined : Math.round(idleSeconds * 1000),
       logLevel: values["log-level"] as LogLevel | undefined,
     });
 
