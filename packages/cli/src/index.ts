@@ -10,6 +10,7 @@ import { pullCommand } from "./commands/pull.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { benchCommand } from "./commands/bench.js";
 import { convertCommand } from "./commands/convert.js";
+import { finetuneCommand } from "./commands/finetune.js";
 import type { Command } from "./commands/command.js";
 
 const COMMANDS: Record<string, Command> = {
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   pull: pullCommand,
   quantize: quantizeCommand,
   convert: convertCommand,
+  finetune: finetuneCommand,
   bench: benchCommand,
 };
 

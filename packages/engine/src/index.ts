@@ -41,6 +41,10 @@ export type { TrainerOptions, LoraOptions, OptimizerOptions } from "./training/o
 export type { TrainingExample, TrainingRow, PaddedBatch } from "./training/examples.js";
 export type { LoraTarget } from "./training/lora_targets.js";
 export { learningRate } from "./training/schedule.js";
+export { loadJsonlDataset } from "./training/jsonl_dataset.js";
+export type { Dataset, DatasetStats } from "./training/jsonl_dataset.js";
+export { trainLoop, stepsPerEpoch, latestCheckpoint } from "./training/train_loop.js";
+export type { TrainLoopOptions, TrainProgress, TrainResult, LogEntry } from "./training/train_loop.js";
 
 // Model files
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";

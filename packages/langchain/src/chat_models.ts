@@ -2,6 +2,8 @@
  * ChatWenxin: ERNIE 4.5 as a LangChain chat model, in-process on @wenxin/engine or on a remote
  * OpenAI-compatible server. See the package README for the API and examples/ for uses.
  */
+import path from "node:path";
+
 import type { BaseLanguageModelInput, StructuredOutputMethodOptions } from "@langchain/core/language_models/base";
 import { BaseChatModel, type BindToolsInput, type LangSmithParams } from "@langchain/core/language_models/chat_models";
 import type { ChatModelStreamEvent } from "@langchain/core/language_models/event";
@@ -13,7 +15,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import type { SerializableSchema } from "@langchain/core/utils/standard_schema";
 import type { ZodV3Like, ZodV4Like } from "@langchain/core/utils/types";
-import { Engine, type LoadOptions } from "@wenxin/engine";
+import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
 import {
   chatCompletionsBody,
   getSharedEngine,
@@ -63,6 +65,7 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   readonly thinking?: boolean;
   readonly timeout?: number;
   readonly load?: LoadOptions;
+  readonly adapter?: string;
   readonly baseUrl?: string;
 
   private readonly apiKey?: string;
@@ -94,7 +97,14 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     this.thinking = f.thinking;
     this.timeout = f.timeout;
     this.load = f.load;
+    this.adapter = f.adapter;
     this.baseUrl = f.baseUrl;
+    if (this.adapter !== undefined && this.baseUrl !== undefined)
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        "ChatWenxin: 'adapter' applies to the local engine; against a server, name its adapter as 'model'",
+        { subject: "adapter" },
+      );
     this.apiKey = f.apiKey ?? (f.baseUrl ? getEnvironmentVariable("WENXIN_API_KEY") : undefined);
     this.headers = f.headers;
   }
@@ -268,12 +278,21 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
             }),
             this.model,
           )
-        : new LocalChatBackend(await this.getEngine());
+        : await this.localBackend();
       this.loadedBackend = backend;
       return backend;
     })();
     this.backendPromise.catch(() => (this.backendPromise = undefined));
     return this.backendPromise;
+  }
+
+  /** The engine's backend, with the adapter (loaded once per engine, named by its directory) when given. */
+  private async localBackend(): Promise<ChatBackend> {
+    const engine = await this.getEngine();
+    if (this.adapter === undefined) return new LocalChatBackend(engine);
+    const name = path.resolve(this.adapter);
+    if (!engine.loadedAdapters.includes(name)) await engine.loadAdapter(name, name);
+    return new LocalChatBackend(engine, name);
   }
 
   /** One turn as deltas: the call's signal, plus the instance's default timeout. */

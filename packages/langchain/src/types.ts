@@ -35,6 +35,11 @@ export const chatWenxinFieldsSchema = samplingOptionsSchema.extend({
   timeout: z.number().positive().optional(),
   /** How to load `model` when it is a directory. */
   load: loadOptionsSchema.optional(),
+  /**
+   * A LoRA adapter applied to every call (local mode): a PEFT adapter directory, as `wenxin finetune`
+   * or Python's peft saves it. In remote mode, name the server's adapter as `model` instead.
+   */
+  adapter: z.string().min(1).optional(),
   ...remoteOptionsSchema.shape,
 });
 

@@ -40,7 +40,16 @@ export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
 // The PEFT adapter format lives in @wenxin/engine (engine.loadAdapter reads it too).
 export { parseLoraConfig, loraScaling, loadLoraAdapter } from "@wenxin/engine";
 export { describeAdapter } from "@wenxin/engine/internal";
-export type { LoraConfig, LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
+export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
+export { LoraConfig } from "./peft/lora_config.js";
+export type { LoraConfigInit } from "./peft/lora_config.js";
+export { get_peft_model, PeftModelForCausalLM } from "./peft/peft_training.js";
+
+// Training (LoRA): transformers' Trainer and TrainingArguments
+export { Trainer } from "./trainer/trainer.js";
+export type { TrainerInit, TrainOutput, DatasetRow } from "./trainer/trainer.js";
+export { TrainingArguments } from "./trainer/training_args.js";
+export type { TrainingArgumentsInit } from "./trainer/training_args.js";
 export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
 export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";

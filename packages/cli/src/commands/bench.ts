@@ -8,6 +8,8 @@ import {
   measureQuality,
   runBench,
   runConcurrencyBench,
+  runTrainingBench,
+  formatTrainingReport,
   type WeightsFormat,
 } from "@wenxin/bench";
 
@@ -18,6 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../.
 const USAGE = `Usage: wenxin bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
        wenxin bench --quality [--json]
        wenxin bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
+       wenxin bench --training [--formats bf16,q4] [--batches 1,4] [--steps 3] [--threads 2] [--python PATH] [--json]
 
 Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
 as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
@@ -27,6 +30,9 @@ every weight format (and KV cache precision) against the float32 goldens of the 
 --concurrency measures aggregate tokens/s of concurrent greedy streams on the ERNIE-4.5-0.3B shape against
 node-llama-cpp with one context of as many sequences, and the time to first token behind a cached
 500-token system prompt.
+--training measures tokens/s and peak RSS of whole LoRA training steps (r 16 on q_proj/v_proj, sequence 512)
+on the ERNIE-4.5-0.3B shape against PyTorch + peft (float32 and bfloat16 bases) from a Python (--python, else
+a virtual environment it sets up in .bench/ with torch 2.13 CPU, transformers 5.17, peft 0.21).
 
   --configs DIR   released config.json files (default ../shared/configs)`;
 
@@ -46,6 +52,10 @@ export const benchCommand: Command = {
         quality: { type: "boolean" },
         concurrency: { type: "boolean" },
         streams: { type: "string" },
+        training: { type: "boolean" },
+        batches: { type: "string" },
+        steps: { type: "string" },
+        python: { type: "string" },
         "gen-tokens": { type: "string" },
       },
       USAGE,
@@ -72,6 +82,24 @@ export const benchCommand: Command = {
             `| ${r.model} | ${r.weights} | ${r.kvCache} (${r.kvBytesPerToken}) | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`,
           );
       }
+      return 0;
+    }
+    if (values.training) {
+      const [small] = benchModels(values.configs ?? path.resolve(root, "../shared/configs"));
+      const report = await runTrainingBench({
+        model: small!,
+        cacheDir: path.join(root, ".bench"),
+        fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+        batches: (values.batches ?? "1,4").split(",").map(Number),
+        seq: 512,
+        steps: numberOption(values.steps, "steps") ?? 3,
+        threads: numberOption(values.threads, "threads") ?? 2,
+        formats: (values.formats ?? "bf16,q4").split(",") as WeightsFormat[],
+        torchDtypes: ["float32", "bfloat16"],
+        python: values.python,
+        log: (line) => console.error(line),
+      });
+      console.log(values.json ? JSON.stringify(report, null, 1) : formatTrainingReport(report));
       return 0;
     }
     if (values.concurrency) {

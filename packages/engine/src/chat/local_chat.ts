@@ -27,7 +27,11 @@ export function engineSupportsConstraints(): boolean {
 export class LocalChatBackend implements ChatBackend {
   readonly modelName: string;
 
-  constructor(readonly engine: Engine) {
+  /** `adapter`: a LoRA adapter loaded on the engine (engine.loadAdapter), applied to every turn. */
+  constructor(
+    readonly engine: Engine,
+    readonly adapter?: string,
+  ) {
     this.modelName = path.basename(engine.dir);
   }
 
@@ -59,6 +63,7 @@ export class LocalChatBackend implements ChatBackend {
       ...sampling,
       ...(maxTokens !== undefined ? { maxNewTokens: maxTokens } : {}),
       ...(constraint ? { constraint } : {}),
+      ...(this.adapter !== undefined ? { adapter: this.adapter } : {}),
       signal: controller.signal,
     } as GenerateOptions;
 

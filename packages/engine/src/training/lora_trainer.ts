@@ -26,6 +26,7 @@ import {
 import {
   encodeExample,
   trainingRowSchema,
+  type EncodedExample,
   unpadBatch,
   type ExampleEncoder,
   type PaddedBatch,
@@ -40,7 +41,13 @@ import {
   peftAdapterConfig,
   type LoraTarget,
 } from "./lora_targets.js";
-import { trainerOptionsSchema, type ResolvedTrainerOptions, type TrainerOptions } from "./options.js";
+import {
+  optimizerOptionsSchema,
+  trainerOptionsSchema,
+  type OptimizerOptions,
+  type ResolvedTrainerOptions,
+  type TrainerOptions,
+} from "./options.js";
 import { Random, mixSeed } from "./random.js";
 import { learningRate } from "./schedule.js";
 
@@ -87,12 +94,13 @@ interface Packed {
 
 export class LoraTrainer {
   private stepCount = 0;
+  private totalSteps: number | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly native: NativeTrainer,
     private readonly host: TrainerHost,
-    readonly options: ResolvedTrainerOptions,
+    private opts: ResolvedTrainerOptions,
     /** PEFT's config of the adapter being trained (what adapter_config.json records). */
     readonly loraConfig: LoraConfig,
     /** Every trainable A/B pair, in layer order. */
@@ -173,6 +181,23 @@ export class LoraTrainer {
     );
   }
 
+  get options(): ResolvedTrainerOptions {
+    return this.opts;
+  }
+
+  /** Replaces the optimizer settings (learning rate, schedule, betas, …) for the steps to come. */
+  configureOptimizer(optimizer: OptimizerOptions): void {
+    this.opts = { ...this.opts, optimizer: parseOrThrow(optimizerOptionsSchema, optimizer, "optimizer options") };
+  }
+
+  /**
+   * The run's length in optimizer steps, which decaying schedules need, unless the optimizer options
+   * named one (trainLoop sets it from the data).
+   */
+  setTotalSteps(steps: number): void {
+    if (this.options.optimizer.totalSteps === undefined) this.totalSteps = steps;
+  }
+
   /** Optimizer steps taken (transformers' global_step). */
   get globalStep(): number {
     return this.stepCount;
@@ -184,26 +209,29 @@ export class LoraTrainer {
   }
 
   /** Encodes one dataset row (see examples.ts); undefined when it has nothing to learn within maxLength. */
-  encode(row: TrainingRow, maxLength?: number): { inputIds: number[]; labels: number[] } | undefined {
+  encode(row: TrainingRow, maxLength?: number): EncodedExample | undefined {
     const parsed = parseOrThrow(trainingRowSchema, row, "training row");
     return encodeExample(parsed, this.host.encoder, maxLength);
   }
 
   /**
    * One optimizer step on `batch`: forward and backward (in micro-batches of `microBatchSize`, whose
-   * gradients sum to the whole batch's), clipping, AdamW at the scheduled learning rate.
+   * gradients sum to the whole batch's: gradient accumulation), clipping, AdamW at the scheduled rate.
    */
-  step(batch: TrainingBatch): Promise<StepResult> {
+  step(batch: TrainingBatch, options: { microBatchSize?: number } = {}): Promise<StepResult> {
     return this.serial(async () => {
-      const loss = await this.gradientsOf(batch);
+      const loss = await this.gradientsOf(batch, options.microBatchSize);
       const applied = await this.applyLocked();
       return { ...loss, ...applied };
     });
   }
 
   /** Forward and backward only: the gradients of `batch` replace the previous ones (see gradients()). */
-  computeGradients(batch: TrainingBatch): Promise<{ loss: number; tokens: number; labels: number }> {
-    return this.serial(() => this.gradientsOf(batch));
+  computeGradients(
+    batch: TrainingBatch,
+    options: { microBatchSize?: number } = {},
+  ): Promise<{ loss: number; tokens: number; labels: number }> {
+    return this.serial(() => this.gradientsOf(batch, options.microBatchSize));
   }
 
   /** Clips and applies the gradients computed last, at the scheduled learning rate. */
@@ -324,8 +352,11 @@ export class LoraTrainer {
     return out;
   }
 
-  private async gradientsOf(batch: TrainingBatch): Promise<{ loss: number; tokens: number; labels: number }> {
-    const packs = this.pack(batch);
+  private async gradientsOf(
+    batch: TrainingBatch,
+    microBatchSize?: number,
+  ): Promise<{ loss: number; tokens: number; labels: number }> {
+    const packs = this.pack(batch, microBatchSize);
     const total = packs.reduce((n, p) => n + p.labelled, 0);
     if (total === 0)
       throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "the batch has no labelled token to learn from", {
@@ -347,7 +378,7 @@ export class LoraTrainer {
 
   private async applyLocked(): Promise<{ gradNorm: number; learningRate: number; step: number }> {
     const o = this.options.optimizer;
-    const lr = learningRate(o, this.stepCount);
+    const lr = learningRate({ ...o, totalSteps: o.totalSteps ?? this.totalSteps }, this.stepCount);
     const r = await this.call(() =>
       this.native.apply({
         lr,
@@ -363,7 +394,7 @@ export class LoraTrainer {
   }
 
   /** The batch as native micro-batches: sequences back to back, validated against the vocabulary. */
-  private pack(batch: TrainingBatch): Packed[] {
+  private pack(batch: TrainingBatch, microBatchSize?: number): Packed[] {
     const examples = Array.isArray(batch) ? batch : unpadBatch(batch);
     if (examples.length === 0)
       throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "the batch is empty", { subject: "batch" });
@@ -393,7 +424,7 @@ export class LoraTrainer {
           );
       return { ids, labels };
     });
-    const size = this.options.microBatchSize ?? encoded.length;
+    const size = microBatchSize ?? this.options.microBatchSize ?? encoded.length;
     const packs: Packed[] = [];
     for (let s = 0; s < encoded.length; s += size) {
       const part = encoded.slice(s, s + size);

@@ -1,0 +1,58 @@
+/**
+ * One training measurement in a fresh process (peak RSS belongs to one trainer):
+ *   node training_measure.js '{"model": DIR, "weights": "bf16"|"q4", "batch": 1, "seq": 512, "steps": 3,
+ *                              "threads": 2, "r": 16, "alpha": 32, "checkpointing": true}'
+ * A warm-up step, then `steps` timed optimizer steps (forward, backward, clipping, AdamW) of LoRA on
+ * q_proj/v_proj over `batch` sequences of `seq` synthetic tokens, every token a label.
+ * Prints one JSON line: { tok_s, step_s, rss_mb }, tok_s from the median step.
+ */
+import { performance } from "node:perf_hooks";
+
+import { runMeasurementChild } from "./child_protocol.js";
+import { syntheticTokens } from "./synthetic_tokens.js";
+
+export interface TrainingMeasureRequest {
+  model: string;
+  weights: "bf16" | "q8" | "q4";
+  batch: number;
+  seq: number;
+  steps: number;
+  threads: number;
+  r: number;
+  alpha: number;
+  checkpointing: boolean;
+}
+
+export interface TrainingMeasurement {
+  tok_s: number;
+  step_s: number[];
+  rss_mb: number;
+}
+
+async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> {
+  const { Engine } = await import("@wenxin/engine");
+  const engine = await Engine.load(r.model, { threads: r.threads, weights: r.weights, maxContext: r.seq });
+  const trainer = await engine.createTrainer({
+    lora: { r: r.r, alpha: r.alpha, targetModules: ["q_proj", "v_proj"] },
+    optimizer: { lr: 2e-4, maxGradNorm: 1, schedule: "constant" },
+    checkpointing: r.checkpointing,
+  });
+  const vocab = engine.config.hparams.vocabSize;
+  const batch = Array.from({ length: r.batch }, (_, i) => ({ inputIds: syntheticTokens(r.seq, vocab, i + 1) }));
+  await trainer.step(batch); // warm-up: page in weights, size buffers
+  const times: number[] = [];
+  for (let s = 0; s < r.steps; s++) {
+    const start = performance.now();
+    await trainer.step(batch);
+    times.push((performance.now() - start) / 1000);
+  }
+  await engine.close();
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    tok_s: (r.batch * r.seq) / sorted[Math.floor(sorted.length / 2)]!,
+    step_s: times,
+    rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+runMeasurementChild(measure);
