@@ -9,10 +9,10 @@ import os from "node:os";
 import path from "node:path";
 
 import { WenxinError, type Engine, type LoadOptions } from "@wenxin/engine";
+import { ADAPTER_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
-import { ADAPTER_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import {
   loadModelFromDirectory,
   type CausalLMOutput,
