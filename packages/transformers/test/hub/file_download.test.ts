@@ -343,7 +343,7 @@ describe("offline and errors", () => {
     await expect(hf_hub_download(REPO, "../../x")).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
   });
 
-  it.each([".", "..", "...."])("refuses the ETag %j, which would name a folder of the cache", async (etag) => {
+  it.each([".", ".."])("refuses the ETag %j, which would name a folder of the cache", async (etag) => {
     repo.files.get("config.json")!.etag = etag;
     await expect(hf_hub_download(REPO, "config.json")).rejects.toMatchObject({
       code: "ERR_WENXIN_INVALID_FILE",
