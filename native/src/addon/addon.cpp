@@ -7,9 +7,8 @@
 #include "addon/engine_wrap.h"
 #include "addon/grammar_bindings.h"
 #include "addon/quantize_worker.h"
-#include "core/bandwidth.h"
-#include "kernels/kernels.h"
-#include "runtime/sampler/sampler.h"
+#include "wenxin/sampling.h"
+#include "wenxin/system_info.h"
 
 namespace wenxin::addon {
 
@@ -25,10 +24,10 @@ Napi::Value apply_logits_processors(const Napi::CallbackInfo& info) {
                       Status(ErrorCode::kInvalidArgument, "applyLogitsProcessors(Float32Array, Int32Array, params)"));
   const Napi::Float32Array in = info[0].As<Napi::Float32Array>();
   const std::vector<int32_t> history = to_token_ids(info[1], "history");
-  const runtime::SamplingParams params = to_sampling(info[2].As<Napi::Object>());
+  const SamplingParams params = to_sampling(info[2].As<Napi::Object>());
   Napi::Float32Array out = Napi::Float32Array::New(env, in.ElementLength());
   std::copy(in.Data(), in.Data() + in.ElementLength(), out.Data());
-  runtime::apply_logits_processors(out.Data(), static_cast<int64_t>(out.ElementLength()), history, params);
+  apply_logits_processors(out.Data(), static_cast<int64_t>(out.ElementLength()), history, params);
   return out;
 }
 
@@ -46,13 +45,10 @@ Napi::Value measure_bandwidth(const Napi::CallbackInfo& info) {
 // The kernel path in use (WENXIN_ISA or the best the CPU supports), and all it could use.
 Napi::Value kernel_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const KernelPaths paths = kernel_paths();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("active", Napi::String::New(env, kernels::active_kernels().name));
-  const auto isas = kernels::supported_isas();
-  Napi::Array supported = Napi::Array::New(env, isas.size());
-  for (size_t i = 0; i < isas.size(); ++i)
-    supported.Set(static_cast<uint32_t>(i), Napi::String::New(env, kernels::isa_name(isas[i])));
-  o.Set("supported", supported);
+  o.Set("active", Napi::String::New(env, paths.active));
+  o.Set("supported", to_js_strings(env, paths.supported));
   return o;
 }
 

@@ -6,40 +6,23 @@
 #include <exception>
 
 #include "runtime/grammar/constraint.h"
+#include "runtime/kv_budget.h"
+#include "runtime/lora/lora_adapter.h"
 #include "runtime/sampler/token_logprobs.h"
 
 namespace wenxin::runtime {
 
-Status Engine::create(const model::Ernie45Hparams& hp, const std::vector<std::string>& files,
-                      const EngineOptions& options, std::unique_ptr<Engine>* out) {
-  if (options.threads < 1 || options.threads > 1024)
-    return Status(ErrorCode::kInvalidArgument, "threads must be in 1..1024, got " + std::to_string(options.threads));
-  if (options.max_context < 1)
-    return Status(ErrorCode::kInvalidArgument, "maxContext must be >= 1, got " + std::to_string(options.max_context));
+Status Engine::create(const Ernie45Hparams& hp, const std::vector<std::string>& files, const EngineOptions& options,
+                      std::unique_ptr<Engine>* out) {
+  WENXIN_RETURN_IF_ERROR(options.validate(hp));  // before a single weight is mapped
   auto e = std::unique_ptr<Engine>(new Engine());
   e->pool_ = std::make_unique<ThreadPool>(options.threads);
   WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, options.weights, *e->pool_, &e->model_));
-  e->max_context_ =
-      hp.max_position_embeddings > 0 ? std::min(options.max_context, hp.max_position_embeddings) : options.max_context;
-  if (options.max_batch_tokens < 1)
-    return Status(ErrorCode::kInvalidArgument,
-                  "maxBatchTokens must be >= 1, got " + std::to_string(options.max_batch_tokens));
-  const kv::KvCacheShape shape{hp.num_layers, hp.num_kv_heads, hp.head_dim, 32, options.kv_precision};
-  int64_t budget = 4 * e->max_context_;
-  if (options.kv_cache_bytes > 0)
-    budget = options.kv_cache_bytes / shape.bytes_per_token();
-  else if (options.kv_cache_tokens > 0)
-    budget = options.kv_cache_tokens;
-  else if (options.max_sequences > 0)
-    budget = options.max_sequences * e->max_context_;
-  if (budget < shape.block_tokens)
-    return Status(ErrorCode::kInvalidArgument, "the KV cache budget holds " + std::to_string(budget) +
-                                                   " tokens, less than one block of " +
-                                                   std::to_string(shape.block_tokens) + " (" +
-                                                   std::to_string(shape.bytes_per_token()) + " bytes per token)");
-  e->kv_pool_ = std::make_unique<kv::KvBlockPool>(shape, budget, options.prefix_caching);
+  e->max_context_ = options.context_for(hp);
+  e->kv_pool_ = std::make_unique<kv::KvBlockPool>(kv_cache_shape(hp, options), kv_budget_tokens(hp, options),
+                                                  options.prefix_caching);
   SchedulerOptions sched;
-  sched.max_sequences = options.max_sequences > 0 ? options.max_sequences : 128;
+  sched.max_sequences = options.running_limit();
   sched.max_batch_tokens = options.max_batch_tokens;
   e->scheduler_ = std::make_unique<Scheduler>(sched, e->kv_pool_.get());
   e->publish_stats();
@@ -131,10 +114,14 @@ void Engine::publish_stats() {
   st.kv_blocks_cached = kv_pool_->cached_blocks();
   st.kv_block_tokens = kv_pool_->shape().block_tokens;
   st.kv_bytes_per_token = kv_pool_->shape().bytes_per_token();
-  st.kv_precision = static_cast<int32_t>(kv_pool_->shape().precision);
+  st.kv_precision = kv_pool_->shape().precision;
   st.prefix_cache_hit_tokens = scheduler_->prefix_hit_tokens();
   st.preemptions = scheduler_->preemptions();
   meter_.fill(&st);
+  st.constrained_requests = constrained_requests_;
+  st.constrained_tokens = constraint_cost_.tokens;
+  st.constraint_mask_ms = constraint_cost_.mask_ns / 1e6;
+  st.constraint_advance_ms = constraint_cost_.advance_ns / 1e6;
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats_ = st;
 }
@@ -207,7 +194,10 @@ void Engine::loop() {
         if (sink_ && (!events.empty() || !results.empty())) sink_(std::move(events), std::move(results));
         return;
       }
-      for (auto& r : incoming_) scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+      for (auto& r : incoming_) {
+        if (r.grammar) ++constrained_requests_;
+        scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+      }
       incoming_.clear();
       if (!jobs_.empty()) {
         job = std::move(jobs_.front());
@@ -303,6 +293,12 @@ bool Engine::step(std::vector<TokenEvent>* events) {
       ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
   });
   for (size_t i = 0; i < sampled.size(); ++i) {
+    if (sampled[i]->constraint) {
+      const grammar::Constraint::Cost c = sampled[i]->constraint->take_cost();
+      constraint_cost_.tokens += c.tokens;
+      constraint_cost_.mask_ns += c.mask_ns;
+      constraint_cost_.advance_ns += c.advance_ns;
+    }
     const uint64_t id = sampled_events[i].id;
     events->push_back(std::move(sampled_events[i]));
     if (ended[i]) scheduler_->remove(id);  // its blocks go back (published ones stay cached)
@@ -432,3 +428,15 @@ JobResult Engine::run_job(const JobRequest& job) {
 }
 
 }  // namespace wenxin::runtime
+
+namespace wenxin {
+
+Status Engine::create(const Ernie45Hparams& hp, const std::vector<std::string>& files, const EngineOptions& options,
+                      std::unique_ptr<Engine>* out) {
+  std::unique_ptr<runtime::Engine> engine;
+  WENXIN_RETURN_IF_ERROR(runtime::Engine::create(hp, files, options, &engine));
+  *out = std::move(engine);
+  return Status::ok();
+}
+
+}  // namespace wenxin

@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 
-namespace wenxin::runtime {
+namespace wenxin {
 
 namespace {
 
@@ -126,6 +126,8 @@ void apply_logits_processors(float* logits, int64_t vocab, const std::vector<int
   if (params.min_p > 0.0f) min_p(logits, vocab, params.min_p);
 }
 
+namespace runtime {
+
 double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0); }
 
 int32_t Sampler::sample(float* logits, int64_t vocab, const std::vector<int32_t>& history) {
@@ -150,4 +152,6 @@ int32_t Sampler::sample(float* logits, int64_t vocab, const std::vector<int32_t>
   return static_cast<int32_t>(last);  // rounding left a sliver: the last candidate
 }
 
-}  // namespace wenxin::runtime
+}  // namespace runtime
+
+}  // namespace wenxin

@@ -118,6 +118,11 @@ export interface NativeEngineStats {
   lastStepMs: number;
   meanStepMs: number;
   tokensPerSecond: number;
+  /** Constrained requests submitted, tokens they masked, and the engine's time masking and matching. */
+  constrainedRequests: number;
+  constrainedTokens: number;
+  constraintMaskMs: number;
+  constraintAdvanceMs: number;
 }
 
 /** Per-request news from one engine step; the last event of a request has `done`. */

@@ -1,4 +1,4 @@
-// The data that crosses between the engine loop and its clients: requests in, events out.
+// The data that crosses between the engine and its clients: requests in, events and results out.
 #pragma once
 
 #include <cstdint>
@@ -7,16 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/lora/lora_adapter.h"
-#include "runtime/sampler/sampler.h"
+#include "wenxin/adapters.h"
+#include "wenxin/grammar.h"
+#include "wenxin/sampling.h"
 #include "wenxin/status.h"
 
-namespace wenxin::runtime {
-
-namespace grammar {
-class Grammar;
-class Vocabulary;
-}  // namespace grammar
+namespace wenxin {
 
 struct GenerateRequest {
   uint64_t id = 0;
@@ -28,8 +24,8 @@ struct GenerateRequest {
   int32_t logprobs = -1;          // -1: none; n >= 0: each token's logprob and the n most likely alternatives
   // Optional output constraint (runtime/grammar/constraint.h): the grammar, the vocabulary it is
   // matched against, and the trigger after which it applies ("" = from the first token).
-  std::shared_ptr<const grammar::Grammar> grammar;
-  std::shared_ptr<const grammar::Vocabulary> vocabulary;
+  std::shared_ptr<const Grammar> grammar;
+  std::shared_ptr<const Vocabulary> vocabulary;
   std::string trigger;
 };
 
@@ -88,4 +84,4 @@ struct JobResult {
   std::vector<std::pair<std::string, std::vector<float>>> outputs;
 };
 
-}  // namespace wenxin::runtime
+}  // namespace wenxin
