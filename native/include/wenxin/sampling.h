@@ -17,7 +17,8 @@ struct SamplingParams {
   uint64_t seed = 0;
 };
 
-// Applies the processors in transformers' order, in place; removed entries become -inf.
+// Applies the processors in transformers' order, in place; removed entries become -inf. NaN
+// logits count as removed and +inf as the largest finite value.
 // `history` holds the ids the repetition penalty sees (prompt and generated so far).
 // (runtime/sampler/sampler.cpp; exported to JS so tests compare it with transformers.)
 void apply_logits_processors(float* logits, int64_t vocab, const std::vector<int32_t>& history,

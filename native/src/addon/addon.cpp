@@ -9,6 +9,7 @@
 #include "addon/quantize_worker.h"
 #include "wenxin/sampling.h"
 #include "wenxin/system_info.h"
+#include "wenxin/testing.h"
 
 namespace wenxin::addon {
 
@@ -52,6 +53,32 @@ Napi::Value kernel_info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// testing.injectFault(site, key): the next pass of an engine site ("sampling", "constraint":
+// request id; "adapterLoad": adapter id) throws. testing.clearFaults() disarms all.
+Napi::Value inject_fault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string site = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  testing::FaultSite s;
+  if (site == "sampling")
+    s = testing::FaultSite::kSampling;
+  else if (site == "constraint")
+    s = testing::FaultSite::kConstraint;
+  else if (site == "adapterLoad")
+    s = testing::FaultSite::kAdapterLoad;
+  else
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "injectFault(sampling | constraint | adapterLoad, key)"));
+  if (info.Length() < 2 || !info[1].IsNumber())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "injectFault needs a numeric key"));
+  testing::arm_fault(s, info[1].As<Napi::Number>().Int64Value());
+  return env.Undefined();
+}
+
+Napi::Value clear_faults(const Napi::CallbackInfo& info) {
+  testing::clear_faults();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 }  // namespace wenxin::addon
@@ -65,6 +92,10 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info));
   exports.Set("saveQuantized", Napi::Function::New(env, save_quantized));
   exports.Set("grammarMatch", Napi::Function::New(env, grammar_match));
+  Napi::Object testing = Napi::Object::New(env);
+  testing.Set("injectFault", Napi::Function::New(env, inject_fault));
+  testing.Set("clearFaults", Napi::Function::New(env, clear_faults));
+  exports.Set("testing", testing);
   return exports;
 }
 

@@ -108,7 +108,7 @@ SamplingParams to_sampling(const Napi::Object& o) {
   p.top_p = static_cast<float>(number(o, "topP", 1.0));
   p.min_p = static_cast<float>(number(o, "minP", 0.0));
   p.repetition_penalty = static_cast<float>(number(o, "repetitionPenalty", 1.0));
-  p.seed = static_cast<uint64_t>(number(o, "seed", 0));
+  p.seed = static_cast<uint64_t>(integer(o, "seed", 0));
   return p;
 }
 
@@ -127,8 +127,13 @@ std::vector<LoraModuleRef> to_lora_modules(const Napi::Value& v) {
     const Napi::Value shape = t.Get("shape");
     if (!shape.IsArray()) type_error(tv.Env(), what + ".shape must be an array");
     const Napi::Array s = shape.As<Napi::Array>();
-    for (uint32_t i = 0; i < s.Length(); ++i)
-      r.shape.push_back(static_cast<int64_t>(s.Get(i).As<Napi::Number>().DoubleValue()));
+    for (uint32_t i = 0; i < s.Length(); ++i) {
+      const Napi::Value d = s.Get(i);
+      const double v = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+      if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<int64_t>(v)))
+        type_error(tv.Env(), what + ".shape must hold non-negative integers");
+      r.shape.push_back(static_cast<int64_t>(v));
+    }
     return r;
   };
   for (uint32_t i = 0; i < arr.Length(); ++i) {

@@ -109,7 +109,8 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
         env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
   GenerateRequest req;
   const double id = info[0].As<Napi::Number>().DoubleValue();
-  if (!(id >= 1)) throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids start at 1"));
+  if (!(id >= 1 && id <= 9007199254740991.0))
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids are integers from 1 to 2^53 - 1"));
   req.id = static_cast<uint64_t>(id);
   req.prompt = to_token_ids(info[1], "promptIds");
   const Napi::Object params = info[2].As<Napi::Object>();

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <tuple>
+#include <unordered_set>
 
 #include "core/json.h"
 
@@ -37,6 +39,7 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
   const uint8_t* data_start = base + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
   std::vector<std::tuple<uint64_t, uint64_t, size_t>> extents;  // begin, end, index in *out
+  std::unordered_set<std::string_view> names;                   // views into `header`, which outlives the loop
   for (const auto& [name, info] : header.object) {
     if (name == "__metadata__") continue;
     if (!info.is_object()) return invalid(path, "entry '" + name + "' is not an object");
@@ -73,8 +76,7 @@ Status parse_safetensors(const uint8_t* base, size_t size, const std::string& pa
                                " " + shape_to_string(view.shape) + " needs " +
                                std::to_string(numel * dtype_size(view.dtype)));
     view.data = data_start + b.integer;
-    for (const auto& seen : *out)
-      if (seen.first == name) return invalid(path, "tensor '" + name + "' appears twice in its header");
+    if (!names.insert(name).second) return invalid(path, "tensor '" + name + "' appears twice in its header");
     if (bytes > 0)
       extents.emplace_back(static_cast<uint64_t>(b.integer), static_cast<uint64_t>(e.integer), out->size());
     out->emplace_back(name, std::move(view));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 
+#include "core/fault_injection.h"
 #include "runtime/grammar/constraint.h"
 #include "runtime/kv_budget.h"
 #include "runtime/lora/lora_adapter.h"
@@ -157,15 +158,51 @@ void Engine::shutdown() {
   if (worker_.joinable()) worker_.join();
 }
 
-void Engine::end_all(const Status& why, std::vector<TokenEvent>* events) {
-  for (auto& seq : scheduler_->drain()) {
-    TokenEvent ev;
-    ev.id = seq->request.id;
-    ev.done = true;
-    ev.reason = FinishReason::kError;
-    ev.error = why;
-    events->push_back(std::move(ev));
+namespace {
+
+// The last event of a request that ends without a new token.
+TokenEvent final_event(uint64_t id, FinishReason reason, Status error = Status::ok(), const Sequence* s = nullptr) {
+  TokenEvent ev;
+  ev.id = id;
+  ev.done = true;
+  ev.reason = reason;
+  ev.error = std::move(error);
+  if (s) {
+    ev.prompt_tokens = s->prompt_tokens();
+    ev.completion_tokens = s->generated;
   }
+  return ev;
+}
+
+// What an exception escaping a stage of the engine becomes: an INTERNAL status naming the stage.
+Status internal_error(const char* stage) {
+  try {
+    throw;
+  } catch (const std::exception& ex) {
+    return Status(ErrorCode::kInternal, std::string(stage) + " failed: " + ex.what());
+  } catch (...) {
+    return Status(ErrorCode::kInternal, std::string(stage) + " failed");
+  }
+}
+
+}  // namespace
+
+void Engine::end_all(const Status& why, std::vector<TokenEvent>* events) {
+  for (auto& seq : scheduler_->drain())
+    events->push_back(final_event(seq->request.id, FinishReason::kError, why, seq.get()));
+}
+
+void Engine::admit(std::deque<GenerateRequest>* incoming, std::vector<TokenEvent>* events) {
+  for (auto& r : *incoming) {
+    const uint64_t id = r.id;
+    try {  // a constraint's tables are built here: a failure ends this request only
+      if (r.grammar) ++constrained_requests_;
+      scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+    } catch (...) {
+      events->push_back(final_event(id, FinishReason::kError, internal_error("starting the request")));
+    }
+  }
+  incoming->clear();
 }
 
 void Engine::loop() {
@@ -184,7 +221,7 @@ void Engine::loop() {
       idle_ = false;
       if (stopping_) {
         const Status closed(ErrorCode::kEngineClosed, "the engine was closed before the request finished");
-        for (auto& r : incoming_) scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
+        for (auto& r : incoming_) events.push_back(final_event(r.id, FinishReason::kError, closed));
         incoming_.clear();
         end_all(closed, &events);
         for (auto& j : jobs_) results.push_back(JobResult{j.id, closed, {}});
@@ -194,11 +231,7 @@ void Engine::loop() {
         if (sink_ && (!events.empty() || !results.empty())) sink_(std::move(events), std::move(results));
         return;
       }
-      for (auto& r : incoming_) {
-        if (r.grammar) ++constrained_requests_;
-        scheduler_->enqueue(std::make_unique<Sequence>(std::move(r), kv_pool_.get()));
-      }
-      incoming_.clear();
+      admit(&incoming_, &events);
       if (!jobs_.empty()) {
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -208,13 +241,7 @@ void Engine::loop() {
       for (uint64_t id : cancelled_) {
         std::unique_ptr<Sequence> seq = scheduler_->remove(id);
         if (!seq) continue;  // finished or unknown
-        TokenEvent ev;
-        ev.id = id;
-        ev.done = true;
-        ev.reason = FinishReason::kCancelled;
-        ev.prompt_tokens = seq->prompt_tokens();
-        ev.completion_tokens = seq->generated;
-        events.push_back(std::move(ev));
+        events.push_back(final_event(id, FinishReason::kCancelled, Status::ok(), seq.get()));
       }
       cancelled_.clear();
       for (const auto& [id, paused] : pause_changes_)
@@ -222,7 +249,13 @@ void Engine::loop() {
       pause_changes_.clear();
     }
     if (have_job) results.push_back(run_job(job));
-    const bool ran = step(&events);
+    bool ran = true;
+    try {
+      ran = step(&events);
+    } catch (...) {
+      // Not attributable to one request (planning, say): the running requests end, the engine keeps serving.
+      end_all(internal_error("an engine step"), &events);
+    }
     if (!ran && !have_job) {
       std::lock_guard<std::mutex> lock(mu_);
       idle_ = true;
@@ -235,62 +268,55 @@ void Engine::loop() {
 bool Engine::step(std::vector<TokenEvent>* events) {
   std::vector<std::pair<std::unique_ptr<Sequence>, Status>> failed;
   const std::vector<StepWork> work = scheduler_->plan(&failed);
-  for (auto& [seq, st] : failed) {
-    TokenEvent ev;
-    ev.id = seq->request.id;
-    ev.done = true;
-    ev.reason = FinishReason::kError;
-    ev.error = st;
-    ev.prompt_tokens = seq->prompt_tokens();
-    ev.completion_tokens = seq->generated;
-    events->push_back(std::move(ev));
-  }
+  for (auto& [seq, st] : failed) events->push_back(final_event(seq->request.id, FinishReason::kError, st, seq.get()));
   if (work.empty()) return !failed.empty();
 
   const auto started = std::chrono::steady_clock::now();
-  model::Batch batch;
   std::vector<Sequence*> sampled;  // the sequences whose last pending token is in this step, in logits order
   int64_t prompt_tokens = 0;
-  for (const StepWork& w : work) {
-    Sequence* s = w.sequence;
-    const int64_t start = s->cache->length();
-    const bool completes = start + w.count == static_cast<int64_t>(s->tokens.size());
-    for (int64_t i = 0; i < w.count; ++i) {
-      const bool last = completes && i + 1 == w.count;
-      batch.add(s->tokens[start + i], static_cast<int32_t>(start + i), s->cache.get(), last, s->request.adapter);
-    }
-    if (completes) sampled.push_back(s);
-    if (w.count > 1 || s->generated == 0) prompt_tokens += w.count;
-  }
-
   model::StepOutput out;
   try {
+    model::Batch batch;
+    for (const StepWork& w : work) {
+      Sequence* s = w.sequence;
+      const int64_t start = s->cache->length();
+      const bool completes = start + w.count == static_cast<int64_t>(s->tokens.size());
+      for (int64_t i = 0; i < w.count; ++i) {
+        const bool last = completes && i + 1 == w.count;
+        batch.add(s->tokens[start + i], static_cast<int32_t>(start + i), s->cache.get(), last, s->request.adapter);
+      }
+      if (completes) sampled.push_back(s);
+      if (w.count > 1 || s->generated == 0) prompt_tokens += w.count;
+    }
     model_->forward(batch, &out, *pool_);
-  } catch (const std::exception& ex) {  // out of memory, mostly: fail this step's requests, keep serving
-    const Status st(ErrorCode::kInternal, std::string("forward step failed: ") + ex.what());
+    for (const StepWork& w : work)
+      w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
+                                w.sequence->request.adapter);
+  } catch (...) {  // out of memory, mostly: this step's requests end, the engine keeps serving
+    const Status st = internal_error("the forward step");
     for (const StepWork& w : work) {
       std::unique_ptr<Sequence> seq = scheduler_->remove(w.sequence->request.id);
-      TokenEvent ev;
-      ev.id = seq->request.id;
-      ev.done = true;
-      ev.reason = FinishReason::kError;
-      ev.error = st;
-      events->push_back(std::move(ev));
+      events->push_back(final_event(seq->request.id, FinishReason::kError, st, seq.get()));
     }
     return true;
   }
-  for (const StepWork& w : work)
-    w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
-                              w.sequence->request.adapter);
 
   // Sequences sample independently (own sampler, seed, constraint): spread them over the pool, which
-  // matters when many sample at temperature > 0 over a large vocabulary.
+  // matters when many sample at temperature > 0 over a large vocabulary. A failure while sampling
+  // (its constraint included) ends that sequence alone.
   const int64_t vocab = hparams().vocab_size;
   std::vector<TokenEvent> sampled_events(sampled.size());
   std::vector<uint8_t> ended(sampled.size(), 0);
   pool_->parallel_for(static_cast<int64_t>(sampled.size()), [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i)
-      ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
+    for (int64_t i = b; i < e; ++i) {
+      try {
+        ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
+      } catch (...) {
+        sampled_events[i] =
+            final_event(sampled[i]->request.id, FinishReason::kError, internal_error("sampling"), sampled[i]);
+        ended[i] = 1;
+      }
+    }
   });
   for (size_t i = 0; i < sampled.size(); ++i) {
     if (sampled[i]->constraint) {
@@ -312,11 +338,20 @@ bool Engine::sample_next(Sequence* s, float* row, TokenEvent* ev) {
   const int64_t vocab = hparams().vocab_size;
   ev->id = s->request.id;
   ev->prompt_tokens = s->prompt_tokens();
+  testing::fault_point(testing::FaultSite::kSampling, static_cast<int64_t>(s->request.id));
+  if (!sanitize_logits(row, vocab)) {  // NaN or -inf everywhere: nothing to sample, nothing to report
+    ev->done = true;
+    ev->completion_tokens = s->generated;
+    ev->reason = FinishReason::kError;
+    ev->error = Status(ErrorCode::kInternal, "the model's logits hold no finite value (all NaN or -inf)");
+    return true;
+  }
   thread_local std::vector<float> raw;
   if (s->request.logprobs >= 0) raw.assign(row, row + vocab);  // before constraints and processors change it
   if (s->constraint) {
     const int64_t left = std::min<int64_t>(s->request.max_new_tokens - s->generated,
                                            max_context_ - static_cast<int64_t>(s->tokens.size()));
+    testing::fault_point(testing::FaultSite::kConstraint, static_cast<int64_t>(s->request.id));
     if (!s->constraint->apply(row, vocab, static_cast<int32_t>(left))) {
       // No token can continue: a complete value simply ends here.
       ev->done = true;
@@ -371,60 +406,63 @@ bool Engine::sample_next(Sequence* s, float* row, TokenEvent* ev) {
 JobResult Engine::run_job(const JobRequest& job) {
   JobResult result;
   result.id = job.id;
-  const auto& hp = hparams();
+  try {
+    result.status = run_job(job, &result.outputs);
+  } catch (...) {  // this job fails; the engine and the other requests go on
+    result.status = internal_error(job.kind == JobRequest::Kind::kLoadAdapter ? "loading the adapter" : "the job");
+  }
+  if (!result.status.is_ok()) result.outputs.clear();
+  return result;
+}
+
+Status Engine::run_job(const JobRequest& job, std::vector<std::pair<std::string, std::vector<float>>>* outputs) {
   // Adapter changes run here, on the engine thread, so no step ever sees a half-loaded adapter.
+  // The adapter's cached prefixes were computed with its old weights (or none): they go.
   if (job.kind == JobRequest::Kind::kLoadAdapter) {
-    result.status = load_lora_adapter(*model_, job.adapter, job.modules);
-    return result;
+    testing::fault_point(testing::FaultSite::kAdapterLoad, job.adapter);
+    WENXIN_RETURN_IF_ERROR(load_lora_adapter(*model_, job.adapter, job.modules));
+    kv_pool_->forget_adapter(job.adapter);
+    return Status::ok();
   }
   if (job.kind == JobRequest::Kind::kUnloadAdapter) {
     unload_lora_adapter(*model_, job.adapter);
-    return result;
+    kv_pool_->forget_adapter(job.adapter);
+    return Status::ok();
   }
-  try {
-    std::vector<float> pooled;
-    for (const auto& ids : job.inputs) {
-      kv::KvSequence cache(kv_pool_.get());
-      const Status st = cache.reserve(static_cast<int64_t>(ids.size()));
-      if (!st.is_ok()) {
-        result.status = st;
-        result.outputs.clear();
-        return result;
+  const int64_t H = hparams().hidden_size;
+  std::vector<float> pooled;
+  for (const auto& ids : job.inputs) {
+    kv::KvSequence cache(kv_pool_.get());
+    WENXIN_RETURN_IF_ERROR(cache.reserve(static_cast<int64_t>(ids.size())));
+    model::Batch batch;
+    const bool all_logits = job.kind != JobRequest::Kind::kEmbed;
+    for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits, job.adapter);
+    std::vector<float> hidden;
+    model::Trace trace;
+    model::StepOutput out;
+    out.final_hidden = job.kind == JobRequest::Kind::kEmbed ? &hidden : nullptr;
+    out.trace = job.kind == JobRequest::Kind::kTrace ? &trace : nullptr;
+    model_->forward(batch, &out, *pool_);
+    if (job.kind == JobRequest::Kind::kEmbed) {
+      // Mean over positions, then L2 normalisation.
+      const int64_t T = static_cast<int64_t>(ids.size());
+      std::vector<double> mean(H, 0.0);
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = 0; j < H; ++j) mean[j] += hidden[t * H + j];
+      double norm = 0;
+      for (double& m : mean) {
+        m /= static_cast<double>(T);
+        norm += m * m;
       }
-      model::Batch batch;
-      const bool all_logits = job.kind != JobRequest::Kind::kEmbed;
-      for (size_t i = 0; i < ids.size(); ++i)
-        batch.add(ids[i], static_cast<int32_t>(i), &cache, all_logits, job.adapter);
-      std::vector<float> hidden;
-      model::Trace trace;
-      model::StepOutput out;
-      out.final_hidden = job.kind == JobRequest::Kind::kEmbed ? &hidden : nullptr;
-      out.trace = job.kind == JobRequest::Kind::kTrace ? &trace : nullptr;
-      model_->forward(batch, &out, *pool_);
-      if (job.kind == JobRequest::Kind::kEmbed) {
-        // Mean over positions, then L2 normalisation.
-        const int64_t H = hp.hidden_size, T = static_cast<int64_t>(ids.size());
-        std::vector<double> mean(H, 0.0);
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t j = 0; j < H; ++j) mean[j] += hidden[t * H + j];
-        double norm = 0;
-        for (double& m : mean) {
-          m /= static_cast<double>(T);
-          norm += m * m;
-        }
-        norm = std::sqrt(norm);
-        for (double m : mean) pooled.push_back(static_cast<float>(norm > 0 ? m / norm : 0.0));
-      } else {
-        result.outputs.emplace_back("logits", std::move(out.logits));
-        for (auto& t : trace.tensors) result.outputs.push_back(std::move(t));
-      }
+      norm = std::sqrt(norm);
+      for (double m : mean) pooled.push_back(static_cast<float>(norm > 0 ? m / norm : 0.0));
+    } else {
+      outputs->emplace_back("logits", std::move(out.logits));
+      for (auto& t : trace.tensors) outputs->push_back(std::move(t));
     }
-    if (job.kind == JobRequest::Kind::kEmbed) result.outputs.emplace_back("embeddings", std::move(pooled));
-  } catch (const std::exception& ex) {
-    result.status = Status(ErrorCode::kInternal, std::string("job failed: ") + ex.what());
-    result.outputs.clear();
   }
-  return result;
+  if (job.kind == JobRequest::Kind::kEmbed) outputs->emplace_back("embeddings", std::move(pooled));
+  return Status::ok();
 }
 
 }  // namespace wenxin::runtime

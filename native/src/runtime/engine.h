@@ -48,7 +48,10 @@ class Engine final : public ::wenxin::Engine {
   // Samples the next token of a sequence whose tokens are all computed; true when it has ended.
   bool sample_next(Sequence* s, float* row, TokenEvent* ev);
   JobResult run_job(const JobRequest& job);
+  Status run_job(const JobRequest& job, std::vector<std::pair<std::string, std::vector<float>>>* outputs);
   void end_all(const Status& why, std::vector<TokenEvent>* events);
+  // Turns queued requests into sequences; one whose setup fails ends with an error event.
+  void admit(std::deque<GenerateRequest>* incoming, std::vector<TokenEvent>* events);
   void publish_stats();
 
   std::unique_ptr<model::Ernie45Model> model_;

@@ -1,6 +1,7 @@
 #include "runtime/lora/lora_adapter.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/dtype.h"
 #include "core/tensor.h"
@@ -48,6 +49,10 @@ Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vect
     WENXIN_RETURN_IF_ERROR(read_matrix(m.b, {layer->out, slot.rank}, m.module + ".lora_B", &slot.b));
     ready.emplace_back(layer, std::move(slot));
   }
+  // Room first, so that attaching cannot fail halfway (a reload replaces the old slots whole).
+  std::map<model::Linear*, size_t> added;
+  for (auto& [layer, slot] : ready) ++added[layer];
+  for (auto& [layer, n] : added) layer->lora.reserve(layer->lora.size() + n);
   unload_lora_adapter(model, id);
   for (auto& [layer, slot] : ready) layer->lora.push_back(std::move(slot));
   return Status::ok();

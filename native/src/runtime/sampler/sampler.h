@@ -9,6 +9,11 @@
 
 namespace wenxin::runtime {
 
+// NaN logits are removed (-inf) and +inf ones become the largest finite float, so that every
+// comparison the processors make is a strict weak order and every softmax has a finite maximum.
+// apply_logits_processors does this first; returns whether any logit is left (not -inf).
+bool sanitize_logits(float* logits, int64_t vocab);
+
 class Sampler {
  public:
   explicit Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
