@@ -16,6 +16,7 @@
 #include "wenxin/hparams.h"
 #include "wenxin/requests.h"
 #include "wenxin/status.h"
+#include "wenxin/trainer.h"
 
 namespace wenxin {
 
@@ -43,6 +44,10 @@ class Engine {
   // The token byte strings that constrained requests are matched against (set from JS once).
   virtual void set_vocabulary(std::shared_ptr<const Vocabulary> vocabulary) = 0;
   virtual std::shared_ptr<const Vocabulary> vocabulary() = 0;
+
+  // A LoRA trainer over this engine's model; its work runs as JobRequest::kTask jobs (on this
+  // engine's thread, between steps).
+  virtual Status create_trainer(TrainerOptions options, std::unique_ptr<LoraTrainer>* out) = 0;
 
   virtual const Ernie45Hparams& hparams() const = 0;
   // The context per sequence, after clamping to the model's maximum.

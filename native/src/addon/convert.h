@@ -29,7 +29,7 @@ Napi::Array logprobs_to_js(Napi::Env env, const std::vector<TokenLogprob>& logpr
 Napi::Object stats_to_js(Napi::Env env, const EngineStats& stats);
 std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
 Napi::Array to_js_strings(Napi::Env env, const std::vector<std::string>& strings);
-// [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…} }]
+// [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…}, experts? }]
 std::vector<LoraModuleRef> to_lora_modules(const Napi::Value& v);
 
 }  // namespace wenxin::addon

@@ -129,12 +129,22 @@ void Engine::publish_stats() {
 
 Status Engine::submit_job(JobRequest job) {
   const bool adapter_job = job.kind == JobRequest::Kind::kLoadAdapter || job.kind == JobRequest::Kind::kUnloadAdapter;
-  if (job.inputs.empty() && !adapter_job) return Status(ErrorCode::kInvalidArgument, "no inputs were given");
+  if (job.kind == JobRequest::Kind::kTask && !job.task)
+    return Status(ErrorCode::kInvalidArgument, "a task job needs a task");
+  if (job.inputs.empty() && !adapter_job && job.kind != JobRequest::Kind::kTask)
+    return Status(ErrorCode::kInvalidArgument, "no inputs were given");
   for (const auto& in : job.inputs) WENXIN_RETURN_IF_ERROR(check_tokens(in, "the input"));
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kEngineClosed, "the engine is closed");
   jobs_.push_back(std::move(job));
   wake_.notify_one();
+  return Status::ok();
+}
+
+Status Engine::create_trainer(TrainerOptions options, std::unique_ptr<::wenxin::LoraTrainer>* out) {
+  std::unique_ptr<train::LoraTrainer> trainer;
+  WENXIN_RETURN_IF_ERROR(train::LoraTrainer::create(*model_, std::move(options), &trainer));
+  *out = std::move(trainer);
   return Status::ok();
 }
 
@@ -407,10 +417,17 @@ JobResult Engine::run_job(const JobRequest& job) {
   JobResult result;
   result.id = job.id;
   try {
-    result.status = run_job(job, &result.outputs);
+    if (job.kind == JobRequest::Kind::kTask)
+      result = job.task(*pool_);  // a training step: its own status and outputs
+    else
+      result.status = run_job(job, &result.outputs);
   } catch (...) {  // this job fails; the engine and the other requests go on
-    result.status = internal_error(job.kind == JobRequest::Kind::kLoadAdapter ? "loading the adapter" : "the job");
+    result = JobResult{};
+    result.status = internal_error(job.kind == JobRequest::Kind::kLoadAdapter ? "loading the adapter"
+                                   : job.kind == JobRequest::Kind::kTask      ? "the task"
+                                                                              : "the job");
   }
+  result.id = job.id;
   if (!result.status.is_ok()) result.outputs.clear();
   return result;
 }

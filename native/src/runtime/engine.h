@@ -16,6 +16,7 @@
 #include "model/ernie4_5/model.h"
 #include "runtime/scheduler.h"
 #include "runtime/step_meter.h"
+#include "train/trainer.h"
 #include "wenxin/engine.h"
 
 namespace wenxin::runtime {
@@ -38,6 +39,7 @@ class Engine final : public ::wenxin::Engine {
   std::shared_ptr<const Vocabulary> vocabulary() override;
   const Ernie45Hparams& hparams() const override { return model_->hparams(); }
   int64_t max_context() const override { return max_context_; }
+  Status create_trainer(TrainerOptions options, std::unique_ptr<::wenxin::LoraTrainer>* out) override;
 
  private:
   Engine() = default;
