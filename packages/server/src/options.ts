@@ -33,6 +33,11 @@ export const serverOptionsSchema = z.object({
    * taken) before it is disconnected and its work freed, in ms. 0 turns the limit off.
    */
   streamIdleTimeoutMs: z.number().int().min(0).default(60_000),
+  /**
+   * A stream with nothing to send for this long (waiting for a slot, prefilling a long prompt) gets
+   * an SSE comment, so clients and proxies see it is alive; in ms, 0 for none.
+   */
+  sseKeepAliveMs: z.number().int().min(0).default(5_000),
   /** `max_tokens` when a chat request gives none; default: whatever context is left after the prompt. */
   defaultMaxTokens: z.number().int().min(1).optional(),
   /** Stop strings one request may give. */

@@ -28,6 +28,8 @@ Limits (what each protects against: SECURITY.md):
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
   --stream-idle-timeout S  seconds a client may leave the server's output unread before it is
                            disconnected and its work freed (default 60, 0 = none)
+  --sse-keep-alive S       an SSE comment when a stream had nothing to send for S seconds, while it waits
+                           for a slot or prefills (default 5, 0 = none)
   --max-stop-strings N     stop strings per request (default 16)
   --max-stop-length N      characters of the longest stop string (default 256)
   --max-embedding-inputs N inputs per embeddings request (default 2048)
@@ -54,6 +56,7 @@ const SERVER_FLAGS = {
   "body-limit": ["bodyLimit", "number"],
   "request-timeout": ["requestTimeoutMs", "seconds"],
   "stream-idle-timeout": ["streamIdleTimeoutMs", "seconds"],
+  "sse-keep-alive": ["sseKeepAliveMs", "seconds"],
   "max-stop-strings": ["maxStopStrings", "number"],
   "max-stop-length": ["maxStopLength", "number"],
   "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
