@@ -16,6 +16,8 @@ import { registerChatCompletions } from "./routes/chat_completions/router.js";
 import { registerCompletions } from "./routes/completions/router.js";
 import { registerEmbeddings } from "./routes/embeddings/router.js";
 import { registerModels } from "./routes/models/router.js";
+import { registerResponses } from "./routes/responses/router.js";
+import { registerTokenization } from "./routes/tokenize/router.js";
 import { registerSystemRoutes } from "./routes/system/router.js";
 import type { ServingContext } from "./serving_context.js";
 
@@ -115,6 +117,8 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   registerChatCompletions(app, ctx);
   registerCompletions(app, ctx);
   registerEmbeddings(app, ctx);
+  registerResponses(app, ctx);
+  registerTokenization(app, ctx);
   registerModels(app, ctx);
   registerSystemRoutes(app, ctx);
   return app;

@@ -48,6 +48,8 @@ export const serverOptionsSchema = z.object({
   maxEmbeddingInputs: z.number().int().min(1).default(2048),
   /** Tokens of all the inputs of one embeddings request together. */
   maxEmbeddingTokens: z.number().int().min(1).default(65_536),
+  /** Responses kept in memory for `previous_response_id` (least recently used dropped first); 0 keeps none. */
+  responsesStoreSize: z.number().int().min(0).max(1_000_000).default(1000),
   /** How long SIGTERM waits for in-flight requests before aborting them. */
   drainTimeoutMs: z.number().int().min(0).default(30_000),
   /** pino level; "silent" turns logging off. */

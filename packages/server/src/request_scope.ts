@@ -104,15 +104,17 @@ export class RequestScope {
 
   /**
    * Answers a failure: throws it (the error handler sends its status) while no stream has started,
-   * else ends the stream with an error event; nothing when the client is gone.
+   * else ends the stream with an error event (`streamError`, where the API has its own form);
+   * nothing when the client is gone.
    */
-  fail(err: unknown, stream: SseStream | undefined): void {
+  fail(err: unknown, stream: SseStream | undefined, streamError?: (error: ApiError) => void): void {
     const failure = this.failure(err);
     if (!stream?.opened) throw failure;
     if (this.clientGone) return; // nobody left to tell
     const error = toApiError(failure, String(this.request.id));
     this.streamFailed(error);
-    stream.fail(error);
+    if (streamError) streamError(error);
+    else stream.fail(error);
   }
 
   /** Counts an error that happened after the response headers went out (so the status stays 200). */
