@@ -11,6 +11,11 @@ export const serverOptionsSchema = z.object({
   apiKey: z.string().min(1).optional(),
   /** A second key that opens `/metrics` only (for a scraper that must not use the API). */
   metricsKey: z.string().min(1).optional(),
+  /**
+   * Origins whose browser pages may call the API (CORS): exact origins such as
+   * `https://app.example.com`, or `*` for any. Off (no CORS headers) by default.
+   */
+  cors: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])).default([]),
   /** The model id clients send in `model`; default: the model directory's name. */
   modelName: z.string().min(1).optional(),
   /** Sequences (one per prompt × choice) running on the engine at once; more wait in the queue. */
