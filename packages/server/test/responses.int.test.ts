@@ -165,10 +165,10 @@ describe("responses.create", () => {
         output,
       ],
     });
-    for (const res of [chained, resent]) {
-      expect(res.usage!.input_tokens).toBe(want.promptTokens);
-      expect(res.output_text).toBe(want.content);
-    }
+    // The same prompt both ways (the outputs are not compared: the second run reuses the first's
+    // prefix cache, and the random model's near-ties may then break the other way).
+    for (const res of [chained, resent]) expect(res.usage!.input_tokens).toBe(want.promptTokens);
+    expect(chained.output_text).toBe(want.content);
     expect(chained.previous_response_id).toBe(first.id);
   });
 
