@@ -10,7 +10,7 @@ import { setupServer } from "msw/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
-import { answerStream, BASE_URL, MODEL, sse } from "./vllm_responses.js";
+import { answerStream, BASE_URL, MODEL, sse } from "../../../../test/helpers/vllm_responses.js";
 
 process.env.WENXIN_NATIVE_PATH = path.join(os.tmpdir(), "wenxin-no-such-addon", "wenxin_native.node");
 // Imported only now, so an import that loaded the addon eagerly would throw here.
