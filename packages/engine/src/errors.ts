@@ -23,7 +23,7 @@ export const ERROR_CODES = [
   // No native addon could be loaded (not installed, no prebuilt binary for this platform, not built):
   // only a local model needs it.
   "ERR_WENXIN_NATIVE_UNAVAILABLE",
-  // Model hub (used by @wenxin/transformers): access refused (gated/private repo, bad token), hub unreachable.
+  // Model hub (hub/): access refused (gated/private repo, bad token), hub unreachable.
   "ERR_WENXIN_HUB_UNAUTHORIZED",
   "ERR_WENXIN_NETWORK",
 ] as const;
