@@ -4,7 +4,8 @@
 # outside the repository, with no compiler, cmake or zig on PATH:
 #   (a) a streamed local chat on the tiny fixture model, through the prebuilt linux-x64 binary;
 #   (b) ChatWenxin in remote mode against `wenxin serve` started from that install;
-#   (c) the same remote chat from an install of @wenxin/langchain alone with --omit=optional.
+#   (c) the same remote chat from an install of @wenxin/langchain alone with --omit=optional;
+#   (d) @wenxin/native without a prebuilt binary: the source fallback finds no toolchain and says so.
 # Needs `pnpm build` and the prebuilt binary (`pnpm --filter @wenxin/native build:prebuilt linux-x64-gnu`);
 # third-party dependencies come from the npm registry.
 set -euo pipefail
@@ -80,4 +81,14 @@ new_app remote
 
 kill "$server" && wait "$server" || true
 server=
+
+step "(d) npm install @wenxin/native without its platform package: no toolchain, so it must fail and say why"
+new_app source
+if (cd "$work/source" && install --omit=optional "$work"/tarballs/wenxin-native-[0-9]*.tgz) >"$work/source.log" 2>&1; then
+  echo "install test: the install without a prebuilt binary or a toolchain succeeded" >&2 && exit 1
+fi
+for missing in "missing" "cmake >= 3.18" "a C++20 compiler"; do
+  grep -qF "$missing" "$work/source.log" || { cat "$work/source.log" >&2 && echo "install test: no '$missing'" >&2 && exit 1; }
+done
+grep -F "@wenxin/native:" "$work/source.log"
 step "passed"
