@@ -73,9 +73,9 @@ function zigToolchain(zig, platform, dir) {
     CMAKE_CXX_COMPILER: path.join(dir, "c++"),
     CMAKE_AR: path.join(dir, "ar"),
     CMAKE_RANLIB: path.join(dir, "ranlib"),
-    // Export napi_register_module_v1 alone: the static libc++ and our symbols stay inside the addon.
+    // Our symbols stay inside the addon (Node-API exports napi_register_module_v1 explicitly); stripped.
     CMAKE_CXX_FLAGS: "-fvisibility=hidden -fvisibility-inlines-hidden",
-    CMAKE_SHARED_LINKER_FLAGS: "-Wl,--exclude-libs,ALL -s",
+    CMAKE_SHARED_LINKER_FLAGS: "-s",
   };
 }
 
@@ -85,7 +85,7 @@ function main() {
   if (!platform) throw new Error(`unknown platform '${name}': one of ${PLATFORMS.map((p) => p.name).join(", ")}`);
   const buildDir = path.join(nativeDir, "build-prebuilt", platform.name);
   let defines = { WENXIN_ADDON_ONLY: "ON" };
-  if (platform.zigArch) defines = { ...defines, ...zigToolchain(zigBinary(), platform, path.join(buildDir, "zig")) };
+  if (platform.zigArch) defines = { ...defines, ...zigToolchain(zigBinary(), platform, `${buildDir}-zig`) };
   else if (platform.os === "darwin" && process.platform === "darwin")
     // Xcode's clang builds either architecture; macOS 11 is the first with Apple silicon.
     defines = { ...defines, CMAKE_OSX_ARCHITECTURES: DARWIN_ARCH[platform.cpu], CMAKE_OSX_DEPLOYMENT_TARGET: "11.0" };
@@ -95,7 +95,7 @@ function main() {
   log(`building ${platform.name} in ${buildDir}`);
   const cmakeJs = require.resolve("cmake-js/bin/cmake-js");
   const args = [
-    "compile",
+    "build",
     "--config",
     "Release",
     "--out",
