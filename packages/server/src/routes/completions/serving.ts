@@ -112,7 +112,7 @@ export class CompletionsServing {
           if (ev.text) sse.send(chunk(i, ev.text, null));
         },
         onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
-        writable: () => scope.awaitClient(sse),
+        writable: () => sse.writable(scope.signal),
       });
       if (includeUsage) sse.send({ ...base, choices: [], usage: usage(results) });
       sse.done();
