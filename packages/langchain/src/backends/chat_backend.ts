@@ -2,15 +2,15 @@
  * What ChatWenxin asks of a backend (the in-process engine or a remote OpenAI-compatible server):
  * one chat turn as a stream of deltas, ending with the parsed turn.
  */
+import type { ChatMessage } from "@wenxin/engine";
 import type {
-  ChatMessage,
   ChatOutputEvent,
   InvalidToolCall,
   ParsedToolCall,
   ResponseFormat,
   ToolChoiceOption,
   ToolDefinition,
-} from "@wenxin/engine";
+} from "@wenxin/engine/internal";
 
 export interface ChatSampling {
   temperature?: number;

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { ChatOutputParser, type InvalidToolCall, type ParsedToolCall } from "@wenxin/engine";
+import { ChatOutputParser, type InvalidToolCall, type ParsedToolCall } from "@wenxin/engine/internal";
 
 import type { OpenAICompatibleClient } from "../remote/openai_client.js";
 import { WenxinRemoteError } from "../remote/openai_client.js";

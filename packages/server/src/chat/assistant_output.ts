@@ -1,8 +1,10 @@
 /**
  * What a generated assistant turn is made of, piece by piece (visible text, thinking, tool
- * calls), and the accumulator that assembles the pieces into the final message. The parser
- * that produces the pieces from token events is in output_parser.ts.
+ * calls), and the accumulator that assembles the pieces into the final message. The pieces come
+ * from the events of the engine's ChatTurnDecoder, in OpenAI's terms.
  */
+import type { ChatOutputEvent } from "@wenxin/engine/internal";
+
 import type { ToolCall } from "../routes/chat_completions/protocol.js";
 
 export type AssistantPiece =
@@ -56,5 +58,40 @@ export class AssistantMessageBuilder {
       ...(this.hasToolCalls ? { tool_calls: this.toolCalls.filter(Boolean) } : {}),
       refusal: null,
     };
+  }
+}
+
+/** A choice's chat-turn events → pieces, numbering tool calls as OpenAI does. */
+export class AssistantPieces {
+  /** Decoder call index → index in `tool_calls`: blocks that are not calls take no index. */
+  private readonly callIndex = new Map<number, number>();
+
+  of(events: ChatOutputEvent[]): AssistantPiece[] {
+    const pieces: AssistantPiece[] = [];
+    for (const e of events) {
+      switch (e.type) {
+        case "text":
+          pieces.push({ kind: "content", text: e.text });
+          break;
+        case "reasoning":
+          pieces.push({ kind: "reasoning", text: e.text });
+          break;
+        case "tool_call_begin":
+          this.callIndex.set(e.index, this.callIndex.size);
+          pieces.push({ kind: "tool_call_start", index: this.callIndex.get(e.index)!, id: e.id, name: e.name });
+          break;
+        case "tool_call_delta":
+          pieces.push({ kind: "tool_call_arguments", index: this.callIndex.get(e.index)!, text: e.arguments });
+          break;
+        case "tool_call_invalid":
+          // A block that never looked like a call stays visible as text; one already streamed as a
+          // call keeps its (broken) arguments, as OpenAI clients expect to validate them anyway.
+          if (!e.begun) pieces.push({ kind: "content", text: e.call.arguments });
+          break;
+        case "tool_call_end":
+          break;
+      }
+    }
+    return pieces;
   }
 }

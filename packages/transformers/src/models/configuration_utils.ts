@@ -5,7 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, parseModelConfig, type ModelConfig } from "@wenxin/engine";
+import { WenxinError, type ModelConfig } from "@wenxin/engine";
+import { parseModelConfig } from "@wenxin/engine/internal";
 
 import { CONFIG_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pretrained_options.js";

@@ -6,7 +6,8 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, resolveWeightFiles } from "@wenxin/engine";
+import { WenxinError } from "@wenxin/engine";
+import { resolveWeightFiles } from "@wenxin/engine/internal";
 
 import { readJson } from "../models/configuration_utils.js";
 import {

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { parseModelConfig, type ModelConfig } from "@wenxin/engine";
+import { type ModelConfig } from "@wenxin/engine";
+import { parseModelConfig } from "@wenxin/engine/internal";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { loadLoraAdapter, toEngineAdapter } from "../../src/index.js";

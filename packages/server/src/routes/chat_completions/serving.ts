@@ -5,12 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult, type TokenEvent } from "@wenxin/engine";
+import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
+import { buildChatPrompt, ChatTurnDecoder, type ChatPrompt } from "@wenxin/engine/internal";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { AssistantMessageBuilder, type AssistantPiece } from "../../chat/assistant_output.js";
-import { ChatChoiceOutput } from "../../chat/chat_output.js";
-import { constraintOption } from "../../chat/constraint.js";
+import { AssistantMessageBuilder, AssistantPieces, type AssistantPiece } from "../../chat/assistant_output.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
 import { ApiError, badRequest, toApiError } from "../../errors.js";
@@ -60,21 +59,18 @@ export class ChatCompletionsServing {
     try {
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
-        // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
+        // Stop strings are matched on the model's own text (markup included) by ChatTurnDecoder.
         const { stop: _stop, ...sampling } = toEngineSampling(body, choice);
         return {
           inputIds: prepared.promptIds,
           maxNewTokens: prepared.maxNewTokens,
           ...sampling,
-          ...constraintOption(prepared.prompt.constraint),
+          ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
           ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
           signal,
         };
       });
-      const outputs = Array.from(
-        { length: prepared.choices },
-        () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
-      );
+      const outputs = Array.from({ length: prepared.choices }, () => new ChoiceOutput(engine, prepared));
       const logprobs =
         prepared.topLogprobs === undefined
           ? undefined
@@ -122,7 +118,7 @@ export class ChatCompletionsServing {
 
   private async complete(
     run: ChoiceRun,
-    outputs: ChatChoiceOutput[],
+    outputs: ChoiceOutput[],
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
@@ -157,7 +153,7 @@ export class ChatCompletionsServing {
   private async stream(
     run: ChoiceRun,
     body: ChatCompletionRequest,
-    outputs: ChatChoiceOutput[],
+    outputs: ChoiceOutput[],
     scope: RequestScope,
     reply: FastifyReply,
     logprobs: ChoiceLogprobs | undefined,
@@ -209,6 +205,34 @@ export class ChatCompletionsServing {
       scope.streamFailed(error);
       sse.fail(error);
     }
+  }
+}
+
+/** One choice's turn: the engine's chat-turn decoder, its events as pieces. */
+class ChoiceOutput {
+  private readonly turn: ChatTurnDecoder;
+  private readonly pieces = new AssistantPieces();
+
+  constructor(engine: Engine, prepared: PreparedChat) {
+    const { parser, prefill } = prepared.prompt;
+    this.turn = new ChatTurnDecoder(engine.tokenizer, { parser, prefill, stop: prepared.stop });
+  }
+
+  /** True once the output is complete: a stop string, a finished forced call or JSON reply. */
+  get done(): boolean {
+    return this.turn.done;
+  }
+
+  start(): AssistantPiece[] {
+    return this.pieces.of(this.turn.start());
+  }
+
+  push(tokenIds: ArrayLike<number>): AssistantPiece[] {
+    return this.pieces.of(this.turn.push(tokenIds));
+  }
+
+  end(): AssistantPiece[] {
+    return this.pieces.of(this.turn.end());
   }
 }
 

@@ -1,11 +1,11 @@
-// ChatChoiceOutput on token ids of crafted ERNIE outputs (the fixture's real tokenizer, fed one
-// id at a time as the engine streams them).
+// A choice's pieces (the engine's ChatTurnDecoder, then AssistantPieces) on token ids of crafted
+// ERNIE outputs (the fixture's real tokenizer, fed one id at a time as the engine streams them).
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { toolCallPrefix, WenxinTokenizer, type ChatOutputParserOptions } from "@wenxin/engine";
+import { WenxinTokenizer } from "@wenxin/engine";
+import { ChatTurnDecoder, toolCallPrefix, type ChatOutputParserOptions } from "@wenxin/engine/internal";
 
-import { AssistantMessageBuilder, type AssistantPiece } from "../../src/chat/assistant_output.js";
-import { ChatChoiceOutput } from "../../src/chat/chat_output.js";
+import { AssistantMessageBuilder, AssistantPieces, type AssistantPiece } from "../../src/chat/assistant_output.js";
 import { toDelta } from "../../src/routes/chat_completions/serving.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -17,21 +17,22 @@ beforeAll(async () => {
 
 /** Streams `text` as token ids one at a time; returns the per-step pieces and the built message. */
 function run(text: string, options: { parser?: ChatOutputParserOptions; prefill?: string; stop?: string[] } = {}) {
-  const output = new ChatChoiceOutput(tokenizer, options.parser ?? {}, options.prefill ?? "", options.stop ?? []);
-  const steps: AssistantPiece[][] = [output.start()];
+  const output = new ChatTurnDecoder(tokenizer, options);
+  const pieces = new AssistantPieces();
+  const steps: AssistantPiece[][] = [pieces.of(output.start())];
   let consumed = 0;
   for (const id of tokenizer.encode(text)) {
     if (output.done) break;
-    steps.push(output.push([id]));
+    steps.push(pieces.of(output.push([id])));
     consumed++;
   }
-  steps.push(output.end());
+  steps.push(pieces.of(output.end()));
   const builder = new AssistantMessageBuilder();
   for (const s of steps) builder.add(s);
   return { output, steps, consumed, message: builder.message(), builder };
 }
 
-describe("ChatChoiceOutput", () => {
+describe("a chat choice's pieces", () => {
   it("streams a tool call: name first, then argument deltas that add up to the JSON", () => {
     const { steps, message, builder } = run(
       '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>',

@@ -1,0 +1,70 @@
+// @wenxin/engine/internal: what the sibling packages (langchain, server, transformers, cli, bench)
+// build on: option schemas, model-file readers and writers, the chat format. Not a stable user API.
+
+// Options
+export { loadOptionsSchema } from "./engine.js";
+export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
+export { constraintSchema } from "./generation/constraint.js";
+export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
+
+// Model files
+export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
+export { resolveWeightFiles } from "./model/weights.js";
+export { quantizeOptionsSchema } from "./model/quantize.js";
+
+// GGUF: read, write, convert
+export { readGgufFile } from "./gguf/gguf_reader.js";
+export type { GgufFile, GgufTensorInfo, GgufMetadataValue } from "./gguf/gguf_reader.js";
+export { writeGguf, encodeTensor as encodeGgufTensor, fitsType as ggufTypeFits } from "./gguf/gguf_writer.js";
+export type { GgufTensor, GgufRawTensor, GgufTensorType, GgufValue } from "./gguf/gguf_writer.js";
+export { ggufTensorPlan, ggufModelMetadata, ggufArchitecture } from "./gguf/ernie_gguf_layout.js";
+export type { GgufTensorPlanEntry, GgufTensorKind } from "./gguf/ernie_gguf_layout.js";
+export { ggufTokenizerMetadata, tokenizerFromGguf } from "./gguf/gguf_tokenizer.js";
+export { loadGgufModel, isGgufPath } from "./gguf/gguf_model.js";
+export type { GgufModel } from "./gguf/gguf_model.js";
+export { convertToGgufOptionsSchema, prepareGgufConversion } from "./gguf/convert_to_gguf.js";
+export type { GgufConversion } from "./gguf/convert_to_gguf.js";
+export { GGML_TYPES, LOADABLE_GGML_TYPES, ggmlTypeName } from "./gguf/gguf_format.js";
+export { toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits } from "./gguf/half.js";
+
+// Chat format: tools, tool calls and reasoning in ERNIE's markup (the LangChain adapter and the server)
+export { buildChatPrompt } from "./chat/chat_prompt.js";
+export type { ChatPrompt, ChatPromptOptions } from "./chat/chat_prompt.js";
+export type {
+  ChatConstraint,
+  JsonSchema,
+  ResponseFormat,
+  ToolCallMessagePart,
+  ToolChoiceOption,
+  ToolDefinition,
+} from "./chat/chat_types.js";
+export { ChatTurnDecoder } from "./chat/chat_turn_decoder.js";
+export type { ChatTurnDecoderOptions } from "./chat/chat_turn_decoder.js";
+export { ChatOutputParser } from "./chat/output_parser.js";
+export type {
+  ChatOutput,
+  ChatOutputEvent,
+  ChatOutputParserOptions,
+  InvalidToolCall,
+  ParsedToolCall,
+} from "./chat/output_parser.js";
+export { ChatTokenDecoder, CHAT_MARKUP_TOKENS } from "./chat/output_decoder.js";
+export { JsonValueScanner } from "./chat/json_scanner.js";
+export {
+  planResponseFormat,
+  planToolChoice,
+  takesNoArguments,
+  toolCallPrefix,
+  toolCallSchema,
+} from "./chat/tool_choice.js";
+export type { ResponseFormatPlan, ToolPlan } from "./chat/tool_choice.js";
+export {
+  formatToolCall,
+  normalizeToolTurns,
+  renderToolsBlock,
+  renderToolTurns,
+  templateTakesTools,
+  toolCallArguments,
+  toPythonStyleJson,
+  withSystemText,
+} from "./chat/tool_prompt.js";
