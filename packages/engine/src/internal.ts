@@ -1,5 +1,6 @@
-// @wenxin/engine/internal: what the sibling packages (langchain, server, transformers, cli, bench)
-// build on: option schemas, model-file readers and writers, the chat format. Not a stable user API.
+// @wenxin/engine/internal: what the sibling packages (langchain, ai-sdk, server, transformers, cli,
+// bench) build on: option schemas, model-file readers and writers, the chat format, the chat
+// backends the adapters share. Not a stable user API: names here may change with the adapters.
 
 // Options
 export { loadOptionsSchema } from "./engine.js";
@@ -68,3 +69,17 @@ export {
   toPythonStyleJson,
   withSystemText,
 } from "./chat/tool_prompt.js";
+
+// Engines shared and leased per checkpoint and load options
+export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
+export type { EngineLease } from "./shared_engines.js";
+
+// One chat turn as deltas, on the in-process engine or a remote OpenAI-compatible server
+export { deltasOf, turnFinishReason } from "./chat/chat_backend.js";
+export type { ChatBackend, ChatDelta, ChatRequest, ChatSampling, ChatTurn, ChatUsage } from "./chat/chat_backend.js";
+export { LocalChatBackend } from "./chat/local_chat.js";
+export { chatCompletionsBody, RemoteChatBackend, toOpenAIToolChoice } from "./remote/remote_chat.js";
+export type { RemotePost } from "./remote/remote_chat.js";
+export { readServerSentEvents } from "./remote/sse.js";
+export { WenxinRemoteError } from "./remote/remote_error.js";
+export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";

@@ -1,14 +1,17 @@
 /**
  * Chat turns on the in-process engine. Each turn is one `engine.generate` request, so concurrent
- * turns (LangChain's `batch`, agents fanning out) are stepped together by the engine's scheduler.
+ * turns (LangChain's `batch`, the AI SDK's parallel calls, agents fanning out) are stepped
+ * together by the engine's scheduler.
  * The prompt, constraint and output parsing come from the engine's chat-format layer.
  */
 import path from "node:path";
 
-import { WenxinError, type Engine, type GenerateOptions } from "@wenxin/engine";
-import { buildChatPrompt, ChatTurnDecoder, type ChatConstraint } from "@wenxin/engine/internal";
-
+import type { Engine, GenerateOptions } from "../engine.js";
+import { WenxinError } from "../errors.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+import { buildChatPrompt } from "./chat_prompt.js";
+import type { ChatConstraint } from "./chat_types.js";
+import { ChatTurnDecoder } from "./chat_turn_decoder.js";
 
 export class LocalChatBackend implements ChatBackend {
   readonly modelName: string;
