@@ -2,7 +2,7 @@
 // bench) build on: option schemas, model-file readers and writers, the chat format, the chat
 // backends the adapters share. Not a stable user API: names here may change with the adapters.
 
-// Options
+// Options (parseOrThrow: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it)
 export { loadOptionsSchema } from "./engine.js";
 export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
 export { constraintSchema } from "./generation/constraint.js";
@@ -69,9 +69,6 @@ export {
   toPythonStyleJson,
   withSystemText,
 } from "./chat/tool_prompt.js";
-
-// Option validation: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it
-export { parseOrThrow } from "./generation/options.js";
 
 // Engines shared and leased per checkpoint and load options
 export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
