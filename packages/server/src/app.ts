@@ -88,6 +88,9 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     return reply.code(404).send(error.toBody());
   });
 
+  ctx.stalls.attach(app.server);
+  app.addHook("onClose", async () => ctx.stalls.stop());
+
   registerChatCompletions(app, ctx);
   registerCompletions(app, ctx);
   registerEmbeddings(app, ctx);
