@@ -26,6 +26,17 @@ export type { SamplingOptions } from "./generation/options.js";
 export { jsonSchemaToGbnf } from "./generation/constraint.js";
 export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
 
+// LoRA adapters in PEFT's format (read by engine.loadAdapter, written by the trainer)
+export type { LoraConfig } from "./adapters/lora_config.js";
+export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "./adapters/peft_adapter.js";
+
+// LoRA fine-tuning (engine.createTrainer)
+export { LoraTrainer } from "./training/lora_trainer.js";
+export type { StepResult, EvaluationResult, TrainingBatch } from "./training/lora_trainer.js";
+export type { TrainerOptions, LoraOptions, OptimizerOptions } from "./training/options.js";
+export type { TrainingExample, TrainingRow, PaddedBatch } from "./training/examples.js";
+export type { LoraTarget } from "./training/lora_targets.js";
+
 // Model files: quantize a checkpoint, convert it to GGUF (llama.cpp's format)
 export type { ModelConfig } from "./model/config.js";
 export { quantizeModel } from "./model/quantize.js";

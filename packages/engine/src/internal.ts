@@ -8,8 +8,18 @@ export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./ge
 export { constraintSchema } from "./generation/constraint.js";
 export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
 
-// Model files
+// Model files (safetensors read and written piecewise: LoRA adapters, merged checkpoints)
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
+export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+
+// LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)
+export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
+export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
+
+// LoRA fine-tuning options
+export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
+export { learningRate } from "./training/schedule.js";
 export { resolveWeightFiles } from "./model/weights.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";
 

@@ -14,7 +14,7 @@ Options:
   --port N                 default 8000; 0 picks a free port
   --api-key KEY            require 'Authorization: Bearer KEY' on every route but /health
                            (default: $WENXIN_API_KEY, else none)
-  --metrics-key KEY        a second key that opens /metrics only, for scrapers (default: $WENXIN_METRICS_KEY)
+  --metrics-key KEY        the only key /metrics then takes, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 
