@@ -12,6 +12,8 @@ export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
 export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+export { resolveWeightFiles } from "./model/weights.js";
+export { quantizeOptionsSchema } from "./model/quantize.js";
 
 // LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)
 export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
@@ -20,8 +22,6 @@ export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
 // LoRA fine-tuning options
 export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
 export { learningRate } from "./training/schedule.js";
-export { resolveWeightFiles } from "./model/weights.js";
-export { quantizeOptionsSchema } from "./model/quantize.js";
 
 // GGUF: read, write, convert
 export { readGgufFile } from "./gguf/gguf_reader.js";
@@ -95,3 +95,21 @@ export type { RemoteEmbeddings } from "./remote/remote_embeddings.js";
 export { readServerSentEvents } from "./remote/sse.js";
 export { WenxinRemoteError } from "./remote/remote_error.js";
 export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";
+
+// The Hugging Face hub: a checkpoint directory or a hub repo id → a local directory (files
+// fetched into the shared cache, as Python's huggingface_hub lays it out)
+export { env } from "./hub/settings.js";
+export type { ProgressInfo, ProgressCallback } from "./hub/settings.js";
+export { hf_hub_download, resolveHubFile } from "./hub/file_download.js";
+export type { HubDownloadOptions } from "./hub/file_download.js";
+export {
+  resolvePretrained,
+  MODEL_FILES,
+  TOKENIZER_FILES,
+  CONFIG_FILES,
+  GENERATION_FILES,
+  ADAPTER_FILES,
+} from "./hub/resolve_pretrained.js";
+export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
+export { HubError } from "./hub/hub_error.js";
+export type { HubErrorReason } from "./hub/hub_error.js";

@@ -6,9 +6,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { WenxinError, type ModelConfig } from "@wenxin/engine";
-import { parseModelConfig } from "@wenxin/engine/internal";
+import { CONFIG_FILES, parseModelConfig, resolvePretrained } from "@wenxin/engine/internal";
 
-import { CONFIG_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pretrained_options.js";
 
 /** Reads and parses a JSON file of a checkpoint, naming the file when it is missing or broken. */

@@ -9,11 +9,10 @@ import os from "node:os";
 import path from "node:path";
 
 import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type LoraConfig } from "@wenxin/engine";
-import { loadLoraAdapter } from "@wenxin/engine/internal";
+import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
-import { ADAPTER_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import {
   loadModelFromDirectory,
   type CausalLMOutput,
