@@ -1,9 +1,10 @@
 /**
  * What a generated assistant turn is made of, piece by piece (visible text, thinking, tool
  * calls), and the accumulator that assembles the pieces into the final message. The pieces come
- * from the events of the engine's ChatTurnDecoder, in OpenAI's terms.
+ * from the engine's ChatTurnDecoder (decoding, stop strings, markup), in OpenAI's terms.
  */
-import type { ChatOutputEvent } from "@wenxin/engine/internal";
+import type { WenxinTokenizer } from "@wenxin/engine";
+import { ChatTurnDecoder, type ChatOutputEvent, type ChatPrompt } from "@wenxin/engine/internal";
 
 import type { ToolCall } from "../routes/chat_completions/protocol.js";
 
@@ -61,12 +62,42 @@ export class AssistantMessageBuilder {
   }
 }
 
-/** A choice's chat-turn events → pieces, numbering tool calls as OpenAI does. */
-export class AssistantPieces {
+/** One choice's turn: generated ids → pieces, tool calls numbered as OpenAI numbers them. */
+export class AssistantTurn {
+  private readonly turn: ChatTurnDecoder;
   /** Decoder call index → index in `tool_calls`: blocks that are not calls take no index. */
   private readonly callIndex = new Map<number, number>();
 
-  of(events: ChatOutputEvent[]): AssistantPiece[] {
+  /** `stop`: stop strings, matched on the model's own text (markup included). */
+  constructor(tokenizer: WenxinTokenizer, prompt: Pick<ChatPrompt, "parser" | "prefill">, stop: string[]) {
+    this.turn = new ChatTurnDecoder(tokenizer, { parser: prompt.parser, prefill: prompt.prefill, stop });
+  }
+
+  /** True once the output is complete: a stop string, a finished forced call or JSON reply. */
+  get done(): boolean {
+    return this.turn.done;
+  }
+
+  /** True when a stop string ended the output. */
+  get stoppedByString(): boolean {
+    return this.turn.stoppedByString;
+  }
+
+  /** Pieces the prompt's prefill produced (usually none until generated text follows). */
+  start(): AssistantPiece[] {
+    return this.pieces(this.turn.start());
+  }
+
+  push(tokenIds: ArrayLike<number>): AssistantPiece[] {
+    return this.pieces(this.turn.push(tokenIds));
+  }
+
+  /** Ends the turn (the engine finished or the choice was stopped). */
+  end(): AssistantPiece[] {
+    return this.pieces(this.turn.end());
+  }
+
+  private pieces(events: ChatOutputEvent[]): AssistantPiece[] {
     const pieces: AssistantPiece[] = [];
     for (const e of events) {
       switch (e.type) {

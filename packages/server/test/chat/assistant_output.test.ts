@@ -1,11 +1,11 @@
-// A choice's pieces (the engine's ChatTurnDecoder, then AssistantPieces) on token ids of crafted
+// AssistantTurn (the engine's ChatTurnDecoder, then pieces in OpenAI's terms) on token ids of crafted
 // ERNIE outputs (the fixture's real tokenizer, fed one id at a time as the engine streams them).
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { WenxinTokenizer } from "@wenxin/engine";
-import { ChatTurnDecoder, toolCallPrefix, type ChatOutputParserOptions } from "@wenxin/engine/internal";
+import { toolCallPrefix, type ChatOutputParserOptions } from "@wenxin/engine/internal";
 
-import { AssistantMessageBuilder, AssistantPieces, type AssistantPiece } from "../../src/chat/assistant_output.js";
+import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../src/chat/assistant_output.js";
 import { toDelta } from "../../src/routes/chat_completions/serving.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -17,22 +17,25 @@ beforeAll(async () => {
 
 /** Streams `text` as token ids one at a time; returns the per-step pieces and the built message. */
 function run(text: string, options: { parser?: ChatOutputParserOptions; prefill?: string; stop?: string[] } = {}) {
-  const output = new ChatTurnDecoder(tokenizer, options);
-  const pieces = new AssistantPieces();
-  const steps: AssistantPiece[][] = [pieces.of(output.start())];
+  const output = new AssistantTurn(
+    tokenizer,
+    { parser: options.parser ?? {}, prefill: options.prefill ?? "" },
+    options.stop ?? [],
+  );
+  const steps: AssistantPiece[][] = [output.start()];
   let consumed = 0;
   for (const id of tokenizer.encode(text)) {
     if (output.done) break;
-    steps.push(pieces.of(output.push([id])));
+    steps.push(output.push([id]));
     consumed++;
   }
-  steps.push(pieces.of(output.end()));
+  steps.push(output.end());
   const builder = new AssistantMessageBuilder();
   for (const s of steps) builder.add(s);
   return { output, steps, consumed, message: builder.message(), builder };
 }
 
-describe("a chat choice's pieces", () => {
+describe("AssistantTurn", () => {
   it("streams a tool call: name first, then argument deltas that add up to the JSON", () => {
     const { steps, message, builder } = run(
       '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>',

@@ -6,16 +6,16 @@
 import { randomUUID } from "node:crypto";
 
 import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
-import { buildChatPrompt, ChatTurnDecoder, type ChatPrompt } from "@wenxin/engine/internal";
+import { buildChatPrompt, type ChatPrompt } from "@wenxin/engine/internal";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { AssistantMessageBuilder, AssistantPieces, type AssistantPiece } from "../../chat/assistant_output.js";
+import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../chat/assistant_output.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { ApiError, badRequest, toApiError } from "../../errors.js";
+import { ApiError, badRequest } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
-import { SseStream } from "../../sse.js";
+import { openAiStream, type SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
 import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 import { encodeWithinContext } from "../prompt_length.js";
@@ -57,33 +57,35 @@ export class ChatCompletionsServing {
     this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
-    await scope.admit(prepared.choices);
+    const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {
+      await scope.admit(prepared.choices, "n", () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
-      const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
-        // Stop strings are matched on the model's own text (markup included) by ChatTurnDecoder.
-        return {
-          inputIds: prepared.promptIds,
-          maxNewTokens: prepared.maxNewTokens,
-          ...toEngineSampling(body, choice),
-          ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
-          ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
-          signal,
-        };
-      });
-      const outputs = Array.from({ length: prepared.choices }, () => new ChoiceOutput(engine, prepared));
+      const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => ({
+        // Stop strings are matched on the model's own text (markup included) by AssistantTurn.
+        inputIds: prepared.promptIds,
+        maxNewTokens: prepared.maxNewTokens,
+        ...toEngineSampling(body, choice),
+        ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
+        ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
+        signal,
+      }));
+      const outputs = Array.from(
+        { length: prepared.choices },
+        () => new AssistantTurn(engine.tokenizer, prepared.prompt, prepared.stop),
+      );
       const logprobs =
         prepared.topLogprobs === undefined
           ? undefined
           : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
-      if (!body.stream) return await this.complete(run, outputs, logprobs);
-      await this.stream(run, body, outputs, scope, reply, logprobs);
-      return reply;
+      if (!sse) return await this.complete(run, outputs, logprobs);
+      await this.stream(run, body, outputs, scope, sse, logprobs);
     } catch (err) {
-      throw scope.failure(err);
+      scope.fail(err, sse);
     } finally {
       scope.end();
     }
+    return reply;
   }
 
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
@@ -120,7 +122,7 @@ export class ChatCompletionsServing {
 
   private async complete(
     run: ChoiceRun,
-    outputs: ChoiceOutput[],
+    outputs: AssistantTurn[],
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
@@ -155,9 +157,9 @@ export class ChatCompletionsServing {
   private async stream(
     run: ChoiceRun,
     body: ChatCompletionRequest,
-    outputs: ChoiceOutput[],
+    outputs: AssistantTurn[],
     scope: RequestScope,
-    reply: FastifyReply,
+    sse: SseStream,
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
@@ -175,7 +177,6 @@ export class ChatCompletionsServing {
       choices: [{ index, delta, logprobs: logprobs?.take(index, true) ?? null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     });
-    const sse = new SseStream(reply);
     const sawToolCall = outputs.map(() => false);
     const emit = (i: number, pieces: AssistantPiece[]) => {
       if (pieces.some((p) => p.kind === "tool_call_start")) sawToolCall[i] = true;
@@ -186,55 +187,20 @@ export class ChatCompletionsServing {
       sse.send(chunk(i, { role: "assistant", content: "" }, null));
       emit(i, o.start());
     });
-    try {
-      const results = await run.consume({
-        onTokens: (i, ev) => {
-          logprobs?.add(i, ev);
-          emit(i, outputs[i]!.push(ev.tokenIds));
-          return outputs[i]!.done;
-        },
-        onDone: (i, result) => {
-          emit(i, outputs[i]!.end());
-          sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
-        },
-        writable: () => sse.writable(scope.signal),
-      });
-      if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
-      sse.done();
-    } catch (err) {
-      if (scope.clientGone) return; // nobody left to tell
-      const error = toApiError(scope.failure(err), String(scope.request.id));
-      scope.streamFailed(error);
-      sse.fail(error);
-    }
-  }
-}
-
-/** One choice's turn: the engine's chat-turn decoder, its events as pieces. */
-class ChoiceOutput {
-  private readonly turn: ChatTurnDecoder;
-  private readonly pieces = new AssistantPieces();
-
-  constructor(engine: Engine, prepared: PreparedChat) {
-    const { parser, prefill } = prepared.prompt;
-    this.turn = new ChatTurnDecoder(engine.tokenizer, { parser, prefill, stop: prepared.stop });
-  }
-
-  /** True once the output is complete: a stop string, a finished forced call or JSON reply. */
-  get done(): boolean {
-    return this.turn.done;
-  }
-
-  start(): AssistantPiece[] {
-    return this.pieces.of(this.turn.start());
-  }
-
-  push(tokenIds: ArrayLike<number>): AssistantPiece[] {
-    return this.pieces.of(this.turn.push(tokenIds));
-  }
-
-  end(): AssistantPiece[] {
-    return this.pieces.of(this.turn.end());
+    const results = await run.consume({
+      onTokens: (i, ev) => {
+        logprobs?.add(i, ev);
+        emit(i, outputs[i]!.push(ev.tokenIds));
+        return outputs[i]!.done;
+      },
+      onDone: (i, result) => {
+        emit(i, outputs[i]!.end());
+        sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
+      },
+      writable: () => sse.writable(scope.signal),
+    });
+    if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
+    sse.done();
   }
 }
 
