@@ -40,9 +40,7 @@ export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
 // The PEFT adapter format lives in @wenxin/engine (engine.loadAdapter reads it too).
 export { parseLoraConfig, loraScaling, loadLoraAdapter, describeAdapter } from "@wenxin/engine/internal";
 export type { LoraConfig, LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
-export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
-export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
 
 // Hub (the engine's: every package resolves hub ids the same way)
 export {
