@@ -13,8 +13,8 @@ import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 const missing = path.join(os.tmpdir(), "wenxin-no-such-addon", "wenxin_native.node");
 process.env.WENXIN_NATIVE_PATH = missing;
 // Imported only now, so an import that loaded the addon eagerly would throw here.
-const { ChatOutputParser, ChatTemplate, Engine, WenxinError, WenxinTokenizer, systemInfo } =
-  await import("@wenxin/engine");
+const { ChatTemplate, Engine, WenxinError, WenxinTokenizer, systemInfo } = await import("@wenxin/engine");
+const { ChatOutputParser } = await import("@wenxin/engine/internal");
 
 async function expectNativeUnavailable(run: () => unknown) {
   const err = await Promise.resolve()
