@@ -10,7 +10,6 @@ import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { pullCommand } from "./commands/pull.js";
 import { quantizeCommand } from "./commands/quantize.js";
-import { benchCommand } from "./commands/bench.js";
 import { convertCommand } from "./commands/convert.js";
 import { finetuneCommand } from "./commands/finetune.js";
 import type { Command } from "./commands/command.js";
@@ -24,7 +23,6 @@ const COMMANDS: Record<string, Command> = {
   quantize: quantizeCommand,
   convert: convertCommand,
   finetune: finetuneCommand,
-  bench: benchCommand,
 };
 
 function usage(): string {

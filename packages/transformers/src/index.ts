@@ -38,8 +38,7 @@ export type { FeatureExtractionOptions } from "./pipelines/feature_extraction.js
 export { PeftModel, BASE_ADAPTER } from "./peft/peft_model.js";
 export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
 // The PEFT adapter format lives in @wenxin/engine (engine.loadAdapter reads it too).
-export { parseLoraConfig, loraScaling, loadLoraAdapter } from "@wenxin/engine";
-export { describeAdapter } from "@wenxin/engine/internal";
+export { parseLoraConfig, loraScaling, loadLoraAdapter, describeAdapter } from "@wenxin/engine/internal";
 export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
 export { LoraConfig } from "./peft/lora_config.js";
 export type { LoraConfigInit } from "./peft/lora_config.js";
@@ -50,9 +49,7 @@ export { Trainer } from "./trainer/trainer.js";
 export type { TrainerInit, TrainOutput, DatasetRow } from "./trainer/trainer.js";
 export { TrainingArguments } from "./trainer/training_args.js";
 export type { TrainingArgumentsInit } from "./trainer/training_args.js";
-export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
-export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
 
 // Hub (the engine's: every package resolves hub ids the same way)
 export {
