@@ -8,7 +8,8 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, convertToGguf, prepareGgufConversion, readGgufFile, writeGguf } from "../../src/index.js";
+import { Engine, convertToGguf } from "../../src/index.js";
+import { prepareGgufConversion, readGgufFile, writeGguf } from "../../src/internal.js";
 import { copyModelDir, readRawSafetensors, writeSafetensors } from "../../../../test/helpers/checkpoint.js";
 import { MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
