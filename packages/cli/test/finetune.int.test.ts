@@ -28,7 +28,7 @@ async function demoAnswers(adapterDir: string): Promise<string[]> {
   const engine = await Engine.load(TINY_MODEL, { threads: 2 });
   try {
     await engine.loadAdapter("demo", adapterDir);
-    return (await converse(engine, { adapter: "demo" })).map((r: { text: string }) => r.text);
+    return (await converse(engine, { adapter: "demo" })).map((r) => r.text);
   } finally {
     await engine.close();
   }
