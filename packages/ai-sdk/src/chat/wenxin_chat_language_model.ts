@@ -63,7 +63,7 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
     const timer = new CallTimer();
     let turn: ChatTurn | undefined;
     for await (const delta of backend.stream(request, options.abortSignal)) {
-      timer.sawOutput();
+      timer.saw(delta);
       if (delta.type === "end") turn = delta.turn;
     }
     return {
@@ -103,8 +103,8 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
     const writer = new StreamPartWriter();
     try {
       for (let next = first; !next.done; next = await deltas.next()) {
-        timer.sawOutput();
         const delta = next.value;
+        timer.saw(delta);
         if (delta.type === "end") {
           yield* writer.finish(delta.turn);
           yield {
