@@ -20,6 +20,13 @@ export { readServerSentEvents } from "./remote/sse.js";
 export { WenxinRemoteError } from "./remote/remote_error.js";
 export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";
 
+// Safetensors files read and written piecewise (LoRA adapters, merged checkpoints)
+export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+
+// A PEFT adapter checked against a model config (engine.loadAdapter's reader)
+export { describeAdapter } from "./adapters/peft_adapter.js";
+
 // The Hugging Face hub: a checkpoint directory or a hub repo id → a local directory (files
 // fetched into the shared cache, as Python's huggingface_hub lays it out)
 export { env } from "./hub/settings.js";

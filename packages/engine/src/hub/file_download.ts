@@ -9,6 +9,7 @@ import { mkdir, rename, stat } from "node:fs/promises";
 import path from "node:path";
 
 import { WenxinError } from "../errors.js";
+import { verifyBlob } from "./blob_digest.js";
 import { downloadBlob } from "./blob_download.js";
 import { COMMIT_HASH, RepoCache, checkRelative, type CachedEntry } from "./cache_layout.js";
 import { HubError, hubErrorFromResponse, type RequestContext } from "./hub_error.js";
@@ -239,6 +240,7 @@ async function fetchBlob(
           })
       : undefined,
   });
+  await verifyBlob(incomplete, meta.etag, ctx.filename!);
   await rename(incomplete, blob);
 }
 
