@@ -61,6 +61,7 @@ describe("generateText / streamText", () => {
     expect(await result.text).toBe(whole.text);
     expect((await result.usage).outputTokens).toBe(whole.usage.outputTokens);
     expect(await result.finishReason).toBe("length");
+    expect((await result.response).modelId).toBe(whole.response.modelId);
     const finish = parts.find((p) => p.type === "finish-step") as { providerMetadata?: Record<string, any> };
     expect(finish.providerMetadata?.wenxin.timeToFirstTokenMs).toBeGreaterThan(0);
   });
