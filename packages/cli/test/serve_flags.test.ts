@@ -20,6 +20,8 @@ describe("serverOptionsFromFlags", () => {
       "max-embedding-inputs": "100",
       "max-embedding-tokens": "5000",
       "metrics-key": "m",
+      cors: ["https://a.example", "https://b.example"],
+      "responses-store": "10",
     });
     expect(options).toEqual({
       maxConcurrency: 8,
@@ -31,6 +33,8 @@ describe("serverOptionsFromFlags", () => {
       maxEmbeddingInputs: 100,
       maxEmbeddingTokens: 5000,
       metricsKey: "m",
+      cors: ["https://a.example", "https://b.example"],
+      responsesStoreSize: 10,
     });
     expect(Object.keys(options).every((k) => k in serverOptionsSchema.shape)).toBe(true);
     expect(parseServerOptions(options)).toMatchObject(options);

@@ -6,9 +6,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 import type { Release } from "./admission.js";
-import { ApiError } from "./errors.js";
+import { ApiError, toApiError } from "./errors.js";
 import type { InFlightRequest } from "./served_model.js";
 import type { ServingContext } from "./serving_context.js";
+import type { SseStream } from "./sse.js";
 
 export class RequestScope {
   readonly controller = new AbortController();
@@ -77,8 +78,8 @@ export class RequestScope {
    * naming `param` when one request alone needs more than run at once) and registers the request
    * as in flight.
    */
-  async admit(sequences = 1, param: string | null = "n"): Promise<void> {
-    this.release = await this.model.admission.acquire(this.signal, sequences, param);
+  async admit(sequences = 1, param: string | null = "n", onWait?: () => void): Promise<void> {
+    this.release = await this.model.admission.acquire(this.signal, sequences, param, onWait);
     this.inFlight = this.model.begin(this.controller);
     if (this.model.state !== "ready") {
       this.end();
@@ -99,6 +100,21 @@ export class RequestScope {
       this.metrics.timeToFirstToken.observe({ route: this.route }, (performance.now() - this.startedAt) / 1000);
     }
     this.metrics.addGenerated(count);
+  }
+
+  /**
+   * Answers a failure: throws it (the error handler sends its status) while no stream has started,
+   * else ends the stream with an error event (`streamError`, where the API has its own form);
+   * nothing when the client is gone.
+   */
+  fail(err: unknown, stream: SseStream | undefined, streamError?: (error: ApiError) => void): void {
+    const failure = this.failure(err);
+    if (!stream?.opened) throw failure;
+    if (this.clientGone) return; // nobody left to tell
+    const error = toApiError(failure, String(this.request.id));
+    this.streamFailed(error);
+    if (streamError) streamError(error);
+    else stream.fail(error);
   }
 
   /** Counts an error that happened after the response headers went out (so the status stays 200). */

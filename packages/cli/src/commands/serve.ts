@@ -5,7 +5,7 @@ import { numberOption, parseCommandArgs, type Command } from "./command.js";
 const USAGE = `Usage: wenxin serve --model DIR [options]
 
 Serves the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,
-/v1/embeddings, /v1/models, /health, /metrics). Logs are JSON lines on stdout.
+/v1/embeddings, /v1/responses, /v1/models, /tokenize, /detokenize, /health, /metrics). Logs are JSON lines on stdout.
 SIGTERM or Ctrl-C drains: requests in flight finish, new ones get 503, then the process exits.
 
 Options:
@@ -16,6 +16,7 @@ Options:
                            (default: $WENXIN_API_KEY, else none)
   --metrics-key KEY        the only key /metrics then takes, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
+  --cors ORIGIN            let browser pages from ORIGIN call the API (repeatable; * for any; default: off)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 
 Limits (what each protects against: SECURITY.md):
@@ -28,6 +29,9 @@ Limits (what each protects against: SECURITY.md):
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
   --stream-idle-timeout S  seconds a client may leave the server's output unread before it is
                            disconnected and its work freed (default 60, 0 = none)
+  --sse-keep-alive S       an SSE comment when a stream had nothing to send for S seconds, while it waits
+                           for a slot or prefills (default 5, 0 = none)
+  --responses-store N      responses kept in memory for previous_response_id (default 1000)
   --max-stop-strings N     stop strings per request (default 16)
   --max-stop-length N      characters of the longest stop string (default 256)
   --max-embedding-inputs N inputs per embeddings request (default 2048)
@@ -37,8 +41,8 @@ Limits (what each protects against: SECURITY.md):
 Engine:
   --threads N              threads of the forward pass (default: all CPUs)`;
 
-/** How a flag's text becomes its option's value. */
-type Unit = "string" | "number" | "seconds";
+/** How a flag's text becomes its option's value ("list": the flag may be repeated). */
+type Unit = "string" | "number" | "seconds" | "list";
 
 /** Every flag that sets one server option: flag → option and unit. */
 const SERVER_FLAGS = {
@@ -47,6 +51,7 @@ const SERVER_FLAGS = {
   "api-key": ["apiKey", "string"],
   "metrics-key": ["metricsKey", "string"],
   "model-name": ["modelName", "string"],
+  cors: ["cors", "list"],
   "log-level": ["logLevel", "string"],
   "max-concurrency": ["maxConcurrency", "number"],
   "max-queue": ["maxQueue", "number"],
@@ -54,6 +59,8 @@ const SERVER_FLAGS = {
   "body-limit": ["bodyLimit", "number"],
   "request-timeout": ["requestTimeoutMs", "seconds"],
   "stream-idle-timeout": ["streamIdleTimeoutMs", "seconds"],
+  "sse-keep-alive": ["sseKeepAliveMs", "seconds"],
+  "responses-store": ["responsesStoreSize", "number"],
   "max-stop-strings": ["maxStopStrings", "number"],
   "max-stop-length": ["maxStopLength", "number"],
   "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
@@ -64,8 +71,8 @@ const SERVER_FLAGS = {
 /** Keys that may also come from the environment, so they stay out of `ps` and shell history. */
 const FROM_ENV = { "api-key": "WENXIN_API_KEY", "metrics-key": "WENXIN_METRICS_KEY" } as const;
 
-function optionValue(text: string | undefined, flag: string, unit: Unit): string | number | undefined {
-  if (unit === "string") return text;
+function optionValue(text: string | string[] | undefined, flag: string, unit: Unit): unknown {
+  if (unit === "string" || unit === "list" || Array.isArray(text)) return text;
   const n = numberOption(text, flag);
   return unit === "seconds" && n !== undefined ? Math.round(n * 1000) : n;
 }
@@ -75,7 +82,7 @@ export function serverOptionsFromFlags(values: Record<string, unknown>): ServerO
   const out: Record<string, unknown> = {};
   for (const [flag, [option, unit]] of Object.entries(SERVER_FLAGS)) {
     const env = FROM_ENV[flag as keyof typeof FROM_ENV];
-    const text = (values[flag] as string | undefined) ?? (env ? process.env[env] || undefined : undefined);
+    const text = (values[flag] as string | string[] | undefined) ?? (env ? process.env[env] || undefined : undefined);
     const value = optionValue(text, flag, unit);
     if (value !== undefined) out[option] = value;
   }
@@ -92,7 +99,12 @@ export const serveCommand: Command = {
         "max-context": { type: "string" },
         "kv-cache-tokens": { type: "string" },
         threads: { type: "string" },
-        ...Object.fromEntries(Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" } as const])),
+        ...Object.fromEntries(
+          Object.entries(SERVER_FLAGS).map(([flag, [, unit]]) => [
+            flag,
+            { type: "string", multiple: unit === "list" } as const,
+          ]),
+        ),
       },
       USAGE,
     );
