@@ -16,6 +16,12 @@ export class RequestScope {
   private release: Release | undefined;
   private inFlight: { request: InFlightRequest; end: () => void } | undefined;
   private firstTokenSeen = false;
+  /** When each choice's last token came, for the inter-token latency. */
+  private readonly lastTokenAt = new Map<number, number>();
+  /** Sequences the request holds admission slots for. */
+  private sequences = 1;
+  /** The slots given up while the client lags, until they are taken back. */
+  private yielded: Promise<void> | undefined;
   private gone = false;
   private readonly startedAt = performance.now();
 
@@ -79,7 +85,9 @@ export class RequestScope {
    * as in flight.
    */
   async admit(sequences = 1, param: string | null = "n", onWait?: () => void): Promise<void> {
+    this.sequences = sequences;
     this.release = await this.model.admission.acquire(this.signal, sequences, param, onWait);
+    this.metrics.recordQueueTime((performance.now() - this.startedAt) / 1000);
     this.inFlight = this.model.begin(this.controller);
     if (this.model.state !== "ready") {
       this.end();
@@ -87,14 +95,38 @@ export class RequestScope {
     }
   }
 
+  /**
+   * Resolves once the client has taken what the stream holds. While it lags (its socket full), the
+   * request's admission slots go to the requests waiting, so clients that stop reading cannot hold
+   * the server; they are taken back, in queue order, before generation goes on. Every choice of the
+   * request waits on the same turn.
+   */
+  awaitClient(stream: SseStream): Promise<void> {
+    if (!stream.backedUp) return Promise.resolve();
+    return (this.yielded ??= this.yieldSlots(stream).finally(() => (this.yielded = undefined)));
+  }
+
+  private async yieldSlots(stream: SseStream): Promise<void> {
+    this.release?.();
+    this.release = undefined;
+    await stream.writable(this.signal);
+    if (this.signal.aborted) return;
+    this.release = await this.model.admission.acquire(this.signal, this.sequences, null);
+  }
+
   /** Counts the request's prompt tokens (once, whatever `n`). */
   countPrompt(promptTokens: number): void {
     this.metrics.promptTokens.inc(promptTokens);
   }
 
-  /** Called for every engine step's new tokens. */
-  onGenerated(count: number): void {
+  /** Called for every engine step's new tokens of choice `choice`. */
+  onGenerated(count: number, choice = 0): void {
     if (count <= 0) return;
+    const now = performance.now();
+    const last = this.lastTokenAt.get(choice);
+    if (last !== undefined)
+      for (let i = 0; i < count; i++) this.metrics.recordInterTokenLatency((now - last) / 1000 / count);
+    this.lastTokenAt.set(choice, now);
     if (!this.firstTokenSeen) {
       this.firstTokenSeen = true;
       this.metrics.timeToFirstToken.observe({ route: this.route }, (performance.now() - this.startedAt) / 1000);
@@ -115,6 +147,11 @@ export class RequestScope {
     this.streamFailed(error);
     if (streamError) streamError(error);
     else stream.fail(error);
+  }
+
+  /** Counts a sequence that ended, by why. */
+  onFinished(reason: "stop" | "length" | "abort"): void {
+    this.metrics.recordFinished(reason);
   }
 
   /** Counts an error that happened after the response headers went out (so the status stays 200). */

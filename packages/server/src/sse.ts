@@ -80,6 +80,11 @@ export class SseStream {
     this.body.write(frame);
   }
 
+  /** True while the client has not taken what was written (the socket's buffers full). */
+  get backedUp(): boolean {
+    return !this.ended && !this.body.destroyed && this.body.writableNeedDrain;
+  }
+
   /**
    * Resolves once the client has taken what was written (at once when nothing is held back), or
    * when the stream ends or `signal` aborts. Awaiting it before the next engine event lets a client

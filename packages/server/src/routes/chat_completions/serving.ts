@@ -198,7 +198,7 @@ export class ChatCompletionsServing {
         emit(i, outputs[i]!.end());
         sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
       },
-      writable: () => sse.writable(scope.signal),
+      writable: () => scope.awaitClient(sse),
     });
     if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
     sse.done();

@@ -112,7 +112,7 @@ export class CompletionsServing {
           if (ev.text) sse.send(chunk(i, ev.text, null));
         },
         onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
-        writable: () => sse.writable(scope.signal),
+        writable: () => scope.awaitClient(sse),
       });
       if (includeUsage) sse.send({ ...base, choices: [], usage: usage(results) });
       sse.done();

@@ -75,7 +75,7 @@ export class ResponsesServing {
           return output.done;
         },
         onDone: () => builder.add(output.end()),
-        writable: sse ? () => sse.writable(scope.signal) : undefined,
+        writable: sse ? () => scope.awaitClient(sse) : undefined,
       });
       this.complete(response, builder, result!);
       if (body.store !== false)
