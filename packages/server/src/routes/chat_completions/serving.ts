@@ -5,12 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult, type TokenEvent } from "@wenxin/engine";
+import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
+import { buildChatPrompt, type ChatPrompt } from "@wenxin/engine/internal";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { AssistantMessageBuilder, type AssistantPiece } from "../../chat/assistant_output.js";
-import { ChatChoiceOutput } from "../../chat/chat_output.js";
-import { constraintOption } from "../../chat/constraint.js";
+import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../chat/assistant_output.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
 import { ApiError, badRequest } from "../../errors.js";
@@ -63,17 +62,17 @@ export class ChatCompletionsServing {
       await scope.admit(prepared.choices, "n", () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => ({
-        // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
+        // Stop strings are matched on the model's own text (markup included) by AssistantTurn.
         inputIds: prepared.promptIds,
         maxNewTokens: prepared.maxNewTokens,
         ...toEngineSampling(body, choice),
-        ...constraintOption(prepared.prompt.constraint),
+        ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
         ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
         signal,
       }));
       const outputs = Array.from(
         { length: prepared.choices },
-        () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
+        () => new AssistantTurn(engine.tokenizer, prepared.prompt, prepared.stop),
       );
       const logprobs =
         prepared.topLogprobs === undefined
@@ -123,7 +122,7 @@ export class ChatCompletionsServing {
 
   private async complete(
     run: ChoiceRun,
-    outputs: ChatChoiceOutput[],
+    outputs: AssistantTurn[],
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
@@ -158,7 +157,7 @@ export class ChatCompletionsServing {
   private async stream(
     run: ChoiceRun,
     body: ChatCompletionRequest,
-    outputs: ChatChoiceOutput[],
+    outputs: AssistantTurn[],
     scope: RequestScope,
     sse: SseStream,
     logprobs: ChoiceLogprobs | undefined,

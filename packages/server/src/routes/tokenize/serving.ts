@@ -3,7 +3,8 @@
  * /v1/completions and /v1/chat/completions encode them, and the text ids decode to. Texts too long
  * for the context are refused before they are tokenized, as on the generation routes.
  */
-import { buildChatPrompt, type Engine } from "@wenxin/engine";
+import { type Engine } from "@wenxin/engine";
+import { buildChatPrompt } from "@wenxin/engine/internal";
 
 import { ApiError, badRequest } from "../../errors.js";
 import type { ServingContext } from "../../serving_context.js";
