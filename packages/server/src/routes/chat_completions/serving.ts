@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../chat/assistant_output.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { ApiError, badRequest } from "../../errors.js";
+import { badRequest } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { openAiStream, type SseStream } from "../../sse.js";
@@ -93,14 +93,8 @@ export class ChatCompletionsServing {
     const stop = stopStrings(body, this.ctx.options);
     if (body.top_logprobs != null && !body.logprobs)
       throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
-    if (!engine.chatTemplate)
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`,
-        "no_chat_template",
-      );
-    const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
+    const template = this.ctx.model.requireChatTemplate(engine);
+    const prompt = buildChatPrompt(template, toChatMessages(body.messages), chatPromptOptions(body));
     const promptIds = encodeWithinContext(engine, prompt.text, "messages");
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;

@@ -121,13 +121,7 @@ export class ResponsesServing {
     if (body.conversation != null) throw unsupported("conversation", "conversation objects (use previous_response_id)");
     if (body.top_logprobs)
       throw unsupported("top_logprobs", "log-probabilities on /v1/responses (use /v1/chat/completions)");
-    if (!engine.chatTemplate)
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`,
-        "no_chat_template",
-      );
+    const template = this.ctx.model.requireChatTemplate(engine);
     const tools = (body.tools ?? []).map((t, i) => {
       if (t.type !== "function") throw unsupported(`tools[${i}].type`, `a tool of type '${clip(t.type, QUOTE_CHARS)}'`);
       return t as FunctionTool;
@@ -144,7 +138,7 @@ export class ResponsesServing {
     const instructions: ChatMessage[] = body.instructions ? [{ role: "system", content: body.instructions }] : [];
     const format = body.text?.format;
     const prompt = buildChatPrompt(
-      engine.chatTemplate,
+      template,
       [...instructions, ...conversation],
       promptOptions({
         tools: tools.map(toolDefinition),
