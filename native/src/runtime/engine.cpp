@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 
+#include "core/mapping_guard.h"
 #include "runtime/grammar/constraint.h"
 #include "runtime/sampler/token_logprobs.h"
 
@@ -273,11 +274,7 @@ bool Engine::step(std::vector<TokenEvent>* events) {
     if (w.count > 1 || s->generated == 0) prompt_tokens += w.count;
   }
 
-  model::StepOutput out;
-  try {
-    model_->forward(batch, &out, *pool_);
-  } catch (const std::exception& ex) {  // out of memory, mostly: fail this step's requests, keep serving
-    const Status st(ErrorCode::kInternal, std::string("forward step failed: ") + ex.what());
+  auto fail_step = [&](const Status& st) {
     for (const StepWork& w : work) {
       std::unique_ptr<Sequence> seq = scheduler_->remove(w.sequence->request.id);
       TokenEvent ev;
@@ -288,7 +285,16 @@ bool Engine::step(std::vector<TokenEvent>* events) {
       events->push_back(std::move(ev));
     }
     return true;
+  };
+  model::StepOutput out;
+  try {
+    model_->forward(batch, &out, *pool_);
+  } catch (const std::exception& ex) {  // out of memory, mostly: fail this step's requests, keep serving
+    return fail_step(Status(ErrorCode::kInternal, std::string("forward step failed: ") + ex.what()));
   }
+  // A weight file truncated under its mapping read as zeros (core/mapping_guard.h): discard the step.
+  if (mapping_guard::fault_count() != 0)
+    if (const Status intact = model_->check_files(); !intact.is_ok()) return fail_step(intact);
   for (const StepWork& w : work)
     w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
                               w.sequence->request.adapter);
@@ -424,6 +430,8 @@ JobResult Engine::run_job(const JobRequest& job) {
       }
     }
     if (job.kind == JobRequest::Kind::kEmbed) result.outputs.emplace_back("embeddings", std::move(pooled));
+    if (mapping_guard::fault_count() != 0) result.status = model_->check_files();
+    if (!result.status.is_ok()) result.outputs.clear();
   } catch (const std::exception& ex) {
     result.status = Status(ErrorCode::kInternal, std::string("job failed: ") + ex.what());
     result.outputs.clear();
