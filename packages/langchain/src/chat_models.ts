@@ -14,11 +14,17 @@ import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import type { SerializableSchema } from "@langchain/core/utils/standard_schema";
 import type { ZodV3Like, ZodV4Like } from "@langchain/core/utils/types";
 import { Engine, type LoadOptions } from "@wenxin/engine";
+import {
+  chatCompletionsBody,
+  getSharedEngine,
+  LocalChatBackend,
+  RemoteChatBackend,
+  type ChatBackend,
+  type ChatDelta,
+  type ChatRequest,
+  type ChatTurn,
+} from "@wenxin/engine/internal";
 
-import type { ChatBackend, ChatDelta, ChatRequest, ChatTurn } from "./backends/chat_backend.js";
-import { LocalChatBackend } from "./backends/local_chat.js";
-import { chatCompletionsBody, RemoteChatBackend } from "./backends/remote_chat.js";
-import { getSharedEngine } from "./engine_cache.js";
 import { OpenAICompatibleClient } from "./remote/openai_client.js";
 import { withStructuredOutput } from "./structured_output.js";
 import { chatWenxinFieldsSchema, parseOptions, type ChatWenxinCallOptions, type ChatWenxinInput } from "./types.js";
@@ -254,7 +260,7 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     this.backendPromise ??= (async () => {
       const backend: ChatBackend = this.baseUrl
         ? new RemoteChatBackend(
-            new OpenAICompatibleClient({
+            OpenAICompatibleClient.poster({
               baseUrl: this.baseUrl,
               ...(this.apiKey ? { apiKey: this.apiKey } : {}),
               ...(this.headers ? { headers: this.headers } : {}),

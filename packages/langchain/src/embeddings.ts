@@ -9,9 +9,9 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
+import { getSharedEngine, WenxinRemoteError } from "@wenxin/engine/internal";
 
-import { getSharedEngine } from "./engine_cache.js";
-import { OpenAICompatibleClient, WenxinRemoteError } from "./remote/openai_client.js";
+import { OpenAICompatibleClient } from "./remote/openai_client.js";
 import { parseOptions, wenxinEmbeddingsFieldsSchema, type WenxinEmbeddingsFields } from "./types.js";
 
 export type WenxinEmbeddingsInput = WenxinEmbeddingsFields & EmbeddingsParams;

@@ -11,8 +11,8 @@ export { chatWenxinFieldsSchema, remoteOptionsSchema, wenxinEmbeddingsFieldsSche
 export type { ChatWenxinCallOptions, ChatWenxinFields, ChatWenxinInput, WenxinEmbeddingsFields } from "./types.js";
 
 // Shared engines
-export { closeSharedEngines, getSharedEngine } from "./engine_cache.js";
+export { closeSharedEngines, getSharedEngine } from "@wenxin/engine/internal";
 
 // Remote mode
-export { WenxinRemoteError } from "./remote/openai_client.js";
-export type { WenxinRemoteErrorCode } from "./remote/openai_client.js";
+export { WenxinRemoteError } from "@wenxin/engine/internal";
+export type { WenxinRemoteErrorCode } from "@wenxin/engine/internal";

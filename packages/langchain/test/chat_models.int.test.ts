@@ -17,7 +17,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 
-import { engineSupportsConstraints } from "../src/backends/local_chat.js";
+import { engineSupportsConstraints } from "@wenxin/engine/internal";
 import { ChatWenxin, closeSharedEngines, WenxinEmbeddings } from "../src/index.js";
 import { DENSE_DIR, MOE_DIR } from "../../../test/helpers/fixtures.js";
 import { direct, expectNoMarkup, SAMPLING } from "./helpers/engine_reference.js";

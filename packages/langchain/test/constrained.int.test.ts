@@ -10,7 +10,7 @@ import { createAgent, createMiddleware } from "langchain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import { engineSupportsConstraints } from "../src/backends/local_chat.js";
+import { engineSupportsConstraints } from "@wenxin/engine/internal";
 import { ChatWenxin } from "../src/index.js";
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
 

@@ -131,8 +131,10 @@ export async function startServeProcess({
 }
 
 /** Parses Prometheus text into `name{labels}` → value (labels as printed; plain `name` when none). */
-export async function scrapeMetrics(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
+export async function scrapeMetrics(url, apiKey) {
+  const res = await fetch(`${url}/metrics`, { headers: authHeaders(apiKey) });
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  const text = await res.text();
   const out = new Map();
   for (const line of text.split("\n")) {
     if (!line || line.startsWith("#")) continue;

@@ -143,7 +143,7 @@ try {
   if (!warm.ok) throw new Error(`warm-up request failed: ${warm.error}`);
   phases.push(await phase("valid", 0));
   if (MALFORMED > 0) phases.push(await phase("mixed", MALFORMED));
-  const m = await scrapeMetrics(server.url);
+  const m = await scrapeMetrics(server.url, API_KEY);
   const idle = {
     requests_running: m.get("wenxin_requests_running"),
     queue_depth: m.get("wenxin_queue_depth"),

@@ -140,10 +140,10 @@ async function runOne(kind, o, rand, n, cases) {
 }
 
 /** Polls /metrics until nothing runs or waits (and no KV block is held, when reported); bounded. */
-export async function waitForIdle(url, timeoutMs = 20_000) {
+export async function waitForIdle(url, apiKey, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const m = await scrapeMetrics(url);
+    const m = await scrapeMetrics(url, apiKey);
     const state = {
       requests_running: m.get("wenxin_requests_running"),
       queue_depth: m.get("wenxin_queue_depth"),
@@ -196,7 +196,7 @@ export async function runSoak(o) {
     clearInterval(sampler);
   }
   sample();
-  const idle = await waitForIdle(o.url);
+  const idle = await waitForIdle(o.url, o.apiKey);
 
   const valid = results.filter((r) => r.valid);
   const malformed = results.filter((r) => !r.valid);

@@ -3,12 +3,13 @@
  * (curl's `-d` sends form encoding by default), OpenAI-shaped errors for everything that fails,
  * per-route metrics, and the routes.
  */
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 
+import { Authenticator } from "./auth.js";
 import { ApiError, toApiError } from "./errors.js";
 import { registerChatCompletions } from "./routes/chat_completions/router.js";
 import { registerCompletions } from "./routes/completions/router.js";
@@ -25,15 +26,6 @@ function requestId(req: IncomingMessage): string {
   return typeof given === "string" && REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
 }
 
-function apiKeyChecker(apiKey: string | undefined): (header: string | undefined) => boolean {
-  if (!apiKey) return () => true;
-  const expected = createHash("sha256").update(apiKey).digest();
-  return (header) => {
-    const token = header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
-    return token !== undefined && timingSafeEqual(createHash("sha256").update(token).digest(), expected);
-  };
-}
-
 export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -44,21 +36,19 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     // then are idle or never sent a request, and must not hold the process for the keep-alive timeout.
     forceCloseConnections: true,
   });
-  const authorized = apiKeyChecker(ctx.options.apiKey);
+  const auth = new Authenticator(ctx.options);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
 
+  // onRequest runs after routing: the check sees the route the router matched, whatever the target's spelling.
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    if (request.url.startsWith("/v1/") && !authorized(request.headers.authorization)) {
+    try {
+      auth.check(request);
+    } catch (err) {
       reply.header("www-authenticate", 'Bearer realm="wenxin"');
-      throw new ApiError(
-        401,
-        "invalid_request_error",
-        "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
-        "invalid_api_key",
-      );
+      throw err;
     }
   });
 

@@ -7,8 +7,10 @@ export const serverOptionsSchema = z.object({
   host: z.string().min(1).default("127.0.0.1"),
   /** TCP port; 0 picks a free one. */
   port: z.number().int().min(0).max(65535).default(8000),
-  /** When set, `/v1/*` requires `Authorization: Bearer <apiKey>`. */
+  /** When set, every route but `/health` requires `Authorization: Bearer <apiKey>`. */
   apiKey: z.string().min(1).optional(),
+  /** A second key that opens `/metrics` only (for a scraper that must not use the API). */
+  metricsKey: z.string().min(1).optional(),
   /** The model id clients send in `model`; default: the model directory's name. */
   modelName: z.string().min(1).optional(),
   /** Requests running on the engine at once; more wait in the queue. */

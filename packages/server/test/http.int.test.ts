@@ -197,7 +197,7 @@ describe("400: malformed or out of range", () => {
 });
 
 describe("401, 404, 413", () => {
-  it("requires the API key on /v1 only", async () => {
+  it("requires the API key on the API routes, not on /health", async () => {
     const keyed = await startTestServer(engine, { apiKey: "sekret" });
     try {
       const none = await postJson(`${keyed.baseURL}/chat/completions`, chat());

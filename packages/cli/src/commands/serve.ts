@@ -12,7 +12,9 @@ Options:
   --model DIR              checkpoint directory
   --host HOST              interface to bind (default 127.0.0.1: this machine only)
   --port N                 default 8000; 0 picks a free port
-  --api-key KEY            require 'Authorization: Bearer KEY' on /v1 (default: $WENXIN_API_KEY, else none)
+  --api-key KEY            require 'Authorization: Bearer KEY' on every route but /health
+                           (default: $WENXIN_API_KEY, else none)
+  --metrics-key KEY        a second key that opens /metrics only, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
   --max-concurrency N      requests generating at once (default 64)
   --max-queue N            requests waiting beyond that before 429 (default 1024)
@@ -37,6 +39,7 @@ export const serveCommand: Command = {
         host: { type: "string" },
         port: { type: "string" },
         "api-key": { type: "string" },
+        "metrics-key": { type: "string" },
         "model-name": { type: "string" },
         "max-concurrency": { type: "string" },
         "max-queue": { type: "string" },
@@ -71,6 +74,7 @@ export const serveCommand: Command = {
       host: values.host,
       port: numberOption(values.port, "port"),
       apiKey: values["api-key"] ?? (process.env.WENXIN_API_KEY || undefined),
+      metricsKey: values["metrics-key"] ?? (process.env.WENXIN_METRICS_KEY || undefined),
       modelName: values["model-name"],
       maxConcurrency: numberOption(values["max-concurrency"], "max-concurrency"),
       maxQueue: numberOption(values["max-queue"], "max-queue"),

@@ -7,7 +7,7 @@
 import { AIMessage, AIMessageChunk, type UsageMetadata } from "@langchain/core/messages";
 import { ChatGenerationChunk } from "@langchain/core/outputs";
 
-import type { ChatDelta, ChatTurn, ChatUsage } from "../backends/chat_backend.js";
+import type { ChatDelta, ChatTurn, ChatUsage } from "@wenxin/engine/internal";
 
 export const MODEL_PROVIDER = "wenxin";
 

@@ -6,7 +6,7 @@
 import type { ChatModelStreamEvent, FinishReason } from "@langchain/core/language_models/event";
 import type { ContentBlock } from "@langchain/core/messages";
 
-import type { ChatDelta, ChatTurn } from "../backends/chat_backend.js";
+import type { ChatDelta, ChatTurn } from "@wenxin/engine/internal";
 import { responseMetadata, usageMetadata } from "./chunks.js";
 
 function finishReason(turn: ChatTurn): FinishReason {

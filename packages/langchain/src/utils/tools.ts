@@ -61,9 +61,3 @@ export function toToolChoice(choice: ToolChoice | undefined): ToolChoiceOption |
     subject: "tool_choice",
   });
 }
-
-/** The OpenAI wire form of a choice (remote mode). */
-export function toOpenAIToolChoice(choice: ToolChoiceOption | undefined): unknown {
-  if (choice === undefined || typeof choice === "string") return choice;
-  return { type: "function", function: { name: choice.name } };
-}

@@ -3,7 +3,7 @@ import { ChatModelStream } from "@langchain/core/language_models/stream";
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 
-import type { ChatDelta, ChatTurn } from "../../src/backends/chat_backend.js";
+import type { ChatDelta, ChatTurn } from "@wenxin/engine/internal";
 import { chunkOf, messageOf } from "../../src/utils/chunks.js";
 import { registerContentBlockTranslator } from "../../src/utils/content_blocks.js";
 import { streamEventsOf } from "../../src/utils/stream_events.js";

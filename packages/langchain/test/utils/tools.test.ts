@@ -2,11 +2,12 @@ import { RunnableLambda } from "@langchain/core/runnables";
 import { StructuredTool, tool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { WenxinError } from "@wenxin/engine";
+import { toOpenAIToolChoice } from "@wenxin/engine/internal";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { z as z3 } from "zod/v3";
 
-import { toOpenAIToolChoice, toToolChoice, toToolDefinition } from "../../src/utils/tools.js";
+import { toToolChoice, toToolDefinition } from "../../src/utils/tools.js";
 
 const adder = z.object({ a: z.number().describe("first"), b: z.number().describe("second") }).describe("Adds a and b");
 const adderJson = toJsonSchema(adder) as Record<string, unknown>;

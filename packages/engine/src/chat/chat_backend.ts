@@ -1,16 +1,17 @@
 /**
- * What ChatWenxin asks of a backend (the in-process engine or a remote OpenAI-compatible server):
- * one chat turn as a stream of deltas, ending with the parsed turn.
+ * What the adapters (ChatWenxin, the AI SDK provider) ask of a chat backend (the in-process
+ * engine or a remote OpenAI-compatible server): one chat turn as a stream of deltas, ending with
+ * the parsed turn.
  */
+import type { ChatMessage } from "./chat_template.js";
 import type {
-  ChatMessage,
   ChatOutputEvent,
   InvalidToolCall,
   ParsedToolCall,
   ResponseFormat,
   ToolChoiceOption,
   ToolDefinition,
-} from "@wenxin/engine";
+} from "./chat_types.js";
 
 export interface ChatSampling {
   temperature?: number;

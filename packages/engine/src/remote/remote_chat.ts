@@ -7,13 +7,23 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { ChatOutputParser, type InvalidToolCall, type ParsedToolCall } from "@wenxin/engine";
+import {
+  deltasOf,
+  turnFinishReason,
+  type ChatBackend,
+  type ChatDelta,
+  type ChatRequest,
+} from "../chat/chat_backend.js";
+import type { InvalidToolCall, ParsedToolCall, ToolChoiceOption } from "../chat/chat_types.js";
+import { ChatOutputParser } from "../chat/output_parser.js";
+import { WenxinRemoteError } from "./remote_error.js";
+import { readServerSentEvents } from "./sse.js";
 
-import type { OpenAICompatibleClient } from "../remote/openai_client.js";
-import { WenxinRemoteError } from "../remote/openai_client.js";
-import { readServerSentEvents } from "../remote/sse.js";
-import { toOpenAIToolChoice } from "../utils/tools.js";
-import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+/**
+ * POSTs JSON to a path under the server's base URL (e.g. "/chat/completions") and resolves with
+ * the OK response; each adapter brings its own (retries, error types, headers).
+ */
+export type RemotePost = (path: string, body: unknown, signal?: AbortSignal) => Promise<Response>;
 
 interface StreamChunk {
   model?: string;
@@ -32,6 +42,12 @@ interface StreamChunk {
     completion_tokens_details?: { reasoning_tokens?: number };
   } | null;
   error?: { message?: string; type?: string; code?: string | number };
+}
+
+/** The OpenAI wire form of a tool choice. */
+export function toOpenAIToolChoice(choice: ToolChoiceOption | undefined): unknown {
+  if (choice === undefined || typeof choice === "string") return choice;
+  return { type: "function", function: { name: choice.name } };
 }
 
 /** The request body in OpenAI's chat-completions shape, with vLLM's sampling extras. */
@@ -94,13 +110,13 @@ export class RemoteChatBackend implements ChatBackend {
   readonly contextLength = undefined;
 
   constructor(
-    private readonly client: OpenAICompatibleClient,
+    private readonly post: RemotePost,
     readonly modelName: string,
   ) {}
 
   async *stream(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatDelta> {
     signal?.throwIfAborted();
-    const res = await this.client.post("/chat/completions", chatCompletionsBody(this.modelName, request), signal);
+    const res = await this.post("/chat/completions", chatCompletionsBody(this.modelName, request), signal);
     if (!res.body)
       throw new WenxinRemoteError("ERR_WENXIN_REMOTE_STREAM", "the server sent no response body", {
         status: res.status,

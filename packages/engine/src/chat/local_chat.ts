@@ -1,23 +1,20 @@
 /**
  * Chat turns on the in-process engine. Each turn is one `engine.generate` request, so concurrent
- * turns (LangChain's `batch`, agents fanning out) are stepped together by the engine's scheduler.
+ * turns (LangChain's `batch`, the AI SDK's parallel calls, agents fanning out) are stepped
+ * together by the engine's scheduler.
  * The prompt, constraint and output parsing come from the engine's chat-format layer.
  */
 import path from "node:path";
 
-import {
-  buildChatPrompt,
-  ChatOutputParser,
-  ChatTokenDecoder,
-  generateOptionsSchema,
-  StopStringMatcher,
-  WenxinError,
-  type ChatConstraint,
-  type Engine,
-  type GenerateOptions,
-} from "@wenxin/engine";
-
+import type { Engine, GenerateOptions } from "../engine.js";
+import { WenxinError } from "../errors.js";
+import { generateOptionsSchema } from "../generation/options.js";
+import { StopStringMatcher } from "../generation/stop_strings.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+import { buildChatPrompt } from "./chat_prompt.js";
+import type { ChatConstraint } from "./chat_types.js";
+import { ChatTokenDecoder } from "./output_decoder.js";
+import { ChatOutputParser } from "./output_parser.js";
 
 /**
  * True once `engine.generate` takes a `constraint` (constrained decoding). Until then the

@@ -1,0 +1,16 @@
+// @wenxin/engine/internal: what the sibling adapters (@wenxin/langchain, @wenxin/ai-sdk) share
+// beyond the public API. Not a stable interface: names here may change with the adapters.
+
+// Engines shared and leased per checkpoint and load options
+export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
+export type { EngineLease } from "./shared_engines.js";
+
+// One chat turn as deltas, on the in-process engine or a remote OpenAI-compatible server
+export { deltasOf, turnFinishReason } from "./chat/chat_backend.js";
+export type { ChatBackend, ChatDelta, ChatRequest, ChatSampling, ChatTurn, ChatUsage } from "./chat/chat_backend.js";
+export { engineSupportsConstraints, LocalChatBackend } from "./chat/local_chat.js";
+export { chatCompletionsBody, RemoteChatBackend, toOpenAIToolChoice } from "./remote/remote_chat.js";
+export type { RemotePost } from "./remote/remote_chat.js";
+export { readServerSentEvents } from "./remote/sse.js";
+export { WenxinRemoteError } from "./remote/remote_error.js";
+export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";

@@ -1,0 +1,57 @@
+/**
+ * API-key authentication, decided on the route the router matched (never on the raw request
+ * target, which may be absolute-form or percent-encoded). When a key is set every route needs it
+ * but `/health`; `/metrics` also takes the separate metrics key, for scrapers that get no API access.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+import type { FastifyRequest } from "fastify";
+
+import { ApiError } from "./errors.js";
+
+/** Routes anyone may call: liveness probes must work without credentials. */
+const PUBLIC_ROUTES = new Set(["/health"]);
+const METRICS_ROUTE = "/metrics";
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** The bearer token of an Authorization header, if any. */
+function bearerToken(header: string | undefined): string | undefined {
+  return header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim();
+}
+
+export class Authenticator {
+  private readonly apiKey: Buffer | undefined;
+  private readonly metricsKey: Buffer | undefined;
+
+  constructor(keys: { apiKey?: string | undefined; metricsKey?: string | undefined }) {
+    this.apiKey = keys.apiKey ? digest(keys.apiKey) : undefined;
+    this.metricsKey = keys.metricsKey ? digest(keys.metricsKey) : undefined;
+  }
+
+  /**
+   * Throws 401 unless the request may use its matched route. Unmatched requests (404) need the key
+   * too, so an unauthenticated client learns nothing about which routes exist.
+   */
+  check(request: FastifyRequest): void {
+    const route = request.routeOptions.url;
+    if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
+    const accepted = route === METRICS_ROUTE ? [this.apiKey, this.metricsKey] : [this.apiKey];
+    const required = accepted.filter((k): k is Buffer => k !== undefined);
+    if (required.length === 0) return;
+    const token = bearerToken(request.headers.authorization);
+    // Digests have equal lengths, so timingSafeEqual compares in constant time whatever was sent.
+    if (token !== undefined) {
+      const given = digest(token);
+      if (required.some((k) => timingSafeEqual(given, k))) return;
+    }
+    throw new ApiError(
+      401,
+      "invalid_request_error",
+      "Incorrect or missing API key: send 'Authorization: Bearer <key>'",
+      "invalid_api_key",
+    );
+  }
+}
