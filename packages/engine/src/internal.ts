@@ -1,6 +1,9 @@
 // @wenxin/engine/internal: what the sibling adapters (@wenxin/langchain, @wenxin/ai-sdk) share
 // beyond the public API. Not a stable interface: names here may change with the adapters.
 
+// Option validation: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it
+export { parseOrThrow } from "./generation/options.js";
+
 // Engines shared and leased per checkpoint and load options
 export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
 export type { EngineLease } from "./shared_engines.js";
@@ -11,6 +14,8 @@ export type { ChatBackend, ChatDelta, ChatRequest, ChatSampling, ChatTurn, ChatU
 export { engineSupportsConstraints, LocalChatBackend } from "./chat/local_chat.js";
 export { chatCompletionsBody, RemoteChatBackend, toOpenAIToolChoice } from "./remote/remote_chat.js";
 export type { RemotePost } from "./remote/remote_chat.js";
+export { embedRemote } from "./remote/remote_embeddings.js";
+export type { RemoteEmbeddings } from "./remote/remote_embeddings.js";
 export { readServerSentEvents } from "./remote/sse.js";
 export { WenxinRemoteError } from "./remote/remote_error.js";
 export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";

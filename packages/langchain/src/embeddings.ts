@@ -9,7 +9,7 @@
 import { Embeddings, type EmbeddingsParams } from "@langchain/core/embeddings";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
-import { getSharedEngine, WenxinRemoteError } from "@wenxin/engine/internal";
+import { embedRemote, getSharedEngine, type RemotePost } from "@wenxin/engine/internal";
 
 import { OpenAICompatibleClient } from "./remote/openai_client.js";
 import { parseOptions, wenxinEmbeddingsFieldsSchema, type WenxinEmbeddingsFields } from "./types.js";
@@ -24,7 +24,7 @@ export class WenxinEmbeddings extends Embeddings {
   readonly baseUrl?: string;
 
   private readonly givenEngine?: Engine;
-  private readonly client?: OpenAICompatibleClient;
+  private readonly post?: RemotePost;
 
   constructor(fields: WenxinEmbeddingsInput) {
     const { maxConcurrency, maxRetries, onFailedAttempt, ...own } = fields;
@@ -41,7 +41,7 @@ export class WenxinEmbeddings extends Embeddings {
     this.baseUrl = f.baseUrl;
     if (f.baseUrl) {
       const apiKey = f.apiKey ?? getEnvironmentVariable("WENXIN_API_KEY");
-      this.client = new OpenAICompatibleClient({
+      this.post = OpenAICompatibleClient.poster({
         baseUrl: f.baseUrl,
         ...(apiKey ? { apiKey } : {}),
         ...(f.headers ? { headers: f.headers } : {}),
@@ -68,23 +68,10 @@ export class WenxinEmbeddings extends Embeddings {
   }
 
   private async embedBatch(texts: string[]): Promise<number[][]> {
-    if (this.client) return this.embedRemote(texts);
+    if (this.post) return (await embedRemote(this.post, this.model, texts)).embeddings;
     // Local: no retries (an engine error is not transient); the engine batches the texts itself.
     const engine = this.givenEngine ?? (await getSharedEngine(this.model, this.load));
     const vectors = await engine.embed(texts);
     return vectors.map((v) => Array.from(v));
-  }
-
-  private async embedRemote(texts: string[]): Promise<number[][]> {
-    const res = await this.client!.post("/embeddings", { model: this.model, input: texts, encoding_format: "float" });
-    const body = (await res.json()) as { data?: { index?: number; embedding?: unknown }[] };
-    const data = body.data;
-    if (!Array.isArray(data) || data.length !== texts.length || data.some((d) => !Array.isArray(d.embedding)))
-      throw new WenxinRemoteError(
-        "ERR_WENXIN_REMOTE_STREAM",
-        `the server's /embeddings reply does not hold ${texts.length} embeddings`,
-        { status: res.status },
-      );
-    return [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((d) => d.embedding as number[]);
   }
 }

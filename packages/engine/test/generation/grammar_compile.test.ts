@@ -115,6 +115,10 @@ describe("JSON Schema errors name the schema path", () => {
     [{ type: "integer", minimum: 5, maximum: 4 }, "at #: no integer that the grammar can write lies within the bounds"],
     [{ type: "number", multipleOf: 2 }, "at #/multipleOf: 'multipleOf' is not supported"],
     [
+      { type: "object", propertyNames: { type: "string", pattern: "^a" } },
+      "at #/propertyNames: 'propertyNames' is not supported",
+    ],
+    [
       { type: "object", required: ["x"], additionalProperties: false },
       "at #/required: required property 'x' is not in 'properties'",
     ],
@@ -135,6 +139,16 @@ describe("JSON Schema errors name the schema path", () => {
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toContain(`constraint.schema ${message}`);
     expect(err.details.subject).toMatch(/^constraint\.schema at #/);
+  });
+
+  it("accepts a propertyNames that every key meets (zod's z.record(z.string(), …))", () => {
+    const record = {
+      type: "object",
+      propertyNames: { type: "string" },
+      additionalProperties: { type: "integer" },
+    };
+    const { propertyNames: _names, ...withoutNames } = record;
+    expect(jsonSchemaToGbnf(record)).toBe(jsonSchemaToGbnf(withoutNames));
   });
 
   it("compiles every generated schema, and its GBNF text compiles to the same grammar", () => {

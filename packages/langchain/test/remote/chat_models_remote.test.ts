@@ -16,7 +16,7 @@ import {
   sse,
   toolCallStream,
   usageChunk,
-} from "./vllm_responses.js";
+} from "../../../../test/helpers/vllm_responses.js";
 
 const server = setupServer();
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));

@@ -89,6 +89,17 @@ const CONSTRAINING = new Set([
 ]);
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
+/**
+ * True for a `propertyNames` that every key meets (keys are strings): what zod writes for
+ * `z.record(z.string(), …)`. Any other `propertyNames` is unsupported.
+ */
+function allowsAnyKey(names: unknown): boolean {
+  if (names === true) return true;
+  if (!isSchemaObject(names)) return false;
+  const constraining = Object.keys(names).filter((k) => CONSTRAINING.has(k) || UNSUPPORTED.includes(k));
+  return constraining.every((k) => k === "type") && (names.type === undefined || names.type === "string");
+}
+
 function escapePointer(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
@@ -153,7 +164,8 @@ class SchemaCompiler {
     if (s === false) throw this.error(path, "the schema `false` allows no value");
     if (!isSchemaObject(s)) throw this.error(path, "a schema must be an object or a boolean");
     for (const k of UNSUPPORTED)
-      if (k in s) throw this.error(`${path}/${k}`, `'${k}' is not supported in constrained generation`);
+      if (k in s && !(k === "propertyNames" && allowsAnyKey(s.propertyNames)))
+        throw this.error(`${path}/${k}`, `'${k}' is not supported in constrained generation`);
     if (s.uniqueItems === true)
       throw this.error(`${path}/uniqueItems`, "'uniqueItems' is not supported in constrained generation");
 

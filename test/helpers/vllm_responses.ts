@@ -1,6 +1,6 @@
 // Responses shaped like vLLM's OpenAI server (`vllm serve baidu/ERNIE-4.5-21B-A3B-Thinking
-// --enable-auto-tool-choice --tool-call-parser ernie45 --reasoning-parser ernie45`), for msw.
-import { HttpResponse } from "msw";
+// --enable-auto-tool-choice --tool-call-parser ernie45 --reasoning-parser ernie45`), for msw
+// handlers in the adapters' remote-mode tests (plain fetch Responses, which msw serves as they are).
 
 export const MODEL = "baidu/ERNIE-4.5-21B-A3B-Thinking";
 export const BASE_URL = "http://vllm.test:8000/v1";
@@ -31,10 +31,7 @@ export function usageChunk(prompt: number, completion: number): Record<string, u
 }
 
 /** An SSE response of `events` then `data: [DONE]`, optionally with a pause between events. */
-export function sse(
-  events: unknown[],
-  options: { delayMs?: number; done?: boolean } = {},
-): HttpResponse<ReadableStream> {
+export function sse(events: unknown[], options: { delayMs?: number; done?: boolean } = {}): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream({
     async start(controller) {
@@ -46,7 +43,7 @@ export function sse(
       controller.close();
     },
   });
-  return new HttpResponse(body, { headers: { "content-type": "text/event-stream" } });
+  return new Response(body, { headers: { "content-type": "text/event-stream" } });
 }
 
 /** Reasoning, then an answer. */
@@ -86,8 +83,8 @@ export const toolCallStream = [
 ];
 
 /** An OpenAI-shaped error body as vLLM sends it. */
-export function errorResponse(status: number, message: string, type = "BadRequestError"): HttpResponse<string> {
-  return new HttpResponse(JSON.stringify({ object: "error", message, type, param: null, code: status }), {
+export function errorResponse(status: number, message: string, type = "BadRequestError"): Response {
+  return new Response(JSON.stringify({ object: "error", message, type, param: null, code: status }), {
     status,
     headers: { "content-type": "application/json" },
   });
