@@ -111,6 +111,23 @@ QWeights random_quantized(int64_t N, int64_t K, bool q4) {
   return w;
 }
 
+// Dequantized values (training's products with the transposed weight) are the same from the plain
+// layout and from the ISA's tiles, on a window of rows and whole blocks of columns.
+void test_dequantize(const KernelTable& ref, const KernelTable& isa, const QWeights& w, bool q4) {
+  const int64_t N = w.m.n, K = w.m.k, r0 = N / 3, c0 = K > kQBlock ? kQBlock : 0;
+  std::vector<float> a((N - r0) * (K - c0)), b(a.size(), -1.0f);
+  ref.dequantize(w.m, q4, r0, N, c0, K, a.data());
+  QuantizedMatrix m = w.m;
+  std::vector<uint8_t> packed;
+  if (isa.repack != nullptr) {
+    packed.resize(packed_bytes(q4, N, K));
+    isa.repack(w.m, q4, packed.data());
+    m.packed = packed.data();
+  }
+  isa.dequantize(m, q4, r0, N, c0, K, b.data());
+  check(a == b, shape(q4 ? "dequantize q4" : "dequantize q8", isa.name, 1, N, K));
+}
+
 void test_quantized(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t K : {32, 64, 96, 160, 1056}) {
     for (int64_t T : {1, 2, 3, 5, 6, 9}) {
@@ -142,6 +159,7 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
             (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, split, N, c.data(), N);
             check(close(c, a, 1e-5f, 1.0f), shape(q4 ? "packed gemm_q4" : "packed gemm_q8", isa.name, T, N, K));
           }
+          if (T == 1) test_dequantize(ref, isa, w, q4);
         }
       }
     }

@@ -68,3 +68,29 @@ export function argmax(a: ArrayLike<number>, offset = 0, n = a.length - offset):
   for (let i = 1; i < n; i++) if (a[offset + i]! > a[offset + best]!) best = i;
   return best;
 }
+
+/** A LoRA training golden of finetune/ (see the fixtures README): its recipe, batch and expected numbers. */
+export interface FinetuneCase {
+  dir: string;
+  baseDir: string;
+  json: {
+    base_model: string;
+    lora: { r: number; lora_alpha: number; target_modules: string[] };
+    optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number; max_grad_norm: number };
+    examples: {
+      messages: { role: "system" | "user" | "assistant"; content: string }[];
+      input_ids: number[];
+      labels: number[];
+    }[];
+    batch: { input_ids: number[][]; attention_mask: number[][]; labels: number[][]; pad_token_id: number };
+    single_example_losses_initial: number[];
+    losses: number[];
+    grad_norms_before_clip: number[];
+  };
+}
+
+export function loadFinetuneCase(name: "dense-qv" | "dense-all" | "moe-attn-mlp"): FinetuneCase {
+  const dir = path.join(FIXTURES, "finetune", name);
+  const json = JSON.parse(readFileSync(path.join(dir, "golden.json"), "utf8")) as FinetuneCase["json"];
+  return { dir, baseDir: path.join(FIXTURES, json.base_model), json };
+}

@@ -7,6 +7,7 @@
 #include "addon/engine_wrap.h"
 #include "addon/grammar_bindings.h"
 #include "addon/quantize_worker.h"
+#include "addon/trainer_wrap.h"
 #include "core/bandwidth.h"
 #include "kernels/kernels.h"
 #include "runtime/sampler/sampler.h"
@@ -63,6 +64,7 @@ Napi::Value kernel_info(const Napi::CallbackInfo& info) {
 static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   using namespace wenxin::addon;
   exports.Set("NativeEngine", EngineWrap::define(env));
+  exports.Set("NativeTrainer", TrainerWrap::define(env));
   exports.Set("loadEngine", Napi::Function::New(env, load_engine));
   exports.Set("applyLogitsProcessors", Napi::Function::New(env, apply_logits_processors));
   exports.Set("measureReadBandwidth", Napi::Function::New(env, measure_bandwidth));

@@ -127,6 +127,8 @@ std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
     ref.scaling = static_cast<float>(number(m, "scaling", 1.0));
     ref.a = tensor(m.Get("a"), ref.module + ".lora_A");
     ref.b = tensor(m.Get("b"), ref.module + ".lora_B");
+    ref.experts = integer(m, "experts", 0);
+    if (ref.experts < 0) type_error(v.Env(), "modules[i].experts must be >= 0");
     out.push_back(std::move(ref));
   }
   return out;

@@ -24,7 +24,7 @@ runtime::EngineOptions to_engine_options(const Napi::Object& o);
 Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogprob>& logprobs);
 Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& stats);
 std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
-// [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…} }]
+// [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…}, experts? }]
 std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v);
 
 }  // namespace wenxin::addon

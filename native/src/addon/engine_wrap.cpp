@@ -2,6 +2,7 @@
 
 #include "addon/convert.h"
 #include "addon/grammar_bindings.h"
+#include "addon/trainer_wrap.h"
 
 namespace wenxin::addon {
 
@@ -22,6 +23,7 @@ Napi::Function EngineWrap::define(Napi::Env env) {
                                       InstanceMethod("runJob", &EngineWrap::run_job),
                                       InstanceMethod("close", &EngineWrap::close),
                                       InstanceMethod("setVocabulary", &EngineWrap::set_vocabulary),
+                                      InstanceMethod("createTrainer", &EngineWrap::create_trainer),
                                   });
   constructor = new Napi::FunctionReference(Napi::Persistent(fn));
   return fn;
@@ -186,6 +188,32 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   jobs_.emplace(id, deferred);
   track(env, +1);
   return deferred.Promise();
+}
+
+Napi::Promise EngineWrap::submit_task(Napi::Env env, std::function<runtime::JobResult(ThreadPool&)> task) {
+  runtime::Engine* engine = live_engine(env);
+  runtime::JobRequest job;
+  job.kind = runtime::JobRequest::Kind::kTask;
+  job.task = std::move(task);
+  job.id = next_job_++;
+  const uint64_t id = job.id;
+  const Status st = engine->submit_job(std::move(job));
+  if (!st.is_ok()) throw to_js_error(env, st);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  jobs_.emplace(id, deferred);
+  track(env, +1);
+  return deferred.Promise();
+}
+
+Napi::Value EngineWrap::create_trainer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  runtime::Engine* engine = live_engine(env);
+  if (info.Length() < 1 || !info[0].IsObject())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "createTrainer(options) needs an options object"));
+  std::unique_ptr<train::LoraTrainer> trainer;
+  const Status st = engine->create_trainer(to_trainer_options(info[0].As<Napi::Object>()), &trainer);
+  if (!st.is_ok()) throw to_js_error(env, st);
+  return TrainerWrap::wrap(env, this, info.This().As<Napi::Object>(), std::move(trainer));
 }
 
 Napi::Value EngineWrap::set_vocabulary(const Napi::CallbackInfo& info) {

@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
@@ -22,6 +23,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   // Called on the JS thread once the load worker has built the engine.
   void attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, Napi::Function on_events);
 
+  // Runs `task` on the engine's thread between steps; the promise takes the task's named outputs.
+  Napi::Promise submit_task(Napi::Env env, std::function<runtime::JobResult(ThreadPool&)> task);
+
  private:
   struct Payload;
 
@@ -32,6 +36,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value run_job(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value set_vocabulary(const Napi::CallbackInfo& info);
+  Napi::Value create_trainer(const Napi::CallbackInfo& info);
 
   void deliver(Napi::Env env, Napi::Function on_events, Payload* payload);
   void track(Napi::Env env, int delta);  // keeps Node alive while work is in flight

@@ -40,6 +40,11 @@ struct KernelTable {
 
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);
+
+  // out[(r - r0) * (c1 - c0) + c - c0] = the float value of q8/q4 weight (r, c), for rows [r0, r1) and
+  // columns [c0, c1) (c0 a multiple of 32), read from this ISA's tiles when `w.packed` is set, else
+  // from the plain layout. Training multiplies by the transposed weight through it.
+  void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 };
 
 enum class Isa { kGeneric, kAvx2, kAvx512 };

@@ -142,7 +142,10 @@ void Engine::publish_stats() {
 
 Status Engine::submit_job(JobRequest job) {
   const bool adapter_job = job.kind == JobRequest::Kind::kLoadAdapter || job.kind == JobRequest::Kind::kUnloadAdapter;
-  if (job.inputs.empty() && !adapter_job) return Status(ErrorCode::kInvalidArgument, "no inputs were given");
+  if (job.kind == JobRequest::Kind::kTask && !job.task)
+    return Status(ErrorCode::kInvalidArgument, "a task job needs a task");
+  if (job.inputs.empty() && !adapter_job && job.kind != JobRequest::Kind::kTask)
+    return Status(ErrorCode::kInvalidArgument, "no inputs were given");
   for (const auto& in : job.inputs) WENXIN_RETURN_IF_ERROR(check_tokens(in, "the input"));
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return Status(ErrorCode::kEngineClosed, "the engine is closed");
@@ -389,6 +392,16 @@ JobResult Engine::run_job(const JobRequest& job) {
   }
   if (job.kind == JobRequest::Kind::kUnloadAdapter) {
     unload_lora_adapter(*model_, job.adapter);
+    return result;
+  }
+  if (job.kind == JobRequest::Kind::kTask) {
+    try {
+      result = job.task(*pool_);
+    } catch (const std::exception& ex) {  // out of memory, mostly: fail this job, keep serving
+      result = JobResult{};
+      result.status = Status(ErrorCode::kInternal, std::string("task failed: ") + ex.what());
+    }
+    result.id = job.id;
     return result;
   }
   try {

@@ -18,6 +18,7 @@
 #include "runtime/engine_stats.h"
 #include "runtime/requests.h"
 #include "runtime/scheduler.h"
+#include "train/trainer.h"
 
 namespace wenxin::runtime {
 
@@ -60,6 +61,11 @@ class Engine {
   // The token byte strings that constrained requests are matched against (set from JS once).
   void set_vocabulary(std::shared_ptr<const grammar::Vocabulary> vocabulary);
   std::shared_ptr<const grammar::Vocabulary> vocabulary();
+
+  // A LoRA trainer over this engine's model; run its work as kTask jobs (on this engine's thread).
+  Status create_trainer(train::TrainerOptions options, std::unique_ptr<train::LoraTrainer>* out) const {
+    return train::LoraTrainer::create(*model_, std::move(options), out);
+  }
 
   const model::Ernie45Hparams& hparams() const { return model_->hparams(); }
   int64_t max_context() const { return max_context_; }

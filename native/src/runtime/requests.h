@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "runtime/lora/lora_adapter.h"
 #include "runtime/sampler/sampler.h"
 #include "wenxin/status.h"
@@ -71,21 +73,23 @@ struct TokenEvent {
   std::vector<TokenLogprob> logprobs;  // aligned with `tokens` when the request asked for them
 };
 
-// One-shot computations over whole inputs, run between generation steps.
-struct JobRequest {
-  enum class Kind { kLogits, kEmbed, kTrace, kLoadAdapter, kUnloadAdapter };
-  uint64_t id = 0;
-  Kind kind = Kind::kLogits;
-  std::vector<std::vector<int32_t>> inputs;
-  int32_t adapter = -1;                // for the forward jobs: the adapter to apply; else the one to (un)load
-  std::vector<LoraModuleRef> modules;  // kLoadAdapter
-};
-
 struct JobResult {
   uint64_t id = 0;
   Status status;
   // Named float32 outputs: "logits" [T, V]; "embeddings" [n, H]; trace tensors by name.
   std::vector<std::pair<std::string, std::vector<float>>> outputs;
+};
+
+// One-shot computations over whole inputs, run between generation steps.
+struct JobRequest {
+  enum class Kind { kLogits, kEmbed, kTrace, kLoadAdapter, kUnloadAdapter, kTask };
+  uint64_t id = 0;
+  Kind kind = Kind::kLogits;
+  std::vector<std::vector<int32_t>> inputs;
+  int32_t adapter = -1;                // for the forward jobs: the adapter to apply; else the one to (un)load
+  std::vector<LoraModuleRef> modules;  // kLoadAdapter
+  // kTask: work on the engine's thread and pool (a training step), between generation steps.
+  std::function<JobResult(ThreadPool&)> task;
 };
 
 }  // namespace wenxin::runtime

@@ -14,10 +14,14 @@ import {
   type GenerateOptionsBase,
 } from "./generation/options.js";
 import { tokenBytes } from "./generation/token_bytes.js";
+import type { ExampleEncoder } from "./training/examples.js";
+import { LoraTrainer } from "./training/lora_trainer.js";
+import type { TrainerOptions } from "./training/options.js";
 import { loadModelConfig, type ModelConfig } from "./model/config.js";
 import { loadGenerationDefaults, type GenerationDefaults } from "./model/generation_config.js";
 import { resolveWeightFiles } from "./model/weights.js";
 import { isGgufPath, loadGgufModel } from "./gguf/gguf_model.js";
+import { loadLoraAdapter } from "./adapters/peft_adapter.js";
 import type {
   NativeEngine,
   NativeEngineStats,
@@ -79,16 +83,21 @@ export interface ForwardInspection {
   routerLogits: Map<number, Float32Array>;
 }
 
-/** A LoRA adapter as engine.loadAdapter takes it (what @wenxin/transformers' PEFT loader produces). */
+/** A LoRA adapter as engine.loadAdapter takes it, described module by module (see adapters/peft_adapter.ts). */
 export interface LoraAdapterSpec {
   config: {
     modules: {
-      /** The adapted layer's checkpoint name, e.g. "model.layers.0.self_attn.q_proj". */
+      /**
+       * The adapted layer's checkpoint name, e.g. "model.layers.0.self_attn.q_proj", or a fused routed-expert
+       * parameter ("model.layers.1.mlp.experts.gate_up_proj", with `experts`).
+       */
       module: string;
       /** y += scaling · B(A(x)) */
       scaling: number;
       loraA: LoraTensorSpec;
       loraB: LoraTensorSpec;
+      /** Routed experts sharing a fused parameter: A is [experts·rank, in], B [out, experts·rank] (peft's layout). */
+      experts?: number;
     }[];
   };
 }
@@ -220,10 +229,17 @@ export class Engine {
   /**
    * Loads a LoRA adapter under `name`, kept apart from the base weights (unmerged): requests that
    * name it get its deltas, all others do not. Loading a name again replaces that adapter.
+   * `adapter` is a PEFT adapter directory (adapter_config.json + adapter_model.safetensors, as peft
+   * and `wenxin finetune` save it, fused MoE expert parameters included) or its description.
    */
-  async loadAdapter(name: string, adapter: LoraAdapterSpec): Promise<void> {
+  async loadAdapter(name: string, adapter: string | LoraAdapterSpec): Promise<void> {
+    this.assertOpen();
+    const spec: LoraAdapterSpec =
+      typeof adapter === "string"
+        ? { config: { modules: (await loadLoraAdapter(adapter, this.config)).modules } }
+        : adapter;
     const id = this.adapters.get(name) ?? this.nextAdapterId++;
-    const modules = adapter.config.modules.map((m) => ({
+    const modules = spec.config.modules.map((m) => ({
       module: m.module,
       scaling: m.scaling,
       a: {
@@ -240,9 +256,47 @@ export class Engine {
         dtype: m.loraB.dtype,
         shape: m.loraB.shape,
       },
+      ...(m.experts !== undefined && { experts: m.experts }),
     }));
     await this.job("loadAdapter", [], { adapter: id, modules });
     this.adapters.set(name, id);
+  }
+
+  /**
+   * A LoRA trainer on this model (see training/lora_trainer.ts): trainable A/B matrices where the
+   * LoRA config puts them, exact gradients through the frozen base weights in whatever format they
+   * were loaded, AdamW. Its work runs on the engine's thread between generation steps.
+   */
+  async createTrainer(options: TrainerOptions = {}): Promise<LoraTrainer> {
+    this.assertOpen();
+    const endOfTurn = [...CHAT_END_TOKENS, ...THINKING_END_TOKENS].find(
+      (t) => this.tokenizer.tokenToId(t) !== undefined,
+    );
+    const eos = [...this.config.eosTokenIds, ...this.generationDefaults.eosTokenIds][0];
+    const encoder: ExampleEncoder = {
+      encode: (text) => this.tokenizer.encode(text),
+      renderPrompt: (messages) => this.applyChatTemplate(messages, { addGenerationPrompt: true }),
+      get endOfTurn(): string {
+        if (endOfTurn === undefined)
+          throw new WenxinError(
+            "ERR_WENXIN_CHAT_TEMPLATE",
+            "the vocabulary has no end-of-turn token to end a chat completion with",
+          );
+        return endOfTurn;
+      },
+      get eosTokenId(): number {
+        if (eos === undefined)
+          throw new WenxinError(
+            "ERR_WENXIN_INVALID_CONFIG",
+            "the model names no eos_token_id to end a completion with",
+          );
+        return eos;
+      },
+    };
+    return LoraTrainer.create(
+      { native: this.native, config: this.config, baseModel: path.basename(this.dir), encoder },
+      options,
+    );
   }
 
   /** Removes an adapter; requests already running with it finish with it. */

@@ -27,6 +27,21 @@ export { applyLogitsProcessors } from "./generation/logits_processors.js";
 export { constraintSchema, jsonSchemaToGbnf } from "./generation/constraint.js";
 export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
 
+// LoRA adapters in PEFT's format (read by engine.loadAdapter, written by the trainer)
+export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
+export type { LoraConfig } from "./adapters/lora_config.js";
+export { loadLoraAdapter } from "./adapters/peft_adapter.js";
+export type { LoraAdapter, LoraModuleSpec, LoraTensorRef } from "./adapters/peft_adapter.js";
+
+// LoRA fine-tuning (engine.createTrainer)
+export { LoraTrainer } from "./training/lora_trainer.js";
+export type { StepResult, EvaluationResult, TrainingBatch } from "./training/lora_trainer.js";
+export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
+export type { TrainerOptions, LoraOptions, OptimizerOptions } from "./training/options.js";
+export type { TrainingExample, TrainingRow, PaddedBatch } from "./training/examples.js";
+export type { LoraTarget } from "./training/lora_targets.js";
+export { learningRate } from "./training/schedule.js";
+
 // Model files
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
 export type { ModelConfig } from "./model/config.js";

@@ -19,3 +19,10 @@ export type { RemoteEmbeddings } from "./remote/remote_embeddings.js";
 export { readServerSentEvents } from "./remote/sse.js";
 export { WenxinRemoteError } from "./remote/remote_error.js";
 export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";
+
+// Safetensors files read and written piecewise (LoRA adapters, merged checkpoints)
+export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+
+// A PEFT adapter checked against a model config (engine.loadAdapter's reader)
+export { describeAdapter } from "./adapters/peft_adapter.js";

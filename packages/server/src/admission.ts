@@ -4,17 +4,20 @@ import { ApiError } from "./errors.js";
 export type Release = () => void;
 
 interface Waiter {
+  sequences: number;
   grant: (release: Release) => void;
   reject: (err: unknown) => void;
 }
 
 /**
- * Bounds the work on one engine: at most `maxConcurrency` requests run, at most `maxQueue` wait
- * (first come, first served), and the rest are refused at once with 429 so the server stays
+ * Bounds the work on one engine in sequences (one per prompt × choice): at most `maxConcurrency`
+ * run, at most `maxQueue` requests wait (first come, first served: a large request at the head is
+ * not overtaken by smaller ones), and the rest are refused at once with 429 so the server stays
  * responsive under load instead of piling up sockets.
  */
 export class AdmissionQueue {
-  private active = 0;
+  private activeSequences = 0;
+  private activeRequests = 0;
   private readonly waiters: Waiter[] = [];
 
   constructor(
@@ -22,34 +25,46 @@ export class AdmissionQueue {
     readonly maxQueue: number,
   ) {}
 
-  /** Requests holding a slot. */
+  /** Requests holding slots. */
   get running(): number {
-    return this.active;
+    return this.activeRequests;
   }
 
-  /** Requests waiting for a slot. */
+  /** Sequences those requests hold. */
+  get runningSequences(): number {
+    return this.activeSequences;
+  }
+
+  /** Requests waiting for slots. */
   get queued(): number {
     return this.waiters.length;
   }
 
   /**
-   * Waits for a slot. Rejects with 429 when the queue is full, and with the signal's reason
-   * when the client goes away while waiting.
+   * Waits for `sequences` slots. Rejects with 400 when the request alone needs more than the
+   * server runs at once (`param` names what to reduce), with 429 when the queue is full, and with
+   * the signal's reason when the client goes away while waiting.
    */
-  acquire(signal?: AbortSignal): Promise<Release> {
+  acquire(signal?: AbortSignal, sequences = 1, param: string | null = "n"): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.maxConcurrency && this.waiters.length === 0) return Promise.resolve(this.take());
+    try {
+      this.assertFits(sequences, param);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.waiters.length === 0 && this.fits(sequences)) return Promise.resolve(this.take(sequences));
     if (this.waiters.length >= this.maxQueue)
       return Promise.reject(
         new ApiError(
           429,
           "rate_limit_error",
-          `the server is busy: ${this.active} requests running and ${this.waiters.length} queued; retry later`,
+          `the server is busy: ${this.activeRequests} requests running and ${this.waiters.length} queued; retry later`,
           "queue_full",
         ),
       );
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = {
+        sequences,
         grant: (release) => {
           signal?.removeEventListener("abort", onAbort);
           resolve(release);
@@ -60,10 +75,23 @@ export class AdmissionQueue {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
         reject(signal!.reason);
+        this.grantWaiting(); // a large request leaving the head may let smaller ones in
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
     });
+  }
+
+  /** Throws 400 when one request alone needs more sequences than run at once (checked before any work). */
+  assertFits(sequences: number, param: string | null = "n"): void {
+    if (sequences > this.maxConcurrency)
+      throw new ApiError(
+        400,
+        "invalid_request_error",
+        `this request needs ${sequences} sequences (prompts × n); the server runs at most ${this.maxConcurrency} at once`,
+        "too_many_sequences",
+        param,
+      );
   }
 
   /** Refuses everyone still waiting (used when the server drains). */
@@ -71,15 +99,27 @@ export class AdmissionQueue {
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
-  private take(): Release {
-    this.active++;
+  private fits(sequences: number): boolean {
+    return this.activeSequences + sequences <= this.maxConcurrency;
+  }
+
+  private grantWaiting(): void {
+    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.sequences)) {
+      const next = this.waiters.shift()!;
+      next.grant(this.take(next.sequences));
+    }
+  }
+
+  private take(sequences: number): Release {
+    this.activeSequences += sequences;
+    this.activeRequests++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.active--;
-      const next = this.waiters.shift();
-      if (next) next.grant(this.take());
+      this.activeSequences -= sequences;
+      this.activeRequests--;
+      this.grantWaiting();
     };
   }
 }

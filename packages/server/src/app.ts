@@ -6,10 +6,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import type { Logger } from "pino";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
+import { pino, type Logger } from "pino";
 
 import { Authenticator } from "./auth.js";
+import { clip, MESSAGE_CHARS, QUOTE_CHARS, URL_CHARS } from "./clip.js";
 import { ApiError, toApiError } from "./errors.js";
 import { registerChatCompletions } from "./routes/chat_completions/router.js";
 import { registerCompletions } from "./routes/completions/router.js";
@@ -26,9 +27,29 @@ function requestId(req: IncomingMessage): string {
   return typeof given === "string" && REQUEST_ID.test(given) ? given : `req-${randomUUID()}`;
 }
 
+/**
+ * What a log line says about a request and an error, with every client-supplied string clipped
+ * (fastify's own request serializer would log the URL and Host header whole).
+ */
+const BOUNDED_SERIALIZERS = {
+  req: (request: FastifyRequest) => ({
+    method: request.method,
+    url: clip(request.url, URL_CHARS),
+    host: clip(request.host, QUOTE_CHARS),
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  }),
+  err: (err: Error) => {
+    const out = pino.stdSerializers.err(err);
+    out.message = clip(out.message, MESSAGE_CHARS);
+    out.stack = clip(out.stack, MESSAGE_CHARS * 4);
+    return out;
+  },
+};
+
 export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: logger.child({}, { serializers: BOUNDED_SERIALIZERS }) as FastifyBaseLogger,
     bodyLimit: ctx.options.bodyLimit,
     requestTimeout: ctx.options.requestTimeoutMs,
     genReqId: requestId,
@@ -81,12 +102,15 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
     const error = new ApiError(
       404,
       "invalid_request_error",
-      `Invalid URL (${request.method} ${request.url})`,
+      `Invalid URL (${request.method} ${clip(request.url, QUOTE_CHARS)})`,
       "unknown_url",
     );
     ctx.metrics.errors.inc({ route: "unmatched", status: "404", code: "unknown_url" });
     return reply.code(404).send(error.toBody());
   });
+
+  ctx.stalls.attach(app.server);
+  app.addHook("onClose", async () => ctx.stalls.stop());
 
   registerChatCompletions(app, ctx);
   registerCompletions(app, ctx);

@@ -1,7 +1,8 @@
 /**
  * API-key authentication, decided on the route the router matched (never on the raw request
  * target, which may be absolute-form or percent-encoded). When a key is set every route needs it
- * but `/health`; `/metrics` also takes the separate metrics key, for scrapers that get no API access.
+ * but `/health`. A metrics key, when set, is the only key `/metrics` takes: the scraper gets no API
+ * access, and API clients cannot read the counters that aggregate everyone's requests.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 
@@ -38,15 +39,11 @@ export class Authenticator {
   check(request: FastifyRequest): void {
     const route = request.routeOptions.url;
     if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
-    const accepted = route === METRICS_ROUTE ? [this.apiKey, this.metricsKey] : [this.apiKey];
-    const required = accepted.filter((k): k is Buffer => k !== undefined);
-    if (required.length === 0) return;
+    const required = route === METRICS_ROUTE ? (this.metricsKey ?? this.apiKey) : this.apiKey;
+    if (required === undefined) return;
     const token = bearerToken(request.headers.authorization);
     // Digests have equal lengths, so timingSafeEqual compares in constant time whatever was sent.
-    if (token !== undefined) {
-      const given = digest(token);
-      if (required.some((k) => timingSafeEqual(given, k))) return;
-    }
+    if (token !== undefined && timingSafeEqual(digest(token), required)) return;
     throw new ApiError(
       401,
       "invalid_request_error",

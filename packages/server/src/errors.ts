@@ -5,6 +5,8 @@
  */
 import { WenxinError, type WenxinErrorCode } from "@wenxin/engine";
 
+import { clip, MESSAGE_CHARS, QUOTE_CHARS } from "./clip.js";
+
 /** The error `type` values this server sends (OpenAI's, where OpenAI has one). */
 export type ApiErrorType = "invalid_request_error" | "rate_limit_error" | "service_unavailable_error" | "server_error";
 
@@ -12,17 +14,23 @@ export interface ApiErrorBody {
   error: { message: string; type: ApiErrorType; param: string | null; code: string | null };
 }
 
-/** A failure with the status and body the client gets. */
+/**
+ * A failure with the status and body the client gets. Message and parameter name are clipped: both
+ * may quote what the client sent, and both are logged.
+ */
 export class ApiError extends Error {
+  readonly param: string | null;
+
   constructor(
     readonly status: number,
     readonly type: ApiErrorType,
     message: string,
     readonly code: string | null = null,
-    readonly param: string | null = null,
+    param: string | null = null,
   ) {
-    super(message);
+    super(clip(message, MESSAGE_CHARS));
     this.name = "ApiError";
+    this.param = param === null ? null : clip(param, QUOTE_CHARS * 2);
   }
 
   toBody(): ApiErrorBody {

@@ -13,7 +13,7 @@ export const serverOptionsSchema = z.object({
   metricsKey: z.string().min(1).optional(),
   /** The model id clients send in `model`; default: the model directory's name. */
   modelName: z.string().min(1).optional(),
-  /** Requests running on the engine at once; more wait in the queue. */
+  /** Sequences (one per prompt × choice) running on the engine at once; more wait in the queue. */
   maxConcurrency: z.number().int().min(1).max(4096).default(64),
   /** Requests that may wait for a slot; beyond that the server answers 429. */
   maxQueue: z.number().int().min(0).max(1_000_000).default(1024),
@@ -28,8 +28,21 @@ export const serverOptionsSchema = z.object({
    * It bounds slow uploads only: a streaming answer may run longer. 0 turns the limit off.
    */
   requestTimeoutMs: z.number().int().min(0).default(60_000),
+  /**
+   * How long a client may leave the server's output unread (the socket's buffers full, nothing
+   * taken) before it is disconnected and its work freed, in ms. 0 turns the limit off.
+   */
+  streamIdleTimeoutMs: z.number().int().min(0).default(60_000),
   /** `max_tokens` when a chat request gives none; default: whatever context is left after the prompt. */
   defaultMaxTokens: z.number().int().min(1).optional(),
+  /** Stop strings one request may give. */
+  maxStopStrings: z.number().int().min(0).max(1024).default(16),
+  /** Characters of the longest stop string. */
+  maxStopLength: z.number().int().min(1).max(65_536).default(256),
+  /** Inputs of one embeddings request. */
+  maxEmbeddingInputs: z.number().int().min(1).default(2048),
+  /** Tokens of all the inputs of one embeddings request together. */
+  maxEmbeddingTokens: z.number().int().min(1).default(65_536),
   /** How long SIGTERM waits for in-flight requests before aborting them. */
   drainTimeoutMs: z.number().int().min(0).default(30_000),
   /** pino level; "silent" turns logging off. */

@@ -7,8 +7,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 
 import type { Release } from "./admission.js";
 import { ApiError } from "./errors.js";
-import type { ServerMetrics } from "./metrics.js";
-import type { InFlightRequest, ServedModel } from "./served_model.js";
+import type { InFlightRequest } from "./served_model.js";
+import type { ServingContext } from "./serving_context.js";
 
 export class RequestScope {
   readonly controller = new AbortController();
@@ -20,19 +20,37 @@ export class RequestScope {
 
   constructor(
     private readonly route: string,
-    private readonly model: ServedModel,
-    private readonly metrics: ServerMetrics,
+    private readonly ctx: ServingContext,
     reply: FastifyReply,
     readonly request: FastifyRequest,
   ) {
-    // 'close' also fires after a normal end; only an unfinished response means the client left.
+    // 'close' also fires after a normal end; only an unfinished response means the client left
+    // (or was cut off for not reading what it was sent).
     reply.raw.once("close", () => {
       if (reply.raw.writableFinished) return;
       this.gone = true;
-      this.controller.abort(
-        new ApiError(499, "invalid_request_error", "the client closed the connection", "client_closed_request"),
-      );
+      if (ctx.stalls.cutOff(reply.raw.socket)) {
+        const error = new ApiError(
+          408,
+          "invalid_request_error",
+          `the client read nothing for ${ctx.options.streamIdleTimeoutMs / 1000} s and was disconnected`,
+          "stream_idle_timeout",
+        );
+        this.streamFailed(error); // nobody is left to answer, so it is counted here
+        this.controller.abort(error);
+      } else
+        this.controller.abort(
+          new ApiError(499, "invalid_request_error", "the client closed the connection", "client_closed_request"),
+        );
     });
+  }
+
+  private get model() {
+    return this.ctx.model;
+  }
+
+  private get metrics() {
+    return this.ctx.metrics;
   }
 
   get signal(): AbortSignal {
@@ -54,9 +72,13 @@ export class RequestScope {
     return this.aborted ? this.signal.reason : err;
   }
 
-  /** Waits for an engine slot (429 when the queue is full) and registers the request as in flight. */
-  async admit(): Promise<void> {
-    this.release = await this.model.admission.acquire(this.signal);
+  /**
+   * Waits for `sequences` engine slots (one per prompt × choice; 429 when the queue is full, 400
+   * naming `param` when one request alone needs more than run at once) and registers the request
+   * as in flight.
+   */
+  async admit(sequences = 1, param: string | null = "n"): Promise<void> {
+    this.release = await this.model.admission.acquire(this.signal, sequences, param);
     this.inFlight = this.model.begin(this.controller);
     if (this.model.state !== "ready") {
       this.end();

@@ -7,6 +7,7 @@ import type { Engine, EngineStats } from "@wenxin/engine";
 
 import type { AdmissionQueue } from "./admission.js";
 import { engineStats } from "./engine_stats.js";
+import { clip, QUOTE_CHARS } from "./clip.js";
 import { ApiError } from "./errors.js";
 
 export type ModelState = "loading" | "ready" | "failed" | "draining" | "closed";
@@ -68,7 +69,7 @@ export class ServedModel {
       throw new ApiError(
         404,
         "invalid_request_error",
-        `The model '${name}' does not exist; this server serves '${this.id}'`,
+        `The model '${clip(name, QUOTE_CHARS)}' does not exist; this server serves '${this.id}'`,
         "model_not_found",
         "model",
       );

@@ -14,6 +14,7 @@ import { engineEnforcesConstraints } from "./chat/constraint.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseServerOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { ServedModel } from "./served_model.js";
+import { StallWatch } from "./stall_watch.js";
 
 export interface StartServerOptions extends ServerOptionsInput {
   /** A checkpoint directory to load, or an engine that is loaded (or loading) already. */
@@ -56,7 +57,13 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
     closeEngine: typeof source === "string", // an engine the caller passed in stays the caller's to close
   });
   const metrics = new ServerMetrics(model);
-  const app = buildApp({ model, metrics, options }, logger);
+  const stalls = new StallWatch(options.streamIdleTimeoutMs, (socket) =>
+    logger.info(
+      { remoteAddress: socket.remoteAddress, idleMs: options.streamIdleTimeoutMs },
+      "client read nothing for the stream idle timeout: disconnected",
+    ),
+  );
+  const app = buildApp({ model, metrics, options, stalls }, logger);
 
   const loadStarted = performance.now();
   model.ready.then(

@@ -1,10 +1,13 @@
 import type { ServerMetrics } from "./metrics.js";
 import type { ServerOptions } from "./options.js";
 import type { ServedModel } from "./served_model.js";
+import type { StallWatch } from "./stall_watch.js";
 
-/** What every route's serving code needs: the model, the metrics and the server's options. */
+/** What every route's serving code needs: the model, the metrics, the server's options and the stall watch. */
 export interface ServingContext {
   readonly model: ServedModel;
   readonly metrics: ServerMetrics;
   readonly options: ServerOptions;
+  /** Cuts off clients that stop reading; tells a request why its connection closed. */
+  readonly stalls: StallWatch;
 }

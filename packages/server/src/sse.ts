@@ -12,6 +12,7 @@ import type { ApiError } from "./errors.js";
 export class SseStream {
   private readonly body = new PassThrough();
   private ended = false;
+  private drained: Promise<void> | undefined;
 
   constructor(reply: FastifyReply, extraHeaders: Record<string, string> = {}) {
     reply
@@ -38,17 +39,20 @@ export class SseStream {
    */
   writable(signal?: AbortSignal): Promise<void> {
     if (this.ended || this.body.destroyed || !this.body.writableNeedDrain || signal?.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
+    // Every choice of the request waits on the same drain: one listener, however many choices.
+    this.drained ??= new Promise<void>((resolve) => {
       const done = () => {
         this.body.off("drain", done);
         this.body.off("close", done);
         signal?.removeEventListener("abort", done);
+        this.drained = undefined;
         resolve();
       };
       this.body.once("drain", done);
       this.body.once("close", done);
       signal?.addEventListener("abort", done, { once: true });
     });
+    return this.drained;
   }
 
   /** Ends the stream with `[DONE]`. */

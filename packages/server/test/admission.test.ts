@@ -61,3 +61,45 @@ describe("AdmissionQueue", () => {
     expect(q.queued).toBe(0);
   });
 });
+
+describe("AdmissionQueue counts sequences", () => {
+  it("holds a request's prompts × n slots, and admits the next one only when they fit", async () => {
+    const q = new AdmissionQueue(8, 10);
+    const big = await q.acquire(undefined, 6);
+    expect([q.running, q.runningSequences]).toEqual([1, 6]);
+    let granted = false;
+    const next = q.acquire(undefined, 4).then((release) => ((granted = true), release));
+    // Behind it, a small request that would fit waits its turn: the head is not overtaken.
+    const small = q.acquire(undefined, 1);
+    await Promise.resolve();
+    expect([granted, q.queued]).toEqual([false, 2]);
+    big();
+    (await next)();
+    (await small)();
+    expect(granted).toBe(true);
+    expect(q.runningSequences).toBe(0);
+  });
+
+  it("refuses a request that alone needs more sequences than run at once", async () => {
+    const q = new AdmissionQueue(64, 10);
+    await expect(q.acquire(undefined, 1024, "prompt")).rejects.toMatchObject({
+      status: 400,
+      code: "too_many_sequences",
+      param: "prompt",
+    });
+    expect(q.running).toBe(0);
+  });
+
+  it("lets waiters behind an aborted large request in", async () => {
+    const q = new AdmissionQueue(4, 10);
+    const held = await q.acquire(undefined, 2);
+    const ac = new AbortController();
+    const large = q.acquire(ac.signal, 4);
+    const small = q.acquire(undefined, 2);
+    ac.abort(new Error("gone"));
+    await expect(large).rejects.toThrow("gone");
+    (await small)();
+    held();
+    expect(q.runningSequences).toBe(0);
+  });
+});

@@ -18,6 +18,7 @@ import { completionRequestSchema } from "../src/routes/completions/protocol.js";
 import { CompletionsServing } from "../src/routes/completions/serving.js";
 import { parseBody } from "../src/routes/validate.js";
 import { ServedModel } from "../src/served_model.js";
+import { StallWatch } from "../src/stall_watch.js";
 import { loadDense, MODEL_ID } from "./helpers/test_server.js";
 
 let engine: Engine;
@@ -57,6 +58,7 @@ describe("a client that does not read", () => {
       model,
       metrics: new ServerMetrics(model),
       options: parseServerOptions({}),
+      stalls: new StallWatch(0),
     });
     const reply = unreadReply();
     const before = engine.stats().generatedTokens;

@@ -37,17 +37,13 @@ export type { FeatureExtractionOptions } from "./pipelines/feature_extraction.js
 // PEFT (LoRA adapters)
 export { PeftModel, BASE_ADAPTER } from "./peft/peft_model.js";
 export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
-export { parseLoraConfig, loraScaling } from "./peft/adapter_config.js";
-export type { LoraConfig } from "./peft/adapter_config.js";
-export { loadLoraAdapter, describeAdapter, toEngineAdapter } from "./peft/load_adapter.js";
-export type { LoraAdapter } from "./peft/load_adapter.js";
+// The PEFT adapter format lives in @wenxin/engine (engine.loadAdapter reads it too).
+export { parseLoraConfig, loraScaling, loadLoraAdapter } from "@wenxin/engine";
+export { describeAdapter } from "@wenxin/engine/internal";
+export type { LoraConfig, LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
+export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
-export type {
-  EngineLoraAdapter,
-  LoraModuleSpec,
-  LoraTensorRef,
-  AdapterCapableEngine,
-} from "./peft/engine_adapter_api.js";
+export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
 
 // Hub
 export { env } from "./hub/settings.js";

@@ -247,7 +247,8 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx2", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, generic::gemm_fp8, attention, dot, axpy,
+    "avx2", gemm_float, quantize_row_q8,     gemm_q8, gemm_q4, nullptr, generic::gemm_fp8, attention,
+    dot,    axpy,       generic::dequantize,
 };
 
 }  // namespace wenxin::kernels::avx2

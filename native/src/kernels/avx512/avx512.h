@@ -4,6 +4,8 @@ namespace wenxin::kernels::avx512 {
 extern const KernelTable kTable;
 // packed_gemm.cpp: the row-interleaved q8/q4 path
 void repack(const QuantizedMatrix& w, bool q4, uint8_t* out);
+// The inverse of repack, to float (the plain layout when `w.packed` is unset).
+void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
                  int64_t ldy);
 }  // namespace wenxin::kernels::avx512

@@ -285,7 +285,8 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx512", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, repack, generic::gemm_fp8, attention, dot, axpy,
+    "avx512", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, repack, generic::gemm_fp8, attention,
+    dot,      axpy,       dequantize,
 };
 
 }  // namespace wenxin::kernels::avx512

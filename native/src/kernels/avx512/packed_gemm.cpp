@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "kernels/avx512/avx512.h"
+#include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx512 {
 
@@ -167,6 +168,31 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
           }
       }
     }
+}
+
+void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out) {
+  if (w.packed == nullptr) {
+    generic::dequantize(w, q4, r0, r1, c0, c1, out);
+    return;
+  }
+  const int64_t nb = w.k / kQBlock, bb = packed_block_bytes(q4), cols = c1 - c0;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t g = r / kPackRows, rr = r % kPackRows;
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t b = c / kQBlock, e = c % kQBlock;
+      const uint8_t* tile = w.packed + (g * nb + b) * bb;
+      uint16_t s;
+      std::memcpy(&s, tile + 2 * rr, 2);
+      int32_t q;
+      if (q4) {
+        const uint8_t byte = tile[32 + (e / 8) * 64 + rr * 4 + e % 4];
+        q = static_cast<int32_t>(e % 8 < 4 ? (byte & 0x0F) : (byte >> 4)) - 8;
+      } else {
+        q = static_cast<int32_t>(tile[32 + (e / 4) * 64 + rr * 4 + e % 4]) - 128;
+      }
+      out[(r - r0) * cols + c - c0] = static_cast<float>(q) * f16_to_f32(s);
+    }
+  }
 }
 
 void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,

@@ -160,8 +160,22 @@ void gemm_fp8(const float* x, int64_t T, const QuantizedMatrix& w, int64_t n0, i
   }
 }
 
+void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out) {
+  const int64_t cols = c1 - c0, nb = w.k / kQBlock;
+  std::vector<int8_t> q(w.k);
+  for (int64_t r = r0; r < r1; ++r) {
+    if (q4)
+      unpack_q4_row(w, r, q.data());
+    else
+      unpack_q8_row(w, r, q.data());
+    float* o = out + (r - r0) * cols;
+    for (int64_t c = c0; c < c1; ++c)
+      o[c - c0] = static_cast<float>(q[c]) * f16_to_f32(w.block_scale[r * nb + c / kQBlock]);
+  }
+}
+
 const KernelTable kTable = {
-    "generic", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, gemm_fp8, attention, dot, axpy,
+    "generic", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, gemm_fp8, attention, dot, axpy, dequantize,
 };
 
 }  // namespace wenxin::kernels::generic

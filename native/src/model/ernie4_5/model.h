@@ -22,6 +22,8 @@ class Ernie45Model {
                      ThreadPool& pool, std::unique_ptr<Ernie45Model>* out, bool for_saving = false);
 
   const Ernie45Hparams& hparams() const { return hp_; }
+  // The bound weights, read-only (training reads the frozen base through them).
+  const Ernie45Weights& weights() const { return w_; }
 
   // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
   Status validate(const Batch& batch) const;

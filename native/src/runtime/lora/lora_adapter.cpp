@@ -40,11 +40,67 @@ Status read_matrix(const LoraTensorRef& ref, const std::vector<int64_t>& shape, 
   return Status::ok();
 }
 
+using Ready = std::vector<std::pair<model::Linear*, model::LoraSlot>>;
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Splits a fused expert parameter into per-expert slots: expert e takes rows e·r .. e·r + r of A and
+// columns j·E + e (j < r) of B, peft's layout; gate_up_proj's B rows go to gate (first half) and up.
+Status fused_expert_slots(model::Ernie45Model& model, int32_t id, const LoraModuleRef& m, Ready* ready) {
+  const bool gate_up = ends_with(m.module, ".experts.gate_up_proj");
+  if (!gate_up && !ends_with(m.module, ".experts.down_proj"))
+    return Status(ErrorCode::kMissingTensor, "adapter targets fused parameter '" + m.module +
+                                                 "'; only mlp.experts.gate_up_proj and mlp.experts.down_proj exist");
+  const std::string prefix = m.module.substr(0, m.module.rfind('.'));
+  const int64_t E = m.experts;
+  auto expert = [&](int64_t e, const char* proj) { return model.find_linear(prefix + "." + std::to_string(e) + proj); };
+  if (expert(0, ".gate_proj") == nullptr || expert(E - 1, ".gate_proj") == nullptr || expert(E, ".gate_proj"))
+    return Status(ErrorCode::kShapeMismatch, "adapter targets " + std::to_string(E) + " routed experts at '" + prefix +
+                                                 "', which this model does not have");
+  if (m.a.shape.size() != 2 || m.a.shape[0] < E || m.a.shape[0] % E != 0)
+    return Status(ErrorCode::kShapeMismatch, m.module + ".lora_A has shape " + shape_to_string(m.a.shape) +
+                                                 ", not [experts × rank, in] for " + std::to_string(E) + " experts");
+  const int64_t r = m.a.shape[0] / E;
+  const model::Linear* first = expert(0, gate_up ? ".gate_proj" : ".down_proj");
+  const int64_t in = first->in, out = gate_up ? 2 * first->out : first->out;
+  std::vector<float> a, b;
+  WENXIN_RETURN_IF_ERROR(read_matrix(m.a, {E * r, in}, m.module + ".lora_A", &a));
+  WENXIN_RETURN_IF_ERROR(read_matrix(m.b, {out, E * r}, m.module + ".lora_B", &b));
+  for (int64_t e = 0; e < E; ++e) {
+    // One slot per projection: rows [o0, o0 + rows) of expert e's B with its A.
+    auto slot = [&](int64_t o0, int64_t rows) {
+      model::LoraSlot s;
+      s.adapter = id;
+      s.rank = r;
+      s.scaling = m.scaling;
+      s.a.assign(a.begin() + e * r * in, a.begin() + (e + 1) * r * in);
+      s.b.resize(rows * r);
+      for (int64_t o = 0; o < rows; ++o)
+        for (int64_t j = 0; j < r; ++j) s.b[o * r + j] = b[(o0 + o) * E * r + j * E + e];
+      return s;
+    };
+    if (gate_up) {
+      model::Linear* g = expert(e, ".gate_proj");
+      ready->emplace_back(g, slot(0, g->out));
+      ready->emplace_back(expert(e, ".up_proj"), slot(g->out, g->out));
+    } else {
+      ready->emplace_back(expert(e, ".down_proj"), slot(0, out));
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vector<LoraModuleRef>& modules) {
-  std::vector<std::pair<model::Linear*, model::LoraSlot>> ready;
+  Ready ready;
   for (const LoraModuleRef& m : modules) {
+    if (m.experts > 0) {
+      WENXIN_RETURN_IF_ERROR(fused_expert_slots(model, id, m, &ready));
+      continue;
+    }
     model::Linear* layer = model.find_linear(m.module);
     if (layer == nullptr)
       return Status(ErrorCode::kMissingTensor,

@@ -24,6 +24,10 @@ struct LoraModuleRef {
   float scaling = 1.0f;
   LoraTensorRef a;  // [rank, in]
   LoraTensorRef b;  // [out, rank]
+  // > 0: peft's LoRA on a fused MoE parameter of this many routed experts, `module` naming it
+  // ("model.layers.1.mlp.experts.gate_up_proj" or "….down_proj"); A is [experts·rank, in] and B
+  // [out, experts·rank] (gate_up_proj's out stacks gate's rows over up's).
+  int64_t experts = 0;
 };
 
 // Checks every module against the model and reads its A/B matrices; attaches all or none.

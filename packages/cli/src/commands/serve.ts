@@ -1,4 +1,4 @@
-import { startServer } from "@wenxin/server";
+import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -14,20 +14,73 @@ Options:
   --port N                 default 8000; 0 picks a free port
   --api-key KEY            require 'Authorization: Bearer KEY' on every route but /health
                            (default: $WENXIN_API_KEY, else none)
-  --metrics-key KEY        a second key that opens /metrics only, for scrapers (default: $WENXIN_METRICS_KEY)
+  --metrics-key KEY        the only key /metrics then takes, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
-  --max-concurrency N      requests generating at once (default 64)
+  --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
+
+Limits (what each protects against: SECURITY.md):
+  --max-concurrency N      sequences (prompts × n) generating at once (default 64)
   --max-queue N            requests waiting beyond that before 429 (default 1024)
   --max-context N          tokens per sequence, prompt + completion (default 4096)
   --kv-cache-tokens N      KV cache budget over all requests (default 4 × max-context)
   --default-max-tokens N   completion length when a chat request sets none (default: the rest of the context)
   --body-limit BYTES       largest request body; larger ones get 413 (default 4194304)
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
+  --stream-idle-timeout S  seconds a client may leave the server's output unread before it is
+                           disconnected and its work freed (default 60, 0 = none)
+  --max-stop-strings N     stop strings per request (default 16)
+  --max-stop-length N      characters of the longest stop string (default 256)
+  --max-embedding-inputs N inputs per embeddings request (default 2048)
+  --max-embedding-tokens N tokens of all inputs of an embeddings request (default 65536)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
-  --threads N              threads of the forward pass (default: all CPUs)
-  --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)`;
 
-type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+Engine:
+  --threads N              threads of the forward pass (default: all CPUs)`;
+
+/** How a flag's text becomes its option's value. */
+type Unit = "string" | "number" | "seconds";
+
+/** Every flag that sets one server option: flag → option and unit. */
+const SERVER_FLAGS = {
+  host: ["host", "string"],
+  port: ["port", "number"],
+  "api-key": ["apiKey", "string"],
+  "metrics-key": ["metricsKey", "string"],
+  "model-name": ["modelName", "string"],
+  "log-level": ["logLevel", "string"],
+  "max-concurrency": ["maxConcurrency", "number"],
+  "max-queue": ["maxQueue", "number"],
+  "default-max-tokens": ["defaultMaxTokens", "number"],
+  "body-limit": ["bodyLimit", "number"],
+  "request-timeout": ["requestTimeoutMs", "seconds"],
+  "stream-idle-timeout": ["streamIdleTimeoutMs", "seconds"],
+  "max-stop-strings": ["maxStopStrings", "number"],
+  "max-stop-length": ["maxStopLength", "number"],
+  "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
+  "max-embedding-tokens": ["maxEmbeddingTokens", "number"],
+  "drain-timeout": ["drainTimeoutMs", "seconds"],
+} as const satisfies Record<string, readonly [keyof ServerOptionsInput, Unit]>;
+
+/** Keys that may also come from the environment, so they stay out of `ps` and shell history. */
+const FROM_ENV = { "api-key": "WENXIN_API_KEY", "metrics-key": "WENXIN_METRICS_KEY" } as const;
+
+function optionValue(text: string | undefined, flag: string, unit: Unit): string | number | undefined {
+  if (unit === "string") return text;
+  const n = numberOption(text, flag);
+  return unit === "seconds" && n !== undefined ? Math.round(n * 1000) : n;
+}
+
+/** The server options the flags (and key variables) set; the server's schema validates them. */
+export function serverOptionsFromFlags(values: Record<string, unknown>): ServerOptionsInput {
+  const out: Record<string, unknown> = {};
+  for (const [flag, [option, unit]] of Object.entries(SERVER_FLAGS)) {
+    const env = FROM_ENV[flag as keyof typeof FROM_ENV];
+    const text = (values[flag] as string | undefined) ?? (env ? process.env[env] || undefined : undefined);
+    const value = optionValue(text, flag, unit);
+    if (value !== undefined) out[option] = value;
+  }
+  return out as ServerOptionsInput;
+}
 
 export const serveCommand: Command = {
   summary: "serve a model over an OpenAI-compatible HTTP API",
@@ -36,21 +89,10 @@ export const serveCommand: Command = {
       argv,
       {
         model: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        "api-key": { type: "string" },
-        "metrics-key": { type: "string" },
-        "model-name": { type: "string" },
-        "max-concurrency": { type: "string" },
-        "max-queue": { type: "string" },
         "max-context": { type: "string" },
         "kv-cache-tokens": { type: "string" },
-        "default-max-tokens": { type: "string" },
-        "body-limit": { type: "string" },
-        "request-timeout": { type: "string" },
-        "drain-timeout": { type: "string" },
         threads: { type: "string" },
-        "log-level": { type: "string" },
+        ...Object.fromEntries(Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" } as const])),
       },
       USAGE,
     );
@@ -62,8 +104,6 @@ export const serveCommand: Command = {
       console.error(`wenxin serve: --model DIR is required\n\n${USAGE}`);
       return 1;
     }
-    const drainSeconds = numberOption(values["drain-timeout"], "drain-timeout");
-    const requestSeconds = numberOption(values["request-timeout"], "request-timeout");
     const server = await startServer({
       model: values.model,
       loadOptions: {
@@ -71,18 +111,7 @@ export const serveCommand: Command = {
         maxContext: numberOption(values["max-context"], "max-context"),
         kvCacheTokens: numberOption(values["kv-cache-tokens"], "kv-cache-tokens"),
       },
-      host: values.host,
-      port: numberOption(values.port, "port"),
-      apiKey: values["api-key"] ?? (process.env.WENXIN_API_KEY || undefined),
-      metricsKey: values["metrics-key"] ?? (process.env.WENXIN_METRICS_KEY || undefined),
-      modelName: values["model-name"],
-      maxConcurrency: numberOption(values["max-concurrency"], "max-concurrency"),
-      maxQueue: numberOption(values["max-queue"], "max-queue"),
-      defaultMaxTokens: numberOption(values["default-max-tokens"], "default-max-tokens"),
-      drainTimeoutMs: drainSeconds === undefined ? undefined : Math.round(drainSeconds * 1000),
-      bodyLimit: numberOption(values["body-limit"], "body-limit"),
-      requestTimeoutMs: requestSeconds === undefined ? undefined : Math.round(requestSeconds * 1000),
-      logLevel: values["log-level"] as LogLevel | undefined,
+      ...serverOptionsFromFlags(values),
     });
 
     // The first signal drains; a second one while draining stops at once.

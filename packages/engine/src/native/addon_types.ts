@@ -81,6 +81,8 @@ export interface NativeLoraModule {
   scaling: number;
   a: NativeLoraTensor;
   b: NativeLoraTensor;
+  /** A fused routed-expert parameter of this many experts (A [experts·rank, in], B [out, experts·rank]). */
+  experts?: number;
 }
 
 /** Constraint progress on an event of a constrained request. */
@@ -133,6 +135,61 @@ export interface NativeTokenEvent {
   logprobs?: NativeTokenLogprob[];
 }
 
+/** A trainable LoRA pair in PEFT's layout (A [experts·rank, in], B [out, experts·rank]). */
+export interface NativeLoraParam {
+  /** Module path, or a fused expert parameter's key ("model.layers.1.mlp.experts.gate_up_proj"). */
+  name: string;
+  rank: number;
+  scaling: number;
+  dropout: number;
+  a: Float32Array;
+  b: Float32Array;
+}
+
+/** Summed cross-entropy of a batch: in total and per sequence, with the labelled tokens counted. */
+export interface NativeBatchLoss {
+  loss_sum: Float32Array;
+  labels: Float32Array;
+  seq_loss: Float32Array;
+  seq_labels: Float32Array;
+}
+
+export type NativeTrainerTensors = "params" | "grads" | "exp_avg" | "exp_avg_sq";
+
+/**
+ * A LoRA trainer over an engine's model (native/src/train/). Every method runs on the engine's
+ * thread between generation steps. Batches are sequences back to back: tokens, HF-style labels
+ * (−100: no loss) and the lengths.
+ */
+export interface NativeTrainer {
+  /** Forward + backward: gradients += scale · ∂(Σ cross-entropy)/∂θ; LoRA dropout from `seed`. */
+  accumulate(
+    tokens: Int32Array,
+    labels: Int32Array,
+    lengths: Int32Array,
+    scale: number,
+    seed: number,
+  ): Promise<NativeBatchLoss>;
+  evaluate(tokens: Int32Array, labels: Int32Array, lengths: Int32Array): Promise<NativeBatchLoss>;
+  /** Clip (maxGradNorm > 0) and one AdamW step; the norm is the one before clipping. */
+  apply(options: {
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    maxGradNorm: number;
+  }): Promise<{ grad_norm: Float32Array; step: Float32Array }>;
+  zeroGrad(): Promise<Record<string, Float32Array>>;
+  /** "<name>.lora_A" / "<name>.lora_B" of every parameter, and "step". */
+  state(kind: NativeTrainerTensors): Promise<Record<string, Float32Array>>;
+  setState(
+    kind: Exclude<NativeTrainerTensors, "grads">,
+    tensors: Record<string, Float32Array>,
+    step?: number,
+  ): Promise<unknown>;
+}
+
 export type NativeJobKind = "logits" | "embed" | "trace" | "loadAdapter" | "unloadAdapter";
 
 export interface NativeEngine {
@@ -154,6 +211,8 @@ export interface NativeEngine {
    * constraints are matched against; `special[i]` marks tokens that never match grammar text.
    */
   setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array): void;
+  /** A LoRA trainer over this engine's model; throws (with `.code`) when a parameter does not fit. */
+  createTrainer(options: { params: NativeLoraParam[]; checkpointing: boolean }): NativeTrainer;
 }
 
 export interface NativeAddon {

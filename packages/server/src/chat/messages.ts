@@ -1,6 +1,7 @@
 /** OpenAI chat messages to the engine's ChatMessage list (what the chat template renders). */
 import type { ChatMessage } from "@wenxin/engine";
 
+import { clip, QUOTE_CHARS } from "../clip.js";
 import { badRequest } from "../errors.js";
 import type { ChatCompletionMessage, MessageContent } from "../routes/chat_completions/protocol.js";
 
@@ -13,7 +14,7 @@ export function contentText(content: MessageContent | null | undefined, param: s
       if (part.type === "text" && typeof (part as { text?: unknown }).text === "string")
         return (part as { text: string }).text;
       throw badRequest(
-        `${param}[${j}]: content part type '${part.type}' is not supported (this model reads text only)`,
+        `${param}[${j}]: content part type '${clip(part.type, QUOTE_CHARS)}' is not supported (this model reads text only)`,
         `${param}[${j}].type`,
       );
     })

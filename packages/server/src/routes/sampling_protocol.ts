@@ -7,14 +7,16 @@ import { z } from "zod";
 
 import type { SamplingOptions } from "@wenxin/engine";
 
-import { unsupported } from "../errors.js";
+import { badRequest, unsupported } from "../errors.js";
+import type { ServerOptions } from "../options.js";
 
 export const samplingFields = {
   model: z.string().min(1),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   seed: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  /** Count and length are limited by the server's options (`stopStrings`). */
+  stop: z.union([z.string(), z.array(z.string())]).nullish(),
   n: z.number().int().min(1).max(16).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
@@ -45,9 +47,30 @@ function engineSeed(seed: number, choice: number): number {
   return s > Number.MAX_SAFE_INTEGER ? s - Number.MAX_SAFE_INTEGER : s;
 }
 
-/** The engine's sampling options for choice number `choice` of a request. */
-export function toEngineSampling(body: SamplingRequest, choice: number): SamplingOptions & { stop?: string[] } {
-  const out: SamplingOptions & { stop?: string[] } = {};
+/**
+ * The request's stop strings (empty ones dropped), within the server's limits on their count and
+ * length: stop matching holds back and rescans up to the longest one, so both bound its cost.
+ */
+export function stopStrings(
+  body: SamplingRequest,
+  limits: Pick<ServerOptions, "maxStopStrings" | "maxStopLength">,
+): string[] {
+  if (body.stop == null) return [];
+  const list = (Array.isArray(body.stop) ? body.stop : [body.stop]).filter((s) => s.length > 0);
+  if (list.length > limits.maxStopStrings)
+    throw badRequest(`'stop' has ${list.length} strings; this server takes at most ${limits.maxStopStrings}`, "stop");
+  const i = list.findIndex((s) => s.length > limits.maxStopLength);
+  if (i >= 0)
+    throw badRequest(
+      `'stop' string ${i} has ${list[i]!.length} characters; this server takes at most ${limits.maxStopLength}`,
+      "stop",
+    );
+  return list;
+}
+
+/** The engine's sampling options for choice number `choice` of a request (stop strings: `stopStrings`). */
+export function toEngineSampling(body: SamplingRequest, choice: number): SamplingOptions {
+  const out: SamplingOptions = {};
   // OpenAI's top_p 0 means "only the most likely token": greedy.
   if (body.temperature === 0 || body.top_p === 0) out.temperature = 0;
   else {
@@ -59,6 +82,5 @@ export function toEngineSampling(body: SamplingRequest, choice: number): Samplin
   if (body.min_p != null) out.minP = body.min_p;
   if (body.repetition_penalty != null) out.repetitionPenalty = body.repetition_penalty;
   if (body.seed != null) out.seed = engineSeed(body.seed, choice);
-  if (body.stop != null) out.stop = (Array.isArray(body.stop) ? body.stop : [body.stop]).filter((s) => s.length > 0);
   return out;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import {
   rejectUnsupportedSampling,
+  stopStrings,
   toEngineSampling,
   type SamplingRequest,
 } from "../../src/routes/sampling_protocol.js";
@@ -24,15 +25,32 @@ describe("toEngineSampling", () => {
   });
 
   it("maps vLLM's extras, stops and per-choice seeds", () => {
-    expect(toEngineSampling(req({ top_k: -1, min_p: 0.1, repetition_penalty: 1.2, stop: "\\n", seed: 5 }), 2)).toEqual({
+    expect(toEngineSampling(req({ top_k: -1, min_p: 0.1, repetition_penalty: 1.2, seed: 5 }), 2)).toEqual({
       topK: 0,
       minP: 0.1,
       repetitionPenalty: 1.2,
-      stop: ["\\n"],
       seed: 7,
     });
     expect(toEngineSampling(req({ seed: -5 }), 0).seed).toBe(5);
-    expect(toEngineSampling(req({ stop: ["", "x"] }), 0).stop).toEqual(["x"]);
+  });
+});
+
+describe("stopStrings", () => {
+  const limits = { maxStopStrings: 2, maxStopLength: 4 };
+
+  it("drops empty strings and takes a single string", () => {
+    expect(stopStrings(req({ stop: ["", "x"] }), limits)).toEqual(["x"]);
+    expect(stopStrings(req({ stop: "\\n" }), limits)).toEqual(["\\n"]);
+    expect(stopStrings(req({}), limits)).toEqual([]);
+  });
+
+  it("refuses more strings, or longer ones, than the server's limits", () => {
+    expect(() => stopStrings(req({ stop: ["a", "b", "c"] }), limits)).toThrow(
+      expect.objectContaining({ status: 400, param: "stop", message: expect.stringContaining("at most 2") }),
+    );
+    expect(() => stopStrings(req({ stop: ["a", "toolong"] }), limits)).toThrow(
+      expect.objectContaining({ status: 400, param: "stop", message: expect.stringContaining("string 1 has 7") }),
+    );
   });
 });
 

@@ -51,10 +51,13 @@ export class RepoCache {
   }
 
   blobPath(etag: string): string {
-    if (!/^[\w.-]+$/.test(etag))
-      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `the hub sent an unusable ETag '${etag}'`, {
-        subject: this.repoId,
-      });
+    // Only a plain file name will do: `.` or `..` would name blobs/ itself or the repository folder.
+    if (!/^[\w.-]{1,128}$/.test(etag) || /^\.+$/.test(etag))
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_FILE",
+        `the hub sent an unusable ETag '${etag.slice(0, 130)}' (expected a sha256 or git sha1)`,
+        { subject: this.repoId },
+      );
     return path.join(this.root, "blobs", etag);
   }
 

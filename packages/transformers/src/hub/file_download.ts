@@ -10,6 +10,7 @@ import path from "node:path";
 
 import { WenxinError } from "@wenxin/engine";
 
+import { verifyBlob } from "./blob_digest.js";
 import { downloadBlob } from "./blob_download.js";
 import { COMMIT_HASH, RepoCache, checkRelative, type CachedEntry } from "./cache_layout.js";
 import { HubError, hubErrorFromResponse, type RequestContext } from "./hub_error.js";
@@ -240,6 +241,7 @@ async function fetchBlob(
           })
       : undefined,
   });
+  await verifyBlob(incomplete, meta.etag, ctx.filename!);
   await rename(incomplete, blob);
 }
 

@@ -3,42 +3,26 @@
  * with its A/B tensors (names, file, byte range) and scale. The engine's side of the contract is
  * `engine.loadAdapter(name, adapter)` plus a per-request `adapter` option on generate and logits.
  */
-import { WenxinError, type Engine } from "@wenxin/engine";
-
-export interface LoraTensorRef {
-  /** Tensor name in the adapter file, e.g. "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight". */
-  name: string;
-  file: string;
-  dtype: "F32" | "F16" | "BF16";
-  /** lora_A: [rank, inFeatures]; lora_B: [outFeatures, rank]. */
-  shape: [number, number];
-  /** Absolute byte range of the data in `file`. */
-  byteOffset: number;
-  byteLength: number;
-}
-
-export interface LoraModuleSpec {
-  /** Hugging Face module name, e.g. "model.layers.0.self_attn.q_proj" or "model.layers.1.mlp.experts.3.up_proj". */
-  module: string;
-  layer: number;
-  block: "attention" | "mlp" | "expert" | "shared_experts";
-  projection: "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
-  /** Routed expert index (block "expert"). */
-  expert?: number;
-  inFeatures: number;
-  outFeatures: number;
-  rank: number;
-  alpha: number;
-  /** y += scaling · B(A(x)): alpha / rank, or alpha / sqrt(rank) with use_rslora. */
-  scaling: number;
-  loraA: LoraTensorRef;
-  loraB: LoraTensorRef;
-}
+import { WenxinError, type Engine, type LoraAdapter, type LoraModuleSpec } from "@wenxin/engine";
 
 /** The argument of engine.loadAdapter. */
 export interface EngineLoraAdapter {
   config: { peftType: "LORA"; r: number; loraAlpha: number; useRslora: boolean; modules: LoraModuleSpec[] };
   files: string[];
+}
+
+/** The engine's view of an adapter (see EngineLoraAdapter). */
+export function toEngineAdapter(adapter: LoraAdapter): EngineLoraAdapter {
+  return {
+    config: {
+      peftType: "LORA",
+      r: adapter.config.r,
+      loraAlpha: adapter.config.lora_alpha,
+      useRslora: adapter.config.use_rslora,
+      modules: adapter.modules,
+    },
+    files: [adapter.file],
+  };
 }
 
 /** The adapter methods an engine build may have (planned API of @wenxin/engine). */

@@ -6,17 +6,10 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, resolveWeightFiles } from "@wenxin/engine";
+import { WenxinError, resolveWeightFiles, type LoraAdapter, type LoraModuleSpec } from "@wenxin/engine";
+import { readSafetensorsHeader, readTensorF32, writeSafetensors, type TensorSource } from "@wenxin/engine/internal";
 
 import { readJson } from "../models/configuration_utils.js";
-import {
-  readSafetensorsHeader,
-  readTensorF32,
-  writeSafetensors,
-  type TensorSource,
-} from "../safetensors/safetensors_file.js";
-import type { LoraModuleSpec } from "./engine_adapter_api.js";
-import type { LoraAdapter } from "./load_adapter.js";
 
 const INDEX_FILE = "model.safetensors.index.json";
 
@@ -61,12 +54,38 @@ export async function mergeAdapterIntoCheckpoint(
   await assertEmptyOrAbsent(outputDir);
   await mkdir(outputDir, { recursive: true });
 
-  const pending = new Map<string, { adapter: LoraAdapter; spec: LoraModuleSpec }[]>();
+  const pending = new Map<string, Merge[]>();
+  const add = (key: string, m: Merge) => pending.set(key, [...(pending.get(key) ?? []), m]);
   for (const adapter of list)
     for (const spec of adapter.modules) {
-      const key = `${spec.module}.weight`;
-      pending.set(key, [...(pending.get(key) ?? []), { adapter, spec }]);
+      if (spec.experts === undefined) {
+        add(`${spec.module}.weight`, { spec, rows: [0, spec.outFeatures] });
+        continue;
+      }
+      // A fused expert parameter merges into every expert's own projections (the on-disk layout).
+      const prefix = spec.module.slice(0, spec.module.lastIndexOf("."));
+      const width = spec.projection === "gate_up_proj" ? spec.outFeatures / 2 : spec.outFeatures;
+      for (let e = 0; e < spec.experts; e++) {
+        if (spec.projection === "gate_up_proj") {
+          add(`${prefix}.${e}.gate_proj.weight`, { spec, expert: e, rows: [0, width] });
+          add(`${prefix}.${e}.up_proj.weight`, { spec, expert: e, rows: [width, 2 * width] });
+        } else {
+          add(`${prefix}.${e}.down_proj.weight`, { spec, expert: e, rows: [0, width] });
+        }
+      }
     }
+  const factors = new Map<LoraModuleSpec, Promise<[Float32Array, Float32Array]>>();
+  const readFactors = (spec: LoraModuleSpec) => {
+    if (!factors.has(spec))
+      factors.set(
+        spec,
+        Promise.all([
+          readTensorF32(spec.loraA.file, toInfo(spec.loraA)),
+          readTensorF32(spec.loraB.file, toInfo(spec.loraB)),
+        ]),
+      );
+    return factors.get(spec)!;
+  };
 
   let totalSize = 0;
   for (const file of await resolveWeightFiles(baseDir)) {
@@ -80,22 +99,21 @@ export async function mergeAdapterIntoCheckpoint(
       }
       pending.delete(t.name);
       const weight = await readTensorF32(file, t);
-      for (const { spec } of merges) {
-        if (t.shape[0] !== spec.outFeatures || t.shape[1] !== spec.inFeatures)
+      for (const { spec, expert, rows } of merges) {
+        const out = rows[1] - rows[0];
+        if (t.shape[0] !== out || t.shape[1] !== spec.inFeatures)
           throw new WenxinError(
             "ERR_WENXIN_SHAPE_MISMATCH",
-            `${t.name} is [${t.shape.join(", ")}] but the adapter expects [${spec.outFeatures}, ${spec.inFeatures}]`,
+            `${t.name} is [${t.shape.join(", ")}] but the adapter expects [${out}, ${spec.inFeatures}]`,
             {
               subject: t.name,
-              expected: [spec.outFeatures, spec.inFeatures],
+              expected: [out, spec.inFeatures],
               actual: t.shape,
             },
           );
-        const [a, b] = await Promise.all([
-          readTensorF32(spec.loraA.file, toInfo(spec.loraA)),
-          readTensorF32(spec.loraB.file, toInfo(spec.loraB)),
-        ]);
-        addLoraDelta(weight, a, b, spec);
+        const [a, b] = await readFactors(spec);
+        if (expert === undefined) addLoraDelta(weight, a, b, spec);
+        else addLoraDelta(weight, ...expertFactors(spec, expert, rows, a, b), { ...spec, outFeatures: out });
       }
       tensors.push({ name: t.name, dtype: "F32", shape: t.shape, data: weight });
     }
@@ -123,6 +141,29 @@ export async function mergeAdapterIntoCheckpoint(
     }
   }
   return outputDir;
+}
+
+/** One base tensor's share of an adapted module: rows of B (a fused gate_up_proj splits), and the expert. */
+interface Merge {
+  spec: LoraModuleSpec;
+  expert?: number;
+  rows: [number, number];
+}
+
+/** Expert e's A (rows e·r … of A) and the rows [r0, r1) of its B (columns j·E + e of B), as peft lays them out. */
+function expertFactors(
+  spec: LoraModuleSpec,
+  e: number,
+  [r0, r1]: [number, number],
+  a: Float32Array,
+  b: Float32Array,
+): [Float32Array, Float32Array] {
+  const r = spec.rank,
+    experts = spec.experts!,
+    cols = experts * r;
+  const be = new Float32Array((r1 - r0) * r);
+  for (let o = r0; o < r1; o++) for (let j = 0; j < r; j++) be[(o - r0) * r + j] = b[o * cols + j * experts + e]!;
+  return [a.subarray(e * r * spec.inFeatures, (e + 1) * r * spec.inFeatures), be];
 }
 
 function toInfo(ref: LoraModuleSpec["loraA"]) {

@@ -8,7 +8,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { WenxinError, type Engine, type LoadOptions } from "@wenxin/engine";
+import {
+  WenxinError,
+  loadLoraAdapter,
+  type Engine,
+  type LoadOptions,
+  type LoraAdapter,
+  type LoraConfig,
+} from "@wenxin/engine";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
@@ -20,9 +27,7 @@ import {
   type PreTrainedModel,
 } from "../models/modeling_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
-import type { LoraConfig } from "./adapter_config.js";
-import { adapterEngine } from "./engine_adapter_api.js";
-import { loadLoraAdapter, toEngineAdapter, type LoraAdapter } from "./load_adapter.js";
+import { adapterEngine, toEngineAdapter } from "./engine_adapter_api.js";
 import { mergeAdapterIntoCheckpoint } from "./merge.js";
 
 /** The adapter name that means "no adapter" in adapter_names (PEFT's spelling). */

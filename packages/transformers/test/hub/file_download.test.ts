@@ -342,4 +342,35 @@ describe("offline and errors", () => {
     });
     await expect(hf_hub_download(REPO, "../../x")).rejects.toMatchObject({ code: "ERR_WENXIN_INVALID_ARGUMENT" });
   });
+
+  it.each([".", ".."])("refuses the ETag %j, which would name a folder of the cache", async (etag) => {
+    repo.files.get("config.json")!.etag = etag;
+    await expect(hf_hub_download(REPO, "config.json")).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_FILE",
+      message: expect.stringContaining("unusable ETag"),
+    });
+    expect(existsSync(path.join(repoRoot(), "snapshots", repo.commit, "config.json"))).toBe(false);
+  });
+
+  it.each([
+    ["an LFS file against its sha256", "model.safetensors", "sha256"],
+    ["a small file against its git blob sha1", "config.json", "git sha1"],
+  ])("checks %s, and keeps nothing that does not match", async (_what, file, digest) => {
+    const entry = repo.files.get(file)!;
+    const good = entry.content;
+    // Same size, one byte changed: only the digest can tell.
+    entry.content = Buffer.from(good);
+    entry.content[entry.content.length >> 1]! ^= 0xff;
+    await expect(hf_hub_download(REPO, file)).rejects.toMatchObject({
+      code: "ERR_WENXIN_INVALID_FILE",
+      reason: "inconsistent",
+      message: expect.stringContaining(`does not match its ${digest} ${entry.etag}`),
+    });
+    const blobs = path.join(repoRoot(), "blobs");
+    expect(existsSync(path.join(blobs, entry.etag))).toBe(false);
+    expect(existsSync(path.join(blobs, `${entry.etag}.incomplete`))).toBe(false);
+    // The hub serves the right bytes again: the download succeeds.
+    entry.content = good;
+    expect(readFileSync(await hf_hub_download(REPO, file)).equals(good)).toBe(true); // (toEqual walks MBs byte by byte)
+  });
 });

@@ -4,16 +4,17 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import os from "node:os";
 import path from "node:path";
 
+import { readSafetensorsHeader } from "@wenxin/engine/internal";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import {
   AutoModelForCausalLM,
+  PeftModel,
   loadLoraAdapter,
   mergeAdapterIntoCheckpoint,
   type PreTrainedModel,
 } from "../../src/index.js";
-import { readSafetensorsHeader } from "../../src/safetensors/safetensors_file.js";
-import { DENSE_DIR, LORA_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, FIXTURES, LORA_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
 const LOAD = { engine_options: { threads: 2, maxContext: 512 } };
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-merge-"));
@@ -72,6 +73,27 @@ describe("mergeAdapterIntoCheckpoint", () => {
       ).toBeLessThan(1e-3);
     } finally {
       await copy.dispose();
+    }
+  });
+
+  it("merges peft's fused routed-expert LoRA into every expert's own projections", async () => {
+    const adapterDir = path.join(FIXTURES, "finetune", "moe-attn-mlp", "adapter-after-3-steps");
+    const base = await AutoModelForCausalLM.from_pretrained(MOE_DIR, LOAD);
+    const out = path.join(tmp, "moe-fused");
+    try {
+      await mergeAdapterIntoCheckpoint(MOE_DIR, await loadLoraAdapter(adapterDir, base.config.engineConfig), out);
+      const peft = await PeftModel.from_pretrained(base, adapterDir);
+      const merged = await AutoModelForCausalLM.from_pretrained(out, LOAD);
+      try {
+        const ids = loadGolden("tiny-ernie45-moe").json.prompts.chat!.input_ids;
+        const unmerged = (await peft.forward(ids)).logits.data;
+        expect(maxAbsDiff((await merged(ids)).logits.data, unmerged)).toBeLessThan(1e-3);
+        expect(maxAbsDiff((await base(ids)).logits.data, unmerged)).toBeGreaterThan(1e-2); // the adapter matters
+      } finally {
+        await merged.dispose();
+      }
+    } finally {
+      await base.dispose();
     }
   });
 });

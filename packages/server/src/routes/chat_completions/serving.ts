@@ -19,7 +19,8 @@ import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
 import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
-import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
+import { encodeWithinContext } from "../prompt_length.js";
+import { rejectUnsupportedSampling, stopStrings, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
 import type {
   ChatCompletion,
@@ -54,18 +55,18 @@ export class ChatCompletionsServing {
   ): Promise<FastifyReply | ChatCompletion> {
     this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
+    this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
-    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
-    await scope.admit();
+    const scope = new RequestScope(ROUTE, this.ctx, reply, request);
+    await scope.admit(prepared.choices);
     try {
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
         // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
-        const { stop: _stop, ...sampling } = toEngineSampling(body, choice);
         return {
           inputIds: prepared.promptIds,
           maxNewTokens: prepared.maxNewTokens,
-          ...sampling,
+          ...toEngineSampling(body, choice),
           ...constraintOption(prepared.prompt.constraint),
           ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
           signal,
@@ -91,6 +92,7 @@ export class ChatCompletionsServing {
 
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
     rejectUnsupportedSampling(body);
+    const stop = stopStrings(body, this.ctx.options);
     if (body.top_logprobs != null && !body.logprobs)
       throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
     if (!engine.chatTemplate)
@@ -101,7 +103,7 @@ export class ChatCompletionsServing {
         "no_chat_template",
       );
     const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
-    const promptIds = engine.tokenizer.encode(prompt.text);
+    const promptIds = encodeWithinContext(engine, prompt.text, "messages");
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
     const maxNewTokens = resolveMaxTokens(
@@ -115,7 +117,7 @@ export class ChatCompletionsServing {
       promptIds,
       maxNewTokens,
       choices: body.n ?? 1,
-      stop: toEngineSampling(body, 0).stop ?? [],
+      stop,
       topLogprobs: body.logprobs ? (body.top_logprobs ?? 0) : undefined,
     };
   }

@@ -4,13 +4,12 @@ import { z } from "zod";
 import type { CompletionLogprobs } from "../logprobs.js";
 import { samplingFields } from "../sampling_protocol.js";
 import type { Usage } from "../chat_completions/protocol.js";
-
-const tokenIds = z.array(z.number().int().min(0)).min(1);
+import { textInputsSchema } from "../text_inputs.js";
 
 export const completionRequestSchema = z.object({
   ...samplingFields,
-  /** A text, a list of texts, a token-id list, or a list of token-id lists. */
-  prompt: z.union([z.string(), z.array(z.string()).min(1).max(64), tokenIds, z.array(tokenIds).min(1).max(64)]),
+  /** A text, a list of texts, a token-id list, or a list of token-id lists; prompts × n ≤ the server's concurrency. */
+  prompt: textInputsSchema,
   /** OpenAI's default for this endpoint is 16. */
   max_tokens: z.number().int().min(1).nullish(),
   echo: z.boolean().nullish(),

@@ -14,7 +14,9 @@ import { SseStream } from "../../sse.js";
 import type { Usage } from "../chat_completions/protocol.js";
 import { ChoiceRun } from "../generation_runs.js";
 import { CompletionChoicesLogprobs, TokenSpelling } from "../logprobs.js";
-import { rejectUnsupportedSampling, toEngineSampling } from "../sampling_protocol.js";
+import { encodeWithinContext } from "../prompt_length.js";
+import { textInputList } from "../text_inputs.js";
+import { rejectUnsupportedSampling, stopStrings, toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
 import type { Completion, CompletionRequest } from "./protocol.js";
 
@@ -38,16 +40,22 @@ export class CompletionsServing {
   ): Promise<FastifyReply | Completion> {
     this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
-    const prompts = this.prepare(engine, body);
+    const list = textInputList(body.prompt);
     const n = body.n ?? 1;
-    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
-    await scope.admit();
+    // The cheap checks first: sequences and stop strings before any prompt is tokenized.
+    const sequencesParam = list.length > 1 ? "prompt" : "n";
+    this.ctx.model.admission.assertFits(list.length * n, sequencesParam);
+    const stop = stopStrings(body, this.ctx.options);
+    const prompts = this.prepare(engine, body, list);
+    const scope = new RequestScope(ROUTE, this.ctx, reply, request);
+    await scope.admit(prompts.length * n, sequencesParam);
     try {
       scope.countPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0));
       const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
         inputIds: prompts[Math.floor(i / n)]!.ids,
         maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,
         ...toEngineSampling(body, i % n),
+        stop,
         ...(body.logprobs != null && { logprobs: body.logprobs }),
         signal,
       }));
@@ -123,19 +131,16 @@ export class CompletionsServing {
     }
   }
 
-  private prepare(engine: Engine, body: CompletionRequest): PreparedPrompt[] {
+  private prepare(engine: Engine, body: CompletionRequest, list: (string | number[])[]): PreparedPrompt[] {
     rejectUnsupportedSampling(body);
     if (body.logprobs != null && body.echo)
       throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
     if (body.suffix) throw unsupported("suffix", "suffix (fill-in-the-middle)");
     if (body.best_of != null && body.best_of !== (body.n ?? 1))
       throw unsupported("best_of", "best_of different from n");
-    const raw = body.prompt;
-    const list: (string | number[])[] =
-      typeof raw === "string" ? [raw] : typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);
     const vocab = engine.config.hparams.vocabSize;
     return list.map((p, k) => {
-      const ids = typeof p === "string" ? engine.tokenizer.encode(p) : p;
+      const ids = typeof p === "string" ? encodeWithinContext(engine, p, "prompt") : p;
       if (ids.length === 0) throw badRequest(`prompt ${k} is empty`, "prompt");
       const bad = ids.find((id) => id >= vocab);
       if (bad !== undefined)

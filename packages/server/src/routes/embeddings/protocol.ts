@@ -1,12 +1,12 @@
 /** /v1/embeddings on the wire. */
 import { z } from "zod";
 
-const tokenIds = z.array(z.number().int().min(0)).min(1);
+import { textInputsSchema } from "../text_inputs.js";
 
 export const embeddingRequestSchema = z.object({
   model: z.string().min(1),
-  /** A text, a list of texts, a token-id list, or a list of token-id lists. */
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048), tokenIds, z.array(tokenIds).min(1).max(2048)]),
+  /** A text, a list of texts, a token-id list, or a list of token-id lists (count and tokens: the server's options). */
+  input: textInputsSchema,
   /** The official client asks for base64 unless told otherwise. */
   encoding_format: z.enum(["float", "base64"]).nullish(),
   dimensions: z.number().int().min(1).nullish(),

@@ -9,6 +9,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { badRequest, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
+import { assertMayFitContext, maxCharsOf } from "../prompt_length.js";
+import { textInputList } from "../text_inputs.js";
 import type { EmbeddingList, EmbeddingRequest } from "./protocol.js";
 
 const ROUTE = "/v1/embeddings";
@@ -23,8 +25,8 @@ export class EmbeddingsServing {
     if (body.dimensions != null && body.dimensions !== hidden)
       throw unsupported("dimensions", `dimensions other than the model's ${hidden}`);
     const texts = this.texts(engine, body.input);
-    const promptTokens = texts.reduce((sum, t) => sum + engine.tokenizer.encode(t).length, 0);
-    const scope = new RequestScope(ROUTE, this.ctx.model, this.ctx.metrics, reply, request);
+    const promptTokens = this.countTokens(engine, texts);
+    const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     await scope.admit();
     try {
       scope.countPrompt(promptTokens);
@@ -48,23 +50,45 @@ export class EmbeddingsServing {
   }
 
   private texts(engine: Engine, input: EmbeddingRequest["input"]): string[] {
-    const list: (string | number[])[] =
-      typeof input === "string"
-        ? [input]
-        : typeof input[0] === "number"
-          ? [input as number[]]
-          : (input as (string | number[])[]);
+    const list = textInputList(input);
+    const { maxEmbeddingInputs } = this.ctx.options;
+    if (list.length > maxEmbeddingInputs)
+      throw badRequest(`'input' has ${list.length} items; this server takes at most ${maxEmbeddingInputs}`, "input");
     const vocab = engine.config.hparams.vocabSize;
     return list.map((item, i) => {
       if (typeof item === "string") {
         if (item.length === 0) throw badRequest(`input[${i}] is empty`, "input");
+        assertMayFitContext(engine, item, `input[${i}]`);
         return item;
       }
       const bad = item.find((id) => id >= vocab);
       if (bad !== undefined)
         throw badRequest(`input[${i}] holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "input");
+      if (item.length > engine.maxContext)
+        throw badRequest(
+          `input[${i}] has ${item.length} tokens, more than the context of ${engine.maxContext}`,
+          "input",
+        );
       return engine.tokenizer.decode(item);
     });
+  }
+
+  /**
+   * Tokens of all inputs, within the per-request limit. Texts too long for the limit are refused on
+   * their length first; tokenizing stops at the first input past it.
+   */
+  private countTokens(engine: Engine, texts: string[]): number {
+    const limit = this.ctx.options.maxEmbeddingTokens;
+    const tooMany = (what: string) =>
+      badRequest(`'input' has ${what}; this server embeds at most ${limit} tokens per request`, "input");
+    const chars = texts.reduce((sum, t) => sum + t.length, 0);
+    if (chars > maxCharsOf(engine, limit)) throw tooMany(`${chars} characters`);
+    let tokens = 0;
+    for (const t of texts) {
+      tokens += engine.tokenizer.encode(t).length;
+      if (tokens > limit) throw tooMany(`more than ${limit} tokens`);
+    }
+    return tokens;
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import { parseLoraConfig, type LoraConfig } from "../../src/index.js";
-import { patternValue, selectsModule, unmatchedTargets } from "../../src/peft/module_matching.js";
+import { patternValue, selectsModule, unmatchedTargets } from "../../src/adapters/module_matching.js";
 
 const config = (patch: Record<string, unknown>): LoraConfig =>
   parseLoraConfig({ peft_type: "LORA", r: 8, lora_alpha: 16, target_modules: ["q_proj"], ...patch });

@@ -24,6 +24,12 @@ describe("parseLoraConfig", () => {
     expect(c.layers_to_transform).toBeUndefined();
   });
 
+  it("accepts target_parameters (peft's fused MoE experts) with or without target_modules", () => {
+    const c = parseLoraConfig({ ...fixture, target_modules: [], target_parameters: ["gate_up_proj", "down_proj"] });
+    expect(c.target_parameters).toEqual(["gate_up_proj", "down_proj"]);
+    expect(parseLoraConfig(fixture).target_parameters).toEqual([]);
+  });
+
   it("normalizes single values to lists", () => {
     const c = parseLoraConfig({ ...fixture, layers_to_transform: 2, layers_pattern: "layers", exclude_modules: "x" });
     expect(c.layers_to_transform).toEqual([2]);
@@ -37,7 +43,6 @@ describe("parseLoraConfig", () => {
     [{ lora_bias: true }, /LoRA bias terms are not supported/],
     [{ bias: "all" }, /bias 'all' is not supported/],
     [{ modules_to_save: ["lm_head"] }, /modules_to_save/],
-    [{ target_parameters: ["mlp.experts.gate_up_proj"] }, /target_parameters/],
     [{ target_modules: [] }, /target_modules is empty/],
     [{ target_modules: null }, /target_modules is empty/],
     [{ r: 0 }, /'r'/],

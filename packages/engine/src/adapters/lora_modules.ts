@@ -1,9 +1,10 @@
 /**
- * The linear layers of an ERNIE 4.5 model, by their Hugging Face module names, with the shapes a
- * LoRA pair on them must have. Derived from the engine's validated hyper-parameters, so it fits
- * exactly the checkpoint that is loaded (head_dim, kv heads, MoE layer placement).
+ * Where LoRA can sit on an ERNIE 4.5 model: its linear layers by their Hugging Face module names,
+ * and the routed experts' fused parameters (transformers 5's `mlp.experts.gate_up_proj` /
+ * `down_proj`, which peft adapts in place), with the shapes a LoRA pair on each must have. Derived
+ * from the validated hyper-parameters, so it fits exactly the checkpoint that is loaded.
  */
-import type { ModelConfig } from "@wenxin/engine";
+import type { ModelConfig } from "../model/config.js";
 
 export type Projection = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 
@@ -92,4 +93,53 @@ export function linearModules(hp: Hparams): LinearModule[] {
     why: "LoRA on the output head (lm_head) is not supported",
   });
   return out;
+}
+
+/** The routed experts' fused parameters, in the order transformers registers them. */
+export const EXPERT_PARAMETERS = ["gate_up_proj", "down_proj"] as const;
+export type ExpertParameterName = (typeof EXPERT_PARAMETERS)[number];
+
+/** One MoE layer's fused expert parameter: [experts, out, in]; gate_up_proj's out stacks gate over up. */
+export interface ExpertParameter {
+  /** e.g. "model.layers.1.mlp.experts.gate_up_proj" */
+  key: string;
+  layer: number;
+  name: ExpertParameterName;
+  experts: number;
+  /** Per expert. */
+  inFeatures: number;
+  outFeatures: number;
+}
+
+export function expertParameters(hp: Hparams): ExpertParameter[] {
+  const out: ExpertParameter[] = [];
+  const h = hp.hiddenSize,
+    w = hp.moeIntermediateSize,
+    experts = hp.moeNumExperts;
+  for (let l = 0; l < hp.numHiddenLayers; l++) {
+    if (!isMoeLayer(hp, l)) continue;
+    const base = `model.layers.${l}.mlp.experts`;
+    out.push({
+      key: `${base}.gate_up_proj`,
+      layer: l,
+      name: "gate_up_proj",
+      experts,
+      inFeatures: h,
+      outFeatures: 2 * w,
+    });
+    out.push({ key: `${base}.down_proj`, layer: l, name: "down_proj", experts, inFeatures: w, outFeatures: h });
+  }
+  return out;
+}
+
+/**
+ * The module path under which peft saves a fused parameter's LoRA. peft wraps the adapted
+ * parameters of one module in registration order, each wrapper around the last, so the last
+ * adapted is the outer one ("…mlp.experts") and each earlier one a ".base_layer" deeper.
+ */
+export function expertParameterPath(key: string, adapted: readonly ExpertParameterName[]): string {
+  const dot = key.lastIndexOf(".");
+  const name = key.slice(dot + 1) as ExpertParameterName;
+  const depth = adapted.length - 1 - adapted.indexOf(name);
+  return key.slice(0, dot) + ".base_layer".repeat(depth);
 }

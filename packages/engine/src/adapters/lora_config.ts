@@ -2,8 +2,9 @@
  * adapter_config.json of a PEFT LoRA adapter: parsed with zod, normalized, and checked for the
  * features the engine cannot apply (DoRA, LoRA biases, modules_to_save, …), each named.
  */
-import { WenxinError } from "@wenxin/engine";
 import { z } from "zod";
+
+import { WenxinError } from "../errors.js";
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 
@@ -42,6 +43,11 @@ export interface LoraConfig {
   use_rslora: boolean;
   /** Module names (matched as `name` or `*.name`), or one regex matched against the full module name. */
   target_modules: string[] | string;
+  /**
+   * Parameters adapted in place (peft's ParamWrapper), matched as `key` or `*.key`: on ERNIE 4.5 MoE the
+   * routed experts' fused `gate_up_proj` and `down_proj` (peft 0.21 + transformers 5 write these).
+   */
+  target_parameters: string[];
   exclude_modules: string[] | string | undefined;
   layers_to_transform: number[] | undefined;
   layers_pattern: string[] | undefined;
@@ -77,7 +83,6 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     ["use_dora", c.use_dora, "DoRA adapters"],
     ["lora_bias", c.lora_bias, "LoRA bias terms"],
     ["modules_to_save", c.modules_to_save, "fully trained extra modules (modules_to_save)"],
-    ["target_parameters", c.target_parameters, "LoRA on raw parameters (target_parameters)"],
     ["trainable_token_indices", c.trainable_token_indices, "trainable token embeddings"],
     ["layer_replication", c.layer_replication, "layer replication"],
     ["alora_invocation_tokens", c.alora_invocation_tokens, "activated LoRA (aLoRA)"],
@@ -86,7 +91,7 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     if (isSet(value)) throw invalid(source, `${what} are not supported ('${key}' is set)`, key);
   if (c.bias && c.bias !== "none")
     throw invalid(source, `bias '${c.bias}' is not supported (only "none": adapters without bias terms)`, "bias");
-  if (!isSet(c.target_modules))
+  if (!isSet(c.target_modules) && !isSet(c.target_parameters))
     throw invalid(source, "target_modules is empty: the adapter names no module to adapt", "target_modules");
   const list = (v: string | string[] | null | undefined) =>
     v === null || v === undefined ? undefined : Array.isArray(v) ? v : [v];
@@ -96,7 +101,8 @@ export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): L
     r: c.r,
     lora_alpha: c.lora_alpha,
     use_rslora: c.use_rslora ?? false,
-    target_modules: c.target_modules!,
+    target_modules: c.target_modules ?? [],
+    target_parameters: c.target_parameters ?? [],
     exclude_modules: c.exclude_modules ?? undefined,
     layers_to_transform:
       layers === null || layers === undefined ? undefined : Array.isArray(layers) ? layers : [layers],

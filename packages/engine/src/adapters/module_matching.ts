@@ -2,12 +2,11 @@
  * Which modules an adapter config selects, with PEFT's rules: a list entry matches a module
  * named exactly so or ending in ".entry"; a string is a regex that must match the whole name;
  * "all-linear" selects every linear layer but the output head; exclude_modules and
- * layers_to_transform narrow the choice. rank_pattern / alpha_pattern keys match like
- * `^(.*\.)?(key)$`, first key first.
+ * layers_to_transform narrow the choice; target_parameters name parameters adapted in place.
+ * rank_pattern / alpha_pattern keys match like `^(.*\.)?(key)$`, first key first.
  */
-import { WenxinError } from "@wenxin/engine";
-
-import type { LoraConfig } from "./adapter_config.js";
+import { WenxinError } from "../errors.js";
+import type { LoraConfig } from "./lora_config.js";
 
 export const ALL_LINEAR = "all-linear";
 
@@ -62,6 +61,11 @@ export function selectsModule(config: LoraConfig, name: string, isOutputLayer = 
   if (!config.layers_to_transform?.length) return true;
   const layer = layerIndex(name, config.layers_pattern);
   return layer !== undefined && config.layers_to_transform.includes(layer);
+}
+
+/** Does `config` adapt the parameter `key` in place (target_parameters: `key` or `*.key`, as peft)? */
+export function selectsParameter(config: Pick<LoraConfig, "target_parameters">, key: string): boolean {
+  return endsWithEntry(config.target_parameters, key);
 }
 
 /** The value of the first pattern key that matches `name`, if any. */

@@ -5,7 +5,8 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 
-import { WenxinError } from "@wenxin/engine";
+import { WenxinError } from "../errors.js";
+import { fromBf16Bits, fromF16Bits } from "../gguf/half.js";
 
 export interface TensorInfo {
   name: string;
@@ -114,25 +115,9 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
   }
 }
 
-function bf16ToF32(bytes: Buffer): Float32Array {
-  const n = bytes.length / 2;
-  const bits = new Uint32Array(n);
-  for (let i = 0; i < n; i++) bits[i] = bytes.readUInt16LE(2 * i) << 16;
-  return new Float32Array(bits.buffer);
-}
-
-function f16ToF32(bytes: Buffer): Float32Array {
-  const n = bytes.length / 2;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const h = bytes.readUInt16LE(2 * i);
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) out[i] = sign * frac * 2 ** -24;
-    else if (exp === 0x1f) out[i] = frac ? NaN : sign * Infinity;
-    else out[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
+function halfToF32(bytes: Buffer, widen: (bits: number) => number): Float32Array {
+  const out = new Float32Array(bytes.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = widen(bytes.readUInt16LE(2 * i));
   return out;
 }
 
@@ -146,9 +131,9 @@ export async function readTensorF32(file: string, info: TensorInfo): Promise<Flo
       case "F32":
         return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
       case "BF16":
-        return bf16ToF32(bytes);
+        return halfToF32(bytes, fromBf16Bits);
       case "F16":
-        return f16ToF32(bytes);
+        return halfToF32(bytes, fromF16Bits);
       default:
         throw new WenxinError(
           "ERR_WENXIN_UNSUPPORTED_DTYPE",

@@ -4,11 +4,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { parseModelConfig, type ModelConfig } from "@wenxin/engine";
 import { afterEach, describe, expect, it } from "vitest";
 
-import { loadLoraAdapter, toEngineAdapter } from "../../src/index.js";
-import { DENSE_DIR, LORA_DIR, MOE_DIR, readSafetensors } from "../../../../test/helpers/fixtures.js";
+import { loadLoraAdapter, parseModelConfig, type ModelConfig } from "../../src/index.js";
+import { DENSE_DIR, FIXTURES, LORA_DIR, MOE_DIR, readSafetensors } from "../../../../test/helpers/fixtures.js";
 import { writeSafetensors, type RawTensor } from "../../../../test/helpers/checkpoint.js";
 
 const dense: ModelConfig = parseModelConfig(JSON.parse(readFileSync(path.join(DENSE_DIR, "config.json"), "utf8")));
@@ -105,14 +104,6 @@ describe("the fixture adapter", () => {
         golden.get(m.loraB.name)!.data,
       );
     }
-  });
-
-  it("is what engine.loadAdapter receives", async () => {
-    const adapter = await loadLoraAdapter(LORA_DIR, dense);
-    const forEngine = toEngineAdapter(adapter);
-    expect(forEngine.files).toEqual([adapter.file]);
-    expect(forEngine.config).toMatchObject({ peftType: "LORA", r: 8, loraAlpha: 16, useRslora: false });
-    expect(forEngine.config.modules).toBe(adapter.modules);
   });
 
   it("does not fit the MoE model (other attention widths)", async () => {
@@ -333,6 +324,65 @@ describe("MoE base models", () => {
       code: "ERR_WENXIN_INVALID_CONFIG",
       message: expect.stringMatching(/MoE router is not supported/),
     });
+  });
+
+  it("reads peft 0.21's fused routed-expert parameters (target_parameters, nested base_layer)", async () => {
+    const dir = path.join(FIXTURES, "finetune", "moe-attn-mlp", "adapter-initial");
+    const adapter = await loadLoraAdapter(dir, moe);
+    const layer1 = adapter.modules.filter((m) => m.layer === 1);
+    expect(layer1.map((m) => m.module)).toEqual([
+      "model.layers.1.mlp.experts.down_proj",
+      "model.layers.1.mlp.experts.gate_up_proj",
+      "model.layers.1.self_attn.k_proj",
+      "model.layers.1.self_attn.o_proj",
+      "model.layers.1.self_attn.q_proj",
+      "model.layers.1.self_attn.v_proj",
+    ]);
+    // gate_up_proj: the inner wrapper (base_layer), rank and alpha from the patterns; down_proj: the outer one.
+    expect(layer1[1]).toMatchObject({
+      block: "experts",
+      experts: 8,
+      rank: 16,
+      alpha: 32,
+      scaling: 2,
+      inFeatures: 128,
+      outFeatures: 192,
+      loraA: { name: "base_model.model.model.layers.1.mlp.experts.base_layer.lora_A.weight", shape: [128, 128] },
+      loraB: { shape: [192, 128] },
+    });
+    expect(layer1[0]).toMatchObject({
+      experts: 8,
+      rank: 8,
+      inFeatures: 96,
+      outFeatures: 128,
+      loraA: { name: "base_model.model.model.layers.1.mlp.experts.lora_A.weight", shape: [64, 96] },
+    });
+    expect(adapter.modules.some((m) => m.layer === 0 && m.module.includes("mlp"))).toBe(false);
+  });
+
+  it("a lone fused parameter is the outer wrapper; unknown target_parameters and wrong shapes are refused", async () => {
+    const down = (l: number, which: "A" | "B") => `base_model.model.model.layers.${l}.mlp.experts.lora_${which}.weight`;
+    const tensors: Record<string, RawTensor> = {};
+    for (let l = 1; l < 4; l++) {
+      tensors[down(l, "A")] = tensor([8 * 4, 96]);
+      tensors[down(l, "B")] = tensor([128, 8 * 4]);
+    }
+    const ok = writeAdapter({ r: 4, target_modules: [], target_parameters: ["down_proj"] }, tensors);
+    const adapter = await loadLoraAdapter(ok, moe);
+    expect(adapter.modules.map((m) => m.module)).toEqual(
+      [1, 2, 3].map((l) => `model.layers.${l}.mlp.experts.down_proj`),
+    );
+    const unknown = writeAdapter({ r: 4, target_modules: [], target_parameters: ["w2"] }, tensors);
+    expect(await failure(loadLoraAdapter(unknown, moe))).toMatchObject({
+      code: "ERR_WENXIN_INVALID_CONFIG",
+      message: expect.stringMatching(/target_parameters 'w2' match no parameter/),
+    });
+    expect(await failure(loadLoraAdapter(ok, dense))).toMatchObject({
+      code: "ERR_WENXIN_INVALID_CONFIG",
+      message: expect.stringMatching(/no MoE layers/),
+    });
+    const wrongRank = writeAdapter({ r: 8, target_modules: [], target_parameters: ["down_proj"] }, tensors);
+    expect(await failure(loadLoraAdapter(wrongRank, moe))).toMatchObject({ code: "ERR_WENXIN_SHAPE_MISMATCH" });
   });
 
   it("accepts tensor names with the adapter name in them (lora_A.default.weight)", async () => {

@@ -1,0 +1,154 @@
+#include "train/layer_grad.h"
+
+#include <cmath>
+
+#include "kernels/ops.h"
+#include "train/matmul.h"
+
+namespace wenxin::train {
+
+namespace {
+
+float inverse_rms(const float* x, int64_t n, float eps) {  // as kernels::rmsnorm_f32 computes it
+  double ss = 0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  return 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
+}
+
+void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<float>& cos,
+               const std::vector<float>& sin, ThreadPool& pool) {
+  const int64_t half = d / 2;
+  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t)
+      kernels::rope_interleaved_f32(x + t * heads * d, heads, d, cos.data() + t * half, sin.data() + t * half);
+  });
+}
+
+// y = x·Wᵀ + LoRA, keeping LoRA's A·x in `u`.
+void project(const model::Linear& w, const LoraView& lora, model::LinearInput& in, int64_t T, const DropoutKey& key,
+             float* y, std::vector<float>* u, ThreadPool& pool) {
+  model::linear_forward(w, in, y, pool);
+  if (!lora.active()) return;
+  u->resize(T * lora.rank);
+  lora_down(lora, in.data(), T, w.in, key, u->data(), pool);
+  lora_up(lora, u->data(), T, 0, w.out, y, pool);
+}
+
+// Backward of `project` for LoRA: its gradients, and its part of dx when dx is set.
+void project_lora_backward(const model::Linear& w, const LoraView& lora, const float* x, int64_t T,
+                           const DropoutKey& key, const float* dy, const std::vector<float>& u, float* dx,
+                           ThreadPool& pool) {
+  if (!lora.active()) return;
+  std::vector<float> du(T * lora.rank, 0.0f);
+  lora_up_backward(lora, dy, u.data(), T, 0, w.out, du.data(), pool);
+  lora_down_backward(lora, du.data(), x, T, w.in, key, dx, pool);
+}
+
+}  // namespace
+
+void rmsnorm_rows(const float* x, const float* w, int64_t rows, int64_t n, float eps, float* y, ThreadPool& pool) {
+  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) kernels::rmsnorm_f32(x + r * n, w, n, eps, y + r * n);
+  });
+}
+
+void rmsnorm_backward(const float* x, const float* w, int64_t rows, int64_t n, float eps, const float* dy, float* dx,
+                      bool accumulate, ThreadPool& pool) {
+  // y = w ⊙ x·r, r = 1/√(mean(x²) + ε): with g = w ⊙ dy, dx = r·g − x·(r³/n)·Σ g·x.
+  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const float* xr = x + row * n;
+      const float* dyr = dy + row * n;
+      float* dxr = dx + row * n;
+      const float r = inverse_rms(xr, n, eps);
+      double gx = 0;
+      for (int64_t i = 0; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
+      const float c = static_cast<float>(gx) * r * r * r / static_cast<float>(n);
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = r * w[i] * dyr[i] - xr[i] * c;
+        dxr[i] = accumulate ? dxr[i] + v : v;
+      }
+    }
+  });
+}
+
+void layer_forward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+                         const BatchContext& ctx, const float* x, float* y, LayerActs* acts, ThreadPool& pool) {
+  LayerActs local;
+  LayerActs& a = acts ? *acts : local;
+  const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();
+  const float eps = hp.rms_norm_eps;
+  a.normed.resize(T * H);
+  rmsnorm_rows(x, w.attn_norm.data(), T, H, eps, a.normed.data(), pool);
+  a.q.resize(T * qd);
+  a.k.resize(T * kvd);
+  a.v.resize(T * kvd);
+  model::LinearInput in(a.normed.data(), T, H);  // quantized once for q, k and v
+  project(w.q, lora.q, in, T, ctx.dropout, a.q.data(), &a.u_q, pool);
+  project(w.k, lora.k, in, T, ctx.dropout, a.k.data(), &a.u_k, pool);
+  project(w.v, lora.v, in, T, ctx.dropout, a.v.data(), &a.u_v, pool);
+  rope_rows(a.q.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
+  rope_rows(a.k.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
+  const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
+  a.ctx.resize(T * qd);
+  a.lse.resize(T * hp.num_heads);
+  attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
+  a.mid.resize(T * H);
+  model::LinearInput ctx_in(a.ctx.data(), T, qd);
+  project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);
+  for (int64_t i = 0; i < T * H; ++i) a.mid[i] += x[i];
+  a.ffn_in.resize(T * H);
+  rmsnorm_rows(a.mid.data(), w.ffn_norm.data(), T, H, eps, a.ffn_in.data(), pool);
+  if (w.is_moe) {
+    const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
+    moe_forward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, y, &a.moe, pool);
+  } else {
+    ffn_forward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, y, &a.mlp, pool);
+  }
+  for (int64_t i = 0; i < T * H; ++i) y[i] += a.mid[i];
+}
+
+void layer_backward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+                          const BatchContext& ctx, const float* x, const LayerActs& a, const float* dy, float* dx,
+                          ThreadPool& pool) {
+  const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();
+  const float eps = hp.rms_norm_eps;
+  // Feed-forward half: dmid = dy + ∂ffn/∂mid.
+  std::vector<float> dffn_in(T * H, 0.0f);
+  if (w.is_moe) {
+    const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
+    moe_backward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, a.moe, dy, dffn_in.data(), pool);
+  } else {
+    ffn_backward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, a.mlp, dy, dffn_in.data(), pool);
+  }
+  std::vector<float> dmid(dy, dy + T * H);
+  rmsnorm_backward(a.mid.data(), w.ffn_norm.data(), T, H, eps, dffn_in.data(), dmid.data(), true, pool);
+
+  // Attention half.
+  std::vector<float> dctx(T * qd);
+  linear_input_grad(w.o, dmid.data(), T, dctx.data(), false, pool);
+  project_lora_backward(w.o, lora.o, a.ctx.data(), T, ctx.dropout, dmid.data(), a.u_o, dctx.data(), pool);
+  std::vector<float> dq(T * qd), dk(T * kvd), dv(T * kvd);
+  const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
+  attention_backward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), dctx.data(),
+                           dq.data(), dk.data(), dv.data(), pool);
+  // RoPE is a rotation: its backward rotates back.
+  rope_rows(dq.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
+  rope_rows(dk.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
+  std::vector<float> dnormed;
+  if (dx != nullptr) {
+    dnormed.resize(T * H);
+    linear_input_grad(w.q, dq.data(), T, dnormed.data(), false, pool);
+    linear_input_grad(w.k, dk.data(), T, dnormed.data(), true, pool);
+    linear_input_grad(w.v, dv.data(), T, dnormed.data(), true, pool);
+  }
+  float* dn = dx ? dnormed.data() : nullptr;
+  project_lora_backward(w.q, lora.q, a.normed.data(), T, ctx.dropout, dq.data(), a.u_q, dn, pool);
+  project_lora_backward(w.k, lora.k, a.normed.data(), T, ctx.dropout, dk.data(), a.u_k, dn, pool);
+  project_lora_backward(w.v, lora.v, a.normed.data(), T, ctx.dropout, dv.data(), a.u_v, dn, pool);
+  if (dx == nullptr) return;
+  std::copy(dmid.begin(), dmid.end(), dx);
+  rmsnorm_backward(x, w.attn_norm.data(), T, H, eps, dnormed.data(), dx, true, pool);
+}
+
+}  // namespace wenxin::train

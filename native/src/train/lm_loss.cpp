@@ -1,0 +1,56 @@
+#include "train/lm_loss.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "train/layer_grad.h"
+#include "train/matmul.h"
+
+namespace wenxin::train {
+
+void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, float eps, const float* h, int64_t hidden,
+             const LossRows& rows, float scale, float* dh, std::vector<double>* seq_loss, ThreadPool& pool) {
+  constexpr int64_t kChunk = 256;  // 256 × vocab floats of logits at a time
+  const int64_t V = head.out, n = static_cast<int64_t>(rows.row.size());
+  std::vector<float> x, y, logits, dy, dx;
+  std::vector<double> row_loss;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c = std::min(kChunk, n - c0);
+    x.resize(c * hidden);
+    for (int64_t i = 0; i < c; ++i)
+      std::copy(h + rows.row[c0 + i] * hidden, h + (rows.row[c0 + i] + 1) * hidden, x.data() + i * hidden);
+    y.resize(c * hidden);
+    rmsnorm_rows(x.data(), final_norm.data(), c, hidden, eps, y.data(), pool);
+    logits.resize(c * V);
+    model::linear_forward(head, y.data(), c, logits.data(), pool);
+    row_loss.assign(c, 0.0);
+    // log-softmax per row; with dh, the row becomes scale · (softmax − onehot(target)).
+    pool.parallel_for(c, [&](int64_t r0, int64_t r1, int) {
+      for (int64_t i = r0; i < r1; ++i) {
+        float* z = logits.data() + i * V;
+        const int32_t target = rows.target[c0 + i];
+        float m = z[0];
+        for (int64_t j = 1; j < V; ++j) m = std::max(m, z[j]);
+        double sum = 0;
+        for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(z[j] - m));
+        const double lse = m + std::log(sum);
+        row_loss[i] = lse - z[target];
+        if (dh == nullptr) continue;
+        for (int64_t j = 0; j < V; ++j) z[j] = scale * static_cast<float>(std::exp(z[j] - lse));
+        z[target] -= scale;
+      }
+    });
+    for (int64_t i = 0; i < c; ++i) (*seq_loss)[rows.seq[c0 + i]] += row_loss[i];
+    if (dh == nullptr) continue;
+    dy.resize(c * hidden);
+    linear_input_grad(head, logits.data(), c, dy.data(), false, pool);
+    dx.resize(c * hidden);
+    rmsnorm_backward(x.data(), final_norm.data(), c, hidden, eps, dy.data(), dx.data(), false, pool);
+    for (int64_t i = 0; i < c; ++i) {
+      float* dst = dh + rows.row[c0 + i] * hidden;
+      for (int64_t j = 0; j < hidden; ++j) dst[j] += dx[i * hidden + j];
+    }
+  }
+}
+
+}  // namespace wenxin::train

@@ -1,0 +1,94 @@
+#include "train/lora_compute.h"
+
+#include <vector>
+
+#include "train/matmul.h"
+
+namespace wenxin::train {
+
+namespace {
+
+uint64_t mix(uint64_t z) {  // splitmix64's finaliser
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// PEFT's dropout as a factor per element of x: 0 where dropped, 1 / (1 - p) where kept.
+void dropout_factors(const LoraView& v, int64_t T, int64_t in, const DropoutKey& key, std::vector<float>* out,
+                     ThreadPool& pool) {
+  out->resize(T * in);
+  const float keep_scale = 1.0f / (1.0f - v.dropout);
+  const auto threshold = static_cast<uint64_t>(static_cast<double>(v.dropout) * 16777216.0);
+  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const uint64_t token = key.tokens ? static_cast<uint64_t>(key.tokens[t]) : static_cast<uint64_t>(t);
+      const uint64_t base = mix(mix(key.seed ^ (v.stream * 0x9E3779B97F4A7C15ull)) ^ token);
+      for (int64_t i = 0; i < in; ++i)
+        (*out)[t * in + i] = (mix(base + static_cast<uint64_t>(i)) >> 40) >= threshold ? keep_scale : 0.0f;
+    }
+  });
+}
+
+// x with dropout applied, or x itself when p = 0 (then `factors` stays empty).
+const float* dropped(const LoraView& v, const float* x, int64_t T, int64_t in, const DropoutKey& key,
+                     std::vector<float>* factors, std::vector<float>* buf, ThreadPool& pool) {
+  factors->clear();
+  if (v.dropout <= 0.0f || !key.enabled) return x;
+  dropout_factors(v, T, in, key, factors, pool);
+  buf->resize(T * in);
+  for (int64_t i = 0; i < T * in; ++i) (*buf)[i] = x[i] * (*factors)[i];
+  return buf->data();
+}
+
+}  // namespace
+
+void lora_down(const LoraView& v, const float* x, int64_t T, int64_t in, const DropoutKey& key, float* u,
+               ThreadPool& pool) {
+  if (T == 0) return;
+  std::vector<float> factors, buf;
+  const float* xd = dropped(v, x, T, in, key, &factors, &buf, pool);
+  matmul_nt(xd, T, in, v.a, v.rank, u, 1.0f, false, pool);
+}
+
+void lora_up(const LoraView& v, const float* u, int64_t T, int64_t b_row0, int64_t out, float* y, ThreadPool& pool) {
+  if (T == 0) return;
+  matmul_nt(u, T, v.rank, v.b + b_row0 * v.rank, out, y, v.scaling, true, pool);
+}
+
+void lora_up_backward(const LoraView& v, const float* dy, const float* u, int64_t T, int64_t b_row0, int64_t out,
+                      float* du, ThreadPool& pool) {
+  if (T == 0) return;
+  const int64_t r = v.rank;
+  std::vector<float> dy_t(out * T), u_t(r * T), b_t(r * out);
+  transpose(dy, T, out, dy_t.data(), pool);
+  transpose(u, T, r, u_t.data(), pool);
+  matmul_nt(dy_t.data(), out, T, u_t.data(), r, v.grad_b + b_row0 * r, v.scaling, true, pool);
+  transpose(v.b + b_row0 * r, out, r, b_t.data(), pool);
+  matmul_nt(dy, T, out, b_t.data(), r, du, v.scaling, true, pool);
+}
+
+void lora_down_backward(const LoraView& v, const float* du, const float* x, int64_t T, int64_t in,
+                        const DropoutKey& key, float* dx, ThreadPool& pool) {
+  if (T == 0) return;
+  const int64_t r = v.rank;
+  std::vector<float> factors, buf;
+  const float* xd = dropped(v, x, T, in, key, &factors, &buf, pool);
+  std::vector<float> du_t(r * T), x_t(in * T);
+  transpose(du, T, r, du_t.data(), pool);
+  transpose(xd, T, in, x_t.data(), pool);
+  matmul_nt(du_t.data(), r, T, x_t.data(), in, v.grad_a, 1.0f, true, pool);
+  if (dx == nullptr) return;
+  std::vector<float> a_t(in * r);
+  transpose(v.a, r, in, a_t.data(), pool);
+  if (factors.empty()) {
+    matmul_nt(du, T, r, a_t.data(), in, dx, 1.0f, true, pool);
+    return;
+  }
+  // The gradient reaches x only where the element was kept, scaled like it.
+  std::vector<float> part(T * in);
+  matmul_nt(du, T, r, a_t.data(), in, part.data(), 1.0f, false, pool);
+  for (int64_t i = 0; i < T * in; ++i) dx[i] += part[i] * factors[i];
+}
+
+}  // namespace wenxin::train

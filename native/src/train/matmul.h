@@ -1,0 +1,25 @@
+// The dense products of the training graph, on the kernel table's GEMM: float32 products of
+// activations and LoRA matrices, and the product of a gradient with a frozen weight in any format.
+#pragma once
+
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "model/layers/linear.h"
+
+namespace wenxin::train {
+
+// y[rows, n] = alpha · x[rows, k] · w[n, k]ᵀ, added to y when `accumulate`. Both row-major float32.
+void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t n, float* y, float alpha,
+               bool accumulate, ThreadPool& pool);
+
+// out[cols, rows] = in[rows, cols]ᵀ.
+void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPool& pool);
+
+// dx[T, in] = dy[T, out] · W[out, in] (added to dx when `accumulate`) for a frozen linear layer in
+// any of its formats: float weights are widened and quantized ones dequantized a tile at a time,
+// so the weight is never held whole in float32.
+void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
+                       ThreadPool& pool);
+
+}  // namespace wenxin::train

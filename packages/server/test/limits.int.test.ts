@@ -1,0 +1,144 @@
+// Per-request cost is bounded before any work: a body at the size limit whose text cannot fit the
+// context is refused without being tokenized (tokenizing it would hold the event loop for
+// minutes), prompts × n count as that many sequences for admission, and the stop-string and
+// embedding limits are server options.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { Engine } from "@wenxin/engine";
+
+import {
+  loadDense,
+  MODEL_ID,
+  postJson,
+  readRest,
+  readUntil,
+  startPost,
+  startTestServer,
+  type TestServer,
+} from "./helpers/test_server.js";
+
+let engine: Engine;
+let srv: TestServer;
+
+beforeAll(async () => {
+  engine = await loadDense();
+  srv = await startTestServer(engine, {
+    maxConcurrency: 4,
+    maxStopStrings: 3,
+    maxStopLength: 8,
+    maxEmbeddingInputs: 4,
+    maxEmbeddingTokens: 64,
+  });
+});
+
+afterAll(async () => {
+  await srv?.stop();
+  await engine?.close();
+});
+
+/** Just under the 4 MiB body limit once wrapped in its JSON request. */
+const HUGE = "hello world ".repeat(Math.floor((4 * 1024 * 1024 - 512) / 12));
+
+async function timedPost(route: string, body: unknown) {
+  const started = performance.now();
+  const res = await fetch(`${srv.baseURL}/${route}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(20_000),
+  });
+  return { status: res.status, json: (await res.json()) as any, ms: performance.now() - started };
+}
+
+describe("a 4 MiB text", () => {
+  it.each([
+    ["chat/completions", { model: MODEL_ID, messages: [{ role: "user", content: HUGE }] }, "messages"],
+    ["completions", { model: MODEL_ID, prompt: HUGE }, "prompt"],
+    ["embeddings", { model: MODEL_ID, input: HUGE }, "input[0]"],
+  ])("is refused by /v1/%s before it is tokenized", async (route, body, param) => {
+    const health: number[] = [];
+    const probing = (async () => {
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        await fetch(`${srv.url}/health`);
+        health.push(performance.now() - t);
+      }
+    })();
+    const res = await timedPost(route, body);
+    await probing;
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: "context_length_exceeded", param });
+    expect(res.json.error.message).toMatch(/characters, more than \d+ tokens can hold/);
+    // Parsing 4 MiB of JSON takes milliseconds; tokenizing it would take minutes.
+    expect(res.ms).toBeLessThan(5000);
+    expect(Math.max(...health)).toBeLessThan(1000);
+  });
+});
+
+describe("admission counts prompts × n", () => {
+  it("refuses a request that alone needs more sequences than run at once, before tokenizing", async () => {
+    const res = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: [HUGE, "a", "b"], n: 2 });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: "too_many_sequences", param: "prompt" });
+    const chat = await postJson(`${srv.baseURL}/chat/completions`, {
+      model: MODEL_ID,
+      messages: [{ role: "user", content: "hi" }],
+      n: 5,
+    });
+    expect(chat.json.error).toMatchObject({ code: "too_many_sequences", param: "n" });
+  });
+
+  it("makes a request wait while another holds all the sequences", async () => {
+    const admission = srv.server.model.admission;
+    const first = await startPost(`${srv.baseURL}/completions`, {
+      model: MODEL_ID,
+      prompt: ["a", "b"],
+      n: 2,
+      max_tokens: 400,
+      temperature: 0,
+      stream: true,
+    });
+    const firstBody = await readUntil(first, (t) => t.includes("data: {"));
+    expect(admission.runningSequences).toBe(4);
+    const second = postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "c", max_tokens: 2 });
+    await expect.poll(() => admission.queued).toBe(1);
+    expect(admission.running).toBe(1);
+    await readRest(firstBody);
+    expect((await second).status).toBe(200);
+    expect([admission.running, admission.queued]).toEqual([0, 0]);
+  });
+});
+
+describe("stop strings", () => {
+  const chat = (stop: string[]) => ({
+    model: MODEL_ID,
+    messages: [{ role: "user", content: "hi" }],
+    max_tokens: 2,
+    stop,
+  });
+
+  it("takes up to the server's count and length", async () => {
+    expect((await postJson(`${srv.baseURL}/chat/completions`, chat(["a", "b", "12345678"]))).status).toBe(200);
+  });
+
+  it.each([
+    ["chat/completions", chat(["a", "b", "c", "d"]), /at most 3/],
+    ["chat/completions", chat(["a", "x".repeat(9)]), /string 1 has 9 characters; this server takes at most 8/],
+    ["completions", { model: MODEL_ID, prompt: "hi", stop: ["x".repeat(1000)] }, /at most 8/],
+  ])("refuses more or longer ones on /v1/%s", async (route, body, message) => {
+    const res = await postJson(`${srv.baseURL}/${route}`, body);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ param: "stop", message: expect.stringMatching(message) });
+  });
+});
+
+describe("embedding limits", () => {
+  it("refuses more inputs, or more tokens, than the server's limits", async () => {
+    const inputs = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c", "d", "e"] });
+    expect(inputs.json.error).toMatchObject({ param: "input", message: expect.stringMatching(/at most 4$/) });
+    const tokens = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello world ".repeat(40)] });
+    expect(tokens.json.error).toMatchObject({ param: "input", message: expect.stringMatching(/at most 64 tokens/) });
+    const ok = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello", "world"] });
+    expect(ok.status).toBe(200);
+  });
+});

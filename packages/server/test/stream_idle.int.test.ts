@@ -1,0 +1,117 @@
+// A client that stops reading a stream, over a real socket, is disconnected after the stream idle
+// timeout and its work freed (admission slots, engine sequences, KV blocks); /health answers
+// throughout. A client that pauses for less than the timeout gets its whole answer.
+//
+// Loopback sockets take ~4 MB before a writer blocks, so the request asks for an answer far
+// larger than that: 16 choices with 20 alternatives per token (~1.5 kB per token and choice).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { Engine } from "@wenxin/engine";
+
+import { connectWithoutReading, rawRequest } from "./helpers/raw_http.js";
+import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+
+const IDLE_MS = 600;
+let engine: Engine;
+let srv: TestServer;
+
+beforeAll(async () => {
+  engine = await loadDense();
+  srv = await startTestServer(engine, { streamIdleTimeoutMs: IDLE_MS });
+});
+
+afterAll(async () => {
+  await srv?.stop();
+  await engine?.close();
+});
+
+const bigStream = (maxTokens: number) =>
+  JSON.stringify({
+    model: MODEL_ID,
+    messages: [{ role: "user", content: "hello" }],
+    max_tokens: maxTokens,
+    temperature: 1,
+    seed: 1,
+    n: 16,
+    logprobs: true,
+    top_logprobs: 20,
+    stream: true,
+  });
+
+async function idleTimeouts(): Promise<number> {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith("wenxin_http_request_errors_total{") && l.includes("stream_idle_timeout"));
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
+describe("--stream-idle-timeout", () => {
+  it("disconnects a client that reads nothing, and frees its work", async () => {
+    const before = engine.stats().generatedTokens;
+    const socket = await connectWithoutReading(
+      srv.url,
+      rawRequest("POST", "/v1/chat/completions", { body: bigStream(600) }),
+    );
+    try {
+      // It ran, then its writes backed up.
+      await expect.poll(() => engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
+      const started = Date.now();
+      let healthSlowestMs = 0;
+      await expect
+        .poll(
+          async () => {
+            const t = performance.now();
+            expect((await fetch(`${srv.url}/health`)).status).toBe(200);
+            healthSlowestMs = Math.max(healthSlowestMs, performance.now() - t);
+            return { timeouts: await idleTimeouts(), inFlight: srv.server.model.inFlightCount };
+          },
+          { timeout: 30_000, interval: 100 },
+        )
+        .toEqual({ timeouts: 1, inFlight: 0 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS / 2);
+      expect(healthSlowestMs).toBeLessThan(1000);
+      expect(srv.server.model.admission.runningSequences).toBe(0);
+      await expect
+        .poll(() => engine.stats(), { timeout: 5000 })
+        .toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+      // It was stopped early, not run to the end.
+      expect(engine.stats().generatedTokens - before).toBeLessThan(16 * 600);
+      expect(socket.destroyed || socket.readableEnded || socket.isPaused()).toBe(true);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it("leaves a client that stops reading for less than the timeout alone", async () => {
+    const socket = await connectWithoutReading(
+      srv.url,
+      rawRequest("POST", "/v1/chat/completions", { body: bigStream(250) }),
+    );
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let paused = false;
+    const ended = new Promise<void>((resolve, reject) => {
+      socket.on("end", resolve);
+      socket.on("error", reject);
+    });
+    socket.on("data", (c: Buffer) => {
+      chunks.push(c);
+      received += c.length;
+      // Once, past the first MB, it stops reading for half the timeout.
+      if (!paused && received > 2 ** 20) {
+        paused = true;
+        socket.pause();
+        setTimeout(() => socket.resume(), IDLE_MS / 2);
+      }
+    });
+    socket.resume();
+    await ended;
+    const text = Buffer.concat(chunks).toString("utf8");
+    expect(paused).toBe(true);
+    expect(text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(text.slice(-200)).toContain("data: [DONE]");
+    expect(text).not.toContain("stream_idle_timeout");
+    await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+  });
+});
