@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "core/json.h"
-#include "model/ernie4_5/hparams.h"
+#include "wenxin/hparams.h"
 
 namespace {
 
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   JsonValue config;
   if (!wenxin::parse_json(std::string_view(reinterpret_cast<const char*>(data), size), &config).is_ok()) return 0;
   if (!config.is_object()) return 0;
-  wenxin::model::Ernie45Hparams hp;
+  wenxin::Ernie45Hparams hp;
   const JsonValue* type = config.get("model_type");
   if (type != nullptr && type->is_string()) hp.model_type = type->string;
   const bool moe = hp.model_type == "ernie4_5_moe";

@@ -16,6 +16,8 @@ export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:halt_on_error=1
 
 echo "asan: native kernel tests"
 ASAN_OPTIONS=detect_leaks=1 "$bin/wenxin_kernel_tests" | tail -1
+echo "asan: thread pool tests"
+ASAN_OPTIONS=detect_leaks=1 "$bin/wenxin_thread_pool_tests" | tail -1
 echo "asan: fuzz replayers"
 for f in native/fuzz/fuzz_*.cpp; do
   t=$(basename "$f" .cpp); t=${t#fuzz_}
@@ -37,6 +39,9 @@ WENXIN_NATIVE_PATH="$root/native/build-asan/Release/wenxin_native.node" \
     packages/engine/test/engine/sampling.int.test.ts \
     packages/engine/test/engine/lora.int.test.ts \
     packages/engine/test/engine/errors.int.test.ts \
+    packages/engine/test/engine/engine_faults.int.test.ts \
+    packages/engine/test/engine/adapter_reload.int.test.ts \
+    packages/engine/test/engine/nonfinite_logits.int.test.ts \
     packages/engine/test/model/quantize.int.test.ts \
     packages/engine/test/generation/grammar_match.int.test.ts \
     packages/engine/test/generation/constrained_generation.int.test.ts \

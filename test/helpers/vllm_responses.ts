@@ -89,3 +89,16 @@ export function errorResponse(status: number, message: string, type = "BadReques
     headers: { "content-type": "application/json" },
   });
 }
+
+/**
+ * A resolver for msw's `http.post` that serves `responses` in turn (the last one again once they
+ * run out) and records each request's JSON body and headers.
+ */
+export function recordedReplies(...responses: (() => Response)[]) {
+  const requests: { body: Record<string, any>; headers: Headers }[] = [];
+  const resolver = async ({ request }: { request: Request }): Promise<Response> => {
+    requests.push({ body: (await request.json()) as Record<string, any>, headers: request.headers });
+    return responses[Math.min(requests.length - 1, responses.length - 1)]!();
+  };
+  return { requests, resolver };
+}

@@ -8,9 +8,9 @@
 #include "addon/grammar_bindings.h"
 #include "addon/quantize_worker.h"
 #include "addon/trainer_wrap.h"
-#include "core/bandwidth.h"
-#include "kernels/kernels.h"
-#include "runtime/sampler/sampler.h"
+#include "wenxin/sampling.h"
+#include "wenxin/system_info.h"
+#include "wenxin/testing.h"
 
 namespace wenxin::addon {
 
@@ -26,10 +26,10 @@ Napi::Value apply_logits_processors(const Napi::CallbackInfo& info) {
                       Status(ErrorCode::kInvalidArgument, "applyLogitsProcessors(Float32Array, Int32Array, params)"));
   const Napi::Float32Array in = info[0].As<Napi::Float32Array>();
   const std::vector<int32_t> history = to_token_ids(info[1], "history");
-  const runtime::SamplingParams params = to_sampling(info[2].As<Napi::Object>());
+  const SamplingParams params = to_sampling(info[2].As<Napi::Object>());
   Napi::Float32Array out = Napi::Float32Array::New(env, in.ElementLength());
   std::copy(in.Data(), in.Data() + in.ElementLength(), out.Data());
-  runtime::apply_logits_processors(out.Data(), static_cast<int64_t>(out.ElementLength()), history, params);
+  apply_logits_processors(out.Data(), static_cast<int64_t>(out.ElementLength()), history, params);
   return out;
 }
 
@@ -47,14 +47,37 @@ Napi::Value measure_bandwidth(const Napi::CallbackInfo& info) {
 // The kernel path in use (WENXIN_ISA or the best the CPU supports), and all it could use.
 Napi::Value kernel_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const KernelPaths paths = kernel_paths();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("active", Napi::String::New(env, kernels::active_kernels().name));
-  const auto isas = kernels::supported_isas();
-  Napi::Array supported = Napi::Array::New(env, isas.size());
-  for (size_t i = 0; i < isas.size(); ++i)
-    supported.Set(static_cast<uint32_t>(i), Napi::String::New(env, kernels::isa_name(isas[i])));
-  o.Set("supported", supported);
+  o.Set("active", Napi::String::New(env, paths.active));
+  o.Set("supported", to_js_strings(env, paths.supported));
   return o;
+}
+
+// testing.injectFault(site, key): the next pass of an engine site ("sampling", "constraint":
+// request id; "adapterLoad": adapter id) throws. testing.clearFaults() disarms all.
+Napi::Value inject_fault(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string site = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  testing::FaultSite s;
+  if (site == "sampling")
+    s = testing::FaultSite::kSampling;
+  else if (site == "constraint")
+    s = testing::FaultSite::kConstraint;
+  else if (site == "adapterLoad")
+    s = testing::FaultSite::kAdapterLoad;
+  else
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "injectFault(sampling | constraint | adapterLoad, key)"));
+  if (info.Length() < 2 || !info[1].IsNumber())
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "injectFault needs a numeric key"));
+  testing::arm_fault(s, info[1].As<Napi::Number>().Int64Value());
+  return env.Undefined();
+}
+
+Napi::Value clear_faults(const Napi::CallbackInfo& info) {
+  testing::clear_faults();
+  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -71,6 +94,10 @@ static Napi::Object init_addon(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelInfo", Napi::Function::New(env, kernel_info));
   exports.Set("saveQuantized", Napi::Function::New(env, save_quantized));
   exports.Set("grammarMatch", Napi::Function::New(env, grammar_match));
+  Napi::Object testing = Napi::Object::New(env);
+  testing.Set("injectFault", Napi::Function::New(env, inject_fault));
+  testing.Set("clearFaults", Napi::Function::New(env, clear_faults));
+  exports.Set("testing", testing);
   return exports;
 }
 

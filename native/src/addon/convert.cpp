@@ -25,6 +25,13 @@ int64_t integer(const Napi::Object& o, const char* key, int64_t fallback) {
   return static_cast<int64_t>(d);
 }
 
+std::string string(const Napi::Object& o, const char* key, const std::string& fallback) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsString()) type_error(o.Env(), std::string("'") + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
 bool boolean(const Napi::Object& o, const char* key, bool fallback) {
   const Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
@@ -59,8 +66,14 @@ std::vector<std::string> to_strings(const Napi::Value& v, const char* what) {
   return out;
 }
 
-model::Ernie45Hparams to_hparams(const Napi::Object& o) {
-  model::Ernie45Hparams hp;
+Napi::Array to_js_strings(Napi::Env env, const std::vector<std::string>& strings) {
+  Napi::Array a = Napi::Array::New(env, strings.size());
+  for (size_t i = 0; i < strings.size(); ++i) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, strings[i]));
+  return a;
+}
+
+Ernie45Hparams to_hparams(const Napi::Object& o) {
+  Ernie45Hparams hp;
   const Napi::Value mt = o.Get("modelType");
   if (!mt.IsString()) type_error(o.Env(), "'modelType' must be a string");
   hp.model_type = mt.As<Napi::String>().Utf8Value();
@@ -87,41 +100,46 @@ model::Ernie45Hparams to_hparams(const Napi::Object& o) {
   return hp;
 }
 
-runtime::SamplingParams to_sampling(const Napi::Object& o) {
-  runtime::SamplingParams p;
+SamplingParams to_sampling(const Napi::Object& o) {
+  SamplingParams p;
   p.greedy = boolean(o, "greedy", true);
   p.temperature = static_cast<float>(number(o, "temperature", 1.0));
   p.top_k = static_cast<int32_t>(integer(o, "topK", 0));
   p.top_p = static_cast<float>(number(o, "topP", 1.0));
   p.min_p = static_cast<float>(number(o, "minP", 0.0));
   p.repetition_penalty = static_cast<float>(number(o, "repetitionPenalty", 1.0));
-  p.seed = static_cast<uint64_t>(number(o, "seed", 0));
+  p.seed = static_cast<uint64_t>(integer(o, "seed", 0));
   return p;
 }
 
-std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
-  std::vector<runtime::LoraModuleRef> out;
+std::vector<LoraModuleRef> to_lora_modules(const Napi::Value& v) {
+  std::vector<LoraModuleRef> out;
   const Napi::Array arr = v.As<Napi::Array>();
   auto tensor = [](const Napi::Value& tv, const std::string& what) {
     if (!tv.IsObject()) type_error(tv.Env(), what + " must be an object");
     const Napi::Object t = tv.As<Napi::Object>();
-    runtime::LoraTensorRef r;
+    LoraTensorRef r;
     if (!t.Get("file").IsString() || !t.Get("dtype").IsString()) type_error(tv.Env(), what + " needs file and dtype");
     r.file = t.Get("file").As<Napi::String>().Utf8Value();
-    r.dtype = dtype_from_safetensors(t.Get("dtype").As<Napi::String>().Utf8Value());
+    r.dtype = t.Get("dtype").As<Napi::String>().Utf8Value();
     r.offset = integer(t, "offset", -1);
     r.bytes = integer(t, "bytes", -1);
     const Napi::Value shape = t.Get("shape");
     if (!shape.IsArray()) type_error(tv.Env(), what + ".shape must be an array");
     const Napi::Array s = shape.As<Napi::Array>();
-    for (uint32_t i = 0; i < s.Length(); ++i)
-      r.shape.push_back(static_cast<int64_t>(s.Get(i).As<Napi::Number>().DoubleValue()));
+    for (uint32_t i = 0; i < s.Length(); ++i) {
+      const Napi::Value d = s.Get(i);
+      const double v = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+      if (!(v >= 0 && v <= 9007199254740991.0) || v != static_cast<double>(static_cast<int64_t>(v)))
+        type_error(tv.Env(), what + ".shape must hold non-negative integers");
+      r.shape.push_back(static_cast<int64_t>(v));
+    }
     return r;
   };
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     if (!arr.Get(i).IsObject()) type_error(v.Env(), "modules[i] must be an object");
     const Napi::Object m = arr.Get(i).As<Napi::Object>();
-    runtime::LoraModuleRef ref;
+    LoraModuleRef ref;
     if (!m.Get("module").IsString()) type_error(v.Env(), "modules[i].module must be a string");
     ref.module = m.Get("module").As<Napi::String>().Utf8Value();
     ref.scaling = static_cast<float>(number(m, "scaling", 1.0));
@@ -134,7 +152,7 @@ std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v) {
   return out;
 }
 
-Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogprob>& logprobs) {
+Napi::Array logprobs_to_js(Napi::Env env, const std::vector<TokenLogprob>& logprobs) {
   Napi::Array out = Napi::Array::New(env, logprobs.size());
   for (size_t i = 0; i < logprobs.size(); ++i) {
     Napi::Object entry = Napi::Object::New(env);
@@ -153,7 +171,7 @@ Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogpro
   return out;
 }
 
-Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& s) {
+Napi::Object stats_to_js(Napi::Env env, const EngineStats& s) {
   Napi::Object o = Napi::Object::New(env);
   auto num = [&](const char* key, double v) { o.Set(key, Napi::Number::New(env, v)); };
   num("waiting", static_cast<double>(s.waiting));
@@ -164,7 +182,7 @@ Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& s) {
   num("kvBlocksFree", static_cast<double>(s.kv_blocks_total - s.kv_blocks_used));
   num("kvBlockTokens", static_cast<double>(s.kv_block_tokens));
   num("kvBytesPerToken", static_cast<double>(s.kv_bytes_per_token));
-  o.Set("kvCache", Napi::String::New(env, kv::kv_precision_name(static_cast<kv::KvPrecision>(s.kv_precision))));
+  o.Set("kvCache", Napi::String::New(env, kv_precision_name(s.kv_precision)));
   num("prefixCacheHitTokens", static_cast<double>(s.prefix_cache_hit_tokens));
   num("promptTokens", static_cast<double>(s.prompt_tokens));
   num("generatedTokens", static_cast<double>(s.generated_tokens));
@@ -173,40 +191,27 @@ Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& s) {
   num("lastStepMs", s.last_step_ms);
   num("meanStepMs", s.mean_step_ms);
   num("tokensPerSecond", s.tokens_per_second);
+  num("constrainedRequests", static_cast<double>(s.constrained_requests));
+  num("constrainedTokens", static_cast<double>(s.constrained_tokens));
+  num("constraintMaskMs", s.constraint_mask_ms);
+  num("constraintAdvanceMs", s.constraint_advance_ms);
   return o;
 }
 
-runtime::EngineOptions to_engine_options(const Napi::Object& o) {
-  runtime::EngineOptions e;
-  e.threads = static_cast<int>(integer(o, "threads", 1));
-  e.max_context = integer(o, "maxContext", 4096);
-  e.kv_cache_tokens = integer(o, "kvCacheTokens", 0);
-  e.kv_cache_bytes = integer(o, "kvCacheBytes", 0);
-  e.max_sequences = integer(o, "maxSequences", 0);
-  e.max_batch_tokens = integer(o, "maxBatchTokens", 512);
-  const Napi::Value pc = o.Get("prefixCaching");
-  e.prefix_caching = !pc.IsBoolean() || pc.As<Napi::Boolean>().Value();
-  const Napi::Value kv = o.Get("kvCache");
-  const std::string kv_type = kv.IsString() ? kv.As<Napi::String>().Utf8Value() : "f32";
-  if (kv_type == "f32")
-    e.kv_precision = kv::KvPrecision::kF32;
-  else if (kv_type == "bf16")
-    e.kv_precision = kv::KvPrecision::kBf16;
-  else if (kv_type == "int8")
-    e.kv_precision = kv::KvPrecision::kInt8;
-  else
-    type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv_type + "'");
-  const Napi::Value w = o.Get("weights");
-  const std::string weights = w.IsString() ? w.As<Napi::String>().Utf8Value() : "bf16";
-  if (weights == "bf16")
-    e.weights = model::WeightFormat::kFloat;
-  else if (weights == "q8")
-    e.weights = model::WeightFormat::kQ8;
-  else if (weights == "q4")
-    e.weights = model::WeightFormat::kQ4;
-  else if (weights == "fp8")
-    e.weights = model::WeightFormat::kFp8;
-  else
+EngineOptions to_engine_options(const Napi::Object& o) {
+  EngineOptions e;  // an absent option keeps its default (wenxin/engine_options.h)
+  e.threads = static_cast<int>(integer(o, "threads", e.threads));
+  e.max_context = integer(o, "maxContext", e.max_context);
+  e.kv_cache_tokens = integer(o, "kvCacheTokens", e.kv_cache_tokens);
+  e.kv_cache_bytes = integer(o, "kvCacheBytes", e.kv_cache_bytes);
+  e.max_sequences = integer(o, "maxSequences", e.max_sequences);
+  e.max_batch_tokens = integer(o, "maxBatchTokens", e.max_batch_tokens);
+  e.prefix_caching = boolean(o, "prefixCaching", e.prefix_caching);
+  const std::string kv = string(o, "kvCache", kv_precision_name(e.kv_precision));
+  if (!parse_kv_precision(kv, &e.kv_precision))
+    type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv + "'");
+  const std::string weights = string(o, "weights", weight_format_name(e.weights));
+  if (!parse_weight_format(weights, &e.weights))
     type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
   return e;
 }

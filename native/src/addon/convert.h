@@ -7,8 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "model/ernie4_5/hparams.h"
-#include "runtime/engine.h"
+#include "wenxin/adapters.h"
+#include "wenxin/engine_options.h"
+#include "wenxin/engine_stats.h"
+#include "wenxin/hparams.h"
+#include "wenxin/requests.h"
+#include "wenxin/sampling.h"
 #include "wenxin/status.h"
 
 namespace wenxin::addon {
@@ -17,14 +21,15 @@ namespace wenxin::addon {
 Napi::Error to_js_error(Napi::Env env, const Status& st);
 
 std::vector<int32_t> to_token_ids(const Napi::Value& v, const char* what);
-model::Ernie45Hparams to_hparams(const Napi::Object& o);
-runtime::SamplingParams to_sampling(const Napi::Object& o);
-runtime::EngineOptions to_engine_options(const Napi::Object& o);
+Ernie45Hparams to_hparams(const Napi::Object& o);
+SamplingParams to_sampling(const Napi::Object& o);
+EngineOptions to_engine_options(const Napi::Object& o);
 // [{ tokenId, logprob, top: [{ tokenId, logprob }] }]
-Napi::Array logprobs_to_js(Napi::Env env, const std::vector<runtime::TokenLogprob>& logprobs);
-Napi::Object stats_to_js(Napi::Env env, const runtime::EngineStats& stats);
+Napi::Array logprobs_to_js(Napi::Env env, const std::vector<TokenLogprob>& logprobs);
+Napi::Object stats_to_js(Napi::Env env, const EngineStats& stats);
 std::vector<std::string> to_strings(const Napi::Value& v, const char* what);
+Napi::Array to_js_strings(Napi::Env env, const std::vector<std::string>& strings);
 // [{ module, scaling, a: { file, offset, bytes, dtype, shape }, b: {…}, experts? }]
-std::vector<runtime::LoraModuleRef> to_lora_modules(const Napi::Value& v);
+std::vector<LoraModuleRef> to_lora_modules(const Napi::Value& v);
 
 }  // namespace wenxin::addon

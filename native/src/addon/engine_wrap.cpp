@@ -9,8 +9,8 @@ namespace wenxin::addon {
 Napi::FunctionReference* EngineWrap::constructor = nullptr;
 
 struct EngineWrap::Payload {
-  std::vector<runtime::TokenEvent> events;
-  std::vector<runtime::JobResult> results;
+  std::vector<TokenEvent> events;
+  std::vector<JobResult> results;
 };
 
 Napi::Function EngineWrap::define(Napi::Env env) {
@@ -31,14 +31,13 @@ Napi::Function EngineWrap::define(Napi::Env env) {
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {}
 
-void EngineWrap::attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, Napi::Function on_events) {
+void EngineWrap::attach(Napi::Env env, std::unique_ptr<Engine> engine, Napi::Function on_events) {
   engine_ = std::move(engine);
   Ref();  // the engine's thread may call back until close(): keep this object alive until then
   tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "wenxin-engine-events", 0, 1, [this](Napi::Env) { Unref(); });
   tsfn_.Unref(env);
   Napi::ThreadSafeFunction tsfn = tsfn_;
-  engine_->start([this, tsfn](std::vector<runtime::TokenEvent>&& events,
-                              std::vector<runtime::JobResult>&& results) mutable {
+  engine_->start([this, tsfn](std::vector<TokenEvent>&& events, std::vector<JobResult>&& results) mutable {
     auto* payload = new Payload{std::move(events), std::move(results)};
     const napi_status st =
         tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) { deliver(env, cb, p); });
@@ -54,7 +53,7 @@ void EngineWrap::track(Napi::Env env, int delta) {
   if (before > 0 && inflight_ == 0) tsfn_.Unref(env);
 }
 
-runtime::Engine* EngineWrap::live_engine(Napi::Env env) {
+Engine* EngineWrap::live_engine(Napi::Env env) {
   if (closed_ || !engine_) throw to_js_error(env, Status(ErrorCode::kEngineClosed, "the engine is closed"));
   return engine_.get();
 }
@@ -66,14 +65,14 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
   Napi::Array events = Napi::Array::New(env, p->events.size());
   int finished = 0;
   for (size_t i = 0; i < p->events.size(); ++i) {
-    const runtime::TokenEvent& ev = p->events[i];
+    const TokenEvent& ev = p->events[i];
     Napi::Object o = Napi::Object::New(env);
     o.Set("id", Napi::Number::New(env, static_cast<double>(ev.id)));
     Napi::Int32Array tokens = Napi::Int32Array::New(env, ev.tokens.size());
     std::copy(ev.tokens.begin(), ev.tokens.end(), tokens.Data());
     o.Set("tokens", tokens);
     o.Set("done", Napi::Boolean::New(env, ev.done));
-    o.Set("finishReason", Napi::String::New(env, runtime::finish_reason_name(ev.reason)));
+    o.Set("finishReason", Napi::String::New(env, finish_reason_name(ev.reason)));
     o.Set("promptTokens", Napi::Number::New(env, ev.prompt_tokens));
     o.Set("completionTokens", Napi::Number::New(env, ev.completion_tokens));
     if (!ev.error.is_ok()) o.Set("error", to_js_error(env, ev.error).Value());
@@ -82,7 +81,7 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
     if (ev.done) ++finished;
     events.Set(static_cast<uint32_t>(i), o);
   }
-  for (const runtime::JobResult& r : p->results) {
+  for (const JobResult& r : p->results) {
     auto it = jobs_.find(r.id);
     if (it == jobs_.end()) continue;
     Napi::Promise::Deferred deferred = it->second;
@@ -106,13 +105,14 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
 
 Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  runtime::Engine* engine = live_engine(env);
+  Engine* engine = live_engine(env);
   if (info.Length() < 3 || !info[0].IsNumber() || !info[2].IsObject())
     throw to_js_error(
         env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
-  runtime::GenerateRequest req;
+  GenerateRequest req;
   const double id = info[0].As<Napi::Number>().DoubleValue();
-  if (!(id >= 1)) throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids start at 1"));
+  if (!(id >= 1 && id <= 9007199254740991.0))
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids are integers from 1 to 2^53 - 1"));
   req.id = static_cast<uint64_t>(id);
   req.prompt = to_token_ids(info[1], "promptIds");
   const Napi::Object params = info[2].As<Napi::Object>();
@@ -151,19 +151,19 @@ Napi::Value EngineWrap::stats(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  runtime::Engine* engine = live_engine(env);
-  runtime::JobRequest job;
+  Engine* engine = live_engine(env);
+  JobRequest job;
   const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (kind == "logits")
-    job.kind = runtime::JobRequest::Kind::kLogits;
+    job.kind = JobRequest::Kind::kLogits;
   else if (kind == "embed")
-    job.kind = runtime::JobRequest::Kind::kEmbed;
+    job.kind = JobRequest::Kind::kEmbed;
   else if (kind == "trace")
-    job.kind = runtime::JobRequest::Kind::kTrace;
+    job.kind = JobRequest::Kind::kTrace;
   else if (kind == "loadAdapter")
-    job.kind = runtime::JobRequest::Kind::kLoadAdapter;
+    job.kind = JobRequest::Kind::kLoadAdapter;
   else if (kind == "unloadAdapter")
-    job.kind = runtime::JobRequest::Kind::kUnloadAdapter;
+    job.kind = JobRequest::Kind::kUnloadAdapter;
   else
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument,
                                   "job kind must be logits, embed, trace, loadAdapter or unloadAdapter"));
@@ -176,9 +176,8 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "runJob(kind, inputs) needs an array of Int32Array"));
   const Napi::Array inputs = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < inputs.Length(); ++i) job.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
-  const bool adapter_job =
-      job.kind == runtime::JobRequest::Kind::kLoadAdapter || job.kind == runtime::JobRequest::Kind::kUnloadAdapter;
-  if (!adapter_job && job.kind != runtime::JobRequest::Kind::kEmbed && job.inputs.size() != 1)
+  const bool adapter_job = job.kind == JobRequest::Kind::kLoadAdapter || job.kind == JobRequest::Kind::kUnloadAdapter;
+  if (!adapter_job && job.kind != JobRequest::Kind::kEmbed && job.inputs.size() != 1)
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, kind + " takes exactly one input"));
   job.id = next_job_++;
   const uint64_t id = job.id;
@@ -190,10 +189,10 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
-Napi::Promise EngineWrap::submit_task(Napi::Env env, std::function<runtime::JobResult(ThreadPool&)> task) {
-  runtime::Engine* engine = live_engine(env);
-  runtime::JobRequest job;
-  job.kind = runtime::JobRequest::Kind::kTask;
+Napi::Promise EngineWrap::submit_task(Napi::Env env, std::function<JobResult(ThreadPool&)> task) {
+  Engine* engine = live_engine(env);
+  JobRequest job;
+  job.kind = JobRequest::Kind::kTask;
   job.task = std::move(task);
   job.id = next_job_++;
   const uint64_t id = job.id;
@@ -207,10 +206,10 @@ Napi::Promise EngineWrap::submit_task(Napi::Env env, std::function<runtime::JobR
 
 Napi::Value EngineWrap::create_trainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  runtime::Engine* engine = live_engine(env);
+  Engine* engine = live_engine(env);
   if (info.Length() < 1 || !info[0].IsObject())
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "createTrainer(options) needs an options object"));
-  std::unique_ptr<train::LoraTrainer> trainer;
+  std::unique_ptr<LoraTrainer> trainer;
   const Status st = engine->create_trainer(to_trainer_options(info[0].As<Napi::Object>()), &trainer);
   if (!st.is_ok()) throw to_js_error(env, st);
   return TrainerWrap::wrap(env, this, info.This().As<Napi::Object>(), std::move(trainer));
@@ -235,7 +234,7 @@ namespace {
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, model::Ernie45Hparams hp, std::vector<std::string> files, runtime::EngineOptions opts,
+  LoadWorker(Napi::Env env, Ernie45Hparams hp, std::vector<std::string> files, EngineOptions opts,
              Napi::Function on_events)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
@@ -246,7 +245,7 @@ class LoadWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  void Execute() override { status_ = runtime::Engine::create(hp_, files_, opts_, &engine_); }
+  void Execute() override { status_ = Engine::create(hp_, files_, opts_, &engine_); }
 
   void OnOK() override {
     Napi::Env env = Env();
@@ -263,12 +262,12 @@ class LoadWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  model::Ernie45Hparams hp_;
+  Ernie45Hparams hp_;
   std::vector<std::string> files_;
-  runtime::EngineOptions opts_;
+  EngineOptions opts_;
   Napi::FunctionReference on_events_;
   Status status_;
-  std::unique_ptr<runtime::Engine> engine_;
+  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace

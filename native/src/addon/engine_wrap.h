@@ -1,4 +1,4 @@
-// The JS class `NativeEngine`: a thin adapter over runtime::Engine. Loading runs on a worker
+// The JS class `NativeEngine`: a thin adapter over wenxin::Engine (wenxin/engine.h). Loading runs on a worker
 // thread (a promise); token events and job results come back through one thread-safe function
 // per engine, batched per engine step. See packages/engine/src/native/addon_types.ts.
 #pragma once
@@ -9,7 +9,7 @@
 #include <memory>
 #include <unordered_map>
 
-#include "runtime/engine.h"
+#include "wenxin/engine.h"
 
 namespace wenxin::addon {
 
@@ -21,10 +21,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   explicit EngineWrap(const Napi::CallbackInfo& info);
 
   // Called on the JS thread once the load worker has built the engine.
-  void attach(Napi::Env env, std::unique_ptr<runtime::Engine> engine, Napi::Function on_events);
+  void attach(Napi::Env env, std::unique_ptr<Engine> engine, Napi::Function on_events);
 
   // Runs `task` on the engine's thread between steps; the promise takes the task's named outputs.
-  Napi::Promise submit_task(Napi::Env env, std::function<runtime::JobResult(ThreadPool&)> task);
+  Napi::Promise submit_task(Napi::Env env, std::function<JobResult(ThreadPool&)> task);
 
  private:
   struct Payload;
@@ -40,9 +40,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   void deliver(Napi::Env env, Napi::Function on_events, Payload* payload);
   void track(Napi::Env env, int delta);  // keeps Node alive while work is in flight
-  runtime::Engine* live_engine(Napi::Env env);
+  Engine* live_engine(Napi::Env env);
 
-  std::unique_ptr<runtime::Engine> engine_;
+  std::unique_ptr<Engine> engine_;
   Napi::ThreadSafeFunction tsfn_;
   std::unordered_map<uint64_t, Napi::Promise::Deferred> jobs_;
   uint64_t next_job_ = 1;

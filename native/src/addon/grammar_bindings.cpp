@@ -3,9 +3,7 @@
 #include <string>
 
 #include "addon/convert.h"
-#include "runtime/grammar/automaton.h"
-#include "runtime/grammar/grammar.h"
-#include "runtime/grammar/vocabulary.h"
+#include "wenxin/grammar.h"
 
 namespace wenxin::addon {
 
@@ -22,20 +20,18 @@ Array typed(const Napi::Value& v, napi_typedarray_type type, const char* what) {
   return v.As<Array>();
 }
 
-std::shared_ptr<const runtime::grammar::Grammar> decode_grammar(Napi::Env env, const Napi::Value& rules_v,
-                                                                const Napi::Value& sets_v) {
+std::shared_ptr<const Grammar> grammar_of(Napi::Env env, const Napi::Value& rules_v, const Napi::Value& sets_v) {
   const auto rules = typed<Napi::Int32Array>(rules_v, napi_int32_array, "constraint.rules");
   const auto sets = typed<Napi::Uint32Array>(sets_v, napi_uint32_array, "constraint.sets");
-  std::shared_ptr<const runtime::grammar::Grammar> g;
-  const Status st =
-      runtime::grammar::Grammar::decode(rules.Data(), rules.ElementLength(), sets.Data(), sets.ElementLength(), &g);
+  std::shared_ptr<const Grammar> g;
+  const Status st = decode_grammar(rules.Data(), rules.ElementLength(), sets.Data(), sets.ElementLength(), &g);
   if (!st.is_ok()) throw to_js_error(env, st);
   return g;
 }
 
 }  // namespace
 
-void set_vocabulary(const Napi::CallbackInfo& info, runtime::Engine* engine) {
+void set_vocabulary(const Napi::CallbackInfo& info, Engine* engine) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) fail(env, "setVocabulary(bytes, offsets, special) needs three arrays");
   const auto bytes = typed<Napi::Uint8Array>(info[0], napi_uint8_array, "bytes");
@@ -43,21 +39,20 @@ void set_vocabulary(const Napi::CallbackInfo& info, runtime::Engine* engine) {
   const auto special = typed<Napi::Uint8Array>(info[2], napi_uint8_array, "special");
   if (offsets.ElementLength() < 2 || special.ElementLength() != offsets.ElementLength() - 1)
     fail(env, "offsets must have one entry more than special");
-  std::shared_ptr<const runtime::grammar::Vocabulary> vocab;
-  const Status st =
-      runtime::grammar::Vocabulary::create(bytes.Data(), bytes.ElementLength(), offsets.Data(), special.ElementLength(),
-                                           special.Data(), engine->hparams().vocab_size, &vocab);
+  std::shared_ptr<const Vocabulary> vocab;
+  const Status st = create_vocabulary(bytes.Data(), bytes.ElementLength(), offsets.Data(), special.ElementLength(),
+                                      special.Data(), engine->hparams().vocab_size, &vocab);
   if (!st.is_ok()) throw to_js_error(env, st);
   engine->set_vocabulary(std::move(vocab));
 }
 
-void read_constraint(const Napi::Object& params, runtime::Engine* engine, runtime::GenerateRequest* req) {
+void read_constraint(const Napi::Object& params, Engine* engine, GenerateRequest* req) {
   const Napi::Value c = params.Get("constraint");
   if (c.IsUndefined() || c.IsNull()) return;
   Napi::Env env = params.Env();
   if (!c.IsObject()) fail(env, "constraint must be an object");
   const Napi::Object o = c.As<Napi::Object>();
-  req->grammar = decode_grammar(env, o.Get("rules"), o.Get("sets"));
+  req->grammar = grammar_of(env, o.Get("rules"), o.Get("sets"));
   const Napi::Value trigger = o.Get("trigger");
   if (!trigger.IsUndefined()) {
     const auto t = typed<Napi::Uint8Array>(trigger, napi_uint8_array, "constraint.trigger");
@@ -68,7 +63,7 @@ void read_constraint(const Napi::Object& params, runtime::Engine* engine, runtim
     fail(env, "the engine has no vocabulary for constrained generation (setVocabulary was not called)");
 }
 
-void add_constraint_fields(Napi::Env env, Napi::Object& o, const runtime::TokenEvent& ev) {
+void add_constraint_fields(Napi::Env env, Napi::Object& o, const TokenEvent& ev) {
   if (ev.constraint_phase < 0) return;
   static const char* kPhases[] = {"waiting", "active", "complete"};
   Napi::Object c = Napi::Object::New(env);
@@ -83,20 +78,13 @@ void add_constraint_fields(Napi::Env env, Napi::Object& o, const runtime::TokenE
 Napi::Value grammar_match(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) fail(env, "grammarMatch(rules, sets, input) needs three arrays");
-  runtime::grammar::Automaton automaton(decode_grammar(env, info[0], info[1]));
   const auto input = typed<Napi::Uint8Array>(info[2], napi_uint8_array, "input");
-  int32_t state = automaton.initial();
-  size_t consumed = 0;
-  for (; consumed < input.ElementLength(); ++consumed) {
-    const int32_t next = automaton.step(state, input.Data()[consumed]);
-    if (next == runtime::grammar::Automaton::kReject) break;
-    state = next;
-  }
+  const GrammarMatch m = match_grammar(grammar_of(env, info[0], info[1]), input.Data(), input.ElementLength());
   Napi::Object out = Napi::Object::New(env);
-  out.Set("consumed", Napi::Number::New(env, static_cast<double>(consumed)));
-  out.Set("accepting", Napi::Boolean::New(env, automaton.accepting(state)));
-  out.Set("canContinue", Napi::Boolean::New(env, automaton.can_continue(state)));
-  out.Set("minCompletion", Napi::Number::New(env, automaton.min_completion(state)));
+  out.Set("consumed", Napi::Number::New(env, static_cast<double>(m.consumed)));
+  out.Set("accepting", Napi::Boolean::New(env, m.accepting));
+  out.Set("canContinue", Napi::Boolean::New(env, m.can_continue));
+  out.Set("minCompletion", Napi::Number::New(env, m.min_completion));
   return out;
 }
 

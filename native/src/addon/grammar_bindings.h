@@ -5,19 +5,19 @@
 
 #include <napi.h>
 
-#include "runtime/engine.h"
+#include "wenxin/engine.h"
 
 namespace wenxin::addon {
 
 // engine.setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array)
-void set_vocabulary(const Napi::CallbackInfo& info, runtime::Engine* engine);
+void set_vocabulary(const Napi::CallbackInfo& info, Engine* engine);
 
 // Reads params.constraint ({ rules: Int32Array, sets: Uint32Array, trigger?: Uint8Array }) into
 // `req`; throws a JS error for a malformed grammar or when no vocabulary was set.
-void read_constraint(const Napi::Object& params, runtime::Engine* engine, runtime::GenerateRequest* req);
+void read_constraint(const Napi::Object& params, Engine* engine, GenerateRequest* req);
 
 // Adds `constraint: { phase, accepting, bytes }` to an event object of a constrained request.
-void add_constraint_fields(Napi::Env env, Napi::Object& o, const runtime::TokenEvent& ev);
+void add_constraint_fields(Napi::Env env, Napi::Object& o, const TokenEvent& ev);
 
 // grammarMatch(rules, sets, input: Uint8Array): { consumed, accepting, canContinue, minCompletion }:
 // how many bytes of `input` form a valid prefix, and the matcher's state after them.

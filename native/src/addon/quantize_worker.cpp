@@ -3,8 +3,7 @@
 #include "addon/quantize_worker.h"
 
 #include "addon/convert.h"
-#include "core/thread_pool.h"
-#include "model/ernie4_5/model.h"
+#include "wenxin/quantize.h"
 
 namespace wenxin::addon {
 
@@ -12,8 +11,8 @@ namespace {
 
 class QuantizeWorker : public Napi::AsyncWorker {
  public:
-  QuantizeWorker(Napi::Env env, model::Ernie45Hparams hp, std::vector<std::string> files, model::WeightFormat format,
-                 std::string out, int threads)
+  QuantizeWorker(Napi::Env env, Ernie45Hparams hp, std::vector<std::string> files, WeightFormat format, std::string out,
+                 int threads)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         hp_(std::move(hp)),
@@ -24,12 +23,7 @@ class QuantizeWorker : public Napi::AsyncWorker {
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
-  void Execute() override {
-    ThreadPool pool(threads_);
-    std::unique_ptr<model::Ernie45Model> m;
-    status_ = model::Ernie45Model::load(hp_, files_, format_, pool, &m, /*for_saving=*/true);
-    if (status_.is_ok()) status_ = m->save(out_, format_);
-  }
+  void Execute() override { status_ = save_quantized(hp_, files_, format_, out_, threads_); }
 
   void OnOK() override {
     if (status_.is_ok())
@@ -41,9 +35,9 @@ class QuantizeWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  model::Ernie45Hparams hp_;
+  Ernie45Hparams hp_;
   std::vector<std::string> files_;
-  model::WeightFormat format_;
+  WeightFormat format_;
   std::string out_;
   int threads_;
   Status status_;
@@ -56,8 +50,8 @@ Napi::Value save_quantized(const Napi::CallbackInfo& info) {
   if (info.Length() < 5 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsString() || !info[4].IsNumber())
     throw to_js_error(
         env, Status(ErrorCode::kInvalidArgument, "saveQuantized(hparams, files, { weights }, outFile, threads)"));
-  const runtime::EngineOptions opts = to_engine_options(info[2].As<Napi::Object>());
-  if (opts.weights == model::WeightFormat::kFloat)
+  const EngineOptions opts = to_engine_options(info[2].As<Napi::Object>());
+  if (opts.weights == WeightFormat::kFloat)
     throw to_js_error(env,
                       Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)"));
   auto* w = new QuantizeWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"), opts.weights,

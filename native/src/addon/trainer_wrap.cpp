@@ -30,17 +30,17 @@ double number_or(const Napi::Object& o, const char* key, double fallback) {
 }
 
 // (tokens: Int32Array, labels: Int32Array, lengths: Int32Array) starting at info[first].
-train::TrainBatch to_batch(const Napi::CallbackInfo& info, size_t first) {
+TrainBatch to_batch(const Napi::CallbackInfo& info, size_t first) {
   if (info.Length() < first + 3) invalid(info.Env(), "a batch is (tokens, labels, lengths), each an Int32Array");
-  train::TrainBatch b;
+  TrainBatch b;
   b.tokens = to_token_ids(info[first], "tokens");
   b.labels = to_token_ids(info[first + 1], "labels");
   for (int32_t len : to_token_ids(info[first + 2], "lengths")) b.lengths.push_back(len);
   return b;
 }
 
-runtime::JobResult loss_result(const train::BatchLoss& loss) {
-  runtime::JobResult r;
+JobResult loss_result(const BatchLoss& loss) {
+  JobResult r;
   r.outputs.emplace_back("loss_sum", std::vector<float>{static_cast<float>(loss.loss_sum)});
   r.outputs.emplace_back("labels", std::vector<float>{static_cast<float>(loss.labels)});
   r.outputs.emplace_back("seq_loss", std::vector<float>(loss.seq_loss.begin(), loss.seq_loss.end()));
@@ -48,27 +48,32 @@ runtime::JobResult loss_result(const train::BatchLoss& loss) {
   return r;
 }
 
-// The tensors of one kind, per parameter: (A, B) as PEFT names them.
-std::pair<std::vector<float>*, std::vector<float>*> tensors_of(train::LoraParam& p, const std::string& kind) {
-  if (kind == "params") return {&p.a, &p.b};
-  if (kind == "grads") return {&p.grad_a, &p.grad_b};
-  if (kind == "exp_avg") return {&p.m_a, &p.m_b};
-  if (kind == "exp_avg_sq") return {&p.v_a, &p.v_b};
-  return {nullptr, nullptr};
+// "params" | "grads" | "exp_avg" | "exp_avg_sq", as the JS side names a kind of trainer tensor.
+bool tensors_kind(const std::string& name, TrainerTensors* out) {
+  static const std::pair<const char*, TrainerTensors> kKinds[] = {{"params", TrainerTensors::kParams},
+                                                                  {"grads", TrainerTensors::kGrads},
+                                                                  {"exp_avg", TrainerTensors::kExpAvg},
+                                                                  {"exp_avg_sq", TrainerTensors::kExpAvgSq}};
+  for (const auto& [n, k] : kKinds)
+    if (name == n) {
+      *out = k;
+      return true;
+    }
+  return false;
 }
 
 }  // namespace
 
-train::TrainerOptions to_trainer_options(const Napi::Object& o) {
+TrainerOptions to_trainer_options(const Napi::Object& o) {
   Napi::Env env = o.Env();
-  train::TrainerOptions opts;
+  TrainerOptions opts;
   const Napi::Value params = o.Get("params");
   if (!params.IsArray()) invalid(env, "'params' must be an array");
   const Napi::Array list = params.As<Napi::Array>();
   for (uint32_t i = 0; i < list.Length(); ++i) {
     if (!list.Get(i).IsObject()) invalid(env, "params[" + std::to_string(i) + "] must be an object");
     const Napi::Object p = list.Get(i).As<Napi::Object>();
-    train::LoraSpec s;
+    LoraSpec s;
     if (!p.Get("name").IsString()) invalid(env, "params[" + std::to_string(i) + "].name must be a string");
     s.name = p.Get("name").As<Napi::String>().Utf8Value();
     s.rank = static_cast<int64_t>(number_or(p, "rank", 0));
@@ -100,7 +105,7 @@ Napi::Function TrainerWrap::define(Napi::Env env) {
 TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {}
 
 Napi::Object TrainerWrap::wrap(Napi::Env env, EngineWrap* engine, Napi::Object engine_object,
-                               std::unique_ptr<train::LoraTrainer> trainer) {
+                               std::unique_ptr<LoraTrainer> trainer) {
   Napi::Object obj = constructor->New({});
   TrainerWrap* self = Unwrap(obj);
   self->engine_ = engine;
@@ -111,15 +116,15 @@ Napi::Object TrainerWrap::wrap(Napi::Env env, EngineWrap* engine, Napi::Object e
 
 // accumulate(tokens, labels, lengths, scale, seed): forward + backward, gradients added.
 Napi::Value TrainerWrap::accumulate(const Napi::CallbackInfo& info) {
-  train::TrainBatch batch = to_batch(info, 0);
+  TrainBatch batch = to_batch(info, 0);
   if (info.Length() < 5 || !info[3].IsNumber() || !info[4].IsNumber())
     invalid(info.Env(), "accumulate(tokens, labels, lengths, scale, seed)");
   const float scale = info[3].As<Napi::Number>().FloatValue();
   const auto seed = static_cast<uint64_t>(info[4].As<Napi::Number>().Int64Value());
   return engine_->submit_task(info.Env(), [t = trainer_, batch = std::move(batch), scale, seed](ThreadPool& pool) {
-    train::BatchLoss loss;
+    BatchLoss loss;
     const Status st = t->accumulate(batch, scale, seed, &loss, pool);
-    runtime::JobResult r = st.is_ok() ? loss_result(loss) : runtime::JobResult{};
+    JobResult r = st.is_ok() ? loss_result(loss) : JobResult{};
     r.status = st;
     return r;
   });
@@ -127,11 +132,11 @@ Napi::Value TrainerWrap::accumulate(const Napi::CallbackInfo& info) {
 
 // evaluate(tokens, labels, lengths): the loss alone.
 Napi::Value TrainerWrap::evaluate(const Napi::CallbackInfo& info) {
-  train::TrainBatch batch = to_batch(info, 0);
+  TrainBatch batch = to_batch(info, 0);
   return engine_->submit_task(info.Env(), [t = trainer_, batch = std::move(batch)](ThreadPool& pool) {
-    train::BatchLoss loss;
+    BatchLoss loss;
     const Status st = t->evaluate(batch, &loss, pool);
-    runtime::JobResult r = st.is_ok() ? loss_result(loss) : runtime::JobResult{};
+    JobResult r = st.is_ok() ? loss_result(loss) : JobResult{};
     r.status = st;
     return r;
   });
@@ -141,7 +146,7 @@ Napi::Value TrainerWrap::evaluate(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::apply(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject()) invalid(info.Env(), "apply(options) needs an options object");
   const Napi::Object o = info[0].As<Napi::Object>();
-  train::AdamWOptions opt;
+  AdamWOptions opt;
   opt.lr = number_or(o, "lr", opt.lr);
   opt.beta1 = number_or(o, "beta1", opt.beta1);
   opt.beta2 = number_or(o, "beta2", opt.beta2);
@@ -149,7 +154,7 @@ Napi::Value TrainerWrap::apply(const Napi::CallbackInfo& info) {
   opt.weight_decay = number_or(o, "weightDecay", opt.weight_decay);
   opt.max_grad_norm = number_or(o, "maxGradNorm", opt.max_grad_norm);
   return engine_->submit_task(info.Env(), [t = trainer_, opt](ThreadPool&) {
-    runtime::JobResult r;
+    JobResult r;
     const double norm = t->apply(opt);
     r.outputs.emplace_back("grad_norm", std::vector<float>{static_cast<float>(norm)});
     r.outputs.emplace_back("step", std::vector<float>{static_cast<float>(t->step())});
@@ -160,21 +165,21 @@ Napi::Value TrainerWrap::apply(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::zero_grad(const Napi::CallbackInfo& info) {
   return engine_->submit_task(info.Env(), [t = trainer_](ThreadPool&) {
     t->zero_grad();
-    return runtime::JobResult{};
+    return JobResult{};
   });
 }
 
 // state(kind): "params" | "grads" | "exp_avg" | "exp_avg_sq" → { "<name>.lora_A": …, "<name>.lora_B": …, step }.
 Napi::Value TrainerWrap::state(const Napi::CallbackInfo& info) {
-  const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  if (kind != "params" && kind != "grads" && kind != "exp_avg" && kind != "exp_avg_sq")
-    invalid(info.Env(), "state(kind): kind is params, grads, exp_avg or exp_avg_sq");
+  const std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  TrainerTensors kind;
+  if (!tensors_kind(name, &kind)) invalid(info.Env(), "state(kind): kind is params, grads, exp_avg or exp_avg_sq");
   return engine_->submit_task(info.Env(), [t = trainer_, kind](ThreadPool&) {
-    runtime::JobResult r;
-    for (train::LoraParam& p : t->params()) {
-      const auto [a, b] = tensors_of(p, kind);
-      r.outputs.emplace_back(p.name + ".lora_A", *a);
-      r.outputs.emplace_back(p.name + ".lora_B", *b);
+    JobResult r;
+    for (size_t i = 0; i < t->param_count(); ++i) {
+      const auto [a, b] = t->tensors(i, kind);
+      r.outputs.emplace_back(t->param_name(i) + ".lora_A", *a);
+      r.outputs.emplace_back(t->param_name(i) + ".lora_B", *b);
     }
     r.outputs.emplace_back("step", std::vector<float>{static_cast<float>(t->step())});
     return r;
@@ -184,33 +189,34 @@ Napi::Value TrainerWrap::state(const Napi::CallbackInfo& info) {
 // setState(kind, tensors, step?): replaces one kind of tensors (every parameter's, sizes checked).
 Napi::Value TrainerWrap::set_state(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  const std::string name = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (info.Length() < 2 || !info[1].IsObject()) invalid(env, "setState(kind, tensors, step?)");
+  TrainerTensors kind;
+  if (!tensors_kind(name, &kind)) invalid(env, "setState: kind is params, grads, exp_avg or exp_avg_sq");
   const Napi::Object tensors = info[1].As<Napi::Object>();
   std::vector<std::pair<std::vector<float>, std::vector<float>>> values;
-  for (train::LoraParam& p : trainer_->params()) {
-    const auto [a, b] = tensors_of(p, kind);
-    if (a == nullptr) invalid(env, "setState: kind is params, exp_avg or exp_avg_sq");
-    std::vector<float> va = to_floats(tensors.Get(p.name + ".lora_A"), p.name + ".lora_A");
-    std::vector<float> vb = to_floats(tensors.Get(p.name + ".lora_B"), p.name + ".lora_B");
+  for (size_t i = 0; i < trainer_->param_count(); ++i) {
+    const std::string& param = trainer_->param_name(i);
+    const auto [a, b] = trainer_->tensors(i, kind);  // sizes only: they never change
+    std::vector<float> va = to_floats(tensors.Get(param + ".lora_A"), param + ".lora_A");
+    std::vector<float> vb = to_floats(tensors.Get(param + ".lora_B"), param + ".lora_B");
     if (va.size() != a->size() || vb.size() != b->size())
       throw to_js_error(
-          env, Status(ErrorCode::kShapeMismatch, p.name + ": the " + kind + " given hold " + std::to_string(va.size()) +
+          env, Status(ErrorCode::kShapeMismatch, param + ": the " + name + " given hold " + std::to_string(va.size()) +
                                                      " and " + std::to_string(vb.size()) + " values, expected " +
                                                      std::to_string(a->size()) + " and " + std::to_string(b->size())));
     values.emplace_back(std::move(va), std::move(vb));
   }
   const int64_t step = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int64Value() : -1;
   return engine_->submit_task(env, [t = trainer_, kind, values = std::move(values), step](ThreadPool&) mutable {
-    auto& params = t->params();
-    for (size_t i = 0; i < params.size(); ++i) {
-      const auto [a, b] = tensors_of(params[i], kind);
+    for (size_t i = 0; i < t->param_count(); ++i) {
+      const auto [a, b] = t->tensors(i, kind);
       // Copy, not move: the layers hold pointers into these buffers.
       std::copy(values[i].first.begin(), values[i].first.end(), a->begin());
       std::copy(values[i].second.begin(), values[i].second.end(), b->begin());
     }
     if (step >= 0) t->set_step(step);
-    return runtime::JobResult{};
+    return JobResult{};
   });
 }
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "addon/engine_wrap.h"
-#include "train/trainer.h"
+#include "wenxin/trainer.h"
 
 namespace wenxin::addon {
 
@@ -17,7 +17,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
  public:
   static Napi::Function define(Napi::Env env);
   static Napi::Object wrap(Napi::Env env, EngineWrap* engine, Napi::Object engine_object,
-                           std::unique_ptr<train::LoraTrainer> trainer);
+                           std::unique_ptr<LoraTrainer> trainer);
 
   explicit TrainerWrap(const Napi::CallbackInfo& info);
 
@@ -33,10 +33,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
 
   EngineWrap* engine_ = nullptr;
   Napi::ObjectReference engine_ref_;  // keeps the engine (and the model it reads) alive
-  std::shared_ptr<train::LoraTrainer> trainer_;
+  std::shared_ptr<LoraTrainer> trainer_;
 };
 
 // { params: [{ name, rank, scaling, dropout, a: Float32Array, b: Float32Array }], checkpointing }
-train::TrainerOptions to_trainer_options(const Napi::Object& o);
+TrainerOptions to_trainer_options(const Napi::Object& o);
 
 }  // namespace wenxin::addon

@@ -1,4 +1,4 @@
-#include "core/bandwidth.h"
+#include "wenxin/system_info.h"
 
 #include "core/cpu_features.h"
 

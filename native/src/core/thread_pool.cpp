@@ -49,6 +49,15 @@ void ThreadPool::run_chunk(int index) {
   if (begin < end) (*fn_)(begin, end, index);
 }
 
+void ThreadPool::run_chunk_guarded(int index) {
+  try {
+    run_chunk(index);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!error_) error_ = std::current_exception();
+  }
+}
+
 void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
@@ -68,9 +77,15 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
     std::lock_guard<std::mutex> lock(mu_);
     wake_.notify_all();
   }
-  run_chunk(0);
+  run_chunk_guarded(0);
   while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
   fn_ = nullptr;
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    error.swap(error_);
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::worker(int index) {
@@ -92,7 +107,7 @@ void ThreadPool::worker(int index) {
     seen = gen;
     if (stop_.load()) return;
     if (index < active_) {
-      run_chunk(index);
+      run_chunk_guarded(index);
       pending_.fetch_sub(1, std::memory_order_acq_rel);
     }
   }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -28,7 +29,9 @@ class ThreadPool {
 
   // Splits [0, n) into contiguous chunks, one per thread, and waits for all of them.
   // Chunk boundaries fall on multiples of `grain` (whole register tiles), and loops too small
-  // to give every thread a grain run on fewer threads.
+  // to give every thread a grain run on fewer threads. When chunks throw, the first exception is
+  // rethrown here once every thread has left `fn` (a worker never terminates the process, and the
+  // caller's stack, which `fn` may use, outlives the loop).
   void parallel_for(int64_t n, const RangeFn& fn, int64_t grain = 1);
 
   // Pins the calling thread (the engine's driver thread) like the workers.
@@ -37,6 +40,8 @@ class ThreadPool {
  private:
   void worker(int index);
   void run_chunk(int index);
+  // Runs this thread's chunk, keeping the first exception of the loop in error_.
+  void run_chunk_guarded(int index);
 
   const int threads_;
   std::vector<std::thread> workers_;
@@ -50,6 +55,8 @@ class ThreadPool {
   int64_t n_ = 0;
   int64_t grain_ = 1;
   int active_ = 0;
+  std::mutex error_mu_;
+  std::exception_ptr error_;  // the first exception of the current loop
 };
 
 }  // namespace wenxin

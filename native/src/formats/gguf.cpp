@@ -1,5 +1,6 @@
 #include "formats/gguf.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace wenxin {
@@ -221,7 +222,10 @@ Status GgufFile::parse(const uint8_t* base, uint64_t size, const std::string& pa
     uint64_t offset;
   };
   std::vector<Pending> offsets;
-  tensors_.reserve(n_tensors);
+  // Room for what the rest of the file can hold, not what its header claims: every tensor info
+  // takes at least a name length, a dimension count, one dimension, a type and an offset.
+  constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
+  tensors_.reserve(std::min<uint64_t>(n_tensors, (size - c.pos()) / kMinTensorInfoBytes));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;
     WENXIN_RETURN_IF_ERROR(c.string("the name of tensor " + std::to_string(i), &t.name));

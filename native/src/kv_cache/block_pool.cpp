@@ -121,4 +121,14 @@ int32_t KvBlockPool::publish(int32_t block, const BlockKey& key, const int32_t* 
   return block;
 }
 
+void KvBlockPool::forget_adapter(int32_t adapter) {
+  for (int32_t b = 0; b < static_cast<int32_t>(meta_.size()); ++b) {
+    Meta& m = meta_[b];
+    if (!m.published || m.key.adapter != adapter) continue;
+    const bool cached = m.refs == 0;
+    unpublish(b);
+    if (cached) free_.push_back(b);
+  }
+}
+
 }  // namespace wenxin::kv

@@ -52,6 +52,9 @@ class KvBlockPool {
   // Publishes a full block the caller holds. Returns the block the caller should keep: `block`, or an
   // already published block with the same contents (then `block` is released and that one retained).
   int32_t publish(int32_t block, const BlockKey& key, const int32_t* tokens);
+  // Forgets every published block computed with `adapter` (reloaded or unloaded: its K/V are stale).
+  // Cached ones are freed; ones still in use stay with their sequences but are found no more.
+  void forget_adapter(int32_t adapter);
 
  private:
   struct Meta {

@@ -7,17 +7,9 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wenxin/engine_options.h"
+
 namespace wenxin::kv {
-
-enum class KvPrecision : int32_t { kF32 = 0, kBf16 = 1, kInt8 = 2 };
-
-inline const char* kv_precision_name(KvPrecision p) {
-  switch (p) {
-    case KvPrecision::kBf16: return "bf16";
-    case KvPrecision::kInt8: return "int8";
-    default: return "f32";
-  }
-}
 
 inline int64_t kv_element_bytes(KvPrecision p) { return p == KvPrecision::kF32 ? 4 : p == KvPrecision::kBf16 ? 2 : 1; }
 

@@ -11,8 +11,8 @@
 
 #include "kv_cache/kv_cache.h"
 #include "runtime/grammar/constraint.h"
-#include "runtime/requests.h"
 #include "runtime/sampler/sampler.h"
+#include "wenxin/requests.h"
 
 namespace wenxin::runtime {
 

@@ -72,7 +72,7 @@ void rmsnorm_backward(const float* x, const float* w, int64_t rows, int64_t n, f
   });
 }
 
-void layer_forward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
                          const BatchContext& ctx, const float* x, float* y, LayerActs* acts, ThreadPool& pool) {
   LayerActs local;
   LayerActs& a = acts ? *acts : local;
@@ -108,7 +108,7 @@ void layer_forward_train(const model::LayerWeights& w, const model::Ernie45Hpara
   for (int64_t i = 0; i < T * H; ++i) y[i] += a.mid[i];
 }
 
-void layer_backward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
                           const BatchContext& ctx, const float* x, const LayerActs& a, const float* dy, float* dx,
                           ThreadPool& pool) {
   const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();

@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "model/ernie4_5/hparams.h"
 #include "model/ernie4_5/weights.h"
 #include "train/attention_grad.h"
 #include "train/ffn_grad.h"
+#include "wenxin/hparams.h"
 
 namespace wenxin::train {
 
@@ -41,12 +41,12 @@ struct LayerActs {
 };
 
 // y = layer(x); `acts` (optional) keeps the intermediates the backward needs.
-void layer_forward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
                          const BatchContext& ctx, const float* x, float* y, LayerActs* acts, ThreadPool& pool);
 
 // From dy, accumulates the layer's LoRA gradients and writes dx (skipped when dx is null: no
 // trainable parameter lies below this layer).
-void layer_backward_train(const model::LayerWeights& w, const model::Ernie45Hparams& hp, const LayerLora& lora,
+void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
                           const BatchContext& ctx, const float* x, const LayerActs& acts, const float* dy, float* dx,
                           ThreadPool& pool);
 

@@ -59,18 +59,18 @@ namespace {
 void weight_tile(const model::Linear& w, int64_t n0, int64_t n1, int64_t i0, int64_t i1, float* out) {
   const int64_t cols = i1 - i0;
   switch (w.format) {
-    case model::WeightFormat::kFloat: {
+    case WeightFormat::kFloat: {
       const size_t es = dtype_size(w.weight.dtype), row_bytes = static_cast<size_t>(w.in) * es;
       for (int64_t n = n0; n < n1; ++n)
         kernels::row_to_f32(static_cast<const uint8_t*>(w.weight.data) + n * row_bytes + i0 * es, w.weight.dtype, cols,
                             out + (n - n0) * cols);
       return;
     }
-    case model::WeightFormat::kQ8:
-    case model::WeightFormat::kQ4:
-      kernels::active_kernels().dequantize(w.quantized, w.format == model::WeightFormat::kQ4, n0, n1, i0, i1, out);
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ4:
+      kernels::active_kernels().dequantize(w.quantized, w.format == WeightFormat::kQ4, n0, n1, i0, i1, out);
       return;
-    case model::WeightFormat::kFp8:
+    case WeightFormat::kFp8:
       for (int64_t n = n0; n < n1; ++n)
         for (int64_t i = i0; i < i1; ++i)
           out[(n - n0) * cols + i - i0] =

@@ -34,7 +34,7 @@ Status LoraTrainer::create(const model::Ernie45Model& model, TrainerOptions opti
 }
 
 Status LoraTrainer::bind(TrainerOptions options) {
-  const model::Ernie45Hparams& hp = model_.hparams();
+  const Ernie45Hparams& hp = model_.hparams();
   const model::Ernie45Weights& w = model_.weights();
   checkpointing_ = options.checkpointing;
   if (options.params.empty()) return Status(ErrorCode::kInvalidArgument, "no LoRA parameters to train");
@@ -131,7 +131,7 @@ Status LoraTrainer::bind(TrainerOptions options) {
 
 Status LoraTrainer::prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
                             std::vector<float>* h) const {
-  const model::Ernie45Hparams& hp = model_.hparams();
+  const Ernie45Hparams& hp = model_.hparams();
   const int64_t T = static_cast<int64_t>(batch.tokens.size());
   if (T == 0 || batch.lengths.empty()) return Status(ErrorCode::kInvalidArgument, "the batch is empty");
   if (static_cast<int64_t>(batch.labels.size()) != T)
@@ -203,7 +203,7 @@ void sum_losses(BatchLoss* loss) {
 }  // namespace
 
 Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t seed, BatchLoss* loss, ThreadPool& pool) {
-  const model::Ernie45Hparams& hp = model_.hparams();
+  const Ernie45Hparams& hp = model_.hparams();
   const model::Ernie45Weights& w = model_.weights();
   BatchContext ctx;
   LossRows rows;
@@ -246,7 +246,7 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
 }
 
 Status LoraTrainer::evaluate(const TrainBatch& batch, BatchLoss* loss, ThreadPool& pool) {
-  const model::Ernie45Hparams& hp = model_.hparams();
+  const Ernie45Hparams& hp = model_.hparams();
   const model::Ernie45Weights& w = model_.weights();
   BatchContext ctx;
   LossRows rows;
@@ -308,6 +308,16 @@ double LoraTrainer::apply(const AdamWOptions& opt) {
     update(p.b, p.grad_b, p.m_b, p.v_b);
   }
   return norm;
+}
+
+std::pair<std::vector<float>*, std::vector<float>*> LoraTrainer::tensors(size_t i, TrainerTensors kind) {
+  LoraParam& p = params_[i];
+  switch (kind) {
+    case TrainerTensors::kGrads: return {&p.grad_a, &p.grad_b};
+    case TrainerTensors::kExpAvg: return {&p.m_a, &p.m_b};
+    case TrainerTensors::kExpAvgSq: return {&p.v_a, &p.v_b};
+    default: return {&p.a, &p.b};
+  }
 }
 
 }  // namespace wenxin::train

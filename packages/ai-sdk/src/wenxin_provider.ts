@@ -1,8 +1,8 @@
 /**
  * The provider: `createWenxin(settings)` (or the default `wenxin`) turns a model id into AI SDK
- * models. Local mode (no `baseURL`): the id is a checkpoint directory or `.gguf` file, loaded
- * in-process with the provider's load options; every model of the same checkpoint and options
- * shares one engine. Remote mode: the id is the model name an OpenAI-compatible server serves.
+ * models. Local mode (no `baseURL`): the id is a checkpoint directory, a `.gguf` file or a hub
+ * repo id, loaded in-process with the provider's load options; every model of the same
+ * checkpoint and options shares one engine. Remote mode: the id is the model name an OpenAI-compatible server serves.
  */
 import { NoSuchModelError, type ProviderV3 } from "@ai-sdk/provider";
 import { loadOptionalSetting } from "@ai-sdk/provider-utils";
@@ -22,7 +22,7 @@ import {
 } from "./wenxin_settings.js";
 
 export interface WenxinProvider extends ProviderV3 {
-  /** A chat model: a checkpoint directory / `.gguf` file (local) or a served model name (remote). */
+  /** A chat model: a checkpoint directory, `.gguf` file or hub repo id (local), or a served model name (remote). */
   (modelId: string, settings?: WenxinChatSettings): WenxinChatLanguageModel;
   languageModel(modelId: string, settings?: WenxinChatSettings): WenxinChatLanguageModel;
   chat(modelId: string, settings?: WenxinChatSettings): WenxinChatLanguageModel;
@@ -34,7 +34,7 @@ export interface WenxinProvider extends ProviderV3 {
 }
 
 export function createWenxin(settings: WenxinProviderSettings = {}): WenxinProvider {
-  const { baseURL, apiKey, headers, fetch, ...load } = parseOrThrow(
+  const { baseURL, apiKey, headers, fetch, hub, ...load } = parseOrThrow(
     wenxinProviderSettingsSchema,
     settings,
     "createWenxin settings",
@@ -58,7 +58,12 @@ export function createWenxin(settings: WenxinProviderSettings = {}): WenxinProvi
       });
       s = remoteSource(modelId, post);
     } else {
-      s = localSource(modelId, load);
+      s = localSource(modelId, load, {
+        ...(hub?.revision ? { revision: hub.revision } : {}),
+        ...(hub?.cacheDir ? { cache_dir: hub.cacheDir } : {}),
+        ...(hub?.token ? { token: hub.token } : {}),
+        ...(hub?.localFilesOnly ? { local_files_only: true } : {}),
+      });
     }
     sources.set(modelId, s);
     return s;

@@ -17,6 +17,20 @@ export const wenxinProviderSettingsSchema = loadOptionsSchema.extend({
   apiKey: z.string().optional(),
   /** Extra request headers in remote mode. */
   headers: z.record(z.string(), z.string()).optional(),
+  /** Local model ids that are hub repo ids ("baidu/ERNIE-4.5-0.3B-PT"): where and what to fetch. */
+  hub: z
+    .object({
+      /** Branch, tag or commit (default "main"). */
+      revision: z.string().min(1).optional(),
+      /** Cache root (default HF_HUB_CACHE, else $HF_HOME/hub: the cache Python's huggingface_hub uses). */
+      cacheDir: z.string().min(1).optional(),
+      /** Hub token (default HF_TOKEN or the stored login). */
+      token: z.string().min(1).optional(),
+      /** Use only the cache, never the network (also HF_HUB_OFFLINE=1). */
+      localFilesOnly: z.boolean().optional(),
+    })
+    .strict()
+    .optional(),
   /** A fetch implementation for remote mode (tests, proxies); default the global fetch. */
   fetch: z.custom<FetchFunction>((v) => typeof v === "function", "a fetch function").optional(),
 });

@@ -14,6 +14,7 @@ import {
   chunk,
   errorResponse,
   MODEL,
+  recordedReplies,
   sse,
   toolCallStream,
 } from "../../../test/helpers/vllm_responses.js";
@@ -27,13 +28,8 @@ afterAll(() => server.close());
 
 /** Serves `responses` in turn and records each request body and headers. */
 function serveChat(...responses: (() => Response)[]) {
-  const requests: { body: Record<string, any>; headers: Headers }[] = [];
-  server.use(
-    http.post(`${BASE_URL}/chat/completions`, async ({ request }) => {
-      requests.push({ body: (await request.json()) as Record<string, any>, headers: request.headers });
-      return responses[Math.min(requests.length - 1, responses.length - 1)]!();
-    }),
-  );
+  const { requests, resolver } = recordedReplies(...responses);
+  server.use(http.post(`${BASE_URL}/chat/completions`, resolver));
   return requests;
 }
 
@@ -62,22 +58,13 @@ describe("remote mode against vLLM-shaped responses", () => {
       providerOptions: { wenxin: { repetitionPenalty: 1.1 } },
     });
     const { body, headers } = requests[0]!;
-    expect(body).toMatchObject({
-      model: MODEL,
-      messages: [
-        { role: "system", content: "Be brief." },
-        { role: "user", content: "Hello" },
-      ],
-      stream: true,
-      stream_options: { include_usage: true },
-      temperature: 0.7,
-      top_p: 0.8,
-      top_k: 40,
+    // The call settings in OpenAI's names, the provider options in vLLM's.
+    const sent = { ...body, messages: body.messages.map((m: { role: string }) => m.role) };
+    expect(sent).toMatchObject({ model: MODEL, messages: ["system", "user"], stream: true, max_tokens: 64 });
+    expect(sent).toMatchObject({ temperature: 0.7, top_p: 0.8, top_k: 40, seed: 42, stop: ["\n\n"] });
+    expect(sent).toMatchObject({
       min_p: 0.05,
       repetition_penalty: 1.1,
-      seed: 42,
-      max_tokens: 64,
-      stop: ["\n\n"],
       chat_template_kwargs: { enable_thinking: true },
     });
     expect(headers.get("authorization")).toBe("Bearer sk-test");

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `wenxin` command: one verb per file in commands/.
+import { readFileSync } from "node:fs";
+
 import { WenxinError } from "@wenxin/engine";
 
 import { generateCommand } from "./commands/generate.js";
@@ -25,11 +27,20 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `Usage: wenxin <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'wenxin <command> --help' for a command's options.`;
+  return `Usage: wenxin <command> [options]\n       wenxin --version\n\nCommands:\n${lines.join("\n")}\n\nRun 'wenxin <command> --help' for a command's options.`;
+}
+
+/** This package's version, from its package.json (dist/index.js → ../package.json). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(`wenxin ${version()} (node ${process.versions.node})`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h") {
     console.log(usage());
     return name ? 0 : 1;

@@ -115,6 +115,11 @@ describe("wenxin serve", () => {
   it("exits with 1 when the model cannot load, and on bad options", async () => {
     await expect(run("node", [CLI, "serve", "--model", "/nonexistent", "--port", "0"])).rejects.toMatchObject({
       code: 1,
+      stderr: expect.stringContaining("'/nonexistent' is neither a directory nor a hub repo id"),
+    });
+    // A directory that is not a checkpoint: the server starts, then says why the model failed to load.
+    await expect(run("node", [CLI, "serve", "--model", path.dirname(DENSE_DIR), "--port", "0"])).rejects.toMatchObject({
+      code: 1,
       stdout: expect.stringContaining("model failed to load"),
     });
     await expect(run("node", [CLI, "serve"])).rejects.toMatchObject({

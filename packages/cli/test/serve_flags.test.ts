@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { parseServerOptions, serverOptionsSchema } from "@wenxin/server";
 
-import { serverOptionsFromFlags } from "../src/commands/serve.js";
+import { loadOptionsFromFlags, serverOptionsFromFlags } from "../src/commands/serve.js";
 
 afterEach(() => vi.unstubAllEnvs());
 
@@ -20,6 +20,8 @@ describe("serverOptionsFromFlags", () => {
       "max-embedding-inputs": "100",
       "max-embedding-tokens": "5000",
       "metrics-key": "m",
+      cors: ["https://a.example", "https://b.example"],
+      "responses-store": "10",
     });
     expect(options).toEqual({
       maxConcurrency: 8,
@@ -31,6 +33,8 @@ describe("serverOptionsFromFlags", () => {
       maxEmbeddingInputs: 100,
       maxEmbeddingTokens: 5000,
       metricsKey: "m",
+      cors: ["https://a.example", "https://b.example"],
+      responsesStoreSize: 10,
     });
     expect(Object.keys(options).every((k) => k in serverOptionsSchema.shape)).toBe(true);
     expect(parseServerOptions(options)).toMatchObject(options);
@@ -45,5 +49,28 @@ describe("serverOptionsFromFlags", () => {
 
   it("names the flag whose value is not a number", () => {
     expect(() => serverOptionsFromFlags({ "max-stop-length": "many" })).toThrow("--max-stop-length must be a number");
+  });
+});
+
+describe("loadOptionsFromFlags", () => {
+  it("maps the engine flags onto Engine.load options", () => {
+    expect(
+      loadOptionsFromFlags({
+        weights: "q4",
+        "kv-cache": "int8",
+        "max-batch-tokens": "256",
+        "max-context": "2048",
+        threads: "2",
+        "no-prefix-caching": true,
+      }),
+    ).toEqual({
+      weights: "q4",
+      kvCache: "int8",
+      maxBatchTokens: 256,
+      maxContext: 2048,
+      threads: 2,
+      prefixCaching: false,
+    });
+    expect(loadOptionsFromFlags({})).toEqual({});
   });
 });

@@ -20,7 +20,7 @@ export const ERROR_CODES = [
   "ERR_WENXIN_ABORTED",
   "ERR_WENXIN_ENGINE_CLOSED",
   "ERR_WENXIN_INTERNAL",
-  // Model hub (used by @wenxin/transformers): access refused (gated/private repo, bad token), hub unreachable.
+  // Model hub (hub/): access refused (gated/private repo, bad token), hub unreachable.
   "ERR_WENXIN_HUB_UNAUTHORIZED",
   "ERR_WENXIN_NETWORK",
 ] as const;

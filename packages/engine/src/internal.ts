@@ -26,3 +26,21 @@ export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safete
 
 // A PEFT adapter checked against a model config (engine.loadAdapter's reader)
 export { describeAdapter } from "./adapters/peft_adapter.js";
+
+// The Hugging Face hub: a checkpoint directory or a hub repo id → a local directory (files
+// fetched into the shared cache, as Python's huggingface_hub lays it out)
+export { env } from "./hub/settings.js";
+export type { ProgressInfo, ProgressCallback } from "./hub/settings.js";
+export { hf_hub_download, resolveHubFile } from "./hub/file_download.js";
+export type { HubDownloadOptions } from "./hub/file_download.js";
+export {
+  resolvePretrained,
+  MODEL_FILES,
+  TOKENIZER_FILES,
+  CONFIG_FILES,
+  GENERATION_FILES,
+  ADAPTER_FILES,
+} from "./hub/resolve_pretrained.js";
+export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
+export { HubError } from "./hub/hub_error.js";
+export type { HubErrorReason } from "./hub/hub_error.js";

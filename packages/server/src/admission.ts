@@ -43,9 +43,10 @@ export class AdmissionQueue {
   /**
    * Waits for `sequences` slots. Rejects with 400 when the request alone needs more than the
    * server runs at once (`param` names what to reduce), with 429 when the queue is full, and with
-   * the signal's reason when the client goes away while waiting.
+   * the signal's reason when the client goes away while waiting. `onWait` is called when the
+   * request has to wait (not when it is admitted or refused at once).
    */
-  acquire(signal?: AbortSignal, sequences = 1, param: string | null = "n"): Promise<Release> {
+  acquire(signal?: AbortSignal, sequences = 1, param: string | null = "n", onWait?: () => void): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
       this.assertFits(sequences, param);
@@ -79,6 +80,7 @@ export class AdmissionQueue {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.waiters.push(waiter);
+      onWait?.();
     });
   }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 
+import cors from "@fastify/cors";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from "fastify";
 import { pino, type Logger } from "pino";
 
@@ -16,6 +17,8 @@ import { registerChatCompletions } from "./routes/chat_completions/router.js";
 import { registerCompletions } from "./routes/completions/router.js";
 import { registerEmbeddings } from "./routes/embeddings/router.js";
 import { registerModels } from "./routes/models/router.js";
+import { registerResponses } from "./routes/responses/router.js";
+import { registerTokenization } from "./routes/tokenize/router.js";
 import { registerSystemRoutes } from "./routes/system/router.js";
 import type { ServingContext } from "./serving_context.js";
 
@@ -61,6 +64,16 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
+
+  // A preflight carries no credentials: the key check lets it through to this plugin.
+  if (ctx.options.cors.length > 0)
+    void app.register(cors, {
+      origin: ctx.options.cors.includes("*") ? "*" : ctx.options.cors.map((o) => new URL(o).origin),
+      methods: ["GET", "POST", "DELETE"],
+      allowedHeaders: ["authorization", "content-type", "x-request-id"],
+      exposedHeaders: ["x-request-id"],
+      maxAge: 600,
+    });
 
   // onRequest runs after routing: the check sees the route the router matched, whatever the target's spelling.
   app.addHook("onRequest", async (request, reply) => {
@@ -115,6 +128,8 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   registerChatCompletions(app, ctx);
   registerCompletions(app, ctx);
   registerEmbeddings(app, ctx);
+  registerResponses(app, ctx);
+  registerTokenization(app, ctx);
   registerModels(app, ctx);
   registerSystemRoutes(app, ctx);
   return app;

@@ -37,6 +37,9 @@ export class Authenticator {
    * too, so an unauthenticated client learns nothing about which routes exist.
    */
   check(request: FastifyRequest): void {
+    // A browser's CORS preflight never carries credentials; it reaches no handler (the CORS plugin
+    // answers it, or nothing does).
+    if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) return;
     const route = request.routeOptions.url;
     if (route !== undefined && PUBLIC_ROUTES.has(route)) return;
     const required = route === METRICS_ROUTE ? (this.metricsKey ?? this.apiKey) : this.apiKey;

@@ -9,6 +9,7 @@ import type { EngineStats } from "@wenxin/engine";
 import type { ServedModel } from "./served_model.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const TTFT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Width of the window behind the tokens-per-second gauge. */
 const RATE_WINDOW_S = 10;
@@ -65,6 +66,11 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
+  // vLLM's names and `model_name` label, so dashboards made for vLLM read them as they are.
+  readonly queueTime: Histogram<"model_name">;
+  readonly interTokenLatency: Histogram<"model_name">;
+  readonly finished: Counter<"model_name" | "finished_reason">;
+
   readonly promptTokens = new Counter({
     name: "wenxin_prompt_tokens_total",
     help: "Prompt tokens of admitted generation and embedding requests",
@@ -94,7 +100,27 @@ export class ServerMetrics {
     return this.scrapeStats ?? model.engineStats();
   }
 
-  constructor(model: ServedModel) {
+  constructor(private readonly model: ServedModel) {
+    this.queueTime = new Histogram({
+      name: "vllm:request_queue_time_seconds",
+      help: "Time requests waited for an engine slot",
+      labelNames: ["model_name"],
+      buckets: TTFT_BUCKETS,
+      registers: [this.registry],
+    });
+    this.interTokenLatency = new Histogram({
+      name: "vllm:inter_token_latency_seconds",
+      help: "Time between successive tokens of a sequence",
+      labelNames: ["model_name"],
+      buckets: ITL_BUCKETS,
+      registers: [this.registry],
+    });
+    this.finished = new Counter({
+      name: "vllm:request_success_total",
+      help: "Sequences that ended, by why: stop (an end token, a stop string, a complete answer), length (the token limit), abort (the client left or the request failed)",
+      labelNames: ["model_name", "finished_reason"],
+      registers: [this.registry],
+    });
     const rate = this.rate;
     const stats = () => this.stats(model);
     new Gauge({
@@ -189,6 +215,18 @@ export class ServerMetrics {
     );
     counter("wenxin_engine_preemptions_total", "Sequences preempted for lack of KV cache", (s) => s.preemptions);
     counter("wenxin_engine_steps_total", "Engine steps (one forward pass over all running sequences)", (s) => s.steps);
+  }
+
+  recordQueueTime(seconds: number): void {
+    this.queueTime.observe({ model_name: this.model.id }, seconds);
+  }
+
+  recordInterTokenLatency(seconds: number): void {
+    this.interTokenLatency.observe({ model_name: this.model.id }, seconds);
+  }
+
+  recordFinished(reason: "stop" | "length" | "abort"): void {
+    this.finished.inc({ model_name: this.model.id, finished_reason: reason });
   }
 
   /** Counts tokens as they are generated (feeds the counter and the rate gauge). */

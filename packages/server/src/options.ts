@@ -11,6 +11,11 @@ export const serverOptionsSchema = z.object({
   apiKey: z.string().min(1).optional(),
   /** A second key that opens `/metrics` only (for a scraper that must not use the API). */
   metricsKey: z.string().min(1).optional(),
+  /**
+   * Origins whose browser pages may call the API (CORS): exact origins such as
+   * `https://app.example.com`, or `*` for any. Off (no CORS headers) by default.
+   */
+  cors: z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ })])).default([]),
   /** The model id clients send in `model`; default: the model directory's name. */
   modelName: z.string().min(1).optional(),
   /** Sequences (one per prompt × choice) running on the engine at once; more wait in the queue. */
@@ -33,6 +38,11 @@ export const serverOptionsSchema = z.object({
    * taken) before it is disconnected and its work freed, in ms. 0 turns the limit off.
    */
   streamIdleTimeoutMs: z.number().int().min(0).default(60_000),
+  /**
+   * A stream with nothing to send for this long (waiting for a slot, prefilling a long prompt) gets
+   * an SSE comment, so clients and proxies see it is alive; in ms, 0 for none.
+   */
+  sseKeepAliveMs: z.number().int().min(0).default(5_000),
   /** `max_tokens` when a chat request gives none; default: whatever context is left after the prompt. */
   defaultMaxTokens: z.number().int().min(1).optional(),
   /** Stop strings one request may give. */
@@ -43,6 +53,8 @@ export const serverOptionsSchema = z.object({
   maxEmbeddingInputs: z.number().int().min(1).default(2048),
   /** Tokens of all the inputs of one embeddings request together. */
   maxEmbeddingTokens: z.number().int().min(1).default(65_536),
+  /** Responses kept in memory for `previous_response_id` (least recently used dropped first); 0 keeps none. */
+  responsesStoreSize: z.number().int().min(0).max(1_000_000).default(1000),
   /** How long SIGTERM waits for in-flight requests before aborting them. */
   drainTimeoutMs: z.number().int().min(0).default(30_000),
   /** pino level; "silent" turns logging off. */

@@ -6,15 +6,22 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 
 import type { Release } from "./admission.js";
-import { ApiError } from "./errors.js";
+import { ApiError, toApiError } from "./errors.js";
 import type { InFlightRequest } from "./served_model.js";
 import type { ServingContext } from "./serving_context.js";
+import type { SseStream } from "./sse.js";
 
 export class RequestScope {
   readonly controller = new AbortController();
   private release: Release | undefined;
   private inFlight: { request: InFlightRequest; end: () => void } | undefined;
   private firstTokenSeen = false;
+  /** When each choice's last token came, for the inter-token latency. */
+  private readonly lastTokenAt = new Map<number, number>();
+  /** Sequences the request holds admission slots for. */
+  private sequences = 1;
+  /** The slots given up while the client lags, until they are taken back. */
+  private yielded: Promise<void> | undefined;
   private gone = false;
   private readonly startedAt = performance.now();
 
@@ -77,8 +84,10 @@ export class RequestScope {
    * naming `param` when one request alone needs more than run at once) and registers the request
    * as in flight.
    */
-  async admit(sequences = 1, param: string | null = "n"): Promise<void> {
-    this.release = await this.model.admission.acquire(this.signal, sequences, param);
+  async admit(sequences = 1, param: string | null = "n", onWait?: () => void): Promise<void> {
+    this.sequences = sequences;
+    this.release = await this.model.admission.acquire(this.signal, sequences, param, onWait);
+    this.metrics.recordQueueTime((performance.now() - this.startedAt) / 1000);
     this.inFlight = this.model.begin(this.controller);
     if (this.model.state !== "ready") {
       this.end();
@@ -86,19 +95,63 @@ export class RequestScope {
     }
   }
 
+  /**
+   * Resolves once the client has taken what the stream holds. While it lags (its socket full), the
+   * request's admission slots go to the requests waiting, so clients that stop reading cannot hold
+   * the server; they are taken back, in queue order, before generation goes on. Every choice of the
+   * request waits on the same turn.
+   */
+  awaitClient(stream: SseStream): Promise<void> {
+    if (!stream.backedUp) return Promise.resolve();
+    return (this.yielded ??= this.yieldSlots(stream).finally(() => (this.yielded = undefined)));
+  }
+
+  private async yieldSlots(stream: SseStream): Promise<void> {
+    this.release?.();
+    this.release = undefined;
+    await stream.writable(this.signal);
+    if (this.signal.aborted) return;
+    this.release = await this.model.admission.acquire(this.signal, this.sequences, null);
+  }
+
   /** Counts the request's prompt tokens (once, whatever `n`). */
   countPrompt(promptTokens: number): void {
     this.metrics.promptTokens.inc(promptTokens);
   }
 
-  /** Called for every engine step's new tokens. */
-  onGenerated(count: number): void {
+  /** Called for every engine step's new tokens of choice `choice`. */
+  onGenerated(count: number, choice = 0): void {
     if (count <= 0) return;
+    const now = performance.now();
+    const last = this.lastTokenAt.get(choice);
+    if (last !== undefined)
+      for (let i = 0; i < count; i++) this.metrics.recordInterTokenLatency((now - last) / 1000 / count);
+    this.lastTokenAt.set(choice, now);
     if (!this.firstTokenSeen) {
       this.firstTokenSeen = true;
       this.metrics.timeToFirstToken.observe({ route: this.route }, (performance.now() - this.startedAt) / 1000);
     }
     this.metrics.addGenerated(count);
+  }
+
+  /**
+   * Answers a failure: throws it (the error handler sends its status) while no stream has started,
+   * else ends the stream with an error event (`streamError`, where the API has its own form);
+   * nothing when the client is gone.
+   */
+  fail(err: unknown, stream: SseStream | undefined, streamError?: (error: ApiError) => void): void {
+    const failure = this.failure(err);
+    if (!stream?.opened) throw failure;
+    if (this.clientGone) return; // nobody left to tell
+    const error = toApiError(failure, String(this.request.id));
+    this.streamFailed(error);
+    if (streamError) streamError(error);
+    else stream.fail(error);
+  }
+
+  /** Counts a sequence that ended, by why. */
+  onFinished(reason: "stop" | "length" | "abort"): void {
+    this.metrics.recordFinished(reason);
   }
 
   /** Counts an error that happened after the response headers went out (so the status stays 200). */

@@ -1,6 +1,13 @@
 /**
- * Server-sent events as OpenAI streams them: one `data: <json>\n\n` frame per chunk, a final
- * `data: [DONE]\n\n`, and `data: {"error": …}` when a stream fails after its headers went out.
+ * Server-sent events as OpenAI streams them: `data: <json>\n\n` frames (with an `event:` line
+ * where the API names its events, as /v1/responses does), a final `data: [DONE]\n\n` for the
+ * chat and completions APIs, and an error event when a stream fails after its headers went out.
+ *
+ * The headers go out on the first write or on `open()`: a request that has to wait for an engine
+ * slot opens its stream early, so comments (`: keep-alive`) can tell the client and any proxy in
+ * between that it is still alive while it waits and while its prompt is prefilled. A comment is
+ * written whenever nothing else was for `keepAliveMs`.
+ *
  * The body is a PassThrough handed to fastify, so fastify keeps logging and timing the request.
  */
 import { PassThrough } from "node:stream";
@@ -9,27 +16,73 @@ import type { FastifyReply } from "fastify";
 
 import type { ApiError } from "./errors.js";
 
+export interface SseOptions {
+  /** Write a comment when nothing was written for this long, in ms; 0 for never. */
+  keepAliveMs: number;
+  /** Written last by `done()`; undefined for APIs that end without one. */
+  doneFrame?: string;
+}
+
 export class SseStream {
   private readonly body = new PassThrough();
+  private started = false;
   private ended = false;
   private drained: Promise<void> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private wroteSinceTick = false;
 
-  constructor(reply: FastifyReply, extraHeaders: Record<string, string> = {}) {
-    reply
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly options: SseOptions,
+  ) {}
+
+  /** True once the headers went out: from then on failures are events, not statuses. */
+  get opened(): boolean {
+    return this.started;
+  }
+
+  /** Sends the headers (200, text/event-stream) and starts the keep-alive comments. */
+  open(): void {
+    if (this.started) return;
+    this.started = true;
+    this.reply
       .code(200)
       .headers({
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
         "x-accel-buffering": "no", // proxies must not hold chunks back
-        ...extraHeaders,
       })
       .send(this.body);
+    if (this.options.keepAliveMs > 0) {
+      this.keepAlive = setInterval(() => {
+        if (!this.wroteSinceTick) this.write(": keep-alive\n\n");
+        this.wroteSinceTick = false;
+      }, this.options.keepAliveMs);
+      this.keepAlive.unref();
+    }
+    this.body.once("close", () => clearInterval(this.keepAlive));
   }
 
-  /** Writes one event; a no-op once the stream ended or the client left. */
+  /** Writes one `data:` frame; a no-op once the stream ended or the client left. */
   send(data: unknown): void {
+    this.write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Writes one named event (`event: <type>` then its data), as /v1/responses streams them. */
+  sendEvent(type: string, data: unknown): void {
+    this.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  private write(frame: string): void {
+    this.open();
     if (this.ended || this.body.destroyed) return;
-    this.body.write(`data: ${JSON.stringify(data)}\n\n`);
+    this.wroteSinceTick = true;
+    this.body.write(frame);
+  }
+
+  /** True while the client has not taken what was written (the socket's buffers full). */
+  get backedUp(): boolean {
+    return !this.ended && !this.body.destroyed && this.body.writableNeedDrain;
   }
 
   /**
@@ -55,16 +108,23 @@ export class SseStream {
     return this.drained;
   }
 
-  /** Ends the stream with `[DONE]`. */
+  /** Ends the stream (with the API's final frame, if it has one). */
   done(): void {
     if (this.ended) return;
+    this.open();
     this.ended = true;
-    if (!this.body.destroyed) this.body.end("data: [DONE]\n\n");
+    clearInterval(this.keepAlive);
+    if (!this.body.destroyed) this.body.end(this.options.doneFrame ?? "");
   }
 
-  /** Ends a stream that failed mid-way with an error event, then `[DONE]`. */
+  /** Ends a stream that failed mid-way with an error event (`{error: …}`), then the final frame. */
   fail(error: ApiError): void {
     this.send(error.toBody());
     this.done();
   }
+}
+
+/** The chat and completions APIs' streams: data frames and a final `[DONE]`. */
+export function openAiStream(reply: FastifyReply, keepAliveMs: number): SseStream {
+  return new SseStream(reply, { keepAliveMs, doneFrame: "data: [DONE]\n\n" });
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "@wenxin/engine";
 
 import { connectWithoutReading, rawRequest } from "./helpers/raw_http.js";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
 
 const IDLE_MS = 600;
 let engine: Engine;
@@ -113,5 +113,39 @@ describe("--stream-idle-timeout", () => {
     expect(text.slice(-200)).toContain("data: [DONE]");
     expect(text).not.toContain("stream_idle_timeout");
     await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+  });
+
+  it("gives a lagging client's slots to the requests waiting, and takes them back after", async () => {
+    const one = await startTestServer(engine, { maxConcurrency: 1, streamIdleTimeoutMs: 100_000 });
+    try {
+      const before = engine.stats().generatedTokens;
+      const body = JSON.stringify({
+        model: MODEL_ID,
+        messages: [{ role: "user", content: "hello" }],
+        max_tokens: 3500,
+        temperature: 1,
+        seed: 2,
+        logprobs: true,
+        top_logprobs: 20,
+        stream: true,
+      });
+      const lagging = await connectWithoutReading(one.url, rawRequest("POST", "/v1/chat/completions", { body }));
+      // It fills its socket, then gives up its only slot: a request behind it is served while the
+      // lagging one is still in flight (the idle timeout, 100 s, has not freed anything).
+      await expect.poll(() => engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
+      const other = await postJson(`${one.baseURL}/completions`, { model: MODEL_ID, prompt: "x", max_tokens: 2 });
+      expect(other.status).toBe(200);
+      expect(one.server.model.inFlightCount).toBe(1);
+      // Reading again, the lagging client gets its whole answer.
+      const chunks: Buffer[] = [];
+      const ended = new Promise<void>((resolve) => lagging.on("end", resolve));
+      lagging.on("data", (c: Buffer) => chunks.push(c));
+      lagging.resume();
+      await ended;
+      expect(Buffer.concat(chunks).toString("utf8").slice(-100)).toContain("data: [DONE]");
+      expect(one.server.model.admission.running).toBe(0);
+    } finally {
+      await one.stop();
+    }
   });
 });

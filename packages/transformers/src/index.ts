@@ -45,21 +45,25 @@ export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
 export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
 
-// Hub
-export { env } from "./hub/settings.js";
-export type { ProgressInfo, ProgressCallback } from "./hub/settings.js";
-export { hf_hub_download } from "./hub/file_download.js";
+// Hub (the engine's: every package resolves hub ids the same way)
 export {
+  env,
+  hf_hub_download,
   resolvePretrained,
   MODEL_FILES,
   TOKENIZER_FILES,
   CONFIG_FILES,
   ADAPTER_FILES,
-} from "./hub/resolve_pretrained.js";
-export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
-export type { HubDownloadOptions } from "./hub/file_download.js";
-export { HubError } from "./hub/hub_error.js";
-export type { HubErrorReason } from "./hub/hub_error.js";
+  HubError,
+} from "@wenxin/engine/internal";
+export type {
+  ProgressInfo,
+  ProgressCallback,
+  FileRequest,
+  ResolvedLocation,
+  HubDownloadOptions,
+  HubErrorReason,
+} from "@wenxin/engine/internal";
 
 // Tensors
 export { Tensor } from "./utils/tensor.js";

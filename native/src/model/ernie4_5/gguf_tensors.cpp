@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "formats/gguf.h"
 #include "kernels/quant_formats.h"
+#include "kernels/quantize_weights.h"
 
 namespace wenxin::model {
 
@@ -134,17 +135,7 @@ void convert_row(uint32_t type, const uint8_t* src, int64_t k, uint16_t* scales,
   // K-quants: dequantize, then quantize to q8 exactly as the engine quantizes a float row.
   tmp.resize(static_cast<size_t>(k));
   ggml::dequantize_row(type, src, k, tmp.data());
-  for (int64_t b = 0; b < nb; ++b) {
-    const float* x = tmp.data() + b * kernels::kQBlock;
-    float bmax = 0;
-    for (int i = 0; i < kernels::kQBlock; ++i) bmax = std::fmax(bmax, std::fabs(x[i]));
-    scales[b] = f32_to_f16(bmax / 127.0f);
-    const float d = f16_to_f32(scales[b]), inv = d > 0 ? 1.0f / d : 0.0f;
-    for (int i = 0; i < kernels::kQBlock; ++i) {
-      const int v = static_cast<int>(std::lrintf(x[i] * inv));
-      out[b * kernels::kQBlock + i] = static_cast<uint8_t>(std::clamp(v, -127, 127) + 128);
-    }
-  }
+  kernels::quantize_weight_row_q8(tmp.data(), k, scales, out);
 }
 
 Converted convert_matrix(const GgufTensorInfo& t, ThreadPool& pool) {

@@ -13,8 +13,8 @@
 #include <string>
 
 #include "core/thread_pool.h"
-#include "formats/safetensors.h"
-#include "model/ernie4_5/hparams.h"
+#include "formats/tensor_store.h"
+#include "wenxin/hparams.h"
 
 namespace wenxin::model {
 

@@ -1,8 +1,8 @@
-#include "model/ernie4_5/hparams.h"
+#include "wenxin/hparams.h"
 
 #include <cmath>
 
-namespace wenxin::model {
+namespace wenxin {
 
 namespace {
 
@@ -66,4 +66,4 @@ bool Ernie45Hparams::is_moe_layer(int64_t layer) const {
   return (layer + 1) % moe_layer_interval == 0 && layer >= moe_layer_start_index && layer <= end;
 }
 
-}  // namespace wenxin::model
+}  // namespace wenxin

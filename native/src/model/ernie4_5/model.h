@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "core/thread_pool.h"
-#include "formats/safetensors.h"
+#include "formats/tensor_store.h"
 #include "model/batch.h"
-#include "model/ernie4_5/hparams.h"
 #include "model/ernie4_5/weights.h"
+#include "wenxin/hparams.h"
 
 namespace wenxin::model {
 

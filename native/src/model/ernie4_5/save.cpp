@@ -2,22 +2,15 @@
 #include <cstdio>
 #include <set>
 
+#include "core/thread_pool.h"
 #include "formats/safetensors_writer.h"
 #include "kernels/quant_formats.h"
 #include "model/ernie4_5/model.h"
+#include "wenxin/quantize.h"
 
 namespace wenxin::model {
 
 namespace {
-
-const char* format_name(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::kQ8: return "q8";
-    case WeightFormat::kQ4: return "q4";
-    case WeightFormat::kFp8: return "fp8";
-    default: return "bf16";
-  }
-}
 
 // NAME.qweight and NAME.qscale of a quantized matrix, or NAME.weight of one left in float.
 void emit_linear(const Linear& l, std::vector<OutTensor>* out) {
@@ -70,10 +63,27 @@ Status Ernie45Model::save(const std::string& path, WeightFormat format) const {
       continue;
     out.push_back({name, dtype_name(t.dtype), t.shape, t.data, static_cast<size_t>(t.numel()) * dtype_size(t.dtype)});
   }
-  WENXIN_RETURN_IF_ERROR(write_safetensors(path, out, {{"format", "pt"}, {"wenxin.weights", format_name(format)}}));
+  WENXIN_RETURN_IF_ERROR(
+      write_safetensors(path, out, {{"format", "pt"}, {"wenxin.weights", weight_format_name(format)}}));
   const Status intact = store_.check_files();  // a source truncated while copied wrote zeros
   if (!intact.is_ok()) std::remove(path.c_str());
   return intact;
 }
 
 }  // namespace wenxin::model
+
+namespace wenxin {
+
+Status save_quantized(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
+                      const std::string& out, int threads) {
+  if (format == WeightFormat::kFloat)
+    return Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)");
+  if (threads < 1 || threads > 1024)
+    return Status(ErrorCode::kInvalidArgument, "threads must be in 1..1024, got " + std::to_string(threads));
+  ThreadPool pool(threads);
+  std::unique_ptr<model::Ernie45Model> m;
+  WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, format, pool, &m, /*for_saving=*/true));
+  return m->save(out, format);
+}
+
+}  // namespace wenxin

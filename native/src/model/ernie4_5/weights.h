@@ -4,10 +4,10 @@
 
 #include <vector>
 
-#include "formats/safetensors.h"
-#include "model/ernie4_5/hparams.h"
+#include "formats/tensor_store.h"
 #include "model/layers/ffn.h"
 #include "model/layers/linear.h"
+#include "wenxin/hparams.h"
 
 namespace wenxin::model {
 

@@ -1,11 +1,12 @@
 #include "model/layers/linear.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "core/mapped_file.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
+#include "kernels/quantize_weights.h"
 
 namespace wenxin::model {
 
@@ -96,108 +97,29 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
   layer->packed = std::move(packed);
 }
 
-namespace {
-
-uint8_t f32_to_fp8_e4m3(float v) {
-  // Nearest representable e4m3 value, found by search over the 127 positive codes (load time only).
-  static const std::vector<float> positive = [] {
-    std::vector<float> p(127);
-    for (int i = 0; i < 127; ++i) p[i] = kernels::fp8_e4m3_to_f32(static_cast<uint8_t>(i));
-    return p;
-  }();
-  const float a = std::fabs(v);
-  const auto it = std::lower_bound(positive.begin(), positive.end(), a);
-  int best = static_cast<int>(it - positive.begin());
-  if (best >= 127) best = 126;
-  if (best > 0 && std::fabs(positive[best - 1] - a) <= std::fabs(positive[best] - a)) --best;
-  return static_cast<uint8_t>(best | (v < 0 ? 0x80 : 0));
-}
-
-struct Layout {
-  size_t data_bytes, scale_bytes;
-};
-
-}  // namespace
-
 void quantize_linear(Linear* layer, WeightFormat format, ThreadPool& pool) {
   if (format == WeightFormat::kFloat || layer->format != WeightFormat::kFloat || layer->in % kernels::kQBlock != 0)
     return;
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
-  const Layout lay = format == WeightFormat::kQ4
-                         ? Layout{static_cast<size_t>(n * kernels::q4_row_bytes(k)), static_cast<size_t>(n * nb * 2)}
-                     : format == WeightFormat::kQ8 ? Layout{static_cast<size_t>(n * k), static_cast<size_t>(n * nb * 2)}
-                                                   : Layout{static_cast<size_t>(n * k), static_cast<size_t>(n * 4)};
+  const int64_t row_bytes = format == WeightFormat::kQ4 ? kernels::q4_row_bytes(k) : k;
+  const int64_t scale_bytes = format == WeightFormat::kFp8 ? n * 4 : n * nb * 2;
   // Scales first (4-byte aligned), then the quantized bytes.
-  auto storage = std::make_shared<std::vector<uint8_t>>(lay.scale_bytes + lay.data_bytes);
+  auto storage = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(scale_bytes + n * row_bytes));
   uint8_t* scales = storage->data();
-  uint8_t* data = storage->data() + lay.scale_bytes;
+  uint8_t* data = storage->data() + scale_bytes;
   const TensorView& w = layer->weight;
-  const size_t row_bytes = static_cast<size_t>(k) * dtype_size(w.dtype);
-
+  const size_t src_row_bytes = static_cast<size_t>(k) * dtype_size(w.dtype);
   pool.parallel_for(n, [&](int64_t r0, int64_t r1, int) {
     std::vector<float> row(k);
     for (int64_t r = r0; r < r1; ++r) {
-      const auto* src = static_cast<const uint8_t*>(w.data) + r * row_bytes;
-      for (int64_t i = 0; i < k; ++i) {
-        const uint16_t h = reinterpret_cast<const uint16_t*>(src)[i];
-        row[i] = w.dtype == DType::kF32 ? reinterpret_cast<const float*>(src)[i]
-                                        : (w.dtype == DType::kBF16 ? bf16_to_f32(h) : f16_to_f32(h));
-      }
-      if (format == WeightFormat::kQ4) {
-        auto* bscale = reinterpret_cast<uint16_t*>(scales) + r * nb;
-        uint8_t* out = data + r * kernels::q4_row_bytes(k);
-        std::vector<uint8_t> q(k);
-        for (int64_t b = 0; b < nb; ++b) {
-          float amax = 0, maxv = 0;
-          for (int64_t i = 0; i < kernels::kQBlock; ++i) {
-            const float v = row[b * kernels::kQBlock + i];
-            if (std::fabs(v) > amax) {
-              amax = std::fabs(v);
-              maxv = v;
-            }
-          }
-          // Q4_0-style: the largest-magnitude value maps to -8, using the full signed range.
-          const uint16_t hs = f32_to_f16(maxv / -8.0f);
-          const float d = f16_to_f32(hs);
-          const float inv = d != 0 ? 1.0f / d : 0.0f;
-          for (int64_t i = 0; i < kernels::kQBlock; ++i) {
-            const int v = static_cast<int>(std::lrintf(row[b * kernels::kQBlock + i] * inv));
-            q[b * kernels::kQBlock + i] = static_cast<uint8_t>(std::clamp(v, -8, 7) + 8);
-          }
-          // the engine keeps scales positive-or-negative as stored: d may be negative
-          bscale[b] = hs;
-        }
-        for (int64_t c = 0; c * kernels::kQChunk < k; ++c) {
-          const int64_t elems = std::min<int64_t>(kernels::kQChunk, k - c * kernels::kQChunk);
-          const int64_t half = elems / 2;
-          for (int64_t j = 0; j < half; ++j)
-            out[c * (kernels::kQChunk / 2) + j] =
-                static_cast<uint8_t>(q[c * kernels::kQChunk + j] | (q[c * kernels::kQChunk + j + half] << 4));
-        }
-      } else {
-        float amax = 0;
-        for (int64_t i = 0; i < k; ++i) amax = std::fmax(amax, std::fabs(row[i]));
-        auto* rscale = reinterpret_cast<float*>(scales) + r;
-        uint8_t* out = data + r * k;
-        if (format == WeightFormat::kQ8) {
-          auto* bscale = reinterpret_cast<uint16_t*>(scales) + r * nb;
-          for (int64_t b = 0; b < nb; ++b) {
-            float bmax = 0;
-            for (int64_t i = 0; i < kernels::kQBlock; ++i)
-              bmax = std::fmax(bmax, std::fabs(row[b * kernels::kQBlock + i]));
-            bscale[b] = f32_to_f16(bmax / 127.0f);
-            const float d = f16_to_f32(bscale[b]), inv = d > 0 ? 1.0f / d : 0.0f;
-            for (int64_t i = 0; i < kernels::kQBlock; ++i) {
-              const int v = static_cast<int>(std::lrintf(row[b * kernels::kQBlock + i] * inv));
-              out[b * kernels::kQBlock + i] = static_cast<uint8_t>(std::clamp(v, -127, 127) + 128);
-            }
-          }
-        } else {  // fp8 e4m3: the row's largest magnitude maps to 448, e4m3's maximum
-          const float d = amax / 448.0f, inv = d > 0 ? 1.0f / d : 0.0f;
-          for (int64_t i = 0; i < k; ++i) out[i] = f32_to_fp8_e4m3(row[i] * inv);
-          *rscale = d;
-        }
-      }
+      kernels::row_to_f32(static_cast<const uint8_t*>(w.data) + r * src_row_bytes, w.dtype, k, row.data());
+      uint8_t* out = data + r * row_bytes;
+      if (format == WeightFormat::kQ8)
+        kernels::quantize_weight_row_q8(row.data(), k, reinterpret_cast<uint16_t*>(scales) + r * nb, out);
+      else if (format == WeightFormat::kQ4)
+        kernels::quantize_weight_row_q4(row.data(), k, reinterpret_cast<uint16_t*>(scales) + r * nb, out);
+      else
+        kernels::quantize_weight_row_fp8(row.data(), k, reinterpret_cast<float*>(scales) + r, out);
     }
   });
 

@@ -11,10 +11,9 @@
 #include "core/thread_pool.h"
 #include "kernels/quant_formats.h"
 #include "model/layers/lora.h"
+#include "wenxin/engine_options.h"
 
 namespace wenxin::model {
-
-enum class WeightFormat { kFloat, kQ8, kQ4, kFp8 };
 
 struct Linear {
   std::string name;  // the checkpoint's module name ("model.layers.0.self_attn.q_proj")

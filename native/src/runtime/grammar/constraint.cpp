@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <bit>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <limits>
 
 namespace wenxin::runtime::grammar {
@@ -46,19 +44,9 @@ Constraint::Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<c
   }
 }
 
-Constraint::~Constraint() {
-  const char* file = std::getenv("WENXIN_CONSTRAINT_STATS");
-  if (file == nullptr || *file == 0) return;
-  if (FILE* f = std::fopen(file, "a")) {
-    std::fprintf(f, "{\"steps\":%lld,\"apply_us\":%.1f,\"accept_us\":%.1f,\"states\":%zu}\n",
-                 static_cast<long long>(steps_), apply_ns_ / 1e3, accept_ns_ / 1e3, automaton_.state_count());
-    std::fclose(f);
-  }
-}
-
 bool Constraint::apply(float* logits, int64_t width, int32_t tokens_left) {
-  Timer timer{&apply_ns_};
-  ++steps_;
+  Timer timer{&cost_.mask_ns};
+  ++cost_.tokens;
   if (phase_ == Phase::kWaiting) {
     for (int32_t t : trigger_bans(matched_))
       if (t < width) logits[t] = kMasked;
@@ -113,7 +101,7 @@ bool Constraint::apply(float* logits, int64_t width, int32_t tokens_left) {
 }
 
 bool Constraint::accept(int32_t token) {
-  Timer timer{&accept_ns_};
+  Timer timer{&cost_.advance_ns};
   if (token < 0 || token >= vocab_->size()) return phase_ == Phase::kWaiting;
   if (phase_ == Phase::kWaiting) {
     advance_trigger(token);

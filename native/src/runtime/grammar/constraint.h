@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "runtime/grammar/automaton.h"
@@ -28,8 +29,14 @@ class Constraint {
 
   Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab, std::string trigger,
              std::vector<int32_t> stop_ids);
-  // With WENXIN_CONSTRAINT_STATS=<file>, appends this request's masking cost to that file.
-  ~Constraint();
+
+  // What masking and matching cost since the last call (the engine sums it into EngineStats).
+  struct Cost {
+    int64_t tokens = 0;  // apply() calls
+    int64_t mask_ns = 0;
+    int64_t advance_ns = 0;
+  };
+  Cost take_cost() { return std::exchange(cost_, Cost{}); }
 
   // Masks `logits` (width `width`) for the next token; `tokens_left` counts the tokens that may
   // still be generated, this one included. Returns false when no token at all is allowed.
@@ -61,10 +68,7 @@ class Constraint {
   int32_t state_ = 0;
   std::string output_;
   TokenMask scratch_;
-  // Cost accounting for WENXIN_CONSTRAINT_STATS.
-  int64_t steps_ = 0;
-  int64_t apply_ns_ = 0;
-  int64_t accept_ns_ = 0;
+  Cost cost_;
 };
 
 }  // namespace wenxin::runtime::grammar

@@ -1,13 +1,11 @@
 #include "runtime/lora/lora_adapter.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <map>
 
+#include "core/dtype.h"
+#include "core/tensor.h"
+#include "formats/file_slice.h"
 #include "kernels/ops.h"
 
 namespace wenxin::runtime {
@@ -16,27 +14,20 @@ namespace {
 
 Status read_matrix(const LoraTensorRef& ref, const std::vector<int64_t>& shape, const std::string& what,
                    std::vector<float>* out) {
-  if (ref.dtype != DType::kF32 && ref.dtype != DType::kF16 && ref.dtype != DType::kBF16)
-    return Status(ErrorCode::kUnsupportedDtype, what + " has unsupported dtype " + dtype_name(ref.dtype));
+  const DType dtype = dtype_from_safetensors(ref.dtype);
+  if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
+    return Status(ErrorCode::kUnsupportedDtype, what + " has unsupported dtype " + ref.dtype);
   if (ref.shape != shape)
     return Status(ErrorCode::kShapeMismatch,
                   what + " has shape " + shape_to_string(ref.shape) + ", expected " + shape_to_string(shape));
   const int64_t numel = shape[0] * shape[1];
-  if (ref.bytes != numel * static_cast<int64_t>(dtype_size(ref.dtype)) || ref.offset < 0)
+  if (ref.bytes != numel * static_cast<int64_t>(dtype_size(dtype)))
     return Status(ErrorCode::kInvalidFile, what + ": " + std::to_string(ref.bytes) + " bytes do not hold " +
-                                               dtype_name(ref.dtype) + " " + shape_to_string(shape));
-  const int fd = ::open(ref.file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status(ErrorCode::kFileNotFound, "cannot open " + ref.file + ": " + std::strerror(errno));
-  struct stat st;
-  std::vector<uint8_t> raw(static_cast<size_t>(ref.bytes));
-  const bool ok = fstat(fd, &st) == 0 && ref.offset + ref.bytes <= st.st_size &&
-                  pread(fd, raw.data(), raw.size(), ref.offset) == static_cast<ssize_t>(raw.size());
-  ::close(fd);
-  if (!ok)
-    return Status(ErrorCode::kInvalidFile, what + ": bytes " + std::to_string(ref.offset) + "+" +
-                                               std::to_string(ref.bytes) + " are not readable in " + ref.file);
+                                               dtype_name(dtype) + " " + shape_to_string(shape));
+  std::vector<uint8_t> raw;
+  WENXIN_RETURN_IF_ERROR(read_file_slice(ref.file, ref.offset, ref.bytes, what, &raw));
   out->resize(static_cast<size_t>(numel));
-  kernels::row_to_f32(raw.data(), ref.dtype, numel, out->data());
+  kernels::row_to_f32(raw.data(), dtype, numel, out->data());
   return Status::ok();
 }
 
@@ -114,6 +105,10 @@ Status load_lora_adapter(model::Ernie45Model& model, int32_t id, const std::vect
     WENXIN_RETURN_IF_ERROR(read_matrix(m.b, {layer->out, slot.rank}, m.module + ".lora_B", &slot.b));
     ready.emplace_back(layer, std::move(slot));
   }
+  // Room first, so that attaching cannot fail halfway (a reload replaces the old slots whole).
+  std::map<model::Linear*, size_t> added;
+  for (auto& [layer, slot] : ready) ++added[layer];
+  for (auto& [layer, n] : added) layer->lora.reserve(layer->lora.size() + n);
   unload_lora_adapter(model, id);
   for (auto& [layer, slot] : ready) layer->lora.push_back(std::move(slot));
   return Status::ok();

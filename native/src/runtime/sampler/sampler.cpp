@@ -7,11 +7,25 @@
 #include <limits>
 #include <numeric>
 
-namespace wenxin::runtime {
+namespace wenxin {
 
 namespace {
 
 constexpr float kRemoved = -std::numeric_limits<float>::infinity();
+
+// See sanitize_logits (sampler.h).
+bool sanitize(float* logits, int64_t vocab) {
+  bool any = false;
+  for (int64_t i = 0; i < vocab; ++i) {
+    const float v = logits[i];
+    if (std::isnan(v))
+      logits[i] = kRemoved;
+    else if (v == std::numeric_limits<float>::infinity())
+      logits[i] = std::numeric_limits<float>::max();
+    any = any || logits[i] != kRemoved;
+  }
+  return any;
+}
 
 void repetition_penalty(float* logits, int64_t vocab, const std::vector<int32_t>& history, float penalty) {
   std::vector<uint8_t> seen(vocab, 0);
@@ -117,14 +131,21 @@ void min_p(float* logits, int64_t vocab, float min_p) {
 
 void apply_logits_processors(float* logits, int64_t vocab, const std::vector<int32_t>& history,
                              const SamplingParams& params) {
+  sanitize(logits, vocab);
   if (params.repetition_penalty != 1.0f) repetition_penalty(logits, vocab, history, params.repetition_penalty);
   if (params.greedy) return;  // warpers change no argmax
-  if (params.temperature != 1.0f)
+  if (params.temperature != 1.0f) {
     for (int64_t i = 0; i < vocab; ++i) logits[i] /= params.temperature;
+    sanitize(logits, vocab);  // a tiny temperature can overflow
+  }
   if (params.top_k > 0) top_k(logits, vocab, params.top_k);
   if (params.top_p < 1.0f) top_p(logits, vocab, params.top_p);
   if (params.min_p > 0.0f) min_p(logits, vocab, params.min_p);
 }
+
+namespace runtime {
+
+bool sanitize_logits(float* logits, int64_t vocab) { return sanitize(logits, vocab); }
 
 double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * (1.0 / 9007199254740992.0); }
 
@@ -150,4 +171,6 @@ int32_t Sampler::sample(float* logits, int64_t vocab, const std::vector<int32_t>
   return static_cast<int32_t>(last);  // rounding left a sliver: the last candidate
 }
 
-}  // namespace wenxin::runtime
+}  // namespace runtime
+
+}  // namespace wenxin

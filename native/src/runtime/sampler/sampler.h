@@ -1,27 +1,18 @@
-// Turns a logits row into the next token, as transformers' generate() does: the repetition
-// penalty, then temperature, top-k, top-p and min-p, then a seeded draw (or argmax when greedy).
+// Turns a logits row into the next token with a request's SamplingParams (wenxin/sampling.h).
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <vector>
 
+#include "wenxin/sampling.h"
+
 namespace wenxin::runtime {
 
-struct SamplingParams {
-  bool greedy = true;
-  float temperature = 1.0f;
-  int32_t top_k = 0;   // 0: off
-  float top_p = 1.0f;  // 1: off
-  float min_p = 0.0f;  // 0: off
-  float repetition_penalty = 1.0f;
-  uint64_t seed = 0;
-};
-
-// Applies the processors in transformers' order, in place; removed entries become -inf.
-// `history` holds the ids the repetition penalty sees (prompt and generated so far).
-void apply_logits_processors(float* logits, int64_t vocab, const std::vector<int32_t>& history,
-                             const SamplingParams& params);
+// NaN logits are removed (-inf) and +inf ones become the largest finite float, so that every
+// comparison the processors make is a strict weak order and every softmax has a finite maximum.
+// apply_logits_processors does this first; returns whether any logit is left (not -inf).
+bool sanitize_logits(float* logits, int64_t vocab);
 
 class Sampler {
  public:

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "runtime/requests.h"
+#include "wenxin/requests.h"
 
 namespace wenxin::runtime {
 

@@ -1,13 +1,14 @@
 import { Engine } from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
+import { resolveModelSource } from "./model_source.js";
 
-const USAGE = `Usage: wenxin generate --model DIR (--prompt TEXT | --chat TEXT) [options]
+const USAGE = `Usage: wenxin generate --model DIR|ID (--prompt TEXT | --chat TEXT) [options]
 
 Streams a completion of TEXT to stdout.
 
 Options:
-  --model DIR            checkpoint directory (config.json, *.safetensors, tokenizer files)
+  --model DIR|FILE|ID    checkpoint directory, .gguf file, or hub id (org/name: pulled into the HF cache)
   --prompt TEXT          raw text, tokenized as is
   --chat TEXT            a user message, rendered with the model's chat template
   --system TEXT          a system message (with --chat)
@@ -49,7 +50,8 @@ export const generateCommand: Command = {
       console.error(`wenxin generate: give --model and exactly one of --prompt or --chat\n\n${USAGE}`);
       return 1;
     }
-    const engine = await Engine.load(values.model, { threads: numberOption(values.threads, "threads") });
+    const { path: model } = await resolveModelSource(values.model);
+    const engine = await Engine.load(model, { threads: numberOption(values.threads, "threads") });
     try {
       const input =
         values.chat !== undefined

@@ -3,8 +3,11 @@ import { createInterface } from "node:readline";
 import { Engine, type ChatMessage, type GenerationResult } from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
+import { resolveModelSource } from "./model_source.js";
 
-const USAGE = `Usage: wenxin run DIR [options]
+const USAGE = `Usage: wenxin run DIR|FILE|ID [options]
+
+DIR is a checkpoint directory, FILE a .gguf file, ID a hub id (org/name: pulled into the HF cache).
 
 Chats with the model in the terminal: replies stream as they are generated, and the
 conversation is kept as history for the next turn.
@@ -64,7 +67,8 @@ export const runCommand: Command = {
       repetitionPenalty: numberOption(values["repetition-penalty"], "repetition-penalty"),
       seed: numberOption(values.seed, "seed"),
     };
-    const engine = await Engine.load(dir, {
+    const { path: model } = await resolveModelSource(dir);
+    const engine = await Engine.load(model, {
       threads: numberOption(values.threads, "threads"),
       maxContext: numberOption(values["max-context"], "max-context"),
     });

@@ -1,21 +1,25 @@
+import type { LoadOptions } from "@wenxin/engine";
 import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
+import { resolveModelSource } from "./model_source.js";
 
-const USAGE = `Usage: wenxin serve --model DIR [options]
+const USAGE = `Usage: wenxin serve --model DIR|FILE|ID [options]
 
 Serves the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,
-/v1/embeddings, /v1/models, /health, /metrics). Logs are JSON lines on stdout.
+/v1/embeddings, /v1/responses, /v1/models, /tokenize, /detokenize, /health, /metrics). Logs are JSON lines on stdout.
 SIGTERM or Ctrl-C drains: requests in flight finish, new ones get 503, then the process exits.
 
 Options:
-  --model DIR              checkpoint directory
+  --model DIR|FILE|ID      checkpoint directory, .gguf file, or hub id (org/name: pulled into the HF
+                           cache first, and served under that name)
   --host HOST              interface to bind (default 127.0.0.1: this machine only)
   --port N                 default 8000; 0 picks a free port
   --api-key KEY            require 'Authorization: Bearer KEY' on every route but /health
                            (default: $WENXIN_API_KEY, else none)
   --metrics-key KEY        the only key /metrics then takes, for scrapers (default: $WENXIN_METRICS_KEY)
   --model-name NAME        the model id clients send (default: the directory's name)
+  --cors ORIGIN            let browser pages from ORIGIN call the API (repeatable; * for any; default: off)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 
 Limits (what each protects against: SECURITY.md):
@@ -28,6 +32,9 @@ Limits (what each protects against: SECURITY.md):
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
   --stream-idle-timeout S  seconds a client may leave the server's output unread before it is
                            disconnected and its work freed (default 60, 0 = none)
+  --sse-keep-alive S       an SSE comment when a stream had nothing to send for S seconds, while it waits
+                           for a slot or prefills (default 5, 0 = none)
+  --responses-store N      responses kept in memory for previous_response_id (default 1000)
   --max-stop-strings N     stop strings per request (default 16)
   --max-stop-length N      characters of the longest stop string (default 256)
   --max-embedding-inputs N inputs per embeddings request (default 2048)
@@ -35,10 +42,15 @@ Limits (what each protects against: SECURITY.md):
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
 
 Engine:
-  --threads N              threads of the forward pass (default: all CPUs)`;
+  --threads N              threads of the forward pass (default: all CPUs)
+  --weights W              bf16 (as stored, default), q8, q4 or fp8 (quantized once at load)
+  --kv-cache P             KV cache precision: f32 (default), bf16 or int8
+  --max-batch-tokens N     tokens per engine step, decoding and prompt chunks together (default 512)
+  --no-prefix-caching      do not reuse the KV cache of identical prompt prefixes across requests
+                           (where clients must not learn from each other's timing: SECURITY.md)`;
 
-/** How a flag's text becomes its option's value. */
-type Unit = "string" | "number" | "seconds";
+/** How a flag's text becomes its option's value ("list": the flag may be repeated). */
+type Unit = "string" | "number" | "seconds" | "list";
 
 /** Every flag that sets one server option: flag → option and unit. */
 const SERVER_FLAGS = {
@@ -47,6 +59,7 @@ const SERVER_FLAGS = {
   "api-key": ["apiKey", "string"],
   "metrics-key": ["metricsKey", "string"],
   "model-name": ["modelName", "string"],
+  cors: ["cors", "list"],
   "log-level": ["logLevel", "string"],
   "max-concurrency": ["maxConcurrency", "number"],
   "max-queue": ["maxQueue", "number"],
@@ -54,6 +67,8 @@ const SERVER_FLAGS = {
   "body-limit": ["bodyLimit", "number"],
   "request-timeout": ["requestTimeoutMs", "seconds"],
   "stream-idle-timeout": ["streamIdleTimeoutMs", "seconds"],
+  "sse-keep-alive": ["sseKeepAliveMs", "seconds"],
+  "responses-store": ["responsesStoreSize", "number"],
   "max-stop-strings": ["maxStopStrings", "number"],
   "max-stop-length": ["maxStopLength", "number"],
   "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
@@ -61,26 +76,56 @@ const SERVER_FLAGS = {
   "drain-timeout": ["drainTimeoutMs", "seconds"],
 } as const satisfies Record<string, readonly [keyof ServerOptionsInput, Unit]>;
 
+/** Every flag that sets one engine load option. */
+const LOAD_FLAGS = {
+  threads: ["threads", "number"],
+  "max-context": ["maxContext", "number"],
+  "kv-cache-tokens": ["kvCacheTokens", "number"],
+  "max-batch-tokens": ["maxBatchTokens", "number"],
+  weights: ["weights", "string"],
+  "kv-cache": ["kvCache", "string"],
+} as const satisfies Record<string, readonly [keyof LoadOptions, Unit]>;
+
 /** Keys that may also come from the environment, so they stay out of `ps` and shell history. */
 const FROM_ENV = { "api-key": "WENXIN_API_KEY", "metrics-key": "WENXIN_METRICS_KEY" } as const;
 
-function optionValue(text: string | undefined, flag: string, unit: Unit): string | number | undefined {
-  if (unit === "string") return text;
+function optionValue(text: string | string[] | undefined, flag: string, unit: Unit): unknown {
+  if (unit === "string" || unit === "list" || Array.isArray(text)) return text;
   const n = numberOption(text, flag);
   return unit === "seconds" && n !== undefined ? Math.round(n * 1000) : n;
 }
 
-/** The server options the flags (and key variables) set; the server's schema validates them. */
-export function serverOptionsFromFlags(values: Record<string, unknown>): ServerOptionsInput {
+/** The options a flag table sets from parsed flags (and key variables); the receiving schema validates them. */
+function optionsFromFlags(
+  table: Record<string, readonly [string, Unit]>,
+  values: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [flag, [option, unit]] of Object.entries(SERVER_FLAGS)) {
+  for (const [flag, [option, unit]] of Object.entries(table)) {
     const env = FROM_ENV[flag as keyof typeof FROM_ENV];
-    const text = (values[flag] as string | undefined) ?? (env ? process.env[env] || undefined : undefined);
+    const text = (values[flag] as string | string[] | undefined) ?? (env ? process.env[env] || undefined : undefined);
     const value = optionValue(text, flag, unit);
     if (value !== undefined) out[option] = value;
   }
-  return out as ServerOptionsInput;
+  return out;
 }
+
+/** The server options the flags (and key variables) set; the server's schema validates them. */
+export function serverOptionsFromFlags(values: Record<string, unknown>): ServerOptionsInput {
+  return optionsFromFlags(SERVER_FLAGS, values) as ServerOptionsInput;
+}
+
+/** The engine's load options the flags set; `Engine.load` validates them. */
+export function loadOptionsFromFlags(values: Record<string, unknown>): LoadOptions {
+  const out = optionsFromFlags(LOAD_FLAGS, values) as LoadOptions;
+  if (values["no-prefix-caching"]) out.prefixCaching = false;
+  return out;
+}
+
+const flagSpec = (table: Record<string, readonly [string, Unit]>) =>
+  Object.fromEntries(
+    Object.entries(table).map(([flag, [, unit]]) => [flag, { type: "string", multiple: unit === "list" } as const]),
+  );
 
 export const serveCommand: Command = {
   summary: "serve a model over an OpenAI-compatible HTTP API",
@@ -89,10 +134,9 @@ export const serveCommand: Command = {
       argv,
       {
         model: { type: "string" },
-        "max-context": { type: "string" },
-        "kv-cache-tokens": { type: "string" },
-        threads: { type: "string" },
-        ...Object.fromEntries(Object.keys(SERVER_FLAGS).map((flag) => [flag, { type: "string" } as const])),
+        "no-prefix-caching": { type: "boolean" },
+        ...flagSpec(LOAD_FLAGS),
+        ...flagSpec(SERVER_FLAGS),
       },
       USAGE,
     );
@@ -104,14 +148,13 @@ export const serveCommand: Command = {
       console.error(`wenxin serve: --model DIR is required\n\n${USAGE}`);
       return 1;
     }
+    const source = await resolveModelSource(values.model);
+    const flags = serverOptionsFromFlags(values);
     const server = await startServer({
-      model: values.model,
-      loadOptions: {
-        threads: numberOption(values.threads, "threads"),
-        maxContext: numberOption(values["max-context"], "max-context"),
-        kvCacheTokens: numberOption(values["kv-cache-tokens"], "kv-cache-tokens"),
-      },
-      ...serverOptionsFromFlags(values),
+      model: source.path,
+      loadOptions: loadOptionsFromFlags(values),
+      ...flags,
+      modelName: flags.modelName ?? source.repoId,
     });
 
     // The first signal drains; a second one while draining stops at once.

@@ -20,6 +20,27 @@ export const GgufValueType = {
   F64: 12,
 } as const;
 
+/** The fewest bytes one value of a metadata type takes (a string or an array: its length prefix). */
+export function ggufValueMinBytes(type: number): number {
+  switch (type) {
+    case GgufValueType.U8:
+    case GgufValueType.I8:
+    case GgufValueType.BOOL:
+      return 1;
+    case GgufValueType.U16:
+    case GgufValueType.I16:
+      return 2;
+    case GgufValueType.U32:
+    case GgufValueType.I32:
+    case GgufValueType.F32:
+      return 4;
+    case GgufValueType.ARRAY:
+      return 12;
+    default:
+      return 8;
+  }
+}
+
 /** ggml tensor types: [name, elements per block, bytes per block]. */
 export const GGML_TYPES: Record<number, [name: string, blockElems: number, blockBytes: number]> = {
   0: ["F32", 1, 4],

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
 import { WenxinError } from "../errors.js";
-import { GgufValueType as V, ggmlBytes, ggmlTypeName } from "./gguf_format.js";
+import { GgufValueType as V, ggmlBytes, ggmlTypeName, ggufValueMinBytes } from "./gguf_format.js";
 
 export type GgufMetadataValue = number | bigint | boolean | string | GgufMetadataValue[];
 
@@ -115,8 +115,13 @@ function readValue(c: FileCursor, type: number, key: string, path: string, depth
       if (depth > 2) throw invalid(path, `'${key}' nests arrays too deeply`);
       const elem = c.u32(what);
       const n = c.u64(what);
-      if (n > c.size - c.pos)
-        throw invalid(path, `'${key}' claims ${n} elements, more than the rest of the file holds (truncated?)`);
+      // Sized by what the rest of the file can hold, never by the count alone.
+      const left = c.size - c.pos;
+      if (n > Math.floor(left / ggufValueMinBytes(elem)))
+        throw invalid(
+          path,
+          `'${key}' claims ${n} elements of at least ${ggufValueMinBytes(elem)} bytes, more than the ${left} bytes left in the file (truncated?)`,
+        );
       const out: GgufMetadataValue[] = new Array(n);
       for (let i = 0; i < n; i++) out[i] = readValue(c, elem, key, path, depth + 1);
       return out;

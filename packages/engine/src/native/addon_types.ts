@@ -120,6 +120,11 @@ export interface NativeEngineStats {
   lastStepMs: number;
   meanStepMs: number;
   tokensPerSecond: number;
+  /** Constrained requests submitted, tokens they masked, and the engine's time masking and matching. */
+  constrainedRequests: number;
+  constrainedTokens: number;
+  constraintMaskMs: number;
+  constraintAdvanceMs: number;
 }
 
 /** Per-request news from one engine step; the last event of a request has `done`. */
@@ -232,6 +237,14 @@ export interface NativeAddon {
     outFile: string,
     threads: number,
   ): Promise<void>;
+  /**
+   * Test-only fault injection (native/include/wenxin/testing.h): the next pass of an engine site
+   * throws, for the request id ("sampling", "constraint") or adapter id ("adapterLoad") given.
+   */
+  testing: {
+    injectFault(site: "sampling" | "constraint" | "adapterLoad", key: number): void;
+    clearFaults(): void;
+  };
   /** Runs a compiled grammar over `input`: how many bytes form a valid prefix, and the state after them. */
   grammarMatch(
     rules: Int32Array,

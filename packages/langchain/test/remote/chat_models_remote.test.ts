@@ -13,6 +13,7 @@ import {
   chunk,
   errorResponse,
   MODEL,
+  recordedReplies,
   sse,
   toolCallStream,
   usageChunk,
@@ -25,14 +26,8 @@ afterAll(() => server.close());
 
 /** Serves `responses` in turn and records each request body and headers. */
 function serveChat(...responses: (() => Response)[]) {
-  const requests: { body: Record<string, unknown>; headers: Headers }[] = [];
-  server.use(
-    http.post(`${BASE_URL}/chat/completions`, async ({ request }) => {
-      requests.push({ body: (await request.json()) as Record<string, unknown>, headers: request.headers });
-      const next = responses[Math.min(requests.length - 1, responses.length - 1)]!;
-      return next();
-    }),
-  );
+  const { requests, resolver } = recordedReplies(...responses);
+  server.use(http.post(`${BASE_URL}/chat/completions`, resolver));
   return requests;
 }
 

@@ -49,10 +49,17 @@ export class ChoiceRun {
 
   /** Consumes every choice; resolves when all are done, rejects with the first failure. */
   async consume(handlers: ChoiceHandlers): Promise<GenerationResult[]> {
+    const finished = this.choices.map(() => false);
+    const done: ChoiceHandlers["onDone"] = (i, result) => {
+      finished[i] = true;
+      this.scope.onFinished(result.finishReason);
+      handlers.onDone(i, result);
+    };
     try {
-      return await Promise.all(this.choices.map((c, i) => this.consumeOne(c, i, handlers)));
+      return await Promise.all(this.choices.map((c, i) => this.consumeOne(c, i, { ...handlers, onDone: done })));
     } catch (err) {
       for (const c of this.choices) c.cancel.abort(err);
+      for (const f of finished) if (!f) this.scope.onFinished("abort");
       throw err;
     }
   }
@@ -65,7 +72,7 @@ export class ChoiceRun {
         return ev;
       }
       tokenIds.push(...ev.tokenIds);
-      this.scope.onGenerated(ev.tokenIds.length);
+      this.scope.onGenerated(ev.tokenIds.length, index);
       if (handlers.onTokens(index, ev) === true) {
         choice.cancel.abort();
         const result: GenerationResult = {

@@ -9,8 +9,8 @@ export function resolveMaxTokens(
   requested: number | null | undefined,
   fallback: number | undefined,
   maxContext: number,
+  param = "max_tokens",
 ): number {
-  const param = "max_tokens";
   if (promptTokens >= maxContext)
     throw new ApiError(
       400,

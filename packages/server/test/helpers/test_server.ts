@@ -100,13 +100,14 @@ export async function readRest(state: {
   }
 }
 
-/** Splits an SSE body into its `data:` payloads, checking the framing on the way. */
+/** Splits an SSE body into its `data:` payloads (skipping comments), checking the framing on the way. */
 export function sseData(body: string): string[] {
   if (!body.endsWith("\n\n"))
     throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
   return body
     .slice(0, -2)
     .split("\n\n")
+    .filter((frame) => !frame.startsWith(": ")) // keep-alive comments
     .map((frame) => {
       if (!frame.startsWith("data: ") || frame.includes("\n"))
         throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);

@@ -6,8 +6,8 @@
 import path from "node:path";
 
 import { WenxinError } from "@wenxin/engine";
+import { GENERATION_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
-import { GENERATION_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { readJson, type PretrainedConfig } from "../models/configuration_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 

@@ -6,8 +6,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { WenxinError, parseModelConfig, type ModelConfig } from "@wenxin/engine";
+import { CONFIG_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
-import { CONFIG_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pretrained_options.js";
 
 /** Reads and parses a JSON file of a checkpoint, naming the file when it is missing or broken. */

@@ -4,10 +4,10 @@
  * model type; the engine runs both dense and MoE graphs.
  */
 import { Engine, WenxinError } from "@wenxin/engine";
+import { MODEL_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
 import { GenerationConfig } from "../generation/configuration_utils.js";
 import { generateRows, toRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
-import { MODEL_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { Callable } from "../utils/callable.js";
 import { Tensor } from "../utils/tensor.js";
 import { PretrainedConfig, configFromDirectory, type ConfigClass } from "./configuration_utils.js";

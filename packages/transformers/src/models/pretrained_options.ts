@@ -1,8 +1,7 @@
 import { WenxinError, loadOptionsSchema } from "@wenxin/engine";
 import { z } from "zod";
+import type { HubDownloadOptions, ProgressCallback } from "@wenxin/engine/internal";
 
-import type { HubDownloadOptions } from "../hub/file_download.js";
-import type { ProgressCallback } from "../hub/settings.js";
 import { parseOptions } from "../utils/options.js";
 
 /** dtype values accepted: the engine computes in float32 from the checkpoint's own weights. */

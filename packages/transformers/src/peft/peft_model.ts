@@ -16,10 +16,10 @@ import {
   type LoraAdapter,
   type LoraConfig,
 } from "@wenxin/engine";
+import { ADAPTER_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
-import { ADAPTER_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import {
   loadModelFromDirectory,
   type CausalLMOutput,

@@ -7,8 +7,8 @@ import path from "node:path";
 
 import { ChatTemplate, WenxinError, WenxinTokenizer, type ChatMessage, type Engine } from "@wenxin/engine";
 import { z } from "zod";
+import { TOKENIZER_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
-import { TOKENIZER_FILES, resolvePretrained } from "../hub/resolve_pretrained.js";
 import { readJson } from "../models/configuration_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 import { Callable } from "../utils/callable.js";

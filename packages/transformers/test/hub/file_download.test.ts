@@ -9,7 +9,7 @@ import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 
 import { HubError, env, hf_hub_download, type ProgressInfo } from "../../src/index.js";
-import { resolveHubFile } from "../../src/hub/file_download.js";
+import { resolveHubFile } from "@wenxin/engine/internal";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
 import { CDN, HUB, MockHub, fakeCommit, repoFromDirectory, type MockRepo } from "./mock_hub.js";

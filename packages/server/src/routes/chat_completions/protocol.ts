@@ -19,7 +19,7 @@ const toolCallSchema = z.object({
   function: z.object({ name: z.string(), arguments: z.string() }),
 });
 
-const messageSchema = z.discriminatedUnion("role", [
+export const messageSchema = z.discriminatedUnion("role", [
   z.object({ role: z.literal("system"), content: contentSchema, name: z.string().nullish() }),
   z.object({ role: z.literal("developer"), content: contentSchema, name: z.string().nullish() }),
   z.object({ role: z.literal("user"), content: contentSchema, name: z.string().nullish() }),

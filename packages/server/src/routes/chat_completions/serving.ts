@@ -13,10 +13,10 @@ import { ChatChoiceOutput } from "../../chat/chat_output.js";
 import { constraintOption } from "../../chat/constraint.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { ApiError, badRequest, toApiError } from "../../errors.js";
+import { ApiError, badRequest } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
-import { SseStream } from "../../sse.js";
+import { openAiStream, type SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
 import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 import { encodeWithinContext } from "../prompt_length.js";
@@ -58,20 +58,19 @@ export class ChatCompletionsServing {
     this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
-    await scope.admit(prepared.choices);
+    const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {
+      await scope.admit(prepared.choices, "n", () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
-      const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => {
+      const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => ({
         // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
-        return {
-          inputIds: prepared.promptIds,
-          maxNewTokens: prepared.maxNewTokens,
-          ...toEngineSampling(body, choice),
-          ...constraintOption(prepared.prompt.constraint),
-          ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
-          signal,
-        };
-      });
+        inputIds: prepared.promptIds,
+        maxNewTokens: prepared.maxNewTokens,
+        ...toEngineSampling(body, choice),
+        ...constraintOption(prepared.prompt.constraint),
+        ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
+        signal,
+      }));
       const outputs = Array.from(
         { length: prepared.choices },
         () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
@@ -80,14 +79,14 @@ export class ChatCompletionsServing {
         prepared.topLogprobs === undefined
           ? undefined
           : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
-      if (!body.stream) return await this.complete(run, outputs, logprobs);
-      await this.stream(run, body, outputs, scope, reply, logprobs);
-      return reply;
+      if (!sse) return await this.complete(run, outputs, logprobs);
+      await this.stream(run, body, outputs, scope, sse, logprobs);
     } catch (err) {
-      throw scope.failure(err);
+      scope.fail(err, sse);
     } finally {
       scope.end();
     }
+    return reply;
   }
 
   private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
@@ -161,7 +160,7 @@ export class ChatCompletionsServing {
     body: ChatCompletionRequest,
     outputs: ChatChoiceOutput[],
     scope: RequestScope,
-    reply: FastifyReply,
+    sse: SseStream,
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
@@ -179,7 +178,6 @@ export class ChatCompletionsServing {
       choices: [{ index, delta, logprobs: logprobs?.take(index, true) ?? null, finish_reason: finish }],
       ...(includeUsage ? { usage: null } : {}),
     });
-    const sse = new SseStream(reply);
     const sawToolCall = outputs.map(() => false);
     const emit = (i: number, pieces: AssistantPiece[]) => {
       if (pieces.some((p) => p.kind === "tool_call_start")) sawToolCall[i] = true;
@@ -190,27 +188,20 @@ export class ChatCompletionsServing {
       sse.send(chunk(i, { role: "assistant", content: "" }, null));
       emit(i, o.start());
     });
-    try {
-      const results = await run.consume({
-        onTokens: (i, ev) => {
-          logprobs?.add(i, ev);
-          emit(i, outputs[i]!.push(ev.tokenIds));
-          return outputs[i]!.done;
-        },
-        onDone: (i, result) => {
-          emit(i, outputs[i]!.end());
-          sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
-        },
-        writable: () => sse.writable(scope.signal),
-      });
-      if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
-      sse.done();
-    } catch (err) {
-      if (scope.clientGone) return; // nobody left to tell
-      const error = toApiError(scope.failure(err), String(scope.request.id));
-      scope.streamFailed(error);
-      sse.fail(error);
-    }
+    const results = await run.consume({
+      onTokens: (i, ev) => {
+        logprobs?.add(i, ev);
+        emit(i, outputs[i]!.push(ev.tokenIds));
+        return outputs[i]!.done;
+      },
+      onDone: (i, result) => {
+        emit(i, outputs[i]!.end());
+        sse.send(chunk(i, {}, finishReason(result, sawToolCall[i]!)));
+      },
+      writable: () => scope.awaitClient(sse),
+    });
+    if (includeUsage) sse.send({ ...base, choices: [], usage: usageOf(results) });
+    sse.done();
   }
 }
 

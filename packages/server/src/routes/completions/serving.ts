@@ -7,10 +7,10 @@ import { randomUUID } from "node:crypto";
 import type { Engine, GenerationResult } from "@wenxin/engine";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { badRequest, toApiError, unsupported } from "../../errors.js";
+import { badRequest, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
-import { SseStream } from "../../sse.js";
+import { openAiStream } from "../../sse.js";
 import type { Usage } from "../chat_completions/protocol.js";
 import { ChoiceRun } from "../generation_runs.js";
 import { CompletionChoicesLogprobs, TokenSpelling } from "../logprobs.js";
@@ -48,8 +48,9 @@ export class CompletionsServing {
     const stop = stopStrings(body, this.ctx.options);
     const prompts = this.prepare(engine, body, list);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
-    await scope.admit(prompts.length * n, sequencesParam);
+    const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {
+      await scope.admit(prompts.length * n, sequencesParam, () => sse?.open());
       scope.countPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0));
       const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
         inputIds: prompts[Math.floor(i / n)]!.ids,
@@ -77,7 +78,7 @@ export class CompletionsServing {
         return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
       };
 
-      if (!body.stream) {
+      if (!sse) {
         const texts = new Array<string>(prompts.length * n).fill("");
         const results = await run.consume({
           onTokens: (i, ev) => {
@@ -104,31 +105,23 @@ export class CompletionsServing {
         choices: [{ index, text, logprobs: logprobs?.take(index) ?? null, finish_reason: finish }],
         ...(includeUsage ? { usage: null } : {}),
       });
-      const sse = new SseStream(reply);
       if (body.echo) for (let i = 0; i < prompts.length * n; i++) sse.send(chunk(i, echo(i), null));
-      try {
-        const results = await run.consume({
-          onTokens: (i, ev) => {
-            logprobs?.add(i, ev);
-            if (ev.text) sse.send(chunk(i, ev.text, null));
-          },
-          onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
-          writable: () => sse.writable(scope.signal),
-        });
-        if (includeUsage) sse.send({ ...base, choices: [], usage: usage(results) });
-        sse.done();
-      } catch (err) {
-        if (scope.clientGone) return reply;
-        const error = toApiError(scope.failure(err), String(request.id));
-        scope.streamFailed(error);
-        sse.fail(error);
-      }
-      return reply;
+      const results = await run.consume({
+        onTokens: (i, ev) => {
+          logprobs?.add(i, ev);
+          if (ev.text) sse.send(chunk(i, ev.text, null));
+        },
+        onDone: (i, r) => sse.send(chunk(i, "", r.finishReason)),
+        writable: () => scope.awaitClient(sse),
+      });
+      if (includeUsage) sse.send({ ...base, choices: [], usage: usage(results) });
+      sse.done();
     } catch (err) {
-      throw scope.failure(err);
+      scope.fail(err, sse);
     } finally {
       scope.end();
     }
+    return reply;
   }
 
   private prepare(engine: Engine, body: CompletionRequest, list: (string | number[])[]): PreparedPrompt[] {

@@ -1,4 +1,5 @@
-import { CONFIG_FILES, resolvePretrained } from "../../hub/resolve_pretrained.js";
+import { CONFIG_FILES, resolvePretrained } from "@wenxin/engine/internal";
+
 import { PretrainedConfig, configFromDirectory } from "../configuration_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../pretrained_options.js";
 import { CONFIG_MAPPING, type ModelType } from "../registry.js";

@@ -1,4 +1,5 @@
-import { MODEL_FILES, resolvePretrained } from "../../hub/resolve_pretrained.js";
+import { MODEL_FILES, resolvePretrained } from "@wenxin/engine/internal";
+
 import type { PreTrainedModel } from "../modeling_utils.js";
 import { loadModelFromDirectory } from "../modeling_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../pretrained_options.js";

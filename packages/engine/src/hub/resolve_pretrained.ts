@@ -7,8 +7,9 @@ import { readFile, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { WenxinError } from "@wenxin/engine";
 import { z } from "zod";
+
+import { WenxinError } from "../errors.js";
 
 import { RepoCache } from "./cache_layout.js";
 import { isValidRepoId, resolveHubFile, type HubDownloadOptions } from "./file_download.js";

@@ -13,7 +13,8 @@ import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 
 import path from "node:path";
 
 import { getRepoFolderName } from "@huggingface/hub";
-import { WenxinError } from "@wenxin/engine";
+
+import { WenxinError } from "../errors.js";
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 

@@ -1,30 +1,13 @@
-// What the engine reports about its load: queue, KV cache use, prefix cache hits, throughput.
+// Per-step timings and throughput for EngineStats (wenxin/engine_stats.h).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
 
-namespace wenxin::runtime {
+#include "wenxin/engine_stats.h"
 
-struct EngineStats {
-  int64_t waiting = 0;
-  int64_t running = 0;
-  int64_t kv_blocks_total = 0;
-  int64_t kv_blocks_used = 0;    // held by live sequences
-  int64_t kv_blocks_cached = 0;  // unreferenced, keeping a published prefix (reclaimable)
-  int64_t kv_block_tokens = 0;
-  int64_t kv_bytes_per_token = 0;
-  int32_t kv_precision = 0;  // kv::KvPrecision
-  int64_t prefix_cache_hit_tokens = 0;
-  int64_t prompt_tokens = 0;  // prompt positions computed (prefix hits excluded)
-  int64_t generated_tokens = 0;
-  int64_t steps = 0;
-  int64_t preemptions = 0;
-  double last_step_ms = 0;
-  double mean_step_ms = 0;       // exponential moving average over steps
-  double tokens_per_second = 0;  // generated tokens over the last few seconds
-};
+namespace wenxin::runtime {
 
 // Per-step timings and a sliding window of generated tokens, for tokens per second.
 class StepMeter {

@@ -1,4 +1,4 @@
-// The data that crosses between the engine loop and its clients: requests in, events out.
+// The data that crosses between the engine and its clients: requests in, events and results out.
 #pragma once
 
 #include <cstdint>
@@ -8,17 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include "core/thread_pool.h"
-#include "runtime/lora/lora_adapter.h"
-#include "runtime/sampler/sampler.h"
+#include "wenxin/adapters.h"
+#include "wenxin/grammar.h"
+#include "wenxin/sampling.h"
 #include "wenxin/status.h"
 
-namespace wenxin::runtime {
-
-namespace grammar {
-class Grammar;
-class Vocabulary;
-}  // namespace grammar
+namespace wenxin {
 
 struct GenerateRequest {
   uint64_t id = 0;
@@ -30,8 +25,8 @@ struct GenerateRequest {
   int32_t logprobs = -1;          // -1: none; n >= 0: each token's logprob and the n most likely alternatives
   // Optional output constraint (runtime/grammar/constraint.h): the grammar, the vocabulary it is
   // matched against, and the trigger after which it applies ("" = from the first token).
-  std::shared_ptr<const grammar::Grammar> grammar;
-  std::shared_ptr<const grammar::Vocabulary> vocabulary;
+  std::shared_ptr<const Grammar> grammar;
+  std::shared_ptr<const Vocabulary> vocabulary;
   std::string trigger;
 };
 
@@ -80,6 +75,8 @@ struct JobResult {
   std::vector<std::pair<std::string, std::vector<float>>> outputs;
 };
 
+class ThreadPool;  // the engine's worker threads, opaque here (core/thread_pool.h)
+
 // One-shot computations over whole inputs, run between generation steps.
 struct JobRequest {
   enum class Kind { kLogits, kEmbed, kTrace, kLoadAdapter, kUnloadAdapter, kTask };
@@ -92,4 +89,4 @@ struct JobRequest {
   std::function<JobResult(ThreadPool&)> task;
 };
 
-}  // namespace wenxin::runtime
+}  // namespace wenxin

@@ -3,7 +3,7 @@
  * `X-Error-Code` header (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo), as Python's
  * huggingface_hub reads it; the status code alone is ambiguous (a private repo answers 401 too).
  */
-import { WenxinError, type WenxinErrorCode } from "@wenxin/engine";
+import { WenxinError, type WenxinErrorCode } from "../errors.js";
 
 export type HubErrorReason =
   | "repo_not_found"

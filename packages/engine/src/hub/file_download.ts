@@ -8,8 +8,7 @@
 import { mkdir, rename, stat } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError } from "@wenxin/engine";
-
+import { WenxinError } from "../errors.js";
 import { verifyBlob } from "./blob_digest.js";
 import { downloadBlob } from "./blob_download.js";
 import { COMMIT_HASH, RepoCache, checkRelative, type CachedEntry } from "./cache_layout.js";

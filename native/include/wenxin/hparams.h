@@ -1,4 +1,5 @@
-// ERNIE 4.5 hyper-parameters (dense and MoE), validated once at load.
+// ERNIE 4.5 hyper-parameters (dense and MoE), as config.json or GGUF metadata give them; validated
+// once at load (model/ernie4_5/hparams.cpp).
 #pragma once
 
 #include <cstdint>
@@ -6,7 +7,7 @@
 
 #include "wenxin/status.h"
 
-namespace wenxin::model {
+namespace wenxin {
 
 struct Ernie45Hparams {
   std::string model_type;  // "ernie4_5" or "ernie4_5_moe"
@@ -40,4 +41,4 @@ struct Ernie45Hparams {
   int64_t kv_dim() const { return num_kv_heads * head_dim; }
 };
 
-}  // namespace wenxin::model
+}  // namespace wenxin

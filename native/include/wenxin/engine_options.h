@@ -1,0 +1,79 @@
+// How an engine is built: threads, context, KV cache budget and precision, batching, weight format.
+// The defaults live here and nowhere else on the native side; validate() runs before anything is
+// loaded, so a bad option costs no weight mapping.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "wenxin/hparams.h"
+#include "wenxin/status.h"
+
+namespace wenxin {
+
+// How matrices are held: as stored (F32/F16/BF16, float compute), or quantized once at load.
+enum class WeightFormat { kFloat, kQ8, kQ4, kFp8 };
+
+inline const char* weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::kQ8: return "q8";
+    case WeightFormat::kQ4: return "q4";
+    case WeightFormat::kFp8: return "fp8";
+    default: return "bf16";
+  }
+}
+
+inline bool parse_weight_format(const std::string& name, WeightFormat* out) {
+  for (WeightFormat f : {WeightFormat::kFloat, WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kFp8})
+    if (name == weight_format_name(f)) {
+      *out = f;
+      return true;
+    }
+  return false;
+}
+
+// How the KV cache stores keys and values (kv_cache/kv_layout.h).
+enum class KvPrecision : int32_t { kF32 = 0, kBf16 = 1, kInt8 = 2 };
+
+inline const char* kv_precision_name(KvPrecision p) {
+  switch (p) {
+    case KvPrecision::kBf16: return "bf16";
+    case KvPrecision::kInt8: return "int8";
+    default: return "f32";
+  }
+}
+
+inline bool parse_kv_precision(const std::string& name, KvPrecision* out) {
+  for (KvPrecision p : {KvPrecision::kF32, KvPrecision::kBf16, KvPrecision::kInt8})
+    if (name == kv_precision_name(p)) {
+      *out = p;
+      return true;
+    }
+  return false;
+}
+
+struct EngineOptions {
+  static constexpr int64_t kDefaultMaxSequences = 128;
+
+  int threads = 1;
+  int64_t max_context = 4096;  // per sequence, clamped to the model's maximum
+  // The KV cache budget over all sequences: bytes if set, else tokens if set, else max_sequences ×
+  // max_context when max_sequences is set, else 4 × max_context tokens.
+  int64_t kv_cache_bytes = 0;
+  int64_t kv_cache_tokens = 0;
+  int64_t max_sequences = 0;       // running at once (0: kDefaultMaxSequences); the rest wait
+  int64_t max_batch_tokens = 512;  // tokens per step: every decode token, then prompt chunks
+  KvPrecision kv_precision = KvPrecision::kF32;
+  bool prefix_caching = true;
+  WeightFormat weights = WeightFormat::kFloat;
+
+  // Checks every option against the model's hyper-parameters (the KV budget against its size per
+  // token) and fails naming the option. Runs before the weights are touched.
+  Status validate(const Ernie45Hparams& hp) const;
+  // The context after clamping to the model's maximum.
+  int64_t context_for(const Ernie45Hparams& hp) const;
+  // Sequences running at once.
+  int64_t running_limit() const { return max_sequences > 0 ? max_sequences : kDefaultMaxSequences; }
+};
+
+}  // namespace wenxin

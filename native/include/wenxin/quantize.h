@@ -1,0 +1,18 @@
+// `wenxin quantize`: a checkpoint's matrices quantized once and saved, so later loads map them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wenxin/engine_options.h"
+#include "wenxin/hparams.h"
+#include "wenxin/status.h"
+
+namespace wenxin {
+
+// Loads the checkpoint in `files`, quantizes its matrices to `format` (q8, q4 or fp8) on `threads`
+// threads and writes every tensor to one safetensors file at `out`.
+Status save_quantized(const Ernie45Hparams& hp, const std::vector<std::string>& files, WeightFormat format,
+                      const std::string& out, int threads);
+
+}  // namespace wenxin
