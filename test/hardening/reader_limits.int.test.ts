@@ -7,7 +7,8 @@ import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Engine, WenxinError, readGgufFile } from "../../packages/engine/src/index.js";
+import { Engine, WenxinError } from "../../packages/engine/src/index.js";
+import { readGgufFile } from "../../packages/engine/src/internal.js";
 import { copyModelDir } from "../helpers/checkpoint.js";
 import { DENSE_DIR } from "../helpers/fixtures.js";
 

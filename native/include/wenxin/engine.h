@@ -22,7 +22,7 @@ namespace wenxin {
 
 class Engine {
  public:
-  using EventSink = std::function<void(std::vector<TokenEvent>&&, std::vector<JobResult>&&)>;
+  using EventSink = std::function<void(EngineReport&&)>;
 
   // Validates the options, maps the weight files (safetensors shards or one .gguf) and binds them.
   static Status create(const Ernie45Hparams& hp, const std::vector<std::string>& files, const EngineOptions& options,
@@ -33,6 +33,10 @@ class Engine {
   virtual void start(EventSink sink) = 0;
   // Checks a request and queues it; a bad request is refused here and nothing is queued.
   virtual Status submit(GenerateRequest request) = 0;
+  // Checks an embedding request (each input against the context, all of them against
+  // max_embedding_tokens) and queues it; its result comes back in a report's `embeddings`.
+  virtual Status submit_embedding(EmbeddingRequest request) = 0;
+  // Ends a generation or embedding request between steps; its blocks go back.
   virtual void cancel(uint64_t id) = 0;
   // A paused request (its consumer is not reading) is not stepped.
   virtual void set_paused(uint64_t id, bool paused) = 0;

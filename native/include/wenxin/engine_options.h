@@ -61,8 +61,9 @@ struct EngineOptions {
   // max_context when max_sequences is set, else 4 × max_context tokens.
   int64_t kv_cache_bytes = 0;
   int64_t kv_cache_tokens = 0;
-  int64_t max_sequences = 0;       // running at once (0: kDefaultMaxSequences); the rest wait
-  int64_t max_batch_tokens = 512;  // tokens per step: every decode token, then prompt chunks
+  int64_t max_sequences = 0;             // running at once (0: kDefaultMaxSequences); the rest wait
+  int64_t max_batch_tokens = 512;        // tokens per step: every decode token, then prompt chunks
+  int64_t max_embedding_tokens = 65536;  // tokens over all inputs of one embedding request
   KvPrecision kv_precision = KvPrecision::kF32;
   bool prefix_caching = true;
   WeightFormat weights = WeightFormat::kFloat;

@@ -11,6 +11,7 @@ namespace wenxin {
 struct EngineStats {
   int64_t waiting = 0;
   int64_t running = 0;
+  int64_t paused = 0;  // not read by their consumers: no slot, no KV blocks until resumed
   int64_t kv_blocks_total = 0;
   int64_t kv_blocks_used = 0;    // held by live sequences
   int64_t kv_blocks_cached = 0;  // unreferenced, keeping a published prefix (reclaimable)

@@ -68,18 +68,34 @@ struct TokenEvent {
   std::vector<TokenLogprob> logprobs;  // aligned with `tokens` when the request asked for them
 };
 
+// Sentence embeddings: each input's final-norm hidden states, mean-pooled and L2-normalised.
+// Scheduled like prompts (in chunks, in arrival order, beside the decoding of others) and
+// cancelled like them: the id shares the space of GenerateRequest ids.
+struct EmbeddingRequest {
+  uint64_t id = 0;
+  std::vector<std::vector<int32_t>> inputs;
+  int32_t adapter = -1;
+};
+
+struct EmbeddingResult {
+  uint64_t id = 0;
+  Status status;
+  std::vector<float> vectors;  // [inputs, hidden]
+};
+
 struct JobResult {
   uint64_t id = 0;
   Status status;
-  // Named float32 outputs: "logits" [T, V]; "embeddings" [n, H]; trace tensors by name.
+  // Named float32 outputs: "logits" [T, V]; trace tensors by name.
   std::vector<std::pair<std::string, std::vector<float>>> outputs;
 };
 
 class ThreadPool;  // the engine's worker threads, opaque here (core/thread_pool.h)
 
-// One-shot computations over whole inputs, run between generation steps.
+// One-shot computations over whole inputs, run between generation steps (scores and traces for
+// tests and tools; adapter changes; training steps).
 struct JobRequest {
-  enum class Kind { kLogits, kEmbed, kTrace, kLoadAdapter, kUnloadAdapter, kTask };
+  enum class Kind { kLogits, kTrace, kLoadAdapter, kUnloadAdapter, kTask };
   uint64_t id = 0;
   Kind kind = Kind::kLogits;
   std::vector<std::vector<int32_t>> inputs;
@@ -87,6 +103,14 @@ struct JobRequest {
   std::vector<LoraModuleRef> modules;  // kLoadAdapter
   // kTask: work on the engine's thread and pool (a training step), between generation steps.
   std::function<JobResult(ThreadPool&)> task;
+};
+
+// What one engine step reports, handed to the event sink.
+struct EngineReport {
+  std::vector<TokenEvent> events;
+  std::vector<JobResult> jobs;
+  std::vector<EmbeddingResult> embeddings;
+  bool empty() const { return events.empty() && jobs.empty() && embeddings.empty(); }
 };
 
 }  // namespace wenxin

@@ -176,6 +176,7 @@ Napi::Object stats_to_js(Napi::Env env, const EngineStats& s) {
   auto num = [&](const char* key, double v) { o.Set(key, Napi::Number::New(env, v)); };
   num("waiting", static_cast<double>(s.waiting));
   num("running", static_cast<double>(s.running));
+  num("paused", static_cast<double>(s.paused));
   num("kvBlocksTotal", static_cast<double>(s.kv_blocks_total));
   num("kvBlocksUsed", static_cast<double>(s.kv_blocks_used));
   num("kvBlocksCached", static_cast<double>(s.kv_blocks_cached));
@@ -206,6 +207,7 @@ EngineOptions to_engine_options(const Napi::Object& o) {
   e.kv_cache_bytes = integer(o, "kvCacheBytes", e.kv_cache_bytes);
   e.max_sequences = integer(o, "maxSequences", e.max_sequences);
   e.max_batch_tokens = integer(o, "maxBatchTokens", e.max_batch_tokens);
+  e.max_embedding_tokens = integer(o, "maxEmbeddingTokens", e.max_embedding_tokens);
   e.prefix_caching = boolean(o, "prefixCaching", e.prefix_caching);
   const std::string kv = string(o, "kvCache", kv_precision_name(e.kv_precision));
   if (!parse_kv_precision(kv, &e.kv_precision))

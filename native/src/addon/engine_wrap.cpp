@@ -1,22 +1,42 @@
 #include "addon/engine_wrap.h"
 
+#include <functional>
+
 #include "addon/convert.h"
 #include "addon/grammar_bindings.h"
 #include "addon/trainer_wrap.h"
 
 namespace wenxin::addon {
 
+namespace {
+
+Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& data) {
+  Napi::Float32Array arr = Napi::Float32Array::New(env, data.size());
+  std::copy(data.begin(), data.end(), arr.Data());
+  return arr;
+}
+
+// A request id from JS: an integer in [1, 2^53), shared by generation and embedding requests.
+uint64_t request_id(const Napi::Value& v) {
+  const double id = v.As<Napi::Number>().DoubleValue();
+  if (!(id >= 1 && id <= 9007199254740991.0) || id != static_cast<double>(static_cast<uint64_t>(id)))
+    throw to_js_error(v.Env(), Status(ErrorCode::kInvalidArgument, "request ids are integers from 1 to 2^53 - 1"));
+  return static_cast<uint64_t>(id);
+}
+
+}  // namespace
+
 Napi::FunctionReference* EngineWrap::constructor = nullptr;
 
 struct EngineWrap::Payload {
-  std::vector<TokenEvent> events;
-  std::vector<JobResult> results;
+  EngineReport report;
 };
 
 Napi::Function EngineWrap::define(Napi::Env env) {
   Napi::Function fn = DefineClass(env, "NativeEngine",
                                   {
                                       InstanceMethod("submit", &EngineWrap::submit),
+                                      InstanceMethod("embed", &EngineWrap::embed),
                                       InstanceMethod("cancel", &EngineWrap::cancel),
                                       InstanceMethod("setPaused", &EngineWrap::set_paused),
                                       InstanceMethod("stats", &EngineWrap::stats),
@@ -37,8 +57,8 @@ void EngineWrap::attach(Napi::Env env, std::unique_ptr<Engine> engine, Napi::Fun
   tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "wenxin-engine-events", 0, 1, [this](Napi::Env) { Unref(); });
   tsfn_.Unref(env);
   Napi::ThreadSafeFunction tsfn = tsfn_;
-  engine_->start([this, tsfn](std::vector<TokenEvent>&& events, std::vector<JobResult>&& results) mutable {
-    auto* payload = new Payload{std::move(events), std::move(results)};
+  engine_->start([this, tsfn](EngineReport&& report) mutable {
+    auto* payload = new Payload{std::move(report)};
     const napi_status st =
         tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) { deliver(env, cb, p); });
     if (st != napi_ok) delete payload;  // the environment is shutting down
@@ -62,10 +82,11 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
   std::unique_ptr<Payload> p(payload);
   if (env == nullptr) return;
   Napi::HandleScope scope(env);
-  Napi::Array events = Napi::Array::New(env, p->events.size());
+  const std::vector<TokenEvent>& evs = p->report.events;
+  Napi::Array events = Napi::Array::New(env, evs.size());
   int finished = 0;
-  for (size_t i = 0; i < p->events.size(); ++i) {
-    const TokenEvent& ev = p->events[i];
+  for (size_t i = 0; i < evs.size(); ++i) {
+    const TokenEvent& ev = evs[i];
     Napi::Object o = Napi::Object::New(env);
     o.Set("id", Napi::Number::New(env, static_cast<double>(ev.id)));
     Napi::Int32Array tokens = Napi::Int32Array::New(env, ev.tokens.size());
@@ -81,25 +102,27 @@ void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* paylo
     if (ev.done) ++finished;
     events.Set(static_cast<uint32_t>(i), o);
   }
-  for (const JobResult& r : p->results) {
-    auto it = jobs_.find(r.id);
-    if (it == jobs_.end()) continue;
+  auto settle = [&](std::unordered_map<uint64_t, Napi::Promise::Deferred>& pending, uint64_t id, const Status& st,
+                    const std::function<Napi::Value()>& value) {
+    auto it = pending.find(id);
+    if (it == pending.end()) return;
     Napi::Promise::Deferred deferred = it->second;
-    jobs_.erase(it);
+    pending.erase(it);
     ++finished;
-    if (!r.status.is_ok()) {
-      deferred.Reject(to_js_error(env, r.status).Value());
-      continue;
-    }
-    Napi::Object out = Napi::Object::New(env);
-    for (const auto& [name, data] : r.outputs) {
-      Napi::Float32Array arr = Napi::Float32Array::New(env, data.size());
-      std::copy(data.begin(), data.end(), arr.Data());
-      out.Set(name, arr);
-    }
-    deferred.Resolve(out);
-  }
-  if (!p->events.empty()) on_events.Call({events});
+    if (st.is_ok())
+      deferred.Resolve(value());
+    else
+      deferred.Reject(to_js_error(env, st).Value());
+  };
+  for (const JobResult& r : p->report.jobs)
+    settle(jobs_, r.id, r.status, [&] {
+      Napi::Object out = Napi::Object::New(env);
+      for (const auto& [name, data] : r.outputs) out.Set(name, to_float32_array(env, data));
+      return out;
+    });
+  for (const EmbeddingResult& r : p->report.embeddings)
+    settle(embeddings_, r.id, r.status, [&] { return to_float32_array(env, r.vectors); });
+  if (!evs.empty()) on_events.Call({events});
   track(env, -finished);
 }
 
@@ -110,10 +133,7 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
     throw to_js_error(
         env, Status(ErrorCode::kInvalidArgument, "submit(id, promptIds, params) was called with bad arguments"));
   GenerateRequest req;
-  const double id = info[0].As<Napi::Number>().DoubleValue();
-  if (!(id >= 1 && id <= 9007199254740991.0))
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request ids are integers from 1 to 2^53 - 1"));
-  req.id = static_cast<uint64_t>(id);
+  req.id = request_id(info[0]);
   req.prompt = to_token_ids(info[1], "promptIds");
   const Napi::Object params = info[2].As<Napi::Object>();
   req.sampling = to_sampling(params);
@@ -130,6 +150,31 @@ Napi::Value EngineWrap::submit(const Napi::CallbackInfo& info) {
   if (!st.is_ok()) throw to_js_error(env, st);
   track(env, +1);
   return env.Undefined();
+}
+
+Napi::Value EngineWrap::embed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine* engine = live_engine(env);
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray())
+    throw to_js_error(env,
+                      Status(ErrorCode::kInvalidArgument, "embed(id, inputs, params?) was called with bad arguments"));
+  EmbeddingRequest req;
+  req.id = request_id(info[0]);
+  const Napi::Array inputs = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < inputs.Length(); ++i) req.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
+  if (info.Length() > 2 && info[2].IsObject()) {
+    const Napi::Value adapter = info[2].As<Napi::Object>().Get("adapter");
+    if (adapter.IsNumber()) req.adapter = adapter.As<Napi::Number>().Int32Value();
+  }
+  if (embeddings_.count(req.id))
+    throw to_js_error(env, Status(ErrorCode::kInvalidArgument, "request id " + std::to_string(req.id) + " is in use"));
+  const uint64_t id = req.id;
+  const Status st = engine->submit_embedding(std::move(req));
+  if (!st.is_ok()) throw to_js_error(env, st);
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  embeddings_.emplace(id, deferred);
+  track(env, +1);
+  return deferred.Promise();
 }
 
 Napi::Value EngineWrap::cancel(const Napi::CallbackInfo& info) {
@@ -156,8 +201,6 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   const std::string kind = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (kind == "logits")
     job.kind = JobRequest::Kind::kLogits;
-  else if (kind == "embed")
-    job.kind = JobRequest::Kind::kEmbed;
   else if (kind == "trace")
     job.kind = JobRequest::Kind::kTrace;
   else if (kind == "loadAdapter")
@@ -165,8 +208,8 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   else if (kind == "unloadAdapter")
     job.kind = JobRequest::Kind::kUnloadAdapter;
   else
-    throw to_js_error(env, Status(ErrorCode::kInvalidArgument,
-                                  "job kind must be logits, embed, trace, loadAdapter or unloadAdapter"));
+    throw to_js_error(
+        env, Status(ErrorCode::kInvalidArgument, "job kind must be logits, trace, loadAdapter or unloadAdapter"));
   if (info.Length() > 2 && info[2].IsObject()) {
     const Napi::Object extra = info[2].As<Napi::Object>();
     if (extra.Get("adapter").IsNumber()) job.adapter = extra.Get("adapter").As<Napi::Number>().Int32Value();
@@ -177,7 +220,7 @@ Napi::Value EngineWrap::run_job(const Napi::CallbackInfo& info) {
   const Napi::Array inputs = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < inputs.Length(); ++i) job.inputs.push_back(to_token_ids(inputs.Get(i), "inputs[i]"));
   const bool adapter_job = job.kind == JobRequest::Kind::kLoadAdapter || job.kind == JobRequest::Kind::kUnloadAdapter;
-  if (!adapter_job && job.kind != JobRequest::Kind::kEmbed && job.inputs.size() != 1)
+  if (!adapter_job && job.inputs.size() != 1)
     throw to_js_error(env, Status(ErrorCode::kInvalidArgument, kind + " takes exactly one input"));
   job.id = next_job_++;
   const uint64_t id = job.id;

@@ -30,6 +30,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   struct Payload;
 
   Napi::Value submit(const Napi::CallbackInfo& info);
+  Napi::Value embed(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value set_paused(const Napi::CallbackInfo& info);
   Napi::Value stats(const Napi::CallbackInfo& info);
@@ -44,7 +45,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   std::unique_ptr<Engine> engine_;
   Napi::ThreadSafeFunction tsfn_;
-  std::unordered_map<uint64_t, Napi::Promise::Deferred> jobs_;
+  std::unordered_map<uint64_t, Napi::Promise::Deferred> jobs_;        // by job id
+  std::unordered_map<uint64_t, Napi::Promise::Deferred> embeddings_;  // by request id
   uint64_t next_job_ = 1;
   int64_t inflight_ = 0;
   bool closed_ = false;

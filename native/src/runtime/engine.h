@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -29,8 +30,10 @@ class Engine final : public ::wenxin::Engine {
 
   void start(EventSink sink) override;
   Status submit(GenerateRequest request) override;
+  Status submit_embedding(EmbeddingRequest request) override;
   void cancel(uint64_t id) override;
-  // A paused request keeps its place and cache but is not stepped (its consumer reads slowly).
+  // A paused request (its consumer is not reading) leaves the running set and its KV blocks until
+  // it is resumed (see Scheduler::set_paused).
   void set_paused(uint64_t id, bool paused) override;
   EngineStats stats() override;
   Status submit_job(JobRequest job) override;
@@ -46,14 +49,20 @@ class Engine final : public ::wenxin::Engine {
   Status check_tokens(const std::vector<int32_t>& ids, const char* what) const;
   void loop();
   // Runs one planned step; returns false when nothing could run.
-  bool step(std::vector<TokenEvent>* events);
+  bool step(EngineReport* report);
   // Samples the next token of a sequence whose tokens are all computed; true when it has ended.
   bool sample_next(Sequence* s, float* row, TokenEvent* ev);
   JobResult run_job(const JobRequest& job);
   Status run_job(const JobRequest& job, std::vector<std::pair<std::string, std::vector<float>>>* outputs);
-  void end_all(const Status& why, std::vector<TokenEvent>* events);
+  void end_all(const Status& why, EngineReport* report);
   // Turns queued requests into sequences; one whose setup fails ends with an error event.
-  void admit(std::deque<GenerateRequest>* incoming, std::vector<TokenEvent>* events);
+  void admit(std::deque<GenerateRequest>* incoming, EngineReport* report);
+  // Reports the end of a sequence taken out of the scheduler: its request's last event, or for an
+  // embedding input, its whole request's result (the other inputs are dropped).
+  void retire(std::unique_ptr<Sequence> s, FinishReason reason, const Status& why, EngineReport* report);
+  // engine_embeddings.cpp: one sequence per input; each step's hidden rows summed as they come.
+  void admit_embeddings(std::deque<EmbeddingRequest>* incoming, EngineReport* report);
+  void pool_embedding(const StepWork& w, const float* rows, EngineReport* report);
   void publish_stats();
 
   std::unique_ptr<model::Ernie45Model> model_;
@@ -68,6 +77,7 @@ class Engine final : public ::wenxin::Engine {
   bool stopping_ = false;
   std::deque<GenerateRequest> incoming_;
   std::deque<JobRequest> jobs_;
+  std::deque<EmbeddingRequest> incoming_embeddings_;
   std::unordered_set<uint64_t> cancelled_;
   std::vector<std::pair<uint64_t, bool>> pause_changes_;
   bool idle_ = false;  // the last plan had nothing to run: sleep until something arrives
@@ -77,6 +87,12 @@ class Engine final : public ::wenxin::Engine {
   std::mutex stats_mu_;
   EngineStats stats_;
   StepMeter meter_;  // worker thread only
+  struct EmbeddingTask {
+    int64_t inputs = 0, done = 0;
+    std::vector<float> vectors;  // [inputs, hidden]
+  };
+  std::unordered_map<uint64_t, EmbeddingTask> embedding_tasks_;  // worker thread only
+  int64_t max_embedding_tokens_ = 0;
   // Constrained decoding cost so far (worker thread only).
   int64_t constrained_requests_ = 0;
   grammar::Constraint::Cost constraint_cost_;

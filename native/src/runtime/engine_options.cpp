@@ -39,6 +39,8 @@ Status EngineOptions::validate(const Ernie45Hparams& hp) const {
   if (threads < 1 || threads > 1024) return bad("threads must be in 1..1024, got " + std::to_string(threads));
   if (max_context < 1) return bad("maxContext must be >= 1, got " + std::to_string(max_context));
   if (max_batch_tokens < 1) return bad("maxBatchTokens must be >= 1, got " + std::to_string(max_batch_tokens));
+  if (max_embedding_tokens < 1)
+    return bad("maxEmbeddingTokens must be >= 1, got " + std::to_string(max_embedding_tokens));
   if (max_sequences < 0) return bad("maxSequences must be >= 1, got " + std::to_string(max_sequences));
   if (kv_cache_bytes < 0) return bad("kvCacheBytes must be >= 1, got " + std::to_string(kv_cache_bytes));
   if (kv_cache_tokens < 0) return bad("kvCacheTokens must be >= 1, got " + std::to_string(kv_cache_tokens));

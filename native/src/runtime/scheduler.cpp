@@ -4,35 +4,62 @@
 
 namespace wenxin::runtime {
 
-std::unique_ptr<Sequence> Scheduler::remove(uint64_t id) {
-  for (auto it = waiting_.begin(); it != waiting_.end(); ++it)
-    if ((*it)->request.id == id) {
+namespace {
+
+// Moves the first sequence matching `pred` out of `list`, or returns null.
+template <typename List, typename Pred>
+std::unique_ptr<Sequence> take_first(List& list, Pred pred) {
+  for (auto it = list.begin(); it != list.end(); ++it)
+    if (pred(**it)) {
       auto s = std::move(*it);
-      waiting_.erase(it);
-      return s;
-    }
-  for (auto it = running_.begin(); it != running_.end(); ++it)
-    if ((*it)->request.id == id) {
-      auto s = std::move(*it);
-      running_.erase(it);
+      list.erase(it);
       return s;
     }
   return nullptr;
 }
 
-Sequence* Scheduler::find(uint64_t id) {
-  for (auto& s : running_)
-    if (s->request.id == id) return s.get();
-  for (auto& s : waiting_)
-    if (s->request.id == id) return s.get();
-  return nullptr;
+}  // namespace
+
+std::unique_ptr<Sequence> Scheduler::remove(uint64_t id) {
+  auto match = [id](const Sequence& s) { return s.request.id == id; };
+  if (auto s = take_first(waiting_, match)) return s;
+  if (auto s = take_first(running_, match)) return s;
+  return take_first(paused_, match);
+}
+
+std::unique_ptr<Sequence> Scheduler::remove(const Sequence* sequence) {
+  auto match = [sequence](const Sequence& s) { return &s == sequence; };
+  if (auto s = take_first(running_, match)) return s;
+  if (auto s = take_first(waiting_, match)) return s;
+  return take_first(paused_, match);
+}
+
+void Scheduler::set_paused(uint64_t id, bool paused) {
+  auto match = [id](const Sequence& s) { return s.request.id == id && !s.embedding(); };
+  if (!paused) {
+    if (auto s = take_first(paused_, match)) waiting_.push_front(std::move(s));
+    return;
+  }
+  std::unique_ptr<Sequence> s = take_first(running_, match);
+  if (!s) s = take_first(waiting_, match);
+  if (!s) return;  // finished, unknown, or already paused
+  s->cache->clear();
+  paused_.push_back(std::move(s));
+}
+
+std::vector<std::unique_ptr<Sequence>> Scheduler::remove_all(uint64_t id) {
+  std::vector<std::unique_ptr<Sequence>> out;
+  while (auto s = remove(id)) out.push_back(std::move(s));
+  return out;
 }
 
 std::vector<std::unique_ptr<Sequence>> Scheduler::drain() {
   std::vector<std::unique_ptr<Sequence>> all;
-  for (auto& s : running_) all.push_back(std::move(s));
+  for (auto* list : {&running_, &paused_})
+    for (auto& s : *list) all.push_back(std::move(s));
   for (auto& s : waiting_) all.push_back(std::move(s));
   running_.clear();
+  paused_.clear();
   waiting_.clear();
   return all;
 }
@@ -49,7 +76,8 @@ bool Scheduler::admit_head() {
   Sequence& s = *waiting_.front();
   const int64_t bt = pool_->shape().block_tokens;
   const int64_t total = static_cast<int64_t>(s.tokens.size());
-  if (s.cache->blocks() == 0) prefix_hit_tokens_ += s.cache->attach_prefix(s.tokens.data(), total, s.request.adapter);
+  if (s.cache->blocks() == 0 && !s.embedding())
+    prefix_hit_tokens_ += s.cache->attach_prefix(s.tokens.data(), total, s.request.adapter);
   // Keep one block of headroom per running sequence so admissions do not force preemptions at once.
   const int64_t need = (total + bt - 1) / bt - s.cache->blocks();
   const int64_t headroom = static_cast<int64_t>(running_.size());
@@ -73,7 +101,7 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   // 1. One token for each decoding sequence, growing its cache; preempt the newest when out of blocks.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Sequence* s = running_[i].get();
-    if (s->paused || s->pending() != 1) {
+    if (s->pending() != 1) {
       ++i;
       continue;
     }
@@ -111,7 +139,6 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   for (auto& sp : running_) {
     if (budget <= 0) break;
     Sequence* s = sp.get();
-    if (s->paused) continue;
     const int64_t pending = s->pending();
     if (pending < 1) continue;
     bool planned = false;

@@ -3,7 +3,9 @@
 // token from each decoding sequence and fills the rest of the token budget with prompt chunks.
 // When a decoding sequence cannot grow, the most recently admitted one is preempted: its blocks
 // are freed and it goes back to the head of the queue, to be recomputed later (its published
-// blocks usually survive in the prefix cache, so the recompute is mostly a lookup).
+// blocks usually survive in the prefix cache, so the recompute is mostly a lookup). Embedding
+// inputs are scheduled like prompts, but never from the prefix cache: every position's hidden
+// state is needed. A paused sequence holds no slot and no blocks (see set_paused).
 #pragma once
 
 #include <cstdint>
@@ -34,9 +36,16 @@ class Scheduler {
   void enqueue(std::unique_ptr<Sequence> sequence) { waiting_.push_back(std::move(sequence)); }
   // Takes a request out, waiting or running (its blocks go back when the caller drops it).
   std::unique_ptr<Sequence> remove(uint64_t id);
-  Sequence* find(uint64_t id);
+  std::unique_ptr<Sequence> remove(const Sequence* sequence);
+  // Every sequence of a request (an embedding request has one per input).
+  std::vector<std::unique_ptr<Sequence>> remove_all(uint64_t id);
   // Every sequence, for shutdown.
   std::vector<std::unique_ptr<Sequence>> drain();
+
+  // A paused sequence (its consumer is not reading) gives its running slot and KV blocks back and
+  // waits aside: its published blocks stay in the prefix cache, so resuming is mostly a lookup.
+  // Resumed, it returns to the head of the queue; its tokens, sampler and constraint state are kept.
+  void set_paused(uint64_t id, bool paused);
 
   // Plans the next step. Sequences that can never be served (alone and still out of room) are
   // returned in `failed` with their status, already removed.
@@ -44,6 +53,7 @@ class Scheduler {
 
   size_t waiting() const { return waiting_.size(); }
   size_t running() const { return running_.size(); }
+  size_t paused() const { return paused_.size(); }
   int64_t preemptions() const { return preemptions_; }
   int64_t prefix_hit_tokens() const { return prefix_hit_tokens_; }
 
@@ -55,6 +65,7 @@ class Scheduler {
   kv::KvBlockPool* pool_;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // in admission order
+  std::vector<std::unique_ptr<Sequence>> paused_;   // neither stepped nor admitted until resumed
   int64_t preemptions_ = 0;
   int64_t prefix_hit_tokens_ = 0;
 };

@@ -22,8 +22,12 @@ struct Sequence {
   Sampler sampler;
   std::vector<int32_t> tokens;  // prompt + generated
   int32_t generated = 0;
-  bool paused = false;                              // its consumer is not reading: skipped by steps, keeps its blocks
   std::unique_ptr<grammar::Constraint> constraint;  // null when the request has none
+  // Input `embedding_input` of the embedding request `request.id` (-1: a generation): its tokens
+  // are computed, never sampled, and their final hidden states summed once per position.
+  int64_t embedding_input = -1;
+  std::vector<double> hidden_sum;
+  int64_t hidden_summed = 0;  // positions [0, hidden_summed) are in hidden_sum (kept over preemption)
 
   Sequence(GenerateRequest r, kv::KvBlockPool* pool)
       : request(std::move(r)),
@@ -35,6 +39,7 @@ struct Sequence {
           std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger, request.stop_ids);
   }
 
+  bool embedding() const { return embedding_input >= 0; }
   // Tokens still to run through the model before the next one can be sampled.
   int64_t pending() const { return static_cast<int64_t>(tokens.size()) - cache->length(); }
   int32_t prompt_tokens() const { return static_cast<int32_t>(request.prompt.size()); }

@@ -3,7 +3,7 @@
  * are the engine's own schemas, so each option is defined once.
  */
 import type { FetchFunction } from "@ai-sdk/provider-utils";
-import { loadOptionsSchema, samplingOptionsSchema } from "@wenxin/engine";
+import { loadOptionsSchema, samplingOptionsSchema } from "@wenxin/engine/internal";
 import { z } from "zod";
 
 /** The provider: how to load local engines, or which OpenAI-compatible server to call. */

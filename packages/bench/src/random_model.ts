@@ -27,7 +27,7 @@ import {
   type GgufTensorKind,
   type GgufTensorPlanEntry,
   type GgufTensorType,
-} from "@wenxin/engine";
+} from "@wenxin/engine/internal";
 
 export interface HfConfig {
   architectures: string[];

@@ -7,14 +7,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import {
-  Engine,
-  convertToGguf,
-  prepareGgufConversion,
-  writeGguf,
-  type GgufRawTensor,
-  type GgufTensor,
-} from "@wenxin/engine";
+import { Engine, convertToGguf } from "@wenxin/engine";
+import { prepareGgufConversion, writeGguf, type GgufRawTensor, type GgufTensor } from "@wenxin/engine/internal";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

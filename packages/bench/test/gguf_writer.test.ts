@@ -6,7 +6,7 @@ import path from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { encodeGgufTensor as encodeTensor, fromF16Bits, writeGguf } from "@wenxin/engine";
+import { encodeGgufTensor as encodeTensor, fromF16Bits, writeGguf } from "@wenxin/engine/internal";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

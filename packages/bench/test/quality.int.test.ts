@@ -11,7 +11,7 @@ import { measureQuality, type QualityRow } from "../src/quality.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const FIXTURES = path.join(root, "test/fixtures/ernie45");
-const CLI = path.join(root, "packages/cli/dist/index.js");
+const BENCH = path.join(root, "packages/bench/dist/cli.js");
 
 // Floors set from measured values (packages/bench/README.md) with a margin: they catch regressions.
 const FLOORS = {
@@ -52,7 +52,7 @@ describe.each(["tiny-ernie45-dense", "tiny-ernie45-moe"])("%s KV cache", (model)
 
 describe("kernel paths", () => {
   async function report(isa: string): Promise<QualityRow[]> {
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, "bench", "--quality", "--json"], {
+    const { stdout } = await promisify(execFile)(process.execPath, [BENCH, "--quality", "--json"], {
       env: { ...process.env, WENXIN_ISA: isa },
     });
     return (JSON.parse(stdout) as { quality: QualityRow[] }).quality;

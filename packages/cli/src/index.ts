@@ -10,7 +10,6 @@ import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { pullCommand } from "./commands/pull.js";
 import { quantizeCommand } from "./commands/quantize.js";
-import { benchCommand } from "./commands/bench.js";
 import { convertCommand } from "./commands/convert.js";
 import type { Command } from "./commands/command.js";
 
@@ -22,7 +21,6 @@ const COMMANDS: Record<string, Command> = {
   pull: pullCommand,
   quantize: quantizeCommand,
   convert: convertCommand,
-  bench: benchCommand,
 };
 
 function usage(): string {

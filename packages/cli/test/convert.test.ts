@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { readGgufFile } from "@wenxin/engine";
+import { readGgufFile } from "@wenxin/engine/internal";
 import { afterAll, describe, expect, it, vi } from "vitest";
 
 import { convertCommand } from "../src/commands/convert.js";

@@ -49,6 +49,8 @@ export const loadOptionsSchema = z.object({
   maxSequences: z.number().int().positive().optional(),
   /** Tokens per engine step: one per decoding sequence, the rest prompt chunks (default 512). */
   maxBatchTokens: z.number().int().positive().optional(),
+  /** Tokens over all inputs of one `embed` call (default 65536); a larger request is refused. */
+  maxEmbeddingTokens: z.number().int().positive().optional(),
   /** KV cache precision: "f32" (exact, default), "bf16" (half the memory), "int8" (a quarter, per-head scales). */
   kvCache: z.enum(["f32", "bf16", "int8"]).optional(),
   /** Reuse the KV cache of identical prompt prefixes across requests (default true). */
@@ -173,6 +175,7 @@ export class Engine {
           kvCacheBytes: opts.kvCacheBytes ?? 0,
           maxSequences: opts.maxSequences ?? 0,
           maxBatchTokens: opts.maxBatchTokens ?? 512,
+          ...(opts.maxEmbeddingTokens !== undefined && { maxEmbeddingTokens: opts.maxEmbeddingTokens }),
           kvCache: opts.kvCache ?? "f32",
           prefixCaching: opts.prefixCaching ?? true,
           weights: opts.weights ?? "bf16",
@@ -336,17 +339,43 @@ export class Engine {
     return { logits: out.logits!, hiddenStates, routerLogits };
   }
 
-  /** Sentence embeddings: final-norm hidden states, mean-pooled over tokens, L2-normalised. */
-  async embed(texts: string[]): Promise<Float32Array[]> {
+  /**
+   * Sentence embeddings: final-norm hidden states, mean-pooled over tokens, L2-normalised. The
+   * inputs are scheduled like prompts, beside running generations (which keep streaming); the
+   * signal cancels the request at the next engine step.
+   */
+  async embed(texts: string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+    this.assertOpen();
     if (texts.length === 0) return [];
+    const { signal } = options;
     const inputs = texts.map((t, i) => {
       const ids = this.tokenizer.encode(t);
       if (ids.length === 0) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `text ${i} encodes to no tokens`);
       return this.toIds(ids, `texts[${i}]`);
     });
-    const out = await this.job("embed", inputs);
+    if (signal?.aborted) throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before embedding started");
+    const id = this.nextId++;
+    let work: Promise<Float32Array>;
+    try {
+      work = this.native.embed(id, inputs);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
     const h = this.config.hparams.hiddenSize;
-    return texts.map((_, i) => out.embeddings!.slice(i * h, (i + 1) * h));
+    const split = (vectors: Float32Array) => texts.map((_, i) => vectors.slice(i * h, (i + 1) * h));
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      const onAbort = () => {
+        this.native.cancel(id);
+        reject(new WenxinError("ERR_WENXIN_ABORTED", "embedding was aborted by its signal"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      work
+        .then(
+          (vectors) => resolve(split(vectors)),
+          (err: unknown) => reject(fromNativeError(err)),
+        )
+        .finally(() => signal?.removeEventListener("abort", onAbort));
+    });
   }
 
   /** Starts a generation; iterate the stream for token events and the final result. */

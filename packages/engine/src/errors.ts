@@ -20,6 +20,9 @@ export const ERROR_CODES = [
   "ERR_WENXIN_ABORTED",
   "ERR_WENXIN_ENGINE_CLOSED",
   "ERR_WENXIN_INTERNAL",
+  // No native addon could be loaded (not installed, no prebuilt binary for this platform, not built):
+  // only a local model needs it.
+  "ERR_WENXIN_NATIVE_UNAVAILABLE",
   // Model hub (hub/): access refused (gated/private repo, bad token), hub unreachable.
   "ERR_WENXIN_HUB_UNAUTHORIZED",
   "ERR_WENXIN_NETWORK",

@@ -1,8 +1,84 @@
-// @wenxin/engine/internal: what the sibling adapters (@wenxin/langchain, @wenxin/ai-sdk) share
-// beyond the public API. Not a stable interface: names here may change with the adapters.
+// @wenxin/engine/internal: what the sibling packages (langchain, ai-sdk, server, transformers, cli,
+// bench) build on: option schemas, model-file readers and writers, the chat format, the chat
+// backends the adapters share. Not a stable user API: names here may change with the adapters.
 
-// Option validation: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it
-export { parseOrThrow } from "./generation/options.js";
+// Options (parseOrThrow: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it)
+export { loadOptionsSchema } from "./engine.js";
+export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
+export { constraintSchema } from "./generation/constraint.js";
+export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
+
+// Model files (safetensors read and written piecewise: LoRA adapters, merged checkpoints)
+export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
+export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+export { resolveWeightFiles } from "./model/weights.js";
+export { quantizeOptionsSchema } from "./model/quantize.js";
+
+// LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)
+export { parseLoraConfig, loraScaling } from "./adapters/lora_config.js";
+export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
+
+// LoRA fine-tuning options
+export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
+export { learningRate } from "./training/schedule.js";
+
+// GGUF: read, write, convert
+export { readGgufFile } from "./gguf/gguf_reader.js";
+export type { GgufFile, GgufTensorInfo, GgufMetadataValue } from "./gguf/gguf_reader.js";
+export { writeGguf, encodeTensor as encodeGgufTensor, fitsType as ggufTypeFits } from "./gguf/gguf_writer.js";
+export type { GgufTensor, GgufRawTensor, GgufTensorType, GgufValue } from "./gguf/gguf_writer.js";
+export { ggufTensorPlan, ggufModelMetadata, ggufArchitecture } from "./gguf/ernie_gguf_layout.js";
+export type { GgufTensorPlanEntry, GgufTensorKind } from "./gguf/ernie_gguf_layout.js";
+export { ggufTokenizerMetadata, tokenizerFromGguf } from "./gguf/gguf_tokenizer.js";
+export { loadGgufModel, isGgufPath } from "./gguf/gguf_model.js";
+export type { GgufModel } from "./gguf/gguf_model.js";
+export { convertToGgufOptionsSchema, prepareGgufConversion } from "./gguf/convert_to_gguf.js";
+export type { GgufConversion } from "./gguf/convert_to_gguf.js";
+export { GGML_TYPES, LOADABLE_GGML_TYPES, ggmlTypeName } from "./gguf/gguf_format.js";
+export { toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits } from "./gguf/half.js";
+
+// Chat format: tools, tool calls and reasoning in ERNIE's markup (the LangChain adapter and the server)
+export { buildChatPrompt } from "./chat/chat_prompt.js";
+export type { ChatPrompt, ChatPromptOptions } from "./chat/chat_prompt.js";
+export type {
+  ChatConstraint,
+  JsonSchema,
+  ResponseFormat,
+  ToolCallMessagePart,
+  ToolChoiceOption,
+  ToolDefinition,
+} from "./chat/chat_types.js";
+export { ChatTurnDecoder } from "./chat/chat_turn_decoder.js";
+export type { ChatTurnDecoderOptions } from "./chat/chat_turn_decoder.js";
+export { ChatOutputParser } from "./chat/output_parser.js";
+export type {
+  ChatOutput,
+  ChatOutputEvent,
+  ChatOutputParserOptions,
+  InvalidToolCall,
+  ParsedToolCall,
+} from "./chat/output_parser.js";
+export { ChatTokenDecoder, CHAT_MARKUP_TOKENS } from "./chat/output_decoder.js";
+export { JsonValueScanner } from "./chat/json_scanner.js";
+export {
+  planResponseFormat,
+  planToolChoice,
+  takesNoArguments,
+  toolCallPrefix,
+  toolCallSchema,
+} from "./chat/tool_choice.js";
+export type { ResponseFormatPlan, ToolPlan } from "./chat/tool_choice.js";
+export {
+  formatToolCall,
+  normalizeToolTurns,
+  renderToolsBlock,
+  renderToolTurns,
+  templateTakesTools,
+  toolCallArguments,
+  toPythonStyleJson,
+  withSystemText,
+} from "./chat/tool_prompt.js";
 
 // Engines shared and leased per checkpoint and load options
 export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
@@ -11,7 +87,7 @@ export type { EngineLease } from "./shared_engines.js";
 // One chat turn as deltas, on the in-process engine or a remote OpenAI-compatible server
 export { deltasOf, turnFinishReason } from "./chat/chat_backend.js";
 export type { ChatBackend, ChatDelta, ChatRequest, ChatSampling, ChatTurn, ChatUsage } from "./chat/chat_backend.js";
-export { engineSupportsConstraints, LocalChatBackend } from "./chat/local_chat.js";
+export { LocalChatBackend } from "./chat/local_chat.js";
 export { chatCompletionsBody, RemoteChatBackend, toOpenAIToolChoice } from "./remote/remote_chat.js";
 export type { RemotePost } from "./remote/remote_chat.js";
 export { embedRemote } from "./remote/remote_embeddings.js";
@@ -19,13 +95,6 @@ export type { RemoteEmbeddings } from "./remote/remote_embeddings.js";
 export { readServerSentEvents } from "./remote/sse.js";
 export { WenxinRemoteError } from "./remote/remote_error.js";
 export type { WenxinRemoteErrorCode } from "./remote/remote_error.js";
-
-// Safetensors files read and written piecewise (LoRA adapters, merged checkpoints)
-export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
-export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
-
-// A PEFT adapter checked against a model config (engine.loadAdapter's reader)
-export { describeAdapter } from "./adapters/peft_adapter.js";
 
 // The Hugging Face hub: a checkpoint directory or a hub repo id → a local directory (files
 // fetched into the shared cache, as Python's huggingface_hub lays it out)

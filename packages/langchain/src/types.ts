@@ -2,7 +2,8 @@
  * Option schemas of ChatWenxin and WenxinEmbeddings. Sampling and load options are the engine's
  * own schemas, so each option is defined once.
  */
-import { Engine, loadOptionsSchema, samplingOptionsSchema, WenxinError, type ResponseFormat } from "@wenxin/engine";
+import { Engine, WenxinError } from "@wenxin/engine";
+import { loadOptionsSchema, samplingOptionsSchema, type ResponseFormat } from "@wenxin/engine/internal";
 import type {
   BaseChatModelCallOptions,
   BaseChatModelParams,

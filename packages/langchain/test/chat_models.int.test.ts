@@ -6,18 +6,11 @@ import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { StructuredTool, tool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import {
-  Engine,
-  formatToolCall,
-  renderToolsBlock,
-  toolCallPrefix,
-  type ChatMessage,
-  type ToolDefinition,
-} from "@wenxin/engine";
+import { Engine, type ChatMessage } from "@wenxin/engine";
+import { formatToolCall, renderToolsBlock, type ToolDefinition } from "@wenxin/engine/internal";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 
-import { engineSupportsConstraints } from "@wenxin/engine/internal";
 import { ChatWenxin, closeSharedEngines, WenxinEmbeddings } from "../src/index.js";
 import { DENSE_DIR, MOE_DIR } from "../../../test/helpers/fixtures.js";
 import { direct, expectNoMarkup, SAMPLING } from "./helpers/engine_reference.js";
@@ -336,50 +329,6 @@ describe("ChatWenxin on the engine: tools", () => {
     } finally {
       spy.mockRestore();
     }
-  });
-
-  // Without constrained decoding the arguments are the random model's own text; the name is fixed
-  // by the prefilled prompt. (With constraints, constrained.int.test.ts checks valid arguments.)
-  describe.skipIf(engineSupportsConstraints())("forced tool calls without constrained decoding", () => {
-    const forcedPrompt = () =>
-      engine.applyChatTemplate([{ role: "system", content: renderToolsBlock([adderDef]) }, ...question]) +
-      toolCallPrefix("add");
-
-    it.each([
-      ["a zod tool()", tool(async () => "", { name: "add", description: "Adds a and b", schema: adder })],
-      ["a JSON-schema tool", { name: "add", description: "Adds a and b", schema: adderJson }],
-      ["a StructuredTool", new AdderTool()],
-      ["an OpenAI-format tool", adderDef],
-    ])(
-      "forces the named tool for %s; its arguments are the model's continuation of the prefilled call",
-      async (_kind, t) => {
-        const reference = await direct(engine, forcedPrompt(), 12);
-        expectNoMarkup(engine, reference);
-        expect(reference.text.trim().startsWith("{")).toBe(false); // so the arguments cannot parse
-        const msg = await chat().bindTools([t], { tool_choice: "add" }).invoke("What is 1 + 2?");
-        expect(msg.tool_calls).toEqual([]);
-        expect(msg.invalid_tool_calls).toHaveLength(1);
-        const call = msg.invalid_tool_calls![0]!;
-        expect(call).toMatchObject({ type: "invalid_tool_call", name: "add", args: reference.text.trim() });
-        expect(call.id).toMatch(/^call_[0-9a-f]{24}$/);
-        expect(msg.usage_metadata!.input_tokens).toBe(reference.promptTokens);
-      },
-    );
-
-    it("streams the forced call as a tool_call_chunk with its id and name", async () => {
-      const reference = await direct(engine, forcedPrompt(), 12);
-      const chunks: AIMessageChunk[] = [];
-      for await (const c of await chat()
-        .bindTools([new AdderTool()], { tool_choice: { type: "function", function: { name: "add" } } })
-        .stream("What is 1 + 2?"))
-        chunks.push(c);
-      const callChunks = chunks.flatMap((c) => c.tool_call_chunks ?? []);
-      expect(callChunks[0]).toMatchObject({ name: "add", index: 0, id: expect.stringMatching(/^call_/) });
-      expect(callChunks.map((c) => c.args).join("")).toBe(reference.text.trim());
-      const merged = chunks.reduce((a, b) => a.concat(b));
-      expect(merged.invalid_tool_calls).toMatchObject([{ name: "add" }]);
-      expect(merged.usage_metadata!.input_tokens).toBe(reference.promptTokens);
-    });
   });
 });
 

@@ -1,6 +1,5 @@
 // Checks that need constrained decoding (engine.generate's `constraint` option): on a random-weight
-// model only a constraint makes the arguments and structured replies valid JSON. They run as soon
-// as the engine takes `constraint`, and are skipped before.
+// model only a constraint makes the arguments and structured replies valid JSON.
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { StructuredTool, tool } from "@langchain/core/tools";
@@ -10,7 +9,6 @@ import { createAgent, createMiddleware } from "langchain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import { engineSupportsConstraints } from "@wenxin/engine/internal";
 import { ChatWenxin } from "../src/index.js";
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
 
@@ -44,7 +42,7 @@ const kinds: [string, unknown][] = [
   ],
 ];
 
-describe.skipIf(!engineSupportsConstraints())("ChatWenxin with constrained decoding", () => {
+describe("ChatWenxin with constrained decoding", () => {
   let engine: Engine;
   beforeAll(async () => {
     engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 1024 });

@@ -1,5 +1,5 @@
 // The benchmarks' model: random weights in the ERNIE-4.5-0.3B shape, q4 (what `wenxin quantize`
-// writes), built once with @wenxin/bench under <repo>/.bench (the same cache `wenxin bench` uses).
+// writes), built once with @wenxin/bench under <repo>/.bench (the same cache `pnpm bench` uses).
 import { existsSync } from "node:fs";
 import path from "node:path";
 

@@ -3,7 +3,7 @@
  * or failed), the admission queue in front of its engine, and the requests in flight on it.
  * KV-cache use and the engine's own queue come from the engine's statistics.
  */
-import type { Engine, EngineStats } from "@wenxin/engine";
+import type { ChatTemplate, Engine, EngineStats } from "@wenxin/engine";
 
 import type { AdmissionQueue } from "./admission.js";
 import { engineStats } from "./engine_stats.js";
@@ -86,6 +86,17 @@ export class ServedModel {
     };
     const [message, code] = why[this.currentState === "ready" ? "loading" : this.currentState];
     throw new ApiError(503, "service_unavailable_error", message, code);
+  }
+
+  /** The engine's chat template, or 400 `no_chat_template` when the model takes raw text only. */
+  requireChatTemplate(engine: Engine): ChatTemplate {
+    if (engine.chatTemplate) return engine.chatTemplate;
+    throw new ApiError(
+      400,
+      "invalid_request_error",
+      `the model '${this.id}' has no chat template; use /v1/completions`,
+      "no_chat_template",
+    );
   }
 
   /** Registers a request on the engine; call the returned function when it is over. */

@@ -10,7 +10,6 @@ import { pino, type Logger } from "pino";
 
 import { AdmissionQueue } from "./admission.js";
 import { buildApp } from "./app.js";
-import { engineEnforcesConstraints } from "./chat/constraint.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseServerOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
 import { ServedModel } from "./served_model.js";
@@ -72,8 +71,6 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
         { model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) },
         "model loaded",
       );
-      if (!engineEnforcesConstraints())
-        logger.warn("this engine does not enforce response_format yet: JSON output is not guaranteed");
     },
     (err: unknown) => logger.error({ err, model: model.id }, "model failed to load"),
   );

@@ -1,6 +1,5 @@
 // Answers that must be valid JSON (response_format, forced tool calls) from the random-weight
-// model: only constrained decoding can make them so. These run once @wenxin/engine's generate
-// takes `constraint` (issue 5); until then they are skipped.
+// model: only constrained decoding can make them so.
 import { HumanMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import OpenAI from "openai";
@@ -9,7 +8,6 @@ import { z } from "zod";
 
 import type { Engine } from "@wenxin/engine";
 
-import { engineEnforcesConstraints } from "../src/chat/constraint.js";
 import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
 
 let engine: Engine;
@@ -40,7 +38,7 @@ const TOOLS = [
 ];
 const messages = [{ role: "user" as const, content: "Tell me about someone." }];
 
-describe.skipIf(!engineEnforcesConstraints())("constrained answers", () => {
+describe("constrained answers", () => {
   beforeAll(async () => {
     engine = await loadDense();
     srv = await startTestServer(engine);

@@ -5,7 +5,8 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import type { ChatMessage, ChatPromptOptions, Engine } from "@wenxin/engine";
+import type { ChatMessage, Engine } from "@wenxin/engine";
+import type { ChatPromptOptions } from "@wenxin/engine/internal";
 
 import { chatPromptIds, expectedChat } from "./helpers/expected.js";
 import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";

@@ -38,12 +38,9 @@ export type { FeatureExtractionOptions } from "./pipelines/feature_extraction.js
 export { PeftModel, BASE_ADAPTER } from "./peft/peft_model.js";
 export type { PeftLoadOptions, MergeOptions } from "./peft/peft_model.js";
 // The PEFT adapter format lives in @wenxin/engine (engine.loadAdapter reads it too).
-export { parseLoraConfig, loraScaling, loadLoraAdapter } from "@wenxin/engine";
-export { describeAdapter } from "@wenxin/engine/internal";
+export { parseLoraConfig, loraScaling, loadLoraAdapter, describeAdapter } from "@wenxin/engine/internal";
 export type { LoraConfig, LoraAdapter, LoraModuleSpec, LoraTensorRef } from "@wenxin/engine";
-export { toEngineAdapter } from "./peft/engine_adapter_api.js";
 export { mergeAdapterIntoCheckpoint } from "./peft/merge.js";
-export type { EngineLoraAdapter, AdapterCapableEngine } from "./peft/engine_adapter_api.js";
 
 // Hub (the engine's: every package resolves hub ids the same way)
 export {

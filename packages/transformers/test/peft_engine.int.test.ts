@@ -1,11 +1,10 @@
 // LoRA applied unmerged inside the engine (engine.loadAdapter + a per-request adapter): PEFT's
 // goldens unmerged and after merge_and_unload, and two adapters alternating across concurrent
-// requests without mixing. Skipped while the engine build has no adapter support.
+// requests without mixing.
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-import { Engine } from "@wenxin/engine";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import {
@@ -18,11 +17,10 @@ import {
 } from "../src/index.js";
 import { DENSE_DIR, LORA_DIR, loadGolden, maxAbsDiff } from "../../../test/helpers/fixtures.js";
 
-const engineHasAdapters = typeof (Engine.prototype as unknown as { loadAdapter?: unknown }).loadAdapter === "function";
 const LOAD = { engine_options: { threads: 2, maxContext: 512 } };
 const TOL = 1e-3;
 
-describe.skipIf(!engineHasAdapters)("LoRA in the engine", () => {
+describe("LoRA in the engine", () => {
   const golden = loadGolden("tiny-ernie45-dense-lora");
   const base = loadGolden("tiny-ernie45-dense");
   const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-peft-"));

@@ -10,7 +10,7 @@ import type {
   LanguageModelV3ToolChoice,
   SharedV3Warning,
 } from "@ai-sdk/provider";
-import type { ResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine";
+import type { ResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine/internal";
 import { parseOrThrow, type ChatRequest } from "@wenxin/engine/internal";
 
 import { wenxinChatOptionsSchema, type WenxinChatSettings } from "../wenxin_settings.js";

@@ -6,13 +6,18 @@ export interface Command {
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+const HELP = { help: { type: "boolean", short: "h" } } as const;
+/** What parseCommandArgs returns (named, so that declarations of the command modules can be emitted). */
+export type ParsedCommandArgs<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof HELP; strict: true; allowPositionals: false }>
+>;
 
 /** Parses a command's options; unknown flags are errors, `--help` prints the usage. */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string) {
+export function parseCommandArgs<O extends Options>(argv: string[], options: O, usage: string): ParsedCommandArgs<O> {
   try {
     return parseArgs({
       args: argv,
-      options: { ...options, help: { type: "boolean", short: "h" } },
+      options: { ...options, ...HELP },
       strict: true,
       allowPositionals: false,
     });

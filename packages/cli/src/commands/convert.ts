@@ -1,4 +1,5 @@
-import { convertToGguf, readGgufFile } from "@wenxin/engine";
+import { convertToGguf } from "@wenxin/engine";
+import { readGgufFile } from "@wenxin/engine/internal";
 
 import { parseCommandArgs, type Command } from "./command.js";
 

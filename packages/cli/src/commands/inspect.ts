@@ -1,14 +1,8 @@
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 
-import {
-  isGgufPath,
-  loadGgufModel,
-  loadModelConfig,
-  resolveWeightFiles,
-  WenxinError,
-  type ModelConfig,
-} from "@wenxin/engine";
+import { WenxinError, type ModelConfig } from "@wenxin/engine";
+import { isGgufPath, loadGgufModel, loadModelConfig, resolveWeightFiles } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 

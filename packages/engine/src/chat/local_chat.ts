@@ -8,21 +8,10 @@ import path from "node:path";
 
 import type { Engine, GenerateOptions } from "../engine.js";
 import { WenxinError } from "../errors.js";
-import { generateOptionsSchema } from "../generation/options.js";
-import { StopStringMatcher } from "../generation/stop_strings.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
 import { buildChatPrompt } from "./chat_prompt.js";
 import type { ChatConstraint } from "./chat_types.js";
-import { ChatTokenDecoder } from "./output_decoder.js";
-import { ChatOutputParser } from "./output_parser.js";
-
-/**
- * True once `engine.generate` takes a `constraint` (constrained decoding). Until then the
- * constraint is still passed (and ignored), and forced calls rely on the prefilled tool name.
- */
-export function engineSupportsConstraints(): boolean {
-  return "constraint" in (generateOptionsSchema as unknown as { shape: Record<string, unknown> }).shape;
-}
+import { ChatTurnDecoder } from "./chat_turn_decoder.js";
 
 export class LocalChatBackend implements ChatBackend {
   readonly modelName: string;
@@ -62,23 +51,21 @@ export class LocalChatBackend implements ChatBackend {
       signal: controller.signal,
     } as GenerateOptions;
 
-    const decoder = new ChatTokenDecoder(this.engine.tokenizer);
-    const parser = new ChatOutputParser(prompt.parser);
-    const stops = new StopStringMatcher(request.stop);
-    const longestStop = Math.max(0, ...request.stop.map((s) => s.length));
-    let raw = ""; // decoded output, markup included
-    let fed = 0; // characters of `raw` given to the parser
+    const turn = new ChatTurnDecoder(this.engine.tokenizer, {
+      parser: prompt.parser,
+      prefill: prompt.prefill,
+      stop: request.stop,
+    });
     let outputTokens = 0;
     let reasoningTokens = 0;
     let engineReason = "stop";
-    let endedHere = false;
     let generationDone = false;
 
     try {
-      yield* deltasOf(parser.push(prompt.prefill));
+      yield* deltasOf(turn.start());
       // A prefill can be the whole turn (a forced call of a tool without arguments).
-      const generation = parser.done ? [] : this.engine.generate(options);
-      if (parser.done) generationDone = true;
+      const generation = turn.done ? [] : this.engine.generate(options);
+      if (turn.done) generationDone = true;
       for await (const event of generation) {
         if (event.type === "done") {
           engineReason = event.finishReason;
@@ -86,25 +73,11 @@ export class LocalChatBackend implements ChatBackend {
           break;
         }
         outputTokens += event.tokenIds.length;
-        if (parser.inReasoning) reasoningTokens += event.tokenIds.length;
-        raw += decoder.push(event.tokenIds);
-        // Only text not yet given to the parser can hold a new stop (plus the tail held back before it).
-        const from = Math.max(0, fed - longestStop);
-        const found = stops.findStop(raw.slice(from));
-        const stopAt = found >= 0 ? from + found : -1;
-        const upTo = stopAt >= 0 ? stopAt : raw.length - stops.heldBack(raw);
-        if (upTo > fed) yield* deltasOf(parser.push(raw.slice(fed, upTo)));
-        fed = Math.max(fed, upTo);
-        if (stopAt >= 0 || parser.done) {
-          endedHere = true;
-          break;
-        }
+        if (turn.inReasoning) reasoningTokens += event.tokenIds.length;
+        yield* deltasOf(turn.push(event.tokenIds));
+        if (turn.done) break;
       }
-      if (!endedHere) {
-        raw += decoder.flush();
-        if (raw.length > fed) yield* deltasOf(parser.push(raw.slice(fed)));
-      }
-      yield* deltasOf(parser.finish());
+      yield* deltasOf(turn.end());
     } catch (err) {
       if (signal?.aborted)
         throw signal.reason instanceof Error
@@ -117,7 +90,7 @@ export class LocalChatBackend implements ChatBackend {
       if (!generationDone && !controller.signal.aborted) controller.abort();
     }
 
-    const parsed = parser.result();
+    const parsed = turn.result();
     yield {
       type: "end",
       turn: {

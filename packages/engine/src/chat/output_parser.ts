@@ -41,7 +41,13 @@ const TOOL_CALL_END = "</tool_call>";
 
 /** The head of a call, up to where the arguments start. */
 const CALL_HEAD = /^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*/;
-const TRAILING_CLOSERS = /[\s}]*$/;
+/**
+ * A call body this long without a head is read whole at the end instead of streamed: each push
+ * tries the head pattern on the body so far, and this keeps that bounded per token.
+ */
+const MAX_CALL_HEAD = 1024;
+/** Characters held back at the end of streamed arguments: the call object's closing brace may be among them. */
+const CLOSER = /[\s}]/;
 
 interface OpenCall {
   index: number;
@@ -55,6 +61,8 @@ interface OpenCall {
   /** Forced calls: finds the end of the arguments (or of the whole object, before the head is read). */
   scanner?: JsonValueScanner;
   scanned: number;
+  /** Where the trailing run of whitespace and "}" in `body` starts (kept up to date as text comes). */
+  closersFrom: number;
 }
 
 function defaultToolCallId(): string {
@@ -196,11 +204,16 @@ export class ChatOutputParser {
         this.emitContent(events, this.takeHeldNewline(t, beforeMarker));
         return;
       }
-      case "tool_call":
-        if (!this.call) return;
-        this.call.body += text;
+      case "tool_call": {
+        const c = this.call;
+        if (!c) return;
+        let k = text.length;
+        while (k > 0 && CLOSER.test(text[k - 1]!)) k--;
+        if (k > 0) c.closersFrom = c.body.length + k;
+        c.body += text;
         this.advanceCall(events);
         return;
+      }
       case "content":
         this.onContentText(events, text);
         return;
@@ -259,7 +272,14 @@ export class ChatOutputParser {
       case TOOL_CALL:
         this.heldWhitespace = "";
         this.state = "tool_call";
-        this.call = { index: this.nextIndex++, id: this.newToolCallId(), body: "", emitted: 0, scanned: 0 };
+        this.call = {
+          index: this.nextIndex++,
+          id: this.newToolCallId(),
+          body: "",
+          emitted: 0,
+          scanned: 0,
+          closersFrom: 0,
+        };
         if (this.options.stopAfterFirstToolCall) this.call.scanner = new JsonValueScanner();
         return;
       case TOOL_CALL_END:
@@ -297,7 +317,7 @@ export class ChatOutputParser {
     const c = this.call!;
     if (c.argsStart === undefined) {
       // Stream once the arguments visibly start as an object; anything else is read whole at the end.
-      const head = CALL_HEAD.exec(c.body);
+      const head = c.body.length <= MAX_CALL_HEAD ? CALL_HEAD.exec(c.body) : null;
       const name = head && c.body[head[0].length] === "{" ? tryParseJson(`"${head[1]}"`) : undefined;
       if (head && name?.ok) {
         c.name = name.value as string;
@@ -330,7 +350,7 @@ export class ChatOutputParser {
       c.scanned = args.length;
     }
     // Hold back closing braces and whitespace: the last "}" belongs to the call object.
-    const safe = args.length - (TRAILING_CLOSERS.exec(args)?.[0].length ?? 0);
+    const safe = Math.max(0, c.closersFrom - c.argsStart);
     if (safe > c.emitted) {
       events.push({ type: "tool_call_delta", index: c.index, arguments: args.slice(c.emitted, safe) });
       c.emitted = safe;

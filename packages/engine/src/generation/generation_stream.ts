@@ -54,9 +54,10 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private readonly decoder: IncrementalDecoder;
   private readonly stops: StopStringMatcher;
   private readonly tokenIds: number[] = [];
-  private text = ""; // all decoded text so far
+  private text = ""; // the text released so far (held-back stop-string prefixes excluded)
   private emitted = 0; // characters of `text` already handed out
   private finished = false;
+  private final: GenerationResult | undefined;
   private resultPromise: Promise<GenerationResult> | undefined;
   private readonly endListeners: (() => void)[] = [];
   /** Constrained requests: the constrained output bytes and the latest progress. */
@@ -79,10 +80,14 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     return this.queue;
   }
 
-  /** Consumes the stream and resolves with the final result. */
+  /**
+   * Consumes what is left of the stream and resolves with the final result; after the stream was
+   * iterated to its end, resolves with that same result.
+   */
   result(): Promise<GenerationResult> {
     this.resultPromise ??= (async () => {
       for await (const ev of this) if (ev.type === "done") return ev;
+      if (this.final) return this.final;
       throw new WenxinError("ERR_WENXIN_INTERNAL", "generation ended without a result");
     })();
     return this.resultPromise;
@@ -124,17 +129,16 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       this.constrained.triggered = ev.constraint.phase !== "waiting";
       this.constrained.complete = ev.constraint.accepting;
     }
-    this.text += this.decoder.push(ids);
-    if (ev.done) this.text += this.decoder.flush();
+    this.text += this.stops.push(this.decoder.push(ids));
+    if (ev.done) this.text += this.stops.push(this.decoder.flush());
 
-    const stopAt = this.stops.findStop(this.text);
-    if (stopAt >= 0) {
-      this.text = this.text.slice(0, stopAt);
+    if (this.stops.stopped) {
       if (!ev.done) this.cancelNative();
       this.finish(ids, "stop", ev.promptTokens || this.promptTokens, ev.logprobs);
       return true;
     }
     if (ev.done) {
+      this.text += this.stops.flush();
       if (ev.finishReason === "cancelled") {
         this.fail(new WenxinError("ERR_WENXIN_ABORTED", "generation was cancelled"));
       } else {
@@ -147,11 +151,10 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       }
       return true;
     }
-    const visible = this.text.length - this.stops.heldBack(this.text);
     this.queue.push({
       type: "token",
       tokenIds: ids,
-      text: this.take(visible),
+      text: this.take(this.text.length),
       ...(ev.logprobs && { logprobs: ev.logprobs }),
     });
     if (!this.paused && this.setPaused && this.queue.size >= BUFFER_HIGH_WATER) {
@@ -188,7 +191,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     const tail = this.take(this.text.length);
     if (lastIds.length > 0 || tail)
       this.queue.push({ type: "token", tokenIds: lastIds, text: tail, ...(logprobs && { logprobs }) });
-    this.queue.push({
+    this.final = {
       type: "done",
       tokenIds: [...this.tokenIds],
       text: this.text,
@@ -196,7 +199,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       promptTokens,
       completionTokens: this.tokenIds.length,
       ...(this.constrained ? { constraint: this.constraintOutcome() } : {}),
-    });
+    };
+    this.queue.push(this.final);
     this.queue.end();
     this.ended();
   }

@@ -35,6 +35,8 @@ export interface NativeEngineOptions {
   kvCacheBytes: number;
   maxSequences: number;
   maxBatchTokens: number;
+  /** Tokens over all inputs of one embedding request (absent: the native default). */
+  maxEmbeddingTokens?: number;
   kvCache: "f32" | "bf16" | "int8";
   prefixCaching: boolean;
   weights: "bf16" | "q8" | "q4" | "fp8";
@@ -105,6 +107,8 @@ export interface NativeTokenLogprob {
 export interface NativeEngineStats {
   waiting: number;
   running: number;
+  /** Requests paused because their streams are not read: they hold no slot and no KV blocks. */
+  paused: number;
   kvBlocksTotal: number;
   kvBlocksUsed: number;
   kvBlocksCached: number;
@@ -195,16 +199,23 @@ export interface NativeTrainer {
   ): Promise<unknown>;
 }
 
-export type NativeJobKind = "logits" | "embed" | "trace" | "loadAdapter" | "unloadAdapter";
+export type NativeJobKind = "logits" | "trace" | "loadAdapter" | "unloadAdapter";
 
 export interface NativeEngine {
   /** Queues a request; throws (with `.code`) when the request is refused. */
   submit(id: number, promptIds: Int32Array, params: NativeGenerateParams): void;
+  /**
+   * Embeddings of whole inputs ([inputs × hidden], mean-pooled final-norm hidden states,
+   * L2-normalised), scheduled like prompts beside generation. `id` shares the space of submit()'s
+   * ids, so cancel(id) ends it (the promise then rejects with ABORTED).
+   */
+  embed(id: number, inputs: Int32Array[], params?: { adapter?: number }): Promise<Float32Array>;
+  /** Ends a generation or embedding request at the next step. */
   cancel(id: number): void;
-  /** A paused request is skipped by steps but keeps its place and KV cache. */
+  /** A paused request leaves the running set and frees its KV blocks until resumed (then recomputed, mostly from the prefix cache). */
   setPaused(id: number, paused: boolean): void;
   stats(): NativeEngineStats;
-  /** logits: { logits }; embed: { embeddings }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
+  /** logits: { logits }; trace: { logits, "hidden_states.<i>", "router_logits.<l>" }. */
   runJob(
     kind: NativeJobKind,
     inputs: Int32Array[],

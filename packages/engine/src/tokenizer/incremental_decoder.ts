@@ -8,6 +8,9 @@
  * For valid UTF-8 the concatenated chunks equal `tokenizer.decode(allIds)`. For byte runs that are
  * invalid UTF-8 the full decode (like transformers) can retroactively turn already-emitted
  * characters of the same run into U+FFFD; a stream cannot take text back, so there it may differ.
+ * The window is bounded too when the output itself ends in U+FFFD (a real one, or invalid bytes)
+ * or adds no text (skipped special tokens): past MAX_PENDING_IDS held ids, all but the last three
+ * (the most an incomplete UTF-8 character can still be waiting on) are emitted as they decode.
  */
 import { WenxinError } from "../errors.js";
 import type { WenxinTokenizer } from "./tokenizer.js";
@@ -17,6 +20,10 @@ export interface IncrementalDecoderOptions {
 }
 
 const REPLACEMENT = "\uFFFD";
+/** Held ids past which the window moves on even without a clean end (keeps each push O(1)). */
+const MAX_PENDING_IDS = 8;
+/** The most byte pieces an incomplete UTF-8 character can span before the byte that completes it. */
+const MAX_INCOMPLETE_BYTES = 3;
 
 export class IncrementalDecoder {
   private readonly skipSpecialTokens: boolean;
@@ -68,6 +75,12 @@ export class IncrementalDecoder {
       const text = this.decode(this.window.slice(0, p));
       if (this.completes(text)) return this.advance(p, text);
     }
+    // Still no clean end after many ids: the U+FFFD is in the output for good (no character can
+    // be waiting on more than the last three ids), so move on without waiting for one.
+    if (this.window.length - this.readCount > MAX_PENDING_IDS) {
+      const p = this.window.length - MAX_INCOMPLETE_BYTES;
+      return this.advance(p, this.decode(this.window.slice(0, p)));
+    }
     return "";
   }
 
@@ -89,7 +102,7 @@ export class IncrementalDecoder {
 
   /** Emits decode(window[0, end)) past what was already emitted and moves the window forward. */
   private advance(end: number, text: string): string {
-    const chunk = text.slice(this.readText.length);
+    const chunk = text.length > this.readText.length ? text.slice(this.readText.length) : "";
     // The next window starts at the old read point: the tokens just emitted are enough context
     // for decoders that strip or merge at token boundaries; everything older is dropped.
     this.window = this.window.slice(this.readCount);

@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { loraScaling, parseLoraConfig } from "../../src/index.js";
+import { loraScaling, parseLoraConfig } from "../../src/internal.js";
 import { LORA_DIR } from "../../../../test/helpers/fixtures.js";
 
 const fixture = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8")) as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
-import { parseLoraConfig, type LoraConfig } from "../../src/index.js";
+import { type LoraConfig } from "../../src/index.js";
+import { parseLoraConfig } from "../../src/internal.js";
 import { patternValue, selectsModule, unmatchedTargets } from "../../src/adapters/module_matching.js";
 
 const config = (patch: Record<string, unknown>): LoraConfig =>

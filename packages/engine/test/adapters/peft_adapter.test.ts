@@ -6,7 +6,8 @@ import path from "node:path";
 
 import { afterEach, describe, expect, it } from "vitest";
 
-import { loadLoraAdapter, parseModelConfig, type ModelConfig } from "../../src/index.js";
+import type { ModelConfig } from "../../src/index.js";
+import { loadLoraAdapter, parseModelConfig } from "../../src/internal.js";
 import { DENSE_DIR, FIXTURES, LORA_DIR, MOE_DIR, readSafetensors } from "../../../../test/helpers/fixtures.js";
 import { writeSafetensors, type RawTensor } from "../../../../test/helpers/checkpoint.js";
 

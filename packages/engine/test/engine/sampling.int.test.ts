@@ -4,7 +4,8 @@ import path from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { applyLogitsProcessors, type SamplingOptions } from "../../src/index.js";
+import { type SamplingOptions } from "../../src/index.js";
+import { applyLogitsProcessors } from "../../src/generation/logits_processors.js";
 import { FIXTURES, readSafetensors } from "../../../../test/helpers/fixtures.js";
 
 const dir = path.join(FIXTURES, "golden", "sampling");

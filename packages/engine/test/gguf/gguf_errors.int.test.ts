@@ -7,15 +7,14 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { fromNativeError } from "../../src/errors.js";
+import { Engine, WenxinError } from "../../src/index.js";
 import {
-  Engine,
-  WenxinError,
   loadGgufModel,
   prepareGgufConversion,
   readGgufFile,
   writeGguf,
   type GgufConversion,
-} from "../../src/index.js";
+} from "../../src/internal.js";
 import { nativeAddon } from "../../src/native/binding.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -92,7 +91,22 @@ describe("GGUF load errors", () => {
     const victim = info.tensors[info.tensors.length - 2]!;
     truncateSync(file, victim.offset + 8);
     const err = await nativeAddon()
-      .loadEngine(hparams, [file], { threads: 1, maxContext: 64, kvCacheTokens: 0, weights: "bf16" }, () => {})
+      .loadEngine(
+        hparams,
+        [file],
+        {
+          threads: 1,
+          maxContext: 64,
+          kvCacheTokens: 0,
+          kvCacheBytes: 0,
+          maxSequences: 0,
+          maxBatchTokens: 64,
+          kvCache: "f32",
+          prefixCaching: false,
+          weights: "bf16",
+        },
+        () => {},
+      )
       .then(
         (e) => e.close(),
         (e: unknown) => fromNativeError(e),

@@ -7,7 +7,8 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, convertToGguf, loadModelConfig, readGgufFile, type ChatMessage } from "../../src/index.js";
+import { Engine, convertToGguf, type ChatMessage } from "../../src/index.js";
+import { loadModelConfig, readGgufFile } from "../../src/internal.js";
 import { DENSE_DIR, FIXTURES, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-load-"));

@@ -7,7 +7,8 @@ import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Engine, prepareGgufConversion, writeGguf, type GgufRawTensor, type GgufTensor } from "../../src/index.js";
+import { Engine } from "../../src/index.js";
+import { prepareGgufConversion, writeGguf, type GgufRawTensor, type GgufTensor } from "../../src/internal.js";
 import { DENSE_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 import { KQUANT, encodeMatrix, type KQuantType } from "../../../../test/helpers/kquant_reference.js";
 

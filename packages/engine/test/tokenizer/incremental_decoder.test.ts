@@ -89,4 +89,28 @@ describe("IncrementalDecoder", () => {
     // Windows span the last emitted token plus what is pending: a small constant per token.
     expect(decodedIds).toBeLessThan(ids.length * 8); // measured ≈ 3.9
   });
+
+  it("keeps its window bounded when the output really ends in U+FFFD or adds no text", () => {
+    let decodedIds = 0;
+    const counting = Object.create(tok) as WenxinTokenizer;
+    counting.decode = (ids, opts) => {
+      decodedIds += ids.length;
+      return tok.decode(ids, opts);
+    };
+    // <0x80> (id 160) alone is invalid UTF-8: every one decodes to U+FFFD for good. Special
+    // tokens decode to nothing when skipped.
+    const special = [...tok.allSpecialIds][0]!;
+    for (const [ids, skip] of [
+      [Array.from({ length: 2000 }, () => 160), false],
+      [Array.from({ length: 2000 }, () => special), true],
+    ] as const) {
+      decodedIds = 0;
+      const dec = new IncrementalDecoder(counting, { skipSpecialTokens: skip });
+      const chunks = ids.map((id) => dec.push(id));
+      chunks.push(dec.flush());
+      expect(chunks.join("")).toBe(tok.decode([...ids], { skipSpecialTokens: skip }));
+      if (!skip) expect(chunks.filter((c) => c.length > 0).length).toBeGreaterThan(200); // streamed, not held to the end
+      expect(decodedIds).toBeLessThan(ids.length * 40); // was quadratic: ≈ ids² / 2
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * `bindTools` inputs (zod or JSON-schema tools, StructuredTools, OpenAI-format tools) and
  * LangChain's `tool_choice` → the chat-format layer's tool definitions and choice.
  */
-import { WenxinError, type ToolChoiceOption, type ToolDefinition } from "@wenxin/engine";
+import { WenxinError } from "@wenxin/engine";
+import { type ToolChoiceOption, type ToolDefinition } from "@wenxin/engine/internal";
 import type { BindToolsInput, ToolChoice } from "@langchain/core/language_models/chat_models";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 

@@ -1,5 +1,6 @@
 // The engine's own direct output, to compare ChatWenxin against (same prompt, seed and options).
-import { CHAT_MARKUP_TOKENS, type ChatMessage, type Engine, type GenerationResult } from "@wenxin/engine";
+import { type ChatMessage, type Engine, type GenerationResult } from "@wenxin/engine";
+import { CHAT_MARKUP_TOKENS } from "@wenxin/engine/internal";
 import { expect } from "vitest";
 
 export const SAMPLING = { temperature: 0.8, topP: 0.8, seed: 11 } as const;

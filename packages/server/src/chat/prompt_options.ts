@@ -8,7 +8,7 @@ import type {
   ResponseFormat as EngineResponseFormat,
   ToolChoiceOption,
   ToolDefinition,
-} from "@wenxin/engine";
+} from "@wenxin/engine/internal";
 
 import type { ChatCompletionRequest } from "../routes/chat_completions/protocol.js";
 

@@ -1,14 +1,7 @@
 // What the engine itself produces for a chat request, through the same public chat layer the
 // server uses: the reference the server's answers are compared with.
-import {
-  buildChatPrompt,
-  ChatOutputParser,
-  ChatTokenDecoder,
-  type ChatMessage,
-  type ChatPromptOptions,
-  type Engine,
-  type SamplingOptions,
-} from "@wenxin/engine";
+import { type ChatMessage, type Engine, type SamplingOptions } from "@wenxin/engine";
+import { buildChatPrompt, ChatOutputParser, ChatTokenDecoder, type ChatPromptOptions } from "@wenxin/engine/internal";
 
 export interface ExpectedChat {
   content: string;

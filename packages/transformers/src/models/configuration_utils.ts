@@ -5,8 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, parseModelConfig, type ModelConfig } from "@wenxin/engine";
-import { CONFIG_FILES, resolvePretrained } from "@wenxin/engine/internal";
+import { WenxinError, type ModelConfig } from "@wenxin/engine";
+import { CONFIG_FILES, parseModelConfig, resolvePretrained } from "@wenxin/engine/internal";
 
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pretrained_options.js";
 

@@ -1,4 +1,5 @@
-import { WenxinError, loadOptionsSchema } from "@wenxin/engine";
+import { WenxinError } from "@wenxin/engine";
+import { loadOptionsSchema } from "@wenxin/engine/internal";
 import { z } from "zod";
 import type { HubDownloadOptions, ProgressCallback } from "@wenxin/engine/internal";
 

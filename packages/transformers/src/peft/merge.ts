@@ -6,8 +6,14 @@
 import { copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, resolveWeightFiles, type LoraAdapter, type LoraModuleSpec } from "@wenxin/engine";
-import { readSafetensorsHeader, readTensorF32, writeSafetensors, type TensorSource } from "@wenxin/engine/internal";
+import { WenxinError, type LoraAdapter, type LoraModuleSpec } from "@wenxin/engine";
+import {
+  readSafetensorsHeader,
+  readTensorF32,
+  resolveWeightFiles,
+  writeSafetensors,
+  type TensorSource,
+} from "@wenxin/engine/internal";
 
 import { readJson } from "../models/configuration_utils.js";
 

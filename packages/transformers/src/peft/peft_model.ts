@@ -8,15 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import {
-  WenxinError,
-  loadLoraAdapter,
-  type Engine,
-  type LoadOptions,
-  type LoraAdapter,
-  type LoraConfig,
-} from "@wenxin/engine";
-import { ADAPTER_FILES, resolvePretrained } from "@wenxin/engine/internal";
+import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type LoraConfig } from "@wenxin/engine";
+import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { generateRows } from "../generation/generate.js";
@@ -27,7 +20,6 @@ import {
   type PreTrainedModel,
 } from "../models/modeling_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
-import { adapterEngine, toEngineAdapter } from "./engine_adapter_api.js";
 import { mergeAdapterIntoCheckpoint } from "./merge.js";
 
 /** The adapter name that means "no adapter" in adapter_names (PEFT's spelling). */
@@ -101,10 +93,9 @@ export class PeftModel {
       );
     const { dir } = await resolvePretrained(adapterIdOrPath, ADAPTER_FILES, hubOptions(opts));
     const adapter = await loadLoraAdapter(dir, this.base_model.config.engineConfig);
-    const target = adapterEngine(engine);
     names.add(adapter_name);
     try {
-      await target.loadAdapter(adapter_name, toEngineAdapter(adapter));
+      await engine.loadAdapter(adapter_name, { config: { modules: adapter.modules } });
     } catch (err) {
       names.delete(adapter_name);
       throw err;
@@ -126,13 +117,7 @@ export class PeftModel {
   /** Removes an adapter from the engine (requests already running with it finish first, engine permitting). */
   async delete_adapter(adapter_name: string): Promise<void> {
     this.adapterOf(adapter_name);
-    const engine = adapterEngine(this.base_model.engine);
-    if (typeof engine.unloadAdapter !== "function")
-      throw new WenxinError(
-        "ERR_WENXIN_INVALID_ARGUMENT",
-        "this @wenxin/engine build cannot unload adapters (engine.unloadAdapter is missing)",
-      );
-    await engine.unloadAdapter(adapter_name);
+    await this.base_model.engine.unloadAdapter(adapter_name);
     namesOf(this.base_model.engine).delete(adapter_name);
     this.adapters.delete(adapter_name);
     delete this.peft_config[adapter_name];

@@ -5,15 +5,14 @@
  */
 import { randomUUID } from "node:crypto";
 
-import { buildChatPrompt, type ChatPrompt, type Engine, type GenerationResult, type TokenEvent } from "@wenxin/engine";
+import type { Engine, GenerationResult, TokenEvent } from "@wenxin/engine";
+import { buildChatPrompt, type ChatPrompt } from "@wenxin/engine/internal";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { AssistantMessageBuilder, type AssistantPiece } from "../../chat/assistant_output.js";
-import { ChatChoiceOutput } from "../../chat/chat_output.js";
-import { constraintOption } from "../../chat/constraint.js";
+import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../chat/assistant_output.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { chatPromptOptions } from "../../chat/prompt_options.js";
-import { ApiError, badRequest } from "../../errors.js";
+import { badRequest } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { openAiStream, type SseStream } from "../../sse.js";
@@ -63,17 +62,17 @@ export class ChatCompletionsServing {
       await scope.admit(prepared.choices, "n", () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => ({
-        // Stop strings are matched on the model's own text (markup included) by ChatChoiceOutput.
+        // Stop strings are matched on the model's own text (markup included) by AssistantTurn.
         inputIds: prepared.promptIds,
         maxNewTokens: prepared.maxNewTokens,
         ...toEngineSampling(body, choice),
-        ...constraintOption(prepared.prompt.constraint),
+        ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
         ...(prepared.topLogprobs !== undefined && { logprobs: prepared.topLogprobs }),
         signal,
       }));
       const outputs = Array.from(
         { length: prepared.choices },
-        () => new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, prepared.stop),
+        () => new AssistantTurn(engine.tokenizer, prepared.prompt, prepared.stop),
       );
       const logprobs =
         prepared.topLogprobs === undefined
@@ -94,14 +93,8 @@ export class ChatCompletionsServing {
     const stop = stopStrings(body, this.ctx.options);
     if (body.top_logprobs != null && !body.logprobs)
       throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
-    if (!engine.chatTemplate)
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`,
-        "no_chat_template",
-      );
-    const prompt = buildChatPrompt(engine.chatTemplate, toChatMessages(body.messages), chatPromptOptions(body));
+    const template = this.ctx.model.requireChatTemplate(engine);
+    const prompt = buildChatPrompt(template, toChatMessages(body.messages), chatPromptOptions(body));
     const promptIds = encodeWithinContext(engine, prompt.text, "messages");
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
@@ -123,7 +116,7 @@ export class ChatCompletionsServing {
 
   private async complete(
     run: ChoiceRun,
-    outputs: ChatChoiceOutput[],
+    outputs: AssistantTurn[],
     logprobs: ChoiceLogprobs | undefined,
   ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
@@ -158,7 +151,7 @@ export class ChatCompletionsServing {
   private async stream(
     run: ChoiceRun,
     body: ChatCompletionRequest,
-    outputs: ChatChoiceOutput[],
+    outputs: AssistantTurn[],
     scope: RequestScope,
     sse: SseStream,
     logprobs: ChoiceLogprobs | undefined,

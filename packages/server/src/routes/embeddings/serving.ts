@@ -30,7 +30,7 @@ export class EmbeddingsServing {
     await scope.admit();
     try {
       scope.countPrompt(promptTokens);
-      const vectors = await engine.embed(texts);
+      const vectors = await engine.embed(texts, { signal: scope.signal });
       const base64 = body.encoding_format === "base64";
       return {
         object: "list",

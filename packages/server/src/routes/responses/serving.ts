@@ -4,11 +4,11 @@
  * one engine stream → output items (reasoning, message, function calls), returned as a response
  * object or streamed as typed events (response.created … response.completed).
  */
-import { buildChatPrompt, type ChatMessage, type ChatPrompt, type Engine, type GenerationResult } from "@wenxin/engine";
+import { type ChatMessage, type Engine, type GenerationResult } from "@wenxin/engine";
+import { buildChatPrompt, type ChatPrompt } from "@wenxin/engine/internal";
 import type { FastifyReply, FastifyRequest } from "fastify";
 
-import { ChatChoiceOutput } from "../../chat/chat_output.js";
-import { constraintOption } from "../../chat/constraint.js";
+import { AssistantTurn } from "../../chat/assistant_output.js";
 import { promptOptions, responseFormat, thinkingSwitch, toolDefinition } from "../../chat/prompt_options.js";
 import { clip, QUOTE_CHARS } from "../../clip.js";
 import { ApiError, unsupported, type ApiError as ApiErrorType } from "../../errors.js";
@@ -62,10 +62,10 @@ export class ResponsesServing {
         inputIds: prepared.promptIds,
         maxNewTokens: prepared.maxNewTokens,
         ...toEngineSampling({ model: body.model, temperature: body.temperature, top_p: body.top_p }, choice),
-        ...constraintOption(prepared.prompt.constraint),
+        ...(prepared.prompt.constraint && { constraint: prepared.prompt.constraint }),
         signal,
       }));
-      const output = new ChatChoiceOutput(engine.tokenizer, prepared.prompt.parser, prepared.prompt.prefill, []);
+      const output = new AssistantTurn(engine.tokenizer, prepared.prompt, []);
       emit("response.created", { response: structuredClone(response) });
       emit("response.in_progress", { response: structuredClone(response) });
       builder.add(output.start());
@@ -121,13 +121,7 @@ export class ResponsesServing {
     if (body.conversation != null) throw unsupported("conversation", "conversation objects (use previous_response_id)");
     if (body.top_logprobs)
       throw unsupported("top_logprobs", "log-probabilities on /v1/responses (use /v1/chat/completions)");
-    if (!engine.chatTemplate)
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `the model '${this.ctx.model.id}' has no chat template; use /v1/completions`,
-        "no_chat_template",
-      );
+    const template = this.ctx.model.requireChatTemplate(engine);
     const tools = (body.tools ?? []).map((t, i) => {
       if (t.type !== "function") throw unsupported(`tools[${i}].type`, `a tool of type '${clip(t.type, QUOTE_CHARS)}'`);
       return t as FunctionTool;
@@ -144,7 +138,7 @@ export class ResponsesServing {
     const instructions: ChatMessage[] = body.instructions ? [{ role: "system", content: body.instructions }] : [];
     const format = body.text?.format;
     const prompt = buildChatPrompt(
-      engine.chatTemplate,
+      template,
       [...instructions, ...conversation],
       promptOptions({
         tools: tools.map(toolDefinition),

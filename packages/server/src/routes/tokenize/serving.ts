@@ -3,9 +3,10 @@
  * /v1/completions and /v1/chat/completions encode them, and the text ids decode to. Texts too long
  * for the context are refused before they are tokenized, as on the generation routes.
  */
-import { buildChatPrompt, type Engine } from "@wenxin/engine";
+import { type Engine } from "@wenxin/engine";
+import { buildChatPrompt } from "@wenxin/engine/internal";
 
-import { ApiError, badRequest } from "../../errors.js";
+import { badRequest } from "../../errors.js";
 import type { ServingContext } from "../../serving_context.js";
 import { toChatMessages } from "../../chat/messages.js";
 import { promptOptions, toolDefinition } from "../../chat/prompt_options.js";
@@ -54,21 +55,15 @@ export class TokenizationServing {
 
   /** The conversation as the chat route renders it (generation prompt and tools included), or without the generation prompt. */
   private renderChat(engine: Engine, body: Extract<TokenizeRequest, { messages: unknown }>): string {
-    if (!engine.chatTemplate)
-      throw new ApiError(
-        400,
-        "invalid_request_error",
-        `the model '${this.ctx.model.id}' has no chat template`,
-        "no_chat_template",
-      );
+    const template = this.ctx.model.requireChatTemplate(engine);
     const messages = toChatMessages(body.messages);
     if (body.add_generation_prompt === false) {
       if (body.tools?.length)
         throw badRequest("'tools' needs add_generation_prompt (tools shape the assistant turn)", "tools");
-      return engine.chatTemplate.render(messages, { addGenerationPrompt: false });
+      return template.render(messages, { addGenerationPrompt: false });
     }
     return buildChatPrompt(
-      engine.chatTemplate,
+      template,
       messages,
       promptOptions({ tools: body.tools?.map((t) => toolDefinition(t.function)) }),
     ).text;

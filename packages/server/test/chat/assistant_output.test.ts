@@ -1,11 +1,11 @@
-// ChatChoiceOutput on token ids of crafted ERNIE outputs (the fixture's real tokenizer, fed one
-// id at a time as the engine streams them).
+// AssistantTurn (the engine's ChatTurnDecoder, then pieces in OpenAI's terms) on token ids of crafted
+// ERNIE outputs (the fixture's real tokenizer, fed one id at a time as the engine streams them).
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { toolCallPrefix, WenxinTokenizer, type ChatOutputParserOptions } from "@wenxin/engine";
+import { WenxinTokenizer } from "@wenxin/engine";
+import { toolCallPrefix, type ChatOutputParserOptions } from "@wenxin/engine/internal";
 
-import { AssistantMessageBuilder, type AssistantPiece } from "../../src/chat/assistant_output.js";
-import { ChatChoiceOutput } from "../../src/chat/chat_output.js";
+import { AssistantMessageBuilder, AssistantTurn, type AssistantPiece } from "../../src/chat/assistant_output.js";
 import { toDelta } from "../../src/routes/chat_completions/serving.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -17,7 +17,11 @@ beforeAll(async () => {
 
 /** Streams `text` as token ids one at a time; returns the per-step pieces and the built message. */
 function run(text: string, options: { parser?: ChatOutputParserOptions; prefill?: string; stop?: string[] } = {}) {
-  const output = new ChatChoiceOutput(tokenizer, options.parser ?? {}, options.prefill ?? "", options.stop ?? []);
+  const output = new AssistantTurn(
+    tokenizer,
+    { parser: options.parser ?? {}, prefill: options.prefill ?? "" },
+    options.stop ?? [],
+  );
   const steps: AssistantPiece[][] = [output.start()];
   let consumed = 0;
   for (const id of tokenizer.encode(text)) {
@@ -31,7 +35,7 @@ function run(text: string, options: { parser?: ChatOutputParserOptions; prefill?
   return { output, steps, consumed, message: builder.message(), builder };
 }
 
-describe("ChatChoiceOutput", () => {
+describe("AssistantTurn", () => {
   it("streams a tool call: name first, then argument deltas that add up to the JSON", () => {
     const { steps, message, builder } = run(
       '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>',

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// The `wenxin-bench` command (`pnpm bench` in the repository): it reads the repository's fixtures and the
+// released configs beside it, so it is a tool of the repository, not of the published `wenxin` command.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { WenxinError } from "@wenxin/engine";
+
+import { benchModels, formatReport, runBench, type WeightsFormat } from "./bench.js";
+import { formatConcurrencyReport, runConcurrencyBench } from "./concurrency.js";
+import { measureQuality } from "./quality.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+const USAGE = `Usage: wenxin-bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
+       wenxin-bench --quality [--json]
+       wenxin-bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
+
+Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
+as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
+at its best thread count), time to first token for a 512-token prompt, peak RSS, and % of the batch-1
+decode roofline from the bandwidth measured in the same run. --quality prints top-1 agreement and KL of
+every weight format (and KV cache precision) against the float32 goldens of the fixture models.
+--concurrency measures aggregate tokens/s of concurrent greedy streams on the ERNIE-4.5-0.3B shape against
+node-llama-cpp with one context of as many sequences, and the time to first token behind a cached
+500-token system prompt.
+
+  --configs DIR   released config.json files (default ../shared/configs)`;
+
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      models: { type: "string" },
+      formats: { type: "string" },
+      threads: { type: "string" },
+      repeats: { type: "string" },
+      "moe-layers": { type: "string" },
+      configs: { type: "string" },
+      json: { type: "boolean" },
+      quality: { type: "boolean" },
+      concurrency: { type: "boolean" },
+      streams: { type: "string" },
+      "gen-tokens": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const fixtures = path.join(root, "test/fixtures/ernie45");
+  if (values.quality) {
+    const rows = [];
+    for (const model of ["tiny-ernie45-dense", "tiny-ernie45-moe"])
+      for (const w of ["bf16", "q8", "q4", "fp8"] as const) rows.push(await measureQuality(fixtures, model, w));
+    // KV cache precisions, on exact weights so only the cache's error shows.
+    for (const model of ["tiny-ernie45-dense", "tiny-ernie45-moe"])
+      for (const kv of ["bf16", "int8"] as const) rows.push(await measureQuality(fixtures, model, "bf16", 2, kv));
+    if (values.json) console.log(JSON.stringify({ quality: rows }, null, 1));
+    else {
+      console.log(
+        "| model | weights | KV cache (bytes/token) | positions | top-1 | mean KL | max |Δlogit| |\n|---|---|---|---|---|---|---|",
+      );
+      for (const r of rows)
+        console.log(
+          `| ${r.model} | ${r.weights} | ${r.kvCache} (${r.kvBytesPerToken}) | ${r.positions} | ${(r.top1 * 100).toFixed(1)}% | ${r.meanKl.toExponential(2)} | ${r.maxAbsDiff.toExponential(2)} |`,
+        );
+    }
+    return 0;
+  }
+  if (values.concurrency) {
+    const [small] = benchModels(values.configs ?? path.resolve(root, "../shared/configs"));
+    const report = await runConcurrencyBench({
+      model: small!,
+      formats: (values.formats ?? "bf16,q8,q4").split(",") as WeightsFormat[],
+      threads: numberOption(values.threads, "threads") ?? 2,
+      streams: (values.streams ?? "1,4,16,64").split(",").map(Number),
+      genTokens: numberOption(values["gen-tokens"], "gen-tokens") ?? 64,
+      cacheDir: path.join(root, ".bench"),
+      fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+      log: (l) => console.error(l),
+    });
+    console.log(values.json ? JSON.stringify(report, null, 1) : formatConcurrencyReport(report));
+    return 0;
+  }
+  const wanted = (values.models ?? "0.3B,moe").split(",");
+  const models = benchModels(
+    values.configs ?? path.resolve(root, "../shared/configs"),
+    numberOption(values["moe-layers"], "moe-layers") ?? 4,
+  ).filter(
+    (m) =>
+      (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
+  );
+  const report = await runBench({
+    models,
+    formats: (values.formats ?? "bf16,q8,q4").split(",") as WeightsFormat[],
+    threads: numberOption(values.threads, "threads") ?? 2,
+    repeats: numberOption(values.repeats, "repeats") ?? 3,
+    cacheDir: path.join(root, ".bench"),
+    fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+    log: (l) => console.error(l),
+  });
+  console.log(values.json ? JSON.stringify(report, null, 1) : formatReport(report));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof WenxinError) console.error(`wenxin-bench: ${err.message} (${err.code})`);
+    else console.error(`wenxin-bench: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    process.exitCode = 1;
+  },
+);

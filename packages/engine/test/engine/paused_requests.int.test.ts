@@ -1,0 +1,52 @@
+// A request whose stream is not read is paused by the engine (after 256 buffered events) and gives
+// its running slot and KV blocks back, so clients that stop reading cannot starve the others; read
+// again, it resumes (its published blocks mostly from the prefix cache) and finishes unchanged.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { Engine } from "../../src/index.js";
+import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
+
+const greedy = (prompt: string, maxNewTokens: number) => ({ prompt, maxNewTokens, temperature: 0, stopTokenIds: [] });
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 3000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error(`timed out waiting until ${what}`);
+}
+
+describe("paused requests", () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    // Two running sequences at most: two readers that stop would take every slot.
+    engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 512, maxSequences: 2 });
+  });
+  afterAll(() => engine?.close());
+
+  it("release their slot and KV blocks: a third request runs while two streams go unread", async () => {
+    const [soloA, soloB] = [
+      (await engine.generate(greedy("The first story", 300)).result()).tokenIds,
+      (await engine.generate(greedy("A second story", 300)).result()).tokenIds,
+    ];
+    const a = engine.generate(greedy("The first story", 300));
+    const b = engine.generate(greedy("A second story", 300));
+    await until(() => engine.stats().paused === 2, "both unread streams are paused");
+    expect(engine.stats()).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+
+    const third = await engine.generate(greedy("Meanwhile", 40)).result();
+    expect(third.tokenIds).toHaveLength(40);
+
+    // Read again: resumed, recomputed, and exactly what they would have been.
+    expect((await a.result()).tokenIds).toEqual(soloA);
+    expect((await b.result()).tokenIds).toEqual(soloB);
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, paused: 0, kvBlocksUsed: 0 });
+  });
+
+  it("a paused request can still be cancelled", async () => {
+    const controller = new AbortController();
+    const s = engine.generate({ ...greedy("Cancel me", 300), signal: controller.signal });
+    await until(() => engine.stats().paused === 1, "the unread stream is paused");
+    controller.abort();
+    await expect(s.result()).rejects.toMatchObject({ code: "ERR_WENXIN_ABORTED" });
+    await until(() => engine.stats().paused === 0, "the cancelled request is gone");
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+  });
+});
