@@ -68,3 +68,10 @@ export function fromNativeError(err: unknown): WenxinError {
   const message = typeof e?.message === "string" ? e.message : String(err);
   return new WenxinError(code, message, {}, { cause: err });
 }
+
+/** A file that could not be opened or read: FILE_NOT_FOUND when it is missing, else INVALID_FILE. */
+export function fileReadError(file: string, err: unknown, verb = "read"): WenxinError {
+  const code =
+    (err as NodeJS.ErrnoException).code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE";
+  return new WenxinError(code, `cannot ${verb} ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+}

@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 
-import { WenxinError } from "../errors.js";
+import { WenxinError, fileReadError } from "../errors.js";
 import { GgufValueType as V, ggmlBytes, ggmlTypeName, ggufValueMinBytes } from "./gguf_format.js";
 
 export type GgufMetadataValue = number | bigint | boolean | string | GgufMetadataValue[];
@@ -137,9 +137,7 @@ export function readGgufFile(file: string): GgufFile {
   try {
     fd = openSync(file, "r");
   } catch (err) {
-    const code =
-      (err as NodeJS.ErrnoException).code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE";
-    throw new WenxinError(code, `cannot open ${file}: ${(err as Error).message}`, { subject: file }, { cause: err });
+    throw fileReadError(file, err, "open");
   }
   try {
     const size = fstatSync(fd).size;

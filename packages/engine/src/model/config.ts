@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import { WenxinError } from "../errors.js";
+import { WenxinError, fileReadError } from "../errors.js";
 import type { NativeHparams } from "../native/addon_types.js";
 
 /** Architecture classes we run, and the model_type each implies. */
@@ -148,13 +148,7 @@ export async function readJsonFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new WenxinError(
-      code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE",
-      `cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
+    throw fileReadError(file, err);
   }
   try {
     return JSON.parse(text);

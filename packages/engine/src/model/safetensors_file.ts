@@ -5,7 +5,7 @@
  */
 import { open, type FileHandle } from "node:fs/promises";
 
-import { WenxinError } from "../errors.js";
+import { WenxinError, fileReadError } from "../errors.js";
 import { fromBf16Bits, fromF16Bits } from "../gguf/half.js";
 
 export interface TensorInfo {
@@ -48,13 +48,7 @@ async function openForRead(file: string): Promise<FileHandle> {
   try {
     return await open(file, "r");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new WenxinError(
-      code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE",
-      `cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
+    throw fileReadError(file, err);
   }
 }
 

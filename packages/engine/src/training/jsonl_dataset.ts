@@ -6,7 +6,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 
-import { WenxinError } from "../errors.js";
+import { WenxinError, fileReadError } from "../errors.js";
 import { trainingRowSchema, type EncodedExample, type TrainingRow } from "./examples.js";
 
 export interface DatasetStats {
@@ -66,13 +66,7 @@ export async function loadJsonlDataset(
   try {
     await opened;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new WenxinError(
-      code === "ENOENT" ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE",
-      `cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
+    throw fileReadError(file, err);
   }
   let line = 0;
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
