@@ -82,10 +82,7 @@ export function createWenxin(settings: WenxinProviderSettings = {}): WenxinProvi
       source(modelId),
     );
 
-  const provider = (modelId: string, chatSettings?: WenxinChatSettings) => {
-    if (new.target) throw new Error("the wenxin provider is a function: call wenxin(modelId), not new wenxin(modelId)");
-    return chat(modelId, chatSettings);
-  };
+  const provider = (modelId: string, chatSettings?: WenxinChatSettings) => chat(modelId, chatSettings);
   return Object.assign(provider, {
     specificationVersion: "v3" as const,
     languageModel: chat,

@@ -61,6 +61,7 @@ describe("generateText / streamText", () => {
     expect(await result.text).toBe(whole.text);
     expect((await result.usage).outputTokens).toBe(whole.usage.outputTokens);
     expect(await result.finishReason).toBe("length");
+    expect((await result.response).modelId).toBe(whole.response.modelId);
     const finish = parts.find((p) => p.type === "finish-step") as { providerMetadata?: Record<string, any> };
     expect(finish.providerMetadata?.wenxin.timeToFirstTokenMs).toBeGreaterThan(0);
   });
@@ -143,6 +144,29 @@ describe("generateText / streamText", () => {
     expect(stats.kvBlocksUsed).toBe(0);
     // The engine keeps serving.
     expect((await generateText({ model, prompt: "Still there?", ...greedy })).usage.outputTokens).toBe(24);
+  });
+
+  it("an engine failure mid-stream is an error part, and the step finishes with reason error", async () => {
+    const own = createWenxin({ threads: 1, maxContext: 256 }); // an engine of its own, closed below
+    const doomed = own(DENSE_DIR);
+    const errors: unknown[] = [];
+    const result = streamText({
+      model: doomed,
+      prompt: "Go on.",
+      temperature: 0,
+      maxOutputTokens: 200,
+      onError: ({ error }) => void errors.push(error),
+    });
+    const types: string[] = [];
+    for await (const part of result.fullStream) {
+      types.push(part.type);
+      if (part.type === "text-delta" && types.filter((t) => t === "text-delta").length === 2)
+        await (await doomed.engine()).close();
+    }
+    expect(errors).toEqual([expect.objectContaining({ code: "ERR_WENXIN_ENGINE_CLOSED" })]);
+    expect(types.slice(-3)).toEqual(["error", "finish-step", "finish"]);
+    expect(await result.finishReason).toBe("error");
+    await own.close();
   });
 
   it("16 concurrent streamText calls on one engine equal their solo greedy runs", async () => {

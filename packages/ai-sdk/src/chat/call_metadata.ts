@@ -5,14 +5,20 @@
  */
 import type { JSONObject } from "@ai-sdk/provider";
 import type { Engine } from "@wenxin/engine";
+import type { ChatDelta } from "@wenxin/engine/internal";
 
 export class CallTimer {
   private readonly start = performance.now();
   private first: number | undefined;
 
-  /** Marks output from the backend (the first mark is the time to first token). */
-  sawOutput(): void {
-    this.first ??= performance.now();
+  /**
+   * Sees a delta; the first one with generated text (not the prefill of a forced call, which
+   * comes before any token) marks the time to first token.
+   */
+  saw(delta: ChatDelta): void {
+    if (this.first !== undefined) return;
+    const generated = delta.type === "end" || (delta.type === "tool_call_chunk" ? delta.args : delta.text) !== "";
+    if (generated) this.first = performance.now();
   }
 
   metadata(outputTokens: number): JSONObject {

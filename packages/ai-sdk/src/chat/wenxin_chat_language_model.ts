@@ -63,7 +63,7 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
     const timer = new CallTimer();
     let turn: ChatTurn | undefined;
     for await (const delta of backend.stream(request, options.abortSignal)) {
-      timer.sawOutput();
+      timer.saw(delta);
       if (delta.type === "end") turn = delta.turn;
     }
     return {
@@ -86,7 +86,9 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
     // status) rejects doStream, where the SDK reports and, for remote calls, retries it.
     const first = await deltas.next();
     return {
-      stream: convertAsyncIteratorToReadableStream(this.parts(deltas, first, warnings, timer, options.abortSignal)),
+      stream: convertAsyncIteratorToReadableStream(
+        this.parts(deltas, first, { warnings, timer, modelName: backend.modelName, signal: options.abortSignal }),
+      ),
       request: { body: this.requestBody(request) },
     };
   }
@@ -94,17 +96,16 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
   private async *parts(
     deltas: AsyncGenerator<ChatDelta>,
     first: IteratorResult<ChatDelta>,
-    warnings: SharedV3Warning[],
-    timer: CallTimer,
-    signal: AbortSignal | undefined,
+    call: { warnings: SharedV3Warning[]; timer: CallTimer; modelName: string; signal: AbortSignal | undefined },
   ): AsyncGenerator<LanguageModelV3StreamPart> {
-    yield { type: "stream-start", warnings };
-    yield { type: "response-metadata", id: `chatcmpl-${randomUUID()}`, timestamp: new Date(), modelId: this.modelId };
+    const { timer, signal } = call;
+    yield { type: "stream-start", warnings: call.warnings };
+    yield { type: "response-metadata", id: `chatcmpl-${randomUUID()}`, timestamp: new Date(), modelId: call.modelName };
     const writer = new StreamPartWriter();
     try {
       for (let next = first; !next.done; next = await deltas.next()) {
-        timer.sawOutput();
         const delta = next.value;
+        timer.saw(delta);
         if (delta.type === "end") {
           yield* writer.finish(delta.turn);
           yield {

@@ -21,11 +21,17 @@ export interface GgufTensorPlanEntry {
   parts?: string[];
 }
 
+/** Our GGUF key for transformers' moe_layer_end_index (llama.cpp has none): `${arch}.${MOE_LAYER_END_KEY}`. */
+export const MOE_LAYER_END_KEY = "moe_layer_end_index";
+
 export function ggufArchitecture(hp: NativeHparams): "ernie4_5" | "ernie4_5-moe" {
   return hp.modelType === "ernie4_5_moe" ? "ernie4_5-moe" : "ernie4_5";
 }
 
-/** transformers' rule for which layers are MoE (llama.cpp ignores the end index; equal for released models). */
+/**
+ * transformers' rule for which layers are MoE. llama.cpp has no key for the end index (equal to the
+ * last layer in released models); we write it as `{arch}.moe_layer_end_index` (MOE_LAYER_END_KEY).
+ */
 export function isMoeLayer(hp: NativeHparams, layer: number): boolean {
   if (hp.moeNumExperts <= 0) return false;
   const end = hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex;
@@ -125,6 +131,10 @@ export function ggufModelMetadata(
     m[`${arch}.expert_feed_forward_length`] = { type: "u32", value: hp.moeIntermediateSize };
     m[`${arch}.leading_dense_block_count`] = { type: "u32", value: hp.moeLayerStartIndex };
     m[`${arch}.interleave_moe_layer_step`] = { type: "u32", value: hp.moeLayerInterval };
+    m[`${arch}.${MOE_LAYER_END_KEY}`] = {
+      type: "u32",
+      value: hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex,
+    };
     m[`${arch}.expert_shared_count`] = { type: "u32", value: hp.moeNumSharedExperts };
     // llama.cpp's width of the shared MLP (its own converter guesses it; we know it)
     if (hp.moeNumSharedExperts > 0)

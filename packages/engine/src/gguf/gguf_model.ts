@@ -11,6 +11,7 @@ import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 import { LOADABLE_GGML_TYPES } from "./gguf_format.js";
 import { readGgufFile, type GgufFile, type GgufMetadataValue, type GgufTensorInfo } from "./gguf_reader.js";
 import { tokenizerFromGguf } from "./gguf_tokenizer.js";
+import { MOE_LAYER_END_KEY } from "./ernie_gguf_layout.js";
 
 /** GGUF architectures we run, and the model type each is. */
 const GGUF_ARCHITECTURES: Record<string, NativeHparams["modelType"]> = {
@@ -60,6 +61,23 @@ class Meta {
 /** Rows of a matrix tensor (its outer ggml dimension), or undefined when absent. */
 function rows(t: GgufTensorInfo | undefined): number | undefined {
   return t ? t.dims[t.dims.length - 1] : undefined;
+}
+
+/**
+ * The last MoE layer: our `{arch}.moe_layer_end_index` key when the file has it; otherwise (files
+ * from llama.cpp's converter) the last layer that has a router tensor, so the layer kinds follow
+ * the tensors present.
+ */
+function moeLayerEnd(meta: Meta, byName: Map<string, GgufTensorInfo>, layers: number, file: string): number {
+  const end = meta.num(MOE_LAYER_END_KEY, -1);
+  if (end >= 0) {
+    if (!Number.isInteger(end) || end >= layers)
+      invalid(file, `${MOE_LAYER_END_KEY} ${end} is not a layer index below block_count ${layers}`);
+    return end === layers - 1 ? -1 : end; // -1: the last layer, as config.json says by default
+  }
+  if (byName.has(`blk.${layers - 1}.ffn_gate_inp.weight`)) return -1;
+  for (let l = layers - 2; l >= 0; l--) if (byName.has(`blk.${l}.ffn_gate_inp.weight`)) return l;
+  return -1;
 }
 
 /** Reads `file` and derives what Engine.load needs; rejects unknown architectures and tensor types early. */
@@ -149,7 +167,7 @@ export function loadGgufModel(file: string): GgufModel {
     moeIntermediateSize: expertWidth,
     moeNumSharedExperts: shared,
     moeLayerStartIndex: moe ? meta.num("leading_dense_block_count", 1) : 0,
-    moeLayerEndIndex: -1,
+    moeLayerEndIndex: moe ? moeLayerEnd(meta, byName, layers, file) : -1,
     moeLayerInterval: moe ? meta.num("interleave_moe_layer_step", 1) : 1,
     moeNormMin: 1e-12,
   };
