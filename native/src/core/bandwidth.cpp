@@ -1,5 +1,7 @@
 #include "wenxin/system_info.h"
 
+#include "core/cpu_features.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -20,14 +22,16 @@ namespace {
   for (uint64_t a : acc) s += a;                     \
   return s;
 
-uint64_t sum_range_baseline(const uint64_t* p, int64_t n) { WENXIN_SUM_BODY }
-#if defined(__x86_64__)
+uint64_t sum_range_baseline(const uint64_t* p, int64_t n){WENXIN_SUM_BODY}
+// GCC and clang compile one AVX-512 copy for CPUs that have it (the baseline build is x86-64-v1).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define WENXIN_WIDE_SUM 1
 __attribute__((target("avx512f"))) uint64_t sum_range_avx512(const uint64_t* p, int64_t n){WENXIN_SUM_BODY}
 #endif
 
 uint64_t sum_range(const uint64_t* p, int64_t n) {
-#if defined(__x86_64__)
-  static const bool wide = __builtin_cpu_supports("avx512f");
+#if defined(WENXIN_WIDE_SUM)
+  static const bool wide = cpu_features().avx512f;
   if (wide) return sum_range_avx512(p, n);
 #endif
   return sum_range_baseline(p, n);

@@ -1,19 +1,11 @@
 #include "core/thread_pool.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define WENXIN_PAUSE() _mm_pause()
-#else
-#define WENXIN_PAUSE() ((void)0)
-#endif
+#include "core/thread_affinity.h"
 
 namespace wenxin {
 
@@ -27,22 +19,7 @@ bool pinning_enabled() {
 }
 
 void pin_to(int index) {
-  if (!pinning_enabled()) return;
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
-  const int count = CPU_COUNT(&allowed);
-  if (count <= 1) return;
-  int seen = 0;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    if (seen++ == index % count) {
-      cpu_set_t one;
-      CPU_ZERO(&one);
-      CPU_SET(cpu, &one);
-      pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
-      return;
-    }
-  }
+  if (pinning_enabled()) pin_current_thread(index);
 }
 
 }  // namespace
@@ -101,7 +78,7 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
     wake_.notify_all();
   }
   run_chunk_guarded(0);
-  while (pending_.load(std::memory_order_acquire) != 0) WENXIN_PAUSE();
+  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
   fn_ = nullptr;
   std::exception_ptr error;
   {
@@ -117,7 +94,7 @@ void ThreadPool::worker(int index) {
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinRounds; ++spin) {
-      WENXIN_PAUSE();
+      cpu_relax();
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

@@ -59,6 +59,12 @@ std::string TensorStore::file_list() const {
   return s;
 }
 
+Status TensorStore::check_files() const {
+  for (const auto& f : files_) WENXIN_RETURN_IF_ERROR(f->check_intact());
+  for (const auto& f : mappings_) WENXIN_RETURN_IF_ERROR(f->check_intact());
+  return Status::ok();
+}
+
 Status TensorStore::check_finite(ThreadPool& pool) const {
   // Work items of at most 1 MiB so one large tensor is spread over every thread.
   constexpr int64_t kChunkBytes = 1 << 20;

@@ -24,6 +24,8 @@ class TensorStore {
   // store: hand their owner to retain(). A name seen twice is an error.
   Status add_tensor(const std::string& name, TensorView view);
   void retain(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
+  // Same, for another reader's memory map, which check_files() then watches with the shards.
+  void retain_mapping(std::shared_ptr<const MappedFile> file) { mappings_.push_back(std::move(file)); }
 
   const TensorView* find(const std::string& name) const;
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
@@ -36,10 +38,15 @@ class TensorStore {
   // infinity. One vectorised pass over the data, split across `pool`.
   Status check_finite(ThreadPool& pool) const;
 
+  // Fails (ERR_WENXIN_INVALID_FILE, naming the file) when a mapped file was truncated or changed
+  // size since it was mapped: whatever was computed from it must be discarded (core/mapping_guard.h).
+  Status check_files() const;
+
  private:
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, TensorView> tensors_;
   std::vector<std::shared_ptr<const void>> owners_;
+  std::vector<std::shared_ptr<const MappedFile>> mappings_;
   std::map<std::string, size_t> file_index_;  // tensor name -> files_ index
   // Tensors whose bytes in the map are not aligned to their element size (the format does not
   // require padding): copied once so that kernels may load elements through typed pointers.

@@ -3,31 +3,28 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/avx2/avx2.h"
-#include "kernels/avx512/avx512.h"
+#include "core/cpu_features.h"
 #include "kernels/generic/generic.h"
 #include "kernels/kernels.h"
+#if defined(WENXIN_KERNELS_X86)  // set by CMake when the x86 folders are compiled in
+#include "kernels/avx2/avx2.h"
+#include "kernels/avx512/avx512.h"
+#endif
 
 namespace wenxin::kernels {
 
 namespace {
 
 bool cpu_has(Isa isa) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
+  [[maybe_unused]] const CpuFeatures& f = cpu_features();
   switch (isa) {
     case Isa::kGeneric: return true;
-    case Isa::kAvx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    case Isa::kAvx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vnni");
-  }
-  return false;
-#else
-  return isa == Isa::kGeneric;
+#if defined(WENXIN_KERNELS_X86)
+    case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
+    case Isa::kAvx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
 #endif
+    default: return false;
+  }
 }
 
 const KernelTable& choose() {
@@ -63,10 +60,12 @@ const KernelTable* kernels_for(Isa isa) {
   if (!cpu_has(isa)) return nullptr;
   switch (isa) {
     case Isa::kGeneric: return &generic::kTable;
+#if defined(WENXIN_KERNELS_X86)
     case Isa::kAvx2: return &avx2::kTable;
     case Isa::kAvx512: return &avx512::kTable;
+#endif
+    default: return nullptr;
   }
-  return nullptr;
 }
 
 const KernelTable& active_kernels() {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <exception>
 
+#include "core/mapping_guard.h"
 #include "runtime/engine_reports.h"
 #include "runtime/grammar/constraint.h"
 #include "runtime/kv_budget.h"
@@ -273,6 +274,14 @@ bool Engine::step(EngineReport* report) {
   int64_t prompt_tokens = 0;
   std::vector<float> hidden;  // final hidden states, when embedding inputs need them
   model::StepOutput out;
+  // Ends every request of this step with `st`.
+  auto fail_step = [&](const Status& st) {
+    for (const StepWork& w : work)
+      if (std::unique_ptr<Sequence> seq = scheduler_->remove(w.sequence))
+        retire(std::move(seq), FinishReason::kError, st, report);
+    return true;
+  };
+  Status weights_intact;
   try {
     model::Batch batch;
     for (size_t k = 0; k < work.size(); ++k) {
@@ -289,16 +298,17 @@ bool Engine::step(EngineReport* report) {
       if (count > 1 || s->generated == 0) prompt_tokens += count;
     }
     model_->forward(batch, &out, *pool_);
-    for (const StepWork& w : work)
-      w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
-                                w.sequence->request.adapter);
+    // A weight file truncated under its mapping read as zeros (core/mapping_guard.h): the step's
+    // results are discarded before anything is committed.
+    if (mapping_guard::fault_count() != 0) weights_intact = model_->check_files();
+    if (weights_intact.is_ok())
+      for (const StepWork& w : work)
+        w.sequence->cache->commit(w.sequence->tokens.data(), w.sequence->cache->length() + w.count,
+                                  w.sequence->request.adapter);
   } catch (...) {  // out of memory, mostly: this step's requests end, the engine keeps serving
-    const Status st = internal_error("the forward step");
-    for (const StepWork& w : work)
-      if (std::unique_ptr<Sequence> seq = scheduler_->remove(w.sequence))
-        retire(std::move(seq), FinishReason::kError, st, report);
-    return true;
+    return fail_step(internal_error("the forward step"));
   }
+  if (!weights_intact.is_ok()) return fail_step(weights_intact);
   for (size_t k = 0; k < work.size(); ++k)
     if (work[k].sequence->embedding())
       pool_embedding(work[k], hidden.data() + first_row[k] * hparams().hidden_size, report);

@@ -1,6 +1,7 @@
 // Engine::run_job: one-shot work between steps (logits and traces of whole inputs, adapter loads,
 // training steps).
 #include "core/fault_injection.h"
+#include "core/mapping_guard.h"
 #include "runtime/engine.h"
 #include "runtime/engine_reports.h"
 #include "runtime/lora/lora_adapter.h"
@@ -22,6 +23,8 @@ JobResult Engine::run_job(const JobRequest& job) {
                                                                               : "the job");
   }
   result.id = job.id;
+  // Results read from a weight file truncated under its mapping are discarded (core/mapping_guard.h).
+  if (result.status.is_ok() && mapping_guard::fault_count() != 0) result.status = model_->check_files();
   if (!result.status.is_ok()) result.outputs.clear();
   return result;
 }

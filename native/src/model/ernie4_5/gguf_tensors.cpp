@@ -246,7 +246,7 @@ Status add_ernie45_gguf(const std::string& path, const Ernie45Hparams& hp, Tenso
       WENXIN_RETURN_IF_ERROR(add_converted(c, Target{"lm_head", ".weight", true, false, false}, 1, store));
     }
   }
-  store->retain(file->mapping());
+  store->retain_mapping(file->mapping());
   return Status::ok();
 }
 

@@ -27,6 +27,7 @@ Status Ernie45Model::load(const Ernie45Hparams& hp, const std::vector<std::strin
   WENXIN_RETURN_IF_ERROR(m->store_.check_finite(pool));  // a NaN weight would poison every output silently
   const Status bound = bind_ernie45_weights(m->hp_, m->store_, format, !for_saving, pool, &m->w_);
   WENXIN_RETURN_IF_ERROR(gguf.empty() ? bound : restate_for_gguf(bound, gguf));
+  WENXIN_RETURN_IF_ERROR(m->store_.check_files());  // truncated while we read it: nothing above holds
   *out = std::move(m);
   return Status::ok();
 }

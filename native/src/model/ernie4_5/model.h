@@ -36,6 +36,9 @@ class Ernie45Model {
   // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format.
   Status save(const std::string& path, WeightFormat format) const;
 
+  // Whether the mapped checkpoint files are still as loaded (see TensorStore::check_files).
+  Status check_files() const { return store_.check_files(); }
+
   // Runs one step: writes K/V of every batch token to its cache, fills the requested outputs.
   void forward(const Batch& batch, StepOutput* out, ThreadPool& pool) const;
 

@@ -1,4 +1,5 @@
 // Saves the model with its quantized matrices, so a later load maps them instead of re-quantizing.
+#include <cstdio>
 #include <set>
 
 #include "core/thread_pool.h"
@@ -62,7 +63,11 @@ Status Ernie45Model::save(const std::string& path, WeightFormat format) const {
       continue;
     out.push_back({name, dtype_name(t.dtype), t.shape, t.data, static_cast<size_t>(t.numel()) * dtype_size(t.dtype)});
   }
-  return write_safetensors(path, out, {{"format", "pt"}, {"wenxin.weights", weight_format_name(format)}});
+  WENXIN_RETURN_IF_ERROR(
+      write_safetensors(path, out, {{"format", "pt"}, {"wenxin.weights", weight_format_name(format)}}));
+  const Status intact = store_.check_files();  // a source truncated while copied wrote zeros
+  if (!intact.is_ok()) std::remove(path.c_str());
+  return intact;
 }
 
 }  // namespace wenxin::model

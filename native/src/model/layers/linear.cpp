@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include <sys/mman.h>
-#include <unistd.h>
-
+#include "core/mapped_file.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "kernels/quantize_weights.h"
@@ -90,13 +88,7 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
     if (layer->storage) {
       layer->storage.reset();
     } else {  // mapped from a quantized checkpoint: hand its pages back to the page cache
-      const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-      auto drop = [&](const void* p, size_t bytes) {
-        const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
-        const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
-        if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
-      };
-      drop(layer->quantized.data, static_cast<size_t>(n * (q4 ? kernels::q4_row_bytes(k) : k)));
+      release_mapped_pages(layer->quantized.data, static_cast<size_t>(n * (q4 ? kernels::q4_row_bytes(k) : k)));
     }
     layer->quantized.data = nullptr;
     layer->quantized.block_scale = nullptr;

@@ -1,6 +1,7 @@
 #include "runtime/grammar/constraint.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <limits>
 
@@ -83,7 +84,7 @@ bool Constraint::apply(float* logits, int64_t width, int32_t tokens_left) {
   const int64_t covered = std::min<int64_t>(width, vocab_->size());
   for (int64_t w = 0; w * 64 < covered; ++w) {
     const uint64_t bits = mask->bits[w];
-    allowed += __builtin_popcountll(bits);
+    allowed += std::popcount(bits);
     if (bits == ~uint64_t{0}) continue;
     const int64_t end = std::min<int64_t>(covered, (w + 1) * 64);
     for (int64_t t = w * 64; t < end; ++t)
