@@ -224,6 +224,7 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
       while (!done && (end = buffer.indexOf("\n\n")) >= 0) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
+        if (frame.startsWith(": ")) continue; // a keep-alive comment while the request waits or prefills
         if (!frame.startsWith("data: ")) throw new Error(`malformed SSE frame ${JSON.stringify(frame.slice(0, 80))}`);
         const payload = frame.slice(6);
         if (payload === "[DONE]") {

@@ -208,6 +208,11 @@ export class ServerMetrics {
     gauge("wenxin_kv_cache_block_tokens", "Tokens per KV cache block", (s) => s.kvBlockTokens);
     gauge("wenxin_sequences_waiting", "Sequences submitted to the engine and not yet scheduled", (s) => s.waiting);
     gauge("wenxin_sequences_running", "Sequences the engine steps", (s) => s.running);
+    gauge(
+      "wenxin_sequences_paused",
+      "Sequences paused because their clients do not read: they hold no batch slot and no KV blocks",
+      (s) => s.paused,
+    );
     counter(
       "wenxin_prefix_cache_hit_tokens_total",
       "Prompt tokens served from the prefix cache instead of computed",

@@ -22,6 +22,8 @@ export class RequestScope {
   private sequences = 1;
   /** The slots given up while the client lags, until they are taken back. */
   private yielded: Promise<void> | undefined;
+  /** What pauses the request's engine work while its client lags, and resumes it. */
+  private lagHandlers: { pause(): void; resume(): void } | undefined;
   private gone = false;
   private readonly startedAt = performance.now();
 
@@ -95,11 +97,16 @@ export class RequestScope {
     }
   }
 
+  /** Registers what pauses the request's engine work while its client lags (and resumes it after). */
+  onLag(handlers: { pause(): void; resume(): void }): void {
+    this.lagHandlers = handlers;
+  }
+
   /**
    * Resolves once the client has taken what the stream holds. While it lags (its socket full), the
-   * request's admission slots go to the requests waiting, so clients that stop reading cannot hold
-   * the server; they are taken back, in queue order, before generation goes on. Every choice of the
-   * request waits on the same turn.
+   * request's engine work is paused and its admission slots go to the requests waiting, so clients
+   * that stop reading cannot hold the server; the slots are taken back, in queue order, before
+   * generation goes on. Every choice of the request waits on the same turn.
    */
   awaitClient(stream: SseStream): Promise<void> {
     if (!stream.backedUp) return Promise.resolve();
@@ -107,11 +114,13 @@ export class RequestScope {
   }
 
   private async yieldSlots(stream: SseStream): Promise<void> {
+    this.lagHandlers?.pause(); // before the slots go: no one else's slot is shared with work still running
     this.release?.();
     this.release = undefined;
     await stream.writable(this.signal);
     if (this.signal.aborted) return;
     this.release = await this.model.admission.acquire(this.signal, this.sequences, null);
+    this.lagHandlers?.resume();
   }
 
   /** Counts the request's prompt tokens (once, whatever `n`). */

@@ -141,4 +141,30 @@ describe("embedding limits", () => {
     const ok = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello", "world"] });
     expect(ok.status).toBe(200);
   });
+
+  it("counts one sequence per input for admission, at most all of them", async () => {
+    const admission = srv.server.model.admission;
+    // Two of the four slots held: three inputs wait for them, two do not.
+    const hold = await admission.acquire(undefined, 2);
+    expect((await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["d", "e"] })).status).toBe(200);
+    const three = postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c"] });
+    await expect.poll(() => admission.queued).toBe(1);
+    hold();
+    expect((await three).status).toBe(200);
+    expect([admission.running, admission.queued]).toEqual([0, 0]);
+  });
+
+  it("takes a request with more inputs than run at once as all the slots, and does not refuse it", async () => {
+    const two = await startTestServer(engine, { maxConcurrency: 2 });
+    try {
+      const admission = two.server.model.admission;
+      const hold = await admission.acquire(undefined, 1);
+      const five = postJson(`${two.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c", "d", "e"] });
+      await expect.poll(() => admission.queued).toBe(1);
+      hold();
+      expect((await five).status).toBe(200);
+    } finally {
+      await two.stop();
+    }
+  });
 });

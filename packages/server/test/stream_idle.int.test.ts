@@ -12,6 +12,7 @@ import { connectWithoutReading, rawRequest } from "./helpers/raw_http.js";
 import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
 
 const IDLE_MS = 600;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let engine: Engine;
 let srv: TestServer;
 
@@ -113,6 +114,38 @@ describe("--stream-idle-timeout", () => {
     expect(text.slice(-200)).toContain("data: [DONE]");
     expect(text).not.toContain("stream_idle_timeout");
     await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+  });
+
+  it("pauses a lagging client's engine work when it gives its slots back, not a buffer later", async () => {
+    const one = await startTestServer(engine, { streamIdleTimeoutMs: 100_000 });
+    const before = engine.stats().generatedTokens;
+    const socket = await connectWithoutReading(
+      one.url,
+      rawRequest("POST", "/v1/chat/completions", { body: bigStream(1000) }),
+    );
+    try {
+      // Its ~24 kB per step fill the socket after ~170 steps; then it lags and gives its 16 slots back.
+      await expect
+        .poll(() => one.server.model.admission.runningSequences === 0 && one.server.model.inFlightCount === 1, {
+          timeout: 60_000,
+          interval: 20,
+        })
+        .toBe(true);
+      const atLag = engine.stats().generatedTokens - before;
+      await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, paused: 16 });
+      await sleep(300);
+      const after = engine.stats().generatedTokens - before;
+      // Paused within a step or two of lagging (it used to run on until 256 events per choice were buffered).
+      expect(after - atLag).toBeLessThan(16 * 32);
+      expect(engine.stats().kvBlocksUsed).toBe(0);
+      expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/^wenxin_sequences_paused 16$/m);
+    } finally {
+      socket.destroy();
+      await one.stop();
+    }
+    await expect
+      .poll(() => engine.stats(), { timeout: 5000 })
+      .toMatchObject({ running: 0, paused: 0, kvBlocksUsed: 0 });
   });
 
   it("gives a lagging client's slots to the requests waiting, and takes them back after", async () => {

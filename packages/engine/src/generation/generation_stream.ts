@@ -50,6 +50,8 @@ export type GenerationEvent = TokenEvent | GenerationResult;
 export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private readonly queue = new AsyncQueue<GenerationEvent>((buffered) => this.onTake(buffered));
   private paused = false;
+  /** Paused by the consumer (`pause()`), whatever is buffered. */
+  private held = false;
   private readonly setPaused: ((paused: boolean) => void) | undefined;
   private readonly decoder: IncrementalDecoder;
   private readonly stops: StopStringMatcher;
@@ -103,11 +105,31 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     else this.endListeners.push(fn);
   }
 
+  /**
+   * Stops the engine from computing this request until `resume()`, for a consumer that knows it
+   * will take nothing for a while (a server whose client stopped reading): the request gives its
+   * engine slot and KV blocks back now instead of filling the buffer first. It is recomputed,
+   * mostly from the prefix cache, once resumed.
+   */
+  pause(): void {
+    this.held = true;
+    this.setPausedState(true);
+  }
+
+  /** Undoes `pause()`; the request runs again once what is buffered has been mostly taken. */
+  resume(): void {
+    this.held = false;
+    if (this.queue.size <= BUFFER_LOW_WATER) this.setPausedState(false);
+  }
+
   private onTake(buffered: number): void {
-    if (this.paused && buffered <= BUFFER_LOW_WATER && !this.finished) {
-      this.paused = false;
-      this.setPaused?.(false);
-    }
+    if (!this.held && buffered <= BUFFER_LOW_WATER) this.setPausedState(false);
+  }
+
+  private setPausedState(paused: boolean): void {
+    if (this.paused === paused || this.finished || !this.setPaused) return;
+    this.paused = paused;
+    this.setPaused(paused);
   }
 
   private ended(): void {
@@ -157,10 +179,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       text: this.take(this.text.length),
       ...(ev.logprobs && { logprobs: ev.logprobs }),
     });
-    if (!this.paused && this.setPaused && this.queue.size >= BUFFER_HIGH_WATER) {
-      this.paused = true;
-      this.setPaused(true);
-    }
+    if (this.queue.size >= BUFFER_HIGH_WATER) this.setPausedState(true);
     return false;
   }
 

@@ -40,6 +40,22 @@ describe("paused requests", () => {
     expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, paused: 0, kvBlocksUsed: 0 });
   });
 
+  it("pause() stops a request at once, with nothing buffered, and resume() lets it finish unchanged", async () => {
+    const solo = (await engine.generate(greedy("Held by its reader", 200)).result()).tokenIds;
+    const s = engine.generate(greedy("Held by its reader", 200));
+    const iterator = s[Symbol.asyncIterator]();
+    await iterator.next(); // it runs
+    s.pause();
+    await until(() => engine.stats().paused === 1, "the held request is paused");
+    const heldAt = engine.stats().generatedTokens;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(engine.stats().generatedTokens - heldAt).toBeLessThanOrEqual(2); // a step in flight at most
+    expect(engine.stats()).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+    s.resume();
+    expect((await s.result()).tokenIds).toEqual(solo);
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, paused: 0, kvBlocksUsed: 0 });
+  });
+
   it("a paused request can still be cancelled", async () => {
     const controller = new AbortController();
     const s = engine.generate({ ...greedy("Cancel me", 300), signal: controller.signal });

@@ -44,6 +44,12 @@ export class ChoiceRun {
       for (const c of choices) c.cancel.abort(err);
       throw err;
     }
+    // A client that lags gets its choices paused in the engine at once, not after they have
+    // filled the stream's buffer: their compute goes to the requests that take the freed slots.
+    scope.onLag({
+      pause: () => choices.forEach((c) => c.stream.pause()),
+      resume: () => choices.forEach((c) => c.stream.resume()),
+    });
     return new ChoiceRun(choices, scope);
   }
 

@@ -27,7 +27,9 @@ export class EmbeddingsServing {
     const texts = this.texts(engine, body.input);
     const promptTokens = this.countTokens(engine, texts);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
-    await scope.admit();
+    // The engine runs each input as a sequence, like a prompt: the request counts that many, up to
+    // all of them (a longer list then has the server to itself while it runs, and is not refused).
+    await scope.admit(Math.min(texts.length, this.ctx.model.admission.maxConcurrency), "input");
     try {
       scope.countPrompt(promptTokens);
       const vectors = await engine.embed(texts, { signal: scope.signal });

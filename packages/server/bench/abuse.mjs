@@ -1,0 +1,291 @@
+// Abuse benchmark on loopback: `wenxin serve` as a child on 127.0.0.1, normal streaming chats
+// sent on a fixed schedule, first alone ("baseline"), then mixed with abuse ("abuse"):
+//   - `--stalled` clients (default 64, the default --max-concurrency) that send a streaming chat
+//     and never read (16 choices × 20 log-probability alternatives: their answers outgrow the
+//     socket buffers after a few hundred steps);
+//   - `--loris` connections (default 64) that trickle their headers one byte at a time;
+//   - `--each` (default 8) of each abusive request: nested-anyOf schemas of `--schema-depth` 12
+//     (each one new, so nothing is cached), the longest stop strings the server allows, stop strings
+//     past its limits, 4 MiB bodies (a chat prompt, an embeddings list) and one over the body limit.
+// By default the stalled clients are given time to stall first (they cost what any request costs
+// until the socket buffers are full, ~4 MB each); `--ramp` starts the measured window with them.
+//
+//   pnpm exec turbo run build
+//   flock /tmp/wenxin-bench.lock pnpm --filter @wenxin/server bench:abuse [--threads 2 --json]
+//   node packages/server/bench/abuse.mjs [--model DIR | --bench-model] [--normal 60 --seconds 30] ...
+//
+// Reports, per phase: normal requests' TTFT p50/p99 and failures, /health latency throughout
+// (probed every 250 ms), what each abusive request got, how many abusive connections the server
+// cut off; the load average, CPU and kernel path. Passes (exit 0) when no normal request failed,
+// the abuse phase's TTFT p99 is within 2× of the baseline's, /health always answered within 1 s,
+// every abusive request got one of its statuses and the server came back to idle. Everything is
+// bounded: counts are fixed, and the run is stopped (exit 2) after `--deadline` seconds.
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+import { systemInfo } from "@wenxin/engine";
+
+import {
+  abusiveRequests,
+  healthProbe,
+  round,
+  sendAbusive,
+  slowHeaders,
+  STALLED_CHOICES,
+  stalledStreams,
+} from "./abuse_clients.mjs";
+import { quantile, REPO_ROOT, scrapeMetrics, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
+import { resolveBenchModel } from "./bench_model.mjs";
+
+const { values: args } = parseArgs({
+  // `pnpm run x -- --flag` passes the `--` on: skip it.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === "--")),
+  options: {
+    model: { type: "string" },
+    "bench-model": { type: "boolean", default: false },
+    threads: { type: "string" },
+    normal: { type: "string", default: "60" },
+    seconds: { type: "string", default: "30" },
+    "max-tokens": { type: "string", default: "16" },
+    stalled: { type: "string", default: "64" },
+    loris: { type: "string", default: "64" },
+    each: { type: "string", default: "8" },
+    "schema-depth": { type: "string", default: "12" },
+    ramp: { type: "boolean", default: false },
+    "settle-timeout": { type: "string", default: "300" },
+    deadline: { type: "string", default: "900" },
+    json: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (args.help) {
+  console.log(
+    "usage: abuse.mjs [--model DIR | --bench-model] [--threads N] [--normal 60] [--seconds 30] [--max-tokens 16] " +
+      "[--stalled 64] [--loris 64] [--each 8] [--schema-depth 12] [--ramp] [--settle-timeout 300] [--deadline 900] [--json]",
+  );
+  process.exit(0);
+}
+const NORMAL = Number(args.normal);
+const WINDOW_MS = Number(args.seconds) * 1000;
+const MAX_TOKENS = Number(args["max-tokens"]);
+const log = (line) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const loadAverage = () => os.loadavg().map((l) => Number(l.toFixed(2)));
+
+const TINY = path.join(REPO_ROOT, "test/fixtures/ernie45/tiny-ernie45-dense");
+const modelDir = args["bench-model"] ? await resolveBenchModel(undefined, log) : path.resolve(args.model ?? TINY);
+const MODEL_NAME = "abuse-bench";
+const machine = { cpu: os.cpus()[0]?.model, kernels: systemInfo().kernels.active, load_average_start: loadAverage() };
+log(`model ${modelDir}; ${machine.cpu}, kernels ${machine.kernels}, load average ${machine.load_average_start}`);
+
+const server = await startServeProcess({ model: modelDir, modelName: MODEL_NAME, threads: args.threads });
+log(`wenxin serve on ${server.url} (pid ${server.pid})`);
+const deadline = setTimeout(
+  async () => {
+    log(`abuse benchmark: deadline of ${args.deadline} s reached; stopping`);
+    await Promise.race([server.stop(), sleep(5000)]);
+    process.exit(2);
+  },
+  Number(args.deadline) * 1000,
+);
+
+const normalRequest = (phase, i) => ({
+  model: MODEL_NAME,
+  messages: [{ role: "user", content: `${phase}: ${userMessage(i)}` }],
+  max_tokens: MAX_TOKENS,
+  temperature: 0.8,
+  seed: i,
+});
+
+/** `count` calls of `fn(i)` spread evenly over `ms`, the first at once; resolves with their results. */
+async function spread(count, ms, fn) {
+  const started = performance.now();
+  const runs = [];
+  for (let i = 0; i < count; i++) {
+    await sleep(started + (i * ms) / count - performance.now());
+    runs.push(fn(i));
+  }
+  return Promise.all(runs);
+}
+
+function normalSummary(results) {
+  const ok = results.filter((r) => r.ok);
+  const ttft = ok.map((r) => r.ttftMs);
+  return {
+    sent: results.length,
+    failed: results.length - ok.length,
+    ttft_p50_ms: round(quantile(ttft, 0.5)),
+    ttft_p99_ms: round(quantile(ttft, 0.99)),
+    latency_p99_ms: round(
+      quantile(
+        ok.map((r) => r.totalMs),
+        0.99,
+      ),
+    ),
+    failures: results
+      .filter((r) => !r.ok)
+      .slice(0, 5)
+      .map((r) => r.error),
+  };
+}
+
+function abuseSummary(results) {
+  const byKind = {};
+  for (const r of results) {
+    const k = (byKind[r.kind] ??= { sent: 0, wrong: 0, statuses: {}, ms: [] });
+    k.sent++;
+    if (!r.ok) k.wrong++;
+    k.statuses[r.status] = (k.statuses[r.status] ?? 0) + 1;
+    k.ms.push(r.ms);
+    if (!r.ok && !k.error) k.error = r.error;
+  }
+  for (const k of Object.values(byKind)) {
+    k.p50_ms = round(quantile(k.ms, 0.5));
+    k.max_ms = round(Math.max(...k.ms));
+    delete k.ms;
+  }
+  return byKind;
+}
+
+/**
+ * Polls until the stalled clients' `sequences` are all paused in the engine and nothing holds an
+ * admission slot or waits for one (they gave theirs back).
+ */
+async function settle(sequences, timeoutMs) {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    const m = await scrapeMetrics(server.url);
+    if (
+      m.get("wenxin_sequences_paused") >= sequences &&
+      m.get("wenxin_requests_running") === 0 &&
+      m.get("wenxin_queue_depth") === 0
+    )
+      return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+async function idleState() {
+  for (let i = 0; i < 60; i++) {
+    const m = await scrapeMetrics(server.url);
+    const idle = {
+      requests_running: m.get("wenxin_requests_running"),
+      queue_depth: m.get("wenxin_queue_depth"),
+      kv_blocks_used: m.get("wenxin_kv_cache_blocks_used") ?? null,
+    };
+    if (idle.requests_running === 0 && idle.queue_depth === 0 && idle.kv_blocks_used === 0) return idle;
+    if (i === 59) return idle;
+    await sleep(500);
+  }
+}
+
+let exitCode = 0;
+const health = healthProbe(server.url);
+try {
+  const warm = await streamChat(server.url, normalRequest("warm-up", 0));
+  if (!warm.ok) throw new Error(`warm-up request failed: ${warm.error}`);
+
+  const baselineStart = Date.now();
+  const baseline = normalSummary(
+    await spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("baseline", i))),
+  );
+  const baselineHealth = health.summary(baselineStart, Date.now());
+  log(
+    `baseline: ${baseline.sent} normal (${baseline.failed} failed), TTFT p50 ${baseline.ttft_p50_ms} ms p99 ${baseline.ttft_p99_ms} ms; ` +
+      `/health p99 ${baselineHealth.p99_ms} ms max ${baselineHealth.max_ms} ms`,
+  );
+
+  const abuseStart = Date.now();
+  const stalled = await stalledStreams(server.url, { count: Number(args.stalled), modelName: MODEL_NAME });
+  const loris = slowHeaders(server.url, { count: Number(args.loris) });
+  let settledS = null;
+  if (!args.ramp) {
+    const t = performance.now();
+    if (!(await settle(STALLED_CHOICES * Number(args.stalled), Number(args["settle-timeout"]) * 1000)))
+      throw new Error(`the stalled clients still held slots after ${args["settle-timeout"]} s`);
+    settledS = round((performance.now() - t) / 1000, 1);
+    log(`${args.stalled} stalled clients gave their slots back after ${settledS} s`);
+  }
+  const windowStart = Date.now();
+  const kinds = abusiveRequests({ modelName: MODEL_NAME, depth: Number(args["schema-depth"]) });
+  const each = Number(args.each);
+  const [normalResults, abuseResults] = await Promise.all([
+    spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("abuse", i))),
+    spread(each * kinds.length, WINDOW_MS, (i) => sendAbusive(server.url, kinds[i % kinds.length], i)),
+  ]);
+  const abused = normalSummary(normalResults);
+  const connections = {
+    stalled: Number(args.stalled),
+    stalled_cut_off_by_server: stalled.closedByServer(),
+    loris: Number(args.loris),
+    loris_cut_off_by_server: loris.closedByServer(),
+  };
+  stalled.destroy();
+  loris.destroy();
+  const abuseHealth = { whole_phase: health.summary(abuseStart, Date.now()), window: health.summary(windowStart) };
+  const requests = abuseSummary(abuseResults);
+  log(
+    `abuse: ${abused.sent} normal (${abused.failed} failed), TTFT p50 ${abused.ttft_p50_ms} ms p99 ${abused.ttft_p99_ms} ms; ` +
+      `/health p99 ${abuseHealth.whole_phase.p99_ms} ms max ${abuseHealth.whole_phase.max_ms} ms (${abuseHealth.whole_phase.failures} failed)`,
+  );
+  for (const [kind, k] of Object.entries(requests))
+    log(
+      `  ${kind}: ${k.sent} sent, statuses ${JSON.stringify(k.statuses)}, p50 ${k.p50_ms} ms max ${k.max_ms} ms${k.error ? `; ${k.error}` : ""}`,
+    );
+  log(`  connections: ${JSON.stringify(connections)}`);
+  for (const f of [...baseline.failures, ...abused.failures]) log(`  failure: ${f}`);
+
+  const idle = await idleState();
+  await health.stop();
+  const stopped = await server.stop();
+  const ratio = abused.ttft_p99_ms / baseline.ttft_p99_ms;
+  const allHealth = health.summary(baselineStart);
+  const checks = {
+    no_normal_failed: baseline.failed === 0 && abused.failed === 0,
+    ttft_p99_within_2x: ratio <= 2,
+    health_within_1s: allHealth.failures === 0 && allHealth.max_ms < 1000,
+    abusive_statuses: Object.values(requests).every((k) => k.wrong === 0),
+    idle_after: idle.requests_running === 0 && idle.queue_depth === 0 && idle.kv_blocks_used === 0,
+    server_exit_0: stopped === 0,
+  };
+  const report = {
+    model: modelDir,
+    machine: { ...machine, load_average_end: loadAverage() },
+    settings: {
+      normal: NORMAL,
+      window_s: WINDOW_MS / 1000,
+      max_tokens: MAX_TOKENS,
+      each,
+      schema_depth: Number(args["schema-depth"]),
+      ramp: args.ramp,
+    },
+    baseline: { normal: baseline, health: baselineHealth },
+    abuse: {
+      stalled_settled_s: settledS,
+      normal: abused,
+      ttft_p99_ratio: round(ratio, 2),
+      health: abuseHealth,
+      requests,
+      connections,
+    },
+    idle,
+    server_exit: stopped,
+    checks,
+  };
+  if (Object.values(checks).some((ok) => !ok)) exitCode = 1;
+  if (args.json) console.log(JSON.stringify(report, null, 2));
+  else
+    log(
+      `TTFT p99 ratio ${report.abuse.ttft_p99_ratio}; idle after: ${JSON.stringify(idle)}; server exit ${stopped}; ` +
+        `load average ${report.machine.load_average_end}; checks ${JSON.stringify(checks)}`,
+    );
+} catch (err) {
+  log(`abuse benchmark failed: ${err instanceof Error ? err.stack : err}\n${server.log()}`);
+  await health.stop();
+  await server.stop();
+  exitCode = 1;
+}
+clearTimeout(deadline);
+process.exit(exitCode);
