@@ -209,8 +209,8 @@ const modelConfig: FuzzTarget = {
 // --- safetensors headers (adapter files, checkpoints read by convert / inspect) ---------------------
 
 /** The fixture adapter's first bytes: its header and a little data (inputs stay small). */
-const safetensorsHeader: FuzzTarget = {
-  name: "safetensors_header",
+const safetensorsFile: FuzzTarget = {
+  name: "safetensors_file",
   kind: "bytes",
   dict: [
     '"dtype"',
@@ -426,7 +426,7 @@ export const TARGETS: FuzzTarget[] = [
   sentencepiece,
   tokenizerJson,
   modelConfig,
-  safetensorsHeader,
+  safetensorsFile,
   weightIndex,
   jsonSchema,
   gbnf,
