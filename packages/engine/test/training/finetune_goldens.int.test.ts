@@ -128,4 +128,22 @@ describe.each(["dense-qv", "dense-all", "moe-attn-mlp"] as const)("finetune gold
       expect(relative(peft, trained.perExample[i]!)).toBeLessThan(1e-4);
     }
   });
+
+  it("the Python-peft adapter after 3 steps gives the trained model's logits, element by element", async () => {
+    for (const e of g.examples) {
+      const ours = await engine.logits(e.input_ids, { adapter: "trained" });
+      const peft = await engine.logits(e.input_ids, { adapter: "golden" });
+      const base = await engine.logits(e.input_ids);
+      let largest = 0,
+        worst = 0,
+        moved = 0;
+      peft.forEach((p, i) => {
+        largest = Math.max(largest, Math.abs(p));
+        worst = Math.max(worst, Math.abs(p - ours[i]!));
+        moved = Math.max(moved, Math.abs(p - base[i]!));
+      });
+      expect(worst / largest).toBeLessThan(1e-4);
+      expect(moved / largest).toBeGreaterThan(100 * (worst / largest)); // the adapter does change them
+    }
+  });
 });
