@@ -216,11 +216,18 @@ void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t
   }
 }
 
+// The repacked tiles (packed_gemm.cpp) when the weights have them, else the plain layout.
 void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<false>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(false, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<false>(x, w, n0, n1, y, ldy);
 }
 void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<true>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(true, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<true>(x, w, n0, n1, y, ldy);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -247,8 +254,31 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx2", gemm_float, quantize_row_q8,     gemm_q8, gemm_q4, nullptr, generic::gemm_fp8, attention,
-    dot,    axpy,       generic::dequantize,
+    .name = "avx2",
+    .gemm_float = gemm_float,
+    .quantize_row_q8 = quantize_row_q8,
+    .gemm_q8 = gemm_q8,
+    .gemm_q4 = gemm_q4,
+    .repack = repack,
+    .pack_rows = kPackRowsAvx2,
+    .pack_block_bytes_q8 = 32 + 256,
+    .pack_block_bytes_q4 = 32 + 128,
+    .gemm_fp8 = generic::gemm_fp8,
+    .attention = attention,
+    .dot_f32 = dot,
+    .axpy_f32 = axpy,
+    .dequantize = dequantize,
 };
+
+void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,
+                        int64_t n1, float* y, int64_t ldy) {
+  avx2::gemm_float(x, T, k, w, wt, rb, n0, n1, y, ldy);
+}
+void shared::quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
+  avx2::quantize_row_q8(x, row, out);
+}
+void shared::attention(const AttentionArgs& args, const AttentionPartial& out) { avx2::attention(args, out); }
+float shared::dot(const float* a, const float* b, int64_t n) { return avx2::dot(a, b, n); }
+void shared::axpy(float a, const float* x, float* y, int64_t n) { avx2::axpy(a, x, y, n); }
 
 }  // namespace wenxin::kernels::avx2
