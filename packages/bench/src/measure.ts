@@ -6,6 +6,7 @@
 import { performance } from "node:perf_hooks";
 
 import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
+import { loadedLlamaVariant, restrictLlamaVariant } from "./llama_variant.js";
 import { syntheticTokens } from "./synthetic_tokens.js";
 
 export interface MeasureRequest {
@@ -23,6 +24,8 @@ export interface Measurement {
   tg128_tok_s: number;
   ttft512_ms: number | null;
   rss_mb: number;
+  /** llama.cpp only: the libggml-cpu variant that loaded. */
+  llama_variant?: string;
 }
 
 const PROMPT = 512;
@@ -66,8 +69,10 @@ async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_
 }
 
 async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
+  await restrictLlamaVariant();
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
+  const variant = loadedLlamaVariant();
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: r.threads, sequences: 1 });
   const sequence = context.getSequence();
@@ -80,7 +85,7 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return m;
+  return { ...m, llama_variant: variant };
 }
 
 runMeasurementChild(async (r: MeasureRequest): Promise<Measurement> => {
