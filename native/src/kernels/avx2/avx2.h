@@ -2,9 +2,10 @@
 // products, so they are declared here.
 //
 // Packed q8/q4 tiles (packed_gemm.cpp): rows in groups of 8 (the last group padded with zero scales).
-// For each group and each 32-element block: the 8 rows' scales as f32 (32 bytes, converted from fp16
-// once at load), then the quants, 4 bytes per row per 4 elements, so one 256-bit register holds 4
-// elements of all 8 rows (one int32 lane per row):
+// For each group and each 32-element block: the 8 rows' fp16 scales (16 bytes: one vcvtph2ps per block
+// and group; f32 scales would add 6% to q8 and 11% to q4 weight bytes, which decode streams), then the
+// quants, 4 bytes per row per 4 elements, so one 256-bit register holds 4 elements of all 8 rows (one
+// int32 lane per row). Blocks are 272 (q8) or 144 (q4) bytes: Q8_0's and Q4_0's sizes.
 //   q8: 8 registers, register j = elements 4j..4j+3 (signed int8, q);
 //   q4: 4 registers, register j = elements 8j..8j+3 in low nibbles and 8j+4..8j+7 in high ones (q + 8).
 #pragma once
@@ -13,7 +14,7 @@ namespace wenxin::kernels::avx2 {
 extern const KernelTable kTable;
 
 constexpr int64_t kPackRowsAvx2 = 8;
-int64_t packed_block_bytes_avx2(bool q4);
+constexpr int64_t kPackBlockBytesQ8Avx2 = 16 + 256, kPackBlockBytesQ4Avx2 = 16 + 128;
 void repack(const QuantizedMatrix& w, bool q4, uint8_t* out);
 // The inverse of repack, to float (the plain layout when `w.packed` is unset).
 void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);

@@ -21,13 +21,11 @@ inline uint8_t plain_q4(const QuantizedMatrix& w, int64_t row, int64_t idx) {
   return j < half ? (byte & 0x0F) : (byte >> 4);
 }
 
-static_assert(kPackRowsAvx2 == kTileRows);
-
 }  // namespace
 
-int64_t packed_block_bytes_avx2(bool q4) { return tile_block_bytes(q4); }
-
 void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
+  static_assert(kPackRowsAvx2 == kTileRows && tile_block_bytes(false) == kPackBlockBytesQ8Avx2 &&
+                tile_block_bytes(true) == kPackBlockBytesQ4Avx2);
   const int64_t n = w.n, k = w.k, nb = k / kQBlock, groups = (n + kTileRows - 1) / kTileRows;
   const int64_t bb = tile_block_bytes(q4);
   for (int64_t g = 0; g < groups; ++g)
@@ -35,8 +33,8 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
       uint8_t* dst = out + (g * nb + b) * bb;
       for (int64_t r = 0; r < kTileRows; ++r) {
         const int64_t row = g * kTileRows + r;
-        const float s = row < n ? f16_to_f32(w.block_scale[row * nb + b]) : 0.0f;
-        std::memcpy(dst + 4 * r, &s, 4);
+        const uint16_t s = row < n ? w.block_scale[row * nb + b] : 0;
+        std::memcpy(dst + 2 * r, &s, 2);
         for (int64_t j = 0; j < (q4 ? 4 : 8); ++j)
           for (int64_t e = 0; e < 4; ++e) {
             uint8_t v;
@@ -47,7 +45,7 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
             } else {  // signed: the stored q + 128 less 128
               v = row < n ? static_cast<uint8_t>(w.data[row * k + b * kQBlock + 4 * j + e] ^ 0x80) : 0;
             }
-            dst[32 + j * 32 + r * 4 + e] = v;
+            dst[kTileScaleBytes + j * 32 + r * 4 + e] = v;
           }
       }
     }
@@ -64,16 +62,16 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t b = c / kQBlock, e = c % kQBlock;
       const uint8_t* tile = w.packed + (g * nb + b) * bb;
-      float s;
-      std::memcpy(&s, tile + 4 * rr, 4);
+      uint16_t s;
+      std::memcpy(&s, tile + 2 * rr, 2);
       int32_t q;
       if (q4) {
-        const uint8_t byte = tile[32 + (e / 8) * 32 + rr * 4 + e % 4];
+        const uint8_t byte = tile[kTileScaleBytes + (e / 8) * 32 + rr * 4 + e % 4];
         q = static_cast<int32_t>(e % 8 < 4 ? (byte & 0x0F) : (byte >> 4)) - 8;
       } else {
-        q = static_cast<int8_t>(tile[32 + (e / 4) * 32 + rr * 4 + e % 4]);
+        q = static_cast<int8_t>(tile[kTileScaleBytes + (e / 4) * 32 + rr * 4 + e % 4]);
       }
-      out[(r - r0) * cols + c - c0] = static_cast<float>(q) * s;
+      out[(r - r0) * cols + c - c0] = static_cast<float>(q) * f16_to_f32(s);
     }
   }
 }
