@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 
 import { formatLogLine, logDestination } from "../src/log_format.js";
-import { ProgressLine, withProgress } from "../src/progress.js";
+import { ProgressLine, withProgress } from "@wenxin/engine/internal";
 import { adaptersFromFlags } from "../src/commands/serve.js";
 
 function sink(isTTY: boolean) {

@@ -3,10 +3,10 @@ import {
   parseOrThrow,
   prepareGgufConversion,
   readGgufFile,
+  withProgress,
   writeGguf,
 } from "@wenxin/engine/internal";
 
-import { withProgress } from "../progress.js";
 import { parseCommandArgs, type Command } from "./command.js";
 
 const USAGE = `Usage: wenxin convert DIR --to gguf --out FILE [--type f32|f16|q8_0|q4_0] [--name NAME]

@@ -1,6 +1,6 @@
 import { Engine } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
-import { withProgress } from "../progress.js";
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
 import { SAMPLING_FLAGS, samplingFromFlags, samplingUsage } from "./sampling_flags.js";

@@ -1,6 +1,6 @@
 import { quantizeModel } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
-import { withProgress } from "../progress.js";
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
 const USAGE = `Usage: wenxin quantize DIR --to q8|q4|fp8 --out DIR [--threads N]

@@ -1,8 +1,8 @@
 import { createInterface } from "node:readline";
 
 import { Engine, LOAD_DEFAULTS, type ChatMessage, type GenerationResult } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
-import { withProgress } from "../progress.js";
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
 import { SAMPLING_FLAGS, samplingFromFlags, samplingUsage } from "./sampling_flags.js";

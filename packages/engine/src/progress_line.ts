@@ -1,5 +1,5 @@
 /**
- * One progress line for a long step (model load, quantize, convert): on a terminal it is redrawn
+ * One progress line for a long step (model load, quantize, convert, a benchmark's model build): on a terminal it is redrawn
  * in place with the elapsed time (and a count when the step reports one); elsewhere (a pipe, a log
  * file, CI) it prints a plain line when the step starts and one when it ends, nothing in between.
  */
