@@ -403,6 +403,7 @@ export class Engine {
     const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id), {
       constrained: constraint !== undefined,
       triggered: constraint?.trigger === undefined,
+      constraintWarnings: constraint?.warnings,
       setPaused: (paused) => this.native.setPaused(id, paused),
     });
     // An explicit maxNewTokens past the context is refused; the default stops at the context.

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Engine, GenerateOptions } from "../engine.js";
 import { WenxinError } from "../errors.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+import { compileConstraint } from "../generation/constraint.js";
 import { buildChatPrompt } from "./chat_prompt.js";
 import type { ChatConstraint } from "./chat_types.js";
 import { ChatTurnDecoder } from "./chat_turn_decoder.js";
@@ -47,6 +48,8 @@ export class LocalChatBackend implements ChatBackend {
     signal?.addEventListener("abort", forward, { once: true });
     const { maxTokens, ...sampling } = request.sampling;
     const constraint: ChatConstraint | undefined = prompt.constraint;
+    // Keywords the grammar relaxes (compiled once here; engine.generate takes it from the cache).
+    const warnings = constraint ? compileConstraint(constraint).warnings : [];
     const options = {
       inputIds,
       ...sampling,
@@ -103,6 +106,7 @@ export class LocalChatBackend implements ChatBackend {
         finishReason: turnFinishReason(engineReason, parsed.toolCalls.length),
         usage: { inputTokens: inputIds.length, outputTokens, ...(reasoningTokens > 0 ? { reasoningTokens } : {}) },
         model: this.modelName,
+        ...(warnings.length > 0 ? { warnings } : {}),
       },
     };
   }

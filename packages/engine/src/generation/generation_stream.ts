@@ -63,17 +63,29 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private resultPromise: Promise<GenerationResult> | undefined;
   private readonly endListeners: (() => void)[] = [];
   /** Constrained requests: the constrained output bytes and the latest progress. */
-  private readonly constrained: { chunks: Uint8Array[]; triggered: boolean; complete: boolean } | undefined;
+  private readonly constrained:
+    { chunks: Uint8Array[]; triggered: boolean; complete: boolean; warnings: string[] } | undefined;
 
   constructor(
     tokenizer: WenxinTokenizer,
     stop: string[],
     private readonly promptTokens: number,
     private readonly cancelNative: () => void,
-    options: { constrained?: boolean; triggered?: boolean; setPaused?: (paused: boolean) => void } = {},
+    options: {
+      constrained?: boolean;
+      triggered?: boolean;
+      constraintWarnings?: string[];
+      setPaused?: (paused: boolean) => void;
+    } = {},
   ) {
     this.setPaused = options.setPaused;
-    if (options.constrained) this.constrained = { chunks: [], triggered: options.triggered ?? true, complete: false };
+    if (options.constrained)
+      this.constrained = {
+        chunks: [],
+        triggered: options.triggered ?? true,
+        complete: false,
+        warnings: options.constraintWarnings ?? [],
+      };
     this.decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: true });
     this.stops = new StopStringMatcher(stop);
   }
@@ -196,6 +208,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       triggered: c.triggered,
       text: Buffer.concat(c.chunks).toString("utf8"),
       complete: c.triggered && c.complete,
+      ...(c.warnings.length > 0 ? { warnings: [...c.warnings] } : {}),
     };
   }
 
