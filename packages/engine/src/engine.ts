@@ -395,7 +395,7 @@ export class Engine {
       throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
     const constraint = opts.constraint
-      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger }
+      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger, rearm: opts.constraint.rearm }
       : undefined;
 
     const id = this.nextId++;
@@ -422,6 +422,7 @@ export class Engine {
           rules: constraint.rules,
           sets: constraint.sets,
           ...(constraint.trigger !== undefined && { trigger: new TextEncoder().encode(constraint.trigger) }),
+          ...(constraint.rearm === true && { rearm: true }),
         },
       }),
     };

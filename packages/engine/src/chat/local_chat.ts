@@ -17,12 +17,17 @@ import { ChatTurnDecoder } from "./chat_turn_decoder.js";
 export class LocalChatBackend implements ChatBackend {
   readonly modelName: string;
 
-  /** `adapter`: a LoRA adapter loaded on the engine (engine.loadAdapter), applied to every turn. */
+  /**
+   * `adapter`: a LoRA adapter loaded on the engine (engine.loadAdapter), applied to every turn.
+   * `modelName`: the name in each turn's metadata (default the checkpoint directory's name; a hub
+   * repo id for a hub snapshot, whose directory is named by its commit).
+   */
   constructor(
     readonly engine: Engine,
     readonly adapter?: string,
+    modelName?: string,
   ) {
-    this.modelName = path.basename(engine.dir);
+    this.modelName = modelName ?? path.basename(engine.dir);
   }
 
   get contextLength(): number {

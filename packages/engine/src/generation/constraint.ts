@@ -13,22 +13,27 @@ import { jsonObjectGrammar, jsonSchemaGrammar, type SchemaGrammar } from "./gram
 import { regexFullMatch } from "./grammar/regex_parser.js";
 
 const trigger = z.string().min(1).optional();
+/** With a trigger: each complete value re-arms it (several values in one output, e.g. tool calls). */
+const rearm = z.boolean().optional();
 const schemaObject = z.custom<object>(
   (v) => typeof v === "object" && v !== null && !Array.isArray(v),
   "must be a JSON schema object",
 );
 
 export const constraintSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger }).strict(),
-  z.object({ type: z.literal("json_object"), trigger }).strict(),
-  z.object({ type: z.literal("regex"), pattern: z.string(), trigger }).strict(),
-  z.object({ type: z.literal("grammar"), gbnf: z.string(), trigger }).strict(),
+  z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger, rearm }).strict(),
+  z.object({ type: z.literal("json_object"), trigger, rearm }).strict(),
+  z.object({ type: z.literal("regex"), pattern: z.string(), trigger, rearm }).strict(),
+  z.object({ type: z.literal("grammar"), gbnf: z.string(), trigger, rearm }).strict(),
 ]);
 
 /**
  * A per-request output constraint. Without `trigger` it applies from the first generated token;
  * with one, the model writes freely until the trigger text appears, and the constraint applies to
- * what follows. Generation ends when the constrained value is complete.
+ * what follows. Generation ends when the constrained value is complete, unless `rearm` (with a
+ * trigger): then a complete value makes the output free again until the next trigger, so one
+ * output can hold several constrained values (several tool calls in a turn), and generation ends
+ * as an unconstrained one does.
  */
 export type Constraint = z.infer<typeof constraintSchema>;
 
@@ -36,7 +41,10 @@ export type Constraint = z.infer<typeof constraintSchema>;
 export interface ConstraintOutcome {
   /** False only when a trigger was given and never appeared. */
   triggered: boolean;
-  /** The output after the trigger (or all of it without one): the constrained value. */
+  /**
+   * The output after the trigger (or all of it without one): the constrained value; with `rearm`,
+   * every constrained value, one after the other.
+   */
   text: string;
   /** Whether `text` is a complete value of the grammar (false when maxNewTokens or the context cut it short). */
   complete: boolean;

@@ -160,7 +160,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     this.tokenIds.push(...ids);
     if (this.constrained && ev.constraint) {
       this.constrained.chunks.push(ev.constraint.bytes);
-      this.constrained.triggered = ev.constraint.phase !== "waiting";
+      // Once triggered it stays so (a rearmed constraint waits again after each value).
+      if (ev.constraint.phase !== "waiting") this.constrained.triggered = true;
       this.constrained.complete = ev.constraint.accepting;
     }
     this.text += this.stops.push(this.decoder.push(ids));
