@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/quantize_weights.h"
 
 using namespace wenxin;
 using namespace wenxin::kernels;
@@ -166,6 +167,29 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
   }
 }
 
+// fp8 e4m3 weights (as the quantizer writes them: no NaN codes) against float activations.
+void test_gemm_fp8(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t T : {1, 2, 5})
+    for (int64_t N : {1, 9, 17})
+      for (int64_t K : {7, 33, 100, 257}) {
+        const auto x = random_floats(T * K);
+        const auto wf = random_floats(N * K, 0.1f);
+        std::vector<uint8_t> data(N * K);
+        std::vector<float> scales(N);
+        for (int64_t n = 0; n < N; ++n) quantize_weight_row_fp8(wf.data() + n * K, K, &scales[n], data.data() + n * K);
+        QuantizedMatrix m;
+        m.n = N;
+        m.k = K;
+        m.data = data.data();
+        m.row_scale = scales.data();
+        std::vector<float> a(T * N), b(T * N, -1.0f);
+        ref.gemm_fp8(x.data(), T, m, 0, N, a.data(), N);
+        isa.gemm_fp8(x.data(), T, m, 0, N / 2, b.data(), N);
+        isa.gemm_fp8(x.data(), T, m, N / 2, N, b.data(), N);
+        check(close(b, a, 1e-5f, 0.1f), shape("gemm_fp8", isa.name, T, N, K));
+      }
+}
+
 void test_attention(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t G : {1, 5, 8})
     for (int64_t d : {32, 40, 128})
@@ -287,6 +311,7 @@ int main() {
     const int before = passed + failed;
     test_gemm_float(ref, k);
     test_quantized(ref, k);
+    test_gemm_fp8(ref, k);
     test_attention(ref, k);
     test_attention_reduced_kv(ref, k);
     test_vector_ops(ref, k);

@@ -1,5 +1,6 @@
 // The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx512/) and chosen
-// at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avx512 forces a path (tests run them all).
+// at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avx512 (x86-64) or neon|dotprod|i8mm
+// (AArch64) forces a path (tests run them all).
 #pragma once
 
 #include <cstddef>
@@ -47,7 +48,8 @@ struct KernelTable {
   void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 };
 
-enum class Isa { kGeneric, kAvx2, kAvx512 };
+// x86-64: avx2, avx512. AArch64: neon (base), dotprod (+ FEAT_DotProd), i8mm (+ FEAT_I8MM).
+enum class Isa { kGeneric, kAvx2, kAvx512, kNeon, kNeonDot, kNeonI8mm };
 
 // The table in use: the best the CPU supports, or WENXIN_ISA's choice.
 const KernelTable& active_kernels();
