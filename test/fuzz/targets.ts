@@ -10,11 +10,16 @@ import { parseGbnf } from "../../packages/engine/src/generation/grammar/gbnf_par
 import { jsonSchemaGrammar } from "../../packages/engine/src/generation/grammar/json_schema_grammar.js";
 import { regexFullMatch } from "../../packages/engine/src/generation/grammar/regex_parser.js";
 import { parseModelConfig } from "../../packages/engine/src/model/config.js";
+import {
+  decodeTensorF32,
+  encodeSafetensors,
+  parseSafetensorsBuffer,
+} from "../../packages/engine/src/model/safetensors_file.js";
 import { resolveWeightFiles } from "../../packages/engine/src/model/weights.js";
 import { convertSentencePieceBpe } from "../../packages/engine/src/tokenizer/sentencepiece_convert.js";
 import { parseSentencePieceModel } from "../../packages/engine/src/tokenizer/sentencepiece_model.js";
 import { WenxinTokenizer } from "../../packages/engine/src/tokenizer/tokenizer.js";
-import { DENSE_DIR, MOE_DIR } from "../helpers/fixtures.js";
+import { DENSE_DIR, LORA_DIR, MOE_DIR } from "../helpers/fixtures.js";
 import { errorOutcome, text, type FuzzTarget } from "./fuzz_loop.js";
 
 const SEEDS = path.join(path.dirname(new URL(import.meta.url).pathname), "seeds");
@@ -201,6 +206,48 @@ const modelConfig: FuzzTarget = {
   },
 };
 
+// --- safetensors headers (adapter files, checkpoints read by convert / inspect) ---------------------
+
+/** The fixture adapter's first bytes: its header and a little data (inputs stay small). */
+const safetensorsFile: FuzzTarget = {
+  name: "safetensors_file",
+  kind: "bytes",
+  dict: [
+    '"dtype"',
+    '"shape"',
+    '"data_offsets"',
+    '"__metadata__"',
+    '"BF16"',
+    '"F32"',
+    '"I64"',
+    "[0,0]",
+    "18446744073709551615",
+  ],
+  maxLen: 8192,
+  seeds: () => {
+    const buf = readFileSync(path.join(LORA_DIR, "adapter_model.safetensors"));
+    const n = Math.min(...[...parseSafetensorsBuffer("adapter", buf).header.tensors.values()].map((t) => t.begin));
+    const small = encodeSafetensors([
+      { name: "a", dtype: "F32", shape: [2, 2], bytes: new Uint8Array(16) },
+      { name: "b", dtype: "BF16", shape: [3], bytes: new Uint8Array(6) },
+    ]);
+    return [new Uint8Array(buf.subarray(0, Math.min(buf.length, n + 64))), new Uint8Array(small)];
+  },
+  run(input) {
+    try {
+      const { header, bytes } = parseSafetensorsBuffer("fuzz.safetensors", input);
+      for (const t of header.tensors.values()) {
+        invariant(t.begin >= 8 && t.begin <= t.end && t.end <= input.length, `tensor '${t.name}' range`);
+        if (t.dtype === "F32" || t.dtype === "F16" || t.dtype === "BF16")
+          decodeTensorF32("fuzz.safetensors", t, bytes(t));
+      }
+      return `ok:${Math.min(header.tensors.size, 4)}`;
+    } catch (err) {
+      return errorOutcome(err);
+    }
+  },
+};
+
 // --- model.safetensors.index.json ------------------------------------------------------------------
 
 let indexDir: string | undefined;
@@ -379,6 +426,7 @@ export const TARGETS: FuzzTarget[] = [
   sentencepiece,
   tokenizerJson,
   modelConfig,
+  safetensorsFile,
   weightIndex,
   jsonSchema,
   gbnf,

@@ -3,6 +3,8 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+import { encodeSafetensors, parseSafetensorsBuffer } from "../../packages/engine/src/model/safetensors_file.js";
+
 export interface RawTensor {
   dtype: string;
   shape: number[];
@@ -10,36 +12,16 @@ export interface RawTensor {
 }
 
 export function readRawSafetensors(file: string): Map<string, RawTensor> {
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
+  const { header, bytes } = parseSafetensorsBuffer(file, readFileSync(file));
   const out = new Map<string, RawTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const [b, e] = info.data_offsets;
-    out.set(name, { dtype: info.dtype, shape: info.shape, bytes: new Uint8Array(buf.subarray(8 + n + b, 8 + n + e)) });
-  }
+  for (const t of header.tensors.values())
+    out.set(t.name, { dtype: t.dtype, shape: t.shape, bytes: new Uint8Array(bytes(t)) });
   return out;
 }
 
+/** Writes the tensors as given (no checks: error-path tests write mismatched dtypes and shapes on purpose). */
 export function writeSafetensors(file: string, tensors: Map<string, RawTensor>): void {
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const [name, t] of tensors) {
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  writeFileSync(
-    file,
-    Buffer.concat([head, Buffer.from(json), ...[...tensors.values()].map((t) => Buffer.from(t.bytes))]),
-  );
+  writeFileSync(file, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t }))));
 }
 
 /** A temporary copy of a fixture model directory, to be altered by the caller. */

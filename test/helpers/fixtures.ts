@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { decodeTensorF32, parseSafetensorsBuffer } from "../../packages/engine/src/model/safetensors_file.js";
+
 export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/ernie45");
 export const DENSE_DIR = path.join(FIXTURES, "tiny-ernie45-dense");
 export const MOE_DIR = path.join(FIXTURES, "tiny-ernie45-moe");
@@ -15,22 +17,11 @@ export interface GoldenTensor {
 
 /** Reads the float32 tensors of a golden safetensors file. */
 export function readSafetensors(file: string): Map<string, GoldenTensor> {
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
+  const { header, bytes } = parseSafetensorsBuffer(file, readFileSync(file));
   const out = new Map<string, GoldenTensor>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    if (info.dtype !== "F32") throw new Error(`golden tensor ${name} is ${info.dtype}, expected F32`);
-    const [b, e] = info.data_offsets;
-    const bytes = buf.subarray(8 + n + b, 8 + n + e);
-    out.set(name, {
-      shape: info.shape,
-      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
-    });
+  for (const t of header.tensors.values()) {
+    if (t.dtype !== "F32") throw new Error(`golden tensor ${t.name} is ${t.dtype}, expected F32`);
+    out.set(t.name, { shape: t.shape, data: decodeTensorF32(file, t, bytes(t)) });
   }
   return out;
 }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 
 import type { LoraAdapterSpec } from "../../packages/engine/src/index.js";
+import { readSafetensorsHeaderSync } from "../../packages/engine/src/model/safetensors_file.js";
 import { LORA_DIR } from "./fixtures.js";
 
 /** The fixture adapter described straight from its files (PEFT names → module names, byte ranges). */
@@ -12,23 +13,12 @@ export function fixtureAdapter(scale = 1): LoraAdapterSpec {
     lora_alpha: number;
   };
   const file = path.join(LORA_DIR, "adapter_model.safetensors");
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
-    string,
-    { dtype: string; shape: number[]; data_offsets: [number, number] }
-  >;
+  const { tensors } = readSafetensorsHeaderSync(file);
   const ref = (name: string) => {
-    const t = header[name]!;
-    return {
-      file,
-      dtype: t.dtype,
-      shape: t.shape,
-      byteOffset: 8 + n + t.data_offsets[0],
-      byteLength: t.data_offsets[1] - t.data_offsets[0],
-    };
+    const t = tensors.get(name)!;
+    return { file, dtype: t.dtype, shape: t.shape, byteOffset: t.begin, byteLength: t.end - t.begin };
   };
-  const modules = Object.keys(header)
+  const modules = [...tensors.keys()]
     .filter((k) => k.endsWith(".lora_A.weight"))
     .map((k) => {
       const module = k.replace(/^base_model\.model\./, "").replace(/\.lora_A\.weight$/, "");

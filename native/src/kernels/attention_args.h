@@ -1,5 +1,6 @@
-// Arguments of the attention kernel: one query token's group of heads that share a KV head,
-// against positions [begin, end) of a paged KV cache.
+// Arguments of the attention kernel: the group of query heads that share a KV head, for one query
+// token or a run of consecutive query tokens of one sequence (prefill), against positions
+// [begin, end) of a paged KV cache.
 #pragma once
 
 #include <cstdint>
@@ -22,10 +23,17 @@ struct AttentionArgs {
   const float* const* k_scales = nullptr;  // int8: per block, this head's scale of the first position
   const float* const* v_scales = nullptr;
   int64_t scale_stride = 0;  // floats between consecutive positions' scales
+  // A run of `queries` consecutive tokens of one sequence: token i's q rows start at q + i * q_stride,
+  // it sits at position q_pos + i and attends [begin, min(end, q_pos + i + 1)) (causal). The defaults
+  // are one token that attends all of [begin, end).
+  int64_t queries = 1;
+  int64_t q_stride = 0;
+  int64_t q_pos = INT64_MAX / 2;
 };
 
-// Online-softmax results for a range of positions: unnormalised output o[heads][d], running max
-// m[heads] and sum l[heads]. Ranges computed apart (split-KV) merge exactly.
+// Online-softmax results for a range of positions: unnormalised output o[queries][heads][d], running
+// max m[queries][heads] and sum l[queries][heads] (a token that sees no position: o = 0, m = -inf,
+// l = 0). Ranges computed apart (split-KV) merge exactly.
 struct AttentionPartial {
   float* o;
   float* m;

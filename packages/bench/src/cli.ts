@@ -9,12 +9,14 @@ import { WenxinError } from "@wenxin/engine";
 
 import { benchModels, formatReport, runBench, type WeightsFormat } from "./bench.js";
 import { formatConcurrencyReport, runConcurrencyBench } from "./concurrency.js";
+import { formatLongPromptReport, runLongPromptBench, type LongPromptKv } from "./long_prompt.js";
 import { measureQuality } from "./quality.js";
 import { formatTrainingReport, runTrainingBench } from "./training.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 const USAGE = `Usage: wenxin-bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
+       wenxin-bench --prompt-tokens 4096,16384 [--kv f32,int8] [--models 0.3B] [--formats q4] [--threads 2] [--json]
        wenxin-bench --quality [--json]
        wenxin-bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
        wenxin-bench --training [--formats bf16,q4] [--batches 1,4] [--steps 3] [--threads 2] [--python PATH] [--json]
@@ -24,6 +26,9 @@ as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp5
 at its best thread count), time to first token for a 512-token prompt, peak RSS, and % of the batch-1
 decode roofline from the bandwidth measured in the same run. --quality prints top-1 agreement and KL of
 every weight format (and KV cache precision) against the float32 goldens of the fixture models.
+--prompt-tokens measures long prompts instead: prompt tokens / time to the first token and TTFT of one
+prompt of each length, per KV cache precision (--kv: wenxin f32 and int8 against llama.cpp's F32 and Q8_0
+caches, flash attention on), at --threads threads, one run each (default model 0.3B, format q4).
 --concurrency measures aggregate tokens/s of concurrent greedy streams on the ERNIE-4.5-0.3B shape against
 node-llama-cpp with one context of as many sequences, and the time to first token behind a cached
 500-token system prompt.
@@ -53,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       quality: { type: "boolean" },
       concurrency: { type: "boolean" },
+      "prompt-tokens": { type: "string" },
+      kv: { type: "string" },
       streams: { type: "string" },
       "gen-tokens": { type: "string" },
       training: { type: "boolean" },
@@ -121,7 +128,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(values.json ? JSON.stringify(report, null, 1) : formatConcurrencyReport(report));
     return 0;
   }
-  const wanted = (values.models ?? "0.3B,moe").split(",");
+  const longPrompts = values["prompt-tokens"] !== undefined;
+  const wanted = (values.models ?? (longPrompts ? "0.3B" : "0.3B,moe")).split(",");
   const models = benchModels(
     values.configs ?? path.resolve(root, "../shared/configs"),
     numberOption(values["moe-layers"], "moe-layers") ?? 4,
@@ -129,6 +137,25 @@ async function main(argv: string[]): Promise<number> {
     (m) =>
       (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
   );
+  if (longPrompts) {
+    const promptTokens = values["prompt-tokens"]!.split(",").map(Number);
+    if (promptTokens.some((n) => !Number.isInteger(n) || n < 1))
+      throw new Error(`--prompt-tokens must be positive integers, got '${values["prompt-tokens"]}'`);
+    const kv = (values.kv ?? "f32,int8").split(",");
+    if (kv.some((k) => k !== "f32" && k !== "int8")) throw new Error(`--kv takes f32 and int8, got '${values.kv}'`);
+    const report = await runLongPromptBench({
+      models,
+      formats: (values.formats ?? "q4").split(",") as WeightsFormat[],
+      kv: kv as LongPromptKv[],
+      promptTokens,
+      threads: numberOption(values.threads, "threads") ?? 2,
+      cacheDir: path.join(root, ".bench"),
+      fixtureDir: path.join(fixtures, "tiny-ernie45-dense"),
+      log: (l) => console.error(l),
+    });
+    console.log(values.json ? JSON.stringify(report, null, 1) : formatLongPromptReport(report));
+    return 0;
+  }
   const report = await runBench({
     models,
     formats: (values.formats ?? "bf16,q8,q4").split(",") as WeightsFormat[],

@@ -8,3 +8,5 @@ export type { QualityRow, KvCachePrecision } from "./quality.js";
 export { buildRandomModel, tensorSpecs } from "./random_model.js";
 export { runTrainingBench, formatTrainingReport } from "./training.js";
 export type { TrainingReport, TrainingRow, TrainingBenchOptions } from "./training.js";
+export { runLongPromptBench, formatLongPromptReport } from "./long_prompt.js";
+export type { LongPromptReport, LongPromptRow, LongPromptOptions, LongPromptKv } from "./long_prompt.js";

@@ -2,6 +2,8 @@
  * One measurement in a fresh process (so peak RSS belongs to one engine and one model):
  *   node measure.js '{"engine":"wenxin"|"llama", "model": PATH, "weights": "bf16"|"q8"|"q4", "threads": N, "vocab": V}'
  * Prints one JSON line: { pp512_tok_s, tg128_tok_s, ttft512_ms, rss_mb }.
+ * With "promptTokens": N (and "kv": "f32"|"int8"), only a warm-up and one N-token prompt to its first
+ * token, in a context of N + 16 tokens with that KV cache: { pp_tok_s, ttft_ms, rss_mb }.
  */
 import { performance } from "node:perf_hooks";
 
@@ -16,6 +18,16 @@ export interface MeasureRequest {
   vocab: number;
   /** Only decode (tg128), e.g. for the thread-count sweep. */
   decodeOnly?: boolean;
+  /** A long-prompt measurement: this many prompt tokens to the first token, nothing else. */
+  promptTokens?: number;
+  /** KV cache precision (long prompts): wenxin f32/int8; llama.cpp F32/Q8_0 keys and values. */
+  kv?: "f32" | "int8";
+}
+
+export interface LongPromptMeasurement {
+  pp_tok_s: number;
+  ttft_ms: number;
+  rss_mb: number;
 }
 
 export interface Measurement {
@@ -31,9 +43,16 @@ const GEN = 128;
 /** How one engine runs a greedy generation: time to the first token, time for the rest, token count. */
 type RunOnce = (prompt: number[], maxNewTokens: number) => Promise<{ first: number; rest: number; count: number }>;
 
-/** The same protocol for both engines: warm-up, pp512 / TTFT, then tg128. */
-async function protocol(r: MeasureRequest, run: RunOnce): Promise<Omit<Measurement, "rss_mb">> {
+/** The same protocol for both engines: warm-up, pp512 / TTFT, then tg128 (or one long prompt). */
+async function protocol(
+  r: MeasureRequest,
+  run: RunOnce,
+): Promise<Omit<Measurement, "rss_mb"> | Omit<LongPromptMeasurement, "rss_mb">> {
   await run(syntheticTokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
+  if (r.promptTokens) {
+    const p = await run(syntheticTokens(r.promptTokens, r.vocab, 4), 1);
+    return { pp_tok_s: (r.promptTokens / p.first) * 1000, ttft_ms: p.first };
+  }
   let pp: number | null = null,
     ttft: number | null = null;
   if (!r.decodeOnly) {
@@ -45,9 +64,20 @@ async function protocol(r: MeasureRequest, run: RunOnce): Promise<Omit<Measureme
   return { pp512_tok_s: pp, tg128_tok_s: ((g.count - 1) / g.rest) * 1000, ttft512_ms: ttft };
 }
 
-async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
+/** The context both engines get: 1024 tokens, or the long prompt and a few more. */
+function contextTokens(r: MeasureRequest): number {
+  return r.promptTokens ? r.promptTokens + 16 : 1024;
+}
+
+async function measureWenxin(r: MeasureRequest) {
   const { Engine } = await import("@wenxin/engine");
-  const engine = await Engine.load(r.model, { threads: r.threads, weights: r.weights as "bf16", maxContext: 1024 });
+  const context = contextTokens(r);
+  const engine = await Engine.load(r.model, {
+    threads: r.threads,
+    weights: r.weights as "bf16",
+    maxContext: context,
+    ...(r.promptTokens ? { kvCacheTokens: context, kvCache: r.kv ?? "f32" } : {}),
+  });
   const run: RunOnce = async (prompt, maxNewTokens) => {
     const start = performance.now();
     let first = 0;
@@ -65,11 +95,22 @@ async function measureWenxin(r: MeasureRequest): Promise<Omit<Measurement, "rss_
   return m;
 }
 
-async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_mb">> {
+async function measureLlama(r: MeasureRequest) {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
-  const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: r.threads, sequences: 1 });
+  const kvType = r.kv === "int8" ? "Q8_0" : "F32";
+  const context = await model.createContext({
+    contextSize: contextTokens(r),
+    batchSize: 512,
+    threads: r.threads,
+    sequences: 1,
+    // Long prompts: the KV precision asked for (a quantized V cache needs llama.cpp's flash attention,
+    // used for both precisions so they differ only in the cache).
+    ...(r.promptTokens
+      ? { experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType, flashAttention: true }
+      : {}),
+  } as const);
   const sequence = context.getSequence();
   const run: RunOnce = async (prompt, n) => {
     const start = performance.now();
@@ -83,7 +124,7 @@ async function measureLlama(r: MeasureRequest): Promise<Omit<Measurement, "rss_m
   return m;
 }
 
-runMeasurementChild(async (r: MeasureRequest): Promise<Measurement> => {
+runMeasurementChild(async (r: MeasureRequest): Promise<Measurement | LongPromptMeasurement> => {
   const m = r.engine === "wenxin" ? await measureWenxin(r) : await measureLlama(r);
   return { ...m, rss_mb: process.resourceUsage().maxRSS / 1024 };
 });

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 
 import { Engine } from "@wenxin/engine";
+import { decodeTensorF32, parseSafetensorsBuffer } from "@wenxin/engine/internal";
 
 export type WeightsFormat = "bf16" | "q8" | "q4" | "fp8";
 export type KvCachePrecision = "f32" | "bf16" | "int8";
@@ -27,20 +28,8 @@ interface GoldenJson {
 }
 
 function readF32Safetensors(file: string): Map<string, Float32Array> {
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8")) as Record<
-    string,
-    { data_offsets: [number, number] }
-  >;
-  const out = new Map<string, Float32Array>();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const [b, e] = info.data_offsets;
-    const bytes = buf.subarray(8 + n + b, 8 + n + e);
-    out.set(name, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
-  }
-  return out;
+  const { header, bytes } = parseSafetensorsBuffer(file, readFileSync(file));
+  return new Map([...header.tensors.values()].map((t) => [t.name, decodeTensorF32(file, t, bytes(t))]));
 }
 
 function logSoftmax(row: Float32Array | number[], offset: number, n: number): Float64Array {

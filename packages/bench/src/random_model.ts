@@ -16,6 +16,8 @@ import {
 import path from "node:path";
 
 import {
+  checkpointTensors,
+  encodeSafetensorsHeader,
   fromBf16Bits,
   ggufModelMetadata,
   ggufTensorPlan,
@@ -52,8 +54,6 @@ export interface HfConfig {
   [k: string]: unknown;
 }
 
-type TensorKind = GgufTensorKind;
-
 function hash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
@@ -61,7 +61,7 @@ function hash(s: string): number {
 }
 
 /** Deterministic values for one tensor, already rounded to bf16 so every format starts from the same numbers. */
-export function tensorValues(name: string, numel: number, kind: TensorKind): Float32Array {
+export function tensorValues(name: string, numel: number, kind: GgufTensorKind): Float32Array {
   const out = new Float32Array(numel);
   if (kind === "norm") return out.fill(1);
   let s = hash(name) || 1;
@@ -101,42 +101,22 @@ function specValues(s: GgufTensorPlanEntry): Float32Array {
   return out;
 }
 
-/** The HF tensors (experts split out), in file order. */
-function hfTensors(c: HfConfig): { name: string; shape: number[]; kind: TensorKind }[] {
-  const out: { name: string; shape: number[]; kind: TensorKind }[] = [];
-  for (const s of tensorSpecs(c)) {
-    if (s.parts) for (const name of s.parts) out.push({ name, shape: s.shape.slice(1), kind: s.kind });
-    else out.push({ name: s.hf, shape: s.kind === "bias" ? [1, ...s.shape] : s.shape, kind: s.kind }); // HF stores the bias [1, E]
-  }
-  return out;
-}
-
+/** Writes the checkpoint's tensors (the engine's layout, in its order) one at a time: bf16 matrices and norms, F32 router and bias. */
 function writeSafetensorsStreaming(file: string, c: HfConfig): void {
-  const tensors = hfTensors(c);
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const t of tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
+  const tensors = checkpointTensors(hparamsOf(c)).map((t) => {
     const dtype = t.kind === "router" || t.kind === "bias" ? "F32" : "BF16";
-    const bytes = n * (dtype === "F32" ? 4 : 2);
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
+    return { ...t, dtype, byteLength: t.shape.reduce((a, b) => a * b, 1) * (dtype === "F32" ? 4 : 2) };
+  });
   const fd = openSync(file, "w");
   try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-    writeSync(fd, len);
-    writeSync(fd, Buffer.from(json));
+    writeSync(fd, encodeSafetensorsHeader(tensors).header);
     for (const t of tensors) {
       const v = tensorValues(
         t.name,
         t.shape.reduce((a, b) => a * b, 1),
         t.kind,
       );
-      if (t.kind === "router" || t.kind === "bias") {
+      if (t.dtype === "F32") {
         writeSync(fd, Buffer.from(v.buffer));
       } else {
         const b = new Uint16Array(v.length);

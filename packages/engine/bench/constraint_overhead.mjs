@@ -15,6 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { Engine } from "../dist/index.js";
+import { checkpointTensors, encodeSafetensorsHeader, parseModelConfig } from "../dist/internal.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../../..");
@@ -78,48 +79,20 @@ function bf16(n, scale, r) {
 }
 
 async function writeWeights(file) {
-  const c = CONFIG;
-  const q = c.num_attention_heads * c.head_dim;
-  const kv = c.num_key_value_heads * c.head_dim;
-  const shapes = [
-    ["model.embed_tokens.weight", [c.vocab_size, c.hidden_size]],
-    ["model.norm.weight", [c.hidden_size]],
-  ];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    shapes.push(
-      [`${p}input_layernorm.weight`, [c.hidden_size]],
-      [`${p}post_attention_layernorm.weight`, [c.hidden_size]],
-      [`${p}self_attn.q_proj.weight`, [q, c.hidden_size]],
-      [`${p}self_attn.k_proj.weight`, [kv, c.hidden_size]],
-      [`${p}self_attn.v_proj.weight`, [kv, c.hidden_size]],
-      [`${p}self_attn.o_proj.weight`, [c.hidden_size, q]],
-      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, c.hidden_size]],
-      [`${p}mlp.up_proj.weight`, [c.intermediate_size, c.hidden_size]],
-      [`${p}mlp.down_proj.weight`, [c.hidden_size, c.intermediate_size]],
-    );
-  }
-  const header = {};
-  let offset = 0;
-  for (const [name, shape] of shapes) {
-    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
-    header[name] = { dtype: "BF16", shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
+  // the engine's ERNIE layout and safetensors header writer; values: bf16 uniform in ±1/sqrt(fan-in), norms 1
+  const tensors = checkpointTensors(parseModelConfig(CONFIG, "bench config").hparams).map((t) => ({
+    ...t,
+    dtype: "BF16",
+    byteLength: t.shape.reduce((a, b) => a * b, 1) * 2,
+  }));
   const out = createWriteStream(file);
   const write = (buf) => new Promise((res) => (out.write(buf) ? res() : out.once("drain", res)));
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  await write(head);
-  await write(Buffer.from(json));
+  await write(encodeSafetensorsHeader(tensors).header);
   const r = rng(1);
-  for (const [name, shape] of shapes) {
+  for (const { shape } of tensors) {
     const n = shape.reduce((a, b) => a * b, 1);
     const scale = shape.length === 1 ? 0 : 1 / Math.sqrt(shape[1]);
     await write(Buffer.from(bf16(n, scale, r).buffer));
-    void name;
   }
   await new Promise((res) => out.end(res));
 }

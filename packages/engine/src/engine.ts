@@ -32,6 +32,24 @@ import type {
 import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
+/**
+ * Engine.load's defaults, declared once on the TypeScript side (the CLI's help and estimates read
+ * them; native/include/wenxin/engine_options.h holds the same values for C++ callers). Options are
+ * parsed against loadOptionsSchema before any file is read, and the native engine checks them
+ * against the model's shape before any weight is mapped.
+ */
+export const LOAD_DEFAULTS = {
+  maxContext: 4096,
+  /** The KV cache budget without kvCacheBytes / kvCacheTokens / maxSequences: this many × maxContext tokens. */
+  kvCacheContexts: 4,
+  maxSequences: 128,
+  maxBatchTokens: 512,
+  maxEmbeddingTokens: 65536,
+  kvCache: "f32",
+  prefixCaching: true,
+  weights: "bf16",
+} as const;
+
 export const loadOptionsSchema = z.object({
   /** Worker threads for the forward pass (default: the number of CPUs). */
   threads: z.number().int().min(1).max(1024).optional(),
@@ -160,7 +178,7 @@ export class Engine {
     } catch (err) {
       if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE")) throw err;
     }
-    const maxContext = Math.min(opts.maxContext ?? 4096, config.hparams.maxPositionEmbeddings);
+    const maxContext = Math.min(opts.maxContext ?? LOAD_DEFAULTS.maxContext, config.hparams.maxPositionEmbeddings);
     const stopTokenIds = Engine.stopIdsFor(config, defaults, tokenizer, chatTemplate);
     const engineRef: { current?: Engine } = {};
     let native: NativeEngine;
@@ -174,11 +192,11 @@ export class Engine {
           kvCacheTokens: opts.kvCacheTokens ?? 0,
           kvCacheBytes: opts.kvCacheBytes ?? 0,
           maxSequences: opts.maxSequences ?? 0,
-          maxBatchTokens: opts.maxBatchTokens ?? 512,
-          ...(opts.maxEmbeddingTokens !== undefined && { maxEmbeddingTokens: opts.maxEmbeddingTokens }),
-          kvCache: opts.kvCache ?? "f32",
-          prefixCaching: opts.prefixCaching ?? true,
-          weights: opts.weights ?? "bf16",
+          maxBatchTokens: opts.maxBatchTokens ?? LOAD_DEFAULTS.maxBatchTokens,
+          maxEmbeddingTokens: opts.maxEmbeddingTokens ?? LOAD_DEFAULTS.maxEmbeddingTokens,
+          kvCache: opts.kvCache ?? LOAD_DEFAULTS.kvCache,
+          prefixCaching: opts.prefixCaching ?? LOAD_DEFAULTS.prefixCaching,
+          weights: opts.weights ?? LOAD_DEFAULTS.weights,
         },
         (events) => engineRef.current?.onNativeEvents(events),
       );

@@ -2,7 +2,7 @@
 // packages (langchain, server, transformers, cli, bench) build on are in "@wenxin/engine/internal".
 
 // Engine
-export { Engine } from "./engine.js";
+export { Engine, LOAD_DEFAULTS } from "./engine.js";
 export type {
   LoadOptions,
   GenerateOptions,

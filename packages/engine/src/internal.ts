@@ -10,9 +10,30 @@ export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings
 
 // Model files (safetensors read and written piecewise: LoRA adapters, merged checkpoints)
 export { parseModelConfig, loadModelConfig, ernieConfigSchema } from "./model/config.js";
-export { readSafetensorsHeader, readTensorF32, writeSafetensors } from "./model/safetensors_file.js";
-export type { SafetensorsHeader, TensorInfo, TensorSource } from "./model/safetensors_file.js";
+export {
+  decodeTensorF32,
+  encodeSafetensors,
+  encodeSafetensorsHeader,
+  parseSafetensorsBuffer,
+  parseSafetensorsHeader,
+  readSafetensorsHeader,
+  readSafetensorsHeaderSync,
+  readTensorF32,
+  readTensorRowsF32Sync,
+  writeSafetensors,
+} from "./model/safetensors_file.js";
+export type { SafetensorsHeader, TensorEntry, TensorInfo, TensorSource } from "./model/safetensors_file.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export {
+  canonicalTensorName,
+  checkpointTensors,
+  isMoeLayer,
+  moeLayerEnd,
+  parameterCount,
+  MLP_PROJECTIONS,
+  REMOTE_CODE_PREFIX,
+} from "./model/ernie_layout.js";
+export type { CheckpointTensor, TensorKind } from "./model/ernie_layout.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";
 
 // LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)
@@ -36,7 +57,7 @@ export type { GgufModel } from "./gguf/gguf_model.js";
 export { convertToGgufOptionsSchema, prepareGgufConversion } from "./gguf/convert_to_gguf.js";
 export type { GgufConversion } from "./gguf/convert_to_gguf.js";
 export { GGML_TYPES, LOADABLE_GGML_TYPES, ggmlTypeName } from "./gguf/gguf_format.js";
-export { toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits } from "./gguf/half.js";
+export { toBf16Bits, fromBf16Bits, toF16Bits, fromF16Bits, widenHalf } from "./gguf/half.js";
 
 // Chat format: tools, tool calls and reasoning in ERNIE's markup (the LangChain adapter and the server)
 export { buildChatPrompt } from "./chat/chat_prompt.js";

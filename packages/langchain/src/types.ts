@@ -2,8 +2,8 @@
  * Option schemas of ChatWenxin and WenxinEmbeddings. Sampling and load options are the engine's
  * own schemas, so each option is defined once.
  */
-import { Engine, WenxinError } from "@wenxin/engine";
-import { loadOptionsSchema, samplingOptionsSchema, type ResponseFormat } from "@wenxin/engine/internal";
+import { Engine } from "@wenxin/engine";
+import { loadOptionsSchema, parseOrThrow, samplingOptionsSchema, type ResponseFormat } from "@wenxin/engine/internal";
 import type {
   BaseChatModelCallOptions,
   BaseChatModelParams,
@@ -77,10 +77,4 @@ export const wenxinEmbeddingsFieldsSchema = z.object({
 export type WenxinEmbeddingsFields = z.input<typeof wenxinEmbeddingsFieldsSchema>;
 
 /** Validates options with `schema`; a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it. */
-export function parseOptions<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const where = issue.path.join(".");
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what}: '${where}' ${issue.message}`, { subject: where });
-}
+export const parseOptions = parseOrThrow;

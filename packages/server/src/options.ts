@@ -1,4 +1,4 @@
-import { WenxinError } from "@wenxin/engine";
+import { parseOrThrow } from "@wenxin/engine/internal";
 import { z } from "zod";
 
 /** Every server option, with its default: the CLI and `startServer` both read this schema. */
@@ -66,9 +66,5 @@ export type ServerOptions = z.output<typeof serverOptionsSchema>;
 
 /** Validates server options; throws a WenxinError (ERR_WENXIN_INVALID_ARGUMENT) naming the bad option. */
 export function parseServerOptions(input: ServerOptionsInput): ServerOptions {
-  const r = serverOptionsSchema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const name = issue.path.join(".");
-  throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `server option '${name}': ${issue.message}`, { subject: name });
+  return parseOrThrow(serverOptionsSchema, input, "server options");
 }

@@ -18,10 +18,10 @@ namespace {
 
 constexpr int64_t kTile = 32;
 
-// exp(x) for x <= 0 (scores minus their running max): n = round(x / ln 2), r = x - n ln 2 in two
-// parts, a degree-6 polynomial for e^r (Cephes' expf coefficients, ~1 ulp), times 2^n built in the
-// exponent bits. Inputs below -87 give 0 (e^-87 is below float's normal range anyway).
-inline float32x4_t exp_neg(float32x4_t x) {
+// exp(x) for x <= 88 (scores minus their running max are <= 0): n = round(x / ln 2), r = x - n ln 2 in
+// two parts, a degree-6 polynomial for e^r (Cephes' expf coefficients, ~1 ulp), times 2^n built in
+// the exponent bits. Inputs below -87 (and -inf) give 0: e^-87.3 is float's smallest normal.
+inline float32x4_t exp_v(float32x4_t x) {
   const float32x4_t lo = vdupq_n_f32(-87.0f);
   const uint32x4_t underflow = vcltq_f32(x, lo);
   x = vmaxq_f32(x, lo);
@@ -67,9 +67,8 @@ void widen(const AttentionArgs& a, const void* block, const float* scales, int64
   }
 }
 
-}  // namespace
-
-void attention(const AttentionArgs& a, const AttentionPartial& out) {
+// One query token over [a.begin, a.end).
+void attention_one(const AttentionArgs& a, const AttentionPartial& out) {
   const int64_t H = a.heads, d = a.d;
   thread_local std::vector<float> scratch;
   scratch.resize(static_cast<size_t>(H * kTile + (a.kv_type != 0 ? 2 * kTile * d : 0)));
@@ -116,7 +115,7 @@ void attention(const AttentionArgs& a, const AttentionPartial& out) {
       float32x4_t sumv = vdupq_n_f32(0.0f);
       jj = 0;
       for (; jj + 4 <= n; jj += 4) {
-        const float32x4_t p = exp_neg(vsubq_f32(vld1q_f32(sh + jj), mxv));
+        const float32x4_t p = exp_v(vsubq_f32(vld1q_f32(sh + jj), mxv));
         vst1q_f32(sh + jj, p);
         sumv = vaddq_f32(sumv, p);
       }
@@ -137,6 +136,32 @@ void attention(const AttentionArgs& a, const AttentionPartial& out) {
     // Values: each row streamed once into every head's output.
     for (int64_t jj = 0; jj < n; ++jj)
       for (int64_t h = 0; h < H; ++h) axpy(s[h * kTile + jj], vr[jj], out.o + h * d, d);
+  }
+}
+
+}  // namespace
+
+// A run of consecutive query tokens (prefill): each token attends causally up to its own position.
+void attention(const AttentionArgs& a, const AttentionPartial& out) {
+  const int64_t H = a.heads, d = a.d;
+  for (int64_t i = 0; i < a.queries; ++i) {
+    AttentionArgs one = a;
+    one.queries = 1;
+    one.q = a.q + i * a.q_stride;
+    one.end = a.q_pos + i + 1 < a.end ? a.q_pos + i + 1 : a.end;
+    if (one.end < one.begin) one.end = one.begin;
+    attention_one(one, {out.o + i * H * d, out.m + i * H, out.l + i * H});
+  }
+}
+
+void exp_f32(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, exp_v(vld1q_f32(x + i)));
+  if (i < n) {
+    float in[4] = {0, 0, 0, 0}, out[4];
+    for (int64_t j = i; j < n; ++j) in[j - i] = x[j];
+    vst1q_f32(out, exp_v(vld1q_f32(in)));
+    for (int64_t j = i; j < n; ++j) y[j] = out[j - i];
   }
 }
 

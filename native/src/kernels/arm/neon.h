@@ -16,6 +16,7 @@ void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, s
 void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out);
 void gemm_fp8(const float* x, int64_t T, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy);
 void attention(const AttentionArgs& args, const AttentionPartial& out);
+void exp_f32(const float* x, float* y, int64_t n);  // the attention kernel's e^x, exposed for the tests
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 }  // namespace wenxin::kernels::neon

@@ -7,14 +7,13 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/attention_x86.h"
 #include "kernels/avx2/avx2.h"
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx2 {
 
 namespace {
-
-#include "kernels/attention_impl.inc"
 
 inline float hsum(__m256 v) {
   const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

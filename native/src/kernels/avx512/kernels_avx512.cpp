@@ -8,14 +8,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/attention_x86.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
-
-#include "kernels/attention_impl.inc"
 
 inline __mmask16 tail_mask16(int64_t remaining) {
   return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);

@@ -30,33 +30,47 @@ void RopeTable::build(const std::vector<int32_t>& positions, int64_t head_dim, f
 
 namespace {
 
-// Causal attention of every batch token over its own sequence's cached positions 0..pos, one work
-// item per (token, KV head) so the GQA group's query heads share each key and value load. When there
-// are too few items to occupy the threads (decode of few sequences) and contexts are long, positions
-// are split across threads and the online-softmax partials merged (split-KV).
+// Causal attention of every batch token over its own sequence's cached positions 0..pos. The batch's
+// tokens are cut into runs of consecutive positions of one sequence (a prompt chunk; a decoding
+// sequence is a run of one), up to kRunTokens long, and each (run, KV head) is one work item: the
+// kernel tiles the run's query rows × GQA heads against key tiles, so every key and value load
+// serves the whole run. When there are too few items to occupy the threads (decode of few
+// sequences) and contexts are long, positions are split across threads and the online-softmax
+// partials merged (split-KV).
 void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t T = static_cast<int64_t>(batch.size());
-  const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d;
-  const int64_t items = T * s.num_kv_heads;
+  const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d, kvh = s.num_kv_heads;
+  // About 128 query rows per item (16 tokens of a group of 8 heads): the kernel's row tile.
+  const int64_t kRunTokens = std::max<int64_t>(1, 128 / G);
+  std::vector<int64_t> run_start;  // token index of each run's first token
+  for (int64_t t = 0; t < T; ++t)
+    if (t == 0 || batch.caches[t] != batch.caches[t - 1] || batch.positions[t] != batch.positions[t - 1] + 1 ||
+        t - run_start.back() == kRunTokens)
+      run_start.push_back(t);
+  const int64_t runs = static_cast<int64_t>(run_start.size());
+  run_start.push_back(T);
+  const int64_t items = runs * kvh;
   int64_t max_len = 0;
   for (int32_t p : batch.positions) max_len = std::max<int64_t>(max_len, p + 1);
   const int64_t splits =
       items < 2 * pool.size() && max_len >= 512 ? std::min<int64_t>(pool.size() * 2, max_len / 256) : 1;
 
-  std::vector<float> part_o(items * splits * G * d), part_m(items * splits * G), part_l(items * splits * G);
+  // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
+  const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
+  std::vector<float> part_o(kvh * splits * T * G * d), part_m(kvh * splits * T * G), part_l(kvh * splits * T * G);
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
     std::vector<const void*> kb, vb;
     std::vector<const float*> ks, vs;
     for (int64_t i = b; i < e; ++i) {
-      // Causal rows grow with position: pair early and late tokens so each thread gets equal work.
+      // Causal rows grow with position: pair early and late runs so each thread gets equal work.
       const int64_t slot = i / splits, split = i % splits;
       const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
-      const int64_t it = item * splits + split;
-      const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
-      const kv::KvSequence* cache = batch.caches[t];
+      const int64_t run = item / kvh, g = item % kvh;
+      const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
+      const kv::KvSequence* cache = batch.caches[t0];
       const kv::KvCacheShape& shape = cache->shape();
-      const int64_t n = batch.positions[t] + 1;
+      const int64_t n = batch.positions[t0 + nq - 1] + 1;  // the run's last token sees n positions
       const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
       const int64_t head_bytes = g * d * shape.element_bytes();
       kb.resize(nblocks);
@@ -80,7 +94,7 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
         a.v_scales = vs.data();
         a.scale_stride = shape.kv_heads;
       }
-      a.q = q + t * qd + g * G * d;
+      a.q = q + t0 * qd + g * G * d;
       a.heads = G;
       a.d = d;
       a.scale = 1.0f / std::sqrt(static_cast<float>(d));
@@ -88,30 +102,38 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
       a.pos_stride = shape.kv_dim();
       a.begin = n * split / splits;
       a.end = n * (split + 1) / splits;
-      K.attention(a, {part_o.data() + it * G * d, part_m.data() + it * G, part_l.data() + it * G});
+      a.queries = nq;
+      a.q_stride = qd;
+      a.q_pos = batch.positions[t0];
+      const int64_t p = part(g, split, t0);
+      K.attention(a, {part_o.data() + p * d, part_m.data() + p, part_l.data() + p});
     }
   });
 
   // Merge the partials of each (token, KV head) and normalise.
-  for (int64_t item = 0; item < items; ++item) {
-    const int64_t t = item / s.num_kv_heads, g = item % s.num_kv_heads;
-    for (int64_t h = 0; h < G; ++h) {
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, part_m[(item * splits + sp) * G + h]);
-      float* o = ctx + t * qd + (g * G + h) * d;
-      std::memset(o, 0, d * sizeof(float));
-      float l = 0;
-      for (int64_t sp = 0; sp < splits; ++sp) {
-        const int64_t idx = (item * splits + sp) * G + h;
-        if (part_l[idx] == 0) continue;
-        const float w = std::exp(part_m[idx] - mx);
-        l += part_l[idx] * w;
-        K.axpy_f32(w, part_o.data() + idx * d, o, d);
-      }
-      const float inv = 1.0f / l;
-      for (int64_t i = 0; i < d; ++i) o[i] *= inv;
-    }
-  }
+  pool.parallel_for(
+      T,
+      [&](int64_t tb, int64_t te, int) {
+        for (int64_t t = tb; t < te; ++t)
+          for (int64_t g = 0; g < kvh; ++g)
+            for (int64_t h = 0; h < G; ++h) {
+              float mx = -std::numeric_limits<float>::infinity();
+              for (int64_t sp = 0; sp < splits; ++sp) mx = std::max(mx, part_m[part(g, sp, t) + h]);
+              float* o = ctx + t * qd + (g * G + h) * d;
+              std::memset(o, 0, d * sizeof(float));
+              float l = 0;
+              for (int64_t sp = 0; sp < splits; ++sp) {
+                const int64_t idx = part(g, sp, t) + h;
+                if (part_l[idx] == 0) continue;
+                const float w = std::exp(part_m[idx] - mx);
+                l += part_l[idx] * w;
+                K.axpy_f32(w, part_o.data() + idx * d, o, d);
+              }
+              const float inv = 1.0f / l;
+              for (int64_t i = 0; i < d; ++i) o[i] *= inv;
+            }
+      },
+      8);
 }
 
 }  // namespace

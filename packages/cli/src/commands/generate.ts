@@ -2,6 +2,9 @@ import { Engine } from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
+import { SAMPLING_FLAGS, samplingFromFlags, samplingUsage } from "./sampling_flags.js";
+
+const MAX_NEW_TOKENS = 128;
 
 const USAGE = `Usage: wenxin generate --model DIR|ID (--prompt TEXT | --chat TEXT) [options]
 
@@ -12,9 +15,7 @@ Options:
   --prompt TEXT          raw text, tokenized as is
   --chat TEXT            a user message, rendered with the model's chat template
   --system TEXT          a system message (with --chat)
-  --max-new-tokens N     default 128
-  --temperature T        0 = greedy; default from generation_config.json
-  --top-k K  --top-p P  --min-p P  --repetition-penalty R  --seed S
+${samplingUsage(MAX_NEW_TOKENS, "longest completion")}
   --stop TEXT            stop string (repeatable)
   --threads N            default: all CPUs
   --stats                print token counts and speed to stderr`;
@@ -29,13 +30,7 @@ export const generateCommand: Command = {
         prompt: { type: "string" },
         chat: { type: "string" },
         system: { type: "string" },
-        "max-new-tokens": { type: "string" },
-        temperature: { type: "string" },
-        "top-k": { type: "string" },
-        "top-p": { type: "string" },
-        "min-p": { type: "string" },
-        "repetition-penalty": { type: "string" },
-        seed: { type: "string" },
+        ...SAMPLING_FLAGS,
         stop: { type: "string", multiple: true },
         threads: { type: "string" },
         stats: { type: "boolean" },
@@ -65,13 +60,7 @@ export const generateCommand: Command = {
       const started = performance.now();
       const stream = engine.generate({
         ...input,
-        maxNewTokens: numberOption(values["max-new-tokens"], "max-new-tokens") ?? 128,
-        temperature: numberOption(values.temperature, "temperature"),
-        topK: numberOption(values["top-k"], "top-k"),
-        topP: numberOption(values["top-p"], "top-p"),
-        minP: numberOption(values["min-p"], "min-p"),
-        repetitionPenalty: numberOption(values["repetition-penalty"], "repetition-penalty"),
-        seed: numberOption(values.seed, "seed"),
+        ...samplingFromFlags(values, MAX_NEW_TOKENS),
         stop: values.stop,
       });
       for await (const ev of stream) {

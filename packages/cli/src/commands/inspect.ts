@@ -1,8 +1,14 @@
-import { open, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 
-import { WenxinError, type ModelConfig } from "@wenxin/engine";
-import { isGgufPath, loadGgufModel, loadModelConfig, resolveWeightFiles } from "@wenxin/engine/internal";
+import { LOAD_DEFAULTS, type ModelConfig } from "@wenxin/engine";
+import {
+  isGgufPath,
+  loadGgufModel,
+  loadModelConfig,
+  readSafetensorsHeader,
+  resolveWeightFiles,
+} from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -14,8 +20,8 @@ dtypes and a memory estimate. Only file headers are read.
 Options:
   --model DIR          checkpoint directory (config.json + safetensors); a positional DIR works too
   --tensors            list every tensor (name, dtype, shape)
-  --max-context N      context for the KV-cache estimate (default 4096)
-  --kv-cache-tokens N  KV cache budget for the estimate (default 4 × max-context, as the engine)
+  --max-context N      context for the KV-cache estimate (default ${LOAD_DEFAULTS.maxContext})
+  --kv-cache-tokens N  KV cache budget for the estimate (default ${LOAD_DEFAULTS.kvCacheContexts} × max-context, as the engine)
   --json               machine-readable output`;
 
 interface TensorInfo {
@@ -50,42 +56,16 @@ export interface CheckpointSummary {
   tensorList?: Omit<TensorInfo, "file">[];
 }
 
-/** Reads the JSON header of a safetensors file (the 8-byte length, then the header itself). */
-async function readSafetensorsHeader(file: string): Promise<TensorInfo[]> {
-  const fh = await open(file, "r").catch((err: NodeJS.ErrnoException) => {
-    throw new WenxinError("ERR_WENXIN_FILE_NOT_FOUND", `cannot open ${file}: ${err.message}`, { subject: file });
-  });
-  try {
-    const size = (await fh.stat()).size;
-    const head = Buffer.alloc(8);
-    await fh.read(head, 0, 8, 0);
-    const n = Number(head.readBigUInt64LE(0));
-    if (size < 8 || n <= 0 || n > Math.min(size - 8, 100 * 1024 * 1024))
-      throw new WenxinError(
-        "ERR_WENXIN_INVALID_FILE",
-        `${file} is not a safetensors file (header length ${n}, file size ${size})`,
-        { subject: file },
-      );
-    const json = Buffer.alloc(n);
-    await fh.read(json, 0, n, 8);
-    let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-    try {
-      header = JSON.parse(json.toString("utf8"));
-    } catch {
-      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} has a header that is not JSON`, { subject: file });
-    }
-    return Object.entries(header)
-      .filter(([name]) => name !== "__metadata__")
-      .map(([name, t]) => ({
-        name,
-        dtype: t.dtype,
-        shape: t.shape,
-        bytes: t.data_offsets[1] - t.data_offsets[0],
-        file,
-      }));
-  } finally {
-    await fh.close();
-  }
+/** A safetensors file's tensors, from its header (the engine's reader: every byte range checked). */
+async function safetensorsTensors(file: string): Promise<TensorInfo[]> {
+  const { tensors } = await readSafetensorsHeader(file);
+  return [...tensors.values()].map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    bytes: t.end - t.begin,
+    file,
+  }));
 }
 
 const elements = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
@@ -107,7 +87,7 @@ export async function summarizeCheckpoint(
         bytes: t.bytes ?? 0,
         file: target,
       }))
-    : (await Promise.all(files.map(readSafetensorsHeader))).flat();
+    : (await Promise.all(files.map(safetensorsTensors))).flat();
 
   const dtypes: CheckpointSummary["dtypes"] = {};
   let parameters = 0;
@@ -136,10 +116,10 @@ export async function summarizeCheckpoint(
   const weightBytes = Object.values(dtypes).reduce((sum, d) => sum + d.bytes, 0);
   const memory: CheckpointSummary["memory"] = { weightBytes, totalBytes: weightBytes };
   if (hp) {
-    // The engine keeps K and V in float32 for every layer; its default budget is 4 × maxContext.
-    const maxContext = Math.min(opts.maxContext ?? 4096, hp.maxPositionEmbeddings);
+    // The engine keeps K and V in float32 for every layer by default; its default budget is kvCacheContexts × maxContext.
+    const maxContext = Math.min(opts.maxContext ?? LOAD_DEFAULTS.maxContext, hp.maxPositionEmbeddings);
     memory.kvBytesPerToken = 2 * hp.numHiddenLayers * hp.numKeyValueHeads * hp.headDim * 4;
-    memory.kvCacheTokens = opts.kvCacheTokens ?? 4 * maxContext;
+    memory.kvCacheTokens = opts.kvCacheTokens ?? LOAD_DEFAULTS.kvCacheContexts * maxContext;
     memory.kvCacheBytes = memory.kvBytesPerToken * memory.kvCacheTokens;
     memory.totalBytes += memory.kvCacheBytes;
   }

@@ -1,9 +1,12 @@
 import { createInterface } from "node:readline";
 
-import { Engine, type ChatMessage, type GenerationResult } from "@wenxin/engine";
+import { Engine, LOAD_DEFAULTS, type ChatMessage, type GenerationResult } from "@wenxin/engine";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
+import { SAMPLING_FLAGS, samplingFromFlags, samplingUsage } from "./sampling_flags.js";
+
+const MAX_NEW_TOKENS = 512;
 
 const USAGE = `Usage: wenxin run DIR|FILE|ID [options]
 
@@ -20,10 +23,8 @@ In the chat:
 
 Options:
   --system TEXT          a system message
-  --max-new-tokens N     longest reply (default 512)
-  --temperature T        0 = greedy; default from generation_config.json
-  --top-k K  --top-p P  --min-p P  --repetition-penalty R  --seed S
-  --max-context N        tokens per conversation (default 4096)
+${samplingUsage(MAX_NEW_TOKENS)}
+  --max-context N        tokens per conversation (default ${LOAD_DEFAULTS.maxContext})
   --threads N            default: all CPUs`;
 
 const COMMANDS_HELP = "/reset forgets the conversation, /exit quits, Ctrl-C stops a reply";
@@ -37,13 +38,7 @@ export const runCommand: Command = {
       {
         model: { type: "string" },
         system: { type: "string" },
-        "max-new-tokens": { type: "string" },
-        temperature: { type: "string" },
-        "top-k": { type: "string" },
-        "top-p": { type: "string" },
-        "min-p": { type: "string" },
-        "repetition-penalty": { type: "string" },
-        seed: { type: "string" },
+        ...SAMPLING_FLAGS,
         "max-context": { type: "string" },
         threads: { type: "string" },
       },
@@ -58,15 +53,7 @@ export const runCommand: Command = {
       console.error(`wenxin run: give the model directory\n\n${USAGE}`);
       return 1;
     }
-    const sampling = {
-      maxNewTokens: numberOption(values["max-new-tokens"], "max-new-tokens") ?? 512,
-      temperature: numberOption(values.temperature, "temperature"),
-      topK: numberOption(values["top-k"], "top-k"),
-      topP: numberOption(values["top-p"], "top-p"),
-      minP: numberOption(values["min-p"], "min-p"),
-      repetitionPenalty: numberOption(values["repetition-penalty"], "repetition-penalty"),
-      seed: numberOption(values.seed, "seed"),
-    };
+    const sampling = samplingFromFlags(values, MAX_NEW_TOKENS);
     const { path: model } = await resolveModelSource(dir);
     const engine = await Engine.load(model, {
       threads: numberOption(values.threads, "threads"),

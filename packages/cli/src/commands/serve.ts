@@ -1,4 +1,4 @@
-import type { LoadOptions } from "@wenxin/engine";
+import { LOAD_DEFAULTS, type LoadOptions } from "@wenxin/engine";
 import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
@@ -25,8 +25,8 @@ Options:
 Limits (what each protects against: SECURITY.md):
   --max-concurrency N      sequences (prompts × n) generating at once (default 64)
   --max-queue N            requests waiting beyond that before 429 (default 1024)
-  --max-context N          tokens per sequence, prompt + completion (default 4096)
-  --kv-cache-tokens N      KV cache budget over all requests (default 4 × max-context)
+  --max-context N          tokens per sequence, prompt + completion (default ${LOAD_DEFAULTS.maxContext})
+  --kv-cache-tokens N      KV cache budget over all requests (default ${LOAD_DEFAULTS.kvCacheContexts} × max-context)
   --default-max-tokens N   completion length when a chat request sets none (default: the rest of the context)
   --body-limit BYTES       largest request body; larger ones get 413 (default 4194304)
   --request-timeout S      seconds a client may take to send its request; 408 after (default 60, 0 = none)
@@ -45,7 +45,7 @@ Engine:
   --threads N              threads of the forward pass (default: all CPUs)
   --weights W              bf16 (as stored, default), q8, q4 or fp8 (quantized once at load)
   --kv-cache P             KV cache precision: f32 (default), bf16 or int8
-  --max-batch-tokens N     tokens per engine step, decoding and prompt chunks together (default 512)
+  --max-batch-tokens N     tokens per engine step, decoding and prompt chunks together (default ${LOAD_DEFAULTS.maxBatchTokens})
   --no-prefix-caching      do not reuse the KV cache of identical prompt prefixes across requests
                            (where clients must not learn from each other's timing: SECURITY.md)`;
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
+import { parseOrThrow } from "../parse_or_throw.js";
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 
@@ -71,12 +72,7 @@ function isSet(v: unknown): boolean {
 
 /** Validates a parsed adapter_config.json; `source` names the file in errors. */
 export function parseLoraConfig(raw: unknown, source = "adapter_config.json"): LoraConfig {
-  const parsed = adapterConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw invalid(source, `'${issue.path.join(".")}' ${issue.message}`, issue.path.join("."));
-  }
-  const c = parsed.data;
+  const c = parseOrThrow(adapterConfigSchema, raw, source, "ERR_WENXIN_INVALID_CONFIG");
   if (c.peft_type.toUpperCase() !== "LORA")
     throw invalid(source, `peft_type '${c.peft_type}' is not supported (only LORA adapters)`, "peft_type");
   const unsupported: [string, unknown, string][] = [

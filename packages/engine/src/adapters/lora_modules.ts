@@ -5,6 +5,7 @@
  * from the validated hyper-parameters, so it fits exactly the checkpoint that is loaded.
  */
 import type { ModelConfig } from "../model/config.js";
+import { isMoeLayer } from "../model/ernie_layout.js";
 
 export type Projection = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 
@@ -24,13 +25,6 @@ export interface LinearModule {
 }
 
 type Hparams = ModelConfig["hparams"];
-
-/** transformers' rule: layer l is MoE when (l+1) % interval == 0 and start <= l <= end (end -1 = last). */
-export function isMoeLayer(hp: Hparams, layer: number): boolean {
-  if (hp.moeNumExperts <= 0) return false;
-  const end = hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex;
-  return (layer + 1) % hp.moeLayerInterval === 0 && layer >= hp.moeLayerStartIndex && layer <= end;
-}
 
 function mlp(
   prefix: string,

@@ -10,6 +10,7 @@ import path from "node:path";
 import { WenxinError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
 import { readJsonFile } from "../model/config.js";
+import { canonicalTensorName } from "../model/ernie_layout.js";
 import { readSafetensorsHeader, type TensorInfo } from "../model/safetensors_file.js";
 import { loraScaling, parseLoraConfig, type LoraConfig } from "./lora_config.js";
 import {
@@ -71,10 +72,6 @@ export const ADAPTER_WEIGHTS_FILE = "adapter_model.safetensors";
 /** `[base_model.model.]<module>.lora_A|lora_B[.<adapter name>].weight` */
 const LORA_TENSOR = /^(?:base_model\.model\.)?(.+)\.(lora_A|lora_B)(?:\.[\w-]+)?\.weight$/;
 
-function moduleName(raw: string): string {
-  return raw.startsWith("ernie.") ? `model.${raw.slice("ernie.".length)}` : raw; // Baidu's remote-code prefix
-}
-
 function shapeError(file: string, t: TensorInfo, module: string, expected: number[]): WenxinError {
   return new WenxinError(
     "ERR_WENXIN_SHAPE_MISMATCH",
@@ -119,7 +116,7 @@ function tensorsByModule(file: string, tensors: Map<string, TensorInfo>): Map<st
           actual: t.dtype,
         },
       );
-    const name = moduleName(m[1]!);
+    const name = canonicalTensorName(m[1]!);
     const entry = byModule.get(name) ?? {};
     entry[m[2] === "lora_A" ? "A" : "B"] = t;
     byModule.set(name, entry);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-import { WenxinError } from "../errors.js";
+export { parseOrThrow } from "../parse_or_throw.js";
 import { constraintSchema } from "./constraint.js";
 import type { GenerationDefaults } from "../model/generation_config.js";
 import type { NativeSamplingParams } from "../native/addon_types.js";
@@ -40,17 +40,6 @@ export const generateOptionsSchema = samplingOptionsSchema.extend({
 });
 
 export type GenerateOptionsBase = z.infer<typeof generateOptionsSchema>;
-
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `${what}: '${issue.path.join(".")}' ${issue.message}`, {
-      subject: issue.path.join("."),
-    });
-  }
-  return r.data;
-}
 
 /**
  * Resolves the sampler settings: explicit options first, then the checkpoint's

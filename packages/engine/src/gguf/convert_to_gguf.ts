@@ -4,18 +4,18 @@
  * chat template from the checkpoint's tokenizer files. Tensors are read one at a time from the
  * safetensors shards, so memory stays at about one tensor (one layer's experts for MoE).
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import path from "node:path";
 
 import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
 import { loadModelConfig } from "../model/config.js";
+import { canonicalTensorName } from "../model/ernie_layout.js";
+import { readSafetensorsHeaderSync, readTensorRowsF32Sync, type TensorInfo } from "../model/safetensors_file.js";
 import { resolveWeightFiles } from "../model/weights.js";
 import { parseOrThrow } from "../generation/options.js";
 import type { NativeHparams } from "../native/addon_types.js";
 import { GGUF_FILE_TYPE } from "./gguf_format.js";
-import { fromF16Bits } from "./half.js";
 import { ggufModelMetadata, ggufTensorPlan, type GgufTensorPlanEntry } from "./ernie_gguf_layout.js";
 import { ggufTokenizerMetadata } from "./gguf_tokenizer.js";
 import { fitsType, writeGguf, type GgufTensor, type GgufTensorType, type GgufValue } from "./gguf_writer.js";
@@ -34,55 +34,15 @@ export const convertToGgufOptionsSchema = z.object({
 });
 export type ConvertToGgufOptions = z.input<typeof convertToGgufOptionsSchema>;
 
-interface StoredTensor {
-  file: string;
-  dtype: string;
-  shape: number[];
-  begin: number;
-  end: number;
-}
-
-/** The tensors of a checkpoint's shards, read on demand as float32. */
+/** The tensors of a checkpoint's shards (by transformers' names), read on demand as float32. */
 class Checkpoint {
-  private constructor(private readonly tensors: Map<string, StoredTensor>) {}
+  private constructor(private readonly tensors: Map<string, { file: string; info: TensorInfo }>) {}
 
   static open(files: string[]): Checkpoint {
-    const tensors = new Map<string, StoredTensor>();
-    for (const file of files) {
-      const fd = openSync(file, "r");
-      try {
-        const len = Buffer.alloc(8);
-        readSync(fd, len, 0, 8, 0);
-        const n = Number(len.readBigUInt64LE(0));
-        const json = Buffer.alloc(n);
-        readSync(fd, json, 0, n, 8);
-        const header = JSON.parse(json.toString("utf8")) as Record<
-          string,
-          { dtype: string; shape: number[]; data_offsets: [number, number] }
-        >;
-        for (const [name, t] of Object.entries(header)) {
-          if (name === "__metadata__") continue;
-          // Baidu's remote-code checkpoints say `ernie.` where transformers says `model.`
-          const key = name.startsWith("ernie.") ? `model.${name.slice(6)}` : name;
-          tensors.set(key, {
-            file,
-            dtype: t.dtype,
-            shape: t.shape,
-            begin: 8 + n + t.data_offsets[0],
-            end: 8 + n + t.data_offsets[1],
-          });
-        }
-      } catch (err) {
-        throw new WenxinError(
-          "ERR_WENXIN_INVALID_FILE",
-          `${file} is not a readable safetensors file: ${(err as Error).message}`,
-          { subject: file },
-          { cause: err },
-        );
-      } finally {
-        closeSync(fd);
-      }
-    }
+    const tensors = new Map<string, { file: string; info: TensorInfo }>();
+    for (const file of files)
+      for (const info of readSafetensorsHeaderSync(file).tensors.values())
+        tensors.set(canonicalTensorName(info.name), { file, info });
     return new Checkpoint(tensors);
   }
 
@@ -95,30 +55,7 @@ class Checkpoint {
     const t = this.tensors.get(name);
     if (!t)
       throw new WenxinError("ERR_WENXIN_MISSING_TENSOR", `the checkpoint has no tensor '${name}'`, { subject: name });
-    const size = { F32: 4, BF16: 2, F16: 2 }[t.dtype];
-    if (!size)
-      throw new WenxinError(
-        "ERR_WENXIN_UNSUPPORTED_DTYPE",
-        `tensor '${name}' is ${t.dtype}; conversion reads F32, F16 and BF16`,
-        { subject: name, actual: t.dtype },
-      );
-    const rowElems = t.shape.slice(1).reduce((a, b) => a * b, 1);
-    const rows = count ?? t.shape[0] ?? 1;
-    const n = rows * rowElems;
-    const buf = Buffer.alloc(n * size);
-    const fd = openSync(t.file, "r");
-    try {
-      readSync(fd, buf, 0, buf.length, t.begin + r0 * rowElems * size);
-    } finally {
-      closeSync(fd);
-    }
-    const out = new Float32Array(n);
-    if (t.dtype === "F32") out.set(new Float32Array(buf.buffer, buf.byteOffset, n));
-    else if (t.dtype === "BF16") {
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = buf.readUInt16LE(2 * i) << 16;
-    } else for (let i = 0; i < n; i++) out[i] = fromF16Bits(buf.readUInt16LE(2 * i));
-    return { shape: [rows, ...t.shape.slice(1)], data: out };
+    return readTensorRowsF32Sync(t.file, t.info, r0, count);
   }
 }
 

@@ -4,10 +4,11 @@
  * and the architecture metadata. Used by `wenxin convert`, the benchmarks' random models and the
  * GGUF loader's hparams (the reverse direction lives in gguf_model.ts).
  */
+import { checkpointTensors, moeLayerEnd, type TensorKind } from "../model/ernie_layout.js";
 import type { NativeHparams } from "../native/addon_types.js";
 import type { GgufValue } from "./gguf_writer.js";
 
-export type GgufTensorKind = "matrix" | "norm" | "router" | "bias";
+export type GgufTensorKind = TensorKind;
 
 export interface GgufTensorPlanEntry {
   /** GGUF tensor name ("blk.0.attn_q.weight"). */
@@ -28,78 +29,56 @@ export function ggufArchitecture(hp: NativeHparams): "ernie4_5" | "ernie4_5-moe"
   return hp.modelType === "ernie4_5_moe" ? "ernie4_5-moe" : "ernie4_5";
 }
 
-/**
- * transformers' rule for which layers are MoE. llama.cpp has no key for the end index (equal to the
- * last layer in released models); we write it as `{arch}.moe_layer_end_index` (MOE_LAYER_END_KEY).
- */
-export function isMoeLayer(hp: NativeHparams, layer: number): boolean {
-  if (hp.moeNumExperts <= 0) return false;
-  const end = hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex;
-  return layer >= hp.moeLayerStartIndex && layer <= end && (layer + 1) % hp.moeLayerInterval === 0;
-}
+/** llama.cpp's name for each checkpoint tensor outside the layers. */
+const GLOBAL_NAMES: Record<string, string> = {
+  "model.embed_tokens.weight": "token_embd.weight",
+  "model.norm.weight": "output_norm.weight",
+  "lm_head.weight": "output.weight",
+};
 
-/** Every tensor of the GGUF file, in the order llama.cpp's converter writes them. */
+/** llama.cpp's name (after `blk.N.`) for each checkpoint tensor after `model.layers.N.`. */
+const LAYER_NAMES: Record<string, string> = {
+  "input_layernorm.weight": "attn_norm.weight",
+  "self_attn.q_proj.weight": "attn_q.weight",
+  "self_attn.k_proj.weight": "attn_k.weight",
+  "self_attn.v_proj.weight": "attn_v.weight",
+  "self_attn.o_proj.weight": "attn_output.weight",
+  "post_attention_layernorm.weight": "ffn_norm.weight",
+  "mlp.gate_proj.weight": "ffn_gate.weight",
+  "mlp.up_proj.weight": "ffn_up.weight",
+  "mlp.down_proj.weight": "ffn_down.weight",
+  "mlp.gate.weight": "ffn_gate_inp.weight",
+  "mlp.moe_statics.e_score_correction_bias": "exp_probs_b.bias",
+  "mlp.shared_experts.gate_proj.weight": "ffn_gate_shexp.weight",
+  "mlp.shared_experts.up_proj.weight": "ffn_up_shexp.weight",
+  "mlp.shared_experts.down_proj.weight": "ffn_down_shexp.weight",
+};
+
+/** Every tensor of the GGUF file, in the order llama.cpp's converter writes them (see checkpointTensors). */
 export function ggufTensorPlan(hp: NativeHparams): GgufTensorPlanEntry[] {
-  const H = hp.hiddenSize;
-  const q = hp.numAttentionHeads * hp.headDim,
-    kv = hp.numKeyValueHeads * hp.headDim;
-  const plan: GgufTensorPlanEntry[] = [
-    { hf: "model.embed_tokens.weight", gguf: "token_embd.weight", shape: [hp.vocabSize, H], kind: "matrix" },
-    { hf: "model.norm.weight", gguf: "output_norm.weight", shape: [H], kind: "norm" },
-  ];
-  if (!hp.tieWordEmbeddings)
-    plan.push({ hf: "lm_head.weight", gguf: "output.weight", shape: [hp.vocabSize, H], kind: "matrix" });
-  for (let l = 0; l < hp.numHiddenLayers; l++) {
-    const p = `model.layers.${l}.`,
-      g = `blk.${l}.`;
-    plan.push(
-      { hf: p + "input_layernorm.weight", gguf: g + "attn_norm.weight", shape: [H], kind: "norm" },
-      { hf: p + "self_attn.q_proj.weight", gguf: g + "attn_q.weight", shape: [q, H], kind: "matrix" },
-      { hf: p + "self_attn.k_proj.weight", gguf: g + "attn_k.weight", shape: [kv, H], kind: "matrix" },
-      { hf: p + "self_attn.v_proj.weight", gguf: g + "attn_v.weight", shape: [kv, H], kind: "matrix" },
-      { hf: p + "self_attn.o_proj.weight", gguf: g + "attn_output.weight", shape: [H, q], kind: "matrix" },
-      { hf: p + "post_attention_layernorm.weight", gguf: g + "ffn_norm.weight", shape: [H], kind: "norm" },
-    );
-    if (!isMoeLayer(hp, l)) {
-      const I = hp.intermediateSize;
-      plan.push(
-        { hf: p + "mlp.gate_proj.weight", gguf: g + "ffn_gate.weight", shape: [I, H], kind: "matrix" },
-        { hf: p + "mlp.up_proj.weight", gguf: g + "ffn_up.weight", shape: [I, H], kind: "matrix" },
-        { hf: p + "mlp.down_proj.weight", gguf: g + "ffn_down.weight", shape: [H, I], kind: "matrix" },
-      );
+  const plan: GgufTensorPlanEntry[] = [];
+  const tensors = checkpointTensors(hp);
+  for (const t of tensors) {
+    if (t.layer === undefined) {
+      plan.push({ hf: t.name, gguf: GLOBAL_NAMES[t.name]!, shape: t.shape, kind: t.kind });
       continue;
     }
-    const E = hp.moeNumExperts,
-      MI = hp.moeIntermediateSize,
-      S = MI * hp.moeNumSharedExperts;
-    plan.push(
-      { hf: p + "mlp.gate.weight", gguf: g + "ffn_gate_inp.weight", shape: [E, H], kind: "router" },
-      { hf: p + "mlp.moe_statics.e_score_correction_bias", gguf: g + "exp_probs_b.bias", shape: [E], kind: "bias" },
-    );
-    for (const [proj, name, shape] of [
-      ["gate_proj", "ffn_gate_exps", [MI, H]],
-      ["up_proj", "ffn_up_exps", [MI, H]],
-      ["down_proj", "ffn_down_exps", [H, MI]],
-    ] as const) {
-      const parts = Array.from({ length: E }, (_, e) => `${p}mlp.experts.${e}.${proj}.weight`);
-      plan.push({ hf: "", gguf: `${g}${name}.weight`, shape: [E, ...shape], kind: "matrix", parts });
+    const rest = t.name.slice(`model.layers.${t.layer}.`.length);
+    const g = `blk.${t.layer}.`;
+    if (t.expert === undefined) {
+      // the router's bias is [1, E] in the checkpoint, [E] in GGUF
+      const shape = t.kind === "bias" ? t.shape.slice(1) : t.shape;
+      plan.push({ hf: t.name, gguf: g + LAYER_NAMES[rest]!, shape, kind: t.kind });
+      continue;
     }
-    if (S > 0)
-      plan.push(
-        {
-          hf: p + "mlp.shared_experts.gate_proj.weight",
-          gguf: g + "ffn_gate_shexp.weight",
-          shape: [S, H],
-          kind: "matrix",
-        },
-        { hf: p + "mlp.shared_experts.up_proj.weight", gguf: g + "ffn_up_shexp.weight", shape: [S, H], kind: "matrix" },
-        {
-          hf: p + "mlp.shared_experts.down_proj.weight",
-          gguf: g + "ffn_down_shexp.weight",
-          shape: [H, S],
-          kind: "matrix",
-        },
-      );
+    if (t.expert !== 0) continue; // experts 0..E-1 stack into one GGUF tensor
+    const suffix = rest.slice("mlp.experts.0.".length); // "gate_proj.weight"
+    const proj = suffix.slice(0, -"_proj.weight".length);
+    const parts = Array.from(
+      { length: hp.moeNumExperts },
+      (_, e) => `model.layers.${t.layer}.mlp.experts.${e}.${suffix}`,
+    );
+    plan.push({ hf: "", gguf: `${g}ffn_${proj}_exps.weight`, shape: [parts.length, ...t.shape], kind: t.kind, parts });
   }
   return plan;
 }
@@ -133,7 +112,7 @@ export function ggufModelMetadata(
     m[`${arch}.interleave_moe_layer_step`] = { type: "u32", value: hp.moeLayerInterval };
     m[`${arch}.${MOE_LAYER_END_KEY}`] = {
       type: "u32",
-      value: hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex,
+      value: moeLayerEnd(hp),
     };
     m[`${arch}.expert_shared_count`] = { type: "u32", value: hp.moeNumSharedExperts };
     // llama.cpp's width of the shared MLP (its own converter guesses it; we know it)

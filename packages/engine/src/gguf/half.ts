@@ -1,4 +1,7 @@
-/** Float conversions for GGUF and checkpoint weights: float32 ↔ bfloat16 / float16 bits, round to nearest even. */
+/**
+ * The TypeScript side's only half-precision code: float32 ↔ bfloat16 / float16 bits (round to
+ * nearest even) for GGUF and checkpoint weights, and whole little-endian arrays widened to float32.
+ */
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
@@ -43,4 +46,15 @@ export function fromF16Bits(h: number): number {
 export function fromBf16Bits(h: number): number {
   u32[0] = h << 16;
   return f32[0]!;
+}
+
+/** Little-endian BF16 or F16 values (a tensor's bytes) as float32. */
+export function widenHalf(bytes: Uint8Array, dtype: "BF16" | "F16"): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.length >>> 1);
+  if (dtype === "BF16") {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+  } else for (let i = 0; i < out.length; i++) out[i] = fromF16Bits(view.getUint16(2 * i, true));
+  return out;
 }

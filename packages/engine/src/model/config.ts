@@ -5,6 +5,7 @@ import { z } from "zod";
 
 import { WenxinError, fileReadError } from "../errors.js";
 import type { NativeHparams } from "../native/addon_types.js";
+import { parseOrThrow } from "../parse_or_throw.js";
 
 /** Architecture classes we run, and the model_type each implies. */
 const ARCHITECTURES: Record<string, NativeHparams["modelType"]> = {
@@ -76,12 +77,7 @@ function invalid(message: string, details: { expected?: unknown; actual?: unknow
 
 /** Turns a parsed config.json into hyper-parameters, rejecting what the engine cannot run. */
 export function parseModelConfig(raw: unknown, source = "config.json"): ModelConfig {
-  const parsed = ernieConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    invalid(`${source}: '${issue.path.join(".")}' ${issue.message}`, { subject: issue.path.join(".") });
-  }
-  const c = parsed.data;
+  const c = parseOrThrow(ernieConfigSchema, raw, source, "ERR_WENXIN_INVALID_CONFIG");
   const arch = c.architectures?.[0];
   const modelType =
     (arch && ARCHITECTURES[arch]) ??

@@ -5,6 +5,7 @@ import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
+import { toF16Bits, widenHalf } from "../../src/gguf/half.js";
 import { Engine } from "../../src/index.js";
 import {
   copyModelDir,
@@ -19,10 +20,7 @@ const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function bf16ToF32(t: RawTensor): Float32Array {
-  const src = new Uint16Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.length));
-  const out = new Uint32Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = src[i]! << 16;
-  return new Float32Array(out.buffer);
+  return widenHalf(t.bytes, "BF16");
 }
 
 function asF32(t: RawTensor): RawTensor {
@@ -32,17 +30,7 @@ function asF32(t: RawTensor): RawTensor {
 function asF16(t: RawTensor): RawTensor {
   const f = bf16ToF32(t);
   const out = new Uint16Array(f.length);
-  const view = new DataView(new ArrayBuffer(4));
-  for (let i = 0; i < f.length; i++) {
-    // Round-to-nearest float32 → float16 (normal range; tiny values flush toward subnormals).
-    view.setFloat32(0, f[i]!);
-    const bits = view.getUint32(0);
-    const sign = (bits >>> 16) & 0x8000;
-    const exp = ((bits >>> 23) & 0xff) - 127 + 15;
-    const mant = bits & 0x7fffff;
-    if (exp <= 0) out[i] = sign | Math.round((mant | 0x800000) / 2 ** (14 - exp));
-    else out[i] = sign | (exp << 10) | Math.round(mant / 8192);
-  }
+  for (let i = 0; i < f.length; i++) out[i] = toF16Bits(f[i]!);
   return { dtype: "F16", shape: t.shape, bytes: new Uint8Array(out.buffer) };
 }
 

@@ -16,6 +16,7 @@ import {
   type StepResult,
   type TrainingBatch,
 } from "@wenxin/engine";
+import { parameterCount } from "@wenxin/engine/internal";
 
 import { generateRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
 import type { CausalLMOutput, PreTrainedModel } from "../models/modeling_utils.js";
@@ -26,22 +27,7 @@ const LIVE_ADAPTER = "__training__";
 
 /** Parameters of the base model, counted from its hyper-parameters (embedding once when tied). */
 function baseParameters(model: PreTrainedModel): number {
-  const hp = model.engine.config.hparams;
-  const h = hp.hiddenSize,
-    q = hp.numAttentionHeads * hp.headDim,
-    kv = hp.numKeyValueHeads * hp.headDim;
-  let n = hp.vocabSize * h * (hp.tieWordEmbeddings ? 1 : 2) + h;
-  const end = hp.moeLayerEndIndex < 0 ? hp.numHiddenLayers - 1 : hp.moeLayerEndIndex;
-  for (let l = 0; l < hp.numHiddenLayers; l++) {
-    n += 2 * h + h * q * 2 + h * kv * 2;
-    const moe = hp.moeNumExperts > 0 && (l + 1) % hp.moeLayerInterval === 0 && l >= hp.moeLayerStartIndex && l <= end;
-    if (!moe) n += 3 * h * hp.intermediateSize;
-    else
-      n +=
-        hp.moeNumExperts * (h + 1 + 3 * h * hp.moeIntermediateSize) +
-        3 * h * hp.moeIntermediateSize * hp.moeNumSharedExperts;
-  }
-  return n;
+  return parameterCount(model.engine.config.hparams);
 }
 
 export class PeftModelForCausalLM {

@@ -1,0 +1,87 @@
+// AVX2 attention: attention_tiled.inc over 8-lane ymm vectors (16 registers: smaller blocks).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/attention_x86.h"
+
+namespace wenxin::kernels::avx2 {
+
+namespace {
+
+struct Vec {
+  using F = __m256;
+  static constexpr int64_t kLanes = 8;
+  // QKᵀ: 2 row vectors × 4 keys or 1 × 8 (8 accumulators); PV: 4 rows × 2 vectors of the head dim.
+  static constexpr int kQkVecs = 2;
+  static constexpr int qk_keys(int nv) { return nv == 1 ? 8 : 4; }
+  static constexpr int kPvRows = 4, kPvVecs = 2;
+
+  static F zero() { return _mm256_setzero_ps(); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static F set1(float x) { return _mm256_set1_ps(x); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F neg_inf() { return _mm256_set1_ps(-std::numeric_limits<float>::infinity()); }
+  static F finite_or_zero(F m) { return _mm256_blendv_ps(m, zero(), _mm256_cmp_ps(m, neg_inf(), _CMP_EQ_OQ)); }
+  static F mask_later(F s, F qrel, float p) {
+    return _mm256_blendv_ps(s, neg_inf(), _mm256_cmp_ps(qrel, _mm256_set1_ps(p), _CMP_LT_OQ));
+  }
+  // e^x = 2^n · e^r as in the AVX-512 file; 2^n built in the exponent bits (n >= -126 after the
+  // clamp), and exactly 0 below -87.3.
+  static F exp(F x) {
+    const F live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.0f));
+    const F n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    F r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    F p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
+  }
+  static void widen_bf16(const uint16_t* src, int64_t d, float* dst) {
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+      const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+      _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+    }
+    for (; i < d; ++i) {
+      const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
+      std::memcpy(dst + i, &bits, 4);
+    }
+  }
+  static void widen_i8(const int8_t* src, float scale, int64_t d, float* dst) {
+    const F s = _mm256_set1_ps(scale);
+    int64_t i = 0;
+    for (; i + 8 <= d; i += 8) {
+      int64_t raw;
+      std::memcpy(&raw, src + i, 8);
+      const __m256i w = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(raw));
+      _mm256_storeu_ps(dst + i, _mm256_mul_ps(_mm256_cvtepi32_ps(w), s));
+    }
+    for (; i < d; ++i) dst[i] = static_cast<float>(src[i]) * scale;
+  }
+};
+
+#include "kernels/attention_tiled.inc"
+
+}  // namespace
+
+void attention(const AttentionArgs& args, const AttentionPartial& out) { tiled::attention(args, out); }
+void exp_f32(const float* x, float* y, int64_t n) { tiled::exp_f32(x, y, n); }
+
+}  // namespace wenxin::kernels::avx2
