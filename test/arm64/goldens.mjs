@@ -182,7 +182,7 @@ if (mode === "full") {
 } else if (mode === "isa") {
   const isa = process.env.WENXIN_ISA;
   const refFile = process.env.WENXIN_ARM64_REF;
-  test(`WENXIN_ISA=${isa} reaches that path: float goldens, q8/q4 as on the generic path`, async () => {
+  test(`WENXIN_ISA=${isa} reaches that path: float goldens, q8/q4/fp8 against the generic path`, async () => {
     assert.equal(kernels.active, isa);
     const golden = loadGolden("tiny-ernie45-dense");
     const ids = golden.prompts.chat.input_ids;
