@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "core/thread_affinity.h"
 
@@ -83,7 +84,7 @@ void ThreadPool::parallel_for(int64_t n, const RangeFn& fn, int64_t grain) {
   std::exception_ptr error;
   {
     std::lock_guard<std::mutex> lock(error_mu_);
-    error.swap(error_);
+    std::swap(error, error_);  // std::exception_ptr::swap is libstdc++-only
   }
   if (error) std::rethrow_exception(error);
 }

@@ -23,7 +23,9 @@ import {
   ggufTensorPlan,
   ggufTokenizerMetadata,
   parseModelConfig,
+  ProgressLine,
   toBf16Bits,
+  withProgress,
   writeGguf,
   type GgufTensor,
   type GgufTensorKind,
@@ -102,7 +104,7 @@ function specValues(s: GgufTensorPlanEntry): Float32Array {
 }
 
 /** Writes the checkpoint's tensors (the engine's layout, in its order) one at a time: bf16 matrices and norms, F32 router and bias. */
-function writeSafetensorsStreaming(file: string, c: HfConfig): void {
+function writeSafetensorsStreaming(file: string, c: HfConfig, line: ProgressLine): void {
   const tensors = checkpointTensors(hparamsOf(c)).map((t) => {
     const dtype = t.kind === "router" || t.kind === "bias" ? "F32" : "BF16";
     return { ...t, dtype, byteLength: t.shape.reduce((a, b) => a * b, 1) * (dtype === "F32" ? 4 : 2) };
@@ -110,7 +112,8 @@ function writeSafetensorsStreaming(file: string, c: HfConfig): void {
   const fd = openSync(file, "w");
   try {
     writeSync(fd, encodeSafetensorsHeader(tensors).header);
-    for (const t of tensors) {
+    for (const [i, t] of tensors.entries()) {
+      line.update(i + 1, tensors.length, "tensors");
       const v = tensorValues(
         t.name,
         t.shape.reduce((a, b) => a * b, 1),
@@ -163,6 +166,7 @@ export async function buildRandomModel(
   const stampFile = path.join(root, "config.stamp");
   const fresh = !existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp;
   if (fresh || !existsSync(path.join(hfDir, "model.safetensors"))) {
+    const line = new ProgressLine(`building ${name}: random bf16 weights`);
     writeFileSync(path.join(hfDir, "config.json"), JSON.stringify(config, null, 1));
     writeFileSync(
       path.join(hfDir, "tokenizer.json"),
@@ -170,7 +174,13 @@ export async function buildRandomModel(
     );
     copyFileSync(path.join(fixtureDir, "tokenizer_config.json"), path.join(hfDir, "tokenizer_config.json"));
     copyFileSync(path.join(fixtureDir, "generation_config.json"), path.join(hfDir, "generation_config.json"));
-    writeSafetensorsStreaming(path.join(hfDir, "model.safetensors"), config);
+    try {
+      writeSafetensorsStreaming(path.join(hfDir, "model.safetensors"), config, line);
+    } catch (err) {
+      line.fail();
+      throw err;
+    }
+    line.done();
   }
   const gguf: BuiltModel["gguf"] = {};
   for (const type of ggufTypes) {
@@ -187,7 +197,17 @@ export async function buildRandomModel(
         ...ggufModelMetadata(hparamsOf(config), { name: "wenxin-bench random weights", fileType: FILE_TYPE[type]! }),
         ...(await ggufTokenizerMetadata(hfDir, config.vocab_size)),
       };
-      writeGguf(file, metadata, tensors);
+      await withProgress(`building ${name}: ${type} GGUF`, (line) => {
+        let written = 0;
+        const counted = tensors.map((t) => ({
+          ...t,
+          values: () => {
+            line.update(++written, tensors.length, "tensors");
+            return t.values();
+          },
+        }));
+        writeGguf(file, metadata, counted);
+      });
     }
     gguf[type] = file;
   }

@@ -78,6 +78,11 @@ export const loadOptionsSchema = z.object({
    * "q8" (int8, per-row scales), "q4" (int4, blocks of 32 with fp16 scales), "fp8" (e4m3, per-row scales).
    */
   weights: z.enum(["bf16", "q8", "q4", "fp8"]).optional(),
+  /**
+   * A Jinja chat template (its source text) used instead of the checkpoint's own (as vLLM's and
+   * llama-server's `--chat-template`); also gives a model without one a template.
+   */
+  chatTemplate: z.string().min(1).optional(),
 });
 
 export type LoadOptions = z.infer<typeof loadOptionsSchema>;
@@ -173,11 +178,13 @@ export class Engine {
           loadGenerationDefaults(root),
         ]);
     let chatTemplate: ChatTemplate | undefined = gguf?.chatTemplate;
-    try {
-      if (!gguf) chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
-    } catch (err) {
-      if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE")) throw err;
-    }
+    if (opts.chatTemplate !== undefined) chatTemplate = new ChatTemplate(opts.chatTemplate, tokenizer);
+    else
+      try {
+        if (!gguf) chatTemplate = await ChatTemplate.fromDirectory(root, tokenizer);
+      } catch (err) {
+        if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_CHAT_TEMPLATE")) throw err;
+      }
     const maxContext = Math.min(opts.maxContext ?? LOAD_DEFAULTS.maxContext, config.hparams.maxPositionEmbeddings);
     const stopTokenIds = Engine.stopIdsFor(config, defaults, tokenizer, chatTemplate);
     const engineRef: { current?: Engine } = {};

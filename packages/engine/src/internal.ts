@@ -101,6 +101,10 @@ export {
   withSystemText,
 } from "./chat/tool_prompt.js";
 
+// A progress line for long steps (the CLI, the benchmarks' model builds)
+export { ProgressLine, withProgress } from "./progress_line.js";
+export type { ProgressStream } from "./progress_line.js";
+
 // Engines shared and leased per checkpoint and load options
 export { acquireSharedEngine, closeSharedEngines, getSharedEngine, sharedEngineLeases } from "./shared_engines.js";
 export type { EngineLease } from "./shared_engines.js";

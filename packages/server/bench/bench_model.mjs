@@ -40,6 +40,7 @@ export async function resolveBenchModel(given, log = () => {}) {
   const { quantizeModel } = await import("@wenxin/engine");
   const fixture = path.join(REPO_ROOT, "test/fixtures/ernie45/tiny-ernie45-dense");
   const { hfDir } = await buildRandomModel("ERNIE-4.5-0.3B", ERNIE_03B, cache, fixture, []);
-  await quantizeModel(hfDir, q4, { weights: "q4" });
+  const { withProgress } = await import("@wenxin/engine/internal");
+  await withProgress(`quantizing ${hfDir} to q4`, () => quantizeModel(hfDir, q4, { weights: "q4" }));
   return q4;
 }

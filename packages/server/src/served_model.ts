@@ -34,6 +34,8 @@ export class ServedModel {
     private readonly owner: {
       /** Close the engine when the server stops (true when the server loaded it). */
       closeEngine: boolean;
+      /** LoRA adapters loaded on the engine, each served under its own model name. */
+      adapters?: readonly string[];
     } = { closeEngine: true },
   ) {
     this.ready = Promise.resolve(engine).then(
@@ -63,16 +65,26 @@ export class ServedModel {
     return this.loaded;
   }
 
-  /** 404 unless `name` is this model's id. */
-  assertServes(name: string): void {
-    if (name !== this.id)
-      throw new ApiError(
-        404,
-        "invalid_request_error",
-        `The model '${clip(name, QUOTE_CHARS)}' does not exist; this server serves '${this.id}'`,
-        "model_not_found",
-        "model",
-      );
+  /** The adapters served under their own names (vLLM's LoRA modules). */
+  get adapters(): readonly string[] {
+    return this.owner.adapters ?? [];
+  }
+
+  /**
+   * 404 unless `name` is this model's id or one of its adapters; returns the adapter a request
+   * naming it generates with (undefined for the base model).
+   */
+  assertServes(name: string): string | undefined {
+    if (name === this.id) return undefined;
+    if (this.adapters.includes(name)) return name;
+    const served = [this.id, ...this.adapters].map((n) => `'${n}'`).join(", ");
+    throw new ApiError(
+      404,
+      "invalid_request_error",
+      `The model '${clip(name, QUOTE_CHARS)}' does not exist; this server serves ${served}`,
+      "model_not_found",
+      "model",
+    );
   }
 
   /** The engine, or 503 while loading, draining or after a failed load. */

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 
-import { Engine, type LoadOptions } from "@wenxin/engine";
+import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 
@@ -20,8 +20,15 @@ export interface StartServerOptions extends ServerOptionsInput {
   model: string | Engine | Promise<Engine>;
   /** Engine options when `model` is a directory. */
   loadOptions?: LoadOptions;
+  /**
+   * LoRA adapters (PEFT directories) served beside the base model, as vLLM's `--lora-modules`: a
+   * request whose `model` is an adapter's name generates with it; /v1/models lists them.
+   */
+  adapters?: Record<string, string>;
   /** A pino logger to use instead of the default (JSON lines on stdout at `logLevel`). */
   logger?: Logger;
+  /** Where the default logger writes its JSON lines (default stdout). */
+  logStream?: { write(line: string): unknown };
 }
 
 export interface WenxinServer {
@@ -47,13 +54,28 @@ function modelId(options: StartServerOptions): string {
 }
 
 export async function startServer(input: StartServerOptions): Promise<WenxinServer> {
-  const { model: source, loadOptions, logger: givenLogger, ...rest } = input;
+  const { model: source, loadOptions, adapters = {}, logger: givenLogger, logStream, ...rest } = input;
   const options = parseServerOptions(rest);
-  const logger = givenLogger ?? pino({ level: options.logLevel });
+  const logger =
+    givenLogger ?? (logStream ? pino({ level: options.logLevel }, logStream) : pino({ level: options.logLevel }));
+  const id = modelId(input);
+  for (const name of Object.keys(adapters))
+    if (name === id || name.length === 0)
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        `adapter name '${name}' must be non-empty and differ from the model's name '${id}'`,
+        { subject: "adapters" },
+      );
 
-  const engine = typeof source === "string" ? Engine.load(source, loadOptions) : source;
-  const model = new ServedModel(modelId(input), engine, new AdmissionQueue(options.maxConcurrency, options.maxQueue), {
+  const loaded = typeof source === "string" ? Engine.load(source, loadOptions) : Promise.resolve(source);
+  // The model is ready once its adapters are loaded too; a bad adapter fails the load like a bad checkpoint.
+  const engine = loaded.then(async (e) => {
+    for (const [name, dir] of Object.entries(adapters)) await e.loadAdapter(name, dir);
+    return e;
+  });
+  const model = new ServedModel(id, engine, new AdmissionQueue(options.maxConcurrency, options.maxQueue), {
     closeEngine: typeof source === "string", // an engine the caller passed in stays the caller's to close
+    adapters: Object.keys(adapters),
   });
   const metrics = new ServerMetrics(model);
   const stalls = new StallWatch(options.streamIdleTimeoutMs, (socket) =>

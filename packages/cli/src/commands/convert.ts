@@ -1,5 +1,11 @@
-import { convertToGguf } from "@wenxin/engine";
-import { readGgufFile } from "@wenxin/engine/internal";
+import {
+  convertToGgufOptionsSchema,
+  parseOrThrow,
+  prepareGgufConversion,
+  readGgufFile,
+  withProgress,
+  writeGguf,
+} from "@wenxin/engine/internal";
 
 import { parseCommandArgs, type Command } from "./command.js";
 
@@ -48,7 +54,23 @@ export const convertCommand: Command = {
       return 1;
     }
     const started = performance.now();
-    const { file, tensors } = await convertToGguf(dir, { out: values.out, type: type as "f16", name: values.name });
+    const opts = parseOrThrow(convertToGgufOptionsSchema, { out: values.out, type, name: values.name }, "convert");
+    const { metadata, tensors: plan } = await prepareGgufConversion(dir, opts.type, opts.name);
+    // convertToGguf's two steps, with each tensor counted on the progress line as it is written
+    await withProgress(`converting ${dir} to GGUF ${type}`, (line) => {
+      let written = 0;
+      const counted = plan.map((t) => ({
+        ...t,
+        values: () => {
+          const v = t.values();
+          line.update(++written, plan.length, "tensors");
+          return v;
+        },
+      }));
+      writeGguf(opts.out, metadata, counted);
+    });
+    const file = opts.out;
+    const tensors = plan.length;
     const size = readGgufFile(file).fileSize;
     console.log(
       `wrote ${file} (${type}, ${tensors} tensors, ${(size / 2 ** 20).toFixed(1)} MiB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -1,4 +1,5 @@
 import { Engine } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
@@ -46,7 +47,8 @@ export const generateCommand: Command = {
       return 1;
     }
     const { path: model } = await resolveModelSource(values.model);
-    const engine = await Engine.load(model, { threads: numberOption(values.threads, "threads") });
+    const threads = numberOption(values.threads, "threads");
+    const engine = await withProgress(`loading ${values.model}`, () => Engine.load(model, { threads }));
     try {
       const input =
         values.chat !== undefined

@@ -5,7 +5,7 @@
  */
 import { existsSync } from "node:fs";
 
-import { MODEL_FILES, resolvePretrained } from "@wenxin/transformers";
+import { ADAPTER_FILES, MODEL_FILES, resolvePretrained } from "@wenxin/transformers";
 
 import { progressPrinter } from "./pull.js";
 
@@ -16,9 +16,12 @@ export interface ModelSource {
   repoId?: string;
 }
 
-export async function resolveModelSource(given: string, options: { quiet?: boolean } = {}): Promise<ModelSource> {
+export async function resolveModelSource(
+  given: string,
+  options: { quiet?: boolean; files?: "model" | "adapter" } = {},
+): Promise<ModelSource> {
   if (existsSync(given)) return { path: given };
-  const location = await resolvePretrained(given, MODEL_FILES, {
+  const location = await resolvePretrained(given, options.files === "adapter" ? ADAPTER_FILES : MODEL_FILES, {
     progress_callback: options.quiet ? undefined : progressPrinter(),
   });
   return { path: location.dir, ...(location.repoId ? { repoId: location.repoId } : {}) };

@@ -1,4 +1,5 @@
 import { quantizeModel } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -29,10 +30,12 @@ export const quantizeCommand: Command = {
       return 1;
     }
     const started = performance.now();
-    await quantizeModel(dir, values.out, {
-      weights: values.to as "q8",
-      threads: numberOption(values.threads, "threads"),
-    });
+    await withProgress(`quantizing ${dir} to ${values.to}`, () =>
+      quantizeModel(dir, values.out!, {
+        weights: values.to as "q8",
+        threads: numberOption(values.threads, "threads"),
+      }),
+    );
     console.log(`wrote ${values.out} (${values.to}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   },

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 
 import { Engine, LOAD_DEFAULTS, type ChatMessage, type GenerationResult } from "@wenxin/engine";
+import { withProgress } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 import { resolveModelSource } from "./model_source.js";
@@ -55,10 +56,11 @@ export const runCommand: Command = {
     }
     const sampling = samplingFromFlags(values, MAX_NEW_TOKENS);
     const { path: model } = await resolveModelSource(dir);
-    const engine = await Engine.load(model, {
+    const options = {
       threads: numberOption(values.threads, "threads"),
       maxContext: numberOption(values["max-context"], "max-context"),
-    });
+    };
+    const engine = await withProgress(`loading ${dir}`, () => Engine.load(model, options));
     try {
       return await chatLoop(engine, values.system, sampling);
     } finally {

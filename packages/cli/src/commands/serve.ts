@@ -1,13 +1,17 @@
+import { readFileSync } from "node:fs";
+
 import { LOAD_DEFAULTS, type LoadOptions } from "@wenxin/engine";
 import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
+import { logDestination } from "../log_format.js";
 import { resolveModelSource } from "./model_source.js";
 
 const USAGE = `Usage: wenxin serve --model DIR|FILE|ID [options]
 
 Serves the model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,
-/v1/embeddings, /v1/responses, /v1/models, /tokenize, /detokenize, /health, /metrics). Logs are JSON lines on stdout.
+/v1/embeddings, /v1/responses, /v1/models, /tokenize, /detokenize, /health, /metrics). Logs go to
+stdout: JSON lines when it is piped or a file, readable coloured lines on a terminal (NO_COLOR: no colours).
 SIGTERM or Ctrl-C drains: requests in flight finish, new ones get 503, then the process exits.
 
 Options:
@@ -47,7 +51,10 @@ Engine:
   --kv-cache P             KV cache precision: f32 (default), bf16 or int8
   --max-batch-tokens N     tokens per engine step, decoding and prompt chunks together (default ${LOAD_DEFAULTS.maxBatchTokens})
   --no-prefix-caching      do not reuse the KV cache of identical prompt prefixes across requests
-                           (where clients must not learn from each other's timing: SECURITY.md)`;
+                           (where clients must not learn from each other's timing: SECURITY.md)
+  --adapter NAME=DIR       serve a PEFT LoRA adapter (a directory or a hub id) as model NAME: requests
+                           naming it generate with it, /v1/models lists it (repeatable; vLLM's --lora-modules)
+  --chat-template FILE     a Jinja chat template to use instead of the checkpoint's`;
 
 /** How a flag's text becomes its option's value ("list": the flag may be repeated). */
 type Unit = "string" | "number" | "seconds" | "list";
@@ -119,6 +126,27 @@ export function serverOptionsFromFlags(values: Record<string, unknown>): ServerO
 export function loadOptionsFromFlags(values: Record<string, unknown>): LoadOptions {
   const out = optionsFromFlags(LOAD_FLAGS, values) as LoadOptions;
   if (values["no-prefix-caching"]) out.prefixCaching = false;
+  const template = values["chat-template"];
+  if (typeof template === "string") {
+    try {
+      out.chatTemplate = readFileSync(template, "utf8");
+    } catch (err) {
+      throw new Error(`--chat-template: cannot read ${template}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return out;
+}
+
+/** `--adapter NAME=DIR` flags as name → directory (or hub id); a name given twice is an error. */
+export function adaptersFromFlags(values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of (values.adapter as string[] | undefined) ?? []) {
+    const eq = spec.indexOf("=");
+    const name = spec.slice(0, eq);
+    if (eq <= 0 || eq === spec.length - 1) throw new Error(`--adapter takes NAME=DIR, got '${spec}'`);
+    if (name in out) throw new Error(`--adapter: the name '${name}' is given twice`);
+    out[name] = spec.slice(eq + 1);
+  }
   return out;
 }
 
@@ -135,6 +163,8 @@ export const serveCommand: Command = {
       {
         model: { type: "string" },
         "no-prefix-caching": { type: "boolean" },
+        adapter: { type: "string", multiple: true },
+        "chat-template": { type: "string" },
         ...flagSpec(LOAD_FLAGS),
         ...flagSpec(SERVER_FLAGS),
       },
@@ -150,9 +180,15 @@ export const serveCommand: Command = {
     }
     const source = await resolveModelSource(values.model);
     const flags = serverOptionsFromFlags(values);
+    const loadOptions = loadOptionsFromFlags(values);
+    const adapters: Record<string, string> = {};
+    for (const [name, dir] of Object.entries(adaptersFromFlags(values)))
+      adapters[name] = (await resolveModelSource(dir, { files: "adapter" })).path;
     const server = await startServer({
       model: source.path,
-      loadOptions: loadOptionsFromFlags(values),
+      loadOptions,
+      adapters,
+      logStream: logDestination(),
       ...flags,
       modelName: flags.modelName ?? source.repoId,
     });

@@ -3,7 +3,7 @@
 // statistics (constrained decoding included) reported through stats(), never through files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, WenxinError } from "../../src/index.js";
+import { Engine, LOAD_DEFAULTS, WenxinError } from "../../src/index.js";
 import { fromNativeError } from "../../src/errors.js";
 import { loadModelConfig } from "../../src/model/config.js";
 import { nativeAddon } from "../../src/native/binding.js";
@@ -91,5 +91,43 @@ describe("engine statistics", () => {
     expect(after.constrainedTokens).toBeLessThanOrEqual(result.tokenIds.length + 1);
     expect(after.constraintMaskMs).toBeGreaterThan(0);
     expect(after.constraintAdvanceMs).toBeGreaterThan(0);
+  });
+});
+
+describe("load defaults and the chat template option", () => {
+  it("LOAD_DEFAULTS, the TypeScript side's defaults, give what the native struct's give", async () => {
+    const native = await nativeAddon().loadEngine(
+      hparams,
+      [`${DENSE_DIR}/model.safetensors`],
+      { threads: 1 } as NativeEngineOptions,
+      () => {},
+    );
+    const engine = await Engine.load(DENSE_DIR, { threads: 1 });
+    try {
+      const [a, b] = [native.stats(), engine.stats()];
+      expect(b.kvBlocksTotal * b.kvBlockTokens).toBe(a.kvBlocksTotal * a.kvBlockTokens);
+      expect(b.kvCache).toBe(a.kvCache);
+      expect(b.kvCache).toBe(LOAD_DEFAULTS.kvCache);
+      expect(engine.maxContext).toBe(Math.min(LOAD_DEFAULTS.maxContext, hparams.maxPositionEmbeddings));
+      expect(b.kvBlocksTotal * b.kvBlockTokens).toBe(LOAD_DEFAULTS.kvCacheContexts * engine.maxContext);
+    } finally {
+      native.close();
+      await engine.close();
+    }
+  });
+
+  it("a chatTemplate replaces the checkpoint's template; a bad one fails the load", async () => {
+    const engine = await Engine.load(DENSE_DIR, {
+      threads: 1,
+      chatTemplate: "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}",
+    });
+    try {
+      expect(engine.applyChatTemplate([{ role: "user", content: "hi" }])).toBe("[user] hi\n");
+    } finally {
+      await engine.close();
+    }
+    await expect(Engine.load(DENSE_DIR, { threads: 1, chatTemplate: "{% for %}" })).rejects.toMatchObject({
+      code: "ERR_WENXIN_CHAT_TEMPLATE",
+    });
   });
 });

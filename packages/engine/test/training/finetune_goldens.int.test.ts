@@ -2,7 +2,7 @@
 // base, dropout 0): per-example losses, the step-0 gradient of every LoRA tensor, the loss and
 // pre-clip gradient norm of three AdamW steps with clipping, and the adapter after them; then that
 // adapter, saved in PEFT's format, loads for inference and gives the trained model's losses.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -107,6 +107,20 @@ describe.each(["dense-qv", "dense-all", "moe-attn-mlp"] as const)("finetune gold
   it("the adapter saved in PEFT's format loads for inference and gives the trained model", async () => {
     const dir = path.join(tmp, name);
     await trainer.saveAdapter(dir);
+    // Laid out as Python peft lays it out (the after-3-steps adapters are peft's own): the same tensors
+    // and shapes, and the config fields peft reads. (Python peft 0.21 loads these adapters and gives our
+    // logits to 1e-6; packages/bench/README.md says how that was checked.)
+    const python = path.join(golden.dir, "adapter-after-3-steps");
+    const ours = readSafetensors(path.join(dir, "adapter_model.safetensors"));
+    const theirs = readSafetensors(path.join(python, "adapter_model.safetensors"));
+    expect([...ours.keys()].sort()).toEqual([...theirs.keys()].sort());
+    for (const [k, t] of theirs) expect(ours.get(k)!.shape, k).toEqual(t.shape);
+    const config = JSON.parse(readFileSync(path.join(dir, "adapter_config.json"), "utf8"));
+    const want = JSON.parse(readFileSync(path.join(python, "adapter_config.json"), "utf8"));
+    for (const field of ["peft_type", "task_type", "r", "lora_alpha", "use_rslora", "rank_pattern", "alpha_pattern"])
+      expect(config[field], field).toEqual(want[field]);
+    expect(config.target_modules ?? []).toEqual(expect.arrayContaining(want.target_modules ?? []));
+    expect(config.target_parameters ?? null).toEqual(want.target_parameters ?? null);
     await engine.loadAdapter("trained", dir);
     await engine.loadAdapter("golden", path.join(golden.dir, "adapter-after-3-steps"));
     const trained = await trainer.evaluate(examples);
@@ -126,6 +140,24 @@ describe.each(["dense-qv", "dense-all", "moe-attn-mlp"] as const)("finetune gold
       );
       expect(relative(ours, trained.perExample[i]!)).toBeLessThan(1e-5);
       expect(relative(peft, trained.perExample[i]!)).toBeLessThan(1e-4);
+    }
+  });
+
+  it("the Python-peft adapter after 3 steps gives the trained model's logits, element by element", async () => {
+    for (const e of g.examples) {
+      const ours = await engine.logits(e.input_ids, { adapter: "trained" });
+      const peft = await engine.logits(e.input_ids, { adapter: "golden" });
+      const base = await engine.logits(e.input_ids);
+      let largest = 0,
+        worst = 0,
+        moved = 0;
+      peft.forEach((p, i) => {
+        largest = Math.max(largest, Math.abs(p));
+        worst = Math.max(worst, Math.abs(p - ours[i]!));
+        moved = Math.max(moved, Math.abs(p - base[i]!));
+      });
+      expect(worst / largest).toBeLessThan(1e-4);
+      expect(moved / largest).toBeGreaterThan(100 * (worst / largest)); // the adapter does change them
     }
   });
 });

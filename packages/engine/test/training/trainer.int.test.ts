@@ -51,6 +51,22 @@ function maxRelative(a: Float32Array, b: Float32Array): number {
   return d / m;
 }
 
+/** Mean cross-entropy of labels[t + 1] under logits[t], as transformers' causal-LM loss. */
+function lossOf(logits: Float32Array, ids: number[], labels: number[]): number {
+  const vocab = logits.length / ids.length;
+  let sum = 0,
+    n = 0;
+  for (let t = 0; t + 1 < ids.length; t++) {
+    const y = labels[t + 1]!;
+    if (y === -100) continue;
+    const row = logits.subarray(t * vocab, (t + 1) * vocab);
+    const m = row.reduce((a, b) => Math.max(a, b), -Infinity);
+    sum += m + Math.log(row.reduce((a, b) => a + Math.exp(b - m), 0)) - row[y]!;
+    n++;
+  }
+  return sum / n;
+}
+
 describe("LoRA trainer on the dense model", () => {
   let engine: Engine;
   beforeAll(async () => {
@@ -98,6 +114,49 @@ describe("LoRA trainer on the dense model", () => {
     expect(maxRelative(c.grads, a.grads)).toBeGreaterThan(1e-3);
     expect(maxRelative(none.grads, a.grads)).toBeGreaterThan(1e-3);
     expect(a.evaluated).toBeCloseTo(none.evaluated, 10); // same init (same seed), no dropout in evaluation
+  });
+
+  it("rsLoRA scales by alpha / sqrt(r): r 4, alpha 8 trains as plain LoRA with alpha 16, and saves use_rslora", async () => {
+    const base = { r: 4, targetModules: ["q_proj", "v_proj"], init: "gaussian" as const };
+    const rs = await engine.createTrainer({ lora: { ...base, alpha: 8, rslora: true }, seed: 4 });
+    const plain = await engine.createTrainer({ lora: { ...base, alpha: 16 }, seed: 4 });
+    const wrong = await engine.createTrainer({ lora: { ...base, alpha: 8 }, seed: 4 }); // alpha / r: half the scale
+    const a = await rs.computeGradients(rows);
+    const b = await plain.computeGradients(rows);
+    await wrong.computeGradients(rows); // B starts at zero: same loss, gradients scaled by the scaling
+    expect(Math.abs(a.loss - b.loss) / b.loss).toBeLessThan(1e-6);
+    expect(maxRelative(flat(await rs.gradients()), flat(await plain.gradients()))).toBeLessThan(1e-5);
+    expect(maxRelative(flat(await rs.gradients()), flat(await wrong.gradients()))).toBeGreaterThan(0.1);
+    await rs.applyGradients();
+    const dir = path.join(tmp, "rslora");
+    await rs.saveAdapter(dir);
+    expect(JSON.parse(readFileSync(path.join(dir, "adapter_config.json"), "utf8"))).toMatchObject({
+      r: 4,
+      lora_alpha: 8,
+      use_rslora: true,
+    });
+    // loadAdapter scales it the same way: the served model is the trained one.
+    await engine.loadAdapter("rslora", dir);
+    const e = golden.examples[0]!;
+    const served = lossOf(await engine.logits(e.input_ids, { adapter: "rslora" }), e.input_ids, e.labels);
+    const trained = (await rs.evaluate([{ inputIds: e.input_ids, labels: e.labels }])).loss;
+    expect(Math.abs(served - trained) / trained).toBeLessThan(1e-5);
+  });
+
+  it("trainLoop reports the held-back set's loss (mean over its labels) at each epoch end", async () => {
+    const data = golden.examples.map((e) => ({ inputIds: e.input_ids, labels: e.labels }));
+    const trainer = await engine.createTrainer({ lora, optimizer: { lr: 5e-3 } });
+    const seen: (number | undefined)[] = [];
+    const r = await trainLoop(trainer, data.slice(0, 2), {
+      epochs: 2,
+      batchSize: 1,
+      evalExamples: data.slice(2),
+      onProgress: (p) => seen.push(p.evalLoss),
+    });
+    expect(r.history.map((h) => h.eval_loss !== undefined)).toEqual([false, true, false, true]);
+    expect(seen).toEqual(r.history.map((h) => h.eval_loss));
+    const now = await trainer.evaluate(data.slice(2));
+    expect(Math.abs(r.history.at(-1)!.eval_loss! - now.loss) / now.loss).toBeLessThan(1e-6);
   });
 
   it("a resumed run continues the same loss curve", async () => {

@@ -119,6 +119,14 @@ class SchemaCompiler {
   readonly rules = new Map<string, GrammarRule>();
   private readonly refRules = new Map<string, string>();
   private readonly usedNames = new Set<string>();
+  /** The next suffix to try per name base, so that naming stays O(1) however many rules share a base. */
+  private readonly nextSuffix = new Map<string, number>();
+  /**
+   * Property values compiled so far, by identity. anyOf/oneOf branches inherit their siblings'
+   * `properties`, so without this a value nested k such levels deep was compiled 2^k times (a
+   * 1 KB schema took seconds): a value reached again reuses its rule, and compiling stays linear.
+   */
+  private readonly compiled = new WeakMap<object, GrammarExpr>();
 
   constructor(
     private readonly root: unknown,
@@ -149,8 +157,14 @@ class SchemaCompiler {
         .replace(/[^A-Za-z0-9-]+/g, "-")
         .replace(/^-+|-+$/g, "")
         .slice(0, 40) || "r";
+    const taken = (n: string) => this.usedNames.has(n) || n.startsWith("json-") || n === "ws";
     let name = base;
-    for (let i = 2; this.usedNames.has(name) || name.startsWith("json-") || name === "ws"; i++) name = `${base}-${i}`;
+    if (taken(name)) {
+      let i = this.nextSuffix.get(base) ?? 2;
+      while (taken(`${base}-${i}`)) i++;
+      name = `${base}-${i}`;
+      this.nextSuffix.set(base, i + 1);
+    }
     this.usedNames.add(name);
     return name;
   }
@@ -400,7 +414,7 @@ class SchemaCompiler {
     const requiredSet = new Set(required as string[]);
     const ws = this.json("ws");
     const members = entries.map(([name, sub, subPath]) =>
-      seq(jsonLiteral(name), literal(":"), ws, this.schema(sub, subPath)),
+      seq(jsonLiteral(name), literal(":"), ws, this.propertyValue(sub, subPath)),
     );
 
     let extra: GrammarExpr | undefined;
@@ -443,6 +457,21 @@ class SchemaCompiler {
       path === "#" ? "object" : path,
       seq(literal("{"), ws, anyRequired ? body : opt(body), literal("}")),
     );
+  }
+
+  /** A property's value schema, compiled once per schema object (see `compiled`). */
+  private propertyValue(sub: unknown, path: string): GrammarExpr {
+    if (!isSchemaObject(sub)) return this.schema(sub, path);
+    const seen = this.compiled.get(sub);
+    if (seen === undefined) {
+      const expr = this.schema(sub, path);
+      this.compiled.set(sub, expr);
+      return expr;
+    }
+    if (seen.kind === "ref") return seen; // objects compile to a named rule already
+    const shared = this.named(path, seen); // used twice: a rule, referenced from here on
+    this.compiled.set(sub, shared);
+    return shared;
   }
 
   private count(s: Schema, key: string, path: string): number | undefined {

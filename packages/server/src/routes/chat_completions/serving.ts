@@ -52,7 +52,7 @@ export class ChatCompletionsServing {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | ChatCompletion> {
-    this.ctx.model.assertServes(body.model);
+    const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
@@ -62,6 +62,7 @@ export class ChatCompletionsServing {
       await scope.admit(prepared.choices, "n", () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, prepared.choices, (choice, signal) => ({
+        ...(adapter !== undefined && { adapter }),
         // Stop strings are matched on the model's own text (markup included) by AssistantTurn.
         inputIds: prepared.promptIds,
         maxNewTokens: prepared.maxNewTokens,

@@ -38,7 +38,7 @@ export class CompletionsServing {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | Completion> {
-    this.ctx.model.assertServes(body.model);
+    const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const list = textInputList(body.prompt);
     const n = body.n ?? 1;
@@ -53,6 +53,7 @@ export class CompletionsServing {
       await scope.admit(prompts.length * n, sequencesParam, () => sse?.open());
       scope.countPrompt(prompts.reduce((sum, p) => sum + p.ids.length, 0));
       const run = ChoiceRun.start(engine, scope, prompts.length * n, (i, signal) => ({
+        ...(adapter !== undefined && { adapter }),
         inputIds: prompts[Math.floor(i / n)]!.ids,
         maxNewTokens: prompts[Math.floor(i / n)]!.maxNewTokens,
         ...toEngineSampling(body, i % n),

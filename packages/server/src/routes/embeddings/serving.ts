@@ -19,7 +19,11 @@ export class EmbeddingsServing {
   constructor(private readonly ctx: ServingContext) {}
 
   async handle(body: EmbeddingRequest, request: FastifyRequest, reply: FastifyReply): Promise<EmbeddingList> {
-    this.ctx.model.assertServes(body.model);
+    if (this.ctx.model.assertServes(body.model) !== undefined)
+      throw badRequest(
+        `'${body.model}' is a LoRA adapter; embeddings come from the base model '${this.ctx.model.id}'`,
+        "model",
+      );
     const engine = this.ctx.model.requireEngine();
     const hidden = engine.config.hparams.hiddenSize;
     if (body.dimensions != null && body.dimensions !== hidden)

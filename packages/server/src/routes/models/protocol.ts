@@ -4,6 +4,8 @@ export interface ModelCard {
   object: "model";
   created: number;
   owned_by: string;
+  /** For a LoRA adapter: the base model it applies to (as vLLM lists LoRA modules). */
+  parent?: string;
 }
 
 export interface ModelList {

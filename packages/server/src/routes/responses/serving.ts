@@ -46,7 +46,7 @@ export class ResponsesServing {
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | ResponseObject> {
-    this.ctx.model.assertServes(body.model);
+    const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const prepared = this.prepare(engine, body);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
@@ -59,6 +59,7 @@ export class ResponsesServing {
       await scope.admit(1, null, () => sse?.open());
       scope.countPrompt(prepared.promptIds.length);
       const run = ChoiceRun.start(engine, scope, 1, (choice, signal) => ({
+        ...(adapter !== undefined && { adapter }),
         inputIds: prepared.promptIds,
         maxNewTokens: prepared.maxNewTokens,
         ...toEngineSampling({ model: body.model, temperature: body.temperature, top_p: body.top_p }, choice),
