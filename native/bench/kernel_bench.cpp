@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
         m4{N, K, q4.data(), nullptr, scales.data(), nullptr};
     std::vector<uint8_t> p8, p4;
     if (k.repack) {
-      p8.resize(packed_bytes(false, N, K));
-      p4.resize(packed_bytes(true, N, K));
+      p8.resize(packed_bytes(k, false, N, K));
+      p4.resize(packed_bytes(k, true, N, K));
       k.repack(m8, false, p8.data());
       k.repack(m4, true, p4.data());
       m8.packed = p8.data();

@@ -1,8 +1,10 @@
 // Every ISA's kernels against the generic reference, on odd sizes (not multiples of the vector
 // width, register tile or block where the format allows). Prints one line per failure and ends
 // with "N passed, N failed"; exits non-zero on any failure.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -20,6 +22,14 @@
 
 using namespace wenxin;
 using namespace wenxin::kernels;
+
+#if defined(WENXIN_TEST_VNNI_EMULATED)
+// kernels_avx_vnni.cpp built with vpdpbusd emulated in AVX2 (CMakeLists.txt): the AVX-VNNI kernels'
+// logic on CPUs without AVX-VNNI; the instruction itself runs only where the CPU has it.
+namespace wenxin::kernels::avx_vnni_emulated {
+extern const KernelTable kTable;
+}
+#endif
 
 namespace {
 
@@ -128,7 +138,7 @@ void test_dequantize(const KernelTable& ref, const KernelTable& isa, const QWeig
   QuantizedMatrix m = w.m;
   std::vector<uint8_t> packed;
   if (isa.repack != nullptr) {
-    packed.resize(packed_bytes(q4, N, K));
+    packed.resize(packed_bytes(isa, q4, N, K));
     isa.repack(w.m, q4, packed.data());
     m.packed = packed.data();
   }
@@ -138,7 +148,7 @@ void test_dequantize(const KernelTable& ref, const KernelTable& isa, const QWeig
 
 void test_quantized(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t K : {32, 64, 96, 160, 1056}) {
-    for (int64_t T : {1, 2, 3, 5, 6, 9}) {
+    for (int64_t T : {1, 2, 3, 5, 6, 9, 35}) {
       const auto x = random_floats(T * K);
       QuantizedActivations qa, qb;
       qa.resize(T, K);
@@ -157,12 +167,12 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
           (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, w.m, N / 3, N, b.data(), N);
           check(close(b, a, 1e-5f, 1.0f), shape(q4 ? "gemm_q4" : "gemm_q8", isa.name, T, N, K));
           if (isa.repack != nullptr) {  // the ISA's own tiles, on row ranges that split a tile group
-            std::vector<uint8_t> packed(packed_bytes(q4, N, K));
+            std::vector<uint8_t> packed(packed_bytes(isa, q4, N, K));
             isa.repack(w.m, q4, packed.data());
             QuantizedMatrix pm = w.m;
             pm.packed = packed.data();
             std::vector<float> c(T * N, -1.0f);
-            const int64_t split = N > kPackRows ? kPackRows : N;
+            const int64_t split = N > isa.pack_rows ? isa.pack_rows : N;
             (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, 0, split, c.data(), N);
             (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, split, N, c.data(), N);
             check(close(c, a, 1e-5f, 1.0f), shape(q4 ? "packed gemm_q4" : "packed gemm_q8", isa.name, T, N, K));
@@ -446,10 +456,35 @@ void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
 
 }  // namespace
 
+// WENXIN_ISA: every known path this CPU runs is accepted, any other name is an error naming it.
+void test_isa_override() {
+  const auto supported = supported_isas();
+  auto error_for = [](const char* name) {
+    setenv("WENXIN_ISA", name, 1);
+    std::string e = isa_override_error();
+    unsetenv("WENXIN_ISA");
+    return e;
+  };
+  check(isa_override_error().empty(), "WENXIN_ISA unset is accepted");
+  check(error_for("avx9000").find("WENXIN_ISA=avx9000 names no kernel path") == 0, "WENXIN_ISA=avx9000 refused");
+  for (Isa isa : known_isas()) {
+    const bool runs = std::find(supported.begin(), supported.end(), isa) != supported.end();
+    const std::string e = error_for(isa_name(isa));
+    check(runs ? e.empty() : e.find("this CPU cannot run the " + std::string(isa_name(isa))) != std::string::npos,
+          std::string("WENXIN_ISA=") + isa_name(isa) + (runs ? " accepted" : " refused"));
+  }
+}
+
 int main() {
   const KernelTable& ref = *kernels_for(Isa::kGeneric);
-  for (Isa isa : supported_isas()) {
-    const KernelTable& k = *kernels_for(isa);
+  test_isa_override();
+  std::vector<const KernelTable*> tables;
+  for (Isa isa : supported_isas()) tables.push_back(kernels_for(isa));
+#if defined(WENXIN_TEST_VNNI_EMULATED)
+  if (kernels_for(Isa::kAvx2) != nullptr) tables.push_back(&avx_vnni_emulated::kTable);
+#endif
+  for (const KernelTable* table : tables) {
+    const KernelTable& k = *table;
     const int before = passed + failed;
     test_gemm_float(ref, k);
     test_quantized(ref, k);

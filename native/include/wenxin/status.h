@@ -23,6 +23,7 @@ enum class ErrorCode {
   kAborted,
   kEngineClosed,
   kInternal,
+  kUnsupportedIsa,  // WENXIN_ISA names a kernel path this build or CPU cannot run
 };
 
 // The stable string that JS sees as `error.code` (see packages/engine/src/errors.ts).
@@ -43,6 +44,7 @@ inline const char* error_code_name(ErrorCode code) {
     case ErrorCode::kAborted: return "ERR_WENXIN_ABORTED";
     case ErrorCode::kEngineClosed: return "ERR_WENXIN_ENGINE_CLOSED";
     case ErrorCode::kInternal: return "ERR_WENXIN_INTERNAL";
+    case ErrorCode::kUnsupportedIsa: return "ERR_WENXIN_UNSUPPORTED_ISA";
   }
   return "ERR_WENXIN_INTERNAL";
 }

@@ -7,10 +7,12 @@
 
 namespace wenxin {
 
-// The kernel path in use (WENXIN_ISA or the best the CPU supports), and all it could use.
+// The kernel path in use (WENXIN_ISA or the best the CPU supports), and all it could use. When
+// WENXIN_ISA names a path this build or CPU cannot run, `error` says so and `active` is empty.
 struct KernelPaths {
   std::string active;
   std::vector<std::string> supported;
+  std::string error;
 };
 KernelPaths kernel_paths();
 

@@ -9,6 +9,7 @@
 #include "addon/quantize_worker.h"
 #include "addon/trainer_wrap.h"
 #include "wenxin/sampling.h"
+#include "wenxin/status.h"
 #include "wenxin/system_info.h"
 #include "wenxin/testing.h"
 
@@ -48,6 +49,11 @@ Napi::Value measure_bandwidth(const Napi::CallbackInfo& info) {
 Napi::Value kernel_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const KernelPaths paths = kernel_paths();
+  if (!paths.error.empty()) {
+    Napi::Error err = Napi::Error::New(env, paths.error);
+    err.Set("code", Napi::String::New(env, error_code_name(ErrorCode::kUnsupportedIsa)));
+    throw err;
+  }
   Napi::Object o = Napi::Object::New(env);
   o.Set("active", Napi::String::New(env, paths.active));
   o.Set("supported", to_js_strings(env, paths.supported));

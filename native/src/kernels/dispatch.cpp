@@ -1,5 +1,6 @@
 // Chooses the kernel table once: the best ISA the CPU supports, unless WENXIN_ISA names another.
 // The only file that knows every ISA.
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -9,6 +10,7 @@
 #if defined(WENXIN_KERNELS_X86)  // set by CMake when the x86 folders are compiled in
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx_vnni/avx_vnni.h"
 #endif
 #if defined(WENXIN_KERNELS_ARM)  // set by CMake when the AArch64 folder is compiled in
 #include "kernels/arm/neon.h"
@@ -18,14 +20,13 @@ namespace wenxin::kernels {
 
 namespace {
 
-constexpr Isa kAllIsas[] = {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm};
-
 bool cpu_has(Isa isa) {
   [[maybe_unused]] const CpuFeatures& f = cpu_features();
   switch (isa) {
     case Isa::kGeneric: return true;
 #if defined(WENXIN_KERNELS_X86)
     case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
+    case Isa::kAvxVnni: return f.avx2 && f.fma && f.f16c && f.avx_vnni;
     case Isa::kAvx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
 #endif
 #if defined(WENXIN_KERNELS_ARM)
@@ -37,12 +38,24 @@ bool cpu_has(Isa isa) {
   }
 }
 
-const KernelTable& choose() {
+std::string join(const std::vector<Isa>& isas) {
+  std::string out;
+  for (Isa isa : isas) out += (out.empty() ? "" : ", ") + std::string(isa_name(isa));
+  return out;
+}
+
+const char* forced_isa() {
   const char* forced = std::getenv("WENXIN_ISA");
-  if (forced != nullptr && *forced != '\0') {
-    for (Isa isa : kAllIsas)
+  return forced != nullptr && *forced != '\0' ? forced : nullptr;
+}
+
+const KernelTable& choose() {
+  if (const char* forced = forced_isa()) {
+    for (Isa isa : known_isas())
       if (std::strcmp(forced, isa_name(isa)) == 0 && cpu_has(isa)) return *kernels_for(isa);
-    // An unknown or unsupported name falls back to the best path rather than failing the load.
+    // Never a silent fallback: a forced path that cannot run would measure or test another one.
+    std::fprintf(stderr, "wenxin: %s\n", isa_override_error().c_str());
+    std::abort();
   }
   const auto isas = supported_isas();
   return *kernels_for(isas.back());
@@ -54,6 +67,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::kGeneric: return "generic";
     case Isa::kAvx2: return "avx2";
+    case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512: return "avx512";
     case Isa::kNeon: return "neon";
     case Isa::kNeonDot: return "dotprod";
@@ -62,11 +76,34 @@ const char* isa_name(Isa isa) {
   return "generic";
 }
 
+std::vector<Isa> known_isas() {
+#if defined(WENXIN_KERNELS_X86)
+  return {Isa::kGeneric, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512};
+#elif defined(WENXIN_KERNELS_ARM)
+  return {Isa::kGeneric, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm};
+#else
+  return {Isa::kGeneric};
+#endif
+}
+
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out;
-  for (Isa isa : kAllIsas)
+  for (Isa isa : known_isas())
     if (cpu_has(isa)) out.push_back(isa);
   return out;
+}
+
+std::string isa_override_error() {
+  const char* forced = forced_isa();
+  if (forced == nullptr) return {};
+  for (Isa isa : known_isas()) {
+    if (std::strcmp(forced, isa_name(isa)) != 0) continue;
+    if (cpu_has(isa)) return {};
+    return std::string("WENXIN_ISA=") + forced + ": this CPU cannot run the " + forced +
+           " kernel path (it runs: " + join(supported_isas()) + "; CPU features: " + describe(cpu_features()) + ")";
+  }
+  return std::string("WENXIN_ISA=") + forced + " names no kernel path of this build (known: " + join(known_isas()) +
+         "; this CPU runs: " + join(supported_isas()) + ")";
 }
 
 const KernelTable* kernels_for(Isa isa) {
@@ -75,6 +112,7 @@ const KernelTable* kernels_for(Isa isa) {
     case Isa::kGeneric: return &generic::kTable;
 #if defined(WENXIN_KERNELS_X86)
     case Isa::kAvx2: return &avx2::kTable;
+    case Isa::kAvxVnni: return &avx_vnni::kTable;
     case Isa::kAvx512: return &avx512::kTable;
 #endif
 #if defined(WENXIN_KERNELS_ARM)

@@ -1,10 +1,13 @@
-// The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx512/) and chosen
-// at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avx512 (x86-64) or neon|dotprod|i8mm
-// (AArch64) forces a path (tests run them all).
+// The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx_vnni/, avx512/) and
+// chosen at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avxvnni|avx512 (x86-64) or
+// neon|dotprod|i8mm (AArch64, arm/) forces a path (tests run them all); naming a path this build or CPU cannot run is
+// an error (isa_override_error), never a silent fallback. Tables are filled with designated initializers (C++20
+// requires them in declaration order), so a swapped or misnamed entry does not compile.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
@@ -29,9 +32,14 @@ struct KernelTable {
                   int64_t ldy);
   void (*gemm_q4)(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
                   int64_t ldy);
-  // Re-lays a q8/q4 matrix into this ISA's tiles (`out` holds packed_bytes); nullptr when the ISA
-  // reads the plain layout.
+  // Re-lays a q8/q4 matrix into this ISA's tiles (`out` holds packed_bytes(table, ...)); nullptr when
+  // the ISA reads the plain layout. The tiles hold `pack_rows` rows per group; each (group, 32-element
+  // block) takes pack_block_bytes_q8 / _q4 bytes, groups one after another, so a row range that starts
+  // on a group boundary can be repacked on its own.
   void (*repack)(const QuantizedMatrix& w, bool q4, uint8_t* out);
+  int64_t pack_rows;
+  int64_t pack_block_bytes_q8;
+  int64_t pack_block_bytes_q4;
 
   // fp8 e4m3 weights against float activations.
   void (*gemm_fp8)(const float* x, int64_t T, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy);
@@ -48,15 +56,31 @@ struct KernelTable {
   void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 };
 
-// x86-64: avx2, avx512. AArch64: neon (base), dotprod (+ FEAT_DotProd), i8mm (+ FEAT_I8MM).
-enum class Isa { kGeneric, kAvx2, kAvx512, kNeon, kNeonDot, kNeonI8mm };
+// Bytes of one (group, block) tile and of a whole n × k matrix in `t`'s repacked layout.
+inline int64_t packed_block_bytes(const KernelTable& t, bool q4) {
+  return q4 ? t.pack_block_bytes_q4 : t.pack_block_bytes_q8;
+}
+inline int64_t packed_bytes(const KernelTable& t, bool q4, int64_t n, int64_t k) {
+  return (n + t.pack_rows - 1) / t.pack_rows * (k / kQBlock) * packed_block_bytes(t, q4);
+}
 
-// The table in use: the best the CPU supports, or WENXIN_ISA's choice.
+// Best last among the paths one CPU family can run.
+// x86-64: avx2, avxvnni, avx512. AArch64: neon (base), dotprod (+ FEAT_DotProd), i8mm (+ FEAT_I8MM).
+enum class Isa { kGeneric, kAvx2, kAvxVnni, kAvx512, kNeon, kNeonDot, kNeonI8mm };
+
+// Empty when WENXIN_ISA is unset or names a path this build and CPU can run; else why not (the name,
+// the known paths, the ones this CPU runs and its features). Engine creation reports it as
+// ERR_WENXIN_UNSUPPORTED_ISA before anything is loaded.
+std::string isa_override_error();
+// The table in use: the best the CPU supports, or WENXIN_ISA's choice. Aborts with
+// isa_override_error() when that choice cannot run: callers that take user input check it first.
 const KernelTable& active_kernels();
 // A specific ISA's table, or nullptr when this CPU cannot run it.
 const KernelTable* kernels_for(Isa isa);
 // The ISAs this CPU can run, best last.
 std::vector<Isa> supported_isas();
+// Every ISA this build knows, CPU or not.
+std::vector<Isa> known_isas();
 const char* isa_name(Isa isa);
 
 }  // namespace wenxin::kernels

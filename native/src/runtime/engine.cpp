@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "core/mapping_guard.h"
+#include "kernels/kernels.h"
 #include "runtime/engine_reports.h"
 #include "runtime/grammar/constraint.h"
 #include "runtime/kv_budget.h"
@@ -14,7 +15,9 @@ namespace wenxin::runtime {
 
 Status Engine::create(const Ernie45Hparams& hp, const std::vector<std::string>& files, const EngineOptions& options,
                       std::unique_ptr<Engine>* out) {
-  WENXIN_RETURN_IF_ERROR(options.validate(hp));  // before a single weight is mapped
+  // Before a single weight is mapped: a forced kernel path that cannot run, then the options.
+  if (std::string isa = kernels::isa_override_error(); !isa.empty()) return Status(ErrorCode::kUnsupportedIsa, isa);
+  WENXIN_RETURN_IF_ERROR(options.validate(hp));
   auto e = std::unique_ptr<Engine>(new Engine());
   e->pool_ = std::make_unique<ThreadPool>(options.threads);
   WENXIN_RETURN_IF_ERROR(model::Ernie45Model::load(hp, files, options.weights, *e->pool_, &e->model_));

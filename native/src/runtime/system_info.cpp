@@ -6,7 +6,8 @@ namespace wenxin {
 
 KernelPaths kernel_paths() {
   KernelPaths p;
-  p.active = kernels::active_kernels().name;
+  p.error = kernels::isa_override_error();
+  if (p.error.empty()) p.active = kernels::active_kernels().name;
   for (kernels::Isa isa : kernels::supported_isas()) p.supported.emplace_back(kernels::isa_name(isa));
   return p;
 }

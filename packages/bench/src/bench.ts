@@ -38,6 +38,10 @@ export interface BenchRow {
   ttft512_ms: number;
   rss_mb: number;
   roofline_pct: number;
+  /** Our kernel path in this run (WENXIN_ISA / --isa, else the best the CPU runs). */
+  isa: string;
+  /** The libggml-cpu variant llama.cpp loaded for this model and format (on both engines' rows). */
+  llama_variant: string;
 }
 
 export interface BenchReport {
@@ -145,6 +149,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const tgThreads = tg.threads;
         const full = byThreads.get(pp.threads)!;
         const bw = tgThreads === 1 ? bw1 : bw2;
+        const variants = new Set([...byThreads.values()].flat().map((x) => x.llama_variant ?? ""));
+        variants.delete("");
         const row: BenchRow = {
           model: m.name,
           weights,
@@ -156,7 +162,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           ttft512_ms: ttft.value,
           rss_mb: median(full.map((x) => x.rss_mb)),
           roofline_pct: (100 * tgBest) / ((bw * 1e9) / bytesPerToken(m.config, weights)),
+          isa: info.kernels.active,
+          llama_variant: [...variants].join("+"),
         };
+        if (engine === "llama.cpp") {
+          const partner = rows.find((x) => x.engine === "wenxin" && x.model === m.name && x.weights === weights);
+          if (partner) partner.llama_variant = row.llama_variant;
+        }
         rows.push(row);
         log(
           `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB`,
@@ -183,7 +195,7 @@ export function formatReport(r: BenchReport): string {
   ];
   for (const row of r.rows)
     lines.push(
-      `| ${row.model} | ${row.weights} | ${row.engine} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} |`,
+      `| ${row.model} | ${row.weights} | ${row.engine === "wenxin" ? `wenxin (${row.isa})` : `llama.cpp (${row.llama_variant})`} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} |`,
     );
   lines.push(
     "",

@@ -5,12 +5,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-import { WenxinError } from "@wenxin/engine";
+import { systemInfo, WenxinError } from "@wenxin/engine";
 
 import { benchModels, formatReport, runBench, type WeightsFormat } from "./bench.js";
 import { formatConcurrencyReport, runConcurrencyBench } from "./concurrency.js";
 import { formatLongPromptReport, runLongPromptBench, type LongPromptKv } from "./long_prompt.js";
 import { measureQuality } from "./quality.js";
+import { LLAMA_VARIANT_ENV, LLAMA_VARIANT_FOR_ISA } from "./llama_variant.js";
 import { formatTrainingReport, runTrainingBench } from "./training.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -36,7 +37,10 @@ node-llama-cpp with one context of as many sequences, and the time to first toke
 on the ERNIE-4.5-0.3B shape against PyTorch + peft (float32 and bfloat16 bases) from a Python (--python, else
 a virtual environment it sets up in .bench/ with torch 2.13 CPU, transformers 5.17, peft 0.21).
 
-  --configs DIR   released config.json files (default ../shared/configs)`;
+  --configs DIR   released config.json files (default ../shared/configs)
+  --isa PATH      force our kernel path (generic|avx2|avxvnni|avx512, as WENXIN_ISA) and restrict llama.cpp
+                  to node-llama-cpp's CPU build of the same level (x64, haswell, alderlake; avx512: its own
+                  choice); every row names both. A path this CPU cannot run is an error.`;
 
 function numberOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
       batches: { type: "string" },
       steps: { type: "string" },
       python: { type: "string" },
+      isa: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -74,6 +79,16 @@ async function main(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  if (values.isa !== undefined) {
+    if (!Object.hasOwn(LLAMA_VARIANT_FOR_ISA, values.isa))
+      throw new Error(`--isa must be one of ${Object.keys(LLAMA_VARIANT_FOR_ISA).join(", ")}, got '${values.isa}'`);
+    // Inherited by every measurement child; systemInfo() below refuses a path this CPU cannot run.
+    process.env.WENXIN_ISA = values.isa;
+    const variant = LLAMA_VARIANT_FOR_ISA[values.isa];
+    if (variant) process.env[LLAMA_VARIANT_ENV] = variant;
+    else delete process.env[LLAMA_VARIANT_ENV];
+    systemInfo();
   }
   const fixtures = path.join(root, "test/fixtures/ernie45");
   if (values.quality) {

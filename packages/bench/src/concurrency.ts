@@ -34,6 +34,9 @@ export interface ConcurrencyRow {
   streams: number;
   wenxin_tok_s: number;
   llama_tok_s: number;
+  /** Our kernel path, and the libggml-cpu variant llama.cpp loaded. */
+  isa: string;
+  llama_variant: string;
 }
 
 export interface ConcurrencyReport {
@@ -84,7 +87,14 @@ export async function runConcurrencyBench(o: ConcurrencyOptions): Promise<Concur
     });
     const l = await measure({ ...base, engine: "llama", model: built.gguf[GGUF_TYPE[weights]]! });
     w.aggregate.forEach((a, i) => {
-      const row = { weights, streams: a.streams, wenxin_tok_s: a.tok_s, llama_tok_s: l.aggregate[i]!.tok_s };
+      const row = {
+        weights,
+        streams: a.streams,
+        wenxin_tok_s: a.tok_s,
+        llama_tok_s: l.aggregate[i]!.tok_s,
+        isa: info.kernels.active,
+        llama_variant: l.llama_variant ?? "unknown",
+      };
       rows.push(row);
       log(
         `${weights} ${a.streams} streams: wenxin ${row.wenxin_tok_s.toFixed(1)} tok/s, llama.cpp ${row.llama_tok_s.toFixed(1)} tok/s`,
@@ -107,7 +117,7 @@ export async function runConcurrencyBench(o: ConcurrencyOptions): Promise<Concur
 
 export function formatConcurrencyReport(r: ConcurrencyReport): string {
   const lines = [
-    `CPU: ${r.cpu}; ${r.model}; ${r.threads} threads; each stream: 16-token prompt, ${r.gen_tokens} greedy tokens`,
+    `CPU: ${r.cpu}; ${r.model}; ${r.threads} threads; each stream: 16-token prompt, ${r.gen_tokens} greedy tokens; kernels: wenxin ${r.rows[0]?.isa ?? "?"}, llama.cpp ${r.rows[0]?.llama_variant ?? "?"}`,
     "",
     "| weights | streams | wenxin tok/s | × own 1 stream | llama.cpp tok/s | × own 1 stream | wenxin / llama.cpp |",
     "|---|---|---|---|---|---|---|",

@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 
 import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
+import { loadedLlamaVariant, restrictLlamaVariant } from "./llama_variant.js";
 import { syntheticTokens } from "./synthetic_tokens.js";
 
 export interface ConcurrencyRequest {
@@ -25,6 +26,8 @@ export interface ConcurrencyRequest {
 export interface ConcurrencyMeasurement {
   aggregate: { streams: number; tok_s: number; seconds: number }[];
   prefix?: { system_tokens: number; question_tokens: number; miss_ms: number; hit_ms: number };
+  /** llama.cpp only: the libggml-cpu variant that loaded. */
+  llama_variant?: string;
 }
 
 const PROMPT = 16;
@@ -91,8 +94,10 @@ async function measureWenxin(r: ConcurrencyRequest): Promise<ConcurrencyMeasurem
 }
 
 async function measureLlama(r: ConcurrencyRequest): Promise<ConcurrencyMeasurement> {
+  await restrictLlamaVariant();
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
+  const variant = loadedLlamaVariant();
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
   const maxStreams = Math.max(...r.streams);
   // contextSize is per sequence; the batch holds one decode token of every sequence, or a prompt.
@@ -111,7 +116,7 @@ async function measureLlama(r: ConcurrencyRequest): Promise<ConcurrencyMeasureme
       free.push(sequence);
     }
   };
-  const result: ConcurrencyMeasurement = { aggregate: await aggregate(r, stream) };
+  const result: ConcurrencyMeasurement = { aggregate: await aggregate(r, stream), llama_variant: variant };
   await context.dispose();
   await model.dispose();
   await llama.dispose();

@@ -8,6 +8,7 @@
 import { performance } from "node:perf_hooks";
 
 import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
+import { loadedLlamaVariant, restrictLlamaVariant } from "./llama_variant.js";
 import { syntheticTokens } from "./synthetic_tokens.js";
 
 export interface MeasureRequest {
@@ -35,6 +36,8 @@ export interface Measurement {
   tg128_tok_s: number;
   ttft512_ms: number | null;
   rss_mb: number;
+  /** llama.cpp only: the libggml-cpu variant that loaded. */
+  llama_variant?: string;
 }
 
 const PROMPT = 512;
@@ -96,8 +99,10 @@ async function measureWenxin(r: MeasureRequest) {
 }
 
 async function measureLlama(r: MeasureRequest) {
+  await restrictLlamaVariant();
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
+  const variant = loadedLlamaVariant();
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
   const kvType = r.kv === "int8" ? "Q8_0" : "F32";
   const context = await model.createContext({
@@ -121,7 +126,7 @@ async function measureLlama(r: MeasureRequest) {
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return m;
+  return { ...m, llama_variant: variant };
 }
 
 runMeasurementChild(async (r: MeasureRequest): Promise<Measurement | LongPromptMeasurement> => {

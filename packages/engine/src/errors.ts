@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   "ERR_WENXIN_ABORTED",
   "ERR_WENXIN_ENGINE_CLOSED",
   "ERR_WENXIN_INTERNAL",
+  // WENXIN_ISA names a kernel path this build or CPU cannot run (the message lists what it can).
+  "ERR_WENXIN_UNSUPPORTED_ISA",
   // No native addon could be loaded (not installed, no prebuilt binary for this platform, not built):
   // only a local model needs it.
   "ERR_WENXIN_NATIVE_UNAVAILABLE",

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import os from "node:os";
 
+import { fromNativeError } from "./errors.js";
 import { nativeAddon } from "./native/binding.js";
 
 /** What the engine runs on: the CPU, and the kernel path it chose (WENXIN_ISA overrides it). */
@@ -28,8 +29,17 @@ export function systemInfo(): SystemInfo {
     cpu: os.cpus()[0]?.model ?? "unknown",
     logicalCores: os.availableParallelism(),
     cpuFlags: flags,
-    kernels: nativeAddon().kernelInfo(),
+    kernels: kernelInfo(),
   };
+}
+
+/** The kernel paths; throws ERR_WENXIN_UNSUPPORTED_ISA when WENXIN_ISA names one this CPU cannot run. */
+function kernelInfo(): SystemInfo["kernels"] {
+  try {
+    return nativeAddon().kernelInfo();
+  } catch (err) {
+    throw fromNativeError(err);
+  }
 }
 
 /** Streaming-read memory bandwidth in GB/s, for roofline figures. */

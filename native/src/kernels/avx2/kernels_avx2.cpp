@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/attention_x86.h"
@@ -98,12 +99,89 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
   }
 }
 
+// bf16 weights, 16 at a time: one 32-byte load holds 8 pairs (element 2j in the low half of 32-bit lane
+// j, 2j + 1 in the high half), so a shift and a mask give the even and the odd elements as floats, two
+// ops per 16 weights against the activations split the same way once per call (`xs`: per token, per
+// 16 elements, the 8 even ones then the 8 odd ones). R rows × TT tokens of accumulators.
+template <int R, int TT>
+void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y,
+               int64_t ldy) {
+  const int64_t k16 = k / 16 * 16;
+  __m256 acc[R][TT];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
+  const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  for (int64_t i = 0; i < k16; i += 16) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (n + r) * rb + 2 * i));
+      const __m256 we = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+      const __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(v, high));
+#pragma GCC unroll 8
+      for (int t = 0; t < TT; ++t) {
+        acc[r][t] = _mm256_fmadd_ps(we, _mm256_loadu_ps(xs + t * k16 + i), acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(wo, _mm256_loadu_ps(xs + t * k16 + i + 8), acc[r][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int t = 0; t < TT; ++t) {
+      float s = hsum(acc[r][t]);
+      for (int64_t j = k16; j < k; ++j) s += scalar_w<DType::kBF16>(w + (n + r) * rb, j) * x[t * k + j];
+      y[t * ldy + n + r] = s;
+    }
+}
+
+void gemm_bf16(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb, int64_t n0, int64_t n1, float* y,
+               int64_t ldy) {
+  const int64_t k16 = k / 16 * 16;
+  thread_local std::vector<float> split;
+  if (split.size() < static_cast<size_t>(T * k16)) split.resize(T * k16);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < k16; i += 16) {
+      const __m256 a = _mm256_loadu_ps(x + t * k + i), b = _mm256_loadu_ps(x + t * k + i + 8);
+      const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+      const __m256 odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+      _mm256_storeu_ps(split.data() + t * k16 + i,
+                       _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8)));
+      _mm256_storeu_ps(split.data() + t * k16 + i + 8,
+                       _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odd), 0xD8)));
+    }
+  const float* xs = split.data();
+  if (T == 1) {
+    int64_t n = n0;
+    for (; n + 4 <= n1; n += 4) bf16_tile<4, 1>(xs, x, k, w, rb, n, y, ldy);
+    for (; n < n1; ++n) bf16_tile<1, 1>(xs, x, k, w, rb, n, y, ldy);
+    return;
+  }
+  // Token rows in blocks of 30 (activations in L2), weight rows 4 at a time, then the block's tokens
+  // 3 at a time: 12 accumulators and the row's two converted halves fit the 16 ymm registers.
+  constexpr int64_t kTokenBlock = 30;
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
+    auto rows = [&](auto r_const, int64_t n) {
+      constexpr int R = decltype(r_const)::value;
+      int64_t t = t0;
+      for (; t + 3 <= t1; t += 3) bf16_tile<R, 3>(xs + t * k16, x + t * k, k, w, rb, n, y + t * ldy, ldy);
+      if (t1 - t == 2) bf16_tile<R, 2>(xs + t * k16, x + t * k, k, w, rb, n, y + t * ldy, ldy);
+      if (t1 - t == 1) bf16_tile<R, 1>(xs + t * k16, x + t * k, k, w, rb, n, y + t * ldy, ldy);
+    };
+    int64_t n = n0;
+    for (; n + 4 <= n1; n += 4) rows(std::integral_constant<int, 4>{}, n);
+    for (; n < n1; ++n) rows(std::integral_constant<int, 1>{}, n);
+  }
+}
+
 void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0, int64_t n1,
                 float* y, int64_t ldy) {
   const auto* wb = static_cast<const uint8_t*>(w);
   switch (wt) {
     case DType::kF32: gemm_float_typed<DType::kF32>(x, T, k, wb, rb, n0, n1, y, ldy); break;
-    case DType::kBF16: gemm_float_typed<DType::kBF16>(x, T, k, wb, rb, n0, n1, y, ldy); break;
+    case DType::kBF16: gemm_bf16(x, T, k, wb, rb, n0, n1, y, ldy); break;
     default: gemm_float_typed<DType::kF16>(x, T, k, wb, rb, n0, n1, y, ldy); break;
   }
 }
@@ -215,11 +293,18 @@ void quant_gemm(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t
   }
 }
 
+// The repacked tiles (packed_gemm.cpp) when the weights have them, else the plain layout.
 void gemm_q8(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<false>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(false, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<false>(x, w, n0, n1, y, ldy);
 }
 void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  quant_gemm<true>(x, w, n0, n1, y, ldy);
+  if (w.packed)
+    gemm_packed(true, x, w, n0, n1, y, ldy);
+  else
+    quant_gemm<true>(x, w, n0, n1, y, ldy);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
@@ -246,8 +331,31 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx2", gemm_float, quantize_row_q8,     gemm_q8, gemm_q4, nullptr, generic::gemm_fp8, attention,
-    dot,    axpy,       generic::dequantize,
+    .name = "avx2",
+    .gemm_float = gemm_float,
+    .quantize_row_q8 = quantize_row_q8,
+    .gemm_q8 = gemm_q8,
+    .gemm_q4 = gemm_q4,
+    .repack = repack,
+    .pack_rows = kPackRowsAvx2,
+    .pack_block_bytes_q8 = avx2::kPackBlockBytesQ8Avx2,
+    .pack_block_bytes_q4 = avx2::kPackBlockBytesQ4Avx2,
+    .gemm_fp8 = generic::gemm_fp8,
+    .attention = attention,
+    .dot_f32 = dot,
+    .axpy_f32 = axpy,
+    .dequantize = dequantize,
 };
+
+void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,
+                        int64_t n1, float* y, int64_t ldy) {
+  avx2::gemm_float(x, T, k, w, wt, rb, n0, n1, y, ldy);
+}
+void shared::quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
+  avx2::quantize_row_q8(x, row, out);
+}
+void shared::attention(const AttentionArgs& args, const AttentionPartial& out) { avx2::attention(args, out); }
+float shared::dot(const float* a, const float* b, int64_t n) { return avx2::dot(a, b, n); }
+void shared::axpy(float a, const float* x, float* y, int64_t n) { avx2::axpy(a, x, y, n); }
 
 }  // namespace wenxin::kernels::avx2

@@ -284,8 +284,20 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 const KernelTable kTable = {
-    "avx512", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, repack, generic::gemm_fp8, attention,
-    dot,      axpy,       dequantize,
+    .name = "avx512",
+    .gemm_float = gemm_float,
+    .quantize_row_q8 = quantize_row_q8,
+    .gemm_q8 = gemm_q8,
+    .gemm_q4 = gemm_q4,
+    .repack = repack,
+    .pack_rows = kPackRows,
+    .pack_block_bytes_q8 = packed_block_bytes(false),
+    .pack_block_bytes_q4 = packed_block_bytes(true),
+    .gemm_fp8 = generic::gemm_fp8,
+    .attention = attention,
+    .dot_f32 = dot,
+    .axpy_f32 = axpy,
+    .dequantize = dequantize,
 };
 
 }  // namespace wenxin::kernels::avx512

@@ -175,7 +175,20 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
 }
 
 const KernelTable kTable = {
-    "generic", gemm_float, quantize_row_q8, gemm_q8, gemm_q4, nullptr, gemm_fp8, attention, dot, axpy, dequantize,
+    .name = "generic",
+    .gemm_float = gemm_float,
+    .quantize_row_q8 = quantize_row_q8,
+    .gemm_q8 = gemm_q8,
+    .gemm_q4 = gemm_q4,
+    .repack = nullptr,
+    .pack_rows = 0,
+    .pack_block_bytes_q8 = 0,
+    .pack_block_bytes_q4 = 0,
+    .gemm_fp8 = gemm_fp8,
+    .attention = attention,
+    .dot_f32 = dot,
+    .axpy_f32 = axpy,
+    .dequantize = dequantize,
 };
 
 }  // namespace wenxin::kernels::generic

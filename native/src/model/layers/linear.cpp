@@ -73,16 +73,16 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
   const bool q4 = layer->format == WeightFormat::kQ4;
   if (K.repack == nullptr || (layer->format != WeightFormat::kQ8 && !q4)) return;
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
-  auto packed = std::make_shared<std::vector<uint8_t>>(kernels::packed_bytes(q4, n, k));
+  auto packed = std::make_shared<std::vector<uint8_t>>(kernels::packed_bytes(K, q4, n, k));
   // Row groups are independent: split them over the pool.
-  const int64_t groups = (n + kernels::kPackRows - 1) / kernels::kPackRows;
+  const int64_t rows = K.pack_rows, groups = (n + rows - 1) / rows;
   pool.parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
     kernels::QuantizedMatrix part = layer->quantized;
-    const int64_t r0 = g0 * kernels::kPackRows, r1 = std::min(n, g1 * kernels::kPackRows);
+    const int64_t r0 = g0 * rows, r1 = std::min(n, g1 * rows);
     part.n = r1 - r0;
     part.data += r0 * (q4 ? kernels::q4_row_bytes(k) : k);
     part.block_scale += r0 * nb;
-    K.repack(part, q4, packed->data() + g0 * nb * kernels::packed_block_bytes(q4));
+    K.repack(part, q4, packed->data() + g0 * nb * kernels::packed_block_bytes(K, q4));
   });
   if (release_plain) {
     if (layer->storage) {

@@ -1,0 +1,55 @@
+// WENXIN_ISA naming a kernel path this build or CPU cannot run is a typed error from Engine.load
+// (and from systemInfo), never a silent fallback to another path. The variable is read when an
+// engine is created, so the test sets it around each load.
+import { afterEach, describe, expect, it } from "vitest";
+
+import { Engine, systemInfo, WenxinError } from "../../src/index.js";
+import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
+
+const KNOWN_X86 = ["generic", "avx2", "avxvnni", "avx512"];
+const saved = process.env.WENXIN_ISA;
+afterEach(() => {
+  if (saved === undefined) delete process.env.WENXIN_ISA;
+  else process.env.WENXIN_ISA = saved;
+});
+
+async function loadWith(isa: string): Promise<unknown> {
+  process.env.WENXIN_ISA = isa;
+  return Engine.load(DENSE_DIR, { threads: 1 }).then(
+    (e) => {
+      void e.close();
+      return undefined;
+    },
+    (e: unknown) => e,
+  );
+}
+
+describe("WENXIN_ISA", () => {
+  const supported = systemInfo().kernels.supported;
+
+  it("an unknown path name is ERR_WENXIN_UNSUPPORTED_ISA, listing the known paths and what this CPU runs", async () => {
+    const err = await loadWith("avx9000");
+    expect(err).toBeInstanceOf(WenxinError);
+    expect((err as WenxinError).code).toBe("ERR_WENXIN_UNSUPPORTED_ISA");
+    expect((err as WenxinError).message).toContain("WENXIN_ISA=avx9000");
+    expect((err as WenxinError).message).toContain(`this CPU runs: ${supported.join(", ")}`);
+    expect(() => systemInfo()).toThrow(expect.objectContaining({ code: "ERR_WENXIN_UNSUPPORTED_ISA" }));
+  });
+
+  const unsupported = process.arch === "x64" ? KNOWN_X86.filter((isa) => !supported.includes(isa)) : [];
+  it.runIf(unsupported.length > 0)(`a path this CPU cannot run (${unsupported.join(", ")}) is refused`, async () => {
+    for (const isa of unsupported) {
+      const err = await loadWith(isa);
+      expect((err as WenxinError).code).toBe("ERR_WENXIN_UNSUPPORTED_ISA");
+      expect((err as WenxinError).message).toContain(`cannot run the ${isa} kernel path`);
+      expect((err as WenxinError).message).toContain("CPU features:");
+    }
+  });
+
+  it("every path this CPU runs loads and reports itself as active", async () => {
+    for (const isa of supported) {
+      expect(await loadWith(isa)).toBeUndefined();
+      expect(systemInfo().kernels.supported).toEqual(supported);
+    }
+  });
+});
