@@ -34,11 +34,12 @@ const model = await AutoModelForCausalLM.from_pretrained(modelName, {
 console.log(`${model.constructor.name} (${model.config.num_hidden_layers} layers) from ${modelName}\n`);
 
 const messages = [{ role: "user", content: "Give me a short introduction to large language model." }];
-const text = tokenizer.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true });
-const inputs = tokenizer([text], { add_special_tokens: false });
-const generated = await model.generate(inputs, { max_new_tokens: 32, seed: 42 });
-const outputIds = generated[0].slice(inputs.input_ids[0].length);
-console.log("generate:", tokenizer.decode(outputIds, { skip_special_tokens: true }), "\n");
+const inputs = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_dict: true });
+const generated = await model.generate({ ...inputs, max_new_tokens: 32, seed: 42 });
+const [reply] = tokenizer.batch_decode(generated.slice(null, [inputs.input_ids.dims[1], null]), {
+  skip_special_tokens: true,
+});
+console.log("generate:", reply, "\n");
 
 // 2. Streaming with an async iterator.
 const streamer = new TextIteratorStreamer(tokenizer, { skip_prompt: true, skip_special_tokens: true });
@@ -72,10 +73,10 @@ if (process.argv[2] === undefined) {
   await rm(dir, { recursive: true });
   await mergeAdapterIntoCheckpoint(model.engine.dir, adapter, dir);
   const merged = await AutoModelForCausalLM.from_pretrained(dir);
-  const [withLora] = await merged.generate(inputs, { max_new_tokens: 16, do_sample: false });
+  const [withLora] = await merged.generate_ids(inputs, { max_new_tokens: 16, do_sample: false });
   console.log(
     "with the adapter:",
-    tokenizer.decode(withLora.slice(inputs.input_ids[0].length), { skip_special_tokens: true }),
+    tokenizer.decode(withLora.slice(inputs.input_ids.dims[1]), { skip_special_tokens: true }),
   );
   await merged.dispose();
   await rm(dir, { recursive: true, force: true });

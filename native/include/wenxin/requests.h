@@ -28,6 +28,7 @@ struct GenerateRequest {
   std::shared_ptr<const Grammar> grammar;
   std::shared_ptr<const Vocabulary> vocabulary;
   std::string trigger;
+  bool rearm = false;  // with a trigger: after each complete value, wait for the trigger again
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };

@@ -58,6 +58,11 @@ void read_constraint(const Napi::Object& params, Engine* engine, GenerateRequest
     const auto t = typed<Napi::Uint8Array>(trigger, napi_uint8_array, "constraint.trigger");
     req->trigger.assign(reinterpret_cast<const char*>(t.Data()), t.ElementLength());
   }
+  const Napi::Value rearm = o.Get("rearm");
+  if (!rearm.IsUndefined()) {
+    if (!rearm.IsBoolean()) fail(env, "constraint.rearm must be a boolean");
+    req->rearm = rearm.As<Napi::Boolean>().Value();
+  }
   req->vocabulary = engine->vocabulary();
   if (!req->vocabulary)
     fail(env, "the engine has no vocabulary for constrained generation (setVocabulary was not called)");

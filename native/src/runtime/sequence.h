@@ -35,8 +35,8 @@ struct Sequence {
         sampler(request.sampling),
         tokens(request.prompt) {
     if (request.grammar && request.vocabulary)
-      constraint =
-          std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger, request.stop_ids);
+      constraint = std::make_unique<grammar::Constraint>(request.grammar, request.vocabulary, request.trigger,
+                                                         request.stop_ids, request.rearm);
   }
 
   bool embedding() const { return embedding_input >= 0; }

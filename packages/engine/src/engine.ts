@@ -420,7 +420,7 @@ export class Engine {
       throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
     const constraint = opts.constraint
-      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger }
+      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger, rearm: opts.constraint.rearm }
       : undefined;
 
     const id = this.nextId++;
@@ -428,6 +428,7 @@ export class Engine {
     const stream = new GenerationStream(this.tokenizer, stop, promptIds.length, () => this.native.cancel(id), {
       constrained: constraint !== undefined,
       triggered: constraint?.trigger === undefined,
+      constraintWarnings: constraint?.warnings,
       setPaused: (paused) => this.native.setPaused(id, paused),
     });
     // An explicit maxNewTokens past the context is refused; the default stops at the context.
@@ -446,6 +447,7 @@ export class Engine {
           rules: constraint.rules,
           sets: constraint.sets,
           ...(constraint.trigger !== undefined && { trigger: new TextEncoder().encode(constraint.trigger) }),
+          ...(constraint.rearm === true && { rearm: true }),
         },
       }),
     };

@@ -5,7 +5,7 @@
 // Options (parseOrThrow: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it)
 export { loadOptionsSchema } from "./engine.js";
 export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
-export { constraintSchema } from "./generation/constraint.js";
+export { constraintSchema, jsonSchemaWarnings } from "./generation/constraint.js";
 export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
 
 // Model files (safetensors read and written piecewise: LoRA adapters, merged checkpoints)

@@ -2,6 +2,7 @@
  * ChatWenxin: ERNIE 4.5 as a LangChain chat model, in-process on @wenxin/engine or on a remote
  * OpenAI-compatible server. See the package README for the API and examples/ for uses.
  */
+import { stat } from "node:fs/promises";
 import path from "node:path";
 
 import type { BaseLanguageModelInput, StructuredOutputMethodOptions } from "@langchain/core/language_models/base";
@@ -9,18 +10,22 @@ import { BaseChatModel, type BindToolsInput, type LangSmithParams } from "@langc
 import type { ChatModelStreamEvent } from "@langchain/core/language_models/event";
 import type { ModelProfile } from "@langchain/core/language_models/profile";
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
-import type { AIMessageChunk, BaseMessage } from "@langchain/core/messages";
+import type { AIMessageChunk, BaseMessage, MessageContent } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import type { SerializableSchema } from "@langchain/core/utils/standard_schema";
 import type { ZodV3Like, ZodV4Like } from "@langchain/core/utils/types";
-import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
+import { Engine, WenxinError, WenxinTokenizer, type LoadOptions } from "@wenxin/engine";
 import {
   chatCompletionsBody,
   getSharedEngine,
   LocalChatBackend,
+  MODEL_FILES,
   RemoteChatBackend,
+  resolvePretrained,
+  TOKENIZER_FILES,
+  type HubDownloadOptions,
   type ChatBackend,
   type ChatDelta,
   type ChatRequest,
@@ -29,7 +34,13 @@ import {
 
 import { OpenAICompatibleClient } from "./remote/openai_client.js";
 import { withStructuredOutput } from "./structured_output.js";
-import { chatWenxinFieldsSchema, parseOptions, type ChatWenxinCallOptions, type ChatWenxinInput } from "./types.js";
+import {
+  chatWenxinFieldsSchema,
+  parseOptions,
+  type ChatWenxinCallOptions,
+  type ChatWenxinInput,
+  type HubOptions,
+} from "./types.js";
 import { chunkOf, messageOf, MODEL_PROVIDER } from "./utils/chunks.js";
 import { registerContentBlockTranslator } from "./utils/content_blocks.js";
 import { toChatMessages } from "./utils/messages.js";
@@ -46,10 +57,23 @@ type StructuredSchema<T extends Record<string, any>> =
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as BaseChatModel declares it
   SerializableSchema<T> | ZodV4Like<T> | ZodV3Like<T> | Record<string, any>;
 
+/** A checkpoint path that exists (a directory or a `.gguf` file) is used as is; anything else is a hub repo id. */
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
 export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   static lc_name(): string {
     return "ChatWenxin";
   }
+
+  /** Serializable with LangChain's `dumps` / `load`: `apiKey` is written as a secret reference, never its value. */
+  lc_serializable = true;
+
+  lc_namespace = ["langchain", "chat_models", "wenxin"];
 
   /** The checkpoint directory (local) or the served model name (remote). */
   readonly model: string;
@@ -67,12 +91,17 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   readonly load?: LoadOptions;
   readonly adapter?: string;
   readonly baseUrl?: string;
+  readonly hub?: HubOptions;
+  /** Remote mode: the checkpoint (directory or hub repo id) whose tokenizer getNumTokens uses. */
+  readonly tokenizer?: string;
 
   private readonly apiKey?: string;
   private readonly headers?: Record<string, string>;
   private readonly givenEngine?: Engine;
   private backendPromise?: Promise<ChatBackend>;
   private loadedBackend?: ChatBackend;
+  private checkpointPromise?: Promise<{ dir: string; fromHub: boolean }>;
+  private countPromise?: Promise<(text: string) => Promise<number>>;
 
   constructor(fields: ChatWenxinInput) {
     super(fields);
@@ -82,6 +111,8 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     if (f.model instanceof Engine) {
       this.givenEngine = f.model;
       this.model = f.model.dir;
+      // Serialized as the checkpoint it runs, not as the engine object.
+      this.lc_kwargs = { ...this.lc_kwargs, model: f.model.dir };
     } else {
       this.model = f.model;
     }
@@ -99,6 +130,8 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     this.load = f.load;
     this.adapter = f.adapter;
     this.baseUrl = f.baseUrl;
+    this.hub = f.hub;
+    this.tokenizer = f.tokenizer;
     if (this.adapter !== undefined && this.baseUrl !== undefined)
       throw new WenxinError(
         "ERR_WENXIN_INVALID_ARGUMENT",
@@ -117,10 +150,80 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     return { apiKey: "WENXIN_API_KEY" };
   }
 
-  /** The loaded engine (local mode): loads it now if it is not loaded yet. */
+  /** The loaded engine (local mode): loads it now if it is not loaded yet (a hub repo id is fetched first). */
   async getEngine(): Promise<Engine> {
     if (this.baseUrl) throw new Error("ChatWenxin in remote mode has no local engine");
-    return this.givenEngine ?? getSharedEngine(this.model, this.load);
+    return this.givenEngine ?? getSharedEngine((await this.checkpoint()).dir, this.load);
+  }
+
+  /**
+   * Tokens in `content` by the model's own tokenizer, offline: the local checkpoint's (its
+   * tokenizer files alone; the weights are not loaded for this), in remote mode the `tokenizer`
+   * checkpoint's when given, else the server's `/tokenize` (as vLLM and `wenxin serve` offer it).
+   * Text parts of multimodal content are counted; special tokens are not added.
+   */
+  async getNumTokens(content: MessageContent): Promise<number> {
+    const text =
+      typeof content === "string"
+        ? content
+        : content
+            .map((part) => (typeof part === "string" ? part : part.type === "text" ? String(part.text) : ""))
+            .join("");
+    this.countPromise ??= this.tokenCounter();
+    this.countPromise.catch(() => (this.countPromise = undefined));
+    return (await this.countPromise)(text);
+  }
+
+  private async tokenCounter(): Promise<(text: string) => Promise<number>> {
+    const local = (tokenizer: WenxinTokenizer) => async (text: string) => tokenizer.encode(text).length;
+    if (this.givenEngine) return local(this.givenEngine.tokenizer);
+    if (!this.baseUrl) return local(await WenxinTokenizer.fromDirectory((await this.checkpoint()).dir));
+    if (this.tokenizer !== undefined) {
+      const dir = (await exists(this.tokenizer))
+        ? this.tokenizer
+        : (await resolvePretrained(this.tokenizer, TOKENIZER_FILES, this.hubDownloadOptions())).dir;
+      return local(await WenxinTokenizer.fromDirectory(dir));
+    }
+    // The server's /tokenize lives beside /v1, at the server's root.
+    const root = this.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
+    const post = OpenAICompatibleClient.poster({
+      baseUrl: root,
+      ...(this.apiKey ? { apiKey: this.apiKey } : {}),
+      ...(this.headers ? { headers: this.headers } : {}),
+      caller: this.caller,
+    });
+    return async (text) => {
+      const res = await post("/tokenize", { model: this.model, prompt: text, add_special_tokens: false });
+      const body = (await res.json()) as { count?: unknown; tokens?: unknown };
+      if (typeof body.count === "number") return body.count;
+      if (Array.isArray(body.tokens)) return body.tokens.length;
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_ARGUMENT",
+        `${root}/tokenize answered without a token count; give ChatWenxin a 'tokenizer' (a checkpoint directory or hub repo id)`,
+        { subject: "tokenizer" },
+      );
+    };
+  }
+
+  /** Local mode: the checkpoint directory; a hub repo id is resolved through the hub cache (and fetched when allowed). */
+  private checkpoint(): Promise<{ dir: string; fromHub: boolean }> {
+    this.checkpointPromise ??= (async () => {
+      if (await exists(this.model)) return { dir: this.model, fromHub: false };
+      const { dir } = await resolvePretrained(this.model, MODEL_FILES, this.hubDownloadOptions());
+      return { dir, fromHub: true };
+    })();
+    this.checkpointPromise.catch(() => (this.checkpointPromise = undefined));
+    return this.checkpointPromise;
+  }
+
+  private hubDownloadOptions(): HubDownloadOptions {
+    const hub = this.hub ?? {};
+    return {
+      ...(hub.revision ? { revision: hub.revision } : {}),
+      ...(hub.cacheDir ? { cache_dir: hub.cacheDir } : {}),
+      ...(hub.token ? { token: hub.token } : {}),
+      ...(hub.localFilesOnly ? { local_files_only: true } : {}),
+    };
   }
 
   get profile(): ModelProfile {
@@ -289,10 +392,12 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
   /** The engine's backend, with the adapter (loaded once per engine, named by its directory) when given. */
   private async localBackend(): Promise<ChatBackend> {
     const engine = await this.getEngine();
-    if (this.adapter === undefined) return new LocalChatBackend(engine);
+    // A hub snapshot's directory is named by its commit: the repo id names the model instead.
+    const modelName = !this.givenEngine && (await this.checkpoint()).fromHub ? this.model : undefined;
+    if (this.adapter === undefined) return new LocalChatBackend(engine, undefined, modelName);
     const name = path.resolve(this.adapter);
     if (!engine.loadedAdapters.includes(name)) await engine.loadAdapter(name, name);
-    return new LocalChatBackend(engine, name);
+    return new LocalChatBackend(engine, name, modelName);
   }
 
   /** One turn as deltas: the call's signal, plus the instance's default timeout. */

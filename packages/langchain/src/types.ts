@@ -11,7 +11,11 @@ import type {
 } from "@langchain/core/language_models/chat_models";
 import { z } from "zod";
 
-/** A loaded engine, or the checkpoint directory to load (shared with every instance that names it). */
+/**
+ * A loaded engine, or the checkpoint to load (shared with every instance that names it): a
+ * directory, a `.gguf` file, or a Hugging Face hub repo id ("baidu/ERNIE-4.5-0.3B-PT") resolved
+ * through the hub cache (and downloaded into it unless `hub.localFilesOnly` or HF_HUB_OFFLINE=1).
+ */
 const modelSchema = z.union([z.string().min(1), z.custom<Engine>((v) => v instanceof Engine, "an Engine")]);
 
 /** Remote mode: an OpenAI-compatible server (our own, or vLLM / FastDeploy serving ERNIE 4.5). */
@@ -23,6 +27,22 @@ export const remoteOptionsSchema = z.object({
   /** Extra request headers. */
   headers: z.record(z.string(), z.string()).optional(),
 });
+
+/** Hub repo ids as `model` (or `tokenizer`): where and what to fetch. */
+export const hubOptionsSchema = z
+  .object({
+    /** Branch, tag or commit (default "main"). */
+    revision: z.string().min(1).optional(),
+    /** Cache root (default HF_HUB_CACHE, else $HF_HOME/hub: the cache Python's huggingface_hub uses). */
+    cacheDir: z.string().min(1).optional(),
+    /** Hub token (default HF_TOKEN or the stored login). */
+    token: z.string().min(1).optional(),
+    /** Use only the cache, never the network (also HF_HUB_OFFLINE=1). */
+    localFilesOnly: z.boolean().optional(),
+  })
+  .strict();
+
+export type HubOptions = z.infer<typeof hubOptionsSchema>;
 
 export const chatWenxinFieldsSchema = samplingOptionsSchema.extend({
   model: modelSchema,
@@ -41,6 +61,13 @@ export const chatWenxinFieldsSchema = samplingOptionsSchema.extend({
    * or Python's peft saves it. In remote mode, name the server's adapter as `model` instead.
    */
   adapter: z.string().min(1).optional(),
+  /** Hub repo ids as `model` or `tokenizer`: revision, cache, token, offline. */
+  hub: hubOptionsSchema.optional(),
+  /**
+   * Remote mode: the checkpoint whose tokenizer counts tokens for getNumTokens (a directory or hub
+   * repo id; only its tokenizer files are fetched). Without it, the server's /tokenize counts.
+   */
+  tokenizer: z.string().min(1).optional(),
   ...remoteOptionsSchema.shape,
 });
 

@@ -100,6 +100,38 @@ describe("ChatWenxin with constrained decoding", () => {
     expect(out.raw).toBeInstanceOf(AIMessage);
   });
 
+  it("forces a tool whose zod schema has a z.record (LangChain's standard test shape): valid arguments", async () => {
+    const api = z.object({
+      apiDetails: z.object({
+        endpoint: z.string().max(20),
+        parameters: z.record(z.string(), z.union([z.string().max(10), z.number()])),
+      }),
+    });
+    const callApi = tool(async () => "ok", { name: "call_api", description: "Calls an API", schema: api });
+    for (const seed of [1, 2, 3]) {
+      const msg = await chat({ seed })
+        .bindTools([callApi], { tool_choice: "call_api" })
+        .invoke("Call the weather API for Paris.");
+      expect(msg.invalid_tool_calls).toEqual([]);
+      expect(api.safeParse(msg.tool_calls![0]!.args).success).toBe(true);
+      expect(msg.response_metadata.warnings).toBeUndefined();
+    }
+  });
+
+  it("relaxes a keyword the grammar cannot enforce, with a warning in response_metadata (not a failed call)", async () => {
+    const even = z.object({ n: z.number().int().min(0).max(1000).multipleOf(2), tag: z.string().max(8) });
+    const out = await chat()
+      .withStructuredOutput(even, { method: "jsonSchema", includeRaw: true })
+      .invoke("An even number.");
+    const raw = out.raw as AIMessage;
+    expect(raw.response_metadata.warnings).toEqual([
+      expect.stringMatching(/^#\/properties\/n\/multipleOf: 'multipleOf' is not enforced/),
+    ]);
+    const value = JSON.parse(raw.content as string) as { n: number; tag: string };
+    expect(Number.isInteger(value.n) && value.n >= 0 && value.n <= 1000).toBe(true);
+    expect(typeof value.tag).toBe("string");
+  });
+
   it("returns a JSON object in jsonMode", async () => {
     const result = await chat()
       .withStructuredOutput({ type: "object" }, { method: "jsonMode" })

@@ -65,7 +65,10 @@ describe("LoRA in the engine", () => {
         expect(
           maxAbsDiff((await merged(p.input_ids)).logits.data, golden.tensors.get(`${name}.logits`)!.data),
         ).toBeLessThan(TOL);
-        const [ids] = await merged.generate(p.input_ids, { max_new_tokens: p.greedy_new_ids.length, do_sample: false });
+        const [ids] = await merged.generate_ids(p.input_ids, {
+          max_new_tokens: p.greedy_new_ids.length,
+          do_sample: false,
+        });
         expect(ids!.slice(p.input_ids.length)).toEqual(p.greedy_new_ids);
       }
     } finally {
@@ -76,7 +79,7 @@ describe("LoRA in the engine", () => {
   it("two adapters and the base model alternate across concurrent requests without mixing", async () => {
     const plain = golden.json.prompts.plain!;
     const n = plain.greedy_new_ids.length;
-    const [doubleIds] = await otherMerged.generate(plain.input_ids, { max_new_tokens: n, do_sample: false });
+    const [doubleIds] = await otherMerged.generate_ids(plain.input_ids, { max_new_tokens: n, do_sample: false });
     const expected: Record<string, number[]> = {
       fixture: plain.greedy_new_ids,
       double: doubleIds!.slice(plain.input_ids.length),

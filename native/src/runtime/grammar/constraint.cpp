@@ -26,14 +26,18 @@ struct Timer {
 }  // namespace
 
 Constraint::Constraint(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const Vocabulary> vocab,
-                       std::string trigger, std::vector<int32_t> stop_ids)
+                       std::string trigger, std::vector<int32_t> stop_ids, bool rearm)
     : automaton_(std::move(grammar)),
       vocab_(std::move(vocab)),
       trigger_(std::move(trigger)),
       stop_ids_(std::move(stop_ids)),
       phase_(trigger_.empty() ? Phase::kActive : Phase::kWaiting),
+      rearm_(rearm && !trigger_.empty()),
       state_(automaton_.initial()) {
-  if (phase_ == Phase::kActive && !automaton_.can_continue(state_)) phase_ = Phase::kComplete;  // e.g. root ::= ""
+  if (phase_ == Phase::kActive && !automaton_.can_continue(state_)) {  // e.g. root ::= ""
+    phase_ = Phase::kComplete;
+    values_ = 1;
+  }
   std::sort(stop_ids_.begin(), stop_ids_.end());
   stop_ids_.erase(std::unique(stop_ids_.begin(), stop_ids_.end()), stop_ids_.end());
   failure_.assign(trigger_.size(), 0);
@@ -113,8 +117,18 @@ bool Constraint::accept(int32_t token) {
   if (next == Automaton::kReject) return false;
   state_ = next;
   output_.append(b);
-  if (!automaton_.can_continue(state_)) phase_ = Phase::kComplete;
+  if (!automaton_.can_continue(state_)) value_done();
   return true;
+}
+
+void Constraint::value_done() {
+  ++values_;
+  if (!rearm_) {
+    phase_ = Phase::kComplete;
+    return;
+  }
+  phase_ = Phase::kWaiting;
+  matched_ = 0;
 }
 
 void Constraint::advance_trigger(int32_t token) {
@@ -134,13 +148,16 @@ void Constraint::advance_trigger(int32_t token) {
 void Constraint::activate(const char* rest, size_t n) {
   phase_ = Phase::kActive;
   state_ = automaton_.initial();
-  if (!automaton_.can_continue(state_)) phase_ = Phase::kComplete;
-  if (n == 0 || phase_ == Phase::kComplete) return;
+  if (!automaton_.can_continue(state_)) {  // e.g. root ::= "": the trigger alone is the value
+    value_done();
+    return;
+  }
+  if (n == 0) return;
   const int32_t next = automaton_.step_bytes(state_, rest, n);
   if (next == Automaton::kReject) return;  // not reached: such tokens are banned while waiting
   state_ = next;
   output_.append(rest, n);
-  if (!automaton_.can_continue(state_)) phase_ = Phase::kComplete;
+  if (!automaton_.can_continue(state_)) value_done();
 }
 
 const std::vector<int32_t>& Constraint::trigger_bans(int32_t matched) {

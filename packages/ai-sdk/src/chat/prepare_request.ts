@@ -10,8 +10,14 @@ import type {
   LanguageModelV3ToolChoice,
   SharedV3Warning,
 } from "@ai-sdk/provider";
-import type { ResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine/internal";
-import { parseOrThrow, type ChatRequest } from "@wenxin/engine/internal";
+import type { ChatConstraint, ResponseFormat, ToolChoiceOption, ToolDefinition } from "@wenxin/engine/internal";
+import {
+  jsonSchemaWarnings,
+  parseOrThrow,
+  planResponseFormat,
+  planToolChoice,
+  type ChatRequest,
+} from "@wenxin/engine/internal";
 
 import { wenxinChatOptionsSchema, type WenxinChatSettings } from "../wenxin_settings.js";
 import { convertToChatMessages } from "./convert_to_chat_messages.js";
@@ -64,6 +70,33 @@ function toResponseFormat(format: LanguageModelV3CallOptions["responseFormat"]):
   };
 }
 
+/**
+ * The schema keywords the local engine's grammar relaxes for this call's constraint (the one
+ * buildChatPrompt picks: a forced call's, else the response format's, else the strict tools').
+ */
+function relaxedKeywords(
+  tools: ToolDefinition[],
+  toolChoice: ToolChoiceOption | undefined,
+  responseFormat: ResponseFormat | undefined,
+): SharedV3Warning[] {
+  let constraint: ChatConstraint | undefined;
+  let relaxed: string[];
+  try {
+    const plan = planToolChoice(tools, toolChoice);
+    constraint = plan.prefill ? plan.constraint : (planResponseFormat(responseFormat).constraint ?? plan.constraint);
+    relaxed = constraint?.type === "json_schema" ? jsonSchemaWarnings(constraint.schema) : [];
+  } catch {
+    return []; // a bad tool choice, format or schema is reported by the call itself
+  }
+  const what =
+    responseFormat?.type === "json_schema" &&
+    constraint?.type === "json_schema" &&
+    constraint.schema === responseFormat.json_schema?.schema
+      ? "responseFormat.schema"
+      : "tool input schema";
+  return relaxed.map((w) => ({ type: "other", message: `${what} ${w}` }));
+}
+
 /** Headers the AI SDK adds to every call; only others are worth a warning in local mode. */
 const SDK_HEADERS = new Set(["user-agent"]);
 
@@ -102,6 +135,7 @@ export function prepareRequest(
   const tools = prepareTools(options.tools, warnings);
   const toolChoice = toToolChoice(options.toolChoice);
   const responseFormat = toResponseFormat(options.responseFormat);
+  if (mode === "local") warnings.push(...relaxedKeywords(tools, toolChoice, responseFormat));
   const sampling = {
     temperature: options.temperature,
     topP: options.topP,

@@ -51,6 +51,8 @@ export interface ChatTurn {
   finishReason: string;
   usage: ChatUsage;
   model: string;
+  /** Schema keywords of the turn's constraint that were relaxed, not enforced (local mode); absent when none. */
+  warnings?: string[];
 }
 
 export type ChatDelta =

@@ -86,6 +86,8 @@ export function buildChatPrompt(
       startInReasoning: open,
       parseToolCalls: tools.parseToolCalls,
       stopAfterFirstToolCall: tools.stopAfterFirstToolCall,
+      // Constrained calls after a trigger end with their JSON object; what follows is reply text.
+      closeCallsAtJsonEnd: constraint !== undefined && "trigger" in constraint && constraint.trigger === "<tool_call>",
       stopAfterJson: tools.prefill === "" && format.constraint !== undefined,
     },
   };

@@ -43,7 +43,7 @@ export type ResponseFormat =
  * once that text has been generated (a tool call opened in free text).
  */
 export type ChatConstraint =
-  | { type: "json_schema"; schema: JsonSchema; trigger?: string }
+  | { type: "json_schema"; schema: JsonSchema; trigger?: string; rearm?: boolean }
   | { type: "json_object"; trigger?: string }
   | { type: "regex"; pattern: string }
   | { type: "grammar"; gbnf: string };

@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Engine, GenerateOptions } from "../engine.js";
 import { WenxinError } from "../errors.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
+import { compileConstraint } from "../generation/constraint.js";
 import { buildChatPrompt } from "./chat_prompt.js";
 import type { ChatConstraint } from "./chat_types.js";
 import { ChatTurnDecoder } from "./chat_turn_decoder.js";
@@ -16,12 +17,17 @@ import { ChatTurnDecoder } from "./chat_turn_decoder.js";
 export class LocalChatBackend implements ChatBackend {
   readonly modelName: string;
 
-  /** `adapter`: a LoRA adapter loaded on the engine (engine.loadAdapter), applied to every turn. */
+  /**
+   * `adapter`: a LoRA adapter loaded on the engine (engine.loadAdapter), applied to every turn.
+   * `modelName`: the name in each turn's metadata (default the checkpoint directory's name; a hub
+   * repo id for a hub snapshot, whose directory is named by its commit).
+   */
   constructor(
     readonly engine: Engine,
     readonly adapter?: string,
+    modelName?: string,
   ) {
-    this.modelName = path.basename(engine.dir);
+    this.modelName = modelName ?? path.basename(engine.dir);
   }
 
   get contextLength(): number {
@@ -47,6 +53,8 @@ export class LocalChatBackend implements ChatBackend {
     signal?.addEventListener("abort", forward, { once: true });
     const { maxTokens, ...sampling } = request.sampling;
     const constraint: ChatConstraint | undefined = prompt.constraint;
+    // Keywords the grammar relaxes (compiled once here; engine.generate takes it from the cache).
+    const warnings = constraint ? compileConstraint(constraint).warnings : [];
     const options = {
       inputIds,
       ...sampling,
@@ -103,6 +111,7 @@ export class LocalChatBackend implements ChatBackend {
         finishReason: turnFinishReason(engineReason, parsed.toolCalls.length),
         usage: { inputTokens: inputIds.length, outputTokens, ...(reasoningTokens > 0 ? { reasoningTokens } : {}) },
         model: this.modelName,
+        ...(warnings.length > 0 ? { warnings } : {}),
       },
     };
   }

@@ -24,6 +24,12 @@ export interface ChatOutputParserOptions {
   parseToolCalls?: boolean;
   /** A forced call: the turn ends when the first call's JSON is complete. */
   stopAfterFirstToolCall?: boolean;
+  /**
+   * Constrained calls under `auto` (strict tools): a call ends with its `{"name", "arguments"}`
+   * object, even without `</tool_call>`; the text after it is reply text, and another
+   * `<tool_call>` opens the next call.
+   */
+  closeCallsAtJsonEnd?: boolean;
   /** Structured output: the turn ends when the reply text is a complete JSON value. */
   stopAfterJson?: boolean;
   /** Makes ids for tool calls (default `call_` + 24 hex digits). */
@@ -63,6 +69,8 @@ interface OpenCall {
   scanned: number;
   /** Where the trailing run of whitespace and "}" in `body` starts (kept up to date as text comes). */
   closersFrom: number;
+  /** closeCallsAtJsonEnd: finds the end of the whole call object. */
+  whole?: JsonValueScanner;
 }
 
 function defaultToolCallId(): string {
@@ -108,6 +116,8 @@ export class ChatOutputParser {
   private nextIndex = 0;
   private readonly jsonScanner: JsonValueScanner | undefined;
   private readonly newToolCallId: () => string;
+  /** Text read past the end of a call object: parsed again, from the state after the call. */
+  private requeue = "";
 
   constructor(private readonly options: ChatOutputParserOptions = {}) {
     this.state = options.startInReasoning ? "reasoning" : "content";
@@ -180,11 +190,17 @@ export class ChatOutputParser {
         const chunk = this.pending.slice(0, this.pending.length - keep);
         this.pending = this.pending.slice(this.pending.length - keep);
         this.onText(events, chunk, false);
-        return;
+        if (!this.requeue) return;
+        [this.pending, this.requeue] = [this.requeue + this.pending, ""];
+        continue;
       }
       const before = this.pending.slice(0, at);
       this.pending = this.pending.slice(at + marker.length);
       this.onText(events, before, true);
+      if (this.requeue) {
+        [this.pending, this.requeue] = [this.requeue + marker + this.pending, ""];
+        continue;
+      }
       if (!this.done) this.onMarker(events, marker);
     }
   }
@@ -207,11 +223,18 @@ export class ChatOutputParser {
       case "tool_call": {
         const c = this.call;
         if (!c) return;
-        let k = text.length;
-        while (k > 0 && CLOSER.test(text[k - 1]!)) k--;
+        let t = text;
+        let objectEnded = false;
+        if (c.whole) {
+          const end = c.whole.push(t);
+          if (end >= 0) [t, this.requeue, objectEnded] = [t.slice(0, end), t.slice(end), true];
+        }
+        let k = t.length;
+        while (k > 0 && CLOSER.test(t[k - 1]!)) k--;
         if (k > 0) c.closersFrom = c.body.length + k;
-        c.body += text;
+        c.body += t;
         this.advanceCall(events);
+        if (objectEnded && this.call === c) this.closeCall(events, "closed");
         return;
       }
       case "content":
@@ -281,9 +304,11 @@ export class ChatOutputParser {
           closersFrom: 0,
         };
         if (this.options.stopAfterFirstToolCall) this.call.scanner = new JsonValueScanner();
+        else if (this.options.closeCallsAtJsonEnd) this.call.whole = new JsonValueScanner();
         return;
       case TOOL_CALL_END:
         if (this.state === "tool_call") this.closeCall(events, "closed");
+        else if (this.holdWhitespace) this.heldWhitespace = ""; // the closer of a call that ended at its object
         return; // a stray closing marker in text is dropped
       default:
         return;

@@ -107,13 +107,21 @@ export function planToolChoice(tools: ToolDefinition[], choice: ToolChoiceOption
       stopAfterFirstToolCall: true,
     };
   }
-  // auto: free text; strict tools get their arguments constrained once a call opens.
+  // auto: free text; strict tools get their calls constrained once a call opens, every call of
+  // the turn (the trigger re-arms after each).
   const strict = tools.filter((t) => t.function.strict === true);
   return {
     tools,
     prefill: "",
     ...(strict.length > 0
-      ? { constraint: { type: "json_schema", schema: toolCallSchema(strict), trigger: "<tool_call>" } as const }
+      ? {
+          constraint: {
+            type: "json_schema",
+            schema: toolCallSchema(strict),
+            trigger: "<tool_call>",
+            rearm: true,
+          } as const,
+        }
       : {}),
     parseToolCalls: true,
     stopAfterFirstToolCall: false,

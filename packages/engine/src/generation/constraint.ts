@@ -9,26 +9,31 @@ import { compileGrammar, type EncodedGrammar } from "./grammar/byte_grammar.js";
 import { formatGbnf } from "./grammar/gbnf_format.js";
 import { parseGbnf } from "./grammar/gbnf_parser.js";
 import type { Grammar } from "./grammar/grammar_ast.js";
-import { jsonObjectGrammar, jsonSchemaGrammar } from "./grammar/json_schema_grammar.js";
+import { jsonObjectGrammar, jsonSchemaGrammar, type SchemaGrammar } from "./grammar/json_schema_grammar.js";
 import { regexFullMatch } from "./grammar/regex_parser.js";
 
 const trigger = z.string().min(1).optional();
+/** With a trigger: each complete value re-arms it (several values in one output, e.g. tool calls). */
+const rearm = z.boolean().optional();
 const schemaObject = z.custom<object>(
   (v) => typeof v === "object" && v !== null && !Array.isArray(v),
   "must be a JSON schema object",
 );
 
 export const constraintSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger }).strict(),
-  z.object({ type: z.literal("json_object"), trigger }).strict(),
-  z.object({ type: z.literal("regex"), pattern: z.string(), trigger }).strict(),
-  z.object({ type: z.literal("grammar"), gbnf: z.string(), trigger }).strict(),
+  z.object({ type: z.literal("json_schema"), schema: schemaObject, trigger, rearm }).strict(),
+  z.object({ type: z.literal("json_object"), trigger, rearm }).strict(),
+  z.object({ type: z.literal("regex"), pattern: z.string(), trigger, rearm }).strict(),
+  z.object({ type: z.literal("grammar"), gbnf: z.string(), trigger, rearm }).strict(),
 ]);
 
 /**
  * A per-request output constraint. Without `trigger` it applies from the first generated token;
  * with one, the model writes freely until the trigger text appears, and the constraint applies to
- * what follows. Generation ends when the constrained value is complete.
+ * what follows. Generation ends when the constrained value is complete, unless `rearm` (with a
+ * trigger): then a complete value makes the output free again until the next trigger, so one
+ * output can hold several constrained values (several tool calls in a turn), and generation ends
+ * as an unconstrained one does.
  */
 export type Constraint = z.infer<typeof constraintSchema>;
 
@@ -36,14 +41,25 @@ export type Constraint = z.infer<typeof constraintSchema>;
 export interface ConstraintOutcome {
   /** False only when a trigger was given and never appeared. */
   triggered: boolean;
-  /** The output after the trigger (or all of it without one): the constrained value. */
+  /**
+   * The output after the trigger (or all of it without one): the constrained value; with `rearm`,
+   * every constrained value, one after the other.
+   */
   text: string;
   /** Whether `text` is a complete value of the grammar (false when maxNewTokens or the context cut it short). */
   complete: boolean;
+  /**
+   * JSON schemas: the keywords that were relaxed, not enforced (e.g. `#/properties/n/multipleOf:
+   * 'multipleOf' is not enforced; …`); absent when the grammar is exact.
+   */
+  warnings?: string[];
 }
 
+/** A compiled constraint: the native byte grammar and the keywords relaxed on the way. */
+export type CompiledConstraint = EncodedGrammar & { warnings: string[] };
+
 /** The grammar of a constraint (before lowering to bytes). */
-export function constraintGrammar(c: Constraint): Grammar {
+export function constraintGrammar(c: Constraint): Grammar | SchemaGrammar {
   switch (c.type) {
     case "json_schema":
       return jsonSchemaGrammar(c.schema, "constraint.schema");
@@ -60,10 +76,13 @@ export function constraintGrammar(c: Constraint): Grammar {
 }
 
 const CACHE_SIZE = 64;
-const cache = new Map<string, EncodedGrammar>();
+const cache = new Map<string, CompiledConstraint>();
 
-/** Compiles a constraint to the native byte grammar; recent results are cached by content. */
-export function compileConstraint(c: Constraint): EncodedGrammar {
+/**
+ * Compiles a constraint to the native byte grammar; recent results are cached by content. A JSON
+ * schema keyword the grammar cannot enforce is relaxed and listed in `warnings`.
+ */
+export function compileConstraint(c: Constraint): CompiledConstraint {
   const key = JSON.stringify([
     c.type,
     "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : "",
@@ -76,10 +95,16 @@ export function compileConstraint(c: Constraint): EncodedGrammar {
   }
   const what =
     c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
-  const compiled = compileGrammar(constraintGrammar(c), what);
+  const grammar = constraintGrammar(c);
+  const compiled = { ...compileGrammar(grammar, what), warnings: "warnings" in grammar ? [...grammar.warnings] : [] };
   cache.set(key, compiled);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return compiled;
+}
+
+/** The keywords of a JSON schema that constrained generation relaxes (empty when it enforces all). */
+export function jsonSchemaWarnings(schema: object): string[] {
+  return compileConstraint({ type: "json_schema", schema }).warnings;
 }
 
 /** The GBNF text a JSON schema compiles to (for inspection and debugging). */

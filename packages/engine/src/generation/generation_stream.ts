@@ -63,17 +63,29 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private resultPromise: Promise<GenerationResult> | undefined;
   private readonly endListeners: (() => void)[] = [];
   /** Constrained requests: the constrained output bytes and the latest progress. */
-  private readonly constrained: { chunks: Uint8Array[]; triggered: boolean; complete: boolean } | undefined;
+  private readonly constrained:
+    { chunks: Uint8Array[]; triggered: boolean; complete: boolean; warnings: string[] } | undefined;
 
   constructor(
     tokenizer: WenxinTokenizer,
     stop: string[],
     private readonly promptTokens: number,
     private readonly cancelNative: () => void,
-    options: { constrained?: boolean; triggered?: boolean; setPaused?: (paused: boolean) => void } = {},
+    options: {
+      constrained?: boolean;
+      triggered?: boolean;
+      constraintWarnings?: string[];
+      setPaused?: (paused: boolean) => void;
+    } = {},
   ) {
     this.setPaused = options.setPaused;
-    if (options.constrained) this.constrained = { chunks: [], triggered: options.triggered ?? true, complete: false };
+    if (options.constrained)
+      this.constrained = {
+        chunks: [],
+        triggered: options.triggered ?? true,
+        complete: false,
+        warnings: options.constraintWarnings ?? [],
+      };
     this.decoder = new IncrementalDecoder(tokenizer, { skipSpecialTokens: true });
     this.stops = new StopStringMatcher(stop);
   }
@@ -148,7 +160,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     this.tokenIds.push(...ids);
     if (this.constrained && ev.constraint) {
       this.constrained.chunks.push(ev.constraint.bytes);
-      this.constrained.triggered = ev.constraint.phase !== "waiting";
+      // Once triggered it stays so (a rearmed constraint waits again after each value).
+      if (ev.constraint.phase !== "waiting") this.constrained.triggered = true;
       this.constrained.complete = ev.constraint.accepting;
     }
     this.text += this.stops.push(this.decoder.push(ids));
@@ -196,6 +209,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
       triggered: c.triggered,
       text: Buffer.concat(c.chunks).toString("utf8"),
       complete: c.triggered && c.complete,
+      ...(c.warnings.length > 0 ? { warnings: [...c.warnings] } : {}),
     };
   }
 

@@ -13,7 +13,7 @@ import { WenxinError } from "../errors.js";
 
 import { RepoCache } from "./cache_layout.js";
 import { isValidRepoId, resolveHubFile, type HubDownloadOptions } from "./file_download.js";
-import { hubCacheDir } from "./settings.js";
+import { env, hubCacheDir } from "./settings.js";
 
 /** Files a loader asks for: required, optional, or one of several alternatives. */
 export type FileRequest =
@@ -143,5 +143,10 @@ export async function resolvePretrained(
       `'${idOrPath}' is neither a directory nor a hub repo id ('org/name')`,
       { subject: idOrPath },
     );
+  // transformers.js' env.localModelPath: a folder of models named as on the hub.
+  if (env.allowLocalModels && env.localModelPath !== undefined) {
+    const local = path.join(env.localModelPath, ...idOrPath.split("/"));
+    if (await isDirectory(local)) return { dir: path.resolve(local), source: "local" };
+  }
   return resolveFromHub(idOrPath, requests, options);
 }

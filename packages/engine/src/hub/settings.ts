@@ -27,7 +27,20 @@ export const env: {
   allowRemoteModels: boolean;
   /** Hub base URL; `undefined` = HF_ENDPOINT, else https://huggingface.co. */
   remoteHost: string | undefined;
-} = { cacheDir: undefined, allowRemoteModels: true, remoteHost: undefined };
+  /**
+   * A folder of local models (transformers.js' `env.localModelPath`): a repo id "org/name" is
+   * looked up as `<localModelPath>/org/name` first, before the hub cache. `undefined`: not used.
+   */
+  localModelPath: string | undefined;
+  /** false = never use localModelPath. */
+  allowLocalModels: boolean;
+} = {
+  cacheDir: undefined,
+  allowRemoteModels: true,
+  remoteHost: undefined,
+  localModelPath: undefined,
+  allowLocalModels: true,
+};
 
 const TRUE_VALUES = new Set(["1", "on", "yes", "true"]);
 

@@ -58,6 +58,8 @@ export interface NativeConstraint {
   sets: Uint32Array;
   /** UTF-8 of the trigger text; absent: the constraint applies from the first token. */
   trigger?: Uint8Array;
+  /** With a trigger: after each complete value, wait for the trigger again instead of ending. */
+  rearm?: boolean;
 }
 
 export interface NativeGenerateParams extends NativeSamplingParams {

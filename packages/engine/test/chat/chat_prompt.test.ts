@@ -124,6 +124,7 @@ describe("planToolChoice", () => {
       type: "json_schema",
       schema: toolCallSchema([strict]),
       trigger: "<tool_call>",
+      rearm: true, // every call of the turn, not only the first
     });
   });
 

@@ -165,6 +165,29 @@ describe("ChatOutputParser: tool calls", () => {
   });
 });
 
+describe("ChatOutputParser: constrained calls under auto (closeCallsAtJsonEnd)", () => {
+  const options = { closeCallsAtJsonEnd: true };
+
+  it("closes each call at the end of its object: free text between calls, no </tool_call> needed", () => {
+    const text =
+      'Let me check.<tool_call>{"name": "weather", "arguments": {"city": "Paris"}} and }more{ words' +
+      '<tool_call>{"name":"add","arguments":{"a":1,"b":2}}\n</tool_call>\nDone.';
+    const { result } = parse(text, options);
+    expect(result.toolCalls.map((c) => [c.name, c.arguments])).toEqual([
+      ["weather", { city: "Paris" }],
+      ["add", { a: 1, b: 2 }],
+    ]);
+    expect(result.invalidToolCalls).toEqual([]);
+    expect(result.content).toBe("Let me check. and }more{ words\nDone.");
+  });
+
+  it("a call cut off by the end of the output stays one call, as before", () => {
+    const { result } = parse('<tool_call>{"name": "add", "arguments": {"a": 1', options);
+    expect(result.toolCalls).toEqual([]);
+    expect(result.invalidToolCalls).toHaveLength(1);
+  });
+});
+
 describe("ChatOutputParser: forced turns", () => {
   it("ends a prefilled call as soon as its arguments are complete", () => {
     const parser = new ChatOutputParser({ stopAfterFirstToolCall: true, newToolCallId: idFactory() });

@@ -101,11 +101,10 @@ describe("JSON Schema errors name the schema path", () => {
     [{ type: "object", properties: { a: { type: "strin" } } }, 'at #/properties/a/type: unknown type "strin"'],
     [
       { type: "object", properties: { a: { type: "array", items: { not: {} } } } },
-      "at #/properties/a/items/not: 'not' is not supported",
+      "at #/properties/a/items/not: 'not' of a schema that allows everything allows no value",
     ],
     [{ $ref: "#/$defs/missing" }, 'at #/$ref: "#/$defs/missing" points at nothing'],
     [{ $ref: "https://example.com/s.json" }, "at #/$ref: only references into the same schema"],
-    [{ type: "string", pattern: "(?<=a)b" }, "at #/pattern column 1: lookahead and lookbehind"],
     [{ type: "array", minItems: 3, maxItems: 1 }, "at #/minItems: minItems 3 is above the number of items allowed (1)"],
     [{ type: "string", minLength: -1 }, "at #/minLength: 'minLength' must be a non-negative integer"],
     [
@@ -113,20 +112,26 @@ describe("JSON Schema errors name the schema path", () => {
       "at #/items/maxLength: 'maxLength' above 10000 is not supported",
     ],
     [{ type: "integer", minimum: 5, maximum: 4 }, "at #: no integer that the grammar can write lies within the bounds"],
-    [{ type: "number", multipleOf: 2 }, "at #/multipleOf: 'multipleOf' is not supported"],
+    [{ type: "string", not: { type: "string" } }, "at #/not: 'not' excludes every type the schema allows"],
+    [{ enum: ["a", "b"], not: { enum: ["a", "b"] } }, "at #/not: 'not' excludes every listed value"],
     [
-      { type: "object", propertyNames: { type: "string", pattern: "^a" } },
-      "at #/propertyNames: 'propertyNames' is not supported",
+      { type: "object", required: ["a", "b"], maxProperties: 1 },
+      "at #/maxProperties: maxProperties 1 is below the 2 required",
+    ],
+    [
+      { type: "object", properties: { a: {} }, additionalProperties: false, minProperties: 2 },
+      "at #/minProperties: minProperties 2 needs more members",
     ],
     [
       { type: "object", required: ["x"], additionalProperties: false },
       "at #/required: required property 'x' is not in 'properties'",
     ],
     [{ anyOf: [] }, "at #/anyOf: 'anyOf' must be a non-empty array"],
+    [{ $ref: "#", type: "object" }, "at #: the schema nests deeper than 256 levels"],
     [{ type: "object", properties: { "a/b": false } }, "at #/properties/a~1b: the schema `false` allows no value"],
     [
       { allOf: [{ type: "string" }, { type: "integer" }] },
-      "at #/allOf/1/type: 'type' differs between combined schemas",
+      "at #/allOf/1/type: the combined schemas have no type in common",
     ],
     [
       { $ref: "#/$defs/a", $defs: { a: { $ref: "#/$defs/a" } } },
@@ -139,6 +144,47 @@ describe("JSON Schema errors name the schema path", () => {
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toContain(`constraint.schema ${message}`);
     expect(err.details.subject).toMatch(/^constraint\.schema at #/);
+  });
+
+  it.each([
+    [{ type: "integer", multipleOf: 5 }, "#/multipleOf: 'multipleOf' is not enforced"],
+    [{ type: "array", items: { type: "string" }, uniqueItems: true }, "#/uniqueItems: 'uniqueItems' is not enforced"],
+    [{ type: "array", contains: { const: 1 } }, "#/contains: 'contains' is not enforced"],
+    [{ if: { required: ["a"] }, then: { required: ["b"] } }, "#/if: conditional schemas"],
+    [{ type: "object", dependentRequired: { a: ["b"] } }, "#/dependentRequired: 'dependentRequired' is not enforced"],
+    [{ type: "string", pattern: "^(?!x)[a-z]+$" }, "#/pattern: lookahead and lookbehind"],
+    [{ type: "string", format: "iri-reference" }, "#/format: format 'iri-reference' is not enforced"],
+    [{ type: "string", format: "email", maxLength: 20 }, "#/format: format 'email' beside string lengths"],
+    [{ type: "string", pattern: "^[a-z]+$", maxLength: 5 }, "#/minLength: string lengths beside 'pattern'"],
+    [{ type: "object", properties: { a: { not: { required: ["x"] } } } }, "#/properties/a/not: only 'not' of a type"],
+    [
+      { type: "object", patternProperties: { "^a": { type: "string" }, "^b": { type: "integer" } } },
+      "#/patternProperties: a key matching several patterns",
+    ],
+    [{ allOf: [{ type: "string", pattern: "a" }, { pattern: "b" }] }, "#/allOf/1/pattern: 'pattern' differs"],
+    [
+      { $dynamicRef: "https://example.com/x" },
+      "#/$dynamicRef: '$dynamicRef' to \"https://example.com/x\" is not followed",
+    ],
+  ])("relaxes %j with a warning, not an error", (schema, warning) => {
+    const grammar = jsonSchemaGrammar(schema);
+    expect(grammar.warnings).toEqual([expect.stringContaining(warning)]);
+    expect(grammar.warnings[0]).toMatch(/; the output may not meet it$/);
+    expect(compileConstraint({ type: "json_schema", schema }).warnings).toEqual(grammar.warnings);
+  });
+
+  it("enforces exactly, without warnings: patternProperties, propertyNames, min/maxProperties, not, $ref siblings", () => {
+    for (const schema of [
+      { type: "object", patternProperties: { "^x": { type: "integer" } }, additionalProperties: false },
+      { type: "object", propertyNames: { pattern: "^[a-z]+$" }, additionalProperties: { type: "number" } },
+      { type: "object", propertyNames: { enum: ["a", "b"] }, additionalProperties: true, minProperties: 1 },
+      { type: "object", additionalProperties: { type: "integer" }, minProperties: 2, maxProperties: 3 },
+      { type: ["string", "null"], not: { type: "null" } },
+      { type: "string", not: { enum: ["", "none"] } },
+      { $defs: { a: { type: "string" } }, $ref: "#/$defs/a", maxLength: 3 },
+      { type: "object", properties: { kids: { type: "array", items: { $recursiveRef: "#" } } } },
+    ])
+      expect(jsonSchemaGrammar(schema).warnings, JSON.stringify(schema)).toEqual([]);
   });
 
   it("accepts a propertyNames that every key meets (zod's z.record(z.string(), …))", () => {

@@ -108,6 +108,71 @@ describe("lazy constraints (trigger)", () => {
     expect(r.text.endsWith(r.constraint!.text)).toBe(true);
   });
 
+  it("rearm: each complete value waits for the trigger again, so one output holds several values", async () => {
+    // Greedy runs of the random model fall into loops of one token X. With trigger X and the
+    // value X, the constraint only confirms what the model writes anyway: the output is the free
+    // run's, and every other X is a constrained value. Without rearm the first value ends it.
+    const opts: GenerateOptions = { prompt: "Use tools:", maxNewTokens: 80, temperature: 0, stopTokenIds: [] };
+    const free = await engine.generate(opts).result();
+    const texts = free.tokenIds.map((t) => bytesOf([t]).toString("utf8"));
+    const loop = texts.findIndex(
+      (t, i) =>
+        i > 0 &&
+        t.length > 0 &&
+        !t.includes("\uFFFD") &&
+        texts.slice(i, i + 6).every((u) => u === t) &&
+        texts[i - 1] !== t,
+    );
+    expect(loop).toBeGreaterThan(0);
+    const x = texts[loop]!;
+    const pattern = x.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    const r = await engine
+      .generate({ ...opts, constraint: { type: "regex", pattern, trigger: x, rearm: true } })
+      .result();
+    expect(r.tokenIds).toEqual(free.tokenIds);
+    expect(r.finishReason).toBe("length");
+    const values = r.constraint!.text.split(x).length - 1;
+    expect(r.constraint!.text).toBe(x.repeat(values));
+    expect(values).toBeGreaterThanOrEqual(3);
+    expect(r.constraint).toMatchObject({ triggered: true });
+
+    const once = await engine.generate({ ...opts, constraint: { type: "regex", pattern, trigger: x } }).result();
+    expect(once.constraint).toMatchObject({ triggered: true, complete: true, text: x });
+    expect(once.finishReason).toBe("stop");
+    expect(once.tokenIds.length).toBeLessThan(free.tokenIds.length);
+  });
+
+  it("rearm: after a value the output is free again, and generation ends as an unconstrained one does", async () => {
+    let opts: GenerateOptions = { prompt: "", maxNewTokens: 60, temperature: 0, stopTokenIds: [] };
+    let trigger: string | undefined;
+    for (let i = 1; i <= 12 && trigger === undefined; i++) {
+      opts = { ...opts, prompt: `Use tools ${i}:` };
+      const free = await engine.generate({ ...opts, maxNewTokens: 30 }).result();
+      trigger = free.tokenIds.map((t) => bytesOf([t]).toString("latin1")).find((t) => /^[A-Za-z]{3,}$/.test(t));
+    }
+    expect(trigger).toBeDefined();
+    const r = await engine
+      .generate({ ...opts, constraint: { type: "regex", pattern: "=[0-9]{2};", trigger: trigger!, rearm: true } })
+      .result();
+    const at = r.text.indexOf(`${trigger}=`);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(r.text.slice(at + trigger!.length)).toMatch(/^=[0-9]{2};./s); // free text after the value
+    expect(r.constraint).toMatchObject({ triggered: true, complete: true });
+    expect(r.finishReason).toBe("length");
+  });
+
+  it("without rearm the first value still ends the generation", async () => {
+    const opts: GenerateOptions = { prompt: "Use a tool:", maxNewTokens: 80, temperature: 0, stopTokenIds: [] };
+    const free = await engine.generate({ ...opts, maxNewTokens: 40 }).result();
+    const trigger = (free.text.match(/[A-Za-z]{3,}/) ?? [""])[0];
+    const r = await engine
+      .generate({ ...opts, constraint: { type: "regex", pattern: "=[0-9]{2};", trigger } })
+      .result();
+    expect(r.constraint).toMatchObject({ triggered: true, complete: true });
+    expect(r.text.endsWith(r.constraint!.text)).toBe(true);
+    expect(r.finishReason).toBe("stop");
+  });
+
   it("without the trigger the output stays free and the constraint reports it never started", async () => {
     const opts: GenerateOptions = {
       prompt: "Use a tool:",

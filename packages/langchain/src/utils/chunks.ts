@@ -26,6 +26,7 @@ export function responseMetadata(turn: ChatTurn): Record<string, unknown> {
     model: turn.model,
     model_name: turn.model,
     finish_reason: turn.finishReason,
+    ...(turn.warnings ? { warnings: turn.warnings } : {}),
   };
 }
 

@@ -1,19 +1,41 @@
 /**
  * model.generate(): transformers' options (snake_case) resolved against the model's
  * GenerationConfig, then one engine request per row, all running together on the engine thread.
- * Returns the full sequences (prompt + new ids, the final eos included), like transformers.
+ * Returns the full sequences (prompt + new ids, the final eos included) as an int64 Tensor of
+ * dims [batch, length] (shorter rows padded with the pad token), like transformers.js.
  */
 import { WenxinError, type Engine, type GenerateOptions } from "@wenxin/engine";
 import { z } from "zod";
 
 import { parseOptions } from "../utils/options.js";
+import { Tensor } from "../utils/tensor.js";
 import { GenerationConfig } from "./configuration_utils.js";
 import type { BaseStreamer } from "./streamers.js";
 
-export type TokenRows = number[] | number[][];
+export type TokenRows = number[] | number[][] | Tensor;
 
-/** What to continue: ids, a batch of ids, or the output of `tokenizer(text)`. */
-export type GenerateInputs = TokenRows | { input_ids: TokenRows; attention_mask?: TokenRows };
+/**
+ * What to continue: ids, a batch of ids, a Tensor of them, or the output of `tokenizer(text)` /
+ * `apply_chat_template(...)`, optionally with the options in the same object (transformers.js'
+ * `generate({ ...inputs, max_new_tokens })`).
+ */
+export type GenerateInputs =
+  TokenRows | ({ input_ids: TokenRows; attention_mask?: TokenRows; token_type_ids?: TokenRows } & GenerateOptionsInput);
+
+/** `generate()` with `return_dict_in_generate: true`. */
+export interface GenerateDictOutput {
+  sequences: Tensor<BigInt64Array>;
+}
+
+/** Options of transformers.js' generate that this engine takes only at their default, with why. */
+function onlyDefault<T extends z.ZodTypeAny>(schema: T, why: string) {
+  return z
+    .unknown()
+    .superRefine((v, ctx) => {
+      if (v !== undefined && !schema.safeParse(v).success) ctx.addIssue({ code: "custom", message: why });
+    })
+    .optional();
+}
 
 const tokenId = z.number().int().nonnegative();
 
@@ -48,18 +70,34 @@ export const generateOptionsSchema = z
     generation_config: z
       .custom<GenerationConfig>((v) => v instanceof GenerationConfig, "must be a GenerationConfig")
       .optional(),
+    /** Return `{ sequences }` instead of the sequences Tensor (transformers.js). */
+    return_dict_in_generate: z.boolean().optional(),
+    /** Pads the shorter rows of the returned Tensor (default the model's pad token, else its eos). */
+    pad_token_id: tokenId.nullable().optional(),
+    bos_token_id: tokenId.nullable().optional(),
+    /** Accepted and ignored: the engine always keeps its KV cache. */
+    use_cache: z.boolean().optional(),
+    num_beams: onlyDefault(z.literal(1), "beam search is not supported: only num_beams 1 (sampling or greedy)"),
+    num_return_sequences: onlyDefault(
+      z.literal(1),
+      "only num_return_sequences 1; pass the prompt several times with different seeds instead",
+    ),
+    output_scores: onlyDefault(z.literal(false), "scores are not returned (use the engine's logprobs)"),
+    output_attentions: onlyDefault(z.literal(false), "attentions are not returned"),
+    output_hidden_states: onlyDefault(z.literal(false), "hidden states are not returned (use feature-extraction)"),
   })
   .strict();
 
 export type GenerateOptionsInput = z.input<typeof generateOptionsSchema>;
 
 function isRow(v: unknown): v is number[] {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number");
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" || typeof x === "bigint");
 }
 
 export function toRows(v: TokenRows | undefined, what: string): number[][] {
-  if (isRow(v)) return [v];
-  if (Array.isArray(v) && v.length > 0 && v.every(isRow)) return v as number[][];
+  if (v instanceof Tensor) return v.toRows();
+  if (isRow(v)) return [v.map(Number)];
+  if (Array.isArray(v) && v.length > 0 && v.every(isRow)) return (v as number[][]).map((r) => r.map(Number));
   throw new WenxinError(
     "ERR_WENXIN_INVALID_ARGUMENT",
     `${what} must be non-empty token ids (number[]) or a batch of them (number[][])`,
@@ -77,15 +115,15 @@ export function splitGenerateArgs(
 ): { rows: number[][]; options: Record<string, unknown> } {
   let encoded: { input_ids: TokenRows; attention_mask?: TokenRows };
   let rest = options ?? {};
-  if (Array.isArray(inputs)) encoded = { input_ids: inputs };
+  if (Array.isArray(inputs) || inputs instanceof Tensor) encoded = { input_ids: inputs };
   else if (inputs && typeof inputs === "object" && "input_ids" in inputs) {
-    const { input_ids, attention_mask, ...others } = inputs as Record<string, unknown>;
+    const { input_ids, attention_mask, token_type_ids: _types, ...others } = inputs as Record<string, unknown>;
     encoded = { input_ids: input_ids as TokenRows, attention_mask: attention_mask as TokenRows | undefined };
     rest = { ...others, ...rest };
   } else
     throw new WenxinError(
       "ERR_WENXIN_INVALID_ARGUMENT",
-      "generate() expects token ids, a batch of them, or { input_ids, attention_mask }",
+      "generate() expects token ids, a batch of them, a Tensor, or { input_ids, attention_mask }",
     );
   const ids = toRows(encoded.input_ids, "input_ids");
   if (encoded.attention_mask === undefined) return { rows: ids, options: rest };
@@ -174,7 +212,8 @@ export async function generateRows(
   const requests = rows.map((row, i) => resolveEngineOptions(row, opts, modelConfig, i));
   const cancel = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, cancel.signal]) : cancel.signal;
-  streamer?.put(rows[0]!);
+  // As transformers.js: a batch of rows of bigint ids, the prompt first, then each step's new ids.
+  streamer?.put([rows[0]!.map((id) => BigInt(id))]);
   try {
     const results = await Promise.all(
       requests.map(async (request, i) => {
@@ -189,7 +228,7 @@ export async function generateRows(
           for await (const ev of stream) {
             if (ev.type !== "token" || ev.tokenIds.length === 0) continue;
             generated.push(...ev.tokenIds);
-            streamer?.put(ev.tokenIds);
+            streamer?.put([ev.tokenIds.map((id) => BigInt(id))]);
           }
           return [...rows[i]!, ...generated];
         } catch (err) {
@@ -201,9 +240,35 @@ export async function generateRows(
     streamer?.end();
     return results;
   } catch (err) {
-    if (streamer?.error) streamer.error(err);
+    if (streamer?.abort) streamer.abort(err);
+    else if (streamer?.error) streamer.error(err);
     else streamer?.end();
     // A row cancelled because another failed reports the first failure, not its own abort.
     throw err;
   }
+}
+
+/**
+ * transformers.js' result of generate(): the rows as an int64 Tensor [batch, longest], shorter
+ * rows padded with `padId` on the right, or `{ sequences }` when asked with return_dict_in_generate.
+ */
+export async function generateOutput(
+  engine: Engine,
+  modelConfig: GenerationConfig,
+  inputs: GenerateInputs,
+  options: Record<string, unknown> | undefined,
+  padId: number | undefined,
+  adapters?: (string | undefined)[],
+): Promise<Tensor | GenerateDictOutput> {
+  const { options: merged } = splitGenerateArgs(inputs, options);
+  const rows = await generateRows(engine, modelConfig, inputs, options, adapters);
+  const pad = (merged.pad_token_id as number | null | undefined) ?? padId ?? 0;
+  const width = Math.max(...rows.map((r) => r.length));
+  const sequences = Tensor.ids(rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(pad)]));
+  return merged.return_dict_in_generate === true ? { sequences } : sequences;
+}
+
+/** How many rows `inputs` holds. */
+export function batchSize(inputs: GenerateInputs): number {
+  return splitGenerateArgs(inputs, undefined).rows.length;
 }

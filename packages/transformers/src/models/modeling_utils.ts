@@ -7,7 +7,14 @@ import { Engine, WenxinError } from "@wenxin/engine";
 import { MODEL_FILES, resolvePretrained } from "@wenxin/engine/internal";
 
 import { GenerationConfig } from "../generation/configuration_utils.js";
-import { generateRows, toRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
+import {
+  generateOutput,
+  generateRows,
+  toRows,
+  type GenerateDictOutput,
+  type GenerateInputs,
+  type GenerateOptionsInput,
+} from "../generation/generate.js";
 import { Callable } from "../utils/callable.js";
 import { Tensor } from "../utils/tensor.js";
 import { PretrainedConfig, configFromDirectory, type ConfigClass } from "./configuration_utils.js";
@@ -15,7 +22,7 @@ import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pr
 
 export interface CausalLMOutput {
   /** [batch, tokens, vocab]; positions masked out by attention_mask are zeros. */
-  logits: Tensor;
+  logits: Tensor<Float32Array>;
 }
 
 export interface ModelInit {
@@ -73,11 +80,36 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
   }
 
   /**
-   * Generates continuations: returns prompt + new ids per row (the final eos id included).
-   * Options are transformers' (max_new_tokens, do_sample, temperature, top_k, top_p, min_p,
-   * repetition_penalty, eos_token_id, streamer, …); unset ones come from `generation_config`.
+   * Generates continuations, as transformers.js: an int64 Tensor [batch, length] of prompt + new
+   * ids per row (the final eos included; shorter rows padded with the pad token), or
+   * `{ sequences }` with `return_dict_in_generate: true`. Takes ids, a Tensor, or the output of
+   * `tokenizer()` / `apply_chat_template()`, with the options beside them or in the same object
+   * (`generate({ ...inputs, max_new_tokens })`). Options are transformers' (max_new_tokens,
+   * do_sample, temperature, top_k, top_p, min_p, repetition_penalty, eos_token_id, streamer, …);
+   * unset ones come from `generation_config`.
    */
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<number[][]> {
+  generate(
+    inputs: GenerateInputs & { return_dict_in_generate: true },
+    options?: GenerateOptionsInput,
+  ): Promise<GenerateDictOutput>;
+  generate(
+    inputs: GenerateInputs,
+    options: GenerateOptionsInput & { return_dict_in_generate: true },
+  ): Promise<GenerateDictOutput>;
+  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
+  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor | GenerateDictOutput> {
+    const pad = this.config.pad_token_id ?? this.config.eos_token_id;
+    return generateOutput(
+      this.engine,
+      this.generation_config,
+      inputs,
+      options,
+      typeof pad === "number" ? pad : undefined,
+    );
+  }
+
+  /** generate() as plain rows of ids (prompt + new ids, unpadded): what the pipelines use. */
+  generate_ids(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<number[][]> {
     return generateRows(this.engine, this.generation_config, inputs, options);
   }
 
@@ -87,7 +119,7 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
 
   /** Logits of every position: `(await model(tokenizer(text))).logits`. */
   async forward(inputs: GenerateInputs, adapters?: (string | undefined)[]): Promise<CausalLMOutput> {
-    const raw = Array.isArray(inputs) ? { input_ids: inputs } : inputs;
+    const raw = Array.isArray(inputs) || inputs instanceof Tensor ? { input_ids: inputs } : inputs;
     const ids = toRows(raw.input_ids, "input_ids");
     const masks =
       raw.attention_mask === undefined ? ids.map((r) => r.map(() => 1)) : toRows(raw.attention_mask, "attention_mask");

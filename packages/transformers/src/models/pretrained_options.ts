@@ -5,8 +5,21 @@ import type { HubDownloadOptions, ProgressCallback } from "@wenxin/engine/intern
 
 import { parseOptions } from "../utils/options.js";
 
-/** dtype values accepted: the engine computes in float32 from the checkpoint's own weights. */
-const SUPPORTED_DTYPES = ["auto", "fp32", "float32"];
+/**
+ * dtype values accepted, and how the engine then holds the weight matrices: "fp32" / "bf16"
+ * (and "auto") run float32 compute on the checkpoint's own weights; "q8" and "q4" quantize them
+ * once at load (int8 per row; int4 in blocks of 32), as transformers.js' quantized variants.
+ */
+const DTYPE_WEIGHTS: Record<string, "bf16" | "q8" | "q4"> = {
+  auto: "bf16",
+  fp32: "bf16",
+  float32: "bf16",
+  bf16: "bf16",
+  bfloat16: "bf16",
+  q8: "q8",
+  q4: "q4",
+};
+const SUPPORTED_DTYPES = Object.keys(DTYPE_WEIGHTS);
 
 /** Options of every `from_pretrained` (transformers' names). */
 export const pretrainedOptionsSchema = z
@@ -21,8 +34,8 @@ export const pretrainedOptionsSchema = z
     token: z.union([z.string().min(1), z.literal(false)]).optional(),
     /** Called with download progress events (initiate / download / progress / done). */
     progress_callback: z.custom<ProgressCallback>((v) => typeof v === "function", "must be a function").optional(),
-    /** "auto" or "fp32": the engine runs float32 compute on the checkpoint's F32/F16/BF16 weights. */
-    dtype: z.string().optional(),
+    /** "fp32" | "bf16" | "q8" | "q4" (or "auto"): how the weights are held (see DTYPE_WEIGHTS). */
+    dtype: z.unknown().optional(),
     /** Only the CPU engine exists. */
     device: z.enum(["auto", "cpu"]).optional(),
     /** Engine settings (threads, maxContext, kvCacheTokens), as for Engine.load. */
@@ -36,13 +49,27 @@ export type PretrainedOptions = z.infer<typeof pretrainedOptionsSchema>;
 
 export function parsePretrainedOptions(options: unknown, what: string): PretrainedOptions {
   const opts = parseOptions(pretrainedOptionsSchema, options, what);
-  if (opts.dtype !== undefined && !SUPPORTED_DTYPES.includes(opts.dtype))
+  const dtype = opts.dtype;
+  if (dtype !== undefined && (typeof dtype !== "string" || !SUPPORTED_DTYPES.includes(dtype)))
     throw new WenxinError(
       "ERR_WENXIN_UNSUPPORTED_DTYPE",
-      `${what}: dtype '${opts.dtype}' is not supported; this engine computes in float32 from the checkpoint's weights (use ${SUPPORTED_DTYPES.map((d) => `'${d}'`).join(" or ")})`,
-      { subject: "dtype", expected: SUPPORTED_DTYPES, actual: opts.dtype },
+      `${what}: dtype ${typeof dtype === "string" ? `'${dtype}'` : "given per module"} is not supported; use one of ${SUPPORTED_DTYPES.map((d) => `'${d}'`).join(", ")} for the whole model`,
+      {
+        subject: "dtype",
+        expected: SUPPORTED_DTYPES,
+        actual: typeof dtype === "string" ? dtype : JSON.stringify(dtype),
+      },
     );
-  return opts;
+  const weights = typeof dtype === "string" ? DTYPE_WEIGHTS[dtype] : undefined;
+  if (weights !== undefined && opts.engine_options?.weights !== undefined && opts.engine_options.weights !== weights)
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `${what}: dtype '${String(dtype)}' and engine_options.weights '${opts.engine_options.weights}' disagree; give one`,
+      { subject: "dtype" },
+    );
+  return weights === undefined || weights === "bf16"
+    ? opts
+    : { ...opts, engine_options: { ...opts.engine_options, weights } };
 }
 
 export function hubOptions(opts: PretrainedOptions): HubDownloadOptions {

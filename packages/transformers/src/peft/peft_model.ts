@@ -12,7 +12,7 @@ import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type Lora
 import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
 import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
-import { generateRows } from "../generation/generate.js";
+import { batchSize, generateRows } from "../generation/generate.js";
 import {
   loadModelFromDirectory,
   type CausalLMOutput,
@@ -203,6 +203,5 @@ export class PeftModel {
 }
 
 function rowCount(inputs: GenerateInputs): number {
-  const ids = Array.isArray(inputs) ? inputs : inputs.input_ids;
-  return Array.isArray(ids[0]) ? ids.length : 1;
+  return batchSize(inputs);
 }

@@ -18,7 +18,7 @@ import {
 } from "@wenxin/engine";
 import { parameterCount } from "@wenxin/engine/internal";
 
-import { generateRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
+import { batchSize, generateRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
 import type { CausalLMOutput, PreTrainedModel } from "../models/modeling_utils.js";
 import { LoraConfig } from "./lora_config.js";
 
@@ -86,8 +86,7 @@ export class PeftModelForCausalLM {
   /** Generates with the LoRA weights as they are now (the base model's other requests are unaffected). */
   async generate(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {
     const adapter = await this.live();
-    const rows = Array.isArray(inputs) ? inputs : inputs.input_ids;
-    const count = Array.isArray(rows[0]) ? rows.length : 1;
+    const count = batchSize(inputs);
     return generateRows(
       this.base_model.engine,
       this.base_model.generation_config,
@@ -100,8 +99,7 @@ export class PeftModelForCausalLM {
   /** Logits with the LoRA weights as they are now. */
   async forward(inputs: GenerateInputs): Promise<CausalLMOutput> {
     const adapter = await this.live();
-    const rows = Array.isArray(inputs) ? inputs : inputs.input_ids;
-    return this.base_model.forward(inputs, new Array<string>(Array.isArray(rows[0]) ? rows.length : 1).fill(adapter));
+    return this.base_model.forward(inputs, new Array<string>(batchSize(inputs)).fill(adapter));
   }
 
   /** Frees the engine's copy of the current weights (and the temporary adapter files). */

@@ -31,11 +31,11 @@ function normalizeRows(data: Float32Array, width: number): void {
 }
 
 export interface FeatureExtractionPipeline {
-  (texts: string | string[], options?: FeatureExtractionOptions): Promise<Tensor>;
+  (texts: string | string[], options?: FeatureExtractionOptions): Promise<Tensor<Float32Array>>;
 }
 
 export class FeatureExtractionPipeline extends Pipeline<[string | string[], FeatureExtractionOptions?], Tensor> {
-  protected async _call(input: string | string[], options?: FeatureExtractionOptions): Promise<Tensor> {
+  protected async _call(input: string | string[], options?: FeatureExtractionOptions): Promise<Tensor<Float32Array>> {
     const { pooling = "none", normalize = false } = parseOptions(optionsSchema, options, "feature-extraction options");
     const texts = typeof input === "string" ? [input] : input;
     if (!Array.isArray(texts) || texts.length === 0 || texts.some((t) => typeof t !== "string"))
@@ -62,7 +62,7 @@ export class FeatureExtractionPipeline extends Pipeline<[string | string[], Feat
         return { tokens: ids.length, values: hiddenStates[hiddenStates.length - 1]! };
       }),
     );
-    let out: Tensor;
+    let out: Tensor<Float32Array>;
     if (pooling === "none") {
       const width = Math.max(...states.map((s) => s.tokens));
       const data = new Float32Array(texts.length * width * hidden);
@@ -82,7 +82,7 @@ export class FeatureExtractionPipeline extends Pipeline<[string | string[], Feat
       });
       out = new Tensor(data, [texts.length, hidden]);
     }
-    if (normalize) normalizeRows(out.data, hidden);
+    if (normalize) normalizeRows(out.data as Float32Array, hidden);
     return out;
   }
 }

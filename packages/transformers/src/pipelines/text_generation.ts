@@ -54,7 +54,12 @@ export class TextGenerationPipeline extends Pipeline<[Input, TextGenerationOptio
     const prompts = items.map((item) =>
       typeof item === "string"
         ? this.tokenizer.encode(item)
-        : this.tokenizer.apply_chat_template(item, { add_generation_prompt: true, tools }),
+        : this.tokenizer.apply_chat_template(item, {
+            add_generation_prompt: true,
+            tools,
+            return_dict: false,
+            return_tensor: false,
+          }),
     );
     const gc = generationConfigOf(this.model);
     const hasLength =
@@ -65,7 +70,7 @@ export class TextGenerationPipeline extends Pipeline<[Input, TextGenerationOptio
     const sequences =
       "base_model" in this.model
         ? await this.model.generate(prompts, { ...opts, adapter_names })
-        : await this.model.generate(prompts, opts);
+        : await this.model.generate_ids(prompts, opts);
     const outputs = items.map((item, i) => {
       const text = this.tokenizer.decode(sequences[i]!.slice(prompts[i]!.length), { skip_special_tokens: true });
       if (return_full_text === false) return [{ generated_text: text }];

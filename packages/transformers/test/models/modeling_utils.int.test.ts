@@ -61,7 +61,7 @@ describe.each([
       repetition_penalty: 1.1,
       seed: 1234,
     };
-    const [out] = await model.generate(plain, options);
+    const [out] = await model.generate_ids(plain, options);
     const expected = await engineIds(engine, {
       inputIds: plain,
       maxNewTokens: 24,
@@ -77,7 +77,7 @@ describe.each([
   });
 
   it("unset options come from generation_config.json with transformers' defaults (top_k 50)", async () => {
-    const [out] = await model.generate(plain, { max_new_tokens: 16, seed: 7 });
+    const [out] = await model.generate_ids(plain, { max_new_tokens: 16, seed: 7 });
     const expected = await engineIds(engine, {
       inputIds: plain,
       maxNewTokens: 16,
@@ -94,13 +94,13 @@ describe.each([
 
   it("greedy generate() equals the engine's greedy run, and a changed generation_config is used", async () => {
     const expected = await engineIds(engine, { inputIds: plain, maxNewTokens: 12, temperature: 0 });
-    expect((await model.generate(plain, { max_new_tokens: 12, do_sample: false }))[0]!.slice(plain.length)).toEqual(
+    expect((await model.generate_ids(plain, { max_new_tokens: 12, do_sample: false }))[0]!.slice(plain.length)).toEqual(
       expected,
     );
     const saved = model.generation_config.do_sample;
     model.generation_config.do_sample = false;
     try {
-      expect((await model.generate(plain, { max_new_tokens: 12 }))[0]!.slice(plain.length)).toEqual(expected);
+      expect((await model.generate_ids(plain, { max_new_tokens: 12 }))[0]!.slice(plain.length)).toEqual(expected);
     } finally {
       model.generation_config.do_sample = saved;
     }
@@ -120,7 +120,7 @@ describe("generate() on the dense model", () => {
   afterAll(() => model?.dispose());
 
   it("greedy continuations reproduce transformers' (golden) ids", async () => {
-    const out = await model.generate([plain!.input_ids, chat!.input_ids], { max_new_tokens: 32, do_sample: false });
+    const out = await model.generate_ids([plain!.input_ids, chat!.input_ids], { max_new_tokens: 32, do_sample: false });
     expect(out[0]).toEqual([...plain!.input_ids, ...plain!.greedy_new_ids]);
     expect(out[1]).toEqual([...chat!.input_ids, ...chat!.greedy_new_ids]);
   });
@@ -130,21 +130,53 @@ describe("generate() on the dense model", () => {
       padding: true,
       padding_side: "left",
     });
-    const out = await model.generate(batch, { max_new_tokens: 6, do_sample: false });
-    const single = await model.generate(tokenizer("Hello world"), { max_new_tokens: 6, do_sample: false });
+    const out = await model.generate_ids(batch, { max_new_tokens: 6, do_sample: false });
+    const single = await model.generate_ids(tokenizer("Hello world"), { max_new_tokens: 6, do_sample: false });
     expect(out[0]).toEqual(single[0]);
-    expect(out[1]!.slice(0, batch.input_ids[1]!.length)).toEqual(batch.input_ids[1]);
+    const second = batch.input_ids.toRows()[1]!;
+    expect(out[1]!.slice(0, second.length)).toEqual(second);
   });
 
   it("accepts transformers.js' single-object form", async () => {
-    const a = await model.generate({ input_ids: plain!.input_ids, max_new_tokens: 5, do_sample: false } as never);
+    const a = await model.generate_ids({ input_ids: plain!.input_ids, max_new_tokens: 5, do_sample: false });
     expect(a[0]).toEqual([...plain!.input_ids, ...plain!.greedy_new_ids.slice(0, 5)]);
+  });
+
+  it("generate() returns an int64 Tensor [batch, length]; shorter rows padded; { sequences } on request", async () => {
+    const out = await model.generate([plain!.input_ids, chat!.input_ids], { max_new_tokens: 32, do_sample: false });
+    const rows = [
+      [...plain!.input_ids, ...plain!.greedy_new_ids],
+      [...chat!.input_ids, ...chat!.greedy_new_ids],
+    ];
+    const width = Math.max(...rows.map((r) => r.length));
+    expect(out.type).toBe("int64");
+    expect(out.dims).toEqual([2, width]);
+    expect(out.data).toBeInstanceOf(BigInt64Array);
+    const pad = model.config.pad_token_id!;
+    expect(out.tolist()).toEqual(rows.map((r) => [...r, ...new Array(width - r.length).fill(pad)].map(BigInt)));
+    const { sequences } = await model.generate({
+      ...tokenizer("Hello world"),
+      max_new_tokens: 4,
+      do_sample: false,
+      return_dict_in_generate: true,
+    });
+    expect(sequences.dims[0]).toBe(1);
+    expect(tokenizer.batch_decode(sequences)[0]!.startsWith("Hello world")).toBe(true);
+  });
+
+  it("names an option it cannot honour instead of dumping a schema", async () => {
+    await expect(model.generate(plain!.input_ids, { num_beams: 4 })).rejects.toThrow(
+      /'num_beams' beam search is not supported/,
+    );
+    await expect(model.generate(plain!.input_ids, { no_such_option: 1 } as never)).rejects.toThrow(
+      /unknown option\(s\) 'no_such_option'/,
+    );
   });
 
   it("eos_token_id ends generation at that id", async () => {
     const stopAt = plain!.greedy_new_ids[4]!;
     const first = plain!.greedy_new_ids.indexOf(stopAt);
-    const [out] = await model.generate(plain!.input_ids, {
+    const [out] = await model.generate_ids(plain!.input_ids, {
       max_new_tokens: 32,
       do_sample: false,
       eos_token_id: stopAt,
@@ -159,9 +191,9 @@ describe("generate() on the dense model", () => {
       skip_prompt: true,
       skip_special_tokens: true,
       callback_function: (t) => pieces.push(t),
-      token_callback_function: (t) => ids.push(t),
+      token_callback_function: (t) => ids.push(t.map(Number)),
     });
-    const [out] = await model.generate(chat!.input_ids, { max_new_tokens: 32, do_sample: false, streamer });
+    const [out] = await model.generate_ids(chat!.input_ids, { max_new_tokens: 32, do_sample: false, streamer });
     const fresh = out!.slice(chat!.input_ids.length);
     expect(pieces.join("")).toBe(tokenizer.decode(fresh, { skip_special_tokens: true }));
     expect(pieces.length).toBeGreaterThan(1);
@@ -170,7 +202,7 @@ describe("generate() on the dense model", () => {
 
   it("TextIteratorStreamer is an async iterable of the text, prompt included unless skipped", async () => {
     const streamer = new TextIteratorStreamer(tokenizer);
-    const generation = model.generate(plain!.input_ids, { max_new_tokens: 10, do_sample: false, streamer });
+    const generation = model.generate_ids(plain!.input_ids, { max_new_tokens: 10, do_sample: false, streamer });
     let text = "";
     for await (const piece of streamer) text += piece;
     const [out] = await generation;
@@ -180,7 +212,7 @@ describe("generate() on the dense model", () => {
   it("an aborted signal rejects, and the streamer's iteration too", async () => {
     const controller = new AbortController();
     const streamer = new TextIteratorStreamer(tokenizer, { skip_prompt: true });
-    const generation = model.generate(plain!.input_ids, {
+    const generation = model.generate_ids(plain!.input_ids, {
       max_new_tokens: 200,
       do_sample: false,
       streamer,
@@ -197,14 +229,16 @@ describe("generate() on the dense model", () => {
     const ids = plain!.input_ids;
     const copy = await Ernie4_5ForCausalLM.from_pretrained(DENSE_DIR, LOAD);
     try {
-      const [out] = await copy.generate(ids, { do_sample: false, eos_token_id: [] });
+      const [out] = await copy.generate_ids(ids, { do_sample: false, eos_token_id: [] });
       expect(out!.length).toBeLessThanOrEqual(20);
       expect(out).toEqual([...ids, ...plain!.greedy_new_ids.slice(0, 20 - ids.length)]);
-      await expect(copy.generate(new Array(20).fill(5))).rejects.toThrow(/max_length 20/);
+      await expect(copy.generate_ids(new Array(20).fill(5))).rejects.toThrow(/max_length 20/);
     } finally {
       await copy.dispose();
     }
-    await expect(copy.generate(ids, { max_new_tokens: 2 })).rejects.toMatchObject({ code: "ERR_WENXIN_ENGINE_CLOSED" });
+    await expect(copy.generate_ids(ids, { max_new_tokens: 2 })).rejects.toMatchObject({
+      code: "ERR_WENXIN_ENGINE_CLOSED",
+    });
   });
 
   it("rejects a checkpoint of the other model type", async () => {

@@ -94,7 +94,9 @@ describe("LoRA training, transformers-style", () => {
     const prompt = tokenizer.apply_chat_template([conversation[0]], {
       tokenize: true,
       add_generation_prompt: true,
-    }) as number[];
+      return_dict: false,
+      return_tensor: false,
+    });
     const answer = async (m: { generate: PeftModelForCausalLM["generate"] }) =>
       tokenizer.decode((await m.generate(prompt, { max_new_tokens: 8, do_sample: false }))[0]!.slice(prompt.length), {
         skip_special_tokens: true,

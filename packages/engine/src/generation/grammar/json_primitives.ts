@@ -217,6 +217,9 @@ const TIME = "(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,6})?(?:Z|[+-](?:[0
  * String formats enforced by the grammar (others are annotations and are not enforced). Dates
  * never use February 29, so every generated date exists.
  */
+/** One DNS label (lower case, at most 32 characters). */
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?";
+
 export const FORMAT_PATTERNS: Record<string, string> = {
   date: DATE,
   time: TIME,
@@ -224,6 +227,10 @@ export const FORMAT_PATTERNS: Record<string, string> = {
   uuid: "[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
   email: "[a-z0-9](?:[a-z0-9._+-]{0,30}[a-z0-9])?@[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?(?:\\.[a-z]{2,8}){1,3}",
   ipv4: "(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)",
+  ipv6: "(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}",
+  hostname: `${LABEL}(?:\\.${LABEL}){0,3}`,
+  uri: `https?://${LABEL}(?:\\.${LABEL}){0,3}(?::[1-9][0-9]{1,3})?(?:/[A-Za-z0-9._~-]{1,16}){0,4}/?`,
+  duration: "P(?:[1-9][0-9]{0,3}[YMWD]|T[1-9][0-9]{0,3}[HMS])",
 };
 
 export function formatString(format: string): GrammarExpr | undefined {

@@ -1,10 +1,17 @@
 /**
- * JSON Schema → Grammar, for the subset that zod, OpenAI tool definitions and LangChain produce:
- * type (one or a list), properties / required / additionalProperties, items / prefixItems /
- * minItems / maxItems, enum / const, string length, pattern and common formats, integer and number
- * bounds, anyOf / oneOf / allOf, $ref into the same document ($defs, definitions, "#"), and
- * OpenAPI's nullable. Keywords that would need more than a context-free grammar are rejected with
- * the schema path of the offending keyword; annotations (title, description, …) are ignored.
+ * JSON Schema → Grammar, for what zod 4's toJSONSchema, pydantic, OpenAI tool definitions and
+ * LangChain produce: type (one or a list), properties / required / additionalProperties (a boolean
+ * or a schema) / patternProperties / propertyNames / minProperties / maxProperties, items /
+ * prefixItems / minItems / maxItems, enum / const, string length, pattern and common formats,
+ * integer and number bounds, anyOf / oneOf / allOf, simple `not` (of a type, a const or an enum),
+ * $ref into the same document ($defs at any depth, definitions, "#", siblings beside $ref), and
+ * OpenAPI's nullable. Annotations (title, description, default, …) are ignored.
+ *
+ * A keyword that only narrows and that the grammar cannot enforce (multipleOf, uniqueItems,
+ * contains, if/then/else, dependentRequired, a `not` of anything else, a regex feature the
+ * matcher lacks, an unknown format, …) is relaxed: the grammar allows a superset, and a warning
+ * naming the schema path is returned with the grammar (never an error). Only a schema that allows
+ * no value at all, or one that is malformed, is refused.
  *
  * Output shape: object members appear in the order of `properties`; properties that are not
  * required may be left out; without `additionalProperties` no other members are generated (a valid
@@ -38,27 +45,38 @@ import { exceptStrings } from "./json_object_keys.js";
 
 type Schema = Record<string, unknown>;
 
-const UNSUPPORTED = [
+/** A JSON schema's grammar, with the keywords that were relaxed (not enforced) on the way. */
+export interface SchemaGrammar extends Grammar {
+  /** One line per relaxed keyword: `#/path/keyword: why` (empty when the grammar is exact). */
+  warnings: string[];
+}
+
+/** Keywords that narrow in ways the grammar does not enforce: relaxed with a warning. */
+const RELAXED: Record<string, string> = {
+  if: "conditional schemas (if/then/else) are not enforced",
+  then: "conditional schemas (if/then/else) are not enforced",
+  else: "conditional schemas (if/then/else) are not enforced",
+  dependentRequired: "'dependentRequired' is not enforced",
+  dependentSchemas: "'dependentSchemas' is not enforced",
+  dependencies: "'dependencies' is not enforced",
+  contains: "'contains' is not enforced",
+  minContains: "'minContains' is not enforced",
+  maxContains: "'maxContains' is not enforced",
+  multipleOf: "'multipleOf' is not enforced",
+  unevaluatedItems: "'unevaluatedItems' is not enforced",
+};
+/** Keywords handled where they apply (objects, `not`, references). */
+const HANDLED = [
   "not",
-  "if",
-  "then",
-  "else",
-  "dependentRequired",
-  "dependentSchemas",
-  "dependencies",
   "patternProperties",
   "propertyNames",
   "unevaluatedProperties",
-  "unevaluatedItems",
   "minProperties",
   "maxProperties",
-  "contains",
-  "minContains",
-  "maxContains",
-  "multipleOf",
   "$dynamicRef",
   "$recursiveRef",
 ];
+const UNSUPPORTED = [...Object.keys(RELAXED), ...HANDLED];
 /** Keywords that constrain a value (anything else is an annotation or unknown, and ignored). */
 const CONSTRAINING = new Set([
   "type",
@@ -87,6 +105,8 @@ const CONSTRAINING = new Set([
   "nullable",
   ...UNSUPPORTED,
 ]);
+/** How deep schemas may nest while compiling (references to named rules do not count). */
+const MAX_DEPTH = 256;
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"];
 
 /**
@@ -117,6 +137,8 @@ function typeOf(v: unknown): string {
 
 class SchemaCompiler {
   readonly rules = new Map<string, GrammarRule>();
+  readonly warnings: string[] = [];
+  private depth = 0;
   private readonly refRules = new Map<string, string>();
   private readonly usedNames = new Set<string>();
   /** The next suffix to try per name base, so that naming stays O(1) however many rules share a base. */
@@ -133,15 +155,21 @@ class SchemaCompiler {
     private readonly what: string,
   ) {}
 
-  compile(): Grammar {
+  compile(): SchemaGrammar {
     this.usedNames.add("root");
     this.rules.set("root", { name: "root", body: literal("") }); // keeps "root" first
     this.rules.set("root", { name: "root", body: this.schema(this.root, "#") });
-    return { rules: this.rules, root: "root" };
+    return { rules: this.rules, root: "root", warnings: this.warnings };
   }
 
   private error(path: string, message: string) {
     return constraintError(this.what, `at ${path}`, message);
+  }
+
+  /** Records a relaxed keyword (once per path). */
+  private relax(path: string, message: string): void {
+    const line = `${path}: ${message}; the output may not meet it`;
+    if (!this.warnings.includes(line)) this.warnings.push(line);
   }
 
   /** A named rule for `body` (so that big sub-schemas are shared, not copied). */
@@ -174,14 +202,34 @@ class SchemaCompiler {
   }
 
   schema(s: unknown, path: string): GrammarExpr {
+    if (++this.depth > MAX_DEPTH)
+      throw this.error(path, `the schema nests deeper than ${MAX_DEPTH} levels (a reference that contains itself?)`);
+    try {
+      return this.schemaAt(s, path);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private schemaAt(s: unknown, path: string): GrammarExpr {
     if (s === true) return this.json("json-value");
     if (s === false) throw this.error(path, "the schema `false` allows no value");
     if (!isSchemaObject(s)) throw this.error(path, "a schema must be an object or a boolean");
-    for (const k of UNSUPPORTED)
-      if (k in s && !(k === "propertyNames" && allowsAnyKey(s.propertyNames)))
-        throw this.error(`${path}/${k}`, `'${k}' is not supported in constrained generation`);
-    if (s.uniqueItems === true)
-      throw this.error(`${path}/uniqueItems`, "'uniqueItems' is not supported in constrained generation");
+    for (const [k, why] of Object.entries(RELAXED))
+      if (k in s && !((k === "then" || k === "else") && "if" in s)) this.relax(`${path}/${k}`, why);
+    if (s.uniqueItems === true) this.relax(`${path}/uniqueItems`, "'uniqueItems' is not enforced");
+    if ("not" in s) {
+      const { not, ...rest } = s;
+      return this.negated(rest, not, path);
+    }
+    for (const k of ["$recursiveRef", "$dynamicRef"] as const) {
+      if (!(k in s)) continue;
+      const { [k]: target, ...rest } = s;
+      if (typeof target === "string" && target.startsWith("#") && !("$ref" in s))
+        return this.schema({ ...rest, $ref: target }, path); // without dynamic scopes: a plain reference
+      this.relax(`${path}/${k}`, `'${k}' to ${JSON.stringify(target)} is not followed`);
+      return this.schema(rest, path);
+    }
 
     if (s.nullable === true) {
       // OpenAPI 3.0.3: with enum/const, null is allowed only when listed.
@@ -212,6 +260,58 @@ class SchemaCompiler {
     const types = this.types(s, path);
     if (types === undefined) return this.json("json-value");
     return alt(...types.map((t) => this.typed(t, s, path)));
+  }
+
+  /**
+   * `rest` without what `not` excludes. Enforced: `not` of a type (or a list of types), and `not`
+   * of a const or an enum against an enum, a const or a plain string; anything else is relaxed.
+   */
+  private negated(rest: Schema, not: unknown, path: string): GrammarExpr {
+    const at = `${path}/not`;
+    if (not === true || (isSchemaObject(not) && !Object.keys(not).some((k) => CONSTRAINING.has(k))))
+      throw this.error(at, "'not' of a schema that allows everything allows no value");
+    if (not === false) return this.schema(rest, path);
+    if (!isSchemaObject(not)) throw this.error(at, "a schema must be an object or a boolean");
+    const keys = Object.keys(not).filter((k) => CONSTRAINING.has(k));
+    if (keys.length === 1 && keys[0] === "type") {
+      const excluded = Array.isArray(not.type) ? not.type : [not.type];
+      const types = this.types(rest, path) ?? TYPES.filter((t) => t !== "integer");
+      let kept = types.filter((t) => !excluded.includes(t) && !(t === "integer" && excluded.includes("number")));
+      if (kept.includes("number") && excluded.includes("integer") && !excluded.includes("number")) {
+        this.relax(at, "'not' of integer leaves numbers that may be whole");
+        kept = kept.filter((t) => t !== "integer");
+      }
+      if (kept.length === 0) throw this.error(at, "'not' excludes every type the schema allows");
+      return this.schema({ ...rest, type: kept }, path);
+    }
+    if (
+      keys.length === 1 &&
+      (keys[0] === "const" || keys[0] === "enum") &&
+      (keys[0] === "const" || Array.isArray(not.enum))
+    ) {
+      const banned = keys[0] === "const" ? [not.const] : (not.enum as unknown[]);
+      const bannedText = new Set(banned.map((v) => JSON.stringify(v)));
+      if ("enum" in rest || "const" in rest) {
+        const { enum: list, const: one, ...others } = rest;
+        const values = ("const" in rest ? [one] : Array.isArray(list) ? list : []).filter(
+          (v) => !bannedText.has(JSON.stringify(v)),
+        );
+        if (values.length === 0) throw this.error(at, "'not' excludes every listed value");
+        return this.schema({ ...others, enum: values }, path);
+      }
+      const types = this.types(rest, path);
+      const plainString =
+        types?.length === 1 &&
+        types[0] === "string" &&
+        !["minLength", "maxLength", "pattern", "format"].some((k) => k in rest);
+      if (plainString) {
+        // Strings that need escapes are never written by this rule, so they are excluded too.
+        const names = banned.filter((v): v is string => typeof v === "string");
+        return this.named(`${path}-not`, exceptStrings(names, this.rules, this.freshName(`${path}-except`)));
+      }
+    }
+    this.relax(at, "only 'not' of a type, a const or an enum is enforced");
+    return this.schema(rest, path);
   }
 
   /** The schema's types: listed, or inferred from the keywords present; undefined: any value. */
@@ -272,7 +372,11 @@ class SchemaCompiler {
 
   private reference(s: Schema, path: string): GrammarExpr {
     const extra = Object.keys(s).filter((k) => k !== "$ref" && CONSTRAINING.has(k));
-    if (extra.length > 0) throw this.error(`${path}/${extra[0]}`, `'${extra[0]}' beside '$ref' is not supported`);
+    if (extra.length > 0) {
+      // Draft 2019+: keywords beside $ref apply too, as if both were in an allOf.
+      const { $ref, ...siblings } = s;
+      return this.schema({ allOf: [{ $ref }, siblings] }, path);
+    }
     const { pointer, node } = this.target(s.$ref, path);
     let name = this.refRules.get(pointer);
     if (name !== undefined) return ref(name);
@@ -378,13 +482,43 @@ class SchemaCompiler {
       } else if (k === "required" && Array.isArray(out[k]) && Array.isArray(v)) {
         out[k] = [...new Set([...(out[k] as unknown[]), ...v])];
       } else if (JSON.stringify(out[k]) !== JSON.stringify(v)) {
-        throw this.error(
-          `${path}/${escapePointer(k)}`,
-          `'${k}' differs between combined schemas; such an intersection is not supported`,
-        );
+        out[k] = this.intersect(k, out[k], v, `${path}/${escapePointer(k)}`);
       }
     }
     return out;
+  }
+
+  /** One keyword's value for both of two combined schemas that give it different values. */
+  private intersect(k: string, a: unknown, b: unknown, path: string): unknown {
+    if (k === "type") {
+      const list = (t: unknown) => (Array.isArray(t) ? t : [t]) as string[];
+      const [la, lb] = [list(a), list(b)];
+      const both = la.flatMap((t) =>
+        lb.includes(t)
+          ? [t]
+          : t === "number" && lb.includes("integer")
+            ? ["integer"]
+            : t === "integer" && lb.includes("number")
+              ? [t]
+              : [],
+      );
+      if (both.length === 0) throw this.error(path, "the combined schemas have no type in common: no value meets both");
+      return both;
+    }
+    if (typeof a === "number" && typeof b === "number") {
+      if (["minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"].includes(k)) return Math.max(a, b);
+      if (["maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"].includes(k)) return Math.min(a, b);
+    }
+    if ((k === "enum" || k === "const") && Array.isArray(k === "enum" ? a : [a])) {
+      const la = k === "enum" ? (a as unknown[]) : [a];
+      const lb = new Set((k === "enum" ? (Array.isArray(b) ? b : []) : [b]).map((v) => JSON.stringify(v)));
+      const both = la.filter((v) => lb.has(JSON.stringify(v)));
+      if (both.length === 0) throw this.error(path, `the combined schemas share no '${k}' value: no value meets both`);
+      return k === "enum" ? both : both[0];
+    }
+    if (k === "additionalProperties" && (a === false || b === false)) return false;
+    this.relax(path, `'${k}' differs between combined schemas; only the first is enforced`);
+    return a;
   }
 
   private object(s: Schema, path: string): GrammarExpr {
@@ -396,8 +530,18 @@ class SchemaCompiler {
     const additional = s.additionalProperties;
     if (additional !== undefined && typeof additional !== "boolean" && !isSchemaObject(additional))
       throw this.error(`${path}/additionalProperties`, "'additionalProperties' must be a boolean or a schema");
-
-    const entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [
+    const patterns = s.patternProperties;
+    if (patterns !== undefined && !isSchemaObject(patterns))
+      throw this.error(`${path}/patternProperties`, "'patternProperties' must be an object");
+    const minProperties = this.count(s, "minProperties", path) ?? 0;
+    const maxProperties = this.count(s, "maxProperties", path) ?? Infinity;
+    if (minProperties > maxProperties)
+      throw this.error(
+        `${path}/minProperties`,
+        `minProperties ${minProperties} is above maxProperties ${maxProperties}`,
+      );
+    // unevaluatedProperties needs nothing: members beyond the evaluated ones are never generated.
+    let entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [
       k,
       v,
       `${path}/properties/${escapePointer(k)}`,
@@ -411,45 +555,79 @@ class SchemaCompiler {
         );
       entries.push([r, isSchemaObject(additional) ? additional : true, `${path}/additionalProperties`]);
     }
+    // propertyNames listing the keys (zod's record with enum keys): each one an optional member.
+    const names = s.propertyNames;
+    if (
+      isSchemaObject(names) &&
+      ("enum" in names || "const" in names) &&
+      (additional === true || isSchemaObject(additional)) &&
+      !isSchemaObject(patterns)
+    ) {
+      const listed = "const" in names ? [names.const] : Array.isArray(names.enum) ? names.enum : [];
+      for (const k of listed)
+        if (typeof k === "string" && !entries.some(([n]) => n === k))
+          entries.push([k, additional, `${path}/additionalProperties`]);
+    }
     const requiredSet = new Set(required as string[]);
+    const requiredCount = entries.filter(([name]) => requiredSet.has(name)).length;
+    if (requiredCount > maxProperties)
+      throw this.error(
+        `${path}/maxProperties`,
+        `maxProperties ${maxProperties} is below the ${requiredCount} required properties`,
+      );
+    // maxProperties: only as many optional properties as fit are generated (a valid subset).
+    if (entries.length > maxProperties) {
+      let optional = maxProperties - requiredCount;
+      entries = entries.filter(([name]) => requiredSet.has(name) || optional-- > 0);
+    }
     const ws = this.json("ws");
+    const extra = this.extraMember(s, entries, path);
+    const extraMax = extra ? maxProperties - entries.length : 0;
+    // minProperties: optional properties become required, then additional members are required.
+    let extraMin = 0;
+    if (minProperties > requiredCount) {
+      let missing = minProperties - requiredCount;
+      for (const [name] of entries) if (!requiredSet.has(name) && missing-- > 0) requiredSet.add(name);
+      if (missing > 0) {
+        if (extraMax < missing)
+          throw this.error(
+            `${path}/minProperties`,
+            `minProperties ${minProperties} needs more members than the schema lets the grammar write`,
+          );
+        extraMin = missing;
+      }
+    }
     const members = entries.map(([name, sub, subPath]) =>
       seq(jsonLiteral(name), literal(":"), ws, this.propertyValue(sub, subPath)),
     );
 
-    let extra: GrammarExpr | undefined;
-    if (additional === true || isSchemaObject(additional)) {
-      const key = exceptStrings(
-        entries.map(([n]) => n),
-        this.rules,
-        this.freshName(`${path}-key`),
-      );
-      const value =
-        additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
-      extra = this.named(`${path}-extra`, seq(key, literal(":"), ws, value));
-    }
+    // extras(written): the additional members after `written` of them, each after a comma.
+    const extras = (written: number): GrammarExpr =>
+      extra && extraMax > written
+        ? rep(seq(literal(","), ws, extra), Math.max(0, extraMin - written), extraMax - written)
+        : seq();
     const n = members.length;
     // rest(k): the members from k on, each after a comma (rules made on first use).
     const rests = new Map<number, GrammarExpr>();
     const rest = (k: number): GrammarExpr => {
-      if (k === n) return extra ? rep(seq(literal(","), ws, extra), 0, Infinity) : seq();
+      if (k === n) return extras(0);
       let r = rests.get(k);
       if (r === undefined) {
         const item = seq(literal(","), ws, members[k]);
         const body = seq(requiredSet.has(entries[k][0]) ? item : opt(item), rest(k + 1));
-        r = k === n - 1 && !extra ? body : this.named(`${path}-rest${k}`, body);
+        r = k === n - 1 && extraMax === 0 ? body : this.named(`${path}-rest${k}`, body);
         rests.set(k, r);
       }
       return r;
     };
     // first(k): at least one member from k on, the first without a comma.
     const first = (k: number): GrammarExpr | undefined => {
-      if (k === n) return extra ? seq(extra, rest(n)) : undefined;
+      if (k === n) return extra && extraMax > 0 ? seq(extra, extras(1)) : undefined;
       const here = seq(members[k], rest(k + 1));
       const later = requiredSet.has(entries[k][0]) ? undefined : first(k + 1);
       return later === undefined ? here : this.named(`${path}-first${k}`, alt(here, later));
     };
-    const anyRequired = entries.some(([name]) => requiredSet.has(name));
+    const anyRequired = entries.some(([name]) => requiredSet.has(name)) || extraMin > 0;
     const head = first(0);
     if (head === undefined) return seq(literal("{"), ws, literal("}"));
     const body = seq(head, ws);
@@ -457,6 +635,56 @@ class SchemaCompiler {
       path === "#" ? "object" : path,
       seq(literal("{"), ws, anyRequired ? body : opt(body), literal("}")),
     );
+  }
+
+  /**
+   * One member beyond the declared ones (`"key": value`), or undefined when none is generated:
+   * keys of patternProperties with their schemas; else, with additionalProperties true or a
+   * schema, a key that propertyNames allows and that is not a declared property.
+   */
+  private extraMember(s: Schema, entries: [string, unknown, string][], path: string): GrammarExpr | undefined {
+    const ws = this.json("ws");
+    const declared = entries.map(([n]) => n);
+    const names = s.propertyNames;
+    const namesLimit = names !== undefined && !allowsAnyKey(names);
+    const patterns = s.patternProperties as Schema | undefined;
+    if (patterns !== undefined && Object.keys(patterns).length > 0) {
+      const keys = Object.keys(patterns);
+      if (keys.length > 1)
+        this.relax(
+          `${path}/patternProperties`,
+          "a key matching several patterns must meet each of their schemas; that is not enforced",
+        );
+      if (namesLimit) this.relax(`${path}/propertyNames`, "'propertyNames' beside 'patternProperties' is not enforced");
+      const options = keys.map((p) => {
+        const at = `${path}/patternProperties/${escapePointer(p)}`;
+        const key = this.string({ type: "string", pattern: p }, at);
+        return seq(key, literal(":"), ws, this.schema(patterns[p], at));
+      });
+      return this.named(`${path}-extra`, alt(...options));
+    }
+    const additional = s.additionalProperties;
+    if (additional !== true && !isSchemaObject(additional)) return undefined;
+    let key: GrammarExpr | undefined;
+    if (!namesLimit) {
+      key = exceptStrings(declared, this.rules, this.freshName(`${path}-key`));
+    } else if (isSchemaObject(names) && ("enum" in names || "const" in names)) {
+      return undefined; // the listed keys are members already (see object)
+    } else if (declared.length === 0 && isSchemaObject(names)) {
+      // A key is a string that meets propertyNames (its type other than string allows no key).
+      if (
+        names.type !== undefined &&
+        names.type !== "string" &&
+        !(Array.isArray(names.type) && names.type.includes("string"))
+      )
+        return undefined;
+      key = this.schema({ ...names, type: "string" }, `${path}/propertyNames`);
+    }
+    // propertyNames beside declared properties: no additional members (a valid subset).
+    if (key === undefined) return undefined;
+    const value =
+      additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
+    return this.named(`${path}-extra`, seq(key, literal(":"), ws, value));
   }
 
   /** A property's value schema, compiled once per schema object (see `compiled`). */
@@ -526,16 +754,33 @@ class SchemaCompiler {
     const maxLength = this.count(s, "maxLength", path);
     if (minLength !== undefined && maxLength !== undefined && minLength > maxLength)
       throw this.error(`${path}/minLength`, `minLength ${minLength} is above maxLength ${maxLength}`);
+    const lengths = minLength !== undefined || maxLength !== undefined;
     if (s.pattern !== undefined) {
       if (typeof s.pattern !== "string") throw this.error(`${path}/pattern`, "'pattern' must be a string");
-      if (minLength !== undefined || maxLength !== undefined)
-        throw this.error(`${path}/pattern`, "'pattern' together with minLength/maxLength is not supported");
-      const body = jsonEscaped(regexSearch(s.pattern, `${this.what} at ${path}/pattern`));
-      return this.named(`${path}-pattern`, seq(literal('"'), body, literal('"')));
-    }
-    if (typeof s.format === "string" && minLength === undefined && maxLength === undefined) {
-      const f = formatString(s.format);
+      let body: GrammarExpr | undefined;
+      try {
+        body = jsonEscaped(regexSearch(s.pattern, `${this.what} at ${path}/pattern`));
+      } catch (err) {
+        // A regex feature the matcher lacks (lookaround, backreferences): the format, or any string.
+        const reason = err instanceof Error ? err.message.replace(/^.*?pattern[^:]*: /, "") : String(err);
+        const format = typeof s.format === "string" && !lengths ? formatString(s.format) : undefined;
+        if (format) {
+          this.relax(`${path}/pattern`, `${reason}; the string follows format '${String(s.format)}' instead`);
+          return this.named(`${path}-${String(s.format)}`, format);
+        }
+        this.relax(`${path}/pattern`, reason);
+      }
+      if (body !== undefined) {
+        if (lengths) this.relax(`${path}/minLength`, "string lengths beside 'pattern' are not enforced");
+        return this.named(`${path}-pattern`, seq(literal('"'), body, literal('"')));
+      }
+    } else if (typeof s.format === "string") {
+      const f = lengths ? undefined : formatString(s.format);
       if (f) return this.named(`${path}-${s.format}`, f);
+      this.relax(
+        `${path}/format`,
+        lengths ? `format '${s.format}' beside string lengths is not enforced` : `format '${s.format}' is not enforced`,
+      );
     }
     this.json("json-char");
     if (minLength === undefined && maxLength === undefined) return this.json("json-string");
@@ -573,8 +818,11 @@ class SchemaCompiler {
   }
 }
 
-/** Compiles a JSON schema; `what` names it in errors (e.g. "constraint.schema"). */
-export function jsonSchemaGrammar(schema: unknown, what = "schema"): Grammar {
+/**
+ * Compiles a JSON schema; `what` names it in errors (e.g. "constraint.schema"). The result's
+ * `warnings` list the keywords that were relaxed (see the top of this file).
+ */
+export function jsonSchemaGrammar(schema: unknown, what = "schema"): SchemaGrammar {
   return new SchemaCompiler(schema, what).compile();
 }
 
