@@ -42,6 +42,8 @@ it("runs a hub repo id from the cache like its local checkpoint, on the snapshot
       generateText({ model: local(DENSE_DIR), ...call }),
     ]);
     expect(viaHub.text).toBe(viaDir.text);
+    expect(viaHub.response.modelId).toBe("baidu/tiny-ernie45-dense");
+    expect(viaDir.response.modelId).toBe("tiny-ernie45-dense");
     const engine = await model.engine();
     expect(engine.dir).toBe(path.join(cacheDir, "models--baidu--tiny-ernie45-dense", "snapshots", COMMIT));
     // The snapshot directory names the same checkpoint: the same shared engine.

@@ -5,6 +5,7 @@
  * ChatWenxin and the HTTP server.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 
 import type {
   LanguageModelV3,
@@ -131,7 +132,17 @@ export class WenxinChatLanguageModel implements LanguageModelV3 {
   private backend(): Promise<ChatBackend> {
     const source = this.source;
     if (source.mode === "remote") return Promise.resolve(new RemoteChatBackend(source.post, this.modelId));
-    return source.engine().then((engine) => new LocalChatBackend(engine));
+    // A hub repo id names the model; its snapshot directory is named by a commit.
+    return source
+      .engine()
+      .then(
+        (engine) =>
+          new LocalChatBackend(
+            engine,
+            undefined,
+            path.resolve(this.modelId) === path.resolve(engine.dir) ? undefined : this.modelId,
+          ),
+      );
   }
 
   private requestBody(request: ChatRequest): unknown {
