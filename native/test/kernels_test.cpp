@@ -12,8 +12,12 @@
 #include <vector>
 
 #include "kernels/kernels.h"
+#include "kernels/quantize_weights.h"
 #if defined(__x86_64__) || defined(_M_X64)
 #include "kernels/attention_x86.h"
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#include "kernels/arm/neon.h"
 #endif
 
 using namespace wenxin;
@@ -178,6 +182,29 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
       }
     }
   }
+}
+
+// fp8 e4m3 weights (as the quantizer writes them: no NaN codes) against float activations.
+void test_gemm_fp8(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t T : {1, 2, 5})
+    for (int64_t N : {1, 9, 17})
+      for (int64_t K : {7, 33, 100, 257}) {
+        const auto x = random_floats(T * K);
+        const auto wf = random_floats(N * K, 0.1f);
+        std::vector<uint8_t> data(N * K);
+        std::vector<float> scales(N);
+        for (int64_t n = 0; n < N; ++n) quantize_weight_row_fp8(wf.data() + n * K, K, &scales[n], data.data() + n * K);
+        QuantizedMatrix m;
+        m.n = N;
+        m.k = K;
+        m.data = data.data();
+        m.row_scale = scales.data();
+        std::vector<float> a(T * N), b(T * N, -1.0f);
+        ref.gemm_fp8(x.data(), T, m, 0, N, a.data(), N);
+        isa.gemm_fp8(x.data(), T, m, 0, N / 2, b.data(), N);
+        isa.gemm_fp8(x.data(), T, m, N / 2, N, b.data(), N);
+        check(close(b, a, 1e-5f, 0.1f), shape("gemm_fp8", isa.name, T, N, K));
+      }
 }
 
 void test_attention(const KernelTable& ref, const KernelTable& isa) {
@@ -388,6 +415,11 @@ void test_attention_exp(const KernelTable& isa) {
   void (*exp_f32)(const float*, float*, int64_t) = nullptr;
   if (std::string(isa.name) == "avx2") exp_f32 = avx2::exp_f32;
   if (std::string(isa.name) == "avx512") exp_f32 = avx512::exp_f32;
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  void (*exp_f32)(const float*, float*, int64_t) = nullptr;
+  if (std::string(isa.name) == "neon") exp_f32 = neon::exp_f32;  // shared by the dotprod and i8mm tables
+#endif
+#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(_M_ARM64)
   if (exp_f32 == nullptr) return;
   std::vector<float> x;
   for (float v = -87.0f; v <= 88.0f; v += 0.01371f) x.push_back(v);
@@ -456,6 +488,7 @@ int main() {
     const int before = passed + failed;
     test_gemm_float(ref, k);
     test_quantized(ref, k);
+    test_gemm_fp8(ref, k);
     test_attention(ref, k);
     test_attention_reduced_kv(ref, k);
     test_attention_runs(ref, k);

@@ -12,6 +12,9 @@
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx_vnni/avx_vnni.h"
 #endif
+#if defined(WENXIN_KERNELS_ARM)  // set by CMake when the AArch64 folder is compiled in
+#include "kernels/arm/neon.h"
+#endif
 
 namespace wenxin::kernels {
 
@@ -25,6 +28,11 @@ bool cpu_has(Isa isa) {
     case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
     case Isa::kAvxVnni: return f.avx2 && f.fma && f.f16c && f.avx_vnni;
     case Isa::kAvx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+#endif
+#if defined(WENXIN_KERNELS_ARM)
+    case Isa::kNeon: return f.neon;
+    case Isa::kNeonDot: return f.neon && f.dotprod;
+    case Isa::kNeonI8mm: return f.neon && f.dotprod && f.i8mm;
 #endif
     default: return false;
   }
@@ -61,6 +69,9 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512: return "avx512";
+    case Isa::kNeon: return "neon";
+    case Isa::kNeonDot: return "dotprod";
+    case Isa::kNeonI8mm: return "i8mm";
   }
   return "generic";
 }
@@ -68,6 +79,8 @@ const char* isa_name(Isa isa) {
 std::vector<Isa> known_isas() {
 #if defined(WENXIN_KERNELS_X86)
   return {Isa::kGeneric, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512};
+#elif defined(WENXIN_KERNELS_ARM)
+  return {Isa::kGeneric, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm};
 #else
   return {Isa::kGeneric};
 #endif
@@ -101,6 +114,11 @@ const KernelTable* kernels_for(Isa isa) {
     case Isa::kAvx2: return &avx2::kTable;
     case Isa::kAvxVnni: return &avx_vnni::kTable;
     case Isa::kAvx512: return &avx512::kTable;
+#endif
+#if defined(WENXIN_KERNELS_ARM)
+    case Isa::kNeon: return &neon::kTable;
+    case Isa::kNeonDot: return &neon_dot::kTable;
+    case Isa::kNeonI8mm: return &neon_i8mm::kTable;
 #endif
     default: return nullptr;
   }
