@@ -53,7 +53,17 @@ new_app() {
 
 step "(a) npm install every tarball into $work/app"
 new_app app
-(cd "$work/app" && install "$work"/tarballs/*.tgz)
+# Every tarball but the other platforms' binary packages (npm refuses a tarball whose os/cpu do not match).
+host=$(node -p 'require("./native/platforms.cjs").hostPlatform().name')
+app_tarballs=()
+for t in "$work"/tarballs/*.tgz; do
+  case $(basename "$t") in
+  wenxin-native-"$host"-*) app_tarballs+=("$t") ;;
+  wenxin-native-darwin-* | wenxin-native-linux-* | wenxin-native-win32-*) ;;
+  *) app_tarballs+=("$t") ;;
+  esac
+done
+(cd "$work/app" && install "${app_tarballs[@]}")
 addon=$work/app/node_modules/@wenxin/native-linux-x64-gnu/wenxin_native.node
 [ ! -e "$work/app/node_modules/@wenxin/native/build" ] || { echo "install test: the addon was built from source" >&2 && exit 1; }
 cmp "$addon" "$repo/$prebuilt" # the binary whose glibc floor was checked above
