@@ -53,15 +53,15 @@ new_app() {
 
 step "(a) npm install every tarball into $work/app"
 new_app app
-# Every tarball but the other platforms' binary packages (npm refuses a tarball whose os/cpu do not match).
-host=$(node -p 'require("./native/platforms.cjs").hostPlatform().name')
+# Every tarball but the other platforms' binary packages (npm refuses a tarball whose os/cpu do not match);
+# the platform list is native/platforms.cjs's.
+others=$(node -p 'const p = require("./native/platforms.cjs"), host = p.hostPlatform()?.name;
+  p.PLATFORMS.filter((x) => x.name !== host).map((x) => `wenxin-native-${x.name}-`).join(" ")')
 app_tarballs=()
 for t in "$work"/tarballs/*.tgz; do
-  case $(basename "$t") in
-  wenxin-native-"$host"-*) app_tarballs+=("$t") ;;
-  wenxin-native-darwin-* | wenxin-native-linux-* | wenxin-native-win32-*) ;;
-  *) app_tarballs+=("$t") ;;
-  esac
+  keep=1
+  for prefix in $others; do [[ $(basename "$t") == "$prefix"* ]] && keep=0; done
+  [ $keep = 1 ] && app_tarballs+=("$t")
 done
 (cd "$work/app" && install "${app_tarballs[@]}")
 addon=$work/app/node_modules/@wenxin/native-linux-x64-gnu/wenxin_native.node
