@@ -14,17 +14,11 @@
 
 #include "kernels/arm/neon.h"
 #include "kernels/generic/generic.h"
+#include "kernels/interleaved_tiles.h"
 
 namespace wenxin::kernels::neon_i8mm {
 
 namespace {
-
-inline uint8_t canonical_q4(const QuantizedMatrix& w, int64_t row, int64_t idx) {
-  const int64_t k = w.k, c = idx / kQChunk, elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
-  const int64_t half = elems / 2, j = idx - c * kQChunk;
-  const uint8_t byte = w.data[row * q4_row_bytes(k) + c * (kQChunk / 2) + (j < half ? j : j - half)];
-  return j < half ? (byte & 0x0F) : (byte >> 4);
-}
 
 inline int32x4_t block_dot(int32x4_t acc, int8x16_t w0, int8x16_t w1, int8x16_t x0, int8x16_t x1) {
   return vdotq_s32(vdotq_s32(acc, w0, x0), w1, x1);
@@ -131,7 +125,7 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
         std::memcpy(dst + 2 * r, &s, 2);
         for (int64_t e = 0; e < kQBlock; ++e) {
           if (q4) {
-            const uint8_t v = row < n ? canonical_q4(w, row, b * kQBlock + e) : 8;
+            const uint8_t v = row < n ? tiles::plain_q4(w, row, b * kQBlock + e) : 8;
             dst[q4_offset(r, e)] |= static_cast<uint8_t>(e < 16 ? v : v << 4);
           } else {
             dst[q8_offset(r, e)] = row < n ? static_cast<uint8_t>(w.data[row * k + b * kQBlock + e] ^ 0x80) : 0;

@@ -9,17 +9,11 @@
 
 #include "kernels/avx512/avx512.h"
 #include "kernels/generic/generic.h"
+#include "kernels/interleaved_tiles.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
-
-inline uint8_t canonical_q4(const QuantizedMatrix& w, int64_t row, int64_t idx) {
-  const int64_t k = w.k, c = idx / kQChunk, elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk;
-  const int64_t half = elems / 2, j = idx - c * kQChunk;
-  const uint8_t byte = w.data[row * q4_row_bytes(k) + c * (kQChunk / 2) + (j < half ? j : j - half)];
-  return j < half ? (byte & 0x0F) : (byte >> 4);
-}
 
 template <bool Q4, int G, int TT>
 void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packed, int64_t g0, int64_t n, float* y,
@@ -144,55 +138,14 @@ void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, 
 
 }  // namespace
 
-void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
-  const int64_t n = w.n, k = w.k, nb = k / kQBlock, groups = (n + kPackRows - 1) / kPackRows;
-  const int64_t bb = packed_block_bytes(q4);
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t b = 0; b < nb; ++b) {
-      uint8_t* dst = out + (g * nb + b) * bb;
-      for (int64_t r = 0; r < kPackRows; ++r) {
-        const int64_t row = g * kPackRows + r;
-        const uint16_t s = row < n ? w.block_scale[row * nb + b] : 0;
-        std::memcpy(dst + 2 * r, &s, 2);
-        for (int64_t j = 0; j < (q4 ? 4 : 8); ++j)
-          for (int64_t e = 0; e < 4; ++e) {
-            uint8_t v;
-            if (q4) {
-              const uint8_t lo = row < n ? canonical_q4(w, row, b * kQBlock + 8 * j + e) : 8;
-              const uint8_t hi = row < n ? canonical_q4(w, row, b * kQBlock + 8 * j + 4 + e) : 8;
-              v = static_cast<uint8_t>(lo | (hi << 4));
-            } else {
-              v = row < n ? w.data[row * k + b * kQBlock + 4 * j + e] : 128;
-            }
-            dst[32 + j * 64 + r * 4 + e] = v;
-          }
-      }
-    }
-}
+void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) { tiles::repack<kPackRows, true>(w, q4, out); }
 
 void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out) {
   if (w.packed == nullptr) {
     generic::dequantize(w, q4, r0, r1, c0, c1, out);
     return;
   }
-  const int64_t nb = w.k / kQBlock, bb = packed_block_bytes(q4), cols = c1 - c0;
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t g = r / kPackRows, rr = r % kPackRows;
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t b = c / kQBlock, e = c % kQBlock;
-      const uint8_t* tile = w.packed + (g * nb + b) * bb;
-      uint16_t s;
-      std::memcpy(&s, tile + 2 * rr, 2);
-      int32_t q;
-      if (q4) {
-        const uint8_t byte = tile[32 + (e / 8) * 64 + rr * 4 + e % 4];
-        q = static_cast<int32_t>(e % 8 < 4 ? (byte & 0x0F) : (byte >> 4)) - 8;
-      } else {
-        q = static_cast<int32_t>(tile[32 + (e / 4) * 64 + rr * 4 + e % 4]) - 128;
-      }
-      out[(r - r0) * cols + c - c0] = static_cast<float>(q) * f16_to_f32(s);
-    }
-  }
+  tiles::dequantize<kPackRows, true>(w, q4, r0, r1, c0, c1, out);
 }
 
 void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
