@@ -13,6 +13,7 @@ import { measureReadBandwidth, quantizeModel, systemInfo } from "@wenxin/engine"
 
 import type { Measurement, MeasureRequest } from "./measure.js";
 import { buildRandomModel, tensorSpecs, type HfConfig } from "./random_model.js";
+import { buildRandomQ4Model } from "./random_q4_model.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,8 @@ const BYTES_PER_WEIGHT: Record<WeightsFormat, number> = { bf16: 2, q8: 34 / 32, 
 export interface BenchModel {
   name: string;
   config: HfConfig;
+  /** Written straight as a q4 checkpoint and a Q4_0 GGUF (no bf16 copy; q4 only): the full-size MoE shape. */
+  q4Only?: boolean;
 }
 
 export interface BenchRow {
@@ -109,19 +112,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const built = await buildRandomModel(
-      m.name,
-      m.config,
-      o.cacheDir,
-      o.fixtureDir,
-      o.formats.map((f) => GGUF_TYPE[f]),
-    );
-    for (const weights of o.formats) {
-      const wenxinDir = await savedCheckpoint(built.hfDir, weights, o.threads);
+    const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
+    if (formats.length < o.formats.length) log(`${m.name}: q4 only (written straight as q4 and Q4_0)`);
+    const built = m.q4Only
+      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir)
+      : await buildRandomModel(
+          m.name,
+          m.config,
+          o.cacheDir,
+          o.fixtureDir,
+          formats.map((f) => GGUF_TYPE[f]),
+        );
+    for (const weights of formats) {
+      const wenxinDir = "dir" in built ? built.dir : await savedCheckpoint(built.hfDir, weights, o.threads);
+      const ggufFile = "dir" in built ? built.gguf : built.gguf[GGUF_TYPE[weights]]!;
       for (const engine of ["wenxin", "llama.cpp"] as const) {
         const base = {
           engine: engine === "wenxin" ? "wenxin" : "llama",
-          model: engine === "wenxin" ? wenxinDir : built.gguf[GGUF_TYPE[weights]]!,
+          model: engine === "wenxin" ? wenxinDir : ggufFile,
           weights,
           vocab: m.config.vocab_size,
         } as const;
@@ -212,7 +220,10 @@ export function formatReport(r: BenchReport): string {
   return lines.join("\n");
 }
 
-/** The benchmark shapes: ERNIE-4.5-0.3B whole, and a slice of ERNIE-4.5-21B-A3B's real layer shapes. */
+/**
+ * The benchmark shapes: ERNIE-4.5-0.3B whole, a slice of ERNIE-4.5-21B-A3B's real layer shapes, and
+ * ERNIE-4.5-21B-A3B whole (all 28 layers; q4 only).
+ */
 export function benchModels(configsDir: string, moeLayers = 4): BenchModel[] {
   const load = (f: string) => JSON.parse(readFileSync(path.join(configsDir, f), "utf8")) as HfConfig;
   const small = load("ERNIE-4.5-0.3B-PT.json");
@@ -220,5 +231,6 @@ export function benchModels(configsDir: string, moeLayers = 4): BenchModel[] {
   return [
     { name: "ERNIE-4.5-0.3B", config: small },
     { name: `ERNIE-4.5-21B-A3B-slice-${moeLayers}L`, config: { ...moe, num_hidden_layers: moeLayers } },
+    { name: "ERNIE-4.5-21B-A3B", config: moe, q4Only: true },
   ];
 }
