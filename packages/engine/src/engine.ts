@@ -5,7 +5,15 @@ import { z } from "zod";
 
 import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
 import { WenxinError, fromNativeError } from "./errors.js";
-import { compileConstraint } from "./generation/constraint.js";
+import {
+  compileConstraint,
+  constraintSchema,
+  preparedConstraint,
+  rememberPrepared,
+  type Constraint,
+} from "./generation/constraint.js";
+import { compileConstraintOffThread } from "./generation/constraint_threads.js";
+import { CONSTRAINT_LIMITS, type ConstraintLimits } from "./generation/grammar/compile_budget.js";
 import { GenerationStream } from "./generation/generation_stream.js";
 import {
   generateOptionsSchema,
@@ -421,6 +429,22 @@ export class Engine {
     });
   }
 
+  /**
+   * Compiles a generation `constraint` on a worker thread, so that a costly one (a client's JSON
+   * schema) does not hold the event loop, within `limits` (default `CONSTRAINT_LIMITS`: grammar
+   * size and compile time). Pass the same object as generate()'s `constraint` and it is not
+   * compiled again; generate() compiles any other constraint itself, on the calling thread, within
+   * the default limits. Resolves with the JSON schema keywords that were relaxed (see
+   * `ConstraintOutcome.warnings`); rejects with ERR_WENXIN_INVALID_ARGUMENT naming the schema path
+   * or grammar rule at fault, a limit overrun included.
+   */
+  async prepareConstraint(constraint: Constraint, limits: Partial<ConstraintLimits> = {}): Promise<string[]> {
+    const parsed = parseOrThrow(constraintSchema, constraint, "constraint");
+    const compiled = await compileConstraintOffThread(parsed, { ...CONSTRAINT_LIMITS, ...limits });
+    rememberPrepared(constraint, compiled);
+    return compiled.warnings;
+  }
+
   /** Starts a generation; iterate the stream for token events and the final result. */
   generate(options: GenerateOptions): GenerationStream {
     this.assertOpen();
@@ -438,7 +462,11 @@ export class Engine {
       throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
     const constraint = opts.constraint
-      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger, rearm: opts.constraint.rearm }
+      ? {
+          ...(preparedConstraint((rest as { constraint?: unknown }).constraint) ?? compileConstraint(opts.constraint)),
+          trigger: opts.constraint.trigger,
+          rearm: opts.constraint.rearm,
+        }
       : undefined;
 
     const id = this.nextId++;

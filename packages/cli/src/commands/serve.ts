@@ -44,6 +44,8 @@ Limits (what each protects against: SECURITY.md):
   --max-stop-length N      characters of the longest stop string (default 256)
   --max-embedding-inputs N inputs per embeddings request (default 2048)
   --max-embedding-tokens N tokens of all inputs of an embeddings request (default 65536)
+  --max-grammar-size N     grammar elements a request's JSON schema may compile to (default 1000000)
+  --grammar-timeout S      seconds compiling a request's JSON schema may take (default 2)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
 
 Engine:
@@ -81,6 +83,8 @@ const SERVER_FLAGS = {
   "max-stop-length": ["maxStopLength", "number"],
   "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
   "max-embedding-tokens": ["maxEmbeddingTokens", "number"],
+  "max-grammar-size": ["maxGrammarSize", "number"],
+  "grammar-timeout": ["grammarTimeoutMs", "seconds"],
   "drain-timeout": ["drainTimeoutMs", "seconds"],
 } as const satisfies Record<string, readonly [keyof ServerOptionsInput, Unit]>;
 

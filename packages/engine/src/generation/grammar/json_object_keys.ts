@@ -40,9 +40,15 @@ interface TrieNode {
 }
 
 /**
- * A JSON string that is none of `names`, as rules named `<base>`, `<base>-1`, … added to `rules`.
+ * A JSON string that is none of `names`, as rules named `<base>`, `<base>-1`, … added to `rules`
+ * (`source` says where they come from, for errors).
  */
-export function exceptStrings(names: string[], rules: Map<string, GrammarRule>, base: string): GrammarExpr {
+export function exceptStrings(
+  names: string[],
+  rules: Map<string, GrammarRule>,
+  base: string,
+  source?: string,
+): GrammarExpr {
   const root: TrieNode = { children: new Map(), end: false };
   for (const name of names) {
     const cps = [...name].map((c) => c.codePointAt(0)!);
@@ -66,7 +72,7 @@ export function exceptStrings(names: string[], rules: Map<string, GrammarRule>, 
     const other = minus(PLAIN, [...node.children.keys()]);
     if (other.length > 0) options.push(seq(cls(other), plainRun));
     for (const [c, child] of node.children) options.push(seq(literal(String.fromCodePoint(c)), build(child)));
-    rules.set(name, { name, body: alt(...options) });
+    rules.set(name, { name, body: alt(...options), ...(source !== undefined && { source }) });
     return ref(name);
   };
   return seq(literal('"'), build(root));

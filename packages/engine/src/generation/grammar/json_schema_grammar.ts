@@ -40,6 +40,7 @@ import {
   rep,
   type NumericBound,
 } from "./json_primitives.js";
+import { CompileBudget } from "./compile_budget.js";
 import { regexSearch } from "./regex_parser.js";
 import { exceptStrings } from "./json_object_keys.js";
 
@@ -139,6 +140,8 @@ class SchemaCompiler {
   readonly rules = new Map<string, GrammarRule>();
   readonly warnings: string[] = [];
   private depth = 0;
+  /** The path of the schema being compiled: where the rules made now come from (for limit errors). */
+  private current = "#";
   private readonly refRules = new Map<string, string>();
   private readonly usedNames = new Set<string>();
   /** The next suffix to try per name base, so that naming stays O(1) however many rules share a base. */
@@ -153,12 +156,13 @@ class SchemaCompiler {
   constructor(
     private readonly root: unknown,
     private readonly what: string,
+    private readonly budget: CompileBudget,
   ) {}
 
   compile(): SchemaGrammar {
     this.usedNames.add("root");
     this.rules.set("root", { name: "root", body: literal("") }); // keeps "root" first
-    this.rules.set("root", { name: "root", body: this.schema(this.root, "#") });
+    this.rules.set("root", { name: "root", body: this.schema(this.root, "#"), source: "at #" });
     return { rules: this.rules, root: "root", warnings: this.warnings };
   }
 
@@ -175,7 +179,8 @@ class SchemaCompiler {
   /** A named rule for `body` (so that big sub-schemas are shared, not copied). */
   private named(hint: string, body: GrammarExpr): GrammarExpr {
     const name = this.freshName(hint);
-    this.rules.set(name, { name, body });
+    this.rules.set(name, { name, body, source: `at ${this.current}` });
+    this.budget.tick(`at ${this.current}`);
     return ref(name);
   }
 
@@ -204,10 +209,14 @@ class SchemaCompiler {
   schema(s: unknown, path: string): GrammarExpr {
     if (++this.depth > MAX_DEPTH)
       throw this.error(path, `the schema nests deeper than ${MAX_DEPTH} levels (a reference that contains itself?)`);
+    this.budget.checkTime(`at ${path}`);
+    const outer = this.current;
+    this.current = path;
     try {
       return this.schemaAt(s, path);
     } finally {
       this.depth--;
+      this.current = outer;
     }
   }
 
@@ -307,7 +316,10 @@ class SchemaCompiler {
       if (plainString) {
         // Strings that need escapes are never written by this rule, so they are excluded too.
         const names = banned.filter((v): v is string => typeof v === "string");
-        return this.named(`${path}-not`, exceptStrings(names, this.rules, this.freshName(`${path}-except`)));
+        return this.named(
+          `${path}-not`,
+          exceptStrings(names, this.rules, this.freshName(`${path}-except`), `at ${path}`),
+        );
       }
     }
     this.relax(at, "only 'not' of a type, a const or an enum is enforced");
@@ -385,7 +397,7 @@ class SchemaCompiler {
     this.refRules.set(pointer, name);
     if (pointer !== "") {
       this.rules.set(name, { name, body: literal("") }); // reserved: the target may refer to itself
-      this.rules.set(name, { name, body: this.schema(node, `#${pointer}`) });
+      this.rules.set(name, { name, body: this.schema(node, `#${pointer}`), source: `at #${pointer}` });
     }
     return ref(name);
   }
@@ -667,7 +679,7 @@ class SchemaCompiler {
     if (additional !== true && !isSchemaObject(additional)) return undefined;
     let key: GrammarExpr | undefined;
     if (!namesLimit) {
-      key = exceptStrings(declared, this.rules, this.freshName(`${path}-key`));
+      key = exceptStrings(declared, this.rules, this.freshName(`${path}-key`), `at ${path}`);
     } else if (isSchemaObject(names) && ("enum" in names || "const" in names)) {
       return undefined; // the listed keys are members already (see object)
     } else if (declared.length === 0 && isSchemaObject(names)) {
@@ -784,7 +796,8 @@ class SchemaCompiler {
     }
     this.json("json-char");
     if (minLength === undefined && maxLength === undefined) return this.json("json-string");
-    return boundedString(minLength ?? 0, maxLength ?? Infinity);
+    // a rule of its own: its repetition is the bulk of the grammar, and limit errors then name this path
+    return this.named(`${path}-string`, boundedString(minLength ?? 0, maxLength ?? Infinity));
   }
 
   private bound(s: Schema, path: string, key: "minimum" | "maximum", exclusiveKey: string): NumericBound | undefined {
@@ -822,8 +835,12 @@ class SchemaCompiler {
  * Compiles a JSON schema; `what` names it in errors (e.g. "constraint.schema"). The result's
  * `warnings` list the keywords that were relaxed (see the top of this file).
  */
-export function jsonSchemaGrammar(schema: unknown, what = "schema"): SchemaGrammar {
-  return new SchemaCompiler(schema, what).compile();
+export function jsonSchemaGrammar(
+  schema: unknown,
+  what = "schema",
+  budget: CompileBudget = new CompileBudget(what),
+): SchemaGrammar {
+  return new SchemaCompiler(schema, what, budget).compile();
 }
 
 /** The grammar for any JSON object (the `json_object` response format). */
