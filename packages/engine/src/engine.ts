@@ -32,6 +32,7 @@ import { isGgufPath, loadGgufModel } from "./gguf/gguf_model.js";
 import { loadLoraAdapter } from "./adapters/peft_adapter.js";
 import type {
   NativeEngine,
+  NativeEngineOptions,
   NativeEngineStats,
   NativeJobKind,
   NativeLoraModule,
@@ -41,10 +42,10 @@ import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
 /**
- * Engine.load's defaults, declared once on the TypeScript side (the CLI's help and estimates read
- * them; native/include/wenxin/engine_options.h holds the same values for C++ callers). Options are
- * parsed against loadOptionsSchema before any file is read, and the native engine checks them
- * against the model's shape before any weight is mapped.
+ * Engine.load's defaults, declared here only: the CLI's help and estimates read them, and the
+ * native engine receives every option resolved (nativeEngineOptions) and validates them against
+ * the model's shape before any weight is mapped (native/include/wenxin/engine_options.h holds no
+ * defaults). Options are parsed against loadOptionsSchema before any file is read.
  */
 export const LOAD_DEFAULTS = {
   maxContext: 4096,
@@ -94,6 +95,37 @@ export const loadOptionsSchema = z.object({
 });
 
 export type LoadOptions = z.infer<typeof loadOptionsSchema>;
+
+/**
+ * The KV cache budget in tokens when no byte budget is given: kvCacheTokens, else one context per
+ * running sequence when maxSequences is given, else LOAD_DEFAULTS.kvCacheContexts contexts.
+ */
+export function kvCacheTokensFor(opts: LoadOptions, maxContext: number): number {
+  const tokens = opts.kvCacheTokens ?? (opts.maxSequences ?? LOAD_DEFAULTS.kvCacheContexts) * maxContext;
+  if (!Number.isSafeInteger(tokens))
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `maxSequences ${opts.maxSequences} × maxContext ${maxContext} is impossibly large`,
+      { subject: "maxSequences" },
+    );
+  return tokens;
+}
+
+/** Every native engine option, the defaults filled in; `maxContext` is already clamped to the model's maximum. */
+export function nativeEngineOptions(opts: LoadOptions, maxContext: number): NativeEngineOptions {
+  return {
+    threads: opts.threads ?? Math.max(1, os.availableParallelism()),
+    maxContext,
+    kvCacheBytes: opts.kvCacheBytes ?? 0,
+    kvCacheTokens: opts.kvCacheBytes !== undefined ? 0 : kvCacheTokensFor(opts, maxContext),
+    maxSequences: opts.maxSequences ?? LOAD_DEFAULTS.maxSequences,
+    maxBatchTokens: opts.maxBatchTokens ?? LOAD_DEFAULTS.maxBatchTokens,
+    maxEmbeddingTokens: opts.maxEmbeddingTokens ?? LOAD_DEFAULTS.maxEmbeddingTokens,
+    kvCache: opts.kvCache ?? LOAD_DEFAULTS.kvCache,
+    prefixCaching: opts.prefixCaching ?? LOAD_DEFAULTS.prefixCaching,
+    weights: opts.weights ?? LOAD_DEFAULTS.weights,
+  };
+}
 
 /** What engine.stats() reports. */
 export type EngineStats = NativeEngineStats;
@@ -198,22 +230,8 @@ export class Engine {
     const engineRef: { current?: Engine } = {};
     let native: NativeEngine;
     try {
-      native = await nativeAddon().loadEngine(
-        config.hparams,
-        files,
-        {
-          threads: opts.threads ?? Math.max(1, os.availableParallelism()),
-          maxContext,
-          kvCacheTokens: opts.kvCacheTokens ?? 0,
-          kvCacheBytes: opts.kvCacheBytes ?? 0,
-          maxSequences: opts.maxSequences ?? 0,
-          maxBatchTokens: opts.maxBatchTokens ?? LOAD_DEFAULTS.maxBatchTokens,
-          maxEmbeddingTokens: opts.maxEmbeddingTokens ?? LOAD_DEFAULTS.maxEmbeddingTokens,
-          kvCache: opts.kvCache ?? LOAD_DEFAULTS.kvCache,
-          prefixCaching: opts.prefixCaching ?? LOAD_DEFAULTS.prefixCaching,
-          weights: opts.weights ?? LOAD_DEFAULTS.weights,
-        },
-        (events) => engineRef.current?.onNativeEvents(events),
+      native = await nativeAddon().loadEngine(config.hparams, files, nativeEngineOptions(opts, maxContext), (events) =>
+        engineRef.current?.onNativeEvents(events),
       );
     } catch (err) {
       throw fromNativeError(err);

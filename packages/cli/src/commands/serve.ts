@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 
 import { LOAD_DEFAULTS, type LoadOptions } from "@wenxin/engine";
+import { ProgressLine } from "@wenxin/engine/internal";
 import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
@@ -188,14 +189,26 @@ export const serveCommand: Command = {
     const adapters: Record<string, string> = {};
     for (const [name, dir] of Object.entries(adaptersFromFlags(values)))
       adapters[name] = (await resolveModelSource(dir, { files: "adapter" })).path;
-    const server = await startServer({
-      model: source.path,
-      loadOptions,
-      adapters,
-      logStream: logDestination(),
-      ...flags,
-      modelName: flags.modelName ?? source.repoId,
-    });
+    // The server listens while the model loads (/health says so); the progress line follows the load.
+    const progress = new ProgressLine(`loading ${values.model}`);
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        model: source.path,
+        loadOptions,
+        adapters,
+        logStream: logDestination(),
+        ...flags,
+        modelName: flags.modelName ?? source.repoId,
+      });
+    } catch (err) {
+      progress.fail();
+      throw err;
+    }
+    server.model.ready.then(
+      () => progress.done(),
+      () => progress.fail(),
+    );
 
     // The first signal drains; a second one while draining stops at once.
     let signals = 0;
