@@ -40,6 +40,10 @@ export interface BenchRow {
   tg_threads: number;
   ttft512_ms: number;
   rss_mb: number;
+  /** Anonymous memory at the end of a run (Linux RssAnon): the rest of the RSS is mapped from files. */
+  rss_anon_mb: number | null;
+  /** Load to ready (median, at the pp512 thread count). */
+  load_ms: number;
   roofline_pct: number;
   /** Our kernel path in this run (WENXIN_ISA / --isa, else the best the CPU runs). */
   isa: string;
@@ -115,7 +119,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
     if (formats.length < o.formats.length) log(`${m.name}: q4 only (written straight as q4 and Q4_0)`);
     const built = m.q4Only
-      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir)
+      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
       : await buildRandomModel(
           m.name,
           m.config,
@@ -169,6 +173,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           tg_threads: tgThreads,
           ttft512_ms: ttft.value,
           rss_mb: median(full.map((x) => x.rss_mb)),
+          rss_anon_mb: full[0]!.rss_anon_mb === null ? null : median(full.map((x) => x.rss_anon_mb!)),
+          load_ms: median(full.map((x) => x.load_ms)),
           roofline_pct: (100 * tgBest) / ((bw * 1e9) / bytesPerToken(m.config, weights)),
           isa: info.kernels.active,
           llama_variant: [...variants].join("+"),
@@ -179,7 +185,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         }
         rows.push(row);
         log(
-          `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB`,
+          `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, load ${row.load_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB (anonymous ${row.rss_anon_mb?.toFixed(0) ?? "?"} MB)`,
         );
       }
     }
@@ -198,12 +204,12 @@ export function formatReport(r: BenchReport): string {
   const lines = [
     `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; read bandwidth ${r.bandwidth_gb_s["1"].toFixed(1)} GB/s (1 thread), ${r.bandwidth_gb_s["2"].toFixed(1)} GB/s (2 threads)`,
     "",
-    "| model | weights | engine | pp512 tok/s (threads) | tg128 tok/s (threads) | % roofline | TTFT 512 ms | peak RSS MB |",
-    "|---|---|---|---|---|---|---|---|",
+    "| model | weights | engine | pp512 tok/s (threads) | tg128 tok/s (threads) | % roofline | TTFT 512 ms | load ms | peak RSS MB (anonymous at end) |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows)
     lines.push(
-      `| ${row.model} | ${row.weights} | ${row.engine === "wenxin" ? `wenxin (${row.isa})` : `llama.cpp (${row.llama_variant})`} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} |`,
+      `| ${row.model} | ${row.weights} | ${row.engine === "wenxin" ? `wenxin (${row.isa})` : `llama.cpp (${row.llama_variant})`} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.load_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} (${row.rss_anon_mb?.toFixed(0) ?? "?"}) |`,
     );
   lines.push(
     "",

@@ -66,7 +66,7 @@ export async function runLongPromptBench(o: LongPromptOptions): Promise<LongProm
   for (const m of o.models) {
     const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
     const built = m.q4Only
-      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir)
+      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
       : await buildRandomModel(
           m.name,
           m.config,

@@ -4,11 +4,15 @@
  * tensors: each matrix's seeded values (the same as `buildRandomModel`'s) are quantized once to Q4_0
  * blocks, written to the GGUF as they are and to the checkpoint re-laid as `.qweight` / `.qscale`
  * (the engine's q4 quantizer makes the same blocks, so the checkpoint is the one `wenxin quantize
- * --weights q4` saves from the bf16 model). Memory holds one stacked expert tensor at a time.
+ * --weights q4` saves from the bf16 model). Memory holds one stacked expert tensor at a time. With
+ * `tiles`, the checkpoint is then re-saved in this CPU's kernel tiles (`quantizeModel` with `tiles`),
+ * so the engine maps the weights in place instead of repacking them into anonymous memory at load, and
+ * the plain copy is deleted.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 
+import { quantizeModel, WenxinError } from "@wenxin/engine";
 import {
   encodeGgufTensor,
   encodeSafetensorsHeader,
@@ -87,19 +91,28 @@ export interface BuiltQ4Model {
   gguf: string;
 }
 
-/** Writes (or reuses) `outDir/<name>/q4` and `outDir/<name>/Q4_0.gguf` for `config`. */
+/**
+ * Writes (or reuses) `outDir/<name>/q4` (with `tiles`: `q4-tiles`, the plain copy deleted) and
+ * `outDir/<name>/Q4_0.gguf` for `config`.
+ */
 export async function buildRandomQ4Model(
   name: string,
   config: HfConfig,
   outDir: string,
   fixtureDir: string,
+  options: { tiles?: boolean; threads?: number } = {},
 ): Promise<BuiltQ4Model> {
   const root = path.join(outDir, name);
   const dir = path.join(root, "q4");
+  const tiled = path.join(root, "q4-tiles");
   const gguf = path.join(root, "Q4_0.gguf");
   const stampFile = path.join(root, "q4.stamp");
   const stamp = JSON.stringify(config);
-  if (existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(gguf)) return { dir, gguf };
+  const want = options.tiles ? tiled : dir;
+  const built = existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(gguf);
+  if (built && existsSync(path.join(want, "model.safetensors"))) return { dir: want, gguf };
+  if (built && options.tiles && existsSync(path.join(dir, "model.safetensors")))
+    return { dir: await retile(dir, tiled, options.threads), gguf };
   mkdirSync(dir, { recursive: true });
   writeModelFiles(dir, config, fixtureDir, { wenxin_quantization: { weights: "q4" } });
 
@@ -220,5 +233,24 @@ export async function buildRandomQ4Model(
   }
   if (written !== dataBytes) throw new Error(`${name}: wrote ${written} checkpoint bytes, expected ${dataBytes}`);
   writeFileSync(stampFile, stamp);
-  return { dir, gguf };
+  return { dir: options.tiles ? await retile(dir, tiled, options.threads) : dir, gguf };
+}
+
+/**
+ * Re-saves the q4 checkpoint `dir` in this CPU's kernel tiles at `out` and deletes the plain weights;
+ * keeps `dir` where the kernels have no tiles (the generic path).
+ */
+async function retile(dir: string, out: string, threads?: number): Promise<string> {
+  rmSync(out, { recursive: true, force: true });
+  try {
+    await withProgress(`re-saving ${dir} in this CPU's q4 tiles`, () =>
+      quantizeModel(dir, out, { weights: "q4", tiles: true, ...(threads ? { threads } : {}) }),
+    );
+  } catch (err) {
+    if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_INVALID_ARGUMENT")) throw err;
+    rmSync(out, { recursive: true, force: true });
+    return dir; // no tiles on these kernels: the plain layout it is
+  }
+  rmSync(path.join(dir, "model.safetensors"));
+  return out;
 }

@@ -1,7 +1,8 @@
 // buildRandomQ4Model writes in one pass what the two-step route makes (bf16 checkpoint, then `wenxin
 // quantize --weights q4`, and the Q4_0 GGUF of buildRandomModel): the same tensors byte for byte and the same
-// GGUF file, on small MoE shapes with rows that end in a 32-value half chunk, tied and untied heads.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// GGUF file, on small MoE shapes with rows that end in a 32-value half chunk, tied and untied heads; and
+// re-saved in the kernels' tiles, the same logits.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,10 +56,17 @@ describe.each([false, true])("tie_word_embeddings %s", (tied) => {
       expect(g.bytes.equals(t.bytes), n).toBe(true);
     }
 
-    // and the engine reads it: the same logits as from the quantized checkpoint
+    // re-saved in this CPU's tiles (the plain copy deleted), the same GGUF
+    const tiled = await buildRandomQ4Model(name, config, path.join(dir, "direct"), FIXTURE, { tiles: true });
+    expect(path.basename(tiled.dir)).toBe("q4-tiles");
+    expect(existsSync(path.join(direct.dir, "model.safetensors"))).toBe(false);
+    expect(tensors(path.join(tiled.dir, "model.safetensors")).has("lm_head.qtiles")).toBe(true);
+    expect(tiled.gguf).toBe(direct.gguf);
+
+    // and the engine reads both: the same logits as from the quantized checkpoint
     const ids = [1, 17, 300, 42, 7];
     const a = await Engine.load(quantized, { weights: "q4", threads: 1 });
-    const b = await Engine.load(direct.dir, { weights: "q4", threads: 1 });
+    const b = await Engine.load(tiled.dir, { weights: "q4", threads: 1 });
     try {
       expect(Array.from(await b.logits(ids))).toEqual(Array.from(await a.logits(ids)));
     } finally {
