@@ -42,7 +42,7 @@ import {
 } from "./json_primitives.js";
 import { CompileBudget } from "./compile_budget.js";
 import { regexSearch } from "./regex_parser.js";
-import { exceptStrings } from "./json_object_keys.js";
+import { exceptStrings, patternExceptStrings } from "./json_object_keys.js";
 
 type Schema = Record<string, unknown>;
 
@@ -121,6 +121,15 @@ function allowsAnyKey(names: unknown): boolean {
   return constraining.every((k) => k === "type") && (names.type === undefined || names.type === "string");
 }
 
+/** Whether `pattern` (a JSON Schema regular expression) may match `text`: true when JavaScript cannot tell. */
+function mayMatch(pattern: string, text: string): boolean {
+  try {
+    return new RegExp(pattern, "u").test(text);
+  } catch {
+    return true;
+  }
+}
+
 function escapePointer(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
@@ -190,7 +199,8 @@ class SchemaCompiler {
         .replace(/[^A-Za-z0-9-]+/g, "-")
         .replace(/^-+|-+$/g, "")
         .slice(0, 40) || "r";
-    const taken = (n: string) => this.usedNames.has(n) || n.startsWith("json-") || n === "ws";
+    // rules.has: helpers such as exceptStrings name their rules `<fresh name>-<n>` themselves
+    const taken = (n: string) => this.usedNames.has(n) || this.rules.has(n) || n.startsWith("json-") || n === "ws";
     let name = base;
     if (taken(name)) {
       let i = this.nextSuffix.get(base) ?? 2;
@@ -553,11 +563,26 @@ class SchemaCompiler {
         `minProperties ${minProperties} is above maxProperties ${maxProperties}`,
       );
     // unevaluatedProperties needs nothing: members beyond the evaluated ones are never generated.
-    let entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [
-      k,
-      v,
-      `${path}/properties/${escapePointer(k)}`,
-    ]);
+    let entries: [string, unknown, string][] = [];
+    for (const [k, v] of Object.entries(props)) {
+      const at = `${path}/properties/${escapePointer(k)}`;
+      // A declared property whose name a pattern matches must meet that pattern's schema too.
+      const also = isSchemaObject(patterns)
+        ? Object.keys(patterns)
+            .filter((p) => mayMatch(p, k))
+            .map((p) => patterns[p])
+        : [];
+      if (also.length === 0 || also.every((x) => x === true)) {
+        entries.push([k, v, at]);
+        continue;
+      }
+      try {
+        entries.push([k, this.mergeAllOf({ allOf: [v, ...also] }, at), at]);
+      } catch (err) {
+        // No value meets both: an optional property is left out, a required one cannot be.
+        if ((required as unknown[]).includes(k)) throw err;
+      }
+    }
     for (const r of required as string[]) {
       if (r in props) continue;
       if (additional === false)
@@ -670,8 +695,7 @@ class SchemaCompiler {
       if (namesLimit) this.relax(`${path}/propertyNames`, "'propertyNames' beside 'patternProperties' is not enforced");
       const options = keys.map((p) => {
         const at = `${path}/patternProperties/${escapePointer(p)}`;
-        const key = this.string({ type: "string", pattern: p }, at);
-        return seq(key, literal(":"), ws, this.schema(patterns[p], at));
+        return seq(this.patternKey(p, declared, at), literal(":"), ws, this.schema(patterns[p], at));
       });
       return this.named(`${path}-extra`, alt(...options));
     }
@@ -697,6 +721,27 @@ class SchemaCompiler {
     const value =
       additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
     return this.named(`${path}-extra`, seq(key, literal(":"), ws, value));
+  }
+
+  /**
+   * A key that `pattern` matches and that is not a declared property (which would repeat, and on
+   * parse override, the declared member). A pattern the matcher cannot run is relaxed to any key
+   * but the declared ones.
+   */
+  private patternKey(pattern: string, declared: string[], path: string): GrammarExpr {
+    if (!declared.some((name) => mayMatch(pattern, name))) return this.string({ type: "string", pattern }, path);
+    let expr: GrammarExpr;
+    try {
+      expr = regexSearch(pattern, `${this.what} at ${path}`);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.replace(/^.*?pattern[^:]*: /, "") : String(err);
+      this.relax(path, reason);
+      return exceptStrings(declared, this.rules, this.freshName(`${path}-key`), `at ${path}`);
+    }
+    const where = `at ${path}`;
+    return patternExceptStrings(expr, declared, this.rules, this.freshName(`${path}-key`), where, () =>
+      this.budget.grow(1, where),
+    );
   }
 
   /** A property's value schema, compiled once per schema object (see `compiled`). */
