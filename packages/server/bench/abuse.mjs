@@ -31,15 +31,7 @@ import { parseArgs } from "node:util";
 
 import { systemInfo } from "@wenxin/engine";
 
-import {
-  abusiveRequests,
-  healthProbe,
-  round,
-  sendAbusive,
-  slowHeaders,
-  STALLED_CHOICES,
-  stalledStreams,
-} from "./abuse_clients.mjs";
+import { abusiveRequests, healthProbe, round, sendAbusive, slowHeaders, stalledStreams } from "./abuse_clients.mjs";
 import { quantile, REPO_ROOT, scrapeMetrics, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
 import { resolveBenchModel } from "./bench_model.mjs";
 

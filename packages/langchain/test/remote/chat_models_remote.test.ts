@@ -300,7 +300,7 @@ describe("ChatWenxin remote: structured output", () => {
       .withStructuredOutput(z.object({ a: z.number().multipleOf(3), b: z.number() }), { name: "add", includeRaw: true })
       .invoke("3 and 4");
     expect(result.parsed).toEqual({ a: 3, b: 4 });
-    expect(result.raw.response_metadata.warnings).toEqual([warning]);
+    expect((result.raw.response_metadata as { warnings?: string[] }).warnings).toEqual([warning]);
     // a server that sends none (vLLM): no warnings key
     serveChat(() => sse(answerStream));
     expect((await remote().invoke("hi")).response_metadata.warnings).toBeUndefined();
