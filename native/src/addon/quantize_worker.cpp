@@ -50,11 +50,11 @@ Napi::Value save_quantized(const Napi::CallbackInfo& info) {
   if (info.Length() < 5 || !info[0].IsObject() || !info[2].IsObject() || !info[3].IsString() || !info[4].IsNumber())
     throw to_js_error(
         env, Status(ErrorCode::kInvalidArgument, "saveQuantized(hparams, files, { weights }, outFile, threads)"));
-  const EngineOptions opts = to_engine_options(info[2].As<Napi::Object>());
-  if (opts.weights == WeightFormat::kFloat)
+  const WeightFormat weights = to_weight_format(info[2].As<Napi::Object>());
+  if (weights == WeightFormat::kFloat)
     throw to_js_error(env,
                       Status(ErrorCode::kInvalidArgument, "quantize to q8, q4 or fp8 (bf16 is the stored format)"));
-  auto* w = new QuantizeWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"), opts.weights,
+  auto* w = new QuantizeWorker(env, to_hparams(info[0].As<Napi::Object>()), to_strings(info[1], "files"), weights,
                                info[3].As<Napi::String>().Utf8Value(), info[4].As<Napi::Number>().Int32Value());
   Napi::Promise p = w->promise();
   w->Queue();

@@ -3,7 +3,7 @@
 // backends the adapters share. Not a stable user API: names here may change with the adapters.
 
 // Options (parseOrThrow: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it)
-export { loadOptionsSchema } from "./engine.js";
+export { loadOptionsSchema, kvCacheTokensFor } from "./engine.js";
 export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
 export { constraintSchema, jsonSchemaWarnings } from "./generation/constraint.js";
 export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";

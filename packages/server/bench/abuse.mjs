@@ -149,27 +149,33 @@ function abuseSummary(results) {
 }
 
 /**
- * Polls until the stalled clients' `sequences` are all paused in the engine and nothing holds an
- * admission slot or waits for one (they gave theirs back).
+ * Waits until the stalled clients hold no admission slot and none waits for one, on two polls in a
+ * row: each is then paused (its socket full, its slots given back), cut off by the stream idle
+ * timeout, or done (an answer whose choices all ended early fits the socket buffers; on a slow
+ * machine the first clients stall past the idle timeout before the last have filled theirs).
+ * Resolves with how many are in each state, or undefined after `timeoutMs`.
  */
-/**
- * Waits until every stalled client has given its slots back: paused, or already disconnected by
- * the server's stream idle timeout (on a slow machine the first ones stall more than that timeout
- * before the last ones have filled their sockets, so "all paused at once" may never happen).
- */
-async function settle(sequences, cutOff, timeoutMs) {
-  const until = performance.now() + timeoutMs;
+async function settle(count, cutOff, timeoutMs) {
+  const started = performance.now();
+  const until = started + timeoutMs;
+  let nextLog = started + 10_000;
+  let quiet = 0;
   while (performance.now() < until) {
     const m = await scrapeMetrics(server.url);
-    if (
-      m.get("wenxin_sequences_paused") + STALLED_CHOICES * cutOff() >= sequences &&
-      m.get("wenxin_requests_running") === 0 &&
-      m.get("wenxin_queue_depth") === 0
-    )
-      return true;
+    const paused = m.get("wenxin_sequences_paused");
+    const state = `paused ${paused} sequences, running ${m.get("wenxin_sequences_running")} sequences / ${m.get("wenxin_requests_running")} requests, queued ${m.get("wenxin_queue_depth")}, cut off ${cutOff()}`;
+    if (performance.now() >= nextLog) {
+      nextLog += 10_000;
+      log(`  settling ${Math.round((performance.now() - started) / 1000)} s: ${state}`);
+    }
+    quiet = m.get("wenxin_requests_running") === 0 && m.get("wenxin_queue_depth") === 0 ? quiet + 1 : 0;
+    if (quiet >= 2) {
+      const pausedClients = Math.round(paused / STALLED_CHOICES);
+      return { paused: pausedClients, cut_off: cutOff(), done: Math.max(0, count - pausedClients - cutOff()) };
+    }
     await sleep(500);
   }
-  return false;
+  return undefined;
 }
 
 async function idleState() {
@@ -206,13 +212,17 @@ try {
   const stalled = await stalledStreams(server.url, { count: Number(args.stalled), modelName: MODEL_NAME });
   const loris = slowHeaders(server.url, { count: Number(args.loris) });
   let settledS = null;
+  let settledAs = null;
   if (!args.ramp) {
     const t = performance.now();
-    const sequences = STALLED_CHOICES * Number(args.stalled);
-    if (!(await settle(sequences, () => stalled.closedByServer(), Number(args["settle-timeout"]) * 1000)))
-      throw new Error(`the stalled clients still held slots after ${args["settle-timeout"]} s`);
+    settledAs = await settle(
+      Number(args.stalled),
+      () => stalled.closedByServer(),
+      Number(args["settle-timeout"]) * 1000,
+    );
+    if (!settledAs) throw new Error(`the stalled clients still held slots after ${args["settle-timeout"]} s`);
     settledS = round((performance.now() - t) / 1000, 1);
-    log(`${args.stalled} stalled clients gave their slots back after ${settledS} s`);
+    log(`${args.stalled} stalled clients gave their slots back after ${settledS} s: ${JSON.stringify(settledAs)}`);
   }
   const windowStart = Date.now();
   const kinds = abusiveRequests({ modelName: MODEL_NAME, depth: Number(args["schema-depth"]) });
@@ -270,6 +280,7 @@ try {
     baseline: { normal: baseline, health: baselineHealth },
     abuse: {
       stalled_settled_s: settledS,
+      stalled_settled_as: settledAs,
       normal: abused,
       ttft_p99_ratio: round(ratio, 2),
       health: abuseHealth,

@@ -73,3 +73,5 @@ export type {
 
 // Tensors
 export { Tensor } from "./utils/tensor.js";
+export type { TensorType, TensorData, NestedNumbers } from "./utils/tensor.js";
+export { mean_pooling, cat, stack, full, full_like, ones, ones_like, zeros, zeros_like } from "./utils/tensor_ops.js";

@@ -41,6 +41,11 @@ export interface CheckpointTensor {
   expert?: number;
 }
 
+/** The module `path` of decoder layer `layer` in transformers' spelling ("model.layers.3.self_attn"). */
+export function layerModule(layer: number, path: string): string {
+  return `model.layers.${layer}.${path}`;
+}
+
 /** The MLP projections in the order checkpoints and llama.cpp's GGUF list them. */
 export const MLP_PROJECTIONS = ["gate_proj", "up_proj", "down_proj"] as const;
 
@@ -67,7 +72,7 @@ export function checkpointTensors(hp: Hparams): CheckpointTensor[] {
       ...(expert !== undefined ? { expert } : {}),
     }));
   for (let layer = 0; layer < hp.numHiddenLayers; layer++) {
-    const p = `model.layers.${layer}.`;
+    const p = layerModule(layer, "");
     out.push(
       { name: p + "input_layernorm.weight", shape: [H], kind: "norm", layer },
       { name: p + "self_attn.q_proj.weight", shape: [q, H], kind: "matrix", layer },

@@ -35,8 +35,8 @@ export interface NativeEngineOptions {
   kvCacheBytes: number;
   maxSequences: number;
   maxBatchTokens: number;
-  /** Tokens over all inputs of one embedding request (absent: the native default). */
-  maxEmbeddingTokens?: number;
+  /** Tokens over all inputs of one embedding request. */
+  maxEmbeddingTokens: number;
   kvCache: "f32" | "bf16" | "int8";
   prefixCaching: boolean;
   weights: "bf16" | "q8" | "q4" | "fp8";

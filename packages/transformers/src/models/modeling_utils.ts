@@ -98,6 +98,15 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
   ): Promise<GenerateDictOutput>;
   generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
   generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor | GenerateDictOutput> {
+    return this.generateWith(inputs, options);
+  }
+
+  /** generate() with a LoRA adapter per row (PeftModel's generate). */
+  generateWith(
+    inputs: GenerateInputs,
+    options: GenerateOptionsInput | undefined,
+    adapters?: (string | undefined)[],
+  ): Promise<Tensor | GenerateDictOutput> {
     const pad = this.config.pad_token_id ?? this.config.eos_token_id;
     return generateOutput(
       this.engine,
@@ -105,6 +114,7 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
       inputs,
       options,
       typeof pad === "number" ? pad : undefined,
+      adapters,
     );
   }
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type LoraConfig } from "@wenxin/engine";
 import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
-import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
+import type { GenerateDictOutput, GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
 import { batchSize, generateRows } from "../generation/generate.js";
 import {
   loadModelFromDirectory,
@@ -19,6 +19,10 @@ import {
   type ModelClass,
   type PreTrainedModel,
 } from "../models/modeling_utils.js";
+import type { Tensor } from "../utils/tensor.js";
+
+/** generate()'s options, with the adapter of each row. */
+export type PeftGenerateOptions = GenerateOptionsInput & { adapter_names?: string[] };
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 import { mergeAdapterIntoCheckpoint } from "./merge.js";
 
@@ -129,21 +133,33 @@ export class PeftModel {
   }
 
   /**
-   * generate() with the active adapter, or per row with `adapter_names` (BASE_ADAPTER = none).
-   * Rows with different adapters run concurrently in the same engine.
+   * generate() with the active adapter, or per row with `adapter_names` (BASE_ADAPTER = none): an
+   * int64 Tensor of the sequences, or `{ sequences }` with `return_dict_in_generate`, as the base
+   * model's generate(). Rows with different adapters run concurrently in the same engine.
    */
   generate(
+    inputs: GenerateInputs & { return_dict_in_generate: true },
+    options?: PeftGenerateOptions,
+  ): Promise<GenerateDictOutput>;
+  generate(
     inputs: GenerateInputs,
-    options: GenerateOptionsInput & { adapter_names?: string[] } = {},
-  ): Promise<number[][]> {
+    options: PeftGenerateOptions & { return_dict_in_generate: true },
+  ): Promise<GenerateDictOutput>;
+  generate(inputs: GenerateInputs, options?: PeftGenerateOptions): Promise<Tensor<BigInt64Array>>;
+  generate(inputs: GenerateInputs, options: PeftGenerateOptions = {}): Promise<Tensor | GenerateDictOutput> {
     const { adapter_names, ...rest } = options;
-    const rows = rowCount(inputs);
+    return this.base_model.generateWith(inputs, rest, this.rowAdapters(adapter_names, rowCount(inputs)));
+  }
+
+  /** generate() as plain rows of ids (prompt + new ids, unpadded): what the pipelines use. */
+  generate_ids(inputs: GenerateInputs, options: PeftGenerateOptions = {}): Promise<number[][]> {
+    const { adapter_names, ...rest } = options;
     return generateRows(
       this.base_model.engine,
       this.base_model.generation_config,
       inputs,
       rest,
-      this.rowAdapters(adapter_names, rows),
+      this.rowAdapters(adapter_names, rowCount(inputs)),
     );
   }
 

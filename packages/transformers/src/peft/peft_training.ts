@@ -18,7 +18,14 @@ import {
 } from "@wenxin/engine";
 import { parameterCount } from "@wenxin/engine/internal";
 
-import { batchSize, generateRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
+import {
+  batchSize,
+  generateRows,
+  type GenerateDictOutput,
+  type GenerateInputs,
+  type GenerateOptionsInput,
+} from "../generation/generate.js";
+import type { Tensor } from "../utils/tensor.js";
 import type { CausalLMOutput, PreTrainedModel } from "../models/modeling_utils.js";
 import { LoraConfig } from "./lora_config.js";
 
@@ -83,16 +90,30 @@ export class PeftModelForCausalLM {
     return this.trainer.saveAdapter(dir);
   }
 
-  /** Generates with the LoRA weights as they are now (the base model's other requests are unaffected). */
-  async generate(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {
+  /** Generates with the LoRA weights as they are now, as the base model's generate() (the base model's other requests are unaffected). */
+  generate(
+    inputs: GenerateInputs & { return_dict_in_generate: true },
+    options?: GenerateOptionsInput,
+  ): Promise<GenerateDictOutput>;
+  generate(
+    inputs: GenerateInputs,
+    options: GenerateOptionsInput & { return_dict_in_generate: true },
+  ): Promise<GenerateDictOutput>;
+  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
+  async generate(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<Tensor | GenerateDictOutput> {
     const adapter = await this.live();
-    const count = batchSize(inputs);
+    return this.base_model.generateWith(inputs, options, new Array<string>(batchSize(inputs)).fill(adapter));
+  }
+
+  /** generate() as plain rows of ids (prompt + new ids, unpadded). */
+  async generate_ids(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {
+    const adapter = await this.live();
     return generateRows(
       this.base_model.engine,
       this.base_model.generation_config,
       inputs,
       options,
-      new Array<string>(count).fill(adapter),
+      new Array<string>(batchSize(inputs)).fill(adapter),
     );
   }
 
