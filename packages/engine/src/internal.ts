@@ -30,10 +30,10 @@ export {
   isMoeLayer,
   moeLayerEnd,
   parameterCount,
-  MLP_PROJECTIONS,
+  tensorNameTable,
   REMOTE_CODE_PREFIX,
 } from "./model/ernie_layout.js";
-export type { CheckpointTensor, TensorKind } from "./model/ernie_layout.js";
+export type { CheckpointTensor, TensorKind, TensorNameEntry, TensorNameTable } from "./model/ernie_layout.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";
 
 // LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)
