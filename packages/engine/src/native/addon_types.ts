@@ -230,7 +230,11 @@ export interface NativeEngine {
    */
   setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array): void;
   /** A LoRA trainer over this engine's model; throws (with `.code`) when a parameter does not fit. */
-  createTrainer(options: { params: NativeLoraParam[]; checkpointing: boolean }): NativeTrainer;
+  createTrainer(options: {
+    params: NativeLoraParam[];
+    checkpointing: boolean;
+    activationBudgetBytes: number;
+  }): NativeTrainer;
 }
 
 export interface NativeAddon {
