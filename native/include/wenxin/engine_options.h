@@ -52,20 +52,20 @@ inline bool parse_kv_precision(const std::string& name, KvPrecision* out) {
   return false;
 }
 
+// Every option is given by the caller: the defaults are declared once, on the TypeScript side
+// (`LOAD_DEFAULTS` and `loadOptionsSchema` in packages/engine/src/engine.ts), and the addon refuses
+// an options object that lacks one. Zero values here mean "not given" and fail validate().
 struct EngineOptions {
-  static constexpr int64_t kDefaultMaxSequences = 128;
-
-  int threads = 1;
-  int64_t max_context = 4096;  // per sequence, clamped to the model's maximum
-  // The KV cache budget over all sequences: bytes if set, else tokens if set, else max_sequences ×
-  // max_context when max_sequences is set, else 4 × max_context tokens.
+  int threads = 0;
+  int64_t max_context = 0;  // per sequence, clamped to the model's maximum
+  // The KV cache budget over all sequences: bytes if set, else tokens.
   int64_t kv_cache_bytes = 0;
   int64_t kv_cache_tokens = 0;
-  int64_t max_sequences = 0;             // running at once (0: kDefaultMaxSequences); the rest wait
-  int64_t max_batch_tokens = 512;        // tokens per step: every decode token, then prompt chunks
-  int64_t max_embedding_tokens = 65536;  // tokens over all inputs of one embedding request
+  int64_t max_sequences = 0;         // running at once; the rest wait
+  int64_t max_batch_tokens = 0;      // tokens per step: every decode token, then prompt chunks
+  int64_t max_embedding_tokens = 0;  // tokens over all inputs of one embedding request
   KvPrecision kv_precision = KvPrecision::kF32;
-  bool prefix_caching = true;
+  bool prefix_caching = false;
   WeightFormat weights = WeightFormat::kFloat;
 
   // Checks every option against the model's hyper-parameters (the KV budget against its size per
@@ -73,8 +73,6 @@ struct EngineOptions {
   Status validate(const Ernie45Hparams& hp) const;
   // The context after clamping to the model's maximum.
   int64_t context_for(const Ernie45Hparams& hp) const;
-  // Sequences running at once.
-  int64_t running_limit() const { return max_sequences > 0 ? max_sequences : kDefaultMaxSequences; }
 };
 
 }  // namespace wenxin

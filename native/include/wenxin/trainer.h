@@ -26,9 +26,11 @@ struct LoraSpec {
 
 struct TrainerOptions {
   std::vector<LoraSpec> params;
-  // Keep only each layer's input during the forward and recompute the rest in the backward
-  // (memory: layers × tokens × hidden); off keeps every intermediate (about a third faster).
+  // Activation checkpointing: the forward keeps every layer's input, and each layer's intermediates
+  // only while their total stays within `activation_budget_bytes` (lowest layers first); the backward
+  // recomputes the rest a layer at a time. Off keeps every intermediate whatever its size.
   bool checkpointing = true;
+  int64_t activation_budget_bytes = 0;
 };
 
 // Sequences back to back (no padding): tokens and HF-style labels (−100: no loss), and lengths.

@@ -199,22 +199,34 @@ Napi::Object stats_to_js(Napi::Env env, const EngineStats& s) {
   return o;
 }
 
+WeightFormat to_weight_format(const Napi::Object& o) {
+  WeightFormat format = WeightFormat::kFloat;
+  const std::string weights = string(o, "weights", "");
+  if (!parse_weight_format(weights, &format))
+    type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
+  return format;
+}
+
 EngineOptions to_engine_options(const Napi::Object& o) {
-  EngineOptions e;  // an absent option keeps its default (wenxin/engine_options.h)
-  e.threads = static_cast<int>(integer(o, "threads", e.threads));
-  e.max_context = integer(o, "maxContext", e.max_context);
-  e.kv_cache_tokens = integer(o, "kvCacheTokens", e.kv_cache_tokens);
-  e.kv_cache_bytes = integer(o, "kvCacheBytes", e.kv_cache_bytes);
-  e.max_sequences = integer(o, "maxSequences", e.max_sequences);
-  e.max_batch_tokens = integer(o, "maxBatchTokens", e.max_batch_tokens);
-  e.max_embedding_tokens = integer(o, "maxEmbeddingTokens", e.max_embedding_tokens);
-  e.prefix_caching = boolean(o, "prefixCaching", e.prefix_caching);
-  const std::string kv = string(o, "kvCache", kv_precision_name(e.kv_precision));
+  // Every option is given: the defaults live on the TypeScript side (LOAD_DEFAULTS), not here.
+  for (const char* key : {"threads", "maxContext", "kvCacheTokens", "kvCacheBytes", "maxSequences", "maxBatchTokens",
+                          "maxEmbeddingTokens", "kvCache", "prefixCaching", "weights"}) {
+    const Napi::Value v = o.Get(key);
+    if (v.IsUndefined() || v.IsNull()) type_error(o.Env(), std::string("engine option '") + key + "' is missing");
+  }
+  EngineOptions e;
+  e.threads = static_cast<int>(integer(o, "threads", 0));
+  e.max_context = integer(o, "maxContext", 0);
+  e.kv_cache_tokens = integer(o, "kvCacheTokens", 0);
+  e.kv_cache_bytes = integer(o, "kvCacheBytes", 0);
+  e.max_sequences = integer(o, "maxSequences", 0);
+  e.max_batch_tokens = integer(o, "maxBatchTokens", 0);
+  e.max_embedding_tokens = integer(o, "maxEmbeddingTokens", 0);
+  e.prefix_caching = boolean(o, "prefixCaching", false);
+  const std::string kv = string(o, "kvCache", "");
   if (!parse_kv_precision(kv, &e.kv_precision))
     type_error(o.Env(), "'kvCache' must be f32, bf16 or int8, got '" + kv + "'");
-  const std::string weights = string(o, "weights", weight_format_name(e.weights));
-  if (!parse_weight_format(weights, &e.weights))
-    type_error(o.Env(), "'weights' must be bf16, q8, q4 or fp8, got '" + weights + "'");
+  e.weights = to_weight_format(o);
   return e;
 }
 

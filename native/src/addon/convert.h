@@ -23,7 +23,10 @@ Napi::Error to_js_error(Napi::Env env, const Status& st);
 std::vector<int32_t> to_token_ids(const Napi::Value& v, const char* what);
 Ernie45Hparams to_hparams(const Napi::Object& o);
 SamplingParams to_sampling(const Napi::Object& o);
+// Every key of Engine.load's native options, all required (the defaults are LOAD_DEFAULTS').
 EngineOptions to_engine_options(const Napi::Object& o);
+// The "weights" key alone (saveQuantized).
+WeightFormat to_weight_format(const Napi::Object& o);
 // [{ tokenId, logprob, top: [{ tokenId, logprob }] }]
 Napi::Array logprobs_to_js(Napi::Env env, const std::vector<TokenLogprob>& logprobs);
 Napi::Object stats_to_js(Napi::Env env, const EngineStats& stats);

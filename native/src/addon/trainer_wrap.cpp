@@ -85,6 +85,7 @@ TrainerOptions to_trainer_options(const Napi::Object& o) {
   }
   const Napi::Value ckpt = o.Get("checkpointing");
   if (ckpt.IsBoolean()) opts.checkpointing = ckpt.As<Napi::Boolean>().Value();
+  opts.activation_budget_bytes = static_cast<int64_t>(number_or(o, "activationBudgetBytes", 0));
   return opts;
 }
 

@@ -36,7 +36,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   std::shared_ptr<LoraTrainer> trainer_;
 };
 
-// { params: [{ name, rank, scaling, dropout, a: Float32Array, b: Float32Array }], checkpointing }
+// { params: [{ name, rank, scaling, dropout, a: Float32Array, b: Float32Array }], checkpointing,
+//   activationBudgetBytes }
 TrainerOptions to_trainer_options(const Napi::Object& o);
 
 }  // namespace wenxin::addon

@@ -26,7 +26,7 @@ Status Engine::create(const Ernie45Hparams& hp, const std::vector<std::string>& 
   e->kv_pool_ = std::make_unique<kv::KvBlockPool>(kv_cache_shape(hp, options), kv_budget_tokens(hp, options),
                                                   options.prefix_caching);
   SchedulerOptions sched;
-  sched.max_sequences = options.running_limit();
+  sched.max_sequences = options.max_sequences;
   sched.max_batch_tokens = options.max_batch_tokens;
   e->scheduler_ = std::make_unique<Scheduler>(sched, e->kv_pool_.get());
   e->publish_stats();

@@ -15,11 +15,8 @@ kv::KvCacheShape kv_cache_shape(const Ernie45Hparams& hp, const EngineOptions& o
 }
 
 int64_t kv_budget_tokens(const Ernie45Hparams& hp, const EngineOptions& o) {
-  const int64_t context = o.context_for(hp);
   if (o.kv_cache_bytes > 0) return o.kv_cache_bytes / kv_cache_shape(hp, o).bytes_per_token();
-  if (o.kv_cache_tokens > 0) return o.kv_cache_tokens;
-  if (o.max_sequences > 0) return o.max_sequences * context;
-  return 4 * context;
+  return o.kv_cache_tokens;
 }
 
 }  // namespace runtime
@@ -41,15 +38,12 @@ Status EngineOptions::validate(const Ernie45Hparams& hp) const {
   if (max_batch_tokens < 1) return bad("maxBatchTokens must be >= 1, got " + std::to_string(max_batch_tokens));
   if (max_embedding_tokens < 1)
     return bad("maxEmbeddingTokens must be >= 1, got " + std::to_string(max_embedding_tokens));
-  if (max_sequences < 0) return bad("maxSequences must be >= 1, got " + std::to_string(max_sequences));
+  if (max_sequences < 1) return bad("maxSequences must be >= 1, got " + std::to_string(max_sequences));
   if (kv_cache_bytes < 0) return bad("kvCacheBytes must be >= 1, got " + std::to_string(kv_cache_bytes));
   if (kv_cache_tokens < 0) return bad("kvCacheTokens must be >= 1, got " + std::to_string(kv_cache_tokens));
+  if (kv_cache_bytes == 0 && kv_cache_tokens == 0) return bad("kvCacheBytes or kvCacheTokens must be given");
   const kv::KvCacheShape shape = runtime::kv_cache_shape(hp, *this);
-  const int64_t context = context_for(hp);
-  // Keep every derived size inside int64 (max_sequences × context, budget × bytes per token).
-  if (max_sequences > (int64_t{1} << 40) / context)
-    return bad("maxSequences " + std::to_string(max_sequences) + " × maxContext " + std::to_string(context) +
-               " is impossibly large");
+  // Keep every derived size inside int64 (budget × bytes per token).
   const int64_t budget = runtime::kv_budget_tokens(hp, *this);
   if (budget < shape.block_tokens)
     return bad("the KV cache budget holds " + std::to_string(budget) + " tokens, less than one block of " +

@@ -12,8 +12,8 @@ namespace wenxin::runtime {
 
 kv::KvCacheShape kv_cache_shape(const Ernie45Hparams& hp, const EngineOptions& options);
 
-// Bytes if set, else tokens if set, else max_sequences × context when max_sequences is set, else
-// 4 × context tokens.
+// kv_cache_bytes over the bytes per token if set, else kv_cache_tokens (the caller resolves the
+// default budget: LOAD_DEFAULTS in packages/engine/src/engine.ts).
 int64_t kv_budget_tokens(const Ernie45Hparams& hp, const EngineOptions& options);
 
 }  // namespace wenxin::runtime

@@ -18,9 +18,10 @@
 
 namespace wenxin::runtime {
 
+// EngineOptions' values (validated there; the defaults are the caller's, see wenxin/engine_options.h).
 struct SchedulerOptions {
-  int64_t max_sequences = 128;     // running at once
-  int64_t max_batch_tokens = 512;  // tokens per step: decode tokens first, then prompt chunks
+  int64_t max_sequences = 0;     // running at once
+  int64_t max_batch_tokens = 0;  // tokens per step: decode tokens first, then prompt chunks
 };
 
 // One sequence's share of a step: its next `count` pending tokens.

@@ -46,6 +46,28 @@ void project_lora_backward(const model::Linear& w, const LoraView& lora, const f
 
 }  // namespace
 
+namespace {
+
+template <class... V>
+int64_t vectors_bytes(const V&... v) {
+  return ((static_cast<int64_t>(v.capacity() * sizeof(typename V::value_type))) + ... + 0);
+}
+
+int64_t ffn_acts_bytes(const FfnActs& a) {
+  return vectors_bytes(a.gate, a.up, a.act, a.u_gate, a.u_up, a.u_gate_up, a.u_down);
+}
+
+}  // namespace
+
+int64_t acts_bytes(const LayerActs& a) {
+  int64_t n = vectors_bytes(a.normed, a.q, a.k, a.v, a.u_q, a.u_k, a.u_v, a.u_o, a.ctx, a.lse, a.mid, a.ffn_in) +
+              ffn_acts_bytes(a.mlp) + ffn_acts_bytes(a.moe.shared) +
+              vectors_bytes(a.moe.probs, a.moe.chosen, a.moe.weights, a.moe.denom);
+  for (const MoeActs::Expert& e : a.moe.experts)
+    n += vectors_bytes(e.tokens, e.slot, e.x, e.y) + ffn_acts_bytes(e.acts);
+  return n;
+}
+
 void rmsnorm_rows(const float* x, const float* w, int64_t rows, int64_t n, float eps, float* y, ThreadPool& pool) {
   pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) kernels::rmsnorm_f32(x + r * n, w, n, eps, y + r * n);

@@ -40,6 +40,9 @@ struct LayerActs {
   MoeActs moe;
 };
 
+// Bytes the intermediates hold.
+int64_t acts_bytes(const LayerActs& a);
+
 // y = layer(x); `acts` (optional) keeps the intermediates the backward needs.
 void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
                          const BatchContext& ctx, const float* x, float* y, LayerActs* acts, ThreadPool& pool);

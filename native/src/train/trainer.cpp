@@ -37,6 +37,7 @@ Status LoraTrainer::bind(TrainerOptions options) {
   const Ernie45Hparams& hp = model_.hparams();
   const model::Ernie45Weights& w = model_.weights();
   checkpointing_ = options.checkpointing;
+  activation_budget_ = std::max<int64_t>(0, options.activation_budget_bytes);
   if (options.params.empty()) return Status(ErrorCode::kInvalidArgument, "no LoRA parameters to train");
   std::map<std::string, size_t> by_name;
   params_.resize(options.params.size());
@@ -213,14 +214,26 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   if (rows.row.empty()) return Status(ErrorCode::kInvalidArgument, "the batch has no labelled token to learn from");
   const int64_t T = ctx.tokens, H = hp.hidden_size, L = hp.num_layers;
 
-  // Forward: keep each layer's input (and, without checkpointing, everything).
+  // Forward: keep each layer's input, and the intermediates of the layers the backward reaches
+  // while they fit the budget (without checkpointing, all of them).
   std::vector<std::vector<float>> inputs(L + 1);
   inputs[0] = std::move(h0);
-  std::vector<LayerActs> kept(checkpointing_ ? 0 : L);
+  std::vector<LayerActs> kept(L);
+  std::vector<bool> is_kept(L, false);
+  int64_t kept_bytes = 0;
   for (int64_t l = 0; l < L; ++l) {
     inputs[l + 1].resize(T * H);
+    const bool wanted = l >= lowest_layer_;
     layer_forward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), inputs[l + 1].data(),
-                        checkpointing_ ? nullptr : &kept[l], pool);
+                        wanted ? &kept[l] : nullptr, pool);
+    if (!wanted) continue;
+    const int64_t bytes = acts_bytes(kept[l]);
+    if (!checkpointing_ || kept_bytes + bytes <= activation_budget_) {
+      kept_bytes += bytes;
+      is_kept[l] = true;
+    } else {
+      kept[l] = {};
+    }
   }
   std::vector<float> dh(T * H, 0.0f), dx(T * H), scratch;
   lm_loss(w.lm_head, w.final_norm, hp.rms_norm_eps, inputs[L].data(), H, rows, scale, dh.data(), &loss->seq_loss, pool);
@@ -230,16 +243,15 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   // Backward, a layer at a time, down to the lowest trainable one.
   LayerActs recomputed;
   for (int64_t l = L - 1; l >= lowest_layer_; --l) {
-    LayerActs* acts = &recomputed;
-    if (checkpointing_) {
+    LayerActs* acts = &kept[l];
+    if (!is_kept[l]) {
       scratch.resize(T * H);
       layer_forward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), scratch.data(), &recomputed, pool);
-    } else {
-      acts = &kept[l];
+      acts = &recomputed;
     }
     layer_backward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), *acts, dh.data(),
                          l > lowest_layer_ ? dx.data() : nullptr, pool);
-    if (!checkpointing_) kept[l] = {};
+    kept[l] = {};
     std::swap(dh, dx);
   }
   return Status::ok();

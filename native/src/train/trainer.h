@@ -50,6 +50,7 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   std::vector<LayerLora> layers_;  // views into params_, per decoder layer
   int64_t lowest_layer_ = 0;       // no trainable parameter below it
   bool checkpointing_ = true;
+  int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
   int64_t step_ = 0;
 };
 

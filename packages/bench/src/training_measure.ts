@@ -21,6 +21,8 @@ export interface TrainingMeasureRequest {
   r: number;
   alpha: number;
   checkpointing: boolean;
+  /** Bytes of layer intermediates kept (the trainer's default when absent). */
+  activationMemoryBytes?: number;
 }
 
 export interface TrainingMeasurement {
@@ -36,6 +38,7 @@ async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> 
     lora: { r: r.r, alpha: r.alpha, targetModules: ["q_proj", "v_proj"] },
     optimizer: { lr: 2e-4, maxGradNorm: 1, schedule: "constant" },
     checkpointing: r.checkpointing,
+    activationMemoryBytes: r.activationMemoryBytes,
   });
   const vocab = engine.config.hparams.vocabSize;
   const batch = Array.from({ length: r.batch }, (_, i) => ({ inputIds: syntheticTokens(r.seq, vocab, i + 1) }));

@@ -16,6 +16,8 @@ interface Served {
   child: ChildProcessWithoutNullStreams;
   url: string;
   logs: Record<string, any>[];
+  /** What it wrote to stderr (the progress line of the model load). */
+  stderr: () => string;
   exit: Promise<number | null>;
 }
 
@@ -31,6 +33,8 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<Served
   });
   children.push(child);
   const logs: Record<string, any>[] = [];
+  let stderr = "";
+  child.stderr.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
   const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let buffered = "";
@@ -43,7 +47,7 @@ function serve(args: string[], env: Record<string, string> = {}): Promise<Served
         const entry = JSON.parse(line);
         logs.push(entry);
         url ??= /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(entry.msg)?.[1];
-        if (entry.msg === "model loaded" && url) resolve({ child, url, logs, exit });
+        if (entry.msg === "model loaded" && url) resolve({ child, url, logs, stderr: () => stderr, exit });
       }
     });
     void exit.then((code) => reject(new Error(`wenxin serve exited with ${code} before the model loaded`)));
@@ -54,6 +58,10 @@ describe("wenxin serve", () => {
   it("serves on loopback and drains on SIGTERM", async () => {
     const s = await serve(["--model", DENSE_DIR, "--model-name", "tiny"]);
     expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Piped, the load's progress line is one line when it starts and one when it ends.
+    await expect
+      .poll(s.stderr)
+      .toMatch(new RegExp(`^loading ${DENSE_DIR}\\.\\.\\.\\nloading ${DENSE_DIR}: done in \\d+\\.\\d s\\n`));
     const res = await fetch(`${s.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -5,7 +5,15 @@ import { z } from "zod";
 
 import { ChatTemplate, type ChatMessage } from "./chat/chat_template.js";
 import { WenxinError, fromNativeError } from "./errors.js";
-import { compileConstraint } from "./generation/constraint.js";
+import {
+  compileConstraint,
+  constraintSchema,
+  preparedConstraint,
+  rememberPrepared,
+  type Constraint,
+} from "./generation/constraint.js";
+import { compileConstraintOffThread } from "./generation/constraint_threads.js";
+import { CONSTRAINT_LIMITS, type ConstraintLimits } from "./generation/grammar/compile_budget.js";
 import { GenerationStream } from "./generation/generation_stream.js";
 import {
   generateOptionsSchema,
@@ -24,6 +32,7 @@ import { isGgufPath, loadGgufModel } from "./gguf/gguf_model.js";
 import { loadLoraAdapter } from "./adapters/peft_adapter.js";
 import type {
   NativeEngine,
+  NativeEngineOptions,
   NativeEngineStats,
   NativeJobKind,
   NativeLoraModule,
@@ -33,10 +42,10 @@ import { nativeAddon } from "./native/binding.js";
 import { WenxinTokenizer } from "./tokenizer/tokenizer.js";
 
 /**
- * Engine.load's defaults, declared once on the TypeScript side (the CLI's help and estimates read
- * them; native/include/wenxin/engine_options.h holds the same values for C++ callers). Options are
- * parsed against loadOptionsSchema before any file is read, and the native engine checks them
- * against the model's shape before any weight is mapped.
+ * Engine.load's defaults, declared here only: the CLI's help and estimates read them, and the
+ * native engine receives every option resolved (nativeEngineOptions) and validates them against
+ * the model's shape before any weight is mapped (native/include/wenxin/engine_options.h holds no
+ * defaults). Options are parsed against loadOptionsSchema before any file is read.
  */
 export const LOAD_DEFAULTS = {
   maxContext: 4096,
@@ -86,6 +95,37 @@ export const loadOptionsSchema = z.object({
 });
 
 export type LoadOptions = z.infer<typeof loadOptionsSchema>;
+
+/**
+ * The KV cache budget in tokens when no byte budget is given: kvCacheTokens, else one context per
+ * running sequence when maxSequences is given, else LOAD_DEFAULTS.kvCacheContexts contexts.
+ */
+export function kvCacheTokensFor(opts: LoadOptions, maxContext: number): number {
+  const tokens = opts.kvCacheTokens ?? (opts.maxSequences ?? LOAD_DEFAULTS.kvCacheContexts) * maxContext;
+  if (!Number.isSafeInteger(tokens))
+    throw new WenxinError(
+      "ERR_WENXIN_INVALID_ARGUMENT",
+      `maxSequences ${opts.maxSequences} × maxContext ${maxContext} is impossibly large`,
+      { subject: "maxSequences" },
+    );
+  return tokens;
+}
+
+/** Every native engine option, the defaults filled in; `maxContext` is already clamped to the model's maximum. */
+export function nativeEngineOptions(opts: LoadOptions, maxContext: number): NativeEngineOptions {
+  return {
+    threads: opts.threads ?? Math.max(1, os.availableParallelism()),
+    maxContext,
+    kvCacheBytes: opts.kvCacheBytes ?? 0,
+    kvCacheTokens: opts.kvCacheBytes !== undefined ? 0 : kvCacheTokensFor(opts, maxContext),
+    maxSequences: opts.maxSequences ?? LOAD_DEFAULTS.maxSequences,
+    maxBatchTokens: opts.maxBatchTokens ?? LOAD_DEFAULTS.maxBatchTokens,
+    maxEmbeddingTokens: opts.maxEmbeddingTokens ?? LOAD_DEFAULTS.maxEmbeddingTokens,
+    kvCache: opts.kvCache ?? LOAD_DEFAULTS.kvCache,
+    prefixCaching: opts.prefixCaching ?? LOAD_DEFAULTS.prefixCaching,
+    weights: opts.weights ?? LOAD_DEFAULTS.weights,
+  };
+}
 
 /** What engine.stats() reports. */
 export type EngineStats = NativeEngineStats;
@@ -190,22 +230,8 @@ export class Engine {
     const engineRef: { current?: Engine } = {};
     let native: NativeEngine;
     try {
-      native = await nativeAddon().loadEngine(
-        config.hparams,
-        files,
-        {
-          threads: opts.threads ?? Math.max(1, os.availableParallelism()),
-          maxContext,
-          kvCacheTokens: opts.kvCacheTokens ?? 0,
-          kvCacheBytes: opts.kvCacheBytes ?? 0,
-          maxSequences: opts.maxSequences ?? 0,
-          maxBatchTokens: opts.maxBatchTokens ?? LOAD_DEFAULTS.maxBatchTokens,
-          maxEmbeddingTokens: opts.maxEmbeddingTokens ?? LOAD_DEFAULTS.maxEmbeddingTokens,
-          kvCache: opts.kvCache ?? LOAD_DEFAULTS.kvCache,
-          prefixCaching: opts.prefixCaching ?? LOAD_DEFAULTS.prefixCaching,
-          weights: opts.weights ?? LOAD_DEFAULTS.weights,
-        },
-        (events) => engineRef.current?.onNativeEvents(events),
+      native = await nativeAddon().loadEngine(config.hparams, files, nativeEngineOptions(opts, maxContext), (events) =>
+        engineRef.current?.onNativeEvents(events),
       );
     } catch (err) {
       throw fromNativeError(err);
@@ -403,6 +429,22 @@ export class Engine {
     });
   }
 
+  /**
+   * Compiles a generation `constraint` on a worker thread, so that a costly one (a client's JSON
+   * schema) does not hold the event loop, within `limits` (default `CONSTRAINT_LIMITS`: grammar
+   * size and compile time). Pass the same object as generate()'s `constraint` and it is not
+   * compiled again; generate() compiles any other constraint itself, on the calling thread, within
+   * the default limits. Resolves with the JSON schema keywords that were relaxed (see
+   * `ConstraintOutcome.warnings`); rejects with ERR_WENXIN_INVALID_ARGUMENT naming the schema path
+   * or grammar rule at fault, a limit overrun included.
+   */
+  async prepareConstraint(constraint: Constraint, limits: Partial<ConstraintLimits> = {}): Promise<string[]> {
+    const parsed = parseOrThrow(constraintSchema, constraint, "constraint");
+    const compiled = await compileConstraintOffThread(parsed, { ...CONSTRAINT_LIMITS, ...limits });
+    rememberPrepared(constraint, compiled);
+    return compiled.warnings;
+  }
+
   /** Starts a generation; iterate the stream for token events and the final result. */
   generate(options: GenerateOptions): GenerationStream {
     this.assertOpen();
@@ -420,7 +462,11 @@ export class Engine {
       throw new WenxinError("ERR_WENXIN_ABORTED", "the signal was aborted before generation started");
 
     const constraint = opts.constraint
-      ? { ...compileConstraint(opts.constraint), trigger: opts.constraint.trigger, rearm: opts.constraint.rearm }
+      ? {
+          ...(preparedConstraint((rest as { constraint?: unknown }).constraint) ?? compileConstraint(opts.constraint)),
+          trigger: opts.constraint.trigger,
+          rearm: opts.constraint.rearm,
+        }
       : undefined;
 
     const id = this.nextId++;

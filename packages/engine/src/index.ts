@@ -25,6 +25,8 @@ export type {
 export type { SamplingOptions } from "./generation/options.js";
 export { jsonSchemaToGbnf } from "./generation/constraint.js";
 export type { Constraint, ConstraintOutcome } from "./generation/constraint.js";
+export { CONSTRAINT_LIMITS } from "./generation/grammar/compile_budget.js";
+export type { ConstraintLimits } from "./generation/grammar/compile_budget.js";
 
 // LoRA adapters in PEFT's format (read by engine.loadAdapter, written by the trainer)
 export type { LoraConfig } from "./adapters/lora_config.js";

@@ -3,7 +3,7 @@
 // backends the adapters share. Not a stable user API: names here may change with the adapters.
 
 // Options (parseOrThrow: a bad option throws ERR_WENXIN_INVALID_ARGUMENT naming it)
-export { loadOptionsSchema } from "./engine.js";
+export { loadOptionsSchema, kvCacheTokensFor } from "./engine.js";
 export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
 export { constraintSchema, jsonSchemaWarnings } from "./generation/constraint.js";
 export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
@@ -24,16 +24,17 @@ export {
 } from "./model/safetensors_file.js";
 export type { SafetensorsHeader, TensorEntry, TensorInfo, TensorSource } from "./model/safetensors_file.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export { readIfExists, readJsonFile, readJsonObjectFile, parseJson, parseJsonObject } from "./json_file.js";
 export {
   canonicalTensorName,
   checkpointTensors,
   isMoeLayer,
   moeLayerEnd,
   parameterCount,
-  MLP_PROJECTIONS,
+  tensorNameTable,
   REMOTE_CODE_PREFIX,
 } from "./model/ernie_layout.js";
-export type { CheckpointTensor, TensorKind } from "./model/ernie_layout.js";
+export type { CheckpointTensor, TensorKind, TensorNameEntry, TensorNameTable } from "./model/ernie_layout.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";
 
 // LoRA adapters in PEFT's format, checked against a model config (engine.loadAdapter's reader)

@@ -16,7 +16,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import { getEnvironmentVariable } from "@langchain/core/utils/env";
 import type { SerializableSchema } from "@langchain/core/utils/standard_schema";
 import type { ZodV3Like, ZodV4Like } from "@langchain/core/utils/types";
-import { Engine, WenxinError, WenxinTokenizer, type LoadOptions } from "@wenxin/engine";
+import { Engine, LOAD_DEFAULTS, WenxinError, WenxinTokenizer, type LoadOptions } from "@wenxin/engine";
 import {
   chatCompletionsBody,
   getSharedEngine,
@@ -48,8 +48,6 @@ import { streamEventsOf } from "./utils/stream_events.js";
 import { toToolChoice, toToolDefinition } from "./utils/tools.js";
 
 registerContentBlockTranslator();
-
-const DEFAULT_CONTEXT = 4096;
 
 /** Any schema LangChain accepts for structured output. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads below must match BaseChatModel's
@@ -230,7 +228,7 @@ export class ChatWenxin extends BaseChatModel<ChatWenxinCallOptions> {
     const context =
       this.loadedBackend?.contextLength ??
       this.givenEngine?.maxContext ??
-      (this.baseUrl ? undefined : (this.load?.maxContext ?? DEFAULT_CONTEXT));
+      (this.baseUrl ? undefined : (this.load?.maxContext ?? LOAD_DEFAULTS.maxContext));
     return {
       ...(context !== undefined ? { maxInputTokens: context, maxOutputTokens: context } : {}),
       toolCalling: true,

@@ -1,3 +1,4 @@
+import { CONSTRAINT_LIMITS } from "@wenxin/engine";
 import { parseOrThrow } from "@wenxin/engine/internal";
 import { z } from "zod";
 
@@ -53,6 +54,13 @@ export const serverOptionsSchema = z.object({
   maxEmbeddingInputs: z.number().int().min(1).default(2048),
   /** Tokens of all the inputs of one embeddings request together. */
   maxEmbeddingTokens: z.number().int().min(1).default(65_536),
+  /**
+   * Largest grammar a request's JSON schema (response_format, text.format, a forced tool call) may
+   * compile to, in grammar elements; 400 naming the schema path above it.
+   */
+  maxGrammarSize: z.number().int().min(1).default(CONSTRAINT_LIMITS.maxGrammarSize),
+  /** Longest time compiling one request's constraint may take (on a worker thread), in ms; 400 after it. */
+  grammarTimeoutMs: z.number().int().min(1).default(CONSTRAINT_LIMITS.timeoutMs),
   /** Responses kept in memory for `previous_response_id` (least recently used dropped first); 0 keeps none. */
   responsesStoreSize: z.number().int().min(0).max(1_000_000).default(1000),
   /** How long SIGTERM waits for in-flight requests before aborting them. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import type { Engine } from "@wenxin/engine";
 
+import { probeHealth, type HealthSample } from "./helpers/health_probe.js";
 import { connectWithoutReading, rawRequest } from "./helpers/raw_http.js";
 import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
 
@@ -58,20 +59,24 @@ describe("--stream-idle-timeout", () => {
       // It ran, then its writes backed up.
       await expect.poll(() => engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
       const started = Date.now();
-      let healthSlowestMs = 0;
+      const health: HealthSample[] = [];
       await expect
         .poll(
           async () => {
-            const t = performance.now();
-            expect((await fetch(`${srv.url}/health`)).status).toBe(200);
-            healthSlowestMs = Math.max(healthSlowestMs, performance.now() - t);
+            const sample = await probeHealth(srv.url);
+            expect(sample.status).toBe(200);
+            health.push(sample);
             return { timeouts: await idleTimeouts(), inFlight: srv.server.model.inFlightCount };
           },
           { timeout: 30_000, interval: 100 },
         )
         .toEqual({ timeouts: 1, inFlight: 0 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS / 2);
-      expect(healthSlowestMs).toBeLessThan(1000);
+      // /health answered within 1 s of the event loop's own time (the wall time less the time its
+      // thread waited for a CPU that other processes held: see helpers/health_probe.ts), and no
+      // probe waited past a bound that only a hang would reach.
+      expect(Math.max(...health.map((h) => h.loopMs))).toBeLessThan(1000);
+      expect(Math.max(...health.map((h) => h.wallMs))).toBeLessThan(10_000);
       expect(srv.server.model.admission.runningSequences).toBe(0);
       await expect
         .poll(() => engine.stats(), { timeout: 5000 })

@@ -24,7 +24,12 @@ export type {
 export { GenerationConfig } from "./generation/configuration_utils.js";
 export { TextStreamer, TextIteratorStreamer, AsyncTextIteratorStreamer } from "./generation/streamers.js";
 export type { BaseStreamer, TextStreamerOptions } from "./generation/streamers.js";
-export type { GenerateInputs, GenerateOptionsInput } from "./generation/generate.js";
+export type {
+  GenerateInputs,
+  GenerateOptionsInput,
+  GenerateMethod,
+  GenerateDictOutput,
+} from "./generation/generate.js";
 
 // Pipelines
 export { pipeline, DEFAULT_MODEL } from "./pipelines/index.js";
@@ -73,3 +78,5 @@ export type {
 
 // Tensors
 export { Tensor } from "./utils/tensor.js";
+export type { TensorType, TensorData, NestedNumbers } from "./utils/tensor.js";
+export { mean_pooling, cat, stack, full, full_like, ones, ones_like, zeros, zeros_like } from "./utils/tensor_ops.js";

@@ -53,7 +53,7 @@ describe("LoRA in the engine", () => {
     const p = golden.json.prompts[name]!;
     const { logits } = await peft.forward(p.input_ids);
     expect(maxAbsDiff(logits.data, golden.tensors.get(`${name}.logits`)!.data)).toBeLessThan(TOL);
-    const [ids] = await peft.generate(p.input_ids, { max_new_tokens: p.greedy_new_ids.length, do_sample: false });
+    const [ids] = await peft.generate_ids(p.input_ids, { max_new_tokens: p.greedy_new_ids.length, do_sample: false });
     expect(ids!.slice(p.input_ids.length)).toEqual(p.greedy_new_ids);
   });
 
@@ -88,11 +88,13 @@ describe("LoRA in the engine", () => {
     expect(expected.double).not.toEqual(expected.fixture);
     const order = ["fixture", "double", BASE_ADAPTER, "double", "fixture", "double", BASE_ADAPTER, "fixture"];
     const runs = await Promise.all([
-      peft.generate(
+      peft.generate_ids(
         order.map(() => plain.input_ids),
         { max_new_tokens: n, do_sample: false, adapter_names: order },
       ),
-      ...order.map((a) => peft.generate(plain.input_ids, { max_new_tokens: n, do_sample: false, adapter_names: [a] })),
+      ...order.map((a) =>
+        peft.generate_ids(plain.input_ids, { max_new_tokens: n, do_sample: false, adapter_names: [a] }),
+      ),
     ]);
     const [batch, ...singles] = runs;
     order.forEach((a, i) => {

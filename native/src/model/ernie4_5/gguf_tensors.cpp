@@ -10,38 +10,11 @@
 #include "formats/gguf.h"
 #include "kernels/quant_formats.h"
 #include "kernels/quantize_weights.h"
+#include "model/ernie4_5/tensor_names.h"
 
 namespace wenxin::model {
 
 namespace {
-
-// GGUF per-layer tensor keys and the checkpoint module each one is (llama.cpp's names).
-struct LayerName {
-  const char* gguf;
-  const char* hf;
-  bool matrix;   // the weight of a linear layer (may be held quantized)
-  bool stacked;  // [n_expert, ...]: one slab per routed expert
-};
-
-constexpr LayerName kLayerNames[] = {
-    {"attn_norm", "input_layernorm", false, false},
-    {"attn_q", "self_attn.q_proj", true, false},
-    {"attn_k", "self_attn.k_proj", true, false},
-    {"attn_v", "self_attn.v_proj", true, false},
-    {"attn_output", "self_attn.o_proj", true, false},
-    {"ffn_norm", "post_attention_layernorm", false, false},
-    {"ffn_gate", "mlp.gate_proj", true, false},
-    {"ffn_up", "mlp.up_proj", true, false},
-    {"ffn_down", "mlp.down_proj", true, false},
-    {"ffn_gate_inp", "mlp.gate", false, false},
-    {"exp_probs_b", "mlp.moe_statics.e_score_correction_bias", false, false},
-    {"ffn_gate_exps", "mlp.experts.*.gate_proj", true, true},
-    {"ffn_up_exps", "mlp.experts.*.up_proj", true, true},
-    {"ffn_down_exps", "mlp.experts.*.down_proj", true, true},
-    {"ffn_gate_shexp", "mlp.shared_experts.gate_proj", true, false},
-    {"ffn_up_shexp", "mlp.shared_experts.up_proj", true, false},
-    {"ffn_down_shexp", "mlp.shared_experts.down_proj", true, false},
-};
 
 struct Target {
   std::string hf_base;  // module name, "*" standing for the expert index when stacked
@@ -52,34 +25,28 @@ struct Target {
 };
 
 bool map_name(const std::string& name, Target* t) {
-  if (name == "token_embd.weight") {
-    *t = {"model.embed_tokens", ".weight", false, false, true};
-    return true;
-  }
-  if (name == "output_norm.weight") {
-    *t = {"model.norm", ".weight", false, false, false};
-    return true;
-  }
-  if (name == "output.weight") {
-    *t = {"lm_head", ".weight", true, false, false};
-    return true;
-  }
-  if (name.rfind("blk.", 0) != 0) return false;
-  const size_t dot = name.find('.', 4);
-  if (dot == std::string::npos || dot == 4) return false;
-  const std::string layer = name.substr(4, dot - 4);
+  const Ernie45TensorNames& names = ernie45_tensor_names();
+  for (const Ernie45TensorName& g : names.global)
+    if (name == g.gguf + ".weight") {
+      *t = {g.hf, ".weight", g.kind == "matrix" && !g.embedding, false, g.embedding};
+      return true;
+    }
+  const std::string& blk = names.gguf_layer_prefix;
+  if (name.rfind(blk, 0) != 0) return false;
+  const size_t dot = name.find('.', blk.size());
+  if (dot == std::string::npos || dot == blk.size()) return false;
+  const std::string layer = name.substr(blk.size(), dot - blk.size());
   if (!std::all_of(layer.begin(), layer.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
   const std::string rest = name.substr(dot + 1);
   const size_t last = rest.rfind('.');
   if (last == std::string::npos) return false;
   const std::string key = rest.substr(0, last), suffix = rest.substr(last);
-  for (const LayerName& ln : kLayerNames) {
+  for (const Ernie45TensorName& ln : names.layer) {
     if (key != ln.gguf) continue;
-    const bool bias_only = key == "exp_probs_b";
-    t->hf_base = "model.layers." + layer + "." + ln.hf;
-    t->suffix = bias_only ? "" : suffix;
-    t->matrix = ln.matrix && suffix == ".weight";
-    t->stacked = ln.stacked;
+    t->hf_base = names.hf_layer_prefix + layer + "." + ln.hf;
+    t->suffix = ln.bias() ? "" : suffix;
+    t->matrix = ln.kind == "matrix" && suffix == ".weight";
+    t->stacked = ln.stacked();
     t->embedding = false;
     return true;
   }
@@ -217,7 +184,8 @@ Status add_ernie45_gguf(const std::string& path, const Ernie45Hparams& hp, Tenso
     return Status(ErrorCode::kUnknownArchitecture, path + ": general.architecture is '" +
                                                        (arch ? *arch : std::string("(missing)")) + "', expected '" +
                                                        expected + "'");
-  const bool has_output = file->find("output.weight") != nullptr;
+  const Ernie45TensorName& head = ernie45_global(&Ernie45TensorName::head);
+  const bool has_output = file->find(head.gguf + ".weight") != nullptr;
   for (const GgufTensorInfo& t : file->tensors()) {
     Target tg;
     if (!map_name(t.name, &tg)) continue;  // tensors the graph does not use (e.g. rope_freqs, MTP)
@@ -243,7 +211,7 @@ Status add_ernie45_gguf(const std::string& path, const Ernie45Hparams& hp, Tenso
     store->retain(values);
     if (tg.embedding && !has_output && t.ne.size() == 2) {  // the tied head keeps the quantized form
       const Converted c = convert_matrix(t, pool);
-      WENXIN_RETURN_IF_ERROR(add_converted(c, Target{"lm_head", ".weight", true, false, false}, 1, store));
+      WENXIN_RETURN_IF_ERROR(add_converted(c, Target{head.hf, ".weight", true, false, false}, 1, store));
     }
   }
   store->retain_mapping(file->mapping());
@@ -261,27 +229,31 @@ std::string gguf_name_of(const std::string& hf) {
       break;
     }
   }
-  if (base == "model.embed_tokens") return "token_embd.weight";
-  if (base == "model.norm") return "output_norm.weight";
-  if (base == "lm_head") return "output.weight";
-  const std::string prefix = "model.layers.";
+  const Ernie45TensorNames& names = ernie45_tensor_names();
+  for (const Ernie45TensorName& g : names.global)
+    if (base == g.hf) return g.gguf + ".weight";
+  const std::string& prefix = names.hf_layer_prefix;
   if (base.rfind(prefix, 0) != 0) return "";
   const size_t dot = base.find('.', prefix.size());
   if (dot == std::string::npos) return "";
   const std::string layer = base.substr(prefix.size(), dot - prefix.size());
-  std::string module = base.substr(dot + 1);
-  std::string expert;
-  const std::string ex = "mlp.experts.";
-  if (module.rfind(ex, 0) == 0) {
-    const size_t d2 = module.find('.', ex.size());
-    if (d2 == std::string::npos) return "";
-    expert = module.substr(ex.size(), d2 - ex.size());
-    module = ex + "*" + module.substr(d2);
-  }
-  for (const LayerName& ln : kLayerNames) {
-    if (module != ln.hf && base.substr(dot + 1) != ln.hf) continue;
-    const std::string name =
-        "blk." + layer + "." + ln.gguf + (std::string(ln.gguf) == "exp_probs_b" ? ".bias" : suffix);
+  const std::string module = base.substr(dot + 1);
+  for (const Ernie45TensorName& ln : names.layer) {
+    std::string expert;
+    if (ln.stacked()) {
+      // "mlp.experts.*.gate_proj": the module matches with any index in place of '*'
+      const size_t star = ln.hf.find('*');
+      const std::string head = ln.hf.substr(0, star), tail = ln.hf.substr(star + 1);
+      if (module.size() <= head.size() + tail.size() || module.rfind(head, 0) != 0 ||
+          module.compare(module.size() - tail.size(), tail.size(), tail) != 0)
+        continue;
+      expert = module.substr(head.size(), module.size() - head.size() - tail.size());
+      if (expert.empty() || !std::all_of(expert.begin(), expert.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
+    } else if (module != ln.hf) {
+      continue;
+    }
+    const std::string name = names.gguf_layer_prefix + layer + "." + ln.gguf + (ln.bias() ? ".bias" : suffix);
     return expert.empty() ? name : name + " (expert " + expert + ")";
   }
   return "";

@@ -44,6 +44,8 @@ Options:
   --batch N               sequences per forward/backward pass (default 4)
   --grad-accum N          passes per optimizer step (default 1)
   --max-len N             tokens per example (default 512)
+  --activation-memory MB  layer intermediates kept from the forward; the backward recomputes the
+                          layers beyond it (default 2048; 0: recompute all: least memory)
   --save-steps N          checkpoint every N steps (default: after each epoch)
   --save-total-limit N    checkpoints kept, the newest (default 1; 0: none but Ctrl-C's)
   --resume                continue from the newest checkpoint in --out
@@ -94,6 +96,7 @@ export const finetuneCommand: Command = {
         batch: { type: "string" },
         "grad-accum": { type: "string" },
         "max-len": { type: "string" },
+        "activation-memory": { type: "string" },
         "save-steps": { type: "string" },
         "save-total-limit": { type: "string" },
         resume: { type: "boolean" },
@@ -116,6 +119,9 @@ export const finetuneCommand: Command = {
     const gradAccum = numberOption(values["grad-accum"], "grad-accum") ?? 1;
     const maxLength = numberOption(values["max-len"], "max-len") ?? 512;
     const seed = numberOption(values.seed, "seed") ?? 0;
+    const activationMb = numberOption(values["activation-memory"], "activation-memory");
+    if (activationMb !== undefined && !(activationMb >= 0))
+      throw new Error(`--activation-memory must be a number of MB >= 0, got ${activationMb}`);
     for (const [name, v] of Object.entries({ epochs, batch: batchSize, "grad-accum": gradAccum, "max-len": maxLength }))
       if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
     const out = path.resolve(values.out);
@@ -145,6 +151,7 @@ export const finetuneCommand: Command = {
           weightDecay: numberOption(values["weight-decay"], "weight-decay") ?? 0,
           maxGradNorm: numberOption(values["max-grad-norm"], "max-grad-norm") ?? 1,
         },
+        activationMemoryBytes: activationMb === undefined ? undefined : Math.round(activationMb * 2 ** 20),
         seed,
       });
       // Read with the model's tokenizer and chat template (the trainer's encoding rules).

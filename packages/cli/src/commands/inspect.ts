@@ -4,6 +4,7 @@ import path from "node:path";
 import { LOAD_DEFAULTS, type ModelConfig } from "@wenxin/engine";
 import {
   isGgufPath,
+  kvCacheTokensFor,
   loadGgufModel,
   loadModelConfig,
   readSafetensorsHeader,
@@ -116,10 +117,10 @@ export async function summarizeCheckpoint(
   const weightBytes = Object.values(dtypes).reduce((sum, d) => sum + d.bytes, 0);
   const memory: CheckpointSummary["memory"] = { weightBytes, totalBytes: weightBytes };
   if (hp) {
-    // The engine keeps K and V in float32 for every layer by default; its default budget is kvCacheContexts × maxContext.
+    // The engine keeps K and V in float32 for every layer by default; its budget is kvCacheTokensFor's.
     const maxContext = Math.min(opts.maxContext ?? LOAD_DEFAULTS.maxContext, hp.maxPositionEmbeddings);
     memory.kvBytesPerToken = 2 * hp.numHiddenLayers * hp.numKeyValueHeads * hp.headDim * 4;
-    memory.kvCacheTokens = opts.kvCacheTokens ?? LOAD_DEFAULTS.kvCacheContexts * maxContext;
+    memory.kvCacheTokens = kvCacheTokensFor(opts, maxContext);
     memory.kvCacheBytes = memory.kvBytesPerToken * memory.kvCacheTokens;
     memory.totalBytes += memory.kvCacheBytes;
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 
 import { LOAD_DEFAULTS, type LoadOptions } from "@wenxin/engine";
+import { ProgressLine } from "@wenxin/engine/internal";
 import { startServer, type ServerOptionsInput } from "@wenxin/server";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
@@ -43,6 +44,8 @@ Limits (what each protects against: SECURITY.md):
   --max-stop-length N      characters of the longest stop string (default 256)
   --max-embedding-inputs N inputs per embeddings request (default 2048)
   --max-embedding-tokens N tokens of all inputs of an embeddings request (default 65536)
+  --max-grammar-size N     grammar elements a request's JSON schema may compile to (default 1000000)
+  --grammar-timeout S      seconds compiling a request's JSON schema may take (default 2)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
 
 Engine:
@@ -80,6 +83,8 @@ const SERVER_FLAGS = {
   "max-stop-length": ["maxStopLength", "number"],
   "max-embedding-inputs": ["maxEmbeddingInputs", "number"],
   "max-embedding-tokens": ["maxEmbeddingTokens", "number"],
+  "max-grammar-size": ["maxGrammarSize", "number"],
+  "grammar-timeout": ["grammarTimeoutMs", "seconds"],
   "drain-timeout": ["drainTimeoutMs", "seconds"],
 } as const satisfies Record<string, readonly [keyof ServerOptionsInput, Unit]>;
 
@@ -184,14 +189,26 @@ export const serveCommand: Command = {
     const adapters: Record<string, string> = {};
     for (const [name, dir] of Object.entries(adaptersFromFlags(values)))
       adapters[name] = (await resolveModelSource(dir, { files: "adapter" })).path;
-    const server = await startServer({
-      model: source.path,
-      loadOptions,
-      adapters,
-      logStream: logDestination(),
-      ...flags,
-      modelName: flags.modelName ?? source.repoId,
-    });
+    // The server listens while the model loads (/health says so); the progress line follows the load.
+    const progress = new ProgressLine(`loading ${values.model}`);
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({
+        model: source.path,
+        loadOptions,
+        adapters,
+        logStream: logDestination(),
+        ...flags,
+        modelName: flags.modelName ?? source.repoId,
+      });
+    } catch (err) {
+      progress.fail();
+      throw err;
+    }
+    server.model.ready.then(
+      () => progress.done(),
+      () => progress.fail(),
+    );
 
     // The first signal drains; a second one while draining stops at once.
     let signals = 0;

@@ -5,7 +5,7 @@
  * from the validated hyper-parameters, so it fits exactly the checkpoint that is loaded.
  */
 import type { ModelConfig } from "../model/config.js";
-import { isMoeLayer } from "../model/ernie_layout.js";
+import { checkpointTensors, isMoeLayer, layerModule, type CheckpointTensor } from "../model/ernie_layout.js";
 
 export type Projection = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 
@@ -26,66 +26,46 @@ export interface LinearModule {
 
 type Hparams = ModelConfig["hparams"];
 
-function mlp(
-  prefix: string,
-  layer: number,
-  block: "mlp" | "expert" | "shared_experts",
-  hidden: number,
-  width: number,
-  expert?: number,
-): LinearModule[] {
-  const base = { layer, block, supported: true, ...(expert !== undefined ? { expert } : {}) };
-  return [
-    { ...base, module: `${prefix}.gate_proj`, projection: "gate_proj", inFeatures: hidden, outFeatures: width },
-    { ...base, module: `${prefix}.up_proj`, projection: "up_proj", inFeatures: hidden, outFeatures: width },
-    { ...base, module: `${prefix}.down_proj`, projection: "down_proj", inFeatures: width, outFeatures: hidden },
-  ];
+function blockOf(t: CheckpointTensor): LinearModule["block"] {
+  if (t.kind === "router") return "router";
+  if (t.layer === undefined) return "lm_head";
+  if (t.expert !== undefined) return "expert";
+  if (t.name.includes(".shared_experts.")) return "shared_experts";
+  return t.name.includes(".self_attn.") ? "attention" : "mlp";
 }
 
+const UNSUPPORTED: Partial<Record<LinearModule["block"], string>> = {
+  router: "LoRA on the MoE router is not supported",
+  lm_head: "LoRA on the output head (lm_head) is not supported",
+};
+
+/**
+ * The linear layers of the checkpoint layout (ernie_layout.ts: every matrix but the embedding, and
+ * the MoE routers), then the output head, which is listed even when tied to the embedding.
+ */
 export function linearModules(hp: Hparams): LinearModule[] {
   const out: LinearModule[] = [];
-  const h = hp.hiddenSize;
-  const qWidth = hp.numAttentionHeads * hp.headDim;
-  const kvWidth = hp.numKeyValueHeads * hp.headDim;
-  for (let l = 0; l < hp.numHiddenLayers; l++) {
-    const attn = `model.layers.${l}.self_attn`;
-    const a = { layer: l, block: "attention" as const, supported: true };
-    out.push(
-      { ...a, module: `${attn}.q_proj`, projection: "q_proj", inFeatures: h, outFeatures: qWidth },
-      { ...a, module: `${attn}.k_proj`, projection: "k_proj", inFeatures: h, outFeatures: kvWidth },
-      { ...a, module: `${attn}.v_proj`, projection: "v_proj", inFeatures: h, outFeatures: kvWidth },
-      { ...a, module: `${attn}.o_proj`, projection: "o_proj", inFeatures: qWidth, outFeatures: h },
-    );
-    const m = `model.layers.${l}.mlp`;
-    if (!isMoeLayer(hp, l)) {
-      out.push(...mlp(m, l, "mlp", h, hp.intermediateSize));
-      continue;
-    }
+  const layers = checkpointTensors(hp).filter(
+    (t) => t.layer !== undefined && (t.kind === "matrix" || t.kind === "router"),
+  );
+  const head: CheckpointTensor = { name: "lm_head.weight", shape: [hp.vocabSize, hp.hiddenSize], kind: "matrix" };
+  for (const t of [...layers, head]) {
+    const module = t.name.slice(0, -".weight".length);
+    const block = blockOf(t);
+    const why = UNSUPPORTED[block];
     out.push({
-      module: `${m}.gate`,
-      layer: l,
-      block: "router",
-      projection: "gate",
-      inFeatures: h,
-      outFeatures: hp.moeNumExperts,
-      supported: false,
-      why: "LoRA on the MoE router is not supported",
+      module,
+      layer: t.layer,
+      block,
+      projection:
+        block === "router" ? "gate" : (module.slice(module.lastIndexOf(".") + 1) as LinearModule["projection"]),
+      ...(t.expert !== undefined ? { expert: t.expert } : {}),
+      inFeatures: t.shape[1]!,
+      outFeatures: t.shape[0]!,
+      supported: why === undefined,
+      ...(why !== undefined ? { why } : {}),
     });
-    for (let e = 0; e < hp.moeNumExperts; e++)
-      out.push(...mlp(`${m}.experts.${e}`, l, "expert", h, hp.moeIntermediateSize, e));
-    if (hp.moeNumSharedExperts > 0)
-      out.push(...mlp(`${m}.shared_experts`, l, "shared_experts", h, hp.moeIntermediateSize * hp.moeNumSharedExperts));
   }
-  out.push({
-    module: "lm_head",
-    layer: undefined,
-    block: "lm_head",
-    projection: "lm_head",
-    inFeatures: h,
-    outFeatures: hp.vocabSize,
-    supported: false,
-    why: "LoRA on the output head (lm_head) is not supported",
-  });
   return out;
 }
 
@@ -112,7 +92,7 @@ export function expertParameters(hp: Hparams): ExpertParameter[] {
     experts = hp.moeNumExperts;
   for (let l = 0; l < hp.numHiddenLayers; l++) {
     if (!isMoeLayer(hp, l)) continue;
-    const base = `model.layers.${l}.mlp.experts`;
+    const base = layerModule(l, "mlp.experts");
     out.push({
       key: `${base}.gate_up_proj`,
       layer: l,

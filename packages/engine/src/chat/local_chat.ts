@@ -9,7 +9,6 @@ import path from "node:path";
 import type { Engine, GenerateOptions } from "../engine.js";
 import { WenxinError } from "../errors.js";
 import { deltasOf, turnFinishReason, type ChatBackend, type ChatDelta, type ChatRequest } from "./chat_backend.js";
-import { compileConstraint } from "../generation/constraint.js";
 import { buildChatPrompt } from "./chat_prompt.js";
 import type { ChatConstraint } from "./chat_types.js";
 import { ChatTurnDecoder } from "./chat_turn_decoder.js";
@@ -46,15 +45,15 @@ export class LocalChatBackend implements ChatBackend {
       ...(request.thinking !== undefined ? { thinking: request.thinking } : {}),
     });
     const inputIds = this.engine.tokenizer.encode(prompt.text);
+    const constraint: ChatConstraint | undefined = prompt.constraint;
+    // Compiled off the event loop; engine.generate takes it from there. Keywords the grammar relaxes.
+    const warnings = constraint ? await this.engine.prepareConstraint(constraint) : [];
 
     // Our own controller: it also ends generation once the turn is complete or a stop string shows.
     const controller = new AbortController();
     const forward = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", forward, { once: true });
     const { maxTokens, ...sampling } = request.sampling;
-    const constraint: ChatConstraint | undefined = prompt.constraint;
-    // Keywords the grammar relaxes (compiled once here; engine.generate takes it from the cache).
-    const warnings = constraint ? compileConstraint(constraint).warnings : [];
     const options = {
       inputIds,
       ...sampling,

@@ -6,6 +6,7 @@
 import { z } from "zod";
 
 import { compileGrammar, type EncodedGrammar } from "./grammar/byte_grammar.js";
+import { CompileBudget, CONSTRAINT_LIMITS, type ConstraintLimits } from "./grammar/compile_budget.js";
 import { formatGbnf } from "./grammar/gbnf_format.js";
 import { parseGbnf } from "./grammar/gbnf_parser.js";
 import type { Grammar } from "./grammar/grammar_ast.js";
@@ -58,11 +59,19 @@ export interface ConstraintOutcome {
 /** A compiled constraint: the native byte grammar and the keywords relaxed on the way. */
 export type CompiledConstraint = EncodedGrammar & { warnings: string[] };
 
+/** How a constraint's source is named in errors. */
+export function constraintSourceName(c: Constraint): string {
+  return c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
+}
+
 /** The grammar of a constraint (before lowering to bytes). */
-export function constraintGrammar(c: Constraint): Grammar | SchemaGrammar {
+export function constraintGrammar(
+  c: Constraint,
+  budget = new CompileBudget(constraintSourceName(c)),
+): Grammar | SchemaGrammar {
   switch (c.type) {
     case "json_schema":
-      return jsonSchemaGrammar(c.schema, "constraint.schema");
+      return jsonSchemaGrammar(c.schema, "constraint.schema", budget);
     case "json_object":
       return jsonObjectGrammar();
     case "regex":
@@ -77,29 +86,58 @@ export function constraintGrammar(c: Constraint): Grammar | SchemaGrammar {
 
 const CACHE_SIZE = 64;
 const cache = new Map<string, CompiledConstraint>();
+/** Results of `prepareConstraint`-style compiles, by the constraint object they were made for. */
+const prepared = new WeakMap<object, CompiledConstraint>();
 
-/**
- * Compiles a constraint to the native byte grammar; recent results are cached by content. A JSON
- * schema keyword the grammar cannot enforce is relaxed and listed in `warnings`.
- */
-export function compileConstraint(c: Constraint): CompiledConstraint {
-  const key = JSON.stringify([
-    c.type,
-    "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : "",
-  ]);
-  const hit = cache.get(key);
-  if (hit) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const what =
-    c.type === "json_schema" ? "constraint.schema" : c.type === "regex" ? "constraint.pattern" : "constraint.gbnf";
-  const grammar = constraintGrammar(c);
-  const compiled = { ...compileGrammar(grammar, what), warnings: "warnings" in grammar ? [...grammar.warnings] : [] };
+function cacheKey(c: Constraint, limits: Readonly<ConstraintLimits>): string {
+  const source = "schema" in c ? c.schema : "pattern" in c ? c.pattern : "gbnf" in c ? c.gbnf : "";
+  return JSON.stringify([c.type, source, limits.maxGrammarSize, limits.timeoutMs]);
+}
+
+function remember(key: string, compiled: CompiledConstraint): void {
+  cache.delete(key);
   cache.set(key, compiled);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+}
+
+/**
+ * Compiles a constraint to the native byte grammar, on this thread, within `limits` (past them:
+ * ERR_WENXIN_INVALID_ARGUMENT naming the schema path or grammar rule being compiled); recent
+ * results are cached by content. A JSON schema keyword the grammar cannot enforce is relaxed and
+ * listed in `warnings`.
+ */
+export function compileConstraint(
+  c: Constraint,
+  limits: Readonly<ConstraintLimits> = CONSTRAINT_LIMITS,
+): CompiledConstraint {
+  const key = cacheKey(c, limits);
+  const hit = cache.get(key);
+  if (hit) {
+    remember(key, hit);
+    return hit;
+  }
+  const what = constraintSourceName(c);
+  const budget = new CompileBudget(what, limits);
+  const grammar = constraintGrammar(c, budget);
+  const compiled = {
+    ...compileGrammar(grammar, what, budget),
+    warnings: "warnings" in grammar ? [...grammar.warnings] : [],
+  };
+  remember(key, compiled);
   return compiled;
+}
+
+/**
+ * Records `compiled` as the grammar of `constraint` (the object a caller will pass to
+ * engine.generate): compiled elsewhere (a worker thread), it is not compiled again.
+ */
+export function rememberPrepared(constraint: object, compiled: CompiledConstraint): void {
+  prepared.set(constraint, compiled);
+}
+
+/** The grammar recorded for this constraint object by `rememberPrepared`, if any. */
+export function preparedConstraint(constraint: unknown): CompiledConstraint | undefined {
+  return typeof constraint === "object" && constraint !== null ? prepared.get(constraint) : undefined;
 }
 
 /** The keywords of a JSON schema that constrained generation relaxes (empty when it enforces all). */

@@ -4,7 +4,7 @@
  * and the architecture metadata. Used by `wenxin convert`, the benchmarks' random models and the
  * GGUF loader's hparams (the reverse direction lives in gguf_model.ts).
  */
-import { checkpointTensors, moeLayerEnd, type TensorKind } from "../model/ernie_layout.js";
+import { checkpointTensors, moeLayerEnd, tensorNameTable, type TensorKind } from "../model/ernie_layout.js";
 import type { NativeHparams } from "../native/addon_types.js";
 import type { GgufValue } from "./gguf_writer.js";
 
@@ -29,56 +29,26 @@ export function ggufArchitecture(hp: NativeHparams): "ernie4_5" | "ernie4_5-moe"
   return hp.modelType === "ernie4_5_moe" ? "ernie4_5-moe" : "ernie4_5";
 }
 
-/** llama.cpp's name for each checkpoint tensor outside the layers. */
-const GLOBAL_NAMES: Record<string, string> = {
-  "model.embed_tokens.weight": "token_embd.weight",
-  "model.norm.weight": "output_norm.weight",
-  "lm_head.weight": "output.weight",
-};
-
-/** llama.cpp's name (after `blk.N.`) for each checkpoint tensor after `model.layers.N.`. */
-const LAYER_NAMES: Record<string, string> = {
-  "input_layernorm.weight": "attn_norm.weight",
-  "self_attn.q_proj.weight": "attn_q.weight",
-  "self_attn.k_proj.weight": "attn_k.weight",
-  "self_attn.v_proj.weight": "attn_v.weight",
-  "self_attn.o_proj.weight": "attn_output.weight",
-  "post_attention_layernorm.weight": "ffn_norm.weight",
-  "mlp.gate_proj.weight": "ffn_gate.weight",
-  "mlp.up_proj.weight": "ffn_up.weight",
-  "mlp.down_proj.weight": "ffn_down.weight",
-  "mlp.gate.weight": "ffn_gate_inp.weight",
-  "mlp.moe_statics.e_score_correction_bias": "exp_probs_b.bias",
-  "mlp.shared_experts.gate_proj.weight": "ffn_gate_shexp.weight",
-  "mlp.shared_experts.up_proj.weight": "ffn_up_shexp.weight",
-  "mlp.shared_experts.down_proj.weight": "ffn_down_shexp.weight",
-};
-
 /** Every tensor of the GGUF file, in the order llama.cpp's converter writes them (see checkpointTensors). */
 export function ggufTensorPlan(hp: NativeHparams): GgufTensorPlanEntry[] {
   const plan: GgufTensorPlanEntry[] = [];
+  const names = tensorNameTable();
   const tensors = checkpointTensors(hp);
   for (const t of tensors) {
     if (t.layer === undefined) {
-      plan.push({ hf: t.name, gguf: GLOBAL_NAMES[t.name]!, shape: t.shape, kind: t.kind });
+      const entry = names.global.find((g) => `${g.hf}.weight` === t.name)!;
+      plan.push({ hf: t.name, gguf: `${entry.gguf}.weight`, shape: t.shape, kind: t.kind });
       continue;
     }
-    const rest = t.name.slice(`model.layers.${t.layer}.`.length);
-    const g = `blk.${t.layer}.`;
     if (t.expert === undefined) {
       // the router's bias is [1, E] in the checkpoint, [E] in GGUF
       const shape = t.kind === "bias" ? t.shape.slice(1) : t.shape;
-      plan.push({ hf: t.name, gguf: g + LAYER_NAMES[rest]!, shape, kind: t.kind });
+      plan.push({ hf: t.name, gguf: t.gguf!, shape, kind: t.kind });
       continue;
     }
     if (t.expert !== 0) continue; // experts 0..E-1 stack into one GGUF tensor
-    const suffix = rest.slice("mlp.experts.0.".length); // "gate_proj.weight"
-    const proj = suffix.slice(0, -"_proj.weight".length);
-    const parts = Array.from(
-      { length: hp.moeNumExperts },
-      (_, e) => `model.layers.${t.layer}.mlp.experts.${e}.${suffix}`,
-    );
-    plan.push({ hf: "", gguf: `${g}ffn_${proj}_exps.weight`, shape: [parts.length, ...t.shape], kind: t.kind, parts });
+    const parts = tensors.filter((p) => p.gguf === t.gguf && p.expert !== undefined).map((p) => p.name);
+    plan.push({ hf: "", gguf: t.gguf!, shape: [parts.length, ...t.shape], kind: t.kind, parts });
   }
   return plan;
 }

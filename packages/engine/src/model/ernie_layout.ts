@@ -2,9 +2,14 @@
  * The one description of an ERNIE 4.5 checkpoint's layout on the TypeScript side: the tensor names
  * transformers uses and their shapes, which layers are MoE (transformers' rule), and Baidu's
  * `ernie.` prefix. GGUF conversion (ernie_gguf_layout.ts), the LoRA module lists, PEFT, the
- * benchmarks' random models and the test helpers derive from it. The native loader's table is
- * native/src/model/ernie4_5/weights.cpp.
+ * benchmarks' random models and the test helpers derive from it. The tensor names themselves are
+ * the table in native/src/model/ernie4_5/tensor_names.json, which the native GGUF reader compiles in.
  */
+import { createRequire } from "node:module";
+
+import { z } from "zod";
+
+import { WenxinError } from "../errors.js";
 import type { ModelConfig } from "./config.js";
 
 type Hparams = ModelConfig["hparams"];
@@ -39,57 +44,112 @@ export interface CheckpointTensor {
   layer?: number;
   /** Routed expert index (`mlp.experts.{e}.…`). */
   expert?: number;
+  /** The GGUF tensor it goes into ("blk.0.attn_q.weight"; the routed experts of a layer share one). */
+  gguf?: string;
 }
 
-/** The MLP projections in the order checkpoints and llama.cpp's GGUF list them. */
-export const MLP_PROJECTIONS = ["gate_proj", "up_proj", "down_proj"] as const;
+const SYMBOLS = ["vocab", "hidden", "q", "kv", "ffn", "experts"] as const;
+const entrySchema = z.object({
+  hf: z.string().min(1),
+  gguf: z.string().min(1),
+  kind: z.enum(["matrix", "norm", "router", "bias"]),
+  /** Which MLP a layer entry belongs to: the dense one, the MoE router, the routed or the shared experts. */
+  mlp: z.enum(["dense", "moe", "experts", "shared"]).optional(),
+  embedding: z.boolean().optional(),
+  /** The output head: absent from a checkpoint whose head is tied to the embedding. */
+  head: z.boolean().optional(),
+  shape: z.array(z.union([z.number().int().positive(), z.enum(SYMBOLS)])),
+});
+const tableSchema = z.object({
+  global: z.array(entrySchema),
+  layerPrefix: z.object({ hf: z.string().min(1), gguf: z.string().min(1) }),
+  layer: z.array(entrySchema),
+});
+
+/** One entry of the tensor-name table. */
+export type TensorNameEntry = z.infer<typeof entrySchema>;
+export type TensorNameTable = z.infer<typeof tableSchema>;
+
+let table: TensorNameTable | undefined;
 
 /**
- * Every tensor of a transformers-layout checkpoint for `hp`, in llama.cpp's converter order:
- * embedding, final norm, untied head, then per layer the attention, and a dense MLP or the router,
- * its bias, the routed experts (by projection, then expert) and the shared experts.
+ * The ERNIE 4.5 tensor-name table (native/src/model/ernie4_5/tensor_names.json, which the native
+ * loader compiles in): transformers' and llama.cpp's names of every tensor, its kind and shape.
+ */
+export function tensorNameTable(): TensorNameTable {
+  if (table) return table;
+  let raw: unknown;
+  try {
+    raw = createRequire(import.meta.url)("@wenxin/native/ernie45_tensor_names.json");
+  } catch (err) {
+    throw new WenxinError(
+      "ERR_WENXIN_NATIVE_UNAVAILABLE",
+      `the ERNIE tensor-name table of @wenxin/native cannot be read: ${(err as Error).message}`,
+      {},
+      { cause: err },
+    );
+  }
+  return (table = tableSchema.parse(raw));
+}
+
+/** The module `path` of decoder layer `layer` in transformers' spelling ("model.layers.3.self_attn"). */
+export function layerModule(layer: number, path: string): string {
+  return `${tensorNameTable().layerPrefix.hf}${layer}.${path}`;
+}
+
+/** A checkpoint tensor's name: NAME.weight, or NAME for a bias (the router's score correction). */
+function tensorName(entry: TensorNameEntry, name: string): string {
+  return entry.kind === "bias" ? name : `${name}.weight`;
+}
+
+/**
+ * Every tensor of a transformers-layout checkpoint for `hp`, in llama.cpp's converter order (the
+ * table's): embedding, final norm, untied head, then per layer the attention, and a dense MLP or the
+ * router, its bias, the routed experts (by projection, then expert) and the shared experts.
  */
 export function checkpointTensors(hp: Hparams): CheckpointTensor[] {
-  const H = hp.hiddenSize;
-  const q = hp.numAttentionHeads * hp.headDim,
-    kv = hp.numKeyValueHeads * hp.headDim;
-  const out: CheckpointTensor[] = [
-    { name: "model.embed_tokens.weight", shape: [hp.vocabSize, H], kind: "matrix" },
-    { name: "model.norm.weight", shape: [H], kind: "norm" },
-  ];
-  if (!hp.tieWordEmbeddings) out.push({ name: "lm_head.weight", shape: [hp.vocabSize, H], kind: "matrix" });
-  const mlp = (prefix: string, layer: number, width: number, expert?: number): CheckpointTensor[] =>
-    MLP_PROJECTIONS.map((proj) => ({
-      name: `${prefix}.${proj}.weight`,
-      shape: proj === "down_proj" ? [H, width] : [width, H],
-      kind: "matrix",
-      layer,
-      ...(expert !== undefined ? { expert } : {}),
-    }));
+  const names = tensorNameTable();
+  const size = (entry: TensorNameEntry, ffn: number): number[] =>
+    entry.shape.map((d) => {
+      if (typeof d === "number") return d;
+      switch (d) {
+        case "vocab":
+          return hp.vocabSize;
+        case "hidden":
+          return hp.hiddenSize;
+        case "q":
+          return hp.numAttentionHeads * hp.headDim;
+        case "kv":
+          return hp.numKeyValueHeads * hp.headDim;
+        case "ffn":
+          return ffn;
+        case "experts":
+          return hp.moeNumExperts;
+      }
+    });
+  const out: CheckpointTensor[] = [];
+  for (const g of names.global)
+    if (!(g.head && hp.tieWordEmbeddings)) out.push({ name: tensorName(g, g.hf), shape: size(g, 0), kind: g.kind });
   for (let layer = 0; layer < hp.numHiddenLayers; layer++) {
-    const p = `model.layers.${layer}.`;
-    out.push(
-      { name: p + "input_layernorm.weight", shape: [H], kind: "norm", layer },
-      { name: p + "self_attn.q_proj.weight", shape: [q, H], kind: "matrix", layer },
-      { name: p + "self_attn.k_proj.weight", shape: [kv, H], kind: "matrix", layer },
-      { name: p + "self_attn.v_proj.weight", shape: [kv, H], kind: "matrix", layer },
-      { name: p + "self_attn.o_proj.weight", shape: [H, q], kind: "matrix", layer },
-      { name: p + "post_attention_layernorm.weight", shape: [H], kind: "norm", layer },
-    );
-    if (!isMoeLayer(hp, layer)) {
-      out.push(...mlp(p + "mlp", layer, hp.intermediateSize));
-      continue;
+    const moe = isMoeLayer(hp, layer);
+    for (const e of names.layer) {
+      const ffn =
+        e.mlp === "dense"
+          ? hp.intermediateSize
+          : e.mlp === "shared"
+            ? hp.moeIntermediateSize * hp.moeNumSharedExperts
+            : hp.moeIntermediateSize;
+      if (e.mlp === "dense" ? moe : e.mlp !== undefined && !moe) continue;
+      if (e.mlp === "shared" && hp.moeNumSharedExperts <= 0) continue;
+      const name = tensorName(e, layerModule(layer, e.hf));
+      const gguf = `${names.layerPrefix.gguf}${layer}.${e.gguf}${e.kind === "bias" ? ".bias" : ".weight"}`;
+      if (e.mlp !== "experts") {
+        out.push({ name, shape: size(e, ffn), kind: e.kind, layer, gguf });
+        continue;
+      }
+      for (let expert = 0; expert < hp.moeNumExperts; expert++)
+        out.push({ name: name.replace("*", String(expert)), shape: size(e, ffn), kind: e.kind, layer, expert, gguf });
     }
-    const E = hp.moeNumExperts;
-    out.push(
-      { name: p + "mlp.gate.weight", shape: [E, H], kind: "router", layer },
-      // transformers' Ernie4_5_MoeStatics holds it as [groups = 1, experts]
-      { name: p + "mlp.moe_statics.e_score_correction_bias", shape: [1, E], kind: "bias", layer },
-    );
-    const experts = Array.from({ length: E }, (_, e) => mlp(`${p}mlp.experts.${e}`, layer, hp.moeIntermediateSize, e));
-    for (let i = 0; i < MLP_PROJECTIONS.length; i++) for (const e of experts) out.push(e[i]!);
-    if (hp.moeNumSharedExperts > 0)
-      out.push(...mlp(p + "mlp.shared_experts", layer, hp.moeIntermediateSize * hp.moeNumSharedExperts));
   }
   return out;
 }

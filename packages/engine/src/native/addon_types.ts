@@ -35,8 +35,8 @@ export interface NativeEngineOptions {
   kvCacheBytes: number;
   maxSequences: number;
   maxBatchTokens: number;
-  /** Tokens over all inputs of one embedding request (absent: the native default). */
-  maxEmbeddingTokens?: number;
+  /** Tokens over all inputs of one embedding request. */
+  maxEmbeddingTokens: number;
   kvCache: "f32" | "bf16" | "int8";
   prefixCaching: boolean;
   weights: "bf16" | "q8" | "q4" | "fp8";
@@ -230,7 +230,11 @@ export interface NativeEngine {
    */
   setVocabulary(bytes: Uint8Array, offsets: Int32Array, special: Uint8Array): void;
   /** A LoRA trainer over this engine's model; throws (with `.code`) when a parameter does not fit. */
-  createTrainer(options: { params: NativeLoraParam[]; checkpointing: boolean }): NativeTrainer;
+  createTrainer(options: {
+    params: NativeLoraParam[];
+    checkpointing: boolean;
+    activationBudgetBytes: number;
+  }): NativeTrainer;
 }
 
 export interface NativeAddon {
@@ -246,7 +250,7 @@ export interface NativeAddon {
   saveQuantized(
     hparams: NativeHparams,
     files: string[],
-    options: { weights: "q8" | "q4" | "fp8" },
+    options: { weights: "q8" | "q4" | "fp8"; tiles?: boolean },
     outFile: string,
     threads: number,
   ): Promise<void>;

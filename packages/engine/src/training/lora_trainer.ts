@@ -166,6 +166,7 @@ export class LoraTrainer {
           b: weights[i]!.b,
         })),
         checkpointing: opts.checkpointing,
+        activationBudgetBytes: opts.activationMemoryBytes,
       });
     } catch (err) {
       throw fromNativeError(err);

@@ -62,8 +62,17 @@ export const trainerOptionsSchema = z
   .object({
     lora: loraOptionsSchema.prefault({}),
     optimizer: optimizerOptionsSchema.prefault({}),
-    /** Recompute each layer's intermediates in the backward instead of keeping them (default true). */
+    /**
+     * Activation checkpointing (default true): keep each layer's intermediates from the forward while
+     * they fit in `activationMemoryBytes` and recompute the other layers' in the backward. false keeps all.
+     */
     checkpointing: z.boolean().default(true),
+    /** Bytes of layer intermediates kept with checkpointing (default 2 GiB; 0 recomputes every layer). */
+    activationMemoryBytes: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2 * 1024 ** 3),
     /** Examples per forward/backward pass; a larger step accumulates gradients over several (default: all at once). */
     microBatchSize: z.number().int().positive().optional(),
     /** Seeds LoRA init and dropout. */

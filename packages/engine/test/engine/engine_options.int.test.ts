@@ -1,9 +1,11 @@
-// The native engine options (native/include/wenxin/engine_options.h): checked before a single
-// weight file is opened, with their defaults kept in the C++ struct alone, and the engine's own
-// statistics (constrained decoding included) reported through stats(), never through files.
+// The native engine options (native/include/wenxin/engine_options.h): every one given by the
+// caller (the defaults are LOAD_DEFAULTS alone), checked before a single weight file is opened, and
+// the engine's own statistics (constrained decoding included) reported through stats(), never
+// through files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Engine, LOAD_DEFAULTS, WenxinError } from "../../src/index.js";
+import { nativeEngineOptions } from "../../src/engine.js";
 import { fromNativeError } from "../../src/errors.js";
 import { loadModelConfig } from "../../src/model/config.js";
 import { nativeAddon } from "../../src/native/binding.js";
@@ -18,7 +20,12 @@ beforeAll(async () => {
 /** The native load's error with options `opts` and weight files that do not exist. */
 async function nativeLoadError(opts: Partial<NativeEngineOptions>, files = ["/nonexistent/model.safetensors"]) {
   return nativeAddon()
-    .loadEngine(hparams, files, opts as NativeEngineOptions, () => {})
+    .loadEngine(
+      hparams,
+      files,
+      { ...nativeEngineOptions({ threads: 1 }, 4096), ...opts } as NativeEngineOptions,
+      () => {},
+    )
     .then(
       (e) => {
         e.close();
@@ -31,7 +38,9 @@ async function nativeLoadError(opts: Partial<NativeEngineOptions>, files = ["/no
 describe("native engine options", () => {
   it.each([
     [{ maxBatchTokens: 0 }, /maxBatchTokens must be >= 1/],
-    [{ maxSequences: -1 }, /maxSequences/],
+    [{ maxSequences: -1 }, /maxSequences must be >= 1/],
+    [{ maxSequences: 0 }, /maxSequences must be >= 1/],
+    [{ kvCacheTokens: 0, kvCacheBytes: 0 }, /kvCacheBytes or kvCacheTokens must be given/],
     [{ kvCacheTokens: 8 }, /KV cache budget holds 8 tokens, less than one block/],
     [{ kvCacheBytes: 1000 }, /KV cache budget holds 0 tokens/],
     [{ maxContext: 0 }, /maxContext must be >= 1/],
@@ -48,19 +57,19 @@ describe("native engine options", () => {
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
   });
 
-  it("absent options take the native defaults (context 4096, KV budget 4 × context, 128 running)", async () => {
-    const engine = await nativeAddon().loadEngine(
-      hparams,
-      [`${DENSE_DIR}/model.safetensors`],
-      { threads: 1 } as NativeEngineOptions,
-      () => {},
-    );
-    try {
-      const s = engine.stats();
-      expect(s.kvBlocksTotal * s.kvBlockTokens).toBe(4 * 4096);
-      expect(s.kvCache).toBe("f32");
-    } finally {
-      engine.close();
+  it("an absent option is refused, naming it: the native side has no defaults of its own", () => {
+    for (const key of [
+      "maxContext",
+      "maxSequences",
+      "maxBatchTokens",
+      "kvCache",
+      "prefixCaching",
+      "weights",
+    ] as const) {
+      const { [key]: _dropped, ...rest } = nativeEngineOptions({ threads: 1 }, 4096);
+      expect(() =>
+        nativeAddon().loadEngine(hparams, ["/nonexistent/model.safetensors"], rest as NativeEngineOptions, () => {}),
+      ).toThrow(new RegExp(`engine option '${key}' is missing`));
     }
   });
 });
@@ -95,25 +104,25 @@ describe("engine statistics", () => {
 });
 
 describe("load defaults and the chat template option", () => {
-  it("LOAD_DEFAULTS, the TypeScript side's defaults, give what the native struct's give", async () => {
-    const native = await nativeAddon().loadEngine(
-      hparams,
-      [`${DENSE_DIR}/model.safetensors`],
-      { threads: 1 } as NativeEngineOptions,
-      () => {},
-    );
+  it("Engine.load without options gets LOAD_DEFAULTS: context, KV budget of kvCacheContexts contexts, f32 KV", async () => {
     const engine = await Engine.load(DENSE_DIR, { threads: 1 });
     try {
-      const [a, b] = [native.stats(), engine.stats()];
-      expect(b.kvBlocksTotal * b.kvBlockTokens).toBe(a.kvBlocksTotal * a.kvBlockTokens);
-      expect(b.kvCache).toBe(a.kvCache);
-      expect(b.kvCache).toBe(LOAD_DEFAULTS.kvCache);
+      const s = engine.stats();
       expect(engine.maxContext).toBe(Math.min(LOAD_DEFAULTS.maxContext, hparams.maxPositionEmbeddings));
-      expect(b.kvBlocksTotal * b.kvBlockTokens).toBe(LOAD_DEFAULTS.kvCacheContexts * engine.maxContext);
+      expect(s.kvBlocksTotal * s.kvBlockTokens).toBe(LOAD_DEFAULTS.kvCacheContexts * engine.maxContext);
+      expect(s.kvCache).toBe(LOAD_DEFAULTS.kvCache);
     } finally {
-      native.close();
       await engine.close();
     }
+  });
+
+  it("maxSequences without a KV budget gives one context per sequence", () => {
+    expect(nativeEngineOptions({ maxSequences: 3 }, 256)).toMatchObject({ maxSequences: 3, kvCacheTokens: 768 });
+    expect(nativeEngineOptions({ kvCacheBytes: 1 << 20 }, 256)).toMatchObject({
+      kvCacheBytes: 1 << 20,
+      kvCacheTokens: 0,
+    });
+    expect(() => nativeEngineOptions({ maxSequences: 2 ** 40 }, 2 ** 20)).toThrow(/impossibly large/);
   });
 
   it("a chatTemplate replaces the checkpoint's template; a bad one fails the load", async () => {

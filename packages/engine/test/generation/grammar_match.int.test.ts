@@ -1,5 +1,6 @@
 // The native matcher (grammarMatch) on compiled constraints, without a model: exactly the valid
 // prefixes are accepted, checked against JavaScript's RegExp and JSON.parse where they apply.
+import { Ajv2020 as Ajv } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 
 import { compileConstraint, type Constraint } from "../../src/generation/constraint.js";
@@ -184,6 +185,54 @@ describe("JSON", () => {
     expect(matches(c, '{"note":"x","n":1,"notes":2,"not":3}')).toBe(true);
     expect(matches(c, '{"note":"x","note":1}')).toBe(false);
     expect(matches(c, '{"a":1,"note":2}')).toBe(false);
+  });
+});
+
+describe("patternProperties beside properties (issue 19)", () => {
+  // "id" and "item" are declared; "^i" matches them too, so a pattern key could have repeated them
+  // (JSON.parse keeps the last, which need not meet the declared schema).
+  const schema = {
+    type: "object",
+    properties: { id: { type: "integer" }, item: { type: "integer", maximum: 5 } },
+    required: ["id"],
+    patternProperties: { "^i": { type: "integer", minimum: 0 } },
+    additionalProperties: false,
+  };
+  const c: Constraint = { type: "json_schema", schema };
+  const ajv = new Ajv({ strict: false });
+
+  it("never writes a declared property's key again, and holds declared values to the pattern's schema too", () => {
+    const accepted = ['{"id":1}', '{"id":1,"item":5}', '{"id":1,"iz":2}', '{"id":1,"idx":3,"it":4,"i":0}'];
+    for (const text of accepted) {
+      expect(matches(c, text), text).toBe(true);
+      expect(ajv.validate(schema, JSON.parse(text)), text).toBe(true);
+    }
+    const refused = [
+      '{"id":1,"id":2}', // the declared key again, through the pattern
+      '{"id":1,"item":2,"item":9}', // the pattern's copy would override item's maximum
+      '{"id":1,"iz":2,"item":1}', // declared members come first
+      '{"id":-1}', // id meets the pattern's minimum too
+      '{"id":1,"iz":-2}',
+    ];
+    for (const text of refused) expect(matches(c, text), text).toBe(false);
+    // what the refused texts mean once parsed: a duplicate key silently overrides
+    expect(ajv.validate(schema, JSON.parse('{"id":1,"item":2,"item":9}'))).toBe(false);
+    expect(compileConstraint(c).warnings).toEqual([]);
+  });
+
+  it("drops an optional declared property that no value of both schemas meets", () => {
+    const clash: Constraint = {
+      type: "json_schema",
+      schema: {
+        type: "object",
+        properties: { a: { type: "string" }, b: { type: "integer" } },
+        patternProperties: { "^a": { type: "integer" } },
+        additionalProperties: false,
+      },
+    };
+    expect(matches(clash, '{"b":1}')).toBe(true);
+    expect(matches(clash, '{"a":"x"}')).toBe(false);
+    expect(matches(clash, '{"b":1,"ab":2}')).toBe(true);
   });
 });
 

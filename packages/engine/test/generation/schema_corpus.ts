@@ -146,6 +146,16 @@ const jsonSchemas: [string, Record<string, unknown>][] = [
     },
   ],
   [
+    "patternProperties matching declared properties",
+    {
+      type: "object",
+      properties: { id: { type: "integer" }, item: { type: "integer", maximum: 5 } },
+      required: ["id"],
+      patternProperties: { "^i": { type: "integer", minimum: 0 } },
+      additionalProperties: false,
+    },
+  ],
+  [
     "additionalProperties schema",
     {
       type: "object",

@@ -6,6 +6,7 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+import { nativeEngineOptions } from "../../src/engine.js";
 import { fromNativeError } from "../../src/errors.js";
 import { Engine, WenxinError } from "../../src/index.js";
 import {
@@ -94,17 +95,7 @@ describe("GGUF load errors", () => {
       .loadEngine(
         hparams,
         [file],
-        {
-          threads: 1,
-          maxContext: 64,
-          kvCacheTokens: 0,
-          kvCacheBytes: 0,
-          maxSequences: 0,
-          maxBatchTokens: 64,
-          kvCache: "f32",
-          prefixCaching: false,
-          weights: "bf16",
-        },
+        nativeEngineOptions({ threads: 1, maxBatchTokens: 64, prefixCaching: false }, 64),
         () => {},
       )
       .then(

@@ -102,6 +102,22 @@ describe("LoRA trainer on the dense model", () => {
     expect(maxRelative(flat(await accumulated.parameters()), flat(await whole.parameters()))).toBeLessThan(1e-5);
   });
 
+  it("activation checkpointing: every layer recomputed, some, or none gives the same loss and gradients", async () => {
+    const run = async (options: { checkpointing?: boolean; activationMemoryBytes?: number }) => {
+      const t = await engine.createTrainer({ lora: { ...lora, dropout: 0.2 }, seed: 5, ...options });
+      const { loss } = await t.computeGradients(rows);
+      return { loss, grads: flat(await t.gradients()) };
+    };
+    // Each of the tiny model's 4 layers holds about 0.9 MB of intermediates for these rows: the budgets
+    // between 0 (recompute all) and unlimited (checkpointing off) keep 1, 2 or 3 layers.
+    const kept = await run({ checkpointing: false });
+    for (const activationMemoryBytes of [0, 1_000_000, 2_000_000, 3_000_000, undefined]) {
+      const r = await run({ activationMemoryBytes });
+      expect(r.loss).toBe(kept.loss);
+      expect(r.grads).toEqual(kept.grads);
+    }
+  });
+
   it("LoRA dropout is seeded: the same seed repeats, another differs, evaluation has none", async () => {
     const grads = async (seed: number, dropout: number) => {
       const t = await engine.createTrainer({ lora: { ...lora, dropout }, seed });

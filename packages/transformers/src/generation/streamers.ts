@@ -1,10 +1,12 @@
 /**
  * Streamers receive token ids while `generate()` runs, as in transformers.js: `put()` gets a batch
  * of one row of bigint ids, the prompt first, then each step's new ids; `end()` closes, `abort()`
- * reports a failure. TextStreamer turns them into text (never splitting a UTF-8 character) for a
- * callback or stdout; TextIteratorStreamer is an async iterable of those text pieces.
+ * reports a failure. TextStreamer turns them into text as transformers.js' does: it decodes the
+ * ids since the last line break and hands out whole words (text up to the last space), every CJK
+ * character as it comes, a line at its break and the rest at the end; TextIteratorStreamer is an
+ * async iterable of those pieces.
  */
-import { IncrementalDecoder, WenxinError } from "@wenxin/engine";
+import { WenxinError } from "@wenxin/engine";
 
 import type { PreTrainedTokenizer } from "../tokenization/tokenization_utils.js";
 
@@ -34,28 +36,47 @@ export interface TextStreamerOptions {
   decode_kwargs?: { skip_special_tokens?: boolean };
 }
 
-function asRow(value: StreamedIds): number[] {
+function asRow(value: StreamedIds): bigint[] {
   const rows =
     value.length > 0 && Array.isArray(value[0]) ? (value as (number | bigint)[][]) : [value as (number | bigint)[]];
   if (rows.length > 1)
     throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", "TextStreamer only supports a batch of one sequence");
-  return (rows[0] ?? []).map(Number);
+  return (rows[0] ?? []).map((id) => BigInt(id));
+}
+
+/** The CJK ideograph blocks transformers.js (after Python's BERT tokenizer) prints character by character. */
+const CJK_BLOCKS: [number, number][] = [
+  [0x4e00, 0x9fff],
+  [0x3400, 0x4dbf],
+  [0x20000, 0x2a6df],
+  [0x2a700, 0x2b73f],
+  [0x2b740, 0x2b81f],
+  [0x2b820, 0x2ceaf],
+  [0xf900, 0xfaff],
+  [0x2f800, 0x2fa1f],
+];
+
+function endsWithCjk(text: string): boolean {
+  const last = text.codePointAt(text.length - 1);
+  const cp = last !== undefined && last >= 0xdc00 && last <= 0xdfff ? text.codePointAt(text.length - 2) : last;
+  return cp !== undefined && CJK_BLOCKS.some(([lo, hi]) => cp >= lo && cp <= hi);
 }
 
 export class TextStreamer implements BaseStreamer {
-  private decoder: IncrementalDecoder;
   private readonly skipPrompt: boolean;
   private readonly skipSpecial: boolean;
   private readonly callback: ((text: string) => void) | undefined;
   private readonly tokenCallback: ((ids: bigint[]) => void) | undefined;
   private nextIsPrompt = true;
+  /** Ids since the last flush (a line break, the prompt) and how much of their text is out. */
+  private cache: bigint[] = [];
+  private printed = 0;
 
   constructor(
     readonly tokenizer: PreTrainedTokenizer,
     options: TextStreamerOptions = {},
   ) {
     this.skipSpecial = options.decode_kwargs?.skip_special_tokens ?? options.skip_special_tokens ?? true;
-    this.decoder = new IncrementalDecoder(tokenizer.inner, { skipSpecialTokens: this.skipSpecial });
     this.skipPrompt = options.skip_prompt ?? false;
     this.callback = options.callback_function ?? undefined;
     this.tokenCallback = options.token_callback_function ?? undefined;
@@ -66,13 +87,30 @@ export class TextStreamer implements BaseStreamer {
     const isPrompt = this.nextIsPrompt;
     this.nextIsPrompt = false;
     if (isPrompt && this.skipPrompt) return;
-    this.tokenCallback?.(ids.map((id) => BigInt(id)));
-    const text = this.decoder.push(ids);
-    if (text) this.on_finalized_text(text, false);
+    this.tokenCallback?.(ids);
+    this.cache.push(...ids);
+    const text = this.tokenizer.decode(this.cache, { skip_special_tokens: this.skipSpecial });
+    let piece: string;
+    if (isPrompt || text.endsWith("\n")) {
+      piece = text.slice(this.printed);
+      this.cache = [];
+      this.printed = 0;
+    } else if (endsWithCjk(text)) {
+      piece = text.slice(this.printed);
+      this.printed += piece.length;
+    } else {
+      // Up to the last space: the word after it may still change with the next token.
+      piece = text.slice(this.printed, Math.max(this.printed, text.lastIndexOf(" ") + 1));
+      this.printed += piece.length;
+    }
+    this.on_finalized_text(piece, false);
   }
 
   end(): void {
-    const rest = this.decoder.flush();
+    const rest =
+      this.cache.length > 0
+        ? this.tokenizer.decode(this.cache, { skip_special_tokens: this.skipSpecial }).slice(this.printed)
+        : "";
     this.reset();
     this.on_finalized_text(rest, true);
   }
@@ -84,7 +122,8 @@ export class TextStreamer implements BaseStreamer {
   /** Ready for the next generate(): the next put is a prompt again. */
   private reset(): void {
     this.nextIsPrompt = true;
-    this.decoder = new IncrementalDecoder(this.tokenizer.inner, { skipSpecialTokens: this.skipSpecial });
+    this.cache = [];
+    this.printed = 0;
   }
 
   /** Handles finished text; override to send it elsewhere. */

@@ -13,6 +13,7 @@ import {
   toRows,
   type GenerateDictOutput,
   type GenerateInputs,
+  type GenerateMethod,
   type GenerateOptionsInput,
 } from "../generation/generate.js";
 import { Callable } from "../utils/callable.js";
@@ -88,16 +89,15 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
    * do_sample, temperature, top_k, top_p, min_p, repetition_penalty, eos_token_id, streamer, …);
    * unset ones come from `generation_config`.
    */
-  generate(
-    inputs: GenerateInputs & { return_dict_in_generate: true },
-    options?: GenerateOptionsInput,
-  ): Promise<GenerateDictOutput>;
-  generate(
+  readonly generate: GenerateMethod = ((inputs: GenerateInputs, options?: GenerateOptionsInput) =>
+    this.generateWith(inputs, options)) as GenerateMethod;
+
+  /** generate() with a LoRA adapter per row (PeftModel's generate). */
+  generateWith(
     inputs: GenerateInputs,
-    options: GenerateOptionsInput & { return_dict_in_generate: true },
-  ): Promise<GenerateDictOutput>;
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor | GenerateDictOutput> {
+    options: GenerateOptionsInput | undefined,
+    adapters?: (string | undefined)[],
+  ): Promise<Tensor | GenerateDictOutput> {
     const pad = this.config.pad_token_id ?? this.config.eos_token_id;
     return generateOutput(
       this.engine,
@@ -105,6 +105,7 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
       inputs,
       options,
       typeof pad === "number" ? pad : undefined,
+      adapters,
     );
   }
 

@@ -9,6 +9,9 @@ import { parseOptions } from "../utils/options.js";
  * dtype values accepted, and how the engine then holds the weight matrices: "fp32" / "bf16"
  * (and "auto") run float32 compute on the checkpoint's own weights; "q8" and "q4" quantize them
  * once at load (int8 per row; int4 in blocks of 32), as transformers.js' quantized variants.
+ * transformers.js' other names for its ONNX files get the nearest of these that is at least as
+ * precise: "fp16" the stored weights, "int8" / "uint8" / "quantized" q8, "q4f16" / "bnb4" q4 (the
+ * parts transformers.js would run in fp16 run in float32 here).
  */
 const DTYPE_WEIGHTS: Record<string, "bf16" | "q8" | "q4"> = {
   auto: "bf16",
@@ -16,8 +19,14 @@ const DTYPE_WEIGHTS: Record<string, "bf16" | "q8" | "q4"> = {
   float32: "bf16",
   bf16: "bf16",
   bfloat16: "bf16",
+  fp16: "bf16",
   q8: "q8",
+  int8: "q8",
+  uint8: "q8",
+  quantized: "q8",
   q4: "q4",
+  q4f16: "q4",
+  bnb4: "q4",
 };
 const SUPPORTED_DTYPES = Object.keys(DTYPE_WEIGHTS);
 
@@ -34,7 +43,7 @@ export const pretrainedOptionsSchema = z
     token: z.union([z.string().min(1), z.literal(false)]).optional(),
     /** Called with download progress events (initiate / download / progress / done). */
     progress_callback: z.custom<ProgressCallback>((v) => typeof v === "function", "must be a function").optional(),
-    /** "fp32" | "bf16" | "q8" | "q4" (or "auto"): how the weights are held (see DTYPE_WEIGHTS). */
+    /** "fp32" | "bf16" | "q8" | "q4", "auto", or another transformers.js dtype: how the weights are held (see DTYPE_WEIGHTS). */
     dtype: z.unknown().optional(),
     /** Only the CPU engine exists. */
     device: z.enum(["auto", "cpu"]).optional(),

@@ -11,7 +11,7 @@ import path from "node:path";
 import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type LoraConfig } from "@wenxin/engine";
 import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
-import type { GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
+import type { GenerateInputs, GenerateMethod, GenerateOptionsInput } from "../generation/generate.js";
 import { batchSize, generateRows } from "../generation/generate.js";
 import {
   loadModelFromDirectory,
@@ -19,6 +19,9 @@ import {
   type ModelClass,
   type PreTrainedModel,
 } from "../models/modeling_utils.js";
+
+/** generate()'s options, with the adapter of each row. */
+export type PeftGenerateOptions = GenerateOptionsInput & { adapter_names?: string[] };
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 import { mergeAdapterIntoCheckpoint } from "./merge.js";
 
@@ -129,21 +132,27 @@ export class PeftModel {
   }
 
   /**
-   * generate() with the active adapter, or per row with `adapter_names` (BASE_ADAPTER = none).
-   * Rows with different adapters run concurrently in the same engine.
+   * generate() with the active adapter, or per row with `adapter_names` (BASE_ADAPTER = none): an
+   * int64 Tensor of the sequences, or `{ sequences }` with `return_dict_in_generate`, as the base
+   * model's generate(). Rows with different adapters run concurrently in the same engine.
    */
-  generate(
+  readonly generate: GenerateMethod<PeftGenerateOptions> = ((
     inputs: GenerateInputs,
-    options: GenerateOptionsInput & { adapter_names?: string[] } = {},
-  ): Promise<number[][]> {
+    options: PeftGenerateOptions = {},
+  ) => {
     const { adapter_names, ...rest } = options;
-    const rows = rowCount(inputs);
+    return this.base_model.generateWith(inputs, rest, this.rowAdapters(adapter_names, rowCount(inputs)));
+  }) as GenerateMethod<PeftGenerateOptions>;
+
+  /** generate() as plain rows of ids (prompt + new ids, unpadded): what the pipelines use. */
+  generate_ids(inputs: GenerateInputs, options: PeftGenerateOptions = {}): Promise<number[][]> {
+    const { adapter_names, ...rest } = options;
     return generateRows(
       this.base_model.engine,
       this.base_model.generation_config,
       inputs,
       rest,
-      this.rowAdapters(adapter_names, rows),
+      this.rowAdapters(adapter_names, rowCount(inputs)),
     );
   }
 

@@ -18,7 +18,13 @@ import {
 } from "@wenxin/engine";
 import { parameterCount } from "@wenxin/engine/internal";
 
-import { batchSize, generateRows, type GenerateInputs, type GenerateOptionsInput } from "../generation/generate.js";
+import {
+  batchSize,
+  generateRows,
+  type GenerateInputs,
+  type GenerateMethod,
+  type GenerateOptionsInput,
+} from "../generation/generate.js";
 import type { CausalLMOutput, PreTrainedModel } from "../models/modeling_utils.js";
 import { LoraConfig } from "./lora_config.js";
 
@@ -83,16 +89,21 @@ export class PeftModelForCausalLM {
     return this.trainer.saveAdapter(dir);
   }
 
-  /** Generates with the LoRA weights as they are now (the base model's other requests are unaffected). */
-  async generate(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {
+  /** Generates with the LoRA weights as they are now, as the base model's generate() (the base model's other requests are unaffected). */
+  readonly generate: GenerateMethod = (async (inputs: GenerateInputs, options: GenerateOptionsInput = {}) => {
     const adapter = await this.live();
-    const count = batchSize(inputs);
+    return this.base_model.generateWith(inputs, options, new Array<string>(batchSize(inputs)).fill(adapter));
+  }) as GenerateMethod;
+
+  /** generate() as plain rows of ids (prompt + new ids, unpadded). */
+  async generate_ids(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {
+    const adapter = await this.live();
     return generateRows(
       this.base_model.engine,
       this.base_model.generation_config,
       inputs,
       options,
-      new Array<string>(count).fill(adapter),
+      new Array<string>(batchSize(inputs)).fill(adapter),
     );
   }
 

@@ -69,7 +69,7 @@ export class TextGenerationPipeline extends Pipeline<[Input, TextGenerationOptio
     const opts = { ...generateOptions, ...(hasLength ? {} : { max_new_tokens: DEFAULT_MAX_NEW_TOKENS }) };
     const sequences =
       "base_model" in this.model
-        ? await this.model.generate(prompts, { ...opts, adapter_names })
+        ? await this.model.generate_ids(prompts, { ...opts, adapter_names })
         : await this.model.generate_ids(prompts, opts);
     const outputs = items.map((item, i) => {
       const text = this.tokenizer.decode(sequences[i]!.slice(prompts[i]!.length), { skip_special_tokens: true });

@@ -52,7 +52,7 @@ describe("AutoConfig", () => {
   });
 
   it("validates from_pretrained options", async () => {
-    await expect(AutoConfig.from_pretrained(DENSE_DIR, { dtype: "q4f16" })).rejects.toMatchObject({
+    await expect(AutoConfig.from_pretrained(DENSE_DIR, { dtype: "fp64" })).rejects.toMatchObject({
       code: "ERR_WENXIN_UNSUPPORTED_DTYPE",
     });
     await expect(AutoConfig.from_pretrained(DENSE_DIR, { revison: "main" } as never)).rejects.toThrow(

@@ -10,6 +10,7 @@ import {
   Ernie4_5ForCausalLM,
   GenerationConfig,
   PeftModel,
+  Tensor,
   loadLoraAdapter,
 } from "../../src/index.js";
 import { DENSE_DIR, LORA_DIR } from "../../../../test/helpers/fixtures.js";
@@ -91,9 +92,11 @@ describe("PeftModel", () => {
   it("names the active adapter in every request, and the one set_adapter picks", async () => {
     const peft = await PeftModel.from_pretrained(model, LORA_DIR, { adapter_name: "a" });
     await peft.load_adapter(LORA_DIR, "b");
-    expect(await peft.generate([5, 6])).toEqual([[5, 6, 100]]);
+    const first = await peft.generate([5, 6]);
+    expect(first).toBeInstanceOf(Tensor);
+    expect(first.tolist()).toEqual([[5n, 6n, 100n]]);
     peft.set_adapter("b");
-    expect(await peft.generate([5, 6])).toEqual([[5, 6, 101]]);
+    expect((await peft.generate([5, 6])).tolist()).toEqual([[5n, 6n, 101n]]);
     expect(engine.calls.map((c) => c.adapter)).toEqual(["a", "b"]);
   });
 
@@ -101,12 +104,15 @@ describe("PeftModel", () => {
     const peft = await PeftModel.from_pretrained(model, LORA_DIR, { adapter_name: "a" });
     await peft.load_adapter(LORA_DIR, "b");
     const out = await peft.generate([[1], [2], [3], [4]], { adapter_names: ["b", BASE_ADAPTER, "a", "b"] });
-    expect(out).toEqual([
+    expect(out.dims).toEqual([4, 2]);
+    expect(out.toRows()).toEqual([
       [1, 101],
       [2, 1],
       [3, 100],
       [4, 101],
     ]);
+    const { sequences } = await peft.generate([[1]], { adapter_names: ["a"], return_dict_in_generate: true });
+    expect(sequences.tolist()).toEqual([[1n, 100n]]);
     const logits = await peft.forward([[7], [8]], { adapter_names: ["a", BASE_ADAPTER] });
     expect([logits.logits.data[0], logits.logits.data[8000]]).toEqual([100, 1]);
     expect(engine.calls.filter((c) => c.kind === "logits").map((c) => c.adapter)).toEqual(["a", undefined]);

@@ -97,10 +97,13 @@ describe("LoRA training, transformers-style", () => {
       return_dict: false,
       return_tensor: false,
     });
-    const answer = async (m: { generate: PeftModelForCausalLM["generate"] }) =>
-      tokenizer.decode((await m.generate(prompt, { max_new_tokens: 8, do_sample: false }))[0]!.slice(prompt.length), {
-        skip_special_tokens: true,
-      });
+    const answer = async (m: { generate_ids: PeftModelForCausalLM["generate_ids"] }) =>
+      tokenizer.decode(
+        (await m.generate_ids(prompt, { max_new_tokens: 8, do_sample: false }))[0]!.slice(prompt.length),
+        {
+          skip_special_tokens: true,
+        },
+      );
     expect(await answer(peft)).toBe("我是文心。");
     await peft.dispose();
     const reloaded = await PeftModel.from_pretrained(model, outputDir);

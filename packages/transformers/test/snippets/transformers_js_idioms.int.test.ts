@@ -1,7 +1,7 @@
-// Issue 19.3: code written as transformers.js' own docs write it (text-generation and
-// feature-extraction pipelines, chat with the pipeline, and chat through AutoTokenizer +
-// AutoModelForCausalLM + apply_chat_template + generate + TextStreamer), with only the import and
-// the model changed. The model is the tiny fixture, found through env.localModelPath as
+// Issue 19.3: the idioms of transformers.js code beyond its docs' snippets (those run verbatim in
+// transformers_js_docs.int.test.ts): pipeline options, chat through AutoTokenizer +
+// AutoModelForCausalLM + apply_chat_template + generate + TextStreamer as the model cards write it,
+// tokenizer() Tensors, dtype names and env. The model is the tiny fixture, found through env.localModelPath as
 // transformers.js finds local models ("ernie45/tiny-ernie45-dense" under test/fixtures), with
 // env.allowRemoteModels = false so that nothing is fetched.
 import path from "node:path";
@@ -130,8 +130,8 @@ describe("transformers.js idioms, as its docs write them", () => {
   });
 
   it("a dtype the engine does not have is named, with the ones it has", async () => {
-    await expect(AutoModelForCausalLM.from_pretrained(MODEL, { dtype: "q4f16" })).rejects.toThrow(
-      /dtype 'q4f16' is not supported; use one of 'auto', 'fp32', 'float32', 'bf16', 'bfloat16', 'q8', 'q4'/,
+    await expect(AutoModelForCausalLM.from_pretrained(MODEL, { dtype: "fp64" })).rejects.toThrow(
+      /dtype 'fp64' is not supported; use one of 'auto', 'fp32', 'float32', 'bf16', 'bfloat16', 'fp16', 'q8', 'int8', 'uint8', 'quantized', 'q4', 'q4f16', 'bnb4'/,
     );
   });
 

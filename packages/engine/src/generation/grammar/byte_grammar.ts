@@ -4,6 +4,7 @@
  * repetition becomes right-recursive helper rules. The result is checked here, where errors can
  * still name the source: every reference defined, no left recursion, and a finite output possible.
  */
+import { CompileBudget } from "./compile_budget.js";
 import {
   constraintError,
   locText,
@@ -36,19 +37,19 @@ export interface EncodedGrammar {
   sets: Uint32Array;
 }
 
-/** Most rules a compiled grammar may have (each repetition step is one). */
-const MAX_RULES = 200_000;
-
 class Lowering {
   readonly rules: ByteRule[] = [];
   private readonly index = new Map<string, number>();
   private readonly helpers = new Map<string, number>();
   private readonly sets: Uint32Array[] = [];
   private readonly setIndex = new Map<string, number>();
+  /** Where the rule being lowered comes from, for limit errors. */
+  private where = "";
 
   constructor(
     private readonly grammar: Grammar,
     private readonly what: string,
+    private readonly budget: CompileBudget,
   ) {
     // The start rule first, then the others in definition order.
     const names = [grammar.root, ...[...grammar.rules.keys()].filter((n) => n !== grammar.root)];
@@ -58,7 +59,13 @@ class Lowering {
       this.index.set(name, this.rules.length);
       this.rules.push({ name, alts: [], loc: rule.loc });
     }
-    for (const name of names) this.rules[this.index.get(name)!].alts = this.alternatives(grammar.rules.get(name)!.body);
+    for (const name of names) {
+      const rule = grammar.rules.get(name)!;
+      this.where = rule.source ?? locText(rule.loc);
+      const r = this.rules[this.index.get(name)!];
+      r.alts = this.alternatives(rule.body);
+      this.budget.grow(ruleSize(r), this.where);
+    }
   }
 
   encode(): EncodedGrammar {
@@ -73,6 +80,7 @@ class Lowering {
   }
 
   private alternatives(e: GrammarExpr): Elem[][] {
+    this.budget.tick(this.where);
     switch (e.kind) {
       case "literal":
         return [[...Buffer.from(e.text, "utf8")].map((b) => this.byteSet([[b, b]]))];
@@ -130,16 +138,11 @@ class Lowering {
   private helper(key: string, origin: string | undefined, build: (self: number) => Elem[][], loc?: SourceLoc): number {
     const found = this.helpers.get(key);
     if (found !== undefined) return found;
-    if (this.rules.length >= MAX_RULES)
-      throw constraintError(
-        this.what,
-        locText(loc),
-        `the grammar needs more than ${MAX_RULES} rules; lower its repetition bounds`,
-      );
     const i = this.rules.length;
     this.helpers.set(key, i);
     this.rules.push({ name: `#${i}`, alts: [], loc, generated: true, origin });
     this.rules[i].alts = build(i);
+    this.budget.grow(ruleSize(this.rules[i]), this.where);
     return i;
   }
 
@@ -157,10 +160,18 @@ class Lowering {
   }
 }
 
+/** A rule's words in the encoded grammar: its alternative count, then each alternative's length and elements. */
+function ruleSize(r: ByteRule): number {
+  let n = 1;
+  for (const a of r.alts) n += 1 + a.length;
+  return n;
+}
+
 /** Shortest output of each rule in bytes (Infinity: it can never finish). */
-function minLengths(rules: ByteRule[]): number[] {
+function minLengths(rules: ByteRule[], budget: CompileBudget): number[] {
   const len = rules.map(() => Infinity);
   for (let changed = true; changed;) {
+    budget.checkTime("(while checking the grammar)");
     changed = false;
     rules.forEach((r, i) => {
       for (const a of r.alts) {
@@ -224,10 +235,14 @@ function checkLeftRecursion(rules: ByteRule[], len: number[], what: string): voi
  * Compiles a grammar to the native byte form. `what` names the source in errors
  * (e.g. "constraint.gbnf"). Alternatives that can never finish are dropped.
  */
-export function compileGrammar(grammar: Grammar, what = "grammar"): EncodedGrammar {
-  const lowering = new Lowering(grammar, what);
+export function compileGrammar(
+  grammar: Grammar,
+  what = "grammar",
+  budget: CompileBudget = new CompileBudget(what),
+): EncodedGrammar {
+  const lowering = new Lowering(grammar, what, budget);
   const rules = lowering.rules;
-  const len = minLengths(rules);
+  const len = minLengths(rules, budget);
   if (len[0] === Infinity) {
     const stuck = rules.filter((r, i) => i > 0 && !r.generated && len[i] === Infinity).map((r) => `'${r.name}'`);
     const also = stuck.length > 0 ? ` (nor can ${stuck.slice(0, 5).join(", ")})` : "";

@@ -26,6 +26,8 @@ export interface GrammarRule {
   name: string;
   body: GrammarExpr;
   loc?: SourceLoc;
+  /** Where the rule comes from when it is not source text (e.g. `at #/properties/a` of a JSON schema), for errors. */
+  source?: string;
 }
 
 export interface Grammar {

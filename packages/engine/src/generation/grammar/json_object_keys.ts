@@ -5,6 +5,7 @@
  */
 import {
   complementRanges,
+  normalizeRanges,
   literal,
   seq,
   alt,
@@ -40,9 +41,15 @@ interface TrieNode {
 }
 
 /**
- * A JSON string that is none of `names`, as rules named `<base>`, `<base>-1`, … added to `rules`.
+ * A JSON string that is none of `names`, as rules named `<base>`, `<base>-1`, … added to `rules`
+ * (`source` says where they come from, for errors).
  */
-export function exceptStrings(names: string[], rules: Map<string, GrammarRule>, base: string): GrammarExpr {
+export function exceptStrings(
+  names: string[],
+  rules: Map<string, GrammarRule>,
+  base: string,
+  source?: string,
+): GrammarExpr {
   const root: TrieNode = { children: new Map(), end: false };
   for (const name of names) {
     const cps = [...name].map((c) => c.codePointAt(0)!);
@@ -66,8 +73,176 @@ export function exceptStrings(names: string[], rules: Map<string, GrammarRule>, 
     const other = minus(PLAIN, [...node.children.keys()]);
     if (other.length > 0) options.push(seq(cls(other), plainRun));
     for (const [c, child] of node.children) options.push(seq(literal(String.fromCodePoint(c)), build(child)));
-    rules.set(name, { name, body: alt(...options) });
+    rules.set(name, { name, body: alt(...options), ...(source !== undefined && { source }) });
     return ref(name);
   };
   return seq(literal('"'), build(root));
+}
+
+/** An NFA over code points, built from a regular expression (Thompson's construction). */
+class KeyNfa {
+  readonly eps: number[][] = [];
+  readonly edges: { ranges: CodePointRanges; to: number }[][] = [];
+  private readonly closures = new Map<number, number[]>();
+
+  constructor(private readonly grow: () => void) {}
+
+  add(): number {
+    this.grow();
+    this.eps.push([]);
+    this.edges.push([]);
+    return this.eps.length - 1;
+  }
+
+  /** States for `e` from `from`; returns the state where it ends. */
+  build(e: GrammarExpr, from: number): number {
+    switch (e.kind) {
+      case "literal": {
+        let cur = from;
+        for (const ch of e.text) {
+          const next = this.add();
+          const c = ch.codePointAt(0)!;
+          this.edges[cur].push({ ranges: [[c, c]], to: next });
+          cur = next;
+        }
+        return cur;
+      }
+      case "class": {
+        const next = this.add();
+        this.edges[from].push({ ranges: e.ranges, to: next });
+        return next;
+      }
+      case "seq":
+        return e.items.reduce((cur, item) => this.build(item, cur), from);
+      case "alt": {
+        const end = this.add();
+        for (const o of e.options) this.eps[this.build(o, from)].push(end);
+        return end;
+      }
+      case "repeat": {
+        let cur = from;
+        for (let i = 0; i < e.min; i++) cur = this.build(e.item, cur);
+        if (e.max === Infinity) {
+          const loop = this.add();
+          this.eps[cur].push(loop);
+          this.eps[this.build(e.item, loop)].push(loop);
+          return loop;
+        }
+        const end = this.add();
+        for (let i = e.min; i < e.max; i++) {
+          this.eps[cur].push(end);
+          cur = this.build(e.item, cur);
+        }
+        this.eps[cur].push(end);
+        return end;
+      }
+      case "ref":
+        throw new Error("a key pattern cannot refer to rules");
+    }
+  }
+
+  /** The states reachable from `q` without reading. */
+  closure(q: number): number[] {
+    let c = this.closures.get(q);
+    if (c === undefined) {
+      const seen = new Set([q]);
+      const stack = [q];
+      while (stack.length > 0) for (const n of this.eps[stack.pop()!]) if (!seen.has(n) && seen.add(n)) stack.push(n);
+      c = [...seen];
+      this.closures.set(q, c);
+    }
+    return c;
+  }
+}
+
+function intersect(a: CodePointRanges, b: CodePointRanges): CodePointRanges {
+  const out: CodePointRanges = [];
+  for (const [alo, ahi] of a)
+    for (const [blo, bhi] of b) {
+      const l = Math.max(alo, blo);
+      const h = Math.min(ahi, bhi);
+      if (l <= h) out.push([l, h]);
+    }
+  return out;
+}
+
+/**
+ * A JSON string whose text `pattern` (a regular expression's full-match expression, e.g. from
+ * `regexSearch`) matches and that is none of `names`: the product of the pattern's automaton with
+ * the trie of the names, as rules named `<base>-<n>` added to `rules` (`source` says where they
+ * come from, for errors; `grow` is called per automaton state, to bound the work). Like
+ * `exceptStrings`, it writes keys without escapes; when no such key exists, the expression can
+ * never finish (and the lowering drops the alternatives that need it).
+ */
+export function patternExceptStrings(
+  pattern: GrammarExpr,
+  names: string[],
+  rules: Map<string, GrammarRule>,
+  base: string,
+  source: string | undefined,
+  grow: () => void,
+): GrammarExpr {
+  const root: TrieNode = { children: new Map(), end: false };
+  for (const name of names) {
+    let node = root;
+    for (const ch of name) {
+      const c = ch.codePointAt(0)!;
+      let next = node.children.get(c);
+      if (!next) node.children.set(c, (next = { children: new Map(), end: false }));
+      node = next;
+    }
+    node.end = true;
+  }
+  const nfa = new KeyNfa(grow);
+  const start = nfa.add();
+  const accept = nfa.build(pattern, start);
+
+  // One rule per (automaton state, trie node) pair reached; `null`: past the trie (no name can follow).
+  const nodeIds = new Map<TrieNode, number>();
+  const ruleOf = new Map<string, { name: string; q: number; node: TrieNode | null }>();
+  const work: { name: string; q: number; node: TrieNode | null }[] = [];
+  const refTo = (q: number, node: TrieNode | null): GrammarExpr => {
+    let id = node === null ? -1 : nodeIds.get(node);
+    if (id === undefined) nodeIds.set(node!, (id = nodeIds.size));
+    const key = `${q}:${id}`;
+    let r = ruleOf.get(key);
+    if (!r) {
+      r = { name: `${base}-${ruleOf.size}`, q, node };
+      ruleOf.set(key, r);
+      work.push(r);
+    }
+    return ref(r.name);
+  };
+  const first = refTo(start, root);
+  const made: { name: string; options: GrammarExpr[] }[] = [];
+  for (let r = work.pop(); r !== undefined; r = work.pop()) {
+    grow();
+    const options: GrammarExpr[] = [];
+    const states = nfa.closure(r.q);
+    if (states.includes(accept) && (r.node === null || !r.node.end)) options.push(literal('"'));
+    for (const s of states)
+      for (const edge of nfa.edges[s]) {
+        const chars = intersect(normalizeRanges(edge.ranges), PLAIN);
+        if (chars.length === 0) continue;
+        if (r.node === null) {
+          options.push(seq(cls(chars), refTo(edge.to, null)));
+          continue;
+        }
+        const children = [...r.node.children.keys()];
+        for (const c of children)
+          if (chars.some(([lo, hi]) => c >= lo && c <= hi))
+            options.push(seq(literal(String.fromCodePoint(c)), refTo(edge.to, r.node.children.get(c)!)));
+        const other = minus(chars, children);
+        if (other.length > 0) options.push(seq(cls(other), refTo(edge.to, null)));
+      }
+    made.push({ name: r.name, options });
+  }
+  // Rules that cannot end a key are dropped by the lowering; if the first cannot, there is no key.
+  for (const { name, options } of made)
+    rules.set(name, {
+      name,
+      body: options.length > 0 ? alt(...options) : cls([]),
+      ...(source !== undefined && { source }),
+    });
+  return seq(literal('"'), first);
 }

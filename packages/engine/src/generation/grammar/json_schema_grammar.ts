@@ -40,8 +40,9 @@ import {
   rep,
   type NumericBound,
 } from "./json_primitives.js";
+import { CompileBudget } from "./compile_budget.js";
 import { regexSearch } from "./regex_parser.js";
-import { exceptStrings } from "./json_object_keys.js";
+import { exceptStrings, patternExceptStrings } from "./json_object_keys.js";
 
 type Schema = Record<string, unknown>;
 
@@ -120,6 +121,15 @@ function allowsAnyKey(names: unknown): boolean {
   return constraining.every((k) => k === "type") && (names.type === undefined || names.type === "string");
 }
 
+/** Whether `pattern` (a JSON Schema regular expression) may match `text`: true when JavaScript cannot tell. */
+function mayMatch(pattern: string, text: string): boolean {
+  try {
+    return new RegExp(pattern, "u").test(text);
+  } catch {
+    return true;
+  }
+}
+
 function escapePointer(key: string): string {
   return key.replace(/~/g, "~0").replace(/\//g, "~1");
 }
@@ -139,6 +149,8 @@ class SchemaCompiler {
   readonly rules = new Map<string, GrammarRule>();
   readonly warnings: string[] = [];
   private depth = 0;
+  /** The path of the schema being compiled: where the rules made now come from (for limit errors). */
+  private current = "#";
   private readonly refRules = new Map<string, string>();
   private readonly usedNames = new Set<string>();
   /** The next suffix to try per name base, so that naming stays O(1) however many rules share a base. */
@@ -153,12 +165,13 @@ class SchemaCompiler {
   constructor(
     private readonly root: unknown,
     private readonly what: string,
+    private readonly budget: CompileBudget,
   ) {}
 
   compile(): SchemaGrammar {
     this.usedNames.add("root");
     this.rules.set("root", { name: "root", body: literal("") }); // keeps "root" first
-    this.rules.set("root", { name: "root", body: this.schema(this.root, "#") });
+    this.rules.set("root", { name: "root", body: this.schema(this.root, "#"), source: "at #" });
     return { rules: this.rules, root: "root", warnings: this.warnings };
   }
 
@@ -175,7 +188,8 @@ class SchemaCompiler {
   /** A named rule for `body` (so that big sub-schemas are shared, not copied). */
   private named(hint: string, body: GrammarExpr): GrammarExpr {
     const name = this.freshName(hint);
-    this.rules.set(name, { name, body });
+    this.rules.set(name, { name, body, source: `at ${this.current}` });
+    this.budget.tick(`at ${this.current}`);
     return ref(name);
   }
 
@@ -185,7 +199,8 @@ class SchemaCompiler {
         .replace(/[^A-Za-z0-9-]+/g, "-")
         .replace(/^-+|-+$/g, "")
         .slice(0, 40) || "r";
-    const taken = (n: string) => this.usedNames.has(n) || n.startsWith("json-") || n === "ws";
+    // rules.has: helpers such as exceptStrings name their rules `<fresh name>-<n>` themselves
+    const taken = (n: string) => this.usedNames.has(n) || this.rules.has(n) || n.startsWith("json-") || n === "ws";
     let name = base;
     if (taken(name)) {
       let i = this.nextSuffix.get(base) ?? 2;
@@ -204,10 +219,14 @@ class SchemaCompiler {
   schema(s: unknown, path: string): GrammarExpr {
     if (++this.depth > MAX_DEPTH)
       throw this.error(path, `the schema nests deeper than ${MAX_DEPTH} levels (a reference that contains itself?)`);
+    this.budget.checkTime(`at ${path}`);
+    const outer = this.current;
+    this.current = path;
     try {
       return this.schemaAt(s, path);
     } finally {
       this.depth--;
+      this.current = outer;
     }
   }
 
@@ -307,7 +326,10 @@ class SchemaCompiler {
       if (plainString) {
         // Strings that need escapes are never written by this rule, so they are excluded too.
         const names = banned.filter((v): v is string => typeof v === "string");
-        return this.named(`${path}-not`, exceptStrings(names, this.rules, this.freshName(`${path}-except`)));
+        return this.named(
+          `${path}-not`,
+          exceptStrings(names, this.rules, this.freshName(`${path}-except`), `at ${path}`),
+        );
       }
     }
     this.relax(at, "only 'not' of a type, a const or an enum is enforced");
@@ -385,7 +407,7 @@ class SchemaCompiler {
     this.refRules.set(pointer, name);
     if (pointer !== "") {
       this.rules.set(name, { name, body: literal("") }); // reserved: the target may refer to itself
-      this.rules.set(name, { name, body: this.schema(node, `#${pointer}`) });
+      this.rules.set(name, { name, body: this.schema(node, `#${pointer}`), source: `at #${pointer}` });
     }
     return ref(name);
   }
@@ -541,11 +563,26 @@ class SchemaCompiler {
         `minProperties ${minProperties} is above maxProperties ${maxProperties}`,
       );
     // unevaluatedProperties needs nothing: members beyond the evaluated ones are never generated.
-    let entries: [string, unknown, string][] = Object.entries(props).map(([k, v]) => [
-      k,
-      v,
-      `${path}/properties/${escapePointer(k)}`,
-    ]);
+    let entries: [string, unknown, string][] = [];
+    for (const [k, v] of Object.entries(props)) {
+      const at = `${path}/properties/${escapePointer(k)}`;
+      // A declared property whose name a pattern matches must meet that pattern's schema too.
+      const also = isSchemaObject(patterns)
+        ? Object.keys(patterns)
+            .filter((p) => mayMatch(p, k))
+            .map((p) => patterns[p])
+        : [];
+      if (also.length === 0 || also.every((x) => x === true)) {
+        entries.push([k, v, at]);
+        continue;
+      }
+      try {
+        entries.push([k, this.mergeAllOf({ allOf: [v, ...also] }, at), at]);
+      } catch (err) {
+        // No value meets both: an optional property is left out, a required one cannot be.
+        if ((required as unknown[]).includes(k)) throw err;
+      }
+    }
     for (const r of required as string[]) {
       if (r in props) continue;
       if (additional === false)
@@ -658,8 +695,7 @@ class SchemaCompiler {
       if (namesLimit) this.relax(`${path}/propertyNames`, "'propertyNames' beside 'patternProperties' is not enforced");
       const options = keys.map((p) => {
         const at = `${path}/patternProperties/${escapePointer(p)}`;
-        const key = this.string({ type: "string", pattern: p }, at);
-        return seq(key, literal(":"), ws, this.schema(patterns[p], at));
+        return seq(this.patternKey(p, declared, at), literal(":"), ws, this.schema(patterns[p], at));
       });
       return this.named(`${path}-extra`, alt(...options));
     }
@@ -667,7 +703,7 @@ class SchemaCompiler {
     if (additional !== true && !isSchemaObject(additional)) return undefined;
     let key: GrammarExpr | undefined;
     if (!namesLimit) {
-      key = exceptStrings(declared, this.rules, this.freshName(`${path}-key`));
+      key = exceptStrings(declared, this.rules, this.freshName(`${path}-key`), `at ${path}`);
     } else if (isSchemaObject(names) && ("enum" in names || "const" in names)) {
       return undefined; // the listed keys are members already (see object)
     } else if (declared.length === 0 && isSchemaObject(names)) {
@@ -685,6 +721,27 @@ class SchemaCompiler {
     const value =
       additional === true ? this.json("json-value") : this.schema(additional, `${path}/additionalProperties`);
     return this.named(`${path}-extra`, seq(key, literal(":"), ws, value));
+  }
+
+  /**
+   * A key that `pattern` matches and that is not a declared property (which would repeat, and on
+   * parse override, the declared member). A pattern the matcher cannot run is relaxed to any key
+   * but the declared ones.
+   */
+  private patternKey(pattern: string, declared: string[], path: string): GrammarExpr {
+    if (!declared.some((name) => mayMatch(pattern, name))) return this.string({ type: "string", pattern }, path);
+    let expr: GrammarExpr;
+    try {
+      expr = regexSearch(pattern, `${this.what} at ${path}`);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.replace(/^.*?pattern[^:]*: /, "") : String(err);
+      this.relax(path, reason);
+      return exceptStrings(declared, this.rules, this.freshName(`${path}-key`), `at ${path}`);
+    }
+    const where = `at ${path}`;
+    return patternExceptStrings(expr, declared, this.rules, this.freshName(`${path}-key`), where, () =>
+      this.budget.grow(1, where),
+    );
   }
 
   /** A property's value schema, compiled once per schema object (see `compiled`). */
@@ -784,7 +841,8 @@ class SchemaCompiler {
     }
     this.json("json-char");
     if (minLength === undefined && maxLength === undefined) return this.json("json-string");
-    return boundedString(minLength ?? 0, maxLength ?? Infinity);
+    // a rule of its own: its repetition is the bulk of the grammar, and limit errors then name this path
+    return this.named(`${path}-string`, boundedString(minLength ?? 0, maxLength ?? Infinity));
   }
 
   private bound(s: Schema, path: string, key: "minimum" | "maximum", exclusiveKey: string): NumericBound | undefined {
@@ -822,8 +880,12 @@ class SchemaCompiler {
  * Compiles a JSON schema; `what` names it in errors (e.g. "constraint.schema"). The result's
  * `warnings` list the keywords that were relaxed (see the top of this file).
  */
-export function jsonSchemaGrammar(schema: unknown, what = "schema"): SchemaGrammar {
-  return new SchemaCompiler(schema, what).compile();
+export function jsonSchemaGrammar(
+  schema: unknown,
+  what = "schema",
+  budget: CompileBudget = new CompileBudget(what),
+): SchemaGrammar {
+  return new SchemaCompiler(schema, what, budget).compile();
 }
 
 /** The grammar for any JSON object (the `json_object` response format). */

@@ -123,6 +123,8 @@ export interface ChatCompletion {
     finish_reason: ChatFinishReason;
   }[];
   usage: Usage;
+  /** wenxin: the JSON schema keywords constrained generation relaxed (not enforced); absent when none. */
+  warnings?: string[];
 }
 
 export interface ChatDelta {
@@ -140,4 +142,6 @@ export interface ChatCompletionChunk {
   system_fingerprint: string;
   choices: { index: number; delta: ChatDelta; logprobs: ChatLogprobs | null; finish_reason: ChatFinishReason | null }[];
   usage?: Usage | null;
+  /** wenxin: on the first chunk, the JSON schema keywords constrained generation relaxed; absent when none. */
+  warnings?: string[];
 }

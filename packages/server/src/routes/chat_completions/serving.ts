@@ -17,6 +17,7 @@ import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { openAiStream, type SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
+import { compileOutputConstraint, warningsField } from "../output_constraint.js";
 import { chatLogprobEntries, TokenSpelling, type ChatLogprobs, type ChatTokenLogprob } from "../logprobs.js";
 import { encodeWithinContext } from "../prompt_length.js";
 import { rejectUnsupportedSampling, stopStrings, toEngineSampling } from "../sampling_protocol.js";
@@ -56,6 +57,7 @@ export class ChatCompletionsServing {
     const engine = this.ctx.model.requireEngine();
     this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
+    const warnings = await compileOutputConstraint(engine, prepared.prompt.constraint, this.ctx.options);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {
@@ -79,8 +81,8 @@ export class ChatCompletionsServing {
         prepared.topLogprobs === undefined
           ? undefined
           : new ChoiceLogprobs(TokenSpelling.of(engine.tokenizer), prepared.choices);
-      if (!sse) return await this.complete(run, outputs, logprobs);
-      await this.stream(run, body, outputs, scope, sse, logprobs);
+      if (!sse) return await this.complete(run, outputs, logprobs, warnings);
+      await this.stream(run, body, outputs, scope, sse, logprobs, warnings);
     } catch (err) {
       scope.fail(err, sse);
     } finally {
@@ -119,6 +121,7 @@ export class ChatCompletionsServing {
     run: ChoiceRun,
     outputs: AssistantTurn[],
     logprobs: ChoiceLogprobs | undefined,
+    warnings: string[],
   ): Promise<ChatCompletion> {
     const builders = outputs.map((o) => {
       const b = new AssistantMessageBuilder();
@@ -146,6 +149,7 @@ export class ChatCompletionsServing {
         finish_reason: finishReason(r, builders[i]!.hasToolCalls),
       })),
       usage: usageOf(results),
+      ...warningsField(warnings),
     };
   }
 
@@ -156,6 +160,7 @@ export class ChatCompletionsServing {
     scope: RequestScope,
     sse: SseStream,
     logprobs: ChoiceLogprobs | undefined,
+    warnings: string[],
   ): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
     const base = {
@@ -179,7 +184,7 @@ export class ChatCompletionsServing {
       if (delta) sse.send(chunk(i, delta, null));
     };
     outputs.forEach((o, i) => {
-      sse.send(chunk(i, { role: "assistant", content: "" }, null));
+      sse.send({ ...chunk(i, { role: "assistant", content: "" }, null), ...(i === 0 && warningsField(warnings)) });
       emit(i, o.start());
     });
     const results = await run.consume({

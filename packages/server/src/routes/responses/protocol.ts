@@ -190,4 +190,6 @@ export interface ResponseObject {
   truncation: "auto" | "disabled";
   usage: ResponseUsage | null;
   user: string | null;
+  /** wenxin: the JSON schema keywords constrained generation relaxed (not enforced); absent when none. */
+  warnings?: string[];
 }

@@ -16,6 +16,7 @@ import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
 import { SseStream } from "../../sse.js";
 import { ChoiceRun } from "../generation_runs.js";
+import { compileOutputConstraint, warningsField } from "../output_constraint.js";
 import { encodeWithinContext } from "../prompt_length.js";
 import { toEngineSampling } from "../sampling_protocol.js";
 import { resolveMaxTokens } from "../token_budget.js";
@@ -49,11 +50,12 @@ export class ResponsesServing {
     const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const prepared = this.prepare(engine, body);
+    const warnings = await compileOutputConstraint(engine, prepared.prompt.constraint, this.ctx.options);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     const sse = body.stream ? new SseStream(reply, { keepAliveMs: this.ctx.options.sseKeepAliveMs }) : undefined;
     let sequence = 0;
     const emit: EventSink = (type, payload) => sse?.sendEvent(type, { type, sequence_number: sequence++, ...payload });
-    const response = this.initialResponse(body, prepared.tools);
+    const response = { ...this.initialResponse(body, prepared.tools), ...warningsField(warnings) };
     const builder = new ResponseOutputBuilder(emit);
     try {
       await scope.admit(1, null, () => sse?.open());

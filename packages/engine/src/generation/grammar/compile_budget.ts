@@ -1,0 +1,64 @@
+/**
+ * The limits on compiling one constraint: how big its byte grammar may grow and how long compiling
+ * may take. A constraint is client input (a server passes a request's JSON schema through), and a
+ * schema of a few hundred kilobytes can ask for millions of grammar elements; past either limit
+ * compiling stops with an error that names the part of the source being compiled.
+ */
+import { constraintError } from "./grammar_ast.js";
+
+export interface ConstraintLimits {
+  /** Most elements (rule references and byte sets, plus one per rule and per alternative) the byte grammar may hold. */
+  maxGrammarSize: number;
+  /** Longest time compiling may take, in ms. */
+  timeoutMs: number;
+}
+
+export const CONSTRAINT_LIMITS: Readonly<ConstraintLimits> = Object.freeze({
+  maxGrammarSize: 1_000_000,
+  timeoutMs: 2_000,
+});
+
+/** How many `tick`s pass between two looks at the clock. */
+const TICKS_PER_CHECK = 256;
+
+/** One compilation's running account against its limits. */
+export class CompileBudget {
+  private readonly deadline: number;
+  private ticks = 0;
+  private size = 0;
+
+  constructor(
+    /** The source's name in errors (e.g. "constraint.schema"). */
+    private readonly what: string,
+    readonly limits: Readonly<ConstraintLimits> = CONSTRAINT_LIMITS,
+  ) {
+    this.deadline = performance.now() + limits.timeoutMs;
+  }
+
+  /** A unit of work at `where` (e.g. "at #/properties/a"): fails once the time is up. */
+  tick(where: string): void {
+    if (++this.ticks % TICKS_PER_CHECK !== 0) return;
+    this.checkTime(where);
+  }
+
+  checkTime(where: string): void {
+    if (performance.now() > this.deadline)
+      throw constraintError(
+        this.what,
+        where,
+        `compiling took longer than the limit of ${this.limits.timeoutMs} ms; simplify this part of the constraint`,
+      );
+  }
+
+  /** `n` more grammar elements made for `where`: fails past the size limit. */
+  grow(n: number, where: string): void {
+    this.size += n;
+    if (this.size > this.limits.maxGrammarSize)
+      throw constraintError(
+        this.what,
+        where,
+        `the grammar grows past the limit of ${this.limits.maxGrammarSize} elements here; lower the repetition bounds or the number of alternatives`,
+      );
+    this.tick(where);
+  }
+}
