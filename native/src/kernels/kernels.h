@@ -54,7 +54,16 @@ struct KernelTable {
   // columns [c0, c1) (c0 a multiple of 32), read from this ISA's tiles when `w.packed` is set, else
   // from the plain layout. Training multiplies by the transposed weight through it.
   void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
+
+  // Training's float32 products: c[i * ldc + j] += Σ_p a[i * lda + p] · B[p][j] for i < m, j < n, p < k,
+  // with B packed as ceil(n / kGemmPanel) panels one after another, each [k][kGemmPanel] (columns past
+  // n zero). train/matmul.cpp packs B from a weight in any format, either orientation.
+  void (*gemm_panels)(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
+                      int64_t ldc);
 };
+
+// Columns of one gemm_panels panel.
+inline constexpr int64_t kGemmPanel = 32;
 
 // Bytes of one (group, block) tile and of a whole n × k matrix in `t`'s repacked layout.
 inline int64_t packed_block_bytes(const KernelTable& t, bool q4) {

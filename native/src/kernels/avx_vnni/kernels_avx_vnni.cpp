@@ -67,6 +67,7 @@ const KernelTable kTable = {
     .dot_f32 = avx2::shared::dot,
     .axpy_f32 = avx2::shared::axpy,
     .dequantize = avx2::dequantize,
+    .gemm_panels = avx2::gemm_panels,
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)
