@@ -55,6 +55,10 @@ struct KernelTable {
   // from the plain layout. Training multiplies by the transposed weight through it.
   void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 
+  // Whether `repack` makes q4 tiles of kernels/interleaved_tiles.h with pack_rows rows (so a checkpoint
+  // saved in such tiles is read in place by every table with the same pack_rows).
+  bool interleaved_q4_tiles = false;
+
   // Training's float32 products: c[i * ldc + j] += Σ_p a[i * lda + p] · B[p][j] for i < m, j < n, p < k,
   // with B packed as ceil(n / kGemmPanel) panels one after another, each [k][kGemmPanel] (columns past
   // n zero). train/matmul.cpp packs B from a weight in any format, either orientation.

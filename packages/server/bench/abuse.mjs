@@ -3,12 +3,17 @@
 //   - `--stalled` clients (default 64, the default --max-concurrency) that send a streaming chat
 //     and never read (16 choices × 20 log-probability alternatives: their answers outgrow the
 //     socket buffers after a few hundred steps);
-//   - `--loris` connections (default 64) that trickle their headers one byte at a time;
+//   - `--loris` connections (default 64), opened with the measured window, that trickle their
+//     headers one byte at a time;
 //   - `--each` (default 8) of each abusive request: nested-anyOf schemas of `--schema-depth` 12
-//     (each one new, so nothing is cached), the longest stop strings the server allows, stop strings
-//     past its limits, 4 MiB bodies (a chat prompt, an embeddings list) and one over the body limit.
+//     (each one new, so nothing is cached), schemas whose grammar outgrows the server's size limit
+//     (compiled on its worker thread until refused), the longest stop strings the server allows,
+//     stop strings past its limits, 4 MiB bodies (a chat prompt, an embeddings list) and one over
+//     the body limit.
 // By default the stalled clients are given time to stall first (they cost what any request costs
 // until the socket buffers are full, ~4 MB each); `--ramp` starts the measured window with them.
+// The server runs with `--stream-idle-timeout` 600 s (`--stream-idle-timeout S` here), so that
+// all of them are still connected, paused, through the window.
 //
 //   pnpm exec turbo run build
 //   flock /tmp/wenxin-bench.lock pnpm --filter @wenxin/server bench:abuse [--threads 2 --json]
@@ -26,15 +31,7 @@ import { parseArgs } from "node:util";
 
 import { systemInfo } from "@wenxin/engine";
 
-import {
-  abusiveRequests,
-  healthProbe,
-  round,
-  sendAbusive,
-  slowHeaders,
-  STALLED_CHOICES,
-  stalledStreams,
-} from "./abuse_clients.mjs";
+import { abusiveRequests, healthProbe, round, sendAbusive, slowHeaders, stalledStreams } from "./abuse_clients.mjs";
 import { quantile, REPO_ROOT, scrapeMetrics, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
 import { resolveBenchModel } from "./bench_model.mjs";
 
@@ -53,8 +50,9 @@ const { values: args } = parseArgs({
     each: { type: "string", default: "8" },
     "schema-depth": { type: "string", default: "12" },
     ramp: { type: "boolean", default: false },
-    "settle-timeout": { type: "string", default: "300" },
-    deadline: { type: "string", default: "900" },
+    "stream-idle-timeout": { type: "string", default: "600" },
+    "settle-timeout": { type: "string", default: "360" },
+    deadline: { type: "string", default: "570" },
     json: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   },
@@ -62,7 +60,8 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(
     "usage: abuse.mjs [--model DIR | --bench-model] [--threads N] [--normal 60] [--seconds 30] [--max-tokens 16] " +
-      "[--stalled 64] [--loris 64] [--each 8] [--schema-depth 12] [--ramp] [--settle-timeout 300] [--deadline 900] [--json]",
+      "[--stalled 64] [--loris 64] [--each 8] [--schema-depth 12] [--ramp] [--stream-idle-timeout 600] " +
+      "[--settle-timeout 360] [--deadline 570] [--json]",
   );
   process.exit(0);
 }
@@ -79,7 +78,15 @@ const MODEL_NAME = "abuse-bench";
 const machine = { cpu: os.cpus()[0]?.model, kernels: systemInfo().kernels.active, load_average_start: loadAverage() };
 log(`model ${modelDir}; ${machine.cpu}, kernels ${machine.kernels}, load average ${machine.load_average_start}`);
 
-const server = await startServeProcess({ model: modelDir, modelName: MODEL_NAME, threads: args.threads });
+// The stalled clients take minutes to fill their sockets four at a time on a small machine; with
+// the server's default 60 s stream idle timeout the first would be cut off (their work freed, as
+// test/stream_idle.int.test.ts shows) before the window, which would then measure fewer of them.
+const server = await startServeProcess({
+  model: modelDir,
+  modelName: MODEL_NAME,
+  threads: args.threads,
+  extraArgs: ["--stream-idle-timeout", args["stream-idle-timeout"]],
+});
 log(`wenxin serve on ${server.url} (pid ${server.pid})`);
 const deadline = setTimeout(
   async () => {
@@ -149,30 +156,33 @@ function abuseSummary(results) {
 }
 
 /**
- * Waits until the stalled clients hold no admission slot and none waits for one, on two polls in a
- * row: each is then paused (its socket full, its slots given back), cut off by the stream idle
- * timeout, or done (an answer whose choices all ended early fits the socket buffers; on a slow
- * machine the first clients stall past the idle timeout before the last have filled theirs).
- * Resolves with how many are in each state, or undefined after `timeoutMs`.
+ * Waits until every stalled client has fallen behind at least once: no request that has not holds
+ * or waits for an admission slot, on two polls in a row. Each stalled client is then paused (its
+ * socket full, its slots given back), cut off, done (an answer whose choices all ended early fits
+ * the socket buffers), or lagging: taking its slots back when its socket took a little more (the
+ * kernel compacting its buffers), which it gets only while no fresh request waits. Resolves with
+ * the last counts, or undefined after `timeoutMs`.
  */
-async function settle(count, cutOff, timeoutMs) {
+async function settle(cutOff, timeoutMs) {
   const started = performance.now();
   const until = started + timeoutMs;
   let nextLog = started + 10_000;
   let quiet = 0;
   while (performance.now() < until) {
     const m = await scrapeMetrics(server.url);
-    const paused = m.get("wenxin_sequences_paused");
-    const state = `paused ${paused} sequences, running ${m.get("wenxin_sequences_running")} sequences / ${m.get("wenxin_requests_running")} requests, queued ${m.get("wenxin_queue_depth")}, cut off ${cutOff()}`;
+    const state = {
+      paused_sequences: m.get("wenxin_sequences_paused"),
+      running_requests: m.get("wenxin_requests_running"),
+      queued: m.get("wenxin_queue_depth"),
+      lagging: m.get("wenxin_requests_lagging"),
+      cut_off: cutOff(),
+    };
     if (performance.now() >= nextLog) {
       nextLog += 10_000;
-      log(`  settling ${Math.round((performance.now() - started) / 1000)} s: ${state}`);
+      log(`  settling ${Math.round((performance.now() - started) / 1000)} s: ${JSON.stringify(state)}`);
     }
-    quiet = m.get("wenxin_requests_running") === 0 && m.get("wenxin_queue_depth") === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) {
-      const pausedClients = Math.round(paused / STALLED_CHOICES);
-      return { paused: pausedClients, cut_off: cutOff(), done: Math.max(0, count - pausedClients - cutOff()) };
-    }
+    quiet = state.running_requests + state.queued - state.lagging === 0 ? quiet + 1 : 0;
+    if (quiet >= 2) return state;
     await sleep(500);
   }
   return undefined;
@@ -210,20 +220,17 @@ try {
 
   const abuseStart = Date.now();
   const stalled = await stalledStreams(server.url, { count: Number(args.stalled), modelName: MODEL_NAME });
-  const loris = slowHeaders(server.url, { count: Number(args.loris) });
   let settledS = null;
   let settledAs = null;
   if (!args.ramp) {
     const t = performance.now();
-    settledAs = await settle(
-      Number(args.stalled),
-      () => stalled.closedByServer(),
-      Number(args["settle-timeout"]) * 1000,
-    );
+    settledAs = await settle(() => stalled.closedByServer(), Number(args["settle-timeout"]) * 1000);
     if (!settledAs) throw new Error(`the stalled clients still held slots after ${args["settle-timeout"]} s`);
     settledS = round((performance.now() - t) / 1000, 1);
-    log(`${args.stalled} stalled clients gave their slots back after ${settledS} s: ${JSON.stringify(settledAs)}`);
+    log(`${args.stalled} stalled clients had all fallen behind after ${settledS} s: ${JSON.stringify(settledAs)}`);
   }
+  // Opened with the window: the server cuts them off after its request timeout (60-90 s).
+  const loris = slowHeaders(server.url, { count: Number(args.loris) });
   const windowStart = Date.now();
   const kinds = abusiveRequests({ modelName: MODEL_NAME, depth: Number(args["schema-depth"]) });
   const each = Number(args.each);
@@ -276,6 +283,7 @@ try {
       each,
       schema_depth: Number(args["schema-depth"]),
       ramp: args.ramp,
+      stream_idle_timeout_s: Number(args["stream-idle-timeout"]),
     },
     baseline: { normal: baseline, health: baselineHealth },
     abuse: {

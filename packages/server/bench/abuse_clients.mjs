@@ -138,6 +138,31 @@ export function abusiveRequests({ modelName, depth, bodyLimit = 4 * 1024 * 1024,
         }),
       statuses: [200, 400],
     },
+    {
+      // 25 properties of ~50,000 grammar elements each (one rule per step of a bounded
+      // repetition): past the default 1,000,000-element limit, refused with a 400 after the worker
+      // has compiled 20 of them; a new character per request, so nothing is cached
+      kind: "schema_oversize",
+      body: (i) =>
+        chat({
+          response_format: {
+            type: "json_schema",
+            json_schema: {
+              name: "wide",
+              schema: {
+                type: "object",
+                properties: Object.fromEntries(
+                  Array.from({ length: 25 }, (_, j) => [
+                    `p${j}`,
+                    { type: "string", pattern: `^${String.fromCodePoint(0x4e00 + i * 25 + j)}{0,9999}$` },
+                  ]),
+                ),
+              },
+            },
+          },
+        }),
+      statuses: [400],
+    },
     { kind: "stop_longest", body: (i) => chat({ stop: stops(stopCount, stopLength, i) }), statuses: [200] },
     {
       kind: "stop_too_many",

@@ -5,6 +5,8 @@ export type Release = () => void;
 
 interface Waiter {
   sequences: number;
+  /** A request taking its slots back after its client fell behind. */
+  resuming: boolean;
   grant: (release: Release) => void;
   reject: (err: unknown) => void;
 }
@@ -14,10 +16,17 @@ interface Waiter {
  * run, at most `maxQueue` requests wait (first come, first served: a large request at the head is
  * not overtaken by smaller ones), and the rest are refused at once with 429 so the server stays
  * responsive under load instead of piling up sockets.
+ *
+ * Requests whose clients fell behind and that take their slots back (`resuming`) come after every
+ * fresh request: they get slots only while no fresh request waits. A client that never reads, but
+ * whose socket now and then takes a little more (the kernel compacting its buffers), would
+ * otherwise be resumed, recomputed and paused again in turn with everyone else, without end.
  */
 export class AdmissionQueue {
   private activeSequences = 0;
   private activeRequests = 0;
+  /** Requests holding slots taken back as `resuming`. */
+  private resumedRequests = 0;
   private readonly waiters: Waiter[] = [];
 
   constructor(
@@ -40,21 +49,36 @@ export class AdmissionQueue {
     return this.waiters.length;
   }
 
+  /** Requests whose clients fell behind, holding or waiting for slots again. */
+  get lagging(): number {
+    return this.resumedRequests + this.waiters.filter((w) => w.resuming).length;
+  }
+
   /**
    * Waits for `sequences` slots. Rejects with 400 when the request alone needs more than the
    * server runs at once (`param` names what to reduce), with 429 when the queue is full, and with
    * the signal's reason when the client goes away while waiting. `onWait` is called when the
-   * request has to wait (not when it is admitted or refused at once).
+   * request has to wait (not when it is admitted or refused at once). `resuming`: the request's
+   * client fell behind and it takes its slots back (after every fresh request).
    */
-  acquire(signal?: AbortSignal, sequences = 1, param: string | null = "n", onWait?: () => void): Promise<Release> {
+  acquire(
+    signal?: AbortSignal,
+    sequences = 1,
+    param: string | null = "n",
+    onWait?: () => void,
+    resuming = false,
+  ): Promise<Release> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     try {
       this.assertFits(sequences, param);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.waiters.length === 0 && this.fits(sequences)) return Promise.resolve(this.take(sequences));
-    if (this.waiters.length >= this.maxQueue)
+    const ahead = resuming ? this.waiters.length : this.waiters.filter((w) => !w.resuming).length;
+    if (ahead === 0 && this.fits(sequences)) return Promise.resolve(this.take(sequences, resuming));
+    // maxQueue bounds the fresh requests waiting; a resuming one was admitted once already and is
+    // never refused mid-stream
+    if (!resuming && ahead >= this.maxQueue)
       return Promise.reject(
         new ApiError(
           429,
@@ -66,6 +90,7 @@ export class AdmissionQueue {
     return new Promise<Release>((resolve, reject) => {
       const waiter: Waiter = {
         sequences,
+        resuming,
         grant: (release) => {
           signal?.removeEventListener("abort", onAbort);
           resolve(release);
@@ -105,22 +130,28 @@ export class AdmissionQueue {
     return this.activeSequences + sequences <= this.maxConcurrency;
   }
 
+  /** Grants slots to the head of the fresh requests, else of the resuming ones, while they fit. */
   private grantWaiting(): void {
-    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.sequences)) {
-      const next = this.waiters.shift()!;
-      next.grant(this.take(next.sequences));
+    for (;;) {
+      let i = this.waiters.findIndex((w) => !w.resuming);
+      if (i < 0) i = this.waiters.length > 0 ? 0 : -1;
+      if (i < 0 || !this.fits(this.waiters[i]!.sequences)) return;
+      const [next] = this.waiters.splice(i, 1);
+      next!.grant(this.take(next!.sequences, next!.resuming));
     }
   }
 
-  private take(sequences: number): Release {
+  private take(sequences: number, resuming = false): Release {
     this.activeSequences += sequences;
     this.activeRequests++;
+    if (resuming) this.resumedRequests++;
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.activeSequences -= sequences;
       this.activeRequests--;
+      if (resuming) this.resumedRequests--;
       this.grantWaiting();
     };
   }

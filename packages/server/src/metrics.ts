@@ -148,6 +148,14 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: "wenxin_requests_lagging",
+      help: "Requests whose clients fell behind, holding or waiting for a slot again (after fresh requests)",
+      registers: [this.registry],
+      collect() {
+        this.set(model.admission.lagging);
+      },
+    });
+    new Gauge({
       name: "wenxin_kv_cache_usage_ratio",
       help: "Fraction of the KV cache blocks held by sequences",
       registers: [this.registry],

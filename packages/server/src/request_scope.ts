@@ -105,8 +105,8 @@ export class RequestScope {
   /**
    * Resolves once the client has taken what the stream holds. While it lags (its socket full), the
    * request's engine work is paused and its admission slots go to the requests waiting, so clients
-   * that stop reading cannot hold the server; the slots are taken back, in queue order, before
-   * generation goes on. Every choice of the request waits on the same turn.
+   * that stop reading cannot hold the server; the slots are taken back, after every fresh request
+   * waiting, before generation goes on. Every choice of the request waits on the same turn.
    */
   awaitClient(stream: SseStream): Promise<void> {
     if (!stream.backedUp) return Promise.resolve();
@@ -119,7 +119,7 @@ export class RequestScope {
     this.release = undefined;
     await stream.writable(this.signal);
     if (this.signal.aborted) return;
-    this.release = await this.model.admission.acquire(this.signal, this.sequences, null);
+    this.release = await this.model.admission.acquire(this.signal, this.sequences, null, undefined, true);
     this.lagHandlers?.resume();
   }
 

@@ -38,6 +38,36 @@ describe("AdmissionQueue", () => {
     expect(order).toEqual([1, 2, 3]);
   });
 
+  it("gives slots to fresh requests before requests taking theirs back after their client lagged", async () => {
+    const q = new AdmissionQueue(2, 1);
+    const held = [await q.acquire(), await q.acquire()];
+    const order: string[] = [];
+    const lagged = [1, 2].map((n) =>
+      q.acquire(undefined, 1, null, undefined, true).then((release) => (order.push(`lagged ${n}`), release)),
+    );
+    const fresh = q.acquire().then((release) => (order.push("fresh"), release)); // maxQueue counts fresh waiters only
+    expect([q.queued, q.lagging]).toEqual([3, 2]);
+    held[0]!();
+    const f = await fresh;
+    expect(order).toEqual(["fresh"]);
+    held[1]!();
+    f();
+    for (const l of lagged) (await l)();
+    expect(order).toEqual(["fresh", "lagged 1", "lagged 2"]);
+    expect([q.running, q.queued, q.lagging]).toEqual([0, 0, 0]);
+    // with no fresh request waiting, a resuming one is admitted at once, and counted while it runs
+    const r = await q.acquire(undefined, 1, null, undefined, true);
+    expect([q.running, q.lagging]).toEqual([1, 1]);
+    // a fresh request is admitted at once beside resuming ones that do not fit
+    const big = q.acquire(undefined, 2, null, undefined, true);
+    const small = await q.acquire();
+    expect([q.running, q.queued]).toEqual([2, 1]);
+    r();
+    small();
+    (await big)();
+    expect([q.running, q.queued, q.lagging]).toEqual([0, 0, 0]);
+  });
+
   it("drops a waiter whose signal aborts, with the signal's reason", async () => {
     const q = new AdmissionQueue(1, 5);
     const held = await q.acquire();

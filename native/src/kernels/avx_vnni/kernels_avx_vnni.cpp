@@ -67,6 +67,7 @@ const KernelTable kTable = {
     .dot_f32 = avx2::shared::dot,
     .axpy_f32 = avx2::shared::axpy,
     .dequantize = avx2::dequantize,
+    .interleaved_q4_tiles = true,
     .gemm_panels = avx2::gemm_panels,
 };
 

@@ -51,7 +51,10 @@ export interface ChatTurn {
   finishReason: string;
   usage: ChatUsage;
   model: string;
-  /** Schema keywords of the turn's constraint that were relaxed, not enforced (local mode); absent when none. */
+  /**
+   * Schema keywords of the turn's constraint that were relaxed, not enforced (local mode, or as a
+   * wenxin server reports them); absent when none.
+   */
   warnings?: string[];
 }
 

@@ -42,6 +42,8 @@ interface StreamChunk {
     completion_tokens_details?: { reasoning_tokens?: number };
   } | null;
   error?: { message?: string; type?: string; code?: string | number };
+  /** wenxin serve: on the first chunk, the schema keywords the constraint relaxed. */
+  warnings?: string[];
 }
 
 /** The OpenAI wire form of a tool choice. */
@@ -131,6 +133,7 @@ export class RemoteChatBackend implements ChatBackend {
     let finishReason = "stop";
     let model = this.modelName;
     let usage: StreamChunk["usage"];
+    let warnings: string[] | undefined;
 
     for await (const data of readServerSentEvents(res.body)) {
       if (data.trim() === "[DONE]") break;
@@ -156,6 +159,7 @@ export class RemoteChatBackend implements ChatBackend {
         );
       if (chunk.model) model = chunk.model;
       if (chunk.usage) usage = chunk.usage;
+      if (Array.isArray(chunk.warnings) && chunk.warnings.length > 0) warnings = chunk.warnings.map(String);
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       const delta = choice.delta ?? {};
@@ -221,6 +225,7 @@ export class RemoteChatBackend implements ChatBackend {
           ...(reasoningTokens ? { reasoningTokens } : {}),
         },
         model,
+        ...(warnings ? { warnings } : {}),
       },
     };
   }

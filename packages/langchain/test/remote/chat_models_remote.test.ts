@@ -286,6 +286,26 @@ describe("ChatWenxin remote: structured output", () => {
     });
   });
 
+  it("keeps the keywords a wenxin server relaxed (its first chunk's `warnings`) in response_metadata", async () => {
+    const warning = "#/properties/a/multipleOf: 'multipleOf' is not enforced; the output may not meet it";
+    serveChat(() =>
+      sse([
+        { ...chunk({ role: "assistant", content: "" }), warnings: [warning] },
+        chunk({ content: '{"a": 3, "b": 4}' }),
+        chunk({}, "stop"),
+        usageChunk(9, 9),
+      ]),
+    );
+    const result = await remote()
+      .withStructuredOutput(z.object({ a: z.number().multipleOf(3), b: z.number() }), { name: "add", includeRaw: true })
+      .invoke("3 and 4");
+    expect(result.parsed).toEqual({ a: 3, b: 4 });
+    expect((result.raw.response_metadata as { warnings?: string[] }).warnings).toEqual([warning]);
+    // a server that sends none (vLLM): no warnings key
+    serveChat(() => sse(answerStream));
+    expect((await remote().invoke("hi")).response_metadata.warnings).toBeUndefined();
+  });
+
   it("jsonMode asks for a JSON object", async () => {
     const requests = serveChat(() => sse([chunk({ content: '{"a": 3, "b": 4}' }), usageChunk(1, 1)]));
     expect(await remote().withStructuredOutput(schema, { method: "jsonMode" }).invoke("x")).toEqual({ a: 3, b: 4 });
