@@ -24,6 +24,7 @@ export {
 } from "./model/safetensors_file.js";
 export type { SafetensorsHeader, TensorEntry, TensorInfo, TensorSource } from "./model/safetensors_file.js";
 export { resolveWeightFiles } from "./model/weights.js";
+export { readIfExists, readJsonFile, readJsonObjectFile, parseJson, parseJsonObject } from "./json_file.js";
 export {
   canonicalTensorName,
   checkpointTensors,

@@ -24,7 +24,12 @@ export type {
 export { GenerationConfig } from "./generation/configuration_utils.js";
 export { TextStreamer, TextIteratorStreamer, AsyncTextIteratorStreamer } from "./generation/streamers.js";
 export type { BaseStreamer, TextStreamerOptions } from "./generation/streamers.js";
-export type { GenerateInputs, GenerateOptionsInput } from "./generation/generate.js";
+export type {
+  GenerateInputs,
+  GenerateOptionsInput,
+  GenerateMethod,
+  GenerateDictOutput,
+} from "./generation/generate.js";
 
 // Pipelines
 export { pipeline, DEFAULT_MODEL } from "./pipelines/index.js";

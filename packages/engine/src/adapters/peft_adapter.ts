@@ -9,7 +9,7 @@ import path from "node:path";
 
 import { WenxinError } from "../errors.js";
 import type { ModelConfig } from "../model/config.js";
-import { readJsonFile } from "../model/config.js";
+import { readJsonFile } from "../json_file.js";
 import { canonicalTensorName } from "../model/ernie_layout.js";
 import { readSafetensorsHeader, type TensorInfo } from "../model/safetensors_file.js";
 import { loraScaling, parseLoraConfig, type LoraConfig } from "./lora_config.js";

@@ -2,10 +2,10 @@
  * Chat templates (Jinja) rendered with @huggingface/jinja, given the same variables transformers'
  * `apply_chat_template` passes, so prompts tokenize to the same ids as in the reference.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Template } from "@huggingface/jinja";
 import { WenxinError } from "../errors.js";
+import { parseJsonObject, readIfExists } from "../json_file.js";
 import { SPECIAL_TOKEN_NAMES } from "../tokenizer/sentencepiece_convert.js";
 import type { WenxinTokenizer } from "../tokenizer/tokenizer.js";
 
@@ -22,30 +22,6 @@ export interface ChatRenderOptions {
   tools?: unknown[];
   /** Extra template variables; they override the defaults above. */
   extra?: Record<string, unknown>;
-}
-
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    if (["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) return undefined;
-    throw new WenxinError(
-      "ERR_WENXIN_INVALID_FILE",
-      `Cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
-}
-
-function parseJsonFile(file: string, text: string): Record<string, unknown> {
-  try {
-    const v: unknown = JSON.parse(text);
-    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch (err) {
-    throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${file} is not valid JSON`, { subject: file }, { cause: err });
-  }
-  throw new WenxinError("ERR_WENXIN_CHAT_TEMPLATE", `${file} must contain a JSON object`, { subject: file });
 }
 
 /**
@@ -103,14 +79,17 @@ export class ChatTemplate {
    */
   static async fromDirectory(dir: string, tokenizer: WenxinTokenizer): Promise<ChatTemplate> {
     const jinjaFile = path.join(dir, "chat_template.jinja");
-    const jinja = await readText(jinjaFile);
-    if (jinja !== undefined) return new ChatTemplate(jinja, tokenizer);
+    const jinja = await readIfExists(jinjaFile);
+    if (jinja !== undefined) return new ChatTemplate(jinja.toString("utf8"), tokenizer);
 
     for (const name of ["chat_template.json", "tokenizer_config.json"]) {
       const file = path.join(dir, name);
-      const text = await readText(file);
-      if (text === undefined) continue;
-      const source = pickTemplate(parseJsonFile(file, text).chat_template, file);
+      const bytes = await readIfExists(file);
+      if (bytes === undefined) continue;
+      const source = pickTemplate(
+        parseJsonObject(file, bytes.toString("utf8"), "ERR_WENXIN_CHAT_TEMPLATE").chat_template,
+        file,
+      );
       if (source !== undefined) return new ChatTemplate(source, tokenizer);
     }
     throw new WenxinError(

@@ -22,7 +22,8 @@ export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 export type CachedEntry =
   { kind: "file"; path: string; commit: string } | { kind: "missing"; commit: string } | undefined;
 
-async function exists(p: string): Promise<boolean> {
+/** Whether anything is at `p` (a file, a folder, a link that resolves). */
+export async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;

@@ -5,13 +5,13 @@
  * fetched (from the CDN the hub redirects to) only when no snapshot or blob has it yet.
  * Offline (HF_HUB_OFFLINE, `local_files_only`) or when the hub cannot be reached, the cache answers.
  */
-import { mkdir, rename, stat } from "node:fs/promises";
+import { mkdir, rename } from "node:fs/promises";
 import path from "node:path";
 
 import { WenxinError } from "../errors.js";
 import { verifyBlob } from "./blob_digest.js";
 import { downloadBlob } from "./blob_download.js";
-import { COMMIT_HASH, RepoCache, checkRelative, type CachedEntry } from "./cache_layout.js";
+import { COMMIT_HASH, RepoCache, checkRelative, exists, type CachedEntry } from "./cache_layout.js";
 import { HubError, hubErrorFromResponse, type RequestContext } from "./hub_error.js";
 import { hubRequest } from "./http.js";
 import {
@@ -55,15 +55,6 @@ export function isValidRepoId(id: string): boolean {
 
 /** Downloads in flight in this process, by blob path: a second caller waits for the first. */
 const inFlight = new Map<string, Promise<void>>();
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function normalizeEtag(etag: string | null): string | undefined {
   if (!etag) return undefined;

@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { z } from "zod";
 
-import { WenxinError, fileReadError } from "../errors.js";
+import { WenxinError } from "../errors.js";
+import { readJsonFile } from "../json_file.js";
 import type { NativeHparams } from "../native/addon_types.js";
 import { parseOrThrow } from "../parse_or_throw.js";
 
@@ -137,25 +137,6 @@ export function parseModelConfig(raw: unknown, source = "config.json"): ModelCon
     bosTokenId: c.bos_token_id ?? undefined,
     padTokenId: c.pad_token_id ?? undefined,
   };
-}
-
-export async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw fileReadError(file, err);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WenxinError(
-      "ERR_WENXIN_INVALID_FILE",
-      `${file} is not valid JSON: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
 }
 
 export async function loadModelConfig(dir: string): Promise<ModelConfig> {

@@ -3,7 +3,7 @@ import path from "node:path";
 
 import { z } from "zod";
 
-import { readJsonFile } from "./config.js";
+import { readJsonFile } from "../json_file.js";
 
 const schema = z
   .object({

@@ -7,7 +7,8 @@ import { z } from "zod";
 import { WenxinError, fromNativeError } from "../errors.js";
 import { parseOrThrow } from "../generation/options.js";
 import { nativeAddon } from "../native/binding.js";
-import { loadModelConfig, readJsonFile } from "./config.js";
+import { readJsonFile } from "../json_file.js";
+import { loadModelConfig } from "./config.js";
 import { resolveWeightFiles } from "./weights.js";
 
 export const quantizeOptionsSchema = z.object({

@@ -4,7 +4,7 @@ import path from "node:path";
 import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
-import { readJsonFile } from "./config.js";
+import { readJsonFile } from "../json_file.js";
 
 const indexSchema = z.object({ weight_map: z.record(z.string(), z.string()) }).passthrough();
 

@@ -3,11 +3,11 @@
  * transformers fast tokenizer (`encode(add_special_tokens=False)` / `decode`) from either
  * `tokenizer.json` or, failing that, a SentencePiece `tokenizer.model`.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { z } from "zod";
 import { WenxinError } from "../errors.js";
+import { parseJsonObject, readIfExists } from "../json_file.js";
 import {
   BYTE_PIECE,
   SPECIAL_TOKEN_NAMES,
@@ -46,38 +46,6 @@ interface InnerTokenizer {
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-async function readIfExists(file: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    if (["ENOENT", "ENOTDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) return undefined;
-    throw new WenxinError(
-      "ERR_WENXIN_INVALID_FILE",
-      `Cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
-}
-
-function parseJson(file: string, bytes: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString("utf8"));
-  } catch (err) {
-    throw new WenxinError(
-      "ERR_WENXIN_TOKENIZER",
-      `${file} is not valid JSON: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value)) {
-    throw new WenxinError("ERR_WENXIN_TOKENIZER", `${file} must contain a JSON object`, { subject: file });
-  }
-  return value as Record<string, unknown>;
-}
 
 /** True when the decoder config (possibly nested in a Sequence) contains a ByteFallback step. */
 function hasByteFallback(decoder: unknown): boolean {
@@ -192,12 +160,16 @@ export class WenxinTokenizer {
     const mapBytes = await readIfExists(mapFile);
     // Older repos keep the named special tokens in special_tokens_map.json; tokenizer_config.json wins.
     const config: TokenizerConfig = {
-      ...(mapBytes ? parseJson(mapFile, mapBytes) : {}),
-      ...(configBytes ? parseJson(configFile, configBytes) : {}),
+      ...(mapBytes ? parseJsonObject(mapFile, mapBytes.toString("utf8"), "ERR_WENXIN_TOKENIZER") : {}),
+      ...(configBytes ? parseJsonObject(configFile, configBytes.toString("utf8"), "ERR_WENXIN_TOKENIZER") : {}),
     };
 
     const jsonBytes = await readIfExists(jsonFile);
-    if (jsonBytes) return WenxinTokenizer.fromJson(parseJson(jsonFile, jsonBytes) as TokenizerJson, config);
+    if (jsonBytes)
+      return WenxinTokenizer.fromJson(
+        parseJsonObject(jsonFile, jsonBytes.toString("utf8"), "ERR_WENXIN_TOKENIZER") as TokenizerJson,
+        config,
+      );
 
     const modelBytes = await readIfExists(modelFile);
     if (!modelBytes) {

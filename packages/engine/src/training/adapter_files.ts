@@ -9,7 +9,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from "../adapters/peft_adapter.js";
-import { readJsonFile } from "../model/config.js";
+import { readJsonFile } from "../json_file.js";
 import {
   readSafetensorsHeader,
   readTensorF32,

@@ -6,9 +6,9 @@
 import path from "node:path";
 
 import { WenxinError } from "@wenxin/engine";
-import { GENERATION_FILES, resolvePretrained } from "@wenxin/engine/internal";
+import { GENERATION_FILES, readJsonObjectFile, resolvePretrained } from "@wenxin/engine/internal";
 
-import { readJson, type PretrainedConfig } from "../models/configuration_utils.js";
+import type { PretrainedConfig } from "../models/configuration_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 
 export interface GenerationConfigFields {
@@ -62,7 +62,7 @@ export class GenerationConfig {
   /** generation_config.json of `dir`, or undefined when the file does not exist. */
   static async fromDirectory(dir: string): Promise<GenerationConfig | undefined> {
     try {
-      return new GenerationConfig(await readJson(path.join(dir, "generation_config.json")));
+      return new GenerationConfig(await readJsonObjectFile(path.join(dir, "generation_config.json")));
     } catch (err) {
       if (err instanceof WenxinError && err.code === "ERR_WENXIN_FILE_NOT_FOUND") return undefined;
       throw err;

@@ -27,6 +27,17 @@ export interface GenerateDictOutput {
   sequences: Tensor<BigInt64Array>;
 }
 
+/**
+ * transformers.js' generate(): an int64 Tensor of the sequences, or `{ sequences }` when
+ * `return_dict_in_generate` is set (beside the inputs or in the options). `Options` adds a model's
+ * own options (PeftModel's adapter_names).
+ */
+export interface GenerateMethod<Options extends GenerateOptionsInput = GenerateOptionsInput> {
+  (inputs: GenerateInputs & { return_dict_in_generate: true }, options?: Options): Promise<GenerateDictOutput>;
+  (inputs: GenerateInputs, options: Options & { return_dict_in_generate: true }): Promise<GenerateDictOutput>;
+  (inputs: GenerateInputs, options?: Options): Promise<Tensor<BigInt64Array>>;
+}
+
 /** Options of transformers.js' generate that this engine takes only at their default, with why. */
 function onlyDefault<T extends z.ZodTypeAny>(schema: T, why: string) {
   return z

@@ -2,43 +2,12 @@
  * PretrainedConfig: config.json as an object with transformers' snake_case keys, validated by the
  * engine's own parser so a config that loads here also runs.
  */
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { WenxinError, type ModelConfig } from "@wenxin/engine";
-import { CONFIG_FILES, parseModelConfig, resolvePretrained } from "@wenxin/engine/internal";
+import { CONFIG_FILES, parseModelConfig, readJsonObjectFile, resolvePretrained } from "@wenxin/engine/internal";
 
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "./pretrained_options.js";
-
-/** Reads and parses a JSON file of a checkpoint, naming the file when it is missing or broken. */
-export async function readJson(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-    throw new WenxinError(
-      missing ? "ERR_WENXIN_FILE_NOT_FOUND" : "ERR_WENXIN_INVALID_FILE",
-      `cannot read ${file}: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new WenxinError(
-      "ERR_WENXIN_INVALID_FILE",
-      `${file} is not valid JSON: ${(err as Error).message}`,
-      { subject: file },
-      { cause: err },
-    );
-  }
-  if (!value || typeof value !== "object" || Array.isArray(value))
-    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${file} must contain a JSON object`, { subject: file });
-  return value as Record<string, unknown>;
-}
 
 export class PretrainedConfig {
   /** The model type a subclass stands for; AutoConfig's base class accepts any. */
@@ -99,7 +68,7 @@ export async function configFromDirectory<C extends PretrainedConfig>(
   nameOrPath: string,
 ): Promise<C> {
   const file = path.join(dir, "config.json");
-  const json = await readJson(file);
+  const json = await readJsonObjectFile(file);
   const modelType = parseModelConfig(json, file).hparams.modelType; // rejects what the engine cannot run
   if (Cls.model_type !== undefined && Cls.model_type !== modelType)
     throw new WenxinError(

@@ -13,6 +13,7 @@ import {
   toRows,
   type GenerateDictOutput,
   type GenerateInputs,
+  type GenerateMethod,
   type GenerateOptionsInput,
 } from "../generation/generate.js";
 import { Callable } from "../utils/callable.js";
@@ -88,18 +89,8 @@ export class PreTrainedModel extends Callable<[GenerateInputs], Promise<CausalLM
    * do_sample, temperature, top_k, top_p, min_p, repetition_penalty, eos_token_id, streamer, …);
    * unset ones come from `generation_config`.
    */
-  generate(
-    inputs: GenerateInputs & { return_dict_in_generate: true },
-    options?: GenerateOptionsInput,
-  ): Promise<GenerateDictOutput>;
-  generate(
-    inputs: GenerateInputs,
-    options: GenerateOptionsInput & { return_dict_in_generate: true },
-  ): Promise<GenerateDictOutput>;
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor | GenerateDictOutput> {
-    return this.generateWith(inputs, options);
-  }
+  readonly generate: GenerateMethod = ((inputs: GenerateInputs, options?: GenerateOptionsInput) =>
+    this.generateWith(inputs, options)) as GenerateMethod;
 
   /** generate() with a LoRA adapter per row (PeftModel's generate). */
   generateWith(

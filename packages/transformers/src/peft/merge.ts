@@ -8,14 +8,13 @@ import path from "node:path";
 
 import { WenxinError, type LoraAdapter, type LoraModuleSpec } from "@wenxin/engine";
 import {
+  readJsonObjectFile,
   readSafetensorsHeader,
   readTensorF32,
   resolveWeightFiles,
   writeSafetensors,
   type TensorSource,
 } from "@wenxin/engine/internal";
-
-import { readJson } from "../models/configuration_utils.js";
 
 const INDEX_FILE = "model.safetensors.index.json";
 
@@ -139,7 +138,7 @@ export async function mergeAdapterIntoCheckpoint(
     const src = path.join(baseDir, name);
     if (name.endsWith(".safetensors") || !(await stat(src)).isFile()) continue;
     if (name === INDEX_FILE) {
-      const index = await readJson(src);
+      const index = await readJsonObjectFile(src);
       const metadata = { ...(index.metadata as Record<string, unknown> | undefined), total_size: totalSize };
       await writeFile(path.join(outputDir, name), JSON.stringify({ ...index, metadata }, null, 2));
     } else {

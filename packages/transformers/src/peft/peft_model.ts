@@ -11,7 +11,7 @@ import path from "node:path";
 import { WenxinError, type Engine, type LoadOptions, type LoraAdapter, type LoraConfig } from "@wenxin/engine";
 import { ADAPTER_FILES, loadLoraAdapter, resolvePretrained } from "@wenxin/engine/internal";
 
-import type { GenerateDictOutput, GenerateInputs, GenerateOptionsInput } from "../generation/generate.js";
+import type { GenerateInputs, GenerateMethod, GenerateOptionsInput } from "../generation/generate.js";
 import { batchSize, generateRows } from "../generation/generate.js";
 import {
   loadModelFromDirectory,
@@ -19,7 +19,6 @@ import {
   type ModelClass,
   type PreTrainedModel,
 } from "../models/modeling_utils.js";
-import type { Tensor } from "../utils/tensor.js";
 
 /** generate()'s options, with the adapter of each row. */
 export type PeftGenerateOptions = GenerateOptionsInput & { adapter_names?: string[] };
@@ -137,19 +136,13 @@ export class PeftModel {
    * int64 Tensor of the sequences, or `{ sequences }` with `return_dict_in_generate`, as the base
    * model's generate(). Rows with different adapters run concurrently in the same engine.
    */
-  generate(
-    inputs: GenerateInputs & { return_dict_in_generate: true },
-    options?: PeftGenerateOptions,
-  ): Promise<GenerateDictOutput>;
-  generate(
+  readonly generate: GenerateMethod<PeftGenerateOptions> = ((
     inputs: GenerateInputs,
-    options: PeftGenerateOptions & { return_dict_in_generate: true },
-  ): Promise<GenerateDictOutput>;
-  generate(inputs: GenerateInputs, options?: PeftGenerateOptions): Promise<Tensor<BigInt64Array>>;
-  generate(inputs: GenerateInputs, options: PeftGenerateOptions = {}): Promise<Tensor | GenerateDictOutput> {
+    options: PeftGenerateOptions = {},
+  ) => {
     const { adapter_names, ...rest } = options;
     return this.base_model.generateWith(inputs, rest, this.rowAdapters(adapter_names, rowCount(inputs)));
-  }
+  }) as GenerateMethod<PeftGenerateOptions>;
 
   /** generate() as plain rows of ids (prompt + new ids, unpadded): what the pipelines use. */
   generate_ids(inputs: GenerateInputs, options: PeftGenerateOptions = {}): Promise<number[][]> {

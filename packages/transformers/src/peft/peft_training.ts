@@ -21,11 +21,10 @@ import { parameterCount } from "@wenxin/engine/internal";
 import {
   batchSize,
   generateRows,
-  type GenerateDictOutput,
   type GenerateInputs,
+  type GenerateMethod,
   type GenerateOptionsInput,
 } from "../generation/generate.js";
-import type { Tensor } from "../utils/tensor.js";
 import type { CausalLMOutput, PreTrainedModel } from "../models/modeling_utils.js";
 import { LoraConfig } from "./lora_config.js";
 
@@ -91,19 +90,10 @@ export class PeftModelForCausalLM {
   }
 
   /** Generates with the LoRA weights as they are now, as the base model's generate() (the base model's other requests are unaffected). */
-  generate(
-    inputs: GenerateInputs & { return_dict_in_generate: true },
-    options?: GenerateOptionsInput,
-  ): Promise<GenerateDictOutput>;
-  generate(
-    inputs: GenerateInputs,
-    options: GenerateOptionsInput & { return_dict_in_generate: true },
-  ): Promise<GenerateDictOutput>;
-  generate(inputs: GenerateInputs, options?: GenerateOptionsInput): Promise<Tensor<BigInt64Array>>;
-  async generate(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<Tensor | GenerateDictOutput> {
+  readonly generate: GenerateMethod = (async (inputs: GenerateInputs, options: GenerateOptionsInput = {}) => {
     const adapter = await this.live();
     return this.base_model.generateWith(inputs, options, new Array<string>(batchSize(inputs)).fill(adapter));
-  }
+  }) as GenerateMethod;
 
   /** generate() as plain rows of ids (prompt + new ids, unpadded). */
   async generate_ids(inputs: GenerateInputs, options: GenerateOptionsInput = {}): Promise<number[][]> {

@@ -7,9 +7,8 @@ import path from "node:path";
 
 import { ChatTemplate, WenxinError, WenxinTokenizer, type ChatMessage, type Engine } from "@wenxin/engine";
 import { z } from "zod";
-import { TOKENIZER_FILES, resolvePretrained } from "@wenxin/engine/internal";
+import { TOKENIZER_FILES, readJsonObjectFile, resolvePretrained } from "@wenxin/engine/internal";
 
-import { readJson } from "../models/configuration_utils.js";
 import { hubOptions, parsePretrainedOptions, type PretrainedOptions } from "../models/pretrained_options.js";
 import { Callable } from "../utils/callable.js";
 import { parseOptions } from "../utils/options.js";
@@ -413,7 +412,7 @@ export class PreTrainedTokenizer extends Callable<
 
 async function readTokenizerConfig(dir: string): Promise<Record<string, unknown>> {
   try {
-    return await readJson(path.join(dir, "tokenizer_config.json"));
+    return await readJsonObjectFile(path.join(dir, "tokenizer_config.json"));
   } catch (err) {
     if (err instanceof WenxinError && err.code === "ERR_WENXIN_FILE_NOT_FOUND") return {};
     throw err;
