@@ -101,6 +101,31 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
         }
 }
 
+// Training's panel products: every row count of the register tiles and their remainders, partial
+// panels (n not a multiple of kGemmPanel), a strided `a` and `c`, and accumulation into c.
+void test_gemm_panels(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t M : {1, 5, 6, 12, 13, 25})
+    for (int64_t N : {1, 9, 16, 32, 45, 70})
+      for (int64_t K : {1, 7, 64, 129}) {
+        const int64_t lda = K + 3, ldc = N + 5, panels = (N + kGemmPanel - 1) / kGemmPanel;
+        const auto a = random_floats(M * lda);
+        auto b = random_floats(panels * K * kGemmPanel, 0.1f);
+        for (int64_t p = 0; p < panels * K; ++p)  // columns past N are zero, as the contract says
+          for (int64_t j = 0; j < kGemmPanel; ++j)
+            if ((p / K) * kGemmPanel + j >= N) b[p * kGemmPanel + j] = 0.0f;
+        const auto c0 = random_floats(M * ldc);
+        std::vector<float> x = c0, y = c0;
+        ref.gemm_panels(a.data(), lda, M, K, b.data(), N, x.data(), ldc);
+        isa.gemm_panels(a.data(), lda, M, K, b.data(), N, y.data(), ldc);
+        check(close(y, x, 1e-5f, 0.1f), shape("gemm_panels", isa.name, M, N, K));
+        // The padding between rows of c is left alone.
+        bool untouched = true;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+        check(untouched, shape("gemm_panels leaves c's padding", isa.name, M, N, K));
+      }
+}
+
 // Quantized weights of the kernels' layouts, built from random bytes and scales.
 struct QWeights {
   std::vector<uint8_t> data;
@@ -487,6 +512,7 @@ int main() {
     const KernelTable& k = *table;
     const int before = passed + failed;
     test_gemm_float(ref, k);
+    test_gemm_panels(ref, k);
     test_quantized(ref, k);
     test_gemm_fp8(ref, k);
     test_attention(ref, k);

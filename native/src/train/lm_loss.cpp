@@ -22,7 +22,8 @@ void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, fl
     y.resize(c * hidden);
     rmsnorm_rows(x.data(), final_norm.data(), c, hidden, eps, y.data(), pool);
     logits.resize(c * V);
-    model::linear_forward(head, y.data(), c, logits.data(), pool);
+    model::LinearInput head_in(y.data(), c, hidden);
+    linear_forward_train(head, head_in, logits.data(), pool);
     row_loss.assign(c, 0.0);
     // log-softmax per row; with dh, the row becomes scale · (softmax − onehot(target)).
     pool.parallel_for(c, [&](int64_t r0, int64_t r1, int) {

@@ -249,6 +249,7 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = generic::dequantize,
+    .gemm_panels = generic::gemm_panels,
 };
 
 }  // namespace wenxin::kernels::neon

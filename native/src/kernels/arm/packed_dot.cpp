@@ -172,6 +172,7 @@ const KernelTable kTable = {
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = generic::gemm_panels,
 };
 
 }  // namespace wenxin::kernels::neon_dot

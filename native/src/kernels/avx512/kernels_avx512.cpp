@@ -299,6 +299,7 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = gemm_panels,
 };
 
 }  // namespace wenxin::kernels::avx512

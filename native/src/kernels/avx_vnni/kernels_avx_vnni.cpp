@@ -68,6 +68,7 @@ const KernelTable kTable = {
     .axpy_f32 = avx2::shared::axpy,
     .dequantize = avx2::dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = avx2::gemm_panels,
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)

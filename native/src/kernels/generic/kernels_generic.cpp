@@ -189,6 +189,7 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = dequantize,
+    .gemm_panels = gemm_panels,
 };
 
 }  // namespace wenxin::kernels::generic
