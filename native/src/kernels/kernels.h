@@ -64,6 +64,10 @@ struct KernelTable {
   // n zero). train/matmul.cpp packs B from a weight in any format, either orientation.
   void (*gemm_panels)(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
                       int64_t ldc);
+
+  // y[i] = e^x[i] (y may be x): the attention kernels' exp, within ~2e-7 relative; exactly 0 below ~-87
+  // and at -inf. Training's softmaxes (attention, LM head) use it.
+  void (*exp_f32)(const float* x, float* y, int64_t n);
 };
 
 // Columns of one gemm_panels panel.

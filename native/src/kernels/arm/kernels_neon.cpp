@@ -250,6 +250,7 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = generic::dequantize,
     .gemm_panels = generic::gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 }  // namespace wenxin::kernels::neon

@@ -173,6 +173,7 @@ const KernelTable kTable = {
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
     .gemm_panels = generic::gemm_panels,
+    .exp_f32 = neon::exp_f32,
 };
 
 }  // namespace wenxin::kernels::neon_dot

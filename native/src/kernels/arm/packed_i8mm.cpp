@@ -178,6 +178,7 @@ const KernelTable kTable = {
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
     .gemm_panels = generic::gemm_panels,
+    .exp_f32 = neon::exp_f32,
 };
 
 }  // namespace wenxin::kernels::neon_i8mm

@@ -300,6 +300,7 @@ const KernelTable kTable = {
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
     .gemm_panels = gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 }  // namespace wenxin::kernels::avx512

@@ -190,6 +190,7 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = dequantize,
     .gemm_panels = gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 }  // namespace wenxin::kernels::generic

@@ -1,4 +1,6 @@
-// The reference gemm_panels: the products training runs through a packed weight.
+// The reference kernels training adds: gemm_panels (products through a packed weight) and exp_f32.
+#include <cmath>
+
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::generic {
@@ -16,6 +18,11 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
       for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] += acc[j];
     }
   }
+}
+
+void exp_f32(const float* x, float* y, int64_t n) {
+  // As the SIMD kernels: 0 where e^x would be a subnormal.
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < -87.0f ? 0.0f : std::exp(x[i]);
 }
 
 }  // namespace wenxin::kernels::generic
