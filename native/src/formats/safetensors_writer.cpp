@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace wenxin {
 
@@ -55,7 +56,16 @@ Status write_safetensors(const std::string& path, const std::vector<OutTensor>& 
   const uint64_t len = header.size();
   bool ok =
       std::fwrite(&len, 8, 1, f.get()) == 1 && std::fwrite(header.data(), 1, header.size(), f.get()) == header.size();
-  for (const OutTensor& t : tensors) ok = ok && (t.bytes == 0 || std::fwrite(t.data, 1, t.bytes, f.get()) == t.bytes);
+  std::vector<uint8_t> made;
+  for (const OutTensor& t : tensors) {
+    const void* data = t.data;
+    if (data == nullptr && t.fill && t.bytes > 0) {
+      made.resize(t.bytes);
+      t.fill(made.data());
+      data = made.data();
+    }
+    ok = ok && (t.bytes == 0 || std::fwrite(data, 1, t.bytes, f.get()) == t.bytes);
+  }
   if (!ok) return Status(ErrorCode::kInvalidFile, "cannot write " + path + ": " + std::strerror(errno));
   return Status::ok();
 }

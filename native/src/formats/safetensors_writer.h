@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@ struct OutTensor {
   std::vector<int64_t> shape;
   const void* data = nullptr;
   size_t bytes = 0;
+  // When `data` is null: writes the tensor's `bytes` bytes into the buffer given, just before they are
+  // written (tensors made on the fly, one at a time, so they need not all be held at once).
+  std::function<void(uint8_t* out)> fill;
 };
 
 Status write_safetensors(const std::string& path, const std::vector<OutTensor>& tensors,

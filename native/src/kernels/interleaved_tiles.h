@@ -74,4 +74,27 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
   }
 }
 
+/**
+ * The plain q4 layout (`data`: [n][k/2] nibbles, `scales`: [n][k/32] fp16) of tiles made by repack with
+ * `rows` rows per group (any ISA's: portable code, so a checkpoint saved in one CPU's tiles loads on any).
+ */
+inline void unpack_q4(const uint8_t* packed, int64_t rows, int64_t n, int64_t k, uint8_t* data, uint16_t* scales) {
+  const int64_t nb = k / kQBlock, bb = block_bytes(static_cast<int>(rows), true);
+  uint8_t q[kQChunk];
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t g = r / rows, rr = r % rows;
+    for (int64_t c = 0; c * kQChunk < k; ++c) {
+      const int64_t elems = k - c * kQChunk >= kQChunk ? kQChunk : k - c * kQChunk, half = elems / 2;
+      for (int64_t e = 0; e < elems; ++e) {
+        const int64_t col = c * kQChunk + e, b = col / kQBlock, i = col % kQBlock;
+        const uint8_t byte = packed[(g * nb + b) * bb + 2 * rows + (i / 8) * 4 * rows + rr * 4 + i % 4];
+        q[e] = i % 8 < 4 ? (byte & 0x0F) : (byte >> 4);
+      }
+      for (int64_t j = 0; j < half; ++j)
+        data[r * q4_row_bytes(k) + c * (kQChunk / 2) + j] = static_cast<uint8_t>(q[j] | (q[j + half] << 4));
+    }
+    for (int64_t b = 0; b < nb; ++b) std::memcpy(scales + r * nb + b, packed + (g * nb + b) * bb + 2 * rr, 2);
+  }
+}
+
 }  // namespace wenxin::kernels::tiles

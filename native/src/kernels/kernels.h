@@ -54,6 +54,10 @@ struct KernelTable {
   // columns [c0, c1) (c0 a multiple of 32), read from this ISA's tiles when `w.packed` is set, else
   // from the plain layout. Training multiplies by the transposed weight through it.
   void (*dequantize)(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
+
+  // Whether `repack` makes q4 tiles of kernels/interleaved_tiles.h with pack_rows rows (so a checkpoint
+  // saved in such tiles is read in place by every table with the same pack_rows).
+  bool interleaved_q4_tiles = false;
 };
 
 // Bytes of one (group, block) tile and of a whole n × k matrix in `t`'s repacked layout.

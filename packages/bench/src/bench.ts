@@ -13,6 +13,7 @@ import { measureReadBandwidth, quantizeModel, systemInfo } from "@wenxin/engine"
 
 import type { Measurement, MeasureRequest } from "./measure.js";
 import { buildRandomModel, tensorSpecs, type HfConfig } from "./random_model.js";
+import { buildRandomQ4Model } from "./random_q4_model.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,6 +26,8 @@ const BYTES_PER_WEIGHT: Record<WeightsFormat, number> = { bf16: 2, q8: 34 / 32, 
 export interface BenchModel {
   name: string;
   config: HfConfig;
+  /** Written straight as a q4 checkpoint and a Q4_0 GGUF (no bf16 copy; q4 only): the full-size MoE shape. */
+  q4Only?: boolean;
 }
 
 export interface BenchRow {
@@ -37,6 +40,10 @@ export interface BenchRow {
   tg_threads: number;
   ttft512_ms: number;
   rss_mb: number;
+  /** Anonymous memory at the end of a run (Linux RssAnon): the rest of the RSS is mapped from files. */
+  rss_anon_mb: number | null;
+  /** Load to ready (median, at the pp512 thread count). */
+  load_ms: number;
   roofline_pct: number;
   /** Our kernel path in this run (WENXIN_ISA / --isa, else the best the CPU runs). */
   isa: string;
@@ -109,19 +116,24 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const built = await buildRandomModel(
-      m.name,
-      m.config,
-      o.cacheDir,
-      o.fixtureDir,
-      o.formats.map((f) => GGUF_TYPE[f]),
-    );
-    for (const weights of o.formats) {
-      const wenxinDir = await savedCheckpoint(built.hfDir, weights, o.threads);
+    const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
+    if (formats.length < o.formats.length) log(`${m.name}: q4 only (written straight as q4 and Q4_0)`);
+    const built = m.q4Only
+      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
+      : await buildRandomModel(
+          m.name,
+          m.config,
+          o.cacheDir,
+          o.fixtureDir,
+          formats.map((f) => GGUF_TYPE[f]),
+        );
+    for (const weights of formats) {
+      const wenxinDir = "dir" in built ? built.dir : await savedCheckpoint(built.hfDir, weights, o.threads);
+      const ggufFile = "dir" in built ? built.gguf : built.gguf[GGUF_TYPE[weights]]!;
       for (const engine of ["wenxin", "llama.cpp"] as const) {
         const base = {
           engine: engine === "wenxin" ? "wenxin" : "llama",
-          model: engine === "wenxin" ? wenxinDir : built.gguf[GGUF_TYPE[weights]]!,
+          model: engine === "wenxin" ? wenxinDir : ggufFile,
           weights,
           vocab: m.config.vocab_size,
         } as const;
@@ -161,6 +173,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           tg_threads: tgThreads,
           ttft512_ms: ttft.value,
           rss_mb: median(full.map((x) => x.rss_mb)),
+          rss_anon_mb: full[0]!.rss_anon_mb === null ? null : median(full.map((x) => x.rss_anon_mb!)),
+          load_ms: median(full.map((x) => x.load_ms)),
           roofline_pct: (100 * tgBest) / ((bw * 1e9) / bytesPerToken(m.config, weights)),
           isa: info.kernels.active,
           llama_variant: [...variants].join("+"),
@@ -171,7 +185,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         }
         rows.push(row);
         log(
-          `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB`,
+          `${m.name} ${weights} ${engine}: pp512 ${row.pp512_tok_s.toFixed(1)} tok/s (${row.pp_threads} thr), tg128 ${row.tg128_tok_s.toFixed(1)} tok/s (${tgThreads} thr, ${row.roofline_pct.toFixed(0)}% of roofline), ttft ${row.ttft512_ms.toFixed(0)} ms, load ${row.load_ms.toFixed(0)} ms, rss ${row.rss_mb.toFixed(0)} MB (anonymous ${row.rss_anon_mb?.toFixed(0) ?? "?"} MB)`,
         );
       }
     }
@@ -190,12 +204,12 @@ export function formatReport(r: BenchReport): string {
   const lines = [
     `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; read bandwidth ${r.bandwidth_gb_s["1"].toFixed(1)} GB/s (1 thread), ${r.bandwidth_gb_s["2"].toFixed(1)} GB/s (2 threads)`,
     "",
-    "| model | weights | engine | pp512 tok/s (threads) | tg128 tok/s (threads) | % roofline | TTFT 512 ms | peak RSS MB |",
-    "|---|---|---|---|---|---|---|---|",
+    "| model | weights | engine | pp512 tok/s (threads) | tg128 tok/s (threads) | % roofline | TTFT 512 ms | load ms | peak RSS MB (anonymous at end) |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows)
     lines.push(
-      `| ${row.model} | ${row.weights} | ${row.engine === "wenxin" ? `wenxin (${row.isa})` : `llama.cpp (${row.llama_variant})`} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} |`,
+      `| ${row.model} | ${row.weights} | ${row.engine === "wenxin" ? `wenxin (${row.isa})` : `llama.cpp (${row.llama_variant})`} | ${row.pp512_tok_s.toFixed(1)} (${row.pp_threads}) | ${row.tg128_tok_s.toFixed(1)} (${row.tg_threads}) | ${row.roofline_pct.toFixed(0)}% | ${row.ttft512_ms.toFixed(0)} | ${row.load_ms.toFixed(0)} | ${row.rss_mb.toFixed(0)} (${row.rss_anon_mb?.toFixed(0) ?? "?"}) |`,
     );
   lines.push(
     "",
@@ -212,7 +226,10 @@ export function formatReport(r: BenchReport): string {
   return lines.join("\n");
 }
 
-/** The benchmark shapes: ERNIE-4.5-0.3B whole, and a slice of ERNIE-4.5-21B-A3B's real layer shapes. */
+/**
+ * The benchmark shapes: ERNIE-4.5-0.3B whole, a slice of ERNIE-4.5-21B-A3B's real layer shapes, and
+ * ERNIE-4.5-21B-A3B whole (all 28 layers; q4 only).
+ */
 export function benchModels(configsDir: string, moeLayers = 4): BenchModel[] {
   const load = (f: string) => JSON.parse(readFileSync(path.join(configsDir, f), "utf8")) as HfConfig;
   const small = load("ERNIE-4.5-0.3B-PT.json");
@@ -220,5 +237,6 @@ export function benchModels(configsDir: string, moeLayers = 4): BenchModel[] {
   return [
     { name: "ERNIE-4.5-0.3B", config: small },
     { name: `ERNIE-4.5-21B-A3B-slice-${moeLayers}L`, config: { ...moe, num_hidden_layers: moeLayers } },
+    { name: "ERNIE-4.5-21B-A3B", config: moe, q4Only: true },
   ];
 }

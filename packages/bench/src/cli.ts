@@ -16,14 +16,15 @@ import { formatTrainingReport, runTrainingBench } from "./training.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
-const USAGE = `Usage: wenxin-bench [--models 0.3B,moe] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
+const USAGE = `Usage: wenxin-bench [--models 0.3B,moe,21B-A3B] [--formats bf16,q8,q4] [--threads 2] [--repeats 3] [--moe-layers 4] [--json]
        wenxin-bench --prompt-tokens 4096,16384 [--kv f32,int8] [--models 0.3B] [--formats q4] [--threads 2] [--json]
        wenxin-bench --quality [--json]
        wenxin-bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
        wenxin-bench --training [--formats bf16,q4] [--batches 1,4] [--steps 3] [--threads 2] [--python PATH] [--json]
 
 Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
-as GGUF, and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
+as GGUF (moe: a slice of --moe-layers layers of ERNIE-4.5-21B-A3B; 21B-A3B: all of it, written straight as a
+q4 checkpoint and a Q4_0 GGUF, ~12 GB each, q4 only), and measures wenxin.js and llama.cpp (node-llama-cpp) side by side: pp512, tg128 (each engine
 at its best thread count), time to first token for a 512-token prompt, peak RSS, and % of the batch-1
 decode roofline from the bandwidth measured in the same run. --quality prints top-1 agreement and KL of
 every weight format (and KV cache precision) against the float32 goldens of the fixture models.
@@ -150,7 +151,9 @@ async function main(argv: string[]): Promise<number> {
     numberOption(values["moe-layers"], "moe-layers") ?? 4,
   ).filter(
     (m) =>
-      (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") || (wanted.includes("moe") && m.name.includes("21B")),
+      (wanted.includes("0.3B") && m.name === "ERNIE-4.5-0.3B") ||
+      (wanted.includes("moe") && m.name.includes("slice")) ||
+      (wanted.includes("21B-A3B") && m.name === "ERNIE-4.5-21B-A3B"),
   );
   if (longPrompts) {
     const promptTokens = values["prompt-tokens"]!.split(",").map(Number);

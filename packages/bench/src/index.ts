@@ -6,6 +6,7 @@ export type { BenchReport, BenchRow, BenchOptions, BenchModel, WeightsFormat } f
 export { measureQuality } from "./quality.js";
 export type { QualityRow, KvCachePrecision } from "./quality.js";
 export { buildRandomModel, tensorSpecs } from "./random_model.js";
+export { buildRandomQ4Model } from "./random_q4_model.js";
 export { runTrainingBench, formatTrainingReport } from "./training.js";
 export type { TrainingReport, TrainingRow, TrainingBenchOptions } from "./training.js";
 export { runLongPromptBench, formatLongPromptReport } from "./long_prompt.js";

@@ -1,10 +1,11 @@
 /**
  * One measurement in a fresh process (so peak RSS belongs to one engine and one model):
  *   node measure.js '{"engine":"wenxin"|"llama", "model": PATH, "weights": "bf16"|"q8"|"q4", "threads": N, "vocab": V}'
- * Prints one JSON line: { pp512_tok_s, tg128_tok_s, ttft512_ms, rss_mb }.
+ * Prints one JSON line: { pp512_tok_s, tg128_tok_s, ttft512_ms, rss_mb, load_ms, rss_anon_mb }.
  * With "promptTokens": N (and "kv": "f32"|"int8"), only a warm-up and one N-token prompt to its first
  * token, in a context of N + 16 tokens with that KV cache: { pp_tok_s, ttft_ms, rss_mb }.
  */
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
 import { llamaGreedy, runMeasurementChild } from "./child_protocol.js";
@@ -36,6 +37,10 @@ export interface Measurement {
   tg128_tok_s: number;
   ttft512_ms: number | null;
   rss_mb: number;
+  /** Model load (llama.cpp: model and context) to ready, before the warm-up. */
+  load_ms: number;
+  /** Anonymous memory at the end of the run (Linux `RssAnon`; null elsewhere): what is not mapped from files. */
+  rss_anon_mb: number | null;
   /** llama.cpp only: the libggml-cpu variant that loaded. */
   llama_variant?: string;
 }
@@ -50,7 +55,7 @@ type RunOnce = (prompt: number[], maxNewTokens: number) => Promise<{ first: numb
 async function protocol(
   r: MeasureRequest,
   run: RunOnce,
-): Promise<Omit<Measurement, "rss_mb"> | Omit<LongPromptMeasurement, "rss_mb">> {
+): Promise<Omit<Measurement, "rss_mb" | "load_ms" | "rss_anon_mb"> | Omit<LongPromptMeasurement, "rss_mb">> {
   await run(syntheticTokens(16, r.vocab, 1), 8); // warm-up: page in weights, size buffers
   if (r.promptTokens) {
     const p = await run(syntheticTokens(r.promptTokens, r.vocab, 4), 1);
@@ -72,15 +77,27 @@ function contextTokens(r: MeasureRequest): number {
   return r.promptTokens ? r.promptTokens + 16 : 1024;
 }
 
+/** `RssAnon` of this process in MB (Linux), else null. */
+function anonymousRssMb(): number | null {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 async function measureWenxin(r: MeasureRequest) {
   const { Engine } = await import("@wenxin/engine");
   const context = contextTokens(r);
+  const loadStart = performance.now();
   const engine = await Engine.load(r.model, {
     threads: r.threads,
     weights: r.weights as "bf16",
     maxContext: context,
     ...(r.promptTokens ? { kvCacheTokens: context, kvCache: r.kv ?? "f32" } : {}),
   });
+  const load_ms = performance.now() - loadStart;
   const run: RunOnce = async (prompt, maxNewTokens) => {
     const start = performance.now();
     let first = 0;
@@ -94,8 +111,9 @@ async function measureWenxin(r: MeasureRequest) {
     return { first: first - start, rest: performance.now() - first, count };
   };
   const m = await protocol(r, run);
+  const rss_anon_mb = anonymousRssMb();
   await engine.close();
-  return m;
+  return { ...m, load_ms, rss_anon_mb };
 }
 
 async function measureLlama(r: MeasureRequest) {
@@ -103,6 +121,7 @@ async function measureLlama(r: MeasureRequest) {
   const { getLlama, LlamaLogLevel } = await import("node-llama-cpp");
   const llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, maxThreads: r.threads });
   const variant = loadedLlamaVariant();
+  const loadStart = performance.now();
   const model = await llama.loadModel({ modelPath: r.model, gpuLayers: 0 });
   const kvType = r.kv === "int8" ? "Q8_0" : "F32";
   const context = await model.createContext({
@@ -116,6 +135,7 @@ async function measureLlama(r: MeasureRequest) {
       ? { experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType, flashAttention: true }
       : {}),
   } as const);
+  const load_ms = performance.now() - loadStart;
   const sequence = context.getSequence();
   const run: RunOnce = async (prompt, n) => {
     const start = performance.now();
@@ -123,10 +143,11 @@ async function measureLlama(r: MeasureRequest) {
     return { first: firstAt - start, rest: performance.now() - firstAt, count };
   };
   const m = await protocol(r, run);
+  const rss_anon_mb = anonymousRssMb();
   await context.dispose();
   await model.dispose();
   await llama.dispose();
-  return { ...m, llama_variant: variant };
+  return { ...m, load_ms, rss_anon_mb, llama_variant: variant };
 }
 
 runMeasurementChild(async (r: MeasureRequest): Promise<Measurement | LongPromptMeasurement> => {

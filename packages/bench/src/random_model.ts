@@ -31,6 +31,7 @@ import {
   type GgufTensorKind,
   type GgufTensorPlanEntry,
   type GgufTensorType,
+  type GgufValue,
 } from "@wenxin/engine/internal";
 
 export interface HfConfig {
@@ -62,22 +63,41 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/** The seeded values of one tensor, produced in pieces (for tensors too large to hold as float32 at once). */
+export class TensorValueStream {
+  private s: number;
+  private readonly scale: number;
+
+  constructor(
+    name: string,
+    private readonly kind: GgufTensorKind,
+  ) {
+    this.s = hash(name) || 1;
+    this.scale = kind === "router" ? 0.1 : kind === "bias" ? 0.01 : 0.04;
+  }
+
+  /** Fills `out` with the next `out.length` values, already rounded to bf16. */
+  next(out: Float32Array): Float32Array {
+    if (this.kind === "norm") return out.fill(1);
+    let s = this.s;
+    const scale = this.scale;
+    for (let i = 0; i < out.length; i++) {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      const u = s / 4294967296 - 0.5; // uniform(-0.5, 0.5)
+      out[i] = fromBf16Bits(toBf16Bits(u * 2 * scale));
+    }
+    this.s = s;
+    return out;
+  }
+}
+
 /** Deterministic values for one tensor, already rounded to bf16 so every format starts from the same numbers. */
 export function tensorValues(name: string, numel: number, kind: GgufTensorKind): Float32Array {
-  const out = new Float32Array(numel);
-  if (kind === "norm") return out.fill(1);
-  let s = hash(name) || 1;
-  const scale = kind === "router" ? 0.1 : kind === "bias" ? 0.01 : 0.04;
-  for (let i = 0; i < numel; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const u = s / 4294967296 - 0.5; // uniform(-0.5, 0.5)
-    out[i] = fromBf16Bits(toBf16Bits(u * 2 * scale));
-  }
-  return out;
+  return new TensorValueStream(name, kind).next(new Float32Array(numel));
 }
 
 /** The hparams the engine derives from `c` (one source for the tensor layout). */
@@ -141,7 +161,20 @@ function synthesizeTokenizer(fixtureDir: string, vocab: number): unknown {
   return tok;
 }
 
+/** Writes `config` (with `extra` fields) and the tokenizer files (the fixture's, over `vocab_size` ids) into `dir`. */
+export function writeModelFiles(dir: string, config: HfConfig, fixtureDir: string, extra: object = {}): void {
+  writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...config, ...extra }, null, 1));
+  writeFileSync(path.join(dir, "tokenizer.json"), JSON.stringify(synthesizeTokenizer(fixtureDir, config.vocab_size)));
+  copyFileSync(path.join(fixtureDir, "tokenizer_config.json"), path.join(dir, "tokenizer_config.json"));
+  copyFileSync(path.join(fixtureDir, "generation_config.json"), path.join(dir, "generation_config.json"));
+}
+
 const FILE_TYPE: Record<string, number> = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 };
+
+/** The GGUF model metadata of a random-weight file of `c` whose matrices are `type`. */
+export function randomModelGgufMetadata(c: HfConfig, type: GgufTensorType): Record<string, GgufValue> {
+  return ggufModelMetadata(hparamsOf(c), { name: "wenxin-bench random weights", fileType: FILE_TYPE[type]! });
+}
 
 export interface BuiltModel {
   hfDir: string;
@@ -167,13 +200,7 @@ export async function buildRandomModel(
   const fresh = !existsSync(stampFile) || readFileSync(stampFile, "utf8") !== stamp;
   if (fresh || !existsSync(path.join(hfDir, "model.safetensors"))) {
     const line = new ProgressLine(`building ${name}: random bf16 weights`);
-    writeFileSync(path.join(hfDir, "config.json"), JSON.stringify(config, null, 1));
-    writeFileSync(
-      path.join(hfDir, "tokenizer.json"),
-      JSON.stringify(synthesizeTokenizer(fixtureDir, config.vocab_size)),
-    );
-    copyFileSync(path.join(fixtureDir, "tokenizer_config.json"), path.join(hfDir, "tokenizer_config.json"));
-    copyFileSync(path.join(fixtureDir, "generation_config.json"), path.join(hfDir, "generation_config.json"));
+    writeModelFiles(hfDir, config, fixtureDir);
     try {
       writeSafetensorsStreaming(path.join(hfDir, "model.safetensors"), config, line);
     } catch (err) {
@@ -194,7 +221,7 @@ export async function buildRandomModel(
         values: () => specValues(s),
       }));
       const metadata = {
-        ...ggufModelMetadata(hparamsOf(config), { name: "wenxin-bench random weights", fileType: FILE_TYPE[type]! }),
+        ...randomModelGgufMetadata(config, type),
         ...(await ggufTokenizerMetadata(hfDir, config.vocab_size)),
       };
       await withProgress(`building ${name}: ${type} GGUF`, (line) => {

@@ -171,6 +171,7 @@ const KernelTable kTable = {
     .dot_f32 = neon::dot,
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
+    .interleaved_q4_tiles = true,
 };
 
 }  // namespace wenxin::kernels::neon_dot

@@ -345,6 +345,7 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = dequantize,
+    .interleaved_q4_tiles = true,
 };
 
 void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,

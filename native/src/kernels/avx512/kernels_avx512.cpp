@@ -298,6 +298,7 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = dequantize,
+    .interleaved_q4_tiles = true,
 };
 
 }  // namespace wenxin::kernels::avx512

@@ -67,6 +67,7 @@ const KernelTable kTable = {
     .dot_f32 = avx2::shared::dot,
     .axpy_f32 = avx2::shared::axpy,
     .dequantize = avx2::dequantize,
+    .interleaved_q4_tiles = true,
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)

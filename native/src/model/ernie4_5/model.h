@@ -33,8 +33,9 @@ class Ernie45Model {
   Linear* find_linear(const std::string& name);
   void for_each_linear(const std::function<void(Linear&)>& fn);
 
-  // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format.
-  Status save(const std::string& path, WeightFormat format) const;
+  // Writes every tensor to one safetensors file, matrices in their loaded (quantized) format; with
+  // `tiles`, q4 matrices in the active kernels' tiles (NAME.qtiles, made one matrix at a time on `pool`).
+  Status save(const std::string& path, WeightFormat format, ThreadPool& pool, bool tiles = false) const;
 
   // Whether the mapped checkpoint files are still as loaded (see TensorStore::check_files).
   Status check_files() const { return store_.check_files(); }

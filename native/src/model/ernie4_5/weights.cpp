@@ -1,7 +1,10 @@
 #include "model/ernie4_5/weights.h"
 
+#include <memory>
 #include <string>
 
+#include "kernels/interleaved_tiles.h"
+#include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "model/ernie4_5/tensor_names.h"
 
@@ -12,7 +15,9 @@ namespace {
 // Checkpoints from Baidu's remote code use `ernie.` where transformers uses `model.`.
 class Binder {
  public:
-  Binder(const Ernie45Hparams& hp, const TensorStore& store) : hp_(hp), store_(store) {
+  // `map_tiles`: q4 matrices saved in the active kernels' tiles are used in place (else unpacked).
+  Binder(const Ernie45Hparams& hp, const TensorStore& store, bool map_tiles)
+      : hp_(hp), store_(store), map_tiles_(map_tiles) {
     prefix_ = store.find("model.embed_tokens.weight") == nullptr && store.find("ernie.embed_tokens.weight") != nullptr
                   ? "ernie."
                   : "model.";
@@ -57,6 +62,8 @@ class Binder {
     l->in = in;
     if (store_.find(name + ".weight") == nullptr && store_.find(name + ".qweight") != nullptr)
       WENXIN_RETURN_IF_ERROR(quantized(name, out, in, l));
+    else if (store_.find(name + ".weight") == nullptr && store_.find(name + ".qtiles") != nullptr)
+      WENXIN_RETURN_IF_ERROR(tiled(name, out, in, l));
     else
       WENXIN_RETURN_IF_ERROR(tensor(name + ".weight", {out, in}, &l->weight));
     if (hp_.use_bias) return vector(name + ".bias", {out}, &l->bias);
@@ -98,6 +105,39 @@ class Binder {
       l->quantized.row_scale = static_cast<const float*>(s->data);
     else
       l->quantized.block_scale = static_cast<const uint16_t*>(s->data);
+    return Status::ok();
+  }
+
+  // A q4 matrix saved in a CPU's kernel tiles (`wenxin quantize` with `tiles`): NAME.qtiles, U8
+  // [groups, in / 32, 18 × rows] in interleaved_tiles.h's layout with `rows` rows per group. Read in
+  // place from the map when the active kernels use the same tiles, else unpacked into the plain layout
+  // (and repacked after, when the active kernels have tiles of their own).
+  Status tiled(const std::string& name, int64_t out, int64_t in, Linear* l) const {
+    const TensorView* t = store_.find(name + ".qtiles");
+    const int64_t nb = in / kernels::kQBlock;
+    const int64_t rows = t->shape.size() == 3 ? t->shape[2] / 18 : 0;
+    if (t->dtype != DType::kU8 || in % kernels::kQBlock != 0 || rows < 1 || t->shape[2] != 18 * rows ||
+        t->shape[1] != nb || t->shape[0] != (out + rows - 1) / rows)
+      return Status(ErrorCode::kShapeMismatch, "q4 tiles '" + name + ".qtiles' in " + store_.file_of(name + ".qtiles") +
+                                                   ": " + dtype_name(t->dtype) + " " + shape_to_string(t->shape) +
+                                                   " fits no tiling of a " + shape_to_string({out, in}) +
+                                                   " matrix: expected U8 [ceil(" + std::to_string(out) + " / rows), " +
+                                                   std::to_string(nb) + ", 18 × rows]");
+    l->format = WeightFormat::kQ4;
+    l->quantized.n = out;
+    l->quantized.k = in;
+    const auto& K = kernels::active_kernels();
+    if (map_tiles_ && K.interleaved_q4_tiles && K.pack_rows == rows) {
+      l->quantized.packed = static_cast<const uint8_t*>(t->data);
+      return Status::ok();
+    }
+    auto storage = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(out * nb * 2 + out * (in / 2)));
+    auto* scales = reinterpret_cast<uint16_t*>(storage->data());
+    uint8_t* data = storage->data() + out * nb * 2;
+    kernels::tiles::unpack_q4(static_cast<const uint8_t*>(t->data), rows, out, in, data, scales);
+    l->quantized.data = data;
+    l->quantized.block_scale = scales;
+    l->storage = std::move(storage);
     return Status::ok();
   }
 
@@ -188,6 +228,7 @@ class Binder {
  private:
   const Ernie45Hparams& hp_;
   const TensorStore& store_;
+  bool map_tiles_;
   std::string prefix_;
 };
 
@@ -195,7 +236,7 @@ class Binder {
 
 Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
                             ThreadPool& pool, Ernie45Weights* out) {
-  const Binder b(hp, store);
+  const Binder b(hp, store, /*map_tiles=*/repack);
   const int64_t h = hp.hidden_size;
   const Ernie45TensorName& head = ernie45_global(&Ernie45TensorName::head);
   WENXIN_RETURN_IF_ERROR(
@@ -208,6 +249,8 @@ Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, 
   out->lm_head.in = h;
   if (store.find(head.hf + ".qweight") != nullptr) {
     WENXIN_RETURN_IF_ERROR(b.quantized(head.hf, hp.vocab_size, h, &out->lm_head));
+  } else if (store.find(head.hf + ".qtiles") != nullptr) {
+    WENXIN_RETURN_IF_ERROR(b.tiled(head.hf, hp.vocab_size, h, &out->lm_head));
   } else if (hp.tie_word_embeddings) {
     out->lm_head.weight = out->embed;
   } else {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <numeric>
 
 #include "kernels/kernels.h"
@@ -59,6 +60,89 @@ void route_token(const float* logits, const std::vector<float>& bias, const MoeR
   for (int64_t j = 0; j < r.top_k; ++j) weights[j] /= denom;
 }
 
+// Expert FFNs without LoRA, each over the tokens routed to it (gathered: one GEMM per expert), summed into
+// `out` as weight × output in the order given. Every expert's gate/up (SiLU fused) runs in one parallel
+// loop and every down projection in another, over the experts' rows laid end to end (each expert's block
+// starting on a whole grain, so tiles stay whole): two barriers per MoE layer instead of two per expert.
+using TokenWeights = std::vector<std::pair<int64_t, float>>;
+void experts_forward(const std::vector<std::pair<const FeedForward*, const TokenWeights*>>& work, const float* x,
+                     int64_t hidden, float* out, ThreadPool& pool) {
+  struct Group {
+    const FeedForward* f;
+    const TokenWeights* rows;
+    int64_t n;
+    std::vector<float> xs, gate, up, ys;
+    std::unique_ptr<LinearInput> in, mid;
+    int64_t up_begin = 0, down_begin = 0;  // the group's first row in each loop's row space
+  };
+  std::vector<Group> groups;
+  for (const auto& [f, rows] : work) {
+    if (rows->empty()) continue;
+    Group g;
+    g.f = f;
+    g.rows = rows;
+    g.n = static_cast<int64_t>(rows->size());
+    groups.push_back(std::move(g));
+  }
+  if (groups.empty()) return;
+  const int64_t tokens_max =
+      std::max_element(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.n < b.n; })->n;
+  const int64_t up_grain = linear_grain(groups[0].f->gate, tokens_max);
+  const int64_t down_grain = linear_grain(groups[0].f->down, tokens_max);
+  auto round_up = [](int64_t v, int64_t g) { return (v + g - 1) / g * g; };
+  int64_t up_rows = 0, down_rows = 0;
+  for (Group& g : groups) {
+    const int64_t width = g.f->gate.out;
+    g.xs.resize(g.n * hidden);
+    for (int64_t i = 0; i < g.n; ++i)
+      std::memcpy(g.xs.data() + i * hidden, x + (*g.rows)[i].first * hidden, hidden * sizeof(float));
+    g.gate.resize(g.n * width);
+    g.up.resize(g.n * width);
+    g.ys.resize(g.n * hidden);
+    g.in = std::make_unique<LinearInput>(g.xs.data(), g.n, hidden);
+    if (needs_quantized_input(g.f->gate) || needs_quantized_input(g.f->up)) g.in->quantized(pool);
+    g.up_begin = up_rows;
+    up_rows += round_up(width, up_grain);
+    g.down_begin = down_rows;
+    down_rows += round_up(hidden, down_grain);
+  }
+  // Calls fn(group, local row range) for the groups' rows that fall in [r0, r1) of a loop's row space.
+  auto each = [&](int64_t r0, int64_t r1, bool down, const auto& fn) {
+    for (Group& g : groups) {
+      const int64_t begin = down ? g.down_begin : g.up_begin, rows = down ? hidden : g.f->gate.out;
+      const int64_t a = std::max(r0, begin) - begin, b = std::min(r1, begin + rows) - begin;
+      if (a < b) fn(g, a, b);
+    }
+  };
+  pool.parallel_for(
+      up_rows,
+      [&](int64_t r0, int64_t r1, int) {
+        each(r0, r1, false, [](Group& g, int64_t n0, int64_t n1) {
+          const int64_t width = g.f->gate.out;
+          linear_rows(g.f->gate, *g.in, n0, n1, g.gate.data());
+          linear_rows(g.f->up, *g.in, n0, n1, g.up.data());
+          for (int64_t t = 0; t < g.n; ++t)
+            kernels::silu_mul_f32(g.gate.data() + t * width + n0, g.up.data() + t * width + n0, n1 - n0);
+        });
+      },
+      up_grain);
+  for (Group& g : groups) {
+    g.mid = std::make_unique<LinearInput>(g.gate.data(), g.n, g.f->down.in);
+    if (needs_quantized_input(g.f->down)) g.mid->quantized(pool);
+  }
+  pool.parallel_for(
+      down_rows,
+      [&](int64_t r0, int64_t r1, int) {
+        each(r0, r1, true,
+             [](Group& g, int64_t n0, int64_t n1) { linear_rows(g.f->down, *g.mid, n0, n1, g.ys.data()); });
+      },
+      down_grain);
+  const auto& K = kernels::active_kernels();
+  for (const Group& g : groups)
+    for (int64_t i = 0; i < g.n; ++i)
+      K.axpy_f32((*g.rows)[i].second, g.ys.data() + i * hidden, out + (*g.rows)[i].first * hidden, hidden);
+}
+
 }  // namespace
 
 void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t tokens, int64_t hidden, float* out,
@@ -83,17 +167,30 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     route_token(logits.data() + t * n_experts, m.score_bias, r, n_experts, chosen.data() + t * k,
                 weights.data() + t * k);
 
+  // Group tokens by expert so each expert's weights are streamed once per step.
+  std::vector<TokenWeights> assigned(n_experts);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t j = 0; j < k; ++j) assigned[chosen[t * k + j]].emplace_back(t, weights[t * k + j]);
+
+  if (adapters == nullptr) {
+    // The shared experts first (weight 1 onto zeros: exactly their output), then the routed ones.
+    std::memset(out, 0, tokens * hidden * sizeof(float));
+    TokenWeights all;
+    std::vector<std::pair<const FeedForward*, const TokenWeights*>> work;
+    if (m.has_shared) {
+      for (int64_t t = 0; t < tokens; ++t) all.emplace_back(t, 1.0f);
+      work.emplace_back(&m.shared, &all);
+    }
+    for (int64_t e = 0; e < n_experts; ++e) work.emplace_back(&m.experts[e], &assigned[e]);
+    experts_forward(work, x, hidden, out, pool);
+    return;
+  }
   if (m.has_shared) {
     ffn_forward(m.shared, x, tokens, out, pool, adapters);
   } else {
     std::memset(out, 0, tokens * hidden * sizeof(float));
   }
-
-  // Group tokens by expert so each expert's weights are streamed once per step.
-  std::vector<std::vector<std::pair<int64_t, float>>> assigned(n_experts);
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t j = 0; j < k; ++j) assigned[chosen[t * k + j]].emplace_back(t, weights[t * k + j]);
-
+  // With LoRA adapters: one expert at a time through ffn_forward, which applies their deltas.
   std::vector<float> xs, ys;
   std::vector<int32_t> ids;
   for (int64_t e = 0; e < n_experts; ++e) {
@@ -104,11 +201,9 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     ys.resize(n * hidden);
     for (int64_t i = 0; i < n; ++i)
       std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
-    if (adapters) {
-      ids.resize(n);
-      for (int64_t i = 0; i < n; ++i) ids[i] = adapters[rows[i].first];
-    }
-    ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool, adapters ? ids.data() : nullptr);
+    ids.resize(n);
+    for (int64_t i = 0; i < n; ++i) ids[i] = adapters[rows[i].first];
+    ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool, ids.data());
     for (int64_t i = 0; i < n; ++i)
       K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
   }

@@ -72,6 +72,7 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
   const auto& K = kernels::active_kernels();
   const bool q4 = layer->format == WeightFormat::kQ4;
   if (K.repack == nullptr || (layer->format != WeightFormat::kQ8 && !q4)) return;
+  if (layer->quantized.packed != nullptr) return;  // mapped from a checkpoint saved in these tiles
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
   auto packed = std::make_shared<std::vector<uint8_t>>(kernels::packed_bytes(K, q4, n, k));
   // Row groups are independent: split them over the pool.

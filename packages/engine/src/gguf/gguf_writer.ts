@@ -169,24 +169,34 @@ function encodeQ8_0(x: Float32Array, out: Buffer): void {
   }
 }
 
+/** Adding and taking away 1.5 · 2^52 rounds a double below 2^51 in magnitude to an integer, half to even. */
+const ROUNDER = 6755399441055744;
+
+/** One Q4_0 nibble: round(v / d) (half to even) clamped to -8..7, plus 8. */
+function q4Nibble(v: number, inv: number): number {
+  const r = fr(v * inv) + ROUNDER - ROUNDER;
+  return (r < -8 ? -8 : r > 7 ? 7 : r) + 8;
+}
+
 /** Q4_0: per 32 values an fp16 scale d = (the largest-magnitude value) / -8, nibbles q + 8; byte j = j | (j + 16) << 4. */
-function encodeQ4_0(x: Float32Array, out: Buffer): void {
-  for (let b = 0; b < x.length / 32; b++) {
+function encodeQ4_0(x: Float32Array, out: Uint8Array): void {
+  for (let o = 0, base = 0; base < x.length; o += 18, base += 32) {
     let amax = 0;
     let max = 0;
-    for (let i = 0; i < 32; i++) {
-      const v = x[b * 32 + i]!;
-      if (Math.abs(v) > amax) {
-        amax = Math.abs(v);
+    for (let i = base; i < base + 32; i++) {
+      const v = x[i]!;
+      const a = v < 0 ? -v : v;
+      if (a > amax) {
+        amax = a;
         max = v;
       }
     }
     const bits = toF16Bits(fr(max / -8));
     const d = fromF16Bits(bits);
     const inv = d !== 0 ? fr(1 / d) : 0;
-    const q = (v: number) => Math.max(-8, Math.min(7, rint(fr(v * inv)))) + 8;
-    out.writeUInt16LE(bits, b * 18);
-    for (let j = 0; j < 16; j++) out[b * 18 + 2 + j] = q(x[b * 32 + j]!) | (q(x[b * 32 + 16 + j]!) << 4);
+    out[o] = bits & 0xff;
+    out[o + 1] = bits >>> 8;
+    for (let j = 0; j < 16; j++) out[o + 2 + j] = q4Nibble(x[base + j]!, inv) | (q4Nibble(x[base + 16 + j]!, inv) << 4);
   }
 }
 

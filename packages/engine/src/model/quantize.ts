@@ -14,6 +14,12 @@ import { resolveWeightFiles } from "./weights.js";
 export const quantizeOptionsSchema = z.object({
   weights: z.enum(["q8", "q4", "fp8"]),
   threads: z.number().int().min(1).max(1024).optional(),
+  /**
+   * q4 only: save the matrices in this CPU's kernel tiles instead of the plain layout, so a load on a CPU
+   * with the same tiles maps them in place (no repacking, no anonymous copy of the weights); any other CPU
+   * unpacks them at load. Refused where the kernels have no tiles (the generic path).
+   */
+  tiles: z.boolean().optional(),
 });
 
 export type QuantizeOptions = z.infer<typeof quantizeOptionsSchema>;
@@ -36,7 +42,7 @@ export async function quantizeModel(src: string, out: string, options: QuantizeO
     await nativeAddon().saveQuantized(
       config.hparams,
       files,
-      { weights: opts.weights },
+      { weights: opts.weights, tiles: opts.tiles ?? false },
       path.join(to, "model.safetensors"),
       opts.threads ?? os.availableParallelism(),
     );

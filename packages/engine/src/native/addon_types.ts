@@ -250,7 +250,7 @@ export interface NativeAddon {
   saveQuantized(
     hparams: NativeHparams,
     files: string[],
-    options: { weights: "q8" | "q4" | "fp8" },
+    options: { weights: "q8" | "q4" | "fp8"; tiles?: boolean },
     outFile: string,
     threads: number,
   ): Promise<void>;
