@@ -101,6 +101,31 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
         }
 }
 
+// Training's panel products: every row count of the register tiles and their remainders, partial
+// panels (n not a multiple of kGemmPanel), a strided `a` and `c`, and accumulation into c.
+void test_gemm_panels(const KernelTable& ref, const KernelTable& isa) {
+  for (int64_t M : {1, 5, 6, 12, 13, 25})
+    for (int64_t N : {1, 9, 16, 32, 45, 70})
+      for (int64_t K : {1, 7, 64, 129}) {
+        const int64_t lda = K + 3, ldc = N + 5, panels = (N + kGemmPanel - 1) / kGemmPanel;
+        const auto a = random_floats(M * lda);
+        auto b = random_floats(panels * K * kGemmPanel, 0.1f);
+        for (int64_t p = 0; p < panels * K; ++p)  // columns past N are zero, as the contract says
+          for (int64_t j = 0; j < kGemmPanel; ++j)
+            if ((p / K) * kGemmPanel + j >= N) b[p * kGemmPanel + j] = 0.0f;
+        const auto c0 = random_floats(M * ldc);
+        std::vector<float> x = c0, y = c0;
+        ref.gemm_panels(a.data(), lda, M, K, b.data(), N, x.data(), ldc);
+        isa.gemm_panels(a.data(), lda, M, K, b.data(), N, y.data(), ldc);
+        check(close(y, x, 1e-5f, 0.1f), shape("gemm_panels", isa.name, M, N, K));
+        // The padding between rows of c is left alone.
+        bool untouched = true;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+        check(untouched, shape("gemm_panels leaves c's padding", isa.name, M, N, K));
+      }
+}
+
 // Quantized weights of the kernels' layouts, built from random bytes and scales.
 struct QWeights {
   std::vector<uint8_t> data;
@@ -411,35 +436,21 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
 // The vectorised exp of the x86 attention kernels against std::exp: ~1e-6 relative over the range
 // softmax uses, exactly 0 far below it and at -inf.
 void test_attention_exp(const KernelTable& isa) {
-#if defined(__x86_64__) || defined(_M_X64)
-  void (*exp_f32)(const float*, float*, int64_t) = nullptr;
-  if (std::string(isa.name) == "avx2") exp_f32 = avx2::exp_f32;
-  if (std::string(isa.name) == "avx512") exp_f32 = avx512::exp_f32;
-#elif defined(__aarch64__) || defined(_M_ARM64)
-  void (*exp_f32)(const float*, float*, int64_t) = nullptr;
-  if (std::string(isa.name) == "neon") exp_f32 = neon::exp_f32;  // shared by the dotprod and i8mm tables
-#endif
-#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__) || defined(_M_ARM64)
-  if (exp_f32 == nullptr) return;
   std::vector<float> x;
   for (float v = -87.0f; v <= 88.0f; v += 0.01371f) x.push_back(v);
   for (float v : {0.0f, -0.0f, 1e-8f, -1e-8f, 0.5f, -0.5f, 0.34657359f, -0.34657359f, 1.0f, -1.0f}) x.push_back(v);
   std::vector<float> y(x.size());
-  exp_f32(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  isa.exp_f32(x.data(), y.data(), static_cast<int64_t>(x.size()));
   double worst = 0;
   for (size_t i = 0; i < x.size(); ++i) {
     const double e = std::exp(static_cast<double>(x[i]));
     worst = std::fmax(worst, std::fabs(y[i] - e) / e);
   }
   check(worst < 1e-6, "exp [" + std::string(isa.name) + "] worst relative error " + std::to_string(worst));
-  const float tail[] = {-88.0f, -100.0f, -1e4f, -std::numeric_limits<float>::infinity(), -90.0f};
-  float out[5];
-  exp_f32(tail, out, 5);
-  check(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 0 && out[4] == 0,
+  float tail[] = {-88.0f, -100.0f, -1e4f, -std::numeric_limits<float>::infinity(), -90.0f};
+  isa.exp_f32(tail, tail, 5);  // in place
+  check(tail[0] == 0 && tail[1] == 0 && tail[2] == 0 && tail[3] == 0 && tail[4] == 0,
         "exp [" + std::string(isa.name) + "] is 0 below the float range and at -inf");
-#else
-  (void)isa;
-#endif
 }
 
 void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
@@ -487,6 +498,7 @@ int main() {
     const KernelTable& k = *table;
     const int before = passed + failed;
     test_gemm_float(ref, k);
+    test_gemm_panels(ref, k);
     test_quantized(ref, k);
     test_gemm_fp8(ref, k);
     test_attention(ref, k);

@@ -56,20 +56,26 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
   const int64_t nb = w.k / kQBlock, bb = block_bytes(Rows, q4), cols = c1 - c0;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t g = r / Rows, rr = r % Rows;
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t b = c / kQBlock, e = c % kQBlock;
+    float* row = out + (r - r0) * cols - c0;
+    for (int64_t c = c0; c < c1;) {  // a block at a time: one scale, then its elements
+      const int64_t b = c / kQBlock, end = (b + 1) * kQBlock < c1 ? (b + 1) * kQBlock : c1;
       const uint8_t* tile = w.packed + (g * nb + b) * bb;
       uint16_t s;
       std::memcpy(&s, tile + 2 * rr, 2);
-      int32_t q;
-      if (q4) {
-        const uint8_t byte = tile[2 * Rows + (e / 8) * 4 * Rows + rr * 4 + e % 4];
-        q = static_cast<int32_t>(e % 8 < 4 ? (byte & 0x0F) : (byte >> 4)) - 8;
-      } else {
-        const uint8_t byte = tile[2 * Rows + (e / 4) * 4 * Rows + rr * 4 + e % 4];
-        q = UnsignedQ8 ? static_cast<int32_t>(byte) - 128 : static_cast<int8_t>(byte);
+      const float scale = f16_to_f32(s);
+      const uint8_t* quants = tile + 2 * Rows + rr * 4;
+      for (; c < end; ++c) {
+        const int64_t e = c % kQBlock;
+        int32_t q;
+        if (q4) {
+          const uint8_t byte = quants[(e / 8) * 4 * Rows + e % 4];
+          q = static_cast<int32_t>(e % 8 < 4 ? (byte & 0x0F) : (byte >> 4)) - 8;
+        } else {
+          const uint8_t byte = quants[(e / 4) * 4 * Rows + e % 4];
+          q = UnsignedQ8 ? static_cast<int32_t>(byte) - 128 : static_cast<int8_t>(byte);
+        }
+        row[c] = static_cast<float>(q) * scale;
       }
-      out[(r - r0) * cols + c - c0] = static_cast<float>(q) * f16_to_f32(s);
     }
   }
 }

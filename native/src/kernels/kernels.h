@@ -58,7 +58,20 @@ struct KernelTable {
   // Whether `repack` makes q4 tiles of kernels/interleaved_tiles.h with pack_rows rows (so a checkpoint
   // saved in such tiles is read in place by every table with the same pack_rows).
   bool interleaved_q4_tiles = false;
+
+  // Training's float32 products: c[i * ldc + j] += Σ_p a[i * lda + p] · B[p][j] for i < m, j < n, p < k,
+  // with B packed as ceil(n / kGemmPanel) panels one after another, each [k][kGemmPanel] (columns past
+  // n zero). train/matmul.cpp packs B from a weight in any format, either orientation.
+  void (*gemm_panels)(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
+                      int64_t ldc);
+
+  // y[i] = e^x[i] (y may be x): the attention kernels' exp, within ~2e-7 relative; exactly 0 below ~-87
+  // and at -inf. Training's softmaxes (attention, LM head) use it.
+  void (*exp_f32)(const float* x, float* y, int64_t n);
 };
+
+// Columns of one gemm_panels panel.
+inline constexpr int64_t kGemmPanel = 32;
 
 // Bytes of one (group, block) tile and of a whole n × k matrix in `t`'s repacked layout.
 inline int64_t packed_block_bytes(const KernelTable& t, bool q4) {

@@ -40,17 +40,24 @@ void gemm(const float* x, int64_t rows, int64_t k, const float* w, int64_t w_str
 void probabilities(const HeadOperands& h, int64_t i0, int64_t i1, float scale, bool find_lse, float* p, float* lse) {
   const int64_t kend = i1;
   gemm(h.q.data() + i0 * h.d, i1 - i0, h.d, h.k.data(), h.d, kend, p);
+  const auto& K = kernels::active_kernels();
   for (int64_t i = i0; i < i1; ++i) {
     float* row = p + (i - i0) * kend;
     if (find_lse) {
       float m = -std::numeric_limits<float>::infinity();
       for (int64_t j = 0; j <= i; ++j) m = std::max(m, row[j] * scale);
+      for (int64_t j = 0; j <= i; ++j) row[j] = row[j] * scale - m;
+      K.exp_f32(row, row, i + 1);
       double sum = 0;
-      for (int64_t j = 0; j <= i; ++j) sum += std::exp(row[j] * scale - m);
+      for (int64_t j = 0; j <= i; ++j) sum += row[j];
       lse[i - i0] = m + static_cast<float>(std::log(sum));
+      const float inv = static_cast<float>(1.0 / sum);  // p = e^(s − m) / Σ e^(s − m)
+      for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
+    } else {
+      const float l = lse[i - i0];
+      for (int64_t j = 0; j <= i; ++j) row[j] = row[j] * scale - l;
+      K.exp_f32(row, row, i + 1);
     }
-    const float l = lse[i - i0];
-    for (int64_t j = 0; j <= i; ++j) row[j] = std::exp(row[j] * scale - l);
     for (int64_t j = i + 1; j < kend; ++j) row[j] = 0.0f;
   }
 }

@@ -17,8 +17,8 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
   acts->up.resize(T * width);
   acts->act.resize(T * width);
   model::LinearInput in(x, T, hidden);  // quantized once for gate and up
-  model::linear_forward(f.gate, in, acts->gate.data(), pool);
-  model::linear_forward(f.up, in, acts->up.data(), pool);
+  linear_forward_train(f.gate, in, acts->gate.data(), pool);
+  linear_forward_train(f.up, in, acts->up.data(), pool);
   auto add = [&](const LoraView& v, std::vector<float>* u, int64_t row0, float* out) {
     lora_up(v, u->data(), T, row0, width, out, pool);
   };
@@ -40,7 +40,8 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
   }
   std::copy(acts->gate.begin(), acts->gate.end(), acts->act.begin());
   kernels::silu_mul_f32(acts->act.data(), acts->up.data(), T * width);
-  model::linear_forward(f.down, acts->act.data(), T, y, pool);
+  model::LinearInput act_in(acts->act.data(), T, width);
+  linear_forward_train(f.down, act_in, y, pool);
   if (lora.down.active()) {
     acts->u_down.resize(T * lora.down.rank);
     lora_down(lora.down, acts->act.data(), T, width, key, acts->u_down.data(), pool);

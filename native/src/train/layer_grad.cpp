@@ -27,7 +27,7 @@ void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<
 // y = x·Wᵀ + LoRA, keeping LoRA's A·x in `u`.
 void project(const model::Linear& w, const LoraView& lora, model::LinearInput& in, int64_t T, const DropoutKey& key,
              float* y, std::vector<float>* u, ThreadPool& pool) {
-  model::linear_forward(w, in, y, pool);
+  linear_forward_train(w, in, y, pool);
   if (!lora.active()) return;
   u->resize(T * lora.rank);
   lora_down(lora, in.data(), T, w.in, key, u->data(), pool);

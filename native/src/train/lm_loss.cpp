@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/kernels.h"
 #include "train/layer_grad.h"
 #include "train/matmul.h"
 
@@ -10,6 +11,7 @@ namespace wenxin::train {
 
 void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, float eps, const float* h, int64_t hidden,
              const LossRows& rows, float scale, float* dh, std::vector<double>* seq_loss, ThreadPool& pool) {
+  const auto& K = kernels::active_kernels();
   constexpr int64_t kChunk = 256;  // 256 × vocab floats of logits at a time
   const int64_t V = head.out, n = static_cast<int64_t>(rows.row.size());
   std::vector<float> x, y, logits, dy, dx;
@@ -22,21 +24,27 @@ void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, fl
     y.resize(c * hidden);
     rmsnorm_rows(x.data(), final_norm.data(), c, hidden, eps, y.data(), pool);
     logits.resize(c * V);
-    model::linear_forward(head, y.data(), c, logits.data(), pool);
+    model::LinearInput head_in(y.data(), c, hidden);
+    linear_forward_train(head, head_in, logits.data(), pool);
     row_loss.assign(c, 0.0);
     // log-softmax per row; with dh, the row becomes scale · (softmax − onehot(target)).
     pool.parallel_for(c, [&](int64_t r0, int64_t r1, int) {
+      thread_local std::vector<float> e;
+      e.resize(V);
       for (int64_t i = r0; i < r1; ++i) {
         float* z = logits.data() + i * V;
         const int32_t target = rows.target[c0 + i];
         float m = z[0];
         for (int64_t j = 1; j < V; ++j) m = std::max(m, z[j]);
+        for (int64_t j = 0; j < V; ++j) e[j] = z[j] - m;
+        K.exp_f32(e.data(), e.data(), V);
         double sum = 0;
-        for (int64_t j = 0; j < V; ++j) sum += std::exp(static_cast<double>(z[j] - m));
-        const double lse = m + std::log(sum);
-        row_loss[i] = lse - z[target];
+        for (int64_t j = 0; j < V; ++j) sum += e[j];
+        row_loss[i] = m + std::log(sum) - z[target];
         if (dh == nullptr) continue;
-        for (int64_t j = 0; j < V; ++j) z[j] = scale * static_cast<float>(std::exp(z[j] - lse));
+        // softmax = e^(z − m) / Σ e^(z − m)
+        const float to_grad = static_cast<float>(scale / sum);
+        for (int64_t j = 0; j < V; ++j) z[j] = e[j] * to_grad;
         z[target] -= scale;
       }
     });

@@ -55,69 +55,106 @@ void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPo
 
 namespace {
 
-// Rows [n0, n1) and columns [i0, i1) of the layer's weight, as float32 [n1 - n0][i1 - i0].
-void weight_tile(const model::Linear& w, int64_t n0, int64_t n1, int64_t i0, int64_t i1, float* out) {
-  const int64_t cols = i1 - i0;
+// W's rows [r0, r1) and columns [c0, c1) in float32, [r1 - r0][c1 - c0] (c0 a multiple of 32 for the
+// block formats).
+void weight_window(const model::Linear& w, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out) {
+  const int64_t cols = c1 - c0;
   switch (w.format) {
     case WeightFormat::kFloat: {
       const size_t es = dtype_size(w.weight.dtype), row_bytes = static_cast<size_t>(w.in) * es;
-      for (int64_t n = n0; n < n1; ++n)
-        kernels::row_to_f32(static_cast<const uint8_t*>(w.weight.data) + n * row_bytes + i0 * es, w.weight.dtype, cols,
-                            out + (n - n0) * cols);
+      for (int64_t r = r0; r < r1; ++r)
+        kernels::row_to_f32(static_cast<const uint8_t*>(w.weight.data) + r * row_bytes + c0 * es, w.weight.dtype, cols,
+                            out + (r - r0) * cols);
       return;
     }
     case WeightFormat::kQ8:
     case WeightFormat::kQ4:
-      kernels::active_kernels().dequantize(w.quantized, w.format == WeightFormat::kQ4, n0, n1, i0, i1, out);
+      kernels::active_kernels().dequantize(w.quantized, w.format == WeightFormat::kQ4, r0, r1, c0, c1, out);
       return;
     case WeightFormat::kFp8:
-      for (int64_t n = n0; n < n1; ++n)
-        for (int64_t i = i0; i < i1; ++i)
-          out[(n - n0) * cols + i - i0] =
-              kernels::fp8_e4m3_to_f32(w.quantized.data[n * w.in + i]) * w.quantized.row_scale[n];
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = c0; c < c1; ++c)
+          out[(r - r0) * cols + c - c0] =
+              kernels::fp8_e4m3_to_f32(w.quantized.data[r * w.in + c]) * w.quantized.row_scale[r];
       return;
   }
+}
+
+constexpr int64_t kPanel = kernels::kGemmPanel;
+
+// B's rows [k0, k1) and columns [n0, n1) as gemm_panels' panels (columns past n1 zero), where B is
+// W (B[p][j] = W[p][j]) or, `transposed`, Wᵀ (B[p][j] = W[j][p]). `tmp` is scratch.
+void pack_panels(const model::Linear& w, bool transposed, int64_t k0, int64_t k1, int64_t n0, int64_t n1, float* out,
+                 std::vector<float>& tmp) {
+  const int64_t kk = k1 - k0;
+  for (int64_t j0 = n0; j0 < n1; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n1 - j0);
+    float* panel = out + (j0 - n0) * kk;
+    if (!transposed) {
+      // Rows of W are rows of B: a window 32 wide is the panel itself when whole.
+      if (cols == kPanel) {
+        weight_window(w, k0, k1, j0, j0 + kPanel, panel);
+        continue;
+      }
+      tmp.resize(kk * cols);
+      weight_window(w, k0, k1, j0, j0 + cols, tmp.data());
+      for (int64_t p = 0; p < kk; ++p) {
+        std::copy(tmp.data() + p * cols, tmp.data() + (p + 1) * cols, panel + p * kPanel);
+        std::fill(panel + p * kPanel + cols, panel + (p + 1) * kPanel, 0.0f);
+      }
+      continue;
+    }
+    tmp.resize(cols * kk);
+    weight_window(w, j0, j0 + cols, k0, k1, tmp.data());
+    if (cols < kPanel) std::fill(panel, panel + kk * kPanel, 0.0f);
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t p = 0; p < kk; ++p) panel[p * kPanel + j] = tmp[j * kk + p];
+  }
+}
+
+// c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels): threads own ranges of c's columns and
+// walk k in blocks, packing each block of B once for all of a's rows.
+void weight_product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
+                    ThreadPool& pool) {
+  const auto& K = kernels::active_kernels();
+  const int64_t k = transposed ? w.in : w.out, n = transposed ? w.out : w.in;
+  constexpr int64_t kDepth = 256;
+  // Column blocks of up to 256 (a packed block of 256 KB stays in L2), at least two per thread.
+  const int64_t want = (n + 2 * pool.size() - 1) / (2 * pool.size());
+  const int64_t width = std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
+  pool.parallel_for((n + width - 1) / width, [&](int64_t b0, int64_t b1, int) {
+    thread_local std::vector<float> packed, tmp;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+      if (!accumulate)
+        for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
+      for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
+        const int64_t k1 = std::min(k, k0 + kDepth);
+        packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * (k1 - k0));
+        pack_panels(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
+        K.gemm_panels(a + k0, k, m, k1 - k0, packed.data(), n1 - n0, c + n0, n);
+      }
+    }
+  });
 }
 
 }  // namespace
 
 void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
                        ThreadPool& pool) {
-  const auto& K = kernels::active_kernels();
-  const int64_t out = w.out, in = w.in;
-  // Each thread owns a range of dx's columns (64 at a time: whole quantization blocks) and walks the
-  // output rows in blocks of 512: a tile of the weight, widened and transposed (128 KiB), meets the
-  // matching columns of dy copied contiguous, through the float GEMM.
-  constexpr int64_t kCols = 64, kRows = 512;
-  const int64_t col_blocks = (in + kCols - 1) / kCols;
-  pool.parallel_for(col_blocks, [&](int64_t cb0, int64_t cb1, int) {
-    thread_local std::vector<float> tile, tile_t, dy_block, part;
-    for (int64_t cb = cb0; cb < cb1; ++cb) {
-      const int64_t i0 = cb * kCols, i1 = std::min(in, i0 + kCols), cols = i1 - i0;
-      for (int64_t n0 = 0; n0 < out; n0 += kRows) {
-        const int64_t n1 = std::min(out, n0 + kRows), nr = n1 - n0;
-        tile.resize(nr * cols);
-        tile_t.resize(cols * nr);
-        weight_tile(w, n0, n1, i0, i1, tile.data());
-        for (int64_t n = 0; n < nr; ++n)
-          for (int64_t i = 0; i < cols; ++i) tile_t[i * nr + n] = tile[n * cols + i];
-        dy_block.resize(T * nr);
-        for (int64_t t = 0; t < T; ++t) std::copy(dy + t * out + n0, dy + t * out + n1, dy_block.data() + t * nr);
-        part.resize(T * cols);
-        K.gemm_float(dy_block.data(), T, nr, tile_t.data(), DType::kF32, static_cast<size_t>(nr) * sizeof(float), 0,
-                     cols, part.data(), cols);
-        const bool first = n0 == 0 && !accumulate;
-        for (int64_t t = 0; t < T; ++t) {
-          float* row = dx + t * in + i0;
-          const float* p = part.data() + t * cols;
-          if (first)
-            std::copy(p, p + cols, row);
-          else
-            for (int64_t i = 0; i < cols; ++i) row[i] += p[i];
-        }
-      }
-    }
-  });
+  weight_product(w, false, dy, T, dx, accumulate, pool);
+}
+
+void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* y, ThreadPool& pool) {
+  // Quantized weights keep the inference path (int8 products with quantized activations).
+  if (w.format != WeightFormat::kFloat) {
+    model::linear_forward(w, x, y, pool);
+    return;
+  }
+  weight_product(w, true, x.data(), x.tokens(), y, false, pool);
+  if (!w.bias.empty())
+    for (int64_t t = 0; t < x.tokens(); ++t)
+      for (int64_t j = 0; j < w.out; ++j) y[t * w.out + j] += w.bias[j];
 }
 
 }  // namespace wenxin::train

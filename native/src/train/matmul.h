@@ -16,8 +16,12 @@ void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t 
 // out[cols, rows] = in[rows, cols]ᵀ.
 void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPool& pool);
 
+// y[T, out] = x[T, in] · W[out, in]ᵀ (+ bias) for a frozen layer: float weights (exact float32
+// products) through gemm_panels, quantized ones through the inference kernels (model::linear_forward).
+void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* y, ThreadPool& pool);
+
 // dx[T, in] = dy[T, out] · W[out, in] (added to dx when `accumulate`) for a frozen linear layer in
-// any of its formats: float weights are widened and quantized ones dequantized a tile at a time,
+// any of its formats: float weights are widened and quantized ones dequantized a block at a time,
 // so the weight is never held whole in float32.
 void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
                        ThreadPool& pool);

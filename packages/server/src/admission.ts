@@ -18,21 +18,27 @@ interface Waiter {
  * responsive under load instead of piling up sockets.
  *
  * Requests whose clients fell behind and that take their slots back (`resuming`) come after every
- * fresh request: they get slots only while no fresh request waits. A client that never reads, but
- * whose socket now and then takes a little more (the kernel compacting its buffers), would
+ * fresh request: they get slots only while no fresh request waits, and together they hold at most
+ * a quarter of them (or one request's, when that is more), so fresh requests find free slots at
+ * once. A client that never reads, but whose socket now and then takes a little more, would
  * otherwise be resumed, recomputed and paused again in turn with everyone else, without end.
  */
 export class AdmissionQueue {
   private activeSequences = 0;
   private activeRequests = 0;
-  /** Requests holding slots taken back as `resuming`. */
+  /** Requests holding slots taken back as `resuming`, and their sequences. */
   private resumedRequests = 0;
+  private resumedSequences = 0;
+  /** The most sequences resuming requests may hold together (unless one alone needs more). */
+  private readonly maxResumedSequences: number;
   private readonly waiters: Waiter[] = [];
 
   constructor(
     readonly maxConcurrency: number,
     readonly maxQueue: number,
-  ) {}
+  ) {
+    this.maxResumedSequences = Math.max(1, Math.floor(maxConcurrency / 4));
+  }
 
   /** Requests holding slots. */
   get running(): number {
@@ -75,7 +81,7 @@ export class AdmissionQueue {
       return Promise.reject(err);
     }
     const ahead = resuming ? this.waiters.length : this.waiters.filter((w) => !w.resuming).length;
-    if (ahead === 0 && this.fits(sequences)) return Promise.resolve(this.take(sequences, resuming));
+    if (ahead === 0 && this.fits(sequences, resuming)) return Promise.resolve(this.take(sequences, resuming));
     // maxQueue bounds the fresh requests waiting; a resuming one was admitted once already and is
     // never refused mid-stream
     if (!resuming && ahead >= this.maxQueue)
@@ -126,8 +132,9 @@ export class AdmissionQueue {
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
-  private fits(sequences: number): boolean {
-    return this.activeSequences + sequences <= this.maxConcurrency;
+  private fits(sequences: number, resuming = false): boolean {
+    if (this.activeSequences + sequences > this.maxConcurrency) return false;
+    return !resuming || this.resumedSequences === 0 || this.resumedSequences + sequences <= this.maxResumedSequences;
   }
 
   /** Grants slots to the head of the fresh requests, else of the resuming ones, while they fit. */
@@ -135,7 +142,7 @@ export class AdmissionQueue {
     for (;;) {
       let i = this.waiters.findIndex((w) => !w.resuming);
       if (i < 0) i = this.waiters.length > 0 ? 0 : -1;
-      if (i < 0 || !this.fits(this.waiters[i]!.sequences)) return;
+      if (i < 0 || !this.fits(this.waiters[i]!.sequences, this.waiters[i]!.resuming)) return;
       const [next] = this.waiters.splice(i, 1);
       next!.grant(this.take(next!.sequences, next!.resuming));
     }
@@ -144,14 +151,20 @@ export class AdmissionQueue {
   private take(sequences: number, resuming = false): Release {
     this.activeSequences += sequences;
     this.activeRequests++;
-    if (resuming) this.resumedRequests++;
+    if (resuming) {
+      this.resumedRequests++;
+      this.resumedSequences += sequences;
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.activeSequences -= sequences;
       this.activeRequests--;
-      if (resuming) this.resumedRequests--;
+      if (resuming) {
+        this.resumedRequests--;
+        this.resumedSequences -= sequences;
+      }
       this.grantWaiting();
     };
   }

@@ -68,6 +68,27 @@ describe("AdmissionQueue", () => {
     expect([q.running, q.queued, q.lagging]).toEqual([0, 0, 0]);
   });
 
+  it("lets requests taking their slots back hold a quarter of the slots at most", async () => {
+    const q = new AdmissionQueue(8, 10);
+    const resume = (n: number) => q.acquire(undefined, n, null, undefined, true);
+    const a = await resume(1);
+    const b = await resume(1); // 2 of 8: the quarter
+    let cGranted = false;
+    const c = resume(1).then((r) => ((cGranted = true), r));
+    await Promise.resolve();
+    expect([q.running, q.queued, cGranted]).toEqual([2, 1, false]);
+    // fresh requests still find the other six slots
+    const fresh = await Promise.all([1, 2, 3].map(() => q.acquire(undefined, 2)));
+    expect(q.running).toBe(5);
+    a();
+    (await c)();
+    b();
+    for (const r of fresh) r();
+    // one request alone may need more than the quarter: it runs when no other resumed one holds slots
+    (await resume(5))();
+    expect([q.running, q.queued, q.lagging]).toEqual([0, 0, 0]);
+  });
+
   it("drops a waiter whose signal aborts, with the signal's reason", async () => {
     const q = new AdmissionQueue(1, 5);
     const held = await q.acquire();

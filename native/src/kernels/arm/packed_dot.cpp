@@ -172,6 +172,8 @@ const KernelTable kTable = {
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = generic::gemm_panels,
+    .exp_f32 = neon::exp_f32,
 };
 
 }  // namespace wenxin::kernels::neon_dot

@@ -177,6 +177,8 @@ const KernelTable kTable = {
     .dot_f32 = neon::dot,
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
+    .gemm_panels = generic::gemm_panels,
+    .exp_f32 = neon::exp_f32,
 };
 
 }  // namespace wenxin::kernels::neon_i8mm

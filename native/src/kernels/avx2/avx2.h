@@ -21,6 +21,9 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
 void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
                  int64_t ldy);
 
+// panel_gemm.cpp: training's float32 products through packed weight panels
+void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
+
 // The float, vector and attention kernels of this path (kernels_avx2.cpp), for the AVX-VNNI table.
 namespace shared {
 void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0, int64_t n1,

@@ -346,6 +346,8 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,

@@ -8,4 +8,6 @@ void repack(const QuantizedMatrix& w, bool q4, uint8_t* out);
 void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0, int64_t n1, float* y,
                  int64_t ldy);
+// panel_gemm.cpp: training's float32 products through packed weight panels
+void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
 }  // namespace wenxin::kernels::avx512

@@ -299,6 +299,8 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 }  // namespace wenxin::kernels::avx512

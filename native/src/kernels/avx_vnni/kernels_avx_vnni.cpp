@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "kernels/attention_x86.h"
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx_vnni/avx_vnni.h"
 #include "kernels/generic/generic.h"
@@ -68,6 +69,8 @@ const KernelTable kTable = {
     .axpy_f32 = avx2::shared::axpy,
     .dequantize = avx2::dequantize,
     .interleaved_q4_tiles = true,
+    .gemm_panels = avx2::gemm_panels,
+    .exp_f32 = avx2::exp_f32,
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)

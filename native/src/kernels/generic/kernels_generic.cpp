@@ -189,6 +189,8 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = dequantize,
+    .gemm_panels = gemm_panels,
+    .exp_f32 = exp_f32,
 };
 
 }  // namespace wenxin::kernels::generic

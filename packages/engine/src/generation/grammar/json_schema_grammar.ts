@@ -15,7 +15,10 @@
  *
  * Output shape: object members appear in the order of `properties`; properties that are not
  * required may be left out; without `additionalProperties` no other members are generated (a valid
- * subset). oneOf is generated as anyOf, so its branches must not overlap.
+ * subset). oneOf is generated as anyOf, so its branches must not overlap. Additional members
+ * (additionalProperties, patternProperties, propertyNames) never repeat a declared property's key,
+ * and a declared property that a pattern matches meets that pattern's schema too; two additional
+ * members may still share a key (that no context-free grammar can exclude).
  */
 import {
   MAX_REPEAT,

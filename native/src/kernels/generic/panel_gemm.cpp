@@ -1,0 +1,28 @@
+// The reference kernels training adds: gemm_panels (products through a packed weight) and exp_f32.
+#include <cmath>
+
+#include "kernels/generic/generic.h"
+
+namespace wenxin::kernels::generic {
+
+void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
+  for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel) {
+    const float* panel = b + j0 * k;
+    const int64_t cols = n - j0 < kGemmPanel ? n - j0 : kGemmPanel;
+    for (int64_t i = 0; i < m; ++i) {
+      float acc[kGemmPanel] = {};
+      for (int64_t p = 0; p < k; ++p) {
+        const float av = a[i * lda + p];
+        for (int64_t j = 0; j < kGemmPanel; ++j) acc[j] += av * panel[p * kGemmPanel + j];
+      }
+      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] += acc[j];
+    }
+  }
+}
+
+void exp_f32(const float* x, float* y, int64_t n) {
+  // As the SIMD kernels: 0 where e^x would be a subnormal.
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < -87.0f ? 0.0f : std::exp(x[i]);
+}
+
+}  // namespace wenxin::kernels::generic
