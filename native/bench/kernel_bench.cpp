@@ -50,11 +50,12 @@ int main(int argc, char** argv) {
   for (Isa isa : supported_isas()) {
     const KernelTable& k = *kernels_for(isa);
     const int reps = isa == Isa::kGeneric ? 1 : 5;
-    // rows in L2-sized blocks, as the engine walks them
+    // rows in L2-sized blocks when there are several tokens, all at once for one, as the engine walks them
+    const int64_t block = T == 1 ? N : 96;
     const double tf = seconds(
         [&] {
-          for (int64_t n0 = 0; n0 < N; n0 += 96)
-            k.gemm_float(x.data(), T, K, wb.data(), DType::kBF16, K * 2, n0, std::min(N, n0 + 96), y.data(), N);
+          for (int64_t n0 = 0; n0 < N; n0 += block)
+            k.gemm_float(x.data(), T, K, wb.data(), DType::kBF16, K * 2, n0, std::min(N, n0 + block), y.data(), N);
         },
         reps);
     QuantizedActivations qa;

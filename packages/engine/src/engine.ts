@@ -432,13 +432,14 @@ export class Engine {
   /**
    * Compiles a generation `constraint` on a worker thread, so that a costly one (a client's JSON
    * schema) does not hold the event loop, within `limits` (default `CONSTRAINT_LIMITS`: grammar
-   * size and compile time). Pass the same object as generate()'s `constraint` and it is not
-   * compiled again; generate() compiles any other constraint itself, on the calling thread, within
+   * size and compile time). Pass the same object, unchanged, as generate()'s `constraint` and it
+   * is not compiled again; generate() compiles any other constraint itself, on the calling thread, within
    * the default limits. Resolves with the JSON schema keywords that were relaxed (see
    * `ConstraintOutcome.warnings`); rejects with ERR_WENXIN_INVALID_ARGUMENT naming the schema path
    * or grammar rule at fault, a limit overrun included.
    */
   async prepareConstraint(constraint: Constraint, limits: Partial<ConstraintLimits> = {}): Promise<string[]> {
+    this.assertOpen();
     const parsed = parseOrThrow(constraintSchema, constraint, "constraint");
     const compiled = await compileConstraintOffThread(parsed, { ...CONSTRAINT_LIMITS, ...limits });
     rememberPrepared(constraint, compiled);

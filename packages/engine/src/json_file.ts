@@ -48,24 +48,21 @@ export function parseJsonObject(
   return value as Record<string, unknown>;
 }
 
-/** A JSON file that must exist (FILE_NOT_FOUND when it does not, INVALID_FILE when it cannot be read or parsed). */
-export async function readJsonFile(file: string): Promise<unknown> {
-  let text: string;
+/** A file that must exist, as text (FILE_NOT_FOUND when it does not, INVALID_FILE when it cannot be read). */
+async function readText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (err) {
     throw fileReadError(file, err);
   }
-  return parseJson(file, text);
+}
+
+/** A JSON file that must exist (FILE_NOT_FOUND when it does not, INVALID_FILE when it cannot be read or parsed). */
+export async function readJsonFile(file: string): Promise<unknown> {
+  return parseJson(file, await readText(file));
 }
 
 /** readJsonFile for a file that must hold a JSON object. */
 export async function readJsonObjectFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw fileReadError(file, err);
-  }
-  return parseJsonObject(file, text);
+  return parseJsonObject(file, await readText(file));
 }

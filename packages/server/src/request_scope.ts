@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 
 import type { Release } from "./admission.js";
 import { ApiError, toApiError } from "./errors.js";
+import { LagBackoff } from "./lag_backoff.js";
 import type { InFlightRequest } from "./served_model.js";
 import type { ServingContext } from "./serving_context.js";
 import type { SseStream } from "./sse.js";
@@ -25,6 +26,9 @@ export class RequestScope {
   /** What pauses the request's engine work while its client lags, and resumes it. */
   private lagHandlers: { pause(): void; resume(): void } | undefined;
   private gone = false;
+  private readonly backoff = new LagBackoff();
+  /** What the socket had taken (handed to the kernel) when the request last resumed. */
+  private sentAtResume: number | undefined;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -117,10 +121,20 @@ export class RequestScope {
     this.lagHandlers?.pause(); // before the slots go: no one else's slot is shared with work still running
     this.release?.();
     this.release = undefined;
+    const sent = this.sent();
+    const waitMs = this.backoff.onLag(this.sentAtResume === undefined ? undefined : sent - this.sentAtResume);
     await stream.writable(this.signal);
+    if (waitMs > 0) await sleepUnlessAborted(waitMs, this.signal);
     if (this.signal.aborted) return;
     this.release = await this.model.admission.acquire(this.signal, this.sequences, null, undefined, true);
+    this.sentAtResume = this.sent();
     this.lagHandlers?.resume();
+  }
+
+  /** Bytes the socket has handed to the kernel so far (written, less what still waits in Node). */
+  private sent(): number {
+    const socket = this.request.raw?.socket;
+    return socket ? socket.bytesWritten - socket.writableLength : 0;
   }
 
   /** Counts the request's prompt tokens (once, whatever `n`). */
@@ -175,4 +189,16 @@ export class RequestScope {
     this.inFlight?.end();
     this.inFlight = undefined;
   }
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

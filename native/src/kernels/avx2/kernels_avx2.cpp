@@ -10,6 +10,7 @@
 
 #include "kernels/attention_x86.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx2 {
@@ -45,8 +46,10 @@ inline float scalar_w(const uint8_t* row, int64_t k) {
     return f16_to_f32(reinterpret_cast<const uint16_t*>(row)[k]);
 }
 
+// R rows (n, n + rs, ..., n + (R - 1) · rs) × TT tokens.
 template <DType WT, int R, int TT>
-void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y, int64_t ldy) {
+void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y, int64_t ldy,
+                int64_t rs = 1) {
   __m256 acc[R][TT];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
@@ -55,25 +58,25 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
     __m256 xv[TT];
     for (int t = 0; t < TT; ++t) xv[t] = _mm256_loadu_ps(x + t * k + i);
     for (int r = 0; r < R; ++r) {
-      const __m256 wv = load_w8<WT>(w + (n + r) * rb, i);
+      const __m256 wv = load_w8<WT>(w + (n + r * rs) * rb, i);
       for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < TT; ++t) {
       float s = hsum(acc[r][t]);
-      for (int64_t j = i; j < k; ++j) s += scalar_w<WT>(w + (n + r) * rb, j) * x[t * k + j];
-      y[t * ldy + n + r] = s;
+      for (int64_t j = i; j < k; ++j) s += scalar_w<WT>(w + (n + r * rs) * rb, j) * x[t * k + j];
+      y[t * ldy + n + r * rs] = s;
     }
 }
 
 template <DType WT>
 void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb, int64_t n0, int64_t n1,
                       float* y, int64_t ldy) {
-  if (T == 1) {
-    int64_t n = n0;
-    for (; n + 8 <= n1; n += 8) float_tile<WT, 8, 1>(x, k, w, rb, n, y, ldy);
-    for (; n < n1; ++n) float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy);
+  if (T == 1) {  // decode: 8 rows from 8 segments (gemv_segments.h)
+    for_each_segment_tile<8>(
+        n0, n1, [&](int64_t n, int64_t rs) { float_tile<WT, 8, 1>(x, k, w, rb, n, y, ldy, rs); },
+        [&](int64_t n) { float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy); });
     return;
   }
   // Token rows in blocks of 32 (activations in L2), then weight rows, then the block's tokens, so the
@@ -102,27 +105,30 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
 // bf16 weights, 16 at a time: one 32-byte load holds 8 pairs (element 2j in the low half of 32-bit lane
 // j, 2j + 1 in the high half), so a shift and a mask give the even and the odd elements as floats, two
 // ops per 16 weights against the activations split the same way once per call (`xs`: per token, per
-// 16 elements, the 8 even ones then the 8 odd ones). R rows × TT tokens of accumulators.
+// 16 elements, the 8 even ones then the 8 odd ones). R rows (n, n + rs, ...) × TT tokens; the even and
+// the odd products in separate accumulators when TT = 1, so decode has 2R independent FMA chains.
 template <int R, int TT>
 void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y,
-               int64_t ldy) {
+               int64_t ldy, int64_t rs = 1) {
   const int64_t k16 = k / 16 * 16;
-  __m256 acc[R][TT];
+  constexpr int kHalves = TT == 1 ? 2 : 1;
+  __m256 acc[R][TT * kHalves];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int t = 0; t < TT * kHalves; ++t) acc[r][t] = _mm256_setzero_ps();
   const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
   for (int64_t i = 0; i < k16; i += 16) {
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (n + r) * rb + 2 * i));
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (n + r * rs) * rb + 2 * i));
       const __m256 we = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
       const __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(v, high));
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        acc[r][t] = _mm256_fmadd_ps(we, _mm256_loadu_ps(xs + t * k16 + i), acc[r][t]);
-        acc[r][t] = _mm256_fmadd_ps(wo, _mm256_loadu_ps(xs + t * k16 + i + 8), acc[r][t]);
+        acc[r][t * kHalves] = _mm256_fmadd_ps(we, _mm256_loadu_ps(xs + t * k16 + i), acc[r][t * kHalves]);
+        acc[r][t * kHalves + kHalves - 1] =
+            _mm256_fmadd_ps(wo, _mm256_loadu_ps(xs + t * k16 + i + 8), acc[r][t * kHalves + kHalves - 1]);
       }
     }
   }
@@ -130,9 +136,9 @@ void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, siz
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      float s = hsum(acc[r][t]);
-      for (int64_t j = k16; j < k; ++j) s += scalar_w<DType::kBF16>(w + (n + r) * rb, j) * x[t * k + j];
-      y[t * ldy + n + r] = s;
+      float s = hsum(kHalves == 2 ? _mm256_add_ps(acc[r][2 * t], acc[r][2 * t + 1]) : acc[r][t]);
+      for (int64_t j = k16; j < k; ++j) s += scalar_w<DType::kBF16>(w + (n + r * rs) * rb, j) * x[t * k + j];
+      y[t * ldy + n + r * rs] = s;
     }
 }
 
@@ -152,10 +158,10 @@ void gemm_bf16(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb
                        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odd), 0xD8)));
     }
   const float* xs = split.data();
-  if (T == 1) {
-    int64_t n = n0;
-    for (; n + 4 <= n1; n += 4) bf16_tile<4, 1>(xs, x, k, w, rb, n, y, ldy);
-    for (; n < n1; ++n) bf16_tile<1, 1>(xs, x, k, w, rb, n, y, ldy);
+  if (T == 1) {  // decode: 4 rows from 4 segments (gemv_segments.h), 8 FMA chains
+    for_each_segment_tile<4>(
+        n0, n1, [&](int64_t n, int64_t rs) { bf16_tile<4, 1>(xs, x, k, w, rb, n, y, ldy, rs); },
+        [&](int64_t n) { bf16_tile<1, 1>(xs, x, k, w, rb, n, y, ldy); });
     return;
   }
   // Token rows in blocks of 30 (activations in L2), weight rows 4 at a time, then the block's tokens

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/avx2/avx2.h"
+#include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 #include "kernels/interleaved_tiles.h"
 

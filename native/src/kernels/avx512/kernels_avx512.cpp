@@ -10,6 +10,7 @@
 
 #include "kernels/attention_x86.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx512 {
@@ -34,8 +35,10 @@ inline __m512 load_w(const uint8_t* row, int64_t k, __mmask16 m) {
 
 // R weight rows × TT tokens, all of K: R × TT accumulators stay in registers (a flat array and
 // fully unrolled loops, so the compiler keeps it out of memory).
+// Rows n, n + rs, ..., n + (R - 1) · rs.
 template <DType WT, int R, int TT>
-void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y, int64_t ldy) {
+void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y, int64_t ldy,
+                int64_t rs = 1) {
   __m512 acc[R * TT];
 #pragma GCC unroll 32
   for (int i = 0; i < R * TT; ++i) acc[i] = _mm512_setzero_ps();
@@ -46,7 +49,7 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
     for (int t = 0; t < TT; ++t) xv[t] = _mm512_loadu_ps(x + t * k + i);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = load_w<WT>(w + (n + r) * rb, i, static_cast<__mmask16>(0xFFFF));
+      const __m512 wv = load_w<WT>(w + (n + r * rs) * rb, i, static_cast<__mmask16>(0xFFFF));
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) acc[r * TT + t] = _mm512_fmadd_ps(wv, xv[t], acc[r * TT + t]);
     }
@@ -58,22 +61,22 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
       const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * k + full);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
-        acc[r * TT + t] = _mm512_fmadd_ps(load_w<WT>(w + (n + r) * rb, full, m), xv, acc[r * TT + t]);
+        acc[r * TT + t] = _mm512_fmadd_ps(load_w<WT>(w + (n + r * rs) * rb, full, m), xv, acc[r * TT + t]);
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < TT; ++t) y[t * ldy + n + r] = _mm512_reduce_add_ps(acc[r * TT + t]);
+    for (int t = 0; t < TT; ++t) y[t * ldy + n + r * rs] = _mm512_reduce_add_ps(acc[r * TT + t]);
 }
 
 template <DType WT>
 void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb, int64_t n0, int64_t n1,
                       float* y, int64_t ldy) {
-  if (T == 1) {  // decode: many rows in flight to hide FMA latency and keep loads streaming
-    int64_t n = n0;
-    for (; n + 8 <= n1; n += 8) float_tile<WT, 8, 1>(x, k, w, rb, n, y, ldy);
-    for (; n < n1; ++n) float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy);
+  if (T == 1) {  // decode: 8 rows (8 FMA chains) from 8 segments (gemv_segments.h)
+    for_each_segment_tile<8>(
+        n0, n1, [&](int64_t n, int64_t rs) { float_tile<WT, 8, 1>(x, k, w, rb, n, y, ldy, rs); },
+        [&](int64_t n) { float_tile<WT, 1, 1>(x, k, w, rb, n, y, ldy); });
     return;
   }
   // Token rows in blocks of 32 (their activations stay in L2), weight rows next, then the block's

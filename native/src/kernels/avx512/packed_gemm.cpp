@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "kernels/avx512/avx512.h"
+#include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 #include "kernels/interleaved_tiles.h"
 
@@ -15,9 +16,10 @@ namespace wenxin::kernels::avx512 {
 
 namespace {
 
+// Row groups g0, g0 + gs, ..., g0 + (G - 1) · gs × TT tokens.
 template <bool Q4, int G, int TT>
 void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packed, int64_t g0, int64_t n, float* y,
-                 int64_t ldy) {
+                 int64_t ldy, int64_t gs = 1) {
   const int64_t k = x.k, nb = x.blocks();
   const int64_t bb = packed_block_bytes(Q4);
   constexpr int32_t kOffset = Q4 ? 8 : 128;
@@ -30,7 +32,7 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk[G];
 #pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) blk[g] = packed + ((g0 + g) * nb + b) * bb;
+    for (int g = 0; g < G; ++g) blk[g] = packed + ((g0 + g * gs) * nb + b) * bb;
     __m512i acc[G][TT];
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g)
@@ -95,7 +97,7 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
   }
 #pragma GCC unroll 8
   for (int g = 0; g < G; ++g) {
-    const int64_t row0 = (g0 + g) * kPackRows;
+    const int64_t row0 = (g0 + g * gs) * kPackRows;
     const int64_t valid = n - row0 >= kPackRows ? kPackRows : n - row0;
     const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
 #pragma GCC unroll 8
@@ -108,10 +110,10 @@ void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, 
                        int64_t ldy) {
   const int64_t T = x.rows;
   const int64_t ga = n0 / kPackRows, gb = (n1 + kPackRows - 1) / kPackRows;
-  if (T == 1) {  // decode: four row groups in flight hide the dot-product latency
-    int64_t g = ga;
-    for (; g + 4 <= gb; g += 4) packed_tile<Q4, 4, 1>(x, 0, w.packed, g, w.n, y, ldy);
-    for (; g < gb; ++g) packed_tile<Q4, 1, 1>(x, 0, w.packed, g, w.n, y, ldy);
+  if (T == 1) {  // decode: four row groups from four segments (gemv_segments.h) hide the dot-product latency
+    for_each_segment_tile<4>(
+        ga, gb, [&](int64_t g, int64_t gs) { packed_tile<Q4, 4, 1>(x, 0, w.packed, g, w.n, y, ldy, gs); },
+        [&](int64_t g) { packed_tile<Q4, 1, 1>(x, 0, w.packed, g, w.n, y, ldy); });
     return;
   }
   // Token rows in blocks of 32 (their int8 activations stay in L2), then row groups, then the block's

@@ -8,6 +8,7 @@
 #include "kernels/attention_x86.h"
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx_vnni/avx_vnni.h"
+#include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 
 // WENXIN_EMULATE_VNNI (the kernel tests' second build of this file, avx_vnni_emulated::kTable): the

@@ -76,4 +76,17 @@ const Ernie45TensorName& ernie45_global(bool Ernie45TensorName::* flag) {
   malformed("no such global entry");  // unreachable: parse() checked both flags
 }
 
+const Ernie45TensorName& ernie45_tensor(const std::string& gguf) {
+  const Ernie45TensorNames& names = ernie45_tensor_names();
+  for (const auto* list : {&names.global, &names.layer})
+    for (const Ernie45TensorName& n : *list)
+      if (n.gguf == gguf) return n;
+  malformed("no entry has the GGUF key '" + gguf + "'");
+}
+
+std::string module_of(const std::string& hf) {
+  const size_t dot = hf.rfind('.');
+  return dot == std::string::npos ? std::string() : hf.substr(0, dot);
+}
+
 }  // namespace wenxin::model

@@ -31,5 +31,9 @@ struct Ernie45TensorNames {
 const Ernie45TensorNames& ernie45_tensor_names();
 // The global entry marked `flag` (embedding or head).
 const Ernie45TensorName& ernie45_global(bool Ernie45TensorName::* flag);
+// The entry whose GGUF key is `gguf` ("output_norm"; "attn_q" for a layer entry), global or per layer.
+const Ernie45TensorName& ernie45_tensor(const std::string& gguf);
+// "self_attn" of "self_attn.q_proj".
+std::string module_of(const std::string& hf);
 
 }  // namespace wenxin::model

@@ -6,6 +6,7 @@
 #include "kernels/interleaved_tiles.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
+#include "model/ernie4_5/tensor_names.h"
 
 namespace wenxin::model {
 
@@ -23,6 +24,11 @@ class Binder {
   }
 
   const std::string& prefix() const { return prefix_; }
+  // A table name ("model.norm", "model.layers.") with this checkpoint's prefix.
+  std::string named(const std::string& hf) const {
+    static const std::string kModel = "model.";
+    return hf.rfind(kModel, 0) == 0 ? prefix_ + hf.substr(kModel.size()) : hf;
+  }
   const TensorView* find(const std::string& name) const { return store_.find(name); }
 
   Status tensor(const std::string& name, std::vector<int64_t> shape, TensorView* out) const {
@@ -148,40 +154,55 @@ class Binder {
     return l;
   }
 
-  Status ffn(const std::string& base, int64_t width, FeedForward* f) const {
+  // gate / up / down: the projections' module names (tensor_names.json); some exports fuse gate and
+  // up into one up_gate_proj beside them.
+  Status ffn(const std::string& gate, const std::string& up, const std::string& down, int64_t width,
+             FeedForward* f) const {
     const int64_t h = hp_.hidden_size;
-    if (store_.find(base + ".up_gate_proj.weight") != nullptr && store_.find(base + ".gate_proj.weight") == nullptr) {
+    const std::string fused_name = module_of(gate) + ".up_gate_proj.weight";
+    if (store_.find(fused_name) != nullptr && store_.find(gate + ".weight") == nullptr) {
       TensorView fused;
-      WENXIN_RETURN_IF_ERROR(tensor(base + ".up_gate_proj.weight", {2 * width, h}, &fused));
-      f->gate = rows(fused, 0, width, h, base + ".gate_proj");
-      f->up = rows(fused, width, width, h, base + ".up_proj");
+      WENXIN_RETURN_IF_ERROR(tensor(fused_name, {2 * width, h}, &fused));
+      f->gate = rows(fused, 0, width, h, gate);
+      f->up = rows(fused, width, width, h, up);
     } else {
-      WENXIN_RETURN_IF_ERROR(linear(base + ".gate_proj", width, h, &f->gate));
-      WENXIN_RETURN_IF_ERROR(linear(base + ".up_proj", width, h, &f->up));
+      WENXIN_RETURN_IF_ERROR(linear(gate, width, h, &f->gate));
+      WENXIN_RETURN_IF_ERROR(linear(up, width, h, &f->up));
     }
-    return linear(base + ".down_proj", h, width, &f->down);
+    return linear(down, h, width, &f->down);
   }
 
-  Status attention(const std::string& base, LayerWeights* lw) const {
+  // `layer`: "model.layers.3"; the projections' names come from tensor_names.json.
+  Status attention(const std::string& layer, LayerWeights* lw) const {
     const int64_t h = hp_.hidden_size, qd = hp_.q_dim(), kvd = hp_.kv_dim();
-    if (store_.find(base + ".qkv_proj.weight") != nullptr && store_.find(base + ".q_proj.weight") == nullptr) {
+    const std::string q = layer + "." + ernie45_tensor("attn_q").hf, k = layer + "." + ernie45_tensor("attn_k").hf,
+                      v = layer + "." + ernie45_tensor("attn_v").hf, o = layer + "." + ernie45_tensor("attn_output").hf;
+    const std::string fused_name = module_of(q) + ".qkv_proj.weight";
+    if (store_.find(fused_name) != nullptr && store_.find(q + ".weight") == nullptr) {
       TensorView fused;
-      WENXIN_RETURN_IF_ERROR(tensor(base + ".qkv_proj.weight", {qd + 2 * kvd, h}, &fused));
-      lw->q = rows(fused, 0, qd, h, base + ".q_proj");
-      lw->k = rows(fused, qd, kvd, h, base + ".k_proj");
-      lw->v = rows(fused, qd + kvd, kvd, h, base + ".v_proj");
+      WENXIN_RETURN_IF_ERROR(tensor(fused_name, {qd + 2 * kvd, h}, &fused));
+      lw->q = rows(fused, 0, qd, h, q);
+      lw->k = rows(fused, qd, kvd, h, k);
+      lw->v = rows(fused, qd + kvd, kvd, h, v);
     } else {
-      WENXIN_RETURN_IF_ERROR(linear(base + ".q_proj", qd, h, &lw->q));
-      WENXIN_RETURN_IF_ERROR(linear(base + ".k_proj", kvd, h, &lw->k));
-      WENXIN_RETURN_IF_ERROR(linear(base + ".v_proj", kvd, h, &lw->v));
+      WENXIN_RETURN_IF_ERROR(linear(q, qd, h, &lw->q));
+      WENXIN_RETURN_IF_ERROR(linear(k, kvd, h, &lw->k));
+      WENXIN_RETURN_IF_ERROR(linear(v, kvd, h, &lw->v));
     }
-    return linear(base + ".o_proj", h, qd, &lw->o);
+    return linear(o, h, qd, &lw->o);
   }
 
-  Status moe(const std::string& base, MoeBlock* m) const {
+  // The dense MLP of `layer`.
+  Status dense(const std::string& layer, FeedForward* f) const {
+    const auto name = [&](const char* key) { return layer + "." + ernie45_tensor(key).hf; };
+    return ffn(name("ffn_gate"), name("ffn_up"), name("ffn_down"), hp_.intermediate_size, f);
+  }
+
+  Status moe(const std::string& layer, MoeBlock* m) const {
     const int64_t h = hp_.hidden_size, e = hp_.moe_num_experts;
-    WENXIN_RETURN_IF_ERROR(vector(base + ".gate.weight", {e, h}, &m->router));
-    const std::string bias_name = base + ".moe_statics.e_score_correction_bias";
+    const auto name = [&](const char* key) { return layer + "." + ernie45_tensor(key).hf; };
+    WENXIN_RETURN_IF_ERROR(vector(name("ffn_gate_inp") + ".weight", {e, h}, &m->router));
+    const std::string bias_name = name("exp_probs_b");
     if (const TensorView* b = store_.find(bias_name)) {
       WENXIN_RETURN_IF_ERROR(vector(
           bias_name, b->shape.size() == 1 ? std::vector<int64_t>{e} : std::vector<int64_t>{1, e}, &m->score_bias));
@@ -189,12 +210,18 @@ class Binder {
       m->score_bias.assign(static_cast<size_t>(e), 0.0f);
     }
     m->experts.resize(static_cast<size_t>(e));
-    for (int64_t i = 0; i < e; ++i)
-      WENXIN_RETURN_IF_ERROR(ffn(base + ".experts." + std::to_string(i), hp_.moe_intermediate_size, &m->experts[i]));
+    for (int64_t i = 0; i < e; ++i) {
+      const auto expert = [&](const char* key) {
+        std::string n = name(key);
+        return n.replace(n.find('*'), 1, std::to_string(i));
+      };
+      WENXIN_RETURN_IF_ERROR(ffn(expert("ffn_gate_exps"), expert("ffn_up_exps"), expert("ffn_down_exps"),
+                                 hp_.moe_intermediate_size, &m->experts[i]));
+    }
     m->has_shared = hp_.moe_num_shared_experts > 0;
     if (m->has_shared)
-      WENXIN_RETURN_IF_ERROR(
-          ffn(base + ".shared_experts", hp_.moe_intermediate_size * hp_.moe_num_shared_experts, &m->shared));
+      WENXIN_RETURN_IF_ERROR(ffn(name("ffn_gate_shexp"), name("ffn_up_shexp"), name("ffn_down_shexp"),
+                                 hp_.moe_intermediate_size * hp_.moe_num_shared_experts, &m->shared));
     return Status::ok();
   }
 
@@ -210,36 +237,38 @@ class Binder {
 Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
                             ThreadPool& pool, Ernie45Weights* out) {
   const Binder b(hp, store, /*map_tiles=*/repack);
-  const std::string& p = b.prefix();
   const int64_t h = hp.hidden_size;
-  WENXIN_RETURN_IF_ERROR(b.tensor(p + "embed_tokens.weight", {hp.vocab_size, h}, &out->embed));
-  WENXIN_RETURN_IF_ERROR(b.vector(p + "norm.weight", {h}, &out->final_norm));
+  const Ernie45TensorName& head = ernie45_global(&Ernie45TensorName::head);
+  WENXIN_RETURN_IF_ERROR(
+      b.tensor(b.named(ernie45_global(&Ernie45TensorName::embedding).hf) + ".weight", {hp.vocab_size, h}, &out->embed));
+  WENXIN_RETURN_IF_ERROR(b.vector(b.named(ernie45_tensor("output_norm").hf) + ".weight", {h}, &out->final_norm));
   // The head never has a bias, whatever use_bias says. A tied head reads the embedding, unless a
   // quantized copy of it was saved as lm_head.
-  out->lm_head.name = "lm_head";
+  out->lm_head.name = head.hf;
   out->lm_head.out = hp.vocab_size;
   out->lm_head.in = h;
-  if (store.find("lm_head.qweight") != nullptr) {
-    WENXIN_RETURN_IF_ERROR(b.quantized("lm_head", hp.vocab_size, h, &out->lm_head));
-  } else if (store.find("lm_head.qtiles") != nullptr) {
-    WENXIN_RETURN_IF_ERROR(b.tiled("lm_head", hp.vocab_size, h, &out->lm_head));
+  if (store.find(head.hf + ".qweight") != nullptr) {
+    WENXIN_RETURN_IF_ERROR(b.quantized(head.hf, hp.vocab_size, h, &out->lm_head));
+  } else if (store.find(head.hf + ".qtiles") != nullptr) {
+    WENXIN_RETURN_IF_ERROR(b.tiled(head.hf, hp.vocab_size, h, &out->lm_head));
   } else if (hp.tie_word_embeddings) {
     out->lm_head.weight = out->embed;
   } else {
-    WENXIN_RETURN_IF_ERROR(b.tensor("lm_head.weight", {hp.vocab_size, h}, &out->lm_head.weight));
+    WENXIN_RETURN_IF_ERROR(b.tensor(head.hf + ".weight", {hp.vocab_size, h}, &out->lm_head.weight));
   }
   out->layers.resize(static_cast<size_t>(hp.num_layers));
+  const std::string layers = b.named(ernie45_tensor_names().hf_layer_prefix);
   for (int64_t l = 0; l < hp.num_layers; ++l) {
     LayerWeights& lw = out->layers[l];
-    const std::string base = p + "layers." + std::to_string(l);
-    WENXIN_RETURN_IF_ERROR(b.vector(base + ".input_layernorm.weight", {h}, &lw.attn_norm));
-    WENXIN_RETURN_IF_ERROR(b.vector(base + ".post_attention_layernorm.weight", {h}, &lw.ffn_norm));
-    WENXIN_RETURN_IF_ERROR(b.attention(base + ".self_attn", &lw));
+    const std::string base = layers + std::to_string(l);
+    WENXIN_RETURN_IF_ERROR(b.vector(base + "." + ernie45_tensor("attn_norm").hf + ".weight", {h}, &lw.attn_norm));
+    WENXIN_RETURN_IF_ERROR(b.vector(base + "." + ernie45_tensor("ffn_norm").hf + ".weight", {h}, &lw.ffn_norm));
+    WENXIN_RETURN_IF_ERROR(b.attention(base, &lw));
     lw.is_moe = hp.is_moe_layer(l);
     if (lw.is_moe)
-      WENXIN_RETURN_IF_ERROR(b.moe(base + ".mlp", &lw.moe));
+      WENXIN_RETURN_IF_ERROR(b.moe(base, &lw.moe));
     else
-      WENXIN_RETURN_IF_ERROR(b.ffn(base + ".mlp", hp.intermediate_size, &lw.ffn));
+      WENXIN_RETURN_IF_ERROR(b.dense(base, &lw.ffn));
   }
   // Quantize what is still float (a quantized checkpoint's matrices already are), then repack.
   auto finish = [&](Linear* l) {

@@ -3,7 +3,7 @@
  * transformers uses and their shapes, which layers are MoE (transformers' rule), and Baidu's
  * `ernie.` prefix. GGUF conversion (ernie_gguf_layout.ts), the LoRA module lists, PEFT, the
  * benchmarks' random models and the test helpers derive from it. The tensor names themselves are
- * the table in native/src/model/ernie4_5/tensor_names.json, which the native GGUF reader compiles in.
+ * the table in native/src/model/ernie4_5/tensor_names.json, which the native loader and GGUF reader compile in.
  */
 import { createRequire } from "node:module";
 

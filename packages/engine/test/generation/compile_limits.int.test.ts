@@ -88,8 +88,9 @@ describe("constraint compile limits", () => {
       expect((err as WenxinError).code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
       expect((err as WenxinError).message).toMatch(/compiling took longer than the limit of 1500 ms/);
       expect(performance.now() - started).toBeGreaterThanOrEqual(1_500);
-      // a compile on this thread would have left no gap below 1.5 s
-      expect(longestGap).toBeLessThan(500);
+      // a compile on this thread would have held it for the whole 1.5 s limit (below 1 s leaves
+      // room for a loaded machine's scheduling)
+      expect(longestGap).toBeLessThan(1_000);
       // a good constraint compiles there and comes back whole
       const ok = await compileConstraintOffThread({
         type: "json_schema",
