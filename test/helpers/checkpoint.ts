@@ -24,6 +24,20 @@ export function writeSafetensors(file: string, tensors: Map<string, RawTensor>):
   writeFileSync(file, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t }))));
 }
 
+/**
+ * Rewrites the JSON header of a valid safetensors file in place, keeping its data section byte for
+ * byte: `edit` gets the header's text (its padding trimmed) and returns the text to write, unchecked
+ * and unpadded (the corruption tests write malformed headers on purpose).
+ */
+export function editSafetensorsHeader(file: string, edit: (json: string) => string): void {
+  const buf = readFileSync(file);
+  const { dataStart } = parseSafetensorsBuffer(file, buf).header;
+  const json = Buffer.from(edit(buf.subarray(8, dataStart).toString("utf8").trimEnd()));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(file, Buffer.concat([length, json, buf.subarray(dataStart)]));
+}
+
 /** A temporary copy of a fixture model directory, to be altered by the caller. */
 export function copyModelDir(src: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), "wenxin-test-"));
@@ -79,7 +93,10 @@ export function fusedRemoteCodeTensors(t: Map<string, RawTensor>): Map<string, R
         concatRows([raw, t.get(`${qkv[1]}.k_proj.weight`)!, t.get(`${qkv[1]}.v_proj.weight`)!]),
       );
     else if (ffn)
-      out.set(n.replace(/gate_proj\.weight$/, "up_gate_proj.weight"), concatRows([raw, t.get(`${ffn[1]}.up_proj.weight`)!]));
+      out.set(
+        n.replace(/gate_proj\.weight$/, "up_gate_proj.weight"),
+        concatRows([raw, t.get(`${ffn[1]}.up_proj.weight`)!]),
+      );
     else out.set(n, raw);
   }
   return out;
