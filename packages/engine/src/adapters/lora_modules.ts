@@ -5,7 +5,13 @@
  * from the validated hyper-parameters, so it fits exactly the checkpoint that is loaded.
  */
 import type { ModelConfig } from "../model/config.js";
-import { checkpointTensors, headTensor, isMoeLayer, layerModule, type CheckpointTensor } from "../model/ernie_layout.js";
+import {
+  checkpointTensors,
+  headTensor,
+  isMoeLayer,
+  layerModule,
+  type CheckpointTensor,
+} from "../model/ernie_layout.js";
 
 export type Projection = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 

@@ -148,7 +148,8 @@ export function checkpointTensors(hp: Hparams): CheckpointTensor[] {
   const names = tensorNameTable();
   const out: CheckpointTensor[] = [];
   for (const g of names.global)
-    if (!(g.head && hp.tieWordEmbeddings)) out.push({ name: tensorName(g, g.hf), shape: tensorShape(hp, g), kind: g.kind });
+    if (!(g.head && hp.tieWordEmbeddings))
+      out.push({ name: tensorName(g, g.hf), shape: tensorShape(hp, g), kind: g.kind });
   for (let layer = 0; layer < hp.numHiddenLayers; layer++) {
     const moe = isMoeLayer(hp, layer);
     for (const e of names.layer) {
@@ -161,7 +162,14 @@ export function checkpointTensors(hp: Hparams): CheckpointTensor[] {
         continue;
       }
       for (let expert = 0; expert < hp.moeNumExperts; expert++)
-        out.push({ name: name.replace("*", String(expert)), shape: tensorShape(hp, e), kind: e.kind, layer, expert, gguf });
+        out.push({
+          name: name.replace("*", String(expert)),
+          shape: tensorShape(hp, e),
+          kind: e.kind,
+          layer,
+          expert,
+          gguf,
+        });
     }
   }
   return out;
