@@ -7,12 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 
 import { prepareGgufConversion } from "../../src/gguf/convert_to_gguf.js";
 import { parseModelConfig } from "../../src/model/config.js";
-import {
-  canonicalTensorName,
-  checkpointTensors,
-  fusedExportRows,
-  headTensor,
-} from "../../src/model/ernie_layout.js";
+import { canonicalTensorName, checkpointTensors, fusedExportRows, headTensor } from "../../src/model/ernie_layout.js";
 import { copyModelDir, fusedRemoteCodeTensors, rewriteCheckpoint } from "../../../../test/helpers/checkpoint.js";
 import { DENSE_DIR, MOE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -23,7 +18,9 @@ afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true }))
 
 describe("ernie_layout", () => {
   it("spells Baidu's remote-code names as transformers does", () => {
-    expect(canonicalTensorName("ernie.layers.0.self_attn.q_proj.weight")).toBe("model.layers.0.self_attn.q_proj.weight");
+    expect(canonicalTensorName("ernie.layers.0.self_attn.q_proj.weight")).toBe(
+      "model.layers.0.self_attn.q_proj.weight",
+    );
     expect(canonicalTensorName("ernie.norm.weight")).toBe("model.norm.weight");
     expect(canonicalTensorName("lm_head.weight")).toBe("lm_head.weight");
     expect(canonicalTensorName("model.norm.weight")).toBe("model.norm.weight");
@@ -46,7 +43,10 @@ describe("ernie_layout", () => {
     expect(rows.get(`${attn}.v_proj.weight`)).toEqual({ name: `${attn}.qkv_proj.weight`, row: q + kv });
     expect(rows.has(`${attn}.o_proj.weight`)).toBe(false);
     const dense = "model.layers.0.mlp";
-    expect(rows.get(`${dense}.up_proj.weight`)).toEqual({ name: `${dense}.up_gate_proj.weight`, row: hp.intermediateSize });
+    expect(rows.get(`${dense}.up_proj.weight`)).toEqual({
+      name: `${dense}.up_gate_proj.weight`,
+      row: hp.intermediateSize,
+    });
     const expert = "model.layers.1.mlp.experts.7";
     expect(rows.get(`${expert}.gate_proj.weight`)).toEqual({ name: `${expert}.up_gate_proj.weight`, row: 0 });
     expect(rows.get(`${expert}.up_proj.weight`)).toEqual({
@@ -68,6 +68,8 @@ describe("ernie_layout", () => {
     const [want, got] = await Promise.all([prepareGgufConversion(MOE_DIR, "f32"), prepareGgufConversion(dir, "f32")]);
     expect(got.tensors.map((t) => t.name)).toEqual(want.tensors.map((t) => t.name));
     const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-    want.tensors.forEach((t, i) => expect(bytes(got.tensors[i]!.values()).equals(bytes(t.values())), t.name).toBe(true));
+    want.tensors.forEach((t, i) =>
+      expect(bytes(got.tensors[i]!.values()).equals(bytes(t.values())), t.name).toBe(true),
+    );
   });
 });
