@@ -6,8 +6,10 @@ import path from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Engine, WenxinError, type WenxinErrorCode } from "../../packages/engine/src/index.js";
+import type { WenxinError } from "../../packages/engine/src/index.js";
+import { Engine, type WenxinErrorCode } from "../../packages/engine/src/index.js";
 import { parseSafetensorsBuffer } from "../../packages/engine/src/model/safetensors_file.js";
+import { loadErrorOf } from "../helpers/errors.js";
 import { copyModelDir, editSafetensorsHeader, readRawSafetensors, writeSafetensors } from "../helpers/checkpoint.js";
 import { DENSE_DIR, MOE_DIR } from "../helpers/fixtures.js";
 
@@ -43,15 +45,7 @@ function editJson(file: string, edit: (j: Record<string, unknown>) => void): voi
 }
 
 async function loadError(dir: string, code: WenxinErrorCode, ...named: string[]): Promise<WenxinError> {
-  const err = await Engine.load(dir, { threads: 1 }).then(
-    async (e) => {
-      await e.close();
-      return new Error("loaded a corrupted checkpoint");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WenxinError);
-  const w = err as WenxinError;
+  const w = await loadErrorOf(dir);
   expect(w.code, w.message).toBe(code);
   for (const s of named) expect(w.message).toContain(s);
   return w;
