@@ -28,11 +28,13 @@ export { readIfExists, readJsonFile, readJsonObjectFile, parseJson, parseJsonObj
 export {
   canonicalTensorName,
   checkpointTensors,
+  fusedExportRows,
+  headTensor,
   isMoeLayer,
   moeLayerEnd,
   parameterCount,
   tensorNameTable,
-  REMOTE_CODE_PREFIX,
+  tensorShape,
 } from "./model/ernie_layout.js";
 export type { CheckpointTensor, TensorKind, TensorNameEntry, TensorNameTable } from "./model/ernie_layout.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";
@@ -44,6 +46,8 @@ export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
 // LoRA fine-tuning options
 export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
 export { learningRate } from "./training/schedule.js";
+// Seeded randomness (mulberry32): the trainer's, and what benchmarks and tests replay runs with
+export { Random } from "./training/random.js";
 
 // GGUF: read, write, convert
 export { readGgufFile } from "./gguf/gguf_reader.js";
