@@ -15,31 +15,19 @@ function out(target, name, bytes) {
   writeFileSync(path.join(corpus, target, name), bytes);
 }
 
+// The fixtures are read, and the seeds written, by @wenxin/engine's safetensors module.
+const { encodeSafetensors, parseSafetensorsBuffer } = await import("../../packages/engine/dist/internal.js");
+
 function readTensors(file) {
   const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
-  const tensors = [];
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const [b, e] = info.data_offsets;
-    tensors.push({ name, dtype: info.dtype, shape: info.shape, bytes: buf.subarray(8 + n + b, 8 + n + e) });
-  }
-  return { buf, headerLength: n, tensors };
-}
-
-function safetensors(tensors, metadata) {
-  const header = metadata ? { __metadata__: metadata } : {};
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
-  }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([head, Buffer.from(json), ...tensors.map((t) => t.bytes)]);
+  const { header, bytes } = parseSafetensorsBuffer(file, buf);
+  const tensors = [...header.tensors.values()].map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    bytes: bytes(t),
+  }));
+  return { buf, headerLength: header.dataStart - 8, tensors };
 }
 
 // safetensors_header: the small tensors of each fixture file, and a header cut off from its data.
@@ -51,7 +39,7 @@ const sources = {
 for (const [label, file] of Object.entries(sources)) {
   const { buf, headerLength, tensors } = readTensors(file);
   const small = tensors.filter((t) => t.bytes.length <= 512).slice(0, 6);
-  out("safetensors_header", `${label}_small.safetensors`, safetensors(small, { format: "pt" }));
+  out("safetensors_header", `${label}_small.safetensors`, encodeSafetensors(small, { format: "pt" }));
   out("safetensors_header", `${label}_header_only.safetensors`, buf.subarray(0, Math.min(8 + headerLength, 4096)));
 }
 {
@@ -61,7 +49,7 @@ for (const [label, file] of Object.entries(sources)) {
   out(
     "safetensors_header",
     "dtypes.safetensors",
-    safetensors([
+    encodeSafetensors([
       { name: "f32", dtype: "F32", shape: [16], bytes: b },
       { name: "f16", dtype: "F16", shape: [4, 8], bytes: b },
       { name: "bf16", dtype: "BF16", shape: [32], bytes: b },

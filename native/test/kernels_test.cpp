@@ -15,6 +15,7 @@
 #include "kernels/quantize_weights.h"
 #if defined(__x86_64__) || defined(_M_X64)
 #include "kernels/attention_x86.h"
+#include "kernels/avx512/avx512.h"
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
 #include "kernels/arm/neon.h"
@@ -124,6 +125,54 @@ void test_gemm_panels(const KernelTable& ref, const KernelTable& isa) {
           for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
         check(untouched, shape("gemm_panels leaves c's padding", isa.name, M, N, K));
       }
+}
+
+// The bf16 panel products: every tile row count and remainder, partial panels, odd pair counts, a
+// strided `a` and `c`, accumulation into c. Each product of two bf16 is exact, so the sums match the
+// reference up to float32 summation order. `gemm` is the table's entry or another implementation of it.
+using PanelsBf16 = void (*)(const uint16_t*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, float*, int64_t);
+void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::string& name) {
+  for (int64_t M : {1, 3, 4, 5, 12, 13, 25})
+    for (int64_t N : {1, 9, 16, 32, 45, 70})
+      for (int64_t KP : {1, 7, 64, 129}) {
+        const int64_t lda = 2 * KP + 4, ldc = N + 5, panels = (N + kGemmPanel - 1) / kGemmPanel;
+        std::vector<uint16_t> a(M * lda), b(panels * KP * 2 * kGemmPanel);
+        const auto af = random_floats(a.size()), bf = random_floats(b.size(), 0.1f);
+        for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
+        for (size_t i = 0; i < b.size(); ++i) {  // columns past N are zero, as the contract says
+          const int64_t col = static_cast<int64_t>(i) / (2 * KP * kGemmPanel) * kGemmPanel + (i / 2) % kGemmPanel;
+          b[i] = col < N ? bf16(bf[i]) : 0;
+        }
+        const auto c0 = random_floats(M * ldc);
+        std::vector<float> x = c0, y = c0;
+        ref.gemm_panels_bf16(a.data(), lda, M, KP, b.data(), N, x.data(), ldc);
+        gemm(a.data(), lda, M, KP, b.data(), N, y.data(), ldc);
+        check(close(y, x, 1e-5f, 0.1f), shape("gemm_panels_bf16", name.c_str(), M, N, 2 * KP));
+        bool untouched = true;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+        check(untouched, shape("gemm_panels_bf16 leaves c's padding", name.c_str(), M, N, 2 * KP));
+      }
+  // The reference itself against float32 products of the same bf16 values.
+  if (gemm != ref.gemm_panels_bf16) return;
+  const int64_t M = 5, N = 40, KP = 9, panels = 2;
+  std::vector<uint16_t> a(M * 2 * KP), b(panels * KP * 2 * kGemmPanel, 0);
+  for (auto& v : a) v = bf16(random_floats(1)[0]);
+  std::vector<float> want(M * N, 0.0f), got(M * N, 0.0f);
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t p = 0; p < 2 * KP; ++p) {
+      const uint16_t w = bf16(random_floats(1)[0]);
+      b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] = w;
+      for (int64_t i = 0; i < M; ++i) {
+        uint32_t x = static_cast<uint32_t>(a[i * 2 * KP + p]) << 16, y = static_cast<uint32_t>(w) << 16;
+        float fx, fy;
+        std::memcpy(&fx, &x, 4);
+        std::memcpy(&fy, &y, 4);
+        want[i * N + j] += fx * fy;
+      }
+    }
+  ref.gemm_panels_bf16(a.data(), 2 * KP, M, KP, b.data(), N, got.data(), N);
+  check(close(got, want, 1e-5f, 0.1f), "gemm_panels_bf16 [generic] against float32 products of the bf16 values");
 }
 
 // Quantized weights of the kernels' layouts, built from random bytes and scales.
@@ -499,6 +548,7 @@ int main() {
     const int before = passed + failed;
     test_gemm_float(ref, k);
     test_gemm_panels(ref, k);
+    test_gemm_panels_bf16(ref, k.gemm_panels_bf16, k.name);
     test_quantized(ref, k);
     test_gemm_fp8(ref, k);
     test_attention(ref, k);
@@ -508,6 +558,14 @@ int main() {
     test_vector_ops(ref, k);
     std::printf("%s: %d checks\n", k.name, passed + failed - before);
   }
+#if defined(__x86_64__) || defined(_M_X64)
+  // AVX-512's bf16 products without vdpbf16ps (what CPUs without AVX-512 BF16 run), wherever AVX-512 runs.
+  if (kernels_for(Isa::kAvx512) != nullptr) {
+    const int before = passed + failed;
+    test_gemm_panels_bf16(ref, avx512::gemm_panels_bf16_widened, "avx512 widened");
+    std::printf("avx512 widened bf16: %d checks\n", passed + failed - before);
+  }
+#endif
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -14,6 +14,11 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { Engine, convertToGguf, systemInfo } from "../../packages/engine/dist/index.js";
+import {
+  decodeTensorF32,
+  parseSafetensorsBuffer,
+  readSafetensorsHeaderSync,
+} from "../../packages/engine/dist/internal.js";
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/ernie45");
 const DENSE_DIR = path.join(FIXTURES, "tiny-ernie45-dense");
@@ -22,16 +27,8 @@ const LORA_DIR = path.join(FIXTURES, "tiny-ernie45-dense-lora");
 const LOGIT_TOL = 1e-3;
 
 function readSafetensors(file) {
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
-  const out = new Map();
-  for (const [name, info] of Object.entries(header)) {
-    if (name === "__metadata__") continue;
-    const bytes = buf.subarray(8 + n + info.data_offsets[0], 8 + n + info.data_offsets[1]);
-    out.set(name, new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
-  }
-  return out;
+  const { header, bytes } = parseSafetensorsBuffer(file, readFileSync(file));
+  return new Map([...header.tensors.values()].map((t) => [t.name, decodeTensorF32(file, t, bytes(t))]));
 }
 
 function loadGolden(model) {
@@ -66,17 +63,15 @@ function checkLogits(logits, golden, name, vocab) {
 function fixtureAdapter() {
   const config = JSON.parse(readFileSync(path.join(LORA_DIR, "adapter_config.json"), "utf8"));
   const file = path.join(LORA_DIR, "adapter_model.safetensors");
-  const buf = readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString("utf8"));
+  const { tensors } = readSafetensorsHeaderSync(file);
   const ref = (name) => ({
     file,
-    dtype: header[name].dtype,
-    shape: header[name].shape,
-    byteOffset: 8 + n + header[name].data_offsets[0],
-    byteLength: header[name].data_offsets[1] - header[name].data_offsets[0],
+    dtype: tensors.get(name).dtype,
+    shape: tensors.get(name).shape,
+    byteOffset: tensors.get(name).begin,
+    byteLength: tensors.get(name).end - tensors.get(name).begin,
   });
-  const modules = Object.keys(header)
+  const modules = [...tensors.keys()]
     .filter((k) => k.endsWith(".lora_A.weight"))
     .map((k) => ({
       module: k.replace(/^base_model\.model\./, "").replace(/\.lora_A\.weight$/, ""),

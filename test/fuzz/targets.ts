@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+import { CHAT_MARKUP_TOKENS } from "../../packages/engine/src/chat/output_decoder.js";
 import { ChatOutputParser } from "../../packages/engine/src/chat/output_parser.js";
 import { compileGrammar } from "../../packages/engine/src/generation/grammar/byte_grammar.js";
 import { parseGbnf } from "../../packages/engine/src/generation/grammar/gbnf_parser.js";
@@ -384,20 +385,7 @@ function parseAll(
 const chatOutput: FuzzTarget = {
   name: "chat_output",
   kind: "bytes",
-  dict: [
-    "<think>",
-    "</think>",
-    "<response>",
-    "</response>",
-    "<tool_call>",
-    "</tool_call>",
-    '{"name": "f", "arguments": ',
-    "{",
-    "}",
-    "\n",
-    '\\"',
-    '"',
-  ],
+  dict: [...CHAT_MARKUP_TOKENS, '{"name": "f", "arguments": ', "{", "}", "\n", '\\"', '"'],
   maxLen: 4096,
   seeds: () => splitSeeds("chat_output.txt"),
   run(input) {

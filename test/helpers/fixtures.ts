@@ -48,6 +48,37 @@ export function loadGolden(model: "tiny-ernie45-dense" | "tiny-ernie45-moe" | "t
   };
 }
 
+/** One case of tokenizer-cases.json: transformers' encoding and decodings of `text`. */
+export interface TokenizerCase {
+  text: string;
+  ids: number[];
+  tokens: string[];
+  decoded: string;
+  decoded_skip_special: string;
+}
+
+/** tokenizer-cases.json: the fixture vocabulary's size and special ids, and the cases. */
+export function loadTokenizerCases(): {
+  vocab: { size: number; special_ids: Record<string, number> };
+  cases: TokenizerCase[];
+} {
+  return JSON.parse(readFileSync(path.join(FIXTURES, "tokenizer-cases.json"), "utf8"));
+}
+
+/** One case of chat-template-cases.json: transformers' rendering of `messages` and its ids. */
+export interface ChatTemplateCase {
+  name: string;
+  messages: { role: "system" | "user" | "assistant" | "tool"; content: string }[];
+  add_generation_prompt: boolean;
+  text: string;
+  ids: number[];
+}
+
+/** chat-template-cases.json: the template the cases were rendered with, and the cases. */
+export function loadChatTemplateCases(): { template: string; cases: ChatTemplateCase[] } {
+  return JSON.parse(readFileSync(path.join(FIXTURES, "chat-template-cases.json"), "utf8"));
+}
+
 export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, aOffset = 0, bOffset = 0, n = b.length): number {
   let m = 0;
   for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(a[aOffset + i]! - b[bOffset + i]!));

@@ -31,6 +31,9 @@ struct TrainerOptions {
   // recomputes the rest a layer at a time. Off keeps every intermediate whatever its size.
   bool checkpointing = true;
   int64_t activation_budget_bytes = 0;
+  // Products through the frozen weights in bf16 (activations and gradients rounded to bf16, float32
+  // sums: vdpbf16ps on AVX-512 BF16), as PyTorch trains a bfloat16 model; off, they are float32-exact.
+  bool compute_bf16 = false;
 };
 
 // Sequences back to back (no padding): tokens and HF-style labels (−100: no loss), and lengths.

@@ -86,6 +86,8 @@ TrainerOptions to_trainer_options(const Napi::Object& o) {
   const Napi::Value ckpt = o.Get("checkpointing");
   if (ckpt.IsBoolean()) opts.checkpointing = ckpt.As<Napi::Boolean>().Value();
   opts.activation_budget_bytes = static_cast<int64_t>(number_or(o, "activationBudgetBytes", 0));
+  const Napi::Value compute = o.Get("computeBf16");
+  if (compute.IsBoolean()) opts.compute_bf16 = compute.As<Napi::Boolean>().Value();
   return opts;
 }
 

@@ -27,6 +27,17 @@ void scale_min_k4(int j, const uint8_t* s, int* sc, int* m) {
   }
 }
 
+// The multipliers of sub-block j of a Q4_K / Q5_K block with super-scales d and dmin:
+// value = scale·q − min.
+struct KScale {
+  float scale, min;
+};
+KScale k4_scale(int j, const uint8_t* s, float d, float dmin) {
+  int sc, m;
+  scale_min_k4(j, s, &sc, &m);
+  return {d * static_cast<float>(sc), dmin * static_cast<float>(m)};
+}
+
 // Q8_0: fp16 d, 32 × int8.  value = d · q
 void dequant_q8_0(const uint8_t* b, float* y) {
   const float d = f16_to_f32(u16(b));
@@ -50,11 +61,8 @@ void dequant_q4_k(const uint8_t* b, float* y) {
   const uint8_t* scales = b + 4;
   const uint8_t* q = b + 16;
   for (int g = 0; g < 4; ++g) {
-    int sc, m;
-    scale_min_k4(2 * g, scales, &sc, &m);
-    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-    scale_min_k4(2 * g + 1, scales, &sc, &m);
-    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+    const auto [d1, m1] = k4_scale(2 * g, scales, d, dmin);
+    const auto [d2, m2] = k4_scale(2 * g + 1, scales, d, dmin);
     for (int l = 0; l < 32; ++l) y[64 * g + l] = d1 * static_cast<float>(q[32 * g + l] & 0x0F) - m1;
     for (int l = 0; l < 32; ++l) y[64 * g + 32 + l] = d2 * static_cast<float>(q[32 * g + l] >> 4) - m2;
   }
@@ -68,11 +76,8 @@ void dequant_q5_k(const uint8_t* b, float* y) {
   const uint8_t* qh = b + 16;
   const uint8_t* ql = b + 48;
   for (int g = 0; g < 4; ++g) {
-    int sc, m;
-    scale_min_k4(2 * g, scales, &sc, &m);
-    const float d1 = d * static_cast<float>(sc), m1 = dmin * static_cast<float>(m);
-    scale_min_k4(2 * g + 1, scales, &sc, &m);
-    const float d2 = d * static_cast<float>(sc), m2 = dmin * static_cast<float>(m);
+    const auto [d1, m1] = k4_scale(2 * g, scales, d, dmin);
+    const auto [d2, m2] = k4_scale(2 * g + 1, scales, d, dmin);
     const int lo_bit = 1 << (2 * g), hi_bit = 1 << (2 * g + 1);
     for (int l = 0; l < 32; ++l) {
       const int q = (ql[32 * g + l] & 0x0F) + ((qh[l] & lo_bit) ? 16 : 0);

@@ -65,6 +65,14 @@ struct KernelTable {
   void (*gemm_panels)(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
                       int64_t ldc);
 
+  // Training's bf16 products (the trainer's bf16 compute): c[i * ldc + j] += Σ_p a[i * lda + p] · B[p][j]
+  // for i < m, j < n, p < 2 · kp, with a in bf16 (lda even) and B packed as ceil(n / kGemmPanel) panels
+  // one after another, each [kp][kGemmPanel][2]: the pair (B[2q][j], B[2q + 1][j]) at [q][j] (entries past
+  // k and columns past n zero). Each product of two bf16 is exact in float32; the sums are float32 (as
+  // AVX-512 BF16's vdpbf16ps, which the paths with it use; the others widen and add the same products).
+  void (*gemm_panels_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
+                           float* c, int64_t ldc);
+
   // y[i] = e^x[i] (y may be x): the attention kernels' exp, within ~2e-7 relative; exactly 0 below ~-87
   // and at -inf. Training's softmaxes (attention, LM head) use it.
   void (*exp_f32)(const float* x, float* y, int64_t n);

@@ -28,6 +28,9 @@ struct Sequence {
   int64_t embedding_input = -1;
   std::vector<double> hidden_sum;
   int64_t hidden_summed = 0;  // positions [0, hidden_summed) are in hidden_sum (kept over preemption)
+  // Set once the request was paused (its consumer fell behind): from then on it is background work,
+  // served after the requests whose consumers keep up (see Scheduler::plan).
+  bool background = false;
 
   Sequence(GenerateRequest r, kv::KvBlockPool* pool)
       : request(std::move(r)),

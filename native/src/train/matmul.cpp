@@ -1,6 +1,7 @@
 #include "train/matmul.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -138,11 +139,124 @@ void weight_product(const model::Linear& w, bool transposed, const float* a, int
   });
 }
 
+// float32 → bf16, rounded to nearest even (NaN kept a NaN).
+inline uint16_t round_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : rounded);
+}
+
+// B's rows [k0, k1) and columns [n0, n1) as gemm_panels_bf16's panels (pairs of B's rows, the one past
+// k1 zero; columns past n1 zero), B = W or Wᵀ as in pack_panels. bf16 weights are copied as they are,
+// the other formats go through float32 (weight_window) and are rounded.
+void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64_t k1, int64_t n0, int64_t n1,
+                      uint16_t* out, std::vector<float>& tmp) {
+  const int64_t kk = k1 - k0, kp = (kk + 1) / 2;
+  const bool bf16 = w.format == WeightFormat::kFloat && w.weight.dtype == DType::kBF16;
+  const auto* wb = static_cast<const uint16_t*>(w.weight.data);
+  for (int64_t j0 = n0; j0 < n1; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n1 - j0);
+    uint16_t* panel = out + (j0 - n0) * 2 * kp;
+    if (cols < kPanel || kk % 2 != 0) std::fill(panel, panel + 2 * kPanel * kp, uint16_t{0});
+    if (!transposed) {
+      // B[p][j] = W[p][j]: rows p = k0 + 2q and k0 + 2q + 1 of W, interleaved.
+      const float* f = nullptr;
+      if (!bf16) {
+        tmp.resize(kk * cols);
+        weight_window(w, k0, k1, j0, j0 + cols, tmp.data());
+        f = tmp.data();
+      }
+      for (int64_t p = 0; p < kk; ++p) {
+        uint16_t* dst = panel + (p / 2) * 2 * kPanel + (p % 2);
+        if (bf16) {
+          const uint16_t* src = wb + (k0 + p) * w.in + j0;
+          for (int64_t j = 0; j < cols; ++j) dst[2 * j] = src[j];
+        } else {
+          const float* src = f + p * cols;
+          for (int64_t j = 0; j < cols; ++j) dst[2 * j] = round_bf16(src[j]);
+        }
+      }
+      continue;
+    }
+    // B[p][j] = W[j][p]: row j0 + j of W from column k0 is column j of the panel, its pairs in order.
+    const float* f = nullptr;
+    if (!bf16) {
+      tmp.resize(cols * kk);
+      weight_window(w, j0, j0 + cols, k0, k1, tmp.data());
+      f = tmp.data();
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      uint16_t* dst = panel + 2 * j;
+      if (bf16) {
+        const uint16_t* src = wb + (j0 + j) * w.in + k0;
+        if (kk % 2 == 0) {
+          for (int64_t q = 0; q < kp; ++q) std::memcpy(dst + q * 2 * kPanel, src + 2 * q, 2 * sizeof(uint16_t));
+        } else {
+          for (int64_t p = 0; p < kk; ++p) dst[(p / 2) * 2 * kPanel + p % 2] = src[p];
+        }
+      } else {
+        const float* src = f + j * kk;
+        for (int64_t p = 0; p < kk; ++p) dst[(p / 2) * 2 * kPanel + p % 2] = round_bf16(src[p]);
+      }
+    }
+  }
+}
+
+// weight_product in bf16 (Bf16ComputeScope): `a` rounded to bf16 once, then the same blocks as float32.
+void weight_product_bf16(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
+                         ThreadPool& pool) {
+  const auto& K = kernels::active_kernels();
+  const int64_t k = transposed ? w.in : w.out, n = transposed ? w.out : w.in, kpad = k + k % 2;
+  thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
+  rounded.resize(static_cast<size_t>(m * kpad));
+  uint16_t* ab = rounded.data();
+  pool.parallel_for(m, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = a + r * k;
+      uint16_t* dst = ab + r * kpad;
+      for (int64_t p = 0; p < k; ++p) dst[p] = round_bf16(src[p]);
+      if (kpad > k) dst[k] = 0;
+    }
+  });
+  constexpr int64_t kDepth = 256;
+  const int64_t want = (n + 2 * pool.size() - 1) / (2 * pool.size());
+  const int64_t width = std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
+  pool.parallel_for((n + width - 1) / width, [&](int64_t b0, int64_t b1, int) {
+    thread_local std::vector<uint16_t> packed;
+    thread_local std::vector<float> tmp;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+      if (!accumulate)
+        for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
+      for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
+        const int64_t k1 = std::min(k, k0 + kDepth), kp = (k1 - k0 + 1) / 2;
+        packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * 2 * kp);
+        pack_panels_bf16(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
+        K.gemm_panels_bf16(ab + k0, kpad, m, kp, packed.data(), n1 - n0, c + n0, n);
+      }
+    }
+  });
+}
+
+thread_local bool t_bf16_compute = false;
+
+void product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
+             ThreadPool& pool) {
+  if (t_bf16_compute)
+    weight_product_bf16(w, transposed, a, m, c, accumulate, pool);
+  else
+    weight_product(w, transposed, a, m, c, accumulate, pool);
+}
+
 }  // namespace
+
+Bf16ComputeScope::Bf16ComputeScope(bool on) : previous_(t_bf16_compute) { t_bf16_compute = on; }
+Bf16ComputeScope::~Bf16ComputeScope() { t_bf16_compute = previous_; }
 
 void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
                        ThreadPool& pool) {
-  weight_product(w, false, dy, T, dx, accumulate, pool);
+  product(w, false, dy, T, dx, accumulate, pool);
 }
 
 void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* y, ThreadPool& pool) {
@@ -151,7 +265,7 @@ void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* 
     model::linear_forward(w, x, y, pool);
     return;
   }
-  weight_product(w, true, x.data(), x.tokens(), y, false, pool);
+  product(w, true, x.data(), x.tokens(), y, false, pool);
   if (!w.bias.empty())
     for (int64_t t = 0; t < x.tokens(); ++t)
       for (int64_t j = 0; j < w.out; ++j) y[t * w.out + j] += w.bias[j];

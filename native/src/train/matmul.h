@@ -16,6 +16,21 @@ void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t 
 // out[cols, rows] = in[rows, cols]ᵀ.
 void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPool& pool);
 
+// While alive, the products through frozen weights on this thread (linear_forward_train through float
+// weights, linear_input_grad through any) run in bf16 when `on`: the activations or gradients rounded to
+// bf16 (to nearest even), the weights held (bf16) or rounded to bf16, float32 sums (gemm_panels_bf16:
+// vdpbf16ps on AVX-512 BF16, as PyTorch's bfloat16 models multiply). Off, they are float32-exact.
+class Bf16ComputeScope {
+ public:
+  explicit Bf16ComputeScope(bool on);
+  ~Bf16ComputeScope();
+  Bf16ComputeScope(const Bf16ComputeScope&) = delete;
+  Bf16ComputeScope& operator=(const Bf16ComputeScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // y[T, out] = x[T, in] · W[out, in]ᵀ (+ bias) for a frozen layer: float weights (exact float32
 // products) through gemm_panels, quantized ones through the inference kernels (model::linear_forward).
 void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* y, ThreadPool& pool);

@@ -6,6 +6,7 @@
 
 #include "kernels/ops.h"
 #include "model/layers/attention.h"
+#include "train/matmul.h"
 
 namespace wenxin::train {
 
@@ -38,6 +39,7 @@ Status LoraTrainer::bind(TrainerOptions options) {
   const model::Ernie45Weights& w = model_.weights();
   checkpointing_ = options.checkpointing;
   activation_budget_ = std::max<int64_t>(0, options.activation_budget_bytes);
+  compute_bf16_ = options.compute_bf16;
   if (options.params.empty()) return Status(ErrorCode::kInvalidArgument, "no LoRA parameters to train");
   std::map<std::string, size_t> by_name;
   params_.resize(options.params.size());
@@ -213,6 +215,7 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   count_labels(rows, ctx.seqs.size(), loss);
   if (rows.row.empty()) return Status(ErrorCode::kInvalidArgument, "the batch has no labelled token to learn from");
   const int64_t T = ctx.tokens, H = hp.hidden_size, L = hp.num_layers;
+  const Bf16ComputeScope compute(compute_bf16_);
 
   // Forward: keep each layer's input, and the intermediates of the layers the backward reaches
   // while they fit the budget (without checkpointing, all of them).
@@ -266,6 +269,7 @@ Status LoraTrainer::evaluate(const TrainBatch& batch, BatchLoss* loss, ThreadPoo
   WENXIN_RETURN_IF_ERROR(prepare(batch, 0, &ctx, &rows, &h));
   ctx.dropout.enabled = false;
   count_labels(rows, ctx.seqs.size(), loss);
+  const Bf16ComputeScope compute(compute_bf16_);
   std::vector<float> next(h.size());
   for (int64_t l = 0; l < hp.num_layers; ++l) {
     layer_forward_train(w.layers[l], hp, layers_[l], ctx, h.data(), next.data(), nullptr, pool);

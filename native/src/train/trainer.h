@@ -51,6 +51,7 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   int64_t lowest_layer_ = 0;       // no trainable parameter below it
   bool checkpointing_ = true;
   int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
+  bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
   int64_t step_ = 0;
 };
 

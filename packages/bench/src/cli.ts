@@ -20,7 +20,7 @@ const USAGE = `Usage: wenxin-bench [--models 0.3B,moe,21B-A3B] [--formats bf16,q
        wenxin-bench --prompt-tokens 4096,16384 [--kv f32,int8] [--models 0.3B] [--formats q4] [--threads 2] [--json]
        wenxin-bench --quality [--json]
        wenxin-bench --concurrency [--formats bf16,q8,q4] [--streams 1,4,16,64] [--gen-tokens 64] [--threads 2] [--json]
-       wenxin-bench --training [--formats bf16,q4] [--batches 1,4] [--steps 3] [--threads 2] [--python PATH] [--json]
+       wenxin-bench --training [--formats bf16,q4] [--compute float32,bf16] [--torch-dtypes float32,bfloat16] [--batches 1,4] [--steps 3] [--threads 2] [--python PATH] [--json]
 
 Builds random-weight models of the released ERNIE 4.5 shapes (cached in .bench/), writes the same weights
 as GGUF (moe: a slice of --moe-layers layers of ERNIE-4.5-21B-A3B; 21B-A3B: all of it, written straight as a
@@ -36,7 +36,9 @@ node-llama-cpp with one context of as many sequences, and the time to first toke
 500-token system prompt.
 --training measures tokens/s and peak RSS of whole LoRA training steps (r 16 on q_proj/v_proj, sequence 512)
 on the ERNIE-4.5-0.3B shape against PyTorch + peft (float32 and bfloat16 bases) from a Python (--python, else
-a virtual environment it sets up in .bench/ with torch 2.13 CPU, transformers 5.17, peft 0.21).
+a virtual environment it sets up in .bench/ with torch 2.13 CPU, transformers 5.17, peft 0.21); --compute
+lists the trainer's computeDtype for our rows (float32: exact products; bf16: bf16 products as PyTorch's
+bfloat16 base), --torch-dtypes PyTorch's bases.
 
   --configs DIR   released config.json files (default ../shared/configs)
   --isa PATH      force our kernel path (generic|avx2|avxvnni|avx512, as WENXIN_ISA) and restrict llama.cpp
@@ -68,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
       streams: { type: "string" },
       "gen-tokens": { type: "string" },
       training: { type: "boolean" },
+      compute: { type: "string" },
+      "torch-dtypes": { type: "string" },
       batches: { type: "string" },
       steps: { type: "string" },
       python: { type: "string" },
@@ -122,7 +126,8 @@ async function main(argv: string[]): Promise<number> {
       steps: numberOption(values.steps, "steps") ?? 3,
       threads: numberOption(values.threads, "threads") ?? 2,
       formats: (values.formats ?? "bf16,q4").split(",") as WeightsFormat[],
-      torchDtypes: ["float32", "bfloat16"],
+      computeDtypes: (values.compute ?? "float32,bf16").split(",") as ("float32" | "bf16")[],
+      torchDtypes: (values["torch-dtypes"] ?? "float32,bfloat16").split(",") as ("float32" | "bfloat16")[],
       python: values.python,
       log: (l) => console.error(l),
     });

@@ -33,6 +33,8 @@ export interface TrainingBenchOptions {
   steps: number;
   threads: number;
   formats: WeightsFormat[];
+  /** The trainer's computeDtype for each wenxin row. */
+  computeDtypes: ("float32" | "bf16")[];
   torchDtypes: ("float32" | "bfloat16")[];
   /** A Python with torch, transformers and peft; default: a virtual environment set up in cacheDir. */
   python?: string;
@@ -43,6 +45,8 @@ export interface TrainingRow {
   engine: "wenxin" | "pytorch";
   /** wenxin: bf16 / q8 / q4; PyTorch: float32 / bfloat16. */
   base: string;
+  /** wenxin: the trainer's computeDtype; PyTorch: its base dtype. */
+  compute: string;
   batch: number;
   tok_s: number;
   step_s: number[];
@@ -91,22 +95,26 @@ export async function runTrainingBench(o: TrainingBenchOptions): Promise<Trainin
   const { stdout: torchVersion } = await run(python, ["-c", "import torch; print(torch.__version__)"]);
   const rows: TrainingRow[] = [];
   for (const batch of o.batches) {
-    for (const weights of o.formats) {
-      const req: TrainingMeasureRequest = {
-        model: await savedCheckpoint(built.hfDir, weights, o.threads),
-        weights,
-        batch,
-        seq: o.seq,
-        steps: o.steps,
-        threads: o.threads,
-        r: 16,
-        alpha: 32,
-        checkpointing: true,
-      };
-      const m = await child(process.execPath, [path.join(here, "training_measure.js"), JSON.stringify(req)]);
-      rows.push({ engine: "wenxin", base: weights, batch, ...m });
-      log(`wenxin ${weights} batch ${batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`);
-    }
+    for (const weights of o.formats)
+      for (const computeDtype of o.computeDtypes) {
+        const req: TrainingMeasureRequest = {
+          model: await savedCheckpoint(built.hfDir, weights, o.threads),
+          weights,
+          batch,
+          seq: o.seq,
+          steps: o.steps,
+          threads: o.threads,
+          r: 16,
+          alpha: 32,
+          checkpointing: true,
+          computeDtype,
+        };
+        const m = await child(process.execPath, [path.join(here, "training_measure.js"), JSON.stringify(req)]);
+        rows.push({ engine: "wenxin", base: weights, compute: computeDtype, batch, ...m });
+        log(
+          `wenxin ${weights} (${computeDtype} compute) batch ${batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`,
+        );
+      }
     for (const dtype of o.torchDtypes) {
       const req = {
         model: built.hfDir,
@@ -120,7 +128,7 @@ export async function runTrainingBench(o: TrainingBenchOptions): Promise<Trainin
         targets: ["q_proj", "v_proj"],
       };
       const m = await child(python, [TORCH_SCRIPT, JSON.stringify(req)]);
-      rows.push({ engine: "pytorch", base: dtype, batch, ...m });
+      rows.push({ engine: "pytorch", base: dtype, compute: dtype, batch, ...m });
       log(`pytorch ${dtype} batch ${batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`);
     }
   }
@@ -139,8 +147,8 @@ export function formatTrainingReport(r: TrainingReport): string {
   const lines = [
     `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; PyTorch ${r.torch}; sequence ${r.seq}`,
     "",
-    "| batch | engine | base | tokens/s | step s (median) | peak RSS MB | vs PyTorch's best tokens/s | RSS vs PyTorch's best |",
-    "|---|---|---|---|---|---|---|---|",
+    "| batch | engine | base | compute | tokens/s | step s (median) | peak RSS MB | vs PyTorch's best tokens/s | RSS vs PyTorch's best |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     const torch = r.rows.filter((x) => x.engine === "pytorch" && x.batch === row.batch);
@@ -149,7 +157,7 @@ export function formatTrainingReport(r: TrainingReport): string {
     const vs = row.engine === "wenxin" && best ? `${(row.tok_s / best.tok_s).toFixed(2)}×` : "";
     const rss = row.engine === "wenxin" && best ? `${(row.rss_mb / best.rss_mb).toFixed(2)}×` : "";
     lines.push(
-      `| ${row.batch} | ${row.engine} | ${row.base} | ${row.tok_s.toFixed(1)} | ${median.toFixed(2)} | ${row.rss_mb.toFixed(0)} | ${vs} | ${rss} |`,
+      `| ${row.batch} | ${row.engine} | ${row.base} | ${row.compute} | ${row.tok_s.toFixed(1)} | ${median.toFixed(2)} | ${row.rss_mb.toFixed(0)} | ${vs} | ${rss} |`,
     );
   }
   return lines.join("\n");

@@ -23,6 +23,8 @@ export interface TrainingMeasureRequest {
   checkpointing: boolean;
   /** Bytes of layer intermediates kept (the trainer's default when absent). */
   activationMemoryBytes?: number;
+  /** The trainer's computeDtype (its default when absent). */
+  computeDtype?: "float32" | "bf16";
 }
 
 export interface TrainingMeasurement {
@@ -39,6 +41,7 @@ async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> 
     optimizer: { lr: 2e-4, maxGradNorm: 1, schedule: "constant" },
     checkpointing: r.checkpointing,
     activationMemoryBytes: r.activationMemoryBytes,
+    computeDtype: r.computeDtype,
   });
   const vocab = engine.config.hparams.vocabSize;
   const batch = Array.from({ length: r.batch }, (_, i) => ({ inputIds: syntheticTokens(r.seq, vocab, i + 1) }));

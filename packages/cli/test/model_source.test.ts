@@ -2,46 +2,35 @@
 // mocked hub of @wenxin/transformers' tests), with progress, then used as a directory.
 import path from "node:path";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { generateCommand } from "../src/commands/generate.js";
 import { resolveModelSource } from "../src/commands/model_source.js";
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
-import { isolatedHubEnv, type HubEnv } from "../../transformers/test/hub/hub_env.js";
-import { MockHub, listenWithMockHub, repoFromDirectory } from "../../transformers/test/hub/mock_hub.js";
+import { repoFromDirectory, useMockHub, type MockRepo } from "../../transformers/test/hub/mock_hub.js";
 
-const hub = new MockHub();
-const dense = hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
-let server: ReturnType<typeof listenWithMockHub>;
-let henv: HubEnv;
-
-beforeAll(() => {
-  server = listenWithMockHub(hub);
+let dense: MockRepo;
+const ctx = useMockHub((hub) => {
+  dense = hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
 });
-afterAll(() => server.close());
-afterEach(() => {
-  henv?.restore();
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
 
 describe("a hub id as the model", () => {
   it("is pulled into the cache with progress, once, and named by its id", async () => {
-    henv = isolatedHubEnv();
     const progress: string[] = [];
     vi.spyOn(process.stderr, "write").mockImplementation((s: string | Uint8Array) => (progress.push(String(s)), true));
     const source = await resolveModelSource("baidu/tiny-ernie45-dense");
     expect(source).toEqual({
-      path: path.join(henv.cacheDir, "models--baidu--tiny-ernie45-dense", "snapshots", dense.commit),
+      path: path.join(ctx.henv.cacheDir, "models--baidu--tiny-ernie45-dense", "snapshots", dense.commit),
       repoId: "baidu/tiny-ernie45-dense",
     });
     expect(progress.join("")).toMatch(/model\.safetensors +\[#{24}\] 100%/);
-    const requests = hub.requests.length;
+    const requests = ctx.hub.requests.length;
     expect((await resolveModelSource("baidu/tiny-ernie45-dense", { quiet: true })).path).toBe(source.path);
-    expect(hub.requests.slice(requests).every((r) => r.method === "HEAD")).toBe(true); // no download again
+    expect(ctx.hub.requests.slice(requests).every((r) => r.method === "HEAD")).toBe(true); // no download again
   });
 
   it("works with wenxin generate", async () => {
-    henv = isolatedHubEnv();
     const out: string[] = [];
     vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     vi.spyOn(process.stdout, "write").mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));

@@ -2,27 +2,18 @@
 // the snapshot directory is printed, progress goes to stderr.
 import path from "node:path";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { progressPrinter, pullCommand } from "../src/commands/pull.js";
 import { DENSE_DIR, LORA_DIR } from "../../../test/helpers/fixtures.js";
-import { isolatedHubEnv, type HubEnv } from "../../transformers/test/hub/hub_env.js";
-import { MockHub, listenWithMockHub, repoFromDirectory } from "../../transformers/test/hub/mock_hub.js";
+import { repoFromDirectory, useMockHub, type MockRepo } from "../../transformers/test/hub/mock_hub.js";
 
-const hub = new MockHub();
-const dense = hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
-hub.add(repoFromDirectory("someone/lora", LORA_DIR));
-let server: ReturnType<typeof listenWithMockHub>;
-let henv: HubEnv;
-
-beforeAll(() => {
-  server = listenWithMockHub(hub);
+let dense: MockRepo;
+const ctx = useMockHub((hub) => {
+  dense = hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
+  hub.add(repoFromDirectory("someone/lora", LORA_DIR));
 });
-afterAll(() => server.close());
-afterEach(() => {
-  henv?.restore();
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
 
 function capture() {
   const out: string[] = [];
@@ -35,19 +26,17 @@ function capture() {
 
 describe("wenxin pull", () => {
   it("downloads a model into the cache and prints its snapshot directory", async () => {
-    henv = isolatedHubEnv();
     const { out, err } = capture();
     expect(await pullCommand.run(["baidu/tiny-ernie45-dense"])).toBe(0);
-    expect(out).toEqual([path.join(henv.cacheDir, "models--baidu--tiny-ernie45-dense", "snapshots", dense.commit)]);
+    expect(out).toEqual([path.join(ctx.henv.cacheDir, "models--baidu--tiny-ernie45-dense", "snapshots", dense.commit)]);
     const lines = err.join("").split("\n").filter(Boolean);
     expect(lines.find((l) => l.startsWith("model.safetensors"))).toMatch(/\[#{24}\] 100% 3\.9 MB \/ 3\.9 MB/);
     expect(lines.some((l) => l.startsWith("config.json"))).toBe(true);
   });
 
   it("fetches an adapter with --adapter into --cache-dir, quietly with --quiet", async () => {
-    henv = isolatedHubEnv();
     const { out, err } = capture();
-    const cacheDir = path.join(henv.root, "custom");
+    const cacheDir = path.join(ctx.henv.root, "custom");
     expect(await pullCommand.run(["someone/lora", "--adapter", "--cache-dir", cacheDir, "--quiet"])).toBe(0);
     expect(out[0]!.startsWith(path.join(cacheDir, "models--someone--lora", "snapshots"))).toBe(true);
     expect(err).toEqual([]);

@@ -28,11 +28,13 @@ export { readIfExists, readJsonFile, readJsonObjectFile, parseJson, parseJsonObj
 export {
   canonicalTensorName,
   checkpointTensors,
+  fusedExportRows,
+  headTensor,
   isMoeLayer,
   moeLayerEnd,
   parameterCount,
   tensorNameTable,
-  REMOTE_CODE_PREFIX,
+  tensorShape,
 } from "./model/ernie_layout.js";
 export type { CheckpointTensor, TensorKind, TensorNameEntry, TensorNameTable } from "./model/ernie_layout.js";
 export { quantizeOptionsSchema } from "./model/quantize.js";

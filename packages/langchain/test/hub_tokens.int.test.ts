@@ -1,13 +1,11 @@
 // Issue 19.2: a hub repo id as `model` (resolved through the hub cache, fetched when allowed; the
 // hub is mocked with msw), getNumTokens with the model's own tokenizer in local and remote mode,
 // and serialization that keeps the API key out.
-import { isolatedHubEnv, type HubEnv } from "../../transformers/test/hub/hub_env.js";
-import { MockHub, repoFromDirectory } from "../../transformers/test/hub/mock_hub.js";
+import { repoFromDirectory, useMockHub } from "../../transformers/test/hub/mock_hub.js";
 import { load } from "@langchain/core/load";
 import { Engine, WenxinTokenizer } from "@wenxin/engine";
 import { http, HttpResponse } from "msw";
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import { ChatWenxin } from "../src/index.js";
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
@@ -16,25 +14,13 @@ const LOAD = { threads: 2, maxContext: 512 };
 const REPO = "baidu/tiny-ernie45-dense";
 const TEXT = "文心一言 ERNIE 4.5 counts its own tokens: 你好，世界！";
 
-const server = setupServer();
-let hub: MockHub;
-let henv: HubEnv;
 let tokenizer: WenxinTokenizer;
 
-beforeAll(async () => {
-  server.listen({ onUnhandledRequest: "error" });
-  tokenizer = await WenxinTokenizer.fromDirectory(DENSE_DIR);
-});
-afterAll(() => server.close());
-beforeEach(() => {
-  henv = isolatedHubEnv();
-  hub = new MockHub();
+const ctx = useMockHub((hub) => {
   hub.add(repoFromDirectory(REPO, DENSE_DIR));
-  server.use(...hub.handlers());
 });
-afterEach(() => {
-  server.resetHandlers();
-  henv.restore();
+beforeAll(async () => {
+  tokenizer = await WenxinTokenizer.fromDirectory(DENSE_DIR);
 });
 
 describe("a hub repo id as model", () => {
@@ -43,11 +29,11 @@ describe("a hub repo id as model", () => {
     const reply = await chat.invoke("Hello");
     expect(reply.response_metadata.model_name).toBe(REPO);
     const engine = await chat.getEngine();
-    expect(engine.dir.startsWith(henv.cacheDir)).toBe(true);
-    expect(hub.requestsTo("https://cdn-lfs.hf.co").length).toBeGreaterThan(0);
+    expect(engine.dir.startsWith(ctx.henv.cacheDir)).toBe(true);
+    expect(ctx.hub.requestsTo("https://cdn-lfs.hf.co").length).toBeGreaterThan(0);
 
     // The same answer from the cache alone, without a request.
-    const before = hub.requests.length;
+    const before = ctx.hub.requests.length;
     const offline = new ChatWenxin({
       model: REPO,
       load: LOAD,
@@ -56,7 +42,7 @@ describe("a hub repo id as model", () => {
       hub: { localFilesOnly: true },
     });
     expect((await offline.invoke("Hello")).content).toBe(reply.content);
-    expect(hub.requests.length).toBe(before);
+    expect(ctx.hub.requests.length).toBe(before);
   });
 
   it("offline, a repo that is not in the cache is a clear not-found naming it", async () => {
@@ -65,7 +51,7 @@ describe("a hub repo id as model", () => {
       code: "ERR_WENXIN_FILE_NOT_FOUND",
       message: expect.stringContaining("baidu/not-cached"),
     });
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 });
 
@@ -91,14 +77,14 @@ describe("getNumTokens with the model's own tokenizer", () => {
   it("remote mode: the given tokenizer checkpoint's (a hub repo id: no weights fetched)", async () => {
     const chat = new ChatWenxin({ model: "ernie-4.5", baseUrl: "http://gpu.test:8000/v1", tokenizer: REPO });
     expect(await chat.getNumTokens(TEXT)).toBe(expected());
-    const fetched = hub.requests.map((r) => new URL(r.url).pathname.split("/").pop());
+    const fetched = ctx.hub.requests.map((r) => new URL(r.url).pathname.split("/").pop());
     expect(fetched).toContain("tokenizer.json");
     expect(fetched.some((f) => f?.endsWith(".safetensors"))).toBe(false);
   });
 
   it("remote mode without a tokenizer: the server's /tokenize (vLLM's), beside /v1", async () => {
     const bodies: unknown[] = [];
-    server.use(
+    ctx.server.use(
       http.post("http://gpu.test:8000/tokenize", async ({ request }) => {
         bodies.push(await request.json());
         expect(request.headers.get("authorization")).toBe("Bearer sk-test");

@@ -1,27 +1,15 @@
 // The API key is decided on the route the router matched: request targets that the router
 // normalises (absolute form, percent-encoded path segments) must not slip past it. Sent over a raw
 // socket, since fetch() would normalise them before they leave.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-import type { Engine } from "@wenxin/engine";
+import { describe, expect, it } from "vitest";
 
 import { rawRequest, sendRaw } from "./helpers/raw_http.js";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, startTestServer, useDenseServer } from "./helpers/test_server.js";
 
 const KEY = "sekret";
 const METRICS_KEY = "scrape-only";
-let engine: Engine;
-let srv: TestServer;
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { apiKey: KEY, metricsKey: METRICS_KEY });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ apiKey: KEY, metricsKey: METRICS_KEY });
 
 const chatBody = JSON.stringify({ model: MODEL_ID, messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
 const completionBody = JSON.stringify({ model: MODEL_ID, prompt: "hi", max_tokens: 2 });
@@ -41,7 +29,7 @@ const DISGUISED: [method: string, target: string, body?: string][] = [
 
 describe("with an API key", () => {
   it.each(DISGUISED)("refuses %s %s without the key", async (method, target, body) => {
-    const res = await sendRaw(srv.url, rawRequest(method, target, { body }));
+    const res = await sendRaw(ctx.srv.url, rawRequest(method, target, { body }));
     expect(res.status).toBe(401);
     expect(JSON.parse(res.body).error.code).toBe("invalid_api_key");
     expect(res.headers["www-authenticate"]).toBe('Bearer realm="wenxin"');
@@ -50,7 +38,7 @@ describe("with an API key", () => {
   it("serves the same disguised targets with the key", async () => {
     for (const [method, target, body] of DISGUISED.slice(0, 6)) {
       const res = await sendRaw(
-        srv.url,
+        ctx.srv.url,
         rawRequest(method, target, { body, headers: { authorization: `Bearer ${KEY}` } }),
       );
       expect([method, target, res.status]).toEqual([method, target, 200]);
@@ -58,12 +46,12 @@ describe("with an API key", () => {
   });
 
   it("keeps /health open, and /health only", async () => {
-    expect((await sendRaw(srv.url, rawRequest("GET", "/health"))).status).toBe(200);
-    expect((await sendRaw(srv.url, rawRequest("GET", "/%68ealth"))).status).toBe(200);
+    expect((await sendRaw(ctx.srv.url, rawRequest("GET", "/health"))).status).toBe(200);
+    expect((await sendRaw(ctx.srv.url, rawRequest("GET", "/%68ealth"))).status).toBe(200);
     // An unknown route needs the key too: without it, nothing tells which routes exist.
-    expect((await sendRaw(srv.url, rawRequest("GET", "/nothing-here"))).status).toBe(401);
+    expect((await sendRaw(ctx.srv.url, rawRequest("GET", "/nothing-here"))).status).toBe(401);
     const known = await sendRaw(
-      srv.url,
+      ctx.srv.url,
       rawRequest("GET", "/nothing-here", { headers: { authorization: `Bearer ${KEY}` } }),
     );
     expect(known.status).toBe(404);
@@ -71,13 +59,13 @@ describe("with an API key", () => {
 
   it("opens /metrics to the metrics key only, and the API to the API key only", async () => {
     const metrics = (key: string) =>
-      sendRaw(srv.url, rawRequest("GET", "/metrics", { headers: { authorization: `Bearer ${key}` } }));
+      sendRaw(ctx.srv.url, rawRequest("GET", "/metrics", { headers: { authorization: `Bearer ${key}` } }));
     // API clients cannot watch the counters other clients' requests move (the prefix cache's among them).
     expect((await metrics(KEY)).status).toBe(401);
     expect((await metrics(METRICS_KEY)).status).toBe(200);
     expect((await metrics("nope")).status).toBe(401);
     const models = await sendRaw(
-      srv.url,
+      ctx.srv.url,
       rawRequest("GET", "/v1/models", { headers: { authorization: `Bearer ${METRICS_KEY}` } }),
     );
     expect(models.status).toBe(401);
@@ -86,7 +74,7 @@ describe("with an API key", () => {
 
 describe("with an API key and no metrics key", () => {
   it("opens /metrics to the API key", async () => {
-    const keyed = await startTestServer(engine, { apiKey: KEY });
+    const keyed = await startTestServer(ctx.engine, { apiKey: KEY });
     try {
       const res = await sendRaw(
         keyed.url,
@@ -102,7 +90,7 @@ describe("with an API key and no metrics key", () => {
 
 describe("without an API key", () => {
   it("serves every route, /metrics included", async () => {
-    const open = await startTestServer(engine);
+    const open = await startTestServer(ctx.engine);
     try {
       expect((await sendRaw(open.url, rawRequest("GET", "/v1/models"))).status).toBe(200);
       expect((await sendRaw(open.url, rawRequest("GET", "/metrics"))).status).toBe(200);

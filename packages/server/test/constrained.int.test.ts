@@ -2,17 +2,11 @@
 // model: only constrained decoding can make them so.
 import { HumanMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
-import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type OpenAI from "openai";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import type { Engine } from "@wenxin/engine";
-
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
-
-let engine: Engine;
-let srv: TestServer;
-let client: OpenAI;
+import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
 const person = z.object({ name: z.string(), age: z.number().int() });
 const PERSON_SCHEMA = {
@@ -39,19 +33,10 @@ const TOOLS = [
 const messages = [{ role: "user" as const, content: "Tell me about someone." }];
 
 describe("constrained answers", () => {
-  beforeAll(async () => {
-    engine = await loadDense();
-    srv = await startTestServer(engine);
-    client = new OpenAI({ baseURL: srv.baseURL, apiKey: "unused", maxRetries: 0 });
-  });
-
-  afterAll(async () => {
-    await srv?.stop();
-    await engine?.close();
-  });
+  const ctx = useDenseServer();
 
   it("response_format json_object gives a JSON object", async () => {
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages,
       response_format: { type: "json_object" },
@@ -68,7 +53,7 @@ describe("constrained answers", () => {
       type: "json_schema" as const,
       json_schema: { name: "person", schema: PERSON_SCHEMA, strict: true },
     };
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages,
       response_format: format,
@@ -76,7 +61,7 @@ describe("constrained answers", () => {
       max_tokens: 200,
     });
     expect(person.safeParse(JSON.parse(res.choices[0]!.message.content!)).success).toBe(true);
-    const stream = await client.chat.completions.create({
+    const stream = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages,
       response_format: format,
@@ -90,7 +75,7 @@ describe("constrained answers", () => {
   });
 
   it("a named tool_choice gives that call, its arguments streamed as deltas", async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages,
       tools: TOOLS,
@@ -124,7 +109,7 @@ describe("constrained answers", () => {
   });
 
   it("tool_choice required calls one of the tools", async () => {
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages,
       tools: TOOLS,
@@ -141,7 +126,7 @@ describe("constrained answers", () => {
     const model = new ChatOpenAI({
       model: MODEL_ID,
       apiKey: "unused",
-      configuration: { baseURL: srv.baseURL },
+      configuration: { baseURL: ctx.srv.baseURL },
       maxRetries: 0,
       maxTokens: 200,
       temperature: 0,

@@ -3,27 +3,16 @@
 // `--grammar-timeout`): past either the client gets a 400 naming the schema path, and while a
 // pathological schema compiles `/health` keeps answering. Keywords relaxed on the way (not
 // enforced) are reported in the answer's `warnings`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { Engine } from "@wenxin/engine";
 
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
-import { probeHealth, type HealthSample } from "./helpers/health_probe.js";
-import { loadDense, MODEL_ID, postJson, sseData, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { type HealthSample, probeHealth } from "./helpers/health_probe.js";
+import { MODEL_ID, postJson, sseData, startTestServer, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  // a time limit no loaded machine reaches here: the size limit is what these requests meet
-  srv = await startTestServer(engine, { grammarTimeoutMs: 60_000, maxGrammarSize: 200_000 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+// a time limit no loaded machine reaches here: the size limit is what these requests meet
+const ctx = useDenseServer({ grammarTimeoutMs: 60_000, maxGrammarSize: 200_000 });
 
 /**
  * `n` string properties, each a run of its own CJK character: ~50,000 grammar elements per
@@ -49,7 +38,7 @@ const chat = (schema: Record<string, unknown>, extra: Record<string, unknown> = 
 
 describe("grammar limits", () => {
   it("refuses a schema whose grammar outgrows --max-grammar-size with a 400 naming the schema path", async () => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, chat(repetitions(10)));
+    const res = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat(repetitions(10)));
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ type: "invalid_request_error", code: "invalid_value" });
     expect(res.json.error.message).toMatch(
@@ -57,7 +46,7 @@ describe("grammar limits", () => {
     );
     expect(res.json.error.param).toMatch(/^constraint\.schema at #\/properties\/p\d+$/);
     // the same on /v1/responses, and a streaming request gets it before any event
-    const responses = await postJson(`${srv.baseURL}/responses`, {
+    const responses = await postJson(`${ctx.srv.baseURL}/responses`, {
       model: MODEL_ID,
       input: "Describe it.",
       text: { format: { type: "json_schema", name: "thing", schema: repetitions(10) } },
@@ -122,11 +111,14 @@ describe("relaxed keywords reach the answer", () => {
   const WARNING = "#/properties/n/multipleOf: 'multipleOf' is not enforced; the output may not meet it";
 
   it("chat.completion carries `warnings`; its first streamed chunk too; none when the schema is exact", async () => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, chat(RELAXED, { max_tokens: 32 }));
+    const res = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat(RELAXED, { max_tokens: 32 }));
     expect(res.status).toBe(200);
     expect(res.json.warnings).toEqual([WARNING]);
 
-    const streamed = await postJson(`${srv.baseURL}/chat/completions`, chat(RELAXED, { max_tokens: 32, stream: true }));
+    const streamed = await postJson(
+      `${ctx.srv.baseURL}/chat/completions`,
+      chat(RELAXED, { max_tokens: 32, stream: true }),
+    );
     const chunks = sseData(streamed.text)
       .filter((d) => d !== "[DONE]")
       .map((d) => JSON.parse(d));
@@ -134,7 +126,7 @@ describe("relaxed keywords reach the answer", () => {
     expect(chunks.slice(1).every((c) => c.warnings === undefined)).toBe(true);
 
     const exact = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ type: "object", properties: { n: { type: "integer" } }, required: ["n"] }, { max_tokens: 32 }),
     );
     expect(exact.status).toBe(200);
@@ -142,7 +134,7 @@ describe("relaxed keywords reach the answer", () => {
   });
 
   it("a response object carries `warnings`", async () => {
-    const res = await postJson(`${srv.baseURL}/responses`, {
+    const res = await postJson(`${ctx.srv.baseURL}/responses`, {
       model: MODEL_ID,
       input: "Describe it.",
       text: { format: { type: "json_schema", name: "thing", schema: RELAXED } },

@@ -1,24 +1,12 @@
 // --cors: off by default (no CORS headers); with origins given, browsers' preflights are answered
 // (without the key, which preflights never carry) and responses name the allowed origin.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { Engine } from "@wenxin/engine";
-
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, startTestServer, useDenseServer } from "./helpers/test_server.js";
 
 const ORIGIN = "https://app.example.com";
-let engine: Engine;
-let srv: TestServer;
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { cors: [ORIGIN], apiKey: "k" });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ cors: [ORIGIN], apiKey: "k" });
 
 const preflight = (url: string, origin: string) =>
   fetch(`${url}/v1/chat/completions`, {
@@ -32,7 +20,7 @@ const preflight = (url: string, origin: string) =>
 
 describe("--cors", () => {
   it("answers a preflight from an allowed origin, without the key", async () => {
-    const res = await preflight(srv.url, ORIGIN);
+    const res = await preflight(ctx.srv.url, ORIGIN);
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     expect(res.headers.get("access-control-allow-methods")).toContain("POST");
@@ -41,7 +29,7 @@ describe("--cors", () => {
 
   it("names the origin on answers, which still need the key", async () => {
     const chat = (headers: Record<string, string>) =>
-      fetch(`${srv.baseURL}/chat/completions`, {
+      fetch(`${ctx.srv.baseURL}/chat/completions`, {
         method: "POST",
         headers: { origin: ORIGIN, "content-type": "application/json", ...headers },
         body: JSON.stringify({ model: MODEL_ID, messages: [{ role: "user", content: "hi" }], max_tokens: 1 }),
@@ -54,12 +42,12 @@ describe("--cors", () => {
   });
 
   it("gives another origin no CORS headers", async () => {
-    const res = await preflight(srv.url, "https://evil.example.net");
+    const res = await preflight(ctx.srv.url, "https://evil.example.net");
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("is off by default", async () => {
-    const plain = await startTestServer(engine);
+    const plain = await startTestServer(ctx.engine);
     try {
       const res = await preflight(plain.url, ORIGIN);
       expect(res.headers.get("access-control-allow-origin")).toBeNull();

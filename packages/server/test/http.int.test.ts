@@ -1,14 +1,12 @@
 // Raw HTTP against the server: SSE framing and every error status, with OpenAI-shaped bodies
 // that never carry a stack trace.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { Engine, type ChatMessage } from "@wenxin/engine";
+import { type ChatMessage, Engine } from "@wenxin/engine";
 
 import { DENSE_DIR } from "../../../test/helpers/fixtures.js";
-import { loadDense, MODEL_ID, postJson, sseData, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, postJson, sseData, startTestServer, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
 const MESSAGES: ChatMessage[] = [{ role: "user", content: "你好" }];
 const chat = (extra: Record<string, unknown> = {}) => ({
   model: MODEL_ID,
@@ -18,15 +16,7 @@ const chat = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine);
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer();
 
 /** Every error body is exactly OpenAI's shape, and says nothing about our internals. */
 function expectErrorBody(res: { json: any; text: string }, code: string | null, param?: string | null) {
@@ -40,7 +30,7 @@ function expectErrorBody(res: { json: any; text: string }, code: string | null, 
 
 describe("SSE framing", () => {
   it("streams chat chunks as data frames ending in [DONE]", async () => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 5 }));
+    const res = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ stream: true, max_tokens: 5 }));
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     expect(res.headers.get("cache-control")).toBe("no-cache");
@@ -58,20 +48,20 @@ describe("SSE framing", () => {
       finish_reason: null,
     });
     expect(chunks.at(-1).choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: "length" });
-    const whole = await postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 5 }));
+    const whole = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ max_tokens: 5 }));
     expect(chunks.map((c) => c.choices[0].delta.content ?? "").join("")).toBe(whole.json.choices[0].message.content);
   });
 
   it("streams every choice of n under its own index", async () => {
     const res = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ stream: true, n: 2, temperature: 1, seed: 3, max_tokens: 4 }),
     );
     const chunks = sseData(res.text)
       .slice(0, -1)
       .map((f) => JSON.parse(f));
     const whole = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ n: 2, temperature: 1, seed: 3, max_tokens: 4 }),
     );
     for (const index of [0, 1]) {
@@ -86,7 +76,7 @@ describe("SSE framing", () => {
 
   it("reads text content parts like the same text in a string", async () => {
     const parts = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({
         messages: [
           {
@@ -100,7 +90,7 @@ describe("SSE framing", () => {
       }),
     );
     const plain = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ messages: [{ role: "user", content: "你\n好" }] }),
     );
     expect(parts.status).toBe(200);
@@ -109,7 +99,7 @@ describe("SSE framing", () => {
   });
 
   it("streams completions the same way", async () => {
-    const res = await postJson(`${srv.baseURL}/completions`, {
+    const res = await postJson(`${ctx.srv.baseURL}/completions`, {
       model: MODEL_ID,
       prompt: "hello",
       max_tokens: 3,
@@ -163,7 +153,7 @@ describe("400: malformed or out of range", () => {
     ],
   ];
   it.each(cases)("refuses %s", async (_name, body, param, code) => {
-    const res = await postJson(`${srv.baseURL}/chat/completions`, body);
+    const res = await postJson(`${ctx.srv.baseURL}/chat/completions`, body);
     expect(res.status).toBe(400);
     expectErrorBody(res, code, param);
     expect(res.json.error.type).toBe("invalid_request_error");
@@ -186,7 +176,7 @@ describe("400: malformed or out of range", () => {
   });
 
   it("reads JSON whatever the content type (curl -d sends form encoding)", async () => {
-    const res = await fetch(`${srv.baseURL}/chat/completions`, {
+    const res = await fetch(`${ctx.srv.baseURL}/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: JSON.stringify(chat()),
@@ -198,7 +188,7 @@ describe("400: malformed or out of range", () => {
 
 describe("401, 404, 413", () => {
   it("requires the API key on the API routes, not on /health", async () => {
-    const keyed = await startTestServer(engine, { apiKey: "sekret" });
+    const keyed = await startTestServer(ctx.engine, { apiKey: "sekret" });
     try {
       const none = await postJson(`${keyed.baseURL}/chat/completions`, chat());
       expect(none.status).toBe(401);
@@ -220,19 +210,19 @@ describe("401, 404, 413", () => {
       ["completions", { model: "gpt-4o", prompt: "x" }],
       ["embeddings", { model: "gpt-4o", input: "x" }],
     ] as const) {
-      const res = await postJson(`${srv.baseURL}/${path}`, body);
+      const res = await postJson(`${ctx.srv.baseURL}/${path}`, body);
       expect(res.status).toBe(404);
       expectErrorBody(res, "model_not_found", "model");
     }
-    const route = await postJson(`${srv.baseURL}/chat/complete`, chat());
+    const route = await postJson(`${ctx.srv.baseURL}/chat/complete`, chat());
     expect(route.status).toBe(404);
     expectErrorBody(route, "unknown_url");
-    expect((await fetch(`${srv.url}/nothing-here`)).status).toBe(404);
+    expect((await fetch(`${ctx.srv.url}/nothing-here`)).status).toBe(404);
   });
 
   it("answers 413 for a body over the limit", async () => {
     const res = await postJson(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ messages: [{ role: "user", content: "x".repeat(5 * 1024 * 1024) }] }),
     );
     expect(res.status).toBe(413);
@@ -242,7 +232,7 @@ describe("401, 404, 413", () => {
 
 describe("429 and 503", () => {
   it("answers 429 when the queue is full, and queues up to its limit", async () => {
-    const busy = await startTestServer(engine, { maxConcurrency: 1, maxQueue: 1 });
+    const busy = await startTestServer(ctx.engine, { maxConcurrency: 1, maxQueue: 1 });
     const long = new AbortController();
     try {
       const first = await fetch(`${busy.baseURL}/chat/completions`, {
@@ -278,7 +268,7 @@ describe("429 and 503", () => {
       expect(res.headers.get("retry-after")).toBe("1");
       expectErrorBody(res, "model_loading");
       expect((await fetch(`${loading.baseURL}/models`)).status).toBe(200);
-      finishLoading(engine);
+      finishLoading(ctx.engine);
       await loading.server.model.ready;
       expect((await fetch(`${loading.url}/health`)).status).toBe(200);
       expect((await postJson(`${loading.baseURL}/chat/completions`, chat())).status).toBe(200);
@@ -325,18 +315,18 @@ describe("429 and 503", () => {
 
 describe("request ids and logs", () => {
   it("echoes a client's x-request-id, makes one otherwise, and logs with it", async () => {
-    const given = await postJson(`${srv.baseURL}/chat/completions`, chat(), { "x-request-id": "trace-123" });
+    const given = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat(), { "x-request-id": "trace-123" });
     expect(given.headers.get("x-request-id")).toBe("trace-123");
-    const made = await postJson(`${srv.baseURL}/chat/completions`, chat());
+    const made = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat());
     expect(made.headers.get("x-request-id")).toMatch(/^req-[0-9a-f-]{36}$/);
-    const lines = srv.logs.filter((l) => l.reqId === "trace-123");
+    const lines = ctx.srv.logs.filter((l) => l.reqId === "trace-123");
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["incoming request", "request completed"]));
-    const refused = await postJson(`${srv.baseURL}/chat/completions`, chat({ temperature: 9 }), {
+    const refused = await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ temperature: 9 }), {
       "x-request-id": "bad-1",
     });
     expect(refused.status).toBe(400);
-    expect(srv.logs.some((l) => l.reqId === "bad-1" && l.msg === "request refused" && l.code === "invalid_value")).toBe(
-      true,
-    );
+    expect(
+      ctx.srv.logs.some((l) => l.reqId === "bad-1" && l.msg === "request refused" && l.code === "invalid_value"),
+    ).toBe(true);
   });
 });

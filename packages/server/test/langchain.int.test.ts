@@ -2,16 +2,15 @@
 // compared with the engine's own output.
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import type { ChatMessage, Engine } from "@wenxin/engine";
+import type { ChatMessage } from "@wenxin/engine";
 
 import { expectedChat } from "./helpers/expected.js";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
+const ctx = useDenseServer();
 
 const MESSAGES: ChatMessage[] = [
   { role: "system", content: "You are a helpful assistant." },
@@ -23,25 +22,20 @@ function chatModel(fields: Record<string, unknown> = {}) {
   return new ChatOpenAI({
     model: MODEL_ID,
     apiKey: "unused",
-    configuration: { baseURL: srv.baseURL },
+    configuration: { baseURL: ctx.srv.baseURL },
     maxRetries: 0,
     ...fields,
   });
 }
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine);
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
-
 describe("ChatOpenAI", () => {
   it("invokes: seeded sampling gives the engine's text, with usage metadata", async () => {
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0.7, doSample: true, seed: 21, maxNewTokens: 10 });
+    const want = await expectedChat(ctx.engine, MESSAGES, {
+      temperature: 0.7,
+      doSample: true,
+      seed: 21,
+      maxNewTokens: 10,
+    });
     const reply = await chatModel({ temperature: 0.7, maxTokens: 10 }).invoke(LC_MESSAGES, { seed: 21 } as never);
     expect(reply.content).toBe(want.content);
     expect(reply.usage_metadata).toMatchObject({
@@ -53,7 +47,12 @@ describe("ChatOpenAI", () => {
   });
 
   it("streams the same text in chunks", async () => {
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0.7, doSample: true, seed: 22, maxNewTokens: 10 });
+    const want = await expectedChat(ctx.engine, MESSAGES, {
+      temperature: 0.7,
+      doSample: true,
+      seed: 22,
+      maxNewTokens: 10,
+    });
     const stream = await chatModel({ temperature: 0.7, maxTokens: 10, streamUsage: true }).stream(LC_MESSAGES, {
       seed: 22,
     } as never);
@@ -79,7 +78,7 @@ describe("ChatOpenAI", () => {
         parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
       },
     };
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0, maxNewTokens: 6 }, { tools: [weather] });
+    const want = await expectedChat(ctx.engine, MESSAGES, { temperature: 0, maxNewTokens: 6 }, { tools: [weather] });
     const reply = await chatModel({ temperature: 0, maxTokens: 6 }).bindTools([weather]).invoke(LC_MESSAGES);
     expect(reply.usage_metadata?.input_tokens).toBe(want.promptTokens);
     expect(reply.content).toBe(want.content);
@@ -104,7 +103,7 @@ describe("structured output requests", () => {
     const model = chatModel({
       temperature: 0,
       maxTokens: 4,
-      configuration: { baseURL: srv.baseURL, fetch: recordingFetch },
+      configuration: { baseURL: ctx.srv.baseURL, fetch: recordingFetch },
     });
     const schema = z.object({ name: z.string().describe("a name"), age: z.number().int() });
     await model
@@ -119,7 +118,7 @@ describe("structured output requests", () => {
     });
     expect(status).toBe(200);
     const want = await expectedChat(
-      engine,
+      ctx.engine,
       MESSAGES,
       { temperature: 0, maxNewTokens: 4 },
       { responseFormat: request.response_format },
@@ -136,11 +135,11 @@ describe("OpenAIEmbeddings", () => {
     const embeddings = new OpenAIEmbeddings({
       model: MODEL_ID,
       apiKey: "unused",
-      configuration: { baseURL: srv.baseURL },
+      configuration: { baseURL: ctx.srv.baseURL },
       maxRetries: 0,
     });
     const docs = ["文心一言", "LangChain.js"];
-    const [want, got] = await Promise.all([engine.embed([...docs, "query"]), embeddings.embedDocuments(docs)]);
+    const [want, got] = await Promise.all([ctx.engine.embed([...docs, "query"]), embeddings.embedDocuments(docs)]);
     expect(got.map((v) => Float32Array.from(v))).toEqual(want.slice(0, 2));
     expect(Float32Array.from(await embeddings.embedQuery("query"))).toEqual(want[2]);
   });

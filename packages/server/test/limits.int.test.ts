@@ -2,39 +2,25 @@
 // context is refused without being tokenized (tokenizing it would hold the event loop for
 // minutes), prompts × n count as that many sequences for admission, and the stop-string and
 // embedding limits are server options.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { Engine } from "@wenxin/engine";
-
-import { probeHealth, type HealthSample } from "./helpers/health_probe.js";
+import { type HealthSample, probeHealth } from "./helpers/health_probe.js";
 import {
-  loadDense,
   MODEL_ID,
   postJson,
   readRest,
   readUntil,
   startPost,
   startTestServer,
-  type TestServer,
+  useDenseServer,
 } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, {
-    maxConcurrency: 4,
-    maxStopStrings: 3,
-    maxStopLength: 8,
-    maxEmbeddingInputs: 4,
-    maxEmbeddingTokens: 64,
-  });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
+const ctx = useDenseServer({
+  maxConcurrency: 4,
+  maxStopStrings: 3,
+  maxStopLength: 8,
+  maxEmbeddingInputs: 4,
+  maxEmbeddingTokens: 64,
 });
 
 /** Just under the 4 MiB body limit once wrapped in its JSON request. */
@@ -42,7 +28,7 @@ const HUGE = "hello world ".repeat(Math.floor((4 * 1024 * 1024 - 512) / 12));
 
 async function timedPost(route: string, body: unknown) {
   const started = performance.now();
-  const res = await fetch(`${srv.baseURL}/${route}`, {
+  const res = await fetch(`${ctx.srv.baseURL}/${route}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -59,7 +45,7 @@ describe("a 4 MiB text", () => {
   ])("is refused by /v1/%s before it is tokenized", async (route, body, param) => {
     const health: HealthSample[] = [];
     const probing = (async () => {
-      for (let i = 0; i < 5; i++) health.push(await probeHealth(srv.url));
+      for (let i = 0; i < 5; i++) health.push(await probeHealth(ctx.srv.url));
     })();
     const res = await timedPost(route, body);
     await probing;
@@ -76,10 +62,10 @@ describe("a 4 MiB text", () => {
 
 describe("admission counts prompts × n", () => {
   it("refuses a request that alone needs more sequences than run at once, before tokenizing", async () => {
-    const res = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: [HUGE, "a", "b"], n: 2 });
+    const res = await postJson(`${ctx.srv.baseURL}/completions`, { model: MODEL_ID, prompt: [HUGE, "a", "b"], n: 2 });
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ code: "too_many_sequences", param: "prompt" });
-    const chat = await postJson(`${srv.baseURL}/chat/completions`, {
+    const chat = await postJson(`${ctx.srv.baseURL}/chat/completions`, {
       model: MODEL_ID,
       messages: [{ role: "user", content: "hi" }],
       n: 5,
@@ -88,8 +74,8 @@ describe("admission counts prompts × n", () => {
   });
 
   it("makes a request wait while another holds all the sequences", async () => {
-    const admission = srv.server.model.admission;
-    const first = await startPost(`${srv.baseURL}/completions`, {
+    const admission = ctx.srv.server.model.admission;
+    const first = await startPost(`${ctx.srv.baseURL}/completions`, {
       model: MODEL_ID,
       prompt: ["a", "b"],
       n: 2,
@@ -99,7 +85,7 @@ describe("admission counts prompts × n", () => {
     });
     const firstBody = await readUntil(first, (t) => t.includes("data: {"));
     expect(admission.runningSequences).toBe(4);
-    const second = postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "c", max_tokens: 2 });
+    const second = postJson(`${ctx.srv.baseURL}/completions`, { model: MODEL_ID, prompt: "c", max_tokens: 2 });
     await expect.poll(() => admission.queued).toBe(1);
     expect(admission.running).toBe(1);
     await readRest(firstBody);
@@ -117,7 +103,7 @@ describe("stop strings", () => {
   });
 
   it("takes up to the server's count and length", async () => {
-    expect((await postJson(`${srv.baseURL}/chat/completions`, chat(["a", "b", "12345678"]))).status).toBe(200);
+    expect((await postJson(`${ctx.srv.baseURL}/chat/completions`, chat(["a", "b", "12345678"]))).status).toBe(200);
   });
 
   it.each([
@@ -125,7 +111,7 @@ describe("stop strings", () => {
     ["chat/completions", chat(["a", "x".repeat(9)]), /string 1 has 9 characters; this server takes at most 8/],
     ["completions", { model: MODEL_ID, prompt: "hi", stop: ["x".repeat(1000)] }, /at most 8/],
   ])("refuses more or longer ones on /v1/%s", async (route, body, message) => {
-    const res = await postJson(`${srv.baseURL}/${route}`, body);
+    const res = await postJson(`${ctx.srv.baseURL}/${route}`, body);
     expect(res.status).toBe(400);
     expect(res.json.error).toMatchObject({ param: "stop", message: expect.stringMatching(message) });
   });
@@ -133,20 +119,26 @@ describe("stop strings", () => {
 
 describe("embedding limits", () => {
   it("refuses more inputs, or more tokens, than the server's limits", async () => {
-    const inputs = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c", "d", "e"] });
+    const inputs = await postJson(`${ctx.srv.baseURL}/embeddings`, {
+      model: MODEL_ID,
+      input: ["a", "b", "c", "d", "e"],
+    });
     expect(inputs.json.error).toMatchObject({ param: "input", message: expect.stringMatching(/at most 4$/) });
-    const tokens = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello world ".repeat(40)] });
+    const tokens = await postJson(`${ctx.srv.baseURL}/embeddings`, {
+      model: MODEL_ID,
+      input: ["hello world ".repeat(40)],
+    });
     expect(tokens.json.error).toMatchObject({ param: "input", message: expect.stringMatching(/at most 64 tokens/) });
-    const ok = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello", "world"] });
+    const ok = await postJson(`${ctx.srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["hello", "world"] });
     expect(ok.status).toBe(200);
   });
 
   it("counts one sequence per input for admission, at most all of them", async () => {
-    const admission = srv.server.model.admission;
+    const admission = ctx.srv.server.model.admission;
     // Two of the four slots held: three inputs wait for them, two do not.
     const hold = await admission.acquire(undefined, 2);
-    expect((await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["d", "e"] })).status).toBe(200);
-    const three = postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c"] });
+    expect((await postJson(`${ctx.srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["d", "e"] })).status).toBe(200);
+    const three = postJson(`${ctx.srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a", "b", "c"] });
     await expect.poll(() => admission.queued).toBe(1);
     hold();
     expect((await three).status).toBe(200);
@@ -154,7 +146,7 @@ describe("embedding limits", () => {
   });
 
   it("takes a request with more inputs than run at once as all the slots, and does not refuse it", async () => {
-    const two = await startTestServer(engine, { maxConcurrency: 2 });
+    const two = await startTestServer(ctx.engine, { maxConcurrency: 2 });
     try {
       const admission = two.server.model.admission;
       const hold = await admission.acquire(undefined, 1);

@@ -1,34 +1,24 @@
 // Per-token log-probabilities through the official `openai` client: the values are the engine's
 // log-softmax of the raw logits, checked against the golden logits (completions) and against the
 // engine's own forward pass (chat), in OpenAI's shapes, the same streamed and not.
-import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type OpenAI from "openai";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import type { WenxinTokenizer } from "@wenxin/engine";
-import { type ChatMessage, type Engine } from "@wenxin/engine";
+import { type ChatMessage } from "@wenxin/engine";
 
 import { TokenSpelling } from "../src/routes/logprobs.js";
 import { loadGolden } from "../../../test/helpers/fixtures.js";
 import { chatPromptIds } from "./helpers/expected.js";
-import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, postJson, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
-let client: OpenAI;
 let tokenizer: WenxinTokenizer;
 
 const MESSAGES: ChatMessage[] = [{ role: "user", content: "你好，介绍一下你自己" }];
 
-beforeAll(async () => {
-  engine = await loadDense();
-  tokenizer = engine.tokenizer;
-  srv = await startTestServer(engine);
-  client = new OpenAI({ baseURL: srv.baseURL, apiKey: "unused", maxRetries: 0 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
+const ctx = useDenseServer();
+beforeAll(() => {
+  tokenizer = ctx.engine.tokenizer;
 });
 
 /** log-softmax of `row` at `id`. */
@@ -42,7 +32,7 @@ function logSoftmaxAt(row: Float32Array, id: number): number {
 
 describe("chat.completions logprobs", () => {
   it("gives each generated token its logprob, bytes and the top alternatives", async () => {
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
@@ -62,9 +52,9 @@ describe("chat.completions logprobs", () => {
       expect(entry.logprob).toBeLessThanOrEqual(0);
     }
     // The first token's logprob is the log-softmax of the engine's own logits after the prompt.
-    const promptIds = chatPromptIds(engine, MESSAGES);
-    const vocab = engine.config.hparams.vocabSize;
-    const logits = await engine.logits(promptIds);
+    const promptIds = chatPromptIds(ctx.engine, MESSAGES);
+    const vocab = ctx.engine.config.hparams.vocabSize;
+    const logits = await ctx.engine.logits(promptIds);
     const last = logits.subarray((promptIds.length - 1) * vocab, promptIds.length * vocab);
     let best = 0;
     for (let i = 1; i < vocab; i++) if (last[i]! > last[best]!) best = i;
@@ -81,8 +71,8 @@ describe("chat.completions logprobs", () => {
       logprobs: true,
       top_logprobs: 2,
     } as const;
-    const whole = await client.chat.completions.create(body);
-    const stream = await client.chat.completions.create({ ...body, stream: true });
+    const whole = await ctx.client.chat.completions.create(body);
+    const stream = await ctx.client.chat.completions.create({ ...body, stream: true });
     const streamed: OpenAI.ChatCompletionTokenLogprob[] = [];
     for await (const chunk of stream) {
       const c = chunk.choices[0];
@@ -92,14 +82,14 @@ describe("chat.completions logprobs", () => {
   });
 
   it("is absent unless asked for, and validates top_logprobs", async () => {
-    const plain = await client.chat.completions.create({
+    const plain = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
       max_tokens: 2,
     });
     expect(plain.choices[0]!.logprobs).toBeNull();
-    const zero = await client.chat.completions.create({
+    const zero = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
@@ -112,7 +102,11 @@ describe("chat.completions logprobs", () => {
       [{ logprobs: true, top_logprobs: 21 }, "top_logprobs"],
       [{ logprobs: "yes" }, "logprobs"],
     ] as const) {
-      const res = await postJson(`${srv.baseURL}/chat/completions`, { model: MODEL_ID, messages: MESSAGES, ...extra });
+      const res = await postJson(`${ctx.srv.baseURL}/chat/completions`, {
+        model: MODEL_ID,
+        messages: MESSAGES,
+        ...extra,
+      });
       expect(res.status).toBe(400);
       expect(res.json.error).toMatchObject({ type: "invalid_request_error", code: "invalid_value", param });
     }
@@ -123,7 +117,7 @@ describe("completions logprobs", () => {
   it("matches the golden logits: the first token's log-softmax, and every step's top-2 gap", async () => {
     const golden = loadGolden("tiny-ernie45-dense");
     const plain = golden.json.prompts.plain!;
-    const res = await client.completions.create({
+    const res = await ctx.client.completions.create({
       model: MODEL_ID,
       prompt: plain.input_ids,
       max_tokens: 10,
@@ -157,7 +151,7 @@ describe("completions logprobs", () => {
   });
 
   it("refuses logprobs with echo, and more than 5 alternatives", async () => {
-    const echo = await postJson(`${srv.baseURL}/completions`, {
+    const echo = await postJson(`${ctx.srv.baseURL}/completions`, {
       model: MODEL_ID,
       prompt: "hi",
       logprobs: 1,
@@ -165,7 +159,7 @@ describe("completions logprobs", () => {
     });
     expect(echo.status).toBe(400);
     expect(echo.json.error).toMatchObject({ code: "unsupported_parameter", param: "echo" });
-    const many = await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hi", logprobs: 6 });
+    const many = await postJson(`${ctx.srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hi", logprobs: 6 });
     expect(many.status).toBe(400);
     expect(many.json.error).toMatchObject({ code: "invalid_value", param: "logprobs" });
   });

@@ -1,35 +1,14 @@
 // GET /metrics in Prometheus text format: counters that add up to what the clients saw, and
 // gauges that follow the queue and the requests in flight.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { Engine } from "@wenxin/engine";
+import { MODEL_ID, postJson, readUntil, startPost, useDenseServer } from "./helpers/test_server.js";
 
-import {
-  loadDense,
-  MODEL_ID,
-  postJson,
-  readUntil,
-  startPost,
-  startTestServer,
-  type TestServer,
-} from "./helpers/test_server.js";
-
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { maxConcurrency: 1 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ maxConcurrency: 1 });
 
 /** The value of one sample line, by metric name and exact label set (as printed). */
 async function scrape(): Promise<(name: string, labels?: string) => number | undefined> {
-  const res = await fetch(`${srv.url}/metrics`);
+  const res = await fetch(`${ctx.srv.url}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   const text = await res.text();
@@ -49,13 +28,13 @@ const chat = (extra: Record<string, unknown> = {}) => ({
 describe("/metrics", () => {
   it("counts requests, errors, tokens and time to first token", async () => {
     const answers = [
-      await postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 5 })),
-      await postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 7, stream: true })),
-      await postJson(`${srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hello", max_tokens: 4 }),
+      await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ max_tokens: 5 })),
+      await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ max_tokens: 7, stream: true })),
+      await postJson(`${ctx.srv.baseURL}/completions`, { model: MODEL_ID, prompt: "hello", max_tokens: 4 }),
     ];
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-    const embedded = await postJson(`${srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a b c", "d"] });
-    expect((await postJson(`${srv.baseURL}/chat/completions`, chat({ top_p: 7 }))).status).toBe(400);
+    const embedded = await postJson(`${ctx.srv.baseURL}/embeddings`, { model: MODEL_ID, input: ["a b c", "d"] });
+    expect((await postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ top_p: 7 }))).status).toBe(400);
 
     const m = await scrape();
     expect(m("wenxin_http_requests_total", 'route="/v1/chat/completions",method="POST",status="200"')).toBe(2);
@@ -82,26 +61,26 @@ describe("/metrics", () => {
     const first = new AbortController();
     try {
       const res = await startPost(
-        `${srv.baseURL}/chat/completions`,
+        `${ctx.srv.baseURL}/chat/completions`,
         chat({ stream: true, max_tokens: 3000 }),
         first.signal,
       );
       await readUntil(res, (t) => t.includes("data:"));
-      const queued = postJson(`${srv.baseURL}/chat/completions`, chat({ max_tokens: 2 }));
-      await expect.poll(() => srv.server.model.admission.queued, { timeout: 5000 }).toBe(1);
+      const queued = postJson(`${ctx.srv.baseURL}/chat/completions`, chat({ max_tokens: 2 }));
+      await expect.poll(() => ctx.srv.server.model.admission.queued, { timeout: 5000 }).toBe(1);
       const busy = await scrape();
       expect(busy("wenxin_queue_depth")).toBe(1);
       expect(busy("wenxin_requests_running")).toBe(1);
       expect(busy("wenxin_sequences_running")).toBe(1);
       expect(busy("wenxin_sequences_waiting")).toBe(0);
       const total = busy("wenxin_kv_cache_blocks_total")!;
-      expect(total).toBe(engine.stats().kvBlocksTotal);
+      expect(total).toBe(ctx.engine.stats().kvBlocksTotal);
       expect(busy("wenxin_kv_cache_blocks_used")).toBeGreaterThan(0);
       expect(busy("wenxin_kv_cache_blocks_used")! + busy("wenxin_kv_cache_blocks_free")!).toBeLessThanOrEqual(total);
       expect(busy("wenxin_kv_cache_usage_ratio")).toBeCloseTo(busy("wenxin_kv_cache_blocks_used")! / total, 6);
       first.abort();
       expect((await queued).status).toBe(200);
-      await expect.poll(() => srv.server.model.inFlightCount, { timeout: 5000 }).toBe(0);
+      await expect.poll(() => ctx.srv.server.model.inFlightCount, { timeout: 5000 }).toBe(0);
       const idle = await scrape();
       expect(idle("wenxin_queue_depth")).toBe(0);
       expect(idle("wenxin_requests_running")).toBe(0);
@@ -116,35 +95,35 @@ describe("/metrics", () => {
   it("frees the sequence and its KV blocks when a client disconnects mid-stream", async () => {
     const client = new AbortController();
     const res = await startPost(
-      `${srv.baseURL}/chat/completions`,
+      `${ctx.srv.baseURL}/chat/completions`,
       chat({ stream: true, max_tokens: 3000 }),
       client.signal,
     );
     await readUntil(res, (t) => (t.match(/"content":"[^"]/g) ?? []).length >= 2); // tokens are flowing
-    expect(engine.stats()).toMatchObject({ running: 1 });
-    expect(engine.stats().kvBlocksUsed).toBeGreaterThan(0);
+    expect(ctx.engine.stats()).toMatchObject({ running: 1 });
+    expect(ctx.engine.stats().kvBlocksUsed).toBeGreaterThan(0);
     client.abort();
     await expect
-      .poll(() => engine.stats(), { timeout: 5000, interval: 20 })
+      .poll(() => ctx.engine.stats(), { timeout: 5000, interval: 20 })
       .toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
-    expect(srv.server.model.inFlightCount).toBe(0);
+    expect(ctx.srv.server.model.inFlightCount).toBe(0);
     const m = await scrape();
     expect(m("wenxin_kv_cache_blocks_used")).toBe(0);
     expect(m("wenxin_requests_running")).toBe(0);
-    const generated = engine.stats().generatedTokens;
+    const generated = ctx.engine.stats().generatedTokens;
     await new Promise((r) => setTimeout(r, 100));
-    expect(engine.stats().generatedTokens).toBe(generated); // nothing is still generating for it
+    expect(ctx.engine.stats().generatedTokens).toBe(generated); // nothing is still generating for it
   });
 
   it("counts prefix-cache hits from the engine", async () => {
     const before = (await scrape())("wenxin_prefix_cache_hit_tokens_total")!;
     // A prompt longer than a KV block, sent twice: the second reuses the first one's blocks.
     const long = chat({ messages: [{ role: "user", content: "steady words repeated ".repeat(40) }], max_tokens: 1 });
-    expect((await postJson(`${srv.baseURL}/chat/completions`, long)).status).toBe(200);
-    expect((await postJson(`${srv.baseURL}/chat/completions`, long)).status).toBe(200);
+    expect((await postJson(`${ctx.srv.baseURL}/chat/completions`, long)).status).toBe(200);
+    expect((await postJson(`${ctx.srv.baseURL}/chat/completions`, long)).status).toBe(200);
     const after = await scrape();
     expect(after("wenxin_prefix_cache_hit_tokens_total")! - before).toBeGreaterThan(0);
-    expect(after("wenxin_prefix_cache_hit_tokens_total")).toBe(engine.stats().prefixCacheHitTokens);
+    expect(after("wenxin_prefix_cache_hit_tokens_total")).toBe(ctx.engine.stats().prefixCacheHitTokens);
     // Idle again: the prompt's blocks are no longer held, but kept as a reusable prefix.
     expect(after("wenxin_kv_cache_blocks_used")).toBe(0);
     expect(after("wenxin_kv_cache_blocks_cached")).toBeGreaterThan(0);

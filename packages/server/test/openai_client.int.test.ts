@@ -1,48 +1,35 @@
 // The official `openai` npm client against a server on the tiny dense model. Every answer is
 // compared with what the engine itself generates for the same prompt and sampling settings.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import { WenxinTokenizer, type ChatMessage, type Engine } from "@wenxin/engine";
+import { type ChatMessage, WenxinTokenizer } from "@wenxin/engine";
 
 import { DENSE_DIR, loadGolden } from "../../../test/helpers/fixtures.js";
 import { chatPromptIds, expectedChat } from "./helpers/expected.js";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
-
-let engine: Engine;
-let srv: TestServer;
-let client: OpenAI;
+import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
 const MESSAGES: ChatMessage[] = [
   { role: "system", content: "你是文心一言。" },
   { role: "user", content: "你好，介绍一下你自己" },
 ];
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine);
-  client = new OpenAI({ baseURL: srv.baseURL, apiKey: "unused", maxRetries: 0 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer();
 
 describe("models", () => {
   it("lists and retrieves the served model", async () => {
-    const list = await client.models.list();
+    const list = await ctx.client.models.list();
     expect(list.data.map((m) => m.id)).toEqual([MODEL_ID]);
     expect(list.data[0]).toMatchObject({ object: "model", owned_by: "wenxin" });
-    expect((await client.models.retrieve(MODEL_ID)).id).toBe(MODEL_ID);
-    await expect(client.models.retrieve("gpt-4o")).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await ctx.client.models.retrieve(MODEL_ID)).id).toBe(MODEL_ID);
+    await expect(ctx.client.models.retrieve("gpt-4o")).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 });
 
 describe("chat.completions", () => {
   it("answers greedily with the engine's own continuation and usage", async () => {
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0, maxNewTokens: 12 });
-    const res = await client.chat.completions.create({
+    const want = await expectedChat(ctx.engine, MESSAGES, { temperature: 0, maxNewTokens: 12 });
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
@@ -61,8 +48,8 @@ describe("chat.completions", () => {
   });
 
   it("streams the same text as deltas, with usage last when asked", async () => {
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0, maxNewTokens: 12 });
-    const stream = await client.chat.completions.create({
+    const want = await expectedChat(ctx.engine, MESSAGES, { temperature: 0, maxNewTokens: 12 });
+    const stream = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
@@ -89,10 +76,22 @@ describe("chat.completions", () => {
 
   it("reproduces seeded sampling, and gives choice k the seed + k", async () => {
     const [a, b] = await Promise.all([
-      expectedChat(engine, MESSAGES, { temperature: 0.9, topP: 0.95, doSample: true, seed: 1234, maxNewTokens: 10 }),
-      expectedChat(engine, MESSAGES, { temperature: 0.9, topP: 0.95, doSample: true, seed: 1235, maxNewTokens: 10 }),
+      expectedChat(ctx.engine, MESSAGES, {
+        temperature: 0.9,
+        topP: 0.95,
+        doSample: true,
+        seed: 1234,
+        maxNewTokens: 10,
+      }),
+      expectedChat(ctx.engine, MESSAGES, {
+        temperature: 0.9,
+        topP: 0.95,
+        doSample: true,
+        seed: 1235,
+        maxNewTokens: 10,
+      }),
     ]);
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0.9,
@@ -109,12 +108,17 @@ describe("chat.completions", () => {
 
   it("ends at a stop string, which is left out", async () => {
     // Seeded sampling: greedy output of the random model repeats one token.
-    const full = await expectedChat(engine, MESSAGES, { temperature: 1, doSample: true, seed: 99, maxNewTokens: 12 });
+    const full = await expectedChat(ctx.engine, MESSAGES, {
+      temperature: 1,
+      doSample: true,
+      seed: 99,
+      maxNewTokens: 12,
+    });
     // The first two characters, from the second on, that do not occur earlier in the text.
     const at = [...full.content].findIndex((_, i) => i > 0 && full.content.indexOf(full.content.slice(i, i + 2)) === i);
     expect(at).toBeGreaterThan(0);
     const stop = full.content.slice(at, at + 2);
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 1,
@@ -148,9 +152,9 @@ describe("chat.completions", () => {
       },
       { role: "tool", content: '{"temp": 21}', tool_call_id: "call_1" },
     ];
-    const want = await expectedChat(engine, turns, { temperature: 0, maxNewTokens: 6 }, { tools });
-    expect(want.promptTokens).toBeGreaterThan(chatPromptIds(engine, turns).length + 20);
-    const res = await client.chat.completions.create({
+    const want = await expectedChat(ctx.engine, turns, { temperature: 0, maxNewTokens: 6 }, { tools });
+    expect(want.promptTokens).toBeGreaterThan(chatPromptIds(ctx.engine, turns).length + 20);
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: turns as never,
       tools,
@@ -160,20 +164,20 @@ describe("chat.completions", () => {
     expect(res.usage!.prompt_tokens).toBe(want.promptTokens);
     expect(res.choices[0]!.message.content).toBe(want.content);
     // tool_choice "none" leaves the tools out of the prompt.
-    const none = await client.chat.completions.create({
+    const none = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: turns as never,
       tools,
       tool_choice: "none",
       max_tokens: 1,
     });
-    expect(none.usage!.prompt_tokens).toBe(chatPromptIds(engine, turns).length);
+    expect(none.usage!.prompt_tokens).toBe(chatPromptIds(ctx.engine, turns).length);
   });
 
   it("returns thinking output as reasoning_content when thinking is switched on", async () => {
-    const want = await expectedChat(engine, MESSAGES, { temperature: 0, maxNewTokens: 8 }, { thinking: true });
+    const want = await expectedChat(ctx.engine, MESSAGES, { temperature: 0, maxNewTokens: 8 }, { thinking: true });
     expect(want.reasoning.length).toBeGreaterThan(0);
-    const res = await client.chat.completions.create({
+    const res = await ctx.client.chat.completions.create({
       model: MODEL_ID,
       messages: MESSAGES as never,
       temperature: 0,
@@ -190,18 +194,18 @@ describe("chat.completions", () => {
 
   it("raises the client's typed errors", async () => {
     await expect(
-      client.chat.completions.create({ model: "gpt-4o", messages: MESSAGES as never }),
+      ctx.client.chat.completions.create({ model: "gpt-4o", messages: MESSAGES as never }),
     ).rejects.toMatchObject({
       status: 404,
       code: "model_not_found",
     });
-    const err = await client.chat.completions
+    const err = await ctx.client.chat.completions
       .create({ model: MODEL_ID, messages: MESSAGES as never, temperature: 3 })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err).toMatchObject({ status: 400, param: "temperature", type: "invalid_request_error" });
     await expect(
-      client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, presence_penalty: 1 }),
+      ctx.client.chat.completions.create({ model: MODEL_ID, messages: MESSAGES as never, presence_penalty: 1 }),
     ).rejects.toMatchObject({
       status: 400,
       code: "unsupported_parameter",
@@ -214,7 +218,7 @@ describe("completions", () => {
   it("continues the golden prompt with the golden greedy tokens", async () => {
     const golden = loadGolden("tiny-ernie45-dense").json.prompts.plain!;
     const tokenizer = await WenxinTokenizer.fromDirectory(DENSE_DIR);
-    const res = await client.completions.create({
+    const res = await ctx.client.completions.create({
       model: MODEL_ID,
       prompt: golden.input_ids,
       max_tokens: 10,
@@ -233,9 +237,14 @@ describe("completions", () => {
 
   it("streams the same text, one choice per prompt, and echoes when asked", async () => {
     const prompts = ["The capital of France", "文心一言是"];
-    const whole = await client.completions.create({ model: MODEL_ID, prompt: prompts, max_tokens: 6, temperature: 0 });
+    const whole = await ctx.client.completions.create({
+      model: MODEL_ID,
+      prompt: prompts,
+      max_tokens: 6,
+      temperature: 0,
+    });
     expect(whole.choices.map((c) => c.index)).toEqual([0, 1]);
-    const stream = await client.completions.create({
+    const stream = await ctx.client.completions.create({
       model: MODEL_ID,
       prompt: prompts,
       max_tokens: 6,
@@ -245,7 +254,7 @@ describe("completions", () => {
     const texts = ["", ""];
     for await (const chunk of stream) for (const c of chunk.choices) texts[c.index] += c.text;
     expect(texts).toEqual(whole.choices.map((c) => c.text));
-    const echoed = await client.completions.create({
+    const echoed = await ctx.client.completions.create({
       model: MODEL_ID,
       prompt: prompts[0]!,
       max_tokens: 6,
@@ -260,19 +269,19 @@ describe("embeddings", () => {
   const texts = ["文心一言", "ERNIE 4.5 runs in Node.js", "a third sentence"];
 
   it("returns the engine's embeddings, in base64 (the client's default) and as floats", async () => {
-    const want = await engine.embed(texts);
-    const viaBase64 = await client.embeddings.create({ model: MODEL_ID, input: texts });
-    const viaFloat = await client.embeddings.create({ model: MODEL_ID, input: texts, encoding_format: "float" });
+    const want = await ctx.engine.embed(texts);
+    const viaBase64 = await ctx.client.embeddings.create({ model: MODEL_ID, input: texts });
+    const viaFloat = await ctx.client.embeddings.create({ model: MODEL_ID, input: texts, encoding_format: "float" });
     for (const res of [viaBase64, viaFloat]) {
       expect(res.data.map((d) => d.index)).toEqual([0, 1, 2]);
       res.data.forEach((d, i) => expect(Float32Array.from(d.embedding)).toEqual(want[i]));
     }
-    const tokens = texts.reduce((n, t) => n + engine.tokenizer.encode(t).length, 0);
+    const tokens = texts.reduce((n, t) => n + ctx.engine.tokenizer.encode(t).length, 0);
     expect(viaFloat.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
   });
 
   it("refuses dimensions the model does not have", async () => {
-    await expect(client.embeddings.create({ model: MODEL_ID, input: "x", dimensions: 3 })).rejects.toMatchObject({
+    await expect(ctx.client.embeddings.create({ model: MODEL_ID, input: "x", dimensions: 3 })).rejects.toMatchObject({
       status: 400,
       param: "dimensions",
     });

@@ -2,18 +2,14 @@
 // retrieve, delete): each answer is compared with what the engine generates for the same
 // conversation rendered by the chat layer.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 
-import type { ChatMessage, Engine } from "@wenxin/engine";
+import type { ChatMessage } from "@wenxin/engine";
 import type { ChatPromptOptions } from "@wenxin/engine/internal";
 
 import { chatPromptIds, expectedChat } from "./helpers/expected.js";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
-
-let engine: Engine;
-let srv: TestServer;
-let client: OpenAI;
+import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
 const INSTRUCTIONS = "你是文心一言。";
 const QUESTION = "你好，介绍一下你自己";
@@ -45,16 +41,7 @@ const CHAT_TOOLS: ChatPromptOptions["tools"] = TOOLS.map((t) => ({
   },
 }));
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { responsesStoreSize: 4 });
-  client = new OpenAI({ baseURL: srv.baseURL, apiKey: "unused", maxRetries: 0 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ responsesStoreSize: 4 });
 
 const base = { model: MODEL_ID, temperature: 0, max_output_tokens: 12 } as const;
 const CONVERSATION: ChatMessage[] = [
@@ -64,8 +51,8 @@ const CONVERSATION: ChatMessage[] = [
 
 describe("responses.create", () => {
   it("answers an input string with instructions as the engine does", async () => {
-    const want = await expectedChat(engine, CONVERSATION, { temperature: 0, maxNewTokens: 12 });
-    const res = await client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
+    const want = await expectedChat(ctx.engine, CONVERSATION, { temperature: 0, maxNewTokens: 12 });
+    const res = await ctx.client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
     expect(res).toMatchObject({ object: "response", model: MODEL_ID, instructions: INSTRUCTIONS });
     expect(res.id).toMatch(/^resp_/);
     expect(res.output_text).toBe(want.content);
@@ -81,8 +68,8 @@ describe("responses.create", () => {
   });
 
   it("takes message items with text parts, developer messages as system", async () => {
-    const want = await expectedChat(engine, CONVERSATION, { temperature: 0, maxNewTokens: 12 });
-    const res = await client.responses.create({
+    const want = await expectedChat(ctx.engine, CONVERSATION, { temperature: 0, maxNewTokens: 12 });
+    const res = await ctx.client.responses.create({
       ...base,
       input: [
         { role: "developer", content: INSTRUCTIONS },
@@ -94,9 +81,9 @@ describe("responses.create", () => {
   });
 
   it("returns thinking as a reasoning item when reasoning is asked for", async () => {
-    const want = await expectedChat(engine, CONVERSATION, { temperature: 0, maxNewTokens: 8 }, { thinking: true });
+    const want = await expectedChat(ctx.engine, CONVERSATION, { temperature: 0, maxNewTokens: 8 }, { thinking: true });
     expect(want.reasoning.length).toBeGreaterThan(0);
-    const res = await client.responses.create({
+    const res = await ctx.client.responses.create({
       ...base,
       max_output_tokens: 8,
       instructions: INSTRUCTIONS,
@@ -109,7 +96,7 @@ describe("responses.create", () => {
   });
 
   it("gives JSON that validates for text.format json_schema", async () => {
-    const res = await client.responses.create({
+    const res = await ctx.client.responses.create({
       model: MODEL_ID,
       input: "Tell me about someone.",
       max_output_tokens: 200,
@@ -120,7 +107,7 @@ describe("responses.create", () => {
   });
 
   it("calls a function tool, and continues from its output", async () => {
-    const first = await client.responses.create({
+    const first = await ctx.client.responses.create({
       model: MODEL_ID,
       input: "Tell me about someone.",
       tools: TOOLS,
@@ -143,20 +130,20 @@ describe("responses.create", () => {
       },
       { role: "tool", content: "saved", tool_call_id: call.call_id },
     ];
-    const want = { promptTokens: chatPromptIds(engine, conversation, { tools: CHAT_TOOLS }).length };
+    const want = { promptTokens: chatPromptIds(ctx.engine, conversation, { tools: CHAT_TOOLS }).length };
     const output: OpenAI.Responses.ResponseInputItem = {
       type: "function_call_output",
       call_id: call.call_id,
       output: "saved",
     };
-    const chained = await client.responses.create({
+    const chained = await ctx.client.responses.create({
       ...base,
       max_output_tokens: 6,
       tools: TOOLS,
       previous_response_id: first.id,
       input: [output],
     });
-    const resent = await client.responses.create({
+    const resent = await ctx.client.responses.create({
       ...base,
       max_output_tokens: 6,
       tools: TOOLS,
@@ -176,49 +163,49 @@ describe("responses.create", () => {
   });
 
   it("continues a conversation by previous_response_id (instructions not carried over)", async () => {
-    const first = await client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
-    const second = await client.responses.create({ ...base, previous_response_id: first.id, input: "再说一遍" });
+    const first = await ctx.client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
+    const second = await ctx.client.responses.create({ ...base, previous_response_id: first.id, input: "再说一遍" });
     const conversation: ChatMessage[] = [
       { role: "user", content: QUESTION },
       { role: "assistant", content: first.output_text },
       { role: "user", content: "再说一遍" },
     ];
-    expect(second.usage!.input_tokens).toBe(chatPromptIds(engine, conversation).length);
-    const want = await expectedChat(engine, conversation, { temperature: 0, maxNewTokens: 12 });
+    expect(second.usage!.input_tokens).toBe(chatPromptIds(ctx.engine, conversation).length);
+    const want = await expectedChat(ctx.engine, conversation, { temperature: 0, maxNewTokens: 12 });
     expect(second.output_text).toBe(want.content);
   });
 
   it("keeps a bounded number of responses, retrievable and deletable", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++)
-      ids.push((await client.responses.create({ ...base, max_output_tokens: 1, input: `q${i}` })).id);
+      ids.push((await ctx.client.responses.create({ ...base, max_output_tokens: 1, input: `q${i}` })).id);
     // The store holds 4: the oldest is gone.
-    await expect(client.responses.retrieve(ids[0]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    await expect(client.responses.create({ ...base, previous_response_id: ids[0]!, input: "x" })).rejects.toMatchObject(
-      { status: 404, code: "response_not_found", param: "previous_response_id" },
-    );
-    expect((await client.responses.retrieve(ids[4]!)).id).toBe(ids[4]);
-    await client.responses.delete(ids[4]!);
-    await expect(client.responses.retrieve(ids[4]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(ctx.client.responses.retrieve(ids[0]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(
+      ctx.client.responses.create({ ...base, previous_response_id: ids[0]!, input: "x" }),
+    ).rejects.toMatchObject({ status: 404, code: "response_not_found", param: "previous_response_id" });
+    expect((await ctx.client.responses.retrieve(ids[4]!)).id).toBe(ids[4]);
+    await ctx.client.responses.delete(ids[4]!);
+    await expect(ctx.client.responses.retrieve(ids[4]!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     // store: false keeps nothing.
-    const unstored = await client.responses.create({ ...base, max_output_tokens: 1, input: "x", store: false });
-    await expect(client.responses.retrieve(unstored.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const unstored = await ctx.client.responses.create({ ...base, max_output_tokens: 1, input: "x", store: false });
+    await expect(ctx.client.responses.retrieve(unstored.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it("refuses what it cannot do, naming the parameter", async () => {
     await expect(
-      client.responses.create({ ...base, input: "x", tools: [{ type: "web_search" }] }),
+      ctx.client.responses.create({ ...base, input: "x", tools: [{ type: "web_search" }] }),
     ).rejects.toMatchObject({ status: 400, code: "unsupported_parameter", param: "tools[0].type" });
     await expect(
-      client.responses.create({ ...base, input: [{ type: "item_reference", id: "msg_1" }] }),
+      ctx.client.responses.create({ ...base, input: [{ type: "item_reference", id: "msg_1" }] }),
     ).rejects.toMatchObject({ status: 400, param: "input[0].type" });
     await expect(
-      client.responses.create({
+      ctx.client.responses.create({
         ...base,
         input: [{ role: "user", content: [{ type: "input_image", image_url: "http://x/y.png", detail: "auto" }] }],
       }),
     ).rejects.toMatchObject({ status: 400, param: "input[0].content[0].type" });
-    await expect(client.responses.create({ ...base, input: "x", background: true })).rejects.toMatchObject({
+    await expect(ctx.client.responses.create({ ...base, input: "x", background: true })).rejects.toMatchObject({
       status: 400,
       param: "background",
     });
@@ -227,8 +214,8 @@ describe("responses.create", () => {
 
 describe("responses.stream", () => {
   it("streams typed events that add up to the same response", async () => {
-    const whole = await client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
-    const stream = client.responses.stream({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
+    const whole = await ctx.client.responses.create({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
+    const stream = ctx.client.responses.stream({ ...base, instructions: INSTRUCTIONS, input: QUESTION });
     const events: OpenAI.Responses.ResponseStreamEvent[] = [];
     for await (const ev of stream) events.push(ev);
     const final = await stream.finalResponse();
@@ -253,7 +240,7 @@ describe("responses.stream", () => {
   });
 
   it("streams a function call's arguments as deltas", async () => {
-    const stream = client.responses.stream({
+    const stream = ctx.client.responses.stream({
       model: MODEL_ID,
       input: "Tell me about someone.",
       tools: TOOLS,

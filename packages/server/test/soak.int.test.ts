@@ -2,32 +2,20 @@
 // against the tiny model, with streaming, mid-stream disconnects, tool calls, json_schema replies,
 // completions and malformed requests mixed in. No valid request may fail, every malformed one gets
 // its status, and afterwards the engine holds no sequence and no KV block.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-import type { Engine } from "@wenxin/engine";
+import { describe, expect, it } from "vitest";
 
 // @ts-expect-error: a plain .mjs module without type declarations
 import { runSoak } from "../bench/soak_driver.mjs";
-import { loadDense, MODEL_ID, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
 const API_KEY = "soak-key";
-let engine: Engine;
-let srv: TestServer;
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { apiKey: API_KEY, logLevel: "warn" });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ apiKey: API_KEY, logLevel: "warn" });
 
 describe("soak (short)", () => {
   it("serves a mixed load with no failed valid request and returns to idle", async () => {
     const report = await runSoak({
-      url: srv.url,
+      url: ctx.srv.url,
       modelName: MODEL_ID,
       clients: 6,
       durationMs: 20_000,
@@ -47,7 +35,7 @@ describe("soak (short)", () => {
       sequences_running: 0,
       kv_blocks_used: 0,
     });
-    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
-    expect(srv.server.model.inFlightCount).toBe(0);
+    expect(ctx.engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
+    expect(ctx.srv.server.model.inFlightCount).toBe(0);
   });
 });

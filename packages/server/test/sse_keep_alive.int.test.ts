@@ -1,50 +1,29 @@
 // A streaming request that has to wait for an engine slot gets its headers and SSE comments while
 // it waits, so clients and proxies see it alive; the OpenAI client reads through the comments.
 import OpenAI from "openai";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-import type { Engine } from "@wenxin/engine";
+import { describe, expect, it } from "vitest";
 
 import { ApiError } from "../src/errors.js";
-import {
-  loadDense,
-  MODEL_ID,
-  postJson,
-  sseData,
-  startPost,
-  startTestServer,
-  type TestServer,
-} from "./helpers/test_server.js";
+import { MODEL_ID, postJson, sseData, startPost, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { maxConcurrency: 1, sseKeepAliveMs: 50 });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ maxConcurrency: 1, sseKeepAliveMs: 50 });
 
 /** Holds the only slot until the returned promise settles. */
 async function holdTheSlot(): Promise<{ done: Promise<number> }> {
-  const done = postJson(`${srv.baseURL}/completions`, {
+  const done = postJson(`${ctx.srv.baseURL}/completions`, {
     model: MODEL_ID,
     prompt: "hold",
     max_tokens: 1500,
     temperature: 0,
   }).then(() => performance.now());
-  await expect.poll(() => srv.server.model.admission.running).toBe(1);
+  await expect.poll(() => ctx.srv.server.model.admission.running).toBe(1);
   return { done };
 }
 
 describe("SSE keep-alive", () => {
   it("opens a queued stream at once and sends comments until its turn", async () => {
     const { done } = await holdTheSlot();
-    const res = await startPost(`${srv.baseURL}/chat/completions`, {
+    const res = await startPost(`${ctx.srv.baseURL}/chat/completions`, {
       model: MODEL_ID,
       messages: [{ role: "user", content: "hi" }],
       max_tokens: 3,
@@ -52,7 +31,7 @@ describe("SSE keep-alive", () => {
     });
     const headersAt = performance.now();
     expect(res.status).toBe(200);
-    expect(srv.server.model.admission.queued).toBe(1);
+    expect(ctx.srv.server.model.admission.queued).toBe(1);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = "";
@@ -73,7 +52,7 @@ describe("SSE keep-alive", () => {
   });
 
   it("is read through by the OpenAI client", async () => {
-    const client = new OpenAI({ baseURL: srv.baseURL, apiKey: "unused", maxRetries: 0 });
+    const client = new OpenAI({ baseURL: ctx.srv.baseURL, apiKey: "unused", maxRetries: 0 });
     const { done } = await holdTheSlot();
     const stream = await client.chat.completions.create({
       model: MODEL_ID,
@@ -90,7 +69,7 @@ describe("SSE keep-alive", () => {
 
   it("sends a failure after the headers as an error event", async () => {
     const { done } = await holdTheSlot();
-    const res = await startPost(`${srv.baseURL}/completions`, {
+    const res = await startPost(`${ctx.srv.baseURL}/completions`, {
       model: MODEL_ID,
       prompt: "x",
       max_tokens: 2,
@@ -98,7 +77,7 @@ describe("SSE keep-alive", () => {
     });
     expect(res.status).toBe(200);
     // The server drains while the request waits: it is refused inside the stream it already opened.
-    srv.server.model.admission.rejectWaiting(
+    ctx.srv.server.model.admission.rejectWaiting(
       new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"),
     );
     const text = await res.text();

@@ -4,28 +4,16 @@
 //
 // Loopback sockets take ~4 MB before a writer blocks, so the request asks for an answer far
 // larger than that: 16 choices with 20 alternatives per token (~1.5 kB per token and choice).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { Engine } from "@wenxin/engine";
-
-import { probeHealth, type HealthSample } from "./helpers/health_probe.js";
+import { type HealthSample, probeHealth } from "./helpers/health_probe.js";
 import { connectWithoutReading, rawRequest } from "./helpers/raw_http.js";
-import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, postJson, startTestServer, useDenseServer } from "./helpers/test_server.js";
 
 const IDLE_MS = 600;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let engine: Engine;
-let srv: TestServer;
 
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine, { streamIdleTimeoutMs: IDLE_MS });
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer({ streamIdleTimeoutMs: IDLE_MS });
 
 const bigStream = (maxTokens: number) =>
   JSON.stringify({
@@ -41,7 +29,7 @@ const bigStream = (maxTokens: number) =>
   });
 
 async function idleTimeouts(): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const text = await (await fetch(`${ctx.srv.url}/metrics`)).text();
   const line = text
     .split("\n")
     .find((l) => l.startsWith("wenxin_http_request_errors_total{") && l.includes("stream_idle_timeout"));
@@ -50,23 +38,23 @@ async function idleTimeouts(): Promise<number> {
 
 describe("--stream-idle-timeout", () => {
   it("disconnects a client that reads nothing, and frees its work", async () => {
-    const before = engine.stats().generatedTokens;
+    const before = ctx.engine.stats().generatedTokens;
     const socket = await connectWithoutReading(
-      srv.url,
+      ctx.srv.url,
       rawRequest("POST", "/v1/chat/completions", { body: bigStream(600) }),
     );
     try {
       // It ran, then its writes backed up.
-      await expect.poll(() => engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect.poll(() => ctx.engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
       const started = Date.now();
       const health: HealthSample[] = [];
       await expect
         .poll(
           async () => {
-            const sample = await probeHealth(srv.url);
+            const sample = await probeHealth(ctx.srv.url);
             expect(sample.status).toBe(200);
             health.push(sample);
-            return { timeouts: await idleTimeouts(), inFlight: srv.server.model.inFlightCount };
+            return { timeouts: await idleTimeouts(), inFlight: ctx.srv.server.model.inFlightCount };
           },
           { timeout: 30_000, interval: 100 },
         )
@@ -77,12 +65,12 @@ describe("--stream-idle-timeout", () => {
       // probe waited past a bound that only a hang would reach.
       expect(Math.max(...health.map((h) => h.loopMs))).toBeLessThan(1000);
       expect(Math.max(...health.map((h) => h.wallMs))).toBeLessThan(10_000);
-      expect(srv.server.model.admission.runningSequences).toBe(0);
+      expect(ctx.srv.server.model.admission.runningSequences).toBe(0);
       await expect
-        .poll(() => engine.stats(), { timeout: 5000 })
+        .poll(() => ctx.engine.stats(), { timeout: 5000 })
         .toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
       // It was stopped early, not run to the end.
-      expect(engine.stats().generatedTokens - before).toBeLessThan(16 * 600);
+      expect(ctx.engine.stats().generatedTokens - before).toBeLessThan(16 * 600);
       expect(socket.destroyed || socket.readableEnded || socket.isPaused()).toBe(true);
     } finally {
       socket.destroy();
@@ -91,7 +79,7 @@ describe("--stream-idle-timeout", () => {
 
   it("leaves a client that stops reading for less than the timeout alone", async () => {
     const socket = await connectWithoutReading(
-      srv.url,
+      ctx.srv.url,
       rawRequest("POST", "/v1/chat/completions", { body: bigStream(250) }),
     );
     const chunks: Buffer[] = [];
@@ -118,12 +106,12 @@ describe("--stream-idle-timeout", () => {
     expect(text.startsWith("HTTP/1.1 200")).toBe(true);
     expect(text.slice(-200)).toContain("data: [DONE]");
     expect(text).not.toContain("stream_idle_timeout");
-    await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, kvBlocksUsed: 0 });
+    await expect.poll(() => ctx.engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, kvBlocksUsed: 0 });
   });
 
   it("pauses a lagging client's engine work when it gives its slots back, not a buffer later", async () => {
-    const one = await startTestServer(engine, { streamIdleTimeoutMs: 100_000 });
-    const before = engine.stats().generatedTokens;
+    const one = await startTestServer(ctx.engine, { streamIdleTimeoutMs: 100_000 });
+    const before = ctx.engine.stats().generatedTokens;
     const socket = await connectWithoutReading(
       one.url,
       rawRequest("POST", "/v1/chat/completions", { body: bigStream(1000) }),
@@ -136,27 +124,27 @@ describe("--stream-idle-timeout", () => {
           interval: 20,
         })
         .toBe(true);
-      const atLag = engine.stats().generatedTokens - before;
-      await expect.poll(() => engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, paused: 16 });
+      const atLag = ctx.engine.stats().generatedTokens - before;
+      await expect.poll(() => ctx.engine.stats(), { timeout: 5000 }).toMatchObject({ running: 0, paused: 16 });
       await sleep(300);
-      const after = engine.stats().generatedTokens - before;
+      const after = ctx.engine.stats().generatedTokens - before;
       // Paused within a step or two of lagging (it used to run on until 256 events per choice were buffered).
       expect(after - atLag).toBeLessThan(16 * 32);
-      expect(engine.stats().kvBlocksUsed).toBe(0);
+      expect(ctx.engine.stats().kvBlocksUsed).toBe(0);
       expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/^wenxin_sequences_paused 16$/m);
     } finally {
       socket.destroy();
       await one.stop();
     }
     await expect
-      .poll(() => engine.stats(), { timeout: 5000 })
+      .poll(() => ctx.engine.stats(), { timeout: 5000 })
       .toMatchObject({ running: 0, paused: 0, kvBlocksUsed: 0 });
   });
 
   it("gives a lagging client's slots to the requests waiting, and takes them back after", async () => {
-    const one = await startTestServer(engine, { maxConcurrency: 1, streamIdleTimeoutMs: 100_000 });
+    const one = await startTestServer(ctx.engine, { maxConcurrency: 1, streamIdleTimeoutMs: 100_000 });
     try {
-      const before = engine.stats().generatedTokens;
+      const before = ctx.engine.stats().generatedTokens;
       const body = JSON.stringify({
         model: MODEL_ID,
         messages: [{ role: "user", content: "hello" }],
@@ -170,7 +158,7 @@ describe("--stream-idle-timeout", () => {
       const lagging = await connectWithoutReading(one.url, rawRequest("POST", "/v1/chat/completions", { body }));
       // It fills its socket, then gives up its only slot: a request behind it is served while the
       // lagging one is still in flight (the idle timeout, 100 s, has not freed anything).
-      await expect.poll(() => engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect.poll(() => ctx.engine.stats().generatedTokens - before, { timeout: 20_000 }).toBeGreaterThan(0);
       const other = await postJson(`${one.baseURL}/completions`, { model: MODEL_ID, prompt: "x", max_tokens: 2 });
       expect(other.status).toBe(200);
       expect(one.server.model.inFlightCount).toBe(1);

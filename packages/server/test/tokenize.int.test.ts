@@ -1,23 +1,10 @@
 // /tokenize and /detokenize in vLLM's shapes: the ids are exactly those the generation routes use.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-import type { Engine } from "@wenxin/engine";
+import { describe, expect, it } from "vitest";
 
 import { chatPromptIds } from "./helpers/expected.js";
-import { loadDense, MODEL_ID, postJson, startTestServer, type TestServer } from "./helpers/test_server.js";
+import { MODEL_ID, postJson, useDenseServer } from "./helpers/test_server.js";
 
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine);
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer();
 
 const MESSAGES = [
   { role: "system" as const, content: "你是文心一言。" },
@@ -32,29 +19,29 @@ const TOOLS = [
 
 describe("/tokenize", () => {
   it("tokenizes a prompt, with the pieces when asked", async () => {
-    const res = await postJson(`${srv.url}/tokenize`, {
+    const res = await postJson(`${ctx.srv.url}/tokenize`, {
       model: MODEL_ID,
       prompt: "你好 world",
       return_token_strs: true,
     });
     expect(res.status).toBe(200);
-    const ids = engine.tokenizer.encode("你好 world", { addSpecialTokens: true });
+    const ids = ctx.engine.tokenizer.encode("你好 world", { addSpecialTokens: true });
     expect(res.json).toEqual({
       count: ids.length,
-      max_model_len: engine.maxContext,
+      max_model_len: ctx.engine.maxContext,
       tokens: ids,
-      token_strs: ids.map((id) => engine.tokenizer.idToToken(id)),
+      token_strs: ids.map((id) => ctx.engine.tokenizer.idToToken(id)),
     });
   });
 
   it("gives a conversation the ids the chat route uses, tools included", async () => {
     for (const tools of [undefined, TOOLS]) {
-      const res = await postJson(`${srv.url}/tokenize`, { messages: MESSAGES, ...(tools && { tools }) });
+      const res = await postJson(`${ctx.srv.url}/tokenize`, { messages: MESSAGES, ...(tools && { tools }) });
       expect(res.json.tokens).toEqual(
-        chatPromptIds(engine, MESSAGES, tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
+        chatPromptIds(ctx.engine, MESSAGES, tools ? { tools: tools.map((t) => ({ ...t })) } : {}),
       );
       expect(res.json.token_strs).toBeNull();
-      const chat = await postJson(`${srv.baseURL}/chat/completions`, {
+      const chat = await postJson(`${ctx.srv.baseURL}/chat/completions`, {
         model: MODEL_ID,
         messages: MESSAGES,
         max_tokens: 1,
@@ -62,15 +49,15 @@ describe("/tokenize", () => {
       });
       expect(chat.json.usage.prompt_tokens).toBe(res.json.count);
     }
-    const bare = await postJson(`${srv.url}/tokenize`, { messages: MESSAGES, add_generation_prompt: false });
+    const bare = await postJson(`${ctx.srv.url}/tokenize`, { messages: MESSAGES, add_generation_prompt: false });
     expect(bare.json.tokens).toEqual(
-      engine.tokenizer.encode(engine.applyChatTemplate(MESSAGES, { addGenerationPrompt: false })),
+      ctx.engine.tokenizer.encode(ctx.engine.applyChatTemplate(MESSAGES, { addGenerationPrompt: false })),
     );
   });
 
   it("refuses another model's name and a text too long for the context", async () => {
-    expect((await postJson(`${srv.url}/tokenize`, { model: "gpt-4o", prompt: "x" })).status).toBe(404);
-    const long = await postJson(`${srv.url}/tokenize`, { prompt: "hello ".repeat(200_000) });
+    expect((await postJson(`${ctx.srv.url}/tokenize`, { model: "gpt-4o", prompt: "x" })).status).toBe(404);
+    const long = await postJson(`${ctx.srv.url}/tokenize`, { prompt: "hello ".repeat(200_000) });
     expect(long.status).toBe(400);
     expect(long.json.error.code).toBe("context_length_exceeded");
   });
@@ -78,13 +65,13 @@ describe("/tokenize", () => {
 
 describe("/detokenize", () => {
   it("turns ids back into the text", async () => {
-    const ids = engine.tokenizer.encode("你好 world");
-    const res = await postJson(`${srv.url}/detokenize`, { model: MODEL_ID, tokens: ids });
+    const ids = ctx.engine.tokenizer.encode("你好 world");
+    const res = await postJson(`${ctx.srv.url}/detokenize`, { model: MODEL_ID, tokens: ids });
     expect(res.json).toEqual({ prompt: "你好 world" });
   });
 
   it("names an id outside the vocabulary", async () => {
-    const res = await postJson(`${srv.url}/detokenize`, { tokens: [1, 999_999] });
+    const res = await postJson(`${ctx.srv.url}/detokenize`, { tokens: [1, 999_999] });
     expect(res.status).toBe(400);
     expect(res.json.error.param).toBe("tokens[1]");
   });

@@ -1,26 +1,13 @@
 // The metrics vLLM dashboards read, under vLLM's names with the `model_name` label: queue time,
 // inter-token latency and why sequences ended.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
-import type { Engine } from "@wenxin/engine";
+import { MODEL_ID, postJson, startPost, useDenseServer } from "./helpers/test_server.js";
 
-import { loadDense, MODEL_ID, postJson, startPost, startTestServer, type TestServer } from "./helpers/test_server.js";
-
-let engine: Engine;
-let srv: TestServer;
-
-beforeAll(async () => {
-  engine = await loadDense();
-  srv = await startTestServer(engine);
-});
-
-afterAll(async () => {
-  await srv?.stop();
-  await engine?.close();
-});
+const ctx = useDenseServer();
 
 async function sample(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const text = await (await fetch(`${ctx.srv.url}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
 }
@@ -29,7 +16,7 @@ const label = `model_name="${MODEL_ID}"`;
 
 describe("vLLM-named metrics", () => {
   it("count queue time, inter-token latency and finish reasons per sequence", async () => {
-    const chat = await postJson(`${srv.baseURL}/chat/completions`, {
+    const chat = await postJson(`${ctx.srv.baseURL}/chat/completions`, {
       model: MODEL_ID,
       messages: [{ role: "user", content: "hi" }],
       max_tokens: 5,
@@ -49,7 +36,7 @@ describe("vLLM-named metrics", () => {
     // A client that leaves mid-stream: its sequence counts as aborted.
     const ac = new AbortController();
     const res = await startPost(
-      `${srv.baseURL}/completions`,
+      `${ctx.srv.baseURL}/completions`,
       { model: MODEL_ID, prompt: "hello", max_tokens: 2000, stream: true },
       ac.signal,
     );

@@ -250,6 +250,7 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = generic::dequantize,
     .gemm_panels = generic::gemm_panels,
+    .gemm_panels_bf16 = generic::gemm_panels_bf16,
     .exp_f32 = exp_f32,
 };
 

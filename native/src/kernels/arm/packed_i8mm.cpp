@@ -178,6 +178,7 @@ const KernelTable kTable = {
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
     .gemm_panels = generic::gemm_panels,
+    .gemm_panels_bf16 = generic::gemm_panels_bf16,
     .exp_f32 = neon::exp_f32,
 };
 

@@ -1,9 +1,11 @@
-// gemm_panels on AVX-512: a 12 × 32 register tile (24 accumulators) over each panel, the rows of `a`
-// first copied into [12][k]-interleaved blocks so the tile reads them with one broadcast each.
+// gemm_panels on AVX-512: a 12 × 32 register tile (24 accumulators) over each panel, each element of
+// `a` broadcast from its row. gemm_panels_bf16 is the same tile over pairs of bf16 (vdpbf16ps where the
+// CPU has AVX-512 BF16, two float32 FMAs per pair where not).
 #include <immintrin.h>
 
-#include <vector>
+#include <cstring>
 
+#include "core/cpu_features.h"
 #include "kernels/avx512/avx512.h"
 
 namespace wenxin::kernels::avx512 {
@@ -12,21 +14,13 @@ namespace {
 
 constexpr int kRows = 12;
 
-// c[r][0, 32) += Σ_p ap[p * kRows + r] · b[p][0, 32) for r < R, columns masked by m0 / m1.
+inline __mmask16 low_mask(int64_t cols) {
+  return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : static_cast<__mmask16>((1u << cols) - 1);
+}
+
+// c[r][0, 32) += acc[2r], acc[2r + 1] for r < R, columns masked by m0 / m1.
 template <int R>
-void tile(const float* ap, int64_t k, const float* b, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
-  __m512 acc[2 * R];
-#pragma GCC unroll 24
-  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < k; ++p) {
-    const __m512 b0 = _mm512_loadu_ps(b + p * kGemmPanel), b1 = _mm512_loadu_ps(b + p * kGemmPanel + 16);
-#pragma GCC unroll 12
-    for (int r = 0; r < R; ++r) {
-      const __m512 av = _mm512_set1_ps(ap[p * kRows + r]);
-      acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
-      acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
-    }
-  }
+inline void store_tile(const __m512* acc, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
 #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     float* cr = c + r * ldc;
@@ -35,26 +29,130 @@ void tile(const float* ap, int64_t k, const float* b, float* c, int64_t ldc, __m
   }
 }
 
-using TileFn = void (*)(const float*, int64_t, const float*, float*, int64_t, __mmask16, __mmask16);
+// c[r][0, 32) += Σ_p a[r * lda + p] · b[p][0, 32) for r < R.
+template <int R>
+void tile(const float* a, int64_t lda, int64_t k, const float* b, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+  __m512 acc[2 * R];
+#pragma GCC unroll 24
+  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(b + p * kGemmPanel), b1 = _mm512_loadu_ps(b + p * kGemmPanel + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+      acc[2 * r] = _mm512_fmadd_ps(av, b0, acc[2 * r]);
+      acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
+    }
+  }
+  store_tile<R>(acc, c, ldc, m0, m1);
+}
+
+inline int32_t pair_at(const uint16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// The bf16 tiles: c[r][0, 32) += Σ_q a[r][2q, 2q + 2) · b[q][0, 32)[2], with vdpbf16ps ...
+template <int R>
+__attribute__((target("avx512bf16"))) void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b,
+                                                     float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+  __m512 acc[2 * R];
+#pragma GCC unroll 24
+  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t q = 0; q < kp; ++q) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kGemmPanel);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + q * 2 * kGemmPanel + kGemmPanel);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const __m512bh av = (__m512bh)_mm512_set1_epi32(pair_at(a + r * lda + 2 * q));
+      acc[2 * r] = _mm512_dpbf16_ps(acc[2 * r], av, b0);
+      acc[2 * r + 1] = _mm512_dpbf16_ps(acc[2 * r + 1], av, b1);
+    }
+  }
+  store_tile<R>(acc, c, ldc, m0, m1);
+}
+
+// ... or widened: a pair's odd element is its high half, the even one its low half shifted up.
+template <int R>
+void tile_bf16_widened(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, float* c, int64_t ldc,
+                       __mmask16 m0, __mmask16 m1) {
+  const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
+  __m512 acc[2 * R];
+#pragma GCC unroll 24
+  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
+  for (int64_t q = 0; q < kp; ++q) {
+    const __m512i b0 = _mm512_loadu_si512(b + q * 2 * kGemmPanel);
+    const __m512i b1 = _mm512_loadu_si512(b + q * 2 * kGemmPanel + kGemmPanel);
+    const __m512 b0o = _mm512_castsi512_ps(_mm512_and_si512(b0, high)),
+                 b0e = _mm512_castsi512_ps(_mm512_slli_epi32(b0, 16));
+    const __m512 b1o = _mm512_castsi512_ps(_mm512_and_si512(b1, high)),
+                 b1e = _mm512_castsi512_ps(_mm512_slli_epi32(b1, 16));
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      const int32_t pair = pair_at(a + r * lda + 2 * q);
+      const __m512 ao = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(pair & 0xFFFF0000u)));
+      const __m512 ae = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(pair) << 16)));
+      acc[2 * r] = _mm512_fmadd_ps(ae, b0e, _mm512_fmadd_ps(ao, b0o, acc[2 * r]));
+      acc[2 * r + 1] = _mm512_fmadd_ps(ae, b1e, _mm512_fmadd_ps(ao, b1o, acc[2 * r + 1]));
+    }
+  }
+  store_tile<R>(acc, c, ldc, m0, m1);
+}
+
+template <typename A, typename B>
+using TileFn = void (*)(const A*, int64_t, int64_t, const B*, float*, int64_t, __mmask16, __mmask16);
+
+// Walks c in 12-row blocks and 32-column panels; `depth` is k (float) or kp (bf16 pairs), `panel` the
+// elements of B one panel holds per unit of depth.
+template <typename A, typename B>
+void run_tiles(const TileFn<A, B>* tiles, const A* a, int64_t lda, int64_t m, int64_t depth, const B* b, int64_t panel,
+               int64_t n, float* c, int64_t ldc) {
+  for (int64_t i0 = 0; i0 < m; i0 += kRows) {
+    const int rows = static_cast<int>(m - i0 < kRows ? m - i0 : kRows);
+    for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel)
+      tiles[rows](a + i0 * lda, lda, depth, b + (j0 / kGemmPanel) * panel * depth, c + i0 * ldc + j0, ldc,
+                  low_mask(n - j0), low_mask(n - j0 - 16));
+  }
+}
 
 }  // namespace
 
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
-  static constexpr TileFn tiles[] = {nullptr, tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>, tile<6>,
-                                     tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
-  thread_local std::vector<float> packed;
-  packed.resize(static_cast<size_t>(k * kRows));
-  for (int64_t i0 = 0; i0 < m; i0 += kRows) {
-    const int rows = static_cast<int>(m - i0 < kRows ? m - i0 : kRows);
-    for (int64_t p = 0; p < k; ++p)
-      for (int r = 0; r < kRows; ++r) packed[p * kRows + r] = r < rows ? a[(i0 + r) * lda + p] : 0.0f;
-    for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel) {
-      const int64_t cols = n - j0;
-      const __mmask16 m0 = cols >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << cols) - 1);
-      const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : static_cast<__mmask16>((1u << (cols - 16)) - 1);
-      tiles[rows](packed.data(), k, b + j0 * k, c + i0 * ldc + j0, ldc, m0, m1);
-    }
+  static constexpr TileFn<float, float> tiles[] = {nullptr, tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>, tile<6>,
+                                                   tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
+  run_tiles(tiles, a, lda, m, k, b, kGemmPanel, n, c, ldc);
+}
+
+void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
+                              float* c, int64_t ldc) {
+  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {nullptr,
+                                                         tile_bf16_widened<1>,
+                                                         tile_bf16_widened<2>,
+                                                         tile_bf16_widened<3>,
+                                                         tile_bf16_widened<4>,
+                                                         tile_bf16_widened<5>,
+                                                         tile_bf16_widened<6>,
+                                                         tile_bf16_widened<7>,
+                                                         tile_bf16_widened<8>,
+                                                         tile_bf16_widened<9>,
+                                                         tile_bf16_widened<10>,
+                                                         tile_bf16_widened<11>,
+                                                         tile_bf16_widened<12>};
+  run_tiles(tiles, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
+}
+
+void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
+                      int64_t ldc) {
+  static const bool native = cpu_features().avx512bf16;
+  if (!native) {
+    gemm_panels_bf16_widened(a, lda, m, kp, b, n, c, ldc);
+    return;
   }
+  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {
+      nullptr,      tile_bf16<1>, tile_bf16<2>, tile_bf16<3>,  tile_bf16<4>,  tile_bf16<5>, tile_bf16<6>,
+      tile_bf16<7>, tile_bf16<8>, tile_bf16<9>, tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
+  run_tiles(tiles, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
 }
 
 }  // namespace wenxin::kernels::avx512

@@ -71,6 +71,7 @@ const KernelTable kTable = {
     .dequantize = avx2::dequantize,
     .interleaved_q4_tiles = true,
     .gemm_panels = avx2::gemm_panels,
+    .gemm_panels_bf16 = avx2::gemm_panels_bf16,
     .exp_f32 = avx2::exp_f32,
 };
 

@@ -190,6 +190,7 @@ const KernelTable kTable = {
     .axpy_f32 = axpy,
     .dequantize = dequantize,
     .gemm_panels = gemm_panels,
+    .gemm_panels_bf16 = gemm_panels_bf16,
     .exp_f32 = exp_f32,
 };
 

@@ -1,5 +1,8 @@
-// The reference kernels training adds: gemm_panels (products through a packed weight) and exp_f32.
+// The reference kernels training adds: gemm_panels and gemm_panels_bf16 (products through a packed
+// weight) and exp_f32.
 #include <cmath>
+
+#include "core/dtype.h"
 
 #include "kernels/generic/generic.h"
 
@@ -14,6 +17,26 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
       for (int64_t p = 0; p < k; ++p) {
         const float av = a[i * lda + p];
         for (int64_t j = 0; j < kGemmPanel; ++j) acc[j] += av * panel[p * kGemmPanel + j];
+      }
+      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] += acc[j];
+    }
+  }
+}
+
+void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
+                      int64_t ldc) {
+  for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel) {
+    const uint16_t* panel = b + j0 * 2 * kp;
+    const int64_t cols = n - j0 < kGemmPanel ? n - j0 : kGemmPanel;
+    for (int64_t i = 0; i < m; ++i) {
+      float acc[kGemmPanel] = {};
+      for (int64_t q = 0; q < kp; ++q) {
+        // As vdpbf16ps: the odd element's product first; both products are exact.
+        const float a0 = bf16_to_f32(a[i * lda + 2 * q]), a1 = bf16_to_f32(a[i * lda + 2 * q + 1]);
+        for (int64_t j = 0; j < kGemmPanel; ++j) {
+          acc[j] += a1 * bf16_to_f32(panel[(q * kGemmPanel + j) * 2 + 1]);
+          acc[j] += a0 * bf16_to_f32(panel[(q * kGemmPanel + j) * 2]);
+        }
       }
       for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] += acc[j];
     }

@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "kernels/quant_formats.h"
 #include "model/ernie4_5/model.h"
+#include "model/ernie4_5/tensor_names.h"
 #include "wenxin/quantize.h"
 
 namespace wenxin::model {
@@ -94,10 +95,14 @@ Status Ernie45Model::save(const std::string& path, WeightFormat format, ThreadPo
     for (const char* suffix : {".weight", ".qweight", ".qscale", ".qtiles"}) written.insert(l->name + suffix);
   }
   // Everything else as stored: embeddings, norms, router, biases. Fused sources were split above.
+  const auto fused = [](const std::string& name) {  // "….qkv_proj.weight"
+    const auto& all = ernie45_tensor_names().fused;
+    return std::any_of(all.begin(), all.end(),
+                       [&](const Ernie45FusedName& f) { return leaf_of(module_of(name)) == f.hf; });
+  };
   for (const auto& [name, t] : store_.tensors()) {
-    if (written.count(name) || name.find("mtp") != std::string::npos || name.find("qkv_proj.") != std::string::npos ||
-        name.find("up_gate_proj.") != std::string::npos ||
-        (name == "lm_head.weight" && w_.lm_head.format != WeightFormat::kFloat))
+    if (written.count(name) || name.find("mtp") != std::string::npos || fused(name) ||
+        (name == w_.lm_head.name + ".weight" && w_.lm_head.format != WeightFormat::kFloat))
       continue;
     out.push_back(
         {name, dtype_name(t.dtype), t.shape, t.data, static_cast<size_t>(t.numel()) * dtype_size(t.dtype), {}});

@@ -23,6 +23,12 @@ std::string text(const JsonValue& o, const char* key) {
   return v->string;
 }
 
+bool is_symbol(const std::string& d) {
+  for (const char* s : {"vocab", "hidden", "q", "kv", "ffn", "experts"})
+    if (d == s) return true;
+  return false;
+}
+
 std::vector<Ernie45TensorName> entries(const JsonValue& root, const char* key) {
   const JsonValue* list = root.get(key);
   if (list == nullptr || !list->is_array()) malformed(std::string("'") + key + "' must be an array");
@@ -39,6 +45,18 @@ std::vector<Ernie45TensorName> entries(const JsonValue& root, const char* key) {
     };
     n.embedding = flag("embedding");
     n.head = flag("head");
+    if (e.get("mlp") != nullptr) n.mlp = text(e, "mlp");
+    const JsonValue* shape = e.get("shape");
+    if (shape == nullptr || !shape->is_array() || shape->array.empty())
+      malformed("'" + n.hf + "': 'shape' must be a non-empty array");
+    for (const JsonValue& d : shape->array) {
+      if (d.is_string() && is_symbol(d.string))
+        n.shape.push_back(d.string);
+      else if (d.kind == JsonValue::Kind::kNumber && d.is_integer && d.integer >= 1)
+        n.shape.push_back(std::to_string(d.integer));
+      else
+        malformed("'" + n.hf + "': a dimension must be a symbol or a positive integer");
+    }
     out.push_back(std::move(n));
   }
   return out;
@@ -55,6 +73,25 @@ Ernie45TensorNames parse() {
   if (prefix == nullptr || !prefix->is_object()) malformed("'layerPrefix' must be an object");
   names.hf_layer_prefix = text(*prefix, "hf");
   names.gguf_layer_prefix = text(*prefix, "gguf");
+  const JsonValue* remote = root.get("remoteCodePrefix");
+  if (remote == nullptr || !remote->is_object()) malformed("'remoteCodePrefix' must be an object");
+  names.hf_prefix = text(*remote, "hf");
+  names.remote_code_prefix = text(*remote, "remoteCode");
+  const JsonValue* fused = root.get("fused");
+  if (fused == nullptr || !fused->is_array()) malformed("'fused' must be an array");
+  for (const JsonValue& f : fused->array) {
+    if (!f.is_object()) malformed("'fused' entries must be objects");
+    Ernie45FusedName n;
+    n.hf = text(f, "hf");
+    const JsonValue* parts = f.get("parts");
+    if (parts == nullptr || !parts->is_array() || parts->array.size() < 2)
+      malformed("'" + n.hf + "': 'parts' must list two or more projections");
+    for (const JsonValue& p : parts->array) {
+      if (!p.is_string()) malformed("'" + n.hf + "': 'parts' must be strings");
+      n.parts.push_back(p.string);
+    }
+    names.fused.push_back(std::move(n));
+  }
   for (bool Ernie45TensorName::* flag : {&Ernie45TensorName::embedding, &Ernie45TensorName::head}) {
     int marked = 0;
     for (const Ernie45TensorName& n : names.global) marked += n.*flag ? 1 : 0;
@@ -87,6 +124,47 @@ const Ernie45TensorName& ernie45_tensor(const std::string& gguf) {
 std::string module_of(const std::string& hf) {
   const size_t dot = hf.rfind('.');
   return dot == std::string::npos ? std::string() : hf.substr(0, dot);
+}
+
+std::string leaf_of(const std::string& hf) {
+  const size_t dot = hf.rfind('.');
+  return dot == std::string::npos ? hf : hf.substr(dot + 1);
+}
+
+std::vector<int64_t> ernie45_shape(const Ernie45TensorName& n, const Ernie45Hparams& hp) {
+  const int64_t ffn = n.mlp == "dense"    ? hp.intermediate_size
+                      : n.mlp == "shared" ? hp.moe_intermediate_size * hp.moe_num_shared_experts
+                                          : hp.moe_intermediate_size;
+  std::vector<int64_t> out;
+  for (const std::string& d : n.shape) {
+    if (d == "vocab")
+      out.push_back(hp.vocab_size);
+    else if (d == "hidden")
+      out.push_back(hp.hidden_size);
+    else if (d == "q")
+      out.push_back(hp.q_dim());
+    else if (d == "kv")
+      out.push_back(hp.kv_dim());
+    else if (d == "ffn")
+      out.push_back(ffn);
+    else if (d == "experts")
+      out.push_back(hp.moe_num_experts);
+    else
+      out.push_back(std::stoll(d));  // parse() let through only symbols and positive integers
+  }
+  return out;
+}
+
+std::string remote_code_name(const std::string& hf) {
+  const Ernie45TensorNames& names = ernie45_tensor_names();
+  return hf.rfind(names.hf_prefix, 0) == 0 ? names.remote_code_prefix + hf.substr(names.hf_prefix.size()) : hf;
+}
+
+const Ernie45FusedName* ernie45_fused_of(const std::string& part) {
+  for (const Ernie45FusedName& f : ernie45_tensor_names().fused)
+    for (const std::string& p : f.parts)
+      if (p == part) return &f;
+  return nullptr;
 }
 
 }  // namespace wenxin::model

@@ -3,8 +3,11 @@
 // (packages/engine/src/model/ernie_layout.ts). CMake compiles the file's text in.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
+
+#include "wenxin/hparams.h"
 
 namespace wenxin::model {
 
@@ -14,17 +17,31 @@ struct Ernie45TensorName {
   std::string kind;  // "matrix", "norm", "router" or "bias"
   bool embedding = false;
   bool head = false;  // the output head (absent from a checkpoint whose head is tied to the embedding)
+  std::string mlp;    // layer entries of an MLP: "dense", "moe" (router, bias), "experts" or "shared"; else ""
+  // The shape, rows first: a number, or a symbol ("vocab", "hidden", "q", "kv", "ffn", "experts").
+  std::vector<std::string> shape;
   // Routed experts: one checkpoint tensor per expert, stacked into one GGUF tensor.
   bool stacked() const { return hf.find('*') != std::string::npos; }
   // The checkpoint name has no ".weight" (the router's score correction) and the GGUF one ends ".bias".
   bool bias() const { return kind == "bias"; }
 };
 
+// Projections some exports stack row-wise into one matrix of the same module ("qkv_proj" of
+// "q_proj", "k_proj", "v_proj", in that row order).
+struct Ernie45FusedName {
+  std::string hf;                  // the fused leaf, "qkv_proj"
+  std::vector<std::string> parts;  // the leaves it stacks, "q_proj", "k_proj", "v_proj"
+};
+
 struct Ernie45TensorNames {
   std::vector<Ernie45TensorName> global;  // outside the layers
   std::vector<Ernie45TensorName> layer;   // in every layer (dense or MoE as the layer is)
-  std::string hf_layer_prefix;            // "model.layers."
-  std::string gguf_layer_prefix;          // "blk."
+  std::vector<Ernie45FusedName> fused;
+  std::string hf_layer_prefix;    // "model.layers."
+  std::string gguf_layer_prefix;  // "blk."
+  // Baidu's remote-code checkpoints name `remote_code_prefix`… what transformers names `hf_prefix`….
+  std::string hf_prefix;           // "model."
+  std::string remote_code_prefix;  // "ernie."
 };
 
 // Parsed once; the table is part of the build, so a malformed one aborts with the reason.
@@ -35,5 +52,13 @@ const Ernie45TensorName& ernie45_global(bool Ernie45TensorName::* flag);
 const Ernie45TensorName& ernie45_tensor(const std::string& gguf);
 // "self_attn" of "self_attn.q_proj".
 std::string module_of(const std::string& hf);
+// "q_proj" of "model.layers.0.self_attn.q_proj".
+std::string leaf_of(const std::string& hf);
+// The entry's shape for `hp` (its symbols resolved; "ffn" by the entry's mlp).
+std::vector<int64_t> ernie45_shape(const Ernie45TensorName& n, const Ernie45Hparams& hp);
+// `hf` ("model.norm") as Baidu's remote code names it ("ernie.norm"); a name outside the prefix as is.
+std::string remote_code_name(const std::string& hf);
+// The fused export that stacks the leaf `part` ("q_proj"), or nullptr.
+const Ernie45FusedName* ernie45_fused_of(const std::string& part);
 
 }  // namespace wenxin::model

@@ -12,24 +12,19 @@ namespace wenxin::model {
 
 namespace {
 
-// Checkpoints from Baidu's remote code use `ernie.` where transformers uses `model.`.
+// Binds the table's tensors (tensor_names.json: names and shapes) of one checkpoint.
 class Binder {
  public:
   // `map_tiles`: q4 matrices saved in the active kernels' tiles are used in place (else unpacked).
   Binder(const Ernie45Hparams& hp, const TensorStore& store, bool map_tiles)
       : hp_(hp), store_(store), map_tiles_(map_tiles) {
-    prefix_ = store.find("model.embed_tokens.weight") == nullptr && store.find("ernie.embed_tokens.weight") != nullptr
-                  ? "ernie."
-                  : "model.";
+    const std::string embed = ernie45_global(&Ernie45TensorName::embedding).hf + ".weight";
+    remote_code_ = store.find(embed) == nullptr && store.find(remote_code_name(embed)) != nullptr;
   }
 
-  const std::string& prefix() const { return prefix_; }
-  // A table name ("model.norm", "model.layers.") with this checkpoint's prefix.
-  std::string named(const std::string& hf) const {
-    static const std::string kModel = "model.";
-    return hf.rfind(kModel, 0) == 0 ? prefix_ + hf.substr(kModel.size()) : hf;
-  }
-  const TensorView* find(const std::string& name) const { return store_.find(name); }
+  // A table name ("model.norm", "model.layers.") as this checkpoint spells it.
+  std::string named(const std::string& hf) const { return remote_code_ ? remote_code_name(hf) : hf; }
+  std::vector<int64_t> shape(const Ernie45TensorName& e) const { return ernie45_shape(e, hp_); }
 
   Status tensor(const std::string& name, std::vector<int64_t> shape, TensorView* out) const {
     const TensorView* t = store_.find(name);
@@ -141,87 +136,94 @@ class Binder {
     return Status::ok();
   }
 
-  // Some exports fuse projections row-wise (qkv_proj; up_gate_proj = [gate; up]): split by rows.
-  static Linear rows(const TensorView& fused, int64_t row_begin, int64_t row_count, int64_t in,
-                     const std::string& name) {
-    Linear l;
-    l.name = name;
-    l.out = row_count;
-    l.in = in;
-    l.weight = fused;
-    l.weight.shape = {row_count, in};
-    l.weight.data = static_cast<const uint8_t*>(fused.data) + row_begin * in * dtype_size(fused.dtype);
-    return l;
+  // A matrix of the table in one layer: the name ("model.layers.3.mlp.experts.7.up_proj"), the
+  // shape, and where it goes.
+  struct Matrix {
+    std::string name;
+    std::vector<int64_t> shape;
+    Linear* out;
+  };
+  // `layer`: "model.layers.3"; `key`: the entry's GGUF key; `expert`: what a routed expert's '*' stands for.
+  Matrix matrix(const std::string& layer, const char* key, Linear* out, int64_t expert = -1) const {
+    const Ernie45TensorName& e = ernie45_tensor(key);
+    std::string name = layer + "." + e.hf;
+    if (expert >= 0) name.replace(name.find('*'), 1, std::to_string(expert));
+    return {std::move(name), shape(e), out};
   }
 
-  // gate / up / down: the projections' module names (tensor_names.json); some exports fuse gate and
-  // up into one up_gate_proj beside them.
-  Status ffn(const std::string& gate, const std::string& up, const std::string& down, int64_t width,
-             FeedForward* f) const {
-    const int64_t h = hp_.hidden_size;
-    const std::string fused_name = module_of(gate) + ".up_gate_proj.weight";
-    if (store_.find(fused_name) != nullptr && store_.find(gate + ".weight") == nullptr) {
+  // The matrices of one module; where an export fused some of them into one (tensor_names.json's
+  // `fused`: qkv_proj = [q; k; v], up_gate_proj = [gate; up]), they are that matrix's rows.
+  Status matrices(const std::vector<Matrix>& ms) const {
+    std::vector<bool> bound(ms.size(), false);
+    for (const Ernie45FusedName& f : ernie45_tensor_names().fused) {
+      std::vector<size_t> parts;
+      for (const std::string& part : f.parts)
+        for (size_t i = 0; i < ms.size(); ++i)
+          if (leaf_of(ms[i].name) == part) parts.push_back(i);
+      if (parts.size() != f.parts.size()) continue;
+      const Matrix& first = ms[parts[0]];
+      const std::string fused_name = module_of(first.name) + "." + f.hf + ".weight";
+      if (store_.find(fused_name) == nullptr || store_.find(first.name + ".weight") != nullptr) continue;
+      const int64_t in = first.shape[1];
+      int64_t rows = 0;
+      for (size_t i : parts) rows += ms[i].shape[0];
       TensorView fused;
-      WENXIN_RETURN_IF_ERROR(tensor(fused_name, {2 * width, h}, &fused));
-      f->gate = rows(fused, 0, width, h, gate);
-      f->up = rows(fused, width, width, h, up);
-    } else {
-      WENXIN_RETURN_IF_ERROR(linear(gate, width, h, &f->gate));
-      WENXIN_RETURN_IF_ERROR(linear(up, width, h, &f->up));
+      WENXIN_RETURN_IF_ERROR(tensor(fused_name, {rows, in}, &fused));
+      int64_t row = 0;
+      for (size_t i : parts) {
+        Linear& l = *ms[i].out;
+        l = Linear();
+        l.name = ms[i].name;
+        l.out = ms[i].shape[0];
+        l.in = in;
+        l.weight = fused;
+        l.weight.shape = {l.out, in};
+        l.weight.data = static_cast<const uint8_t*>(fused.data) + row * in * dtype_size(fused.dtype);
+        row += l.out;
+        bound[i] = true;
+      }
     }
-    return linear(down, h, width, &f->down);
+    for (size_t i = 0; i < ms.size(); ++i)
+      if (!bound[i]) WENXIN_RETURN_IF_ERROR(linear(ms[i].name, ms[i].shape[0], ms[i].shape[1], ms[i].out));
+    return Status::ok();
   }
 
-  // `layer`: "model.layers.3"; the projections' names come from tensor_names.json.
+  // A norm, router or bias of `layer`, widened to float32.
+  Status small(const std::string& layer, const char* key, std::vector<float>* out) const {
+    const Ernie45TensorName& e = ernie45_tensor(key);
+    return vector(layer + "." + e.hf + (e.bias() ? "" : ".weight"), shape(e), out);
+  }
+
   Status attention(const std::string& layer, LayerWeights* lw) const {
-    const int64_t h = hp_.hidden_size, qd = hp_.q_dim(), kvd = hp_.kv_dim();
-    const std::string q = layer + "." + ernie45_tensor("attn_q").hf, k = layer + "." + ernie45_tensor("attn_k").hf,
-                      v = layer + "." + ernie45_tensor("attn_v").hf, o = layer + "." + ernie45_tensor("attn_output").hf;
-    const std::string fused_name = module_of(q) + ".qkv_proj.weight";
-    if (store_.find(fused_name) != nullptr && store_.find(q + ".weight") == nullptr) {
-      TensorView fused;
-      WENXIN_RETURN_IF_ERROR(tensor(fused_name, {qd + 2 * kvd, h}, &fused));
-      lw->q = rows(fused, 0, qd, h, q);
-      lw->k = rows(fused, qd, kvd, h, k);
-      lw->v = rows(fused, qd + kvd, kvd, h, v);
-    } else {
-      WENXIN_RETURN_IF_ERROR(linear(q, qd, h, &lw->q));
-      WENXIN_RETURN_IF_ERROR(linear(k, kvd, h, &lw->k));
-      WENXIN_RETURN_IF_ERROR(linear(v, kvd, h, &lw->v));
-    }
-    return linear(o, h, qd, &lw->o);
+    return matrices({matrix(layer, "attn_q", &lw->q), matrix(layer, "attn_k", &lw->k), matrix(layer, "attn_v", &lw->v),
+                     matrix(layer, "attn_output", &lw->o)});
   }
 
-  // The dense MLP of `layer`.
-  Status dense(const std::string& layer, FeedForward* f) const {
-    const auto name = [&](const char* key) { return layer + "." + ernie45_tensor(key).hf; };
-    return ffn(name("ffn_gate"), name("ffn_up"), name("ffn_down"), hp_.intermediate_size, f);
+  // gate / up / down: the GGUF keys of the projections.
+  Status ffn(const std::string& layer, const char* gate, const char* up, const char* down, FeedForward* f,
+             int64_t expert = -1) const {
+    return matrices({matrix(layer, gate, &f->gate, expert), matrix(layer, up, &f->up, expert),
+                     matrix(layer, down, &f->down, expert)});
   }
 
   Status moe(const std::string& layer, MoeBlock* m) const {
-    const int64_t h = hp_.hidden_size, e = hp_.moe_num_experts;
-    const auto name = [&](const char* key) { return layer + "." + ernie45_tensor(key).hf; };
-    WENXIN_RETURN_IF_ERROR(vector(name("ffn_gate_inp") + ".weight", {e, h}, &m->router));
-    const std::string bias_name = name("exp_probs_b");
+    const int64_t e = hp_.moe_num_experts;
+    WENXIN_RETURN_IF_ERROR(small(layer, "ffn_gate_inp", &m->router));
+    const Ernie45TensorName& bias = ernie45_tensor("exp_probs_b");
+    const std::string bias_name = layer + "." + bias.hf;
     if (const TensorView* b = store_.find(bias_name)) {
-      WENXIN_RETURN_IF_ERROR(vector(
-          bias_name, b->shape.size() == 1 ? std::vector<int64_t>{e} : std::vector<int64_t>{1, e}, &m->score_bias));
+      std::vector<int64_t> want = shape(bias);  // [1, E]; some exports drop the leading 1
+      if (b->shape.size() + 1 == want.size()) want.erase(want.begin());
+      WENXIN_RETURN_IF_ERROR(vector(bias_name, want, &m->score_bias));
     } else {
       m->score_bias.assign(static_cast<size_t>(e), 0.0f);
     }
     m->experts.resize(static_cast<size_t>(e));
-    for (int64_t i = 0; i < e; ++i) {
-      const auto expert = [&](const char* key) {
-        std::string n = name(key);
-        return n.replace(n.find('*'), 1, std::to_string(i));
-      };
-      WENXIN_RETURN_IF_ERROR(ffn(expert("ffn_gate_exps"), expert("ffn_up_exps"), expert("ffn_down_exps"),
-                                 hp_.moe_intermediate_size, &m->experts[i]));
-    }
+    for (int64_t i = 0; i < e; ++i)
+      WENXIN_RETURN_IF_ERROR(ffn(layer, "ffn_gate_exps", "ffn_up_exps", "ffn_down_exps", &m->experts[i], i));
     m->has_shared = hp_.moe_num_shared_experts > 0;
     if (m->has_shared)
-      WENXIN_RETURN_IF_ERROR(ffn(name("ffn_gate_shexp"), name("ffn_up_shexp"), name("ffn_down_shexp"),
-                                 hp_.moe_intermediate_size * hp_.moe_num_shared_experts, &m->shared));
+      WENXIN_RETURN_IF_ERROR(ffn(layer, "ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp", &m->shared));
     return Status::ok();
   }
 
@@ -229,7 +231,7 @@ class Binder {
   const Ernie45Hparams& hp_;
   const TensorStore& store_;
   bool map_tiles_;
-  std::string prefix_;
+  bool remote_code_ = false;
 };
 
 }  // namespace
@@ -237,38 +239,39 @@ class Binder {
 Status bind_ernie45_weights(const Ernie45Hparams& hp, const TensorStore& store, WeightFormat format, bool repack,
                             ThreadPool& pool, Ernie45Weights* out) {
   const Binder b(hp, store, /*map_tiles=*/repack);
-  const int64_t h = hp.hidden_size;
+  const Ernie45TensorName& embed = ernie45_global(&Ernie45TensorName::embedding);
   const Ernie45TensorName& head = ernie45_global(&Ernie45TensorName::head);
-  WENXIN_RETURN_IF_ERROR(
-      b.tensor(b.named(ernie45_global(&Ernie45TensorName::embedding).hf) + ".weight", {hp.vocab_size, h}, &out->embed));
-  WENXIN_RETURN_IF_ERROR(b.vector(b.named(ernie45_tensor("output_norm").hf) + ".weight", {h}, &out->final_norm));
+  const Ernie45TensorName& norm = ernie45_tensor("output_norm");
+  WENXIN_RETURN_IF_ERROR(b.tensor(b.named(embed.hf) + ".weight", b.shape(embed), &out->embed));
+  WENXIN_RETURN_IF_ERROR(b.vector(b.named(norm.hf) + ".weight", b.shape(norm), &out->final_norm));
   // The head never has a bias, whatever use_bias says. A tied head reads the embedding, unless a
   // quantized copy of it was saved as lm_head.
+  const std::vector<int64_t> head_shape = b.shape(head);
   out->lm_head.name = head.hf;
-  out->lm_head.out = hp.vocab_size;
-  out->lm_head.in = h;
+  out->lm_head.out = head_shape[0];
+  out->lm_head.in = head_shape[1];
   if (store.find(head.hf + ".qweight") != nullptr) {
-    WENXIN_RETURN_IF_ERROR(b.quantized(head.hf, hp.vocab_size, h, &out->lm_head));
+    WENXIN_RETURN_IF_ERROR(b.quantized(head.hf, head_shape[0], head_shape[1], &out->lm_head));
   } else if (store.find(head.hf + ".qtiles") != nullptr) {
-    WENXIN_RETURN_IF_ERROR(b.tiled(head.hf, hp.vocab_size, h, &out->lm_head));
+    WENXIN_RETURN_IF_ERROR(b.tiled(head.hf, head_shape[0], head_shape[1], &out->lm_head));
   } else if (hp.tie_word_embeddings) {
     out->lm_head.weight = out->embed;
   } else {
-    WENXIN_RETURN_IF_ERROR(b.tensor(head.hf + ".weight", {hp.vocab_size, h}, &out->lm_head.weight));
+    WENXIN_RETURN_IF_ERROR(b.tensor(head.hf + ".weight", head_shape, &out->lm_head.weight));
   }
   out->layers.resize(static_cast<size_t>(hp.num_layers));
   const std::string layers = b.named(ernie45_tensor_names().hf_layer_prefix);
   for (int64_t l = 0; l < hp.num_layers; ++l) {
     LayerWeights& lw = out->layers[l];
     const std::string base = layers + std::to_string(l);
-    WENXIN_RETURN_IF_ERROR(b.vector(base + "." + ernie45_tensor("attn_norm").hf + ".weight", {h}, &lw.attn_norm));
-    WENXIN_RETURN_IF_ERROR(b.vector(base + "." + ernie45_tensor("ffn_norm").hf + ".weight", {h}, &lw.ffn_norm));
+    WENXIN_RETURN_IF_ERROR(b.small(base, "attn_norm", &lw.attn_norm));
+    WENXIN_RETURN_IF_ERROR(b.small(base, "ffn_norm", &lw.ffn_norm));
     WENXIN_RETURN_IF_ERROR(b.attention(base, &lw));
     lw.is_moe = hp.is_moe_layer(l);
     if (lw.is_moe)
       WENXIN_RETURN_IF_ERROR(b.moe(base, &lw.moe));
     else
-      WENXIN_RETURN_IF_ERROR(b.dense(base, &lw.ffn));
+      WENXIN_RETURN_IF_ERROR(b.ffn(base, "ffn_gate", "ffn_up", "ffn_down", &lw.ffn));
   }
   // Quantize what is still float (a quantized checkpoint's matrices already are), then repack.
   auto finish = [&](Linear* l) {

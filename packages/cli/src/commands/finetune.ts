@@ -50,6 +50,8 @@ Options:
   --save-total-limit N    checkpoints kept, the newest (default 1; 0: none but Ctrl-C's)
   --resume                continue from the newest checkpoint in --out
   --weights FORMAT        how the frozen base is held: bf16, q8 or q4 (QLoRA-style) (default bf16)
+  --compute-dtype TYPE    products through the base: float32 (exact) or bf16 (activations rounded
+                          to bf16, as PyTorch's bfloat16 models; faster on AVX-512 BF16) (default float32)
   --seed N                data order, LoRA init and dropout (default 0)
   --threads N             threads (default: all CPUs)`;
 
@@ -101,6 +103,7 @@ export const finetuneCommand: Command = {
         "save-total-limit": { type: "string" },
         resume: { type: "boolean" },
         weights: { type: "string" },
+        "compute-dtype": { type: "string" },
         seed: { type: "string" },
         threads: { type: "string" },
       },
@@ -124,6 +127,9 @@ export const finetuneCommand: Command = {
       throw new Error(`--activation-memory must be a number of MB >= 0, got ${activationMb}`);
     for (const [name, v] of Object.entries({ epochs, batch: batchSize, "grad-accum": gradAccum, "max-len": maxLength }))
       if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+    const computeDtype = values["compute-dtype"] ?? "float32";
+    if (computeDtype !== "float32" && computeDtype !== "bf16")
+      throw new Error(`--compute-dtype must be float32 or bf16, got ${computeDtype}`);
     const out = path.resolve(values.out);
     const resumeFrom = values.resume ? await latestCheckpoint(out) : undefined;
     if (values.resume && !resumeFrom) throw new Error(`--resume: ${out} has no checkpoint-N folder to resume from`);
@@ -152,6 +158,7 @@ export const finetuneCommand: Command = {
           maxGradNorm: numberOption(values["max-grad-norm"], "max-grad-norm") ?? 1,
         },
         activationMemoryBytes: activationMb === undefined ? undefined : Math.round(activationMb * 2 ** 20),
+        computeDtype,
         seed,
       });
       // Read with the model's tokenizer and chat template (the trainer's encoding rules).

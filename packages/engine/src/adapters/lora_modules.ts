@@ -5,7 +5,13 @@
  * from the validated hyper-parameters, so it fits exactly the checkpoint that is loaded.
  */
 import type { ModelConfig } from "../model/config.js";
-import { checkpointTensors, isMoeLayer, layerModule, type CheckpointTensor } from "../model/ernie_layout.js";
+import {
+  checkpointTensors,
+  headTensor,
+  isMoeLayer,
+  layerModule,
+  type CheckpointTensor,
+} from "../model/ernie_layout.js";
 
 export type Projection = "q_proj" | "k_proj" | "v_proj" | "o_proj" | "gate_proj" | "up_proj" | "down_proj";
 
@@ -48,8 +54,7 @@ export function linearModules(hp: Hparams): LinearModule[] {
   const layers = checkpointTensors(hp).filter(
     (t) => t.layer !== undefined && (t.kind === "matrix" || t.kind === "router"),
   );
-  const head: CheckpointTensor = { name: "lm_head.weight", shape: [hp.vocabSize, hp.hiddenSize], kind: "matrix" };
-  for (const t of [...layers, head]) {
+  for (const t of [...layers, headTensor(hp)]) {
     const module = t.name.slice(0, -".weight".length);
     const block = blockOf(t);
     const why = UNSUPPORTED[block];

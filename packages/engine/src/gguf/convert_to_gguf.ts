@@ -10,11 +10,10 @@ import { z } from "zod";
 
 import { WenxinError } from "../errors.js";
 import { loadModelConfig } from "../model/config.js";
-import { canonicalTensorName } from "../model/ernie_layout.js";
+import { canonicalTensorName, checkpointTensors, fusedExportRows } from "../model/ernie_layout.js";
 import { readSafetensorsHeaderSync, readTensorRowsF32Sync, type TensorInfo } from "../model/safetensors_file.js";
 import { resolveWeightFiles } from "../model/weights.js";
 import { parseOrThrow } from "../generation/options.js";
-import type { NativeHparams } from "../native/addon_types.js";
 import { GGUF_FILE_TYPE } from "./gguf_format.js";
 import { ggufModelMetadata, ggufTensorPlan, type GgufTensorPlanEntry } from "./ernie_gguf_layout.js";
 import { ggufTokenizerMetadata } from "./gguf_tokenizer.js";
@@ -59,21 +58,16 @@ class Checkpoint {
   }
 }
 
-/** A plan entry's values; fused exports (qkv_proj = [q; k; v], up_gate_proj = [gate; up]) are split by rows. */
-function readEntry(ckpt: Checkpoint, hp: NativeHparams, e: GgufTensorPlanEntry): Float32Array {
+/** Where a projection sits in a fused export (see fusedExportRows). */
+type FusedRows = ReturnType<typeof fusedExportRows>;
+
+/** A plan entry's values; a projection an export fused with others (qkv_proj, up_gate_proj) is read from its rows. */
+function readEntry(ckpt: Checkpoint, fused: FusedRows, e: GgufTensorPlanEntry): Float32Array {
   const numel = e.shape.reduce((a, b) => a * b, 1);
   const one = (name: string, rows: number): Float32Array => {
     if (ckpt.has(name)) return ckpt.read(name).data;
-    const qkv = name.match(/^(.*)\.(q|k|v)_proj\.weight$/);
-    if (qkv && ckpt.has(`${qkv[1]}.qkv_proj.weight`)) {
-      const q = hp.numAttentionHeads * hp.headDim,
-        kv = hp.numKeyValueHeads * hp.headDim;
-      const start = qkv[2] === "q" ? 0 : qkv[2] === "k" ? q : q + kv;
-      return ckpt.read(`${qkv[1]}.qkv_proj.weight`, start, rows).data;
-    }
-    const ffn = name.match(/^(.*)\.(gate|up)_proj\.weight$/);
-    if (ffn && ckpt.has(`${ffn[1]}.up_gate_proj.weight`))
-      return ckpt.read(`${ffn[1]}.up_gate_proj.weight`, ffn[2] === "gate" ? 0 : rows, rows).data;
+    const f = fused.get(name);
+    if (f && ckpt.has(f.name)) return ckpt.read(f.name, f.row, rows).data;
     throw new WenxinError(
       "ERR_WENXIN_MISSING_TENSOR",
       `the checkpoint has no tensor '${name}' (needed for ${e.gguf})`,
@@ -130,6 +124,7 @@ export async function prepareGgufConversion(
   const config = await loadModelConfig(dir);
   const hp = config.hparams;
   const ckpt = Checkpoint.open(await resolveWeightFiles(dir));
+  const fused = fusedExportRows(checkpointTensors(hp));
   const ggufType = TYPES[type];
   const metadata = {
     ...ggufModelMetadata(hp, { name: name ?? path.basename(path.resolve(dir)), fileType: GGUF_FILE_TYPE[ggufType]! }),
@@ -139,7 +134,7 @@ export async function prepareGgufConversion(
     name: e.gguf,
     shape: e.shape,
     type: tensorTypeFor(e, ggufType),
-    values: () => readEntry(ckpt, hp, e),
+    values: () => readEntry(ckpt, fused, e),
   }));
   return { metadata, tensors };
 }

@@ -3,13 +3,13 @@
  * snapshot folder of a hub repository after fetching the files a loader needs. Every file of one
  * call comes from the same commit (the first file's), as transformers pins `_commit_hash`.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 
-import { z } from "zod";
-
 import { WenxinError } from "../errors.js";
+import { readJsonFile } from "../json_file.js";
+import { indexShards } from "../model/weights.js";
 
 import { RepoCache } from "./cache_layout.js";
 import { isValidRepoId, resolveHubFile, type HubDownloadOptions } from "./file_download.js";
@@ -51,8 +51,6 @@ async function isDirectory(p: string): Promise<boolean> {
     return false;
   }
 }
-
-const indexSchema = z.object({ weight_map: z.record(z.string(), z.string()) }).passthrough();
 
 /** Fetches the files of `requests` from a hub repository; returns its snapshot directory. */
 async function resolveFromHub(
@@ -99,14 +97,9 @@ async function resolveFromHub(
       const index = await fetchFile("model.safetensors.index.json");
       if (index.kind === "missing")
         throw missing("safetensors weights (looked for model.safetensors and model.safetensors.index.json)");
-      const parsed = indexSchema.safeParse(JSON.parse(await readFile(index.path, "utf8")));
-      if (!parsed.success)
-        throw new WenxinError(
-          "ERR_WENXIN_INVALID_FILE",
-          `${repoId}: model.safetensors.index.json has no valid weight_map`,
-          { subject: index.path },
-        );
-      for (const shard of [...new Set(Object.values(parsed.data.weight_map))].sort()) {
+      const label = `${repoId}: model.safetensors.index.json`;
+      const { shards } = indexShards(label, await readJsonFile(index.path), index.path);
+      for (const shard of shards) {
         if ((await fetchFile(shard)).kind === "missing")
           throw missing(`${shard} (listed in model.safetensors.index.json)`);
       }

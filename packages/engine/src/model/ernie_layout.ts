@@ -14,12 +14,13 @@ import type { ModelConfig } from "./config.js";
 
 type Hparams = ModelConfig["hparams"];
 
-/** Baidu's remote-code checkpoints name tensors `ernie.…` where transformers says `model.…`. */
-export const REMOTE_CODE_PREFIX = "ernie.";
-
-/** A tensor or module name in transformers' spelling (`ernie.layers.0…` → `model.layers.0…`). */
+/**
+ * A tensor or module name in transformers' spelling: Baidu's remote-code checkpoints name `ernie.…`
+ * what transformers names `model.…` (the table's `remoteCodePrefix`).
+ */
 export function canonicalTensorName(name: string): string {
-  return name.startsWith(REMOTE_CODE_PREFIX) ? `model.${name.slice(REMOTE_CODE_PREFIX.length)}` : name;
+  const { hf, remoteCode } = tensorNameTable().remoteCodePrefix;
+  return name.startsWith(remoteCode) ? `${hf}${name.slice(remoteCode.length)}` : name;
 }
 
 /** The last MoE layer (transformers' moe_layer_end_index; -1 means the last layer). */
@@ -63,6 +64,9 @@ const entrySchema = z.object({
 const tableSchema = z.object({
   global: z.array(entrySchema),
   layerPrefix: z.object({ hf: z.string().min(1), gguf: z.string().min(1) }),
+  remoteCodePrefix: z.object({ hf: z.string().min(1), remoteCode: z.string().min(1) }),
+  /** Projections some exports stack row-wise into one matrix of the same module (parts in row order). */
+  fused: z.array(z.object({ hf: z.string().min(1), parts: z.array(z.string().min(1)).min(2) })),
   layer: z.array(entrySchema),
 });
 
@@ -97,6 +101,39 @@ export function layerModule(layer: number, path: string): string {
   return `${tensorNameTable().layerPrefix.hf}${layer}.${path}`;
 }
 
+/** The width the symbol `ffn` stands for in an entry of `mlp`. */
+function ffnWidth(hp: Hparams, mlp: TensorNameEntry["mlp"]): number {
+  if (mlp === "dense") return hp.intermediateSize;
+  return mlp === "shared" ? hp.moeIntermediateSize * hp.moeNumSharedExperts : hp.moeIntermediateSize;
+}
+
+/** An entry's shape for `hp`: the table's symbols resolved. */
+export function tensorShape(hp: Hparams, entry: TensorNameEntry): number[] {
+  return entry.shape.map((d) => {
+    if (typeof d === "number") return d;
+    switch (d) {
+      case "vocab":
+        return hp.vocabSize;
+      case "hidden":
+        return hp.hiddenSize;
+      case "q":
+        return hp.numAttentionHeads * hp.headDim;
+      case "kv":
+        return hp.numKeyValueHeads * hp.headDim;
+      case "ffn":
+        return ffnWidth(hp, entry.mlp);
+      case "experts":
+        return hp.moeNumExperts;
+    }
+  });
+}
+
+/** The output head's tensor ("lm_head.weight"), whether or not the checkpoint ties it to the embedding. */
+export function headTensor(hp: Hparams): CheckpointTensor {
+  const head = tensorNameTable().global.find((g) => g.head)!;
+  return { name: tensorName(head, head.hf), shape: tensorShape(hp, head), kind: head.kind };
+}
+
 /** A checkpoint tensor's name: NAME.weight, or NAME for a bias (the router's score correction). */
 function tensorName(entry: TensorNameEntry, name: string): string {
   return entry.kind === "bias" ? name : `${name}.weight`;
@@ -109,49 +146,62 @@ function tensorName(entry: TensorNameEntry, name: string): string {
  */
 export function checkpointTensors(hp: Hparams): CheckpointTensor[] {
   const names = tensorNameTable();
-  const size = (entry: TensorNameEntry, ffn: number): number[] =>
-    entry.shape.map((d) => {
-      if (typeof d === "number") return d;
-      switch (d) {
-        case "vocab":
-          return hp.vocabSize;
-        case "hidden":
-          return hp.hiddenSize;
-        case "q":
-          return hp.numAttentionHeads * hp.headDim;
-        case "kv":
-          return hp.numKeyValueHeads * hp.headDim;
-        case "ffn":
-          return ffn;
-        case "experts":
-          return hp.moeNumExperts;
-      }
-    });
   const out: CheckpointTensor[] = [];
   for (const g of names.global)
-    if (!(g.head && hp.tieWordEmbeddings)) out.push({ name: tensorName(g, g.hf), shape: size(g, 0), kind: g.kind });
+    if (!(g.head && hp.tieWordEmbeddings))
+      out.push({ name: tensorName(g, g.hf), shape: tensorShape(hp, g), kind: g.kind });
   for (let layer = 0; layer < hp.numHiddenLayers; layer++) {
     const moe = isMoeLayer(hp, layer);
     for (const e of names.layer) {
-      const ffn =
-        e.mlp === "dense"
-          ? hp.intermediateSize
-          : e.mlp === "shared"
-            ? hp.moeIntermediateSize * hp.moeNumSharedExperts
-            : hp.moeIntermediateSize;
       if (e.mlp === "dense" ? moe : e.mlp !== undefined && !moe) continue;
       if (e.mlp === "shared" && hp.moeNumSharedExperts <= 0) continue;
       const name = tensorName(e, layerModule(layer, e.hf));
       const gguf = `${names.layerPrefix.gguf}${layer}.${e.gguf}${e.kind === "bias" ? ".bias" : ".weight"}`;
       if (e.mlp !== "experts") {
-        out.push({ name, shape: size(e, ffn), kind: e.kind, layer, gguf });
+        out.push({ name, shape: tensorShape(hp, e), kind: e.kind, layer, gguf });
         continue;
       }
       for (let expert = 0; expert < hp.moeNumExperts; expert++)
-        out.push({ name: name.replace("*", String(expert)), shape: size(e, ffn), kind: e.kind, layer, expert, gguf });
+        out.push({
+          name: name.replace("*", String(expert)),
+          shape: tensorShape(hp, e),
+          kind: e.kind,
+          layer,
+          expert,
+          gguf,
+        });
     }
   }
   return out;
+}
+
+/**
+ * Where each matrix of `tensors` sits in a fused export of its module (the table's `fused`:
+ * qkv_proj = [q; k; v], up_gate_proj = [gate; up]): the fused tensor's name and its first row.
+ */
+export function fusedExportRows(tensors: readonly CheckpointTensor[]): Map<string, { name: string; row: number }> {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const out = new Map<string, { name: string; row: number }>();
+  for (const f of tensorNameTable().fused)
+    for (const t of tensors) {
+      const [module, leaf] = splitModule(t.name);
+      if (leaf !== f.parts[0]) continue;
+      const parts = f.parts.map((p) => byName.get(`${module}.${p}.weight`));
+      if (parts.some((p) => p === undefined)) continue;
+      let row = 0;
+      for (const p of parts) {
+        out.set(p!.name, { name: `${module}.${f.hf}.weight`, row });
+        row += p!.shape[0]!;
+      }
+    }
+  return out;
+}
+
+/** "model.layers.0.self_attn" and "q_proj" of "model.layers.0.self_attn.q_proj.weight". */
+function splitModule(name: string): [string, string] {
+  const m = name.replace(/\.weight$/, "");
+  const dot = m.lastIndexOf(".");
+  return [m.slice(0, dot), m.slice(dot + 1)];
 }
 
 /** Parameters of a checkpoint for `hp` (the embedding once when tied). */

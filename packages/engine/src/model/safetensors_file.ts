@@ -24,6 +24,8 @@ export interface SafetensorsHeader {
   file: string;
   tensors: Map<string, TensorInfo>;
   metadata: Record<string, string> | undefined;
+  /** Where the data section starts: 8 + the JSON header's length. */
+  dataStart: number;
 }
 
 const DTYPE_BYTES: Record<string, number> = {
@@ -107,7 +109,7 @@ export function parseSafetensorsHeader(file: string, headerJson: Uint8Array, siz
       );
     tensors.set(name, { name, dtype: v.dtype, shape: shape as number[], begin: dataStart + b, end: dataStart + e });
   }
-  return { file, tensors, metadata };
+  return { file, tensors, metadata, dataStart };
 }
 
 /** Parses the JSON header of a safetensors file and checks every tensor's byte range. */

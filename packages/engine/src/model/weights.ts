@@ -18,6 +18,33 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /**
+ * The shards a safetensors index (model.safetensors.index.json, parsed) lists, sorted and once
+ * each, and the first tensor it maps to a shard (for messages). A shard must be a plain file name:
+ * a path could make the loader open any file on the machine (a device, a FIFO that blocks forever).
+ * `indexFile` names the index in errors, `subject` is the error's subject (default: indexFile).
+ */
+export function indexShards(
+  indexFile: string,
+  json: unknown,
+  subject = indexFile,
+): { shards: string[]; tensorOf: (shard: string) => string } {
+  const parsed = indexSchema.safeParse(json);
+  if (!parsed.success)
+    throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} has no valid weight_map`, { subject });
+  const weightMap = parsed.data.weight_map;
+  const tensorOf = (shard: string): string => Object.keys(weightMap).find((t) => weightMap[t] === shard) ?? "";
+  const shards = [...new Set(Object.values(weightMap))].sort();
+  for (const s of shards)
+    if (s === "" || s === "." || s === ".." || s !== path.basename(s) || s.includes("\\") || s.includes("\0"))
+      throw new WenxinError(
+        "ERR_WENXIN_INVALID_FILE",
+        `${indexFile} maps tensor '${tensorOf(s)}' to ${JSON.stringify(s)}, which is not a file name in the model directory`,
+        { subject, actual: s },
+      );
+  return { shards, tensorOf };
+}
+
+/**
  * The safetensors files of a checkpoint directory: the shards named by
  * `model.safetensors.index.json`, else `model.safetensors`, else every `*.safetensors`.
  * The native side maps them; their bytes never pass through JS.
@@ -25,24 +52,7 @@ async function exists(file: string): Promise<boolean> {
 export async function resolveWeightFiles(dir: string): Promise<string[]> {
   const indexFile = path.join(dir, "model.safetensors.index.json");
   if (await exists(indexFile)) {
-    const parsed = indexSchema.safeParse(await readJsonFile(indexFile));
-    if (!parsed.success)
-      throw new WenxinError("ERR_WENXIN_INVALID_FILE", `${indexFile} has no valid weight_map`, { subject: indexFile });
-    const weightMap = parsed.data.weight_map;
-    const tensorOf = (shard: string): string => Object.keys(weightMap).find((t) => weightMap[t] === shard) ?? "";
-    const shards = [...new Set(Object.values(weightMap))].sort();
-    // A shard is a file of the model directory: a name that is a path could make the loader open
-    // any file on the machine (a device, a FIFO that blocks forever).
-    for (const s of shards)
-      if (s === "" || s === "." || s === ".." || s !== path.basename(s) || s.includes("\\") || s.includes("\0"))
-        throw new WenxinError(
-          "ERR_WENXIN_INVALID_FILE",
-          `${indexFile} maps tensor '${tensorOf(s)}' to ${JSON.stringify(s)}, which is not a file name in the model directory`,
-          {
-            subject: indexFile,
-            actual: s,
-          },
-        );
+    const { shards, tensorOf } = indexShards(indexFile, await readJsonFile(indexFile));
     const files = shards.map((s) => path.join(dir, s));
     for (const [i, f] of files.entries())
       if (!(await exists(f)))

@@ -234,6 +234,8 @@ export interface NativeEngine {
     params: NativeLoraParam[];
     checkpointing: boolean;
     activationBudgetBytes: number;
+    /** Products through the frozen weights in bf16 (TrainerOptions::compute_bf16). */
+    computeBf16?: boolean;
   }): NativeTrainer;
 }
 

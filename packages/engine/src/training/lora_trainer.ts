@@ -167,6 +167,7 @@ export class LoraTrainer {
         })),
         checkpointing: opts.checkpointing,
         activationBudgetBytes: opts.activationMemoryBytes,
+        computeBf16: opts.computeDtype === "bf16",
       });
     } catch (err) {
       throw fromNativeError(err);

@@ -1,18 +1,15 @@
 import { describe, it, expect, afterAll } from "vitest";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { WenxinError } from "../../src/errors.js";
-import { ChatTemplate, type ChatMessage } from "../../src/chat/chat_template.js";
+import { ChatTemplate } from "../../src/chat/chat_template.js";
 import { WenxinTokenizer } from "../../src/tokenizer/tokenizer.js";
+import { wenxinRejection } from "../../../../test/helpers/errors.js";
+import { FIXTURES, loadChatTemplateCases } from "../../../../test/helpers/fixtures.js";
 
-const FIXTURES = fileURLToPath(new URL("../../../../test/fixtures/ernie45/", import.meta.url));
 const MODEL_DIRS = ["tiny-ernie45-dense", "tiny-ernie45-moe"].map((d) => path.join(FIXTURES, d));
-const fixture = JSON.parse(await readFile(path.join(FIXTURES, "chat-template-cases.json"), "utf8")) as {
-  template: string;
-  cases: { name: string; messages: ChatMessage[]; add_generation_prompt: boolean; text: string; ids: number[] }[];
-};
+const fixture = loadChatTemplateCases();
 const tok = await WenxinTokenizer.fromDirectory(MODEL_DIRS[0]);
 
 const tmpDirs: string[] = [];
@@ -25,15 +22,6 @@ async function tmp(files: Record<string, string>): Promise<string> {
 afterAll(async () => {
   await Promise.all(tmpDirs.map((d) => rm(d, { recursive: true, force: true })));
 });
-
-async function rejection(p: Promise<unknown>): Promise<WenxinError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WenxinError);
-  return err as WenxinError;
-}
 
 describe.each(MODEL_DIRS)("ChatTemplate from tokenizer_config.json of %s", (dir) => {
   it.each(fixture.cases.map((c) => [`${c.name} (add_generation_prompt=${c.add_generation_prompt})`, c] as const))(
@@ -82,7 +70,7 @@ describe("ChatTemplate", () => {
     const noDefault = await tmp({
       "tokenizer_config.json": JSON.stringify({ chat_template: [{ name: "rag", template: "x" }] }),
     });
-    expect((await rejection(ChatTemplate.fromDirectory(noDefault, tok))).code).toBe("ERR_WENXIN_CHAT_TEMPLATE");
+    expect((await wenxinRejection(ChatTemplate.fromDirectory(noDefault, tok))).code).toBe("ERR_WENXIN_CHAT_TEMPLATE");
   });
 
   it("passes special tokens, tools and extra variables", async () => {
@@ -99,7 +87,7 @@ describe("ChatTemplate", () => {
 
   it("throws CHAT_TEMPLATE when there is no template", async () => {
     const dir = await tmp({ "tokenizer_config.json": JSON.stringify({ bos_token: "<s>" }) });
-    const err = await rejection(ChatTemplate.fromDirectory(dir, tok));
+    const err = await wenxinRejection(ChatTemplate.fromDirectory(dir, tok));
     expect(err.code).toBe("ERR_WENXIN_CHAT_TEMPLATE");
     expect(err.message).toContain(dir);
   });

@@ -9,13 +9,13 @@ import { toF16Bits, widenHalf } from "../../src/gguf/half.js";
 import { Engine } from "../../src/index.js";
 import {
   copyModelDir,
-  readRawSafetensors,
-  writeSafetensors,
+  fusedRemoteCodeTensors,
+  rewriteCheckpoint,
   type RawTensor,
 } from "../../../../test/helpers/checkpoint.js";
-import { DENSE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, loadGolden, maxAbsDiff, MOE_DIR } from "../../../../test/helpers/fixtures.js";
 
-const golden = loadGolden("tiny-ernie45-dense");
+const goldens = { [DENSE_DIR]: loadGolden("tiny-ernie45-dense"), [MOE_DIR]: loadGolden("tiny-ernie45-moe") };
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -34,17 +34,8 @@ function asF16(t: RawTensor): RawTensor {
   return { dtype: "F16", shape: t.shape, bytes: new Uint8Array(out.buffer) };
 }
 
-function concatRows(parts: RawTensor[]): RawTensor {
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    bytes.set(p.bytes, o);
-    o += p.bytes.length;
-  }
-  return { dtype: parts[0]!.dtype, shape: [parts.reduce((n, p) => n + p.shape[0]!, 0), parts[0]!.shape[1]!], bytes };
-}
-
-async function chatLogitsDiff(dir: string): Promise<number> {
+async function chatLogitsDiff(dir: string, src = DENSE_DIR): Promise<number> {
+  const golden = goldens[src]!;
   const engine = await Engine.load(dir, { threads: 2 });
   try {
     const logits = await engine.logits(golden.json.prompts.chat!.input_ids);
@@ -56,14 +47,12 @@ async function chatLogitsDiff(dir: string): Promise<number> {
 
 function variant(
   edit: (t: Map<string, RawTensor>, config: Record<string, unknown>) => Map<string, RawTensor> | void,
+  src = DENSE_DIR,
 ): string {
-  const dir = copyModelDir(DENSE_DIR);
+  const dir = copyModelDir(src);
   temps.push(dir);
-  const file = path.join(dir, "model.safetensors");
-  const tensors = readRawSafetensors(file);
   const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
-  const replaced = edit(tensors, config) ?? tensors;
-  writeSafetensors(file, replaced);
+  rewriteCheckpoint(dir, (tensors) => edit(tensors, config));
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
   return dir;
 }
@@ -88,27 +77,13 @@ describe("checkpoint variants", () => {
   });
 
   it("fused qkv_proj and up_gate_proj with Baidu's ernie. prefix", async () => {
-    const dir = variant((t) => {
-      const out = new Map<string, RawTensor>();
-      for (const [name, raw] of t) {
-        const n = name.replace(/^model\./, "ernie.");
-        if (/k_proj|v_proj|up_proj/.test(n)) continue;
-        if (n.endsWith("q_proj.weight")) {
-          const base = name.slice(0, -"q_proj.weight".length);
-          out.set(
-            n.replace("q_proj", "qkv_proj"),
-            concatRows([raw, t.get(base + "k_proj.weight")!, t.get(base + "v_proj.weight")!]),
-          );
-        } else if (n.endsWith("gate_proj.weight")) {
-          const base = name.slice(0, -"gate_proj.weight".length);
-          out.set(n.replace("gate_proj", "up_gate_proj"), concatRows([raw, t.get(base + "up_proj.weight")!]));
-        } else {
-          out.set(n, raw);
-        }
-      }
-      return out;
-    });
+    const dir = variant(fusedRemoteCodeTensors);
     expect(await chatLogitsDiff(dir)).toBeLessThan(1e-3);
+  });
+
+  it("MoE: fused projections of the dense MLP, the routed and the shared experts, with the ernie. prefix", async () => {
+    const dir = variant(fusedRemoteCodeTensors, MOE_DIR);
+    expect(await chatLogitsDiff(dir, MOE_DIR)).toBeLessThan(1e-3);
   });
 
   it("mtp tensors and unknown extras are ignored", async () => {

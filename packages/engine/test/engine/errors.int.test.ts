@@ -4,7 +4,8 @@ import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, WenxinError } from "../../src/index.js";
+import { Engine } from "../../src/index.js";
+import { loadErrorOf } from "../../../../test/helpers/errors.js";
 import { copyModelDir, readRawSafetensors, writeSafetensors } from "../../../../test/helpers/checkpoint.js";
 import { DENSE_DIR, MOE_DIR } from "../../../../test/helpers/fixtures.js";
 
@@ -30,21 +31,9 @@ function editWeights(dir: string, edit: (t: ReturnType<typeof readRawSafetensors
   writeSafetensors(file, t);
 }
 
-async function loadError(dir: string): Promise<WenxinError> {
-  const err = await Engine.load(dir, { threads: 1 }).then(
-    (e) => {
-      void e.close();
-      throw new Error("load should have failed");
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WenxinError);
-  return err as WenxinError;
-}
-
 describe("load errors", () => {
   it("missing model directory", async () => {
-    const err = await loadError("/nonexistent/wenxin-model");
+    const err = await loadErrorOf("/nonexistent/wenxin-model");
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
     expect(err.message).toContain("config.json");
   });
@@ -52,7 +41,7 @@ describe("load errors", () => {
   it("missing weights file", async () => {
     const dir = tmpModel();
     unlinkSync(path.join(dir, "model.safetensors"));
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
     expect(err.message).toContain("model.safetensors");
   });
@@ -60,7 +49,7 @@ describe("load errors", () => {
   it("missing shard listed in the index", async () => {
     const dir = tmpModel(MOE_DIR);
     unlinkSync(path.join(dir, "model-00002-of-00002.safetensors"));
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
     expect(err.message).toContain("model-00002-of-00002.safetensors");
   });
@@ -68,7 +57,7 @@ describe("load errors", () => {
   it("missing tensor, named with its expected shape", async () => {
     const dir = tmpModel();
     editWeights(dir, (t) => t.delete("model.layers.1.self_attn.k_proj.weight"));
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_MISSING_TENSOR");
     expect(err.message).toContain("model.layers.1.self_attn.k_proj.weight");
     expect(err.message).toContain("[64, 128]");
@@ -80,7 +69,7 @@ describe("load errors", () => {
       const w = t.get("model.layers.2.mlp.down_proj.weight")!;
       t.set("model.layers.2.mlp.down_proj.weight", { ...w, shape: [384, 128] });
     });
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_SHAPE_MISMATCH");
     expect(err.message).toContain("model.layers.2.mlp.down_proj.weight");
     expect(err.message).toContain("[384, 128]");
@@ -94,7 +83,7 @@ describe("load errors", () => {
       t.set("model.norm.weight", { dtype: "F64", shape: [128], bytes: new Uint8Array(1024) });
       void w;
     });
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_UNSUPPORTED_DTYPE");
     expect(err.message).toContain("model.norm.weight");
     expect(err.message).toContain("F64");
@@ -106,7 +95,7 @@ describe("load errors", () => {
     const buf = readFileSync(file);
     buf.write("{{{{", 8);
     writeFileSync(file, buf);
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
     expect(err.message).toContain("model.safetensors");
   });
@@ -115,7 +104,7 @@ describe("load errors", () => {
     const dir = tmpModel();
     const file = path.join(dir, "model.safetensors");
     writeFileSync(file, readFileSync(file).subarray(0, 4096));
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
   });
 
@@ -125,7 +114,7 @@ describe("load errors", () => {
       c.architectures = ["LlamaForCausalLM"];
       c.model_type = "llama";
     });
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_UNKNOWN_ARCHITECTURE");
     expect(err.message).toContain("LlamaForCausalLM");
   });
@@ -135,7 +124,7 @@ describe("load errors", () => {
     editConfig(dir, (c) => {
       c.num_key_value_heads = 3;
     });
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_INVALID_CONFIG");
     expect(err.message).toContain("num_key_value_heads");
   });
@@ -144,7 +133,7 @@ describe("load errors", () => {
     const dir = tmpModel();
     unlinkSync(path.join(dir, "tokenizer.json"));
     unlinkSync(path.join(dir, "tokenizer.model"));
-    const err = await loadError(dir);
+    const err = await loadErrorOf(dir);
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
     expect(err.message).toContain("tokenizer");
   });

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { compileConstraint, type Constraint } from "../../src/generation/constraint.js";
 import { compileConstraintOffThread } from "../../src/generation/constraint_threads.js";
 import { WenxinError } from "../../src/index.js";
+import { wenxinErrorOf } from "../../../../test/helpers/errors.js";
 
 /** `n` string properties, each with its own length bounds: ~1000 grammar elements per property. */
 function boundedStrings(n: number): Constraint {
@@ -16,19 +17,11 @@ function boundedStrings(n: number): Constraint {
   return { type: "json_schema", schema: { type: "object", properties } };
 }
 
-function errorOf(fn: () => unknown): WenxinError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(WenxinError);
-    return err as WenxinError;
-  }
-  throw new Error("expected an error");
-}
-
 describe("constraint compile limits", () => {
   it("refuses a grammar past the size limit, naming the schema path that outgrew it", () => {
-    const err = errorOf(() => compileConstraint(boundedStrings(300), { maxGrammarSize: 50_000, timeoutMs: 60_000 }));
+    const err = wenxinErrorOf(() =>
+      compileConstraint(boundedStrings(300), { maxGrammarSize: 50_000, timeoutMs: 60_000 }),
+    );
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toMatch(
       /^constraint\.schema at #\/properties\/p\d+: the grammar grows past the limit of 50000 elements/,
@@ -42,7 +35,7 @@ describe("constraint compile limits", () => {
 
   it("stops compiling at the time limit, naming the schema path it had reached", () => {
     const started = performance.now();
-    const err = errorOf(() => compileConstraint(boundedStrings(5000), { maxGrammarSize: 1e9, timeoutMs: 200 }));
+    const err = wenxinErrorOf(() => compileConstraint(boundedStrings(5000), { maxGrammarSize: 1e9, timeoutMs: 200 }));
     expect(performance.now() - started).toBeLessThan(5_000); // unbounded it takes minutes
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toMatch(
@@ -51,14 +44,14 @@ describe("constraint compile limits", () => {
   });
 
   it("bounds regular expressions and GBNF grammars too", () => {
-    const regex = errorOf(() =>
+    const regex = wenxinErrorOf(() =>
       compileConstraint(
         { type: "regex", pattern: "(a{0,9999}b){0,9999}c{0,9999}" },
         { maxGrammarSize: 10_000, timeoutMs: 60_000 },
       ),
     );
     expect(regex.message).toMatch(/^constraint\.pattern .*the grammar grows past the limit of 10000 elements/);
-    const gbnf = errorOf(() =>
+    const gbnf = wenxinErrorOf(() =>
       compileConstraint(
         { type: "grammar", gbnf: 'root ::= x{0,9000}\nx ::= "a" | "b"' },
         { maxGrammarSize: 5_000, timeoutMs: 60_000 },

@@ -9,19 +9,9 @@ import { jsonSchemaGrammar } from "../../src/generation/grammar/json_schema_gram
 import { boundedNumber, integerRange } from "../../src/generation/grammar/json_primitives.js";
 import { regexFullMatch } from "../../src/generation/grammar/regex_parser.js";
 import { utf8Sequences } from "../../src/generation/grammar/utf8_ranges.js";
-import { WenxinError } from "../../src/index.js";
+import { wenxinErrorOf } from "../../../../test/helpers/errors.js";
 import { exprRegExp } from "./expr_regexp.js";
 import { generateSchemas, rng } from "./schema_generator.js";
-
-function errorOf(fn: () => unknown): WenxinError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(WenxinError);
-    return err as WenxinError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("GBNF errors point at line and column", () => {
   it.each([
@@ -44,7 +34,7 @@ describe("GBNF errors point at line and column", () => {
     ['root ::= "a" root', "rule 'root' can never finish"],
     ["root ::= =", "line 1, column 10: unexpected '='"],
   ])("%j", (gbnf, message) => {
-    const err = errorOf(() => compileConstraint({ type: "grammar", gbnf }));
+    const err = wenxinErrorOf(() => compileConstraint({ type: "grammar", gbnf }));
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toContain("constraint.gbnf");
     expect(err.message).toContain(message);
@@ -74,7 +64,7 @@ describe("regex errors point at the column", () => {
     ["a{5,2}", "column 2: {5,2} has its maximum below its minimum"],
     ["[z-a]", "column 2: this range ends before it starts"],
   ])("%j", (pattern, message) => {
-    const err = errorOf(() => compileConstraint({ type: "regex", pattern }));
+    const err = wenxinErrorOf(() => compileConstraint({ type: "regex", pattern }));
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toContain(`constraint.pattern ${message}`);
   });
@@ -140,7 +130,7 @@ describe("JSON Schema errors name the schema path", () => {
     [{ enum: "x" }, "at #/enum: 'enum' must be a non-empty array"],
     [{ type: "string", enum: [1, 2] }, "at #/enum: no listed value has the schema's type"],
   ])("%j", (schema, message) => {
-    const err = errorOf(() => compileConstraint({ type: "json_schema", schema }));
+    const err = wenxinErrorOf(() => compileConstraint({ type: "json_schema", schema }));
     expect(err.code).toBe("ERR_WENXIN_INVALID_ARGUMENT");
     expect(err.message).toContain(`constraint.schema ${message}`);
     expect(err.details.subject).toMatch(/^constraint\.schema at #/);

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { nativeEngineOptions } from "../../src/engine.js";
 import { fromNativeError } from "../../src/errors.js";
-import { Engine, WenxinError } from "../../src/index.js";
+import { WenxinError } from "../../src/index.js";
+import { loadErrorOf } from "../../../../test/helpers/errors.js";
 import {
   loadGgufModel,
   prepareGgufConversion,
@@ -29,24 +30,12 @@ beforeAll(async () => {
   writeGguf(good, base.metadata, base.tensors);
 });
 
-async function loadError(file: string): Promise<WenxinError> {
-  const err = await Engine.load(file, { threads: 1 }).then(
-    async (e) => {
-      await e.close();
-      return undefined;
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WenxinError);
-  return err as WenxinError;
-}
-
 describe("GGUF load errors", () => {
   it("rejects an architecture other than ernie4_5 / ernie4_5-moe", async () => {
     const file = path.join(tmp, "llama.gguf");
     const metadata = { ...base.metadata, "general.architecture": { type: "string" as const, value: "llama" } };
     writeGguf(file, metadata, base.tensors);
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_UNKNOWN_ARCHITECTURE");
     expect(err.message).toContain("'llama'");
   });
@@ -66,7 +55,7 @@ describe("GGUF load errors", () => {
         : t,
     );
     writeGguf(file, base.metadata, tensors);
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_UNSUPPORTED_DTYPE");
     expect(err.message).toContain("blk.2.ffn_up.weight");
     expect(err.message).toContain("IQ4_NL");
@@ -78,7 +67,7 @@ describe("GGUF load errors", () => {
     const info = readGgufFile(good);
     const last = info.tensors.at(-1)!;
     truncateSync(file, last.offset + 100);
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
     expect(err.message).toContain(`'${last.name}'`);
     expect(err.message).toContain("truncated");
@@ -110,7 +99,7 @@ describe("GGUF load errors", () => {
   it("rejects a file cut inside its header", async () => {
     const file = path.join(tmp, "header.gguf");
     writeFileSync(file, readFileSync(good).subarray(0, 5000));
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
     expect(err.message).toMatch(/truncated\?/);
   });
@@ -118,7 +107,7 @@ describe("GGUF load errors", () => {
   it("rejects a file that is not GGUF", async () => {
     const file = path.join(tmp, "not.gguf");
     writeFileSync(file, "this is not a model");
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_INVALID_FILE");
     expect(err.message).toContain("GGUF");
   });
@@ -130,7 +119,7 @@ describe("GGUF load errors", () => {
       base.metadata,
       base.tensors.filter((t) => t.name !== "blk.1.attn_k.weight"),
     );
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_MISSING_TENSOR");
     expect(err.message).toContain("'blk.1.attn_k.weight'");
   });
@@ -147,13 +136,13 @@ describe("GGUF load errors", () => {
         : t,
     );
     writeGguf(file, base.metadata, tensors);
-    const err = await loadError(file);
+    const err = await loadErrorOf(file);
     expect(err.code).toBe("ERR_WENXIN_SHAPE_MISMATCH");
     expect(err.message).toContain("'blk.3.attn_v.weight'");
   });
 
   it("reports a missing file as FILE_NOT_FOUND", async () => {
-    const err = await loadError(path.join(tmp, "nope.gguf"));
+    const err = await loadErrorOf(path.join(tmp, "nope.gguf"));
     expect(err.code).toBe("ERR_WENXIN_FILE_NOT_FOUND");
   });
 });

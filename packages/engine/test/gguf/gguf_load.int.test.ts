@@ -1,25 +1,28 @@
 // Both tiny fixture models converted to F32 GGUF and loaded back: the golden logits (RoPE at long
 // range included), the same hyper-parameters as from config.json, and a tokenizer and chat template
 // from the GGUF metadata that reproduce the transformers ones.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { Engine, convertToGguf, type ChatMessage } from "../../src/index.js";
+import { Engine, convertToGguf } from "../../src/index.js";
 import { loadModelConfig, readGgufFile } from "../../src/internal.js";
-import { DENSE_DIR, FIXTURES, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
+import {
+  DENSE_DIR,
+  MOE_DIR,
+  loadChatTemplateCases,
+  loadGolden,
+  loadTokenizerCases,
+  maxAbsDiff,
+} from "../../../../test/helpers/fixtures.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-gguf-load-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const tokenizerCases = JSON.parse(readFileSync(path.join(FIXTURES, "tokenizer-cases.json"), "utf8")) as {
-  cases: { text: string; ids: number[]; decoded: string; decoded_skip_special: string }[];
-};
-const chatCases = JSON.parse(readFileSync(path.join(FIXTURES, "chat-template-cases.json"), "utf8")) as {
-  cases: { name: string; messages: ChatMessage[]; add_generation_prompt: boolean; text: string; ids: number[] }[];
-};
+const tokenizerCases = loadTokenizerCases();
+const chatCases = loadChatTemplateCases();
 
 const MODELS = [
   { name: "tiny-ernie45-dense", dir: DENSE_DIR, arch: "ernie4_5" },

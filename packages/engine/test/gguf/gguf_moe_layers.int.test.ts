@@ -2,7 +2,7 @@
 // the last layer (and moe_layer_interval 2) converts and loads with the same layer kinds, through
 // our `ernie4_5-moe.moe_layer_end_index` key, or, in a file without it, through the tensors present.
 // Before, such a file converted and then failed to load (missing tensor 'blk.3.ffn_gate_inp.weight').
-import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Engine, convertToGguf } from "../../src/index.js";
 import { prepareGgufConversion, readGgufFile, writeGguf } from "../../src/internal.js";
-import { copyModelDir, readRawSafetensors, writeSafetensors } from "../../../../test/helpers/checkpoint.js";
+import { copyModelDir, rewriteCheckpoint } from "../../../../test/helpers/checkpoint.js";
 import { MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
 
 const temps: string[] = [];
@@ -26,16 +26,13 @@ function cutCheckpoint(): string {
   const config = JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8"));
   Object.assign(config, { moe_layer_start_index: 1, moe_layer_end_index: 2, moe_layer_interval: 2 });
   writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
-  const index = JSON.parse(readFileSync(path.join(dir, "model.safetensors.index.json"), "utf8"));
-  const shards = [...new Set(Object.values(index.weight_map as Record<string, string>))];
-  const tensors = new Map(shards.flatMap((f) => [...readRawSafetensors(path.join(dir, f))]));
-  for (const l of [2, 3]) {
-    for (const name of [...tensors.keys()]) if (name.startsWith(`model.layers.${l}.mlp.`)) tensors.delete(name);
-    for (const proj of ["gate_proj", "up_proj", "down_proj"])
-      tensors.set(`model.layers.${l}.mlp.${proj}.weight`, tensors.get(`model.layers.0.mlp.${proj}.weight`)!);
-  }
-  for (const f of [...shards, "model.safetensors.index.json"]) unlinkSync(path.join(dir, f));
-  writeSafetensors(path.join(dir, "model.safetensors"), tensors);
+  rewriteCheckpoint(dir, (tensors) => {
+    for (const l of [2, 3]) {
+      for (const name of [...tensors.keys()]) if (name.startsWith(`model.layers.${l}.mlp.`)) tensors.delete(name);
+      for (const proj of ["gate_proj", "up_proj", "down_proj"])
+        tensors.set(`model.layers.${l}.mlp.${proj}.weight`, tensors.get(`model.layers.0.mlp.${proj}.weight`)!);
+    }
+  });
   return dir;
 }
 

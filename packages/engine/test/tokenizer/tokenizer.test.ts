@@ -2,27 +2,14 @@ import { describe, it, expect, afterAll } from "vitest";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { WenxinError } from "../../src/errors.js";
 import { WenxinTokenizer } from "../../src/tokenizer/tokenizer.js";
 import { convertSentencePieceBpe } from "../../src/tokenizer/sentencepiece_convert.js";
 import { parseSentencePieceModel } from "../../src/tokenizer/sentencepiece_model.js";
+import { wenxinErrorOf } from "../../../../test/helpers/errors.js";
+import { DENSE_DIR as DENSE, MOE_DIR as MOE, loadTokenizerCases } from "../../../../test/helpers/fixtures.js";
 
-const FIXTURES = fileURLToPath(new URL("../../../../test/fixtures/ernie45/", import.meta.url));
-const DENSE = path.join(FIXTURES, "tiny-ernie45-dense");
-const MOE = path.join(FIXTURES, "tiny-ernie45-moe");
-
-interface TokenizerCase {
-  text: string;
-  ids: number[];
-  tokens: string[];
-  decoded: string;
-  decoded_skip_special: string;
-}
-const fixture = JSON.parse(await readFile(path.join(FIXTURES, "tokenizer-cases.json"), "utf8")) as {
-  vocab: { size: number; special_ids: Record<string, number> };
-  cases: TokenizerCase[];
-};
+const fixture = loadTokenizerCases();
 const cases = fixture.cases;
 
 const tmpDirs: string[] = [];
@@ -44,14 +31,9 @@ async function modelOnlyDir(): Promise<string> {
 }
 
 function expectWenxinError(fn: () => unknown, code: string): WenxinError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(WenxinError);
-    expect((err as WenxinError).code).toBe(code);
-    return err as WenxinError;
-  }
-  throw new Error(`expected ${code}`);
+  const err = wenxinErrorOf(fn);
+  expect(err.code).toBe(code);
+  return err;
 }
 
 /** Loads once, on first use. */

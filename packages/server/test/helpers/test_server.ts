@@ -2,7 +2,9 @@
 import { Writable } from "node:stream";
 
 import { Engine } from "@wenxin/engine";
+import OpenAI from "openai";
 import { pino } from "pino";
+import { afterAll, beforeAll } from "vitest";
 
 import { startServer, type StartServerOptions, type WenxinServer } from "../../src/index.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
@@ -46,7 +48,32 @@ export async function startTestServer(
   return { server, url: server.url, baseURL: `${server.url}/v1`, logs, stop: () => server.drain() };
 }
 
-/** POSTs JSON and returns the status, headers and parsed (or raw) body. */
+/** What `useDenseServer` starts: read its fields inside the tests (they are set before them). */
+export interface DenseServer {
+  engine: Engine;
+  srv: TestServer;
+  /** An `openai` client of `srv` (no retries). */
+  client: OpenAI;
+}
+
+/**
+ * The tiny dense engine and a test server on it with `options`, for the tests of one file (or
+ * `describe` block): started before them, stopped and closed after.
+ */
+export function useDenseServer(options: Omit<StartServerOptions, "model" | "logger"> = {}): DenseServer {
+  const ctx = {} as DenseServer;
+  beforeAll(async () => {
+    ctx.engine = await loadDense();
+    ctx.srv = await startTestServer(ctx.engine, options);
+    ctx.client = new OpenAI({ baseURL: ctx.srv.baseURL, apiKey: "unused", maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await ctx.srv?.stop();
+    await ctx.engine?.close();
+  });
+  return ctx;
+}
+
 /** Starts a POST of JSON and returns the response without reading its body. */
 export function startPost(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
   return fetch(url, {
@@ -57,6 +84,7 @@ export function startPost(url: string, body: unknown, signal?: AbortSignal): Pro
   });
 }
 
+/** POSTs JSON and returns the status, headers and parsed (or raw) body. */
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, {
     method: "POST",

@@ -5,35 +5,21 @@ import { lstatSync, mkdirSync, readFileSync, readlinkSync, writeFileSync, exists
 import path from "node:path";
 
 import { scanCacheDir } from "@huggingface/hub";
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { HubError, env, hf_hub_download, type ProgressInfo } from "../../src/index.js";
 import { resolveHubFile } from "@wenxin/engine/internal";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
-import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
-import { CDN, HUB, MockHub, fakeCommit, repoFromDirectory, type MockRepo } from "./mock_hub.js";
+import { CDN, HUB, fakeCommit, repoFromDirectory, type MockRepo, useMockHub } from "./mock_hub.js";
 
-const server = setupServer();
-let hub: MockHub;
-let henv: HubEnv;
 let repo: MockRepo;
 const REPO = "baidu/tiny-ernie45-dense";
 
-beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-afterAll(() => server.close());
-beforeEach(() => {
-  henv = isolatedHubEnv();
-  hub = new MockHub();
+const ctx = useMockHub((hub) => {
   repo = hub.add(repoFromDirectory(REPO, DENSE_DIR));
-  server.use(...hub.handlers());
-});
-afterEach(() => {
-  server.resetHandlers();
-  henv.restore();
 });
 
-const repoRoot = () => path.join(henv.cacheDir, "models--baidu--tiny-ernie45-dense");
+const repoRoot = () => path.join(ctx.henv.cacheDir, "models--baidu--tiny-ernie45-dense");
 
 async function expectHubError(p: Promise<unknown>, code: string, reason: string, message?: RegExp): Promise<HubError> {
   const err = await p.then(
@@ -62,7 +48,7 @@ describe("cache layout", () => {
   it("is read back by @huggingface/hub's scanner of the Python cache", async () => {
     await hf_hub_download(REPO, "config.json");
     await hf_hub_download(REPO, "model.safetensors");
-    const info = await scanCacheDir(henv.cacheDir);
+    const info = await scanCacheDir(ctx.henv.cacheDir);
     expect(info.warnings).toEqual([]);
     const cached = info.repos.find((r) => r.id.name === REPO)!;
     expect(cached.id.type).toBe("model");
@@ -79,12 +65,12 @@ describe("cache layout", () => {
   });
 
   it("uses the default cache under $HF_HOME/hub, and HF_HUB_CACHE when set", async () => {
-    expect(existsSync(path.join(henv.root, "hub"))).toBe(false);
+    expect(existsSync(path.join(ctx.henv.root, "hub"))).toBe(false);
     await hf_hub_download(REPO, "config.json");
-    expect(existsSync(path.join(henv.root, "hub", "models--baidu--tiny-ernie45-dense", "refs", "main"))).toBe(true);
-    process.env.HF_HUB_CACHE = path.join(henv.root, "elsewhere");
+    expect(existsSync(path.join(ctx.henv.root, "hub", "models--baidu--tiny-ernie45-dense", "refs", "main"))).toBe(true);
+    process.env.HF_HUB_CACHE = path.join(ctx.henv.root, "elsewhere");
     const file = await hf_hub_download(REPO, "config.json");
-    expect(file.startsWith(path.join(henv.root, "elsewhere", "models--baidu--tiny-ernie45-dense"))).toBe(true);
+    expect(file.startsWith(path.join(ctx.henv.root, "elsewhere", "models--baidu--tiny-ernie45-dense"))).toBe(true);
   });
 
   it("reads a cache written by Python (refs + snapshots) offline", async () => {
@@ -101,13 +87,13 @@ describe("cache layout", () => {
     process.env.HF_HUB_OFFLINE = "1";
     const file = await hf_hub_download(REPO, "extra.json");
     expect(readFileSync(file, "utf8")).toBe('{"written_by":"python"}');
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("nests refs of a revision with slashes and encodes it in the URL", async () => {
     repo.refs = { "refs/pr/1": fakeCommit("pr1") };
     await hf_hub_download(REPO, "config.json", { revision: "refs/pr/1" });
-    expect(hub.requests[0]!.url).toBe(`${HUB}/${REPO}/resolve/refs%2Fpr%2F1/config.json`);
+    expect(ctx.hub.requests[0]!.url).toBe(`${HUB}/${REPO}/resolve/refs%2Fpr%2F1/config.json`);
     expect(readFileSync(path.join(repoRoot(), "refs", "refs", "pr", "1"), "utf8")).toBe(fakeCommit("pr1"));
   });
 });
@@ -119,29 +105,29 @@ describe("downloads", () => {
     const entry = repo.files.get("model.safetensors")!;
     expect(readFileSync(file).equals(entry.content)).toBe(true); // (toEqual on megabytes is slow)
     expect(lstatSync(path.join(repoRoot(), "blobs", entry.etag)).size).toBe(entry.content.length); // named by X-Linked-Etag (sha256)
-    expect(hub.requestsTo(HUB).map((r) => r.method)).toEqual(["HEAD"]);
-    expect(hub.requestsTo(HUB)[0]!.authorization).toBe("Bearer hf_secret");
-    expect(hub.requestsTo(CDN).map((r) => [r.method, r.authorization])).toEqual([["GET", null]]);
+    expect(ctx.hub.requestsTo(HUB).map((r) => r.method)).toEqual(["HEAD"]);
+    expect(ctx.hub.requestsTo(HUB)[0]!.authorization).toBe("Bearer hf_secret");
+    expect(ctx.hub.requestsTo(CDN).map((r) => [r.method, r.authorization])).toEqual([["GET", null]]);
   });
 
   it("needs only a HEAD once the file is cached, and nothing at all for a cached commit hash", async () => {
     await hf_hub_download(REPO, "model.safetensors");
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     await hf_hub_download(REPO, "model.safetensors");
-    expect(hub.requests.map((r) => r.method)).toEqual(["HEAD"]);
-    hub.requests.length = 0;
+    expect(ctx.hub.requests.map((r) => r.method)).toEqual(["HEAD"]);
+    ctx.hub.requests.length = 0;
     await hf_hub_download(REPO, "model.safetensors", { revision: repo.commit });
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("links a new snapshot to a blob it already has instead of downloading it again", async () => {
     await hf_hub_download(REPO, "model.safetensors");
     const old = repo.commit;
     repo.commit = fakeCommit("next commit");
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     const file = await hf_hub_download(REPO, "model.safetensors");
     expect(file).toContain(repo.commit);
-    expect(hub.requestsTo(CDN)).toEqual([]);
+    expect(ctx.hub.requestsTo(CDN)).toEqual([]);
     expect(readFileSync(path.join(repoRoot(), "refs", "main"), "utf8")).toBe(repo.commit);
     expect(existsSync(path.join(repoRoot(), "snapshots", old, "model.safetensors"))).toBe(true);
   });
@@ -153,30 +139,30 @@ describe("downloads", () => {
     const have = 1_000_000;
     writeFileSync(path.join(blobs, `${entry.etag}.incomplete`), entry.content.subarray(0, have));
     const file = await hf_hub_download(REPO, "model.safetensors");
-    expect(hub.requestsTo(CDN).map((r) => r.range)).toEqual([`bytes=${have}-`]);
+    expect(ctx.hub.requestsTo(CDN).map((r) => r.range)).toEqual([`bytes=${have}-`]);
     expect(readFileSync(file).equals(entry.content)).toBe(true);
     expect(existsSync(path.join(blobs, `${entry.etag}.incomplete`))).toBe(false);
   });
 
   it("resumes after the connection drops mid-file", async () => {
-    hub.dropAfterBytes = [500_000, 1_200_000];
+    ctx.hub.dropAfterBytes = [500_000, 1_200_000];
     const entry = repo.files.get("model.safetensors")!;
     const file = await hf_hub_download(REPO, "model.safetensors");
-    expect(hub.requestsTo(CDN).map((r) => r.range)).toEqual([null, "bytes=500000-", "bytes=1700000-"]);
+    expect(ctx.hub.requestsTo(CDN).map((r) => r.range)).toEqual([null, "bytes=500000-", "bytes=1700000-"]);
     expect(readFileSync(file).equals(entry.content)).toBe(true);
   });
 
   it("gives up on a stalled connection after HF_HUB_DOWNLOAD_TIMEOUT and resumes", async () => {
     process.env.HF_HUB_DOWNLOAD_TIMEOUT = "0.2";
-    hub.stallAfterBytes = [700_000];
+    ctx.hub.stallAfterBytes = [700_000];
     const entry = repo.files.get("model.safetensors")!;
     const file = await hf_hub_download(REPO, "model.safetensors");
-    expect(hub.requestsTo(CDN).map((r) => r.range)).toEqual([null, "bytes=700000-"]);
+    expect(ctx.hub.requestsTo(CDN).map((r) => r.range)).toEqual([null, "bytes=700000-"]);
     expect(readFileSync(file).equals(entry.content)).toBe(true);
   });
 
   it("starts over when the server ignores the Range header", async () => {
-    hub.ignoreRange = true;
+    ctx.hub.ignoreRange = true;
     const entry = repo.files.get("model.safetensors")!;
     mkdirSync(path.join(repoRoot(), "blobs"), { recursive: true });
     writeFileSync(path.join(repoRoot(), "blobs", `${entry.etag}.incomplete`), entry.content.subarray(0, 12345));
@@ -185,10 +171,10 @@ describe("downloads", () => {
   });
 
   it("follows the relative redirect of a renamed repository", async () => {
-    hub.renamed.set("baidu/old-name", REPO);
+    ctx.hub.renamed.set("baidu/old-name", REPO);
     const file = await hf_hub_download("baidu/old-name", "config.json");
     expect(readFileSync(file)).toEqual(repo.files.get("config.json")!.content);
-    expect(hub.requestsTo(HUB, "HEAD").map((r) => new URL(r.url).pathname)).toEqual([
+    expect(ctx.hub.requestsTo(HUB, "HEAD").map((r) => new URL(r.url).pathname)).toEqual([
       `/baidu/old-name/resolve/main/config.json`,
       `/${REPO}/resolve/main/config.json`,
     ]);
@@ -212,14 +198,14 @@ describe("downloads", () => {
       hf_hub_download(REPO, "model.safetensors"),
     ]);
     expect(a).toBe(b);
-    expect(hub.requestsTo(CDN)).toHaveLength(1);
+    expect(ctx.hub.requestsTo(CDN)).toHaveLength(1);
   });
 });
 
 describe("offline and errors", () => {
   it("serves the cache without any request when HF_HUB_OFFLINE=1, and names what is missing", async () => {
     await hf_hub_download(REPO, "config.json");
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     process.env.HF_HUB_OFFLINE = "1";
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
     await expectHubError(
@@ -228,7 +214,7 @@ describe("offline and errors", () => {
       "not_cached",
       /HF_HUB_OFFLINE.*tokenizer\.json/,
     );
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("honours local_files_only and env.allowRemoteModels = false", async () => {
@@ -244,12 +230,12 @@ describe("offline and errors", () => {
     } finally {
       env.allowRemoteModels = true;
     }
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("falls back to the cached revision when the hub cannot be reached, and says so when nothing is cached", async () => {
     await hf_hub_download(REPO, "config.json");
-    hub.down = true;
+    ctx.hub.down = true;
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
     await expectHubError(
       hf_hub_download(REPO, "tokenizer.json"),
@@ -261,7 +247,7 @@ describe("offline and errors", () => {
 
   it("a hub that does not answer in HF_HUB_ETAG_TIMEOUT seconds is ERR_WENXIN_NETWORK (timed out)", async () => {
     process.env.HF_HUB_ETAG_TIMEOUT = "0.1";
-    hub.headDelayMs = 1000;
+    ctx.hub.headDelayMs = 1000;
     await expectHubError(
       hf_hub_download(REPO, "config.json"),
       "ERR_WENXIN_NETWORK",
@@ -294,15 +280,15 @@ describe("offline and errors", () => {
       "gated",
       /does not have access/,
     );
-    process.env.HF_TOKEN = hub.validToken;
+    process.env.HF_TOKEN = ctx.hub.validToken;
     expect(readFileSync(await hf_hub_download(REPO, "config.json"))).toEqual(repo.files.get("config.json")!.content);
   });
 
   it("reads the token saved by `huggingface-cli login` ($HF_HOME/token)", async () => {
     repo.gated = true;
-    writeFileSync(path.join(henv.root, "token"), `${hub.validToken}\n`);
+    writeFileSync(path.join(ctx.henv.root, "token"), `${ctx.hub.validToken}\n`);
     await hf_hub_download(REPO, "config.json");
-    expect(hub.requestsTo(HUB)[0]!.authorization).toBe(`Bearer ${hub.validToken}`);
+    expect(ctx.hub.requestsTo(HUB)[0]!.authorization).toBe(`Bearer ${ctx.hub.validToken}`);
   });
 
   it("a missing file is recorded in .no_exist, so offline runs know it is absent", async () => {
@@ -311,9 +297,9 @@ describe("offline and errors", () => {
     expect(existsSync(path.join(repoRoot(), ".no_exist", repo.commit, "chat_template.jinja"))).toBe(true);
     await expectHubError(hf_hub_download(REPO, "chat_template.jinja"), "ERR_WENXIN_FILE_NOT_FOUND", "entry_not_found");
     process.env.HF_HUB_OFFLINE = "1";
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     expect(await resolveHubFile(REPO, "chat_template.jinja")).toEqual({ kind: "missing", commit: repo.commit });
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("an unknown revision is named", async () => {
@@ -326,7 +312,7 @@ describe("offline and errors", () => {
   });
 
   it("a server that is not a hub (no X-Repo-Commit) is reported, not cached", async () => {
-    hub.stripCommitHeader = true;
+    ctx.hub.stripCommitHeader = true;
     await expectHubError(
       hf_hub_download(REPO, "config.json"),
       "ERR_WENXIN_NETWORK",

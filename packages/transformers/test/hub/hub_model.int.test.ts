@@ -1,31 +1,17 @@
 // AutoModelForCausalLM.from_pretrained("org/name") end to end against the mocked hub: download into
 // the shared cache, load, and reproduce the goldens; then again offline from the cache alone.
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 
 import { AutoModelForCausalLM, PeftModel, pipeline, type ProgressInfo } from "../../src/index.js";
 import { DENSE_DIR, LORA_DIR, MOE_DIR, loadGolden, maxAbsDiff } from "../../../../test/helpers/fixtures.js";
-import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
-import { CDN, MockHub, repoFromDirectory } from "./mock_hub.js";
+import { CDN, repoFromDirectory, useMockHub } from "./mock_hub.js";
 
-const server = setupServer();
-let hub: MockHub;
-let henv: HubEnv;
 const LOAD = { engine_options: { threads: 2, maxContext: 512 } };
 
-beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-afterAll(() => server.close());
-beforeEach(() => {
-  henv = isolatedHubEnv();
-  hub = new MockHub();
+const ctx = useMockHub((hub) => {
   hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
   hub.add(repoFromDirectory("baidu/tiny-ernie45-moe", MOE_DIR));
   hub.add(repoFromDirectory("someone/tiny-ernie45-dense-lora", LORA_DIR));
-  server.use(...hub.handlers());
-});
-afterEach(() => {
-  server.resetHandlers();
-  henv.restore();
 });
 
 it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)(
@@ -45,9 +31,9 @@ it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)(
       await model.dispose();
     }
     expect(events.filter((e) => e.status === "done").length).toBeGreaterThanOrEqual(4);
-    expect(hub.requestsTo(CDN).length).toBeGreaterThan(0);
+    expect(ctx.hub.requestsTo(CDN).length).toBeGreaterThan(0);
 
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     process.env.HF_HUB_OFFLINE = "1";
     const again = await AutoModelForCausalLM.from_pretrained(`baidu/${name}`, LOAD);
     try {
@@ -55,7 +41,7 @@ it.each(["tiny-ernie45-dense", "tiny-ernie45-moe"] as const)(
     } finally {
       await again.dispose();
     }
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   },
 );
 
@@ -81,7 +67,7 @@ it("resolves a LoRA adapter repository for PeftModel (reaching the engine's adap
     await PeftModel.from_pretrained(model, "someone/tiny-ernie45-dense-lora").catch((err: unknown) => {
       expect(String(err)).toMatch(/engine\.loadAdapter is missing/);
     });
-    const fetched = hub.requests.map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/someone/"));
+    const fetched = ctx.hub.requests.map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/someone/"));
     expect(new Set(fetched.map((p) => p.split("/").pop()))).toEqual(
       new Set(["adapter_config.json", "adapter_model.safetensors"]),
     );

@@ -6,6 +6,9 @@ import path from "node:path";
 
 import { http, HttpResponse, type HttpHandler } from "msw";
 import { setupServer, type SetupServerApi } from "msw/node";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+
+import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
 
 export const HUB = "https://huggingface.co";
 export const CDN = "https://cdn-lfs.hf.co";
@@ -223,9 +226,30 @@ export class MockHub {
   }
 }
 
-/** Starts intercepting requests with `hub` (for tests outside this package, which lack msw). */
-export function listenWithMockHub(hub: MockHub): SetupServerApi {
-  const server = setupServer(...hub.handlers());
-  server.listen({ onUnhandledRequest: "error" });
-  return server;
+/** What `useMockHub` sets up: read its fields inside the tests. */
+export interface MockHubFixture {
+  hub: MockHub;
+  henv: HubEnv;
+  server: SetupServerApi;
+}
+
+/**
+ * For each test of the file: a fresh mocked hub that `fill` adds the repositories to, intercepted
+ * through msw (a request it does not handle fails), and an isolated hub cache and environment.
+ */
+export function useMockHub(fill: (hub: MockHub) => void): MockHubFixture {
+  const ctx = { server: setupServer() } as MockHubFixture;
+  beforeAll(() => ctx.server.listen({ onUnhandledRequest: "error" }));
+  afterAll(() => ctx.server.close());
+  beforeEach(() => {
+    ctx.henv = isolatedHubEnv();
+    ctx.hub = new MockHub();
+    fill(ctx.hub);
+    ctx.server.use(...ctx.hub.handlers());
+  });
+  afterEach(() => {
+    ctx.server.resetHandlers();
+    ctx.henv.restore();
+  });
+  return ctx;
 }

@@ -3,8 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 
-import { setupServer } from "msw/node";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import {
   AutoConfig,
@@ -15,39 +14,25 @@ import {
   resolvePretrained,
 } from "../../src/index.js";
 import { DENSE_DIR, MOE_DIR } from "../../../../test/helpers/fixtures.js";
-import { isolatedHubEnv, type HubEnv } from "./hub_env.js";
-import { CDN, HUB, MockHub, fakeCommit, repoFromDirectory } from "./mock_hub.js";
+import { CDN, HUB, fakeCommit, repoFromDirectory, useMockHub } from "./mock_hub.js";
 
-const server = setupServer();
-let hub: MockHub;
-let henv: HubEnv;
-
-beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
-afterAll(() => server.close());
-beforeEach(() => {
-  henv = isolatedHubEnv();
-  hub = new MockHub();
+const ctx = useMockHub((hub) => {
   hub.add(repoFromDirectory("baidu/tiny-ernie45-dense", DENSE_DIR));
   hub.add(repoFromDirectory("baidu/tiny-ernie45-moe", MOE_DIR));
-  server.use(...hub.handlers());
-});
-afterEach(() => {
-  server.resetHandlers();
-  henv.restore();
 });
 
 describe("resolvePretrained", () => {
   it("uses a local directory as it is, without the network", async () => {
     const got = await resolvePretrained(DENSE_DIR, MODEL_FILES);
     expect(got).toEqual({ dir: path.resolve(DENSE_DIR), source: "local" });
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 
   it("fetches a sharded checkpoint: the index and every shard it names, into one snapshot", async () => {
-    const repo = hub.repos.get("baidu/tiny-ernie45-moe")!;
+    const repo = ctx.hub.repos.get("baidu/tiny-ernie45-moe")!;
     const got = await resolvePretrained("baidu/tiny-ernie45-moe", MODEL_FILES);
     expect(got).toMatchObject({ source: "hub", repoId: "baidu/tiny-ernie45-moe", commit: repo.commit });
-    expect(got.dir).toBe(path.join(henv.cacheDir, "models--baidu--tiny-ernie45-moe", "snapshots", repo.commit));
+    expect(got.dir).toBe(path.join(ctx.henv.cacheDir, "models--baidu--tiny-ernie45-moe", "snapshots", repo.commit));
     expect(readdirSync(got.dir).sort()).toEqual(
       [
         "config.json",
@@ -62,15 +47,15 @@ describe("resolvePretrained", () => {
   });
 
   it("pins every file of one load to the commit of the first, even if the branch moves meanwhile", async () => {
-    const repo = hub.repos.get("baidu/tiny-ernie45-dense")!;
+    const repo = ctx.hub.repos.get("baidu/tiny-ernie45-dense")!;
     const first = repo.commit;
     repo.refs = { [first]: first }; // the old commit stays reachable by its hash
-    hub.onRequest = () => {
-      if (hub.requests.length > 1) repo.commit = fakeCommit("moved"); // "main" moves once the first request was answered
+    ctx.hub.onRequest = () => {
+      if (ctx.hub.requests.length > 1) repo.commit = fakeCommit("moved"); // "main" moves once the first request was answered
     };
     const got = await resolvePretrained("baidu/tiny-ernie45-dense", [{ file: "config.json" }, ...TOKENIZER_FILES]);
     expect(got.commit).toBe(first);
-    const revisions = hub
+    const revisions = ctx.hub
       .requestsTo(HUB, "HEAD")
       .map((r) => decodeURIComponent(new URL(r.url).pathname.split("/")[4]!));
     expect(revisions[0]).toBe("main");
@@ -81,11 +66,11 @@ describe("resolvePretrained", () => {
   it("fetches tokenizer.json and skips tokenizer.model when the first exists", async () => {
     const got = await resolvePretrained("baidu/tiny-ernie45-dense", TOKENIZER_FILES);
     expect(existsSync(path.join(got.dir, "tokenizer.json"))).toBe(true);
-    expect(hub.requests.some((r) => r.url.endsWith("/tokenizer.model"))).toBe(false);
+    expect(ctx.hub.requests.some((r) => r.url.endsWith("/tokenizer.model"))).toBe(false);
   });
 
   it("explains a repository without config.json or weights", async () => {
-    const repo = hub.repos.get("baidu/tiny-ernie45-dense")!;
+    const repo = ctx.hub.repos.get("baidu/tiny-ernie45-dense")!;
     repo.files.delete("model.safetensors");
     await expect(resolvePretrained("baidu/tiny-ernie45-dense", MODEL_FILES)).rejects.toThrow(/no safetensors weights/);
     repo.files.delete("config.json");
@@ -102,7 +87,7 @@ describe("resolvePretrained", () => {
     await expect(resolvePretrained("not a repo id", MODEL_FILES)).rejects.toMatchObject({
       code: "ERR_WENXIN_FILE_NOT_FOUND",
     });
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 });
 
@@ -111,21 +96,21 @@ describe("Auto classes from the hub", () => {
     const config = await AutoConfig.from_pretrained("baidu/tiny-ernie45-moe");
     expect(config).toBeInstanceOf(Ernie4_5_MoeConfig);
     expect(config.moe_num_experts).toBe(8);
-    expect(new Set(hub.requests.map((r) => new URL(r.url).pathname.split("/").pop()))).toEqual(
+    expect(new Set(ctx.hub.requests.map((r) => new URL(r.url).pathname.split("/").pop()))).toEqual(
       new Set(["config.json"]),
     );
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     const tokenizer = await AutoTokenizer.from_pretrained("baidu/tiny-ernie45-dense");
     expect(tokenizer.encode("Hello world")).toEqual([6025, 386, 340, 336, 296, 363]);
-    expect(hub.requestsTo(CDN)).toEqual([]); // tokenizer.json is a regular file, no weights fetched
+    expect(ctx.hub.requestsTo(CDN)).toEqual([]); // tokenizer.json is a regular file, no weights fetched
   });
 
   it("works offline from a cache filled earlier", async () => {
     await AutoTokenizer.from_pretrained("baidu/tiny-ernie45-dense");
-    hub.requests.length = 0;
+    ctx.hub.requests.length = 0;
     process.env.HF_HUB_OFFLINE = "1";
     const tokenizer = await AutoTokenizer.from_pretrained("baidu/tiny-ernie45-dense");
     expect(tokenizer.decode([6025, 386, 340, 336, 296, 363])).toBe("Hello world");
-    expect(hub.requests).toEqual([]);
+    expect(ctx.hub.requests).toEqual([]);
   });
 });

@@ -1,31 +1,12 @@
 // PreTrainedTokenizer against transformers' own outputs (tokenizer-cases.json, chat-template-cases.json).
-import { readFileSync } from "node:fs";
-import path from "node:path";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
 import { AutoTokenizer, type PreTrainedTokenizer } from "../../src/index.js";
-import { DENSE_DIR, FIXTURES } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, loadChatTemplateCases, loadTokenizerCases } from "../../../../test/helpers/fixtures.js";
 
-interface TokenizerCase {
-  text: string;
-  ids: number[];
-  tokens: string[];
-  decoded: string;
-  decoded_skip_special: string;
-}
-interface ChatCase {
-  name: string;
-  messages: { role: "system" | "user" | "assistant" | "tool"; content: string }[];
-  add_generation_prompt: boolean;
-  text: string;
-  ids: number[];
-}
-
-const tokenizerCases: TokenizerCase[] = JSON.parse(
-  readFileSync(path.join(FIXTURES, "tokenizer-cases.json"), "utf8"),
-).cases;
-const chatCases: ChatCase[] = JSON.parse(readFileSync(path.join(FIXTURES, "chat-template-cases.json"), "utf8")).cases;
+const tokenizerCases = loadTokenizerCases().cases;
+const chatCases = loadChatTemplateCases().cases;
 
 let tokenizer: PreTrainedTokenizer;
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { badRequest, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
+import { forEachYielding } from "../../yielding.js";
 import { assertMayFitContext, maxCharsOf } from "../prompt_length.js";
 import { textInputList } from "../text_inputs.js";
 import type { EmbeddingList, EmbeddingRequest } from "./protocol.js";
@@ -29,7 +30,7 @@ export class EmbeddingsServing {
     if (body.dimensions != null && body.dimensions !== hidden)
       throw unsupported("dimensions", `dimensions other than the model's ${hidden}`);
     const texts = this.texts(engine, body.input);
-    const promptTokens = this.countTokens(engine, texts);
+    const promptTokens = await this.countTokens(engine, texts);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     // The engine runs each input as a sequence, like a prompt: the request counts that many, up to
     // all of them (a longer list then has the server to itself while it runs, and is not refused).
@@ -81,19 +82,21 @@ export class EmbeddingsServing {
 
   /**
    * Tokens of all inputs, within the per-request limit. Texts too long for the limit are refused on
-   * their length first; tokenizing stops at the first input past it.
+   * their length first; tokenizing stops at the first input past it, and lets the event loop turn
+   * every few milliseconds (up to the limit it takes tens of them).
    */
-  private countTokens(engine: Engine, texts: string[]): number {
+  private async countTokens(engine: Engine, texts: string[]): Promise<number> {
     const limit = this.ctx.options.maxEmbeddingTokens;
     const tooMany = (what: string) =>
       badRequest(`'input' has ${what}; this server embeds at most ${limit} tokens per request`, "input");
     const chars = texts.reduce((sum, t) => sum + t.length, 0);
     if (chars > maxCharsOf(engine, limit)) throw tooMany(`${chars} characters`);
     let tokens = 0;
-    for (const t of texts) {
+    await forEachYielding(texts, (t) => {
       tokens += engine.tokenizer.encode(t).length;
-      if (tokens > limit) throw tooMany(`more than ${limit} tokens`);
-    }
+      return tokens <= limit;
+    });
+    if (tokens > limit) throw tooMany(`more than ${limit} tokens`);
     return tokens;
   }
 }
