@@ -105,6 +105,36 @@ export function bytesPerToken(c: HfConfig, weights: WeightsFormat): number {
   return params * BYTES_PER_WEIGHT[weights];
 }
 
+/**
+ * A benchmark model built with random weights (or found in the cache) in the formats it is measured
+ * in (a `q4Only` model: q4 alone, written straight as q4 and Q4_0), and where each engine reads it.
+ */
+export async function buildBenchModel(
+  m: BenchModel,
+  o: { formats: WeightsFormat[]; cacheDir: string; fixtureDir: string; threads: number },
+): Promise<{
+  formats: WeightsFormat[];
+  files(weights: WeightsFormat): Promise<{ wenxinDir: string; ggufFile: string }>;
+}> {
+  const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
+  const built = m.q4Only
+    ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
+    : await buildRandomModel(
+        m.name,
+        m.config,
+        o.cacheDir,
+        o.fixtureDir,
+        formats.map((f) => GGUF_TYPE[f]),
+      );
+  return {
+    formats,
+    files: async (weights) => ({
+      wenxinDir: "dir" in built ? built.dir : await savedCheckpoint(built.hfDir, weights, o.threads),
+      ggufFile: "dir" in built ? built.gguf : built.gguf[GGUF_TYPE[weights]]!,
+    }),
+  };
+}
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const log = o.log ?? (() => {});
   const info = systemInfo();
@@ -116,20 +146,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const rows: BenchRow[] = [];
   for (const m of o.models) {
     log(`building ${m.name} (random weights; cached in ${o.cacheDir})`);
-    const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
-    if (formats.length < o.formats.length) log(`${m.name}: q4 only (written straight as q4 and Q4_0)`);
-    const built = m.q4Only
-      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
-      : await buildRandomModel(
-          m.name,
-          m.config,
-          o.cacheDir,
-          o.fixtureDir,
-          formats.map((f) => GGUF_TYPE[f]),
-        );
-    for (const weights of formats) {
-      const wenxinDir = "dir" in built ? built.dir : await savedCheckpoint(built.hfDir, weights, o.threads);
-      const ggufFile = "dir" in built ? built.gguf : built.gguf[GGUF_TYPE[weights]]!;
+    const built = await buildBenchModel(m, o);
+    if (built.formats.length < o.formats.length) log(`${m.name}: q4 only (written straight as q4 and Q4_0)`);
+    for (const weights of built.formats) {
+      const { wenxinDir, ggufFile } = await built.files(weights);
       for (const engine of ["wenxin", "llama.cpp"] as const) {
         const base = {
           engine: engine === "wenxin" ? "wenxin" : "llama",

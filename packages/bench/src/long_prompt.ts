@@ -10,10 +10,8 @@ import { promisify } from "node:util";
 
 import { systemInfo } from "@wenxin/engine";
 
-import { GGUF_TYPE, savedCheckpoint, type BenchModel, type WeightsFormat } from "./bench.js";
+import { buildBenchModel, GGUF_TYPE, type BenchModel, type WeightsFormat } from "./bench.js";
 import type { LongPromptMeasurement, MeasureRequest } from "./measure.js";
-import { buildRandomModel } from "./random_model.js";
-import { buildRandomQ4Model } from "./random_q4_model.js";
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,19 +62,9 @@ export async function runLongPromptBench(o: LongPromptOptions): Promise<LongProm
   log(`CPU ${info.cpu} (${info.logicalCores} threads), kernels ${info.kernels.active}; ${o.threads} threads`);
   const rows: LongPromptRow[] = [];
   for (const m of o.models) {
-    const formats = m.q4Only ? o.formats.filter((f) => f === "q4") : o.formats;
-    const built = m.q4Only
-      ? await buildRandomQ4Model(m.name, m.config, o.cacheDir, o.fixtureDir, { tiles: true, threads: o.threads })
-      : await buildRandomModel(
-          m.name,
-          m.config,
-          o.cacheDir,
-          o.fixtureDir,
-          formats.map((f) => GGUF_TYPE[f]),
-        );
-    for (const weights of formats) {
-      const wenxinDir = "dir" in built ? built.dir : await savedCheckpoint(built.hfDir, weights, o.threads);
-      const ggufFile = "dir" in built ? built.gguf : built.gguf[GGUF_TYPE[weights]]!;
+    const built = await buildBenchModel(m, o);
+    for (const weights of built.formats) {
+      const { wenxinDir, ggufFile } = await built.files(weights);
       for (const promptTokens of o.promptTokens)
         for (const kv of o.kv)
           for (const engine of ["wenxin", "llama.cpp"] as const) {

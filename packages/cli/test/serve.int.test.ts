@@ -100,6 +100,55 @@ describe("wenxin serve", () => {
     expect(s.logs.find((l) => l.msg === "server stopped")!.aborted).toBe(0);
   });
 
+  it("drains and exits on SIGTERM while a schema compiles, without waiting for the compile", async () => {
+    // 300 properties of ~50,000 grammar elements each: far longer to compile than this test takes,
+    // under a 60 s compile limit; the schema is rendered into the prompt, which this context holds
+    const s = await serve([
+      "--model",
+      DENSE_DIR,
+      "--model-name",
+      "tiny",
+      "--max-context",
+      "16384",
+      "--grammar-timeout",
+      "60",
+      "--max-grammar-size",
+      "1000000000",
+      "--drain-timeout",
+      "1",
+    ]);
+    const properties = Object.fromEntries(
+      Array.from({ length: 300 }, (_, i) => [
+        `p${i}`,
+        { type: "string", pattern: `^${String.fromCodePoint(0x4e00 + i)}{0,9999}$` },
+      ]),
+    );
+    const answer = fetch(`${s.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny",
+        messages: [{ role: "user", content: "Describe it." }],
+        response_format: { type: "json_schema", json_schema: { name: "wide", schema: { type: "object", properties } } },
+        max_tokens: 4,
+      }),
+    }).then(
+      (r) => r.status,
+      () => "closed",
+    );
+    // the compile is under way on its worker thread: /health answers, and nothing has come back
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    const signalled = performance.now();
+    s.child.kill("SIGTERM");
+    await expect.poll(() => s.logs.some((l) => l.msg === "draining"), { timeout: 5_000 }).toBe(true);
+    expect(await s.exit).toBe(0);
+    // the compile is stopped when the server closes: the exit does not wait for it (it would take
+    // well over 10 s here, within its 60 s limit)
+    expect(performance.now() - signalled).toBeLessThan(5_000);
+    expect([503, "closed"]).toContain(await answer);
+  });
+
   it("requires the API key given by flag or environment, and applies --body-limit", async () => {
     const s = await serve(["--model", DENSE_DIR, "--api-key", "k1", "--body-limit", "2048"]);
     expect((await fetch(`${s.url}/v1/models`)).status).toBe(401);

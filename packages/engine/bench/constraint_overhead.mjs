@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { Engine } from "../dist/index.js";
-import { checkpointTensors, encodeSafetensorsHeader, parseModelConfig } from "../dist/internal.js";
+import { Random, checkpointTensors, encodeSafetensorsHeader, parseModelConfig } from "../dist/internal.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../../..");
@@ -58,13 +58,8 @@ const CONFIG = {
 };
 
 function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.uniform();
 }
 
 /** bf16 bits of `n` values uniform in ±scale (or all 1.0 for norms). */

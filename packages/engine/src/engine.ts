@@ -436,12 +436,17 @@ export class Engine {
    * is not compiled again; generate() compiles any other constraint itself, on the calling thread, within
    * the default limits. Resolves with the JSON schema keywords that were relaxed (see
    * `ConstraintOutcome.warnings`); rejects with ERR_WENXIN_INVALID_ARGUMENT naming the schema path
-   * or grammar rule at fault, a limit overrun included.
+   * or grammar rule at fault, a limit overrun included, and with ERR_WENXIN_ABORTED once `signal`
+   * aborts (the compile stops there).
    */
-  async prepareConstraint(constraint: Constraint, limits: Partial<ConstraintLimits> = {}): Promise<string[]> {
+  async prepareConstraint(
+    constraint: Constraint,
+    limits: Partial<ConstraintLimits> = {},
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     this.assertOpen();
     const parsed = parseOrThrow(constraintSchema, constraint, "constraint");
-    const compiled = await compileConstraintOffThread(parsed, { ...CONSTRAINT_LIMITS, ...limits });
+    const compiled = await compileConstraintOffThread(parsed, { ...CONSTRAINT_LIMITS, ...limits }, signal);
     rememberPrepared(constraint, compiled);
     return compiled.warnings;
   }

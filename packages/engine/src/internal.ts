@@ -46,6 +46,8 @@ export { loadLoraAdapter, describeAdapter } from "./adapters/peft_adapter.js";
 // LoRA fine-tuning options
 export { trainerOptionsSchema, loraOptionsSchema, optimizerOptionsSchema } from "./training/options.js";
 export { learningRate } from "./training/schedule.js";
+// Seeded randomness (mulberry32): the trainer's, and what benchmarks and tests replay runs with
+export { Random } from "./training/random.js";
 
 // GGUF: read, write, convert
 export { readGgufFile } from "./gguf/gguf_reader.js";

@@ -8,6 +8,8 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { Random } from "@wenxin/engine/internal";
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(here, "../../..");
 const CLI = path.join(REPO_ROOT, "packages/cli/dist/index.js");
@@ -37,13 +39,8 @@ export function linearFit(xs, ys) {
 
 /** A small seeded PRNG (mulberry32), so a run's mix of requests can be replayed. */
 export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.uniform();
 }
 
 async function freePort() {

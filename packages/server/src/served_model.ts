@@ -23,6 +23,7 @@ export class ServedModel {
   private failure: unknown;
   private readonly inFlight = new Set<InFlightRequest>();
   private idleWaiters: (() => void)[] = [];
+  private readonly closing = new AbortController();
   /** Resolves with the engine once loaded; rejects if loading fails. */
   readonly ready: Promise<Engine>;
   readonly created = Math.floor(Date.now() / 1000);
@@ -55,6 +56,11 @@ export class ServedModel {
 
   get state(): ModelState {
     return this.currentState;
+  }
+
+  /** Aborts once the model is closed (drained): work not yet admitted, a schema compile, stops there. */
+  get closed(): AbortSignal {
+    return this.closing.signal;
   }
 
   get loadError(): unknown {
@@ -160,6 +166,9 @@ export class ServedModel {
       }
     }
     this.currentState = "closed";
+    this.closing.abort(
+      new ApiError(503, "service_unavailable_error", "the server is shutting down", "server_draining"),
+    );
     if (!this.owner.closeEngine) return { aborted };
     if (this.loaded) await this.loaded.close();
     else

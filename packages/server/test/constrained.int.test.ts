@@ -4,17 +4,10 @@ import { HumanMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import type OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 
+import { PERSON_SCHEMA, person } from "./helpers/expected.js";
 import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
-const person = z.object({ name: z.string(), age: z.number().int() });
-const PERSON_SCHEMA = {
-  type: "object",
-  properties: { name: { type: "string" }, age: { type: "integer" } },
-  required: ["name", "age"],
-  additionalProperties: false,
-};
 const TOOLS = [
   {
     type: "function" as const,

@@ -3,23 +3,16 @@
 // conversation rendered by the chat layer.
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 
 import type { ChatMessage } from "@wenxin/engine";
 import type { ChatPromptOptions } from "@wenxin/engine/internal";
 
 import { chatPromptIds, expectedChat } from "./helpers/expected.js";
+import { PERSON_SCHEMA, person } from "./helpers/expected.js";
 import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
 const INSTRUCTIONS = "你是文心一言。";
 const QUESTION = "你好，介绍一下你自己";
-const person = z.object({ name: z.string(), age: z.number().int() });
-const PERSON_SCHEMA = {
-  type: "object",
-  properties: { name: { type: "string" }, age: { type: "integer" } },
-  required: ["name", "age"],
-  additionalProperties: false,
-};
 const TOOLS: OpenAI.Responses.FunctionTool[] = [
   {
     type: "function",

@@ -2,8 +2,8 @@
  * Compiling constraints off the event loop: a client's JSON schema may take up to the compile time
  * limit, and on the event loop that would stall every other request, `/health` and signal
  * handling. Jobs run on a small pool of worker threads (`constraint_worker.ts`), first come first
- * served; a worker that overruns its job's time limit (the compiler's own clock checks missed it)
- * is terminated and replaced.
+ * served; a worker that overruns its job's time limit (the compiler's own clock checks missed it),
+ * or whose job's signal aborts, is terminated and replaced.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -87,7 +87,14 @@ class CompilerThread {
     this.onIdle(this);
   }
 
-  /** The worker is lost (timed out, crashed or exited): its job fails with `err`. */
+  /** Stops the job `pending` if this thread runs it (the worker is terminated); false otherwise. */
+  cancel(pending: Pending, err: unknown): boolean {
+    if (this.current?.pending !== pending) return false;
+    this.crash(err);
+    return true;
+  }
+
+  /** The worker is lost (timed out, crashed, exited or cancelled): its job fails with `err`. */
   private crash(err: unknown): void {
     const cur = this.current;
     this.current = undefined;
@@ -106,9 +113,36 @@ class CompilerPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
 
-  compile(constraint: Constraint, limits: ConstraintLimits, what: string): Promise<CompiledConstraint> {
+  compile(
+    constraint: Constraint,
+    limits: ConstraintLimits,
+    what: string,
+    signal?: AbortSignal,
+  ): Promise<CompiledConstraint> {
+    const aborted = () => new WenxinError("ERR_WENXIN_ABORTED", `compiling ${what} was aborted by its signal`);
+    if (signal?.aborted) return Promise.reject(aborted());
     return new Promise((resolve, reject) => {
-      this.queue.push({ job: { id: this.nextId++, constraint, limits }, what, resolve, reject });
+      const onAbort = () => {
+        const queued = this.queue.indexOf(pending);
+        if (queued >= 0) {
+          this.queue.splice(queued, 1);
+          reject(aborted());
+        } else for (const t of this.threads) if (t.cancel(pending, aborted())) break;
+      };
+      const settle =
+        <T>(fn: (v: T) => void) =>
+        (v: T) => {
+          signal?.removeEventListener("abort", onAbort);
+          fn(v);
+        };
+      const pending: Pending = {
+        job: { id: this.nextId++, constraint, limits },
+        what,
+        resolve: settle(resolve),
+        reject: settle(reject),
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.queue.push(pending);
       this.dispatch();
     });
   }
@@ -136,12 +170,15 @@ let pool: CompilerPool | undefined;
 
 /**
  * Compiles a constraint (already validated against `constraintSchema`) on a worker thread within
- * `limits`; rejects with the same typed errors as `compileConstraint`.
+ * `limits`; rejects with the same typed errors as `compileConstraint`, and with
+ * ERR_WENXIN_ABORTED once `signal` aborts (a running compile's worker is terminated: nothing of it
+ * keeps the process alive).
  */
 export function compileConstraintOffThread(
   constraint: Constraint,
   limits: ConstraintLimits = { ...CONSTRAINT_LIMITS },
+  signal?: AbortSignal,
 ): Promise<CompiledConstraint> {
   pool ??= new CompilerPool();
-  return pool.compile(constraint, limits, constraintSourceName(constraint));
+  return pool.compile(constraint, limits, constraintSourceName(constraint), signal);
 }

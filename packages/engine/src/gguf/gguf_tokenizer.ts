@@ -76,18 +76,29 @@ function piecesFromTokenizerJson(json: TokenizerJson): SentencePieceModel {
   const model = json.model as { unk_token?: string | null; byte_fallback?: boolean };
   const unk = model.unk_token ? vocab[model.unk_token] : undefined;
   if (unk !== undefined) pieces[unk]!.type = PieceType.UNKNOWN;
+  return bpeModel(pieces, { byteFallback: model.byte_fallback ?? false, unkId: unk ?? 0, addDummyPrefix: false });
+}
+
+/**
+ * A SentencePiece BPE model of `pieces` with the identity normalizer (ERNIE's; GGUF and
+ * tokenizer.json keep none): what both the GGUF and the tokenizer.json paths convert from.
+ */
+function bpeModel(
+  pieces: SentencePiece[],
+  o: { byteFallback: boolean; unkId: number; bosId?: number; eosId?: number; padId?: number; addDummyPrefix: boolean },
+): SentencePieceModel {
   return {
     pieces,
     trainerSpec: {
       modelType: ModelType.BPE,
       vocabSize: pieces.length,
-      byteFallback: model.byte_fallback ?? false,
+      byteFallback: o.byteFallback,
       splitDigits: false,
       treatWhitespaceAsSuffix: false,
-      unkId: unk ?? 0,
-      bosId: -1,
-      eosId: -1,
-      padId: -1,
+      unkId: o.unkId,
+      bosId: o.bosId ?? -1,
+      eosId: o.eosId ?? -1,
+      padId: o.padId ?? -1,
       unkPiece: "<unk>",
       bosPiece: "<s>",
       eosPiece: "</s>",
@@ -96,7 +107,7 @@ function piecesFromTokenizerJson(json: TokenizerJson): SentencePieceModel {
     normalizerSpec: {
       name: "identity",
       precompiledCharsmap: new Uint8Array(0),
-      addDummyPrefix: false,
+      addDummyPrefix: o.addDummyPrefix,
       removeExtraWhitespaces: false,
       escapeWhitespaces: true,
     },
@@ -247,31 +258,14 @@ export function tokenizerFromGguf(metadata: Map<string, GgufMetadataValue>, file
   config.add_eos_token = metadata.get("tokenizer.ggml.add_eos_token") === true;
 
   const unk = idOf("tokenizer.ggml.unknown_token_id") ?? pieces.findIndex((p) => p.type === PieceType.UNKNOWN);
-  const model: SentencePieceModel = {
-    pieces,
-    trainerSpec: {
-      modelType: ModelType.BPE,
-      vocabSize: pieces.length,
-      byteFallback: pieces.some((p) => p.type === PieceType.BYTE),
-      splitDigits: false,
-      treatWhitespaceAsSuffix: false,
-      unkId: unk,
-      bosId: idOf("tokenizer.ggml.bos_token_id") ?? -1,
-      eosId: idOf("tokenizer.ggml.eos_token_id") ?? -1,
-      padId: idOf("tokenizer.ggml.padding_token_id") ?? -1,
-      unkPiece: "<unk>",
-      bosPiece: "<s>",
-      eosPiece: "</s>",
-      padPiece: "<pad>",
-    },
-    // GGUF keeps no normalizer: ERNIE's is the identity.
-    normalizerSpec: {
-      name: "identity",
-      precompiledCharsmap: new Uint8Array(0),
-      addDummyPrefix: config.add_prefix_space as boolean,
-      removeExtraWhitespaces: false,
-      escapeWhitespaces: true,
-    },
-  };
+  // GGUF keeps no normalizer: ERNIE's is the identity.
+  const model = bpeModel(pieces, {
+    byteFallback: pieces.some((p) => p.type === PieceType.BYTE),
+    unkId: unk,
+    bosId: idOf("tokenizer.ggml.bos_token_id"),
+    eosId: idOf("tokenizer.ggml.eos_token_id"),
+    padId: idOf("tokenizer.ggml.padding_token_id"),
+    addDummyPrefix: config.add_prefix_space as boolean,
+  });
   return WenxinTokenizer.fromJson(convertSentencePieceBpe(model, config), config);
 }

@@ -103,4 +103,30 @@ describe("constraint compile limits", () => {
       clearInterval(timer);
     }
   });
+
+  it("stops a compile when its signal aborts, before it starts or while it runs, and compiles again afterwards", async () => {
+    const before = new AbortController();
+    before.abort();
+    await expect(compileConstraintOffThread(boundedStrings(10), undefined, before.signal)).rejects.toMatchObject({
+      code: "ERR_WENXIN_ABORTED",
+    });
+    // a compile of minutes (60 s limit), aborted once it runs: it ends at once, not at its limit
+    const running = new AbortController();
+    const started = performance.now();
+    const slow = compileConstraintOffThread(
+      boundedStrings(5000),
+      { maxGrammarSize: 1e9, timeoutMs: 60_000 },
+      running.signal,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    setTimeout(() => running.abort(), 200);
+    const err = await slow;
+    expect(err).toBeInstanceOf(WenxinError);
+    expect((err as WenxinError).code).toBe("ERR_WENXIN_ABORTED");
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const ok = await compileConstraintOffThread({ type: "json_schema", schema: { type: "integer" } });
+    expect(ok.rules).toBeInstanceOf(Int32Array);
+  });
 });

@@ -3,17 +3,12 @@
 // minItems, maxItems), strings (enum, const, length, pattern, format), numbers and integers with
 // and without bounds, booleans, null, anyOf / oneOf with disjoint branches, $ref / $defs
 // (recursive too), nullable and type lists.
+import { Random } from "../../src/training/random.js";
 
-/** mulberry32: a small seeded PRNG. */
+/** The engine's seeded mulberry32 stream as a function. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Random(seed);
+  return () => r.uniform();
 }
 
 type Schema = Record<string, unknown>;

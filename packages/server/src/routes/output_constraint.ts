@@ -3,7 +3,8 @@
  * compiled before the request is admitted: on the engine's worker threads, so that a costly schema
  * never holds the event loop (`/health`, other requests, SIGTERM), and within the server's grammar
  * size and compile time limits, past which the client gets a 400 naming the schema path. The
- * keywords relaxed on the way are returned for the response's `warnings`.
+ * keywords relaxed on the way are returned for the response's `warnings`. A compile still running
+ * when the server closes (`signal`) is stopped, so that it does not hold the process.
  */
 import type { Constraint, Engine } from "@wenxin/engine";
 
@@ -17,12 +18,19 @@ export async function compileOutputConstraint(
   engine: Engine,
   constraint: Constraint | undefined,
   options: Pick<ServerOptions, "maxGrammarSize" | "grammarTimeoutMs">,
+  signal?: AbortSignal,
 ): Promise<string[]> {
   if (!constraint) return [];
-  const warnings = await engine.prepareConstraint(constraint, {
-    maxGrammarSize: options.maxGrammarSize,
-    timeoutMs: options.grammarTimeoutMs,
-  });
+  let warnings: string[];
+  try {
+    warnings = await engine.prepareConstraint(
+      constraint,
+      { maxGrammarSize: options.maxGrammarSize, timeoutMs: options.grammarTimeoutMs },
+      signal,
+    );
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : err; // the server's 503 server_draining, not the engine's abort
+  }
   const shown = warnings.slice(0, MAX_WARNINGS).map((w) => clip(w, MESSAGE_CHARS));
   if (warnings.length > MAX_WARNINGS) shown.push(`…and ${warnings.length - MAX_WARNINGS} more relaxed keywords`);
   return shown;

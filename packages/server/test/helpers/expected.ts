@@ -1,7 +1,17 @@
 // What the engine itself produces for a chat request, through the same public chat layer the
 // server uses: the reference the server's answers are compared with.
 import { type ChatMessage, type Engine, type SamplingOptions } from "@wenxin/engine";
+import { z } from "zod";
 import { buildChatPrompt, ChatOutputParser, ChatTokenDecoder, type ChatPromptOptions } from "@wenxin/engine/internal";
+
+/** The JSON schema the constrained-output tests ask for, and the zod schema an answer must satisfy. */
+export const PERSON_SCHEMA = {
+  type: "object",
+  properties: { name: { type: "string" }, age: { type: "integer" } },
+  required: ["name", "age"],
+  additionalProperties: false,
+};
+export const person = z.object({ name: z.string(), age: z.number().int() });
 
 export interface ExpectedChat {
   content: string;

@@ -57,7 +57,12 @@ export class ChatCompletionsServing {
     const engine = this.ctx.model.requireEngine();
     this.ctx.model.admission.assertFits(body.n ?? 1);
     const prepared = this.prepare(engine, body);
-    const warnings = await compileOutputConstraint(engine, prepared.prompt.constraint, this.ctx.options);
+    const warnings = await compileOutputConstraint(
+      engine,
+      prepared.prompt.constraint,
+      this.ctx.options,
+      this.ctx.model.closed,
+    );
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {

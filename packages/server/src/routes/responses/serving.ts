@@ -50,7 +50,12 @@ export class ResponsesServing {
     const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     const prepared = this.prepare(engine, body);
-    const warnings = await compileOutputConstraint(engine, prepared.prompt.constraint, this.ctx.options);
+    const warnings = await compileOutputConstraint(
+      engine,
+      prepared.prompt.constraint,
+      this.ctx.options,
+      this.ctx.model.closed,
+    );
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     const sse = body.stream ? new SseStream(reply, { keepAliveMs: this.ctx.options.sseKeepAliveMs }) : undefined;
     let sequence = 0;
