@@ -34,7 +34,8 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
         for (int64_t t = 0; t < tokens; ++t)
           kernels::silu_mul_f32(gate.data() + t * width + n0, up.data() + t * width + n0, n1 - n0);
       },
-      linear_grain(f.gate, tokens));
+      linear_grain(f.gate, tokens),
+      linear_chunks(width * (weight_row_bytes(f.gate) + weight_row_bytes(f.up)), pool.size()));
   linear_forward(f.down, gate.data(), tokens, out, pool, adapters);
 }
 
@@ -90,7 +91,7 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
   const int64_t up_grain = linear_grain(groups[0].f->gate, tokens_max);
   const int64_t down_grain = linear_grain(groups[0].f->down, tokens_max);
   auto round_up = [](int64_t v, int64_t g) { return (v + g - 1) / g * g; };
-  int64_t up_rows = 0, down_rows = 0;
+  int64_t up_rows = 0, down_rows = 0, up_bytes = 0, down_bytes = 0;
   for (Group& g : groups) {
     const int64_t width = g.f->gate.out;
     g.xs.resize(g.n * hidden);
@@ -105,6 +106,8 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
     up_rows += round_up(width, up_grain);
     g.down_begin = down_rows;
     down_rows += round_up(hidden, down_grain);
+    up_bytes += width * (weight_row_bytes(g.f->gate) + weight_row_bytes(g.f->up));
+    down_bytes += hidden * weight_row_bytes(g.f->down);
   }
   // Calls fn(group, local row range) for the groups' rows that fall in [r0, r1) of a loop's row space.
   auto each = [&](int64_t r0, int64_t r1, bool down, const auto& fn) {
@@ -125,7 +128,7 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
             kernels::silu_mul_f32(g.gate.data() + t * width + n0, g.up.data() + t * width + n0, n1 - n0);
         });
       },
-      up_grain);
+      up_grain, linear_chunks(up_bytes, pool.size()));
   for (Group& g : groups) {
     g.mid = std::make_unique<LinearInput>(g.gate.data(), g.n, g.f->down.in);
     if (needs_quantized_input(g.f->down)) g.mid->quantized(pool);
@@ -136,7 +139,7 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
         each(r0, r1, true,
              [](Group& g, int64_t n0, int64_t n1) { linear_rows(g.f->down, *g.mid, n0, n1, g.ys.data()); });
       },
-      down_grain);
+      down_grain, linear_chunks(down_bytes, pool.size()));
   const auto& K = kernels::active_kernels();
   for (const Group& g : groups)
     for (int64_t i = 0; i < g.n; ++i)

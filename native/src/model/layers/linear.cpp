@@ -22,15 +22,18 @@ const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
   return q_;
 }
 
+int64_t weight_row_bytes(const Linear& layer) {
+  return layer.format == WeightFormat::kQ4      ? layer.in / 2 + layer.in / 16
+         : layer.format == WeightFormat::kFloat ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
+                                                : layer.in + layer.in / 16;
+}
+
 void linear_rows(const Linear& layer, LinearInput& x, int64_t r0, int64_t r1, float* y) {
   const auto& K = kernels::active_kernels();
   const int64_t T = x.tokens(), out = layer.out;
   // With many tokens, walk the rows in blocks whose weights fit in L2 and stream every token past
   // each block; otherwise the whole matrix would be re-read from memory per group of tokens.
-  const int64_t row_bytes = layer.format == WeightFormat::kQ4 ? layer.in / 2 + layer.in / 16
-                            : layer.format == WeightFormat::kFloat
-                                ? layer.in * static_cast<int64_t>(dtype_size(layer.weight.dtype))
-                                : layer.in + layer.in / 16;
+  const int64_t row_bytes = weight_row_bytes(layer);
   const int64_t block_rows =
       T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
   for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
@@ -58,7 +61,7 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
   if (needs_quantized_input(layer)) x.quantized(pool);
   pool.parallel_for(
       layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); },
-      linear_grain(layer, x.tokens()));
+      linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size()));
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 

@@ -2,6 +2,7 @@
 // quantized once at load into the kernels' block layouts (q8, q4, fp8).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,6 +62,17 @@ bool needs_quantized_input(const Linear& layer);
 inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
   if (layer.quantized.packed) return tokens == 1 ? 64 : 32;
   return tokens == 1 ? 8 : 4;
+}
+
+// Bytes of weights per output row (the kernels' own layout, scales included).
+int64_t weight_row_bytes(const Linear& layer);
+
+// Chunks per thread (ThreadPool::parallel_for) for a loop over `bytes` of weights: up to 4, so that
+// a thread that starts late (a busy machine) leaves most of its share to the others, while each
+// chunk keeps at least 1 MB of weights (long sequential streams for the decode GEMVs).
+inline int linear_chunks(int64_t bytes, int threads) {
+  const int64_t per = bytes / (std::max(1, threads) * (int64_t{1} << 20));
+  return static_cast<int>(std::clamp<int64_t>(per, 1, 4));
 }
 
 // Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays
