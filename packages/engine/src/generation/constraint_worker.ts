@@ -5,14 +5,14 @@
  * A client's schema must not take CPU from serving: on Linux, where a thread's id names that thread
  * alone for setpriority, the thread lowers its own priority to the lowest (nice 19) when it starts,
  * so it compiles on what the engine and the event loop leave (a compile on a busy machine then
- * takes longer, within the same time limit). It does so before it loads the compiler, whose
- * loading is most of a new thread's start.
+ * takes longer, within the same time limit).
  */
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 
-import type { Constraint } from "./constraint.js";
+import { WenxinError } from "../errors.js";
+import { compileConstraint, type Constraint } from "./constraint.js";
 import type { ConstraintLimits } from "./grammar/compile_budget.js";
 
 export interface CompileJob {
@@ -38,8 +38,6 @@ function lowerThreadPriority(): void {
 }
 
 if (parentPort) lowerThreadPriority();
-const { WenxinError } = await import("../errors.js");
-const { compileConstraint } = await import("./constraint.js");
 
 parentPort?.on("message", (job: CompileJob) => {
   let reply: CompileReply;
