@@ -1,6 +1,7 @@
 #include "train/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -113,28 +114,44 @@ void pack_panels(const model::Linear& w, bool transposed, int64_t k0, int64_t k1
   }
 }
 
-// c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels): threads own ranges of c's columns and
+// Column blocks of up to 256 (a packed block of 256 KB stays in L2), at least four per thread.
+int64_t block_width(int64_t n, const ThreadPool& pool) {
+  const int64_t want = (n + 4 * pool.size() - 1) / (4 * pool.size());
+  return std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
+}
+
+// fn(b) for b in [0, count) on every thread of the pool, each taking the next block not yet taken: a
+// thread the machine deschedules (2 vCPUs shared with other work) then holds up only the block it is
+// in, where a static split leaves the others waiting for its whole share. Each block's result does
+// not depend on which thread computes it.
+template <typename Fn>
+void for_each_block(int64_t count, ThreadPool& pool, const Fn& fn) {
+  std::atomic<int64_t> next{0};
+  pool.parallel_for(std::min<int64_t>(pool.size(), count), [&](int64_t, int64_t, int) {
+    for (int64_t b = next.fetch_add(1, std::memory_order_relaxed); b < count;
+         b = next.fetch_add(1, std::memory_order_relaxed))
+      fn(b);
+  });
+}
+
+// c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels): threads take blocks of c's columns and
 // walk k in blocks, packing each block of B once for all of a's rows.
 void weight_product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
                     ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t k = transposed ? w.in : w.out, n = transposed ? w.out : w.in;
   constexpr int64_t kDepth = 256;
-  // Column blocks of up to 256 (a packed block of 256 KB stays in L2), at least two per thread.
-  const int64_t want = (n + 2 * pool.size() - 1) / (2 * pool.size());
-  const int64_t width = std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
-  pool.parallel_for((n + width - 1) / width, [&](int64_t b0, int64_t b1, int) {
+  const int64_t width = block_width(n, pool);
+  for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
     thread_local std::vector<float> packed, tmp;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
-      if (!accumulate)
-        for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
-      for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
-        const int64_t k1 = std::min(k, k0 + kDepth);
-        packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * (k1 - k0));
-        pack_panels(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
-        K.gemm_panels(a + k0, k, m, k1 - k0, packed.data(), n1 - n0, c + n0, n);
-      }
+    const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
+    for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
+      const int64_t k1 = std::min(k, k0 + kDepth);
+      packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * (k1 - k0));
+      pack_panels(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
+      K.gemm_panels(a + k0, k, m, k1 - k0, packed.data(), n1 - n0, c + n0, n);
     }
   });
 }
@@ -147,57 +164,69 @@ inline uint16_t round_bf16(float f) {
   return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : rounded);
 }
 
+// The pair (lo, hi) of bf16 as gemm_panels_bf16 reads it: lo in the low half.
+inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
+  return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
+}
+
 // B's rows [k0, k1) and columns [n0, n1) as gemm_panels_bf16's panels (pairs of B's rows, the one past
-// k1 zero; columns past n1 zero), B = W or Wᵀ as in pack_panels. bf16 weights are copied as they are,
-// the other formats go through float32 (weight_window) and are rounded.
+// k1 zero; columns past n1 zero), B = W or Wᵀ as in pack_panels; out[(q * kPanel + j)] is the pair of
+// column j at rows 2q, 2q + 1 of a panel. bf16 weights are copied as they are, the other formats go
+// through float32 (weight_window) and are rounded.
 void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64_t k1, int64_t n0, int64_t n1,
-                      uint16_t* out, std::vector<float>& tmp) {
+                      uint32_t* out, std::vector<float>& tmp) {
   const int64_t kk = k1 - k0, kp = (kk + 1) / 2;
   const bool bf16 = w.format == WeightFormat::kFloat && w.weight.dtype == DType::kBF16;
   const auto* wb = static_cast<const uint16_t*>(w.weight.data);
   for (int64_t j0 = n0; j0 < n1; j0 += kPanel) {
     const int64_t cols = std::min(kPanel, n1 - j0);
-    uint16_t* panel = out + (j0 - n0) * 2 * kp;
-    if (cols < kPanel || kk % 2 != 0) std::fill(panel, panel + 2 * kPanel * kp, uint16_t{0});
+    uint32_t* panel = out + (j0 - n0) * kp;
+    if (cols < kPanel) std::fill(panel, panel + kPanel * kp, 0u);
+    const float* f = nullptr;
+    if (!bf16) {
+      tmp.resize(kk * cols);
+      if (transposed)
+        weight_window(w, j0, j0 + cols, k0, k1, tmp.data());  // [cols][kk]
+      else
+        weight_window(w, k0, k1, j0, j0 + cols, tmp.data());  // [kk][cols]
+      f = tmp.data();
+    }
     if (!transposed) {
-      // B[p][j] = W[p][j]: rows p = k0 + 2q and k0 + 2q + 1 of W, interleaved.
-      const float* f = nullptr;
-      if (!bf16) {
-        tmp.resize(kk * cols);
-        weight_window(w, k0, k1, j0, j0 + cols, tmp.data());
-        f = tmp.data();
-      }
-      for (int64_t p = 0; p < kk; ++p) {
-        uint16_t* dst = panel + (p / 2) * 2 * kPanel + (p % 2);
+      // B[p][j] = W[p][j]: rows k0 + 2q and k0 + 2q + 1 of W, interleaved.
+      for (int64_t q = 0; q < kp; ++q) {
+        uint32_t* dst = panel + q * kPanel;
+        const bool two = 2 * q + 1 < kk;
         if (bf16) {
-          const uint16_t* src = wb + (k0 + p) * w.in + j0;
-          for (int64_t j = 0; j < cols; ++j) dst[2 * j] = src[j];
+          const uint16_t* r0 = wb + (k0 + 2 * q) * w.in + j0;
+          const uint16_t* r1 = two ? r0 + w.in : nullptr;
+          if (two)
+            for (int64_t j = 0; j < cols; ++j) dst[j] = pair_of(r0[j], r1[j]);
+          else
+            for (int64_t j = 0; j < cols; ++j) dst[j] = r0[j];
         } else {
-          const float* src = f + p * cols;
-          for (int64_t j = 0; j < cols; ++j) dst[2 * j] = round_bf16(src[j]);
+          const float* r0 = f + 2 * q * cols;
+          for (int64_t j = 0; j < cols; ++j)
+            dst[j] = pair_of(round_bf16(r0[j]), two ? round_bf16(r0[cols + j]) : uint16_t{0});
         }
       }
       continue;
     }
     // B[p][j] = W[j][p]: row j0 + j of W from column k0 is column j of the panel, its pairs in order.
-    const float* f = nullptr;
-    if (!bf16) {
-      tmp.resize(cols * kk);
-      weight_window(w, j0, j0 + cols, k0, k1, tmp.data());
-      f = tmp.data();
-    }
     for (int64_t j = 0; j < cols; ++j) {
-      uint16_t* dst = panel + 2 * j;
+      uint32_t* dst = panel + j;
       if (bf16) {
         const uint16_t* src = wb + (j0 + j) * w.in + k0;
-        if (kk % 2 == 0) {
-          for (int64_t q = 0; q < kp; ++q) std::memcpy(dst + q * 2 * kPanel, src + 2 * q, 2 * sizeof(uint16_t));
-        } else {
-          for (int64_t p = 0; p < kk; ++p) dst[(p / 2) * 2 * kPanel + p % 2] = src[p];
+        const int64_t whole = kk / 2;
+        for (int64_t q = 0; q < whole; ++q) {
+          uint32_t v;
+          std::memcpy(&v, src + 2 * q, sizeof(v));
+          dst[q * kPanel] = v;
         }
+        if (kk % 2 != 0) dst[whole * kPanel] = src[kk - 1];
       } else {
         const float* src = f + j * kk;
-        for (int64_t p = 0; p < kk; ++p) dst[(p / 2) * 2 * kPanel + p % 2] = round_bf16(src[p]);
+        for (int64_t q = 0; q < kp; ++q)
+          dst[q * kPanel] = pair_of(round_bf16(src[2 * q]), 2 * q + 1 < kk ? round_bf16(src[2 * q + 1]) : uint16_t{0});
       }
     }
   }
@@ -220,21 +249,18 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
     }
   });
   constexpr int64_t kDepth = 256;
-  const int64_t want = (n + 2 * pool.size() - 1) / (2 * pool.size());
-  const int64_t width = std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
-  pool.parallel_for((n + width - 1) / width, [&](int64_t b0, int64_t b1, int) {
-    thread_local std::vector<uint16_t> packed;
+  const int64_t width = block_width(n, pool);
+  for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
+    thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
-      if (!accumulate)
-        for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
-      for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
-        const int64_t k1 = std::min(k, k0 + kDepth), kp = (k1 - k0 + 1) / 2;
-        packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * 2 * kp);
-        pack_panels_bf16(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
-        K.gemm_panels_bf16(ab + k0, kpad, m, kp, packed.data(), n1 - n0, c + n0, n);
-      }
+    const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
+    for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
+      const int64_t k1 = std::min(k, k0 + kDepth), kp = (k1 - k0 + 1) / 2;
+      packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * kp);
+      pack_panels_bf16(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
+      K.gemm_panels_bf16(ab + k0, kpad, m, kp, reinterpret_cast<const uint16_t*>(packed.data()), n1 - n0, c + n0, n);
     }
   });
 }

@@ -50,6 +50,8 @@ export interface TrainingRow {
   batch: number;
   tok_s: number;
   step_s: number[];
+  /** CPU seconds (all threads) of each timed step: on a shared machine, the work apart from waiting. */
+  cpu_s: number[];
   rss_mb: number;
 }
 
@@ -147,17 +149,18 @@ export function formatTrainingReport(r: TrainingReport): string {
   const lines = [
     `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; PyTorch ${r.torch}; sequence ${r.seq}`,
     "",
-    "| batch | engine | base | compute | tokens/s | step s (median) | peak RSS MB | vs PyTorch's best tokens/s | RSS vs PyTorch's best |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| batch | engine | base | compute | tokens/s | step s (median) | CPU s/step (median) | peak RSS MB | vs PyTorch's best tokens/s | RSS vs PyTorch's best |",
+    "|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const row of r.rows) {
     const torch = r.rows.filter((x) => x.engine === "pytorch" && x.batch === row.batch);
     const best = torch.reduce((a, b) => (b.tok_s > a.tok_s ? b : a), torch[0]!);
     const median = [...row.step_s].sort((a, b) => a - b)[Math.floor(row.step_s.length / 2)]!;
+    const cpu = row.cpu_s.length ? [...row.cpu_s].sort((a, b) => a - b)[Math.floor(row.cpu_s.length / 2)]! : NaN;
     const vs = row.engine === "wenxin" && best ? `${(row.tok_s / best.tok_s).toFixed(2)}×` : "";
     const rss = row.engine === "wenxin" && best ? `${(row.rss_mb / best.rss_mb).toFixed(2)}×` : "";
     lines.push(
-      `| ${row.batch} | ${row.engine} | ${row.base} | ${row.compute} | ${row.tok_s.toFixed(1)} | ${median.toFixed(2)} | ${row.rss_mb.toFixed(0)} | ${vs} | ${rss} |`,
+      `| ${row.batch} | ${row.engine} | ${row.base} | ${row.compute} | ${row.tok_s.toFixed(1)} | ${median.toFixed(2)} | ${cpu.toFixed(2)} | ${row.rss_mb.toFixed(0)} | ${vs} | ${rss} |`,
     );
   }
   return lines.join("\n");

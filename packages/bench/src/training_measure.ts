@@ -30,6 +30,8 @@ export interface TrainingMeasureRequest {
 export interface TrainingMeasurement {
   tok_s: number;
   step_s: number[];
+  /** CPU seconds of the process (all threads, user + system) in each timed step. */
+  cpu_s: number[];
   rss_mb: number;
 }
 
@@ -47,9 +49,13 @@ async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> 
   const batch = Array.from({ length: r.batch }, (_, i) => ({ inputIds: syntheticTokens(r.seq, vocab, i + 1) }));
   await trainer.step(batch); // warm-up: page in weights, size buffers
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let s = 0; s < r.steps; s++) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await trainer.step(batch);
+    const used = process.cpuUsage(cpuStart);
+    cpu.push((used.user + used.system) / 1e6);
     times.push((performance.now() - start) / 1000);
   }
   await engine.close();
@@ -57,6 +63,7 @@ async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> 
   return {
     tok_s: (r.batch * r.seq) / sorted[Math.floor(sorted.length / 2)]!,
     step_s: times,
+    cpu_s: cpu,
     rss_mb: process.resourceUsage().maxRSS / 1024,
   };
 }

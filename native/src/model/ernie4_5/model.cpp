@@ -4,6 +4,7 @@
 
 #include "kernels/ops.h"
 #include "model/ernie4_5/gguf_tensors.h"
+#include "model/ernie4_5/tensor_names.h"
 #include "model/layers/attention.h"
 #include "model/layers/ffn.h"
 
@@ -49,8 +50,9 @@ void Ernie45Model::for_each_linear(const std::function<void(Linear&)>& fn) {
 
 Linear* Ernie45Model::find_linear(const std::string& name) {
   Linear* found = nullptr;
+  const std::string remote = remote_code_name(name);  // Linear names keep the checkpoint's spelling
   for_each_linear([&](Linear& l) {
-    if (l.name == name) found = &l;
+    if (l.name == name || l.name == remote) found = &l;
   });
   return found;
 }

@@ -28,7 +28,8 @@ class Ernie45Model {
   // Checks the batch against the model (token ids in the vocabulary, cache room for positions).
   Status validate(const Batch& batch) const;
 
-  // The linear layer named `name` in the checkpoint ("model.layers.0.self_attn.q_proj"), or nullptr.
+  // The linear layer named `name` ("model.layers.0.self_attn.q_proj", transformers' spelling, which
+  // adapters use; a checkpoint's own `ernie.` spelling works too), or nullptr.
   // Only the engine thread may change what it returns (LoRA slots), between steps.
   Linear* find_linear(const std::string& name);
   void for_each_linear(const std::function<void(Linear&)>& fn);

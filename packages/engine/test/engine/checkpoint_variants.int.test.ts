@@ -13,7 +13,7 @@ import {
   rewriteCheckpoint,
   type RawTensor,
 } from "../../../../test/helpers/checkpoint.js";
-import { DENSE_DIR, loadGolden, maxAbsDiff, MOE_DIR } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, LORA_DIR, loadGolden, maxAbsDiff, MOE_DIR } from "../../../../test/helpers/fixtures.js";
 
 const goldens = { [DENSE_DIR]: loadGolden("tiny-ernie45-dense"), [MOE_DIR]: loadGolden("tiny-ernie45-moe") };
 const temps: string[] = [];
@@ -84,6 +84,21 @@ describe("checkpoint variants", () => {
   it("MoE: fused projections of the dense MLP, the routed and the shared experts, with the ernie. prefix", async () => {
     const dir = variant(fusedRemoteCodeTensors, MOE_DIR);
     expect(await chatLogitsDiff(dir, MOE_DIR)).toBeLessThan(1e-3);
+  });
+
+  it("a LoRA adapter (transformers' module names) applies to a checkpoint with Baidu's ernie. prefix", async () => {
+    const dir = variant((t) => new Map([...t].map(([name, raw]) => [name.replace(/^model\./, "ernie."), raw])));
+    const greedy = async (modelDir: string) => {
+      const engine = await Engine.load(modelDir, { threads: 2 });
+      try {
+        await engine.loadAdapter("lora", LORA_DIR);
+        return (await engine.generate({ prompt: "hello", maxNewTokens: 8, temperature: 0, adapter: "lora" }).result())
+          .tokenIds;
+      } finally {
+        await engine.close();
+      }
+    };
+    expect(await greedy(dir)).toEqual(await greedy(DENSE_DIR));
   });
 
   it("mtp tensors and unknown extras are ignored", async () => {
