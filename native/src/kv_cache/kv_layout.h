@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/dtype.h"
 #include "wenxin/engine_options.h"
 
 namespace wenxin::kv {
@@ -46,12 +47,7 @@ inline void store_kv_row(const KvCacheShape& s, const float* src, uint8_t* dst, 
     case KvPrecision::kF32: std::memcpy(dst, src, n * sizeof(float)); break;
     case KvPrecision::kBf16: {
       auto* out = reinterpret_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) {
-        uint32_t bits;
-        std::memcpy(&bits, &src[i], 4);
-        bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest even
-        out[i] = static_cast<uint16_t>(bits >> 16);
-      }
+      for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(src[i]);
       break;
     }
     case KvPrecision::kInt8: {

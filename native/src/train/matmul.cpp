@@ -1,10 +1,10 @@
 #include "train/matmul.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 
@@ -120,18 +120,17 @@ int64_t block_width(int64_t n, const ThreadPool& pool) {
   return std::clamp<int64_t>((want + kPanel - 1) / kPanel * kPanel, kPanel, 256);
 }
 
-// fn(b) for b in [0, count) on every thread of the pool, each taking the next block not yet taken: a
-// thread the machine deschedules (2 vCPUs shared with other work) then holds up only the block it is
-// in, where a static split leaves the others waiting for its whole share. Each block's result does
-// not depend on which thread computes it.
+// fn(b) for b in [0, count), each block a chunk of the pool's loop: threads claim the next block not
+// yet taken, so a thread the machine deschedules holds up only the block it is in. Each block's result
+// does not depend on which thread computes it.
 template <typename Fn>
 void for_each_block(int64_t count, ThreadPool& pool, const Fn& fn) {
-  std::atomic<int64_t> next{0};
-  pool.parallel_for(std::min<int64_t>(pool.size(), count), [&](int64_t, int64_t, int) {
-    for (int64_t b = next.fetch_add(1, std::memory_order_relaxed); b < count;
-         b = next.fetch_add(1, std::memory_order_relaxed))
-      fn(b);
-  });
+  pool.parallel_for(
+      count,
+      [&](int64_t b0, int64_t b1, int) {
+        for (int64_t b = b0; b < b1; ++b) fn(b);
+      },
+      1, static_cast<int>(std::min<int64_t>(count, 0xFFFF)));
 }
 
 // c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels): threads take blocks of c's columns and
@@ -154,14 +153,6 @@ void weight_product(const model::Linear& w, bool transposed, const float* a, int
       K.gemm_panels(a + k0, k, m, k1 - k0, packed.data(), n1 - n0, c + n0, n);
     }
   });
-}
-
-// float32 → bf16, rounded to nearest even (NaN kept a NaN).
-inline uint16_t round_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-  return static_cast<uint16_t>((u & 0x7FFFFFFFu) > 0x7F800000u ? (u >> 16) | 0x40u : rounded);
 }
 
 // The pair (lo, hi) of bf16 as gemm_panels_bf16 reads it: lo in the low half.
@@ -206,7 +197,7 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
         } else {
           const float* r0 = f + 2 * q * cols;
           for (int64_t j = 0; j < cols; ++j)
-            dst[j] = pair_of(round_bf16(r0[j]), two ? round_bf16(r0[cols + j]) : uint16_t{0});
+            dst[j] = pair_of(f32_to_bf16(r0[j]), two ? f32_to_bf16(r0[cols + j]) : uint16_t{0});
         }
       }
       continue;
@@ -226,7 +217,8 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
       } else {
         const float* src = f + j * kk;
         for (int64_t q = 0; q < kp; ++q)
-          dst[q * kPanel] = pair_of(round_bf16(src[2 * q]), 2 * q + 1 < kk ? round_bf16(src[2 * q + 1]) : uint16_t{0});
+          dst[q * kPanel] =
+              pair_of(f32_to_bf16(src[2 * q]), 2 * q + 1 < kk ? f32_to_bf16(src[2 * q + 1]) : uint16_t{0});
       }
     }
   }
@@ -244,7 +236,7 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
     for (int64_t r = r0; r < r1; ++r) {
       const float* src = a + r * k;
       uint16_t* dst = ab + r * kpad;
-      for (int64_t p = 0; p < k; ++p) dst[p] = round_bf16(src[p]);
+      for (int64_t p = 0; p < k; ++p) dst[p] = f32_to_bf16(src[p]);
       if (kpad > k) dst[k] = 0;
     }
   });
