@@ -18,6 +18,18 @@ std::unique_ptr<Sequence> take_first(List& list, Pred pred) {
   return nullptr;
 }
 
+size_t index_in(const std::vector<std::unique_ptr<Sequence>>& list, const Sequence* s) {
+  for (size_t i = 0; i < list.size(); ++i)
+    if (list[i].get() == s) return i;
+  return list.size();
+}
+
+bool is_planned(const std::vector<StepWork>& work, const Sequence* s) {
+  for (const StepWork& w : work)
+    if (w.sequence == s) return true;
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Sequence> Scheduler::remove(uint64_t id) {
@@ -76,10 +88,7 @@ void Scheduler::preempt(size_t index) {
 bool Scheduler::preempt_background(const Sequence* keep, const std::vector<StepWork>& planned) {
   for (size_t i = running_.size(); i-- > 0;) {
     const Sequence* s = running_[i].get();
-    if (!s->background || s == keep) continue;
-    bool in_step = false;
-    for (const StepWork& w : planned) in_step = in_step || w.sequence == s;
-    if (in_step) continue;
+    if (!s->background || s == keep || is_planned(planned, s)) continue;
     preempt(i);
     return true;
   }
@@ -107,22 +116,6 @@ bool Scheduler::admit(size_t index) {
   waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(index));
   return true;
 }
-
-namespace {
-
-size_t index_in(const std::vector<std::unique_ptr<Sequence>>& list, const Sequence* s) {
-  for (size_t i = 0; i < list.size(); ++i)
-    if (list[i].get() == s) return i;
-  return list.size();
-}
-
-bool planned(const std::vector<StepWork>& work, const Sequence* s) {
-  for (const StepWork& w : work)
-    if (w.sequence == s) return true;
-  return false;
-}
-
-}  // namespace
 
 std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequence>, Status>>* failed) {
   std::vector<StepWork> work;
@@ -198,7 +191,7 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   auto rank = [&](const Sequence* s) { return fresh(s) ? (s->pending() <= quarter ? 0 : 1) : 2; };
   std::vector<Sequence*> prompts;
   for (auto& sp : running_)
-    if (!sp->background && sp->pending() >= 1 && !planned(work, sp.get())) prompts.push_back(sp.get());
+    if (!sp->background && sp->pending() >= 1 && !is_planned(work, sp.get())) prompts.push_back(sp.get());
   std::stable_sort(prompts.begin(), prompts.end(),
                    [&](const Sequence* a, const Sequence* b) { return rank(a) < rank(b); });
   bool first_tokens = false;
