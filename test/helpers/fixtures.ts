@@ -85,6 +85,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, aOffset =
   return m;
 }
 
+/** Relative L2 distance of a from b: ‖a − b‖ / ‖b‖. */
+export function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0,
+    n = 0;
+  for (let i = 0; i < b.length; i++) {
+    d += (a[i]! - b[i]!) ** 2;
+    n += b[i]! ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
 export function argmax(a: ArrayLike<number>, offset = 0, n = a.length - offset): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (a[offset + i]! > a[offset + best]!) best = i;

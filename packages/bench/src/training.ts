@@ -22,6 +22,8 @@ const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TORCH_SCRIPT = path.resolve(here, "../python/torch_train_step.py");
 const TORCH_PACKAGES = ["torch==2.13.0+cpu", "transformers==5.17.0", "peft==0.21.0"];
+/** The LoRA both engines train (the review's recipe). */
+const LORA = { r: 16, alpha: 32, targets: ["q_proj", "v_proj"] };
 
 export interface TrainingBenchOptions {
   model: BenchModel;
@@ -96,43 +98,34 @@ export async function runTrainingBench(o: TrainingBenchOptions): Promise<Trainin
   const python = await torchPython(o);
   const { stdout: torchVersion } = await run(python, ["-c", "import torch; print(torch.__version__)"]);
   const rows: TrainingRow[] = [];
+  const measureInChild = async (row: Omit<TrainingRow, keyof TrainingMeasurement>, command: string, args: string[]) => {
+    const m = await child(command, args);
+    rows.push({ ...row, ...m });
+    log(
+      `${row.engine} ${row.base} (${row.compute} compute) batch ${row.batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`,
+    );
+  };
   for (const batch of o.batches) {
+    const step = { batch, seq: o.seq, steps: o.steps, threads: o.threads, ...LORA };
     for (const weights of o.formats)
       for (const computeDtype of o.computeDtypes) {
         const req: TrainingMeasureRequest = {
+          ...step,
           model: await savedCheckpoint(built.hfDir, weights, o.threads),
           weights,
-          batch,
-          seq: o.seq,
-          steps: o.steps,
-          threads: o.threads,
-          r: 16,
-          alpha: 32,
           checkpointing: true,
           computeDtype,
         };
-        const m = await child(process.execPath, [path.join(here, "training_measure.js"), JSON.stringify(req)]);
-        rows.push({ engine: "wenxin", base: weights, compute: computeDtype, batch, ...m });
-        log(
-          `wenxin ${weights} (${computeDtype} compute) batch ${batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`,
-        );
+        await measureInChild({ engine: "wenxin", base: weights, compute: computeDtype, batch }, process.execPath, [
+          path.join(here, "training_measure.js"),
+          JSON.stringify(req),
+        ]);
       }
-    for (const dtype of o.torchDtypes) {
-      const req = {
-        model: built.hfDir,
-        dtype,
-        batch,
-        seq: o.seq,
-        steps: o.steps,
-        threads: o.threads,
-        r: 16,
-        alpha: 32,
-        targets: ["q_proj", "v_proj"],
-      };
-      const m = await child(python, [TORCH_SCRIPT, JSON.stringify(req)]);
-      rows.push({ engine: "pytorch", base: dtype, compute: dtype, batch, ...m });
-      log(`pytorch ${dtype} batch ${batch}: ${m.tok_s.toFixed(1)} tok/s, peak RSS ${m.rss_mb.toFixed(0)} MB`);
-    }
+    for (const dtype of o.torchDtypes)
+      await measureInChild({ engine: "pytorch", base: dtype, compute: dtype, batch }, python, [
+        TORCH_SCRIPT,
+        JSON.stringify({ ...step, model: built.hfDir, dtype }),
+      ]);
   }
   return {
     cpu: info.cpu,

@@ -20,6 +20,8 @@ export interface TrainingMeasureRequest {
   threads: number;
   r: number;
   alpha: number;
+  /** The modules LoRA adapts. */
+  targets: string[];
   checkpointing: boolean;
   /** Bytes of layer intermediates kept (the trainer's default when absent). */
   activationMemoryBytes?: number;
@@ -39,7 +41,7 @@ async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> 
   const { Engine } = await import("@wenxin/engine");
   const engine = await Engine.load(r.model, { threads: r.threads, weights: r.weights, maxContext: r.seq });
   const trainer = await engine.createTrainer({
-    lora: { r: r.r, alpha: r.alpha, targetModules: ["q_proj", "v_proj"] },
+    lora: { r: r.r, alpha: r.alpha, targetModules: r.targets },
     optimizer: { lr: 2e-4, maxGradNorm: 1, schedule: "constant" },
     checkpointing: r.checkpointing,
     activationMemoryBytes: r.activationMemoryBytes,

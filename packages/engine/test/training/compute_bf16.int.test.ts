@@ -11,7 +11,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 import { Engine, systemInfo, type TrainingRow } from "../../src/index.js";
-import { DENSE_DIR, loadFinetuneCase } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, loadFinetuneCase, relativeL2 } from "../../../../test/helpers/fixtures.js";
 
 const golden = loadFinetuneCase("dense-qv").json;
 const rows: TrainingRow[] = golden.examples.map((e) => ({ messages: e.messages }));
@@ -48,17 +48,6 @@ async function runsUnder(isa: string): Promise<Runs> {
   return JSON.parse(stdout.trim().split("\n").at(-1)!) as Runs;
 }
 
-/** Relative L2 distance of a from b. */
-function relative(a: number[], b: number[]): number {
-  let d = 0,
-    n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i]! - b[i]!) ** 2;
-    n += b[i]! ** 2;
-  }
-  return Math.sqrt(d / n);
-}
-
 describe("bf16 compute", () => {
   it("loss and gradients within bf16 rounding of float32 compute, on every kernel path", async () => {
     const { supported } = systemInfo().kernels;
@@ -75,13 +64,13 @@ describe("bf16 compute", () => {
         // tiny model: losses ≤ 7e-4 relative apart, gradients ≤ 0.011 (relative L2). A q4 base's forward
         // keeps its int8 products, so only its backward changes.
         expect(Math.abs(bf16.loss - exact.loss) / exact.loss, what).toBeLessThan(2e-3);
-        expect(relative(bf16.grads, exact.grads), what).toBeLessThan(3e-2);
+        expect(relativeL2(bf16.grads, exact.grads), what).toBeLessThan(3e-2);
         expect(bf16.grads, what).not.toEqual(exact.grads); // the mode is on
         // Each product of two bf16 is exact on every path, but rounding to bf16 is discontinuous: the
         // float32-level differences between paths (~1e-6 here) flip a few roundings, and each flip moves
         // what follows by a bf16 step, so the paths agree within bf16's error, not bit for bit
         // (measured: gradients 0.005 apart, the float32 compute's 1.7e-6; losses 1e-4 relative).
-        expect(relative(bf16.grads, first[base].bf16.grads), what).toBeLessThan(2e-2);
+        expect(relativeL2(bf16.grads, first[base].bf16.grads), what).toBeLessThan(2e-2);
         expect(Math.abs(bf16.loss - first[base].bf16.loss) / exact.loss, what).toBeLessThan(1e-3);
       }
     }

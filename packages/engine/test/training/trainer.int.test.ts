@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { Engine, trainLoop, type TrainingRow } from "../../src/index.js";
-import { DENSE_DIR, FIXTURES, MOE_DIR, loadFinetuneCase } from "../../../../test/helpers/fixtures.js";
+import { DENSE_DIR, FIXTURES, MOE_DIR, loadFinetuneCase, relativeL2 } from "../../../../test/helpers/fixtures.js";
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "wenxin-trainer-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -264,16 +264,6 @@ describe("LoRA trainer on the dense model", () => {
 });
 
 describe("a quantized base trains (QLoRA-style)", () => {
-  function relative(a: Float32Array, b: Float32Array): number {
-    let d = 0,
-      n = 0;
-    for (let i = 0; i < a.length; i++) {
-      d += (a[i]! - b[i]!) ** 2;
-      n += b[i]! ** 2;
-    }
-    return Math.sqrt(d / n);
-  }
-
   it("q8 and q4: gradients differ from the float base's by the quantization error; q4's loss falls", async () => {
     const lora = {
       r: 8,
@@ -302,8 +292,8 @@ describe("a quantized base trains (QLoRA-style)", () => {
       const q = await run(weights);
       // The forward's own error (the quantization error, relative L2 of the logits) bounds the gradient's:
       // backpropagation through the same quantized weights amplifies it about 1.6× on these models.
-      const forwardError = relative(q.logits, float.logits);
-      expect(relative(q.grads, float.grads), weights).toBeLessThan(2.5 * forwardError);
+      const forwardError = relativeL2(q.logits, float.logits);
+      expect(relativeL2(q.grads, float.grads), weights).toBeLessThan(2.5 * forwardError);
       expect(q.last, weights).toBeLessThan(0.8 * q.loss);
       if (weights === "q8") expect(cosine(q.grads, float.grads)).toBeGreaterThan(0.99);
     }
