@@ -76,7 +76,7 @@ class BodyParserThread {
     this.fail(new Error("the server closed"));
   }
 
-  private start(): Worker {
+  start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
@@ -120,5 +120,7 @@ export function registerJsonBodies(app: FastifyInstance, offLoopBytes = OFF_LOOP
     if (body.length <= offLoopBytes) parseHere(request, body.toString("utf8"), done);
     else thread.parse(body, done);
   });
+  // started with the server rather than with its first large body
+  app.addHook("onReady", async () => void thread.start());
   app.addHook("onClose", async () => thread.close());
 }
