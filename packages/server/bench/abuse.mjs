@@ -19,8 +19,9 @@
 //   flock /tmp/wenxin-bench.lock pnpm --filter @wenxin/server bench:abuse [--threads 2 --json]
 //   node packages/server/bench/abuse.mjs [--model DIR | --bench-model] [--normal 200 --seconds 30] ...
 //
-// The abusive bodies are serialised before the window (building a 4 MiB one in it held this
-// process's event loop, which also times the normal requests, for 44-81 ms).
+// The abusive requests are sent from a child process (abuse_sender.mjs), their bodies built before
+// the window: sending a 4 MiB body from this process held the event loop that also times the normal
+// requests for 35-80 ms.
 //
 // Reports, per phase: normal requests' TTFT p50/p99 and failures, /health latency throughout
 // (probed every 250 ms), this process's own event-loop delay, what each abusive request got, how
@@ -28,22 +29,14 @@
 // the abuse phase's TTFT p99 is within 2× of the baseline's, /health always answered within 1 s,
 // every abusive request got one of its statuses and the server came back to idle. Everything is
 // bounded: counts are fixed, and the run is stopped (exit 2) after `--deadline` seconds.
+import { fork } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { systemInfo } from "@wenxin/engine";
 
-import {
-  abusiveRequests,
-  healthProbe,
-  loopDelay,
-  prepareAbusive,
-  round,
-  sendAbusive,
-  slowHeaders,
-  stalledStreams,
-} from "./abuse_clients.mjs";
+import { healthProbe, loopDelay, round, slowHeaders, spread, stalledStreams } from "./abuse_clients.mjs";
 import { quantile, REPO_ROOT, scrapeMetrics, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
 import { resolveBenchModel } from "./bench_model.mjs";
 
@@ -118,17 +111,6 @@ const normalRequest = (phase, i) => ({
   temperature: 0.8,
   seed: i,
 });
-
-/** `count` calls of `fn(i)` spread evenly over `ms`, the first at once; resolves with their results. */
-async function spread(count, ms, fn) {
-  const started = performance.now();
-  const runs = [];
-  for (let i = 0; i < count; i++) {
-    await sleep(started + (i * ms) / count - performance.now());
-    runs.push(fn(i));
-  }
-  return Promise.all(runs);
-}
 
 function normalSummary(results) {
   const ok = results.filter((r) => r.ok);
@@ -217,6 +199,32 @@ async function idleState() {
   }
 }
 
+/**
+ * The abusive requests' child process (abuse_sender.mjs), their bodies built; `go()` starts
+ * sending them over the window and resolves with their results.
+ */
+async function abusiveSender({ each, depth }) {
+  const child = fork(path.join(path.dirname(new URL(import.meta.url).pathname), "abuse_sender.mjs"), [], {
+    serialization: "advanced",
+  });
+  process.once("exit", () => child.kill());
+  const next = () =>
+    new Promise((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`the abusive sender exited (${code})`)));
+    });
+  const ready = next();
+  child.send({ url: server.url, modelName: MODEL_NAME, depth, each, windowMs: WINDOW_MS });
+  await ready;
+  return {
+    async go() {
+      const done = next();
+      child.send({ go: true });
+      return (await done).results;
+    },
+  };
+}
+
 let exitCode = 0;
 const health = healthProbe(server.url);
 const clientLoop = loopDelay();
@@ -246,15 +254,14 @@ try {
     settledS = round((performance.now() - t) / 1000, 1);
     log(`${args.stalled} stalled clients had all fallen behind after ${settledS} s: ${JSON.stringify(settledAs)}`);
   }
-  const kinds = abusiveRequests({ modelName: MODEL_NAME, depth: Number(args["schema-depth"]) });
   const each = Number(args.each);
-  const prepared = Array.from({ length: each * kinds.length }, (_, i) => prepareAbusive(kinds[i % kinds.length], i));
+  const sender = await abusiveSender({ each, depth: Number(args["schema-depth"]) });
   // Opened with the window: the server cuts them off after its request timeout (60-90 s).
   const loris = slowHeaders(server.url, { count: Number(args.loris) });
   const windowStart = Date.now();
   const [normalResults, abuseResults] = await Promise.all([
     spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("abuse", i))),
-    spread(prepared.length, WINDOW_MS, (i) => sendAbusive(server.url, prepared[i])),
+    sender.go(),
   ]);
   const abused = normalSummary(normalResults);
   const connections = {

@@ -193,18 +193,29 @@ export function abusiveRequests({ modelName, depth, bodyLimit = 4 * 1024 * 1024,
   ];
 }
 
-/**
- * Request `i` of kind `c`, its body serialised (a Buffer): built before it is sent, so that
- * building a 4 MiB body does not hold the event loop of the process that also times the normal
- * requests (JSON.stringify and UTF-8 encoding of one took 44-81 ms there).
- */
+/** `count` calls of `fn(i)` spread evenly over `ms`, the first at once; resolves with their results. */
+export async function spread(count, ms, fn) {
+  const started = performance.now();
+  const runs = [];
+  for (let i = 0; i < count; i++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, started + (i * ms) / count - performance.now())));
+    runs.push(fn(i));
+  }
+  return Promise.all(runs);
+}
+
+/** Request `i` of kind `c`, its body serialised (a Buffer) before it is sent. */
 export function prepareAbusive(c, i) {
   return { ...c, bytes: Buffer.from(JSON.stringify(c.body(i))) };
 }
 
-/** Sends one abusive request prepared by `prepareAbusive`; resolves with { kind, ok, status, ms, error }. */
+/**
+ * Sends one abusive request prepared by `prepareAbusive`; resolves with { kind, ok, status, ms,
+ * error, at } (`at`: when it was sent, ms since the epoch, as performance.timeOrigin + now()).
+ */
 export async function sendAbusive(url, c) {
   const started = performance.now();
+  const at = performance.timeOrigin + started;
   try {
     const route = c.route ?? "/v1/chat/completions";
     const payload = c.bytes;
@@ -216,9 +227,10 @@ export async function sendAbusive(url, c) {
       status: res.status,
       ms: performance.now() - started,
       error: ok ? null : `got ${res.status}: ${res.text.slice(0, 200)}`,
+      at,
     };
   } catch (err) {
-    return { kind: c.kind, ok: false, status: 0, ms: performance.now() - started, error: describeError(err) };
+    return { kind: c.kind, ok: false, status: 0, ms: performance.now() - started, error: describeError(err), at };
   }
 }
 
