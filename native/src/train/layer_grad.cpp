@@ -114,7 +114,12 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
   a.ctx.resize(T * qd);
   a.lse.resize(T * hp.num_heads);
-  attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
+  {
+    // On a quantized base the attention's forward stays float32 in bf16 compute too: the products after
+    // it quantize their input to int8 per row, and a bf16 rounding here flips whole int8 steps there.
+    const Bf16ComputeScope attention(bf16_compute() && w.o.format == WeightFormat::kFloat);
+    attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
+  }
   a.mid.resize(T * H);
   model::LinearInput ctx_in(a.ctx.data(), T, qd);
   project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);

@@ -271,6 +271,7 @@ void product(const model::Linear& w, bool transposed, const float* a, int64_t m,
 
 Bf16ComputeScope::Bf16ComputeScope(bool on) : previous_(t_bf16_compute) { t_bf16_compute = on; }
 Bf16ComputeScope::~Bf16ComputeScope() { t_bf16_compute = previous_; }
+bool bf16_compute() { return t_bf16_compute; }
 
 void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
                        ThreadPool& pool) {

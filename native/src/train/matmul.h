@@ -31,6 +31,9 @@ class Bf16ComputeScope {
   bool previous_;
 };
 
+// Whether a Bf16ComputeScope is on for this thread (read it on the caller's thread, not in the pool's).
+bool bf16_compute();
+
 // y[T, out] = x[T, in] · W[out, in]ᵀ (+ bias) for a frozen layer: float weights (exact float32
 // products) through gemm_panels, quantized ones through the inference kernels (model::linear_forward).
 void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* y, ThreadPool& pool);
