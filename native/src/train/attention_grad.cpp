@@ -14,6 +14,10 @@ namespace {
 
 constexpr int64_t kQueryBlock = 64;
 
+// Chunks per thread for a loop over (sequence, head) items: one item each, so a thread the machine
+// deschedules holds up one item, not half of them.
+int item_chunks(int64_t items) { return static_cast<int>(std::clamp<int64_t>(items, 1, 0xFFFF)); }
+
 // One (sequence, query head) pair's operands, gathered contiguous; each work item owns one.
 struct HeadOperands {
   int64_t len = 0, d = 0;
@@ -155,40 +159,43 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-    HeadBf16 h;
-    std::vector<uint16_t> qb, kb, vb, pb;
-    std::vector<uint32_t> k_cols, v_pairs;
-    std::vector<float> p, o, row_lse;
-    for (int64_t item = b; item < e; ++item) {
-      const SeqSpan& s = seqs[item / nh];
-      const int64_t head = item % nh, g = head / group, L = s.len;
-      h.len = L;
-      h.d = d;
-      h.ld = even(d);
-      h.gather(q, qd, head * d, s.start, &qb);
-      h.gather(k, kvd, g * d, s.start, &kb);
-      h.gather(v, kvd, g * d, s.start, &vb);
-      pack_transposed(kb.data(), L, h.ld, &k_cols);     // S = Q·Kᵀ
-      pack_row_pairs(vb.data(), L, h.ld, d, &v_pairs);  // O = P·V
-      const int64_t v_depth = (L + 1) / 2;
-      for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-        const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
-        p.assign(rows * kend, 0.0f);
-        row_lse.resize(rows);
-        panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend);
-        softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
-        pb.resize(rows * kpad);
-        round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
-        o.assign(rows * d, 0.0f);
-        panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
-        for (int64_t i = i0; i < i1; ++i) {
-          std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
-          lse[(s.start + i) * nh + head] = row_lse[i - i0];
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, kb, vb, pb;
+        thread_local std::vector<uint32_t> k_cols, v_pairs;
+        thread_local std::vector<float> p, o, row_lse;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          h.gather(q, qd, head * d, s.start, &qb);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          pack_transposed(kb.data(), L, h.ld, &k_cols);     // S = Q·Kᵀ
+          pack_row_pairs(vb.data(), L, h.ld, d, &v_pairs);  // O = P·V
+          const int64_t v_depth = (L + 1) / 2;
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
+            p.assign(rows * kend, 0.0f);
+            row_lse.resize(rows);
+            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend);
+            softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
+            pb.resize(rows * kpad);
+            round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
+            o.assign(rows * d, 0.0f);
+            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
+            for (int64_t i = i0; i < i1; ++i) {
+              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
+              lse[(s.start + i) * nh + head] = row_lse[i - i0];
+            }
+          }
         }
-      }
-    }
-  });
+      },
+      1, item_chunks(items));
 }
 
 void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
@@ -198,73 +205,77 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-    HeadBf16 h;
-    std::vector<uint16_t> qb, kb, vb, dob, sb, tb;
-    std::vector<uint32_t> k_cols, v_cols, k_pairs, q_pairs, do_pairs;
-    std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
-    for (int64_t item = b; item < e; ++item) {
-      const SeqSpan& s = seqs[item / nh];
-      const int64_t head = item % nh, g = head / group, L = s.len;
-      h.len = L;
-      h.d = d;
-      h.ld = even(d);
-      const int64_t ld = h.ld, pairs = (L + 1) / 2;
-      h.gather(q, qd, head * d, s.start, &qb);
-      h.gather(k, kvd, g * d, s.start, &kb);
-      h.gather(v, kvd, g * d, s.start, &vb);
-      h.gather(dctx, qd, head * d, s.start, &dob);
-      pack_transposed(kb.data(), L, ld, &k_cols);       // S = Q·Kᵀ
-      pack_transposed(vb.data(), L, ld, &v_cols);       // dP = dO·Vᵀ
-      pack_row_pairs(kb.data(), L, ld, d, &k_pairs);    // dQ = dS·K
-      pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
-      pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
-      delta.resize(L);                                  // D_i = dO_i · O_i, in float32
-      for (int64_t i = 0; i < L; ++i) {
-        const float* dor = dctx + (s.start + i) * qd + head * d;
-        const float* outr = ctx + (s.start + i) * qd + head * d;
-        double acc = 0;
-        for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dor[c]) * outr[c];
-        delta[i] = static_cast<float>(acc);
-      }
-      dk_h.assign(L * d, 0.0f);
-      dv_h.assign(L * d, 0.0f);
-      for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-        const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend),
-                      rpad = even(rows);
-        row_lse.resize(rows);
-        for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-        p.assign(rows * kend, 0.0f);
-        panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend);
-        softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
-        dp.assign(rows * kend, 0.0f);
-        panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend);
-        for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-          for (int64_t j = 0; j < kend; ++j) dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
-        // dQ = scale · dS·K
-        sb.resize(rows * kpad);
-        round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
-        part.assign(rows * d, 0.0f);
-        panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d);
-        for (int64_t i = i0; i < i1; ++i) {
-          float* dst = dq + (s.start + i) * qd + head * d;
-          for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, kb, vb, dob, sb, tb;
+        thread_local std::vector<uint32_t> k_cols, v_cols, k_pairs, q_pairs, do_pairs;
+        thread_local std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          const int64_t ld = h.ld, pairs = (L + 1) / 2;
+          h.gather(q, qd, head * d, s.start, &qb);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          h.gather(dctx, qd, head * d, s.start, &dob);
+          pack_transposed(kb.data(), L, ld, &k_cols);       // S = Q·Kᵀ
+          pack_transposed(vb.data(), L, ld, &v_cols);       // dP = dO·Vᵀ
+          pack_row_pairs(kb.data(), L, ld, d, &k_pairs);    // dQ = dS·K
+          pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
+          pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
+          delta.resize(L);                                  // D_i = dO_i · O_i, in float32
+          for (int64_t i = 0; i < L; ++i) {
+            const float* dor = dctx + (s.start + i) * qd + head * d;
+            const float* outr = ctx + (s.start + i) * qd + head * d;
+            double acc = 0;
+            for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dor[c]) * outr[c];
+            delta[i] = static_cast<float>(acc);
+          }
+          dk_h.assign(L * d, 0.0f);
+          dv_h.assign(L * d, 0.0f);
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend),
+                          rpad = even(rows);
+            row_lse.resize(rows);
+            for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
+            p.assign(rows * kend, 0.0f);
+            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend);
+            softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
+            dp.assign(rows * kend, 0.0f);
+            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend);
+            for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
+              for (int64_t j = 0; j < kend; ++j)
+                dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            // dQ = scale · dS·K
+            sb.resize(rows * kpad);
+            round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
+            part.assign(rows * d, 0.0f);
+            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d);
+            for (int64_t i = i0; i < i1; ++i) {
+              float* dst = dq + (s.start + i) * qd + head * d;
+              for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+            }
+            // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
+            tb.resize(kend * rpad);
+            transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d);
+            round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
+            transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d);
+          }
+          for (int64_t i = 0; i < L; ++i) {
+            float* dkr = dk_heads + (s.start + i) * qd + head * d;
+            for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
+            std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
+          }
         }
-        // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
-        tb.resize(kend * rpad);
-        transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-        panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d);
-        round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
-        transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-        panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d);
-      }
-      for (int64_t i = 0; i < L; ++i) {
-        float* dkr = dk_heads + (s.start + i) * qd + head * d;
-        for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
-        std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
-      }
-    }
-  });
+      },
+      1, item_chunks(items));
 }
 
 }  // namespace
@@ -279,32 +290,35 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-    HeadOperands h;
-    std::vector<float> p, o, row_lse;
-    for (int64_t item = b; item < e; ++item) {
-      const SeqSpan& s = seqs[item / nh];
-      const int64_t head = item % nh, g = head / group;
-      h.len = s.len;
-      h.d = d;
-      h.gather(q, qd, head * d, s.start, &h.q);
-      h.gather(k, kvd, g * d, s.start, &h.k);
-      h.gather(v, kvd, g * d, s.start, &h.v);
-      HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
-      for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
-        const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
-        p.resize(rows * i1);
-        row_lse.resize(rows);
-        probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
-        o.resize(rows * d);
-        gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
-        for (int64_t i = i0; i < i1; ++i) {
-          std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
-          lse[(s.start + i) * nh + head] = row_lse[i - i0];
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadOperands h;
+        thread_local std::vector<float> p, o, row_lse;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group;
+          h.len = s.len;
+          h.d = d;
+          h.gather(q, qd, head * d, s.start, &h.q);
+          h.gather(k, kvd, g * d, s.start, &h.k);
+          h.gather(v, kvd, g * d, s.start, &h.v);
+          HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
+          for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
+            p.resize(rows * i1);
+            row_lse.resize(rows);
+            probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
+            o.resize(rows * d);
+            gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
+            for (int64_t i = i0; i < i1; ++i) {
+              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
+              lse[(s.start + i) * nh + head] = row_lse[i - i0];
+            }
+          }
         }
-      }
-    }
-  });
+      },
+      1, item_chunks(items));
 }
 
 void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
@@ -321,59 +335,66 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   if (bf16_compute()) {
     attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
   } else {
-    pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-      HeadOperands h;
-      std::vector<float> dout, dout_t, q_t, out_rows, p, dp, p_t, ds_t, part, dk_h, dv_h, row_lse, delta;
-      for (int64_t item = b; item < e; ++item) {
-        const SeqSpan& s = seqs[item / nh];
-        const int64_t head = item % nh, g = head / group, L = s.len;
-        h.len = L;
-        h.d = d;
-        h.gather(q, qd, head * d, s.start, &h.q);
-        h.gather(k, kvd, g * d, s.start, &h.k);
-        h.gather(v, kvd, g * d, s.start, &h.v);
-        h.gather(dctx, qd, head * d, s.start, &dout);
-        h.gather(ctx, qd, head * d, s.start, &out_rows);
-        HeadOperands::transpose_into(h.k, L, d, &h.k_t);
-        HeadOperands::transpose_into(h.q, L, d, &q_t);
-        HeadOperands::transpose_into(dout, L, d, &dout_t);
-        delta.resize(L);  // D_i = dO_i · O_i
-        for (int64_t i = 0; i < L; ++i) {
-          double acc = 0;
-          for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * d + c]) * out_rows[i * d + c];
-          delta[i] = static_cast<float>(acc);
-        }
-        dk_h.assign(L * d, 0.0f);
-        dv_h.assign(L * d, 0.0f);
-        for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-          const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
-          row_lse.resize(rows);
-          for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-          p.resize(rows * kend);
-          probabilities(h, i0, i1, scale, false, p.data(), row_lse.data());
-          dp.resize(rows * kend);
-          gemm(dout.data() + i0 * d, rows, d, h.v.data(), d, kend, dp.data());
-          for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-            for (int64_t j = 0; j < kend; ++j) dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
-          part.resize(std::max(rows, kend) * d);
-          gemm(dp.data(), rows, kend, h.k_t.data(), L, d, part.data());
-          for (int64_t i = i0; i < i1; ++i) {
-            float* dst = dq + (s.start + i) * qd + head * d;
-            for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+    pool.parallel_for(
+        items,
+        [&](int64_t b, int64_t e, int) {
+          thread_local HeadOperands h;
+          thread_local std::vector<float> dout, dout_t, q_t, out_rows, p, dp, p_t, ds_t, part, dk_h, dv_h, row_lse,
+              delta;
+          for (int64_t item = b; item < e; ++item) {
+            const SeqSpan& s = seqs[item / nh];
+            const int64_t head = item % nh, g = head / group, L = s.len;
+            h.len = L;
+            h.d = d;
+            h.gather(q, qd, head * d, s.start, &h.q);
+            h.gather(k, kvd, g * d, s.start, &h.k);
+            h.gather(v, kvd, g * d, s.start, &h.v);
+            h.gather(dctx, qd, head * d, s.start, &dout);
+            h.gather(ctx, qd, head * d, s.start, &out_rows);
+            HeadOperands::transpose_into(h.k, L, d, &h.k_t);
+            HeadOperands::transpose_into(h.q, L, d, &q_t);
+            HeadOperands::transpose_into(dout, L, d, &dout_t);
+            delta.resize(L);  // D_i = dO_i · O_i
+            for (int64_t i = 0; i < L; ++i) {
+              double acc = 0;
+              for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * d + c]) * out_rows[i * d + c];
+              delta[i] = static_cast<float>(acc);
+            }
+            dk_h.assign(L * d, 0.0f);
+            dv_h.assign(L * d, 0.0f);
+            for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+              const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
+              row_lse.resize(rows);
+              for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
+              p.resize(rows * kend);
+              probabilities(h, i0, i1, scale, false, p.data(), row_lse.data());
+              dp.resize(rows * kend);
+              gemm(dout.data() + i0 * d, rows, d, h.v.data(), d, kend, dp.data());
+              for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
+                for (int64_t j = 0; j < kend; ++j)
+                  dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+              part.resize(std::max(rows, kend) * d);
+              gemm(dp.data(), rows, kend, h.k_t.data(), L, d, part.data());
+              for (int64_t i = i0; i < i1; ++i) {
+                float* dst = dq + (s.start + i) * qd + head * d;
+                for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+              }
+              HeadOperands::transpose_into(dp, rows, kend, &ds_t);
+              gemm(ds_t.data(), kend, rows, q_t.data() + i0, L, d, part.data());
+              for (int64_t x = 0; x < kend * d; ++x) dk_h[x] += scale * part[x];
+              HeadOperands::transpose_into(p, rows, kend, &p_t);
+              gemm(p_t.data(), kend, rows, dout_t.data() + i0, L, d, part.data());
+              for (int64_t x = 0; x < kend * d; ++x) dv_h[x] += part[x];
+            }
+            for (int64_t i = 0; i < L; ++i) {
+              std::copy(dk_h.data() + i * d, dk_h.data() + (i + 1) * d,
+                        dk_heads.data() + (s.start + i) * qd + head * d);
+              std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d,
+                        dv_heads.data() + (s.start + i) * qd + head * d);
+            }
           }
-          HeadOperands::transpose_into(dp, rows, kend, &ds_t);
-          gemm(ds_t.data(), kend, rows, q_t.data() + i0, L, d, part.data());
-          for (int64_t x = 0; x < kend * d; ++x) dk_h[x] += scale * part[x];
-          HeadOperands::transpose_into(p, rows, kend, &p_t);
-          gemm(p_t.data(), kend, rows, dout_t.data() + i0, L, d, part.data());
-          for (int64_t x = 0; x < kend * d; ++x) dv_h[x] += part[x];
-        }
-        for (int64_t i = 0; i < L; ++i) {
-          std::copy(dk_h.data() + i * d, dk_h.data() + (i + 1) * d, dk_heads.data() + (s.start + i) * qd + head * d);
-          std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads.data() + (s.start + i) * qd + head * d);
-        }
-      }
-    });
+        },
+        1, item_chunks(items));
   }
   // Rows outside every sequence (none in practice) stay zero.
   pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
