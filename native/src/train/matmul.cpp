@@ -240,8 +240,13 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
       if (kpad > k) dst[k] = 0;
     }
   });
-  constexpr int64_t kDepth = 256;
-  const int64_t width = block_width(n, pool);
+  // Each column block's panels are packed as deep as ~384 KB allows (the whole of k for the layers'
+  // products), so a tile of c is written once per depth block, not once per 256 of k: with thousands
+  // of rows, c's block no longer fits the cache between depth blocks.
+  constexpr int64_t kPackedBytes = 384 << 10;
+  const int64_t width = std::max<int64_t>(
+      kPanel, std::min(block_width(n, pool), kPackedBytes / (2 * std::max<int64_t>(k, 1)) / kPanel * kPanel));
+  const int64_t kDepth = std::clamp<int64_t>(kPackedBytes / (2 * width) / 2 * 2, 256, k + k % 2);
   for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
     thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
