@@ -132,6 +132,13 @@ Status LoraTrainer::bind(TrainerOptions options) {
   return Status::ok();
 }
 
+void LoraTrainer::keep_head_panels(ThreadPool& pool) {
+  if (!compute_bf16_) return;
+  const model::Linear& head = model_.weights().lm_head;
+  if (!kept_.has(head, false)) kept_.add(head, false, pool);
+  if (head.format == WeightFormat::kFloat && !kept_.has(head, true)) kept_.add(head, true, pool);
+}
+
 Status LoraTrainer::prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
                             std::vector<float>* h) const {
   const Ernie45Hparams& hp = model_.hparams();
@@ -216,6 +223,8 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   if (rows.row.empty()) return Status(ErrorCode::kInvalidArgument, "the batch has no labelled token to learn from");
   const int64_t T = ctx.tokens, H = hp.hidden_size, L = hp.num_layers;
   const Bf16ComputeScope compute(compute_bf16_);
+  keep_head_panels(pool);
+  const KeptPanelsScope panels(&kept_);
 
   // Forward: keep each layer's input, and the intermediates of the layers the backward reaches
   // while they fit the budget (without checkpointing, all of them).
@@ -270,6 +279,8 @@ Status LoraTrainer::evaluate(const TrainBatch& batch, BatchLoss* loss, ThreadPoo
   ctx.dropout.enabled = false;
   count_labels(rows, ctx.seqs.size(), loss);
   const Bf16ComputeScope compute(compute_bf16_);
+  keep_head_panels(pool);
+  const KeptPanelsScope panels(&kept_);
   std::vector<float> next(h.size());
   for (int64_t l = 0; l < hp.num_layers; ++l) {
     layer_forward_train(w.layers[l], hp, layers_[l], ctx, h.data(), next.data(), nullptr, pool);
