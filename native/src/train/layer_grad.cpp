@@ -54,7 +54,7 @@ int64_t vectors_bytes(const V&... v) {
 }
 
 int64_t ffn_acts_bytes(const FfnActs& a) {
-  return vectors_bytes(a.gate, a.up, a.act, a.u_gate, a.u_up, a.u_gate_up, a.u_down);
+  return vectors_bytes(a.gate, a.up, a.u_gate, a.u_up, a.u_gate_up, a.u_down);
 }
 
 }  // namespace
