@@ -330,7 +330,12 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   int64_t T = 0;
   for (const SeqSpan& s : seqs) T = std::max(T, s.start + s.len);
   // Per query head gradients of K and V, summed over each group afterwards.
-  std::vector<float> dk_heads(T * qd), dv_heads(T * qd);
+  // Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers through references.)
+  thread_local std::vector<float> t_dk_heads, t_dv_heads;
+  std::vector<float>& dk_heads = t_dk_heads;
+  std::vector<float>& dv_heads = t_dv_heads;
+  dk_heads.assign(T * qd, 0.0f);
+  dv_heads.assign(T * qd, 0.0f);
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
   if (bf16_compute()) {
     attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);

@@ -63,7 +63,12 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
 void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const float* x, int64_t T,
                         const DropoutKey& key, const FfnActs& acts, const float* dy, float* dx, ThreadPool& pool) {
   const int64_t width = f.gate.out, hidden = f.gate.in;
-  std::vector<float> dact(T * width);
+  // Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers through references.)
+  thread_local std::vector<float> t_dact, t_dgate, t_dup;
+  std::vector<float>& dact = t_dact;
+  std::vector<float>& dgate = t_dgate;
+  std::vector<float>& dup = t_dup;
+  dact.resize(T * width);
   linear_input_grad(f.down, dy, T, dact.data(), false, pool);
   if (lora.down.active()) {
     std::vector<float> du(T * lora.down.rank, 0.0f);
@@ -73,7 +78,8 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
     lora_down_backward(lora.down, du.data(), act.data(), T, width, key, dact.data(), pool);
   }
   // silu(g)·u: d/du = silu(g); d/dg = u · σ(g) · (1 + g · (1 − σ(g))).
-  std::vector<float> dgate(T * width), dup(T * width);
+  dgate.resize(T * width);
+  dup.resize(T * width);
   pool.parallel_for(T * width, [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) {
       const float g = acts.gate[i], s = 1.0f / (1.0f + std::exp(-g));

@@ -141,28 +141,32 @@ void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp
   const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();
   const float eps = hp.rms_norm_eps;
   // Feed-forward half: dmid = dy + ∂ffn/∂mid.
-  std::vector<float> dffn_in(T * H, 0.0f);
+  // The gradients' buffers are the thread's, reused from layer to layer and step to step (fresh ones
+  // would be fresh pages, cleared by the kernel, every layer).
+  thread_local std::vector<float> dffn_in, dmid, dctx, dq, dk, dv, dnormed;
+  dffn_in.assign(T * H, 0.0f);
   if (w.is_moe) {
     const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
     moe_backward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, a.moe, dy, dffn_in.data(), pool);
   } else {
     ffn_backward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, a.mlp, dy, dffn_in.data(), pool);
   }
-  std::vector<float> dmid(dy, dy + T * H);
+  dmid.assign(dy, dy + T * H);
   rmsnorm_backward(a.mid.data(), w.ffn_norm.data(), T, H, eps, dffn_in.data(), dmid.data(), true, pool);
 
   // Attention half.
-  std::vector<float> dctx(T * qd);
+  dctx.resize(T * qd);
   linear_input_grad(w.o, dmid.data(), T, dctx.data(), false, pool);
   project_lora_backward(w.o, lora.o, a.ctx.data(), T, ctx.dropout, dmid.data(), a.u_o, dctx.data(), pool);
-  std::vector<float> dq(T * qd), dk(T * kvd), dv(T * kvd);
+  dq.resize(T * qd);
+  dk.resize(T * kvd);
+  dv.resize(T * kvd);
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
   attention_backward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), dctx.data(),
                            dq.data(), dk.data(), dv.data(), pool);
   // RoPE is a rotation: its backward rotates back.
   rope_rows(dq.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
   rope_rows(dk.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
-  std::vector<float> dnormed;
   if (dx != nullptr) {
     dnormed.resize(T * H);
     linear_input_grad(w.q, dq.data(), T, dnormed.data(), false, pool);
