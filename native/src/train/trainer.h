@@ -57,6 +57,11 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
   bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
   KeptPanels kept_;                // bf16 compute: the LM head's panels, packed at the first step
+  // accumulate's layer inputs, kept intermediates and gradients, reused from step to step.
+  std::vector<std::vector<float>> inputs_;
+  std::vector<LayerActs> acts_;
+  LayerActs recomputed_;
+  std::vector<float> dh_, dx_, scratch_;
   int64_t step_ = 0;
 };
 
