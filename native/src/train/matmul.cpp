@@ -1,6 +1,7 @@
 #include "train/matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -244,8 +245,21 @@ Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& po
   Bf16Plan p;
   p.k = transposed ? w.in : w.out;
   p.n = transposed ? w.out : w.in;
-  p.width = std::max<int64_t>(
-      kPanel, std::min(block_width(p.n, pool), kPackedBytes / (2 * std::max<int64_t>(p.k, 1)) / kPanel * kPanel));
+  // Panels a block: at most what fits kPackedBytes whole-deep (at least one), and at least four blocks a
+  // thread; among those, the widest whose blocks share out evenly: the threads finish together (two
+  // threads and eleven blocks would leave one idle for a block at the end of every product).
+  const int64_t panels = (p.n + kPanel - 1) / kPanel, threads = std::max(1, pool.size());
+  const int64_t most = std::clamp<int64_t>(
+      std::min(kPackedBytes / (2 * std::max<int64_t>(p.k, 1)) / kPanel, panels / (4 * threads)), 1, 8);
+  int64_t best = 1, best_span = INT64_MAX;
+  for (int64_t per = 1; per <= most; ++per) {
+    const int64_t blocks = (panels + per - 1) / per, span = (blocks + threads - 1) / threads * per;
+    if (span <= best_span) {
+      best = per;
+      best_span = span;
+    }
+  }
+  p.width = best * kPanel;
   p.depth = std::clamp<int64_t>(kPackedBytes / (2 * p.width) / 2 * 2, 256, p.k + p.k % 2);
   return p;
 }
