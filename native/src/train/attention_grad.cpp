@@ -334,8 +334,8 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   thread_local std::vector<float> t_dk_heads, t_dv_heads;
   std::vector<float>& dk_heads = t_dk_heads;
   std::vector<float>& dv_heads = t_dv_heads;
-  dk_heads.assign(T * qd, 0.0f);
-  dv_heads.assign(T * qd, 0.0f);
+  dk_heads.resize(T * qd);  // every row is some sequence's (prepare checks the lengths add up to T)
+  dv_heads.resize(T * qd);
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
   if (bf16_compute()) {
     attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
@@ -401,7 +401,7 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
         },
         1, item_chunks(items));
   }
-  // Rows outside every sequence (none in practice) stay zero.
+  // Sums each group's query heads (every row is some sequence's).
   pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t)
       for (int64_t g = 0; g < dims.kv_heads; ++g)

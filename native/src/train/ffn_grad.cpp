@@ -12,10 +12,17 @@ namespace wenxin::train {
 
 namespace {
 
-// silu(gate)·up.
-void activation(const FfnActs& acts, int64_t n, std::vector<float>* act) {
-  act->assign(acts.gate.begin(), acts.gate.begin() + n);
-  kernels::silu_mul_f32(act->data(), acts.up.data(), n);
+// silu(gate)·up, elementwise in chunks across the pool.
+void activation(const FfnActs& acts, int64_t n, std::vector<float>* act, ThreadPool& pool) {
+  act->resize(n);
+  float* out = act->data();
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int) {
+        std::copy(acts.gate.data() + b, acts.gate.data() + e, out + b);
+        kernels::silu_mul_f32(out + b, acts.up.data() + b, e - b);
+      },
+      64);
 }
 
 }  // namespace
@@ -50,7 +57,7 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
   // silu(gate)·up is not kept: the backward recomputes it where it needs it (cheap, and a sixth of
   // a dense layer's intermediates).
   thread_local std::vector<float> act;
-  activation(*acts, T * width, &act);
+  activation(*acts, T * width, &act, pool);
   model::LinearInput act_in(act.data(), T, width);
   linear_forward_train(f.down, act_in, y, pool);
   if (lora.down.active()) {
@@ -74,7 +81,7 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
     std::vector<float> du(T * lora.down.rank, 0.0f);
     lora_up_backward(lora.down, dy, acts.u_down.data(), T, 0, hidden, du.data(), pool);
     std::vector<float> act;
-    activation(acts, T * width, &act);
+    activation(acts, T * width, &act, pool);
     lora_down_backward(lora.down, du.data(), act.data(), T, width, key, dact.data(), pool);
   }
   // silu(g)·u: d/du = silu(g); d/dg = u · σ(g) · (1 + g · (1 − σ(g))).

@@ -24,6 +24,16 @@ void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<
   });
 }
 
+// y[i] += x[i], in chunks across the pool.
+void add_rows(float* y, const float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) y[i] += x[i];
+      },
+      64);
+}
+
 // y = x·Wᵀ + LoRA, keeping LoRA's A·x in `u`.
 void project(const model::Linear& w, const LoraView& lora, model::LinearInput& in, int64_t T, const DropoutKey& key,
              float* y, std::vector<float>* u, ThreadPool& pool) {
@@ -123,7 +133,7 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   a.mid.resize(T * H);
   model::LinearInput ctx_in(a.ctx.data(), T, qd);
   project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);
-  for (int64_t i = 0; i < T * H; ++i) a.mid[i] += x[i];
+  add_rows(a.mid.data(), x, T * H, pool);
   a.ffn_in.resize(T * H);
   rmsnorm_rows(a.mid.data(), w.ffn_norm.data(), T, H, eps, a.ffn_in.data(), pool);
   if (w.is_moe) {
@@ -132,7 +142,7 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   } else {
     ffn_forward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, y, &a.mlp, pool);
   }
-  for (int64_t i = 0; i < T * H; ++i) y[i] += a.mid[i];
+  add_rows(y, a.mid.data(), T * H, pool);
 }
 
 void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
