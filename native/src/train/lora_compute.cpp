@@ -60,7 +60,10 @@ void lora_up_backward(const LoraView& v, const float* dy, const float* u, int64_
                       float* du, ThreadPool& pool) {
   if (T == 0) return;
   const int64_t r = v.rank;
-  std::vector<float> dy_t(out * T), u_t(r * T), b_t(r * out);
+  thread_local std::vector<float> dy_t, u_t, b_t;  // reused: no fresh pages every call
+  dy_t.resize(out * T);
+  u_t.resize(r * T);
+  b_t.resize(r * out);
   transpose(dy, T, out, dy_t.data(), pool);
   transpose(u, T, r, u_t.data(), pool);
   matmul_nt(dy_t.data(), out, T, u_t.data(), r, v.grad_b + b_row0 * r, v.scaling, true, pool);
@@ -74,19 +77,21 @@ void lora_down_backward(const LoraView& v, const float* du, const float* x, int6
   const int64_t r = v.rank;
   std::vector<float> factors, buf;
   const float* xd = dropped(v, x, T, in, key, &factors, &buf, pool);
-  std::vector<float> du_t(r * T), x_t(in * T);
+  thread_local std::vector<float> du_t, x_t, a_t, part;  // reused: no fresh pages every call
+  du_t.resize(r * T);
+  x_t.resize(in * T);
   transpose(du, T, r, du_t.data(), pool);
   transpose(xd, T, in, x_t.data(), pool);
   matmul_nt(du_t.data(), r, T, x_t.data(), in, v.grad_a, 1.0f, true, pool);
   if (dx == nullptr) return;
-  std::vector<float> a_t(in * r);
+  a_t.resize(in * r);
   transpose(v.a, r, in, a_t.data(), pool);
   if (factors.empty()) {
     matmul_nt(du, T, r, a_t.data(), in, dx, 1.0f, true, pool);
     return;
   }
   // The gradient reaches x only where the element was kept, scaled like it.
-  std::vector<float> part(T * in);
+  part.resize(T * in);
   matmul_nt(du, T, r, a_t.data(), in, part.data(), 1.0f, false, pool);
   for (int64_t i = 0; i < T * in; ++i) dx[i] += part[i] * factors[i];
 }
