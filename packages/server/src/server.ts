@@ -93,6 +93,12 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
       // Long prompts are tokenized on a worker thread: start it (and its copy of the tokenizer)
       // now rather than with the first long prompt.
       e.tokenizer.startThread();
+      // and the tokens' byte strings that constrained decoding needs, rather than with the first schema
+      try {
+        e.prepareVocabulary();
+      } catch (err) {
+        logger.warn({ err }, "could not prepare the vocabulary for constrained decoding"); // the first schema will
+      }
       logger.info(
         { model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) },
         "model loaded",
