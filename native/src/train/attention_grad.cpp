@@ -4,13 +4,19 @@
 #include <cmath>
 #include <limits>
 
+#include "core/dtype.h"
 #include "kernels/kernels.h"
+#include "train/matmul.h"
 
 namespace wenxin::train {
 
 namespace {
 
 constexpr int64_t kQueryBlock = 64;
+
+// Chunks per thread for a loop over (sequence, head) items: one item each, so a thread the machine
+// deschedules holds up one item, not half of them.
+int item_chunks(int64_t items) { return static_cast<int>(std::clamp<int64_t>(items, 1, 0xFFFF)); }
 
 // One (sequence, query head) pair's operands, gathered contiguous; each work item owns one.
 struct HeadOperands {
@@ -35,11 +41,11 @@ void gemm(const float* x, int64_t rows, int64_t k, const float* w, int64_t w_str
                                        y, n);
 }
 
-// Probabilities of queries [i0, i1) over keys [0, i1): p[i][j] = exp(scale·q_i·k_j − lse_i) for j ≤ i,
-// else 0. The forward (`find_lse`) first finds each row's log-sum-exp, which the backward is given.
-void probabilities(const HeadOperands& h, int64_t i0, int64_t i1, float scale, bool find_lse, float* p, float* lse) {
+// Rows [i0, i1) of scores s[i][j] = q_i·k_j over keys [0, i1) → probabilities p[i][j] = exp(scale·s − lse_i)
+// for j ≤ i, else 0, in place. The forward (`find_lse`) first finds each row's log-sum-exp, which the
+// backward is given.
+void softmax_rows(int64_t i0, int64_t i1, float scale, bool find_lse, float* p, float* lse) {
   const int64_t kend = i1;
-  gemm(h.q.data() + i0 * h.d, i1 - i0, h.d, h.k.data(), h.d, kend, p);
   const auto& K = kernels::active_kernels();
   for (int64_t i = i0; i < i1; ++i) {
     float* row = p + (i - i0) * kend;
@@ -62,40 +68,257 @@ void probabilities(const HeadOperands& h, int64_t i0, int64_t i1, float scale, b
   }
 }
 
+// Probabilities of queries [i0, i1) over keys [0, i1) (softmax_rows) from float32 products.
+void probabilities(const HeadOperands& h, int64_t i0, int64_t i1, float scale, bool find_lse, float* p, float* lse) {
+  gemm(h.q.data() + i0 * h.d, i1 - i0, h.d, h.k.data(), h.d, i1, p);
+  softmax_rows(i0, i1, scale, find_lse, p, lse);
+}
+
+// The bf16 path (Bf16ComputeScope): every per-head product on gemm_panels_bf16 (vdpbf16ps on AVX-512
+// BF16), its operands rounded to bf16 once, float32 sums; the softmax and its gradient in float32.
+constexpr int64_t kPanel = kernels::kGemmPanel;
+
+inline int64_t even(int64_t n) { return n + n % 2; }
+
+// out[r][c] = bf16(src[r * ld + c]) for r < rows, c < cols, each row `ldo` wide (padding zero).
+void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16_t* out, int64_t ldo) {
+  for (int64_t r = 0; r < rows; ++r) {
+    uint16_t* dst = out + r * ldo;
+    for (int64_t c = 0; c < cols; ++c) dst[c] = f32_to_bf16(src[r * ld + c]);
+    std::fill(dst + cols, dst + ldo, uint16_t{0});
+  }
+}
+
+inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
+  return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
+}
+
+// Panels of B = Mᵀ (B[p][j] = M[j][p]) for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2 pairs,
+// the pair of row j's elements 2q, 2q + 1 at [q][j]; columns past n zero.
+void pack_transposed(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint32_t>* out) {
+  const int64_t kp = ld / 2, panels = (n + kPanel - 1) / kPanel;
+  out->assign(panels * kPanel * kp, 0u);
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t* dst = out->data() + (j / kPanel) * kPanel * kp + j % kPanel;
+    const uint16_t* src = m + j * ld;
+    for (int64_t q = 0; q < kp; ++q) dst[q * kPanel] = pair_of(src[2 * q], src[2 * q + 1]);
+  }
+}
+
+// Panels of B = M (B[p][j] = M[p][j]) for M bf16 [rows][ld], its first `cols` columns: ceil(cols / 32)
+// panels of ceil(rows / 2) pairs, the pair of rows 2q, 2q + 1 (the one past `rows` zero) at [q][j].
+void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, std::vector<uint32_t>* out) {
+  const int64_t kp = (rows + 1) / 2, panels = (cols + kPanel - 1) / kPanel;
+  out->assign(panels * kPanel * kp, 0u);
+  for (int64_t q = 0; q < kp; ++q) {
+    const uint16_t* r0 = m + 2 * q * ld;
+    const bool two = 2 * q + 1 < rows;
+    for (int64_t c = 0; c < cols; ++c) {
+      uint32_t* dst = out->data() + (c / kPanel) * kPanel * kp + q * kPanel + c % kPanel;
+      *dst = pair_of(r0[c], two ? r0[ld + c] : uint16_t{0});
+    }
+  }
+}
+
+// c[m][n] += a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
+void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const std::vector<uint32_t>& b,
+                    int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc) {
+  const auto& K = kernels::active_kernels();
+  const auto* bp = reinterpret_cast<const uint16_t*>(b.data());
+  if (q0 == 0 && kp == depth) {
+    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc);
+    return;
+  }
+  // A window of the panels' depth: one panel at a time (the kernel steps panels by the depth it is given).
+  for (int64_t j0 = 0; j0 < n; j0 += kPanel)
+    K.gemm_panels_bf16(a, lda, m, kp, bp + 2 * ((j0 / kPanel) * kPanel * depth + q0 * kPanel), std::min(kPanel, n - j0),
+                       c + j0, ldc);
+}
+
+// out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide), out's rows `ldo` wide (padding zero).
+void transpose_bf16(const uint16_t* in, int64_t ld, int64_t rows, int64_t cols, uint16_t* out, int64_t ldo) {
+  for (int64_t c = 0; c < cols; ++c) {
+    uint16_t* dst = out + c * ldo;
+    for (int64_t r = 0; r < rows; ++r) dst[r] = in[r * ld + c];
+    std::fill(dst + rows, dst + ldo, uint16_t{0});
+  }
+}
+
+// One (sequence, query head)'s operands in bf16, gathered from the [T, heads·d] rows.
+struct HeadBf16 {
+  int64_t len = 0, d = 0, ld = 0;  // ld = even(d)
+  void gather(const float* src, int64_t stride, int64_t offset, int64_t start, std::vector<uint16_t>* out) const {
+    out->resize(len * ld);
+    round_rows(src + start * stride + offset, stride, len, d, out->data(), ld);
+  }
+};
+
+void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
+                            const float* v, float* ctx, float* lse, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
+  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, kb, vb, pb;
+        thread_local std::vector<uint32_t> k_cols, v_pairs;
+        thread_local std::vector<float> p, o, row_lse;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          h.gather(q, qd, head * d, s.start, &qb);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          pack_transposed(kb.data(), L, h.ld, &k_cols);     // S = Q·Kᵀ
+          pack_row_pairs(vb.data(), L, h.ld, d, &v_pairs);  // O = P·V
+          const int64_t v_depth = (L + 1) / 2;
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
+            p.assign(rows * kend, 0.0f);
+            row_lse.resize(rows);
+            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend);
+            softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
+            pb.resize(rows * kpad);
+            round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
+            o.assign(rows * d, 0.0f);
+            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
+            for (int64_t i = i0; i < i1; ++i) {
+              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
+              lse[(s.start + i) * nh + head] = row_lse[i - i0];
+            }
+          }
+        }
+      },
+      1, item_chunks(items));
+}
+
+void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
+                             const float* k, const float* v, const float* ctx, const float* lse, const float* dctx,
+                             float* dk_heads, float* dv_heads, float* dq, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
+  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, kb, vb, dob, sb, tb;
+        thread_local std::vector<uint32_t> k_cols, v_cols, k_pairs, q_pairs, do_pairs;
+        thread_local std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          const int64_t ld = h.ld, pairs = (L + 1) / 2;
+          h.gather(q, qd, head * d, s.start, &qb);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          h.gather(dctx, qd, head * d, s.start, &dob);
+          pack_transposed(kb.data(), L, ld, &k_cols);       // S = Q·Kᵀ
+          pack_transposed(vb.data(), L, ld, &v_cols);       // dP = dO·Vᵀ
+          pack_row_pairs(kb.data(), L, ld, d, &k_pairs);    // dQ = dS·K
+          pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
+          pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
+          delta.resize(L);                                  // D_i = dO_i · O_i, in float32
+          for (int64_t i = 0; i < L; ++i) {
+            const float* dor = dctx + (s.start + i) * qd + head * d;
+            const float* outr = ctx + (s.start + i) * qd + head * d;
+            double acc = 0;
+            for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dor[c]) * outr[c];
+            delta[i] = static_cast<float>(acc);
+          }
+          dk_h.assign(L * d, 0.0f);
+          dv_h.assign(L * d, 0.0f);
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend),
+                          rpad = even(rows);
+            row_lse.resize(rows);
+            for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
+            p.assign(rows * kend, 0.0f);
+            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend);
+            softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
+            dp.assign(rows * kend, 0.0f);
+            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend);
+            for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
+              for (int64_t j = 0; j < kend; ++j)
+                dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            // dQ = scale · dS·K
+            sb.resize(rows * kpad);
+            round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
+            part.assign(rows * d, 0.0f);
+            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d);
+            for (int64_t i = i0; i < i1; ++i) {
+              float* dst = dq + (s.start + i) * qd + head * d;
+              for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+            }
+            // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
+            tb.resize(kend * rpad);
+            transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d);
+            round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
+            transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d);
+          }
+          for (int64_t i = 0; i < L; ++i) {
+            float* dkr = dk_heads + (s.start + i) * qd + head * d;
+            for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
+            std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
+          }
+        }
+      },
+      1, item_chunks(items));
+}
+
 }  // namespace
 
 void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
                              const float* k, const float* v, float* ctx, float* lse, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  if (bf16_compute()) {
+    attention_forward_bf16(dims, seqs, q, k, v, ctx, lse, pool);
+    return;
+  }
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-    HeadOperands h;
-    std::vector<float> p, o, row_lse;
-    for (int64_t item = b; item < e; ++item) {
-      const SeqSpan& s = seqs[item / nh];
-      const int64_t head = item % nh, g = head / group;
-      h.len = s.len;
-      h.d = d;
-      h.gather(q, qd, head * d, s.start, &h.q);
-      h.gather(k, kvd, g * d, s.start, &h.k);
-      h.gather(v, kvd, g * d, s.start, &h.v);
-      HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
-      for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
-        const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
-        p.resize(rows * i1);
-        row_lse.resize(rows);
-        probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
-        o.resize(rows * d);
-        gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
-        for (int64_t i = i0; i < i1; ++i) {
-          std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
-          lse[(s.start + i) * nh + head] = row_lse[i - i0];
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadOperands h;
+        thread_local std::vector<float> p, o, row_lse;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group;
+          h.len = s.len;
+          h.d = d;
+          h.gather(q, qd, head * d, s.start, &h.q);
+          h.gather(k, kvd, g * d, s.start, &h.k);
+          h.gather(v, kvd, g * d, s.start, &h.v);
+          HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
+          for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
+            p.resize(rows * i1);
+            row_lse.resize(rows);
+            probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
+            o.resize(rows * d);
+            gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
+            for (int64_t i = i0; i < i1; ++i) {
+              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
+              lse[(s.start + i) * nh + head] = row_lse[i - i0];
+            }
+          }
         }
-      }
-    }
-  });
+      },
+      1, item_chunks(items));
 }
 
 void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
@@ -107,62 +330,78 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   int64_t T = 0;
   for (const SeqSpan& s : seqs) T = std::max(T, s.start + s.len);
   // Per query head gradients of K and V, summed over each group afterwards.
-  std::vector<float> dk_heads(T * qd), dv_heads(T * qd);
+  // Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers through references.)
+  thread_local std::vector<float> t_dk_heads, t_dv_heads;
+  std::vector<float>& dk_heads = t_dk_heads;
+  std::vector<float>& dv_heads = t_dv_heads;
+  dk_heads.resize(T * qd);  // every row is some sequence's (prepare checks the lengths add up to T)
+  dv_heads.resize(T * qd);
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  pool.parallel_for(items, [&](int64_t b, int64_t e, int) {
-    HeadOperands h;
-    std::vector<float> dout, dout_t, q_t, out_rows, p, dp, p_t, ds_t, part, dk_h, dv_h, row_lse, delta;
-    for (int64_t item = b; item < e; ++item) {
-      const SeqSpan& s = seqs[item / nh];
-      const int64_t head = item % nh, g = head / group, L = s.len;
-      h.len = L;
-      h.d = d;
-      h.gather(q, qd, head * d, s.start, &h.q);
-      h.gather(k, kvd, g * d, s.start, &h.k);
-      h.gather(v, kvd, g * d, s.start, &h.v);
-      h.gather(dctx, qd, head * d, s.start, &dout);
-      h.gather(ctx, qd, head * d, s.start, &out_rows);
-      HeadOperands::transpose_into(h.k, L, d, &h.k_t);
-      HeadOperands::transpose_into(h.q, L, d, &q_t);
-      HeadOperands::transpose_into(dout, L, d, &dout_t);
-      delta.resize(L);  // D_i = dO_i · O_i
-      for (int64_t i = 0; i < L; ++i) {
-        double acc = 0;
-        for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * d + c]) * out_rows[i * d + c];
-        delta[i] = static_cast<float>(acc);
-      }
-      dk_h.assign(L * d, 0.0f);
-      dv_h.assign(L * d, 0.0f);
-      for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-        const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
-        row_lse.resize(rows);
-        for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-        p.resize(rows * kend);
-        probabilities(h, i0, i1, scale, false, p.data(), row_lse.data());
-        dp.resize(rows * kend);
-        gemm(dout.data() + i0 * d, rows, d, h.v.data(), d, kend, dp.data());
-        for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-          for (int64_t j = 0; j < kend; ++j) dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
-        part.resize(std::max(rows, kend) * d);
-        gemm(dp.data(), rows, kend, h.k_t.data(), L, d, part.data());
-        for (int64_t i = i0; i < i1; ++i) {
-          float* dst = dq + (s.start + i) * qd + head * d;
-          for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
-        }
-        HeadOperands::transpose_into(dp, rows, kend, &ds_t);
-        gemm(ds_t.data(), kend, rows, q_t.data() + i0, L, d, part.data());
-        for (int64_t x = 0; x < kend * d; ++x) dk_h[x] += scale * part[x];
-        HeadOperands::transpose_into(p, rows, kend, &p_t);
-        gemm(p_t.data(), kend, rows, dout_t.data() + i0, L, d, part.data());
-        for (int64_t x = 0; x < kend * d; ++x) dv_h[x] += part[x];
-      }
-      for (int64_t i = 0; i < L; ++i) {
-        std::copy(dk_h.data() + i * d, dk_h.data() + (i + 1) * d, dk_heads.data() + (s.start + i) * qd + head * d);
-        std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads.data() + (s.start + i) * qd + head * d);
-      }
-    }
-  });
-  // Rows outside every sequence (none in practice) stay zero.
+  if (bf16_compute()) {
+    attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
+  } else {
+    pool.parallel_for(
+        items,
+        [&](int64_t b, int64_t e, int) {
+          thread_local HeadOperands h;
+          thread_local std::vector<float> dout, dout_t, q_t, out_rows, p, dp, p_t, ds_t, part, dk_h, dv_h, row_lse,
+              delta;
+          for (int64_t item = b; item < e; ++item) {
+            const SeqSpan& s = seqs[item / nh];
+            const int64_t head = item % nh, g = head / group, L = s.len;
+            h.len = L;
+            h.d = d;
+            h.gather(q, qd, head * d, s.start, &h.q);
+            h.gather(k, kvd, g * d, s.start, &h.k);
+            h.gather(v, kvd, g * d, s.start, &h.v);
+            h.gather(dctx, qd, head * d, s.start, &dout);
+            h.gather(ctx, qd, head * d, s.start, &out_rows);
+            HeadOperands::transpose_into(h.k, L, d, &h.k_t);
+            HeadOperands::transpose_into(h.q, L, d, &q_t);
+            HeadOperands::transpose_into(dout, L, d, &dout_t);
+            delta.resize(L);  // D_i = dO_i · O_i
+            for (int64_t i = 0; i < L; ++i) {
+              double acc = 0;
+              for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * d + c]) * out_rows[i * d + c];
+              delta[i] = static_cast<float>(acc);
+            }
+            dk_h.assign(L * d, 0.0f);
+            dv_h.assign(L * d, 0.0f);
+            for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+              const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
+              row_lse.resize(rows);
+              for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
+              p.resize(rows * kend);
+              probabilities(h, i0, i1, scale, false, p.data(), row_lse.data());
+              dp.resize(rows * kend);
+              gemm(dout.data() + i0 * d, rows, d, h.v.data(), d, kend, dp.data());
+              for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
+                for (int64_t j = 0; j < kend; ++j)
+                  dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+              part.resize(std::max(rows, kend) * d);
+              gemm(dp.data(), rows, kend, h.k_t.data(), L, d, part.data());
+              for (int64_t i = i0; i < i1; ++i) {
+                float* dst = dq + (s.start + i) * qd + head * d;
+                for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+              }
+              HeadOperands::transpose_into(dp, rows, kend, &ds_t);
+              gemm(ds_t.data(), kend, rows, q_t.data() + i0, L, d, part.data());
+              for (int64_t x = 0; x < kend * d; ++x) dk_h[x] += scale * part[x];
+              HeadOperands::transpose_into(p, rows, kend, &p_t);
+              gemm(p_t.data(), kend, rows, dout_t.data() + i0, L, d, part.data());
+              for (int64_t x = 0; x < kend * d; ++x) dv_h[x] += part[x];
+            }
+            for (int64_t i = 0; i < L; ++i) {
+              std::copy(dk_h.data() + i * d, dk_h.data() + (i + 1) * d,
+                        dk_heads.data() + (s.start + i) * qd + head * d);
+              std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d,
+                        dv_heads.data() + (s.start + i) * qd + head * d);
+            }
+          }
+        },
+        1, item_chunks(items));
+  }
+  // Sums each group's query heads (every row is some sequence's).
   pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t)
       for (int64_t g = 0; g < dims.kv_heads; ++g)

@@ -10,12 +10,28 @@
 
 namespace wenxin::train {
 
+namespace {
+
+// silu(gate)·up, elementwise in chunks across the pool.
+void activation(const FfnActs& acts, int64_t n, std::vector<float>* act, ThreadPool& pool) {
+  act->resize(n);
+  float* out = act->data();
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int) {
+        std::copy(acts.gate.data() + b, acts.gate.data() + e, out + b);
+        kernels::silu_mul_f32(out + b, acts.up.data() + b, e - b);
+      },
+      64);
+}
+
+}  // namespace
+
 void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const float* x, int64_t T,
                        const DropoutKey& key, float* y, FfnActs* acts, ThreadPool& pool) {
   const int64_t width = f.gate.out, hidden = f.gate.in;
   acts->gate.resize(T * width);
   acts->up.resize(T * width);
-  acts->act.resize(T * width);
   model::LinearInput in(x, T, hidden);  // quantized once for gate and up
   linear_forward_train(f.gate, in, acts->gate.data(), pool);
   linear_forward_train(f.up, in, acts->up.data(), pool);
@@ -38,13 +54,15 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
     lora_down(lora.up, x, T, hidden, key, acts->u_up.data(), pool);
     add(lora.up, &acts->u_up, 0, acts->up.data());
   }
-  std::copy(acts->gate.begin(), acts->gate.end(), acts->act.begin());
-  kernels::silu_mul_f32(acts->act.data(), acts->up.data(), T * width);
-  model::LinearInput act_in(acts->act.data(), T, width);
+  // silu(gate)·up is not kept: the backward recomputes it where it needs it (cheap, and a sixth of
+  // a dense layer's intermediates).
+  thread_local std::vector<float> act;
+  activation(*acts, T * width, &act, pool);
+  model::LinearInput act_in(act.data(), T, width);
   linear_forward_train(f.down, act_in, y, pool);
   if (lora.down.active()) {
     acts->u_down.resize(T * lora.down.rank);
-    lora_down(lora.down, acts->act.data(), T, width, key, acts->u_down.data(), pool);
+    lora_down(lora.down, act.data(), T, width, key, acts->u_down.data(), pool);
     lora_up(lora.down, acts->u_down.data(), T, 0, hidden, y, pool);
   }
 }
@@ -52,20 +70,35 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
 void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const float* x, int64_t T,
                         const DropoutKey& key, const FfnActs& acts, const float* dy, float* dx, ThreadPool& pool) {
   const int64_t width = f.gate.out, hidden = f.gate.in;
-  std::vector<float> dact(T * width);
+  // Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers through references.)
+  thread_local std::vector<float> t_dact, t_dgate, t_dup;
+  std::vector<float>& dact = t_dact;
+  std::vector<float>& dgate = t_dgate;
+  std::vector<float>& dup = t_dup;
+  dact.resize(T * width);
   linear_input_grad(f.down, dy, T, dact.data(), false, pool);
   if (lora.down.active()) {
     std::vector<float> du(T * lora.down.rank, 0.0f);
     lora_up_backward(lora.down, dy, acts.u_down.data(), T, 0, hidden, du.data(), pool);
-    lora_down_backward(lora.down, du.data(), acts.act.data(), T, width, key, dact.data(), pool);
+    std::vector<float> act;
+    activation(acts, T * width, &act, pool);
+    lora_down_backward(lora.down, du.data(), act.data(), T, width, key, dact.data(), pool);
   }
   // silu(g)·u: d/du = silu(g); d/dg = u · σ(g) · (1 + g · (1 − σ(g))).
-  std::vector<float> dgate(T * width), dup(T * width);
+  dgate.resize(T * width);
+  dup.resize(T * width);
+  const auto& K = kernels::active_kernels();
   pool.parallel_for(T * width, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) {
-      const float g = acts.gate[i], s = 1.0f / (1.0f + std::exp(-g));
-      dup[i] = dact[i] * g * s;
-      dgate[i] = dact[i] * acts.up[i] * s * (1.0f + g * (1.0f - s));
+    float neg_exp[256];  // e^−g through the vectorised exp, 256 at a time
+    for (int64_t i0 = b; i0 < e; i0 += 256) {
+      const int64_t n = std::min<int64_t>(256, e - i0);
+      for (int64_t i = 0; i < n; ++i) neg_exp[i] = -acts.gate[i0 + i];
+      K.exp_f32(neg_exp, neg_exp, n);
+      for (int64_t i = i0; i < i0 + n; ++i) {
+        const float g = acts.gate[i], s = 1.0f / (1.0f + neg_exp[i - i0]);
+        dup[i] = dact[i] * g * s;
+        dgate[i] = dact[i] * acts.up[i] * s * (1.0f + g * (1.0f - s));
+      }
     }
   });
   if (dx != nullptr) {

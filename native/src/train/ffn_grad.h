@@ -21,7 +21,7 @@ struct FfnLora {
 
 // What the backward of a SwiGLU block keeps from its forward.
 struct FfnActs {
-  std::vector<float> gate, up, act;  // [T, width]: gate(x), up(x) before the activation; silu(gate)·up
+  std::vector<float> gate, up;                         // [T, width]: gate(x), up(x) before the activation
   std::vector<float> u_gate, u_up, u_gate_up, u_down;  // LoRA's A·x, [T, rank]
 };
 

@@ -24,6 +24,16 @@ void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<
   });
 }
 
+// y[i] += x[i], in chunks across the pool.
+void add_rows(float* y, const float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) y[i] += x[i];
+      },
+      64);
+}
+
 // y = x·Wᵀ + LoRA, keeping LoRA's A·x in `u`.
 void project(const model::Linear& w, const LoraView& lora, model::LinearInput& in, int64_t T, const DropoutKey& key,
              float* y, std::vector<float>* u, ThreadPool& pool) {
@@ -54,7 +64,7 @@ int64_t vectors_bytes(const V&... v) {
 }
 
 int64_t ffn_acts_bytes(const FfnActs& a) {
-  return vectors_bytes(a.gate, a.up, a.act, a.u_gate, a.u_up, a.u_gate_up, a.u_down);
+  return vectors_bytes(a.gate, a.up, a.u_gate, a.u_up, a.u_gate_up, a.u_down);
 }
 
 }  // namespace
@@ -114,11 +124,16 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
   a.ctx.resize(T * qd);
   a.lse.resize(T * hp.num_heads);
-  attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
+  {
+    // On a quantized base the attention's forward stays float32 in bf16 compute too: the products after
+    // it quantize their input to int8 per row, and a bf16 rounding here flips whole int8 steps there.
+    const Bf16ComputeScope attention(bf16_compute() && w.o.format == WeightFormat::kFloat);
+    attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
+  }
   a.mid.resize(T * H);
   model::LinearInput ctx_in(a.ctx.data(), T, qd);
   project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);
-  for (int64_t i = 0; i < T * H; ++i) a.mid[i] += x[i];
+  add_rows(a.mid.data(), x, T * H, pool);
   a.ffn_in.resize(T * H);
   rmsnorm_rows(a.mid.data(), w.ffn_norm.data(), T, H, eps, a.ffn_in.data(), pool);
   if (w.is_moe) {
@@ -127,7 +142,7 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   } else {
     ffn_forward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, y, &a.mlp, pool);
   }
-  for (int64_t i = 0; i < T * H; ++i) y[i] += a.mid[i];
+  add_rows(y, a.mid.data(), T * H, pool);
 }
 
 void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
@@ -136,28 +151,32 @@ void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp
   const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();
   const float eps = hp.rms_norm_eps;
   // Feed-forward half: dmid = dy + ∂ffn/∂mid.
-  std::vector<float> dffn_in(T * H, 0.0f);
+  // The gradients' buffers are the thread's, reused from layer to layer and step to step (fresh ones
+  // would be fresh pages, cleared by the kernel, every layer).
+  thread_local std::vector<float> dffn_in, dmid, dctx, dq, dk, dv, dnormed;
+  dffn_in.assign(T * H, 0.0f);
   if (w.is_moe) {
     const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
     moe_backward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, a.moe, dy, dffn_in.data(), pool);
   } else {
     ffn_backward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, a.mlp, dy, dffn_in.data(), pool);
   }
-  std::vector<float> dmid(dy, dy + T * H);
+  dmid.assign(dy, dy + T * H);
   rmsnorm_backward(a.mid.data(), w.ffn_norm.data(), T, H, eps, dffn_in.data(), dmid.data(), true, pool);
 
   // Attention half.
-  std::vector<float> dctx(T * qd);
+  dctx.resize(T * qd);
   linear_input_grad(w.o, dmid.data(), T, dctx.data(), false, pool);
   project_lora_backward(w.o, lora.o, a.ctx.data(), T, ctx.dropout, dmid.data(), a.u_o, dctx.data(), pool);
-  std::vector<float> dq(T * qd), dk(T * kvd), dv(T * kvd);
+  dq.resize(T * qd);
+  dk.resize(T * kvd);
+  dv.resize(T * kvd);
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
   attention_backward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), dctx.data(),
                            dq.data(), dk.data(), dv.data(), pool);
   // RoPE is a rotation: its backward rotates back.
   rope_rows(dq.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
   rope_rows(dk.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
-  std::vector<float> dnormed;
   if (dx != nullptr) {
     dnormed.resize(T * H);
     linear_input_grad(w.q, dq.data(), T, dnormed.data(), false, pool);

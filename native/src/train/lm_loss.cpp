@@ -14,7 +14,14 @@ void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, fl
   const auto& K = kernels::active_kernels();
   constexpr int64_t kChunk = 256;  // 256 × vocab floats of logits at a time
   const int64_t V = head.out, n = static_cast<int64_t>(rows.row.size());
-  std::vector<float> x, y, logits, dy, dx;
+  // Reused: no fresh pages every chunk and step. (The pool's lambdas see the caller's buffers through
+  // references.)
+  thread_local std::vector<float> t_x, t_y, t_logits, t_dy, t_dx;
+  std::vector<float>& x = t_x;
+  std::vector<float>& y = t_y;
+  std::vector<float>& logits = t_logits;
+  std::vector<float>& dy = t_dy;
+  std::vector<float>& dx = t_dx;
   std::vector<double> row_loss;
   for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
     const int64_t c = std::min(kChunk, n - c0);

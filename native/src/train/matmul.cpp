@@ -1,7 +1,9 @@
 #include "train/matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
@@ -160,12 +162,61 @@ inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
   return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
 }
 
+// pack_panels_bf16's untransposed panels (the input gradient's) straight from q4 tiles of
+// kernels/interleaved_tiles.h (the table's `interleaved_q4_tiles`): per group of `pack_rows` rows and
+// 32-column block, the rows' fp16 scales, then four runs of 4 bytes per row, byte e of run j holding
+// values 8j + e (low nibble) and 8j + 4 + e (high nibble), each nibble − 8. A block's 16 possible
+// values are rounded to bf16 once; the same bf16 as dequantizing to float32 and rounding.
+bool pack_q4_tiles_bf16(const model::Linear& w, int64_t k0, int64_t k1, int64_t n0, int64_t n1, uint32_t* out) {
+  const auto& K = kernels::active_kernels();
+  const kernels::QuantizedMatrix& q = w.quantized;
+  if (w.format != WeightFormat::kQ4 || q.packed == nullptr || !K.interleaved_q4_tiles || n0 % kernels::kQBlock != 0 ||
+      q.k % kernels::kQBlock != 0)
+    return false;
+  const int64_t rows = K.pack_rows, nb = q.k / kernels::kQBlock, bb = K.pack_block_bytes_q4, kk = k1 - k0,
+                kp = (kk + 1) / 2;
+  // Row r's values in the 32-column block b, as bf16.
+  auto decode = [&](int64_t r, int64_t b, uint16_t* v) {
+    const uint8_t* tile = q.packed + ((r / rows) * nb + b) * bb;
+    uint16_t s;
+    std::memcpy(&s, tile + 2 * (r % rows), sizeof(s));
+    const float scale = f16_to_f32(s);
+    uint16_t lut[16];
+    for (int i = 0; i < 16; ++i) lut[i] = f32_to_bf16(static_cast<float>(i - 8) * scale);
+    const uint8_t* quants = tile + 2 * rows + (r % rows) * 4;
+    for (int j = 0; j < 4; ++j) {
+      const uint8_t* run = quants + j * 4 * rows;
+      for (int e = 0; e < 4; ++e) {
+        v[8 * j + e] = lut[run[e] & 0x0F];
+        v[8 * j + 4 + e] = lut[run[e] >> 4];
+      }
+    }
+  };
+  uint16_t lo[kernels::kQBlock], hi[kernels::kQBlock];
+  for (int64_t j0 = n0; j0 < n1; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n1 - j0);
+    uint32_t* panel = out + (j0 - n0) * kp;
+    for (int64_t qq = 0; qq < kp; ++qq) {
+      decode(k0 + 2 * qq, j0 / kernels::kQBlock, lo);
+      if (2 * qq + 1 < kk)
+        decode(k0 + 2 * qq + 1, j0 / kernels::kQBlock, hi);
+      else
+        std::fill(hi, hi + kernels::kQBlock, uint16_t{0});
+      uint32_t* dst = panel + qq * kPanel;
+      for (int64_t j = 0; j < cols; ++j) dst[j] = pair_of(lo[j], hi[j]);
+      for (int64_t j = cols; j < kPanel; ++j) dst[j] = 0;
+    }
+  }
+  return true;
+}
+
 // B's rows [k0, k1) and columns [n0, n1) as gemm_panels_bf16's panels (pairs of B's rows, the one past
 // k1 zero; columns past n1 zero), B = W or Wᵀ as in pack_panels; out[(q * kPanel + j)] is the pair of
 // column j at rows 2q, 2q + 1 of a panel. bf16 weights are copied as they are, the other formats go
 // through float32 (weight_window) and are rounded.
 void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64_t k1, int64_t n0, int64_t n1,
                       uint32_t* out, std::vector<float>& tmp) {
+  if (!transposed && pack_q4_tiles_bf16(w, k0, k1, n0, n1, out)) return;
   const int64_t kk = k1 - k0, kp = (kk + 1) / 2;
   const bool bf16 = w.format == WeightFormat::kFloat && w.weight.dtype == DType::kBF16;
   const auto* wb = static_cast<const uint16_t*>(w.weight.data);
@@ -224,11 +275,102 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
   }
 }
 
-// weight_product in bf16 (Bf16ComputeScope): `a` rounded to bf16 once, then the same blocks as float32.
+// How weight_product_bf16 splits c = a · B (B = W or Wᵀ, k × n): column blocks of `width`, each packed
+// `depth` deep at a time. As deep as ~384 KB of panels allows (the whole of k for the layers' products),
+// so a tile of c is written once per depth block: with thousands of rows, c's block no longer stays
+// in the cache from one depth block to the next.
+struct Bf16Plan {
+  int64_t k = 0, n = 0, width = 0, depth = 0;
+  int64_t blocks() const { return (n + width - 1) / width; }
+  int64_t depths() const { return (k + depth - 1) / depth; }
+  int64_t pairs(int64_t k0) const { return (std::min(k, k0 + depth) - k0 + 1) / 2; }
+  int64_t cols(int64_t b) const { return std::min(n, (b + 1) * width) - b * width; }
+  int64_t entries(int64_t b, int64_t k0) const { return (cols(b) + kPanel - 1) / kPanel * kPanel * pairs(k0); }
+  bool operator==(const Bf16Plan&) const = default;
+};
+
+Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& pool) {
+  constexpr int64_t kPackedBytes = 384 << 10;
+  Bf16Plan p;
+  p.k = transposed ? w.in : w.out;
+  p.n = transposed ? w.out : w.in;
+  // Panels a block: at most what fits kPackedBytes whole-deep (at least one), and at least four blocks a
+  // thread; among those, the widest whose blocks share out evenly: the threads finish together (two
+  // threads and eleven blocks would leave one idle for a block at the end of every product).
+  const int64_t panels = (p.n + kPanel - 1) / kPanel, threads = std::max(1, pool.size());
+  const int64_t most = std::clamp<int64_t>(
+      std::min(kPackedBytes / (2 * std::max<int64_t>(p.k, 1)) / kPanel, panels / (4 * threads)), 1, 8);
+  int64_t best = 1, best_span = INT64_MAX;
+  for (int64_t per = 1; per <= most; ++per) {
+    const int64_t blocks = (panels + per - 1) / per, span = (blocks + threads - 1) / threads * per;
+    if (span <= best_span) {
+      best = per;
+      best_span = span;
+    }
+  }
+  p.width = best * kPanel;
+  p.depth = std::clamp<int64_t>(kPackedBytes / (2 * p.width) / 2 * 2, 256, p.k + p.k % 2);
+  return p;
+}
+
+}  // namespace
+
+// One weight's panels in one direction, block by block as weight_product_bf16 walks them.
+struct KeptPanels::Entry {
+  const model::Linear* w = nullptr;
+  bool transposed = false;
+  Bf16Plan plan;
+  std::vector<std::vector<uint32_t>> blocks;  // [column block][depth block]
+};
+
+KeptPanels::KeptPanels() = default;
+KeptPanels::~KeptPanels() = default;
+
+void KeptPanels::add(const model::Linear& w, bool transposed, ThreadPool& pool) {
+  auto e = std::make_unique<Entry>();
+  e->w = &w;
+  e->transposed = transposed;
+  e->plan = bf16_plan(w, transposed, pool);
+  const Bf16Plan& p = e->plan;
+  e->blocks.resize(p.blocks() * p.depths());
+  for_each_block(p.blocks(), pool, [&](int64_t b) {
+    thread_local std::vector<float> tmp;
+    const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
+    for (int64_t d = 0; d < p.depths(); ++d) {
+      const int64_t k0 = d * p.depth;
+      std::vector<uint32_t>& out = e->blocks[b * p.depths() + d];
+      out.resize(p.entries(b, k0));
+      pack_panels_bf16(w, transposed, k0, std::min(p.k, k0 + p.depth), n0, n1, out.data(), tmp);
+    }
+  });
+  for (const auto& block : e->blocks) bytes_ += static_cast<int64_t>(block.size() * sizeof(uint32_t));
+  entries_.push_back(std::move(e));
+}
+
+bool KeptPanels::has(const model::Linear& w, bool transposed) const {
+  for (const auto& e : entries_)
+    if (e->w == &w && e->transposed == transposed) return true;
+  return false;
+}
+
+const KeptPanels::Entry* KeptPanels::find(const model::Linear& w, bool transposed, const ThreadPool& pool) const {
+  for (const auto& e : entries_)
+    if (e->w == &w && e->transposed == transposed && e->plan == bf16_plan(w, transposed, pool)) return e.get();
+
+  return nullptr;
+}
+
+namespace {
+
+thread_local const KeptPanels* t_kept = nullptr;
+
+// weight_product in bf16 (Bf16ComputeScope): `a` rounded to bf16 once, then blocks as bf16_plan says,
+// their panels packed here or, for a weight in `kept`, packed before.
 void weight_product_bf16(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
-                         ThreadPool& pool) {
+                         ThreadPool& pool, const KeptPanels::Entry* kept) {
   const auto& K = kernels::active_kernels();
-  const int64_t k = transposed ? w.in : w.out, n = transposed ? w.out : w.in, kpad = k + k % 2;
+  const Bf16Plan p = kept ? kept->plan : bf16_plan(w, transposed, pool);
+  const int64_t k = p.k, n = p.n, kpad = k + k % 2;
   thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
   rounded.resize(static_cast<size_t>(m * kpad));
   uint16_t* ab = rounded.data();
@@ -236,23 +378,27 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
     for (int64_t r = r0; r < r1; ++r) {
       const float* src = a + r * k;
       uint16_t* dst = ab + r * kpad;
-      for (int64_t p = 0; p < k; ++p) dst[p] = f32_to_bf16(src[p]);
+      for (int64_t q = 0; q < k; ++q) dst[q] = f32_to_bf16(src[q]);
       if (kpad > k) dst[k] = 0;
     }
   });
-  constexpr int64_t kDepth = 256;
-  const int64_t width = block_width(n, pool);
-  for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
+  for_each_block(p.blocks(), pool, [&](int64_t b) {
     thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
-    const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+    const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
     if (!accumulate)
       for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
-    for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
-      const int64_t k1 = std::min(k, k0 + kDepth), kp = (k1 - k0 + 1) / 2;
-      packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * kp);
-      pack_panels_bf16(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
-      K.gemm_panels_bf16(ab + k0, kpad, m, kp, reinterpret_cast<const uint16_t*>(packed.data()), n1 - n0, c + n0, n);
+    for (int64_t d = 0; d < p.depths(); ++d) {
+      const int64_t k0 = d * p.depth;
+      const uint32_t* panels = nullptr;
+      if (kept) {
+        panels = kept->blocks[b * p.depths() + d].data();
+      } else {
+        packed.resize(p.entries(b, k0));
+        pack_panels_bf16(w, transposed, k0, std::min(k, k0 + p.depth), n0, n1, packed.data(), tmp);
+        panels = packed.data();
+      }
+      K.gemm_panels_bf16(ab + k0, kpad, m, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels), n1 - n0, c + n0, n);
     }
   });
 }
@@ -262,7 +408,7 @@ thread_local bool t_bf16_compute = false;
 void product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
              ThreadPool& pool) {
   if (t_bf16_compute)
-    weight_product_bf16(w, transposed, a, m, c, accumulate, pool);
+    weight_product_bf16(w, transposed, a, m, c, accumulate, pool, t_kept ? t_kept->find(w, transposed, pool) : nullptr);
   else
     weight_product(w, transposed, a, m, c, accumulate, pool);
 }
@@ -271,6 +417,10 @@ void product(const model::Linear& w, bool transposed, const float* a, int64_t m,
 
 Bf16ComputeScope::Bf16ComputeScope(bool on) : previous_(t_bf16_compute) { t_bf16_compute = on; }
 Bf16ComputeScope::~Bf16ComputeScope() { t_bf16_compute = previous_; }
+bool bf16_compute() { return t_bf16_compute; }
+
+KeptPanelsScope::KeptPanelsScope(const KeptPanels* kept) : previous_(t_kept) { t_kept = kept; }
+KeptPanelsScope::~KeptPanelsScope() { t_kept = previous_; }
 
 void linear_input_grad(const model::Linear& w, const float* dy, int64_t T, float* dx, bool accumulate,
                        ThreadPool& pool) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "model/layers/linear.h"
@@ -30,6 +32,43 @@ class Bf16ComputeScope {
  private:
   bool previous_;
 };
+
+// Frozen weights' bf16 panels (bf16 compute), packed once and kept: for the LM head, whose products run
+// a chunk of rows at a time and would otherwise pack the whole weight again for every chunk. While a
+// KeptPanelsScope names it, the bf16 products through a weight it holds (in that direction) use them.
+class KeptPanels {
+ public:
+  KeptPanels();
+  ~KeptPanels();
+  KeptPanels(const KeptPanels&) = delete;
+  KeptPanels& operator=(const KeptPanels&) = delete;
+
+  // Packs W's panels for c = a·Wᵀ (`transposed`: the forward) or c = a·W (the input gradient).
+  void add(const model::Linear& w, bool transposed, ThreadPool& pool);
+  bool has(const model::Linear& w, bool transposed) const;
+  int64_t bytes() const { return bytes_; }
+
+  struct Entry;
+  const Entry* find(const model::Linear& w, bool transposed, const ThreadPool& pool) const;
+
+ private:
+  std::vector<std::unique_ptr<Entry>> entries_;
+  int64_t bytes_ = 0;
+};
+
+class KeptPanelsScope {
+ public:
+  explicit KeptPanelsScope(const KeptPanels* kept);
+  ~KeptPanelsScope();
+  KeptPanelsScope(const KeptPanelsScope&) = delete;
+  KeptPanelsScope& operator=(const KeptPanelsScope&) = delete;
+
+ private:
+  const KeptPanels* previous_;
+};
+
+// Whether a Bf16ComputeScope is on for this thread (read it on the caller's thread, not in the pool's).
+bool bf16_compute();
 
 // y[T, out] = x[T, in] · W[out, in]ᵀ (+ bias) for a frozen layer: float weights (exact float32
 // products) through gemm_panels, quantized ones through the inference kernels (model::linear_forward).

@@ -132,6 +132,13 @@ Status LoraTrainer::bind(TrainerOptions options) {
   return Status::ok();
 }
 
+void LoraTrainer::keep_head_panels(ThreadPool& pool) {
+  if (!compute_bf16_) return;
+  const model::Linear& head = model_.weights().lm_head;
+  if (!kept_.has(head, false)) kept_.add(head, false, pool);
+  if (head.format == WeightFormat::kFloat && !kept_.has(head, true)) kept_.add(head, true, pool);
+}
+
 Status LoraTrainer::prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
                             std::vector<float>* h) const {
   const Ernie45Hparams& hp = model_.hparams();
@@ -216,12 +223,18 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   if (rows.row.empty()) return Status(ErrorCode::kInvalidArgument, "the batch has no labelled token to learn from");
   const int64_t T = ctx.tokens, H = hp.hidden_size, L = hp.num_layers;
   const Bf16ComputeScope compute(compute_bf16_);
+  keep_head_panels(pool);
+  const KeptPanelsScope panels(&kept_);
 
   // Forward: keep each layer's input, and the intermediates of the layers the backward reaches
   // while they fit the budget (without checkpointing, all of them).
-  std::vector<std::vector<float>> inputs(L + 1);
+  // Their storage is the trainer's, reused from step to step: freed and allocated again, it would be
+  // fresh pages every step, each cleared by the kernel (a tenth of a step's CPU time).
+  std::vector<std::vector<float>>& inputs = inputs_;
+  inputs.resize(L + 1);
   inputs[0] = std::move(h0);
-  std::vector<LayerActs> kept(L);
+  std::vector<LayerActs>& kept = acts_;
+  kept.resize(L);
   std::vector<bool> is_kept(L, false);
   int64_t kept_bytes = 0;
   for (int64_t l = 0; l < L; ++l) {
@@ -238,23 +251,23 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
       kept[l] = {};
     }
   }
-  std::vector<float> dh(T * H, 0.0f), dx(T * H), scratch;
+  std::vector<float>& dh = dh_;
+  std::vector<float>& dx = dx_;
+  dh.assign(T * H, 0.0f);
+  dx.resize(T * H);
   lm_loss(w.lm_head, w.final_norm, hp.rms_norm_eps, inputs[L].data(), H, rows, scale, dh.data(), &loss->seq_loss, pool);
   sum_losses(loss);
-  inputs[L] = {};
 
   // Backward, a layer at a time, down to the lowest trainable one.
-  LayerActs recomputed;
   for (int64_t l = L - 1; l >= lowest_layer_; --l) {
     LayerActs* acts = &kept[l];
     if (!is_kept[l]) {
-      scratch.resize(T * H);
-      layer_forward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), scratch.data(), &recomputed, pool);
-      acts = &recomputed;
+      scratch_.resize(T * H);
+      layer_forward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), scratch_.data(), &recomputed_, pool);
+      acts = &recomputed_;
     }
     layer_backward_train(w.layers[l], hp, layers_[l], ctx, inputs[l].data(), *acts, dh.data(),
                          l > lowest_layer_ ? dx.data() : nullptr, pool);
-    kept[l] = {};
     std::swap(dh, dx);
   }
   return Status::ok();
@@ -270,6 +283,8 @@ Status LoraTrainer::evaluate(const TrainBatch& batch, BatchLoss* loss, ThreadPoo
   ctx.dropout.enabled = false;
   count_labels(rows, ctx.seqs.size(), loss);
   const Bf16ComputeScope compute(compute_bf16_);
+  keep_head_panels(pool);
+  const KeptPanelsScope panels(&kept_);
   std::vector<float> next(h.size());
   for (int64_t l = 0; l < hp.num_layers; ++l) {
     layer_forward_train(w.layers[l], hp, layers_[l], ctx, h.data(), next.data(), nullptr, pool);

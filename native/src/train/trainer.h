@@ -14,6 +14,7 @@
 #include "train/layer_grad.h"
 #include "train/lm_loss.h"
 #include "train/lora_param.h"
+#include "train/matmul.h"
 #include "wenxin/status.h"
 #include "wenxin/trainer.h"
 
@@ -42,6 +43,9 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
  private:
   LoraTrainer(const model::Ernie45Model& m) : model_(m) {}
   Status bind(TrainerOptions options);
+  // bf16 compute: packs the LM head's panels into kept_ once (both directions; a quantized head's
+  // forward keeps its int8 products).
+  void keep_head_panels(ThreadPool& pool);
   Status prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
                  std::vector<float>* h) const;
 
@@ -52,6 +56,12 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   bool checkpointing_ = true;
   int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
   bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
+  KeptPanels kept_;                // bf16 compute: the LM head's panels, packed at the first step
+  // accumulate's layer inputs, kept intermediates and gradients, reused from step to step.
+  std::vector<std::vector<float>> inputs_;
+  std::vector<LayerActs> acts_;
+  LayerActs recomputed_;
+  std::vector<float> dh_, dx_, scratch_;
   int64_t step_ = 0;
 };
 

@@ -391,16 +391,20 @@ export class Engine {
   }
 
   /**
-   * Sentence embeddings: final-norm hidden states, mean-pooled over tokens, L2-normalised. The
+   * Sentence embeddings: final-norm hidden states, mean-pooled over tokens, L2-normalised. Each
+   * input is a text or its token ids (encoded already, e.g. with `tokenizer.encodeAllAsync`). The
    * inputs are scheduled like prompts, beside running generations (which keep streaming); the
    * signal cancels the request at the next engine step.
    */
-  async embed(texts: string[], options: { signal?: AbortSignal } = {}): Promise<Float32Array[]> {
+  async embed(
+    texts: readonly (string | ArrayLike<number>)[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<Float32Array[]> {
     this.assertOpen();
     if (texts.length === 0) return [];
     const { signal } = options;
     const inputs = texts.map((t, i) => {
-      const ids = this.tokenizer.encode(t);
+      const ids = typeof t === "string" ? this.tokenizer.encode(t) : t;
       if (ids.length === 0) throw new WenxinError("ERR_WENXIN_INVALID_ARGUMENT", `text ${i} encodes to no tokens`);
       return this.toIds(ids, `texts[${i}]`);
     });
@@ -536,6 +540,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     this.native.close();
+    this.tokenizer.close();
     const closed = new WenxinError("ERR_WENXIN_ENGINE_CLOSED", "the engine was closed");
     for (const s of this.streams.values()) s.fail(closed);
     this.streams.clear();

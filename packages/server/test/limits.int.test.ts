@@ -4,7 +4,8 @@
 // embedding limits are server options.
 import { describe, expect, it } from "vitest";
 
-import { type HealthSample, probeHealth } from "./helpers/health_probe.js";
+import { maxCharsOf } from "../src/routes/prompt_length.js";
+import { type HealthSample, mainThreadCpuMs, probeHealth } from "./helpers/health_probe.js";
 import {
   MODEL_ID,
   postJson,
@@ -56,6 +57,42 @@ describe("a 4 MiB text", () => {
     expect(res.ms).toBeLessThan(5000);
     // within 1 s of the event loop's own time (helpers/health_probe.ts)
     expect(Math.max(...health.map((h) => h.loopMs))).toBeLessThan(1000);
+    expect(health.every((h) => h.status === 200)).toBe(true);
+  });
+});
+
+describe("a text just under the character bound", () => {
+  // It may fit the context, so it is tokenized (and refused after, having more tokens than the
+  // context): up to maxContext × the longest piece in characters, hundreds of milliseconds of
+  // encoding that must not run on the event loop.
+  it.each([
+    ["chat/completions", (text: string) => ({ model: MODEL_ID, messages: [{ role: "user", content: text }] })],
+    ["completions", (text: string) => ({ model: MODEL_ID, prompt: text })],
+  ])("is tokenized off the event loop by /v1/%s", async (route, body) => {
+    const bound = maxCharsOf(ctx.engine, ctx.engine.maxContext);
+    const text = "hello world ".repeat(Math.floor(bound / 12) - 8); // the chat template adds a few characters
+    const payload = body(text);
+    const health: HealthSample[] = [];
+    let done = false;
+    const probing = (async () => {
+      while (!done) {
+        health.push(await probeHealth(ctx.srv.url));
+        await new Promise((r) => setTimeout(r, 100)); // each probe costs this thread's CPU too
+      }
+    })();
+    const cpu0 = mainThreadCpuMs();
+    const res = await timedPost(route, payload);
+    const cpuMs = cpu0 === undefined ? undefined : mainThreadCpuMs()! - cpu0;
+    done = true;
+    await probing;
+    expect(res.status).toBe(400);
+    // refused on its token count, so it was tokenized
+    expect(res.json.error).toMatchObject({ code: "context_length_exceeded" });
+    expect(res.json.error.message).toMatch(/your prompt has \d+ tokens/);
+    // Encoding it takes ~0.5-1 s of one CPU; the event loop's thread spent a small part of that
+    // (the request's JSON, the template, the tokenizer thread's start on first use).
+    if (cpuMs !== undefined) expect(cpuMs).toBeLessThan(250);
+    expect(Math.max(...health.map((h) => h.loopMs))).toBeLessThan(250);
     expect(health.every((h) => h.status === 200)).toBe(true);
   });
 });

@@ -58,7 +58,14 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
   const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
-  std::vector<float> part_o(kvh * splits * T * G * d), part_m(kvh * splits * T * G), part_l(kvh * splits * T * G);
+  // Reused across layers and steps by the driving thread: the kernel writes every partial it owns.
+  thread_local std::vector<float> part_o_buf, part_m_buf, part_l_buf;
+  part_o_buf.resize(std::max(part_o_buf.size(), static_cast<size_t>(kvh * splits * T * G * d)));
+  part_m_buf.resize(std::max(part_m_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
+  part_l_buf.resize(std::max(part_l_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
+  float* part_o = part_o_buf.data();
+  float* part_m = part_m_buf.data();
+  float* part_l = part_l_buf.data();
   pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
     std::vector<const void*> kb, vb;
     std::vector<const float*> ks, vs;
@@ -106,7 +113,7 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
       a.q_stride = qd;
       a.q_pos = batch.positions[t0];
       const int64_t p = part(g, split, t0);
-      K.attention(a, {part_o.data() + p * d, part_m.data() + p, part_l.data() + p});
+      K.attention(a, {part_o + p * d, part_m + p, part_l + p});
     }
   });
 
@@ -127,7 +134,7 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
                 if (part_l[idx] == 0) continue;
                 const float w = std::exp(part_m[idx] - mx);
                 l += part_l[idx] * w;
-                K.axpy_f32(w, part_o.data() + idx * d, o, d);
+                K.axpy_f32(w, part_o + idx * d, o, d);
               }
               const float inv = 1.0f / l;
               for (int64_t i = 0; i < d; ++i) o[i] *= inv;

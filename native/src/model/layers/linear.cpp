@@ -10,16 +10,39 @@
 
 namespace wenxin::model {
 
+namespace {
+
+// Quantized-activation buffers given back by finished LinearInputs of this thread, reused (with their
+// capacity) by the next ones. A few are live at once (q/k/v's input, gate/up's, down's); MoE layers
+// make one per expert, so only the first kSpareInputs are kept.
+constexpr size_t kSpareInputs = 8;
+thread_local std::vector<std::unique_ptr<kernels::QuantizedActivations>> spare_inputs;
+
+}  // namespace
+
+LinearInput::~LinearInput() {
+  if (q_ && spare_inputs.size() < kSpareInputs) spare_inputs.push_back(std::move(q_));
+}
+
 const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
   if (!ready_) {
-    q_.resize(tokens_, k_);
+    if (!q_) {
+      if (spare_inputs.empty()) {
+        q_ = std::make_unique<kernels::QuantizedActivations>();
+      } else {
+        q_ = std::move(spare_inputs.back());
+        spare_inputs.pop_back();
+      }
+    }
+    q_->resize(tokens_, k_);
+    kernels::QuantizedActivations* q = q_.get();
     const auto& K = kernels::active_kernels();
     pool.parallel_for(tokens_, [&](int64_t b, int64_t e, int) {
-      for (int64_t t = b; t < e; ++t) K.quantize_row_q8(x_ + t * k_, t, &q_);
+      for (int64_t t = b; t < e; ++t) K.quantize_row_q8(x_ + t * k_, t, q);
     });
     ready_ = true;
   }
-  return q_;
+  return *q_;
 }
 
 int64_t weight_row_bytes(const Linear& layer) {

@@ -35,18 +35,24 @@ class LinearInput {
   // `adapters`: per token, the LoRA adapter id of its request (-1 or nullptr: none).
   LinearInput(const float* x, int64_t tokens, int64_t k, const int32_t* adapters = nullptr)
       : x_(x), tokens_(tokens), k_(k), adapters_(adapters) {}
+  ~LinearInput();
+  LinearInput(const LinearInput&) = delete;
+  LinearInput& operator=(const LinearInput&) = delete;
   const int32_t* adapters() const { return adapters_; }
   const float* data() const { return x_; }
   int64_t tokens() const { return tokens_; }
   const kernels::QuantizedActivations& quantized(ThreadPool& pool);
-  const kernels::QuantizedActivations& quantized_ready() const { return q_; }
+  const kernels::QuantizedActivations& quantized_ready() const { return *q_; }
 
  private:
   const float* x_;
   int64_t tokens_, k_;
   const int32_t* adapters_;
   bool ready_ = false;
-  kernels::QuantizedActivations q_;
+  // Taken from (and given back to) the constructing thread's spare buffers: a 512-token prefill
+  // quantizes ~11 MB of activations per layer, and fresh buffers that size are mapped, zeroed and
+  // page-faulted in again every time.
+  std::unique_ptr<kernels::QuantizedActivations> q_;
 };
 
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.

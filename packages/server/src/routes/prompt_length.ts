@@ -1,6 +1,6 @@
 /**
- * Refuses a text too long to fit the context before it is tokenized. Tokenizing costs tens of
- * microseconds per token on the event loop (a 4 MiB body: minutes), while no token spells more
+ * Refuses a text too long to fit the context before it is tokenized. Tokenizing costs microseconds
+ * to tens of microseconds per character (a 4 MiB body: minutes), while no token spells more
  * than the vocabulary's longest piece: a text longer than maxContext × that many characters cannot
  * encode to fewer than maxContext tokens, and is refused at the cost of reading its length.
  */
@@ -44,8 +44,12 @@ export function assertMayFitContext(engine: Engine, text: string, param: string)
     );
 }
 
-/** Tokenizes `text` once it is known it may fit the context. */
-export function encodeWithinContext(engine: Engine, text: string, param: string): number[] {
+/**
+ * Tokenizes `text` once it is known it may fit the context. A text that may is still up to
+ * maxContext × the longest piece in characters (~86,000 for 4096 tokens), which takes hundreds of
+ * milliseconds to encode: a long one is encoded on the tokenizer's worker thread, not the event loop.
+ */
+export async function encodeWithinContext(engine: Engine, text: string, param: string): Promise<number[]> {
   assertMayFitContext(engine, text, param);
-  return engine.tokenizer.encode(text);
+  return engine.tokenizer.encodeAsync(text);
 }

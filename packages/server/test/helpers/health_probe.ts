@@ -17,6 +17,20 @@ function mainThreadRunQueueNs(): number | undefined {
   }
 }
 
+/**
+ * Milliseconds the main thread (the event loop's) has spent on a CPU; undefined without /proc.
+ * Unlike wall time, it does not grow while the thread waits for a CPU that others hold.
+ */
+export function mainThreadCpuMs(): number | undefined {
+  try {
+    const [onCpuNs] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
+    const n = Number(onCpuNs);
+    return Number.isFinite(n) ? n / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface HealthSample {
   status: number;
   /** From sending the request to reading the whole answer. */

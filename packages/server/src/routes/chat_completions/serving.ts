@@ -56,7 +56,7 @@ export class ChatCompletionsServing {
     const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
     this.ctx.model.admission.assertFits(body.n ?? 1);
-    const prepared = this.prepare(engine, body);
+    const prepared = await this.prepare(engine, body);
     const warnings = await compileOutputConstraint(
       engine,
       prepared.prompt.constraint,
@@ -96,14 +96,14 @@ export class ChatCompletionsServing {
     return reply;
   }
 
-  private prepare(engine: Engine, body: ChatCompletionRequest): PreparedChat {
+  private async prepare(engine: Engine, body: ChatCompletionRequest): Promise<PreparedChat> {
     rejectUnsupportedSampling(body);
     const stop = stopStrings(body, this.ctx.options);
     if (body.top_logprobs != null && !body.logprobs)
       throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
     const template = this.ctx.model.requireChatTemplate(engine);
     const prompt = buildChatPrompt(template, toChatMessages(body.messages), chatPromptOptions(body));
-    const promptIds = encodeWithinContext(engine, prompt.text, "messages");
+    const promptIds = await encodeWithinContext(engine, prompt.text, "messages");
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
     const maxNewTokens = resolveMaxTokens(

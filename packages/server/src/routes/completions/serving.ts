@@ -46,7 +46,7 @@ export class CompletionsServing {
     const sequencesParam = list.length > 1 ? "prompt" : "n";
     this.ctx.model.admission.assertFits(list.length * n, sequencesParam);
     const stop = stopStrings(body, this.ctx.options);
-    const prompts = this.prepare(engine, body, list);
+    const prompts = await this.prepare(engine, body, list);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     const sse = body.stream ? openAiStream(reply, this.ctx.options.sseKeepAliveMs) : undefined;
     try {
@@ -125,7 +125,11 @@ export class CompletionsServing {
     return reply;
   }
 
-  private prepare(engine: Engine, body: CompletionRequest, list: (string | number[])[]): PreparedPrompt[] {
+  private async prepare(
+    engine: Engine,
+    body: CompletionRequest,
+    list: (string | number[])[],
+  ): Promise<PreparedPrompt[]> {
     rejectUnsupportedSampling(body);
     if (body.logprobs != null && body.echo)
       throw unsupported("echo", "echo together with logprobs (log-probabilities of the prompt)");
@@ -133,18 +137,20 @@ export class CompletionsServing {
     if (body.best_of != null && body.best_of !== (body.n ?? 1))
       throw unsupported("best_of", "best_of different from n");
     const vocab = engine.config.hparams.vocabSize;
-    return list.map((p, k) => {
-      const ids = typeof p === "string" ? encodeWithinContext(engine, p, "prompt") : p;
+    const prepared: PreparedPrompt[] = [];
+    for (const [k, p] of list.entries()) {
+      const ids = typeof p === "string" ? await encodeWithinContext(engine, p, "prompt") : p;
       if (ids.length === 0) throw badRequest(`prompt ${k} is empty`, "prompt");
       const bad = ids.find((id) => id >= vocab);
       if (bad !== undefined)
         throw badRequest(`prompt ${k} holds token id ${bad}, outside the vocabulary [0, ${vocab})`, "prompt");
       const text = typeof p === "string" ? p : engine.tokenizer.decode(ids);
-      return {
+      prepared.push({
         ids,
         text,
         maxNewTokens: resolveMaxTokens(ids.length, body.max_tokens, DEFAULT_MAX_TOKENS, engine.maxContext),
-      };
-    });
+      });
+    }
+    return prepared;
   }
 }

@@ -9,7 +9,6 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { badRequest, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
-import { forEachYielding } from "../../yielding.js";
 import { assertMayFitContext, maxCharsOf } from "../prompt_length.js";
 import { textInputList } from "../text_inputs.js";
 import type { EmbeddingList, EmbeddingRequest } from "./protocol.js";
@@ -30,14 +29,14 @@ export class EmbeddingsServing {
     if (body.dimensions != null && body.dimensions !== hidden)
       throw unsupported("dimensions", `dimensions other than the model's ${hidden}`);
     const texts = this.texts(engine, body.input);
-    const promptTokens = await this.countTokens(engine, texts);
+    const { ids, tokens: promptTokens } = await this.encode(engine, texts);
     const scope = new RequestScope(ROUTE, this.ctx, reply, request);
     // The engine runs each input as a sequence, like a prompt: the request counts that many, up to
     // all of them (a longer list then has the server to itself while it runs, and is not refused).
     await scope.admit(Math.min(texts.length, this.ctx.model.admission.maxConcurrency), "input");
     try {
       scope.countPrompt(promptTokens);
-      const vectors = await engine.embed(texts, { signal: scope.signal });
+      const vectors = await engine.embed(ids, { signal: scope.signal });
       const base64 = body.encoding_format === "base64";
       return {
         object: "list",
@@ -81,23 +80,20 @@ export class EmbeddingsServing {
   }
 
   /**
-   * Tokens of all inputs, within the per-request limit. Texts too long for the limit are refused on
-   * their length first; tokenizing stops at the first input past it, and lets the event loop turn
-   * every few milliseconds (up to the limit it takes tens of them).
+   * The inputs' token ids, within the per-request limit. Texts too long for the limit are refused
+   * on their length first; tokenizing stops at the first input past it, and runs on the
+   * tokenizer's worker thread when the texts are long (up to the limit it takes hundreds of
+   * milliseconds), not on the event loop. The engine embeds these ids: nothing is tokenized twice.
    */
-  private async countTokens(engine: Engine, texts: string[]): Promise<number> {
+  private async encode(engine: Engine, texts: string[]): Promise<{ ids: number[][]; tokens: number }> {
     const limit = this.ctx.options.maxEmbeddingTokens;
     const tooMany = (what: string) =>
       badRequest(`'input' has ${what}; this server embeds at most ${limit} tokens per request`, "input");
     const chars = texts.reduce((sum, t) => sum + t.length, 0);
     if (chars > maxCharsOf(engine, limit)) throw tooMany(`${chars} characters`);
-    let tokens = 0;
-    await forEachYielding(texts, (t) => {
-      tokens += engine.tokenizer.encode(t).length;
-      return tokens <= limit;
-    });
-    if (tokens > limit) throw tooMany(`more than ${limit} tokens`);
-    return tokens;
+    const encoded = await engine.tokenizer.encodeAllAsync(texts, { limit });
+    if (encoded.tokens > limit) throw tooMany(`more than ${limit} tokens`);
+    return encoded;
   }
 }
 

@@ -49,7 +49,7 @@ export class ResponsesServing {
   ): Promise<FastifyReply | ResponseObject> {
     const adapter = this.ctx.model.assertServes(body.model);
     const engine = this.ctx.model.requireEngine();
-    const prepared = this.prepare(engine, body);
+    const prepared = await this.prepare(engine, body);
     const warnings = await compileOutputConstraint(
       engine,
       prepared.prompt.constraint,
@@ -124,7 +124,7 @@ export class ResponsesServing {
     return entry;
   }
 
-  private prepare(engine: Engine, body: ResponseRequest): PreparedResponse {
+  private async prepare(engine: Engine, body: ResponseRequest): Promise<PreparedResponse> {
     if (body.background) throw unsupported("background", "background responses");
     if (body.conversation != null) throw unsupported("conversation", "conversation objects (use previous_response_id)");
     if (body.top_logprobs)
@@ -160,7 +160,7 @@ export class ResponsesServing {
         thinking: thinkingSwitch(undefined, body.reasoning?.effort),
       }),
     );
-    const promptIds = encodeWithinContext(engine, prompt.text, "input");
+    const promptIds = await encodeWithinContext(engine, prompt.text, "input");
     const maxNewTokens = resolveMaxTokens(
       promptIds.length,
       body.max_output_tokens,

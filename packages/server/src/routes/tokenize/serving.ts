@@ -1,7 +1,8 @@
 /**
  * /tokenize and /detokenize (vLLM's): the token ids a prompt or a conversation becomes, exactly as
  * /v1/completions and /v1/chat/completions encode them, and the text ids decode to. Texts too long
- * for the context are refused before they are tokenized, as on the generation routes.
+ * for the context are refused before they are tokenized, as on the generation routes; long ones are
+ * tokenized off the event loop.
  */
 import { type Engine } from "@wenxin/engine";
 import { buildChatPrompt } from "@wenxin/engine/internal";
@@ -16,13 +17,13 @@ import type { DetokenizeRequest, DetokenizeResponse, TokenizeRequest, TokenizeRe
 export class TokenizationServing {
   constructor(private readonly ctx: ServingContext) {}
 
-  tokenize(body: TokenizeRequest): TokenizeResponse {
+  async tokenize(body: TokenizeRequest): Promise<TokenizeResponse> {
     const engine = this.engineFor(body.model);
     const text = "prompt" in body ? body.prompt : this.renderChat(engine, body);
     const param = "prompt" in body ? "prompt" : "messages";
     assertMayFitContext(engine, text, param);
     const addSpecial = body.add_special_tokens ?? "prompt" in body;
-    const tokens = engine.tokenizer.encode(text, { addSpecialTokens: addSpecial });
+    const tokens = await engine.tokenizer.encodeAsync(text, { addSpecialTokens: addSpecial });
     return {
       count: tokens.length,
       max_model_len: engine.maxContext,
