@@ -1,7 +1,9 @@
 #include "train/lora_compute.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "kernels/kernels.h"
 #include "train/matmul.h"
 
 namespace wenxin::train {
@@ -41,6 +43,34 @@ const float* dropped(const LoraView& v, const float* x, int64_t T, int64_t in, c
   return buf->data();
 }
 
+// c[r][n] += Σ_t s[t][r] · b[t][n] (s [T, r] narrow, b [T, n], both row-major): the LoRA gradients'
+// sums over tokens. s is transposed (small); b's rows are copied into gemm_panels' panels, 32 columns
+// at a time across the pool, instead of transposing the whole of b.
+void sum_over_tokens(const float* s, int64_t T, int64_t r, const float* b, int64_t n, float* c, ThreadPool& pool) {
+  constexpr int64_t kPanel = kernels::kGemmPanel;
+  thread_local std::vector<float> t_s_t;
+  std::vector<float>& s_t = t_s_t;
+  s_t.resize(r * T);
+  transpose(s, T, r, s_t.data(), pool);
+  const auto& K = kernels::active_kernels();
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  pool.parallel_for(
+      panels,
+      [&](int64_t p0, int64_t p1, int) {
+        thread_local std::vector<float> panel;
+        panel.resize(T * kPanel);
+        for (int64_t p = p0; p < p1; ++p) {
+          const int64_t j0 = p * kPanel, cols = std::min(kPanel, n - j0);
+          for (int64_t t = 0; t < T; ++t) {
+            std::copy(b + t * n + j0, b + t * n + j0 + cols, panel.data() + t * kPanel);
+            std::fill(panel.data() + t * kPanel + cols, panel.data() + (t + 1) * kPanel, 0.0f);
+          }
+          K.gemm_panels(s_t.data(), T, r, T, panel.data(), cols, c + j0, n);
+        }
+      },
+      1, static_cast<int>(std::clamp<int64_t>(panels, 1, 0xFFFF)));
+}
+
 }  // namespace
 
 void lora_down(const LoraView& v, const float* x, int64_t T, int64_t in, const DropoutKey& key, float* u,
@@ -60,13 +90,14 @@ void lora_up_backward(const LoraView& v, const float* dy, const float* u, int64_
                       float* du, ThreadPool& pool) {
   if (T == 0) return;
   const int64_t r = v.rank;
-  thread_local std::vector<float> dy_t, u_t, b_t;  // reused: no fresh pages every call
-  dy_t.resize(out * T);
-  u_t.resize(r * T);
+  thread_local std::vector<float> g_t, b_t;  // reused: no fresh pages every call
+  // grad_B[o][r] += scaling · Σ_t dy[t][o] u[t][r], summed as its transpose [r][out].
+  g_t.assign(r * out, 0.0f);
+  sum_over_tokens(u, T, r, dy, out, g_t.data(), pool);
+  float* grad_b = v.grad_b + b_row0 * r;
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t j = 0; j < r; ++j) grad_b[o * r + j] += v.scaling * g_t[j * out + o];
   b_t.resize(r * out);
-  transpose(dy, T, out, dy_t.data(), pool);
-  transpose(u, T, r, u_t.data(), pool);
-  matmul_nt(dy_t.data(), out, T, u_t.data(), r, v.grad_b + b_row0 * r, v.scaling, true, pool);
   transpose(v.b + b_row0 * r, out, r, b_t.data(), pool);
   matmul_nt(dy, T, out, b_t.data(), r, du, v.scaling, true, pool);
 }
@@ -77,12 +108,8 @@ void lora_down_backward(const LoraView& v, const float* du, const float* x, int6
   const int64_t r = v.rank;
   std::vector<float> factors, buf;
   const float* xd = dropped(v, x, T, in, key, &factors, &buf, pool);
-  thread_local std::vector<float> du_t, x_t, a_t, part;  // reused: no fresh pages every call
-  du_t.resize(r * T);
-  x_t.resize(in * T);
-  transpose(du, T, r, du_t.data(), pool);
-  transpose(xd, T, in, x_t.data(), pool);
-  matmul_nt(du_t.data(), r, T, x_t.data(), in, v.grad_a, 1.0f, true, pool);
+  thread_local std::vector<float> a_t, part;          // reused: no fresh pages every call
+  sum_over_tokens(du, T, r, xd, in, v.grad_a, pool);  // grad_A[r][i] += Σ_t du[t][r] x[t][i]
   if (dx == nullptr) return;
   a_t.resize(in * r);
   transpose(v.a, r, in, a_t.data(), pool);

@@ -162,12 +162,61 @@ inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
   return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
 }
 
+// pack_panels_bf16's untransposed panels (the input gradient's) straight from q4 tiles of
+// kernels/interleaved_tiles.h (the table's `interleaved_q4_tiles`): per group of `pack_rows` rows and
+// 32-column block, the rows' fp16 scales, then four runs of 4 bytes per row, byte e of run j holding
+// values 8j + e (low nibble) and 8j + 4 + e (high nibble), each nibble − 8. A block's 16 possible
+// values are rounded to bf16 once; the same bf16 as dequantizing to float32 and rounding.
+bool pack_q4_tiles_bf16(const model::Linear& w, int64_t k0, int64_t k1, int64_t n0, int64_t n1, uint32_t* out) {
+  const auto& K = kernels::active_kernels();
+  const kernels::QuantizedMatrix& q = w.quantized;
+  if (w.format != WeightFormat::kQ4 || q.packed == nullptr || !K.interleaved_q4_tiles || n0 % kernels::kQBlock != 0 ||
+      q.k % kernels::kQBlock != 0)
+    return false;
+  const int64_t rows = K.pack_rows, nb = q.k / kernels::kQBlock, bb = K.pack_block_bytes_q4, kk = k1 - k0,
+                kp = (kk + 1) / 2;
+  // Row r's values in the 32-column block b, as bf16.
+  auto decode = [&](int64_t r, int64_t b, uint16_t* v) {
+    const uint8_t* tile = q.packed + ((r / rows) * nb + b) * bb;
+    uint16_t s;
+    std::memcpy(&s, tile + 2 * (r % rows), sizeof(s));
+    const float scale = f16_to_f32(s);
+    uint16_t lut[16];
+    for (int i = 0; i < 16; ++i) lut[i] = f32_to_bf16(static_cast<float>(i - 8) * scale);
+    const uint8_t* quants = tile + 2 * rows + (r % rows) * 4;
+    for (int j = 0; j < 4; ++j) {
+      const uint8_t* run = quants + j * 4 * rows;
+      for (int e = 0; e < 4; ++e) {
+        v[8 * j + e] = lut[run[e] & 0x0F];
+        v[8 * j + 4 + e] = lut[run[e] >> 4];
+      }
+    }
+  };
+  uint16_t lo[kernels::kQBlock], hi[kernels::kQBlock];
+  for (int64_t j0 = n0; j0 < n1; j0 += kPanel) {
+    const int64_t cols = std::min(kPanel, n1 - j0);
+    uint32_t* panel = out + (j0 - n0) * kp;
+    for (int64_t qq = 0; qq < kp; ++qq) {
+      decode(k0 + 2 * qq, j0 / kernels::kQBlock, lo);
+      if (2 * qq + 1 < kk)
+        decode(k0 + 2 * qq + 1, j0 / kernels::kQBlock, hi);
+      else
+        std::fill(hi, hi + kernels::kQBlock, uint16_t{0});
+      uint32_t* dst = panel + qq * kPanel;
+      for (int64_t j = 0; j < cols; ++j) dst[j] = pair_of(lo[j], hi[j]);
+      for (int64_t j = cols; j < kPanel; ++j) dst[j] = 0;
+    }
+  }
+  return true;
+}
+
 // B's rows [k0, k1) and columns [n0, n1) as gemm_panels_bf16's panels (pairs of B's rows, the one past
 // k1 zero; columns past n1 zero), B = W or Wᵀ as in pack_panels; out[(q * kPanel + j)] is the pair of
 // column j at rows 2q, 2q + 1 of a panel. bf16 weights are copied as they are, the other formats go
 // through float32 (weight_window) and are rounded.
 void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64_t k1, int64_t n0, int64_t n1,
                       uint32_t* out, std::vector<float>& tmp) {
+  if (!transposed && pack_q4_tiles_bf16(w, k0, k1, n0, n1, out)) return;
   const int64_t kk = k1 - k0, kp = (kk + 1) / 2;
   const bool bf16 = w.format == WeightFormat::kFloat && w.weight.dtype == DType::kBF16;
   const auto* wb = static_cast<const uint16_t*>(w.weight.data);
