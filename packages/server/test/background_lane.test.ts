@@ -1,7 +1,7 @@
 // BackgroundLane: background work (the output of requests whose clients lagged) gets one piece per
 // turn of the event loop, so that what arrives meanwhile (a socket's data, a timer) is served
 // between two pieces, never after all of them.
-import { createServer, connect } from "node:net";
+import { createServer, connect, type Socket } from "node:net";
 
 import { describe, expect, it } from "vitest";
 
@@ -34,7 +34,7 @@ describe("BackgroundLane", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
     const client = connect(port, "127.0.0.1");
-    const accepted = await new Promise<import("node:net").Socket>((r) => server.once("connection", r));
+    const accepted = await new Promise<Socket>((r) => server.once("connection", r));
     let pieces = 0;
     let seenAfter: number | undefined;
     accepted.once("data", () => (seenAfter = pieces));
