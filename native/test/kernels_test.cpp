@@ -222,7 +222,7 @@ void test_dequantize(const KernelTable& ref, const KernelTable& isa, const QWeig
 
 void test_quantized(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t K : {32, 64, 96, 160, 1056}) {
-    for (int64_t T : {1, 2, 3, 5, 6, 9, 13, 16, 17, 35}) {
+    for (int64_t T : {1, 2, 3, 5, 6, 9, 13, 16, 17, 35, 67}) {
       const auto x = random_floats(T * K);
       QuantizedActivations qa, qb;
       qa.resize(T, K);

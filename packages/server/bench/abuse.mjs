@@ -19,19 +19,24 @@
 //   flock /tmp/wenxin-bench.lock pnpm --filter @wenxin/server bench:abuse [--threads 2 --json]
 //   node packages/server/bench/abuse.mjs [--model DIR | --bench-model] [--normal 200 --seconds 30] ...
 //
+// The abusive requests are sent from a child process (abuse_sender.mjs), their bodies built before
+// the window: sending a 4 MiB body from this process held the event loop that also times the normal
+// requests for 35-80 ms.
+//
 // Reports, per phase: normal requests' TTFT p50/p99 and failures, /health latency throughout
-// (probed every 250 ms), what each abusive request got, how many abusive connections the server
-// cut off; the load average, CPU and kernel path. Passes (exit 0) when no normal request failed,
+// (probed every 250 ms), this process's own event-loop delay, what each abusive request got, how
+// many abusive connections the server cut off; the load average, CPU and kernel path. Passes (exit 0) when no normal request failed,
 // the abuse phase's TTFT p99 is within 2× of the baseline's, /health always answered within 1 s,
 // every abusive request got one of its statuses and the server came back to idle. Everything is
 // bounded: counts are fixed, and the run is stopped (exit 2) after `--deadline` seconds.
+import { fork } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 
 import { systemInfo } from "@wenxin/engine";
 
-import { abusiveRequests, healthProbe, round, sendAbusive, slowHeaders, stalledStreams } from "./abuse_clients.mjs";
+import { healthProbe, loopDelay, round, slowHeaders, spread, stalledStreams } from "./abuse_clients.mjs";
 import { quantile, REPO_ROOT, scrapeMetrics, startServeProcess, streamChat, userMessage } from "./bench_client.mjs";
 import { resolveBenchModel } from "./bench_model.mjs";
 
@@ -106,17 +111,6 @@ const normalRequest = (phase, i) => ({
   temperature: 0.8,
   seed: i,
 });
-
-/** `count` calls of `fn(i)` spread evenly over `ms`, the first at once; resolves with their results. */
-async function spread(count, ms, fn) {
-  const started = performance.now();
-  const runs = [];
-  for (let i = 0; i < count; i++) {
-    await sleep(started + (i * ms) / count - performance.now());
-    runs.push(fn(i));
-  }
-  return Promise.all(runs);
-}
 
 function normalSummary(results) {
   const ok = results.filter((r) => r.ok);
@@ -205,8 +199,35 @@ async function idleState() {
   }
 }
 
+/**
+ * The abusive requests' child process (abuse_sender.mjs), their bodies built; `go()` starts
+ * sending them over the window and resolves with their results.
+ */
+async function abusiveSender({ each, depth }) {
+  const child = fork(path.join(path.dirname(new URL(import.meta.url).pathname), "abuse_sender.mjs"), [], {
+    serialization: "advanced",
+  });
+  process.once("exit", () => child.kill());
+  const next = () =>
+    new Promise((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`the abusive sender exited (${code})`)));
+    });
+  const ready = next();
+  child.send({ url: server.url, modelName: MODEL_NAME, depth, each, windowMs: WINDOW_MS });
+  await ready;
+  return {
+    async go() {
+      const done = next();
+      child.send({ go: true });
+      return (await done).results;
+    },
+  };
+}
+
 let exitCode = 0;
 const health = healthProbe(server.url);
+const clientLoop = loopDelay();
 try {
   const warm = await streamChat(server.url, normalRequest("warm-up", 0));
   if (!warm.ok) throw new Error(`warm-up request failed: ${warm.error}`);
@@ -216,6 +237,7 @@ try {
     await spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("baseline", i))),
   );
   const baselineHealth = health.summary(baselineStart, Date.now());
+  const baselineClientLoop = clientLoop.summary(baselineStart, Date.now());
   log(
     `baseline: ${baseline.sent} normal (${baseline.failed} failed), TTFT p50 ${baseline.ttft_p50_ms} ms p99 ${baseline.ttft_p99_ms} ms max ${baseline.ttft_max_ms} ms; ` +
       `/health p99 ${baselineHealth.p99_ms} ms max ${baselineHealth.max_ms} ms`,
@@ -232,14 +254,14 @@ try {
     settledS = round((performance.now() - t) / 1000, 1);
     log(`${args.stalled} stalled clients had all fallen behind after ${settledS} s: ${JSON.stringify(settledAs)}`);
   }
+  const each = Number(args.each);
+  const sender = await abusiveSender({ each, depth: Number(args["schema-depth"]) });
   // Opened with the window: the server cuts them off after its request timeout (60-90 s).
   const loris = slowHeaders(server.url, { count: Number(args.loris) });
   const windowStart = Date.now();
-  const kinds = abusiveRequests({ modelName: MODEL_NAME, depth: Number(args["schema-depth"]) });
-  const each = Number(args.each);
   const [normalResults, abuseResults] = await Promise.all([
     spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("abuse", i))),
-    spread(each * kinds.length, WINDOW_MS, (i) => sendAbusive(server.url, kinds[i % kinds.length], i)),
+    sender.go(),
   ]);
   const abused = normalSummary(normalResults);
   const connections = {
@@ -251,10 +273,12 @@ try {
   stalled.destroy();
   loris.destroy();
   const abuseHealth = { whole_phase: health.summary(abuseStart, Date.now()), window: health.summary(windowStart) };
+  const abuseClientLoop = clientLoop.summary(windowStart, Date.now());
   const requests = abuseSummary(abuseResults);
   log(
     `abuse: ${abused.sent} normal (${abused.failed} failed), TTFT p50 ${abused.ttft_p50_ms} ms p99 ${abused.ttft_p99_ms} ms max ${abused.ttft_max_ms} ms; ` +
-      `/health p99 ${abuseHealth.whole_phase.p99_ms} ms max ${abuseHealth.whole_phase.max_ms} ms (${abuseHealth.whole_phase.failures} failed)`,
+      `/health p99 ${abuseHealth.whole_phase.p99_ms} ms max ${abuseHealth.whole_phase.max_ms} ms (${abuseHealth.whole_phase.failures} failed); ` +
+      `this client's event loop late by up to ${abuseClientLoop.max_ms} ms`,
   );
   for (const [kind, k] of Object.entries(requests))
     log(
@@ -288,7 +312,7 @@ try {
       ramp: args.ramp,
       stream_idle_timeout_s: Number(args["stream-idle-timeout"]),
     },
-    baseline: { normal: baseline, health: baselineHealth },
+    baseline: { normal: baseline, health: baselineHealth, client_loop_delay: baselineClientLoop },
     abuse: {
       stalled_settled_s: settledS,
       stalled_settled_as: settledAs,
@@ -296,6 +320,7 @@ try {
       ttft_p99_ratio: round(ratio, 2),
       ttft_max_ratio: round(abused.ttft_max_ms / baseline.ttft_max_ms, 2),
       health: abuseHealth,
+      client_loop_delay: abuseClientLoop,
       requests,
       connections,
     },

@@ -193,12 +193,32 @@ export function abusiveRequests({ modelName, depth, bodyLimit = 4 * 1024 * 1024,
   ];
 }
 
-/** Sends one abusive request; resolves with { kind, ok, status, ms, error }. */
-export async function sendAbusive(url, c, i) {
+/** `count` calls of `fn(i)` spread evenly over `ms`, the first at once; resolves with their results. */
+export async function spread(count, ms, fn) {
   const started = performance.now();
+  const runs = [];
+  for (let i = 0; i < count; i++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, started + (i * ms) / count - performance.now())));
+    runs.push(fn(i));
+  }
+  return Promise.all(runs);
+}
+
+/** Request `i` of kind `c`, its body serialised (a Buffer) before it is sent. */
+export function prepareAbusive(c, i) {
+  return { ...c, bytes: Buffer.from(JSON.stringify(c.body(i))) };
+}
+
+/**
+ * Sends one abusive request prepared by `prepareAbusive`; resolves with { kind, ok, status, ms,
+ * error, at } (`at`: when it was sent, ms since the epoch, as performance.timeOrigin + now()).
+ */
+export async function sendAbusive(url, c) {
+  const started = performance.now();
+  const at = performance.timeOrigin + started;
   try {
     const route = c.route ?? "/v1/chat/completions";
-    const payload = JSON.stringify(c.body(i));
+    const payload = c.bytes;
     const res = c.oversize ? await postOversize(url, route, payload) : await postJson(url, route, payload);
     const ok = c.statuses.includes(res.status);
     return {
@@ -207,10 +227,40 @@ export async function sendAbusive(url, c, i) {
       status: res.status,
       ms: performance.now() - started,
       error: ok ? null : `got ${res.status}: ${res.text.slice(0, 200)}`,
+      at,
     };
   } catch (err) {
-    return { kind: c.kind, ok: false, status: 0, ms: performance.now() - started, error: describeError(err) };
+    return { kind: c.kind, ok: false, status: 0, ms: performance.now() - started, error: describeError(err), at };
   }
+}
+
+/**
+ * This process's own event-loop delay: a timer every `everyMs` notes how late it ran, when later
+ * than `overMs`. The benchmark's clients share one event loop, so a delay here is time the
+ * measured requests could not be timed or read, whatever the server did.
+ */
+export function loopDelay({ everyMs = 5, overMs = 15 } = {}) {
+  const late = [];
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const ms = now - last - everyMs;
+    if (ms > overMs) late.push({ at: Date.now() - ms, ms });
+    last = now;
+  }, everyMs);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    /** The delays that began between `since` and `until` (ms since the epoch). */
+    summary(since = 0, until = Infinity) {
+      const within = late.filter((l) => l.at >= since && l.at <= until).map((l) => l.ms);
+      return {
+        [`over_${overMs}ms`]: within.length,
+        total_ms: round(within.reduce((a, b) => a + b, 0)),
+        max_ms: round(Math.max(0, ...within)),
+      };
+    },
+  };
 }
 
 /**

@@ -156,10 +156,10 @@ function authHeaders(apiKey) {
 // request queued behind 200 others on a 2-core machine can wait that long before its answer starts.
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
-/** POSTs `payload` (a string) and resolves with the request and its response (body unread). */
+/** POSTs `payload` (a string or a Buffer) and resolves with the request and its response (body unread). */
 function post(url, route, payload, headers = {}) {
   return new Promise((resolve, reject) => {
-    const bytes = Buffer.from(payload);
+    const bytes = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
     const req = http.request(`${url}${route}`, {
       method: "POST",
       agent,
@@ -264,10 +264,15 @@ export async function streamChat(url, body, { apiKey, disconnectAfter } = {}) {
 
 /** A plain (non-streaming) JSON POST; resolves with { status, json, text }. */
 export async function postJson(url, route, body, { apiKey, headers = {} } = {}) {
-  const { res } = await post(url, route, typeof body === "string" ? body : JSON.stringify(body), {
-    ...authHeaders(apiKey),
-    ...headers,
-  });
+  const { res } = await post(
+    url,
+    route,
+    typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    {
+      ...authHeaders(apiKey),
+      ...headers,
+    },
+  );
   const text = await readAll(res);
   let json;
   try {
@@ -337,7 +342,7 @@ export function malformedRequests({ modelName, bodyLimit = 4 * 1024 * 1024, apiK
  */
 export function postOversize(url, route, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const bytes = Buffer.from(body);
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
     const req = http.request(`${url}${route}`, {
       method: "POST",
       headers: { "content-type": "application/json", "content-length": bytes.length, ...headers },

@@ -13,6 +13,7 @@ import { pino, type Logger } from "pino";
 import { Authenticator } from "./auth.js";
 import { clip, MESSAGE_CHARS, QUOTE_CHARS, URL_CHARS } from "./clip.js";
 import { ApiError, toApiError } from "./errors.js";
+import { registerJsonBodies } from "./json_body.js";
 import { registerChatCompletions } from "./routes/chat_completions/router.js";
 import { registerCompletions } from "./routes/completions/router.js";
 import { registerEmbeddings } from "./routes/embeddings/router.js";
@@ -62,8 +63,7 @@ export function buildApp(ctx: ServingContext, logger: Logger): FastifyInstance {
   });
   const auth = new Authenticator(ctx.options);
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string" }, app.getDefaultJsonParser("error", "error"));
+  registerJsonBodies(app);
 
   // A preflight carries no credentials: the key check lets it through to this plugin.
   if (ctx.options.cors.length > 0)

@@ -89,6 +89,9 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
   const loadStarted = performance.now();
   model.ready.then(
     (e) => {
+      // Long prompts are tokenized on a worker thread: start it (and its copy of the tokenizer)
+      // now rather than with the first long prompt.
+      e.tokenizer.startThread();
       logger.info(
         { model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) },
         "model loaded",

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/avx2/avx2.h"
 #include "kernels/gemv_segments.h"
@@ -15,7 +16,118 @@ namespace {
 
 #include "kernels/avx2/packed_tile.inc"
 
-// Element idx of a row in the plain q4 layout, as its nibble (q + 8).
+// Prefill q8 (T >= kPrefillTokens): |x| of the activations is made once per call (`ax`, [T][k]), so a
+// step is sign, maddubs, madd, add per 32 products with no vpabsb per token and step; the element loop
+// is unrolled only twice, so 4 int32 + 4 float accumulators, 2 weight registers, 2 + 2 activation
+// broadcasts and the ones stay in the 16 ymm registers (a full unroll spilled a third of its values).
+template <int G, int TT>
+void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0, const uint8_t* packed, int64_t g0,
+                     int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const int64_t k = x.k, nb = x.blocks();
+  constexpr int64_t bb = tile_block_bytes(false);
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  __m256 accf[G][TT];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) accf[g][t] = _mm256_setzero_ps();
+  const uint8_t* base[G];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) base[g] = packed + (g0 + g) * nb * bb;
+  for (int64_t b = 0; b < nb; ++b) {
+    const int8_t* xq[TT];
+    const int8_t* aq[TT];
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      xq[t] = x.q.data() + (t0 + t) * k + b * kQBlock;
+      aq[t] = ax + (t0 + t) * k + b * kQBlock;
+    }
+    __m256i acc[G][TT];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) acc[g][t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+    for (int j = 0; j < 8; ++j) {
+      __m256i xb[TT], ab[TT];
+#pragma GCC unroll 4
+      for (int t = 0; t < TT; ++t) {
+        xb[t] = broadcast4(xq[t] + 4 * j);
+        ab[t] = broadcast4(aq[t] + 4 * j);
+      }
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m256i v =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base[g] + b * bb + kTileScaleBytes + 32 * j));
+#pragma GCC unroll 4
+        for (int t = 0; t < TT; ++t)
+          acc[g][t] = _mm256_add_epi32(
+              acc[g][t], _mm256_madd_epi16(_mm256_maddubs_epi16(ab[t], _mm256_sign_epi8(v, xb[t])), ones16));
+      }
+    }
+    __m256 sw[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+      sw[g] = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base[g] + b * bb)));
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      const __m256 sx = _mm256_set1_ps(x.scale[(t0 + t) * nb + b]);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g)
+        accf[g][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[g][t]), _mm256_mul_ps(sw[g], sx), accf[g][t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const int64_t row0 = (g0 + g) * kTileRows;
+    const int64_t lo = n0 > row0 ? n0 : row0, hi = n1 < row0 + kTileRows ? n1 : row0 + kTileRows;
+#pragma GCC unroll 4
+    for (int t = 0; t < TT; ++t) {
+      float* dst = y + (t0 + t) * ldy;
+      if (lo == row0 && hi == row0 + kTileRows) {
+        _mm256_storeu_ps(dst + row0, accf[g][t]);
+      } else {
+        alignas(32) float tmp[kTileRows];
+        _mm256_store_ps(tmp, accf[g][t]);
+        for (int64_t r = lo; r < hi; ++r) dst[r] = tmp[r - row0];
+      }
+    }
+  }
+}
+
+constexpr int64_t kPrefillTokens = 32;
+
+void q8_prefill(const QuantizedActivations& x, const uint8_t* packed, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  const int64_t T = x.rows, k = x.k;
+  thread_local std::vector<int8_t> ax_buf;
+  if (ax_buf.size() < static_cast<size_t>(T * k)) ax_buf.resize(T * k);
+  int8_t* ax = ax_buf.data();
+  const int8_t* q = x.q.data();
+  int64_t i = 0;
+  for (; i + 32 <= T * k; i += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(ax + i),
+                        _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i))));
+  for (; i < T * k; ++i) ax[i] = static_cast<int8_t>(q[i] < 0 ? -q[i] : q[i]);  // |q| <= 127
+  const int64_t ga = n0 / kTileRows, gb = (n1 + kTileRows - 1) / kTileRows;
+  // Token rows in blocks of 32 (their activations stay in L1/L2), then row-group pairs, then the block's
+  // tokens two at a time: each weight tile stays in L1 across the token block.
+  constexpr int64_t kTokenBlock = 32;
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+    const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
+    int64_t g = ga;
+    for (; g + 2 <= gb; g += 2) {
+      int64_t t = t0;
+      for (; t + 2 <= t1; t += 2) q8_prefill_tile<2, 2>(x, ax, t, packed, g, n0, n1, y, ldy);
+      if (t < t1) q8_prefill_tile<2, 1>(x, ax, t, packed, g, n0, n1, y, ldy);
+    }
+    for (; g < gb; ++g) {
+      int64_t t = t0;
+      for (; t + 2 <= t1; t += 2) q8_prefill_tile<1, 2>(x, ax, t, packed, g, n0, n1, y, ldy);
+      if (t < t1) q8_prefill_tile<1, 1>(x, ax, t, packed, g, n0, n1, y, ldy);
+    }
+  }
+}
+
 }  // namespace
 
 void repack(const QuantizedMatrix& w, bool q4, uint8_t* out) {
@@ -36,6 +148,8 @@ void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& 
                  int64_t ldy) {
   if (q4)
     packed_gemm_typed<true>(x, w.packed, n0, n1, y, ldy);
+  else if (x.rows >= kPrefillTokens)
+    q8_prefill(x, w.packed, n0, n1, y, ldy);
   else
     packed_gemm_typed<false>(x, w.packed, n0, n1, y, ldy);
 }

@@ -339,6 +339,15 @@ export class WenxinTokenizer {
     return { ids, tokens };
   }
 
+  /**
+   * Starts the worker thread of `encodeAsync` now: it builds its copy of the tokenizer (hundreds of
+   * milliseconds of a CPU for a 100k vocabulary), which the first long text would otherwise wait
+   * for. A server calls this once its model is loaded.
+   */
+  startThread(): void {
+    this.thread.warm();
+  }
+
   /** Stops the tokenizer's worker thread, if it started (it never keeps the process alive). */
   close(): void {
     this.thread.close();

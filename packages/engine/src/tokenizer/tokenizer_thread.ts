@@ -74,6 +74,11 @@ export class TokenizerThread {
     });
   }
 
+  /** Starts the worker now (it builds its copy of the tokenizer then), rather than on the first job. */
+  warm(): void {
+    this.start();
+  }
+
   /** Stops the worker; jobs still queued or running fail. */
   close(): void {
     const err = new WenxinError("ERR_WENXIN_ABORTED", "the tokenizer thread was closed");

@@ -87,6 +87,15 @@ describe("WenxinTokenizer off the event loop", () => {
     );
   });
 
+  it("can start its worker before the first job", async () => {
+    const tok = await WenxinTokenizer.fromDirectory(DENSE_DIR);
+    tok.startThread();
+    tok.startThread(); // once is enough; a second call changes nothing
+    const text = longText(5000);
+    expect(await tok.encodeAsync(text)).toEqual(tok.encode(text));
+    tok.close();
+  });
+
   it("starts a new worker after close()", async () => {
     const tok = await WenxinTokenizer.fromDirectory(DENSE_DIR);
     const text = longText(5000);
