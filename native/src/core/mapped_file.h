@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "wenxin/status.h"
@@ -55,5 +56,11 @@ size_t page_size();
 // re-read from the file if touched again): for weights copied elsewhere at load. POSIX: madvise
 // MADV_DONTNEED; Windows: nothing (the pages stay in the working set until trimmed).
 void release_mapped_pages(const void* p, size_t bytes);
+
+// Zeroed memory for weights repacked at load (the kernels' tiles), freed with the last owner. POSIX: an
+// anonymous mapping that starts on a 2 MB boundary and asks for transparent huge pages (MADV_HUGEPAGE),
+// before anything touches it: with THP in `madvise` mode (the usual default) a decode GEMV streaming
+// 4 KB pages spends its time in TLB misses. Windows: plain heap memory.
+std::shared_ptr<uint8_t> allocate_weight_buffer(size_t bytes);
 
 }  // namespace wenxin

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <new>
 
 #include "core/mapped_file.h"
 #include "core/mapping_guard.h"
@@ -61,6 +63,9 @@ Status MappedFile::open(const std::string& path) {
     ::close(fd);
     return Status(ErrorCode::kInvalidFile, "cannot mmap " + path + ": " + std::strerror(err));
   }
+  // Huge pages where the page cache holds (or its readahead reads) 2 MB folios: a decode step streams
+  // every weight, and on 4 KB pages it pays a TLB miss per page. Advisory: refused or unsupported is fine.
+  madvise(p, static_cast<size_t>(st.st_size), MADV_HUGEPAGE);
   file_ = fd;  // kept open for check_intact()'s size re-check
   size_ = static_cast<size_t>(st.st_size);
   data_ = static_cast<const uint8_t*>(p);
@@ -90,6 +95,23 @@ void release_mapped_pages(const void* p, size_t bytes) {
   const uintptr_t a = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
   const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + bytes) / page * page;
   if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_DONTNEED);
+}
+
+std::shared_ptr<uint8_t> allocate_weight_buffer(size_t bytes) {
+  constexpr size_t kHuge = size_t{2} << 20;
+  const size_t page = page_size();
+  const size_t size = (std::max<size_t>(bytes, 1) + page - 1) / page * page;
+  // Over-reserve by 2 MB, keep the aligned part: only whole aligned 2 MB ranges can be huge pages. The
+  // tail is not rounded up to 2 MB (it stays in small pages rather than costing a whole huge page).
+  void* raw = mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
+  if (aligned > start) munmap(raw, aligned - start);
+  const uintptr_t end = start + size + kHuge;
+  if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
+  madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);
+  return std::shared_ptr<uint8_t>(reinterpret_cast<uint8_t*>(aligned), [size](uint8_t* p) { munmap(p, size); });
 }
 
 }  // namespace wenxin

@@ -98,6 +98,10 @@ size_t page_size() {
 
 void release_mapped_pages(const void*, size_t) {}
 
+std::shared_ptr<uint8_t> allocate_weight_buffer(size_t bytes) {
+  return std::shared_ptr<uint8_t>(new uint8_t[bytes > 0 ? bytes : 1](), std::default_delete<uint8_t[]>());
+}
+
 }  // namespace wenxin
 
 #endif

@@ -402,19 +402,22 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
         1, item_chunks(items));
   }
   // Sums each group's query heads (every row is some sequence's).
-  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t g = 0; g < dims.kv_heads; ++g)
-        for (int64_t c = 0; c < d; ++c) {
-          float sk = 0, sv = 0;
-          for (int64_t hh = g * group; hh < (g + 1) * group; ++hh) {
-            sk += dk_heads[t * qd + hh * d + c];
-            sv += dv_heads[t * qd + hh * d + c];
-          }
-          dk[t * kvd + g * d + c] = sk;
-          dv[t * kvd + g * d + c] = sv;
-        }
-  });
+  pool.parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t)
+          for (int64_t g = 0; g < dims.kv_heads; ++g)
+            for (int64_t c = 0; c < d; ++c) {
+              float sk = 0, sv = 0;
+              for (int64_t hh = g * group; hh < (g + 1) * group; ++hh) {
+                sk += dk_heads[t * qd + hh * d + c];
+                sv += dv_heads[t * qd + hh * d + c];
+              }
+              dk[t * kvd + g * d + c] = sk;
+              dv[t * kvd + g * d + c] = sv;
+            }
+      },
+      1, kLoopChunks);
 }
 
 }  // namespace wenxin::train

@@ -22,7 +22,7 @@ void activation(const FfnActs& acts, int64_t n, std::vector<float>* act, ThreadP
         std::copy(acts.gate.data() + b, acts.gate.data() + e, out + b);
         kernels::silu_mul_f32(out + b, acts.up.data() + b, e - b);
       },
-      64);
+      64, kLoopChunks);
 }
 
 }  // namespace
@@ -88,19 +88,22 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
   dgate.resize(T * width);
   dup.resize(T * width);
   const auto& K = kernels::active_kernels();
-  pool.parallel_for(T * width, [&](int64_t b, int64_t e, int) {
-    float neg_exp[256];  // e^−g through the vectorised exp, 256 at a time
-    for (int64_t i0 = b; i0 < e; i0 += 256) {
-      const int64_t n = std::min<int64_t>(256, e - i0);
-      for (int64_t i = 0; i < n; ++i) neg_exp[i] = -acts.gate[i0 + i];
-      K.exp_f32(neg_exp, neg_exp, n);
-      for (int64_t i = i0; i < i0 + n; ++i) {
-        const float g = acts.gate[i], s = 1.0f / (1.0f + neg_exp[i - i0]);
-        dup[i] = dact[i] * g * s;
-        dgate[i] = dact[i] * acts.up[i] * s * (1.0f + g * (1.0f - s));
-      }
-    }
-  });
+  pool.parallel_for(
+      T * width,
+      [&](int64_t b, int64_t e, int) {
+        float neg_exp[256];  // e^−g through the vectorised exp, 256 at a time
+        for (int64_t i0 = b; i0 < e; i0 += 256) {
+          const int64_t n = std::min<int64_t>(256, e - i0);
+          for (int64_t i = 0; i < n; ++i) neg_exp[i] = -acts.gate[i0 + i];
+          K.exp_f32(neg_exp, neg_exp, n);
+          for (int64_t i = i0; i < i0 + n; ++i) {
+            const float g = acts.gate[i], s = 1.0f / (1.0f + neg_exp[i - i0]);
+            dup[i] = dact[i] * g * s;
+            dgate[i] = dact[i] * acts.up[i] * s * (1.0f + g * (1.0f - s));
+          }
+        }
+      },
+      1, kLoopChunks);
   if (dx != nullptr) {
     linear_input_grad(f.gate, dgate.data(), T, dx, true, pool);
     linear_input_grad(f.up, dup.data(), T, dx, true, pool);
@@ -142,13 +145,16 @@ void moe_forward_train(const model::MoeBlock& m, const model::MoeRouting& routin
   const auto& K = kernels::active_kernels();
   const int64_t E = static_cast<int64_t>(m.experts.size()), k = routing.top_k;
   acts->probs.resize(T * E);
-  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) {
-      for (int64_t e = 0; e < E; ++e)
-        acts->probs[t * E + e] = K.dot_f32(x + t * hidden, m.router.data() + e * hidden, hidden);
-      kernels::softmax_f32(acts->probs.data() + t * E, E);
-    }
-  });
+  pool.parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t) {
+          for (int64_t e = 0; e < E; ++e)
+            acts->probs[t * E + e] = K.dot_f32(x + t * hidden, m.router.data() + e * hidden, hidden);
+          kernels::softmax_f32(acts->probs.data() + t * E, E);
+        }
+      },
+      1, kLoopChunks);
   acts->chosen.resize(T * k);
   acts->weights.resize(T * k);
   acts->denom.resize(T);
@@ -237,27 +243,30 @@ void moe_backward_train(const model::MoeBlock& m, const model::MoeRouting& routi
   }
   if (dx == nullptr) return;
   // Through the weights: w_j = p_j / Z over the chosen (Z = their sum, clamped at norm_min), then the softmax.
-  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    std::vector<float> dp(E), dlogit(E);
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* p = acts.probs.data() + t * E;
-      const float* dw = dweights.data() + t * k;
-      const int32_t* ch = acts.chosen.data() + t * k;
-      std::fill(dp.begin(), dp.end(), 0.0f);
-      const float z = acts.denom[t];
-      if (z >= static_cast<float>(routing.norm_min)) {
-        float dot = 0;
-        for (int64_t j = 0; j < k; ++j) dot += dw[j] * p[ch[j]];
-        for (int64_t j = 0; j < k; ++j) dp[ch[j]] = dw[j] / z - dot / (z * z);
-      } else {
-        for (int64_t j = 0; j < k; ++j) dp[ch[j]] = dw[j] / static_cast<float>(routing.norm_min);
-      }
-      float pdp = 0;
-      for (int64_t e = 0; e < E; ++e) pdp += p[e] * dp[e];
-      for (int64_t e = 0; e < E; ++e) dlogit[e] = p[e] * (dp[e] - pdp);
-      for (int64_t e = 0; e < E; ++e) K.axpy_f32(dlogit[e], m.router.data() + e * hidden, dx + t * hidden, hidden);
-    }
-  });
+  pool.parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1, int) {
+        std::vector<float> dp(E), dlogit(E);
+        for (int64_t t = t0; t < t1; ++t) {
+          const float* p = acts.probs.data() + t * E;
+          const float* dw = dweights.data() + t * k;
+          const int32_t* ch = acts.chosen.data() + t * k;
+          std::fill(dp.begin(), dp.end(), 0.0f);
+          const float z = acts.denom[t];
+          if (z >= static_cast<float>(routing.norm_min)) {
+            float dot = 0;
+            for (int64_t j = 0; j < k; ++j) dot += dw[j] * p[ch[j]];
+            for (int64_t j = 0; j < k; ++j) dp[ch[j]] = dw[j] / z - dot / (z * z);
+          } else {
+            for (int64_t j = 0; j < k; ++j) dp[ch[j]] = dw[j] / static_cast<float>(routing.norm_min);
+          }
+          float pdp = 0;
+          for (int64_t e = 0; e < E; ++e) pdp += p[e] * dp[e];
+          for (int64_t e = 0; e < E; ++e) dlogit[e] = p[e] * (dp[e] - pdp);
+          for (int64_t e = 0; e < E; ++e) K.axpy_f32(dlogit[e], m.router.data() + e * hidden, dx + t * hidden, hidden);
+        }
+      },
+      1, kLoopChunks);
 }
 
 }  // namespace wenxin::train

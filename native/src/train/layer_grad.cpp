@@ -18,10 +18,13 @@ float inverse_rms(const float* x, int64_t n, float eps) {  // as kernels::rmsnor
 void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<float>& cos,
                const std::vector<float>& sin, ThreadPool& pool) {
   const int64_t half = d / 2;
-  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t)
-      kernels::rope_interleaved_f32(x + t * heads * d, heads, d, cos.data() + t * half, sin.data() + t * half);
-  });
+  pool.parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t)
+          kernels::rope_interleaved_f32(x + t * heads * d, heads, d, cos.data() + t * half, sin.data() + t * half);
+      },
+      1, kLoopChunks);
 }
 
 // y[i] += x[i], in chunks across the pool.
@@ -31,7 +34,7 @@ void add_rows(float* y, const float* x, int64_t n, ThreadPool& pool) {
       [&](int64_t b, int64_t e, int) {
         for (int64_t i = b; i < e; ++i) y[i] += x[i];
       },
-      64);
+      64, kLoopChunks);
 }
 
 // y = x·Wᵀ + LoRA, keeping LoRA's A·x in `u`.
@@ -79,29 +82,35 @@ int64_t acts_bytes(const LayerActs& a) {
 }
 
 void rmsnorm_rows(const float* x, const float* w, int64_t rows, int64_t n, float eps, float* y, ThreadPool& pool) {
-  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) kernels::rmsnorm_f32(x + r * n, w, n, eps, y + r * n);
-  });
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) kernels::rmsnorm_f32(x + r * n, w, n, eps, y + r * n);
+      },
+      1, kLoopChunks);
 }
 
 void rmsnorm_backward(const float* x, const float* w, int64_t rows, int64_t n, float eps, const float* dy, float* dx,
                       bool accumulate, ThreadPool& pool) {
   // y = w ⊙ x·r, r = 1/√(mean(x²) + ε): with g = w ⊙ dy, dx = r·g − x·(r³/n)·Σ g·x.
-  pool.parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t row = r0; row < r1; ++row) {
-      const float* xr = x + row * n;
-      const float* dyr = dy + row * n;
-      float* dxr = dx + row * n;
-      const float r = inverse_rms(xr, n, eps);
-      double gx = 0;
-      for (int64_t i = 0; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
-      const float c = static_cast<float>(gx) * r * r * r / static_cast<float>(n);
-      for (int64_t i = 0; i < n; ++i) {
-        const float v = r * w[i] * dyr[i] - xr[i] * c;
-        dxr[i] = accumulate ? dxr[i] + v : v;
-      }
-    }
-  });
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t row = r0; row < r1; ++row) {
+          const float* xr = x + row * n;
+          const float* dyr = dy + row * n;
+          float* dxr = dx + row * n;
+          const float r = inverse_rms(xr, n, eps);
+          double gx = 0;
+          for (int64_t i = 0; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
+          const float c = static_cast<float>(gx) * r * r * r / static_cast<float>(n);
+          for (int64_t i = 0; i < n; ++i) {
+            const float v = r * w[i] * dyr[i] - xr[i] * c;
+            dxr[i] = accumulate ? dxr[i] + v : v;
+          }
+        }
+      },
+      1, kLoopChunks);
 }
 
 void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,

@@ -22,14 +22,17 @@ void dropout_factors(const LoraView& v, int64_t T, int64_t in, const DropoutKey&
   out->resize(T * in);
   const float keep_scale = 1.0f / (1.0f - v.dropout);
   const auto threshold = static_cast<uint64_t>(static_cast<double>(v.dropout) * 16777216.0);
-  pool.parallel_for(T, [&](int64_t t0, int64_t t1, int) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const uint64_t token = key.tokens ? static_cast<uint64_t>(key.tokens[t]) : static_cast<uint64_t>(t);
-      const uint64_t base = mix(mix(key.seed ^ (v.stream * 0x9E3779B97F4A7C15ull)) ^ token);
-      for (int64_t i = 0; i < in; ++i)
-        (*out)[t * in + i] = (mix(base + static_cast<uint64_t>(i)) >> 40) >= threshold ? keep_scale : 0.0f;
-    }
-  });
+  pool.parallel_for(
+      T,
+      [&](int64_t t0, int64_t t1, int) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const uint64_t token = key.tokens ? static_cast<uint64_t>(key.tokens[t]) : static_cast<uint64_t>(t);
+          const uint64_t base = mix(mix(key.seed ^ (v.stream * 0x9E3779B97F4A7C15ull)) ^ token);
+          for (int64_t i = 0; i < in; ++i)
+            (*out)[t * in + i] = (mix(base + static_cast<uint64_t>(i)) >> 40) >= threshold ? keep_scale : 0.0f;
+        }
+      },
+      1, kLoopChunks);
 }
 
 // x with dropout applied, or x itself when p = 0 (then `factors` stays empty).

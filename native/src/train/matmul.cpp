@@ -35,26 +35,32 @@ void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t 
         [&](int64_t r0, int64_t r1, int) {
           K.gemm_float(x + r0 * k, r1 - r0, k, w, DType::kF32, row_bytes, 0, n, out + r0 * n, n);
         },
-        4);
+        4, kLoopChunks);
   } else {
     pool.parallel_for(
-        n, [&](int64_t n0, int64_t n1, int) { K.gemm_float(x, rows, k, w, DType::kF32, row_bytes, n0, n1, out, n); },
-        4);
+        n, [&](int64_t n0, int64_t n1, int) { K.gemm_float(x, rows, k, w, DType::kF32, row_bytes, n0, n1, out, n); }, 4,
+        kLoopChunks);
   }
   if (direct) return;
-  pool.parallel_for(rows * n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) y[i] = (accumulate ? y[i] : 0.0f) + alpha * out[i];
-  });
+  pool.parallel_for(
+      rows * n,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) y[i] = (accumulate ? y[i] : 0.0f) + alpha * out[i];
+      },
+      1, kLoopChunks);
 }
 
 void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPool& pool) {
   constexpr int64_t kBlock = 32;
-  pool.parallel_for((cols + kBlock - 1) / kBlock, [&](int64_t b0, int64_t b1, int) {
-    for (int64_t r0 = 0; r0 < rows; r0 += kBlock)
-      for (int64_t c0 = b0 * kBlock; c0 < std::min(cols, b1 * kBlock); c0 += kBlock)
-        for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c)
-          for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r) out[c * rows + r] = in[r * cols + c];
-  });
+  pool.parallel_for((cols + kBlock - 1) / kBlock,
+                    [&](int64_t b0, int64_t b1, int) {
+                      for (int64_t r0 = 0; r0 < rows; r0 += kBlock)
+                        for (int64_t c0 = b0 * kBlock; c0 < std::min(cols, b1 * kBlock); c0 += kBlock)
+                          for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c)
+                            for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r)
+                              out[c * rows + r] = in[r * cols + c];
+                    },
+                    1, kLoopChunks);
 }
 
 namespace {
@@ -374,14 +380,17 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
   thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
   rounded.resize(static_cast<size_t>(m * kpad));
   uint16_t* ab = rounded.data();
-  pool.parallel_for(m, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const float* src = a + r * k;
-      uint16_t* dst = ab + r * kpad;
-      for (int64_t q = 0; q < k; ++q) dst[q] = f32_to_bf16(src[q]);
-      if (kpad > k) dst[k] = 0;
-    }
-  });
+  pool.parallel_for(
+      m,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const float* src = a + r * k;
+          uint16_t* dst = ab + r * kpad;
+          for (int64_t q = 0; q < k; ++q) dst[q] = f32_to_bf16(src[q]);
+          if (kpad > k) dst[k] = 0;
+        }
+      },
+      1, kLoopChunks);
   for_each_block(p.blocks(), pool, [&](int64_t b) {
     thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;

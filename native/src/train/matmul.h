@@ -11,6 +11,11 @@
 
 namespace wenxin::train {
 
+// Chunks a thread for the training's loops over rows and elements: the pool's threads claim chunks,
+// so when one thread is late (waking, or descheduled on a busy machine) the other takes over most of
+// its share instead of finishing its own half and spinning until the late one's half is done.
+inline constexpr int kLoopChunks = 8;
+
 // y[rows, n] = alpha · x[rows, k] · w[n, k]ᵀ, added to y when `accumulate`. Both row-major float32.
 void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t n, float* y, float alpha,
                bool accumulate, ThreadPool& pool);

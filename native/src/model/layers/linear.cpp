@@ -100,7 +100,7 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
   if (K.repack == nullptr || (layer->format != WeightFormat::kQ8 && !q4)) return;
   if (layer->quantized.packed != nullptr) return;  // mapped from a checkpoint saved in these tiles
   const int64_t n = layer->out, k = layer->in, nb = k / kernels::kQBlock;
-  auto packed = std::make_shared<std::vector<uint8_t>>(kernels::packed_bytes(K, q4, n, k));
+  std::shared_ptr<uint8_t> packed = allocate_weight_buffer(kernels::packed_bytes(K, q4, n, k));  // huge pages
   // Row groups are independent: split them over the pool.
   const int64_t rows = K.pack_rows, groups = (n + rows - 1) / rows;
   pool.parallel_for(groups, [&](int64_t g0, int64_t g1, int) {
@@ -109,7 +109,7 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
     part.n = r1 - r0;
     part.data += r0 * (q4 ? kernels::q4_row_bytes(k) : k);
     part.block_scale += r0 * nb;
-    K.repack(part, q4, packed->data() + g0 * nb * kernels::packed_block_bytes(K, q4));
+    K.repack(part, q4, packed.get() + g0 * nb * kernels::packed_block_bytes(K, q4));
   });
   if (release_plain) {
     if (layer->storage) {
@@ -120,7 +120,7 @@ void repack_linear(Linear* layer, ThreadPool& pool, bool release_plain) {
     layer->quantized.data = nullptr;
     layer->quantized.block_scale = nullptr;
   }
-  layer->quantized.packed = packed->data();
+  layer->quantized.packed = packed.get();
   layer->packed = std::move(packed);
 }
 

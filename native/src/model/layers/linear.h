@@ -22,7 +22,7 @@ struct Linear {
   TensorView weight;                                    // kFloat: [out, in], PyTorch layout
   kernels::QuantizedMatrix quantized;                   // the other formats
   std::shared_ptr<const std::vector<uint8_t>> storage;  // owns the quantized bytes and scales
-  std::shared_ptr<const std::vector<uint8_t>> packed;   // the active ISA's tiles, when it has its own layout
+  std::shared_ptr<const uint8_t> packed;                // the active ISA's tiles, when it has its own layout
   std::vector<float> bias;                              // empty when the layer has none
   std::vector<LoraSlot> lora;                           // loaded adapters' deltas for this layer
   int64_t out = 0;
