@@ -546,6 +546,17 @@ export class Engine {
     this.streams.clear();
   }
 
+  /**
+   * Gives the native sampler the tokens' byte strings, which constrained generation needs, now
+   * rather than on the first constrained request (it is built on the calling thread: tens of
+   * milliseconds for a small vocabulary, more for ERNIE's 100k). A server calls it once the model
+   * is loaded; doing it again costs nothing.
+   */
+  prepareVocabulary(): void {
+    this.assertOpen();
+    this.sendVocabulary();
+  }
+
   /** Gives the native side the tokens' byte strings, once, before the first constrained request. */
   private sendVocabulary(): void {
     if (this.vocabularySent) return;

@@ -26,6 +26,8 @@ export class RequestScope {
   /** What pauses the request's engine work while its client lags, and resumes it. */
   private lagHandlers: { pause(): void; resume(): void } | undefined;
   private gone = false;
+  /** Set once the client lagged: from then on the request's output is handled in the background lane. */
+  private lagged = false;
   private readonly backoff = new LagBackoff();
   /** What the socket had taken (handed to the kernel) when the request last resumed. */
   private sentAtResume: number | undefined;
@@ -117,7 +119,22 @@ export class RequestScope {
     return (this.yielded ??= this.yieldSlots(stream).finally(() => (this.yielded = undefined)));
   }
 
+  /** True once the request's client lagged (as the engine's background class: for good). */
+  get background(): boolean {
+    return this.lagged;
+  }
+
+  /**
+   * Resolves when the request's next engine output may be handled: at once for a request whose
+   * client never lagged; for one that did, on a turn of the event loop of its own
+   * (`ServingContext.background`), so that it never holds the loop beside other requests' work.
+   */
+  handleNext(): Promise<void> | undefined {
+    return this.lagged ? this.ctx.background.turn() : undefined;
+  }
+
   private async yieldSlots(stream: SseStream): Promise<void> {
+    this.lagged = true;
     this.lagHandlers?.pause(); // before the slots go: no one else's slot is shared with work still running
     this.release?.();
     this.release = undefined;

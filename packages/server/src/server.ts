@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 
 import { AdmissionQueue } from "./admission.js";
+import { BackgroundLane } from "./background_lane.js";
 import { buildApp } from "./app.js";
 import { ServerMetrics } from "./metrics.js";
 import { parseServerOptions, type ServerOptions, type ServerOptionsInput } from "./options.js";
@@ -84,7 +85,7 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
       "client read nothing for the stream idle timeout: disconnected",
     ),
   );
-  const app = buildApp({ model, metrics, options, stalls }, logger);
+  const app = buildApp({ model, metrics, options, stalls, background: new BackgroundLane() }, logger);
 
   const loadStarted = performance.now();
   model.ready.then(
@@ -92,6 +93,12 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
       // Long prompts are tokenized on a worker thread: start it (and its copy of the tokenizer)
       // now rather than with the first long prompt.
       e.tokenizer.startThread();
+      // and the tokens' byte strings that constrained decoding needs, rather than with the first schema
+      try {
+        e.prepareVocabulary();
+      } catch (err) {
+        logger.warn({ err }, "could not prepare the vocabulary for constrained decoding"); // the first schema will
+      }
       logger.info(
         { model: model.id, dir: e.dir, maxContext: e.maxContext, ms: Math.round(performance.now() - loadStarted) },
         "model loaded",

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "@wenxin/engine";
 
 import { AdmissionQueue } from "../src/admission.js";
+import { BackgroundLane } from "../src/background_lane.js";
 import { ServerMetrics } from "../src/metrics.js";
 import { parseServerOptions } from "../src/options.js";
 import { completionRequestSchema } from "../src/routes/completions/protocol.js";
@@ -59,6 +60,7 @@ describe("a client that does not read", () => {
       metrics: new ServerMetrics(model),
       options: parseServerOptions({}),
       stalls: new StallWatch(0),
+      background: new BackgroundLane(),
     });
     const reply = unreadReply();
     const before = engine.stats().generatedTokens;

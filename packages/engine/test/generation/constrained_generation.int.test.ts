@@ -333,3 +333,26 @@ function isArithmetic(text: string): boolean {
   const expr = (): boolean => chain(term, "+-");
   return expr() && i === text.length;
 }
+
+describe("prepareVocabulary", () => {
+  it("gives the sampler the vocabulary before the first constrained request, once", async () => {
+    const engine = await Engine.load(DENSE_DIR, { threads: 1, maxContext: 256 });
+    try {
+      engine.prepareVocabulary();
+      engine.prepareVocabulary(); // again: nothing to do
+      const schema = { type: "object", properties: { a: { type: "integer" } }, required: ["a"] };
+      const r = await engine
+        .generate({
+          prompt: "Answer in JSON:",
+          maxNewTokens: 64,
+          temperature: 0,
+          constraint: { type: "json_schema", schema },
+        })
+        .result();
+      expect(jsonProblem(makeAjv(), schema, r)).toBe("");
+    } finally {
+      await engine.close();
+    }
+    expect(() => engine.prepareVocabulary()).toThrow(WenxinError);
+  });
+});

@@ -73,6 +73,9 @@ export class ChoiceRun {
   private async consumeOne(choice: Choice, index: number, handlers: ChoiceHandlers): Promise<GenerationResult> {
     const tokenIds: number[] = [];
     for await (const ev of choice.stream) {
+      // A request whose client lagged has its output handled one piece per turn of the event loop.
+      const turn = this.scope.handleNext();
+      if (turn) await turn;
       if (ev.type === "done") {
         handlers.onDone(index, ev);
         return ev;
