@@ -232,7 +232,7 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
         isa.quantize_row_q8(x.data() + t * K, t, &qb);
       }
       check(qa.q == qb.q && qa.scale == qb.scale, shape("quantize_row_q8", isa.name, T, 0, K));
-      for (int64_t N : {1, 5, 9, 19, 37, 70}) {
+      for (int64_t N : {1, 5, 9, 19, 37, 70, 130}) {
         for (bool q4 : {false, true}) {
           const QWeights w = random_quantized(N, K, q4);
           std::vector<float> a(T * N), b(T * N);
