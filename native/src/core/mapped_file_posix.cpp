@@ -26,6 +26,17 @@ const char* kind_of(mode_t mode) {
   return "not a regular file";
 }
 
+// Transparent huge pages for a weight range (Linux; macOS and the BSDs have no such advice).
+// Advisory: refused or unsupported is fine.
+void advise_huge_pages(void* p, size_t bytes) {
+#if defined(MADV_HUGEPAGE)
+  madvise(p, bytes, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 }  // namespace
 
 MappedFile::~MappedFile() {
@@ -64,8 +75,8 @@ Status MappedFile::open(const std::string& path) {
     return Status(ErrorCode::kInvalidFile, "cannot mmap " + path + ": " + std::strerror(err));
   }
   // Huge pages where the page cache holds (or its readahead reads) 2 MB folios: a decode step streams
-  // every weight, and on 4 KB pages it pays a TLB miss per page. Advisory: refused or unsupported is fine.
-  madvise(p, static_cast<size_t>(st.st_size), MADV_HUGEPAGE);
+  // every weight, and on 4 KB pages it pays a TLB miss per page.
+  advise_huge_pages(p, static_cast<size_t>(st.st_size));
   file_ = fd;  // kept open for check_intact()'s size re-check
   size_ = static_cast<size_t>(st.st_size);
   data_ = static_cast<const uint8_t*>(p);
@@ -110,7 +121,7 @@ std::shared_ptr<uint8_t> allocate_weight_buffer(size_t bytes) {
   if (aligned > start) munmap(raw, aligned - start);
   const uintptr_t end = start + size + kHuge;
   if (end > aligned + size) munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
-  madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);
+  advise_huge_pages(reinterpret_cast<void*>(aligned), size);
   return std::shared_ptr<uint8_t>(reinterpret_cast<uint8_t*>(aligned), [size](uint8_t* p) { munmap(p, size); });
 }
 

@@ -9,6 +9,7 @@
  * The worker does what fastify's default JSON parser does (secure-json-parse with `__proto__` and
  * `constructor.prototype` refused): the same value, or the same 400 `FST_ERR_CTP_INVALID_JSON_BODY`.
  */
+import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 import { errorCodes, type FastifyInstance, type FastifyRequest } from "fastify";
@@ -16,39 +17,21 @@ import { errorCodes, type FastifyInstance, type FastifyRequest } from "fastify";
 /** Bodies over this many bytes are decoded and parsed on the worker thread. */
 export const OFF_LOOP_BODY_BYTES = 64 * 1024;
 
-// Plain JavaScript, so that the worker needs no file of its own (the server runs from src in tests).
+// Plain JavaScript, so that the worker needs no file of its own (the server runs from src in tests);
+// it parses with fastify's own secure-json-parse, whose path it is given.
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const has = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
-// secure-json-parse's checks, with its protoAction and constructorAction "error"
-function poisoned(value) {
-  let next = [value];
-  while (next.length > 0) {
-    const nodes = next;
-    next = [];
-    for (const node of nodes) {
-      if (has(node, "__proto__")) return true;
-      const c = has(node, "constructor") ? node.constructor : undefined;
-      if (c !== null && typeof c === "object" && has(c, "prototype")) return true;
-      for (const key in node) {
-        const v = node[key];
-        if (v !== null && typeof v === "object") next.push(v);
-      }
-    }
-  }
-  return false;
-}
-const decoder = new TextDecoder(); // replaces bad UTF-8 as Buffer#toString does; drops a BOM as secure-json-parse does
+const { parentPort, workerData } = require("node:worker_threads");
+const secureJson = require(workerData.secureJsonParse);
+const decoder = new TextDecoder(); // replaces bad UTF-8 as Buffer#toString does
 parentPort.on("message", ({ id, bytes }) => {
   let value;
   try {
-    value = JSON.parse(decoder.decode(bytes));
+    value = secureJson.parse(decoder.decode(bytes), null, { protoAction: "error", constructorAction: "error" });
   } catch {
     parentPort.postMessage({ id, ok: false });
     return;
   }
-  if (value !== null && typeof value === "object" && poisoned(value)) parentPort.postMessage({ id, ok: false });
-  else parentPort.postMessage({ id, ok: true, value });
+  parentPort.postMessage({ id, ok: true, value });
 });
 `;
 
@@ -78,7 +61,10 @@ class BodyParserThread {
 
   start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { secureJsonParse: createRequire(import.meta.url).resolve("secure-json-parse") },
+    });
     worker.unref();
     worker.on("message", (reply: { id: number; ok: boolean; value?: unknown }) => {
       const done = this.pending.get(reply.id);
