@@ -81,6 +81,15 @@ constexpr int64_t kPanel = kernels::kGemmPanel;
 inline int64_t even(int64_t n) { return n + n % 2; }
 
 // out[r][c] = bf16(src[r * ld + c]) for r < rows, c < cols, each row `ldo` wide (padding zero).
+// A query block's output rows (and their log-sum-exp) into ctx [T, heads·d] and lse [T, heads].
+void store_block(const float* o, const float* row_lse, int64_t t0, int64_t rows, int64_t head, int64_t d, int64_t nh,
+                 float* ctx, float* lse) {
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy(o + r * d, o + (r + 1) * d, ctx + (t0 + r) * nh * d + head * d);
+    lse[(t0 + r) * nh + head] = row_lse[r];
+  }
+}
+
 void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16_t* out, int64_t ldo) {
   for (int64_t r = 0; r < rows; ++r) {
     uint16_t* dst = out + r * ldo;
@@ -188,10 +197,7 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
             round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
             o.assign(rows * d, 0.0f);
             panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
-            for (int64_t i = i0; i < i1; ++i) {
-              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
-              lse[(s.start + i) * nh + head] = row_lse[i - i0];
-            }
+            store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
       },
@@ -311,10 +317,7 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
             probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
             o.resize(rows * d);
             gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
-            for (int64_t i = i0; i < i1; ++i) {
-              std::copy(o.data() + (i - i0) * d, o.data() + (i - i0 + 1) * d, ctx + (s.start + i) * qd + head * d);
-              lse[(s.start + i) * nh + head] = row_lse[i - i0];
-            }
+            store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
       },
