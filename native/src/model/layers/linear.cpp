@@ -88,6 +88,33 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 
+void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool) {
+  int64_t grain = 1, bytes = 0;
+  for (const LinearOutput& o : outputs) {
+    if (needs_quantized_input(*o.layer)) x.quantized(pool);
+    grain = std::max(grain, linear_grain(*o.layer, x.tokens()));  // powers of two: a multiple of each
+    bytes += o.layer->out * weight_row_bytes(*o.layer);
+  }
+  std::vector<int64_t> begin;  // each layer's first row in the loop's row space
+  int64_t rows = 0;
+  for (const LinearOutput& o : outputs) {
+    begin.push_back(rows);
+    rows += (o.layer->out + grain - 1) / grain * grain;
+  }
+  pool.parallel_for(
+      rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const int64_t a = std::max(r0, begin[i]) - begin[i],
+                        b = std::min(r1, begin[i] + outputs[i].layer->out) - begin[i];
+          if (a < b) linear_rows(*outputs[i].layer, x, a, b, outputs[i].y);
+        }
+      },
+      grain, linear_chunks(bytes, pool.size()));
+  for (const LinearOutput& o : outputs)
+    apply_lora(o.layer->lora, x.data(), x.tokens(), o.layer->in, o.layer->out, x.adapters(), o.y);
+}
+
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool,
                     const int32_t* adapters) {
   LinearInput in(x, tokens, layer.in, adapters);

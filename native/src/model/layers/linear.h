@@ -58,6 +58,16 @@ class LinearInput {
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool);
 
+// Several layers over the same input (attention's q, k and v) in one parallel loop over their rows laid
+// end to end, each layer's block starting on a whole grain so tiles stay whole: one barrier instead of one
+// per layer, and the small layers (k, v) share threads with the large one. The same products as
+// linear_forward per layer.
+struct LinearOutput {
+  const Linear* layer;
+  float* y;
+};
+void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool);
+
 // The same for output rows [n0, n1) only, on the calling thread (for fused ops that split rows
 // themselves). `x` must already be quantized when the layer's format needs it.
 void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, float* y);
