@@ -91,9 +91,10 @@ void store_block(const float* o, const float* row_lse, int64_t t0, int64_t rows,
 }
 
 void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16_t* out, int64_t ldo) {
+  const auto& K = kernels::active_kernels();
   for (int64_t r = 0; r < rows; ++r) {
     uint16_t* dst = out + r * ldo;
-    for (int64_t c = 0; c < cols; ++c) dst[c] = f32_to_bf16(src[r * ld + c]);
+    K.round_bf16(src + r * ld, dst, cols);
     std::fill(dst + cols, dst + ldo, uint16_t{0});
   }
 }
@@ -129,19 +130,19 @@ void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, s
   }
 }
 
-// c[m][n] += a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
+// c[m][n] (+)= a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
 void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const std::vector<uint32_t>& b,
-                    int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc) {
+                    int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc, bool accumulate) {
   const auto& K = kernels::active_kernels();
   const auto* bp = reinterpret_cast<const uint16_t*>(b.data());
   if (q0 == 0 && kp == depth) {
-    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc);
+    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc, accumulate);
     return;
   }
   // A window of the panels' depth: one panel at a time (the kernel steps panels by the depth it is given).
   for (int64_t j0 = 0; j0 < n; j0 += kPanel)
     K.gemm_panels_bf16(a, lda, m, kp, bp + 2 * ((j0 / kPanel) * kPanel * depth + q0 * kPanel), std::min(kPanel, n - j0),
-                       c + j0, ldc);
+                       c + j0, ldc, accumulate);
 }
 
 // out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide), out's rows `ldo` wide (padding zero).
@@ -162,41 +163,80 @@ struct HeadBf16 {
   }
 };
 
-void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
-                            const float* v, float* ctx, float* lse, ThreadPool& pool) {
-  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
-  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+// The panels of one (sequence, KV head)'s K and V that every query head of its group multiplies by,
+// packed once for the group: S = Q·Kᵀ (k_cols), O = P·V (v_pairs, forward), dP = dO·Vᵀ (v_cols) and
+// dQ = dS·K (k_pairs, backward).
+struct KvPanels {
+  std::vector<uint32_t> k_cols, v_pairs, v_cols, k_pairs;
+};
+
+// Packs `kv[s * kv_heads + g]` for every sequence s and KV head g across the pool.
+void pack_kv(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* k, const float* v, bool backward,
+             std::vector<KvPanels>* kv, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, kvd = dims.kv_heads * d, items = static_cast<int64_t>(seqs.size()) * dims.kv_heads;
+  kv->resize(items);
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, kb, vb, pb;
-        thread_local std::vector<uint32_t> k_cols, v_pairs;
+        thread_local std::vector<uint16_t> kb, vb;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / dims.kv_heads];
+          const int64_t g = item % dims.kv_heads, L = s.len;
+          KvPanels& out = (*kv)[item];
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          pack_transposed(kb.data(), L, h.ld, &out.k_cols);
+          if (backward) {
+            pack_transposed(vb.data(), L, h.ld, &out.v_cols);
+            pack_row_pairs(kb.data(), L, h.ld, d, &out.k_pairs);
+          } else {
+            pack_row_pairs(vb.data(), L, h.ld, d, &out.v_pairs);
+          }
+        }
+      },
+      1, item_chunks(items));
+}
+
+void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
+                            const float* v, float* ctx, float* lse, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
+  const int64_t qd = nh * d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  thread_local std::vector<KvPanels> t_kv;  // the caller's: the pool's lambdas see it through `kv`
+  std::vector<KvPanels>& kv = t_kv;
+  pack_kv(dims, seqs, k, v, false, &kv, pool);
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, pb;
         thread_local std::vector<float> p, o, row_lse;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
+          const std::vector<uint32_t>& k_cols = kv[item / nh * dims.kv_heads + g].k_cols;
+          const std::vector<uint32_t>& v_pairs = kv[item / nh * dims.kv_heads + g].v_pairs;
           h.len = L;
           h.d = d;
           h.ld = even(d);
           h.gather(q, qd, head * d, s.start, &qb);
-          h.gather(k, kvd, g * d, s.start, &kb);
-          h.gather(v, kvd, g * d, s.start, &vb);
-          pack_transposed(kb.data(), L, h.ld, &k_cols);     // S = Q·Kᵀ
-          pack_row_pairs(vb.data(), L, h.ld, d, &v_pairs);  // O = P·V
           const int64_t v_depth = (L + 1) / 2;
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
-            p.assign(rows * kend, 0.0f);
+            p.resize(rows * kend);
             row_lse.resize(rows);
-            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend);
+            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend,
+                           false);
             softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
             pb.resize(rows * kpad);
             round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
-            o.assign(rows * d, 0.0f);
-            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
+            o.resize(rows * d);
+            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d, false);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
@@ -208,30 +248,32 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
                              const float* k, const float* v, const float* ctx, const float* lse, const float* dctx,
                              float* dk_heads, float* dv_heads, float* dq, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
-  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  const int64_t qd = nh * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  thread_local std::vector<KvPanels> t_kv;  // the caller's: the pool's lambdas see it through `kv`
+  std::vector<KvPanels>& kv = t_kv;
+  pack_kv(dims, seqs, k, v, true, &kv, pool);
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, kb, vb, dob, sb, tb;
-        thread_local std::vector<uint32_t> k_cols, v_cols, k_pairs, q_pairs, do_pairs;
+        thread_local std::vector<uint16_t> qb, dob, sb, tb;
+        thread_local std::vector<uint32_t> q_pairs, do_pairs;
         thread_local std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
+          const KvPanels& shared = kv[item / nh * dims.kv_heads + g];
+          const std::vector<uint32_t>& k_cols = shared.k_cols;    // S = Q·Kᵀ
+          const std::vector<uint32_t>& v_cols = shared.v_cols;    // dP = dO·Vᵀ
+          const std::vector<uint32_t>& k_pairs = shared.k_pairs;  // dQ = dS·K
           h.len = L;
           h.d = d;
           h.ld = even(d);
           const int64_t ld = h.ld, pairs = (L + 1) / 2;
           h.gather(q, qd, head * d, s.start, &qb);
-          h.gather(k, kvd, g * d, s.start, &kb);
-          h.gather(v, kvd, g * d, s.start, &vb);
           h.gather(dctx, qd, head * d, s.start, &dob);
-          pack_transposed(kb.data(), L, ld, &k_cols);       // S = Q·Kᵀ
-          pack_transposed(vb.data(), L, ld, &v_cols);       // dP = dO·Vᵀ
-          pack_row_pairs(kb.data(), L, ld, d, &k_pairs);    // dQ = dS·K
           pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
           pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
           delta.resize(L);                                  // D_i = dO_i · O_i, in float32
@@ -249,19 +291,19 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
                           rpad = even(rows);
             row_lse.resize(rows);
             for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-            p.assign(rows * kend, 0.0f);
-            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend);
+            p.resize(rows * kend);
+            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend, false);
             softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
-            dp.assign(rows * kend, 0.0f);
-            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend);
+            dp.resize(rows * kend);
+            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend, false);
             for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
               for (int64_t j = 0; j < kend; ++j)
                 dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
             // dQ = scale · dS·K
             sb.resize(rows * kpad);
             round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
-            part.assign(rows * d, 0.0f);
-            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d);
+            part.resize(rows * d);
+            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d, false);
             for (int64_t i = i0; i < i1; ++i) {
               float* dst = dq + (s.start + i) * qd + head * d;
               for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
@@ -269,10 +311,10 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
             tb.resize(kend * rpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d);
+            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d, true);
             round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d);
+            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d, true);
           }
           for (int64_t i = 0; i < L; ++i) {
             float* dkr = dk_heads + (s.start + i) * qd + head * d;

@@ -5,8 +5,10 @@
 #include <map>
 
 #include "kernels/ops.h"
+#include "model/ernie4_5/tensor_names.h"
 #include "model/layers/attention.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -21,7 +23,17 @@ Status shape_error(const LoraSpec& s, const char* which, size_t got, int64_t row
 // "model.layers.1.mlp.experts.0.gate_proj" → "model.layers.1.mlp.experts"
 std::string experts_prefix(const model::MoeBlock& m) {
   const std::string& n = m.experts.front().gate.name;
-  return n.substr(0, n.rfind(".0.gate_proj"));
+  return n.substr(0, n.rfind(".0." + model::leaf_of(n)));
+}
+
+// The stacked expert parameters (tensor_names.json's expertParameters), "mlp.experts.gate_up_proj and
+// mlp.experts.down_proj", for messages.
+std::string expert_parameter_names() {
+  const model::Ernie45TensorNames& names = model::ernie45_tensor_names();
+  std::string out;
+  for (const model::Ernie45FusedName& p : names.expert_parameters)
+    out += (out.empty() ? "" : " / ") + names.expert_module + "." + p.hf;
+  return out;
 }
 
 }  // namespace
@@ -109,8 +121,12 @@ Status LoraTrainer::bind(TrainerOptions options) {
       if (lw.moe.has_shared) WENXIN_RETURN_IF_ERROR(ffn(lw.moe.shared, &ll.moe.shared));
       const std::string prefix = experts_prefix(lw.moe);
       const int64_t E = static_cast<int64_t>(lw.moe.experts.size()), width = hp.moe_intermediate_size;
-      WENXIN_RETURN_IF_ERROR(take(prefix + ".gate_up_proj", hp.hidden_size, 2 * width, E, &ll.moe.experts_gate_up));
-      WENXIN_RETURN_IF_ERROR(take(prefix + ".down_proj", width, hp.hidden_size, E, &ll.moe.experts_down));
+      const model::Ernie45FusedName& gate_up =
+          model::ernie45_expert_parameter_of(model::leaf_of(lw.moe.experts[0].gate.name));
+      const model::Ernie45FusedName& down =
+          model::ernie45_expert_parameter_of(model::leaf_of(lw.moe.experts[0].down.name));
+      WENXIN_RETURN_IF_ERROR(take(prefix + "." + gate_up.hf, hp.hidden_size, 2 * width, E, &ll.moe.experts_gate_up));
+      WENXIN_RETURN_IF_ERROR(take(prefix + "." + down.hf, width, hp.hidden_size, E, &ll.moe.experts_down));
     }
   }
   for (size_t i = 0; i < params_.size(); ++i)
@@ -118,7 +134,8 @@ Status LoraTrainer::bind(TrainerOptions options) {
       return Status(ErrorCode::kInvalidArgument,
                     "LoRA parameter '" + params_[i].name +
                         "' names no trainable place of this model (q/k/v/o_proj, the dense and shared-expert "
-                        "gate/up/down_proj, and the routed experts' fused mlp.experts.gate_up_proj / down_proj)");
+                        "gate/up/down_proj, and the routed experts' fused " +
+                        expert_parameter_names() + ")");
   // The lowest layer with a trainable parameter: the backward stops there.
   for (int64_t l = hp.num_layers - 1; l >= 0; --l) {
     const LayerLora& ll = layers_[l];
@@ -237,6 +254,7 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   kept.resize(L);
   std::vector<bool> is_kept(L, false);
   int64_t kept_bytes = 0;
+  StepTimer forward_timer("step.forward");
   for (int64_t l = 0; l < L; ++l) {
     inputs[l + 1].resize(T * H);
     const bool wanted = l >= lowest_layer_;
@@ -251,14 +269,18 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
       kept[l] = {};
     }
   }
+  forward_timer.stop();
   std::vector<float>& dh = dh_;
   std::vector<float>& dx = dx_;
   dh.assign(T * H, 0.0f);
   dx.resize(T * H);
+  StepTimer loss_timer("step.loss");
   lm_loss(w.lm_head, w.final_norm, hp.rms_norm_eps, inputs[L].data(), H, rows, scale, dh.data(), &loss->seq_loss, pool);
   sum_losses(loss);
+  loss_timer.stop();
 
   // Backward, a layer at a time, down to the lowest trainable one.
+  TRAIN_PHASE("step.backward");
   for (int64_t l = L - 1; l >= lowest_layer_; --l) {
     LayerActs* acts = &kept[l];
     if (!is_kept[l]) {
@@ -313,6 +335,7 @@ void LoraTrainer::zero_grad() {
 }
 
 double LoraTrainer::apply(const AdamWOptions& opt) {
+  TRAIN_PHASE("step.optimizer");
   const double norm = grad_norm();
   // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6), never up.
   float clip = 1.0f;
@@ -338,6 +361,7 @@ double LoraTrainer::apply(const AdamWOptions& opt) {
     update(p.a, p.grad_a, p.m_a, p.v_a);
     update(p.b, p.grad_b, p.m_b, p.v_b);
   }
+  step_timers_step_done();
   return norm;
 }
 
