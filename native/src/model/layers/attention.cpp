@@ -66,56 +66,75 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   float* part_o = part_o_buf.data();
   float* part_m = part_m_buf.data();
   float* part_l = part_l_buf.data();
-  pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
-    std::vector<const void*> kb, vb;
-    std::vector<const float*> ks, vs;
-    for (int64_t i = b; i < e; ++i) {
-      // Causal rows grow with position: pair early and late runs so each thread gets equal work.
-      const int64_t slot = i / splits, split = i % splits;
-      const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
-      const int64_t run = item / kvh, g = item % kvh;
-      const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
-      const kv::KvSequence* cache = batch.caches[t0];
-      const kv::KvCacheShape& shape = cache->shape();
-      const int64_t n = batch.positions[t0 + nq - 1] + 1;  // the run's last token sees n positions
-      const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
-      const int64_t head_bytes = g * d * shape.element_bytes();
-      kb.resize(nblocks);
-      vb.resize(nblocks);
-      for (int64_t blk = 0; blk < nblocks; ++blk) {
-        kb[blk] = cache->key_block(s.layer, blk) + head_bytes;
-        vb[blk] = cache->value_block(s.layer, blk) + head_bytes;
+  // Without split-KV, each item writes its run's rows of ctx as soon as the kernel is done (what the
+  // merge below does for one split: o · 1/l), so there is no second loop and barrier.
+  const auto normalise = [&](int64_t g, int64_t t0, int64_t nq) {
+    for (int64_t t = t0; t < t0 + nq; ++t)
+      for (int64_t h = 0; h < G; ++h) {
+        const int64_t idx = part(g, 0, t) + h;
+        const float inv = 1.0f / part_l[idx];
+        const float* po = part_o + idx * d;
+        float* o = ctx + t * qd + (g * G + h) * d;
+        for (int64_t i = 0; i < d; ++i) o[i] = po[i] * inv;
       }
-      kernels::AttentionArgs a;
-      a.kv_type = static_cast<int32_t>(shape.precision);
-      a.k_blocks = kb.data();
-      a.v_blocks = vb.data();
-      if (shape.has_scales()) {
-        ks.resize(nblocks);
-        vs.resize(nblocks);
-        for (int64_t blk = 0; blk < nblocks; ++blk) {
-          ks[blk] = cache->key_scales(s.layer, blk) + g;
-          vs[blk] = cache->value_scales(s.layer, blk) + g;
+  };
+  pool.parallel_for(
+      items * splits,
+      [&](int64_t b, int64_t e, int) {
+        std::vector<const void*> kb, vb;
+        std::vector<const float*> ks, vs;
+        for (int64_t i = b; i < e; ++i) {
+          // Causal rows grow with position: pair early and late runs so each thread gets equal work.
+          const int64_t slot = i / splits, split = i % splits;
+          const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
+          const int64_t run = item / kvh, g = item % kvh;
+          const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
+          const kv::KvSequence* cache = batch.caches[t0];
+          const kv::KvCacheShape& shape = cache->shape();
+          const int64_t n = batch.positions[t0 + nq - 1] + 1;  // the run's last token sees n positions
+          const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
+          const int64_t head_bytes = g * d * shape.element_bytes();
+          kb.resize(nblocks);
+          vb.resize(nblocks);
+          for (int64_t blk = 0; blk < nblocks; ++blk) {
+            kb[blk] = cache->key_block(s.layer, blk) + head_bytes;
+            vb[blk] = cache->value_block(s.layer, blk) + head_bytes;
+          }
+          kernels::AttentionArgs a;
+          a.kv_type = static_cast<int32_t>(shape.precision);
+          a.k_blocks = kb.data();
+          a.v_blocks = vb.data();
+          if (shape.has_scales()) {
+            ks.resize(nblocks);
+            vs.resize(nblocks);
+            for (int64_t blk = 0; blk < nblocks; ++blk) {
+              ks[blk] = cache->key_scales(s.layer, blk) + g;
+              vs[blk] = cache->value_scales(s.layer, blk) + g;
+            }
+            a.k_scales = ks.data();
+            a.v_scales = vs.data();
+            a.scale_stride = shape.kv_heads;
+          }
+          a.q = q + t0 * qd + g * G * d;
+          a.heads = G;
+          a.d = d;
+          a.scale = 1.0f / std::sqrt(static_cast<float>(d));
+          a.block_tokens = bt;
+          a.pos_stride = shape.kv_dim();
+          a.begin = n * split / splits;
+          a.end = n * (split + 1) / splits;
+          a.queries = nq;
+          a.q_stride = qd;
+          a.q_pos = batch.positions[t0];
+          const int64_t p = part(g, split, t0);
+          K.attention(a, {part_o + p * d, part_m + p, part_l + p});
+          if (splits == 1) normalise(g, t0, nq);
         }
-        a.k_scales = ks.data();
-        a.v_scales = vs.data();
-        a.scale_stride = shape.kv_heads;
-      }
-      a.q = q + t0 * qd + g * G * d;
-      a.heads = G;
-      a.d = d;
-      a.scale = 1.0f / std::sqrt(static_cast<float>(d));
-      a.block_tokens = bt;
-      a.pos_stride = shape.kv_dim();
-      a.begin = n * split / splits;
-      a.end = n * (split + 1) / splits;
-      a.queries = nq;
-      a.q_stride = qd;
-      a.q_pos = batch.positions[t0];
-      const int64_t p = part(g, split, t0);
-      K.attention(a, {part_o + p * d, part_m + p, part_l + p});
-    }
-  });
+      },
+      // One item per chunk, claimed in turn: a batched decode's items are equal and few (16 streams × 2 KV
+      // heads), and two halves fixed up front leave one thread waiting when the other is descheduled.
+      1, static_cast<int>((items * splits + pool.size() - 1) / pool.size()));
+  if (splits == 1) return;
 
   // Merge the partials of each (token, KV head) and normalise.
   pool.parallel_for(
@@ -164,9 +183,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   float* ctx = ctx_buf.data();
   const int32_t* adapters = batch.adapter_ids();
   LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
-  linear_forward(*w.q, in, q, pool);
-  linear_forward(*w.k, in, k, pool);
-  linear_forward(*w.v, in, v, pool);
+  linear_forward_many({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
 
   for (int64_t t = 0; t < T; ++t) {
     kernels::rope_interleaved_f32(q + t * qd, s.num_heads, d, rope.cos.data() + t * half, rope.sin.data() + t * half);

@@ -42,7 +42,7 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
         for (int64_t t = 0; t < tokens; ++t) kernels::silu_mul_f32(gate + t * width + n0, up + t * width + n0, n1 - n0);
       },
       linear_grain(f.gate, tokens),
-      linear_chunks(width * (weight_row_bytes(f.gate) + weight_row_bytes(f.up)), pool.size()));
+      linear_chunks(width * (weight_row_bytes(f.gate) + weight_row_bytes(f.up)), pool.size(), tokens));
   linear_forward(f.down, gate, tokens, out, pool, adapters);
 }
 

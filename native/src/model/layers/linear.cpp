@@ -37,9 +37,15 @@ const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
     q_->resize(tokens_, k_);
     kernels::QuantizedActivations* q = q_.get();
     const auto& K = kernels::active_kernels();
-    pool.parallel_for(tokens_, [&](int64_t b, int64_t e, int) {
+    const auto rows = [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) K.quantize_row_q8(x_ + t * k_, t, q);
-    });
+    };
+    // A batched decode's few rows (16 × 1024: a few µs) on this thread: a parallel loop's barrier
+    // costs about as much, and more when the other thread is descheduled holding its half.
+    if (tokens_ * k_ <= (int64_t{1} << 16))
+      rows(0, tokens_, 0);
+    else
+      pool.parallel_for(tokens_, rows);
     ready_ = true;
   }
   return *q_;
@@ -84,8 +90,38 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
   if (needs_quantized_input(layer)) x.quantized(pool);
   pool.parallel_for(
       layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); },
-      linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size()));
+      linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size(), x.tokens()));
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
+}
+
+void linear_forward_many(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool) {
+  bool quantized = false;
+  for (const LinearOutput& o : outputs) quantized = quantized || needs_quantized_input(*o.layer);
+  if (quantized) x.quantized(pool);
+  struct Piece {
+    const LinearOutput* o;
+    int64_t r0, r1;
+  };
+  // Each layer in as many whole-grain pieces as linear_forward would make chunks of it.
+  std::vector<Piece> pieces;
+  for (const LinearOutput& o : outputs) {
+    const Linear& l = *o.layer;
+    const int64_t grain = linear_grain(l, x.tokens());
+    const int64_t grains = (l.out + grain - 1) / grain;
+    const int64_t want =
+        static_cast<int64_t>(pool.size()) * linear_chunks(l.out * weight_row_bytes(l), pool.size(), x.tokens());
+    const int64_t per = (grains + std::min(grains, want) - 1) / std::min(grains, want) * grain;
+    for (int64_t r0 = 0; r0 < l.out; r0 += per) pieces.push_back({&o, r0, std::min(l.out, r0 + per)});
+  }
+  const int64_t n = static_cast<int64_t>(pieces.size());
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) linear_rows(*pieces[i].o->layer, x, pieces[i].r0, pieces[i].r1, pieces[i].o->y);
+      },
+      1, static_cast<int>((n + pool.size() - 1) / pool.size()));
+  for (const LinearOutput& o : outputs)
+    apply_lora(o.layer->lora, x.data(), x.tokens(), o.layer->in, o.layer->out, x.adapters(), o.y);
 }
 
 void linear_forward(const Linear& layer, const float* x, int64_t tokens, float* y, ThreadPool& pool,
