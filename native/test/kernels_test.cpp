@@ -128,9 +128,11 @@ void test_gemm_panels(const KernelTable& ref, const KernelTable& isa) {
 }
 
 // The bf16 panel products: every tile row count and remainder, partial panels, odd pair counts, a
-// strided `a` and `c`, accumulation into c. Each product of two bf16 is exact, so the sums match the
-// reference up to float32 summation order. `gemm` is the table's entry or another implementation of it.
-using PanelsBf16 = void (*)(const uint16_t*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, float*, int64_t);
+// strided `a` and `c`, accumulation into c and (not accumulating) c's old values ignored, NaN there
+// included. Each product of two bf16 is exact, so the sums match the reference up to float32 summation
+// order. `gemm` is the table's entry or another implementation of it.
+using PanelsBf16 = void (*)(const uint16_t*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, float*, int64_t,
+                            bool);
 void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::string& name) {
   for (int64_t M : {1, 3, 4, 5, 12, 13, 25})
     for (int64_t N : {1, 9, 16, 32, 45, 70})
@@ -143,15 +145,25 @@ void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::s
           const int64_t col = static_cast<int64_t>(i) / (2 * KP * kGemmPanel) * kGemmPanel + (i / 2) % kGemmPanel;
           b[i] = col < N ? bf16(bf[i]) : 0;
         }
-        const auto c0 = random_floats(M * ldc);
-        std::vector<float> x = c0, y = c0;
-        ref.gemm_panels_bf16(a.data(), lda, M, KP, b.data(), N, x.data(), ldc);
-        gemm(a.data(), lda, M, KP, b.data(), N, y.data(), ldc);
-        check(close(y, x, 1e-5f, 0.1f), shape("gemm_panels_bf16", name.c_str(), M, N, 2 * KP));
-        bool untouched = true;
-        for (int64_t i = 0; i < M; ++i)
-          for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
-        check(untouched, shape("gemm_panels_bf16 leaves c's padding", name.c_str(), M, N, 2 * KP));
+        for (const bool accumulate : {true, false}) {
+          const auto c0 = random_floats(M * ldc);
+          std::vector<float> x = c0, y = c0;
+          if (!accumulate) {  // the reference from zero; the kernel over values it must not read
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) {
+                x[i * ldc + j] = 0.0f;
+                y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
+              }
+          }
+          ref.gemm_panels_bf16(a.data(), lda, M, KP, b.data(), N, x.data(), ldc, true);
+          gemm(a.data(), lda, M, KP, b.data(), N, y.data(), ldc, accumulate);
+          const std::string what = accumulate ? "gemm_panels_bf16" : "gemm_panels_bf16 (c =)";
+          check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), name.c_str(), M, N, 2 * KP));
+          bool untouched = true;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+          check(untouched, shape((what + " leaves c's padding").c_str(), name.c_str(), M, N, 2 * KP));
+        }
       }
   // The reference itself against float32 products of the same bf16 values.
   if (gemm != ref.gemm_panels_bf16) return;
@@ -171,7 +183,7 @@ void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::s
         want[i * N + j] += fx * fy;
       }
     }
-  ref.gemm_panels_bf16(a.data(), 2 * KP, M, KP, b.data(), N, got.data(), N);
+  ref.gemm_panels_bf16(a.data(), 2 * KP, M, KP, b.data(), N, got.data(), N, true);
   check(close(got, want, 1e-5f, 0.1f), "gemm_panels_bf16 [generic] against float32 products of the bf16 values");
 }
 
@@ -502,6 +514,27 @@ void test_attention_exp(const KernelTable& isa) {
         "exp [" + std::string(isa.name) + "] is 0 below the float range and at -inf");
 }
 
+// round_bf16 is f32_to_bf16 bit for bit: ties both ways, the largest finite values (rounding to inf),
+// subnormals, zeros, infinities and NaNs, at lengths across the vector width.
+void test_round_bf16(const KernelTable& isa) {
+  std::vector<float> x = random_floats(1000, 100.0f);
+  for (uint32_t u :
+       {0x3F808000u, 0x3F818000u, 0x3F80FFFFu, 0x7F7FFFFFu, 0xFF7FFFFFu, 0x00000001u, 0x80008000u, 0x00018000u,
+        0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u, 0x7FC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x7FBFFFFFu}) {
+    float f;
+    std::memcpy(&f, &u, sizeof(f));
+    x.push_back(f);
+  }
+  for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{17}, static_cast<int64_t>(x.size())}) {
+    const float* src = x.data() + x.size() - n;
+    std::vector<uint16_t> y(n + 1, 0xABCD);
+    isa.round_bf16(src, y.data(), n);
+    bool same = y[n] == 0xABCD;
+    for (int64_t i = 0; i < n; ++i) same = same && y[i] == f32_to_bf16(src[i]);
+    check(same, shape("round_bf16", isa.name, 1, 1, n));
+  }
+}
+
 void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t n : {1, 15, 17, 33, 127}) {
     const auto a = random_floats(n), b = random_floats(n);
@@ -556,6 +589,7 @@ int main() {
     test_attention_runs(ref, k);
     test_attention_exp(k);
     test_vector_ops(ref, k);
+    test_round_bf16(k);
     std::printf("%s: %d checks\n", k.name, passed + failed - before);
   }
 #if defined(__x86_64__) || defined(_M_X64)

@@ -65,13 +65,18 @@ struct KernelTable {
   void (*gemm_panels)(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
                       int64_t ldc);
 
-  // Training's bf16 products (the trainer's bf16 compute): c[i * ldc + j] += Σ_p a[i * lda + p] · B[p][j]
-  // for i < m, j < n, p < 2 · kp, with a in bf16 (lda even) and B packed as ceil(n / kGemmPanel) panels
-  // one after another, each [kp][kGemmPanel][2]: the pair (B[2q][j], B[2q + 1][j]) at [q][j] (entries past
-  // k and columns past n zero). Each product of two bf16 is exact in float32; the sums are float32 (as
-  // AVX-512 BF16's vdpbf16ps, which the paths with it use; the others widen and add the same products).
+  // Training's bf16 products (the trainer's bf16 compute): c[i * ldc + j] = Σ_p a[i * lda + p] · B[p][j]
+  // (added to c when `accumulate`; else c's old values are never read) for i < m, j < n, p < 2 · kp, with a
+  // in bf16 (lda even) and B packed as ceil(n / kGemmPanel) panels one after another, each
+  // [kp][kGemmPanel][2]: the pair (B[2q][j], B[2q + 1][j]) at [q][j] (entries past k and columns past n
+  // zero). Each product of two bf16 is exact in float32; the sums are float32 (as AVX-512 BF16's
+  // vdpbf16ps, which the paths with it use; the others widen and add the same products).
   void (*gemm_panels_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
-                           float* c, int64_t ldc);
+                           float* c, int64_t ldc, bool accumulate);
+
+  // y[i] = x[i] rounded to bf16 (to nearest even; a NaN stays a quiet NaN): f32_to_bf16 of core/dtype.h,
+  // bit for bit. Training rounds its activations and gradients to bf16 through it.
+  void (*round_bf16)(const float* x, uint16_t* y, int64_t n);
 
   // y[i] = e^x[i] (y may be x): the attention kernels' exp, within ~2e-7 relative; exactly 0 below ~-87
   // and at -inf. Training's softmaxes (attention, LM head) use it.

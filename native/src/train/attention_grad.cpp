@@ -91,9 +91,10 @@ void store_block(const float* o, const float* row_lse, int64_t t0, int64_t rows,
 }
 
 void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16_t* out, int64_t ldo) {
+  const auto& K = kernels::active_kernels();
   for (int64_t r = 0; r < rows; ++r) {
     uint16_t* dst = out + r * ldo;
-    for (int64_t c = 0; c < cols; ++c) dst[c] = f32_to_bf16(src[r * ld + c]);
+    K.round_bf16(src + r * ld, dst, cols);
     std::fill(dst + cols, dst + ldo, uint16_t{0});
   }
 }
@@ -129,19 +130,19 @@ void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, s
   }
 }
 
-// c[m][n] += a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
+// c[m][n] (+)= a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
 void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const std::vector<uint32_t>& b,
-                    int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc) {
+                    int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc, bool accumulate) {
   const auto& K = kernels::active_kernels();
   const auto* bp = reinterpret_cast<const uint16_t*>(b.data());
   if (q0 == 0 && kp == depth) {
-    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc);
+    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc, accumulate);
     return;
   }
   // A window of the panels' depth: one panel at a time (the kernel steps panels by the depth it is given).
   for (int64_t j0 = 0; j0 < n; j0 += kPanel)
     K.gemm_panels_bf16(a, lda, m, kp, bp + 2 * ((j0 / kPanel) * kPanel * depth + q0 * kPanel), std::min(kPanel, n - j0),
-                       c + j0, ldc);
+                       c + j0, ldc, accumulate);
 }
 
 // out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide), out's rows `ldo` wide (padding zero).
@@ -189,14 +190,15 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
           const int64_t v_depth = (L + 1) / 2;
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
-            p.assign(rows * kend, 0.0f);
+            p.resize(rows * kend);
             row_lse.resize(rows);
-            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend);
+            panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend,
+                           false);
             softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
             pb.resize(rows * kpad);
             round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
-            o.assign(rows * d, 0.0f);
-            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d);
+            o.resize(rows * d);
+            panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d, false);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
@@ -249,19 +251,19 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
                           rpad = even(rows);
             row_lse.resize(rows);
             for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-            p.assign(rows * kend, 0.0f);
-            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend);
+            p.resize(rows * kend);
+            panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend, false);
             softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
-            dp.assign(rows * kend, 0.0f);
-            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend);
+            dp.resize(rows * kend);
+            panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend, false);
             for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
               for (int64_t j = 0; j < kend; ++j)
                 dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
             // dQ = scale · dS·K
             sb.resize(rows * kpad);
             round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
-            part.assign(rows * d, 0.0f);
-            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d);
+            part.resize(rows * d);
+            panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d, false);
             for (int64_t i = i0; i < i1; ++i) {
               float* dst = dq + (s.start + i) * qd + head * d;
               for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
@@ -269,10 +271,10 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
             tb.resize(kend * rpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d);
+            panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d, true);
             round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
-            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d);
+            panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d, true);
           }
           for (int64_t i = 0; i < L; ++i) {
             float* dkr = dk_heads + (s.start + i) * qd + head * d;

@@ -7,6 +7,7 @@
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -33,8 +34,11 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
   acts->gate.resize(T * width);
   acts->up.resize(T * width);
   model::LinearInput in(x, T, hidden);  // quantized once for gate and up
-  linear_forward_train(f.gate, in, acts->gate.data(), pool);
-  linear_forward_train(f.up, in, acts->up.data(), pool);
+  {
+    TRAIN_PHASE("fwd.ffn.gate_up");
+    linear_forward_train(f.gate, in, acts->gate.data(), pool);
+    linear_forward_train(f.up, in, acts->up.data(), pool);
+  }
   auto add = [&](const LoraView& v, std::vector<float>* u, int64_t row0, float* out) {
     lora_up(v, u->data(), T, row0, width, out, pool);
   };
@@ -57,9 +61,15 @@ void ffn_forward_train(const model::FeedForward& f, const FfnLora& lora, const f
   // silu(gate)·up is not kept: the backward recomputes it where it needs it (cheap, and a sixth of
   // a dense layer's intermediates).
   thread_local std::vector<float> act;
-  activation(*acts, T * width, &act, pool);
+  {
+    TRAIN_PHASE("fwd.ffn.act");
+    activation(*acts, T * width, &act, pool);
+  }
   model::LinearInput act_in(act.data(), T, width);
-  linear_forward_train(f.down, act_in, y, pool);
+  {
+    TRAIN_PHASE("fwd.ffn.down");
+    linear_forward_train(f.down, act_in, y, pool);
+  }
   if (lora.down.active()) {
     acts->u_down.resize(T * lora.down.rank);
     lora_down(lora.down, act.data(), T, width, key, acts->u_down.data(), pool);
@@ -76,7 +86,10 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
   std::vector<float>& dgate = t_dgate;
   std::vector<float>& dup = t_dup;
   dact.resize(T * width);
-  linear_input_grad(f.down, dy, T, dact.data(), false, pool);
+  {
+    TRAIN_PHASE("bwd.ffn.down");
+    linear_input_grad(f.down, dy, T, dact.data(), false, pool);
+  }
   if (lora.down.active()) {
     std::vector<float> du(T * lora.down.rank, 0.0f);
     lora_up_backward(lora.down, dy, acts.u_down.data(), T, 0, hidden, du.data(), pool);
@@ -88,6 +101,7 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
   dgate.resize(T * width);
   dup.resize(T * width);
   const auto& K = kernels::active_kernels();
+  TRAIN_PHASE("bwd.ffn.swiglu");
   pool.parallel_for(
       T * width,
       [&](int64_t b, int64_t e, int) {
@@ -105,6 +119,7 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
       },
       1, kLoopChunks);
   if (dx != nullptr) {
+    TRAIN_PHASE("bwd.ffn.gate_up");
     linear_input_grad(f.gate, dgate.data(), T, dx, true, pool);
     linear_input_grad(f.up, dup.data(), T, dx, true, pool);
   }

@@ -4,6 +4,7 @@
 
 #include "kernels/ops.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -120,38 +121,63 @@ void layer_forward_train(const model::LayerWeights& w, const Ernie45Hparams& hp,
   const int64_t T = ctx.tokens, H = hp.hidden_size, qd = hp.q_dim(), kvd = hp.kv_dim();
   const float eps = hp.rms_norm_eps;
   a.normed.resize(T * H);
-  rmsnorm_rows(x, w.attn_norm.data(), T, H, eps, a.normed.data(), pool);
+  {
+    TRAIN_PHASE("fwd.norm");
+    rmsnorm_rows(x, w.attn_norm.data(), T, H, eps, a.normed.data(), pool);
+  }
   a.q.resize(T * qd);
   a.k.resize(T * kvd);
   a.v.resize(T * kvd);
   model::LinearInput in(a.normed.data(), T, H);  // quantized once for q, k and v
-  project(w.q, lora.q, in, T, ctx.dropout, a.q.data(), &a.u_q, pool);
-  project(w.k, lora.k, in, T, ctx.dropout, a.k.data(), &a.u_k, pool);
-  project(w.v, lora.v, in, T, ctx.dropout, a.v.data(), &a.u_v, pool);
-  rope_rows(a.q.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
-  rope_rows(a.k.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
+  {
+    TRAIN_PHASE("fwd.qkv");
+    project(w.q, lora.q, in, T, ctx.dropout, a.q.data(), &a.u_q, pool);
+    project(w.k, lora.k, in, T, ctx.dropout, a.k.data(), &a.u_k, pool);
+    project(w.v, lora.v, in, T, ctx.dropout, a.v.data(), &a.u_v, pool);
+  }
+  {
+    TRAIN_PHASE("fwd.rope");
+    rope_rows(a.q.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
+    rope_rows(a.k.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.sin, pool);
+  }
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
   a.ctx.resize(T * qd);
   a.lse.resize(T * hp.num_heads);
   {
     // On a quantized base the attention's forward stays float32 in bf16 compute too: the products after
     // it quantize their input to int8 per row, and a bf16 rounding here flips whole int8 steps there.
+    TRAIN_PHASE("fwd.attention");
     const Bf16ComputeScope attention(bf16_compute() && w.o.format == WeightFormat::kFloat);
     attention_forward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), pool);
   }
   a.mid.resize(T * H);
   model::LinearInput ctx_in(a.ctx.data(), T, qd);
-  project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);
-  add_rows(a.mid.data(), x, T * H, pool);
+  {
+    TRAIN_PHASE("fwd.o");
+    project(w.o, lora.o, ctx_in, T, ctx.dropout, a.mid.data(), &a.u_o, pool);
+  }
+  {
+    TRAIN_PHASE("fwd.residual");
+    add_rows(a.mid.data(), x, T * H, pool);
+  }
   a.ffn_in.resize(T * H);
-  rmsnorm_rows(a.mid.data(), w.ffn_norm.data(), T, H, eps, a.ffn_in.data(), pool);
+  {
+    TRAIN_PHASE("fwd.norm");
+    rmsnorm_rows(a.mid.data(), w.ffn_norm.data(), T, H, eps, a.ffn_in.data(), pool);
+  }
   if (w.is_moe) {
     const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
     moe_forward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, y, &a.moe, pool);
   } else {
-    ffn_forward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, y, &a.mlp, pool);
+    {
+      TRAIN_PHASE("fwd.ffn");
+      ffn_forward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, y, &a.mlp, pool);
+    }
   }
-  add_rows(y, a.mid.data(), T * H, pool);
+  {
+    TRAIN_PHASE("fwd.residual");
+    add_rows(y, a.mid.data(), T * H, pool);
+  }
 }
 
 void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp, const LayerLora& lora,
@@ -168,35 +194,58 @@ void layer_backward_train(const model::LayerWeights& w, const Ernie45Hparams& hp
     const model::MoeRouting routing{hp.moe_k, hp.moe_norm_min};
     moe_backward_train(w.moe, routing, lora.moe, a.ffn_in.data(), T, H, ctx.dropout, a.moe, dy, dffn_in.data(), pool);
   } else {
-    ffn_backward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, a.mlp, dy, dffn_in.data(), pool);
+    {
+      TRAIN_PHASE("bwd.ffn");
+      ffn_backward_train(w.ffn, lora.mlp, a.ffn_in.data(), T, ctx.dropout, a.mlp, dy, dffn_in.data(), pool);
+    }
   }
-  dmid.assign(dy, dy + T * H);
-  rmsnorm_backward(a.mid.data(), w.ffn_norm.data(), T, H, eps, dffn_in.data(), dmid.data(), true, pool);
+  {
+    TRAIN_PHASE("bwd.norm");
+    dmid.assign(dy, dy + T * H);
+    rmsnorm_backward(a.mid.data(), w.ffn_norm.data(), T, H, eps, dffn_in.data(), dmid.data(), true, pool);
+  }
 
   // Attention half.
   dctx.resize(T * qd);
-  linear_input_grad(w.o, dmid.data(), T, dctx.data(), false, pool);
-  project_lora_backward(w.o, lora.o, a.ctx.data(), T, ctx.dropout, dmid.data(), a.u_o, dctx.data(), pool);
+  {
+    TRAIN_PHASE("bwd.o");
+    linear_input_grad(w.o, dmid.data(), T, dctx.data(), false, pool);
+  }
+  {
+    TRAIN_PHASE("bwd.lora");
+    project_lora_backward(w.o, lora.o, a.ctx.data(), T, ctx.dropout, dmid.data(), a.u_o, dctx.data(), pool);
+  }
   dq.resize(T * qd);
   dk.resize(T * kvd);
   dv.resize(T * kvd);
   const AttentionDims dims{hp.num_heads, hp.num_kv_heads, hp.head_dim};
-  attention_backward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(), dctx.data(),
-                           dq.data(), dk.data(), dv.data(), pool);
+  {
+    TRAIN_PHASE("bwd.attention");
+    attention_backward_train(dims, ctx.seqs, a.q.data(), a.k.data(), a.v.data(), a.ctx.data(), a.lse.data(),
+                             dctx.data(), dq.data(), dk.data(), dv.data(), pool);
+  }
   // RoPE is a rotation: its backward rotates back.
-  rope_rows(dq.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
-  rope_rows(dk.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
+  {
+    TRAIN_PHASE("bwd.rope");
+    rope_rows(dq.data(), T, hp.num_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
+    rope_rows(dk.data(), T, hp.num_kv_heads, hp.head_dim, ctx.cos, ctx.neg_sin, pool);
+  }
   if (dx != nullptr) {
+    TRAIN_PHASE("bwd.qkv");
     dnormed.resize(T * H);
     linear_input_grad(w.q, dq.data(), T, dnormed.data(), false, pool);
     linear_input_grad(w.k, dk.data(), T, dnormed.data(), true, pool);
     linear_input_grad(w.v, dv.data(), T, dnormed.data(), true, pool);
   }
   float* dn = dx ? dnormed.data() : nullptr;
-  project_lora_backward(w.q, lora.q, a.normed.data(), T, ctx.dropout, dq.data(), a.u_q, dn, pool);
-  project_lora_backward(w.k, lora.k, a.normed.data(), T, ctx.dropout, dk.data(), a.u_k, dn, pool);
-  project_lora_backward(w.v, lora.v, a.normed.data(), T, ctx.dropout, dv.data(), a.u_v, dn, pool);
+  {
+    TRAIN_PHASE("bwd.lora");
+    project_lora_backward(w.q, lora.q, a.normed.data(), T, ctx.dropout, dq.data(), a.u_q, dn, pool);
+    project_lora_backward(w.k, lora.k, a.normed.data(), T, ctx.dropout, dk.data(), a.u_k, dn, pool);
+    project_lora_backward(w.v, lora.v, a.normed.data(), T, ctx.dropout, dv.data(), a.u_v, dn, pool);
+  }
   if (dx == nullptr) return;
+  TRAIN_PHASE("bwd.norm");
   std::copy(dmid.begin(), dmid.end(), dx);
   rmsnorm_backward(x, w.attn_norm.data(), T, H, eps, dnormed.data(), dx, true, pool);
 }

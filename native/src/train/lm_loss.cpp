@@ -6,6 +6,7 @@
 #include "kernels/kernels.h"
 #include "train/layer_grad.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -32,36 +33,45 @@ void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, fl
     rmsnorm_rows(x.data(), final_norm.data(), c, hidden, eps, y.data(), pool);
     logits.resize(c * V);
     model::LinearInput head_in(y.data(), c, hidden);
-    linear_forward_train(head, head_in, logits.data(), pool);
+    {
+      TRAIN_PHASE("loss.head_fwd");
+      linear_forward_train(head, head_in, logits.data(), pool);
+    }
     row_loss.assign(c, 0.0);
-    // log-softmax per row; with dh, the row becomes scale · (softmax − onehot(target)).
-    pool.parallel_for(
-        c,
-        [&](int64_t r0, int64_t r1, int) {
-          thread_local std::vector<float> e;
-          e.resize(V);
-          for (int64_t i = r0; i < r1; ++i) {
-            float* z = logits.data() + i * V;
-            const int32_t target = rows.target[c0 + i];
-            float m = z[0];
-            for (int64_t j = 1; j < V; ++j) m = std::max(m, z[j]);
-            for (int64_t j = 0; j < V; ++j) e[j] = z[j] - m;
-            K.exp_f32(e.data(), e.data(), V);
-            double sum = 0;
-            for (int64_t j = 0; j < V; ++j) sum += e[j];
-            row_loss[i] = m + std::log(sum) - z[target];
-            if (dh == nullptr) continue;
-            // softmax = e^(z − m) / Σ e^(z − m)
-            const float to_grad = static_cast<float>(scale / sum);
-            for (int64_t j = 0; j < V; ++j) z[j] = e[j] * to_grad;
-            z[target] -= scale;
-          }
-        },
-        1, kLoopChunks);
+    {
+      TRAIN_PHASE("loss.softmax");
+      // log-softmax per row; with dh, the row becomes scale · (softmax − onehot(target)).
+      pool.parallel_for(
+          c,
+          [&](int64_t r0, int64_t r1, int) {
+            thread_local std::vector<float> e;
+            e.resize(V);
+            for (int64_t i = r0; i < r1; ++i) {
+              float* z = logits.data() + i * V;
+              const int32_t target = rows.target[c0 + i];
+              float m = z[0];
+              for (int64_t j = 1; j < V; ++j) m = std::max(m, z[j]);
+              for (int64_t j = 0; j < V; ++j) e[j] = z[j] - m;
+              K.exp_f32(e.data(), e.data(), V);
+              double sum = 0;
+              for (int64_t j = 0; j < V; ++j) sum += e[j];
+              row_loss[i] = m + std::log(sum) - z[target];
+              if (dh == nullptr) continue;
+              // softmax = e^(z − m) / Σ e^(z − m)
+              const float to_grad = static_cast<float>(scale / sum);
+              for (int64_t j = 0; j < V; ++j) z[j] = e[j] * to_grad;
+              z[target] -= scale;
+            }
+          },
+          1, kLoopChunks);
+    }
     for (int64_t i = 0; i < c; ++i) (*seq_loss)[rows.seq[c0 + i]] += row_loss[i];
     if (dh == nullptr) continue;
     dy.resize(c * hidden);
-    linear_input_grad(head, logits.data(), c, dy.data(), false, pool);
+    {
+      TRAIN_PHASE("loss.head_bwd");
+      linear_input_grad(head, logits.data(), c, dy.data(), false, pool);
+    }
     dx.resize(c * hidden);
     rmsnorm_backward(x.data(), final_norm.data(), c, hidden, eps, dy.data(), dx.data(), false, pool);
     for (int64_t i = 0; i < c; ++i) {

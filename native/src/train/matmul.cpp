@@ -9,6 +9,7 @@
 #include "core/dtype.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -380,34 +381,38 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
   thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
   rounded.resize(static_cast<size_t>(m * kpad));
   uint16_t* ab = rounded.data();
-  pool.parallel_for(
-      m,
-      [&](int64_t r0, int64_t r1, int) {
-        for (int64_t r = r0; r < r1; ++r) {
-          const float* src = a + r * k;
-          uint16_t* dst = ab + r * kpad;
-          for (int64_t q = 0; q < k; ++q) dst[q] = f32_to_bf16(src[q]);
-          if (kpad > k) dst[k] = 0;
-        }
-      },
-      1, kLoopChunks);
+  {
+    TRAIN_PHASE("gemm.round");
+    pool.parallel_for(
+        m,
+        [&](int64_t r0, int64_t r1, int) {
+          for (int64_t r = r0; r < r1; ++r) {
+            uint16_t* dst = ab + r * kpad;
+            K.round_bf16(a + r * k, dst, k);
+            if (kpad > k) dst[k] = 0;
+          }
+        },
+        1, kLoopChunks);
+  }
+  TRAIN_PHASE("gemm.blocks");
   for_each_block(p.blocks(), pool, [&](int64_t b) {
     thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
     const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
-    if (!accumulate)
-      for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
     for (int64_t d = 0; d < p.depths(); ++d) {
       const int64_t k0 = d * p.depth;
       const uint32_t* panels = nullptr;
       if (kept) {
         panels = kept->blocks[b * p.depths() + d].data();
       } else {
+        TRAIN_CPU_PHASE(transposed ? "cpu.pack_fwd" : "cpu.pack_bwd");
         packed.resize(p.entries(b, k0));
         pack_panels_bf16(w, transposed, k0, std::min(k, k0 + p.depth), n0, n1, packed.data(), tmp);
         panels = packed.data();
       }
-      K.gemm_panels_bf16(ab + k0, kpad, m, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels), n1 - n0, c + n0, n);
+      TRAIN_CPU_PHASE(kept ? "cpu.tiles_head" : "cpu.tiles_layers");
+      K.gemm_panels_bf16(ab + k0, kpad, m, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels), n1 - n0, c + n0, n,
+                         accumulate || d > 0);
     }
   });
 }

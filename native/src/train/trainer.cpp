@@ -7,6 +7,7 @@
 #include "kernels/ops.h"
 #include "model/layers/attention.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -237,6 +238,7 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   kept.resize(L);
   std::vector<bool> is_kept(L, false);
   int64_t kept_bytes = 0;
+  StepTimer forward_timer("step.forward");
   for (int64_t l = 0; l < L; ++l) {
     inputs[l + 1].resize(T * H);
     const bool wanted = l >= lowest_layer_;
@@ -251,14 +253,18 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
       kept[l] = {};
     }
   }
+  forward_timer.stop();
   std::vector<float>& dh = dh_;
   std::vector<float>& dx = dx_;
   dh.assign(T * H, 0.0f);
   dx.resize(T * H);
+  StepTimer loss_timer("step.loss");
   lm_loss(w.lm_head, w.final_norm, hp.rms_norm_eps, inputs[L].data(), H, rows, scale, dh.data(), &loss->seq_loss, pool);
   sum_losses(loss);
+  loss_timer.stop();
 
   // Backward, a layer at a time, down to the lowest trainable one.
+  TRAIN_PHASE("step.backward");
   for (int64_t l = L - 1; l >= lowest_layer_; --l) {
     LayerActs* acts = &kept[l];
     if (!is_kept[l]) {
@@ -313,6 +319,7 @@ void LoraTrainer::zero_grad() {
 }
 
 double LoraTrainer::apply(const AdamWOptions& opt) {
+  TRAIN_PHASE("step.optimizer");
   const double norm = grad_norm();
   // torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6), never up.
   float clip = 1.0f;
@@ -338,6 +345,7 @@ double LoraTrainer::apply(const AdamWOptions& opt) {
     update(p.a, p.grad_a, p.m_a, p.v_a);
     update(p.b, p.grad_b, p.m_b, p.v_b);
   }
+  step_timers_step_done();
   return norm;
 }
 

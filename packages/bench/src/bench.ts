@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 
 import { measureReadBandwidth, quantizeModel, systemInfo } from "@wenxin/engine";
 
+import { median } from "./child_protocol.js";
 import type { Measurement, MeasureRequest } from "./measure.js";
 import { buildRandomModel, tensorSpecs, type HfConfig } from "./random_model.js";
 import { buildRandomQ4Model } from "./random_q4_model.js";
@@ -67,11 +68,6 @@ export interface BenchOptions {
   cacheDir: string;
   fixtureDir: string;
   log?: (line: string) => void;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 /**

@@ -5,6 +5,11 @@
  */
 import { performance } from "node:perf_hooks";
 
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 export function runMeasurementChild<R>(measure: (request: R) => Promise<unknown>): void {
   if (!process.argv[2]) return;
   measure(JSON.parse(process.argv[2]) as R).then(

@@ -143,3 +143,8 @@ export {
 export type { FileRequest, ResolvedLocation } from "./hub/resolve_pretrained.js";
 export { HubError } from "./hub/hub_error.js";
 export type { HubErrorReason } from "./hub/hub_error.js";
+
+// Jobs on worker threads (the server's large-body parser), and a thread's own CPU time
+export { JobThreads } from "./worker/job_threads.js";
+export type { JobThreadsOptions, JobOptions, JobFailure } from "./worker/job_threads.js";
+export { ThreadClock, ownCpuMs, ownThreadId, threadCpuMs } from "./worker/thread_cpu.js";

@@ -10,13 +10,16 @@ import { registerJsonBodies } from "../src/json_body.js";
 import { mainThreadCpuMs } from "./helpers/health_probe.js";
 import { MODEL_ID, useDenseServer } from "./helpers/test_server.js";
 
-/** Two apps that echo the parsed body: fastify's own parser, and ours with every body sent to the worker. */
-function echoApps() {
+/**
+ * Two apps that echo the parsed body: fastify's own parser, and ours with every body sent to a
+ * worker: the process-priority one, or (`bulk`) the low-priority one.
+ */
+function echoApps(bulk: boolean) {
   const reference = Fastify();
   reference.removeAllContentTypeParsers();
   reference.addContentTypeParser("*", { parseAs: "string" }, reference.getDefaultJsonParser("error", "error"));
   const ours = Fastify();
-  registerJsonBodies(ours, 0);
+  registerJsonBodies(ours, { offLoopBytes: 0, bulkBytes: bulk ? 0 : Infinity });
   for (const app of [reference, ours]) app.post("/echo", async (request) => ({ body: request.body }));
   return { reference, ours };
 }
@@ -38,15 +41,18 @@ const BODIES: [string, string | Buffer][] = [
 ];
 
 describe("JSON bodies parsed on the worker thread", () => {
-  it.each(BODIES)("give what fastify's default parser gives: %s", async (_name, payload) => {
-    const { reference, ours } = echoApps();
-    const send = (app: typeof ours) =>
-      app.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json" }, payload });
-    const [want, got] = [await send(reference), await send(ours)];
-    expect(got.statusCode).toBe(want.statusCode);
-    expect(got.json()).toEqual(want.json());
-    await Promise.all([reference.close(), ours.close()]);
-  });
+  it.each(BODIES.flatMap(([name, body]) => [[name, body, false] as const, [name, body, true] as const]))(
+    "give what fastify's default parser gives: %s (low-priority worker: %s)",
+    async (_name, payload, bulk) => {
+      const { reference, ours } = echoApps(bulk);
+      const send = (app: typeof ours) =>
+        app.inject({ method: "POST", url: "/echo", headers: { "content-type": "application/json" }, payload });
+      const [want, got] = [await send(reference), await send(ours)];
+      expect(got.statusCode).toBe(want.statusCode);
+      expect(got.json()).toEqual(want.json());
+      await Promise.all([reference.close(), ours.close()]);
+    },
+  );
 });
 
 const ctx = useDenseServer({ maxEmbeddingInputs: 2048 });

@@ -251,6 +251,7 @@ const KernelTable kTable = {
     .dequantize = generic::dequantize,
     .gemm_panels = generic::gemm_panels,
     .gemm_panels_bf16 = generic::gemm_panels_bf16,
+    .round_bf16 = generic::round_bf16,
     .exp_f32 = exp_f32,
 };
 

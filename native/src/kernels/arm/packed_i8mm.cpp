@@ -179,6 +179,7 @@ const KernelTable kTable = {
     .dequantize = dequantize,
     .gemm_panels = generic::gemm_panels,
     .gemm_panels_bf16 = generic::gemm_panels_bf16,
+    .round_bf16 = generic::round_bf16,
     .exp_f32 = neon::exp_f32,
 };
 

@@ -23,8 +23,9 @@ void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& 
 
 // panel_gemm.cpp: training's float32 products through packed weight panels
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
+void round_bf16(const float* x, uint16_t* y, int64_t n);
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc);
+                      int64_t ldc, bool accumulate);
 
 // The float, vector and attention kernels of this path (kernels_avx2.cpp), for the AVX-VNNI table.
 namespace shared {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/avx2/avx2.h"
 
 namespace wenxin::kernels::avx2 {
@@ -49,7 +50,8 @@ constexpr int kRowsBf16 = 4;
 
 // c[r][0, cols) += Σ_q a[r][2q, 2q + 2) · b[q][0, 16)[2] for r < R (cols ≤ 16; b's rows 2 · kGemmPanel apart).
 template <int R>
-void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, float* c, int64_t ldc, int64_t cols) {
+void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, float* c, int64_t ldc, int64_t cols,
+               bool accumulate) {
   const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
   __m256 acc[2 * R];
 #pragma GCC unroll 8
@@ -76,11 +78,11 @@ void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, fl
     alignas(32) float tmp[16];
     _mm256_store_ps(tmp, acc[2 * r]);
     _mm256_store_ps(tmp + 8, acc[2 * r + 1]);
-    for (int64_t j = 0; j < cols; ++j) cr[j] += tmp[j];
+    for (int64_t j = 0; j < cols; ++j) cr[j] = accumulate ? cr[j] + tmp[j] : tmp[j];
   }
 }
 
-using TileBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, float*, int64_t, int64_t);
+using TileBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, float*, int64_t, int64_t, bool);
 
 }  // namespace
 
@@ -102,7 +104,7 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
 }
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc) {
+                      int64_t ldc, bool accumulate) {
   static constexpr TileBf16Fn tiles[] = {nullptr, tile_bf16<1>, tile_bf16<2>, tile_bf16<3>, tile_bf16<4>};
   for (int64_t i0 = 0; i0 < m; i0 += kRowsBf16) {
     const int rows = static_cast<int>(m - i0 < kRowsBf16 ? m - i0 : kRowsBf16);
@@ -110,9 +112,14 @@ void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, con
       const int64_t cols = n - j0 < 16 ? n - j0 : 16;
       // Half j0 % 32 of panel j0 / 32: its pairs start 2 · (j0 % 32) elements into each row of the panel.
       tiles[rows](a + i0 * lda, lda, kp, b + (j0 / kGemmPanel) * 2 * kGemmPanel * kp + 2 * (j0 % kGemmPanel),
-                  c + i0 * ldc + j0, ldc, cols);
+                  c + i0 * ldc + j0, ldc, cols, accumulate);
     }
   }
+}
+
+void round_bf16(const float* x, uint16_t* y, int64_t n) {
+  // f32_to_bf16 per element, which the compiler vectorises for AVX2 here.
+  for (int64_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
 }
 
 }  // namespace wenxin::kernels::avx2

@@ -11,9 +11,10 @@ void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& 
 // panel_gemm.cpp: training's float32 products through packed weight panels
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc);
+                      int64_t ldc, bool accumulate);
 // The same without AVX-512 BF16 (each pair widened to two float32 FMAs); gemm_panels_bf16 takes it on
 // CPUs without vdpbf16ps. Exposed for the kernel tests.
 void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
-                              float* c, int64_t ldc);
+                              float* c, int64_t ldc, bool accumulate);
+void round_bf16(const float* x, uint16_t* y, int64_t n);
 }  // namespace wenxin::kernels::avx512

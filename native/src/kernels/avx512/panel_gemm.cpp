@@ -18,9 +18,17 @@ inline __mmask16 low_mask(int64_t cols) {
   return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : static_cast<__mmask16>((1u << cols) - 1);
 }
 
-// c[r][0, 32) += acc[2r], acc[2r + 1] for r < R, columns masked by m0 / m1.
+// c[r][0, 32) += acc[2r], acc[2r + 1] for r < R, columns masked by m0 / m1; = when not `accumulate`.
 template <int R>
-inline void store_tile(const __m512* acc, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+inline void store_tile(const __m512* acc, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate) {
+  if (!accumulate) {
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      _mm512_mask_storeu_ps(c + r * ldc, m0, acc[2 * r]);
+      _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[2 * r + 1]);
+    }
+    return;
+  }
 #pragma GCC unroll 12
   for (int r = 0; r < R; ++r) {
     float* cr = c + r * ldc;
@@ -44,7 +52,7 @@ void tile(const float* a, int64_t lda, int64_t k, const float* b, float* c, int6
       acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
     }
   }
-  store_tile<R>(acc, c, ldc, m0, m1);
+  store_tile<R>(acc, c, ldc, m0, m1, true);
 }
 
 inline int32_t pair_at(const uint16_t* p) {
@@ -56,7 +64,8 @@ inline int32_t pair_at(const uint16_t* p) {
 // The bf16 tiles: c[r][0, 32) += Σ_q a[r][2q, 2q + 2) · b[q][0, 32)[2], with vdpbf16ps ...
 template <int R>
 __attribute__((target("avx512bf16"))) void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b,
-                                                     float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+                                                     float* c, int64_t ldc, __mmask16 m0, __mmask16 m1,
+                                                     bool accumulate) {
   __m512 acc[2 * R];
 #pragma GCC unroll 24
   for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
@@ -70,13 +79,13 @@ __attribute__((target("avx512bf16"))) void tile_bf16(const uint16_t* a, int64_t 
       acc[2 * r + 1] = _mm512_dpbf16_ps(acc[2 * r + 1], av, b1);
     }
   }
-  store_tile<R>(acc, c, ldc, m0, m1);
+  store_tile<R>(acc, c, ldc, m0, m1, accumulate);
 }
 
 // ... or widened: a pair's odd element is its high half, the even one its low half shifted up.
 template <int R>
 void tile_bf16_widened(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, float* c, int64_t ldc,
-                       __mmask16 m0, __mmask16 m1) {
+                       __mmask16 m0, __mmask16 m1, bool accumulate) {
   const __m512i high = _mm512_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
   __m512 acc[2 * R];
 #pragma GCC unroll 24
@@ -97,22 +106,24 @@ void tile_bf16_widened(const uint16_t* a, int64_t lda, int64_t kp, const uint16_
       acc[2 * r + 1] = _mm512_fmadd_ps(ae, b1e, _mm512_fmadd_ps(ao, b1o, acc[2 * r + 1]));
     }
   }
-  store_tile<R>(acc, c, ldc, m0, m1);
+  store_tile<R>(acc, c, ldc, m0, m1, accumulate);
 }
 
 template <typename A, typename B>
 using TileFn = void (*)(const A*, int64_t, int64_t, const B*, float*, int64_t, __mmask16, __mmask16);
+using TileBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, float*, int64_t, __mmask16, __mmask16,
+                            bool);
 
 // Walks c in 12-row blocks and 32-column panels; `depth` is k (float) or kp (bf16 pairs), `panel` the
-// elements of B one panel holds per unit of depth.
-template <typename A, typename B>
-void run_tiles(const TileFn<A, B>* tiles, const A* a, int64_t lda, int64_t m, int64_t depth, const B* b, int64_t panel,
+// elements of B one panel holds per unit of depth. `tile(rows, ...)` runs one tile.
+template <typename A, typename B, typename Tile>
+void run_tiles(const Tile& tile, const A* a, int64_t lda, int64_t m, int64_t depth, const B* b, int64_t panel,
                int64_t n, float* c, int64_t ldc) {
   for (int64_t i0 = 0; i0 < m; i0 += kRows) {
     const int rows = static_cast<int>(m - i0 < kRows ? m - i0 : kRows);
     for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel)
-      tiles[rows](a + i0 * lda, lda, depth, b + (j0 / kGemmPanel) * panel * depth, c + i0 * ldc + j0, ldc,
-                  low_mask(n - j0), low_mask(n - j0 - 16));
+      tile(rows, a + i0 * lda, lda, depth, b + (j0 / kGemmPanel) * panel * depth, c + i0 * ldc + j0, ldc,
+           low_mask(n - j0), low_mask(n - j0 - 16));
   }
 }
 
@@ -121,38 +132,58 @@ void run_tiles(const TileFn<A, B>* tiles, const A* a, int64_t lda, int64_t m, in
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
   static constexpr TileFn<float, float> tiles[] = {nullptr, tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>, tile<6>,
                                                    tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
-  run_tiles(tiles, a, lda, m, k, b, kGemmPanel, n, c, ldc);
+  run_tiles([](int rows, auto... args) { tiles[rows](args...); }, a, lda, m, k, b, kGemmPanel, n, c, ldc);
 }
 
 void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
-                              float* c, int64_t ldc) {
-  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {nullptr,
-                                                         tile_bf16_widened<1>,
-                                                         tile_bf16_widened<2>,
-                                                         tile_bf16_widened<3>,
-                                                         tile_bf16_widened<4>,
-                                                         tile_bf16_widened<5>,
-                                                         tile_bf16_widened<6>,
-                                                         tile_bf16_widened<7>,
-                                                         tile_bf16_widened<8>,
-                                                         tile_bf16_widened<9>,
-                                                         tile_bf16_widened<10>,
-                                                         tile_bf16_widened<11>,
-                                                         tile_bf16_widened<12>};
-  run_tiles(tiles, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
+                              float* c, int64_t ldc, bool accumulate) {
+  static constexpr TileBf16Fn tiles[] = {nullptr,
+                                         tile_bf16_widened<1>,
+                                         tile_bf16_widened<2>,
+                                         tile_bf16_widened<3>,
+                                         tile_bf16_widened<4>,
+                                         tile_bf16_widened<5>,
+                                         tile_bf16_widened<6>,
+                                         tile_bf16_widened<7>,
+                                         tile_bf16_widened<8>,
+                                         tile_bf16_widened<9>,
+                                         tile_bf16_widened<10>,
+                                         tile_bf16_widened<11>,
+                                         tile_bf16_widened<12>};
+  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
+            2 * kGemmPanel, n, c, ldc);
 }
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc) {
+                      int64_t ldc, bool accumulate) {
   static const bool native = cpu_features().avx512bf16;
   if (!native) {
-    gemm_panels_bf16_widened(a, lda, m, kp, b, n, c, ldc);
+    gemm_panels_bf16_widened(a, lda, m, kp, b, n, c, ldc, accumulate);
     return;
   }
-  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {
-      nullptr,      tile_bf16<1>, tile_bf16<2>, tile_bf16<3>,  tile_bf16<4>,  tile_bf16<5>, tile_bf16<6>,
-      tile_bf16<7>, tile_bf16<8>, tile_bf16<9>, tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
-  run_tiles(tiles, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
+  static constexpr TileBf16Fn tiles[] = {nullptr,       tile_bf16<1>,  tile_bf16<2>, tile_bf16<3>, tile_bf16<4>,
+                                         tile_bf16<5>,  tile_bf16<6>,  tile_bf16<7>, tile_bf16<8>, tile_bf16<9>,
+                                         tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
+  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
+            2 * kGemmPanel, n, c, ldc);
+}
+
+void round_bf16(const float* x, uint16_t* y, int64_t n) {
+  // f32_to_bf16 of 16 at a time: + 0x7FFF + the kept part's lowest bit, then the high half; a NaN's high
+  // half with the quiet bit set.
+  const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000),
+                round = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x40);
+  int64_t i = 0;
+  for (; i < n; i += 16) {
+    const __mmask16 m = low_mask(n - i);
+    const __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i));
+    const __m512i high = _mm512_srli_epi32(u, 16);
+    const __m512i rounded =
+        _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, round), _mm512_and_si512(high, one)), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    const __m512i v = _mm512_mask_or_epi32(rounded, nan, high, quiet);
+    _mm256_mask_storeu_epi16(y + i, m, _mm512_cvtepi32_epi16(v));
+  }
 }
 
 }  // namespace wenxin::kernels::avx512

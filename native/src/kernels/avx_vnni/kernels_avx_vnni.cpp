@@ -72,6 +72,7 @@ const KernelTable kTable = {
     .interleaved_q4_tiles = true,
     .gemm_panels = avx2::gemm_panels,
     .gemm_panels_bf16 = avx2::gemm_panels_bf16,
+    .round_bf16 = avx2::round_bf16,
     .exp_f32 = avx2::exp_f32,
 };
 

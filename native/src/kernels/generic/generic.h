@@ -11,6 +11,7 @@ void finish_quantized_row(QuantizedActivations* out, int64_t row);
 void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* out);
 void exp_f32(const float* x, float* y, int64_t n);
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
+void round_bf16(const float* x, uint16_t* y, int64_t n);
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc);
+                      int64_t ldc, bool accumulate);
 }  // namespace wenxin::kernels::generic

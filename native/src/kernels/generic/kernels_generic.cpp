@@ -191,6 +191,7 @@ const KernelTable kTable = {
     .dequantize = dequantize,
     .gemm_panels = gemm_panels,
     .gemm_panels_bf16 = gemm_panels_bf16,
+    .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
 };
 

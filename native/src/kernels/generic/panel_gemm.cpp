@@ -1,5 +1,5 @@
 // The reference kernels training adds: gemm_panels and gemm_panels_bf16 (products through a packed
-// weight) and exp_f32.
+// weight), round_bf16 and exp_f32.
 #include <cmath>
 
 #include "core/dtype.h"
@@ -24,7 +24,7 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
 }
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc) {
+                      int64_t ldc, bool accumulate) {
   for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel) {
     const uint16_t* panel = b + j0 * 2 * kp;
     const int64_t cols = n - j0 < kGemmPanel ? n - j0 : kGemmPanel;
@@ -38,9 +38,13 @@ void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, con
           acc[j] += a0 * bf16_to_f32(panel[(q * kGemmPanel + j) * 2]);
         }
       }
-      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] += acc[j];
+      for (int64_t j = 0; j < cols; ++j) c[i * ldc + j0 + j] = accumulate ? c[i * ldc + j0 + j] + acc[j] : acc[j];
     }
   }
+}
+
+void round_bf16(const float* x, uint16_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
 }
 
 void exp_f32(const float* x, float* y, int64_t n) {

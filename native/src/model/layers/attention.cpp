@@ -183,7 +183,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   float* ctx = ctx_buf.data();
   const int32_t* adapters = batch.adapter_ids();
   LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
-  linear_forward_many({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
+  linear_forward_fused({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
 
   for (int64_t t = 0; t < T; ++t) {
     kernels::rope_interleaved_f32(q + t * qd, s.num_heads, d, rope.cos.data() + t * half, rope.sin.data() + t * half);

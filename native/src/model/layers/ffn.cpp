@@ -72,15 +72,18 @@ void route_token(const float* logits, const std::vector<float>& bias, const MoeR
 // `out` as weight × output in the order given. Every expert's gate/up (SiLU fused) runs in one parallel
 // loop and every down projection in another, over the experts' rows laid end to end (each expert's block
 // starting on a whole grain, so tiles stay whole): two barriers per MoE layer instead of two per expert.
+// An expert that every token of the step was routed to, in order (the shared experts; every expert at
+// decode), reads `x` itself, quantized once for all such experts, instead of a gathered copy.
 using TokenWeights = std::vector<std::pair<int64_t, float>>;
 void experts_forward(const std::vector<std::pair<const FeedForward*, const TokenWeights*>>& work, const float* x,
-                     int64_t hidden, float* out, ThreadPool& pool) {
+                     int64_t tokens, int64_t hidden, float* out, ThreadPool& pool) {
   struct Group {
     const FeedForward* f;
     const TokenWeights* rows;
     int64_t n;
     std::vector<float> xs, gate, up, ys;
-    std::unique_ptr<LinearInput> in, mid;
+    LinearInput* in = nullptr;
+    std::unique_ptr<LinearInput> own_in, mid;
     int64_t up_begin = 0, down_begin = 0;  // the group's first row in each loop's row space
   };
   std::vector<Group> groups;
@@ -99,15 +102,23 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
   const int64_t down_grain = linear_grain(groups[0].f->down, tokens_max);
   auto round_up = [](int64_t v, int64_t g) { return (v + g - 1) / g * g; };
   int64_t up_rows = 0, down_rows = 0, up_bytes = 0, down_bytes = 0;
+  LinearInput whole(x, tokens, hidden);
   for (Group& g : groups) {
     const int64_t width = g.f->gate.out;
-    g.xs.resize(g.n * hidden);
-    for (int64_t i = 0; i < g.n; ++i)
-      std::memcpy(g.xs.data() + i * hidden, x + (*g.rows)[i].first * hidden, hidden * sizeof(float));
+    bool all = g.n == tokens;
+    for (int64_t i = 0; all && i < g.n; ++i) all = (*g.rows)[i].first == i;
+    if (all) {
+      g.in = &whole;
+    } else {
+      g.xs.resize(g.n * hidden);
+      for (int64_t i = 0; i < g.n; ++i)
+        std::memcpy(g.xs.data() + i * hidden, x + (*g.rows)[i].first * hidden, hidden * sizeof(float));
+      g.own_in = std::make_unique<LinearInput>(g.xs.data(), g.n, hidden);
+      g.in = g.own_in.get();
+    }
     g.gate.resize(g.n * width);
     g.up.resize(g.n * width);
     g.ys.resize(g.n * hidden);
-    g.in = std::make_unique<LinearInput>(g.xs.data(), g.n, hidden);
     if (needs_quantized_input(g.f->gate) || needs_quantized_input(g.f->up)) g.in->quantized(pool);
     g.up_begin = up_rows;
     up_rows += round_up(width, up_grain);
@@ -192,7 +203,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
       work.emplace_back(&m.shared, &all);
     }
     for (int64_t e = 0; e < n_experts; ++e) work.emplace_back(&m.experts[e], &assigned[e]);
-    experts_forward(work, x, hidden, out, pool);
+    experts_forward(work, x, tokens, hidden, out, pool);
     return;
   }
   if (m.has_shared) {

@@ -94,32 +94,29 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 
-void linear_forward_many(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool) {
-  bool quantized = false;
-  for (const LinearOutput& o : outputs) quantized = quantized || needs_quantized_input(*o.layer);
-  if (quantized) x.quantized(pool);
-  struct Piece {
-    const LinearOutput* o;
-    int64_t r0, r1;
-  };
-  // Each layer in as many whole-grain pieces as linear_forward would make chunks of it.
-  std::vector<Piece> pieces;
+void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool) {
+  int64_t grain = 1, bytes = 0;
   for (const LinearOutput& o : outputs) {
-    const Linear& l = *o.layer;
-    const int64_t grain = linear_grain(l, x.tokens());
-    const int64_t grains = (l.out + grain - 1) / grain;
-    const int64_t want =
-        static_cast<int64_t>(pool.size()) * linear_chunks(l.out * weight_row_bytes(l), pool.size(), x.tokens());
-    const int64_t per = (grains + std::min(grains, want) - 1) / std::min(grains, want) * grain;
-    for (int64_t r0 = 0; r0 < l.out; r0 += per) pieces.push_back({&o, r0, std::min(l.out, r0 + per)});
+    if (needs_quantized_input(*o.layer)) x.quantized(pool);
+    grain = std::max(grain, linear_grain(*o.layer, x.tokens()));  // powers of two: a multiple of each
+    bytes += o.layer->out * weight_row_bytes(*o.layer);
   }
-  const int64_t n = static_cast<int64_t>(pieces.size());
+  std::vector<int64_t> begin;  // each layer's first row in the loop's row space
+  int64_t rows = 0;
+  for (const LinearOutput& o : outputs) {
+    begin.push_back(rows);
+    rows += (o.layer->out + grain - 1) / grain * grain;
+  }
   pool.parallel_for(
-      n,
-      [&](int64_t b, int64_t e, int) {
-        for (int64_t i = b; i < e; ++i) linear_rows(*pieces[i].o->layer, x, pieces[i].r0, pieces[i].r1, pieces[i].o->y);
+      rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const int64_t a = std::max(r0, begin[i]) - begin[i],
+                        b = std::min(r1, begin[i] + outputs[i].layer->out) - begin[i];
+          if (a < b) linear_rows(*outputs[i].layer, x, a, b, outputs[i].y);
+        }
       },
-      1, static_cast<int>((n + pool.size() - 1) / pool.size()));
+      grain, linear_chunks(bytes, pool.size(), x.tokens()));
   for (const LinearOutput& o : outputs)
     apply_lora(o.layer->lora, x.data(), x.tokens(), o.layer->in, o.layer->out, x.adapters(), o.y);
 }

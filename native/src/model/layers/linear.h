@@ -58,14 +58,15 @@ class LinearInput {
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool);
 
-// Several layers over the same input (q, k and v) in one parallel loop: each layer's rows are cut into
-// whole-grain pieces that the threads claim in turn, so there is one barrier, not one per layer, and
-// a thread that finishes its share of one layer starts on the next.
+// Several layers over the same input (attention's q, k and v) in one parallel loop over their rows laid
+// end to end, each layer's block starting on a whole grain so tiles stay whole: one barrier instead of one
+// per layer, and the small layers (k, v) share threads with the large one. The same products as
+// linear_forward per layer.
 struct LinearOutput {
   const Linear* layer;
   float* y;
 };
-void linear_forward_many(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool);
+void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool);
 
 // The same for output rows [n0, n1) only, on the calling thread (for fused ops that split rows
 // themselves). `x` must already be quantized when the layer's format needs it.

@@ -45,7 +45,7 @@ Limits (what each protects against: SECURITY.md):
   --max-embedding-inputs N inputs per embeddings request (default 2048)
   --max-embedding-tokens N tokens of all inputs of an embeddings request (default 65536)
   --max-grammar-size N     grammar elements a request's JSON schema may compile to (default 1000000)
-  --grammar-timeout S      seconds compiling a request's JSON schema may take (default 2)
+  --grammar-timeout S      seconds of CPU time compiling a request's JSON schema may take (default 2)
   --drain-timeout S        seconds to wait for requests in flight on shutdown (default 30)
 
 Engine:

@@ -2,15 +2,18 @@
  * Encoding long texts off the event loop. The tokenizer is JavaScript, and a text near the
  * context's character bound (maxContext × the longest piece: ~86,000 characters for a 4096-token
  * context) takes hundreds of milliseconds to encode, more on a loaded machine; on the event loop
- * that holds every other request, `/health` and signal handling. A `TokenizerThread` is one worker
- * thread (`tokenizer_worker.ts`) with its own copy of the tokenizer, started on first use; jobs run
- * first come first served. The worker is unreferenced while idle, so it never keeps the process
- * alive; a worker that fails is replaced on the next job.
+ * that holds every other request, `/health` and signal handling. A `TokenizerThread` runs jobs on
+ * worker threads (`tokenizer_worker.ts`, through `JobThreads`), each with its own copy of the
+ * tokenizer, in two lanes, each first come first served: jobs of up to `BULK_ENCODE_CHARS`
+ * characters on a worker at the process's priority, longer ones on a worker at the lowest priority
+ * (nice 19 on Linux), so that the longest texts (a client's prompt near the context's bound, an embeddings
+ * request of thousands of inputs) take CPU time the engine's threads and the event loop leave
+ * over, and a text of ordinary length never waits behind them. Workers are unreferenced while
+ * idle, so they never keep the process alive; a worker that fails is replaced on the next job.
  */
-import { Worker } from "node:worker_threads";
-
 import { isWenxinErrorCode, WenxinError } from "../errors.js";
-import type { EncodeJob, EncodeReply } from "./tokenizer_worker.js";
+import { JobThreads } from "../worker/job_threads.js";
+import type { EncodeJob, EncodeValue } from "./tokenizer_worker.js";
 
 /** The worker script: next to this module once built; run from source (the tests' transform), the built copy. */
 function workerUrl(): URL {
@@ -19,20 +22,22 @@ function workerUrl(): URL {
     : new URL("./tokenizer_worker.js", import.meta.url);
 }
 
-interface Pending {
-  job: EncodeJob;
-  resolve(r: { ids: number[][]; tokens: number }): void;
-  reject(err: unknown): void;
-}
+/** Jobs of more characters than this (all their texts together) go to the low-priority worker. */
+export const BULK_ENCODE_CHARS = 16 * 1024;
+/** The low-priority worker's nice value. */
+export const BULK_ENCODE_NICE = 19;
+
+type Encoded = { ids: number[][]; tokens: number };
 
 export class TokenizerThread {
-  private worker: Worker | undefined;
-  private readonly queue: Pending[] = [];
-  private current: Pending | undefined;
-  private nextId = 1;
+  private readonly fast: JobThreads<Encoded>;
+  private readonly bulk: JobThreads<Encoded>;
 
-  /** `spec()`: the JSON the worker builds its tokenizer from (asked for once per worker). */
-  constructor(private readonly spec: () => string) {}
+  /** `spec()`: the JSON the workers build their tokenizer from (asked for once per worker). */
+  constructor(spec: () => string) {
+    this.fast = lane("the tokenizer thread", spec, 0);
+    this.bulk = lane("the bulk tokenizer thread", spec, BULK_ENCODE_NICE);
+  }
 
   /**
    * Encodes `texts` in order on the worker, stopping after the first one that takes the total past
@@ -48,88 +53,44 @@ export class TokenizerThread {
       signal,
     }: { limit?: number; addSpecialTokens?: boolean; signal?: AbortSignal },
   ): Promise<{ ids: number[][]; tokens: number }> {
-    const aborted = () => new WenxinError("ERR_WENXIN_ABORTED", "tokenizing was aborted by its signal");
-    if (signal?.aborted) return Promise.reject(aborted());
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        const at = this.queue.indexOf(pending);
-        if (at < 0) return;
-        this.queue.splice(at, 1);
-        pending.reject(aborted());
-      };
-      const settle =
-        <T>(fn: (v: T) => void) =>
-        (v: T) => {
-          signal?.removeEventListener("abort", onAbort);
-          fn(v);
-        };
-      const pending: Pending = {
-        job: { id: this.nextId++, texts, limit, addSpecialTokens },
-        resolve: settle(resolve),
-        reject: settle(reject),
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.queue.push(pending);
-      this.dispatch();
+    const job: EncodeJob = { texts, limit, addSpecialTokens };
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    return (chars > BULK_ENCODE_CHARS ? this.bulk : this.fast).run(job, {
+      signal,
+      aborted: () => new WenxinError("ERR_WENXIN_ABORTED", "tokenizing was aborted by its signal"),
+      stopRunningOnAbort: false,
     });
   }
 
-  /** Starts the worker now (it builds its copy of the tokenizer then), rather than on the first job. */
+  /**
+   * Starts both workers now (each builds its copy of the tokenizer then, ~35 MB for a 100k-token
+   * vocabulary), rather than with the first job of each lane.
+   */
   warm(): void {
-    this.start();
+    this.fast.warm();
+    this.bulk.warm();
   }
 
-  /** Stops the worker; jobs still queued or running fail. */
+  /** Stops the workers; jobs still queued or running fail. */
   close(): void {
-    const err = new WenxinError("ERR_WENXIN_ABORTED", "the tokenizer thread was closed");
-    for (const p of this.queue.splice(0)) p.reject(err);
-    this.lose(err);
+    const closed = new WenxinError("ERR_WENXIN_ABORTED", "the tokenizer thread was closed");
+    this.fast.close(closed);
+    this.bulk.close(closed);
   }
+}
 
-  private dispatch(): void {
-    if (this.current || this.queue.length === 0) return;
-    const worker = this.start();
-    this.current = this.queue.shift()!;
-    worker.ref();
-    worker.postMessage(this.current.job);
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(workerUrl());
-    worker.unref();
-    worker.on("message", (reply: EncodeReply) => this.finish(reply));
-    worker.on("error", (err) => this.lose(err));
-    worker.on("exit", () => this.lose(new Error("the tokenizer thread exited")));
-    worker.postMessage({ spec: this.spec() });
-    this.worker = worker;
-    return worker;
-  }
-
-  private finish(reply: EncodeReply): void {
-    const cur = this.current;
-    if (!cur || cur.job.id !== reply.id) return;
-    this.current = undefined;
-    this.worker?.unref();
-    if (reply.ok) cur.resolve({ ids: reply.ids.map((a) => Array.from(a)), tokens: reply.tokens });
-    else {
-      const code = isWenxinErrorCode(reply.code) ? reply.code : "ERR_WENXIN_TOKENIZER";
-      cur.reject(new WenxinError(code, reply.message));
-    }
-    this.dispatch();
-  }
-
-  /** The worker is gone (failed, exited or closed): its job fails with `err`; the next job starts a new one. */
-  private lose(err: unknown): void {
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) {
-      worker.removeAllListeners();
-      void worker.terminate();
-    }
-    const cur = this.current;
-    this.current = undefined;
-    if (cur) cur.reject(err instanceof WenxinError ? err : new WenxinError("ERR_WENXIN_TOKENIZER", String(err)));
-    queueMicrotask(() => this.dispatch());
-  }
+function lane(name: string, spec: () => string, nice: number): JobThreads<Encoded> {
+  return new JobThreads<Encoded>({
+    name,
+    module: workerUrl(),
+    data: spec,
+    nice,
+    result: (v) => {
+      const { ids, tokens } = v as EncodeValue;
+      return { ids: ids.map((a) => Array.from(a)), tokens };
+    },
+    failed: (f) =>
+      new WenxinError(f.code !== undefined && isWenxinErrorCode(f.code) ? f.code : "ERR_WENXIN_TOKENIZER", f.message),
+    lost: (cause) => (cause instanceof WenxinError ? cause : new WenxinError("ERR_WENXIN_TOKENIZER", String(cause))),
+  });
 }

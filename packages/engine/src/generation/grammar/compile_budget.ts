@@ -4,12 +4,17 @@
  * schema of a few hundred kilobytes can ask for millions of grammar elements; past either limit
  * compiling stops with an error that names the part of the source being compiled.
  */
+import { ThreadClock } from "../../worker/thread_cpu.js";
 import { constraintError } from "./grammar_ast.js";
 
 export interface ConstraintLimits {
   /** Most elements (rule references and byte sets, plus one per rule and per alternative) the byte grammar may hold. */
   maxGrammarSize: number;
-  /** Longest time compiling may take, in ms. */
+  /**
+   * Longest time compiling may take, in ms of the compiling thread's own CPU time where the
+   * platform reports it (Linux), else of wall-clock time: a thread kept waiting for a CPU (by other
+   * work, or its own low priority) is not failed for waiting.
+   */
   timeoutMs: number;
 }
 
@@ -23,6 +28,7 @@ const TICKS_PER_CHECK = 256;
 
 /** One compilation's running account against its limits. */
 export class CompileBudget {
+  private readonly clock = new ThreadClock();
   private readonly deadline: number;
   private ticks = 0;
   private size = 0;
@@ -32,7 +38,7 @@ export class CompileBudget {
     private readonly what: string,
     readonly limits: Readonly<ConstraintLimits> = CONSTRAINT_LIMITS,
   ) {
-    this.deadline = performance.now() + limits.timeoutMs;
+    this.deadline = this.clock.now() + limits.timeoutMs;
   }
 
   /** A unit of work at `where` (e.g. "at #/properties/a"): fails once the time is up. */
@@ -42,7 +48,7 @@ export class CompileBudget {
   }
 
   checkTime(where: string): void {
-    if (performance.now() > this.deadline)
+    if (this.clock.now() > this.deadline)
       throw constraintError(
         this.what,
         where,
