@@ -163,30 +163,68 @@ struct HeadBf16 {
   }
 };
 
-void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
-                            const float* v, float* ctx, float* lse, ThreadPool& pool) {
-  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
-  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+// The panels of one (sequence, KV head)'s K and V that every query head of its group multiplies by,
+// packed once for the group: S = Q·Kᵀ (k_cols), O = P·V (v_pairs, forward), dP = dO·Vᵀ (v_cols) and
+// dQ = dS·K (k_pairs, backward).
+struct KvPanels {
+  std::vector<uint32_t> k_cols, v_pairs, v_cols, k_pairs;
+};
+
+// Packs `kv[s * kv_heads + g]` for every sequence s and KV head g across the pool.
+void pack_kv(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* k, const float* v, bool backward,
+             std::vector<KvPanels>* kv, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, kvd = dims.kv_heads * d, items = static_cast<int64_t>(seqs.size()) * dims.kv_heads;
+  kv->resize(items);
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, kb, vb, pb;
-        thread_local std::vector<uint32_t> k_cols, v_pairs;
+        thread_local std::vector<uint16_t> kb, vb;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / dims.kv_heads];
+          const int64_t g = item % dims.kv_heads, L = s.len;
+          KvPanels& out = (*kv)[item];
+          h.len = L;
+          h.d = d;
+          h.ld = even(d);
+          h.gather(k, kvd, g * d, s.start, &kb);
+          h.gather(v, kvd, g * d, s.start, &vb);
+          pack_transposed(kb.data(), L, h.ld, &out.k_cols);
+          if (backward) {
+            pack_transposed(vb.data(), L, h.ld, &out.v_cols);
+            pack_row_pairs(kb.data(), L, h.ld, d, &out.k_pairs);
+          } else {
+            pack_row_pairs(vb.data(), L, h.ld, d, &out.v_pairs);
+          }
+        }
+      },
+      1, item_chunks(items));
+}
+
+void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
+                            const float* v, float* ctx, float* lse, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
+  const int64_t qd = nh * d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  thread_local std::vector<KvPanels> t_kv;  // the caller's: the pool's lambdas see it through `kv`
+  std::vector<KvPanels>& kv = t_kv;
+  pack_kv(dims, seqs, k, v, false, &kv, pool);
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local HeadBf16 h;
+        thread_local std::vector<uint16_t> qb, pb;
         thread_local std::vector<float> p, o, row_lse;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
+          const std::vector<uint32_t>& k_cols = kv[item / nh * dims.kv_heads + g].k_cols;
+          const std::vector<uint32_t>& v_pairs = kv[item / nh * dims.kv_heads + g].v_pairs;
           h.len = L;
           h.d = d;
           h.ld = even(d);
           h.gather(q, qd, head * d, s.start, &qb);
-          h.gather(k, kvd, g * d, s.start, &kb);
-          h.gather(v, kvd, g * d, s.start, &vb);
-          pack_transposed(kb.data(), L, h.ld, &k_cols);     // S = Q·Kᵀ
-          pack_row_pairs(vb.data(), L, h.ld, d, &v_pairs);  // O = P·V
           const int64_t v_depth = (L + 1) / 2;
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
@@ -210,30 +248,32 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
                              const float* k, const float* v, const float* ctx, const float* lse, const float* dctx,
                              float* dk_heads, float* dv_heads, float* dq, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
-  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  const int64_t qd = nh * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  thread_local std::vector<KvPanels> t_kv;  // the caller's: the pool's lambdas see it through `kv`
+  std::vector<KvPanels>& kv = t_kv;
+  pack_kv(dims, seqs, k, v, true, &kv, pool);
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, kb, vb, dob, sb, tb;
-        thread_local std::vector<uint32_t> k_cols, v_cols, k_pairs, q_pairs, do_pairs;
+        thread_local std::vector<uint16_t> qb, dob, sb, tb;
+        thread_local std::vector<uint32_t> q_pairs, do_pairs;
         thread_local std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
+          const KvPanels& shared = kv[item / nh * dims.kv_heads + g];
+          const std::vector<uint32_t>& k_cols = shared.k_cols;    // S = Q·Kᵀ
+          const std::vector<uint32_t>& v_cols = shared.v_cols;    // dP = dO·Vᵀ
+          const std::vector<uint32_t>& k_pairs = shared.k_pairs;  // dQ = dS·K
           h.len = L;
           h.d = d;
           h.ld = even(d);
           const int64_t ld = h.ld, pairs = (L + 1) / 2;
           h.gather(q, qd, head * d, s.start, &qb);
-          h.gather(k, kvd, g * d, s.start, &kb);
-          h.gather(v, kvd, g * d, s.start, &vb);
           h.gather(dctx, qd, head * d, s.start, &dob);
-          pack_transposed(kb.data(), L, ld, &k_cols);       // S = Q·Kᵀ
-          pack_transposed(vb.data(), L, ld, &v_cols);       // dP = dO·Vᵀ
-          pack_row_pairs(kb.data(), L, ld, d, &k_pairs);    // dQ = dS·K
           pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
           pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
           delta.resize(L);                                  // D_i = dO_i · O_i, in float32

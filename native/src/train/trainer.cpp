@@ -5,6 +5,7 @@
 #include <map>
 
 #include "kernels/ops.h"
+#include "model/ernie4_5/tensor_names.h"
 #include "model/layers/attention.h"
 #include "train/matmul.h"
 #include "train/step_timers.h"
@@ -22,7 +23,17 @@ Status shape_error(const LoraSpec& s, const char* which, size_t got, int64_t row
 // "model.layers.1.mlp.experts.0.gate_proj" → "model.layers.1.mlp.experts"
 std::string experts_prefix(const model::MoeBlock& m) {
   const std::string& n = m.experts.front().gate.name;
-  return n.substr(0, n.rfind(".0.gate_proj"));
+  return n.substr(0, n.rfind(".0." + model::leaf_of(n)));
+}
+
+// The stacked expert parameters (tensor_names.json's expertParameters), "mlp.experts.gate_up_proj and
+// mlp.experts.down_proj", for messages.
+std::string expert_parameter_names() {
+  const model::Ernie45TensorNames& names = model::ernie45_tensor_names();
+  std::string out;
+  for (const model::Ernie45FusedName& p : names.expert_parameters)
+    out += (out.empty() ? "" : " / ") + names.expert_module + "." + p.hf;
+  return out;
 }
 
 }  // namespace
@@ -110,8 +121,12 @@ Status LoraTrainer::bind(TrainerOptions options) {
       if (lw.moe.has_shared) WENXIN_RETURN_IF_ERROR(ffn(lw.moe.shared, &ll.moe.shared));
       const std::string prefix = experts_prefix(lw.moe);
       const int64_t E = static_cast<int64_t>(lw.moe.experts.size()), width = hp.moe_intermediate_size;
-      WENXIN_RETURN_IF_ERROR(take(prefix + ".gate_up_proj", hp.hidden_size, 2 * width, E, &ll.moe.experts_gate_up));
-      WENXIN_RETURN_IF_ERROR(take(prefix + ".down_proj", width, hp.hidden_size, E, &ll.moe.experts_down));
+      const model::Ernie45FusedName& gate_up =
+          model::ernie45_expert_parameter_of(model::leaf_of(lw.moe.experts[0].gate.name));
+      const model::Ernie45FusedName& down =
+          model::ernie45_expert_parameter_of(model::leaf_of(lw.moe.experts[0].down.name));
+      WENXIN_RETURN_IF_ERROR(take(prefix + "." + gate_up.hf, hp.hidden_size, 2 * width, E, &ll.moe.experts_gate_up));
+      WENXIN_RETURN_IF_ERROR(take(prefix + "." + down.hf, width, hp.hidden_size, E, &ll.moe.experts_down));
     }
   }
   for (size_t i = 0; i < params_.size(); ++i)
@@ -119,7 +134,8 @@ Status LoraTrainer::bind(TrainerOptions options) {
       return Status(ErrorCode::kInvalidArgument,
                     "LoRA parameter '" + params_[i].name +
                         "' names no trainable place of this model (q/k/v/o_proj, the dense and shared-expert "
-                        "gate/up/down_proj, and the routed experts' fused mlp.experts.gate_up_proj / down_proj)");
+                        "gate/up/down_proj, and the routed experts' fused " +
+                        expert_parameter_names() + ")");
   // The lowest layer with a trainable parameter: the backward stops there.
   for (int64_t l = hp.num_layers - 1; l >= 0; --l) {
     const LayerLora& ll = layers_[l];

@@ -77,21 +77,31 @@ Ernie45TensorNames parse() {
   if (remote == nullptr || !remote->is_object()) malformed("'remoteCodePrefix' must be an object");
   names.hf_prefix = text(*remote, "hf");
   names.remote_code_prefix = text(*remote, "remoteCode");
-  const JsonValue* fused = root.get("fused");
-  if (fused == nullptr || !fused->is_array()) malformed("'fused' must be an array");
-  for (const JsonValue& f : fused->array) {
-    if (!f.is_object()) malformed("'fused' entries must be objects");
-    Ernie45FusedName n;
-    n.hf = text(f, "hf");
-    const JsonValue* parts = f.get("parts");
-    if (parts == nullptr || !parts->is_array() || parts->array.size() < 2)
-      malformed("'" + n.hf + "': 'parts' must list two or more projections");
-    for (const JsonValue& p : parts->array) {
-      if (!p.is_string()) malformed("'" + n.hf + "': 'parts' must be strings");
-      n.parts.push_back(p.string);
+  // [{hf, parts}] of `key` in `obj`, each with at least `min_parts` parts.
+  auto stacked = [](const JsonValue& obj, const char* key, size_t min_parts) {
+    const JsonValue* list = obj.get(key);
+    if (list == nullptr || !list->is_array()) malformed(std::string("'") + key + "' must be an array");
+    std::vector<Ernie45FusedName> out;
+    for (const JsonValue& f : list->array) {
+      if (!f.is_object()) malformed(std::string("'") + key + "' entries must be objects");
+      Ernie45FusedName n;
+      n.hf = text(f, "hf");
+      const JsonValue* parts = f.get("parts");
+      if (parts == nullptr || !parts->is_array() || parts->array.size() < min_parts)
+        malformed("'" + n.hf + "': 'parts' must list " + std::to_string(min_parts) + " or more projections");
+      for (const JsonValue& p : parts->array) {
+        if (!p.is_string()) malformed("'" + n.hf + "': 'parts' must be strings");
+        n.parts.push_back(p.string);
+      }
+      out.push_back(std::move(n));
     }
-    names.fused.push_back(std::move(n));
-  }
+    return out;
+  };
+  names.fused = stacked(root, "fused", 2);
+  const JsonValue* experts = root.get("expertParameters");
+  if (experts == nullptr || !experts->is_object()) malformed("'expertParameters' must be an object");
+  names.expert_module = text(*experts, "module");
+  names.expert_parameters = stacked(*experts, "parameters", 1);
   for (bool Ernie45TensorName::* flag : {&Ernie45TensorName::embedding, &Ernie45TensorName::head}) {
     int marked = 0;
     for (const Ernie45TensorName& n : names.global) marked += n.*flag ? 1 : 0;
@@ -158,6 +168,19 @@ std::vector<int64_t> ernie45_shape(const Ernie45TensorName& n, const Ernie45Hpar
 std::string remote_code_name(const std::string& hf) {
   const Ernie45TensorNames& names = ernie45_tensor_names();
   return hf.rfind(names.hf_prefix, 0) == 0 ? names.remote_code_prefix + hf.substr(names.hf_prefix.size()) : hf;
+}
+
+const Ernie45FusedName& ernie45_expert_parameter_of(const std::string& part) {
+  for (const Ernie45FusedName& f : ernie45_tensor_names().expert_parameters)
+    for (const std::string& p : f.parts)
+      if (p == part) return f;
+  malformed("no expert parameter stacks '" + part + "'");
+}
+
+const Ernie45FusedName* ernie45_expert_parameter(const std::string& leaf) {
+  for (const Ernie45FusedName& f : ernie45_tensor_names().expert_parameters)
+    if (f.hf == leaf) return &f;
+  return nullptr;
 }
 
 const Ernie45FusedName* ernie45_fused_of(const std::string& part) {

@@ -27,7 +27,8 @@ struct Ernie45TensorName {
 };
 
 // Projections some exports stack row-wise into one matrix of the same module ("qkv_proj" of
-// "q_proj", "k_proj", "v_proj", in that row order).
+// "q_proj", "k_proj", "v_proj", in that row order); also transformers 5's stacked expert parameters
+// ("gate_up_proj" of each expert's "gate_proj" and "up_proj").
 struct Ernie45FusedName {
   std::string hf;                  // the fused leaf, "qkv_proj"
   std::vector<std::string> parts;  // the leaves it stacks, "q_proj", "k_proj", "v_proj"
@@ -37,6 +38,10 @@ struct Ernie45TensorNames {
   std::vector<Ernie45TensorName> global;  // outside the layers
   std::vector<Ernie45TensorName> layer;   // in every layer (dense or MoE as the layer is)
   std::vector<Ernie45FusedName> fused;
+  // The routed experts' stacked parameters (peft's target_parameters) under each MoE layer's
+  // `expert_module`: "gate_up_proj" of "gate_proj" and "up_proj", "down_proj" of "down_proj".
+  std::string expert_module;  // "mlp.experts"
+  std::vector<Ernie45FusedName> expert_parameters;
   std::string hf_layer_prefix;    // "model.layers."
   std::string gguf_layer_prefix;  // "blk."
   // Baidu's remote-code checkpoints name `remote_code_prefix`… what transformers names `hf_prefix`….
@@ -60,5 +65,9 @@ std::vector<int64_t> ernie45_shape(const Ernie45TensorName& n, const Ernie45Hpar
 std::string remote_code_name(const std::string& hf);
 // The fused export that stacks the leaf `part` ("q_proj"), or nullptr.
 const Ernie45FusedName* ernie45_fused_of(const std::string& part);
+// The stacked expert parameter that holds each expert's projection `part` ("gate_proj" → gate_up_proj).
+const Ernie45FusedName& ernie45_expert_parameter_of(const std::string& part);
+// The stacked expert parameter whose leaf is `leaf` ("gate_up_proj"), or nullptr.
+const Ernie45FusedName* ernie45_expert_parameter(const std::string& leaf);
 
 }  // namespace wenxin::model

@@ -7,6 +7,7 @@
 #include "core/tensor.h"
 #include "formats/file_slice.h"
 #include "kernels/ops.h"
+#include "model/ernie4_5/tensor_names.h"
 
 namespace wenxin::runtime {
 
@@ -37,25 +38,37 @@ bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// Splits a fused expert parameter into per-expert slots: expert e takes rows e·r .. e·r + r of A and
-// columns j·E + e (j < r) of B, peft's layout; gate_up_proj's B rows go to gate (first half) and up.
+// Splits a fused expert parameter (the tensor-name table's expertParameters) into per-expert slots:
+// expert e takes rows e·r .. e·r + r of A and columns j·E + e (j < r) of B, peft's layout; B's rows go
+// to the parameter's parts in order (gate_up_proj: gate, then up).
 Status fused_expert_slots(model::Ernie45Model& model, int32_t id, const LoraModuleRef& m, Ready* ready) {
-  const bool gate_up = ends_with(m.module, ".experts.gate_up_proj");
-  if (!gate_up && !ends_with(m.module, ".experts.down_proj"))
-    return Status(ErrorCode::kMissingTensor, "adapter targets fused parameter '" + m.module +
-                                                 "'; only mlp.experts.gate_up_proj and mlp.experts.down_proj exist");
-  const std::string prefix = m.module.substr(0, m.module.rfind('.'));
+  const model::Ernie45TensorNames& names = model::ernie45_tensor_names();
+  const size_t dot = m.module.rfind('.');
+  const std::string prefix = dot == std::string::npos ? std::string() : m.module.substr(0, dot);
+  const model::Ernie45FusedName* param =
+      dot == std::string::npos ? nullptr : model::ernie45_expert_parameter(m.module.substr(dot + 1));
+  if (param == nullptr || !ends_with(prefix, "." + names.expert_module)) {
+    std::string known;
+    for (const model::Ernie45FusedName& p : names.expert_parameters)
+      known += (known.empty() ? "" : " and ") + names.expert_module + "." + p.hf;
+    return Status(ErrorCode::kMissingTensor,
+                  "adapter targets fused parameter '" + m.module + "'; only " + known + " exist");
+  }
   const int64_t E = m.experts;
-  auto expert = [&](int64_t e, const char* proj) { return model.find_linear(prefix + "." + std::to_string(e) + proj); };
-  if (expert(0, ".gate_proj") == nullptr || expert(E - 1, ".gate_proj") == nullptr || expert(E, ".gate_proj"))
+  auto expert = [&](int64_t e, const std::string& proj) {
+    return model.find_linear(prefix + "." + std::to_string(e) + "." + proj);
+  };
+  const std::string& first_part = param->parts.front();
+  if (expert(0, first_part) == nullptr || expert(E - 1, first_part) == nullptr || expert(E, first_part))
     return Status(ErrorCode::kShapeMismatch, "adapter targets " + std::to_string(E) + " routed experts at '" + prefix +
                                                  "', which this model does not have");
   if (m.a.shape.size() != 2 || m.a.shape[0] < E || m.a.shape[0] % E != 0)
     return Status(ErrorCode::kShapeMismatch, m.module + ".lora_A has shape " + shape_to_string(m.a.shape) +
                                                  ", not [experts × rank, in] for " + std::to_string(E) + " experts");
   const int64_t r = m.a.shape[0] / E;
-  const model::Linear* first = expert(0, gate_up ? ".gate_proj" : ".down_proj");
-  const int64_t in = first->in, out = gate_up ? 2 * first->out : first->out;
+  const model::Linear* first = expert(0, first_part);
+  const int64_t parts = static_cast<int64_t>(param->parts.size());
+  const int64_t in = first->in, out = parts * first->out;
   std::vector<float> a, b;
   WENXIN_RETURN_IF_ERROR(read_matrix(m.a, {E * r, in}, m.module + ".lora_A", &a));
   WENXIN_RETURN_IF_ERROR(read_matrix(m.b, {out, E * r}, m.module + ".lora_B", &b));
@@ -72,13 +85,8 @@ Status fused_expert_slots(model::Ernie45Model& model, int32_t id, const LoraModu
         for (int64_t j = 0; j < r; ++j) s.b[o * r + j] = b[(o0 + o) * E * r + j * E + e];
       return s;
     };
-    if (gate_up) {
-      model::Linear* g = expert(e, ".gate_proj");
-      ready->emplace_back(g, slot(0, g->out));
-      ready->emplace_back(expert(e, ".up_proj"), slot(g->out, g->out));
-    } else {
-      ready->emplace_back(expert(e, ".down_proj"), slot(0, out));
-    }
+    for (int64_t i = 0; i < parts; ++i)
+      ready->emplace_back(expert(e, param->parts[i]), slot(i * first->out, first->out));
   }
   return Status::ok();
 }

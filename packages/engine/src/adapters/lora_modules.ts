@@ -10,6 +10,8 @@ import {
   headTensor,
   isMoeLayer,
   layerModule,
+  tensorNameTable,
+  tensorShape,
   type CheckpointTensor,
 } from "../model/ernie_layout.js";
 
@@ -74,9 +76,22 @@ export function linearModules(hp: Hparams): LinearModule[] {
   return out;
 }
 
-/** The routed experts' fused parameters, in the order transformers registers them. */
-export const EXPERT_PARAMETERS = ["gate_up_proj", "down_proj"] as const;
-export type ExpertParameterName = (typeof EXPERT_PARAMETERS)[number];
+/** A routed experts' fused parameter's name ("gate_up_proj", "down_proj"). */
+export type ExpertParameterName = string;
+
+/**
+ * The routed experts' fused parameters, in the order transformers registers them, with the per-expert
+ * projections each stacks (tensor_names.json's expertParameters, which the native adapter loader and
+ * trainer read too), and the module they sit under ("mlp.experts").
+ */
+export function expertParameterTable(): { module: string; parameters: { hf: string; parts: string[] }[] } {
+  return tensorNameTable().expertParameters;
+}
+
+/** The fused parameters' names, in registration order. */
+export function expertParameterNames(): ExpertParameterName[] {
+  return expertParameterTable().parameters.map((p) => p.hf);
+}
 
 /** One MoE layer's fused expert parameter: [experts, out, in]; gate_up_proj's out stacks gate over up. */
 export interface ExpertParameter {
@@ -92,21 +107,30 @@ export interface ExpertParameter {
 
 export function expertParameters(hp: Hparams): ExpertParameter[] {
   const out: ExpertParameter[] = [];
-  const h = hp.hiddenSize,
-    w = hp.moeIntermediateSize,
-    experts = hp.moeNumExperts;
+  const experts = hp.moeNumExperts;
+  const { module, parameters } = expertParameterTable();
+  // Each part's [out, in] per expert, from its table entry ("mlp.experts.*.gate_proj"); the parts stack rows.
+  const shapes = parameters.map((p) =>
+    p.parts.map((part) => {
+      const entry = tensorNameTable().layer.find((e) => e.hf === `${module}.*.${part}`);
+      if (entry === undefined) throw new Error(`tensor_names.json has no entry ${module}.*.${part}`);
+      return tensorShape(hp, entry);
+    }),
+  );
   for (let l = 0; l < hp.numHiddenLayers; l++) {
     if (!isMoeLayer(hp, l)) continue;
-    const base = layerModule(l, "mlp.experts");
-    out.push({
-      key: `${base}.gate_up_proj`,
-      layer: l,
-      name: "gate_up_proj",
-      experts,
-      inFeatures: h,
-      outFeatures: 2 * w,
+    const base = layerModule(l, module);
+    parameters.forEach((p, i) => {
+      const parts = shapes[i]!;
+      out.push({
+        key: `${base}.${p.hf}`,
+        layer: l,
+        name: p.hf,
+        experts,
+        inFeatures: parts[0]![1]!,
+        outFeatures: parts.reduce((rows, s) => rows + s[0]!, 0),
+      });
     });
-    out.push({ key: `${base}.down_proj`, layer: l, name: "down_proj", experts, inFeatures: w, outFeatures: h });
   }
   return out;
 }

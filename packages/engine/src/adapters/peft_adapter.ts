@@ -14,7 +14,8 @@ import { canonicalTensorName } from "../model/ernie_layout.js";
 import { readSafetensorsHeader, type TensorInfo } from "../model/safetensors_file.js";
 import { loraScaling, parseLoraConfig, type LoraConfig } from "./lora_config.js";
 import {
-  EXPERT_PARAMETERS,
+  expertParameterNames,
+  expertParameterTable,
   expertParameterPath,
   expertParameters,
   linearModules,
@@ -159,14 +160,16 @@ function describeExpertParameters(
       "ERR_WENXIN_INVALID_CONFIG",
       `${source}: target_parameters ${unmatched.map((t) => `'${t}'`).join(", ")} match no parameter of the base model` +
         (params.length > 0
-          ? ` (its MoE layers have mlp.experts.${EXPERT_PARAMETERS.join(" and mlp.experts.")})`
+          ? ` (its MoE layers have ${expertParameterNames()
+              .map((n) => `${expertParameterTable().module}.${n}`)
+              .join(" and ")})`
           : " (it has no MoE layers)"),
       { subject: "target_parameters", actual: unmatched },
     );
   const specs: LoraModuleSpec[] = [];
   const adapted = params.filter((p) => selectsParameter(config, p.key));
   for (const p of adapted) {
-    const layerAdapted = EXPERT_PARAMETERS.filter((n) => adapted.some((q) => q.layer === p.layer && q.name === n));
+    const layerAdapted = expertParameterNames().filter((n) => adapted.some((q) => q.layer === p.layer && q.name === n));
     const where = expertParameterPath(p.key, layerAdapted);
     const pair = byModule.get(where) ?? {};
     byModule.delete(where);
@@ -177,7 +180,7 @@ function describeExpertParameters(
       module: p.key,
       layer: p.layer,
       block: "experts",
-      projection: p.name,
+      projection: p.name as LoraModuleSpec["projection"],
       experts: p.experts,
       inFeatures: p.inFeatures,
       outFeatures: p.outFeatures,

@@ -67,6 +67,11 @@ const tableSchema = z.object({
   remoteCodePrefix: z.object({ hf: z.string().min(1), remoteCode: z.string().min(1) }),
   /** Projections some exports stack row-wise into one matrix of the same module (parts in row order). */
   fused: z.array(z.object({ hf: z.string().min(1), parts: z.array(z.string().min(1)).min(2) })),
+  /** transformers 5's stacked expert parameters under each MoE layer's `module` (parts: each expert's projections, in row order). */
+  expertParameters: z.object({
+    module: z.string().min(1),
+    parameters: z.array(z.object({ hf: z.string().min(1), parts: z.array(z.string().min(1)).min(1) })).min(1),
+  }),
   layer: z.array(entrySchema),
 });
 

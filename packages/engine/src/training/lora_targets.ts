@@ -8,7 +8,8 @@
  */
 import { loraScaling, type LoraConfig } from "../adapters/lora_config.js";
 import {
-  EXPERT_PARAMETERS,
+  expertParameterNames,
+  expertParameterTable,
   expertParameterPath,
   expertParameters,
   linearModules,
@@ -67,12 +68,13 @@ export function loraConfigFromOptions(opts: z.output<typeof loraOptionsSchema>, 
   };
 }
 
-// peft 0.21's names for the projections that transformers 5 fuses on MoE models.
-const FUSED_FROM: Record<string, ExpertParameterName> = {
-  gate_proj: "gate_up_proj",
-  up_proj: "gate_up_proj",
-  down_proj: "down_proj",
-};
+// peft 0.21's names for the projections that transformers 5 fuses on MoE models: each expert
+// projection → the fused parameter that stacks it.
+function fusedFrom(): Record<string, ExpertParameterName> {
+  const out: Record<string, ExpertParameterName> = {};
+  for (const p of expertParameterTable().parameters) for (const part of p.parts) out[part] = p.hf;
+  return out;
+}
 
 /** A string target_modules as the leaf names it selects (peft resolves them before converting). */
 function resolveStringTargets(config: LoraConfig, hp: Hparams): string[] {
@@ -94,24 +96,25 @@ export function convertForFusedExperts(config: LoraConfig, hp: Hparams): LoraCon
     throw invalid("LoRA on the MoE router (mlp.gate) is not supported: the router stays frozen", "targetModules");
   const remaining: string[] = [];
   const adapted = new Set(config.target_parameters);
-  const fusedFrom = new Set<string>();
+  const fused = fusedFrom();
+  const gateUp = new Set<string>();
   for (const t of targets) {
-    const old = Object.keys(FUSED_FROM).find((o) => t === o || t.endsWith(`.${o}`));
+    const old = Object.keys(fused).find((o) => t === o || t.endsWith(`.${o}`));
     if (old === undefined) {
       remaining.push(t);
       continue;
     }
-    adapted.add(FUSED_FROM[old]!);
-    if (FUSED_FROM[old] === "gate_up_proj") fusedFrom.add(old);
+    adapted.add(fused[old]!);
+    if (fused[old] === "gate_up_proj") gateUp.add(old);
   }
   const rankPattern = { ...config.rank_pattern };
   const alphaPattern = { ...config.alpha_pattern };
-  if (fusedFrom.size === 1)
+  if (gateUp.size === 1)
     throw invalid(
       `gate_proj and up_proj are one fused parameter (mlp.experts.gate_up_proj) on this MoE model: target both or neither`,
       "targetModules",
     );
-  if (fusedFrom.size === 2) {
+  if (gateUp.size === 2) {
     // Twice the rank and alpha keep each branch's capacity and alpha / r scale after fusing.
     rankPattern[".*\\.gate_up_proj"] ??= config.r * 2;
     alphaPattern[".*\\.gate_up_proj"] ??= config.lora_alpha * 2;
@@ -120,8 +123,8 @@ export function convertForFusedExperts(config: LoraConfig, hp: Hparams): LoraCon
     ...config,
     target_modules: remaining,
     target_parameters: [
-      ...EXPERT_PARAMETERS.filter((p) => adapted.has(p)),
-      ...[...adapted].filter((p) => !(EXPERT_PARAMETERS as readonly string[]).includes(p)),
+      ...expertParameterNames().filter((p) => adapted.has(p)),
+      ...[...adapted].filter((p) => !expertParameterNames().includes(p)),
     ],
     rank_pattern: rankPattern,
     alpha_pattern: alphaPattern,
@@ -175,7 +178,7 @@ export function loraTargets(config: LoraConfig, hp: Hparams): LoraTarget[] {
   const adapted = params.filter((p) => selectsParameter(config, p.key));
   // As peft: target_parameters match by name alone (layers_to_transform does not narrow them).
   for (const p of adapted) {
-    const inLayer = EXPERT_PARAMETERS.filter((n) => adapted.some((q) => q.layer === p.layer && q.name === n));
+    const inLayer = expertParameterNames().filter((n) => adapted.some((q) => q.layer === p.layer && q.name === n));
     const rank = rankOf(p.key),
       alpha = alphaOf(p.key);
     targets.push({
