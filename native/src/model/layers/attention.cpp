@@ -37,7 +37,8 @@ namespace {
 // serves the whole run. When there are too few items to occupy the threads (decode of few
 // sequences) and contexts are long, positions are split across threads and the online-softmax
 // partials merged (split-KV).
-void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, ThreadPool& pool) {
+void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, StepScratch& scratch,
+            ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d, kvh = s.num_kv_heads;
@@ -58,14 +59,13 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
   const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
-  // Reused across layers and steps by the driving thread: the kernel writes every partial it owns.
-  thread_local std::vector<float> part_o_buf, part_m_buf, part_l_buf;
-  part_o_buf.resize(std::max(part_o_buf.size(), static_cast<size_t>(kvh * splits * T * G * d)));
-  part_m_buf.resize(std::max(part_m_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
-  part_l_buf.resize(std::max(part_l_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
-  float* part_o = part_o_buf.data();
-  float* part_m = part_m_buf.data();
-  float* part_l = part_l_buf.data();
+  // The step's scratch, reused across its layers: the kernel writes every partial it owns.
+  scratch.part_o.resize(std::max(scratch.part_o.size(), static_cast<size_t>(kvh * splits * T * G * d)));
+  scratch.part_m.resize(std::max(scratch.part_m.size(), static_cast<size_t>(kvh * splits * T * G)));
+  scratch.part_l.resize(std::max(scratch.part_l.size(), static_cast<size_t>(kvh * splits * T * G)));
+  float* part_o = scratch.part_o.data();
+  float* part_m = scratch.part_m.data();
+  float* part_l = scratch.part_l.data();
   // Without split-KV, each item writes its run's rows of ctx as soon as the kernel is done (what the
   // merge below does for one split: o · 1/l), so there is no second loop and barrier.
   const auto normalise = [&](int64_t g, int64_t t0, int64_t nq) {
@@ -165,22 +165,20 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 }  // namespace
 
 void attention_forward(const AttentionShape& s, const AttentionWeights& w, const RopeTable& rope, const Batch& batch,
-                       const float* x, float* out, ThreadPool& pool) {
+                       const float* x, float* out, StepScratch& scratch, ThreadPool& pool) {
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, half = d / 2;
   const int64_t qd = s.num_heads * d, kvd = s.num_kv_heads * d;
 
-  // Step scratch, reused across steps by the thread that drives the model. Workers reach it
-  // through the plain pointers below (a lambda naming a thread_local would see its own copy).
-  thread_local std::vector<float> q_buf, k_buf, v_buf, ctx_buf;
-  q_buf.resize(T * qd);
-  k_buf.resize(T * kvd);
-  v_buf.resize(T * kvd);
-  ctx_buf.resize(T * qd);
-  float* q = q_buf.data();
-  float* k = k_buf.data();
-  float* v = v_buf.data();
-  float* ctx = ctx_buf.data();
+  // The step's scratch, reused across its layers (every element is written before it is read).
+  scratch.q.resize(T * qd);
+  scratch.k.resize(T * kvd);
+  scratch.v.resize(T * kvd);
+  scratch.ctx.resize(T * qd);
+  float* q = scratch.q.data();
+  float* k = scratch.k.data();
+  float* v = scratch.v.data();
+  float* ctx = scratch.ctx.data();
   const int32_t* adapters = batch.adapter_ids();
   LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
   linear_forward_fused({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
@@ -192,7 +190,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
     batch.caches[t]->store(s.layer, batch.positions[t], k + t * kvd, v + t * kvd);
   }
 
-  attend(s, batch, q, ctx, pool);
+  attend(s, batch, q, ctx, scratch, pool);
   linear_forward(*w.o, ctx, T, out, pool, adapters);
 }
 
