@@ -322,17 +322,21 @@ bool Engine::step(EngineReport* report) {
   const int64_t vocab = hparams().vocab_size;
   std::vector<TokenEvent> sampled_events(sampled.size());
   std::vector<uint8_t> ended(sampled.size(), 0);
-  pool_->parallel_for(static_cast<int64_t>(sampled.size()), [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) {
-      try {
-        ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
-      } catch (...) {
-        sampled_events[i] =
-            final_event(sampled[i]->request.id, FinishReason::kError, internal_error("sampling"), sampled[i]);
-        ended[i] = 1;
-      }
-    }
-  });
+  pool_->parallel_for(
+      static_cast<int64_t>(sampled.size()),
+      [&](int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) {
+          try {
+            ended[i] = sample_next(sampled[i], out.logits.data() + i * vocab, &sampled_events[i]);
+          } catch (...) {
+            sampled_events[i] =
+                final_event(sampled[i]->request.id, FinishReason::kError, internal_error("sampling"), sampled[i]);
+            ended[i] = 1;
+          }
+        }
+      },
+      // A chunk per sequence, claimed in turn (balanced when the threads run at different speeds).
+      1, static_cast<int>(sampled.size()));
   for (size_t i = 0; i < sampled.size(); ++i) {
     if (sampled[i]->constraint) {
       const grammar::Constraint::Cost c = sampled[i]->constraint->take_cost();

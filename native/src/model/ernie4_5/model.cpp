@@ -84,24 +84,25 @@ void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool
   RopeTable rope;
   rope.build(batch.positions, hp_.head_dim, hp_.rope_theta);
   const MoeRouting routing{hp_.moe_k, hp_.moe_norm_min};
+  StepScratch scratch;  // the layers' buffers, for this step only
 
   for (int64_t il = 0; il < hp_.num_layers; ++il) {
     const LayerWeights& lw = w_.layers[il];
     for (int64_t t = 0; t < T; ++t)
       kernels::rmsnorm_f32(h.data() + t * H, lw.attn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
     const AttentionShape shape{il, hp_.num_heads, hp_.num_kv_heads, hp_.head_dim};
-    attention_forward(shape, {&lw.q, &lw.k, &lw.v, &lw.o}, rope, batch, normed.data(), delta.data(), pool);
+    attention_forward(shape, {&lw.q, &lw.k, &lw.v, &lw.o}, rope, batch, normed.data(), delta.data(), scratch, pool);
     for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
 
     for (int64_t t = 0; t < T; ++t)
       kernels::rmsnorm_f32(h.data() + t * H, lw.ffn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
     if (lw.is_moe) {
       std::vector<float> router_logits;
-      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, pool,
+      moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, scratch, pool,
                   batch.adapter_ids());
       if (trace) trace->record("router_logits." + std::to_string(il), router_logits.data(), router_logits.size());
     } else {
-      ffn_forward(lw.ffn, normed.data(), T, delta.data(), pool, batch.adapter_ids());
+      ffn_forward(lw.ffn, normed.data(), T, delta.data(), scratch, pool, batch.adapter_ids());
     }
     for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
     if (trace && il + 1 < hp_.num_layers) trace->record("hidden_states." + std::to_string(il + 1), h.data(), h.size());

@@ -37,7 +37,8 @@ namespace {
 // serves the whole run. When there are too few items to occupy the threads (decode of few
 // sequences) and contexts are long, positions are split across threads and the online-softmax
 // partials merged (split-KV).
-void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, ThreadPool& pool) {
+void attend(const AttentionShape& s, const Batch& batch, const float* q, float* ctx, StepScratch& scratch,
+            ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d, kvh = s.num_kv_heads;
@@ -58,64 +59,82 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
   const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
-  // Reused across layers and steps by the driving thread: the kernel writes every partial it owns.
-  thread_local std::vector<float> part_o_buf, part_m_buf, part_l_buf;
-  part_o_buf.resize(std::max(part_o_buf.size(), static_cast<size_t>(kvh * splits * T * G * d)));
-  part_m_buf.resize(std::max(part_m_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
-  part_l_buf.resize(std::max(part_l_buf.size(), static_cast<size_t>(kvh * splits * T * G)));
-  float* part_o = part_o_buf.data();
-  float* part_m = part_m_buf.data();
-  float* part_l = part_l_buf.data();
-  pool.parallel_for(items * splits, [&](int64_t b, int64_t e, int) {
-    std::vector<const void*> kb, vb;
-    std::vector<const float*> ks, vs;
-    for (int64_t i = b; i < e; ++i) {
-      // Causal rows grow with position: pair early and late runs so each thread gets equal work.
-      const int64_t slot = i / splits, split = i % splits;
-      const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
-      const int64_t run = item / kvh, g = item % kvh;
-      const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
-      const kv::KvSequence* cache = batch.caches[t0];
-      const kv::KvCacheShape& shape = cache->shape();
-      const int64_t n = batch.positions[t0 + nq - 1] + 1;  // the run's last token sees n positions
-      const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
-      const int64_t head_bytes = g * d * shape.element_bytes();
-      kb.resize(nblocks);
-      vb.resize(nblocks);
-      for (int64_t blk = 0; blk < nblocks; ++blk) {
-        kb[blk] = cache->key_block(s.layer, blk) + head_bytes;
-        vb[blk] = cache->value_block(s.layer, blk) + head_bytes;
+  // The step's scratch, reused across its layers: the kernel writes every partial it owns.
+  scratch.part_o.resize(std::max(scratch.part_o.size(), static_cast<size_t>(kvh * splits * T * G * d)));
+  scratch.part_m.resize(std::max(scratch.part_m.size(), static_cast<size_t>(kvh * splits * T * G)));
+  scratch.part_l.resize(std::max(scratch.part_l.size(), static_cast<size_t>(kvh * splits * T * G)));
+  float* part_o = scratch.part_o.data();
+  float* part_m = scratch.part_m.data();
+  float* part_l = scratch.part_l.data();
+  // Without split-KV, each item writes its run's rows of ctx as soon as the kernel is done (what the
+  // merge below does for one split: o · 1/l), so there is no second loop and barrier.
+  const auto normalise = [&](int64_t g, int64_t t0, int64_t nq) {
+    for (int64_t t = t0; t < t0 + nq; ++t)
+      for (int64_t h = 0; h < G; ++h) {
+        const int64_t idx = part(g, 0, t) + h;
+        const float inv = 1.0f / part_l[idx];
+        const float* po = part_o + idx * d;
+        float* o = ctx + t * qd + (g * G + h) * d;
+        for (int64_t i = 0; i < d; ++i) o[i] = po[i] * inv;
       }
-      kernels::AttentionArgs a;
-      a.kv_type = static_cast<int32_t>(shape.precision);
-      a.k_blocks = kb.data();
-      a.v_blocks = vb.data();
-      if (shape.has_scales()) {
-        ks.resize(nblocks);
-        vs.resize(nblocks);
-        for (int64_t blk = 0; blk < nblocks; ++blk) {
-          ks[blk] = cache->key_scales(s.layer, blk) + g;
-          vs[blk] = cache->value_scales(s.layer, blk) + g;
+  };
+  pool.parallel_for(
+      items * splits,
+      [&](int64_t b, int64_t e, int) {
+        std::vector<const void*> kb, vb;
+        std::vector<const float*> ks, vs;
+        for (int64_t i = b; i < e; ++i) {
+          // Causal rows grow with position: pair early and late runs so each thread gets equal work.
+          const int64_t slot = i / splits, split = i % splits;
+          const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
+          const int64_t run = item / kvh, g = item % kvh;
+          const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
+          const kv::KvSequence* cache = batch.caches[t0];
+          const kv::KvCacheShape& shape = cache->shape();
+          const int64_t n = batch.positions[t0 + nq - 1] + 1;  // the run's last token sees n positions
+          const int64_t bt = shape.block_tokens, nblocks = (n + bt - 1) / bt;
+          const int64_t head_bytes = g * d * shape.element_bytes();
+          kb.resize(nblocks);
+          vb.resize(nblocks);
+          for (int64_t blk = 0; blk < nblocks; ++blk) {
+            kb[blk] = cache->key_block(s.layer, blk) + head_bytes;
+            vb[blk] = cache->value_block(s.layer, blk) + head_bytes;
+          }
+          kernels::AttentionArgs a;
+          a.kv_type = static_cast<int32_t>(shape.precision);
+          a.k_blocks = kb.data();
+          a.v_blocks = vb.data();
+          if (shape.has_scales()) {
+            ks.resize(nblocks);
+            vs.resize(nblocks);
+            for (int64_t blk = 0; blk < nblocks; ++blk) {
+              ks[blk] = cache->key_scales(s.layer, blk) + g;
+              vs[blk] = cache->value_scales(s.layer, blk) + g;
+            }
+            a.k_scales = ks.data();
+            a.v_scales = vs.data();
+            a.scale_stride = shape.kv_heads;
+          }
+          a.q = q + t0 * qd + g * G * d;
+          a.heads = G;
+          a.d = d;
+          a.scale = 1.0f / std::sqrt(static_cast<float>(d));
+          a.block_tokens = bt;
+          a.pos_stride = shape.kv_dim();
+          a.begin = n * split / splits;
+          a.end = n * (split + 1) / splits;
+          a.queries = nq;
+          a.q_stride = qd;
+          a.q_pos = batch.positions[t0];
+          const int64_t p = part(g, split, t0);
+          K.attention(a, {part_o + p * d, part_m + p, part_l + p});
+          if (splits == 1) normalise(g, t0, nq);
         }
-        a.k_scales = ks.data();
-        a.v_scales = vs.data();
-        a.scale_stride = shape.kv_heads;
-      }
-      a.q = q + t0 * qd + g * G * d;
-      a.heads = G;
-      a.d = d;
-      a.scale = 1.0f / std::sqrt(static_cast<float>(d));
-      a.block_tokens = bt;
-      a.pos_stride = shape.kv_dim();
-      a.begin = n * split / splits;
-      a.end = n * (split + 1) / splits;
-      a.queries = nq;
-      a.q_stride = qd;
-      a.q_pos = batch.positions[t0];
-      const int64_t p = part(g, split, t0);
-      K.attention(a, {part_o + p * d, part_m + p, part_l + p});
-    }
-  });
+      },
+      // One item per chunk, claimed in turn: a batched decode's items are equal and few (16 streams × 2 KV
+      // heads), and two halves fixed up front leave one thread waiting when the other is descheduled.
+      1, static_cast<int>((items * splits + pool.size() - 1) / pool.size()));
+  if (splits == 1) return;
 
   // Merge the partials of each (token, KV head) and normalise.
   pool.parallel_for(
@@ -146,22 +165,20 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 }  // namespace
 
 void attention_forward(const AttentionShape& s, const AttentionWeights& w, const RopeTable& rope, const Batch& batch,
-                       const float* x, float* out, ThreadPool& pool) {
+                       const float* x, float* out, StepScratch& scratch, ThreadPool& pool) {
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, half = d / 2;
   const int64_t qd = s.num_heads * d, kvd = s.num_kv_heads * d;
 
-  // Step scratch, reused across steps by the thread that drives the model. Workers reach it
-  // through the plain pointers below (a lambda naming a thread_local would see its own copy).
-  thread_local std::vector<float> q_buf, k_buf, v_buf, ctx_buf;
-  q_buf.resize(T * qd);
-  k_buf.resize(T * kvd);
-  v_buf.resize(T * kvd);
-  ctx_buf.resize(T * qd);
-  float* q = q_buf.data();
-  float* k = k_buf.data();
-  float* v = v_buf.data();
-  float* ctx = ctx_buf.data();
+  // The step's scratch, reused across its layers (every element is written before it is read).
+  scratch.q.resize(T * qd);
+  scratch.k.resize(T * kvd);
+  scratch.v.resize(T * kvd);
+  scratch.ctx.resize(T * qd);
+  float* q = scratch.q.data();
+  float* k = scratch.k.data();
+  float* v = scratch.v.data();
+  float* ctx = scratch.ctx.data();
   const int32_t* adapters = batch.adapter_ids();
   LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
   linear_forward_fused({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
@@ -173,7 +190,7 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
     batch.caches[t]->store(s.layer, batch.positions[t], k + t * kvd, v + t * kvd);
   }
 
-  attend(s, batch, q, ctx, pool);
+  attend(s, batch, q, ctx, scratch, pool);
   linear_forward(*w.o, ctx, T, out, pool, adapters);
 }
 

@@ -6,6 +6,7 @@
 #include "core/thread_pool.h"
 #include "model/batch.h"
 #include "model/layers/linear.h"
+#include "model/layers/step_scratch.h"
 
 namespace wenxin::model {
 
@@ -31,6 +32,6 @@ struct RopeTable {
 
 // out[T, hidden] = o_proj(attention(q, k, v)); writes this step's K and V into the caches.
 void attention_forward(const AttentionShape& shape, const AttentionWeights& w, const RopeTable& rope,
-                       const Batch& batch, const float* x, float* out, ThreadPool& pool);
+                       const Batch& batch, const float* x, float* out, StepScratch& scratch, ThreadPool& pool);
 
 }  // namespace wenxin::model

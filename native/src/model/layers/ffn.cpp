@@ -10,18 +10,17 @@
 
 namespace wenxin::model {
 
-void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, ThreadPool& pool,
-                 const int32_t* adapters) {
+void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, StepScratch& scratch,
+                 ThreadPool& pool, const int32_t* adapters) {
   const int64_t width = f.gate.out;
-  // Scratch reused across calls by the thread that drives the model (every element is written before
-  // it is read): a 512-token prefill's 12 MB here are not mapped and zeroed again for every layer.
-  thread_local std::vector<float> gate_buf, up_buf;
-  if (gate_buf.size() < static_cast<size_t>(tokens * width)) {
-    gate_buf.resize(tokens * width);
-    up_buf.resize(tokens * width);
+  // The step's scratch (every element is written before it is read): a 512-token prefill's 12 MB here
+  // are mapped once per step, not again for every layer.
+  if (scratch.gate.size() < static_cast<size_t>(tokens * width)) {
+    scratch.gate.resize(tokens * width);
+    scratch.up.resize(tokens * width);
   }
-  float* gate = gate_buf.data();
-  float* up = up_buf.data();
+  float* gate = scratch.gate.data();
+  float* up = scratch.up.data();
   LinearInput in(x, tokens, f.gate.in, adapters);  // quantized once for gate and up
   if (adapters != nullptr && (!f.gate.lora.empty() || !f.up.lora.empty())) {
     // LoRA deltas must land before SiLU: run gate and up whole, then the activation.
@@ -42,7 +41,7 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
         for (int64_t t = 0; t < tokens; ++t) kernels::silu_mul_f32(gate + t * width + n0, up + t * width + n0, n1 - n0);
       },
       linear_grain(f.gate, tokens),
-      linear_chunks(width * (weight_row_bytes(f.gate) + weight_row_bytes(f.up)), pool.size()));
+      linear_chunks(width * (weight_row_bytes(f.gate) + weight_row_bytes(f.up)), pool.size(), tokens));
   linear_forward(f.down, gate, tokens, out, pool, adapters);
 }
 
@@ -167,7 +166,7 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
 }  // namespace
 
 void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t tokens, int64_t hidden, float* out,
-                 std::vector<float>* router_logits, ThreadPool& pool, const int32_t* adapters) {
+                 std::vector<float>* router_logits, StepScratch& scratch, ThreadPool& pool, const int32_t* adapters) {
   const int64_t n_experts = static_cast<int64_t>(m.experts.size());
   const int64_t k = r.top_k;
 
@@ -207,7 +206,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
     return;
   }
   if (m.has_shared) {
-    ffn_forward(m.shared, x, tokens, out, pool, adapters);
+    ffn_forward(m.shared, x, tokens, out, scratch, pool, adapters);
   } else {
     std::memset(out, 0, tokens * hidden * sizeof(float));
   }
@@ -224,7 +223,7 @@ void moe_forward(const MoeBlock& m, const MoeRouting& r, const float* x, int64_t
       std::memcpy(xs.data() + i * hidden, x + rows[i].first * hidden, hidden * sizeof(float));
     ids.resize(n);
     for (int64_t i = 0; i < n; ++i) ids[i] = adapters[rows[i].first];
-    ffn_forward(m.experts[e], xs.data(), n, ys.data(), pool, ids.data());
+    ffn_forward(m.experts[e], xs.data(), n, ys.data(), scratch, pool, ids.data());
     for (int64_t i = 0; i < n; ++i)
       K.axpy_f32(rows[i].second, ys.data() + i * hidden, out + rows[i].first * hidden, hidden);
   }

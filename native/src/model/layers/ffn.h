@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "model/layers/linear.h"
+#include "model/layers/step_scratch.h"
 
 namespace wenxin::model {
 
@@ -23,8 +24,8 @@ struct MoeBlock {
 
 // out[T, H] = down(silu(gate(x)) * up(x)).
 // `adapters`: per token LoRA adapter ids (nullptr: none).
-void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, ThreadPool& pool,
-                 const int32_t* adapters = nullptr);
+void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* out, StepScratch& scratch,
+                 ThreadPool& pool, const int32_t* adapters = nullptr);
 
 struct MoeRouting {
   int64_t top_k = 0;
@@ -34,6 +35,7 @@ struct MoeRouting {
 // out[T, H] = sum over the k chosen experts of w_e * expert_e(x) + shared(x).
 // `router_logits` (optional, [T, E]) receives the raw router logits before softmax.
 void moe_forward(const MoeBlock& m, const MoeRouting& routing, const float* x, int64_t tokens, int64_t hidden,
-                 float* out, std::vector<float>* router_logits, ThreadPool& pool, const int32_t* adapters = nullptr);
+                 float* out, std::vector<float>* router_logits, StepScratch& scratch, ThreadPool& pool,
+                 const int32_t* adapters = nullptr);
 
 }  // namespace wenxin::model

@@ -37,9 +37,15 @@ const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
     q_->resize(tokens_, k_);
     kernels::QuantizedActivations* q = q_.get();
     const auto& K = kernels::active_kernels();
-    pool.parallel_for(tokens_, [&](int64_t b, int64_t e, int) {
+    const auto rows = [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) K.quantize_row_q8(x_ + t * k_, t, q);
-    });
+    };
+    // A batched decode's few rows (16 × 1024: a few µs) on this thread: a parallel loop's barrier
+    // costs about as much, and more when the other thread is descheduled holding its half.
+    if (tokens_ * k_ <= (int64_t{1} << 16))
+      rows(0, tokens_, 0);
+    else
+      pool.parallel_for(tokens_, rows);
     ready_ = true;
   }
   return *q_;
@@ -84,7 +90,7 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
   if (needs_quantized_input(layer)) x.quantized(pool);
   pool.parallel_for(
       layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); },
-      linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size()));
+      linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size(), x.tokens()));
   apply_lora(layer.lora, x.data(), x.tokens(), layer.in, layer.out, x.adapters(), y);
 }
 
@@ -110,7 +116,7 @@ void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput&
           if (a < b) linear_rows(*outputs[i].layer, x, a, b, outputs[i].y);
         }
       },
-      grain, linear_chunks(bytes, pool.size()));
+      grain, linear_chunks(bytes, pool.size(), x.tokens()));
   for (const LinearOutput& o : outputs)
     apply_lora(o.layer->lora, x.data(), x.tokens(), o.layer->in, o.layer->out, x.adapters(), o.y);
 }

@@ -83,12 +83,18 @@ inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
 // Bytes of weights per output row (the kernels' own layout, scales included).
 int64_t weight_row_bytes(const Linear& layer);
 
-// Chunks per thread (ThreadPool::parallel_for) for a loop over `bytes` of weights: up to 4, so that
-// a thread that starts late (a busy machine) leaves most of its share to the others, while each
-// chunk keeps at least 1 MB of weights (long sequential streams for the decode GEMVs).
-inline int linear_chunks(int64_t bytes, int threads) {
-  const int64_t per = bytes / (std::max(1, threads) * (int64_t{1} << 20));
-  return static_cast<int>(std::clamp<int64_t>(per, 1, 4));
+// Chunks per thread (ThreadPool::parallel_for) for a loop over `bytes` of weights and `tokens` rows of
+// input. One token (decode): up to 4, so that a thread that starts late (a busy machine) leaves most of
+// its share to the others, while each chunk keeps at least 1 MB of weights (long sequential streams for
+// the decode GEMVs). A batched decode of 2..32 tokens is compute-bound and a chunk's weights are reused
+// by every token, so chunks are sized by work (1 MB × tokens) and up to 16 per thread: the last chunk,
+// which the other thread waits for, is a sixteenth of a thread's share, not a whole quarter or half.
+// Prefill (more tokens) keeps the decode split: its tiles make per-call work proportional to the
+// call count (the AVX2 q8 tile takes |x| of every token per call).
+inline int linear_chunks(int64_t bytes, int threads, int64_t tokens = 1) {
+  const bool batched = tokens > 1 && tokens <= 32;
+  const int64_t per = bytes * (batched ? tokens : 1) / (std::max(1, threads) * (int64_t{1} << 20));
+  return static_cast<int>(std::clamp<int64_t>(per, 1, batched ? 16 : 4));
 }
 
 // Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays

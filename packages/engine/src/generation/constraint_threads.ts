@@ -1,13 +1,15 @@
 /**
  * Compiling constraints off the event loop: a client's JSON schema may take up to the compile time
  * limit, and on the event loop that would stall every other request, `/health` and signal
- * handling. Jobs run on a small pool of worker threads (`constraint_worker.ts`, through
- * `JobThreads`), first come first served. The threads run at the lowest priority (nice 19 on
- * Linux), so that a costly schema takes CPU time the engine's threads and the event loop leave
- * over rather than theirs; the time limit therefore counts the compiling thread's own CPU time
- * (`CompileBudget`), not the time it waited for a CPU. A worker that overruns its job's limit
- * (the compiler's own clock checks missed it), or whose job's signal aborts, is terminated and
- * replaced.
+ * handling. Jobs run on worker threads (`constraint_worker.ts`, through `JobThreads`) in two
+ * lanes, each first come first served. Every constraint starts on the fast lane (one thread at
+ * the process's priority), which compiles it within `FAST_COMPILE_MS` of CPU time; one that needs
+ * more is compiled again from the start on the slow lane (half the cores, at most 2, at the lowest
+ * priority: nice 19 on Linux), so that a costly schema takes CPU time the engine's threads and the
+ * event loop leave over, and an ordinary schema never waits behind costly ones for more than a few
+ * fast-lane slices. The time limit counts the compiling thread's own CPU time (`CompileBudget`),
+ * not the time it waited for a CPU. A worker that overruns its job's limit (the compiler's own
+ * clock checks missed it), or whose job's signal aborts, is terminated and replaced.
  */
 import { availableParallelism } from "node:os";
 
@@ -19,12 +21,14 @@ import { CONSTRAINT_LIMITS, type ConstraintLimits } from "./grammar/compile_budg
 import { constraintError } from "./grammar/grammar_ast.js";
 
 /**
- * Workers at most (each compiles one constraint at a time): half the cores, at most 2, so that
- * costly schemas never take every core from the engine.
+ * Slow-lane workers at most (each compiles one constraint at a time): half the cores, at most 2,
+ * so that costly schemas never take every core from the engine.
  */
-const MAX_WORKERS = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
-/** The compile threads' nice value: the lowest priority. */
-export const COMPILE_NICE = 19;
+const SLOW_WORKERS = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
+/** The slow lane's nice value: the lowest priority. */
+export const SLOW_COMPILE_NICE = 19;
+/** CPU time (ms) a constraint may take on the fast lane before it moves to the slow one. */
+export const FAST_COMPILE_MS = 50;
 /** How much CPU time past its limit a job may run before its worker is terminated. */
 const GRACE_MS = 1_000;
 /**
@@ -32,6 +36,9 @@ const GRACE_MS = 1_000;
  * machine runs a small share of the time, but not never.
  */
 const WALL_FACTOR = 15;
+
+/** A fast-lane job that overran its slice by far (the compiler's clock checks missed it). */
+class FastLaneOverrun extends Error {}
 
 /**
  * The worker script: next to this module once built; run from source (the tests' transform), the
@@ -43,7 +50,26 @@ function workerUrl(): URL {
     : new URL("./constraint_worker.js", import.meta.url);
 }
 
-let threads: JobThreads<CompiledConstraint> | undefined;
+let lanes: { fast: JobThreads<CompileValue>; slow: JobThreads<CompileValue> } | undefined;
+
+function lane(nice: number, threads: number): JobThreads<CompileValue> {
+  return new JobThreads<CompileValue>({
+    name: "the constraint compiler thread",
+    module: workerUrl(),
+    threads,
+    nice,
+    failed: (f) =>
+      new WenxinError(
+        f.code !== undefined && isWenxinErrorCode(f.code) ? f.code : "ERR_WENXIN_INTERNAL",
+        f.message,
+        f.subject !== undefined ? { subject: f.subject } : {},
+      ),
+    lost: (cause) =>
+      cause instanceof WenxinError || cause instanceof FastLaneOverrun
+        ? cause
+        : new WenxinError("ERR_WENXIN_INTERNAL", String(cause)),
+  });
+}
 
 /**
  * Compiles a constraint (already validated against `constraintSchema`) on a worker thread within
@@ -51,30 +77,34 @@ let threads: JobThreads<CompiledConstraint> | undefined;
  * ERR_WENXIN_ABORTED once `signal` aborts (a running compile's worker is terminated: nothing of it
  * keeps the process alive).
  */
-export function compileConstraintOffThread(
+export async function compileConstraintOffThread(
   constraint: Constraint,
   limits: ConstraintLimits = { ...CONSTRAINT_LIMITS },
   signal?: AbortSignal,
 ): Promise<CompiledConstraint> {
-  threads ??= new JobThreads<CompiledConstraint>({
-    name: "the constraint compiler thread",
-    module: workerUrl(),
-    threads: MAX_WORKERS,
-    nice: COMPILE_NICE,
-    result: (v) => v as CompileValue,
-    failed: (f) =>
-      new WenxinError(
-        f.code !== undefined && isWenxinErrorCode(f.code) ? f.code : "ERR_WENXIN_INTERNAL",
-        f.message,
-        f.subject !== undefined ? { subject: f.subject } : {},
-      ),
-    lost: (cause) => (cause instanceof WenxinError ? cause : new WenxinError("ERR_WENXIN_INTERNAL", String(cause))),
-  });
+  lanes ??= { fast: lane(0, 1), slow: lane(SLOW_COMPILE_NICE, SLOW_WORKERS) };
   const what = constraintSourceName(constraint);
-  const job: CompileJob = { constraint, limits };
-  return threads.run(job, {
+  const aborted = () => new WenxinError("ERR_WENXIN_ABORTED", `compiling ${what} was aborted by its signal`);
+  if (limits.timeoutMs > FAST_COMPILE_MS) {
+    const fast = await lanes.fast
+      .run({ constraint, limits, fastMs: FAST_COMPILE_MS } satisfies CompileJob, {
+        signal,
+        aborted,
+        limit: {
+          cpuMs: FAST_COMPILE_MS * 4,
+          wallMs: FAST_COMPILE_MS * 4 * WALL_FACTOR,
+          error: () => new FastLaneOverrun(),
+        },
+      })
+      .catch((err: unknown) => {
+        if (err instanceof FastLaneOverrun) return { slow: true } as const;
+        throw err;
+      });
+    if (!("slow" in fast)) return fast;
+  }
+  const compiled = await lanes.slow.run({ constraint, limits } satisfies CompileJob, {
     signal,
-    aborted: () => new WenxinError("ERR_WENXIN_ABORTED", `compiling ${what} was aborted by its signal`),
+    aborted,
     limit: {
       cpuMs: limits.timeoutMs + GRACE_MS,
       wallMs: limits.timeoutMs * WALL_FACTOR + GRACE_MS,
@@ -86,4 +116,6 @@ export function compileConstraintOffThread(
         ),
     },
   });
+  if ("slow" in compiled) throw new WenxinError("ERR_WENXIN_INTERNAL", `compiling ${what}: no answer`);
+  return compiled;
 }

@@ -129,4 +129,29 @@ describe("constraint compile limits", () => {
     const ok = await compileConstraintOffThread({ type: "json_schema", schema: { type: "integer" } });
     expect(ok.rules).toBeInstanceOf(Int32Array);
   });
+
+  it("compiles an ordinary constraint while costly ones take the low-priority lane", async () => {
+    // two compiles that run to their 1.5 s limit, so they leave the fast lane after its slice;
+    // an ordinary schema sent after them answers first, not behind them
+    const settled: string[] = [];
+    const costly = [1, 2].map((i) =>
+      compileConstraintOffThread(boundedStrings(5000 + i), { maxGrammarSize: 1e9, timeoutMs: 1_500 }).then(
+        () => settled.push(`costly ${i} compiled`),
+        (e: unknown) => settled.push(`costly ${i}: ${(e as WenxinError).code}`),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const ordinary = await compileConstraintOffThread({
+      type: "json_schema",
+      schema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
+    });
+    settled.push("ordinary compiled");
+    expect(ordinary.rules).toBeInstanceOf(Int32Array);
+    await Promise.all(costly);
+    expect(settled[0]).toBe("ordinary compiled");
+    expect(settled.slice(1).sort()).toEqual([
+      "costly 1: ERR_WENXIN_INVALID_ARGUMENT",
+      "costly 2: ERR_WENXIN_INVALID_ARGUMENT",
+    ]);
+  });
 });

@@ -48,8 +48,24 @@ export function assertMayFitContext(engine: Engine, text: string, param: string)
  * Tokenizes `text` once it is known it may fit the context. A text that may is still up to
  * maxContext × the longest piece in characters (~86,000 for 4096 tokens), which takes hundreds of
  * milliseconds to encode: a long one is encoded on the tokenizer's worker thread, not the event loop.
+ * When `closed` aborts meanwhile (the server drains and closes the engine, and with it the
+ * tokenizer's threads), the request fails with its reason (503 `server_draining`).
  */
-export async function encodeWithinContext(engine: Engine, text: string, param: string): Promise<number[]> {
+export async function encodeWithinContext(
+  engine: Engine,
+  text: string,
+  param: string,
+  closed?: AbortSignal,
+): Promise<number[]> {
   assertMayFitContext(engine, text, param);
-  return engine.tokenizer.encodeAsync(text);
+  return whileOpen(closed, () => engine.tokenizer.encodeAsync(text, { signal: closed }));
+}
+
+/** `work()`, failing with `closed`'s reason instead of whatever it failed with once `closed` aborted. */
+export async function whileOpen<T>(closed: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw closed?.aborted ? closed.reason : err;
+  }
 }

@@ -26,6 +26,14 @@ export const CONSTRAINT_LIMITS: Readonly<ConstraintLimits> = Object.freeze({
 /** How many `tick`s pass between two looks at the clock. */
 const TICKS_PER_CHECK = 256;
 
+/** The errors `checkTime` threw: a compile that ran out of time, rather than one refused for its size. */
+const timeouts = new WeakSet<object>();
+
+/** Whether `err` is a compile stopped at its time limit. */
+export function isCompileTimeout(err: unknown): boolean {
+  return typeof err === "object" && err !== null && timeouts.has(err);
+}
+
 /** One compilation's running account against its limits. */
 export class CompileBudget {
   private readonly clock = new ThreadClock();
@@ -48,12 +56,14 @@ export class CompileBudget {
   }
 
   checkTime(where: string): void {
-    if (this.clock.now() > this.deadline)
-      throw constraintError(
-        this.what,
-        where,
-        `compiling took longer than the limit of ${this.limits.timeoutMs} ms; simplify this part of the constraint`,
-      );
+    if (this.clock.now() <= this.deadline) return;
+    const err = constraintError(
+      this.what,
+      where,
+      `compiling took longer than the limit of ${this.limits.timeoutMs} ms; simplify this part of the constraint`,
+    );
+    timeouts.add(err);
+    throw err;
   }
 
   /** `n` more grammar elements made for `where`: fails past the size limit. */

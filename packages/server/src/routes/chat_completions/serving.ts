@@ -103,7 +103,7 @@ export class ChatCompletionsServing {
       throw badRequest("'top_logprobs' requires 'logprobs' to be true", "top_logprobs");
     const template = this.ctx.model.requireChatTemplate(engine);
     const prompt = buildChatPrompt(template, toChatMessages(body.messages), chatPromptOptions(body));
-    const promptIds = await encodeWithinContext(engine, prompt.text, "messages");
+    const promptIds = await encodeWithinContext(engine, prompt.text, "messages", this.ctx.model.closed);
     if (promptIds.length === 0) throw badRequest("the messages render to an empty prompt", "messages");
     const requested = body.max_completion_tokens ?? body.max_tokens;
     const maxNewTokens = resolveMaxTokens(

@@ -139,7 +139,7 @@ export class CompletionsServing {
     const vocab = engine.config.hparams.vocabSize;
     const prepared: PreparedPrompt[] = [];
     for (const [k, p] of list.entries()) {
-      const ids = typeof p === "string" ? await encodeWithinContext(engine, p, "prompt") : p;
+      const ids = typeof p === "string" ? await encodeWithinContext(engine, p, "prompt", this.ctx.model.closed) : p;
       if (ids.length === 0) throw badRequest(`prompt ${k} is empty`, "prompt");
       const bad = ids.find((id) => id >= vocab);
       if (bad !== undefined)

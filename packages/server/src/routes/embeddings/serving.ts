@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { badRequest, unsupported } from "../../errors.js";
 import { RequestScope } from "../../request_scope.js";
 import type { ServingContext } from "../../serving_context.js";
-import { assertMayFitContext, maxCharsOf } from "../prompt_length.js";
+import { assertMayFitContext, maxCharsOf, whileOpen } from "../prompt_length.js";
 import { textInputList } from "../text_inputs.js";
 import type { EmbeddingList, EmbeddingRequest } from "./protocol.js";
 
@@ -91,7 +91,8 @@ export class EmbeddingsServing {
       badRequest(`'input' has ${what}; this server embeds at most ${limit} tokens per request`, "input");
     const chars = texts.reduce((sum, t) => sum + t.length, 0);
     if (chars > maxCharsOf(engine, limit)) throw tooMany(`${chars} characters`);
-    const encoded = await engine.tokenizer.encodeAllAsync(texts, { limit });
+    const closed = this.ctx.model.closed;
+    const encoded = await whileOpen(closed, () => engine.tokenizer.encodeAllAsync(texts, { limit, signal: closed }));
     if (encoded.tokens > limit) throw tooMany(`more than ${limit} tokens`);
     return encoded;
   }

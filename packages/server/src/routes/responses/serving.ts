@@ -160,7 +160,7 @@ export class ResponsesServing {
         thinking: thinkingSwitch(undefined, body.reasoning?.effort),
       }),
     );
-    const promptIds = await encodeWithinContext(engine, prompt.text, "input");
+    const promptIds = await encodeWithinContext(engine, prompt.text, "input", this.ctx.model.closed);
     const maxNewTokens = resolveMaxTokens(
       promptIds.length,
       body.max_output_tokens,
