@@ -79,8 +79,10 @@ describe("grammar limits", () => {
       running = false;
       await probing;
       expect(res.status).toBe(400);
+      // named at the subschema being compiled when the compiler's own clock stops it, or "as a
+      // whole" when the lane's backstop does (its thread starved of CPU by a loaded machine)
       expect(res.json.error.message).toMatch(
-        /^constraint\.schema at #(\/properties\/p\d+)?: compiling took longer than the limit of 1500 ms/,
+        /^constraint\.schema (at #(\/properties\/p\d+)?|as a whole): compiling took longer than the limit of 1500 ms/,
       );
       expect(ms).toBeGreaterThanOrEqual(1_500);
       expect(health.length).toBeGreaterThanOrEqual(5);
