@@ -13,8 +13,8 @@
  */
 import { availableParallelism } from "node:os";
 
-import { isWenxinErrorCode, WenxinError } from "../errors.js";
-import { JobThreads } from "../worker/job_threads.js";
+import { WenxinError } from "../errors.js";
+import { JobThreads, wenxinErrorOf } from "../worker/job_threads.js";
 import { constraintSourceName, type CompiledConstraint, type Constraint } from "./constraint.js";
 import type { CompileJob, CompileValue } from "./constraint_worker.js";
 import { CONSTRAINT_LIMITS, type ConstraintLimits } from "./grammar/compile_budget.js";
@@ -58,12 +58,7 @@ function lane(nice: number, threads: number): JobThreads<CompileValue> {
     module: workerUrl(),
     threads,
     nice,
-    failed: (f) =>
-      new WenxinError(
-        f.code !== undefined && isWenxinErrorCode(f.code) ? f.code : "ERR_WENXIN_INTERNAL",
-        f.message,
-        f.subject !== undefined ? { subject: f.subject } : {},
-      ),
+    failed: (f) => wenxinErrorOf(f, "ERR_WENXIN_INTERNAL"),
     lost: (cause) =>
       cause instanceof WenxinError || cause instanceof FastLaneOverrun
         ? cause

@@ -11,8 +11,8 @@
  * over, and a text of ordinary length never waits behind them. Workers are unreferenced while
  * idle, so they never keep the process alive; a worker that fails is replaced on the next job.
  */
-import { isWenxinErrorCode, WenxinError } from "../errors.js";
-import { JobThreads } from "../worker/job_threads.js";
+import { WenxinError } from "../errors.js";
+import { JobThreads, wenxinErrorOf } from "../worker/job_threads.js";
 import type { EncodeJob, EncodeValue } from "./tokenizer_worker.js";
 
 /** The worker script: next to this module once built; run from source (the tests' transform), the built copy. */
@@ -89,8 +89,7 @@ function lane(name: string, spec: () => string, nice: number): JobThreads<Encode
       const { ids, tokens } = v as EncodeValue;
       return { ids: ids.map((a) => Array.from(a)), tokens };
     },
-    failed: (f) =>
-      new WenxinError(f.code !== undefined && isWenxinErrorCode(f.code) ? f.code : "ERR_WENXIN_TOKENIZER", f.message),
+    failed: (f) => wenxinErrorOf(f, "ERR_WENXIN_TOKENIZER"),
     lost: (cause) => (cause instanceof WenxinError ? cause : new WenxinError("ERR_WENXIN_TOKENIZER", String(cause))),
   });
 }

@@ -20,6 +20,7 @@
  */
 import { Worker } from "node:worker_threads";
 
+import { isWenxinErrorCode, WenxinError, type WenxinErrorCode } from "../errors.js";
 import { threadCpuMs } from "./thread_cpu.js";
 
 /** What a worker's `handle` threw, as sent back. */
@@ -29,6 +30,18 @@ export interface JobFailure {
   code?: string;
   /** `details.subject` of a WenxinError. */
   subject?: string;
+}
+
+/**
+ * The WenxinError a worker's failure stands for: its own code and subject when it threw a
+ * WenxinError, else `fallback`.
+ */
+export function wenxinErrorOf(failure: JobFailure, fallback: WenxinErrorCode): WenxinError {
+  return new WenxinError(
+    isWenxinErrorCode(failure.code) ? failure.code : fallback,
+    failure.message,
+    failure.subject !== undefined ? { subject: failure.subject } : {},
+  );
 }
 
 export interface JobThreadsOptions<Value> {
