@@ -107,7 +107,7 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
 void test_gemm_panels(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t M : {1, 5, 6, 12, 13, 25})
     for (int64_t N : {1, 9, 16, 32, 45, 70})
-      for (int64_t K : {1, 7, 64, 129}) {
+      for (int64_t K : {1, 7, 64, 129, 300}) {  // 300: past AVX2's depth blocks of 256
         const int64_t lda = K + 3, ldc = N + 5, panels = (N + kGemmPanel - 1) / kGemmPanel;
         const auto a = random_floats(M * lda);
         auto b = random_floats(panels * K * kGemmPanel, 0.1f);
@@ -136,7 +136,7 @@ using PanelsBf16 = void (*)(const uint16_t*, int64_t, int64_t, int64_t, const ui
 void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::string& name) {
   for (int64_t M : {1, 3, 4, 5, 12, 13, 25})
     for (int64_t N : {1, 9, 16, 32, 45, 70})
-      for (int64_t KP : {1, 7, 64, 129}) {
+      for (int64_t KP : {1, 7, 64, 129, 261}) {  // 129, 261: past AVX2's depth blocks of 256
         const int64_t lda = 2 * KP + 4, ldc = N + 5, panels = (N + kGemmPanel - 1) / kGemmPanel;
         std::vector<uint16_t> a(M * lda), b(panels * KP * 2 * kGemmPanel);
         const auto af = random_floats(a.size()), bf = random_floats(b.size(), 0.1f);

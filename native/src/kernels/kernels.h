@@ -81,6 +81,12 @@ struct KernelTable {
   // y[i] = e^x[i] (y may be x): the attention kernels' exp, within ~2e-7 relative; exactly 0 below ~-87
   // and at -inf. Training's softmaxes (attention, LM head) use it.
   void (*exp_f32)(const float* x, float* y, int64_t n);
+
+  // How the trainer blocks gemm_panels_bf16's products (train/matmul.cpp): 0, as deep as ~384 KB of
+  // panels allows (the whole of k for the layers; few columns a block for the LM head's input gradient);
+  // else at most this many pairs deep and up to 256 columns wide. The paths that widen the pairs to
+  // float32 per call (AVX2) widen each block of `a` once per column block: wide blocks amortise it.
+  int64_t panels_bf16_depth = 0;
 };
 
 // Columns of one gemm_panels panel.

@@ -285,7 +285,10 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
 // How weight_product_bf16 splits c = a · B (B = W or Wᵀ, k × n): column blocks of `width`, each packed
 // `depth` deep at a time. As deep as ~384 KB of panels allows (the whole of k for the layers' products),
 // so a tile of c is written once per depth block: with thousands of rows, c's block no longer stays
-// in the cache from one depth block to the next.
+// in the cache from one depth block to the next. Tables whose gemm_panels_bf16 widens the pairs per
+// call (panels_bf16_depth, AVX2) get blocks up to 256 columns wide and that many pairs deep instead:
+// the LM head's input gradient (k = vocabulary) would otherwise be one panel wide, its 256 rows of
+// logits read and widened again for every 32 columns.
 struct Bf16Plan {
   int64_t k = 0, n = 0, width = 0, depth = 0;
   int64_t blocks() const { return (n + width - 1) / width; }
@@ -305,8 +308,13 @@ Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& po
   // thread; among those, the widest whose blocks share out evenly: the threads finish together (two
   // threads and eleven blocks would leave one idle for a block at the end of every product).
   const int64_t panels = (p.n + kPanel - 1) / kPanel, threads = std::max(1, pool.size());
-  const int64_t most = std::clamp<int64_t>(
-      std::min(kPackedBytes / (2 * std::max<int64_t>(p.k, 1)) / kPanel, panels / (4 * threads)), 1, 8);
+  const int64_t shallow = kernels::active_kernels().panels_bf16_depth;
+  // Shallow blocks (the table's panels_bf16_depth): up to 8 panels wide, at least two blocks a thread.
+  const int64_t most =
+      shallow > 0
+          ? std::clamp<int64_t>(panels / (2 * threads), 1, 8)
+          : std::clamp<int64_t>(
+                std::min(kPackedBytes / (2 * std::max<int64_t>(p.k, 1)) / kPanel, panels / (4 * threads)), 1, 8);
   int64_t best = 1, best_span = INT64_MAX;
   for (int64_t per = 1; per <= most; ++per) {
     const int64_t blocks = (panels + per - 1) / per, span = (blocks + threads - 1) / threads * per;
@@ -316,7 +324,8 @@ Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& po
     }
   }
   p.width = best * kPanel;
-  p.depth = std::clamp<int64_t>(kPackedBytes / (2 * p.width) / 2 * 2, 256, p.k + p.k % 2);
+  p.depth = shallow > 0 ? std::min(2 * shallow, p.k + p.k % 2)
+                        : std::clamp<int64_t>(kPackedBytes / (2 * p.width) / 2 * 2, 256, p.k + p.k % 2);
   return p;
 }
 

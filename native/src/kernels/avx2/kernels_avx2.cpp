@@ -356,6 +356,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
+    .panels_bf16_depth = 512,  // training's (train/matmul.cpp); see panel_gemm.cpp
 };
 
 void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,

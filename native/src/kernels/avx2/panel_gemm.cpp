@@ -1,8 +1,18 @@
-// gemm_panels on AVX2: a 6 × 16 register tile (12 accumulators) over each half of each panel, the
-// rows of `a` first copied into [6][k]-interleaved blocks so the tile reads them with one broadcast each.
-// gemm_panels_bf16: a 4 × 16 tile over pairs of bf16, each pair widened to two float32 FMAs (no vdpbf16ps here).
+// Training's panel products on AVX2 + FMA (16 ymm registers): one 6 × 16 float32 register tile (12
+// accumulators, two loads of B and six broadcasts of A a step) for both entries.
+//
+// Rows of `a` in chunks of 48, k in blocks of kDepth: per chunk and block, each group of six rows is
+// copied (from bf16: widened) into a small row-major buffer that stays in L1, and the tile runs over
+// every 16-column half of the block's panels (L2); the chunk's rows of c stay in L2 from one block to the
+// next. gemm_panels_bf16 first widens all of B's pairs into float32 panels ([k][32], the layout
+// gemm_panels reads), once a call: no widening in the inner loop, where it cost two integer ops and two
+// broadcasts per pair and row. Each product of two bf16 is exact in float32, so both paths add the same
+// products (in a different order from vdpbf16ps'). The trainer hands these blocks of at most 1024 deep
+// and up to 256 columns wide (the table's panels_bf16_depth), so the widening of `a` is amortised over
+// up to 16 tiles.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -14,107 +24,132 @@ namespace wenxin::kernels::avx2 {
 namespace {
 
 constexpr int kRows = 6;
+// Depth of one block: the packed rows of `a` (6 × 256 floats) stay in L1, B's block (256 × up to 256
+// columns, the trainer's widest) in L2.
+constexpr int64_t kDepth = 256;
+// Floats between the packed rows of `a`: not a multiple of 4 KB apart, so the six rows do not share
+// L1 sets.
+constexpr int64_t kRowStride = kDepth + 16;
 
-// c[r][0, cols) += Σ_p ap[p * kRows + r] · b[p][0, 16) for r < R (cols ≤ 16).
+// Lanes [0, cols) of a 256-bit row for maskload / maskstore (cols ≤ 8).
+inline __m256i lane_mask(int64_t cols) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), idx);
+}
+
+// c[r][0, cols) (+)= Σ_p ap[r · kRowStride + p] · b[p · kGemmPanel][0, 16) for r < R (cols ≤ 16; b's
+// columns past cols are zero or ignored).
 template <int R>
-void tile(const float* ap, int64_t k, const float* b, float* c, int64_t ldc, int64_t cols) {
-  __m256 acc[2 * R];
-#pragma GCC unroll 12
-  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm256_setzero_ps();
+inline void tile(const float* ap, int64_t k, const float* b, float* c, int64_t ldc, int64_t cols, bool accumulate) {
+  __m256 acc[R][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#pragma GCC unroll 2
   for (int64_t p = 0; p < k; ++p) {
     const __m256 b0 = _mm256_loadu_ps(b + p * kGemmPanel), b1 = _mm256_loadu_ps(b + p * kGemmPanel + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      const __m256 av = _mm256_broadcast_ss(ap + p * kRows + r);
-      acc[2 * r] = _mm256_fmadd_ps(av, b0, acc[2 * r]);
-      acc[2 * r + 1] = _mm256_fmadd_ps(av, b1, acc[2 * r + 1]);
+      const __m256 av = _mm256_broadcast_ss(ap + r * kRowStride + p);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    float* cr = c + r * ldc;
-    if (cols == 16) {
-      _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), acc[2 * r]));
-      _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[2 * r + 1]));
-    } else {
-      alignas(32) float tmp[16];
-      _mm256_store_ps(tmp, acc[2 * r]);
-      _mm256_store_ps(tmp + 8, acc[2 * r + 1]);
-      for (int64_t j = 0; j < cols; ++j) cr[j] += tmp[j];
-    }
-  }
-}
-
-using TileFn = void (*)(const float*, int64_t, const float*, float*, int64_t, int64_t);
-
-constexpr int kRowsBf16 = 4;
-
-// c[r][0, cols) += Σ_q a[r][2q, 2q + 2) · b[q][0, 16)[2] for r < R (cols ≤ 16; b's rows 2 · kGemmPanel apart).
-template <int R>
-void tile_bf16(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* b, float* c, int64_t ldc, int64_t cols,
-               bool accumulate) {
-  const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
-  __m256 acc[2 * R];
-#pragma GCC unroll 8
-  for (int i = 0; i < 2 * R; ++i) acc[i] = _mm256_setzero_ps();
-  for (int64_t q = 0; q < kp; ++q) {
-    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + q * 2 * kGemmPanel));
-    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + q * 2 * kGemmPanel + 16));
-    const __m256 b0o = _mm256_castsi256_ps(_mm256_and_si256(b0, high)),
-                 b0e = _mm256_castsi256_ps(_mm256_slli_epi32(b0, 16));
-    const __m256 b1o = _mm256_castsi256_ps(_mm256_and_si256(b1, high)),
-                 b1e = _mm256_castsi256_ps(_mm256_slli_epi32(b1, 16));
-#pragma GCC unroll 4
+  if (cols == 16) {
+#pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
-      uint32_t pair;
-      std::memcpy(&pair, a + r * lda + 2 * q, sizeof(pair));
-      const __m256 ao = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(pair & 0xFFFF0000u)));
-      const __m256 ae = _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(pair << 16)));
-      acc[2 * r] = _mm256_fmadd_ps(ae, b0e, _mm256_fmadd_ps(ao, b0o, acc[2 * r]));
-      acc[2 * r + 1] = _mm256_fmadd_ps(ae, b1e, _mm256_fmadd_ps(ao, b1o, acc[2 * r + 1]));
+      float* cr = c + r * ldc;
+      if (accumulate) {
+        acc[r][0] = _mm256_add_ps(_mm256_loadu_ps(cr), acc[r][0]);
+        acc[r][1] = _mm256_add_ps(_mm256_loadu_ps(cr + 8), acc[r][1]);
+      }
+      _mm256_storeu_ps(cr, acc[r][0]);
+      _mm256_storeu_ps(cr + 8, acc[r][1]);
     }
+    return;
   }
+  const __m256i m0 = lane_mask(std::min<int64_t>(cols, 8)), m1 = lane_mask(cols > 8 ? cols - 8 : 0);
+#pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
     float* cr = c + r * ldc;
-    alignas(32) float tmp[16];
-    _mm256_store_ps(tmp, acc[2 * r]);
-    _mm256_store_ps(tmp + 8, acc[2 * r + 1]);
-    for (int64_t j = 0; j < cols; ++j) cr[j] = accumulate ? cr[j] + tmp[j] : tmp[j];
+    if (accumulate) {
+      acc[r][0] = _mm256_add_ps(_mm256_maskload_ps(cr, m0), acc[r][0]);
+      acc[r][1] = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), acc[r][1]);
+    }
+    _mm256_maskstore_ps(cr, m0, acc[r][0]);
+    _mm256_maskstore_ps(cr + 8, m1, acc[r][1]);
   }
 }
 
-using TileBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, float*, int64_t, int64_t, bool);
+using TileFn = void (*)(const float*, int64_t, const float*, float*, int64_t, int64_t, bool);
+constexpr TileFn kTiles[] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+
+// Rows of `a` a chunk: the chunk's rows of c (48 × up to 256 columns) stay in L2 from one depth block
+// to the next, where the whole of c (hundreds of rows) would be read back from L3 for every block.
+constexpr int64_t kChunkRows = 8 * kRows;
+
+// c (+)= a · B for float32 panels B ([k][kGemmPanel] each, `panel_step` floats from one panel to the
+// next), rows of `a` read (float32 or bf16, widened) by load_rows(i0, rows, k0, kk, out). Per chunk of
+// rows, per depth block: each group of six rows copied into L1, then the tile over every 16 columns.
+template <typename LoadRows>
+void product(int64_t m, int64_t k, const float* b, int64_t panel_step, int64_t n, float* c, int64_t ldc,
+             bool accumulate, const LoadRows& load_rows) {
+  alignas(32) float ap[kRows * kRowStride];
+  for (int64_t m0 = 0; m0 < m; m0 += kChunkRows) {
+    const int64_t m1 = std::min(m, m0 + kChunkRows);
+    for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
+      const int64_t kk = std::min(kDepth, k - k0);
+      for (int64_t i0 = m0; i0 < m1; i0 += kRows) {
+        const int rows = static_cast<int>(std::min<int64_t>(kRows, m1 - i0));
+        load_rows(i0, rows, k0, kk, ap);
+        for (int64_t j0 = 0; j0 < n; j0 += 16) {
+          // Half j0 % 32 of panel j0 / 32, from depth k0.
+          kTiles[rows](ap, kk, b + (j0 / kGemmPanel) * panel_step + k0 * kGemmPanel + j0 % kGemmPanel,
+                       c + i0 * ldc + j0, ldc, std::min<int64_t>(16, n - j0), accumulate || k0 > 0);
+        }
+      }
+    }
+  }
+}
+
+// dst[i] = the float32 value of bf16 src[i], i < n.
+inline void widen_bf16(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+  }
+  for (; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
+}
 
 }  // namespace
 
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
-  static constexpr TileFn tiles[] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
-  thread_local std::vector<float> packed;
-  packed.resize(static_cast<size_t>(k * kRows));
-  for (int64_t i0 = 0; i0 < m; i0 += kRows) {
-    const int rows = static_cast<int>(m - i0 < kRows ? m - i0 : kRows);
-    for (int64_t p = 0; p < k; ++p)
-      for (int r = 0; r < kRows; ++r) packed[p * kRows + r] = r < rows ? a[(i0 + r) * lda + p] : 0.0f;
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      const int64_t cols = n - j0 < 16 ? n - j0 : 16;
-      // Half j0 % 32 of panel j0 / 32.
-      tiles[rows](packed.data(), k, b + (j0 / kGemmPanel) * kGemmPanel * k + j0 % kGemmPanel, c + i0 * ldc + j0, ldc,
-                  cols);
-    }
-  }
+  product(m, k, b, kGemmPanel * k, n, c, ldc, true, [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(ap + r * kRowStride, a + (i0 + r) * lda + k0, static_cast<size_t>(kk) * sizeof(float));
+  });
 }
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate) {
-  static constexpr TileBf16Fn tiles[] = {nullptr, tile_bf16<1>, tile_bf16<2>, tile_bf16<3>, tile_bf16<4>};
-  for (int64_t i0 = 0; i0 < m; i0 += kRowsBf16) {
-    const int rows = static_cast<int>(m - i0 < kRowsBf16 ? m - i0 : kRowsBf16);
-    for (int64_t j0 = 0; j0 < n; j0 += 16) {
-      const int64_t cols = n - j0 < 16 ? n - j0 : 16;
-      // Half j0 % 32 of panel j0 / 32: its pairs start 2 · (j0 % 32) elements into each row of the panel.
-      tiles[rows](a + i0 * lda, lda, kp, b + (j0 / kGemmPanel) * 2 * kGemmPanel * kp + 2 * (j0 % kGemmPanel),
-                  c + i0 * ldc + j0, ldc, cols, accumulate);
+  // B's pairs widened once into float32 panels [panel][2 kp][kGemmPanel]: pair q's low halves are row
+  // 2q, its high halves row 2q + 1.
+  const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel, k = 2 * kp;
+  thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(panels * k * kGemmPanel));
+  const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
+  const __m256i* src = reinterpret_cast<const __m256i*>(b);
+  float* dst = wide.data();
+  for (int64_t q = 0; q < panels * kp; ++q, src += 4, dst += 2 * kGemmPanel)
+    for (int v = 0; v < 4; ++v) {  // pairs 8v .. 8v + 7: columns 8v .. 8v + 7
+      const __m256i x = _mm256_loadu_si256(src + v);
+      _mm256_storeu_ps(dst + 8 * v, _mm256_castsi256_ps(_mm256_slli_epi32(x, 16)));
+      _mm256_storeu_ps(dst + kGemmPanel + 8 * v, _mm256_castsi256_ps(_mm256_and_si256(x, high)));
     }
-  }
+  product(m, k, wide.data(), kGemmPanel * k, n, c, ldc, accumulate,
+          [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
+            for (int r = 0; r < rows; ++r) widen_bf16(a + (i0 + r) * lda + k0, kk, ap + r * kRowStride);
+          });
 }
 
 void round_bf16(const float* x, uint16_t* y, int64_t n) {

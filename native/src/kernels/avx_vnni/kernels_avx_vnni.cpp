@@ -74,6 +74,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = avx2::gemm_panels_bf16,
     .round_bf16 = avx2::round_bf16,
     .exp_f32 = avx2::exp_f32,
+    .panels_bf16_depth = 512,  // training's (train/matmul.cpp); see panel_gemm.cpp
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)

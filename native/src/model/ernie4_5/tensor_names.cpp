@@ -29,12 +29,25 @@ bool is_symbol(const std::string& d) {
   return false;
 }
 
-std::vector<Ernie45TensorName> entries(const JsonValue& root, const char* key) {
-  const JsonValue* list = root.get(key);
+// The object `key` of `o`.
+const JsonValue& object(const JsonValue& o, const char* key) {
+  const JsonValue* v = o.get(key);
+  if (v == nullptr || !v->is_object()) malformed(std::string("'") + key + "' must be an object");
+  return *v;
+}
+
+// The array `key` of `o`, every element an object.
+const std::vector<JsonValue>& objects(const JsonValue& o, const char* key) {
+  const JsonValue* list = o.get(key);
   if (list == nullptr || !list->is_array()) malformed(std::string("'") + key + "' must be an array");
-  std::vector<Ernie45TensorName> out;
-  for (const JsonValue& e : list->array) {
+  for (const JsonValue& e : list->array)
     if (!e.is_object()) malformed(std::string("'") + key + "' entries must be objects");
+  return list->array;
+}
+
+std::vector<Ernie45TensorName> entries(const JsonValue& root, const char* key) {
+  std::vector<Ernie45TensorName> out;
+  for (const JsonValue& e : objects(root, key)) {
     Ernie45TensorName n;
     n.hf = text(e, "hf");
     n.gguf = text(e, "gguf");
@@ -69,21 +82,16 @@ Ernie45TensorNames parse() {
   Ernie45TensorNames names;
   names.global = entries(root, "global");
   names.layer = entries(root, "layer");
-  const JsonValue* prefix = root.get("layerPrefix");
-  if (prefix == nullptr || !prefix->is_object()) malformed("'layerPrefix' must be an object");
-  names.hf_layer_prefix = text(*prefix, "hf");
-  names.gguf_layer_prefix = text(*prefix, "gguf");
-  const JsonValue* remote = root.get("remoteCodePrefix");
-  if (remote == nullptr || !remote->is_object()) malformed("'remoteCodePrefix' must be an object");
-  names.hf_prefix = text(*remote, "hf");
-  names.remote_code_prefix = text(*remote, "remoteCode");
+  const JsonValue& prefix = object(root, "layerPrefix");
+  names.hf_layer_prefix = text(prefix, "hf");
+  names.gguf_layer_prefix = text(prefix, "gguf");
+  const JsonValue& remote = object(root, "remoteCodePrefix");
+  names.hf_prefix = text(remote, "hf");
+  names.remote_code_prefix = text(remote, "remoteCode");
   // [{hf, parts}] of `key` in `obj`, each with at least `min_parts` parts.
   auto stacked = [](const JsonValue& obj, const char* key, size_t min_parts) {
-    const JsonValue* list = obj.get(key);
-    if (list == nullptr || !list->is_array()) malformed(std::string("'") + key + "' must be an array");
     std::vector<Ernie45FusedName> out;
-    for (const JsonValue& f : list->array) {
-      if (!f.is_object()) malformed(std::string("'") + key + "' entries must be objects");
+    for (const JsonValue& f : objects(obj, key)) {
       Ernie45FusedName n;
       n.hf = text(f, "hf");
       const JsonValue* parts = f.get("parts");
@@ -98,10 +106,9 @@ Ernie45TensorNames parse() {
     return out;
   };
   names.fused = stacked(root, "fused", 2);
-  const JsonValue* experts = root.get("expertParameters");
-  if (experts == nullptr || !experts->is_object()) malformed("'expertParameters' must be an object");
-  names.expert_module = text(*experts, "module");
-  names.expert_parameters = stacked(*experts, "parameters", 1);
+  const JsonValue& experts = object(root, "expertParameters");
+  names.expert_module = text(experts, "module");
+  names.expert_parameters = stacked(experts, "parameters", 1);
   for (bool Ernie45TensorName::* flag : {&Ernie45TensorName::embedding, &Ernie45TensorName::head}) {
     int marked = 0;
     for (const Ernie45TensorName& n : names.global) marked += n.*flag ? 1 : 0;
