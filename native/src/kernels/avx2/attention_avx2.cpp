@@ -15,10 +15,12 @@ namespace {
 struct Vec {
   using F = __m256;
   static constexpr int64_t kLanes = 8;
-  // QKᵀ: 2 row vectors × 4 keys or 1 × 8 (8 accumulators); PV: 4 rows × 2 vectors of the head dim.
-  static constexpr int kQkVecs = 2;
+  // QKᵀ: 3 row vectors × 4 keys or 1 × 8; PV: 4 rows × 3 vectors of the head dim. 12 accumulators (with
+  // the row or value vectors and a broadcast, all 16 registers) hide the 4-cycle FMA latency of Zen 3 at 2 FMAs
+  // per cycle, which 8 did only just: prefill attention 31-33 -> 34-36 GMAC/s (wenxin_kernel_bench, alternated).
+  static constexpr int kQkVecs = 3;
   static constexpr int qk_keys(int nv) { return nv == 1 ? 8 : 4; }
-  static constexpr int kPvRows = 4, kPvVecs = 2;
+  static constexpr int kPvRows = 4, kPvVecs = 3;
 
   static F zero() { return _mm256_setzero_ps(); }
   static F load(const float* p) { return _mm256_loadu_ps(p); }
