@@ -139,10 +139,15 @@ void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const
     K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc, accumulate);
     return;
   }
-  // A window of the panels' depth: one panel at a time (the kernel steps panels by the depth it is given).
-  for (int64_t j0 = 0; j0 < n; j0 += kPanel)
-    K.gemm_panels_bf16(a, lda, m, kp, bp + 2 * ((j0 / kPanel) * kPanel * depth + q0 * kPanel), std::min(kPanel, n - j0),
-                       c + j0, ldc, accumulate);
+  // A window of the panels' depth, copied out whole (the kernel steps panels by the depth it is given):
+  // one call over all of n, where a call a panel would read (and, on AVX2, widen) `a` again for each.
+  thread_local std::vector<uint32_t> window;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  window.resize(panels * kPanel * kp);
+  for (int64_t pn = 0; pn < panels; ++pn)
+    std::copy(b.data() + (pn * depth + q0) * kPanel, b.data() + (pn * depth + q0 + kp) * kPanel,
+              window.data() + pn * kp * kPanel);
+  K.gemm_panels_bf16(a, lda, m, kp, reinterpret_cast<const uint16_t*>(window.data()), n, c, ldc, accumulate);
 }
 
 // out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide), out's rows `ldo` wide (padding zero).

@@ -6,10 +6,12 @@
  * structured clone of the parsed value. Small bodies, most of them, are parsed here: a worker's
  * round trip would cost them more than it saves.
  *
- * Two lanes (`JobThreads`, one worker each): bodies up to `BULK_BODY_BYTES` on a worker at the
- * process's priority, larger ones on a worker at the lowest (nice 19 on Linux), so that parsing
- * the largest bodies takes CPU time the engine's threads and the event loop leave over, and a
- * moderately large body never waits behind them.
+ * Two lanes (`JobThreads`, one worker thread each, at the process's priority): bodies up to
+ * `BULK_BODY_BYTES` on one, larger ones on the other, so that a moderately large body never waits
+ * behind the largest. The largest are not parsed at a lower priority: a worker below the
+ * process's priority is a child process (a low-priority thread would hold locks the event loop
+ * takes, see JobThreads), and copying a 4 MiB body over its IPC channel costs the event loop as
+ * much as parsing it here, where a worker thread takes the body's bytes without a copy.
  *
  * The worker does what fastify's default JSON parser does (secure-json-parse with `__proto__` and
  * `constructor.prototype` refused): the same value, or the same 400 `FST_ERR_CTP_INVALID_JSON_BODY`.
@@ -21,10 +23,8 @@ import { errorCodes, type FastifyInstance, type FastifyRequest } from "fastify";
 
 /** Bodies over this many bytes are decoded and parsed on a worker thread. */
 export const OFF_LOOP_BODY_BYTES = 64 * 1024;
-/** Bodies over this many bytes are parsed on the low-priority worker. */
+/** Bodies over this many bytes are parsed on the second worker. */
 export const BULK_BODY_BYTES = 512 * 1024;
-/** The low-priority worker's nice value. */
-export const BULK_NICE = 19;
 
 // The worker module, as source (the server runs from src in tests, and a worker thread loads plain
 // JavaScript); it parses with fastify's own secure-json-parse, whose path it is given.
@@ -64,7 +64,7 @@ function parserThread(name: string, nice: number): JobThreads<unknown> {
 /**
  * Makes `app` read every body as JSON whatever its content type (curl's `-d` sends form
  * encoding), parsing those over `offLoopBytes` on a worker thread, and those over `bulkBytes` on
- * the low-priority one.
+ * a second one.
  */
 export function registerJsonBodies(
   app: FastifyInstance,
@@ -73,7 +73,7 @@ export function registerJsonBodies(
   const parseHere = app.getDefaultJsonParser("error", "error");
   const lanes = {
     fast: parserThread("the body parser thread", 0),
-    bulk: parserThread("the bulk body parser thread", BULK_NICE),
+    bulk: parserThread("the bulk body parser thread", 0),
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request: FastifyRequest, body: Buffer, done: Done) => {

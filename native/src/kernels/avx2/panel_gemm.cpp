@@ -37,16 +37,16 @@ inline __m256i lane_mask(int64_t cols) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cols)), idx);
 }
 
-// c[r][0, cols) (+)= Σ_p ap[r · kRowStride + p] · b[p · kGemmPanel][0, 16) for r < R (cols ≤ 16; b's
+// c[r][0, cols) (+)= Σ_p ap[r · kRowStride + p] · b[p · LDB][0, 16) for r < R (cols ≤ 16; b's
 // columns past cols are zero or ignored).
-template <int R>
+template <int R, int LDB>
 inline void tile(const float* ap, int64_t k, const float* b, float* c, int64_t ldc, int64_t cols, bool accumulate) {
   __m256 acc[R][2];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
 #pragma GCC unroll 2
   for (int64_t p = 0; p < k; ++p) {
-    const __m256 b0 = _mm256_loadu_ps(b + p * kGemmPanel), b1 = _mm256_loadu_ps(b + p * kGemmPanel + 8);
+    const __m256 b0 = _mm256_loadu_ps(b + p * LDB), b1 = _mm256_loadu_ps(b + p * LDB + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < R; ++r) {
       const __m256 av = _mm256_broadcast_ss(ap + r * kRowStride + p);
@@ -81,18 +81,22 @@ inline void tile(const float* ap, int64_t k, const float* b, float* c, int64_t l
 }
 
 using TileFn = void (*)(const float*, int64_t, const float*, float*, int64_t, int64_t, bool);
-constexpr TileFn kTiles[] = {nullptr, tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+// B's rows 32 floats apart (gemm_panels' panels, a tile reading one half) or 16 (gemm_panels_bf16's
+// widened strips: each tile's rows one after another, a sequential stream for the prefetchers).
+template <int LDB>
+constexpr TileFn kTiles[] = {nullptr,      tile<1, LDB>, tile<2, LDB>, tile<3, LDB>,
+                             tile<4, LDB>, tile<5, LDB>, tile<6, LDB>};
 
 // Rows of `a` a chunk: the chunk's rows of c (48 × up to 256 columns) stay in L2 from one depth block
 // to the next, where the whole of c (hundreds of rows) would be read back from L3 for every block.
 constexpr int64_t kChunkRows = 8 * kRows;
 
-// c (+)= a · B for float32 panels B ([k][kGemmPanel] each, `panel_step` floats from one panel to the
-// next), rows of `a` read (float32 or bf16, widened) by load_rows(i0, rows, k0, kk, out). Per chunk of
-// rows, per depth block: each group of six rows copied into L1, then the tile over every 16 columns.
-template <typename LoadRows>
-void product(int64_t m, int64_t k, const float* b, int64_t panel_step, int64_t n, float* c, int64_t ldc,
-             bool accumulate, const LoadRows& load_rows) {
+// c (+)= a · B for float32 B: strip(j0) points at B[0][j0], its rows LDB floats apart; rows of `a` read
+// (float32 or bf16, widened) by load_rows(i0, rows, k0, kk, out). Per chunk of rows, per depth block:
+// each group of six rows copied into L1, then the tile over every 16 columns.
+template <int LDB, typename Strip, typename LoadRows>
+void product(int64_t m, int64_t k, const Strip& strip, int64_t n, float* c, int64_t ldc, bool accumulate,
+             const LoadRows& load_rows) {
   alignas(32) float ap[kRows * kRowStride];
   for (int64_t m0 = 0; m0 < m; m0 += kChunkRows) {
     const int64_t m1 = std::min(m, m0 + kChunkRows);
@@ -101,11 +105,9 @@ void product(int64_t m, int64_t k, const float* b, int64_t panel_step, int64_t n
       for (int64_t i0 = m0; i0 < m1; i0 += kRows) {
         const int rows = static_cast<int>(std::min<int64_t>(kRows, m1 - i0));
         load_rows(i0, rows, k0, kk, ap);
-        for (int64_t j0 = 0; j0 < n; j0 += 16) {
-          // Half j0 % 32 of panel j0 / 32, from depth k0.
-          kTiles[rows](ap, kk, b + (j0 / kGemmPanel) * panel_step + k0 * kGemmPanel + j0 % kGemmPanel,
-                       c + i0 * ldc + j0, ldc, std::min<int64_t>(16, n - j0), accumulate || k0 > 0);
-        }
+        for (int64_t j0 = 0; j0 < n; j0 += 16)
+          kTiles<LDB>[rows](ap, kk, strip(j0) + k0 * LDB, c + i0 * ldc + j0, ldc, std::min<int64_t>(16, n - j0),
+                            accumulate || k0 > 0);
       }
     }
   }
@@ -124,7 +126,9 @@ inline void widen_bf16(const uint16_t* src, int64_t n, float* dst) {
 }  // namespace
 
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
-  product(m, k, b, kGemmPanel * k, n, c, ldc, true, [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
+  // Half j0 % 32 of panel j0 / 32.
+  const auto strip = [&](int64_t j0) { return b + (j0 / kGemmPanel) * kGemmPanel * k + j0 % kGemmPanel; };
+  product<kGemmPanel>(m, k, strip, n, c, ldc, true, [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
     for (int r = 0; r < rows; ++r)
       std::memcpy(ap + r * kRowStride, a + (i0 + r) * lda + k0, static_cast<size_t>(kk) * sizeof(float));
   });
@@ -132,24 +136,25 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate) {
-  // B's pairs widened once into float32 panels [panel][2 kp][kGemmPanel]: pair q's low halves are row
-  // 2q, its high halves row 2q + 1.
+  // B's pairs widened once into float32 strips of 16 columns, [n / 16][2 kp][16]: pair q's low halves
+  // are row 2q, its high halves row 2q + 1.
   const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel, k = 2 * kp;
   thread_local std::vector<float> wide;
   wide.resize(static_cast<size_t>(panels * k * kGemmPanel));
   const __m256i high = _mm256_set1_epi32(static_cast<int32_t>(0xFFFF0000u));
   const __m256i* src = reinterpret_cast<const __m256i*>(b);
-  float* dst = wide.data();
-  for (int64_t q = 0; q < panels * kp; ++q, src += 4, dst += 2 * kGemmPanel)
-    for (int v = 0; v < 4; ++v) {  // pairs 8v .. 8v + 7: columns 8v .. 8v + 7
-      const __m256i x = _mm256_loadu_si256(src + v);
-      _mm256_storeu_ps(dst + 8 * v, _mm256_castsi256_ps(_mm256_slli_epi32(x, 16)));
-      _mm256_storeu_ps(dst + kGemmPanel + 8 * v, _mm256_castsi256_ps(_mm256_and_si256(x, high)));
-    }
-  product(m, k, wide.data(), kGemmPanel * k, n, c, ldc, accumulate,
-          [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
-            for (int r = 0; r < rows; ++r) widen_bf16(a + (i0 + r) * lda + k0, kk, ap + r * kRowStride);
-          });
+  for (int64_t pn = 0; pn < panels; ++pn)
+    for (int64_t q = 0; q < kp; ++q, src += 4)
+      for (int v = 0; v < 4; ++v) {  // pairs 8v .. 8v + 7: columns 8v .. 8v + 7 of the panel
+        float* dst = wide.data() + ((2 * pn + v / 2) * k + 2 * q) * 16 + 8 * (v % 2);
+        const __m256i x = _mm256_loadu_si256(src + v);
+        _mm256_storeu_ps(dst, _mm256_castsi256_ps(_mm256_slli_epi32(x, 16)));
+        _mm256_storeu_ps(dst + 16, _mm256_castsi256_ps(_mm256_and_si256(x, high)));
+      }
+  const auto strip = [&](int64_t j0) { return wide.data() + (j0 / 16) * 16 * k; };
+  product<16>(m, k, strip, n, c, ldc, accumulate, [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
+    for (int r = 0; r < rows; ++r) widen_bf16(a + (i0 + r) * lda + k0, kk, ap + r * kRowStride);
+  });
 }
 
 void round_bf16(const float* x, uint16_t* y, int64_t n) {

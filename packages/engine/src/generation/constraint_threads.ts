@@ -5,7 +5,8 @@
  * lanes, each first come first served. Every constraint starts on the fast lane (one thread at
  * the process's priority), which compiles it within `FAST_COMPILE_MS` of CPU time; one that needs
  * more is compiled again from the start on the slow lane (half the cores, at most 2, at the lowest
- * priority: nice 19 on Linux), so that a costly schema takes CPU time the engine's threads and the
+ * priority: nice 19, in child processes, whose threads share no lock with the event loop, see
+ * JobThreads), so that a costly schema takes CPU time the engine's threads and the
  * event loop leave over, and an ordinary schema never waits behind costly ones for more than a few
  * fast-lane slices. The time limit counts the compiling thread's own CPU time (`CompileBudget`),
  * not the time it waited for a CPU. A worker that overruns its job's limit (the compiler's own
@@ -32,7 +33,7 @@ export const FAST_COMPILE_MS = 50;
 /** How much CPU time past its limit a job may run before its worker is terminated. */
 const GRACE_MS = 1_000;
 /**
- * The wall-clock backstop, as a multiple of the CPU time limit: a thread at nice 19 on a busy
+ * The wall-clock backstop, as a multiple of the CPU time limit: a worker at nice 19 on a busy
  * machine runs a small share of the time, but not never.
  */
 const WALL_FACTOR = 15;

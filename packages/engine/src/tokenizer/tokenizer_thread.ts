@@ -5,10 +5,11 @@
  * that holds every other request, `/health` and signal handling. A `TokenizerThread` runs jobs on
  * worker threads (`tokenizer_worker.ts`, through `JobThreads`), each with its own copy of the
  * tokenizer, in two lanes, each first come first served: jobs of up to `BULK_ENCODE_CHARS`
- * characters on a worker at the process's priority, longer ones on a worker at the lowest priority
- * (nice 19 on Linux), so that the longest texts (a client's prompt near the context's bound, an embeddings
- * request of thousands of inputs) take CPU time the engine's threads and the event loop leave
- * over, and a text of ordinary length never waits behind them. Workers are unreferenced while
+ * characters on a worker thread at the process's priority, longer ones on a worker at the lowest
+ * priority (nice 19: a child process, whose threads share no lock with the event loop, see
+ * JobThreads), so that the longest texts (a client's prompt near the context's bound, an
+ * embeddings request of thousands of inputs) take CPU time the engine's threads and the event
+ * loop leave over, and a text of ordinary length never waits behind them. Workers are unreferenced while
  * idle, so they never keep the process alive; a worker that fails is replaced on the next job.
  */
 import { WenxinError } from "../errors.js";

@@ -13,15 +13,28 @@
  * A worker is a module (a file or `data:` URL) that exports `handle(job)`, returning the job's
  * value or throwing, and optionally `init(data)`, run once before the first job with the `data`
  * given here, and `transferOf(value)`, the ArrayBuffers to move rather than copy back. It runs
- * inside a small bootstrap that, on Linux, first sets the thread's own nice value (`nice`: Linux
- * niceness is per thread, so a worker doing a client's costly work can yield the CPUs to the
- * engine's threads and the event loop without touching their priority) and tells this side its
- * thread id, whose CPU time the limits are measured in.
+ * inside a small bootstrap that tells this side the id of the thread that runs the jobs, whose CPU
+ * time the limits are measured in.
+ *
+ * Workers at the process's priority are worker threads. Workers at a lower one (`nice` > 0) are
+ * child processes, every thread of which runs at that nice value (on Linux; elsewhere the process
+ * is reniced), so that a client's costly work yields the CPUs to the engine's threads and the event
+ * loop. They are not threads of this process because a low-priority thread here would hold locks
+ * the event loop needs: every isolate of a process posts its background tasks (garbage collection,
+ * compiling) to one task queue of Node's platform, under one mutex, and waking a platform thread
+ * from there lets it preempt the poster while it still holds the mutex. At nice 19 on a machine
+ * whose CPUs are busy the poster then waited 73-212 ms for a CPU, and the event loop, posting its
+ * own tasks, waited with it (measured with the abuse benchmark: the server's main thread blocked on
+ * a mutex laid out as that queue's, owned by the nice-19 tokenizer, body parser or compiler thread,
+ * runnable and not running). A child process shares no such lock; its jobs and answers are copied
+ * over its IPC channel instead of moved.
  */
+import { spawn, type ChildProcess } from "node:child_process";
+import { setPriority } from "node:os";
 import { Worker } from "node:worker_threads";
 
 import { isWenxinErrorCode, WenxinError, type WenxinErrorCode } from "../errors.js";
-import { threadCpuMs } from "./thread_cpu.js";
+import { processThreadCpuMs, threadCpuMs } from "./thread_cpu.js";
 
 /** What a worker's `handle` threw, as sent back. */
 export interface JobFailure {
@@ -53,7 +66,10 @@ export interface JobThreadsOptions<Value> {
   data?: () => unknown;
   /** Workers at most (default 1). */
   threads?: number;
-  /** Each worker thread's nice value on Linux (0, the default: as the process's other threads). */
+  /**
+   * The workers' nice value (0, the default: as the process's other threads). Above 0 the workers
+   * are child processes at that nice value rather than threads (see the module comment).
+   */
   nice?: number;
   /** The error a job fails with when its worker's `handle` threw. */
   failed(failure: JobFailure): Error;
@@ -108,8 +124,138 @@ parentPort.on("message", async ({ id, job }) => {
 });
 `;
 
+/**
+ * The bootstrap of a worker process (CommonJS, `node -e`): its nice value on every thread, then
+ * the same protocol as a worker thread's, over the IPC channel; it exits with its parent.
+ */
+const PROCESS_BOOTSTRAP = `
+const { readdirSync } = require("node:fs");
+const { setPriority } = require("node:os");
+process.on("disconnect", () => process.exit(0));
+process.on("uncaughtException", (err) => {
+  const message = String(err && err.message !== undefined ? err.message : err);
+  if (process.connected) process.send({ crashed: message }, () => process.exit(1));
+  else process.exit(1);
+});
+let ready;
+process.on("message", async (msg) => {
+  if (msg.start) {
+    const { module, data, nice } = msg.start;
+    if (nice) {
+      try {
+        for (const tid of readdirSync("/proc/self/task")) setPriority(Number(tid), nice);
+      } catch {
+        try { setPriority(nice); } catch {}
+      }
+    }
+    process.send({ tid: process.pid });
+    ready = import(module).then(async (m) => {
+      if (m.init) await m.init(data);
+      return m;
+    });
+    ready.catch(() => undefined);
+    return;
+  }
+  const { id, job } = msg;
+  try {
+    const m = await ready;
+    const value = await m.handle(job);
+    process.send({ id, ok: true, value });
+  } catch (err) {
+    const failure = { message: String(err && err.message !== undefined ? err.message : err) };
+    if (err && typeof err.code === "string") failure.code = err.code;
+    if (err && err.details && typeof err.details.subject === "string") failure.subject = err.details.subject;
+    process.send({ id, ok: false, failure });
+  }
+});
+`;
+
 type Reply =
   { tid: number } | { id: number; ok: true; value: unknown } | { id: number; ok: false; failure: JobFailure };
+
+/** A worker thread or a worker process, as JobThread uses it. */
+interface Runner {
+  post(message: unknown, transfer: ArrayBuffer[]): void;
+  /** Milliseconds of CPU time the thread `tid` that runs the jobs has used; undefined where not known. */
+  cpuMs(tid: number): number | undefined;
+  ref(): void;
+  unref(): void;
+  stop(): void;
+  /** Listens for replies, for a failure (error) and for the end (exit code); `off` removes them all. */
+  listen(onReply: (r: Reply) => void, onError: (err: Error) => void, onExit: (code: number | null) => void): void;
+  off(): void;
+}
+
+function threadRunner<Value>(options: JobThreadsOptions<Value>): Runner {
+  const worker = new Worker(BOOTSTRAP, {
+    eval: true,
+    workerData: { module: String(options.module), data: options.data?.(), nice: options.nice ?? 0 },
+  });
+  return {
+    post: (message, transfer) => worker.postMessage(message, transfer),
+    cpuMs: (tid) => threadCpuMs(tid),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+    stop: () => void worker.terminate(),
+    listen(onReply, onError, onExit) {
+      worker.on("message", onReply);
+      worker.on("error", onError);
+      worker.on("exit", onExit);
+    },
+    off() {
+      worker.removeAllListeners();
+      worker.on("error", () => undefined);
+    },
+  };
+}
+
+function processRunner<Value>(options: JobThreadsOptions<Value>): Runner {
+  const child: ChildProcess = spawn(process.execPath, ["-e", PROCESS_BOOTSTRAP], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    serialization: "advanced",
+  });
+  // A child at a lower priority from its first instruction: the threads Node starts before the
+  // bootstrap runs are reniced by it, and on Linux those it starts later inherit its main thread's.
+  try {
+    if (child.pid !== undefined) setPriority(child.pid, options.nice ?? 0);
+  } catch {
+    // the bootstrap sets it too
+  }
+  const send = (message: unknown) => {
+    if (child.connected) child.send(message as object, (err) => err && undefined);
+  };
+  send({ start: { module: String(options.module), data: options.data?.(), nice: options.nice ?? 0 } });
+  return {
+    post: (message) => send(message),
+    cpuMs: (tid) => processThreadCpuMs(child.pid ?? tid, tid),
+    ref: () => {
+      child.ref();
+      child.channel?.ref();
+    },
+    unref: () => {
+      child.unref();
+      child.channel?.unref();
+    },
+    stop: () => void child.kill("SIGKILL"),
+    listen(onReply, onError, onExit) {
+      child.on("message", (m: Reply | { crashed: string }) => {
+        if ("crashed" in m) onError(new Error(m.crashed));
+        else onReply(m);
+      });
+      child.on("error", onError);
+      child.on("exit", (code) => onExit(code));
+    },
+    off() {
+      child.removeAllListeners();
+      child.on("error", () => undefined);
+    },
+  };
+}
+
+/** Whether workers at this nice value run as processes (below the process's priority: see the module comment). */
+function runsAsProcess(nice: number | undefined): boolean {
+  return (nice ?? 0) > 0;
+}
 
 interface Job<Value> {
   id: number;
@@ -125,7 +271,7 @@ const LIMIT_CHECK_MS = 100;
 
 /** One worker and the job it runs. */
 class JobThread<Value> {
-  readonly worker: Worker;
+  private readonly worker: Runner;
   /** The worker's thread id, once it has said (Linux). */
   private tid: number | undefined;
   private current:
@@ -135,14 +281,13 @@ class JobThread<Value> {
     private readonly pool: JobThreads<Value>,
     options: JobThreadsOptions<Value>,
   ) {
-    this.worker = new Worker(BOOTSTRAP, {
-      eval: true,
-      workerData: { module: String(options.module), data: options.data?.(), nice: options.nice ?? 0 },
-    });
+    this.worker = runsAsProcess(options.nice) ? processRunner(options) : threadRunner(options);
     this.worker.unref();
-    this.worker.on("message", (reply: Reply) => this.onReply(reply));
-    this.worker.on("error", (err) => this.lose(options.lost(err)));
-    this.worker.on("exit", (code) => this.lose(options.lost(new Error(`${options.name} exited (${code})`))));
+    this.worker.listen(
+      (reply) => this.onReply(reply),
+      (err) => this.lose(options.lost(err)),
+      (code) => this.lose(options.lost(new Error(`${options.name} exited (${code})`))),
+    );
   }
 
   get busy(): boolean {
@@ -161,11 +306,11 @@ class JobThread<Value> {
       this.current.timer = timer;
     }
     this.worker.ref();
-    this.worker.postMessage({ id: job.id, job: job.job }, job.opts.transfer ?? []);
+    this.worker.post({ id: job.id, job: job.job }, job.opts.transfer ?? []);
   }
 
   private cpuMs(): number | undefined {
-    return this.tid === undefined ? undefined : threadCpuMs(this.tid);
+    return this.tid === undefined ? undefined : this.worker.cpuMs(this.tid);
   }
 
   private checkLimit(): void {
@@ -202,9 +347,8 @@ class JobThread<Value> {
   lose(err: Error): void {
     const cur = this.current;
     this.stop();
-    this.worker.removeAllListeners();
-    this.worker.on("error", () => undefined);
-    void this.worker.terminate();
+    this.worker.off();
+    this.worker.stop();
     this.pool.gone(this);
     if (cur) this.pool.fail(cur.job, "error", err);
   }

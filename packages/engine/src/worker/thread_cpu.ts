@@ -12,6 +12,11 @@ export function threadCpuMs(tid: number): number | undefined {
   return readSchedstat(`/proc/self/task/${tid}/schedstat`);
 }
 
+/** Milliseconds the thread `tid` of the process `pid` has spent on a CPU; undefined where not known. */
+export function processThreadCpuMs(pid: number, tid: number): number | undefined {
+  return readSchedstat(`/proc/${pid}/task/${tid}/schedstat`);
+}
+
 /** Milliseconds the calling thread has spent on a CPU; undefined where not known. */
 export function ownCpuMs(): number | undefined {
   return readSchedstat("/proc/thread-self/schedstat");

@@ -3,10 +3,11 @@
 // its worker's error, its abort (queued: dropped; running: the worker is terminated and replaced),
 // its limit (in the worker thread's own CPU time on Linux, with a wall-clock backstop) or its
 // worker's loss (a crash or exit); workers run at the nice value asked for, the caller's thread
-// keeps its own.
+// keeps its own. Workers below the caller's priority are child processes (a low-priority thread
+// would hold locks the event loop takes), with the same behaviour: every test runs for both kinds.
 import { getPriority } from "node:os";
 
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { JobThreads, type JobThreadsOptions } from "../../src/worker/job_threads.js";
 import { ownCpuMs, ownThreadId, ThreadClock } from "../../src/worker/thread_cpu.js";
@@ -20,7 +21,7 @@ const moduleOf = (src: string) => `data:text/javascript,${encodeURIComponent(src
  * outside the job), whoami (thread id and nice value, how many inits and jobs it saw).
  */
 const WORKER = moduleOf(`
-import { readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { getPriority } from "node:os";
 let data;
 let inits = 0;
@@ -37,6 +38,7 @@ export function handle(job) {
     case "crash": setTimeout(() => { throw new Error("crashed outside a job"); }); return new Promise(() => {});
     case "whoami": { const tid = Number(readlinkSync("/proc/thread-self").split("/").pop()); return { tid, nice: getPriority(tid), inits, jobs }; }
     case "bytes": return new Int32Array([1, 2, 3]);
+    case "where": { let nice = []; try { nice = readdirSync("/proc/self/task").map((t) => getPriority(Number(t))); } catch {} return { pid: process.pid, nice }; }
   }
 }
 export function transferOf(value) { return value instanceof Int32Array ? [value.buffer] : []; }
@@ -54,10 +56,14 @@ afterEach(() => {
   for (const t of open.splice(0)) t.close();
 });
 
+/** The nice value of the lanes the shared tests make (see `describe.each` below). */
+let laneNice = 0;
+
 function threads(opts: Partial<JobThreadsOptions<unknown>> = {}): JobThreads<unknown> {
   const t = new JobThreads<unknown>({
     name: "the test thread",
     module: WORKER,
+    nice: laneNice,
     failed: (f) => new Failed(f),
     lost: (cause) => new Lost(String(cause instanceof Error ? cause.message : cause)),
     ...opts,
@@ -74,7 +80,17 @@ const caught = (p: Promise<unknown>) =>
     (err: unknown) => ({ err }),
   );
 
-describe("JobThreads", () => {
+describe.each([
+  ["worker threads", 0],
+  ["worker processes (nice 19)", 19],
+])("JobThreads: %s", (_kind, nice) => {
+  beforeEach(() => {
+    laneNice = nice;
+  });
+  afterEach(() => {
+    laneNice = 0;
+  });
+
   it("runs jobs on a worker that was initialised once with its data, and maps the results", async () => {
     const t = threads({ data: () => ({ spec: "x" }), result: (v) => ({ mapped: v }) });
     expect(await t.run({ do: "echo", value: 1 })).toEqual({ mapped: { value: 1, data: { spec: "x" } } });
@@ -88,6 +104,9 @@ describe("JobThreads", () => {
 
   it("runs up to `threads` jobs at once, the rest first come first served", async () => {
     const t = threads({ threads: 2 });
+    // both workers up first: a worker process takes a while to start on a loaded machine, and one
+    // that started late would finish job 1 after the other had done 0 and 2
+    await Promise.all([whoami(t), whoami(t)]);
     const started = performance.now();
     const order: number[] = [];
     const jobs = [0, 1, 2, 3].map((i) => t.run({ do: "sleep", ms: 150 }).then(() => order.push(i)));
@@ -218,7 +237,9 @@ describe("JobThreads", () => {
     await expect(t.run({ do: "sleep", ms: 5_000 }, { limit: limit(60_000, 300) })).rejects.toThrow("over the limit");
     expect(await t.run({ do: "echo", value: 4 })).toMatchObject({ value: 4 });
   });
+});
 
+describe("JobThreads' priorities", () => {
   it("runs its workers at the nice value asked for, leaving the caller's thread as it was (Linux)", async () => {
     const mine = getPriority();
     const low = await whoami(threads({ nice: 19 }));
@@ -227,6 +248,17 @@ describe("JobThreads", () => {
     expect(low.nice).toBe(19);
     expect(plain.nice).toBe(mine);
     expect(getPriority()).toBe(mine);
+  });
+
+  it("runs workers below the process's priority in a child process, every thread of it at that nice value", async () => {
+    const where = (t: JobThreads<unknown>) => t.run({ do: "where" }) as Promise<{ pid: number; nice: number[] }>;
+    const low = await where(threads({ nice: 19 }));
+    const plain = await where(threads());
+    expect(plain.pid).toBe(process.pid);
+    expect(low.pid).not.toBe(process.pid);
+    if (ownThreadId() === undefined) return; // /proc and per-thread nice values: Linux
+    expect(low.nice.length).toBeGreaterThan(1); // V8's platform threads, started before the bootstrap ran
+    expect(new Set(low.nice)).toEqual(new Set([19]));
   });
 });
 
