@@ -99,6 +99,16 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
           // floor 0.1: with f16 weights of 1.0 every output is the same short sum of x, which can land near 0
           check(close(b, a, 1e-5f, 0.1f),
                 shape((std::string("gemm_float/") + dtype_name(dt)).c_str(), isa.name, T, N, K));
+          // each token's outputs bit for bit as when it is alone: a text embeds, and a sequence
+          // decodes, the same in a batch as by itself
+          bool alone = true;
+          std::vector<float> one(N);
+          for (int64_t t = 0; t < T; ++t) {
+            isa.gemm_float(x.data() + t * K, 1, K, w.data(), dt, rb, 0, N, one.data(), N);
+            alone = alone && std::memcmp(one.data(), b.data() + t * N, N * sizeof(float)) == 0;
+          }
+          check(alone,
+                shape((std::string("gemm_float/") + dtype_name(dt) + " batch-invariant").c_str(), isa.name, T, N, K));
         }
 }
 

@@ -105,18 +105,19 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
 // bf16 weights, 16 at a time: one 32-byte load holds 8 pairs (element 2j in the low half of 32-bit lane
 // j, 2j + 1 in the high half), so a shift and a mask give the even and the odd elements as floats, two
 // ops per 16 weights against the activations split the same way once per call (`xs`: per token, per
-// 16 elements, the 8 even ones then the 8 odd ones). R rows (n, n + rs, ...) × TT tokens; the even and
-// the odd products in separate accumulators when TT = 1, so decode has 2R independent FMA chains.
+// 16 elements, the 8 even ones then the 8 odd ones). R rows (n, n + rs, ...) × TT tokens. Every TT adds
+// the products in the same order (one accumulator per row and token), so a token's output does not
+// depend on how many tokens share its tile: a text embeds, and a sequence decodes, alike alone and in
+// a batch. Decode is bound by memory, not by its R FMA chains.
 template <int R, int TT>
 void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t n, float* y,
                int64_t ldy, int64_t rs = 1) {
   const int64_t k16 = k / 16 * 16;
-  constexpr int kHalves = TT == 1 ? 2 : 1;
-  __m256 acc[R][TT * kHalves];
+  __m256 acc[R][TT];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int t = 0; t < TT * kHalves; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int t = 0; t < TT; ++t) acc[r][t] = _mm256_setzero_ps();
   const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
   for (int64_t i = 0; i < k16; i += 16) {
 #pragma GCC unroll 8
@@ -126,9 +127,8 @@ void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, siz
       const __m256 wo = _mm256_castsi256_ps(_mm256_and_si256(v, high));
 #pragma GCC unroll 8
       for (int t = 0; t < TT; ++t) {
-        acc[r][t * kHalves] = _mm256_fmadd_ps(we, _mm256_loadu_ps(xs + t * k16 + i), acc[r][t * kHalves]);
-        acc[r][t * kHalves + kHalves - 1] =
-            _mm256_fmadd_ps(wo, _mm256_loadu_ps(xs + t * k16 + i + 8), acc[r][t * kHalves + kHalves - 1]);
+        acc[r][t] = _mm256_fmadd_ps(we, _mm256_loadu_ps(xs + t * k16 + i), acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(wo, _mm256_loadu_ps(xs + t * k16 + i + 8), acc[r][t]);
       }
     }
   }
@@ -136,7 +136,7 @@ void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, siz
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
-      float s = hsum(kHalves == 2 ? _mm256_add_ps(acc[r][2 * t], acc[r][2 * t + 1]) : acc[r][t]);
+      float s = hsum(acc[r][t]);
       for (int64_t j = k16; j < k; ++j) s += scalar_w<DType::kBF16>(w + (n + r * rs) * rb, j) * x[t * k + j];
       y[t * ldy + n + r * rs] = s;
     }
@@ -158,7 +158,7 @@ void gemm_bf16(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb
                        _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odd), 0xD8)));
     }
   const float* xs = split.data();
-  if (T == 1) {  // decode: 4 rows from 4 segments (gemv_segments.h), 8 FMA chains
+  if (T == 1) {  // decode: 4 rows from 4 segments (gemv_segments.h)
     for_each_segment_tile<4>(
         n0, n1, [&](int64_t n, int64_t rs) { bf16_tile<4, 1>(xs, x, k, w, rb, n, y, ldy, rs); },
         [&](int64_t n) { bf16_tile<1, 1>(xs, x, k, w, rb, n, y, ldy); });
