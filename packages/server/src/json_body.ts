@@ -47,13 +47,12 @@ export function handle(bytes) {
 type Done = (err: Error | null, body?: unknown) => void;
 
 /** One lane: a worker thread parsing bodies, first come first served. */
-function parserThread(name: string, nice: number): JobThreads<unknown> {
+function parserThread(name: string): JobThreads<unknown> {
   const secureJsonParse = createRequire(import.meta.url).resolve("secure-json-parse");
   return new JobThreads<unknown>({
     name,
     module: WORKER_MODULE,
     data: () => secureJsonParse,
-    nice,
     failed: (f) =>
       f.code === "INVALID_JSON" ? new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY() : new Error(`${name}: ${f.message}`),
     // the bodies it held fail (a 500); the next body starts a new worker
@@ -72,8 +71,8 @@ export function registerJsonBodies(
 ): void {
   const parseHere = app.getDefaultJsonParser("error", "error");
   const lanes = {
-    fast: parserThread("the body parser thread", 0),
-    bulk: parserThread("the bulk body parser thread", 0),
+    fast: parserThread("the body parser thread"),
+    bulk: parserThread("the bulk body parser thread"),
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (request: FastifyRequest, body: Buffer, done: Done) => {
