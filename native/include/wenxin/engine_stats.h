@@ -32,6 +32,12 @@ struct EngineStats {
   int64_t constrained_tokens = 0;
   double constraint_mask_ms = 0;
   double constraint_advance_ms = 0;
+  // Steps that computed only background work (requests once paused because their consumers fell
+  // behind), their time, and the time the engine rested after them (at least as long, unless new
+  // work arrived meanwhile).
+  int64_t background_steps = 0;
+  double background_step_ms = 0;
+  double background_rest_ms = 0;
 };
 
 }  // namespace wenxin

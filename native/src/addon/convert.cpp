@@ -196,6 +196,9 @@ Napi::Object stats_to_js(Napi::Env env, const EngineStats& s) {
   num("constrainedTokens", static_cast<double>(s.constrained_tokens));
   num("constraintMaskMs", s.constraint_mask_ms);
   num("constraintAdvanceMs", s.constraint_advance_ms);
+  num("backgroundSteps", static_cast<double>(s.background_steps));
+  num("backgroundStepMs", s.background_step_ms);
+  num("backgroundRestMs", s.background_rest_ms);
   return o;
 }
 

@@ -127,6 +127,9 @@ void Engine::publish_stats() {
   st.constrained_tokens = constraint_cost_.tokens;
   st.constraint_mask_ms = constraint_cost_.mask_ns / 1e6;
   st.constraint_advance_ms = constraint_cost_.advance_ns / 1e6;
+  st.background_steps = background_steps_;
+  st.background_step_ms = background_step_ms_;
+  st.background_rest_ms = background_rest_ms_;
   std::lock_guard<std::mutex> lock(stats_mu_);
   stats_ = st;
 }
@@ -210,11 +213,20 @@ void Engine::loop() {
     bool have_job = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] {
+      auto news = [&] {
         return stopping_ || !incoming_.empty() || !incoming_embeddings_.empty() || !jobs_.empty() ||
-               !cancelled_.empty() || !pause_changes_.empty() ||
-               (!idle_ && scheduler_->running() + scheduler_->waiting() > 0);
-      });
+               !cancelled_.empty() || !pause_changes_.empty();
+      };
+      // After a step of background work only, rest as long as it took (or until anything arrives):
+      // see background_rest_ in engine.h.
+      if (background_rest_ > std::chrono::steady_clock::duration::zero()) {
+        const auto from = std::chrono::steady_clock::now();
+        wake_.wait_until(lock, from + background_rest_, news);
+        background_rest_ms_ +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - from).count();
+        background_rest_ = std::chrono::steady_clock::duration::zero();
+      }
+      wake_.wait(lock, [&] { return news() || (!idle_ && scheduler_->running() + scheduler_->waiting() > 0); });
       idle_ = false;
       if (stopping_) {
         const Status closed(ErrorCode::kEngineClosed, "the engine was closed before the request finished");
@@ -250,6 +262,7 @@ void Engine::loop() {
     }
     if (have_job) report.jobs.push_back(run_job(job));
     bool ran = true;
+    background_only_ = false;
     try {
       ran = step(&report);
     } catch (...) {
@@ -260,6 +273,7 @@ void Engine::loop() {
       std::lock_guard<std::mutex> lock(mu_);
       idle_ = true;
     }
+    if (ran && background_only_ && !have_job) background_rest_ = last_step_;
     publish_stats();
     if (sink_ && !report.empty()) sink_(std::move(report));
   }
@@ -347,8 +361,14 @@ bool Engine::step(EngineReport* report) {
     report->events.push_back(std::move(sampled_events[i]));
     if (ended[i]) scheduler_->remove(sampled[i]);  // its blocks go back (published ones stay cached)
   }
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  last_step_ = std::chrono::steady_clock::now() - started;
+  const double ms = std::chrono::duration<double, std::milli>(last_step_).count();
   meter_.record(ms, static_cast<int64_t>(sampled.size()), prompt_tokens);
+  background_only_ = std::all_of(work.begin(), work.end(), [](const StepWork& w) { return w.sequence->background; });
+  if (background_only_) {
+    ++background_steps_;
+    background_step_ms_ += ms;
+  }
   return true;
 }
 

@@ -2,6 +2,7 @@
 // and runs every step (runtime/scheduler.h), samples, and reports events once per step.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -96,6 +97,18 @@ class Engine final : public ::wenxin::Engine {
   // Constrained decoding cost so far (worker thread only).
   int64_t constrained_requests_ = 0;
   grammar::Constraint::Cost constraint_cost_;
+  // Background work (sequences once paused because their consumers fell behind, see scheduler.h)
+  // runs in steps of its own when nothing else does, on every engine thread at the process's
+  // priority. After such a step the engine rests as long as the step took, unless a request, a
+  // cancellation, a pause or a job arrives meanwhile: background work alone takes at most half of
+  // the engine's time, and the CPUs it leaves go to the event loop, which reads, tokenizes and
+  // submits new requests (on a 2-core machine it otherwise waits for a CPU behind the engine's
+  // threads). A new request is planned the moment it arrives, as before. (worker thread only)
+  std::chrono::steady_clock::duration last_step_{};        // the last step's length
+  bool background_only_ = false;                           // the last step computed background work only
+  std::chrono::steady_clock::duration background_rest_{};  // the rest to take before the next step
+  int64_t background_steps_ = 0;
+  double background_step_ms_ = 0, background_rest_ms_ = 0;
 };
 
 }  // namespace wenxin::runtime

@@ -131,6 +131,14 @@ export interface NativeEngineStats {
   constrainedTokens: number;
   constraintMaskMs: number;
   constraintAdvanceMs: number;
+  /**
+   * Steps that computed only background work (requests once paused because their streams were not
+   * read), their time, and the time the engine rested after them: at least as long, unless other
+   * work arrived, so that such work takes at most half of the engine's time.
+   */
+  backgroundSteps: number;
+  backgroundStepMs: number;
+  backgroundRestMs: number;
 }
 
 /** Per-request news from one engine step; the last event of a request has `done`. */

@@ -66,3 +66,54 @@ describe("paused requests", () => {
     expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvBlocksUsed: 0 });
   });
 });
+
+describe("background work", () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 512, maxSequences: 2 });
+  });
+  afterAll(() => engine?.close());
+
+  // A request once paused is background work (native/src/runtime/scheduler.h). Alone, it used to
+  // run back to back on every engine thread, so on a small machine the event loop that reads,
+  // tokenizes and submits new requests waited for a CPU behind it; now the engine rests after each
+  // step of background work only, as long as the step took (any new work ends the rest at once).
+  it("alone, rests as long as it computes", async () => {
+    const solo = (await engine.generate(greedy("A story told in the background", 200)).result()).tokenIds;
+    const s = engine.generate(greedy("A story told in the background", 200));
+    const iterator = s[Symbol.asyncIterator]();
+    await iterator.next();
+    s.pause();
+    await until(() => engine.stats().paused === 1, "the request is paused");
+    const before = engine.stats();
+    s.resume(); // background work from now on, and nothing else to run
+    const started = performance.now();
+    expect((await s.result()).tokenIds).toEqual(solo);
+    const wallMs = performance.now() - started;
+    const after = engine.stats();
+    const steps = after.backgroundSteps - before.backgroundSteps;
+    const stepMs = after.backgroundStepMs - before.backgroundStepMs;
+    const restMs = after.backgroundRestMs - before.backgroundRestMs;
+    expect(steps).toBeGreaterThan(100); // its recompute and the rest of its 200 tokens
+    // Every background step but the last is followed by a rest at least as long (a rest ends early
+    // only when work arrives, and none does; the last one's rest is reported after the next step).
+    expect(restMs).toBeGreaterThanOrEqual(stepMs - after.lastStepMs - 0.01);
+    expect(restMs + stepMs).toBeLessThanOrEqual(wallMs + 5);
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, paused: 0, kvBlocksUsed: 0 });
+  });
+
+  it("does not hold up a new request", async () => {
+    // A rest ends when a request arrives: the new one runs beside the background work, and both finish.
+    const s = engine.generate(greedy("Another story told in the background", 400));
+    const iterator = s[Symbol.asyncIterator]();
+    await iterator.next();
+    s.pause();
+    await until(() => engine.stats().paused === 1, "the request is paused");
+    s.resume();
+    const reader = s.result();
+    await until(() => engine.stats().backgroundSteps > 0 && engine.stats().running === 1, "background work runs");
+    const fresh = await engine.generate(greedy("Meanwhile", 8)).result();
+    expect(fresh.tokenIds).toHaveLength(8);
+    expect((await reader).tokenIds.length).toBe(400);
+  });
+});
