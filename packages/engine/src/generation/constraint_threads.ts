@@ -16,6 +16,7 @@ import { availableParallelism } from "node:os";
 
 import { WenxinError } from "../errors.js";
 import { JobThreads, wenxinErrorOf } from "../worker/job_threads.js";
+import { lowPriorityNice } from "../worker/low_priority.js";
 import { constraintSourceName, type CompiledConstraint, type Constraint } from "./constraint.js";
 import type { CompileJob, CompileValue } from "./constraint_worker.js";
 import { CONSTRAINT_LIMITS, type ConstraintLimits } from "./grammar/compile_budget.js";
@@ -26,8 +27,6 @@ import { constraintError } from "./grammar/grammar_ast.js";
  * so that costly schemas never take every core from the engine.
  */
 const SLOW_WORKERS = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
-/** The slow lane's nice value: the lowest priority. */
-export const SLOW_COMPILE_NICE = 19;
 /** CPU time (ms) a constraint may take on the fast lane before it moves to the slow one. */
 export const FAST_COMPILE_MS = 50;
 /** How much CPU time past its limit a job may run before its worker is terminated. */
@@ -78,7 +77,8 @@ export async function compileConstraintOffThread(
   limits: ConstraintLimits = { ...CONSTRAINT_LIMITS },
   signal?: AbortSignal,
 ): Promise<CompiledConstraint> {
-  lanes ??= { fast: lane(0, 1), slow: lane(SLOW_COMPILE_NICE, SLOW_WORKERS) };
+  // The slow lane at the lowest priority (nice 19 unless a test chose otherwise: worker/low_priority.ts).
+  lanes ??= { fast: lane(0, 1), slow: lane(lowPriorityNice(), SLOW_WORKERS) };
   const what = constraintSourceName(constraint);
   const aborted = () => new WenxinError("ERR_WENXIN_ABORTED", `compiling ${what} was aborted by its signal`);
   if (limits.timeoutMs > FAST_COMPILE_MS) {

@@ -6,14 +6,15 @@
  * worker threads (`tokenizer_worker.ts`, through `JobThreads`), each with its own copy of the
  * tokenizer, in two lanes, each first come first served: jobs of up to `BULK_ENCODE_CHARS`
  * characters on a worker thread at the process's priority, longer ones on a worker at the lowest
- * priority (nice 19: a child process, whose threads share no lock with the event loop, see
- * JobThreads), so that the longest texts (a client's prompt near the context's bound, an
+ * priority (nice 19, worker/low_priority.ts: a child process, whose threads share no lock with
+ * the event loop, see JobThreads), so that the longest texts (a client's prompt near the context's bound, an
  * embeddings request of thousands of inputs) take CPU time the engine's threads and the event
  * loop leave over, and a text of ordinary length never waits behind them. Workers are unreferenced while
  * idle, so they never keep the process alive; a worker that fails is replaced on the next job.
  */
 import { WenxinError } from "../errors.js";
 import { JobThreads, wenxinErrorOf } from "../worker/job_threads.js";
+import { lowPriorityNice } from "../worker/low_priority.js";
 import type { EncodeJob, EncodeValue } from "./tokenizer_worker.js";
 
 /** The worker script: next to this module once built; run from source (the tests' transform), the built copy. */
@@ -25,8 +26,6 @@ function workerUrl(): URL {
 
 /** Jobs of more characters than this (all their texts together) go to the low-priority worker. */
 export const BULK_ENCODE_CHARS = 16 * 1024;
-/** The low-priority worker's nice value. */
-export const BULK_ENCODE_NICE = 19;
 
 type Encoded = { ids: number[][]; tokens: number };
 
@@ -37,7 +36,7 @@ export class TokenizerThread {
   /** `spec()`: the JSON the workers build their tokenizer from (asked for once per worker). */
   constructor(spec: () => string) {
     this.fast = lane("the tokenizer thread", spec, 0);
-    this.bulk = lane("the bulk tokenizer thread", spec, BULK_ENCODE_NICE);
+    this.bulk = lane("the bulk tokenizer thread", spec, lowPriorityNice());
   }
 
   /**
