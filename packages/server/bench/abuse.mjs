@@ -226,6 +226,7 @@ async function abusiveSender({ each, depth }) {
 }
 
 let exitCode = 0;
+const runStart = Date.now();
 const health = healthProbe(server.url);
 const clientLoop = loopDelay();
 try {
@@ -291,7 +292,24 @@ try {
   await health.stop();
   const stopped = await server.stop();
   const ratio = abused.ttft_p99_ms / baseline.ttft_p99_ms;
-  const allHealth = health.summary(baselineStart);
+  // Every probe of the run: the warm-up and the stalled clients' falling behind included.
+  const allHealth = health.summary();
+  const phaseOf = (at) =>
+    at === null
+      ? null
+      : at < baselineStart
+        ? "warm-up"
+        : at < abuseStart
+          ? "baseline"
+          : at < windowStart
+            ? "stalled clients falling behind"
+            : "window or after";
+  const healthThroughout = {
+    ...allHealth,
+    slowest_phase: phaseOf(allHealth.slowest_at),
+    slowest_at_s: allHealth.slowest_at === null ? null : round((allHealth.slowest_at - runStart) / 1000, 1),
+    warm_up: health.summary(0, baselineStart),
+  };
   const checks = {
     no_normal_failed: baseline.failed === 0 && abused.failed === 0,
     ttft_p99_within_2x: ratio <= 2,
@@ -324,6 +342,7 @@ try {
       requests,
       connections,
     },
+    health_throughout: healthThroughout,
     idle,
     server_exit: stopped,
     checks,

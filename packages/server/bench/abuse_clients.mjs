@@ -313,6 +313,8 @@ export function healthProbe(url, { everyMs = 250, timeoutMs = 10_000 } = {}) {
         p50_ms: round(quantile(ms, 0.5)),
         p99_ms: round(quantile(ms, 0.99)),
         max_ms: round(Math.max(0, ...ms)),
+        // when the slowest probe was answered (ms since the epoch), to place it among the phases
+        slowest_at: within.reduce((a, s) => (a === undefined || s.ms > a.ms ? s : a), undefined)?.at ?? null,
         over_1s: ms.filter((m) => m > 1000).length,
       };
     },
