@@ -261,10 +261,26 @@ try {
   const loris = slowHeaders(server.url, { count: Number(args.loris) });
   const windowStart = Date.now();
   const [normalResults, abuseResults] = await Promise.all([
-    spread(NORMAL, WINDOW_MS, (i) => streamChat(server.url, normalRequest("abuse", i))),
+    spread(NORMAL, WINDOW_MS, (i) => {
+      const at = performance.timeOrigin + performance.now();
+      return streamChat(server.url, normalRequest("abuse", i)).then((r) => ({ ...r, at }));
+    }),
     sender.go(),
   ]);
   const abused = normalSummary(normalResults);
+  // Where the slowest normal requests were: when each was sent (s into the window) and which
+  // abusive requests were in flight then (kind, s since it was sent), to trace an outlier.
+  const slowestNormal = normalResults
+    .filter((r) => r.ok)
+    .sort((a, b) => b.ttftMs - a.ttftMs)
+    .slice(0, 5)
+    .map((r) => ({
+      ttft_ms: round(r.ttftMs),
+      sent_s: round((r.at - windowStart) / 1000, 2),
+      abusive_in_flight: abuseResults
+        .filter((a) => a.at <= r.at + r.ttftMs && a.at + a.ms >= r.at)
+        .map((a) => `${a.kind} (${round((r.at - a.at) / 1000, 2)} s)`),
+    }));
   const connections = {
     stalled: Number(args.stalled),
     stalled_cut_off_by_server: stalled.closedByServer(),
@@ -337,6 +353,7 @@ try {
       normal: abused,
       ttft_p99_ratio: round(ratio, 2),
       ttft_max_ratio: round(abused.ttft_max_ms / baseline.ttft_max_ms, 2),
+      slowest_normal: slowestNormal,
       health: abuseHealth,
       client_loop_delay: abuseClientLoop,
       requests,
