@@ -6,6 +6,7 @@
 export { loadOptionsSchema, kvCacheTokensFor } from "./engine.js";
 export { samplingOptionsSchema, generateOptionsSchema, parseOrThrow } from "./generation/options.js";
 export { constraintSchema, jsonSchemaWarnings } from "./generation/constraint.js";
+export { constraintThreadsStarted, startConstraintThreads } from "./generation/constraint_threads.js";
 export { StopStringMatcher, STOP_STRING_LIMITS } from "./generation/stop_strings.js";
 // The nice value of the lanes that run clients' costliest work (tests of what they compute set a milder one)
 export { LOW_PRIORITY_NICE, lowPriorityNice, setLowPriorityNice } from "./worker/low_priority.js";

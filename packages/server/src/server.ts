@@ -5,6 +5,7 @@
 import path from "node:path";
 
 import { Engine, WenxinError, type LoadOptions } from "@wenxin/engine";
+import { startConstraintThreads } from "@wenxin/engine/internal";
 import type { FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 
@@ -93,6 +94,10 @@ export async function startServer(input: StartServerOptions): Promise<WenxinServ
       // Long prompts are tokenized on a worker thread: start it (and its copy of the tokenizer)
       // now rather than with the first long prompt.
       e.tokenizer.startThread();
+      // and the constraint compiler's lanes: started with the first schema, they took tens of
+      // milliseconds of the CPUs from the requests being served then (the abuse benchmark's
+      // slowest normal requests were the ones beside the first schema request)
+      startConstraintThreads();
       // and the tokens' byte strings that constrained decoding needs, rather than with the first schema
       try {
         e.prepareVocabulary();

@@ -52,6 +52,28 @@ function workerUrl(): URL {
 
 let lanes: { fast: JobThreads<CompileValue>; slow: JobThreads<CompileValue> } | undefined;
 
+function constraintLanes(): { fast: JobThreads<CompileValue>; slow: JobThreads<CompileValue> } {
+  // The slow lane at the lowest priority (nice 19 unless a test chose otherwise: worker/low_priority.ts).
+  lanes ??= { fast: lane(0, 1), slow: lane(lowPriorityNice(), SLOW_WORKERS) };
+  return lanes;
+}
+
+/**
+ * Starts both lanes' workers now (a server does when its model is loaded), rather than with the
+ * first constraint: starting a worker thread costs its lane's first client tens of milliseconds of
+ * the process's CPU, and the event loop's, at a time when other requests are being served.
+ */
+export function startConstraintThreads(): void {
+  const { fast, slow } = constraintLanes();
+  fast.warm();
+  slow.warm();
+}
+
+/** The workers each lane has started (idle or busy). */
+export function constraintThreadsStarted(): { fast: number; slow: number } {
+  return { fast: lanes?.fast.started ?? 0, slow: lanes?.slow.started ?? 0 };
+}
+
 function lane(nice: number, threads: number): JobThreads<CompileValue> {
   return new JobThreads<CompileValue>({
     name: "the constraint compiler thread",
@@ -77,8 +99,7 @@ export async function compileConstraintOffThread(
   limits: ConstraintLimits = { ...CONSTRAINT_LIMITS },
   signal?: AbortSignal,
 ): Promise<CompiledConstraint> {
-  // The slow lane at the lowest priority (nice 19 unless a test chose otherwise: worker/low_priority.ts).
-  lanes ??= { fast: lane(0, 1), slow: lane(lowPriorityNice(), SLOW_WORKERS) };
+  const lanes = constraintLanes();
   const what = constraintSourceName(constraint);
   const aborted = () => new WenxinError("ERR_WENXIN_ABORTED", `compiling ${what} was aborted by its signal`);
   if (limits.timeoutMs > FAST_COMPILE_MS) {

@@ -421,6 +421,11 @@ export class JobThreads<Value> {
     for (const t of [...this.threads]) t.lose(err);
   }
 
+  /** Workers started (idle or busy). */
+  get started(): number {
+    return this.threads.size;
+  }
+
   /** Jobs waiting for a worker. */
   get queued(): number {
     return this.queue.length;
