@@ -1,5 +1,6 @@
 #include "addon/engine_wrap.h"
 
+#include <chrono>
 #include <functional>
 
 #include "addon/convert.h"
@@ -57,11 +58,36 @@ void EngineWrap::attach(Napi::Env env, std::unique_ptr<Engine> engine, Napi::Fun
   tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "wenxin-engine-events", 0, 1, [this](Napi::Env) { Unref(); });
   tsfn_.Unref(env);
   Napi::ThreadSafeFunction tsfn = tsfn_;
-  engine_->start([this, tsfn](EngineReport&& report) mutable {
+  std::shared_ptr<Backlog> backlog = backlog_;
+  // At the environment's teardown no report is delivered any more: nothing may wait for one.
+  napi_add_env_cleanup_hook(
+      env,
+      [](void* arg) {
+        std::unique_ptr<std::shared_ptr<Backlog>> b(static_cast<std::shared_ptr<Backlog>*>(arg));
+        {
+          std::lock_guard<std::mutex> lock((*b)->mu);
+          (*b)->closing = true;
+        }
+        (*b)->drained.notify_all();
+      },
+      new std::shared_ptr<Backlog>(backlog));
+  engine_->start([this, tsfn, backlog](EngineReport&& report) mutable {
+    {
+      // Backpressure from the event loop: wait while kMaxUndelivered reports are not handled yet
+      // (a second at most: the engine's liveness never depends on the JS thread alone).
+      std::unique_lock<std::mutex> lock(backlog->mu);
+      backlog->drained.wait_for(lock, std::chrono::seconds(1),
+                                [&] { return backlog->closing || backlog->undelivered < kMaxUndelivered; });
+      ++backlog->undelivered;
+    }
     auto* payload = new Payload{std::move(report)};
     const napi_status st =
         tsfn.NonBlockingCall(payload, [this](Napi::Env env, Napi::Function cb, Payload* p) { deliver(env, cb, p); });
-    if (st != napi_ok) delete payload;  // the environment is shutting down
+    if (st != napi_ok) {  // the environment is shutting down
+      delete payload;
+      std::lock_guard<std::mutex> lock(backlog->mu);
+      --backlog->undelivered;
+    }
   });
 }
 
@@ -80,6 +106,17 @@ Engine* EngineWrap::live_engine(Napi::Env env) {
 
 void EngineWrap::deliver(Napi::Env env, Napi::Function on_events, Payload* payload) {
   std::unique_ptr<Payload> p(payload);
+  // Counted as handled once the JS callback has returned (or thrown), with what it ran inline.
+  struct Handled {
+    Backlog& b;
+    ~Handled() {
+      {
+        std::lock_guard<std::mutex> lock(b.mu);
+        --b.undelivered;
+      }
+      b.drained.notify_one();
+    }
+  } handled{*backlog_};
   if (env == nullptr) return;
   Napi::HandleScope scope(env);
   const std::vector<TokenEvent>& evs = p->report.events;
@@ -267,6 +304,11 @@ Napi::Value EngineWrap::close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!closed_ && engine_) {
     closed_ = true;
+    {
+      std::lock_guard<std::mutex> lock(backlog_->mu);
+      backlog_->closing = true;  // the engine's thread must not wait for this thread while it joins it
+    }
+    backlog_->drained.notify_all();
     engine_->shutdown();  // the worker reports ENGINE_CLOSED for what was still queued
     tsfn_.Release();      // queued deliveries still run; the finalizer drops our self-reference
   }

@@ -5,8 +5,10 @@
 
 #include <napi.h>
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "wenxin/engine.h"
@@ -43,7 +45,20 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   void track(Napi::Env env, int delta);  // keeps Node alive while work is in flight
   Engine* live_engine(Napi::Env env);
 
+  // The engine's reports not yet handled by the JS thread. The engine's thread waits before
+  // handing over another while kMaxUndelivered are (see attach()), so that it never runs ahead of
+  // the event loop: with an unbounded queue, a busy event loop let reports pile up, and Node then
+  // handled up to a thousand of them in one turn, holding every other request (and /health).
+  struct Backlog {
+    std::mutex mu;
+    std::condition_variable drained;
+    int undelivered = 0;
+    bool closing = false;  // close() or the environment's teardown: nothing waits any more
+  };
+  static constexpr int kMaxUndelivered = 2;
+
   std::unique_ptr<Engine> engine_;
+  std::shared_ptr<Backlog> backlog_ = std::make_shared<Backlog>();
   Napi::ThreadSafeFunction tsfn_;
   std::unordered_map<uint64_t, Napi::Promise::Deferred> jobs_;        // by job id
   std::unordered_map<uint64_t, Napi::Promise::Deferred> embeddings_;  // by request id

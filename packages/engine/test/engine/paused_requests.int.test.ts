@@ -117,3 +117,27 @@ describe("background work", () => {
     expect((await reader).tokenIds.length).toBe(400);
   });
 });
+
+describe("the engine's reports", () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await Engine.load(DENSE_DIR, { threads: 2, maxContext: 512 });
+  });
+  afterAll(() => engine?.close());
+
+  // The engine hands each step's report to the event loop. It used to queue them without bound:
+  // while the event loop was busy the engine ran on, and Node then handled up to a thousand queued
+  // reports in one turn of the loop, holding every other request and /health for that long. It
+  // now waits while two reports are not handled yet.
+  it("never run more than two steps ahead of the event loop", async () => {
+    const s = engine.generate(greedy("A long story", 400));
+    const reader = s.result();
+    await until(() => engine.stats().generatedTokens > 5, "it decodes");
+    const before = engine.stats().steps;
+    const until_ = performance.now() + 300;
+    while (performance.now() < until_); // the event loop held for 300 ms, as a busy server's can be
+    const during = engine.stats().steps - before;
+    expect(during).toBeLessThanOrEqual(3); // the steps whose reports were queued, and one in flight
+    expect((await reader).tokenIds).toHaveLength(400);
+  });
+});
