@@ -286,6 +286,9 @@ bool Engine::step(EngineReport* report) {
   if (work.empty()) return !failed.empty();
 
   const auto started = std::chrono::steady_clock::now();
+  // Read before sampling: a sequence that ends there is removed, and its pointer in `work` dangles.
+  const bool background_only =
+      std::all_of(work.begin(), work.end(), [](const StepWork& w) { return w.sequence->background; });
   std::vector<Sequence*> sampled;  // the sequences whose last pending token is in this step, in logits order
   std::vector<int64_t> first_row(work.size());  // each work item's first row in the batch
   int64_t prompt_tokens = 0;
@@ -364,8 +367,8 @@ bool Engine::step(EngineReport* report) {
   last_step_ = std::chrono::steady_clock::now() - started;
   const double ms = std::chrono::duration<double, std::milli>(last_step_).count();
   meter_.record(ms, static_cast<int64_t>(sampled.size()), prompt_tokens);
-  background_only_ = std::all_of(work.begin(), work.end(), [](const StepWork& w) { return w.sequence->background; });
-  if (background_only_) {
+  if (background_only) {
+    background_only_ = true;
     ++background_steps_;
     background_step_ms_ += ms;
   }
