@@ -434,7 +434,7 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
         pack_panels_bf16(w, transposed, k0, std::min(k, k0 + p.depth), n0, n1, packed.data(), tmp);
         panels = packed.data();
       }
-      TRAIN_CPU_PHASE(kept ? "cpu.tiles_head" : "cpu.tiles_layers");
+      TRAIN_CPU_PHASE(kept ? "cpu.tiles_kept" : "cpu.tiles_packed");
       K.gemm_panels_bf16(ab + r0 * kpad + k0, kpad, rows, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels),
                          n1 - n0, c + r0 * n + n0, n, accumulate || d > 0);
     }
