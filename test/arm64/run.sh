@@ -62,10 +62,11 @@ step() {
 }
 
 # The kernel tests' output must name every ARM path (and none may be missing on -cpu max).
+# (step runs it inside `if`, where set -e is off: every failure must be returned explicitly.)
 kernels_on() {
   local cpu=$1
   shift
-  "${qemu[@]}" -cpu "$cpu" "$build/tests/wenxin_kernel_tests" | tee /tmp/wenxin-arm64-kernels.log
+  "${qemu[@]}" -cpu "$cpu" "$build/tests/wenxin_kernel_tests" | tee /tmp/wenxin-arm64-kernels.log || return 1
   for isa in "$@"; do grep -q "^$isa: [0-9]* checks" /tmp/wenxin-arm64-kernels.log || { echo "no $isa path"; return 1; }; done
 }
 step "kernel tests, -cpu max (generic, neon, dotprod, i8mm)" kernels_on max generic neon dotprod i8mm

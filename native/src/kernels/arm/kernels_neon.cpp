@@ -3,6 +3,7 @@
 // of tokens; the q8/q4 GEMMs read the plain layouts with widening int8 products (smull + sadalp).
 #include <arm_neon.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "kernels/arm/neon.h"
@@ -101,9 +102,11 @@ void float_tile(const float* x, int64_t t0, int64_t k, const uint8_t* w, size_t 
     const uint8_t* row = w + (n + r) * rb;
     for (int t = 0; t < TT; ++t) {
       const float* xt = x + (t0 + t) * k;
+      // Explicit fma: left to -ffp-contract, an instantiation whose tokens' tails the compiler
+      // vectorises together rounds the products apart, so a token's output would depend on its batch.
       float tail = 0;
-      for (int64_t j = i; j < k; ++j) tail += xt[j] * L::at(row, j);
-      const float s = vaddvq_f32(vaddq_f32(lo[r][t], hi[r][t])) * L::kVecScale + tail;
+      for (int64_t j = i; j < k; ++j) tail = std::fma(xt[j], L::at(row, j), tail);
+      const float s = std::fma(vaddvq_f32(vaddq_f32(lo[r][t], hi[r][t])), L::kVecScale, tail);
       y[(t0 + t) * ldy + n + r] = row_scale != nullptr ? s * row_scale[n + r] : s;
     }
   }
