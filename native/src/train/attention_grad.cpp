@@ -371,7 +371,8 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadOperands h;
-        thread_local std::vector<float> p, o, row_lse;
+        thread_local std::vector<float> p, o, row_lse, k_panels, v_panels;
+        const auto& K = kernels::active_kernels();
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group;
@@ -380,14 +381,30 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
           h.gather(q, qd, head * d, s.start, &h.q);
           h.gather(k, kvd, g * d, s.start, &h.k);
           h.gather(v, kvd, g * d, s.start, &h.v);
-          HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
-          for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
-            const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
-            p.resize(rows * i1);
+          // Both products on the table's float32 panel GEMM (exact float32 products and sums): K's
+          // panels (B[p][j] = K[j][p]) once per item, V's (B[p][j] = V[p][j]) per block, as deep as
+          // its keys.
+          const int64_t L = s.len, key_panels = (L + kPanel - 1) / kPanel, d_panels = (d + kPanel - 1) / kPanel;
+          k_panels.assign(key_panels * kPanel * d, 0.0f);
+          for (int64_t j = 0; j < L; ++j) {
+            float* dst = k_panels.data() + (j / kPanel) * kPanel * d + j % kPanel;
+            for (int64_t c = 0; c < d; ++c) dst[c * kPanel] = h.k[j * d + c];
+          }
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0;
+            p.assign(rows * i1, 0.0f);
             row_lse.resize(rows);
-            probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
-            o.resize(rows * d);
-            gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
+            K.gemm_panels(h.q.data() + i0 * d, d, rows, d, k_panels.data(), i1, p.data(), i1);
+            softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
+            v_panels.assign(d_panels * kPanel * i1, 0.0f);
+            for (int64_t pn = 0; pn < d_panels; ++pn) {
+              const int64_t c0 = pn * kPanel, width = std::min(kPanel, d - c0);
+              for (int64_t j = 0; j < i1; ++j)
+                std::copy(h.v.data() + j * d + c0, h.v.data() + j * d + c0 + width,
+                          v_panels.data() + (pn * i1 + j) * kPanel);
+            }
+            o.assign(rows * d, 0.0f);
+            K.gemm_panels(p.data(), i1, rows, i1, v_panels.data(), d, o.data(), d);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
