@@ -272,6 +272,18 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
             (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, 0, split, c.data(), N);
             (q4 ? isa.gemm_q4 : isa.gemm_q8)(qa, pm, split, N, c.data(), N);
             check(close(c, a, 1e-5f, 1.0f), shape(q4 ? "packed gemm_q4" : "packed gemm_q8", isa.name, T, N, K));
+            // each token's outputs bit for bit as when it is alone (the decode GEMV against the batched tiles)
+            bool alone = true;
+            std::vector<float> one(N);
+            for (int64_t t = 0; t < T && T > 1; ++t) {
+              QuantizedActivations q1;
+              q1.resize(1, K);
+              ref.quantize_row_q8(x.data() + t * K, 0, &q1);
+              (q4 ? isa.gemm_q4 : isa.gemm_q8)(q1, pm, 0, N, one.data(), N);
+              alone = alone && std::memcmp(one.data(), c.data() + t * N, N * sizeof(float)) == 0;
+            }
+            check(alone,
+                  shape(q4 ? "packed gemm_q4 batch-invariant" : "packed gemm_q8 batch-invariant", isa.name, T, N, K));
           }
           if (T == 1) test_dequantize(ref, isa, w, q4);
         }

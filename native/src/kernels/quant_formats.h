@@ -31,6 +31,7 @@ struct QuantizedActivations {
   std::vector<float> total_sum;     // [rows]: sum over blocks of block_sum
   std::vector<int32_t> lane_sum;    // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
                                     // so unsigned-offset weights can be corrected exactly in int32
+  std::vector<int8_t> abs_q;        // [rows][k]: |q| (at most 127), for AVX2's sign + maddubs q8 products
 
   int64_t blocks() const { return k / kQBlock; }
   int64_t chunks() const { return (k + kQChunk - 1) / kQChunk; }
@@ -44,6 +45,7 @@ struct QuantizedActivations {
     block_isum.resize(r * blocks());
     total_sum.resize(r);
     lane_sum.resize(r * chunks() * 16);
+    abs_q.resize(r * kk);
   }
 };
 

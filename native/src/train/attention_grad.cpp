@@ -7,6 +7,7 @@
 #include "core/dtype.h"
 #include "kernels/kernels.h"
 #include "train/matmul.h"
+#include "train/step_timers.h"
 
 namespace wenxin::train {
 
@@ -120,12 +121,18 @@ void pack_transposed(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint3
 void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, std::vector<uint32_t>* out) {
   const int64_t kp = (rows + 1) / 2, panels = (cols + kPanel - 1) / kPanel;
   out->assign(panels * kPanel * kp, 0u);
-  for (int64_t q = 0; q < kp; ++q) {
-    const uint16_t* r0 = m + 2 * q * ld;
-    const bool two = 2 * q + 1 < rows;
-    for (int64_t c = 0; c < cols; ++c) {
-      uint32_t* dst = out->data() + (c / kPanel) * kPanel * kp + q * kPanel + c % kPanel;
-      *dst = pair_of(r0[c], two ? r0[ld + c] : uint16_t{0});
+  // A panel's row of pairs at a time: a loop over contiguous columns, which the compiler vectorises.
+  for (int64_t pn = 0; pn < panels; ++pn) {
+    const int64_t c0 = pn * kPanel, width = std::min(kPanel, cols - c0);
+    for (int64_t q = 0; q < kp; ++q) {
+      const uint16_t* r0 = m + 2 * q * ld + c0;
+      uint32_t* dst = out->data() + (pn * kp + q) * kPanel;
+      if (2 * q + 1 < rows) {
+        const uint16_t* r1 = r0 + ld;
+        for (int64_t j = 0; j < width; ++j) dst[j] = pair_of(r0[j], r1[j]);
+      } else {
+        for (int64_t j = 0; j < width; ++j) dst[j] = r0[j];
+      }
     }
   }
 }
@@ -258,7 +265,10 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
   const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
   thread_local std::vector<KvPanels> t_kv;  // the caller's: the pool's lambdas see it through `kv`
   std::vector<KvPanels>& kv = t_kv;
-  pack_kv(dims, seqs, k, v, true, &kv, pool);
+  {
+    TRAIN_PHASE("bwd.attn.pack_kv");
+    pack_kv(dims, seqs, k, v, true, &kv, pool);
+  }
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
@@ -277,6 +287,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
           h.d = d;
           h.ld = even(d);
           const int64_t ld = h.ld, pairs = (L + 1) / 2;
+          TRAIN_CPU_PHASE("cpu.attn.item");
           h.gather(q, qd, head * d, s.start, &qb);
           h.gather(dctx, qd, head * d, s.start, &dob);
           pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
@@ -294,6 +305,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend),
                           rpad = even(rows);
+            StepTimer t_s("cpu.attn.s_dp_ds", true);
             row_lse.resize(rows);
             for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
             p.resize(rows * kend);
@@ -304,7 +316,9 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
               for (int64_t j = 0; j < kend; ++j)
                 dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            t_s.stop();
             // dQ = scale · dS·K
+            StepTimer t_q("cpu.attn.dq", true);
             sb.resize(rows * kpad);
             round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
             part.resize(rows * d);
@@ -314,13 +328,23 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
               for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
             }
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
+            t_q.stop();
+            StepTimer t_t("cpu.attn.transposes", true);
             tb.resize(kend * rpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            t_t.stop();
+            StepTimer t_k("cpu.attn.dk_dv_products", true);
             panels_product(tb.data(), rpad, kend, rpad / 2, q_pairs, pairs, i0 / 2, d, dk_h.data(), d, true);
+            t_k.stop();
+            StepTimer t_t2("cpu.attn.transposes", true);
             round_rows(p.data(), kend, rows, kend, sb.data(), kpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
+            t_t2.stop();
+            StepTimer t_v("cpu.attn.dk_dv_products", true);
             panels_product(tb.data(), rpad, kend, rpad / 2, do_pairs, pairs, i0 / 2, d, dv_h.data(), d, true);
+            t_v.stop();
           }
+          TRAIN_CPU_PHASE("cpu.attn.store");
           for (int64_t i = 0; i < L; ++i) {
             float* dkr = dk_heads + (s.start + i) * qd + head * d;
             for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
@@ -347,7 +371,8 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadOperands h;
-        thread_local std::vector<float> p, o, row_lse;
+        thread_local std::vector<float> p, o, row_lse, k_panels, v_panels;
+        const auto& K = kernels::active_kernels();
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group;
@@ -356,14 +381,30 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
           h.gather(q, qd, head * d, s.start, &h.q);
           h.gather(k, kvd, g * d, s.start, &h.k);
           h.gather(v, kvd, g * d, s.start, &h.v);
-          HeadOperands::transpose_into(h.v, s.len, d, &h.v_t);
-          for (int64_t i0 = 0; i0 < s.len; i0 += kQueryBlock) {
-            const int64_t i1 = std::min(s.len, i0 + kQueryBlock), rows = i1 - i0;
-            p.resize(rows * i1);
+          // Both products on the table's float32 panel GEMM (exact float32 products and sums): K's
+          // panels (B[p][j] = K[j][p]) once per item, V's (B[p][j] = V[p][j]) per block, as deep as
+          // its keys.
+          const int64_t L = s.len, key_panels = (L + kPanel - 1) / kPanel, d_panels = (d + kPanel - 1) / kPanel;
+          k_panels.assign(key_panels * kPanel * d, 0.0f);
+          for (int64_t j = 0; j < L; ++j) {
+            float* dst = k_panels.data() + (j / kPanel) * kPanel * d + j % kPanel;
+            for (int64_t c = 0; c < d; ++c) dst[c * kPanel] = h.k[j * d + c];
+          }
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0;
+            p.assign(rows * i1, 0.0f);
             row_lse.resize(rows);
-            probabilities(h, i0, i1, scale, true, p.data(), row_lse.data());
-            o.resize(rows * d);
-            gemm(p.data(), rows, i1, h.v_t.data(), s.len, d, o.data());
+            K.gemm_panels(h.q.data() + i0 * d, d, rows, d, k_panels.data(), i1, p.data(), i1);
+            softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
+            v_panels.assign(d_panels * kPanel * i1, 0.0f);
+            for (int64_t pn = 0; pn < d_panels; ++pn) {
+              const int64_t c0 = pn * kPanel, width = std::min(kPanel, d - c0);
+              for (int64_t j = 0; j < i1; ++j)
+                std::copy(h.v.data() + j * d + c0, h.v.data() + j * d + c0 + width,
+                          v_panels.data() + (pn * i1 + j) * kPanel);
+            }
+            o.assign(rows * d, 0.0f);
+            K.gemm_panels(p.data(), i1, rows, i1, v_panels.data(), d, o.data(), d);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
         }
@@ -452,6 +493,7 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
         1, item_chunks(items));
   }
   // Sums each group's query heads (every row is some sequence's).
+  TRAIN_PHASE("bwd.attn.group_sum");
   pool.parallel_for(
       T,
       [&](int64_t t0, int64_t t1, int) {

@@ -404,9 +404,24 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
         1, kLoopChunks);
   }
   TRAIN_PHASE("gemm.blocks");
-  for_each_block(p.blocks(), pool, [&](int64_t b) {
+  // With kept panels, each column block is also split into parts of `a`'s rows (multiples of 48, at
+  // least 96 rows) until there are four items a thread: a thread the machine holds up (or one that
+  // drew the last block) then leaves the other less to wait for. Each part widens the block's panels
+  // again, so only kept panels are split (packing them again for each part would cost more). Every
+  // element of c is the same sum however its rows are split.
+  int64_t parts = 1;
+  if (kept) {
+    const int64_t want = (4 * std::max(1, pool.size()) + p.blocks() - 1) / p.blocks();
+    parts = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, m / 96));
+  }
+  const int64_t part_rows = (m + parts - 1) / parts;
+  const int64_t step_rows = parts == 1 ? m : (part_rows + 47) / 48 * 48;
+  const int64_t items_per_block = (m + step_rows - 1) / step_rows;
+  for_each_block(p.blocks() * items_per_block, pool, [&](int64_t item) {
     thread_local std::vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
+    const int64_t b = item / items_per_block, r0 = (item % items_per_block) * step_rows,
+                  rows = std::min(m, r0 + step_rows) - r0;
     const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
     for (int64_t d = 0; d < p.depths(); ++d) {
       const int64_t k0 = d * p.depth;
@@ -419,9 +434,9 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
         pack_panels_bf16(w, transposed, k0, std::min(k, k0 + p.depth), n0, n1, packed.data(), tmp);
         panels = packed.data();
       }
-      TRAIN_CPU_PHASE(kept ? "cpu.tiles_head" : "cpu.tiles_layers");
-      K.gemm_panels_bf16(ab + k0, kpad, m, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels), n1 - n0, c + n0, n,
-                         accumulate || d > 0);
+      TRAIN_CPU_PHASE(kept ? "cpu.tiles_kept" : "cpu.tiles_packed");
+      K.gemm_panels_bf16(ab + r0 * kpad + k0, kpad, rows, p.pairs(k0), reinterpret_cast<const uint16_t*>(panels),
+                         n1 - n0, c + r0 * n + n0, n, accumulate || d > 0);
     }
   });
 }

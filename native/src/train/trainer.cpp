@@ -154,6 +154,29 @@ void LoraTrainer::keep_head_panels(ThreadPool& pool) {
   const model::Linear& head = model_.weights().lm_head;
   if (!kept_.has(head, false)) kept_.add(head, false, pool);
   if (head.format == WeightFormat::kFloat && !kept_.has(head, true)) kept_.add(head, true, pool);
+  // The dense layers' weights too, while their panels fit kLayerPanelBytes: the input gradients'
+  // panels (any format) of the layers the backward reaches, and the forward's of float weights (a
+  // quantized forward keeps its int8 products). Packed once instead of in every product of every step.
+  if (layer_panels_done_) return;
+  layer_panels_done_ = true;
+  const model::Ernie45Weights& w = model_.weights();
+  int64_t bytes = 0;
+  const auto keep = [&](const model::Linear& lin, bool transposed) {
+    if (lin.in <= 0 || lin.out <= 0) return;
+    const int64_t need = 2 * lin.in * lin.out;
+    if (bytes + need > kLayerPanelBytes || kept_.has(lin, transposed)) return;
+    kept_.add(lin, transposed, pool);
+    bytes += need;
+  };
+  for (int64_t l = 0; l < static_cast<int64_t>(w.layers.size()); ++l) {
+    const model::LayerWeights& lw = w.layers[l];
+    std::vector<const model::Linear*> dense = {&lw.q, &lw.k, &lw.v, &lw.o};
+    if (!lw.is_moe) dense.insert(dense.end(), {&lw.ffn.gate, &lw.ffn.up, &lw.ffn.down});
+    for (const model::Linear* lin : dense) {
+      if (lin->format == WeightFormat::kFloat) keep(*lin, true);
+      if (l >= lowest_layer_) keep(*lin, false);
+    }
+  }
 }
 
 Status LoraTrainer::prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,

@@ -57,6 +57,9 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
   bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
   KeptPanels kept_;                // bf16 compute: the LM head's panels, packed at the first step
+  // and the dense layers' (keep_head_panels), at most this many bytes of them.
+  static constexpr int64_t kLayerPanelBytes = int64_t{1} << 30;
+  bool layer_panels_done_ = false;
   // accumulate's layer inputs, kept intermediates and gradients, reused from step to step.
   std::vector<std::vector<float>> inputs_;
   std::vector<LayerActs> acts_;

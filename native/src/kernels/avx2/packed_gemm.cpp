@@ -17,9 +17,9 @@ namespace {
 #include "kernels/avx2/packed_tile.inc"
 
 // q8 with several tokens (prefill, and the batched decode of concurrent streams): |x| of the activations
-// is made once per call (`ax`, [T][k]), so a step is sign, maddubs, madd, add per 32 products with no
-// vpabsb per token and step; the element loop is unrolled only twice, so 4 int32 + 4 float accumulators,
-// 2 weight registers, 2 + 2 activation broadcasts and the ones stay in the 16 ymm registers (a full
+// is made once, when they are quantized (`abs_q`, [T][k]), so a step is sign, maddubs, madd, add per 32
+// products with no vpabsb per token and step; the element loop is unrolled only twice, so 4 int32 + 4 float
+// accumulators, 2 weight registers, 2 + 2 activation broadcasts and the ones stay in the 16 ymm registers (a full
 // unroll spilled a third of its values).
 template <int G, int TT>
 void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0, const uint8_t* packed, int64_t g0,
@@ -97,16 +97,8 @@ void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0
 }
 
 void q8_prefill(const QuantizedActivations& x, const uint8_t* packed, int64_t n0, int64_t n1, float* y, int64_t ldy) {
-  const int64_t T = x.rows, k = x.k;
-  thread_local std::vector<int8_t> ax_buf;
-  if (ax_buf.size() < static_cast<size_t>(T * k)) ax_buf.resize(T * k);
-  int8_t* ax = ax_buf.data();
-  const int8_t* q = x.q.data();
-  int64_t i = 0;
-  for (; i + 32 <= T * k; i += 32)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(ax + i),
-                        _mm256_abs_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i))));
-  for (; i < T * k; ++i) ax[i] = static_cast<int8_t>(q[i] < 0 ? -q[i] : q[i]);  // |q| <= 127
+  const int64_t T = x.rows;
+  const int8_t* ax = x.abs_q.data();
   const int64_t ga = n0 / kTileRows, gb = (n1 + kTileRows - 1) / kTileRows;
   // Token rows in blocks of 32 (their activations stay in L1/L2), then row-group pairs, then the block's
   // tokens two at a time: each weight tile stays in L1 across the token block.

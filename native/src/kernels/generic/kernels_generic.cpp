@@ -115,6 +115,8 @@ void finish_quantized_row(QuantizedActivations* out, int64_t row) {
   const int8_t* q = out->q.data() + row * k;
   const float* scale = out->scale.data() + row * nb;
   float* bsum = out->block_sum.data() + row * nb;
+  int8_t* abs_q = out->abs_q.data() + row * k;
+  for (int64_t i = 0; i < k; ++i) abs_q[i] = static_cast<int8_t>(q[i] < 0 ? -q[i] : q[i]);  // |q| <= 127
   float total = 0;
   for (int64_t b = 0; b < nb; ++b) {
     int32_t s = 0;

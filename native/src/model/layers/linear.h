@@ -89,12 +89,13 @@ int64_t weight_row_bytes(const Linear& layer);
 // the decode GEMVs). A batched decode of 2..32 tokens is compute-bound and a chunk's weights are reused
 // by every token, so chunks are sized by work (1 MB × tokens) and up to 16 per thread: the last chunk,
 // which the other thread waits for, is a sixteenth of a thread's share, not a whole quarter or half.
-// Prefill (more tokens) keeps the decode split: its tiles make per-call work proportional to the
-// call count (the AVX2 q8 tile takes |x| of every token per call).
+// Prefill (more tokens) is sized the same way as 32 tokens, up to 8 chunks per thread: its loops are a few
+// ms each, and with one chunk per thread a thread descheduled for part of one (a busy machine) held up
+// the whole loop (the AVX2 q8 tile's per-call |x|, which once made calls costly, is made at quantization).
 inline int linear_chunks(int64_t bytes, int threads, int64_t tokens = 1) {
   const bool batched = tokens > 1 && tokens <= 32;
-  const int64_t per = bytes * (batched ? tokens : 1) / (std::max(1, threads) * (int64_t{1} << 20));
-  return static_cast<int>(std::clamp<int64_t>(per, 1, batched ? 16 : 4));
+  const int64_t per = bytes * std::min<int64_t>(tokens, 32) / (std::max(1, threads) * (int64_t{1} << 20));
+  return static_cast<int>(std::clamp<int64_t>(per, 1, batched ? 16 : tokens > 32 ? 8 : 4));
 }
 
 // Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays

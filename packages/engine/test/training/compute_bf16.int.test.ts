@@ -97,4 +97,33 @@ describe("bf16 compute", () => {
       }
     }
   });
+
+  it("a batch of 400 tokens (its products split across rows as well as columns) equals its micro-batches", async () => {
+    // With the frozen weights' panels kept, a product of at least 192 rows runs in parts of its rows;
+    // every token's products are the same sums either way, so the loss of the batch is its
+    // micro-batches' (100 tokens each, one part) and the gradients differ only in the order they add.
+    for (const weights of ["bf16", "q4"] as const) {
+      const engine = await Engine.load(DENSE_DIR, { threads: 2, weights });
+      try {
+        const vocab = engine.config.hparams.vocabSize;
+        let seed = 7;
+        const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+        const batch = Array.from({ length: 4 }, () => ({
+          inputIds: Array.from({ length: 100 }, () => next() % vocab),
+        }));
+        const whole = await engine.createTrainer({ lora, seed: 3, computeDtype: "bf16" });
+        const parts = await engine.createTrainer({ lora, seed: 3, computeDtype: "bf16" });
+        const a = await whole.step(batch);
+        const b = await parts.step(batch, { microBatchSize: 1 });
+        expect(Math.abs(a.loss - b.loss) / a.loss, weights).toBeLessThan(1e-6);
+        const ga = await whole.gradients(),
+          gb = await parts.gradients();
+        const fa = [...ga.keys()].sort().flatMap((k) => Array.from(ga.get(k)!));
+        const fb = [...gb.keys()].sort().flatMap((k) => Array.from(gb.get(k)!));
+        expect(relativeL2(fa, fb), weights).toBeLessThan(1e-5);
+      } finally {
+        await engine.close();
+      }
+    }
+  });
 });
