@@ -282,12 +282,14 @@ class JobThread<Value> {
     options: JobThreadsOptions<Value>,
   ) {
     this.worker = runsAsProcess(options.nice) ? processRunner(options) : threadRunner(options);
-    this.worker.unref();
     this.worker.listen(
       (reply) => this.onReply(reply),
       (err) => this.lose(options.lost(err)),
       (code) => this.lose(options.lost(new Error(`${options.name} exited (${code})`))),
     );
+    // After the listeners: adding a "message" listener refs a worker again, and a worker started
+    // ahead of its first job (warm()) would keep the process from exiting.
+    this.worker.unref();
   }
 
   get busy(): boolean {

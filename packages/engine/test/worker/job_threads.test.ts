@@ -5,12 +5,19 @@
 // worker's loss (a crash or exit); workers run at the nice value asked for, the caller's thread
 // keeps its own. Workers below the caller's priority are child processes (a low-priority thread
 // would hold locks the event loop takes), with the same behaviour: every test runs for both kinds.
-import { getPriority } from "node:os";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { getPriority, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
 import { JobThreads, type JobThreadsOptions } from "../../src/worker/job_threads.js";
 import { ownCpuMs, ownThreadId, ThreadClock } from "../../src/worker/thread_cpu.js";
+
+const run = promisify(execFile);
 
 /** A worker module from its source. */
 const moduleOf = (src: string) => `data:text/javascript,${encodeURIComponent(src)}`;
@@ -219,6 +226,28 @@ describe.each([
     expect(((await running) as { err: Error }).err.message).toBe("closing");
     expect(((await queued) as { err: Error }).err.message).toBe("closing");
     expect(await t.run({ do: "echo", value: 3 })).toMatchObject({ value: 3 });
+  });
+
+  it("never keeps the process alive: one that started its workers ahead of any job, or ran one, exits", async () => {
+    // A process of its own (the built module: `pnpm build` runs before the tests), as `wenxin serve` is.
+    const jobThreads = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../dist/worker/job_threads.js");
+    const script = (runJob: boolean) => `
+      const { JobThreads } = await import(${JSON.stringify(pathToFileURL(jobThreads).href)});
+      const t = new JobThreads({ name: "t", module: ${JSON.stringify(WORKER)}, nice: ${nice}, threads: 2,
+        failed: (f) => new Error(f.message), lost: (c) => new Error(String(c)) });
+      t.warm();
+      if (${runJob}) console.log(JSON.stringify(await t.run({ do: "echo", value: 7 })));
+      console.log("started", t.started);`;
+    const dir = await mkdtemp(path.join(tmpdir(), "wenxin-job-threads-"));
+    for (const runJob of [false, true]) {
+      // a file, not `-e`: a worker thread inherits `--input-type=module`, and its bootstrap is CommonJS
+      const file = path.join(dir, `exits_${runJob}.mjs`);
+      await writeFile(file, script(runJob));
+      const { stdout } = await run(process.execPath, [file], { timeout: 30_000 });
+      expect(stdout).toContain("started 2");
+      if (runJob) expect(stdout).toContain('{"value":7}');
+    }
+    await rm(dir, { recursive: true });
   });
 
   it("limits a running job in its worker's own CPU time, not the time it waits", async () => {
