@@ -222,10 +222,11 @@ void admission_and_preemption() {
 }
 
 // A long new prompt takes whole budgets alone; a short one arriving meanwhile is computed in the
-// next step, which gives the long one a quarter of the budget.
+// next step, which gives the long one a quarter of the budget, as do the steps in which the short
+// one decodes; once it has finished, the long prompt takes whole budgets again.
 void short_prompts_first() {
   Harness h(/*kv_tokens=*/16384, /*max_batch_tokens=*/512);
-  Sequence* big = h.add(1, 1500);
+  Sequence* big = h.add(1, 3000);
   std::vector<StepWork> work = h.step();
   check(work.size() == 1 && work[0].count == 512, "a long prompt alone takes the whole budget");
   Sequence* small = h.add(2, 30);
@@ -234,9 +235,18 @@ void short_prompts_first() {
   const StepWork* b = find(work, big);
   check(s != nullptr && s->count == 30 && small->generated == 1, "the short prompt is computed in the next step");
   check(b != nullptr && b->count == 512 / 4, "beside it the long prompt takes a quarter of the budget");
+  for (int i = 0; i < 2; ++i) {
+    work = h.step();
+    s = find(work, small);
+    b = find(work, big);
+    check(s != nullptr && s->count == 1, "the short request decodes a token a step");
+    check(b != nullptr && b->count == 512 / 4, "while it decodes, the long prompt takes a quarter of the budget");
+  }
+  check(small->generated == 3, "the short request has its 3 tokens");
+  h.scheduler.remove(small);  // it ends there, as Engine::step removes a finished sequence
   work = h.step();
-  b = find(work, big);
-  check(b != nullptr && b->count == 512 - 1, "then the long prompt takes the rest of the budget again");
+  check(work.size() == 1 && work[0].sequence == big && work[0].count == 512,
+        "alone again, the long prompt takes the whole budget");
 }
 
 }  // namespace

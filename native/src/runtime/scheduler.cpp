@@ -184,8 +184,10 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   // 3. Prompt chunks within the budget, in admission order: first the prompts of new requests
   //    (sequences that have not produced a token yet) short enough to finish in a quarter of the
   //    budget, then other new prompts, then the rest (recomputes after a preemption, embedding
-  //    inputs). A step that computes such a short prompt gives everything else at most a quarter
-  //    of the budget, so a short request's first token does not wait for long prompts' chunks.
+  //    inputs). A step that computes such a short prompt, or decodes, gives everything else at
+  //    most a quarter of the budget: a short request's first token and the decoding sequences'
+  //    next ones do not wait for long prompts' full chunks (a step's time grows with its tokens).
+  const bool decoding = !work.empty();
   const int64_t quarter = std::max<int64_t>(1, options_.max_batch_tokens / 4);
   auto fresh = [](const Sequence* s) { return s->generated == 0 && !s->embedding(); };
   auto rank = [&](const Sequence* s) { return fresh(s) ? (s->pending() <= quarter ? 0 : 1) : 2; };
@@ -199,7 +201,7 @@ std::vector<StepWork> Scheduler::plan(std::vector<std::pair<std::unique_ptr<Sequ
   for (Sequence* s : prompts) {
     if (budget <= 0) break;
     const bool short_new = rank(s) == 0;
-    if (!short_new && rest < 0) rest = first_tokens ? std::min(budget, quarter) : budget;
+    if (!short_new && rest < 0) rest = first_tokens || decoding ? std::min(budget, quarter) : budget;
     const int64_t chunk = std::min(s->pending(), short_new ? budget : std::min(budget, rest));
     if (chunk <= 0) break;
     work.push_back({s, chunk});

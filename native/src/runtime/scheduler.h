@@ -1,8 +1,9 @@
 // Decides what each engine step computes. Sequences wait in arrival order (FCFS) and join the
 // running set when the KV cache can hold what they have to compute; every step then takes one
 // token from each decoding sequence and fills the rest of the token budget with prompt chunks:
-// new requests' short prompts first (a step that computes one gives other prompt work at most a
-// quarter of the budget), then other new prompts, then recomputes and embedding inputs.
+// new requests' short prompts first, then other new prompts, then recomputes and embedding
+// inputs; a step that decodes or computes a short new prompt gives the others at most a quarter
+// of the budget (a long prompt alone takes all of it).
 // When a decoding sequence cannot grow, the most recently admitted one is preempted: its blocks
 // are freed and it goes back to the head of the queue, to be recomputed later (its published
 // blocks usually survive in the prefix cache, so the recompute is mostly a lookup). Embedding
