@@ -149,22 +149,20 @@ Status LoraTrainer::bind(TrainerOptions options) {
   return Status::ok();
 }
 
-void LoraTrainer::keep_head_panels(ThreadPool& pool) {
-  if (!compute_bf16_) return;
-  const model::Linear& head = model_.weights().lm_head;
-  if (!kept_.has(head, false)) kept_.add(head, false, pool);
-  if (head.format == WeightFormat::kFloat && !kept_.has(head, true)) kept_.add(head, true, pool);
+void LoraTrainer::keep_panels(ThreadPool& pool) {
+  if (!compute_bf16_ || panels_kept_) return;
+  panels_kept_ = true;
+  const model::Ernie45Weights& w = model_.weights();
+  kept_.add(w.lm_head, false, pool);
+  if (w.lm_head.format == WeightFormat::kFloat) kept_.add(w.lm_head, true, pool);
   // The dense layers' weights too, while their panels fit kLayerPanelBytes: the input gradients'
   // panels (any format) of the layers the backward reaches, and the forward's of float weights (a
   // quantized forward keeps its int8 products). Packed once instead of in every product of every step.
-  if (layer_panels_done_) return;
-  layer_panels_done_ = true;
-  const model::Ernie45Weights& w = model_.weights();
   int64_t bytes = 0;
   const auto keep = [&](const model::Linear& lin, bool transposed) {
     if (lin.in <= 0 || lin.out <= 0) return;
     const int64_t need = 2 * lin.in * lin.out;
-    if (bytes + need > kLayerPanelBytes || kept_.has(lin, transposed)) return;
+    if (bytes + need > kLayerPanelBytes) return;
     kept_.add(lin, transposed, pool);
     bytes += need;
   };
@@ -263,7 +261,7 @@ Status LoraTrainer::accumulate(const TrainBatch& batch, float scale, uint64_t se
   if (rows.row.empty()) return Status(ErrorCode::kInvalidArgument, "the batch has no labelled token to learn from");
   const int64_t T = ctx.tokens, H = hp.hidden_size, L = hp.num_layers;
   const Bf16ComputeScope compute(compute_bf16_);
-  keep_head_panels(pool);
+  keep_panels(pool);
   const KeptPanelsScope panels(&kept_);
 
   // Forward: keep each layer's input, and the intermediates of the layers the backward reaches
@@ -328,7 +326,7 @@ Status LoraTrainer::evaluate(const TrainBatch& batch, BatchLoss* loss, ThreadPoo
   ctx.dropout.enabled = false;
   count_labels(rows, ctx.seqs.size(), loss);
   const Bf16ComputeScope compute(compute_bf16_);
-  keep_head_panels(pool);
+  keep_panels(pool);
   const KeptPanelsScope panels(&kept_);
   std::vector<float> next(h.size());
   for (int64_t l = 0; l < hp.num_layers; ++l) {

@@ -43,9 +43,9 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
  private:
   LoraTrainer(const model::Ernie45Model& m) : model_(m) {}
   Status bind(TrainerOptions options);
-  // bf16 compute: packs the LM head's panels into kept_ once (both directions; a quantized head's
-  // forward keeps its int8 products).
-  void keep_head_panels(ThreadPool& pool);
+  // bf16 compute: packs the frozen weights' panels into kept_ at the first step (the LM head's,
+  // both directions unless quantized; then the dense layers', see trainer.cpp).
+  void keep_panels(ThreadPool& pool);
   Status prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
                  std::vector<float>* h) const;
 
@@ -56,10 +56,9 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   bool checkpointing_ = true;
   int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
   bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
-  KeptPanels kept_;                // bf16 compute: the LM head's panels, packed at the first step
-  // and the dense layers' (keep_head_panels), at most this many bytes of them.
-  static constexpr int64_t kLayerPanelBytes = int64_t{1} << 30;
-  bool layer_panels_done_ = false;
+  KeptPanels kept_;                // bf16 compute: the frozen weights' panels (keep_panels)
+  bool panels_kept_ = false;       // keep_panels has run
+  static constexpr int64_t kLayerPanelBytes = int64_t{1} << 30;  // the dense layers' share of kept_
   // accumulate's layer inputs, kept intermediates and gradients, reused from step to step.
   std::vector<std::vector<float>> inputs_;
   std::vector<LayerActs> acts_;
