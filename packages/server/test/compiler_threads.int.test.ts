@@ -2,8 +2,6 @@
 // tokenizer's and the body parser's threads, not with the first request that carries a schema:
 // starting them then took tens of milliseconds of the CPUs from the requests being served (in the
 // abuse benchmark, the slowest normal requests were those beside the window's first schema).
-import { availableParallelism } from "node:os";
-
 import { constraintThreadsStarted, setLowPriorityNice } from "@wenxin/engine/internal";
 import { describe, expect, it } from "vitest";
 
@@ -21,7 +19,8 @@ describe("the constraint compiler's threads", () => {
     // this process has compiled a constraint
     const health = await fetch(`${ctx.srv.url}/health`);
     expect(health.status).toBe(200);
-    const slow = Math.max(1, Math.min(2, Math.floor(availableParallelism() / 2)));
-    expect(constraintThreadsStarted()).toEqual({ fast: 1, slow });
+    const started = constraintThreadsStarted();
+    expect(started.fast).toBe(1);
+    expect(started.slow).toBeGreaterThanOrEqual(1); // as many as the slow lane has (its size is the lane's own)
   });
 });
