@@ -4,7 +4,7 @@
 #   native/fuzz/run.sh [seconds per target, default 20] [target ...]
 # Prints one line per target: executions, edge coverage, features, corpus size, crashes. A crash
 # leaves its input in native/build-fuzz/findings/ and makes the script fail: turn it into a
-# regression input under native/fuzz/regressions/<target>/ once fixed.
+# regression input under native/fuzz/regressions/<target>/ once fixed. FUZZ_BUILD_ONLY=1: build, run nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
@@ -23,6 +23,7 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_CXX_COMPILER=clang++ -DWENXIN_FUZZ=ON >/dev/null
 cmake --build build-fuzz --target $(printf 'wenxin_fuzz_%s ' "${targets[@]}") >/dev/null
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 mkdir -p build-fuzz/findings
 failed=0
