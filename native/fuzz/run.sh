@@ -4,7 +4,7 @@
 #   native/fuzz/run.sh [seconds per target, default 20] [target ...]
 # Prints one line per target: executions, edge coverage, features, corpus size, crashes. A crash
 # leaves its input in native/build-fuzz/findings/ and makes the script fail: turn it into a
-# regression input under native/fuzz/regressions/<target>/ once fixed.
+# regression input under native/fuzz/regressions/<target>/ once fixed. FUZZ_BUILD_ONLY=1: build, run nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-20}"
@@ -23,6 +23,7 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B build-fuzz "${generator[@]}" -DCMAKE_CXX_COMPILER=clang++ -DWENXIN_FUZZ=ON >/dev/null
 cmake --build build-fuzz --target $(printf 'wenxin_fuzz_%s ' "${targets[@]}") >/dev/null
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 mkdir -p build-fuzz/findings
 failed=0
@@ -40,7 +41,8 @@ for t in "${targets[@]}"; do
     -artifact_prefix="build-fuzz/findings/$t-" >"$log" 2>&1 || status=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
-  last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
+  # (no such line when the run died while loading the corpus, e.g. a seed past -timeout: report it below)
+  last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
   cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*' || echo 0)
   ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*' || echo 0)
   corp=$(echo "$last" | grep -o 'corp: [0-9]*' | grep -o '[0-9]*' || echo 0)
