@@ -1,6 +1,6 @@
 // `wenxin finetune` end to end in a child process: it retrains the demo's adapter from its data and
 // the tiny model then gives the demo's answers (as the shipped adapter does); a bad line fails
-// naming it; Ctrl-C saves a checkpoint that --resume finishes from.
+// naming it, a bad choice of flag names the flag; Ctrl-C saves a checkpoint that --resume finishes from.
 import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -53,6 +53,19 @@ describe("wenxin finetune", () => {
     await expect(
       run("node", [CLI, "finetune", "--model", TINY_MODEL, "--data", bad, "--out", path.join(tmp, "x")]),
     ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/bad\.jsonl:3: 'messages\.0\.content'/) });
+  });
+
+  it("rejects an unknown --compute-dtype, --schedule or --weights by name before loading the model", async () => {
+    const args = [CLI, "finetune", "--model", path.join(tmp, "no-model"), "--data", "x.jsonl", "--out", tmp];
+    for (const [flag, value, expected] of [
+      ["--compute-dtype", "fp16", /--compute-dtype: .*"float32"\|"bf16"/],
+      ["--schedule", "cosin", /--schedule: .*"constant"\|"linear"\|"cosine"/],
+      ["--weights", "q3", /--weights: .*"bf16"\|"q8"\|"q4"/],
+    ] as const)
+      await expect(run("node", [...args, flag, value])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(expected),
+      });
   });
 
   it("Ctrl-C saves a checkpoint and --resume finishes the run from it", async () => {

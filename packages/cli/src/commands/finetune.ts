@@ -8,6 +8,7 @@ import {
   trainLoop,
   type TrainProgress,
 } from "@wenxin/engine";
+import { loadOptionsSchema, optimizerOptionsSchema, parseOrThrow, trainerOptionsSchema } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -127,9 +128,14 @@ export const finetuneCommand: Command = {
       throw new Error(`--activation-memory must be a number of MB >= 0, got ${activationMb}`);
     for (const [name, v] of Object.entries({ epochs, batch: batchSize, "grad-accum": gradAccum, "max-len": maxLength }))
       if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-    const computeDtype = values["compute-dtype"] ?? "float32";
-    if (computeDtype !== "float32" && computeDtype !== "bf16")
-      throw new Error(`--compute-dtype must be float32 or bf16, got ${computeDtype}`);
+    // The named choices are checked before the model loads, against the options' own schemas.
+    const computeDtype = parseOrThrow(
+      trainerOptionsSchema.shape.computeDtype,
+      values["compute-dtype"],
+      "--compute-dtype",
+    );
+    const schedule = parseOrThrow(optimizerOptionsSchema.shape.schedule, values.schedule, "--schedule");
+    const weights = parseOrThrow(loadOptionsSchema.shape.weights, values.weights ?? "bf16", "--weights");
     const out = path.resolve(values.out);
     const resumeFrom = values.resume ? await latestCheckpoint(out) : undefined;
     if (values.resume && !resumeFrom) throw new Error(`--resume: ${out} has no checkpoint-N folder to resume from`);
@@ -137,7 +143,7 @@ export const finetuneCommand: Command = {
     const engine = await Engine.load(values.model, {
       threads: numberOption(values.threads, "threads"),
       maxContext: maxLength,
-      weights: (values.weights ?? "bf16") as "bf16",
+      weights,
     });
     try {
       const target = values.target ?? "q_proj,v_proj";
@@ -152,7 +158,7 @@ export const finetuneCommand: Command = {
         },
         optimizer: {
           lr: numberOption(values.lr, "lr") ?? 2e-4,
-          schedule: (values.schedule ?? "linear") as "linear",
+          schedule,
           warmupSteps: numberOption(values.warmup, "warmup") ?? 0,
           weightDecay: numberOption(values["weight-decay"], "weight-decay") ?? 0,
           maxGradNorm: numberOption(values["max-grad-norm"], "max-grad-norm") ?? 1,
