@@ -1,5 +1,5 @@
 import { quantizeModel } from "@wenxin/engine";
-import { withProgress } from "@wenxin/engine/internal";
+import { parseOrThrow, quantizeOptionsSchema, withProgress } from "@wenxin/engine/internal";
 
 import { numberOption, parseCommandArgs, type Command } from "./command.js";
 
@@ -29,14 +29,15 @@ export const quantizeCommand: Command = {
       console.error(`wenxin quantize: give DIR, --to and --out\n\n${USAGE}`);
       return 1;
     }
+    const weights = parseOrThrow(quantizeOptionsSchema.shape.weights, values.to, "--to");
     const started = performance.now();
-    await withProgress(`quantizing ${dir} to ${values.to}`, () =>
+    await withProgress(`quantizing ${dir} to ${weights}`, () =>
       quantizeModel(dir, values.out!, {
-        weights: values.to as "q8",
+        weights,
         threads: numberOption(values.threads, "threads"),
       }),
     );
-    console.log(`wrote ${values.out} (${values.to}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`wrote ${values.out} (${weights}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return 0;
   },
 };
