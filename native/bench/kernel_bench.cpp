@@ -119,6 +119,19 @@ int main(int argc, char** argv) {
                 2.0 * G * D * (P * (P + 1) / 2) / tp / 1e9, tp * 1e3);
     std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name,
                 (long long)T, (long long)N, (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
+    // Training's products through packed panels (train/matmul.cpp): T rows of activations against a
+    // K × N block of panels, float32 and bf16 pairs.
+    const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, KP = (K + 1) / 2;
+    std::vector<float> bp(panels * kGemmPanel * K), yp(T * N);
+    for (auto& v : bp) v = d(rng) * 0.1f;
+    std::vector<uint16_t> xb(T * 2 * KP), bb(panels * kGemmPanel * 2 * KP);
+    for (auto& v : xb) v = 0x3c00 + (rng() % 256);
+    for (auto& v : bb) v = 0x3c00 + (rng() % 256);
+    const double tpf = best_seconds([&] { k.gemm_panels(x.data(), K, T, K, bp.data(), N, yp.data(), N); }, reps);
+    const double tpb =
+        best_seconds([&] { k.gemm_panels_bf16(xb.data(), 2 * KP, T, KP, bb.data(), N, yp.data(), N, false); }, reps);
+    std::printf("%-8s panels T=%lld N=%lld K=%lld  f32 %6.1f GMAC/s   bf16 %6.1f GMAC/s\n", k.name, (long long)T,
+                (long long)N, (long long)K, macs / tpf / 1e9, macs / tpb / 1e9);
   }
   return 0;
 }
