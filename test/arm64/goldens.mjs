@@ -2,8 +2,9 @@
 // (test/arm64/run.sh sets WENXIN_NATIVE_PATH and WENXIN_ISA). Plain JavaScript on node:test: the
 // repository's vitest cannot start under an emulated Node (its bundler is an x64 binary), so this
 // reads the same fixtures and goldens with the same tolerances as the vitest suites:
-//   goldens.mjs full   the golden logits of both tiny models, one streamed generate, an F32 GGUF load
-//                      and the LoRA golden, on the best path the CPU offers;
+//   goldens.mjs full   the golden logits of both tiny models, one streamed generate, an F32 GGUF load,
+//                      the LoRA golden and a training step against the finetune golden, on the best
+//                      path the CPU offers;
 //   goldens.mjs isa    the path WENXIN_ISA names: float goldens; q8/q4/fp8 against the generic path's
 //                      results (written by `isa` under WENXIN_ISA=generic to $WENXIN_ARM64_REF).
 import assert from "node:assert/strict";
@@ -170,6 +171,54 @@ if (mode === "full") {
         .generate({ inputIds: lora.prompts.plain.input_ids, maxNewTokens: 8, temperature: 0, adapter: "fixture" })
         .result();
       assert.deepEqual(r.tokenIds, lora.prompts.plain.greedy_new_ids.slice(0, 8));
+    } finally {
+      await engine.close();
+    }
+  });
+
+  // Training through the path's panel products (kernels/arm/panel_gemm.cpp): step 0 of the dense-qv
+  // finetune golden (PyTorch + peft), as packages/engine/test/training/finetune_goldens.int.test.ts holds
+  // it, then bf16 compute within bf16's rounding of it (compute_bf16.int.test.ts's bounds).
+  test("the finetune golden dense-qv: step-0 loss and gradients, float32 and bf16 compute", async () => {
+    const dir = path.join(FIXTURES, "finetune", "dense-qv");
+    const g = JSON.parse(readFileSync(path.join(dir, "golden.json"), "utf8"));
+    const batch = { inputIds: g.batch.input_ids, attentionMask: g.batch.attention_mask, labels: g.batch.labels };
+    const expected = readSafetensors(path.join(dir, "grads-step0.safetensors"));
+    const names = [...expected.keys()].sort();
+    const engine = await Engine.load(path.join(FIXTURES, g.base_model), { threads: 2 });
+    try {
+      const step = async (computeDtype) => {
+        const trainer = await engine.createTrainer({ lora: { from: path.join(dir, "adapter-initial") }, computeDtype });
+        const { loss } = await trainer.computeGradients(batch);
+        const grads = await trainer.gradients();
+        assert.deepEqual([...grads.keys()].sort(), names);
+        return { loss, grads };
+      };
+      const exact = await step("float32");
+      assert.ok(Math.abs(exact.loss - g.losses[0]) / g.losses[0] < 1e-4, `loss ${exact.loss}, golden ${g.losses[0]}`);
+      for (const name of names) {
+        const want = expected.get(name);
+        const got = exact.grads.get(name);
+        let largest = 0;
+        let worst = 0;
+        want.forEach((w, i) => {
+          largest = Math.max(largest, Math.abs(w));
+          worst = Math.max(worst, Math.abs(w - got[i]));
+        });
+        assert.ok(worst / largest < 1e-3, `${name}: ${worst / largest}`);
+      }
+      const bf16 = await step("bf16");
+      assert.ok(Math.abs(bf16.loss - exact.loss) / exact.loss < 2e-3, `bf16 loss ${bf16.loss}, float32 ${exact.loss}`);
+      const flat = (grads) => names.flatMap((name) => Array.from(grads.get(name)));
+      const [a, b] = [flat(bf16.grads), flat(exact.grads)];
+      let d = 0;
+      let n = 0;
+      b.forEach((x, i) => {
+        d += (a[i] - x) ** 2;
+        n += x ** 2;
+      });
+      assert.ok(Math.sqrt(d / n) < 3e-2, `bf16 gradients: ${Math.sqrt(d / n)} relative L2`);
+      assert.ok(d > 0, "bf16 compute is on");
     } finally {
       await engine.close();
     }

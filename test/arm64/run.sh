@@ -97,7 +97,7 @@ lane_1() {
   done
 }
 lane_2() {
-  step "goldens, streamed generate, GGUF load, LoRA (best path)" goldens node_arm64 test/arm64/goldens.mjs full
+  step "goldens, streamed generate, GGUF load, LoRA, training (best path)" goldens node_arm64 test/arm64/goldens.mjs full
   step "kernel tests, -cpu cortex-a57 (generic, neon)" k-a57 kernels_on cortex-a57 generic neon
   step "platform tests, -cpu max" platform "${qemu[@]}" -cpu max "$build/tests/wenxin_platform_tests"
 }

@@ -252,10 +252,11 @@ const KernelTable kTable = {
     .dot_f32 = dot,
     .axpy_f32 = axpy,
     .dequantize = generic::dequantize,
-    .gemm_panels = generic::gemm_panels,
-    .gemm_panels_bf16 = generic::gemm_panels_bf16,
+    .gemm_panels = gemm_panels,
+    .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = exp_f32,
+    .panels_bf16_depth = kPanelsBf16Depth,
 };
 
 }  // namespace wenxin::kernels::neon

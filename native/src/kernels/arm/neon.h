@@ -2,7 +2,7 @@
 //   neon     the base architecture (every AArch64 CPU): plain q8/q4 layouts, widening int8 products;
 //   dotprod  FEAT_DotProd: `sdot` over weights repacked at load into 16-row tiles (packed_dot.cpp);
 //   i8mm     FEAT_I8MM: `smmla` over weights repacked into row-pair tiles (packed_i8mm.cpp).
-// The float, fp8, attention and vector kernels are the same in all three (base NEON).
+// The float, fp8, attention, vector and training panel kernels are the same in all three (base NEON).
 // Design against the memory roofline: native/README.md "ARM kernels".
 #pragma once
 
@@ -19,6 +19,12 @@ void attention(const AttentionArgs& args, const AttentionPartial& out);
 void exp_f32(const float* x, float* y, int64_t n);  // the attention kernel's e^x, exposed for the tests
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
+// panel_gemm.cpp: training's products through packed weight panels
+// (gemm_panels_bf16 widens its pairs per call: the tables' panels_bf16_depth, as AVX2's)
+inline constexpr int64_t kPanelsBf16Depth = 512;
+void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
+void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
+                      int64_t ldc, bool accumulate);
 }  // namespace wenxin::kernels::neon
 
 namespace wenxin::kernels::neon_dot {

@@ -172,10 +172,11 @@ const KernelTable kTable = {
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
     .interleaved_q4_tiles = true,
-    .gemm_panels = generic::gemm_panels,
-    .gemm_panels_bf16 = generic::gemm_panels_bf16,
+    .gemm_panels = neon::gemm_panels,
+    .gemm_panels_bf16 = neon::gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = neon::exp_f32,
+    .panels_bf16_depth = neon::kPanelsBf16Depth,
 };
 
 }  // namespace wenxin::kernels::neon_dot

@@ -177,10 +177,11 @@ const KernelTable kTable = {
     .dot_f32 = neon::dot,
     .axpy_f32 = neon::axpy,
     .dequantize = dequantize,
-    .gemm_panels = generic::gemm_panels,
-    .gemm_panels_bf16 = generic::gemm_panels_bf16,
+    .gemm_panels = neon::gemm_panels,
+    .gemm_panels_bf16 = neon::gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = neon::exp_f32,
+    .panels_bf16_depth = neon::kPanelsBf16Depth,
 };
 
 }  // namespace wenxin::kernels::neon_i8mm
