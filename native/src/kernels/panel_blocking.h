@@ -6,8 +6,9 @@
 
 namespace wenxin::kernels::panel_blocking {
 
-// Rows of `a` a register tile (its columns: 16).
+// Rows and columns of `a` · B a register tile.
 inline constexpr int kRows = 6;
+inline constexpr int64_t kCols = 16;
 // Depth of one block: the packed rows of `a` (6 × 256 floats) stay in L1, B's block (256 × up to 256
 // columns, the trainer's widest) in L2.
 inline constexpr int64_t kDepth = 256;
@@ -17,5 +18,9 @@ inline constexpr int64_t kRowStride = kDepth + 16;
 // Rows of `a` a chunk: the chunk's rows of c (48 × up to 256 columns) stay in L2 from one depth block to
 // the next, where the whole of c (hundreds of rows) would be read back from L3 for every block.
 inline constexpr int64_t kChunkRows = 8 * kRows;
+
+// The tables' panels_bf16_depth (kernels.h): these paths widen B's pairs once a call, so the trainer hands
+// them blocks at most this many pairs deep and up to 256 columns wide.
+inline constexpr int64_t kWidenedPairsDepth = 512;
 
 }  // namespace wenxin::kernels::panel_blocking

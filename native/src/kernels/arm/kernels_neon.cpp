@@ -8,6 +8,7 @@
 
 #include "kernels/arm/neon.h"
 #include "kernels/generic/generic.h"
+#include "kernels/panel_blocking.h"
 
 namespace wenxin::kernels::neon {
 
@@ -256,7 +257,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = exp_f32,
-    .panels_bf16_depth = kPanelsBf16Depth,
+    .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 
 }  // namespace wenxin::kernels::neon

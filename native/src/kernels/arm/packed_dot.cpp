@@ -15,6 +15,7 @@
 #include "kernels/arm/neon.h"
 #include "kernels/generic/generic.h"
 #include "kernels/interleaved_tiles.h"
+#include "kernels/panel_blocking.h"
 
 namespace wenxin::kernels::neon_dot {
 
@@ -176,7 +177,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = neon::gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = neon::exp_f32,
-    .panels_bf16_depth = neon::kPanelsBf16Depth,
+    .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 
 }  // namespace wenxin::kernels::neon_dot

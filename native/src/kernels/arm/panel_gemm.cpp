@@ -17,8 +17,8 @@ namespace wenxin::kernels::neon {
 
 namespace {
 
+using panel_blocking::kCols;  // four vectors
 using panel_blocking::kRowStride;
-constexpr int kCols = 16;  // columns a tile: four vectors
 
 // c[r][0, cols) (+)= Σ_p ap[r · kRowStride + p] · b[p · LDB][0, 16) for r < R (cols ≤ 16; b's columns
 // past cols are zero or ignored).

@@ -12,6 +12,7 @@
 #include "kernels/avx2/avx2.h"
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
+#include "kernels/panel_blocking.h"
 
 namespace wenxin::kernels::avx2 {
 
@@ -356,7 +357,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
-    .panels_bf16_depth = 512,  // training's (train/matmul.cpp); see panel_gemm.cpp
+    .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 
 void shared::gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t rb, int64_t n0,

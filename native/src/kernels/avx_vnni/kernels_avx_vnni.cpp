@@ -10,6 +10,7 @@
 #include "kernels/avx_vnni/avx_vnni.h"
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
+#include "kernels/panel_blocking.h"
 
 // WENXIN_EMULATE_VNNI (the kernel tests' second build of this file, avx_vnni_emulated::kTable): the
 // same kernels with vpdpbusd emulated exactly in AVX2, so their logic runs on CPUs without AVX-VNNI.
@@ -74,7 +75,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = avx2::gemm_panels_bf16,
     .round_bf16 = avx2::round_bf16,
     .exp_f32 = avx2::exp_f32,
-    .panels_bf16_depth = 512,  // training's (train/matmul.cpp); see panel_gemm.cpp
+    .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 
 }  // namespace wenxin::kernels::avx_vnni(_emulated)
