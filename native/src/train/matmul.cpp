@@ -142,28 +142,6 @@ void for_each_block(int64_t count, ThreadPool& pool, const Fn& fn) {
       1, static_cast<int>(std::min<int64_t>(count, 0xFFFF)));
 }
 
-// c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels): threads take blocks of c's columns and
-// walk k in blocks, packing each block of B once for all of a's rows.
-void weight_product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
-                    ThreadPool& pool) {
-  const auto& K = kernels::active_kernels();
-  const int64_t k = transposed ? w.in : w.out, n = transposed ? w.out : w.in;
-  constexpr int64_t kDepth = 256;
-  const int64_t width = block_width(n, pool);
-  for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
-    thread_local std::vector<float> packed, tmp;
-    const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
-    if (!accumulate)
-      for (int64_t i = 0; i < m; ++i) std::fill(c + i * n + n0, c + i * n + n1, 0.0f);
-    for (int64_t k0 = 0; k0 < k; k0 += kDepth) {
-      const int64_t k1 = std::min(k, k0 + kDepth);
-      packed.resize((n1 - n0 + kPanel - 1) / kPanel * kPanel * (k1 - k0));
-      pack_panels(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
-      K.gemm_panels(a + k0, k, m, k1 - k0, packed.data(), n1 - n0, c + n0, n);
-    }
-  });
-}
-
 // The pair (lo, hi) of bf16 as gemm_panels_bf16 reads it: lo in the low half.
 inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
   return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
@@ -289,19 +267,25 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
 // call (panels_bf16_depth, AVX2) get blocks up to 256 columns wide and that many pairs deep instead:
 // the LM head's input gradient (k = vocabulary) would otherwise be one panel wide, its 256 rows of
 // logits read and widened again for every 32 columns.
-struct Bf16Plan {
+// The float32 products (f32_plan) walk the same blocks with a row of B where bf16 has a pair.
+struct PanelPlan {
   int64_t k = 0, n = 0, width = 0, depth = 0;
+  bool bf16 = false;  // entries are pairs of bf16 rows (gemm_panels_bf16), else float32 rows (gemm_panels)
   int64_t blocks() const { return (n + width - 1) / width; }
   int64_t depths() const { return (k + depth - 1) / depth; }
-  int64_t pairs(int64_t k0) const { return (std::min(k, k0 + depth) - k0 + 1) / 2; }
+  int64_t rows(int64_t k0) const { return std::min(k, k0 + depth) - k0; }
+  int64_t pairs(int64_t k0) const { return (rows(k0) + 1) / 2; }
   int64_t cols(int64_t b) const { return std::min(n, (b + 1) * width) - b * width; }
-  int64_t entries(int64_t b, int64_t k0) const { return (cols(b) + kPanel - 1) / kPanel * kPanel * pairs(k0); }
-  bool operator==(const Bf16Plan&) const = default;
+  int64_t entries(int64_t b, int64_t k0) const {
+    return (cols(b) + kPanel - 1) / kPanel * kPanel * (bf16 ? pairs(k0) : rows(k0));
+  }
+  bool operator==(const PanelPlan&) const = default;
 };
 
-Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& pool) {
+PanelPlan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& pool) {
   constexpr int64_t kPackedBytes = 384 << 10;
-  Bf16Plan p;
+  PanelPlan p;
+  p.bf16 = true;
   p.k = transposed ? w.in : w.out;
   p.n = transposed ? w.out : w.in;
   // Panels a block: at most what fits kPackedBytes whole-deep (at least one), and at least four blocks a
@@ -329,50 +313,64 @@ Bf16Plan bf16_plan(const model::Linear& w, bool transposed, const ThreadPool& po
   return p;
 }
 
+// How weight_product splits c = a · B in float32: column blocks of block_width, 256 rows of B deep.
+PanelPlan f32_plan(const model::Linear& w, bool transposed, const ThreadPool& pool) {
+  PanelPlan p;
+  p.k = transposed ? w.in : w.out;
+  p.n = transposed ? w.out : w.in;
+  p.width = block_width(p.n, pool);
+  p.depth = 256;
+  return p;
+}
+
+PanelPlan plan_for(const model::Linear& w, bool transposed, bool bf16, const ThreadPool& pool) {
+  return bf16 ? bf16_plan(w, transposed, pool) : f32_plan(w, transposed, pool);
+}
+
 }  // namespace
 
-// One weight's panels in one direction, block by block as weight_product_bf16 walks them.
+// One weight's panels in one direction and precision, block by block as the product walks them.
 struct KeptPanels::Entry {
   const model::Linear* w = nullptr;
   bool transposed = false;
-  Bf16Plan plan;
-  std::vector<std::vector<uint32_t>> blocks;  // [column block][depth block]
+  PanelPlan plan;
+  std::vector<std::vector<uint32_t>> blocks;   // bf16 pairs: [column block][depth block]
+  std::vector<std::vector<float>> blocks_f32;  // float32: [column block][depth block]
 };
 
 KeptPanels::KeptPanels() = default;
 KeptPanels::~KeptPanels() = default;
 
-void KeptPanels::add(const model::Linear& w, bool transposed, ThreadPool& pool) {
+void KeptPanels::add(const model::Linear& w, bool transposed, bool bf16, ThreadPool& pool) {
   auto e = std::make_unique<Entry>();
   e->w = &w;
   e->transposed = transposed;
-  e->plan = bf16_plan(w, transposed, pool);
-  const Bf16Plan& p = e->plan;
-  e->blocks.resize(p.blocks() * p.depths());
+  e->plan = plan_for(w, transposed, bf16, pool);
+  const PanelPlan& p = e->plan;
+  (bf16 ? e->blocks.resize(p.blocks() * p.depths()) : e->blocks_f32.resize(p.blocks() * p.depths()));
   for_each_block(p.blocks(), pool, [&](int64_t b) {
     thread_local std::vector<float> tmp;
     const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
     for (int64_t d = 0; d < p.depths(); ++d) {
-      const int64_t k0 = d * p.depth;
-      std::vector<uint32_t>& out = e->blocks[b * p.depths() + d];
-      out.resize(p.entries(b, k0));
-      pack_panels_bf16(w, transposed, k0, std::min(p.k, k0 + p.depth), n0, n1, out.data(), tmp);
+      const int64_t k0 = d * p.depth, k1 = k0 + p.rows(k0), i = b * p.depths() + d;
+      if (bf16) {
+        e->blocks[i].resize(p.entries(b, k0));
+        pack_panels_bf16(w, transposed, k0, k1, n0, n1, e->blocks[i].data(), tmp);
+      } else {
+        e->blocks_f32[i].resize(p.entries(b, k0));
+        pack_panels(w, transposed, k0, k1, n0, n1, e->blocks_f32[i].data(), tmp);
+      }
     }
   });
   for (const auto& block : e->blocks) bytes_ += static_cast<int64_t>(block.size() * sizeof(uint32_t));
+  for (const auto& block : e->blocks_f32) bytes_ += static_cast<int64_t>(block.size() * sizeof(float));
   entries_.push_back(std::move(e));
 }
 
-bool KeptPanels::has(const model::Linear& w, bool transposed) const {
+const KeptPanels::Entry* KeptPanels::find(const model::Linear& w, bool transposed, bool bf16,
+                                          const ThreadPool& pool) const {
   for (const auto& e : entries_)
-    if (e->w == &w && e->transposed == transposed) return true;
-  return false;
-}
-
-const KeptPanels::Entry* KeptPanels::find(const model::Linear& w, bool transposed, const ThreadPool& pool) const {
-  for (const auto& e : entries_)
-    if (e->w == &w && e->transposed == transposed && e->plan == bf16_plan(w, transposed, pool)) return e.get();
-
+    if (e->w == &w && e->transposed == transposed && e->plan == plan_for(w, transposed, bf16, pool)) return e.get();
   return nullptr;
 }
 
@@ -380,12 +378,53 @@ namespace {
 
 thread_local const KeptPanels* t_kept = nullptr;
 
+// Rows of `a` an item of a product takes. With kept panels, each column block is also split into parts
+// of `a`'s rows (multiples of 48, at least 96 rows) until there are four items a thread: a thread the
+// machine holds up (or one that drew the last block) then leaves the other less to wait for. Each part
+// reads (bf16: widens) the block's panels again, so only kept panels are split (packing them again for
+// each part would cost more). Every element of c is the same sum however its rows are split.
+int64_t item_rows(const PanelPlan& p, int64_t m, bool kept, const ThreadPool& pool) {
+  if (!kept) return m;
+  const int64_t want = (4 * std::max(1, pool.size()) + p.blocks() - 1) / p.blocks();
+  const int64_t parts = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, m / 96));
+  return parts == 1 ? m : ((m + parts - 1) / parts + 47) / 48 * 48;
+}
+
+// c[m, n] (+)= a[m, k] · B with B = W or Wᵀ (see pack_panels), in float32: threads take blocks of c's
+// columns (f32_plan) and walk k a depth block at a time, the block's panels packed once for all of
+// a's rows or, for a weight in `kept`, packed before.
+void weight_product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
+                    ThreadPool& pool, const KeptPanels::Entry* kept) {
+  const auto& K = kernels::active_kernels();
+  const PanelPlan p = kept ? kept->plan : f32_plan(w, transposed, pool);
+  const int64_t step = item_rows(p, m, kept != nullptr, pool), items = (m + step - 1) / step;
+  for_each_block(p.blocks() * items, pool, [&](int64_t item) {
+    thread_local std::vector<float> packed, tmp;
+    const int64_t b = item / items, r0 = (item % items) * step, rows = std::min(m, r0 + step) - r0;
+    const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
+    if (!accumulate)
+      for (int64_t i = r0; i < r0 + rows; ++i) std::fill(c + i * p.n + n0, c + i * p.n + n1, 0.0f);
+    for (int64_t d = 0; d < p.depths(); ++d) {
+      const int64_t k0 = d * p.depth, k1 = k0 + p.rows(k0);
+      const float* panels = nullptr;
+      if (kept) {
+        panels = kept->blocks_f32[b * p.depths() + d].data();
+      } else {
+        packed.resize(p.entries(b, k0));
+        pack_panels(w, transposed, k0, k1, n0, n1, packed.data(), tmp);
+        panels = packed.data();
+      }
+      K.gemm_panels(a + r0 * p.k + k0, p.k, rows, k1 - k0, panels, n1 - n0, c + r0 * p.n + n0, p.n);
+    }
+  });
+}
+
 // weight_product in bf16 (Bf16ComputeScope): `a` rounded to bf16 once, then blocks as bf16_plan says,
 // their panels packed here or, for a weight in `kept`, packed before.
 void weight_product_bf16(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
                          ThreadPool& pool, const KeptPanels::Entry* kept) {
   const auto& K = kernels::active_kernels();
-  const Bf16Plan p = kept ? kept->plan : bf16_plan(w, transposed, pool);
+  const PanelPlan p = kept ? kept->plan : bf16_plan(w, transposed, pool);
   const int64_t k = p.k, n = p.n, kpad = k + k % 2;
   thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
   rounded.resize(static_cast<size_t>(m * kpad));
@@ -404,18 +443,7 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
         1, kLoopChunks);
   }
   TRAIN_PHASE("gemm.blocks");
-  // With kept panels, each column block is also split into parts of `a`'s rows (multiples of 48, at
-  // least 96 rows) until there are four items a thread: a thread the machine holds up (or one that
-  // drew the last block) then leaves the other less to wait for. Each part widens the block's panels
-  // again, so only kept panels are split (packing them again for each part would cost more). Every
-  // element of c is the same sum however its rows are split.
-  int64_t parts = 1;
-  if (kept) {
-    const int64_t want = (4 * std::max(1, pool.size()) + p.blocks() - 1) / p.blocks();
-    parts = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, m / 96));
-  }
-  const int64_t part_rows = (m + parts - 1) / parts;
-  const int64_t step_rows = parts == 1 ? m : (part_rows + 47) / 48 * 48;
+  const int64_t step_rows = item_rows(p, m, kept != nullptr, pool);
   const int64_t items_per_block = (m + step_rows - 1) / step_rows;
   for_each_block(p.blocks() * items_per_block, pool, [&](int64_t item) {
     thread_local std::vector<uint32_t> packed;
@@ -445,10 +473,11 @@ thread_local bool t_bf16_compute = false;
 
 void product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
              ThreadPool& pool) {
+  const KeptPanels::Entry* kept = t_kept ? t_kept->find(w, transposed, t_bf16_compute, pool) : nullptr;
   if (t_bf16_compute)
-    weight_product_bf16(w, transposed, a, m, c, accumulate, pool, t_kept ? t_kept->find(w, transposed, pool) : nullptr);
+    weight_product_bf16(w, transposed, a, m, c, accumulate, pool, kept);
   else
-    weight_product(w, transposed, a, m, c, accumulate, pool);
+    weight_product(w, transposed, a, m, c, accumulate, pool, kept);
 }
 
 }  // namespace

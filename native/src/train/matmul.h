@@ -38,9 +38,11 @@ class Bf16ComputeScope {
   bool previous_;
 };
 
-// Frozen weights' bf16 panels (bf16 compute), packed once and kept: for the LM head, whose products run
-// a chunk of rows at a time and would otherwise pack the whole weight again for every chunk. While a
-// KeptPanelsScope names it, the bf16 products through a weight it holds (in that direction) use them.
+// Frozen weights' panels, packed once and kept: a product through a weight it holds (in that direction
+// and precision) reads them instead of packing the weight's panels again (dequantizing or widening it)
+// in every product of every step; the LM head's products also run a chunk of rows at a time, each of
+// which would pack the whole weight again. bf16 panels for bf16 compute (gemm_panels_bf16), float32
+// ones for float32 compute (gemm_panels). Used while a KeptPanelsScope names it.
 class KeptPanels {
  public:
   KeptPanels();
@@ -49,12 +51,11 @@ class KeptPanels {
   KeptPanels& operator=(const KeptPanels&) = delete;
 
   // Packs W's panels for c = a·Wᵀ (`transposed`: the forward) or c = a·W (the input gradient).
-  void add(const model::Linear& w, bool transposed, ThreadPool& pool);
-  bool has(const model::Linear& w, bool transposed) const;
+  void add(const model::Linear& w, bool transposed, bool bf16, ThreadPool& pool);
   int64_t bytes() const { return bytes_; }
 
   struct Entry;
-  const Entry* find(const model::Linear& w, bool transposed, const ThreadPool& pool) const;
+  const Entry* find(const model::Linear& w, bool transposed, bool bf16, const ThreadPool& pool) const;
 
  private:
   std::vector<std::unique_ptr<Entry>> entries_;

@@ -150,20 +150,21 @@ Status LoraTrainer::bind(TrainerOptions options) {
 }
 
 void LoraTrainer::keep_panels(ThreadPool& pool) {
-  if (!compute_bf16_ || panels_kept_) return;
+  if (panels_kept_) return;
   panels_kept_ = true;
   const model::Ernie45Weights& w = model_.weights();
-  kept_.add(w.lm_head, false, pool);
-  if (w.lm_head.format == WeightFormat::kFloat) kept_.add(w.lm_head, true, pool);
+  kept_.add(w.lm_head, false, compute_bf16_, pool);
+  if (w.lm_head.format == WeightFormat::kFloat) kept_.add(w.lm_head, true, compute_bf16_, pool);
   // The dense layers' weights too, while their panels fit kLayerPanelBytes: the input gradients'
   // panels (any format) of the layers the backward reaches, and the forward's of float weights (a
   // quantized forward keeps its int8 products). Packed once instead of in every product of every step.
   int64_t bytes = 0;
+  const int64_t element_bytes = compute_bf16_ ? 2 : 4;
   const auto keep = [&](const model::Linear& lin, bool transposed) {
     if (lin.in <= 0 || lin.out <= 0) return;
-    const int64_t need = 2 * lin.in * lin.out;
+    const int64_t need = element_bytes * lin.in * lin.out;
     if (bytes + need > kLayerPanelBytes) return;
-    kept_.add(lin, transposed, pool);
+    kept_.add(lin, transposed, compute_bf16_, pool);
     bytes += need;
   };
   for (int64_t l = 0; l < static_cast<int64_t>(w.layers.size()); ++l) {

@@ -43,7 +43,7 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
  private:
   LoraTrainer(const model::Ernie45Model& m) : model_(m) {}
   Status bind(TrainerOptions options);
-  // bf16 compute: packs the frozen weights' panels into kept_ at the first step (the LM head's,
+  // Packs the frozen weights' panels (in the compute dtype) into kept_ at the first step (the LM head's,
   // both directions unless quantized; then the dense layers', see trainer.cpp).
   void keep_panels(ThreadPool& pool);
   Status prepare(const TrainBatch& batch, uint64_t seed, BatchContext* ctx, LossRows* rows,
@@ -54,10 +54,10 @@ class LoraTrainer final : public ::wenxin::LoraTrainer {
   std::vector<LayerLora> layers_;  // views into params_, per decoder layer
   int64_t lowest_layer_ = 0;       // no trainable parameter below it
   bool checkpointing_ = true;
-  int64_t activation_budget_ = 0;  // bytes of layer intermediates kept with checkpointing
-  bool compute_bf16_ = false;      // TrainerOptions::compute_bf16
-  KeptPanels kept_;                // bf16 compute: the frozen weights' panels (keep_panels)
-  bool panels_kept_ = false;       // keep_panels has run
+  int64_t activation_budget_ = 0;                                // bytes of layer intermediates kept with checkpointing
+  bool compute_bf16_ = false;                                    // TrainerOptions::compute_bf16
+  KeptPanels kept_;                                              // the frozen weights' panels (keep_panels)
+  bool panels_kept_ = false;                                     // keep_panels has run
   static constexpr int64_t kLayerPanelBytes = int64_t{1} << 30;  // the dense layers' share of kept_
   // accumulate's layer inputs, kept intermediates and gradients, reused from step to step.
   std::vector<std::vector<float>> inputs_;
