@@ -22,25 +22,13 @@ int item_chunks(int64_t items) { return static_cast<int>(std::clamp<int64_t>(ite
 // One (sequence, query head) pair's operands, gathered contiguous; each work item owns one.
 struct HeadOperands {
   int64_t len = 0, d = 0;
-  std::vector<float> q, k, v;   // [len, d]
-  std::vector<float> k_t, v_t;  // [d, len]
+  std::vector<float> q, k, v;  // [len, d]
   void gather(const float* src, int64_t stride, int64_t offset, int64_t start, std::vector<float>* out) const {
     out->resize(len * d);
     for (int64_t i = 0; i < len; ++i)
       std::copy(src + (start + i) * stride + offset, src + (start + i) * stride + offset + d, out->data() + i * d);
   }
-  static void transpose_into(const std::vector<float>& m, int64_t rows, int64_t cols, std::vector<float>* out) {
-    out->resize(rows * cols);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) (*out)[c * rows + r] = m[r * cols + c];
-  }
 };
-
-// y[rows, n] = x[rows, k] · w[n, ·]ᵀ with w's rows `w_stride` floats apart (its first k used).
-void gemm(const float* x, int64_t rows, int64_t k, const float* w, int64_t w_stride, int64_t n, float* y) {
-  kernels::active_kernels().gemm_float(x, rows, k, w, DType::kF32, static_cast<size_t>(w_stride) * sizeof(float), 0, n,
-                                       y, n);
-}
 
 // Rows [i0, i1) of scores s[i][j] = q_i·k_j over keys [0, i1) → probabilities p[i][j] = exp(scale·s − lse_i)
 // for j ≤ i, else 0, in place. The forward (`find_lse`) first finds each row's log-sum-exp, which the
@@ -67,12 +55,6 @@ void softmax_rows(int64_t i0, int64_t i1, float scale, bool find_lse, float* p, 
     }
     for (int64_t j = i + 1; j < kend; ++j) row[j] = 0.0f;
   }
-}
-
-// Probabilities of queries [i0, i1) over keys [0, i1) (softmax_rows) from float32 products.
-void probabilities(const HeadOperands& h, int64_t i0, int64_t i1, float scale, bool find_lse, float* p, float* lse) {
-  gemm(h.q.data() + i0 * h.d, i1 - i0, h.d, h.k.data(), h.d, i1, p);
-  softmax_rows(i0, i1, scale, find_lse, p, lse);
 }
 
 // The bf16 path (Bf16ComputeScope): every per-head product on gemm_panels_bf16 (vdpbf16ps on AVX-512
@@ -355,6 +337,142 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
       1, item_chunks(items));
 }
 
+// The float32 path: every per-head product on gemm_panels (exact float32 products and sums), B packed
+// as its panels: K and V once per (sequence, KV head) for its group, Q and dO once per query head.
+
+// Panels of B = Mᵀ (B[p][j] = M[j][p]) for M [n][d], rows `ld` apart: ceil(n / 32) panels d deep.
+void pack_cols_f32(const float* m, int64_t ld, int64_t n, int64_t d, std::vector<float>* out) {
+  out->assign((n + kPanel - 1) / kPanel * kPanel * d, 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    float* dst = out->data() + (j / kPanel) * kPanel * d + j % kPanel;
+    for (int64_t c = 0; c < d; ++c) dst[c * kPanel] = m[j * ld + c];
+  }
+}
+
+// Panels of B = M (B[p][j] = M[p][j]) for M [rows][cols], rows `ld` apart: ceil(cols / 32) panels `rows` deep.
+void pack_rows_f32(const float* m, int64_t ld, int64_t rows, int64_t cols, std::vector<float>* out) {
+  const int64_t panels = (cols + kPanel - 1) / kPanel;
+  out->assign(panels * kPanel * rows, 0.0f);
+  for (int64_t pn = 0; pn < panels; ++pn) {
+    const int64_t c0 = pn * kPanel, width = std::min(kPanel, cols - c0);
+    for (int64_t r = 0; r < rows; ++r)
+      std::copy(m + r * ld + c0, m + r * ld + c0 + width, out->data() + (pn * rows + r) * kPanel);
+  }
+}
+
+// c[m][n] += a[m][k] · B over B's rows [p0, p0 + k), B packed as above with `depth` rows a panel (a window
+// of them copied out whole when it is not all of them, as panels_product does for bf16).
+void panels_product_f32(const float* a, int64_t lda, int64_t m, int64_t k, const std::vector<float>& b, int64_t depth,
+                        int64_t p0, int64_t n, float* c, int64_t ldc) {
+  const auto& K = kernels::active_kernels();
+  if (p0 == 0 && k == depth) {
+    K.gemm_panels(a, lda, m, k, b.data(), n, c, ldc);
+    return;
+  }
+  thread_local std::vector<float> window;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  window.resize(panels * kPanel * k);
+  for (int64_t pn = 0; pn < panels; ++pn)
+    std::copy(b.data() + (pn * depth + p0) * kPanel, b.data() + (pn * depth + p0 + k) * kPanel,
+              window.data() + pn * k * kPanel);
+  K.gemm_panels(a, lda, m, k, window.data(), n, c, ldc);
+}
+
+// out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide).
+void transpose_f32(const float* in, int64_t ld, int64_t rows, int64_t cols, float* out) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r) out[c * rows + r] = in[r * ld + c];
+}
+
+void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
+                            const float* v, const float* ctx, const float* lse, const float* dctx, float* dk_heads,
+                            float* dv_heads, float* dq, ThreadPool& pool) {
+  const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
+  const int64_t qd = nh * d, kvd = dims.kv_heads * d;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  // K's and V's panels for S = Q·Kᵀ (k_cols), dP = dO·Vᵀ (v_cols) and dQ = dS·K (k_rows), per (sequence,
+  // KV head). The caller's: the pool's lambdas see them through `kv`.
+  struct KvF32 {
+    std::vector<float> k_cols, v_cols, k_rows;
+  };
+  thread_local std::vector<KvF32> t_kv;
+  std::vector<KvF32>& kv = t_kv;
+  const int64_t kv_items = static_cast<int64_t>(seqs.size()) * dims.kv_heads;
+  kv.resize(kv_items);
+  {
+    TRAIN_PHASE("bwd.attn.pack_kv");
+    pool.parallel_for(
+        kv_items,
+        [&](int64_t b, int64_t e, int) {
+          for (int64_t item = b; item < e; ++item) {
+            const SeqSpan& s = seqs[item / dims.kv_heads];
+            const int64_t g = item % dims.kv_heads;
+            const float* ks = k + s.start * kvd + g * d;
+            pack_cols_f32(ks, kvd, s.len, d, &kv[item].k_cols);
+            pack_cols_f32(v + s.start * kvd + g * d, kvd, s.len, d, &kv[item].v_cols);
+            pack_rows_f32(ks, kvd, s.len, d, &kv[item].k_rows);
+          }
+        },
+        1, item_chunks(kv_items));
+  }
+  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
+  pool.parallel_for(
+      items,
+      [&](int64_t b, int64_t e, int) {
+        thread_local std::vector<float> q_rows, do_rows, p, dp, t, part, dk_h, dv_h, row_lse, delta;
+        for (int64_t item = b; item < e; ++item) {
+          const SeqSpan& s = seqs[item / nh];
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          const KvF32& shared = kv[item / nh * dims.kv_heads + g];
+          const float* qs = q + s.start * qd + head * d;      // Q's rows, qd apart
+          const float* dos = dctx + s.start * qd + head * d;  // dO's rows
+          pack_rows_f32(qs, qd, L, d, &q_rows);               // dK = dSᵀ·Q
+          pack_rows_f32(dos, qd, L, d, &do_rows);             // dV = Pᵀ·dO
+          delta.resize(L);                                    // D_i = dO_i · O_i
+          for (int64_t i = 0; i < L; ++i) {
+            const float* outr = ctx + (s.start + i) * qd + head * d;
+            double acc = 0;
+            for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dos[i * qd + c]) * outr[c];
+            delta[i] = static_cast<float>(acc);
+          }
+          dk_h.assign(L * d, 0.0f);
+          dv_h.assign(L * d, 0.0f);
+          for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
+            const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
+            row_lse.resize(rows);
+            for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
+            p.assign(rows * kend, 0.0f);
+            panels_product_f32(qs + i0 * qd, qd, rows, d, shared.k_cols, d, 0, kend, p.data(), kend);
+            softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
+            dp.assign(rows * kend, 0.0f);
+            panels_product_f32(dos + i0 * qd, qd, rows, d, shared.v_cols, d, 0, kend, dp.data(), kend);
+            for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
+              for (int64_t j = 0; j < kend; ++j)
+                dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            // dQ = scale · dS·K
+            part.assign(rows * d, 0.0f);
+            panels_product_f32(dp.data(), kend, rows, kend, shared.k_rows, L, 0, d, part.data(), d);
+            for (int64_t i = i0; i < i1; ++i) {
+              float* dst = dq + (s.start + i) * qd + head * d;
+              for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
+            }
+            // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows.
+            t.resize(kend * rows);
+            transpose_f32(dp.data(), kend, rows, kend, t.data());
+            panels_product_f32(t.data(), rows, kend, rows, q_rows, L, i0, d, dk_h.data(), d);
+            transpose_f32(p.data(), kend, rows, kend, t.data());
+            panels_product_f32(t.data(), rows, kend, rows, do_rows, L, i0, d, dv_h.data(), d);
+          }
+          for (int64_t i = 0; i < L; ++i) {
+            float* dkr = dk_heads + (s.start + i) * qd + head * d;
+            for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
+            std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
+          }
+        }
+      },
+      1, item_chunks(items));
+}
+
 }  // namespace
 
 void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
@@ -417,7 +535,6 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
                               float* dq, float* dk, float* dv, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   int64_t T = 0;
   for (const SeqSpan& s : seqs) T = std::max(T, s.start + s.len);
   // Per query head gradients of K and V, summed over each group afterwards.
@@ -427,71 +544,10 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   std::vector<float>& dv_heads = t_dv_heads;
   dk_heads.resize(T * qd);  // every row is some sequence's (prepare checks the lengths add up to T)
   dv_heads.resize(T * qd);
-  const int64_t items = static_cast<int64_t>(seqs.size()) * nh;
-  if (bf16_compute()) {
+  if (bf16_compute())
     attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
-  } else {
-    pool.parallel_for(
-        items,
-        [&](int64_t b, int64_t e, int) {
-          thread_local HeadOperands h;
-          thread_local std::vector<float> dout, dout_t, q_t, out_rows, p, dp, p_t, ds_t, part, dk_h, dv_h, row_lse,
-              delta;
-          for (int64_t item = b; item < e; ++item) {
-            const SeqSpan& s = seqs[item / nh];
-            const int64_t head = item % nh, g = head / group, L = s.len;
-            h.len = L;
-            h.d = d;
-            h.gather(q, qd, head * d, s.start, &h.q);
-            h.gather(k, kvd, g * d, s.start, &h.k);
-            h.gather(v, kvd, g * d, s.start, &h.v);
-            h.gather(dctx, qd, head * d, s.start, &dout);
-            h.gather(ctx, qd, head * d, s.start, &out_rows);
-            HeadOperands::transpose_into(h.k, L, d, &h.k_t);
-            HeadOperands::transpose_into(h.q, L, d, &q_t);
-            HeadOperands::transpose_into(dout, L, d, &dout_t);
-            delta.resize(L);  // D_i = dO_i · O_i
-            for (int64_t i = 0; i < L; ++i) {
-              double acc = 0;
-              for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * d + c]) * out_rows[i * d + c];
-              delta[i] = static_cast<float>(acc);
-            }
-            dk_h.assign(L * d, 0.0f);
-            dv_h.assign(L * d, 0.0f);
-            for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
-              const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1;
-              row_lse.resize(rows);
-              for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-              p.resize(rows * kend);
-              probabilities(h, i0, i1, scale, false, p.data(), row_lse.data());
-              dp.resize(rows * kend);
-              gemm(dout.data() + i0 * d, rows, d, h.v.data(), d, kend, dp.data());
-              for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-                for (int64_t j = 0; j < kend; ++j)
-                  dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
-              part.resize(std::max(rows, kend) * d);
-              gemm(dp.data(), rows, kend, h.k_t.data(), L, d, part.data());
-              for (int64_t i = i0; i < i1; ++i) {
-                float* dst = dq + (s.start + i) * qd + head * d;
-                for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
-              }
-              HeadOperands::transpose_into(dp, rows, kend, &ds_t);
-              gemm(ds_t.data(), kend, rows, q_t.data() + i0, L, d, part.data());
-              for (int64_t x = 0; x < kend * d; ++x) dk_h[x] += scale * part[x];
-              HeadOperands::transpose_into(p, rows, kend, &p_t);
-              gemm(p_t.data(), kend, rows, dout_t.data() + i0, L, d, part.data());
-              for (int64_t x = 0; x < kend * d; ++x) dv_h[x] += part[x];
-            }
-            for (int64_t i = 0; i < L; ++i) {
-              std::copy(dk_h.data() + i * d, dk_h.data() + (i + 1) * d,
-                        dk_heads.data() + (s.start + i) * qd + head * d);
-              std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d,
-                        dv_heads.data() + (s.start + i) * qd + head * d);
-            }
-          }
-        },
-        1, item_chunks(items));
-  }
+  else
+    attention_backward_f32(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
   // Sums each group's query heads (every row is some sequence's).
   TRAIN_PHASE("bwd.attn.group_sum");
   pool.parallel_for(
