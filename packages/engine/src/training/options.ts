@@ -77,7 +77,9 @@ export const trainerOptionsSchema = z
      * The products through the frozen base weights (default "float32": exact float32 products of the
      * base's values). "bf16" rounds the activations and gradients to bf16 and sums in float32, as PyTorch
      * trains a bfloat16 model (AVX-512 BF16's vdpbf16ps where the CPU has it: about twice the multiply
-     * rate); LoRA's own products, norms, attention and the loss stay float32.
+     * rate); LoRA's own products, norms, attention and the loss stay float32. Either keeps the frozen
+     * weights packed for its products from the first step (the LM head's, then the dense layers' up to
+     * 1 GiB), float32 at twice bf16's memory.
      */
     computeDtype: z.enum(["float32", "bf16"]).default("float32"),
     /** Examples per forward/backward pass; a larger step accumulates gradients over several (default: all at once). */
