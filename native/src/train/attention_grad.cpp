@@ -119,24 +119,28 @@ void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, s
   }
 }
 
+// B's panels over its entries [p0, p0 + k) (rows of B, or bf16 pairs of them; `depth` a panel), n columns:
+// the panels themselves when that is all of them, else a window of each, copied out whole (the kernels
+// step panels by the depth they are given): one call over all of n, where a call a panel would read
+// (and, bf16 on AVX2, widen) `a` again for each.
+template <class T>
+const T* panels_window(const std::vector<T>& b, int64_t depth, int64_t p0, int64_t k, int64_t n) {
+  if (p0 == 0 && k == depth) return b.data();
+  thread_local std::vector<T> window;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  window.resize(panels * kPanel * k);
+  for (int64_t pn = 0; pn < panels; ++pn)
+    std::copy(b.data() + (pn * depth + p0) * kPanel, b.data() + (pn * depth + p0 + k) * kPanel,
+              window.data() + pn * k * kPanel);
+  return window.data();
+}
+
 // c[m][n] (+)= a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
 void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const std::vector<uint32_t>& b,
                     int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc, bool accumulate) {
-  const auto& K = kernels::active_kernels();
-  const auto* bp = reinterpret_cast<const uint16_t*>(b.data());
-  if (q0 == 0 && kp == depth) {
-    K.gemm_panels_bf16(a, lda, m, kp, bp, n, c, ldc, accumulate);
-    return;
-  }
-  // A window of the panels' depth, copied out whole (the kernel steps panels by the depth it is given):
-  // one call over all of n, where a call a panel would read (and, on AVX2, widen) `a` again for each.
-  thread_local std::vector<uint32_t> window;
-  const int64_t panels = (n + kPanel - 1) / kPanel;
-  window.resize(panels * kPanel * kp);
-  for (int64_t pn = 0; pn < panels; ++pn)
-    std::copy(b.data() + (pn * depth + q0) * kPanel, b.data() + (pn * depth + q0 + kp) * kPanel,
-              window.data() + pn * kp * kPanel);
-  K.gemm_panels_bf16(a, lda, m, kp, reinterpret_cast<const uint16_t*>(window.data()), n, c, ldc, accumulate);
+  const uint32_t* panels = panels_window(b, depth, q0, kp, n);
+  kernels::active_kernels().gemm_panels_bf16(a, lda, m, kp, reinterpret_cast<const uint16_t*>(panels), n, c, ldc,
+                                             accumulate);
 }
 
 // out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide), out's rows `ldo` wide (padding zero).
@@ -360,22 +364,10 @@ void pack_rows_f32(const float* m, int64_t ld, int64_t rows, int64_t cols, std::
   }
 }
 
-// c[m][n] += a[m][k] · B over B's rows [p0, p0 + k), B packed as above with `depth` rows a panel (a window
-// of them copied out whole when it is not all of them, as panels_product does for bf16).
+// c[m][n] += a[m][k] · B over B's rows [p0, p0 + k), B packed as above with `depth` rows a panel.
 void panels_product_f32(const float* a, int64_t lda, int64_t m, int64_t k, const std::vector<float>& b, int64_t depth,
                         int64_t p0, int64_t n, float* c, int64_t ldc) {
-  const auto& K = kernels::active_kernels();
-  if (p0 == 0 && k == depth) {
-    K.gemm_panels(a, lda, m, k, b.data(), n, c, ldc);
-    return;
-  }
-  thread_local std::vector<float> window;
-  const int64_t panels = (n + kPanel - 1) / kPanel;
-  window.resize(panels * kPanel * k);
-  for (int64_t pn = 0; pn < panels; ++pn)
-    std::copy(b.data() + (pn * depth + p0) * kPanel, b.data() + (pn * depth + p0 + k) * kPanel,
-              window.data() + pn * k * kPanel);
-  K.gemm_panels(a, lda, m, k, window.data(), n, c, ldc);
+  kernels::active_kernels().gemm_panels(a, lda, m, k, panels_window(b, depth, p0, k, n), n, c, ldc);
 }
 
 // out[c][r] = in[r][c] for r < rows, c < cols (in's rows `ld` wide).

@@ -267,7 +267,7 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
 // call (panels_bf16_depth, AVX2) get blocks up to 256 columns wide and that many pairs deep instead:
 // the LM head's input gradient (k = vocabulary) would otherwise be one panel wide, its 256 rows of
 // logits read and widened again for every 32 columns.
-// The float32 products (f32_plan) walk the same blocks with a row of B where bf16 has a pair.
+// PanelPlan also describes the float32 products' blocks (f32_plan), with rows of B where bf16 has pairs.
 struct PanelPlan {
   int64_t k = 0, n = 0, width = 0, depth = 0;
   bool bf16 = false;  // entries are pairs of bf16 rows (gemm_panels_bf16), else float32 rows (gemm_panels)
@@ -347,7 +347,10 @@ void KeptPanels::add(const model::Linear& w, bool transposed, bool bf16, ThreadP
   e->transposed = transposed;
   e->plan = plan_for(w, transposed, bf16, pool);
   const PanelPlan& p = e->plan;
-  (bf16 ? e->blocks.resize(p.blocks() * p.depths()) : e->blocks_f32.resize(p.blocks() * p.depths()));
+  if (bf16)
+    e->blocks.resize(p.blocks() * p.depths());
+  else
+    e->blocks_f32.resize(p.blocks() * p.depths());
   for_each_block(p.blocks(), pool, [&](int64_t b) {
     thread_local std::vector<float> tmp;
     const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
