@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "core/dtype.h"
 #include "kernels/kernels.h"
 #include "train/matmul.h"
 #include "train/step_timers.h"
