@@ -18,17 +18,6 @@ constexpr int64_t kQueryBlock = 64;
 // deschedules holds up one item, not half of them.
 int item_chunks(int64_t items) { return static_cast<int>(std::clamp<int64_t>(items, 1, 0xFFFF)); }
 
-// One (sequence, query head) pair's operands, gathered contiguous; each work item owns one.
-struct HeadOperands {
-  int64_t len = 0, d = 0;
-  std::vector<float> q, k, v;  // [len, d]
-  void gather(const float* src, int64_t stride, int64_t offset, int64_t start, std::vector<float>* out) const {
-    out->resize(len * d);
-    for (int64_t i = 0; i < len; ++i)
-      std::copy(src + (start + i) * stride + offset, src + (start + i) * stride + offset + d, out->data() + i * d);
-  }
-};
-
 // Rows [i0, i1) of scores s[i][j] = q_i·k_j over keys [0, i1) → probabilities p[i][j] = exp(scale·s − lse_i)
 // for j ≤ i, else 0, in place. The forward (`find_lse`) first finds each row's log-sum-exp, which the
 // backward is given.
@@ -54,6 +43,28 @@ void softmax_rows(int64_t i0, int64_t i1, float scale, bool find_lse, float* p, 
     }
     for (int64_t j = i + 1; j < kend; ++j) row[j] = 0.0f;
   }
+}
+
+// D_i = dO_i · O_i for one head's L rows (`stride` floats apart), summed in double.
+void output_dots(const float* dout, const float* out, int64_t stride, int64_t L, int64_t d, std::vector<float>* delta) {
+  delta->resize(L);
+  for (int64_t i = 0; i < L; ++i) {
+    double acc = 0;
+    for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * stride + c]) * out[i * stride + c];
+    (*delta)[i] = static_cast<float>(acc);
+  }
+}
+
+// dS = P ⊙ (dP − D) in place, for a block's rows × kend (`delta` at the block's first row).
+void softmax_grad(const float* p, const float* delta, int64_t rows, int64_t kend, float* dp) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < kend; ++j) dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i]);
+}
+
+// dst's rows (`stride` floats apart) = scale · src's (rows × d, contiguous).
+void store_scaled(const float* src, int64_t rows, int64_t d, float scale, float* dst, int64_t stride) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t c = 0; c < d; ++c) dst[i * stride + c] = scale * src[i * d + c];
 }
 
 // The bf16 path (Bf16ComputeScope): every per-head product on gemm_panels_bf16 (vdpbf16ps on AVX-512
@@ -277,14 +288,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
           h.gather(dctx, qd, head * d, s.start, &dob);
           pack_row_pairs(qb.data(), L, ld, d, &q_pairs);    // dK = dSᵀ·Q
           pack_row_pairs(dob.data(), L, ld, d, &do_pairs);  // dV = Pᵀ·dO
-          delta.resize(L);                                  // D_i = dO_i · O_i, in float32
-          for (int64_t i = 0; i < L; ++i) {
-            const float* dor = dctx + (s.start + i) * qd + head * d;
-            const float* outr = ctx + (s.start + i) * qd + head * d;
-            double acc = 0;
-            for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dor[c]) * outr[c];
-            delta[i] = static_cast<float>(acc);
-          }
+          output_dots(dctx + s.start * qd + head * d, ctx + s.start * qd + head * d, qd, L, d, &delta);
           dk_h.assign(L * d, 0.0f);
           dv_h.assign(L * d, 0.0f);
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
@@ -298,9 +302,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
             dp.resize(rows * kend);
             panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend, false);
-            for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-              for (int64_t j = 0; j < kend; ++j)
-                dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            softmax_grad(p.data(), delta.data() + i0, rows, kend, dp.data());
             t_s.stop();
             // dQ = scale · dS·K
             StepTimer t_q("cpu.attn.dq", true);
@@ -308,10 +310,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
             part.resize(rows * d);
             panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d, false);
-            for (int64_t i = i0; i < i1; ++i) {
-              float* dst = dq + (s.start + i) * qd + head * d;
-              for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
-            }
+            store_scaled(part.data(), rows, d, scale, dq + (s.start + i0) * qd + head * d, qd);
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
             t_q.stop();
             StepTimer t_t("cpu.attn.transposes", true);
@@ -330,11 +329,8 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             t_v.stop();
           }
           TRAIN_CPU_PHASE("cpu.attn.store");
-          for (int64_t i = 0; i < L; ++i) {
-            float* dkr = dk_heads + (s.start + i) * qd + head * d;
-            for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
-            std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
-          }
+          store_scaled(dk_h.data(), L, d, scale, dk_heads + s.start * qd + head * d, qd);
+          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + s.start * qd + head * d, qd);
         }
       },
       1, item_chunks(items));
@@ -419,13 +415,7 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
           const float* dos = dctx + s.start * qd + head * d;  // dO's rows
           pack_rows_f32(qs, qd, L, d, &q_rows);               // dK = dSᵀ·Q
           pack_rows_f32(dos, qd, L, d, &do_rows);             // dV = Pᵀ·dO
-          delta.resize(L);                                    // D_i = dO_i · O_i
-          for (int64_t i = 0; i < L; ++i) {
-            const float* outr = ctx + (s.start + i) * qd + head * d;
-            double acc = 0;
-            for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dos[i * qd + c]) * outr[c];
-            delta[i] = static_cast<float>(acc);
-          }
+          output_dots(dos, ctx + s.start * qd + head * d, qd, L, d, &delta);
           dk_h.assign(L * d, 0.0f);
           dv_h.assign(L * d, 0.0f);
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
@@ -437,16 +427,11 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
             softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
             dp.assign(rows * kend, 0.0f);
             panels_product_f32(dos + i0 * qd, qd, rows, d, shared.v_cols, d, 0, kend, dp.data(), kend);
-            for (int64_t i = 0; i < rows; ++i)  // dS = P ⊙ (dP − D), in place
-              for (int64_t j = 0; j < kend; ++j)
-                dp[i * kend + j] = p[i * kend + j] * (dp[i * kend + j] - delta[i0 + i]);
+            softmax_grad(p.data(), delta.data() + i0, rows, kend, dp.data());
             // dQ = scale · dS·K
             part.assign(rows * d, 0.0f);
             panels_product_f32(dp.data(), kend, rows, kend, shared.k_rows, L, 0, d, part.data(), d);
-            for (int64_t i = i0; i < i1; ++i) {
-              float* dst = dq + (s.start + i) * qd + head * d;
-              for (int64_t c = 0; c < d; ++c) dst[c] = scale * part[(i - i0) * d + c];
-            }
+            store_scaled(part.data(), rows, d, scale, dq + (s.start + i0) * qd + head * d, qd);
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows.
             t.resize(kend * rows);
             transpose_f32(dp.data(), kend, rows, kend, t.data());
@@ -454,11 +439,8 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
             transpose_f32(p.data(), kend, rows, kend, t.data());
             panels_product_f32(t.data(), rows, kend, rows, do_rows, L, i0, d, dv_h.data(), d);
           }
-          for (int64_t i = 0; i < L; ++i) {
-            float* dkr = dk_heads + (s.start + i) * qd + head * d;
-            for (int64_t c = 0; c < d; ++c) dkr[c] = scale * dk_h[i * d + c];
-            std::copy(dv_h.data() + i * d, dv_h.data() + (i + 1) * d, dv_heads + (s.start + i) * qd + head * d);
-          }
+          store_scaled(dk_h.data(), L, d, scale, dk_heads + s.start * qd + head * d, qd);
+          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + s.start * qd + head * d, qd);
         }
       },
       1, item_chunks(items));
@@ -479,39 +461,23 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
-        thread_local HeadOperands h;
         thread_local std::vector<float> p, o, row_lse, k_panels, v_panels;
         const auto& K = kernels::active_kernels();
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
-          const int64_t head = item % nh, g = head / group;
-          h.len = s.len;
-          h.d = d;
-          h.gather(q, qd, head * d, s.start, &h.q);
-          h.gather(k, kvd, g * d, s.start, &h.k);
-          h.gather(v, kvd, g * d, s.start, &h.v);
-          // Both products on the table's float32 panel GEMM (exact float32 products and sums): K's
-          // panels (B[p][j] = K[j][p]) once per item, V's (B[p][j] = V[p][j]) per block, as deep as
-          // its keys.
-          const int64_t L = s.len, key_panels = (L + kPanel - 1) / kPanel, d_panels = (d + kPanel - 1) / kPanel;
-          k_panels.assign(key_panels * kPanel * d, 0.0f);
-          for (int64_t j = 0; j < L; ++j) {
-            float* dst = k_panels.data() + (j / kPanel) * kPanel * d + j % kPanel;
-            for (int64_t c = 0; c < d; ++c) dst[c * kPanel] = h.k[j * d + c];
-          }
+          const int64_t head = item % nh, g = head / group, L = s.len;
+          const float* qs = q + s.start * qd + head * d;  // Q's rows, qd apart
+          const float* vs = v + s.start * kvd + g * d;
+          // Both products on the table's float32 panel GEMM (exact float32 products and sums): K's panels
+          // (B = Kᵀ) once per item, V's (B = V) per block, as deep as its keys.
+          pack_cols_f32(k + s.start * kvd + g * d, kvd, L, d, &k_panels);
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0;
             p.assign(rows * i1, 0.0f);
             row_lse.resize(rows);
-            K.gemm_panels(h.q.data() + i0 * d, d, rows, d, k_panels.data(), i1, p.data(), i1);
+            K.gemm_panels(qs + i0 * qd, qd, rows, d, k_panels.data(), i1, p.data(), i1);
             softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
-            v_panels.assign(d_panels * kPanel * i1, 0.0f);
-            for (int64_t pn = 0; pn < d_panels; ++pn) {
-              const int64_t c0 = pn * kPanel, width = std::min(kPanel, d - c0);
-              for (int64_t j = 0; j < i1; ++j)
-                std::copy(h.v.data() + j * d + c0, h.v.data() + j * d + c0 + width,
-                          v_panels.data() + (pn * i1 + j) * kPanel);
-            }
+            pack_rows_f32(vs, kvd, i1, d, &v_panels);
             o.assign(rows * d, 0.0f);
             K.gemm_panels(p.data(), i1, rows, i1, v_panels.data(), d, o.data(), d);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);

@@ -365,8 +365,6 @@ void KeptPanels::add(const model::Linear& w, bool transposed, bool bf16, ThreadP
       }
     }
   });
-  for (const auto& block : e->blocks) bytes_ += static_cast<int64_t>(block.size() * sizeof(uint32_t));
-  for (const auto& block : e->blocks_f32) bytes_ += static_cast<int64_t>(block.size() * sizeof(float));
   entries_.push_back(std::move(e));
 }
 

@@ -52,14 +52,12 @@ class KeptPanels {
 
   // Packs W's panels for c = a·Wᵀ (`transposed`: the forward) or c = a·W (the input gradient).
   void add(const model::Linear& w, bool transposed, bool bf16, ThreadPool& pool);
-  int64_t bytes() const { return bytes_; }
 
   struct Entry;
   const Entry* find(const model::Linear& w, bool transposed, bool bf16, const ThreadPool& pool) const;
 
  private:
   std::vector<std::unique_ptr<Entry>> entries_;
-  int64_t bytes_ = 0;
 };
 
 class KeptPanelsScope {
