@@ -13,6 +13,8 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vnni = false;
   bool avx512bf16 = false, avx512fp16 = false;
   bool avx_vnni = false;  // VEX-encoded vpdpbusd (Alder Lake and later, Zen 5)
+  // AMX tiles (Sapphire Rapids and later): true only once the OS has granted this process the tile state.
+  bool amx_tile = false, amx_int8 = false, amx_bf16 = false;
   // AArch64 (Advanced SIMD is part of the base architecture; the rest are optional extensions).
   bool neon = false;
   bool dotprod = false;  // FEAT_DotProd: sdot/udot

@@ -12,6 +12,11 @@
 
 #include <cstdint>
 
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace wenxin {
 
 namespace {
@@ -45,6 +50,19 @@ uint64_t xgetbv0() {
 
 bool bit(uint32_t reg, int n) { return (reg >> n) & 1u; }
 
+// Linux saves the AMX tile data (8 KB a thread) only for processes that ask for it first; without the
+// grant the first tile instruction faults. Windows manages the state for every process.
+bool os_grants_amx() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#elif defined(_WIN32)
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace
 
 CpuFeatures detect_cpu_features() {
@@ -73,6 +91,12 @@ CpuFeatures detect_cpu_features() {
     f.avx512vnni = bit(l7.ecx, 11);
     f.avx512fp16 = bit(l7.edx, 23);
     f.avx512bf16 = bit(l7s1.eax, 5);
+  }
+  const bool amx_state = (xcr0 & 0x60000) == 0x60000;  // XTILECFG, XTILEDATA
+  if (amx_state && bit(l7.edx, 24) && os_grants_amx()) {
+    f.amx_tile = true;
+    f.amx_bf16 = bit(l7.edx, 22);
+    f.amx_int8 = bit(l7.edx, 25);
   }
   return f;
 }

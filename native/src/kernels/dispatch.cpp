@@ -8,6 +8,7 @@
 #include "kernels/generic/generic.h"
 #include "kernels/kernels.h"
 #if defined(WENXIN_KERNELS_X86)  // set by CMake when the x86 folders are compiled in
+#include "kernels/amx/amx.h"
 #include "kernels/avx2/avx2.h"
 #include "kernels/avx512/avx512.h"
 #include "kernels/avx_vnni/avx_vnni.h"
@@ -28,6 +29,7 @@ bool cpu_has(Isa isa) {
     case Isa::kAvx2: return f.avx2 && f.fma && f.f16c;
     case Isa::kAvxVnni: return f.avx2 && f.fma && f.f16c && f.avx_vnni;
     case Isa::kAvx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+    case Isa::kAmx: return cpu_has(Isa::kAvx512) && f.amx_tile && f.amx_int8 && f.amx_bf16;
 #endif
 #if defined(WENXIN_KERNELS_ARM)
     case Isa::kNeon: return f.neon;
@@ -69,6 +71,7 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvxVnni: return "avxvnni";
     case Isa::kAvx512: return "avx512";
+    case Isa::kAmx: return "amx";
     case Isa::kNeon: return "neon";
     case Isa::kNeonDot: return "dotprod";
     case Isa::kNeonI8mm: return "i8mm";
@@ -78,7 +81,7 @@ const char* isa_name(Isa isa) {
 
 std::vector<Isa> known_isas() {
 #if defined(WENXIN_KERNELS_X86)
-  return {Isa::kGeneric, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512};
+  return {Isa::kGeneric, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512, Isa::kAmx};
 #elif defined(WENXIN_KERNELS_ARM)
   return {Isa::kGeneric, Isa::kNeon, Isa::kNeonDot, Isa::kNeonI8mm};
 #else
@@ -114,6 +117,7 @@ const KernelTable* kernels_for(Isa isa) {
     case Isa::kAvx2: return &avx2::kTable;
     case Isa::kAvxVnni: return &avx_vnni::kTable;
     case Isa::kAvx512: return &avx512::kTable;
+    case Isa::kAmx: return &amx::table();
 #endif
 #if defined(WENXIN_KERNELS_ARM)
     case Isa::kNeon: return &neon::kTable;

@@ -1,5 +1,5 @@
 // The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx_vnni/, avx512/) and
-// chosen at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avxvnni|avx512 (x86-64) or
+// chosen at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avxvnni|avx512|amx (x86-64) or
 // neon|dotprod|i8mm (AArch64, arm/) forces a path (tests run them all); naming a path this build or CPU cannot run is
 // an error (isa_override_error), never a silent fallback. Tables are filled with designated initializers (C++20
 // requires them in declaration order), so a swapped or misnamed entry does not compile.
@@ -101,8 +101,8 @@ inline int64_t packed_bytes(const KernelTable& t, bool q4, int64_t n, int64_t k)
 }
 
 // Best last among the paths one CPU family can run.
-// x86-64: avx2, avxvnni, avx512. AArch64: neon (base), dotprod (+ FEAT_DotProd), i8mm (+ FEAT_I8MM).
-enum class Isa { kGeneric, kAvx2, kAvxVnni, kAvx512, kNeon, kNeonDot, kNeonI8mm };
+// x86-64: avx2, avxvnni, avx512, amx. AArch64: neon (base), dotprod (+ FEAT_DotProd), i8mm (+ FEAT_I8MM).
+enum class Isa { kGeneric, kAvx2, kAvxVnni, kAvx512, kAmx, kNeon, kNeonDot, kNeonI8mm };
 
 // Empty when WENXIN_ISA is unset or names a path this build and CPU can run; else why not (the name,
 // the known paths, the ones this CPU runs and its features). Engine creation reports it as

@@ -41,9 +41,9 @@ lists the trainer's computeDtype for our rows (float32: exact products; bf16: bf
 bfloat16 base), --torch-dtypes PyTorch's bases.
 
   --configs DIR   released config.json files (default ../shared/configs)
-  --isa PATH      force our kernel path (generic|avx2|avxvnni|avx512, as WENXIN_ISA) and restrict llama.cpp
-                  to node-llama-cpp's CPU build of the same level (x64, haswell, alderlake; avx512: its own
-                  choice); every row names both. A path this CPU cannot run is an error.`;
+  --isa PATH      force our kernel path (generic|avx2|avxvnni|avx512|amx, as WENXIN_ISA) and restrict llama.cpp
+                  to node-llama-cpp's CPU build of the same level (x64, haswell, alderlake, icelake; amx: its
+                  own choice); every row names both. A path this CPU cannot run is an error.`;
 
 function numberOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;

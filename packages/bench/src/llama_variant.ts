@@ -16,7 +16,8 @@ export const LLAMA_VARIANT_FOR_ISA: Record<string, string | undefined> = {
   generic: "x64",
   avx2: "haswell",
   avxvnni: "alderlake",
-  avx512: undefined,
+  avx512: "icelake",
+  amx: undefined, // sapphirerapids where the CPU has AMX: ggml's AMX products come with it
 };
 
 /** Set in the measurement children's environment by the parent: the variant to restrict llama.cpp to. */

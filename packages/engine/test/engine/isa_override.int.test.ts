@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Engine, systemInfo, WenxinError } from "../../src/index.js";
 import { DENSE_DIR } from "../../../../test/helpers/fixtures.js";
 
-const KNOWN_X86 = ["generic", "avx2", "avxvnni", "avx512"];
+const KNOWN_X86 = ["generic", "avx2", "avxvnni", "avx512", "amx"];
 const KNOWN_ARM64 = ["generic", "neon", "dotprod", "i8mm"];
 const saved = process.env.WENXIN_ISA;
 afterEach(() => {

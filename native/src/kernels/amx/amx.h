@@ -1,0 +1,11 @@
+// AMX (Intel Sapphire Rapids and later: AMX-TILE, AMX-INT8, AMX-BF16) on top of AVX-512: the AVX-512
+// table with training's bf16 products on tile multiplies.
+#pragma once
+#include "kernels/kernels.h"
+namespace wenxin::kernels::amx {
+// The AVX-512 table with the AMX entries in place (built on first use).
+const KernelTable& table();
+// panel_gemm_amx.cpp: gemm_panels_bf16's contract (kernels.h).
+void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
+                      int64_t ldc, bool accumulate);
+}  // namespace wenxin::kernels::amx
