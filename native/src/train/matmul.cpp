@@ -239,23 +239,26 @@ void pack_panels_bf16(const model::Linear& w, bool transposed, int64_t k0, int64
       continue;
     }
     // B[p][j] = W[j][p]: row j0 + j of W from column k0 is column j of the panel, its pairs in order.
-    for (int64_t j = 0; j < cols; ++j) {
-      uint32_t* dst = panel + j;
-      if (bf16) {
-        const uint16_t* src = wb + (j0 + j) * w.in + k0;
-        const int64_t whole = kk / 2;
-        for (int64_t q = 0; q < whole; ++q) {
-          uint32_t v;
-          std::memcpy(&v, src + 2 * q, sizeof(v));
-          dst[q * kPanel] = v;
+    if (bf16) {
+      // A transpose of 32-bit pairs, 16 pairs of every column at a time: the panel's rows are written
+      // whole, each once, where a column at a time writes every row 32 times over.
+      const int64_t whole = kk / 2;
+      for (int64_t q0 = 0; q0 < whole; q0 += 16) {
+        const int64_t q1 = std::min(whole, q0 + 16);
+        for (int64_t j = 0; j < cols; ++j) {
+          const uint16_t* src = wb + (j0 + j) * w.in + k0;
+          for (int64_t q = q0; q < q1; ++q) std::memcpy(panel + q * kPanel + j, src + 2 * q, sizeof(uint32_t));
         }
-        if (kk % 2 != 0) dst[whole * kPanel] = src[kk - 1];
-      } else {
-        const float* src = f + j * kk;
-        for (int64_t q = 0; q < kp; ++q)
-          dst[q * kPanel] =
-              pair_of(f32_to_bf16(src[2 * q]), 2 * q + 1 < kk ? f32_to_bf16(src[2 * q + 1]) : uint16_t{0});
       }
+      if (kk % 2 != 0)
+        for (int64_t j = 0; j < cols; ++j) panel[whole * kPanel + j] = wb[(j0 + j) * w.in + k0 + kk - 1];
+      continue;
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      const float* src = f + j * kk;
+      for (int64_t q = 0; q < kp; ++q)
+        panel[q * kPanel + j] =
+            pair_of(f32_to_bf16(src[2 * q]), 2 * q + 1 < kk ? f32_to_bf16(src[2 * q + 1]) : uint16_t{0});
     }
   }
 }

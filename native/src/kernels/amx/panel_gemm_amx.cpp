@@ -2,7 +2,7 @@
 // operands: its pair rows are 32 columns × 2 bf16 (128 bytes), so columns 0..15 and 16..31 of 16 pairs
 // are two tiles of 16 rows × 64 bytes, 128 bytes apart. The rows of `a` are the A operand as they are.
 // A 32 × 32 block of c stays in four tile accumulators for the whole depth (float32 sums of exact bf16
-// products, as vdpbf16ps), and is written once.
+// products, as vdpbf16ps), read from c (when accumulating) and written back once.
 #include <immintrin.h>
 
 #include <cstring>
@@ -50,33 +50,83 @@ struct TileScope {
   TileScope& operator=(const TileScope&) = delete;
 };
 
-// c[0, rows)[0, cols) (= or +=) the four accumulators, through a buffer (the block may overhang c).
-void store_block(float* c, int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
-  alignas(64) float out[4][kTileRows * 16];
-  _tile_stored(0, out[0], 64);
-  _tile_stored(1, out[1], 64);
-  _tile_stored(2, out[2], 64);
-  _tile_stored(3, out[3], 64);
-  tile_memory(out);
-  for (int half = 0; half < 2; ++half) {
-    const int64_t valid = cols - 16 * half;
-    if (valid <= 0) break;
-    const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* dst = c + r * ldc + 16 * half;
-      __m512 v = _mm512_load_ps(out[(r / kTileRows) * 2 + half] + (r % kTileRows) * 16);
-      if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, dst));
-      _mm512_mask_storeu_ps(dst, m, v);
-    }
-  }
-}
+// The four accumulators of a 32 × 32 block of c: read from and written to c itself when the block lies
+// inside it, else through `buf` (rows and columns past c's zero on the way in, dropped on the way out).
+class BlockOfC {
+ public:
+  BlockOfC(float* c, int64_t ldc, int64_t rows, int64_t cols)
+      : c_(c),
+        ldc_(ldc),
+        rows_(rows),
+        cols_(cols < kGemmPanel ? cols : kGemmPanel),
+        direct_(rows == kBlockRows && cols >= kGemmPanel) {}
 
-// One 32-row block of `a` (rows `lda` apart; at least 32 readable) against one panel, all kp pairs.
+  void load(bool accumulate) {
+    if (!accumulate) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      return;
+    }
+    if (direct_) {
+      const int64_t stride = ldc_ * 4;
+      tile_memory(c_);
+      _tile_loadd(0, c_, stride);
+      _tile_loadd(1, c_ + 16, stride);
+      _tile_loadd(2, c_ + kTileRows * ldc_, stride);
+      _tile_loadd(3, c_ + kTileRows * ldc_ + 16, stride);
+      return;
+    }
+    for (int64_t r = 0; r < kBlockRows; ++r)
+      for (int half = 0; half < 2; ++half) {
+        const __mmask16 m = r < rows_ ? mask(half) : 0;
+        _mm512_store_ps(slot(r, half), _mm512_maskz_loadu_ps(m, c_ + r * ldc_ + 16 * half));
+      }
+    tile_memory(buf_);
+    _tile_loadd(0, buf_[0], 64);
+    _tile_loadd(1, buf_[1], 64);
+    _tile_loadd(2, buf_[2], 64);
+    _tile_loadd(3, buf_[3], 64);
+  }
+
+  void store() {
+    if (direct_) {
+      const int64_t stride = ldc_ * 4;
+      _tile_stored(0, c_, stride);
+      _tile_stored(1, c_ + 16, stride);
+      _tile_stored(2, c_ + kTileRows * ldc_, stride);
+      _tile_stored(3, c_ + kTileRows * ldc_ + 16, stride);
+      tile_memory(c_);
+      return;
+    }
+    _tile_stored(0, buf_[0], 64);
+    _tile_stored(1, buf_[1], 64);
+    _tile_stored(2, buf_[2], 64);
+    _tile_stored(3, buf_[3], 64);
+    tile_memory(buf_);
+    for (int64_t r = 0; r < rows_; ++r)
+      for (int half = 0; half < 2; ++half)
+        _mm512_mask_storeu_ps(c_ + r * ldc_ + 16 * half, mask(half), _mm512_load_ps(slot(r, half)));
+  }
+
+ private:
+  __mmask16 mask(int half) const {
+    const int64_t valid = cols_ - 16 * half;
+    return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
+           : valid <= 0 ? static_cast<__mmask16>(0)
+                        : static_cast<__mmask16>((1u << valid) - 1);
+  }
+  float* slot(int64_t r, int half) { return buf_[(r / kTileRows) * 2 + half] + (r % kTileRows) * 16; }
+
+  float* c_;
+  int64_t ldc_, rows_, cols_;
+  bool direct_;
+  alignas(64) float buf_[4][kTileRows * 16];
+};
+
+// c's block += one 32-row block of `a` (rows `lda` apart; at least 32 readable) times one panel, all kp pairs.
 void block(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* panel) {
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
   const int64_t a_stride = lda * 2, full = kp / kTilePairs * kTilePairs;
   for (int64_t q = 0; q < full; q += kTilePairs) {
     const auto* bq = reinterpret_cast<const uint8_t*>(panel) + q * kPanelBytes;
@@ -108,29 +158,33 @@ void block(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* panel) {
   _tile_dpbf16ps(3, 5, 7);
 }
 
+// c's 32-row block at `c` (`rows` of them real) (=/+=) a's block times every panel.
+void row_block(const uint16_t* a, int64_t lda, int64_t rows, int64_t kp, const uint16_t* b, int64_t n, float* c,
+               int64_t ldc, bool accumulate) {
+  const int64_t panel_elems = kp * 2 * kGemmPanel;
+  for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel) {
+    BlockOfC block_of_c(c + j0, ldc, rows, n - j0);
+    block_of_c.load(accumulate);
+    block(a, lda, kp, b + j0 / kGemmPanel * panel_elems);
+    block_of_c.store();
+  }
+}
+
 }  // namespace
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate) {
   const TileScope tiles;
-  const int64_t panels = (n + kGemmPanel - 1) / kGemmPanel, full = m / kBlockRows * kBlockRows;
-  const int64_t panel_elems = kp * 2 * kGemmPanel;
+  const int64_t full = m / kBlockRows * kBlockRows;
   for (int64_t i0 = 0; i0 < full; i0 += kBlockRows)
-    for (int64_t p = 0; p < panels; ++p) {
-      block(a + i0 * lda, lda, kp, b + p * panel_elems);
-      store_block(c + i0 * ldc + p * kGemmPanel, ldc, kBlockRows, n - p * kGemmPanel, accumulate);
-    }
+    row_block(a + i0 * lda, lda, kBlockRows, kp, b, n, c + i0 * ldc, ldc, accumulate);
   if (full == m) return;
   // The last rows from a zero-padded copy: the A tiles always read 32 rows.
   thread_local std::vector<uint16_t> rest;
-  const int64_t rows = m - full;
   rest.assign(kBlockRows * 2 * kp, 0);
-  for (int64_t r = 0; r < rows; ++r) std::memcpy(rest.data() + r * 2 * kp, a + (full + r) * lda, kp * 4);
+  for (int64_t r = full; r < m; ++r) std::memcpy(rest.data() + (r - full) * 2 * kp, a + r * lda, kp * 4);
   tile_memory(rest.data());
-  for (int64_t p = 0; p < panels; ++p) {
-    block(rest.data(), 2 * kp, kp, b + p * panel_elems);
-    store_block(c + full * ldc + p * kGemmPanel, ldc, rows, n - p * kGemmPanel, accumulate);
-  }
+  row_block(rest.data(), 2 * kp, m - full, kp, b, n, c + full * ldc, ldc, accumulate);
 }
 
 }  // namespace wenxin::kernels::amx
