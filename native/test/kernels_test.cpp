@@ -197,6 +197,49 @@ void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::s
   check(close(got, want, 1e-5f, 0.1f), "gemm_panels_bf16 [generic] against float32 products of the bf16 values");
 }
 
+// gemm_rows_bf16 (the paths that have it): the product through W's rows against gemm_panels_bf16 of the
+// reference through W's panels, with `a` packed as the contract's panels of aᵀ.
+void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
+  if (isa.gemm_rows_bf16 == nullptr) return;
+  for (int64_t M : {1, 5, 16, 31, 33, 70})
+    for (int64_t N : {1, 9, 32, 45, 70})
+      for (int64_t KP : {1, 7, 16, 64, 129}) {
+        const int64_t k = 2 * KP, ldw = k + 6, kq = (KP + 15) / 16 * 16, ldc = N + 3;
+        const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, a_panels = (M + kGemmPanel - 1) / kGemmPanel;
+        std::vector<uint16_t> a(M * k), w(N * ldw), b(panels * KP * 2 * kGemmPanel, 0),
+            at(a_panels * kq * 2 * kGemmPanel, 0);
+        const auto af = random_floats(a.size()), wf = random_floats(w.size(), 0.1f);
+        for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
+        for (size_t i = 0; i < w.size(); ++i) w[i] = bf16(wf[i]);
+        for (int64_t j = 0; j < N; ++j)  // Wᵀ's panels: the pair (W[j][2q], W[j][2q + 1]) at [q][j % 32]
+          for (int64_t p = 0; p < k; ++p)
+            b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] =
+                w[j * ldw + p];
+        for (int64_t i = 0; i < M; ++i)  // aᵀ's panels, kq pairs deep
+          for (int64_t p = 0; p < k; ++p)
+            at[(i / kGemmPanel) * kq * 2 * kGemmPanel + ((p / 2) * kGemmPanel + i % kGemmPanel) * 2 + p % 2] =
+                a[i * k + p];
+        for (const bool accumulate : {true, false}) {
+          const auto c0 = random_floats(M * ldc);
+          std::vector<float> x = c0, y = c0;
+          if (!accumulate)
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = 0; j < N; ++j) {
+                x[i * ldc + j] = 0.0f;
+                y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
+              }
+          ref.gemm_panels_bf16(a.data(), k, M, KP, b.data(), N, x.data(), ldc, true);
+          isa.gemm_rows_bf16(at.data(), M, KP, w.data(), ldw, N, y.data(), ldc, accumulate);
+          const std::string what = accumulate ? "gemm_rows_bf16" : "gemm_rows_bf16 (c =)";
+          check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa.name, M, N, k));
+          bool untouched = true;
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+          check(untouched, shape((what + " leaves c's padding").c_str(), isa.name, M, N, k));
+        }
+      }
+}
+
 // Quantized weights of the kernels' layouts, built from random bytes and scales.
 struct QWeights {
   std::vector<uint8_t> data;
@@ -604,6 +647,7 @@ int main() {
     test_gemm_float(ref, k);
     test_gemm_panels(ref, k);
     test_gemm_panels_bf16(ref, k.gemm_panels_bf16, k.name);
+    test_gemm_rows_bf16(ref, k);
     test_quantized(ref, k);
     test_gemm_fp8(ref, k);
     test_attention(ref, k);

@@ -473,10 +473,49 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
   });
 }
 
+// weight_product_bf16's c = a · Wᵀ through a bf16 weight's rows as they are stored (the table's
+// gemm_rows_bf16): `a` rounded to bf16 and packed as panels of aᵀ once, then threads take blocks of c's
+// columns, each reading its rows of W in place.
+void rows_product_bf16(const model::Linear& w, const float* a, int64_t m, float* c, bool accumulate, ThreadPool& pool) {
+  const auto& K = kernels::active_kernels();
+  const int64_t k = w.in, n = w.out, kp = k / 2, kq = (kp + 15) / 16 * 16, groups = (m + kPanel - 1) / kPanel;
+  thread_local std::vector<uint32_t> panels;  // the caller's thread: workers see it through `at`
+  panels.assign(static_cast<size_t>(groups * kq * kPanel), 0u);
+  uint32_t* at = panels.data();
+  {
+    TRAIN_PHASE("gemm.round");
+    pool.parallel_for(
+        groups,
+        [&](int64_t g0, int64_t g1, int) {
+          thread_local std::vector<uint16_t> row;
+          row.resize(static_cast<size_t>(k));
+          for (int64_t g = g0; g < g1; ++g)
+            for (int64_t r = 0; r < kPanel && g * kPanel + r < m; ++r) {
+              K.round_bf16(a + (g * kPanel + r) * k, row.data(), k);
+              uint32_t* dst = at + g * kq * kPanel + r;
+              for (int64_t q = 0; q < kp; ++q) dst[q * kPanel] = pair_of(row[2 * q], row[2 * q + 1]);
+            }
+        },
+        1, kLoopChunks);
+  }
+  TRAIN_PHASE("gemm.blocks");
+  const int64_t width = block_width(n, pool);
+  const auto* rows = static_cast<const uint16_t*>(w.weight.data);
+  for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
+    TRAIN_CPU_PHASE("cpu.tiles_rows");
+    const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
+    K.gemm_rows_bf16(reinterpret_cast<const uint16_t*>(at), m, kp, rows + n0 * k, k, n1 - n0, c + n0, n, accumulate);
+  });
+}
+
 thread_local bool t_bf16_compute = false;
 
 void product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
              ThreadPool& pool) {
+  if (reads_weight_rows(w, transposed, t_bf16_compute)) {
+    rows_product_bf16(w, a, m, c, accumulate, pool);
+    return;
+  }
   const KeptPanels::Entry* kept = t_kept ? t_kept->find(w, transposed, t_bf16_compute, pool) : nullptr;
   if (t_bf16_compute)
     weight_product_bf16(w, transposed, a, m, c, accumulate, pool, kept);
@@ -485,6 +524,11 @@ void product(const model::Linear& w, bool transposed, const float* a, int64_t m,
 }
 
 }  // namespace
+
+bool reads_weight_rows(const model::Linear& w, bool transposed, bool bf16) {
+  return bf16 && transposed && kernels::active_kernels().gemm_rows_bf16 != nullptr &&
+         w.format == WeightFormat::kFloat && w.weight.dtype == DType::kBF16 && w.in % 2 == 0;
+}
 
 Bf16ComputeScope::Bf16ComputeScope(bool on) : previous_(t_bf16_compute) { t_bf16_compute = on; }
 Bf16ComputeScope::~Bf16ComputeScope() { t_bf16_compute = previous_; }

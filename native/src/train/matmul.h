@@ -71,6 +71,11 @@ class KeptPanelsScope {
   const KeptPanels* previous_;
 };
 
+// Whether products through `w` in this direction and precision read its rows as they are stored (the
+// kernel table's gemm_rows_bf16: c = a · Wᵀ through a bf16 weight in bf16 compute), so that no panels of
+// it are packed or worth keeping.
+bool reads_weight_rows(const model::Linear& w, bool transposed, bool bf16);
+
 // Whether a Bf16ComputeScope is on for this thread (read it on the caller's thread, not in the pool's).
 bool bf16_compute();
 

@@ -154,10 +154,14 @@ void LoraTrainer::keep_panels(ThreadPool& pool) {
   panels_kept_ = true;
   const model::Ernie45Weights& w = model_.weights();
   kept_.add(w.lm_head, false, compute_bf16_, pool);
-  if (w.lm_head.format == WeightFormat::kFloat) kept_.add(w.lm_head, true, compute_bf16_, pool);
+  const auto packs_forward = [&](const model::Linear& lin) {
+    return lin.format == WeightFormat::kFloat && !reads_weight_rows(lin, true, compute_bf16_);
+  };
+  if (packs_forward(w.lm_head)) kept_.add(w.lm_head, true, compute_bf16_, pool);
   // The dense layers' weights too, while their panels fit kLayerPanelBytes: the input gradients'
   // panels (any format) of the layers the backward reaches, and the forward's of float weights (a
-  // quantized forward keeps its int8 products). Packed once instead of in every product of every step.
+  // quantized forward keeps its int8 products; a forward that reads the weight's rows needs none). Packed once instead
+  // of in every product of every step.
   int64_t bytes = 0;
   const int64_t element_bytes = compute_bf16_ ? 2 : 4;
   const auto keep = [&](const model::Linear& lin, bool transposed) {
@@ -172,7 +176,7 @@ void LoraTrainer::keep_panels(ThreadPool& pool) {
     std::vector<const model::Linear*> dense = {&lw.q, &lw.k, &lw.v, &lw.o};
     if (!lw.is_moe) dense.insert(dense.end(), {&lw.ffn.gate, &lw.ffn.up, &lw.ffn.down});
     for (const model::Linear* lin : dense) {
-      if (lin->format == WeightFormat::kFloat) keep(*lin, true);
+      if (packs_forward(*lin)) keep(*lin, true);
       if (l >= lowest_layer_) keep(*lin, false);
     }
   }

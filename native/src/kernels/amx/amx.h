@@ -1,5 +1,6 @@
 // AMX (Intel Sapphire Rapids and later: AMX-TILE, AMX-INT8, AMX-BF16) on top of AVX-512: the AVX-512
-// table with training's bf16 products on tile multiplies.
+// table with training's bf16 products on tile multiplies: through packed panels (gemm_panels_bf16) and
+// through a bf16 weight's rows as they are (gemm_rows_bf16).
 #pragma once
 #include "kernels/kernels.h"
 namespace wenxin::kernels::amx {
@@ -8,4 +9,7 @@ const KernelTable& table();
 // panel_gemm_amx.cpp: gemm_panels_bf16's contract (kernels.h).
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
+// weight_rows_amx.cpp: gemm_rows_bf16's contract (kernels.h).
+void gemm_rows_bf16(const uint16_t* a_panels, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
+                    float* c, int64_t ldc, bool accumulate);
 }  // namespace wenxin::kernels::amx

@@ -11,6 +11,7 @@ const KernelTable& table() {
     KernelTable amx = avx512::kTable;
     amx.name = "amx";
     amx.gemm_panels_bf16 = gemm_panels_bf16;
+    amx.gemm_rows_bf16 = gemm_rows_bf16;
     return amx;
   }();
   return t;

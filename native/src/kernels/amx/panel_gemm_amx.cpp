@@ -9,46 +9,14 @@
 #include <vector>
 
 #include "kernels/amx/amx.h"
+#include "kernels/amx/tiles.h"
 
 namespace wenxin::kernels::amx {
 
 namespace {
 
-constexpr int64_t kTileRows = 16;                    // rows of every tile
-constexpr int64_t kTilePairs = 16;                   // bf16 pairs a tile row holds (64 bytes)
 constexpr int64_t kBlockRows = 2 * kTileRows;        // rows of c a block: two A tiles
 constexpr int64_t kPanelBytes = 2 * kGemmPanel * 2;  // one pair row of a panel
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-
-// GCC's tile loads and stores are asm statements that tell the compiler neither which memory they read
-// nor which they write: a barrier on each buffer this file fills for a tile load or reads after a tile
-// store, so those writes are neither dropped nor moved across it.
-inline void tile_memory(const void* p) {
-#if defined(_MSC_VER) && !defined(__clang__)
-  (void)p;
-  _ReadWriteBarrier();
-#else
-  __asm__ __volatile__("" : : "r"(p) : "memory");
-#endif
-}
-
-// This thread's tiles configured as 8 of 16 rows × 64 bytes (c in 0..3 as [row tile][column half], a in
-// 4..5, B in 6..7) and released when done: a thread leaving the kernel holds no AMX state.
-struct TileScope {
-  TileScope() {
-    TileConfig c;
-    for (int i = 0; i < 8; ++i) c.rows[i] = kTileRows, c.colsb[i] = 64;
-    _tile_loadconfig(&c);
-  }
-  ~TileScope() { _tile_release(); }
-  TileScope(const TileScope&) = delete;
-  TileScope& operator=(const TileScope&) = delete;
-};
 
 // The four accumulators of a 32 × 32 block of c: read from and written to c itself when the block lies
 // inside it, else through `buf` (rows and columns past c's zero on the way in, dropped on the way out).
@@ -125,7 +93,8 @@ class BlockOfC {
   alignas(64) float buf_[4][kTileRows * 16];
 };
 
-// c's block += one 32-row block of `a` (rows `lda` apart; at least 32 readable) times one panel, all kp pairs.
+// c's block += one 32-row block of `a` (rows `lda` apart; at least 32 readable) times one panel, all kp
+// pairs: c's block in tiles 0..3 as [row tile][column half], a in 4..5, the panel's halves in 6..7.
 void block(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* panel) {
   const int64_t a_stride = lda * 2, full = kp / kTilePairs * kTilePairs;
   for (int64_t q = 0; q < full; q += kTilePairs) {
