@@ -15,8 +15,7 @@ namespace wenxin::kernels::amx {
 
 namespace {
 
-constexpr int64_t kBlockRows = 2 * kTileRows;        // rows of c a block: two A tiles
-constexpr int64_t kPanelBytes = 2 * kGemmPanel * 2;  // one pair row of a panel
+constexpr int64_t kBlockRows = 2 * kTileRows;  // rows of c a block: two A tiles
 
 // The four accumulators of a 32 × 32 block of c: read from and written to c itself when the block lies
 // inside it, else through `buf` (rows and columns past c's zero on the way in, dropped on the way out).
@@ -97,34 +96,19 @@ class BlockOfC {
 // pairs: c's block in tiles 0..3 as [row tile][column half], a in 4..5, the panel's halves in 6..7.
 void block(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* panel) {
   const int64_t a_stride = lda * 2, full = kp / kTilePairs * kTilePairs;
-  for (int64_t q = 0; q < full; q += kTilePairs) {
-    const auto* bq = reinterpret_cast<const uint8_t*>(panel) + q * kPanelBytes;
-    _tile_loadd(4, a + 2 * q, a_stride);
-    _tile_loadd(5, a + kTileRows * lda + 2 * q, a_stride);
-    _tile_loadd(6, bq, kPanelBytes);
-    _tile_loadd(7, bq + 64, kPanelBytes);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
-  }
+  const auto* b = reinterpret_cast<const uint8_t*>(panel);
+  for (int64_t q = 0; q < full; q += kTilePairs)
+    bf16_step(a + 2 * q, a + kTileRows * lda + 2 * q, a_stride, b + q * kPanelBytes);
   if (full == kp) return;
   // The last pairs from zero-padded copies: a tile always reads 16 pairs.
   const int64_t rest = kp - full;
   alignas(64) uint16_t at[kBlockRows][2 * kTilePairs] = {};
   alignas(64) uint8_t bt[kTilePairs][kPanelBytes] = {};
   for (int64_t r = 0; r < kBlockRows; ++r) std::memcpy(at[r], a + r * lda + 2 * full, rest * 4);
-  std::memcpy(bt, reinterpret_cast<const uint8_t*>(panel) + full * kPanelBytes, rest * kPanelBytes);
+  std::memcpy(bt, b + full * kPanelBytes, rest * kPanelBytes);
   tile_memory(at);
   tile_memory(bt);
-  _tile_loadd(4, at[0], 64);
-  _tile_loadd(5, at[kTileRows], 64);
-  _tile_loadd(6, bt, kPanelBytes);
-  _tile_loadd(7, &bt[0][64], kPanelBytes);
-  _tile_dpbf16ps(0, 4, 6);
-  _tile_dpbf16ps(1, 4, 7);
-  _tile_dpbf16ps(2, 5, 6);
-  _tile_dpbf16ps(3, 5, 7);
+  bf16_step(at[0], at[kTileRows], 64, bt[0]);
 }
 
 // c's 32-row block at `c` (`rows` of them real) (=/+=) a's block times every panel.

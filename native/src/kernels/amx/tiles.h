@@ -6,10 +6,13 @@
 
 #include <cstdint>
 
+#include "kernels/kernels.h"
+
 namespace wenxin::kernels::amx {
 
-inline constexpr int64_t kTileRows = 16;   // rows of every tile
-inline constexpr int64_t kTilePairs = 16;  // bf16 pairs a tile row holds (64 bytes)
+inline constexpr int64_t kTileRows = 16;                    // rows of every tile
+inline constexpr int64_t kTilePairs = 16;                   // bf16 pairs a tile row holds (64 bytes)
+inline constexpr int64_t kPanelBytes = 2 * kGemmPanel * 2;  // one pair row of a gemm_panels panel
 
 // GCC's tile loads and stores are asm statements that tell the compiler neither which memory they read
 // nor which they write: a barrier on each buffer a kernel fills for a tile load or reads after a tile
@@ -43,5 +46,19 @@ class TileScope {
     uint8_t rows[16] = {};
   };
 };
+
+// One depth step (16 pairs) of a 32 × 32 block in bf16: tiles 0..3 += the A operand's two row tiles
+// (tiles 4, 5: 16 rows from a0 and from a1, rows `stride` bytes apart) times the two halves of 16 pair
+// rows of a panel (tiles 6, 7), as [A tile][panel half].
+inline void bf16_step(const void* a0, const void* a1, int64_t stride, const uint8_t* panel_rows) {
+  _tile_loadd(4, a0, stride);
+  _tile_loadd(5, a1, stride);
+  _tile_loadd(6, panel_rows, kPanelBytes);
+  _tile_loadd(7, panel_rows + 64, kPanelBytes);
+  _tile_dpbf16ps(0, 4, 6);
+  _tile_dpbf16ps(1, 4, 7);
+  _tile_dpbf16ps(2, 5, 6);
+  _tile_dpbf16ps(3, 5, 7);
+}
 
 }  // namespace wenxin::kernels::amx

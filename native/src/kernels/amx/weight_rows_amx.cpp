@@ -16,8 +16,7 @@ namespace wenxin::kernels::amx {
 
 namespace {
 
-constexpr int64_t kBlock = 2 * kTileRows;            // rows of W (columns of c) and of a (rows of c) a block
-constexpr int64_t kPanelBytes = 2 * kGemmPanel * 2;  // one pair row of a panel of aᵀ
+constexpr int64_t kBlock = 2 * kTileRows;  // rows of W (columns of c) and of a (rows of c) a block
 
 // On entry r[i] is row i of a 16 × 16 block, on return r[i] is its column i.
 inline void transpose16(__m512 r[16]) {
@@ -96,14 +95,7 @@ void block(const uint16_t* rows, int64_t steps, const uint16_t* panel) {
   const auto* b = reinterpret_cast<const uint8_t*>(panel);
   for (int64_t st = 0; st < steps; ++st, b += kTilePairs * kPanelBytes) {
     const uint16_t* w = rows + st * kBlock * 2 * kTilePairs;
-    _tile_loadd(4, w, 64);
-    _tile_loadd(5, w + kTileRows * 2 * kTilePairs, 64);
-    _tile_loadd(6, b, kPanelBytes);
-    _tile_loadd(7, b + 64, kPanelBytes);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    bf16_step(w, w + kTileRows * 2 * kTilePairs, 64, b);
   }
 }
 
