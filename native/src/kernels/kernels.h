@@ -1,4 +1,4 @@
-// The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx_vnni/, avx512/) and
+// The kernel table: every hot op, implemented once per ISA (generic/, avx2/, avx_vnni/, avx512/, amx/) and
 // chosen at run time by dispatch.cpp. WENXIN_ISA=generic|avx2|avxvnni|avx512|amx (x86-64) or
 // neon|dotprod|i8mm (AArch64, arm/) forces a path (tests run them all); naming a path this build or CPU cannot run is
 // an error (isa_override_error), never a silent fallback. Tables are filled with designated initializers (C++20

@@ -26,7 +26,7 @@ void transpose(const float* in, int64_t rows, int64_t cols, float* out, ThreadPo
 // While alive, the products through frozen weights on this thread (linear_forward_train through float
 // weights, linear_input_grad through any) run in bf16 when `on`: the activations or gradients rounded to
 // bf16 (to nearest even), the weights held (bf16) or rounded to bf16, float32 sums (gemm_panels_bf16:
-// vdpbf16ps on AVX-512 BF16, as PyTorch's bfloat16 models multiply). Off, they are float32-exact.
+// vdpbf16ps on AVX-512 BF16, TDPBF16PS on AMX, as PyTorch's bfloat16 models multiply). Off, they are float32-exact.
 class Bf16ComputeScope {
  public:
   explicit Bf16ComputeScope(bool on);
