@@ -46,10 +46,9 @@ class BlockOfC {
       return;
     }
     for (int64_t r = 0; r < kBlockRows; ++r)
-      for (int half = 0; half < 2; ++half) {
-        const __mmask16 m = r < rows_ ? mask(half) : 0;
-        _mm512_store_ps(slot(r, half), _mm512_maskz_loadu_ps(m, c_ + r * ldc_ + 16 * half));
-      }
+      for (int half = 0; half < 2; ++half)
+        _mm512_store_ps(slot(r, half),
+                        r < rows_ ? _mm512_maskz_loadu_ps(mask(half), c_ + r * ldc_ + 16 * half) : _mm512_setzero_ps());
     tile_memory(buf_);
     _tile_loadd(0, buf_[0], 64);
     _tile_loadd(1, buf_[1], 64);

@@ -79,7 +79,7 @@ void gather_rows(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, int64
       const int64_t pairs = kp - st * kTilePairs < kTilePairs ? kp - st * kTilePairs : kTilePairs;
       const int64_t copied = r < rows ? pairs : 0;
       uint16_t* dst = out + (st * kBlock + r) * 2 * kTilePairs;
-      std::memcpy(dst, w + r * ldw + st * 2 * kTilePairs, copied * 4);
+      if (copied > 0) std::memcpy(dst, w + r * ldw + st * 2 * kTilePairs, copied * 4);
       std::memset(dst + 2 * copied, 0, (kTilePairs - copied) * 4);
     }
   tile_memory(out);
