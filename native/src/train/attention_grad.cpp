@@ -92,20 +92,11 @@ void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16
   }
 }
 
-inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
-  return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
-}
-
-// Panels of B = Mᵀ (B[p][j] = M[j][p]) for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2 pairs,
-// the pair of row j's elements 2q, 2q + 1 at [q][j]; columns past n zero.
-void pack_transposed(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint32_t>* out) {
-  const int64_t kp = ld / 2, panels = (n + kPanel - 1) / kPanel;
-  out->assign(panels * kPanel * kp, 0u);
-  for (int64_t j = 0; j < n; ++j) {
-    uint32_t* dst = out->data() + (j / kPanel) * kPanel * kp + j % kPanel;
-    const uint16_t* src = m + j * ld;
-    for (int64_t q = 0; q < kp; ++q) dst[q * kPanel] = pair_of(src[2 * q], src[2 * q + 1]);
-  }
+// Panels of B = Mᵀ for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2 pairs (pack_transposed),
+// columns past n zero.
+void transposed_panels(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint32_t>* out) {
+  out->assign((n + kPanel - 1) / kPanel * kPanel * (ld / 2), 0u);
+  pack_transposed(m, ld, 0, n, ld / 2, out->data());
 }
 
 // Panels of B = M (B[p][j] = M[p][j]) for M bf16 [rows][ld], its first `cols` columns: ceil(cols / 32)
@@ -197,9 +188,9 @@ void pack_kv(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const 
           h.ld = even(d);
           h.gather(k, kvd, g * d, s.start, &kb);
           h.gather(v, kvd, g * d, s.start, &vb);
-          pack_transposed(kb.data(), L, h.ld, &out.k_cols);
+          transposed_panels(kb.data(), L, h.ld, &out.k_cols);
           if (backward) {
-            pack_transposed(vb.data(), L, h.ld, &out.v_cols);
+            transposed_panels(vb.data(), L, h.ld, &out.v_cols);
             pack_row_pairs(kb.data(), L, h.ld, d, &out.k_pairs);
           } else {
             pack_row_pairs(vb.data(), L, h.ld, d, &out.v_pairs);

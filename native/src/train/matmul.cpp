@@ -142,11 +142,6 @@ void for_each_block(int64_t count, ThreadPool& pool, const Fn& fn) {
       1, static_cast<int>(std::min<int64_t>(count, 0xFFFF)));
 }
 
-// The pair (lo, hi) of bf16 as gemm_panels_bf16 reads it: lo in the low half.
-inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
-  return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
-}
-
 // pack_panels_bf16's untransposed panels (the input gradient's) straight from q4 tiles of
 // kernels/interleaved_tiles.h (the table's `interleaved_q4_tiles`): per group of `pack_rows` rows and
 // 32-column block, the rows' fp16 scales, then four runs of 4 bytes per row, byte e of run j holding
@@ -423,6 +418,28 @@ void weight_product(const model::Linear& w, bool transposed, const float* a, int
   });
 }
 
+// a[m][k] rounded to bf16 in parallel, rows k + k % 2 apart (the pad zero), in this thread's buffer (the
+// pool's workers read it through the pointer until the next call on this thread).
+const uint16_t* rounded_rows(const float* a, int64_t m, int64_t k, ThreadPool& pool) {
+  TRAIN_PHASE("gemm.round");
+  const auto& K = kernels::active_kernels();
+  const int64_t kpad = k + k % 2;
+  thread_local std::vector<uint16_t> rounded;
+  rounded.resize(static_cast<size_t>(m * kpad));
+  uint16_t* ab = rounded.data();
+  pool.parallel_for(
+      m,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) {
+          uint16_t* dst = ab + r * kpad;
+          K.round_bf16(a + r * k, dst, k);
+          if (kpad > k) dst[k] = 0;
+        }
+      },
+      1, kLoopChunks);
+  return ab;
+}
+
 // weight_product in bf16 (Bf16ComputeScope): `a` rounded to bf16 once, then blocks as bf16_plan says,
 // their panels packed here or, for a weight in `kept`, packed before.
 void weight_product_bf16(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
@@ -430,22 +447,7 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
   const auto& K = kernels::active_kernels();
   const PanelPlan p = kept ? kept->plan : bf16_plan(w, transposed, pool);
   const int64_t k = p.k, n = p.n, kpad = k + k % 2;
-  thread_local std::vector<uint16_t> rounded;  // the caller's thread: workers see it through `ab`
-  rounded.resize(static_cast<size_t>(m * kpad));
-  uint16_t* ab = rounded.data();
-  {
-    TRAIN_PHASE("gemm.round");
-    pool.parallel_for(
-        m,
-        [&](int64_t r0, int64_t r1, int) {
-          for (int64_t r = r0; r < r1; ++r) {
-            uint16_t* dst = ab + r * kpad;
-            K.round_bf16(a + r * k, dst, k);
-            if (kpad > k) dst[k] = 0;
-          }
-        },
-        1, kLoopChunks);
-  }
+  const uint16_t* ab = rounded_rows(a, m, k, pool);
   TRAIN_PHASE("gemm.blocks");
   const int64_t step_rows = item_rows(p, m, kept != nullptr, pool);
   const int64_t items_per_block = (m + step_rows - 1) / step_rows;
@@ -479,25 +481,14 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
 void rows_product_bf16(const model::Linear& w, const float* a, int64_t m, float* c, bool accumulate, ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t k = w.in, n = w.out, kp = k / 2, kq = (kp + 15) / 16 * 16, groups = (m + kPanel - 1) / kPanel;
+  const uint16_t* ab = rounded_rows(a, m, k, pool);
   thread_local std::vector<uint32_t> panels;  // the caller's thread: workers see it through `at`
   panels.assign(static_cast<size_t>(groups * kq * kPanel), 0u);
   uint32_t* at = panels.data();
-  {
-    TRAIN_PHASE("gemm.round");
-    pool.parallel_for(
-        groups,
-        [&](int64_t g0, int64_t g1, int) {
-          thread_local std::vector<uint16_t> row;
-          row.resize(static_cast<size_t>(k));
-          for (int64_t g = g0; g < g1; ++g)
-            for (int64_t r = 0; r < kPanel && g * kPanel + r < m; ++r) {
-              K.round_bf16(a + (g * kPanel + r) * k, row.data(), k);
-              uint32_t* dst = at + g * kq * kPanel + r;
-              for (int64_t q = 0; q < kp; ++q) dst[q * kPanel] = pair_of(row[2 * q], row[2 * q + 1]);
-            }
-        },
-        1, kLoopChunks);
-  }
+  pool.parallel_for(
+      groups,
+      [&](int64_t g0, int64_t g1, int) { pack_transposed(ab, k, g0 * kPanel, std::min(m, g1 * kPanel), kq, at); }, 1,
+      kLoopChunks);
   TRAIN_PHASE("gemm.blocks");
   const int64_t width = block_width(n, pool);
   const auto* rows = static_cast<const uint16_t*>(w.weight.data);
@@ -524,6 +515,14 @@ void product(const model::Linear& w, bool transposed, const float* a, int64_t m,
 }
 
 }  // namespace
+
+void pack_transposed(const uint16_t* m, int64_t ld, int64_t j0, int64_t j1, int64_t depth, uint32_t* out) {
+  for (int64_t j = j0; j < j1; ++j) {
+    uint32_t* dst = out + (j / kPanel) * kPanel * depth + j % kPanel;
+    const uint16_t* src = m + j * ld;
+    for (int64_t q = 0; q < ld / 2; ++q) dst[q * kPanel] = pair_of(src[2 * q], src[2 * q + 1]);
+  }
+}
 
 bool reads_weight_rows(const model::Linear& w, bool transposed, bool bf16) {
   return bf16 && transposed && kernels::active_kernels().gemm_rows_bf16 != nullptr &&

@@ -77,12 +77,7 @@ class BlockOfC {
   }
 
  private:
-  __mmask16 mask(int half) const {
-    const int64_t valid = cols_ - 16 * half;
-    return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
-           : valid <= 0 ? static_cast<__mmask16>(0)
-                        : static_cast<__mmask16>((1u << valid) - 1);
-  }
+  __mmask16 mask(int half) const { return lanes(cols_ - 16 * half); }
   float* slot(int64_t r, int half) { return buf_[(r / kTileRows) * 2 + half] + (r % kTileRows) * 16; }
 
   float* c_;

@@ -56,7 +56,7 @@ void store_transposed(float* c, int64_t ldc, int64_t rows, int64_t cols, bool ac
   for (int vt = 0; vt < 2; ++vt) {
     const int64_t valid = cols - 16 * vt;
     if (valid <= 0) break;
-    const __mmask16 m = valid >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << valid) - 1);
+    const __mmask16 m = lanes(valid);
     for (int tt = 0; tt < 2 && 16 * tt < rows; ++tt) {
       __m512 r[16];
       for (int i = 0; i < 16; ++i) r[i] = _mm512_load_ps(out[2 * vt + tt] + 16 * i);
