@@ -204,10 +204,9 @@ void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
   for (int64_t M : {1, 5, 16, 31, 33, 70})
     for (int64_t N : {1, 9, 32, 45, 70})
       for (int64_t KP : {1, 7, 16, 64, 129}) {
-        const int64_t k = 2 * KP, ldw = k + 6, kq = (KP + 15) / 16 * 16, ldc = N + 3;
-        const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel, a_panels = (M + kGemmPanel - 1) / kGemmPanel;
-        std::vector<uint16_t> a(M * k), w(N * ldw), b(panels * KP * 2 * kGemmPanel, 0),
-            at(a_panels * kq * 2 * kGemmPanel, 0);
+        const int64_t k = 2 * KP, lda = k + 2, ldw = k + 6, ldc = N + 3;
+        const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
+        std::vector<uint16_t> a(M * lda), w(N * ldw), b(panels * KP * 2 * kGemmPanel, 0);
         const auto af = random_floats(a.size()), wf = random_floats(w.size(), 0.1f);
         for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
         for (size_t i = 0; i < w.size(); ++i) w[i] = bf16(wf[i]);
@@ -215,10 +214,6 @@ void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
           for (int64_t p = 0; p < k; ++p)
             b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] =
                 w[j * ldw + p];
-        for (int64_t i = 0; i < M; ++i)  // aᵀ's panels, kq pairs deep
-          for (int64_t p = 0; p < k; ++p)
-            at[(i / kGemmPanel) * kq * 2 * kGemmPanel + ((p / 2) * kGemmPanel + i % kGemmPanel) * 2 + p % 2] =
-                a[i * k + p];
         for (const bool accumulate : {true, false}) {
           const auto c0 = random_floats(M * ldc);
           std::vector<float> x = c0, y = c0;
@@ -228,8 +223,8 @@ void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
                 x[i * ldc + j] = 0.0f;
                 y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
               }
-          ref.gemm_panels_bf16(a.data(), k, M, KP, b.data(), N, x.data(), ldc, true);
-          isa.gemm_rows_bf16(at.data(), M, KP, w.data(), ldw, N, y.data(), ldc, accumulate);
+          ref.gemm_panels_bf16(a.data(), lda, M, KP, b.data(), N, x.data(), ldc, true);
+          isa.gemm_rows_bf16(a.data(), lda, M, KP, w.data(), ldw, N, y.data(), ldc, accumulate);
           const std::string what = accumulate ? "gemm_rows_bf16" : "gemm_rows_bf16 (c =)";
           check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa.name, M, N, k));
           bool untouched = true;
@@ -333,6 +328,55 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
       }
     }
   }
+}
+
+// gemm_rows_quantized_bf16 (the paths that have it): the product through a q8/q4 weight's tiles, in two
+// row ranges split at a tile group, against gemm_panels_bf16 of the reference through the dequantized
+// weight's panels, each value rounded to bf16; both accumulate modes.
+void test_gemm_rows_quantized_bf16(const KernelTable& ref, const KernelTable& isa) {
+  if (isa.gemm_rows_quantized_bf16 == nullptr) return;
+  for (const bool q4 : {false, true})
+    for (int64_t M : {1, 5, 33, 70})
+      for (int64_t N : {1, 9, 16, 45, 70})
+        for (int64_t K : {32, 96, 1056}) {
+          const int64_t KP = K / 2, ldc = N + 3;
+          const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
+          const QWeights w = random_quantized(N, K, q4);
+          std::vector<uint8_t> packed(packed_bytes(isa, q4, N, K));
+          isa.repack(w.m, q4, packed.data());
+          QuantizedMatrix pm = w.m;
+          pm.packed = packed.data();
+          std::vector<float> wf(N * K);
+          ref.dequantize(w.m, q4, 0, N, 0, K, wf.data());
+          std::vector<uint16_t> a(M * K), b(panels * KP * 2 * kGemmPanel, 0);
+          const auto af = random_floats(a.size());
+          for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
+          for (int64_t j = 0; j < N; ++j)
+            for (int64_t p = 0; p < K; ++p)
+              b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] =
+                  f32_to_bf16(wf[j * K + p]);
+          for (const bool accumulate : {true, false}) {
+            const auto c0 = random_floats(M * ldc);
+            std::vector<float> x = c0, y = c0;
+            if (!accumulate)
+              for (int64_t i = 0; i < M; ++i)
+                for (int64_t j = 0; j < N; ++j) {
+                  x[i * ldc + j] = 0.0f;
+                  y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
+                }
+            ref.gemm_panels_bf16(a.data(), K, M, KP, b.data(), N, x.data(), ldc, true);
+            const int64_t split = N > isa.pack_rows ? isa.pack_rows : N;
+            isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, 0, split, y.data(), ldc, accumulate);
+            isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, split, N, y.data() + split, ldc, accumulate);
+            std::string what = q4 ? "gemm_rows_quantized_bf16 q4" : "gemm_rows_quantized_bf16 q8";
+            if (!accumulate) what += " (c =)";
+            check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa.name, M, N, K));
+            bool untouched = true;
+            for (int64_t i = 0; i < M; ++i)
+              for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+            check(untouched, shape((what + " leaves c's padding").c_str(), isa.name, M, N, K));
+          }
+        }
 }
 
 // fp8 e4m3 weights (as the quantizer writes them: no NaN codes) against float activations.
@@ -598,6 +642,16 @@ void test_round_bf16(const KernelTable& isa) {
     for (int64_t i = 0; i < n; ++i) same = same && y[i] == f32_to_bf16(src[i]);
     check(same, shape("round_bf16", isa.name, 1, 1, n));
   }
+  if (isa.split_bf16 == nullptr) return;
+  // split_bf16 on finite values (pieces of 256 crossed): hi as round_bf16, lo the rounded remainder.
+  for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{300}, int64_t{1000}}) {
+    std::vector<uint16_t> hi(n + 1, 0xABCD), lo(n + 1, 0xABCD);
+    isa.split_bf16(x.data(), hi.data(), lo.data(), n);
+    bool same = hi[n] == 0xABCD && lo[n] == 0xABCD;
+    for (int64_t i = 0; i < n; ++i)
+      same = same && hi[i] == f32_to_bf16(x[i]) && lo[i] == f32_to_bf16(x[i] - bf16_to_f32(hi[i]));
+    check(same, shape("split_bf16", isa.name, 1, 1, n));
+  }
 }
 
 void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
@@ -648,6 +702,7 @@ int main() {
     test_gemm_panels(ref, k);
     test_gemm_panels_bf16(ref, k.gemm_panels_bf16, k.name);
     test_gemm_rows_bf16(ref, k);
+    test_gemm_rows_quantized_bf16(ref, k);
     test_quantized(ref, k);
     test_gemm_fp8(ref, k);
     test_attention(ref, k);

@@ -75,13 +75,21 @@ struct KernelTable {
                            float* c, int64_t ldc, bool accumulate);
 
   // Training's bf16 products through a bf16 weight as it is stored, without W's panels: c[i * ldc + j] =
-  // Σ_p a[i][p] · W[j][p] (added to c when `accumulate`; else c's old values are never read) for i < m,
-  // j < n, p < 2 · kp, with W's rows `ldw` apart (2 · kp values each) and `a` given as gemm_panels_bf16
-  // panels of aᵀ: ceil(m / 32) panels, each [kq][32][2] with kq = kp rounded up to a multiple of 16,
-  // the pair (a[32g + r][2q], a[32g + r][2q + 1]) at [g][q][r] (rows past m, pairs past kp zero).
-  // nullptr on the paths that multiply through W's panels (train/matmul.cpp packs or keeps them).
-  void (*gemm_rows_bf16)(const uint16_t* a_panels, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
-                         float* c, int64_t ldc, bool accumulate) = nullptr;
+  // Σ_p a[i * lda + p] · W[j][p] (added to c when `accumulate`; else c's old values are never read) for
+  // i < m, j < n, p < 2 · kp, with a in bf16 (lda even) and W's rows `ldw` apart. nullptr on the paths that
+  // multiply through W's panels (train/matmul.cpp packs or keeps them).
+  void (*gemm_rows_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw,
+                         int64_t n, float* c, int64_t ldc, bool accumulate) = nullptr;
+  // The same through a q8/q4 weight in this table's tiles (`w.packed`, w.k a multiple of 32, kp = w.k / 2),
+  // each weight rounded to bf16 from its exact float value: c[i * ldc + j − n0] for W's rows j in [n0, n1),
+  // n0 a multiple of pack_rows. Prefill multiplies through it (model/layers/linear.cpp) where the table has
+  // it; nullptr where gemm_rows_bf16 is.
+  void (*gemm_rows_quantized_bf16)(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, bool q4,
+                                   int64_t n0, int64_t n1, float* c, int64_t ldc, bool accumulate) = nullptr;
+
+  // hi[i] = x[i] rounded to bf16 (round_bf16's), lo[i] = x[i] − hi[i] (exact in float32) rounded to bf16:
+  // the two parts of x that prefill's products through a bf16 weight take in turn. Where gemm_rows_bf16 is.
+  void (*split_bf16)(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) = nullptr;
 
   // y[i] = x[i] rounded to bf16 (to nearest even; a NaN stays a quiet NaN): f32_to_bf16 of core/dtype.h,
   // bit for bit. Training rounds its activations and gradients to bf16 through it.

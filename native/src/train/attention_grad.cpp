@@ -92,11 +92,16 @@ void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16
   }
 }
 
-// Panels of B = Mᵀ for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2 pairs (pack_transposed),
-// columns past n zero.
+// Panels of B = Mᵀ (B[p][j] = M[j][p]) for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2
+// pairs, the pair of row j's elements 2q, 2q + 1 at [j / 32][q][j % 32], columns past n zero.
 void transposed_panels(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint32_t>* out) {
-  out->assign((n + kPanel - 1) / kPanel * kPanel * (ld / 2), 0u);
-  pack_transposed(m, ld, 0, n, ld / 2, out->data());
+  const int64_t depth = ld / 2;
+  out->assign((n + kPanel - 1) / kPanel * kPanel * depth, 0u);
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t* dst = out->data() + (j / kPanel) * kPanel * depth + j % kPanel;
+    const uint16_t* src = m + j * ld;
+    for (int64_t q = 0; q < depth; ++q) dst[q * kPanel] = pair_of(src[2 * q], src[2 * q + 1]);
+  }
 }
 
 // Panels of B = M (B[p][j] = M[p][j]) for M bf16 [rows][ld], its first `cols` columns: ceil(cols / 32)

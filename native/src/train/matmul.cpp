@@ -476,26 +476,19 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
 }
 
 // weight_product_bf16's c = a · Wᵀ through a bf16 weight's rows as they are stored (the table's
-// gemm_rows_bf16): `a` rounded to bf16 and packed as panels of aᵀ once, then threads take blocks of c's
-// columns, each reading its rows of W in place.
+// gemm_rows_bf16): `a` rounded to bf16 once, then threads take blocks of c's columns, each reading its
+// rows of W in place.
 void rows_product_bf16(const model::Linear& w, const float* a, int64_t m, float* c, bool accumulate, ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
-  const int64_t k = w.in, n = w.out, kp = k / 2, kq = (kp + 15) / 16 * 16, groups = (m + kPanel - 1) / kPanel;
+  const int64_t k = w.in, n = w.out;
   const uint16_t* ab = rounded_rows(a, m, k, pool);
-  thread_local std::vector<uint32_t> panels;  // the caller's thread: workers see it through `at`
-  panels.assign(static_cast<size_t>(groups * kq * kPanel), 0u);
-  uint32_t* at = panels.data();
-  pool.parallel_for(
-      groups,
-      [&](int64_t g0, int64_t g1, int) { pack_transposed(ab, k, g0 * kPanel, std::min(m, g1 * kPanel), kq, at); }, 1,
-      kLoopChunks);
   TRAIN_PHASE("gemm.blocks");
   const int64_t width = block_width(n, pool);
   const auto* rows = static_cast<const uint16_t*>(w.weight.data);
   for_each_block((n + width - 1) / width, pool, [&](int64_t b) {
     TRAIN_CPU_PHASE("cpu.tiles_rows");
     const int64_t n0 = b * width, n1 = std::min(n, n0 + width);
-    K.gemm_rows_bf16(reinterpret_cast<const uint16_t*>(at), m, kp, rows + n0 * k, k, n1 - n0, c + n0, n, accumulate);
+    K.gemm_rows_bf16(ab, k, m, k / 2, rows + n0 * k, k, n1 - n0, c + n0, n, accumulate);
   });
 }
 
@@ -515,14 +508,6 @@ void product(const model::Linear& w, bool transposed, const float* a, int64_t m,
 }
 
 }  // namespace
-
-void pack_transposed(const uint16_t* m, int64_t ld, int64_t j0, int64_t j1, int64_t depth, uint32_t* out) {
-  for (int64_t j = j0; j < j1; ++j) {
-    uint32_t* dst = out + (j / kPanel) * kPanel * depth + j % kPanel;
-    const uint16_t* src = m + j * ld;
-    for (int64_t q = 0; q < ld / 2; ++q) dst[q * kPanel] = pair_of(src[2 * q], src[2 * q + 1]);
-  }
-}
 
 bool reads_weight_rows(const model::Linear& w, bool transposed, bool bf16) {
   return bf16 && transposed && kernels::active_kernels().gemm_rows_bf16 != nullptr &&

@@ -76,11 +76,6 @@ inline uint32_t pair_of(uint16_t lo, uint16_t hi) {
   return static_cast<uint32_t>(lo) | static_cast<uint32_t>(hi) << 16;
 }
 
-// Columns [j0, j1) of gemm_panels_bf16's panels of B = Mᵀ (B[p][j] = M[j][p]) for M bf16 [n][ld] (ld
-// even), each panel `depth` pairs deep (at least ld / 2): the pair of row j's elements 2q, 2q + 1 at
-// [j / 32][q][j % 32]. Pairs past ld / 2 and columns no row fills are left as they are (zero them first).
-void pack_transposed(const uint16_t* m, int64_t ld, int64_t j0, int64_t j1, int64_t depth, uint32_t* out);
-
 // Whether products through `w` in this direction and precision read its rows as they are stored (the
 // kernel table's gemm_rows_bf16: c = a · Wᵀ through a bf16 weight in bf16 compute), so that no panels of
 // it are packed or worth keeping.

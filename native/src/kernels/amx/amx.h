@@ -1,6 +1,7 @@
 // AMX (Intel Sapphire Rapids and later: AMX-TILE, AMX-INT8, AMX-BF16) on top of AVX-512: the AVX-512
-// table with training's bf16 products on tile multiplies: through packed panels (gemm_panels_bf16) and
-// through a bf16 weight's rows as they are (gemm_rows_bf16).
+// table with bf16 products on tile multiplies: training's through packed panels (gemm_panels_bf16) and
+// through a bf16 weight's rows as they are (gemm_rows_bf16), and prefill's through q8/q4 tiles decoded to
+// bf16 (gemm_rows_quantized_bf16).
 #pragma once
 #include "kernels/kernels.h"
 namespace wenxin::kernels::amx {
@@ -10,6 +11,11 @@ const KernelTable& table();
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
 // weight_rows_amx.cpp: gemm_rows_bf16's contract (kernels.h).
-void gemm_rows_bf16(const uint16_t* a_panels, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
+void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
                     float* c, int64_t ldc, bool accumulate);
+// weight_rows_amx.cpp: gemm_rows_quantized_bf16's contract (kernels.h).
+void gemm_rows_quantized_bf16(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, bool q4, int64_t n0,
+                              int64_t n1, float* c, int64_t ldc, bool accumulate);
+// weight_rows_amx.cpp: split_bf16's contract (kernels.h).
+void split_bf16(const float* x, uint16_t* hi, uint16_t* lo, int64_t n);
 }  // namespace wenxin::kernels::amx

@@ -12,6 +12,8 @@ const KernelTable& table() {
     amx.name = "amx";
     amx.gemm_panels_bf16 = gemm_panels_bf16;
     amx.gemm_rows_bf16 = gemm_rows_bf16;
+    amx.gemm_rows_quantized_bf16 = gemm_rows_quantized_bf16;
+    amx.split_bf16 = split_bf16;
     return amx;
   }();
   return t;

@@ -9,13 +9,12 @@
 #include <vector>
 
 #include "kernels/amx/amx.h"
+#include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
 
 namespace wenxin::kernels::amx {
 
 namespace {
-
-constexpr int64_t kBlockRows = 2 * kTileRows;  // rows of c a block: two A tiles
 
 // The four accumulators of a 32 × 32 block of c: read from and written to c itself when the block lies
 // inside it, else through `buf` (rows and columns past c's zero on the way in, dropped on the way out).
@@ -105,7 +104,8 @@ void block(const uint16_t* a, int64_t lda, int64_t kp, const uint16_t* panel) {
   bf16_step(at[0], at[kTileRows], 64, bt[0]);
 }
 
-// c's 32-row block at `c` (`rows` of them real) (=/+=) a's block times every panel.
+}  // namespace
+
 void row_block(const uint16_t* a, int64_t lda, int64_t rows, int64_t kp, const uint16_t* b, int64_t n, float* c,
                int64_t ldc, bool accumulate) {
   const int64_t panel_elems = kp * 2 * kGemmPanel;
@@ -117,21 +117,27 @@ void row_block(const uint16_t* a, int64_t lda, int64_t rows, int64_t kp, const u
   }
 }
 
-}  // namespace
-
-void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
-                      int64_t ldc, bool accumulate) {
-  const TileScope tiles;
+RowsOfA::RowsOfA(const uint16_t* a, int64_t lda, int64_t m, int64_t kp) : a_(a), lda_(lda), m_(m), kp_(kp) {
   const int64_t full = m / kBlockRows * kBlockRows;
-  for (int64_t i0 = 0; i0 < full; i0 += kBlockRows)
-    row_block(a + i0 * lda, lda, kBlockRows, kp, b, n, c + i0 * ldc, ldc, accumulate);
   if (full == m) return;
-  // The last rows from a zero-padded copy: the A tiles always read 32 rows.
   thread_local std::vector<uint16_t> rest;
   rest.assign(kBlockRows * 2 * kp, 0);
   for (int64_t r = full; r < m; ++r) std::memcpy(rest.data() + (r - full) * 2 * kp, a + r * lda, kp * 4);
   tile_memory(rest.data());
-  row_block(rest.data(), 2 * kp, m - full, kp, b, n, c + full * ldc, ldc, accumulate);
+  rest_ = rest.data();
+}
+
+void RowsOfA::multiply(const uint16_t* b, int64_t n, float* c, int64_t ldc, bool accumulate) const {
+  const int64_t full = m_ / kBlockRows * kBlockRows;
+  for (int64_t i0 = 0; i0 < full; i0 += kBlockRows)
+    row_block(a_ + i0 * lda_, lda_, kBlockRows, kp_, b, n, c + i0 * ldc, ldc, accumulate);
+  if (rest_ != nullptr) row_block(rest_, 2 * kp_, m_ - full, kp_, b, n, c + full * ldc, ldc, accumulate);
+}
+
+void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
+                      int64_t ldc, bool accumulate) {
+  const TileScope tiles;
+  RowsOfA(a, lda, m, kp).multiply(b, n, c, ldc, accumulate);
 }
 
 }  // namespace wenxin::kernels::amx

@@ -1,24 +1,27 @@
-// Training's bf16 products through a bf16 weight as it is stored (gemm_rows_bf16): c = a · Wᵀ with W's
-// rows as the A operand of TDPBF16PS (a tile is 16 rows × 32 bf16 of W: each row's depth is contiguous,
-// so W needs no transposing, only 32 rows copied together at a time), and `a` as the B operand, packed
-// by the caller as panels of aᵀ (kernels.h). The tiles hold cᵀ, a 32 × 32 block over the whole depth,
-// and each 16 × 16 tile is transposed on its way into c. So the forward needs no panels of W, packed per
-// step or kept in memory.
+// Products through a weight's rows as they are stored, on TDPBF16PS: c = a · Wᵀ with `a`'s bf16 rows as
+// the A operand and W's rows laid out as gemm_panels panels for the B operand (32 rows a panel; each pair
+// row holds the pairs of consecutive values of the 32 rows), then multiplied as gemm_panels_bf16 does
+// (panel_product.h). A bf16 weight's rows are transposed into the panels 16 × 16 pairs at a time
+// (gemm_rows_bf16: training's forward keeps no panels of W, and prefill's through bf16 weights); q8/q4
+// tiles are decoded straight into them, each run of a tile being two pair rows, each value rounded to bf16
+// (gemm_rows_quantized_bf16: prefill on tiles, where the int8 products' per-block scaling would bound
+// AMX-INT8). split_bf16: the two bf16 parts of float activations that prefill through bf16 weights takes.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "kernels/amx/amx.h"
+#include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
+#include "kernels/avx512/avx512.h"
 
 namespace wenxin::kernels::amx {
 
 namespace {
 
-constexpr int64_t kBlock = 2 * kTileRows;  // rows of W (columns of c) and of a (rows of c) a block
-
-// On entry r[i] is row i of a 16 × 16 block, on return r[i] is its column i.
+// On entry r[i] is row i of a 16 × 16 block of 32-bit values, on return r[i] is its column i.
 inline void transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 8; ++i) {
@@ -45,74 +48,141 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
-// c[t][v] (=/+=) the accumulators' cᵀ[v][t] for t < rows, v < cols: tile 2 · (v / 16) + t / 16.
-void store_transposed(float* c, int64_t ldc, int64_t rows, int64_t cols, bool accumulate) {
-  alignas(64) float out[4][kTileRows * 16];
-  _tile_stored(0, out[0], 64);
-  _tile_stored(1, out[1], 64);
-  _tile_stored(2, out[2], 64);
-  _tile_stored(3, out[3], 64);
-  tile_memory(out);
-  for (int vt = 0; vt < 2; ++vt) {
-    const int64_t valid = cols - 16 * vt;
-    if (valid <= 0) break;
-    const __mmask16 m = lanes(valid);
-    for (int tt = 0; tt < 2 && 16 * tt < rows; ++tt) {
+// One panel (kp pair rows of 32 pairs) from 32 rows of W: pairs(st, r) gives row r's pairs 16·st ..
+// 16·st + 15 (zero past the row's kp pairs and for rows past W's).
+template <class Pairs>
+void lay_panel(int64_t kp, const Pairs& pairs, uint32_t* panel) {
+  for (int64_t st = 0; st * kTilePairs < kp; ++st) {
+    const int64_t q_end = kp - st * kTilePairs < kTilePairs ? kp - st * kTilePairs : kTilePairs;
+    for (int half = 0; half < 2; ++half) {
       __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_load_ps(out[2 * vt + tt] + 16 * i);
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_castsi512_ps(pairs(st, 16 * half + i));
       transpose16(r);
-      for (int64_t j = 0; j < 16 && 16 * tt + j < rows; ++j) {
-        float* dst = c + (16 * tt + j) * ldc + 16 * vt;
-        const __m512 v = accumulate ? _mm512_add_ps(r[j], _mm512_maskz_loadu_ps(m, dst)) : r[j];
-        _mm512_mask_storeu_ps(dst, m, v);
-      }
+      for (int64_t q = 0; q < q_end; ++q)
+        _mm512_storeu_ps(panel + (st * kTilePairs + q) * kGemmPanel + 16 * half, r[q]);
     }
   }
 }
 
-// 32 rows of W from `w` (`rows` of them real) in tile order: per step of 16 pairs, the 32 rows' 64 bytes
-// one after another (the two A tiles of the step), rows past `rows` and pairs past kp zero. Contiguous
-// tile loads, where W's own rows would be 16 streams `ldw` apart; copied once for all of a's rows.
-void gather_rows(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, int64_t steps, uint16_t* out) {
-  for (int64_t r = 0; r < kBlock; ++r)  // each row of W read from start to end
-    for (int64_t st = 0; st < steps; ++st) {
-      const int64_t pairs = kp - st * kTilePairs < kTilePairs ? kp - st * kTilePairs : kTilePairs;
-      const int64_t copied = r < rows ? pairs : 0;
-      uint16_t* dst = out + (st * kBlock + r) * 2 * kTilePairs;
-      if (copied > 0) std::memcpy(dst, w + r * ldw + st * 2 * kTilePairs, copied * 4);
-      std::memset(dst + 2 * copied, 0, (kTilePairs - copied) * 4);
-    }
-  tile_memory(out);
+// c's columns [0, n) (=/+=) a · Wᵀ, a block of W's rows at a time: lay(v0, v1, panels) lays rows [v0, v1)
+// out as panels (v0 a multiple of 32; the last panel's columns past v1 may hold anything: they are not
+// stored), which are then multiplied by a's rows 32 at a time as gemm_panels_bf16 (the panels are read
+// contiguously; each block of a is read 16 rows `lda` apart, and stays in the cache across the block's
+// panels). Blocks of ~kBlockBytes of panels stay in L2 while all of a streams past them.
+template <class Lay>
+void rows_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, int64_t n, float* c, int64_t ldc,
+                  bool accumulate, const Lay& lay) {
+  constexpr int64_t kBlockBytes = 768 << 10;
+  const TileScope tiles;
+  const RowsOfA rows(a, lda, m, kp);
+  const int64_t width = std::max<int64_t>(1, kBlockBytes / (kp * 4 * kGemmPanel)) * kGemmPanel;
+  thread_local std::vector<uint32_t> panels;
+  panels.resize(static_cast<size_t>(std::min(n + kGemmPanel - 1, width) / kGemmPanel * kp * kGemmPanel));
+  for (int64_t v0 = 0; v0 < n; v0 += width) {
+    const int64_t v1 = std::min(n, v0 + width);
+    lay(v0, v1, panels.data());
+    tile_memory(panels.data());
+    rows.multiply(reinterpret_cast<const uint16_t*>(panels.data()), v1 - v0, c + v0, ldc, accumulate);
+  }
 }
 
-// The accumulators = W's 32 gathered rows times one panel of aᵀ (as deep, zero past kp): W's rows in
-// tiles 4..5, the panel's halves in 6..7, cᵀ in 0..3 as [W tile][a tile].
-void block(const uint16_t* rows, int64_t steps, const uint16_t* panel) {
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  const auto* b = reinterpret_cast<const uint8_t*>(panel);
-  for (int64_t st = 0; st < steps; ++st, b += kTilePairs * kPanelBytes) {
-    const uint16_t* w = rows + st * kBlock * 2 * kTilePairs;
-    bf16_step(w, w + kTileRows * 2 * kTilePairs, 64, b);
+// The panel rows of one 16-row group's tile of one 32-value block in this table's q8/q4 tiles (AVX-512's,
+// quant_formats.h), each value rounded to bf16 from (q − 8) · scale (q4) or (q − 128) · scale (q8, stored
+// q + 128), both exact in float32. The tile's runs hold 4 consecutive values of each of its 16 rows (q4: a
+// run's low nibbles and its high nibbles), which are two pair rows of the panel: no transposing.
+template <bool Q4>
+void decode_tile(const uint8_t* tile, uint32_t* out) {
+  const __m512 row_scales = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile)));
+  // Lanes [4r' + e] of quarter i hold row 4i + r''s value e: its scale, and the scale times the offset.
+  __m512 scale[4], offset[4];
+  for (int i = 0; i < 4; ++i) {
+    scale[i] = _mm512_permutexvar_ps(
+        _mm512_setr_epi32(4 * i, 4 * i, 4 * i, 4 * i, 4 * i + 1, 4 * i + 1, 4 * i + 1, 4 * i + 1, 4 * i + 2, 4 * i + 2,
+                          4 * i + 2, 4 * i + 2, 4 * i + 3, 4 * i + 3, 4 * i + 3, 4 * i + 3),
+        row_scales);
+    offset[i] = _mm512_mul_ps(scale[i], _mm512_set1_ps(Q4 ? 8.0f : 128.0f));
   }
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  // 64 codes, [r][e] for 16 rows × 4 values → the pair rows of values (0, 1) and (2, 3) at out[0], out[32].
+  const auto pair_rows = [&](__m512i codes, uint32_t* dst) {
+    __m512 f[4];
+    for (int i = 0; i < 4; ++i) {  // b · s − offset · s in one rounding: exact, as (b − offset) · s is
+      const __m512i wide = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(codes, i));
+      f[i] = _mm512_fmsub_ps(_mm512_cvtepi32_ps(wide), scale[i], offset[i]);
+    }
+    const __m512bh lo = _mm512_cvtne2ps_pbh(f[1], f[0]), hi = _mm512_cvtne2ps_pbh(f[3], f[2]);
+    const __m512i l = reinterpret_cast<const __m512i&>(lo), h = reinterpret_cast<const __m512i&>(hi);
+    _mm512_storeu_si512(dst, _mm512_permutex2var_epi32(l, even, h));
+    _mm512_storeu_si512(dst + kGemmPanel, _mm512_permutex2var_epi32(l, odd, h));
+  };
+  const uint8_t* runs = tile + 2 * kTileRows;
+  if constexpr (Q4) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    for (int j = 0; j < 4; ++j) {  // run j: values 8j + e in the low nibbles, 8j + 4 + e in the high ones
+      const __m512i bytes = _mm512_loadu_si512(runs + 64 * j);
+      pair_rows(_mm512_and_si512(bytes, low4), out + 4 * j * kGemmPanel);
+      pair_rows(_mm512_and_si512(_mm512_srli_epi16(bytes, 4), low4), out + (4 * j + 2) * kGemmPanel);
+    }
+  } else {
+    for (int j = 0; j < 8; ++j) pair_rows(_mm512_loadu_si512(runs + 64 * j), out + 2 * j * kGemmPanel);
+  }
+}
+
+// W's rows [n0, n1) as panels: each 16-row group's tile of each block decoded into its half of a panel.
+template <bool Q4>
+void quantized_product(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, int64_t n0, int64_t n1,
+                       float* c, int64_t ldc, bool accumulate) {
+  const int64_t steps = w.k / kQBlock, kp = w.k / 2, bb = packed_block_bytes(Q4);
+  rows_product(a, lda, m, kp, n1 - n0, c, ldc, accumulate, [&](int64_t v0, int64_t v1, uint32_t* panels) {
+    for (int64_t g = 0; g * kTileRows < v1 - v0; ++g) {
+      uint32_t* panel = panels + g / 2 * kp * kGemmPanel + g % 2 * kTileRows;
+      const uint8_t* tiles = w.packed + (n0 + v0) / kPackRows * steps * bb + g * steps * bb;
+      for (int64_t st = 0; st < steps; ++st) decode_tile<Q4>(tiles + st * bb, panel + st * kTilePairs * kGemmPanel);
+    }
+  });
 }
 
 }  // namespace
 
-void gemm_rows_bf16(const uint16_t* a_panels, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
+void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
                     float* c, int64_t ldc, bool accumulate) {
-  const TileScope tiles;
-  const int64_t steps = (kp + kTilePairs - 1) / kTilePairs, panel_elems = steps * kTilePairs * 2 * kGemmPanel;
-  thread_local std::vector<uint16_t> rows;
-  rows.resize(static_cast<size_t>(steps * kBlock * 2 * kTilePairs));
-  for (int64_t v0 = 0; v0 < n; v0 += kBlock) {
-    gather_rows(w + v0 * ldw, ldw, n - v0 < kBlock ? n - v0 : kBlock, kp, steps, rows.data());
-    for (int64_t t0 = 0; t0 < m; t0 += kBlock) {
-      block(rows.data(), steps, a_panels + t0 / kBlock * panel_elems);
-      store_transposed(c + t0 * ldc + v0, ldc, m - t0 < kBlock ? m - t0 : kBlock, n - v0, accumulate);
+  rows_product(a, lda, m, kp, n, c, ldc, accumulate, [&](int64_t v0, int64_t v1, uint32_t* panels) {
+    for (int64_t p0 = v0; p0 < v1; p0 += kGemmPanel) {
+      const int64_t rows = v1 - p0;
+      lay_panel(
+          kp,
+          [row0 = w + p0 * ldw, ldw, rows, kp](int64_t st, int64_t r) {
+            return r < rows
+                       ? _mm512_maskz_loadu_epi32(lanes(kp - st * kTilePairs), row0 + r * ldw + st * 2 * kTilePairs)
+                       : _mm512_setzero_si512();
+          },
+          panels + (p0 - v0) * kp);
     }
+  });
+}
+
+void gemm_rows_quantized_bf16(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, bool q4, int64_t n0,
+                              int64_t n1, float* c, int64_t ldc, bool accumulate) {
+  if (q4)
+    quantized_product<true>(a, lda, m, w, n0, n1, c, ldc, accumulate);
+  else
+    quantized_product<false>(a, lda, m, w, n0, n1, c, ldc, accumulate);
+}
+
+void split_bf16(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
+  constexpr int64_t kPiece = 256;  // the remainder of a piece at a time, in L1
+  alignas(64) float rest[kPiece];
+  for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
+    const int64_t m = n - i0 < kPiece ? n - i0 : kPiece;
+    avx512::round_bf16(x + i0, hi + i0, m);
+    for (int64_t i = 0; i < m; i += 16) {
+      const __mmask16 valid = lanes(m - i);
+      const __m512 h = _mm512_castsi512_ps(
+          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(valid, hi + i0 + i)), 16));
+      _mm512_store_ps(rest + i, _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + i0 + i), h));
+    }
+    avx512::round_bf16(rest, lo + i0, m);
   }
 }
 

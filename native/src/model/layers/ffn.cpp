@@ -30,7 +30,8 @@ void ffn_forward(const FeedForward& f, const float* x, int64_t tokens, float* ou
     linear_forward(f.down, gate, tokens, out, pool, adapters);
     return;
   }
-  if (needs_quantized_input(f.gate) || needs_quantized_input(f.up)) in.quantized(pool);
+  in.prepare(f.gate, pool);
+  in.prepare(f.up, pool);
   // Fused: each thread computes its slice of gate and up rows and applies SiLU · up to it, so the
   // intermediate is finished without another pass or barrier; then the down projection.
   pool.parallel_for(
@@ -118,7 +119,8 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
     g.gate.resize(g.n * width);
     g.up.resize(g.n * width);
     g.ys.resize(g.n * hidden);
-    if (needs_quantized_input(g.f->gate) || needs_quantized_input(g.f->up)) g.in->quantized(pool);
+    g.in->prepare(g.f->gate, pool);
+    g.in->prepare(g.f->up, pool);
     g.up_begin = up_rows;
     up_rows += round_up(width, up_grain);
     g.down_begin = down_rows;
@@ -148,7 +150,7 @@ void experts_forward(const std::vector<std::pair<const FeedForward*, const Token
       up_grain, linear_chunks(up_bytes, pool.size()));
   for (Group& g : groups) {
     g.mid = std::make_unique<LinearInput>(g.gate.data(), g.n, g.f->down.in);
-    if (needs_quantized_input(g.f->down)) g.mid->quantized(pool);
+    g.mid->prepare(g.f->down, pool);
   }
   pool.parallel_for(
       down_rows,

@@ -12,43 +12,96 @@ namespace wenxin::model {
 
 namespace {
 
-// Quantized-activation buffers given back by finished LinearInputs of this thread, reused (with their
-// capacity) by the next ones. A few are live at once (q/k/v's input, gate/up's, down's); MoE layers
-// make one per expert, so only the first kSpareInputs are kept.
-constexpr size_t kSpareInputs = 8;
-thread_local std::vector<std::unique_ptr<kernels::QuantizedActivations>> spare_inputs;
+// Input buffers given back by finished LinearInputs of this thread, reused (with their capacity) by the
+// next ones. A few are live at once (q/k/v's input, gate/up's, down's); MoE layers make one per expert, so
+// only the first kSpareInputs of each kind are kept.
+template <class Buffer>
+class SpareBuffers {
+ public:
+  std::unique_ptr<Buffer> take() {
+    if (spare_.empty()) return std::make_unique<Buffer>();
+    std::unique_ptr<Buffer> b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+  void give_back(std::unique_ptr<Buffer>& b) {
+    if (b && spare_.size() < kSpareInputs) spare_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr size_t kSpareInputs = 8;
+  std::vector<std::unique_ptr<Buffer>> spare_;
+};
+thread_local SpareBuffers<kernels::QuantizedActivations> spare_quantized;
+thread_local SpareBuffers<std::vector<uint16_t>> spare_bf16;
+
+// A batched decode's few rows (16 × 1024: a few µs) on the calling thread: a parallel loop's barrier
+// costs about as much, and more when the other thread is descheduled holding its half.
+template <class Rows>
+void for_input_rows(int64_t tokens, int64_t k, ThreadPool& pool, const Rows& rows) {
+  if (tokens * k <= (int64_t{1} << 16))
+    rows(0, tokens, 0);
+  else
+    pool.parallel_for(tokens, rows);
+}
 
 }  // namespace
 
 LinearInput::~LinearInput() {
-  if (q_ && spare_inputs.size() < kSpareInputs) spare_inputs.push_back(std::move(q_));
+  spare_quantized.give_back(q_);
+  spare_bf16.give_back(bf16_);
 }
 
 const kernels::QuantizedActivations& LinearInput::quantized(ThreadPool& pool) {
   if (!ready_) {
-    if (!q_) {
-      if (spare_inputs.empty()) {
-        q_ = std::make_unique<kernels::QuantizedActivations>();
-      } else {
-        q_ = std::move(spare_inputs.back());
-        spare_inputs.pop_back();
-      }
-    }
+    if (!q_) q_ = spare_quantized.take();
     q_->resize(tokens_, k_);
     kernels::QuantizedActivations* q = q_.get();
     const auto& K = kernels::active_kernels();
-    const auto rows = [&](int64_t b, int64_t e, int) {
+    for_input_rows(tokens_, k_, pool, [&](int64_t b, int64_t e, int) {
       for (int64_t t = b; t < e; ++t) K.quantize_row_q8(x_ + t * k_, t, q);
-    };
-    // A batched decode's few rows (16 × 1024: a few µs) on this thread: a parallel loop's barrier
-    // costs about as much, and more when the other thread is descheduled holding its half.
-    if (tokens_ * k_ <= (int64_t{1} << 16))
-      rows(0, tokens_, 0);
-    else
-      pool.parallel_for(tokens_, rows);
+    });
     ready_ = true;
   }
   return *q_;
+}
+
+const uint16_t* LinearInput::bf16_rows(ThreadPool& pool, bool remainder) {
+  if (!bf16_ready_ || (remainder && !remainder_ready_)) {
+    if (!bf16_) bf16_ = spare_bf16.take();
+    const int64_t n = tokens_ * k_;
+    bf16_->resize(static_cast<size_t>(remainder ? 2 * n : n));
+    uint16_t* rows = bf16_->data();
+    const auto& K = kernels::active_kernels();
+    for_input_rows(tokens_, k_, pool, [&](int64_t b, int64_t e, int) {
+      if (remainder)
+        K.split_bf16(x_ + b * k_, rows + b * k_, rows + n + b * k_, (e - b) * k_);
+      else
+        K.round_bf16(x_ + b * k_, rows + b * k_, (e - b) * k_);
+    });
+    bf16_ready_ = true;
+    remainder_ready_ = remainder;
+  }
+  return bf16_rows_ready();
+}
+
+void LinearInput::prepare(const Linear& layer, ThreadPool& pool) {
+  if (multiplies_on_tiles(layer, tokens_))
+    bf16_rows(pool, layer.format == WeightFormat::kFloat);
+  else if (layer.format == WeightFormat::kQ8 || layer.format == WeightFormat::kQ4)
+    quantized(pool);
+}
+
+bool multiplies_on_tiles(const Linear& layer, int64_t tokens) {
+  if (tokens < kTileTokens) return false;
+  const auto& K = kernels::active_kernels();
+  switch (layer.format) {
+    case WeightFormat::kFloat:
+      return K.gemm_rows_bf16 != nullptr && layer.weight.dtype == DType::kBF16 && layer.in % 2 == 0;
+    case WeightFormat::kQ8:
+    case WeightFormat::kQ4: return K.gemm_rows_quantized_bf16 != nullptr && layer.quantized.packed != nullptr;
+    default: return false;
+  }
 }
 
 int64_t weight_row_bytes(const Linear& layer) {
@@ -59,35 +112,43 @@ int64_t weight_row_bytes(const Linear& layer) {
 
 void linear_rows(const Linear& layer, LinearInput& x, int64_t r0, int64_t r1, float* y) {
   const auto& K = kernels::active_kernels();
-  const int64_t T = x.tokens(), out = layer.out;
-  // With many tokens, walk the rows in blocks whose weights fit in L2 and stream every token past
-  // each block; otherwise the whole matrix would be re-read from memory per group of tokens.
-  const int64_t row_bytes = weight_row_bytes(layer);
-  const int64_t block_rows =
-      T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
-  for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
-    const int64_t n1 = std::min(r1, n0 + block_rows);
-    switch (layer.format) {
-      case WeightFormat::kFloat:
-        K.gemm_float(x.data(), T, layer.in, layer.weight.data, layer.weight.dtype,
-                     static_cast<size_t>(layer.in) * dtype_size(layer.weight.dtype), n0, n1, y, out);
-        break;
-      case WeightFormat::kQ8: K.gemm_q8(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
-      case WeightFormat::kQ4: K.gemm_q4(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
-      case WeightFormat::kFp8: K.gemm_fp8(x.data(), T, layer.quantized, n0, n1, y, out); break;
+  const int64_t T = x.tokens(), out = layer.out, k = layer.in;
+  if (multiplies_on_tiles(layer, T)) {  // the kernels block the rows for the cache themselves
+    const uint16_t* xb = x.bf16_rows_ready();
+    if (layer.format == WeightFormat::kFloat) {  // x's bf16 part, then its remainder: ~16 significant bits of x
+      const auto* w = static_cast<const uint16_t*>(layer.weight.data) + r0 * k;
+      K.gemm_rows_bf16(xb, k, T, k / 2, w, k, r1 - r0, y + r0, out, false);
+      K.gemm_rows_bf16(xb + T * k, k, T, k / 2, w, k, r1 - r0, y + r0, out, true);
+    } else {
+      K.gemm_rows_quantized_bf16(xb, k, T, layer.quantized, layer.format == WeightFormat::kQ4, r0, r1, y + r0, out,
+                                 false);
     }
-    if (!layer.bias.empty())
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t n = n0; n < n1; ++n) y[t * out + n] += layer.bias[n];
+  } else {
+    // With many tokens, walk the rows in blocks whose weights fit in L2 and stream every token past
+    // each block; otherwise the whole matrix would be re-read from memory per group of tokens.
+    const int64_t row_bytes = weight_row_bytes(layer);
+    const int64_t block_rows =
+        T == 1 ? out : std::max<int64_t>(32, (192 * 1024 / std::max<int64_t>(1, row_bytes)) / 32 * 32);
+    for (int64_t n0 = r0; n0 < r1; n0 += block_rows) {
+      const int64_t n1 = std::min(r1, n0 + block_rows);
+      switch (layer.format) {
+        case WeightFormat::kFloat:
+          K.gemm_float(x.data(), T, k, layer.weight.data, layer.weight.dtype,
+                       static_cast<size_t>(k) * dtype_size(layer.weight.dtype), n0, n1, y, out);
+          break;
+        case WeightFormat::kQ8: K.gemm_q8(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
+        case WeightFormat::kQ4: K.gemm_q4(x.quantized_ready(), layer.quantized, n0, n1, y, out); break;
+        case WeightFormat::kFp8: K.gemm_fp8(x.data(), T, layer.quantized, n0, n1, y, out); break;
+      }
+    }
   }
-}
-
-bool needs_quantized_input(const Linear& layer) {
-  return layer.format == WeightFormat::kQ8 || layer.format == WeightFormat::kQ4;
+  if (!layer.bias.empty())
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t n = r0; n < r1; ++n) y[t * out + n] += layer.bias[n];
 }
 
 void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& pool) {
-  if (needs_quantized_input(layer)) x.quantized(pool);
+  x.prepare(layer, pool);
   pool.parallel_for(
       layer.out, [&](int64_t r0, int64_t r1, int) { linear_rows(layer, x, r0, r1, y); },
       linear_grain(layer, x.tokens()), linear_chunks(layer.out * weight_row_bytes(layer), pool.size(), x.tokens()));
@@ -97,7 +158,7 @@ void linear_forward(const Linear& layer, LinearInput& x, float* y, ThreadPool& p
 void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool) {
   int64_t grain = 1, bytes = 0;
   for (const LinearOutput& o : outputs) {
-    if (needs_quantized_input(*o.layer)) x.quantized(pool);
+    x.prepare(*o.layer, pool);
     grain = std::max(grain, linear_grain(*o.layer, x.tokens()));  // powers of two: a multiple of each
     bytes += o.layer->out * weight_row_bytes(*o.layer);
   }

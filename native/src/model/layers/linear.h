@@ -43,6 +43,12 @@ class LinearInput {
   int64_t tokens() const { return tokens_; }
   const kernels::QuantizedActivations& quantized(ThreadPool& pool);
   const kernels::QuantizedActivations& quantized_ready() const { return *q_; }
+  // The rows rounded to bf16 (to nearest even), made at most once; with `remainder`, followed (tokens × k
+  // values on) by what rounding left, x − bf16(x), itself in bf16 (the table's split_bf16).
+  const uint16_t* bf16_rows(ThreadPool& pool, bool remainder = false);
+  const uint16_t* bf16_rows_ready() const { return bf16_->data(); }
+  // Makes what `layer`'s products read of this input (int8 rows, bf16 rows, or the float rows as they are).
+  void prepare(const Linear& layer, ThreadPool& pool);
 
  private:
   const float* x_;
@@ -53,6 +59,8 @@ class LinearInput {
   // quantizes ~11 MB of activations per layer, and fresh buffers that size are mapped, zeroed and
   // page-faulted in again every time.
   std::unique_ptr<kernels::QuantizedActivations> q_;
+  bool bf16_ready_ = false, remainder_ready_ = false;
+  std::unique_ptr<std::vector<uint16_t>> bf16_;  // the same for the bf16 rows
 };
 
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
@@ -69,14 +77,21 @@ struct LinearOutput {
 void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput& x, ThreadPool& pool);
 
 // The same for output rows [n0, n1) only, on the calling thread (for fused ops that split rows
-// themselves). `x` must already be quantized when the layer's format needs it.
+// themselves). `x` must already be prepared for the layer (LinearInput::prepare).
 void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, float* y);
 
-bool needs_quantized_input(const Linear& layer);
+// Whether `layer`'s products over `tokens` rows of input run on tiles (the table's gemm_rows_bf16 and
+// gemm_rows_quantized_bf16: AMX), against the input in bf16: q8/q4 weights through their tiles decoded to
+// bf16, x rounded to bf16 (finer than the int8 activations of the other paths); bf16 weights as stored,
+// against x's bf16 part and then its remainder (x − bf16(x), in bf16), so that the sums keep ~16
+// significant bits of x where one bf16 product would keep 8. From kTileTokens rows, where laying out each
+// block of weights for the tiles is shared by enough rows to be cheaper than the other paths' products.
+inline constexpr int64_t kTileTokens = 64;
+bool multiplies_on_tiles(const Linear& layer, int64_t tokens);
 
 // Rows per work item that keep whole register tiles for `tokens` rows of input.
 inline int64_t linear_grain(const Linear& layer, int64_t tokens) {
-  if (layer.quantized.packed) return tokens == 1 ? 64 : 32;
+  if (layer.quantized.packed || multiplies_on_tiles(layer, tokens)) return tokens == 1 ? 64 : 32;
   return tokens == 1 ? 8 : 4;
 }
 

@@ -62,7 +62,7 @@ describe("bf16 compute", () => {
         const what = `${isa} ${base}`;
         // bf16 keeps 8 significant bits (relative rounding ≤ 2^-9 ≈ 2e-3 per operand); measured on the
         // tiny model: losses ≤ 7e-4 relative apart, gradients ≤ 0.011 (relative L2). A q4 base's forward
-        // keeps its int8 products, so only its backward changes.
+        // is the inference path's in both, so only its backward changes.
         expect(Math.abs(bf16.loss - exact.loss) / exact.loss, what).toBeLessThan(2e-3);
         expect(relativeL2(bf16.grads, exact.grads), what).toBeLessThan(3e-2);
         expect(bf16.grads, what).not.toEqual(exact.grads); // the mode is on
@@ -70,8 +70,14 @@ describe("bf16 compute", () => {
         // float32-level differences between paths (~1e-6 here) flip a few roundings, and each flip moves
         // what follows by a bf16 step, so the paths agree within bf16's error, not bit for bit
         // (measured: gradients 0.005 apart, the float32 compute's 1.7e-6; losses 1e-4 relative).
-        expect(relativeL2(bf16.grads, first[base].bf16.grads), what).toBeLessThan(2e-2);
-        expect(Math.abs(bf16.loss - first[base].bf16.loss) / exact.loss, what).toBeLessThan(1e-3);
+        // A q4 base's forward multiplies on tiles where the path has them (AMX, from 64 tokens) against
+        // activations rounded to bf16 where the others quantize them to int8: those paths' q4 gradients
+        // differ by that in either compute (measured: 0.032 apart, losses 9e-4), and bf16 compute adds
+        // no more than its own rounding to it.
+        const forward = relativeL2(exact.grads, first[base].float32.grads);
+        const forwardLoss = Math.abs(exact.loss - first[base].float32.loss) / exact.loss;
+        expect(relativeL2(bf16.grads, first[base].bf16.grads), what).toBeLessThan(2e-2 + forward);
+        expect(Math.abs(bf16.loss - first[base].bf16.loss) / exact.loss, what).toBeLessThan(1e-3 + forwardLoss);
       }
     }
   });
