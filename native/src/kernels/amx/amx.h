@@ -16,6 +16,7 @@ void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const
 // weight_rows_amx.cpp: gemm_rows_quantized_bf16's contract (kernels.h).
 void gemm_rows_quantized_bf16(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, bool q4, int64_t n0,
                               int64_t n1, float* c, int64_t ldc, bool accumulate);
-// weight_rows_amx.cpp: split_bf16's contract (kernels.h).
+// round_bf16_amx.cpp: round_bf16's and split_bf16's contracts (kernels.h).
+void round_bf16(const float* x, uint16_t* y, int64_t n);
 void split_bf16(const float* x, uint16_t* hi, uint16_t* lo, int64_t n);
 }  // namespace wenxin::kernels::amx

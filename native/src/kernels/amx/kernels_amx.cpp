@@ -13,6 +13,7 @@ const KernelTable& table() {
     amx.gemm_panels_bf16 = gemm_panels_bf16;
     amx.gemm_rows_bf16 = gemm_rows_bf16;
     amx.gemm_rows_quantized_bf16 = gemm_rows_quantized_bf16;
+    amx.round_bf16 = round_bf16;
     amx.split_bf16 = split_bf16;
     return amx;
   }();

@@ -5,7 +5,7 @@
 // (gemm_rows_bf16: training's forward keeps no panels of W, and prefill's through bf16 weights); q8/q4
 // tiles are decoded straight into them, each run of a tile being two pair rows, each value rounded to bf16
 // (gemm_rows_quantized_bf16: prefill on tiles, where the int8 products' per-block scaling would bound
-// AMX-INT8). split_bf16: the two bf16 parts of float activations that prefill through bf16 weights takes.
+// AMX-INT8).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -15,7 +15,6 @@
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
-#include "kernels/avx512/avx512.h"
 
 namespace wenxin::kernels::amx {
 
@@ -168,22 +167,6 @@ void gemm_rows_quantized_bf16(const uint16_t* a, int64_t lda, int64_t m, const Q
     quantized_product<true>(a, lda, m, w, n0, n1, c, ldc, accumulate);
   else
     quantized_product<false>(a, lda, m, w, n0, n1, c, ldc, accumulate);
-}
-
-void split_bf16(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
-  constexpr int64_t kPiece = 256;  // the remainder of a piece at a time, in L1
-  alignas(64) float rest[kPiece];
-  for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
-    const int64_t m = n - i0 < kPiece ? n - i0 : kPiece;
-    avx512::round_bf16(x + i0, hi + i0, m);
-    for (int64_t i = 0; i < m; i += 16) {
-      const __mmask16 valid = lanes(m - i);
-      const __m512 h = _mm512_castsi512_ps(
-          _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(valid, hi + i0 + i)), 16));
-      _mm512_store_ps(rest + i, _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + i0 + i), h));
-    }
-    avx512::round_bf16(rest, lo + i0, m);
-  }
 }
 
 }  // namespace wenxin::kernels::amx
