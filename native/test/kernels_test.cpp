@@ -664,6 +664,13 @@ void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
     isa.axpy_f32(0.37f, a.data(), yb.data(), n);
     check(close(yb, ya, 1e-6f), shape("axpy_f32", isa.name, 1, 1, n));
   }
+  for (int64_t n : {1, 15, 17, 300, 1000}) {  // pieces of 256 crossed
+    const auto g = random_floats(n, 8.0f), u = random_floats(n);
+    std::vector<float> ya = g, yb = g;
+    ref.silu_mul_f32(ya.data(), u.data(), n);
+    isa.silu_mul_f32(yb.data(), u.data(), n);
+    check(close(yb, ya, 1e-5f), shape("silu_mul_f32", isa.name, 1, 1, n));
+  }
 }
 
 }  // namespace

@@ -99,6 +99,9 @@ struct KernelTable {
   // and at -inf. Training's softmaxes (attention, LM head) use it.
   void (*exp_f32)(const float* x, float* y, int64_t n);
 
+  // gate[i] = silu(gate[i]) · up[i] (the gated MLP's activation), through exp_f32.
+  void (*silu_mul_f32)(float* gate, const float* up, int64_t n);
+
   // How the trainer blocks gemm_panels_bf16's products (train/matmul.cpp): 0, as deep as ~384 KB of
   // panels allows (the whole of k for the layers; few columns a block for the LM head's input gradient);
   // else at most this many pairs deep and up to 256 columns wide. The paths that widen the pairs to

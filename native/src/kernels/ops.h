@@ -24,7 +24,7 @@ void rope_interleaved_f32(float* x, int64_t n_heads, int64_t head_dim, const flo
 // In-place softmax over n values; -inf entries get probability 0.
 void softmax_f32(float* x, int64_t n);
 
-// gate[i] = silu(gate[i]) * up[i].
+// gate[i] = silu(gate[i]) * up[i], through the active kernel table.
 void silu_mul_f32(float* gate, const float* up, int64_t n);
 
 // y[i] += a * x[i].

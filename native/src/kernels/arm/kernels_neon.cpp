@@ -238,6 +238,8 @@ void axpy(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+#include "kernels/silu_mul.inc"
+
 const KernelTable kTable = {
     .name = "neon",
     .gemm_float = gemm_float,
@@ -257,6 +259,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = exp_f32,
+    .silu_mul_f32 = silu_mul,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

@@ -177,6 +177,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = neon::gemm_panels_bf16,
     .round_bf16 = generic::round_bf16,
     .exp_f32 = neon::exp_f32,
+    .silu_mul_f32 = neon::silu_mul,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

@@ -35,5 +35,6 @@ void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out);
 void attention(const AttentionArgs& args, const AttentionPartial& out);
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
+void silu_mul(float* gate, const float* up, int64_t n);
 }  // namespace shared
 }  // namespace wenxin::kernels::avx2

@@ -337,6 +337,10 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+namespace shared {
+#include "kernels/silu_mul.inc"
+}  // namespace shared
+
 const KernelTable kTable = {
     .name = "avx2",
     .gemm_float = gemm_float,
@@ -357,6 +361,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
+    .silu_mul_f32 = shared::silu_mul,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

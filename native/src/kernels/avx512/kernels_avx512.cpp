@@ -286,6 +286,8 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+#include "kernels/silu_mul.inc"
+
 const KernelTable kTable = {
     .name = "avx512",
     .gemm_float = gemm_float,
@@ -306,6 +308,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
+    .silu_mul_f32 = silu_mul,
 };
 
 }  // namespace wenxin::kernels::avx512

@@ -75,6 +75,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = avx2::gemm_panels_bf16,
     .round_bf16 = avx2::round_bf16,
     .exp_f32 = avx2::exp_f32,
+    .silu_mul_f32 = avx2::shared::silu_mul,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

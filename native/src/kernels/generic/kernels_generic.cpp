@@ -176,6 +176,8 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
   }
 }
 
+#include "kernels/silu_mul.inc"
+
 const KernelTable kTable = {
     .name = "generic",
     .gemm_float = gemm_float,
@@ -195,6 +197,7 @@ const KernelTable kTable = {
     .gemm_panels_bf16 = gemm_panels_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
+    .silu_mul_f32 = silu_mul,
 };
 
 }  // namespace wenxin::kernels::generic

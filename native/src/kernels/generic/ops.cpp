@@ -73,19 +73,7 @@ void softmax_f32(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul_f32(float* gate, const float* up, int64_t n) {
-  // e^-g through the active kernels' vectorised exp (the generic one is std::exp), in L1-sized pieces.
-  const auto exp_f32 = active_kernels().exp_f32;
-  constexpr int64_t kPiece = 256;
-  float e[kPiece];
-  for (int64_t i0 = 0; i0 < n; i0 += kPiece) {
-    const int64_t m = n - i0 < kPiece ? n - i0 : kPiece;
-    float* g = gate + i0;
-    for (int64_t i = 0; i < m; ++i) e[i] = -g[i];
-    exp_f32(e, e, m);
-    for (int64_t i = 0; i < m; ++i) g[i] = g[i] / (1.0f + e[i]) * up[i0 + i];
-  }
-}
+void silu_mul_f32(float* gate, const float* up, int64_t n) { active_kernels().silu_mul_f32(gate, up, n); }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
