@@ -197,41 +197,61 @@ void test_gemm_panels_bf16(const KernelTable& ref, PanelsBf16 gemm, const std::s
   check(close(got, want, 1e-5f, 0.1f), "gemm_panels_bf16 [generic] against float32 products of the bf16 values");
 }
 
-// gemm_rows_bf16 (the paths that have it): the product through W's rows against gemm_panels_bf16 of the
-// reference through W's panels, with `a` packed as the contract's panels of aᵀ.
+// Wᵀ's gemm_panels_bf16 panels for W [n][ldw] (k values a row, given as bf16): the pair (W[j][2q], W[j][2q + 1])
+// at [j / 32][q][j % 32].
+std::vector<uint16_t> panels_of_rows(const uint16_t* w, int64_t ldw, int64_t n, int64_t k) {
+  const int64_t kp = k / 2;
+  std::vector<uint16_t> b((n + kGemmPanel - 1) / kGemmPanel * kp * 2 * kGemmPanel, 0);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p)
+      b[(j / kGemmPanel) * kp * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] = w[j * ldw + p];
+  return b;
+}
+
+// A product through W's rows (product(y, ldc, accumulate) writes c's columns [0, n)) against the reference's
+// gemm_panels_bf16 of `a` (m rows lda apart, 2 · kp values) through W's panels `b`, in both accumulate
+// modes (c's old values never read when not accumulating); c's padding past n untouched.
+template <class Product>
+void check_rows_product(const KernelTable& ref, const std::vector<uint16_t>& a, int64_t lda, int64_t m, int64_t kp,
+                        const std::vector<uint16_t>& b, int64_t n, const std::string& name, const char* isa,
+                        const Product& product) {
+  const int64_t ldc = n + 3;
+  for (const bool accumulate : {true, false}) {
+    const auto c0 = random_floats(m * ldc);
+    std::vector<float> x = c0, y = c0;
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          x[i * ldc + j] = 0.0f;
+          y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
+        }
+    ref.gemm_panels_bf16(a.data(), lda, m, kp, b.data(), n, x.data(), ldc, true);
+    product(y.data(), ldc, accumulate);
+    const std::string what = accumulate ? name : name + " (c =)";
+    check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa, m, n, 2 * kp));
+    bool untouched = true;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = n; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
+    check(untouched, shape((what + " leaves c's padding").c_str(), isa, m, n, 2 * kp));
+  }
+}
+
+// gemm_rows_bf16 (the paths that have it): the product through W's rows, `a` and W with row strides past
+// their values.
 void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
   if (isa.gemm_rows_bf16 == nullptr) return;
   for (int64_t M : {1, 5, 16, 31, 33, 70})
     for (int64_t N : {1, 9, 32, 45, 70})
       for (int64_t KP : {1, 7, 16, 64, 129}) {
-        const int64_t k = 2 * KP, lda = k + 2, ldw = k + 6, ldc = N + 3;
-        const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
-        std::vector<uint16_t> a(M * lda), w(N * ldw), b(panels * KP * 2 * kGemmPanel, 0);
+        const int64_t k = 2 * KP, lda = k + 2, ldw = k + 6;
+        std::vector<uint16_t> a(M * lda), w(N * ldw);
         const auto af = random_floats(a.size()), wf = random_floats(w.size(), 0.1f);
         for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
         for (size_t i = 0; i < w.size(); ++i) w[i] = bf16(wf[i]);
-        for (int64_t j = 0; j < N; ++j)  // Wᵀ's panels: the pair (W[j][2q], W[j][2q + 1]) at [q][j % 32]
-          for (int64_t p = 0; p < k; ++p)
-            b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] =
-                w[j * ldw + p];
-        for (const bool accumulate : {true, false}) {
-          const auto c0 = random_floats(M * ldc);
-          std::vector<float> x = c0, y = c0;
-          if (!accumulate)
-            for (int64_t i = 0; i < M; ++i)
-              for (int64_t j = 0; j < N; ++j) {
-                x[i * ldc + j] = 0.0f;
-                y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
-              }
-          ref.gemm_panels_bf16(a.data(), lda, M, KP, b.data(), N, x.data(), ldc, true);
-          isa.gemm_rows_bf16(a.data(), lda, M, KP, w.data(), ldw, N, y.data(), ldc, accumulate);
-          const std::string what = accumulate ? "gemm_rows_bf16" : "gemm_rows_bf16 (c =)";
-          check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa.name, M, N, k));
-          bool untouched = true;
-          for (int64_t i = 0; i < M; ++i)
-            for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
-          check(untouched, shape((what + " leaves c's padding").c_str(), isa.name, M, N, k));
-        }
+        check_rows_product(ref, a, lda, M, KP, panels_of_rows(w.data(), ldw, N, k), N, "gemm_rows_bf16", isa.name,
+                           [&](float* y, int64_t ldc, bool accumulate) {
+                             isa.gemm_rows_bf16(a.data(), lda, M, KP, w.data(), ldw, N, y, ldc, accumulate);
+                           });
       }
 }
 
@@ -331,16 +351,13 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
 }
 
 // gemm_rows_quantized_bf16 (the paths that have it): the product through a q8/q4 weight's tiles, in two
-// row ranges split at a tile group, against gemm_panels_bf16 of the reference through the dequantized
-// weight's panels, each value rounded to bf16; both accumulate modes.
+// row ranges split at a tile group, against the dequantized weight's values rounded to bf16.
 void test_gemm_rows_quantized_bf16(const KernelTable& ref, const KernelTable& isa) {
   if (isa.gemm_rows_quantized_bf16 == nullptr) return;
   for (const bool q4 : {false, true})
     for (int64_t M : {1, 5, 33, 70})
       for (int64_t N : {1, 9, 16, 45, 70})
         for (int64_t K : {32, 96, 1056}) {
-          const int64_t KP = K / 2, ldc = N + 3;
-          const int64_t panels = (N + kGemmPanel - 1) / kGemmPanel;
           const QWeights w = random_quantized(N, K, q4);
           std::vector<uint8_t> packed(packed_bytes(isa, q4, N, K));
           isa.repack(w.m, q4, packed.data());
@@ -348,34 +365,18 @@ void test_gemm_rows_quantized_bf16(const KernelTable& ref, const KernelTable& is
           pm.packed = packed.data();
           std::vector<float> wf(N * K);
           ref.dequantize(w.m, q4, 0, N, 0, K, wf.data());
-          std::vector<uint16_t> a(M * K), b(panels * KP * 2 * kGemmPanel, 0);
+          std::vector<uint16_t> wb(N * K), a(M * K);
+          for (size_t i = 0; i < wb.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
           const auto af = random_floats(a.size());
           for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
-          for (int64_t j = 0; j < N; ++j)
-            for (int64_t p = 0; p < K; ++p)
-              b[(j / kGemmPanel) * KP * 2 * kGemmPanel + ((p / 2) * kGemmPanel + j % kGemmPanel) * 2 + p % 2] =
-                  f32_to_bf16(wf[j * K + p]);
-          for (const bool accumulate : {true, false}) {
-            const auto c0 = random_floats(M * ldc);
-            std::vector<float> x = c0, y = c0;
-            if (!accumulate)
-              for (int64_t i = 0; i < M; ++i)
-                for (int64_t j = 0; j < N; ++j) {
-                  x[i * ldc + j] = 0.0f;
-                  y[i * ldc + j] = std::numeric_limits<float>::quiet_NaN();
-                }
-            ref.gemm_panels_bf16(a.data(), K, M, KP, b.data(), N, x.data(), ldc, true);
-            const int64_t split = N > isa.pack_rows ? isa.pack_rows : N;
-            isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, 0, split, y.data(), ldc, accumulate);
-            isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, split, N, y.data() + split, ldc, accumulate);
-            std::string what = q4 ? "gemm_rows_quantized_bf16 q4" : "gemm_rows_quantized_bf16 q8";
-            if (!accumulate) what += " (c =)";
-            check(close(y, x, 1e-5f, 0.1f), shape(what.c_str(), isa.name, M, N, K));
-            bool untouched = true;
-            for (int64_t i = 0; i < M; ++i)
-              for (int64_t j = N; j < ldc; ++j) untouched = untouched && y[i * ldc + j] == c0[i * ldc + j];
-            check(untouched, shape((what + " leaves c's padding").c_str(), isa.name, M, N, K));
-          }
+          const int64_t split = N > isa.pack_rows ? isa.pack_rows : N;
+          check_rows_product(ref, a, K, M, K / 2, panels_of_rows(wb.data(), K, N, K), N,
+                             q4 ? "gemm_rows_quantized_bf16 q4" : "gemm_rows_quantized_bf16 q8", isa.name,
+                             [&](float* y, int64_t ldc, bool accumulate) {
+                               isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, 0, split, y, ldc, accumulate);
+                               isa.gemm_rows_quantized_bf16(a.data(), K, M, pm, q4, split, N, y + split, ldc,
+                                                            accumulate);
+                             });
         }
 }
 
