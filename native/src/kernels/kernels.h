@@ -74,10 +74,11 @@ struct KernelTable {
   void (*gemm_panels_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
                            float* c, int64_t ldc, bool accumulate);
 
-  // Training's bf16 products through a bf16 weight as it is stored, without W's panels: c[i * ldc + j] =
-  // Σ_p a[i * lda + p] · W[j][p] (added to c when `accumulate`; else c's old values are never read) for
-  // i < m, j < n, p < 2 · kp, with a in bf16 (lda even) and W's rows `ldw` apart. nullptr on the paths that
-  // multiply through W's panels (train/matmul.cpp packs or keeps them).
+  // bf16 products through a bf16 weight as it is stored (training's forward in bf16 compute, prefill through
+  // bf16 weights), without panels of W kept: c[i * ldc + j] = Σ_p a[i * lda + p] · W[j][p] (added to c when
+  // `accumulate`; else c's old values are never read) for i < m, j < n, p < 2 · kp, with a in bf16 (lda
+  // even) and W's rows `ldw` apart. nullptr on the paths that multiply through W's panels (train/matmul.cpp
+  // packs or keeps them).
   void (*gemm_rows_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw,
                          int64_t n, float* c, int64_t ldc, bool accumulate) = nullptr;
   // The same through a q8/q4 weight in this table's tiles (`w.packed`, w.k a multiple of 32, kp = w.k / 2),
