@@ -105,11 +105,11 @@ void decode_tile(const uint8_t* tile, uint32_t* out) {
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   // 64 codes, [r][e] for 16 rows × 4 values → the pair rows of values (0, 1) and (2, 3) at out[0], out[32].
   const auto pair_rows = [&](__m512i codes, uint32_t* dst) {
+    const __m128i quarter[4] = {_mm512_castsi512_si128(codes), _mm512_extracti32x4_epi32(codes, 1),
+                                _mm512_extracti32x4_epi32(codes, 2), _mm512_extracti32x4_epi32(codes, 3)};
     __m512 f[4];
-    for (int i = 0; i < 4; ++i) {  // b · s − offset · s in one rounding: exact, as (b − offset) · s is
-      const __m512i wide = _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(codes, i));
-      f[i] = _mm512_fmsub_ps(_mm512_cvtepi32_ps(wide), scale[i], offset[i]);
-    }
+    for (int i = 0; i < 4; ++i)  // b · s − offset · s in one rounding: exact, as (b − offset) · s is
+      f[i] = _mm512_fmsub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(quarter[i])), scale[i], offset[i]);
     const __m512bh lo = _mm512_cvtne2ps_pbh(f[1], f[0]), hi = _mm512_cvtne2ps_pbh(f[3], f[2]);
     const __m512i l = reinterpret_cast<const __m512i&>(lo), h = reinterpret_cast<const __m512i&>(hi);
     _mm512_storeu_si512(dst, _mm512_permutex2var_epi32(l, even, h));
