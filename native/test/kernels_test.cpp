@@ -644,13 +644,17 @@ void test_round_bf16(const KernelTable& isa) {
     check(same, shape("round_bf16", isa.name, 1, 1, n));
   }
   if (isa.split_bf16 == nullptr) return;
-  // split_bf16 on finite values (pieces of 256 crossed): hi as round_bf16, lo the rounded remainder.
+  // split_bf16 on finite values, denormals among them (not at the end, so a vector holding one is
+  // followed by others): hi as round_bf16, lo the rounded remainder.
+  std::vector<float> finite = random_floats(1000, 100.0f);
+  for (uint32_t u : {0x00000001u, 0x80008000u, 0x00018000u, 0x007FFFFFu})
+    for (size_t at : {size_t{3}, size_t{40}, size_t{517}}) std::memcpy(&finite[at + u % 7], &u, sizeof(float));
   for (int64_t n : {int64_t{1}, int64_t{17}, int64_t{300}, int64_t{1000}}) {
     std::vector<uint16_t> hi(n + 1, 0xABCD), lo(n + 1, 0xABCD);
-    isa.split_bf16(x.data(), hi.data(), lo.data(), n);
+    isa.split_bf16(finite.data(), hi.data(), lo.data(), n);
     bool same = hi[n] == 0xABCD && lo[n] == 0xABCD;
     for (int64_t i = 0; i < n; ++i)
-      same = same && hi[i] == f32_to_bf16(x[i]) && lo[i] == f32_to_bf16(x[i] - bf16_to_f32(hi[i]));
+      same = same && hi[i] == f32_to_bf16(finite[i]) && lo[i] == f32_to_bf16(finite[i] - bf16_to_f32(hi[i]));
     check(same, shape("split_bf16", isa.name, 1, 1, n));
   }
 }

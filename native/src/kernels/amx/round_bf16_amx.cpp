@@ -11,8 +11,9 @@ namespace wenxin::kernels::amx {
 
 namespace {
 
-// x[0, n) (n ≤ 16) rounded into y.
+// x[0, min(n, 16)) rounded into y.
 inline void round16(const float* x, uint16_t* y, int64_t n) {
+  n = n < 16 ? n : 16;
   const __mmask16 valid = lanes(n);
   const __m512 v = _mm512_maskz_loadu_ps(valid, x);
   const __m512i u = _mm512_castps_si512(v);
