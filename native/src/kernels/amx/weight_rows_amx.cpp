@@ -47,15 +47,18 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
-// One panel (kp pair rows of 32 pairs) from 32 rows of W: pairs(st, r) gives row r's pairs 16·st ..
-// 16·st + 15 (zero past the row's kp pairs and for rows past W's).
-template <class Pairs>
-void lay_panel(int64_t kp, const Pairs& pairs, uint32_t* panel) {
+// One panel (kp pair rows of 32 pairs) from W's first `rows` rows (at most 32, `ldw` apart; the panel's
+// columns past them zero): 16 pairs of 16 rows at a time, transposed.
+void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
   for (int64_t st = 0; st * kTilePairs < kp; ++st) {
-    const int64_t q_end = kp - st * kTilePairs < kTilePairs ? kp - st * kTilePairs : kTilePairs;
+    const int64_t left = kp - st * kTilePairs, q_end = left < kTilePairs ? left : kTilePairs;
     for (int half = 0; half < 2; ++half) {
       __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_castsi512_ps(pairs(st, 16 * half + i));
+      for (int i = 0; i < 16; ++i) {
+        const int64_t row = 16 * half + i;
+        r[i] =
+            row < rows ? _mm512_maskz_loadu_ps(lanes(left), w + row * ldw + st * 2 * kTilePairs) : _mm512_setzero_ps();
+      }
       transpose16(r);
       for (int64_t q = 0; q < q_end; ++q)
         _mm512_storeu_ps(panel + (st * kTilePairs + q) * kGemmPanel + 16 * half, r[q]);
@@ -147,17 +150,8 @@ void quantized_product(const uint16_t* a, int64_t lda, int64_t m, const Quantize
 void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
                     float* c, int64_t ldc, bool accumulate) {
   rows_product(a, lda, m, kp, n, c, ldc, accumulate, [&](int64_t v0, int64_t v1, uint32_t* panels) {
-    for (int64_t p0 = v0; p0 < v1; p0 += kGemmPanel) {
-      const int64_t rows = v1 - p0;
-      lay_panel(
-          kp,
-          [row0 = w + p0 * ldw, ldw, rows, kp](int64_t st, int64_t r) {
-            return r < rows
-                       ? _mm512_maskz_loadu_epi32(lanes(kp - st * kTilePairs), row0 + r * ldw + st * 2 * kTilePairs)
-                       : _mm512_setzero_si512();
-          },
-          panels + (p0 - v0) * kp);
-    }
+    for (int64_t p0 = v0; p0 < v1; p0 += kGemmPanel)
+      lay_rows_panel(w + p0 * ldw, ldw, std::min(kGemmPanel, v1 - p0), kp, panels + (p0 - v0) * kp);
   });
 }
 
