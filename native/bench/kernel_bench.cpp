@@ -120,33 +120,17 @@ int main(int argc, char** argv) {
     std::printf("%-8s T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name,
                 (long long)T, (long long)N, (long long)K, macs / tf / 1e9, macs / t8 / 1e9, macs / t4 / 1e9);
     // Prefill on tiles (the tables with gemm_rows_quantized_bf16): x rounded to bf16, W's rows read as
-    // stored (bf16) or decoded from the tiles (q8, q4), in the engine's blocks of rows.
+    // stored (bf16) or decoded from the tiles (q8, q4), all rows in one call as the engine makes it (the
+    // kernel blocks them for the cache).
     if (k.gemm_rows_quantized_bf16 != nullptr) {
       std::vector<uint16_t> xt(T * K);
       k.round_bf16(x.data(), xt.data(), T * K);
-      const auto rows_blocked = [&](auto gemm, int64_t row_bytes) {
-        const int64_t rows = std::max<int64_t>(32, (192 * 1024 / row_bytes) / 32 * 32);
-        return best_seconds(
-            [&] {
-              for (int64_t n0 = 0; n0 < N; n0 += rows) gemm(n0, std::min(N, n0 + rows));
-            },
-            reps);
-      };
-      const double rb = rows_blocked(
-          [&](int64_t n0, int64_t n1) {
-            k.gemm_rows_bf16(xt.data(), K, T, K / 2, wb.data() + n0 * K, K, n1 - n0, y.data() + n0, N, false);
-          },
-          2 * K);
-      const double r8 = rows_blocked(
-          [&](int64_t n0, int64_t n1) {
-            k.gemm_rows_quantized_bf16(xt.data(), K, T, m8, false, n0, n1, y.data() + n0, N, false);
-          },
-          K + K / 16);
-      const double r4 = rows_blocked(
-          [&](int64_t n0, int64_t n1) {
-            k.gemm_rows_quantized_bf16(xt.data(), K, T, m4, true, n0, n1, y.data() + n0, N, false);
-          },
-          K / 2 + K / 16);
+      const double rb =
+          best_seconds([&] { k.gemm_rows_bf16(xt.data(), K, T, K / 2, wb.data(), K, N, y.data(), N, false); }, reps);
+      const double r8 =
+          best_seconds([&] { k.gemm_rows_quantized_bf16(xt.data(), K, T, m8, false, 0, N, y.data(), N, false); }, reps);
+      const double r4 =
+          best_seconds([&] { k.gemm_rows_quantized_bf16(xt.data(), K, T, m4, true, 0, N, y.data(), N, false); }, reps);
       std::printf("%-8s tiles T=%lld N=%lld K=%lld  bf16 %6.1f GMAC/s   q8 %6.1f GMAC/s   q4 %6.1f GMAC/s\n", k.name,
                   (long long)T, (long long)N, (long long)K, macs / rb / 1e9, macs / r8 / 1e9, macs / r4 / 1e9);
     }
