@@ -676,6 +676,30 @@ void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
     isa.silu_mul_f32(yb.data(), u.data(), n);
     check(close(yb, ya, 1e-5f), shape("silu_mul_f32", isa.name, 1, 1, n));
   }
+  // The softmax passes against plain loops: the largest value exactly (wherever it lies: the lanes and
+  // the tail), e^(scale·x − shift) within exp_f32's bound (and the rounding of scale·x, which an FMA may
+  // skip), in place, and their sum as the sum of what was written.
+  for (int64_t n : {1, 15, 17, 33, 300, 1000, 5001}) {
+    for (int64_t at : {int64_t{0}, n / 2, n - 1}) {
+      auto x = random_floats(n, 8.0f);
+      x[at] = 50.0f + static_cast<float>(at % 3);
+      float m = x[0];
+      for (float v : x) m = std::max(m, v);
+      check(isa.max_f32(x.data(), n) == m, shape("max_f32", isa.name, 1, at, n));
+      const float scale = 0.37f, shift = scale * m;
+      std::vector<float> y = x;
+      const double sum = isa.exp_sum_f32(y.data(), scale, shift, y.data(), n);
+      double worst = 0, written = 0, want = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = std::exp(static_cast<double>(scale * x[i] - shift));
+        worst = std::max(worst, std::fabs(y[i] - e) / e);
+        written += y[i];
+        want += e;
+      }
+      check(worst < 5e-6 && std::fabs(sum - written) <= 1e-12 * written && std::fabs(sum - want) <= 5e-6 * want,
+            shape("exp_sum_f32", isa.name, 1, at, n));
+    }
+  }
 }
 
 }  // namespace

@@ -103,6 +103,11 @@ struct KernelTable {
   // gate[i] = silu(gate[i]) · up[i] (the gated MLP's activation), through exp_f32.
   void (*silu_mul_f32)(float* gate, const float* up, int64_t n);
 
+  // A softmax's passes over n ≥ 1 values (training's attention and LM head): the largest of x, then
+  // y[i] = e^(scale·x[i] − shift) through exp_f32 (y may be x), returning Σ y[i] (summed in double lanes).
+  float (*max_f32)(const float* x, int64_t n);
+  double (*exp_sum_f32)(const float* x, float scale, float shift, float* y, int64_t n);
+
   // How the trainer blocks gemm_panels_bf16's products (train/matmul.cpp): 0, as deep as ~384 KB of
   // panels allows (the whole of k for the layers; few columns a block for the LM head's input gradient);
   // else at most this many pairs deep and up to 256 columns wide. The paths that widen the pairs to

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "kernels/kernels.h"
 #include "train/matmul.h"
@@ -27,32 +26,23 @@ void softmax_rows(int64_t i0, int64_t i1, float scale, bool find_lse, float* p, 
   for (int64_t i = i0; i < i1; ++i) {
     float* row = p + (i - i0) * kend;
     if (find_lse) {
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j <= i; ++j) m = std::max(m, row[j] * scale);
-      for (int64_t j = 0; j <= i; ++j) row[j] = row[j] * scale - m;
-      K.exp_f32(row, row, i + 1);
-      double sum = 0;
-      for (int64_t j = 0; j <= i; ++j) sum += row[j];
+      const float m = scale * K.max_f32(row, i + 1);  // scale > 0
+      const double sum = K.exp_sum_f32(row, scale, m, row, i + 1);
       lse[i - i0] = m + static_cast<float>(std::log(sum));
       const float inv = static_cast<float>(1.0 / sum);  // p = e^(s − m) / Σ e^(s − m)
       for (int64_t j = 0; j <= i; ++j) row[j] *= inv;
     } else {
-      const float l = lse[i - i0];
-      for (int64_t j = 0; j <= i; ++j) row[j] = row[j] * scale - l;
-      K.exp_f32(row, row, i + 1);
+      K.exp_sum_f32(row, scale, lse[i - i0], row, i + 1);
     }
     for (int64_t j = i + 1; j < kend; ++j) row[j] = 0.0f;
   }
 }
 
-// D_i = dO_i · O_i for one head's L rows (`stride` floats apart), summed in double.
+// D_i = dO_i · O_i for one head's L rows (`stride` floats apart).
 void output_dots(const float* dout, const float* out, int64_t stride, int64_t L, int64_t d, std::vector<float>* delta) {
+  const auto& K = kernels::active_kernels();
   delta->resize(L);
-  for (int64_t i = 0; i < L; ++i) {
-    double acc = 0;
-    for (int64_t c = 0; c < d; ++c) acc += static_cast<double>(dout[i * stride + c]) * out[i * stride + c];
-    (*delta)[i] = static_cast<float>(acc);
-  }
+  for (int64_t i = 0; i < L; ++i) (*delta)[i] = K.dot_f32(dout + i * stride, out + i * stride, d);
 }
 
 // dS = P ⊙ (dP − D) in place, for a block's rows × kend (`delta` at the block's first row).

@@ -49,12 +49,8 @@ void lm_loss(const model::Linear& head, const std::vector<float>& final_norm, fl
             for (int64_t i = r0; i < r1; ++i) {
               float* z = logits.data() + i * V;
               const int32_t target = rows.target[c0 + i];
-              float m = z[0];
-              for (int64_t j = 1; j < V; ++j) m = std::max(m, z[j]);
-              for (int64_t j = 0; j < V; ++j) e[j] = z[j] - m;
-              K.exp_f32(e.data(), e.data(), V);
-              double sum = 0;
-              for (int64_t j = 0; j < V; ++j) sum += e[j];
+              const float m = K.max_f32(z, V);
+              const double sum = K.exp_sum_f32(z, 1.0f, m, e.data(), V);
               row_loss[i] = m + std::log(sum) - z[target];
               if (dh == nullptr) continue;
               // softmax = e^(z − m) / Σ e^(z − m)

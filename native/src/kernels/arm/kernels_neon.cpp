@@ -208,6 +208,15 @@ void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
   generic::finish_quantized_row(out, row);
 }
 
+float max_value(const float* x, int64_t n) {
+  float32x4_t m = vdupq_n_f32(x[0]);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) m = vmaxq_f32(vld1q_f32(x + i), m);
+  float r = vmaxvq_f32(m);
+  for (; i < n; ++i) r = r < x[i] ? x[i] : r;
+  return r;
+}
+
 float dot(const float* a, const float* b, int64_t n) {
   // The reference's eight partial sums (two registers, twice unrolled) and its order of adding them up.
   float32x4_t lo = vdupq_n_f32(0.0f), hi = lo, lo2 = lo, hi2 = lo;
@@ -239,6 +248,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 #include "kernels/silu_mul.inc"
+#include "kernels/softmax_passes.inc"
 
 const KernelTable kTable = {
     .name = "neon",
@@ -260,6 +270,8 @@ const KernelTable kTable = {
     .round_bf16 = generic::round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = silu_mul,
+    .max_f32 = max_value,
+    .exp_sum_f32 = exp_sum,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

@@ -314,6 +314,17 @@ void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0
     quant_gemm<true>(x, w, n0, n1, y, ldy);
 }
 
+float max_value(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(x[0]);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  float r = _mm_cvtss_f32(_mm_max_ss(h, _mm_shuffle_ps(h, h, 1)));
+  for (; i < n; ++i) r = r < x[i] ? x[i] : r;
+  return r;
+}
+
 float dot(const float* a, const float* b, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -339,6 +350,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 namespace shared {
 #include "kernels/silu_mul.inc"
+#include "kernels/softmax_passes.inc"
 }  // namespace shared
 
 const KernelTable kTable = {
@@ -362,6 +374,8 @@ const KernelTable kTable = {
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = shared::silu_mul,
+    .max_f32 = max_value,
+    .exp_sum_f32 = shared::exp_sum,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 
@@ -374,6 +388,7 @@ void shared::quantize_row_q8(const float* x, int64_t row, QuantizedActivations* 
 }
 void shared::attention(const AttentionArgs& args, const AttentionPartial& out) { avx2::attention(args, out); }
 float shared::dot(const float* a, const float* b, int64_t n) { return avx2::dot(a, b, n); }
+float shared::max_value(const float* x, int64_t n) { return avx2::max_value(x, n); }
 void shared::axpy(float a, const float* x, float* y, int64_t n) { avx2::axpy(a, x, y, n); }
 
 }  // namespace wenxin::kernels::avx2

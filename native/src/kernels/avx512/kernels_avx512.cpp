@@ -261,6 +261,12 @@ void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0
     quant_gemm<Q4Tile>(x, w, n0, n1, y, ldy);
 }
 
+float max_value(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(x[0]);
+  for (int64_t i = 0; i < n; i += 16) m = _mm512_max_ps(_mm512_mask_loadu_ps(m, tail_mask16(n - i), x + i), m);
+  return _mm512_reduce_max_ps(m);
+}
+
 float dot(const float* a, const float* b, int64_t n) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
@@ -287,6 +293,7 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 #include "kernels/silu_mul.inc"
+#include "kernels/softmax_passes.inc"
 
 const KernelTable kTable = {
     .name = "avx512",
@@ -309,6 +316,8 @@ const KernelTable kTable = {
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = silu_mul,
+    .max_f32 = max_value,
+    .exp_sum_f32 = exp_sum,
 };
 
 }  // namespace wenxin::kernels::avx512

@@ -76,6 +76,8 @@ const KernelTable kTable = {
     .round_bf16 = avx2::round_bf16,
     .exp_f32 = avx2::exp_f32,
     .silu_mul_f32 = avx2::shared::silu_mul,
+    .max_f32 = avx2::shared::max_value,
+    .exp_sum_f32 = avx2::shared::exp_sum,
     .panels_bf16_depth = panel_blocking::kWidenedPairsDepth,
 };
 

@@ -30,6 +30,12 @@ namespace {
 // The scalar building blocks are kernels/ops.h's portable ones.
 void widen_row(const void* src, DType t, int64_t n, float* dst) { row_to_f32(src, t, n, dst); }
 float dot(const float* a, const float* b, int64_t n) { return dot_f32(a, b, n); }
+
+float max_value(const float* x, int64_t n) {
+  float m = x[0];
+  for (int64_t i = 1; i < n; ++i) m = m < x[i] ? x[i] : m;
+  return m;
+}
 void axpy(float a, const float* x, float* y, int64_t n) { axpy_f32(a, x, y, n); }
 
 void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, size_t w_row_bytes, int64_t n0,
@@ -177,6 +183,7 @@ void dequantize(const QuantizedMatrix& w, bool q4, int64_t r0, int64_t r1, int64
 }
 
 #include "kernels/silu_mul.inc"
+#include "kernels/softmax_passes.inc"
 
 const KernelTable kTable = {
     .name = "generic",
@@ -198,6 +205,8 @@ const KernelTable kTable = {
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = silu_mul,
+    .max_f32 = max_value,
+    .exp_sum_f32 = exp_sum,
 };
 
 }  // namespace wenxin::kernels::generic
