@@ -17,6 +17,9 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // y = x / sqrt(mean(x^2) + eps) * w, statistics in float32 as the reference does.
 void rmsnorm_f32(const float* x, const float* w, int64_t n, float eps, float* y);
 
+// 1 / sqrt(mean(x^2) + eps) as rmsnorm_f32 computes it (the squares summed in double).
+float inverse_rms_f32(const float* x, int64_t n, float eps);
+
 // Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` vectors of `head_dim` by the
 // angles whose cos/sin are given per pair (head_dim / 2 values each): interleaved RoPE.
 void rope_interleaved_f32(float* x, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin);

@@ -10,12 +10,6 @@ namespace wenxin::train {
 
 namespace {
 
-float inverse_rms(const float* x, int64_t n, float eps) {  // as kernels::rmsnorm_f32 computes it
-  double ss = 0;
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  return 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
-}
-
 void rope_rows(float* x, int64_t T, int64_t heads, int64_t d, const std::vector<float>& cos,
                const std::vector<float>& sin, ThreadPool& pool) {
   const int64_t half = d / 2;
@@ -101,9 +95,13 @@ void rmsnorm_backward(const float* x, const float* w, int64_t rows, int64_t n, f
           const float* xr = x + row * n;
           const float* dyr = dy + row * n;
           float* dxr = dx + row * n;
-          const float r = inverse_rms(xr, n, eps);
-          double gx = 0;
-          for (int64_t i = 0; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
+          const float r = kernels::inverse_rms_f32(xr, n, eps);
+          double lane[4] = {};  // Σ g·x in double, four sums so that the loop vectorises
+          int64_t i = 0;
+          for (; i + 4 <= n; i += 4)
+            for (int64_t l = 0; l < 4; ++l) lane[l] += static_cast<double>(w[i + l] * dyr[i + l]) * xr[i + l];
+          double gx = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+          for (; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
           const float c = static_cast<float>(gx) * r * r * r / static_cast<float>(n);
           for (int64_t i = 0; i < n; ++i) {
             const float v = r * w[i] * dyr[i] - xr[i] * c;
