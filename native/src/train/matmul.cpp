@@ -13,11 +13,44 @@
 
 namespace wenxin::train {
 
+namespace {
+
+// Depths up to this (LoRA's rank on the way up) multiply on gemm_panels: the float GEMM would make each
+// output a dot product a few vectors long, with its own reduction.
+constexpr int64_t kNarrowDepth = 64;
+
+// matmul_nt for a narrow k: alpha · wᵀ packed as gemm_panels' panels once, then blocks of x's rows
+// across the pool, each multiplied by all of them straight into y.
+void matmul_nt_narrow(const float* x, int64_t rows, int64_t k, const float* w, int64_t n, float* y, float alpha,
+                      bool accumulate, ThreadPool& pool) {
+  constexpr int64_t kPanel = kernels::kGemmPanel, kRowBlock = 32;
+  thread_local std::vector<float> t_panels;
+  std::vector<float>& panels = t_panels;
+  panels.assign((n + kPanel - 1) / kPanel * kPanel * k, 0.0f);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) panels[(j / kPanel * k + p) * kPanel + j % kPanel] = alpha * w[j * k + p];
+  const auto& K = kernels::active_kernels();
+  pool.parallel_for(
+      (rows + kRowBlock - 1) / kRowBlock,
+      [&](int64_t b0, int64_t b1, int) {
+        const int64_t r0 = b0 * kRowBlock, r1 = std::min(rows, b1 * kRowBlock);
+        if (!accumulate) std::fill(y + r0 * n, y + r1 * n, 0.0f);
+        K.gemm_panels(x + r0 * k, k, r1 - r0, k, panels.data(), n, y + r0 * n, n);
+      },
+      1, kLoopChunks);
+}
+
+}  // namespace
+
 void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t n, float* y, float alpha,
                bool accumulate, ThreadPool& pool) {
   if (rows <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) std::fill(y, y + rows * n, 0.0f);
+    return;
+  }
+  if (k <= kNarrowDepth && n >= kernels::kGemmPanel) {
+    matmul_nt_narrow(x, rows, k, w, n, y, alpha, accumulate, pool);
     return;
   }
   const auto& K = kernels::active_kernels();
