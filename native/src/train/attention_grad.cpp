@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/scratch.h"
 #include "kernels/kernels.h"
 #include "train/matmul.h"
 #include "train/step_timers.h"
@@ -124,7 +125,7 @@ const T* panels_window(const std::vector<T>& b, int64_t depth, int64_t p0, int64
   if (p0 == 0 && k == depth) return b.data();
   thread_local std::vector<T> window;
   const int64_t panels = (n + kPanel - 1) / kPanel;
-  window.resize(panels * kPanel * k);
+  scratch(window, panels * kPanel * k);
   for (int64_t pn = 0; pn < panels; ++pn)
     std::copy(b.data() + (pn * depth + p0) * kPanel, b.data() + (pn * depth + p0 + k) * kPanel,
               window.data() + pn * k * kPanel);
@@ -222,14 +223,14 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
           const int64_t v_depth = (L + 1) / 2;
           for (int64_t i0 = 0; i0 < L; i0 += kQueryBlock) {
             const int64_t i1 = std::min(L, i0 + kQueryBlock), rows = i1 - i0, kend = i1, kpad = even(kend);
-            p.resize(rows * kend);
+            scratch(p, rows * kend);
             row_lse.resize(rows);
             panels_product(qb.data() + i0 * h.ld, h.ld, rows, h.ld / 2, k_cols, h.ld / 2, 0, kend, p.data(), kend,
                            false);
             softmax_rows(i0, i1, scale, true, p.data(), row_lse.data());
-            pb.resize(rows * kpad);
+            scratch(pb, rows * kpad);
             round_rows(p.data(), kend, rows, kend, pb.data(), kpad);
-            o.resize(rows * d);
+            scratch(o, rows * d);
             panels_product(pb.data(), kpad, rows, kpad / 2, v_pairs, v_depth, 0, d, o.data(), d, false);
             store_block(o.data(), row_lse.data(), s.start + i0, rows, head, d, nh, ctx, lse);
           }
@@ -283,24 +284,24 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             StepTimer t_s("cpu.attn.s_dp_ds", true);
             row_lse.resize(rows);
             for (int64_t i = i0; i < i1; ++i) row_lse[i - i0] = lse[(s.start + i) * nh + head];
-            p.resize(rows * kend);
+            scratch(p, rows * kend);
             panels_product(qb.data() + i0 * ld, ld, rows, ld / 2, k_cols, ld / 2, 0, kend, p.data(), kend, false);
             softmax_rows(i0, i1, scale, false, p.data(), row_lse.data());
-            dp.resize(rows * kend);
+            scratch(dp, rows * kend);
             panels_product(dob.data() + i0 * ld, ld, rows, ld / 2, v_cols, ld / 2, 0, kend, dp.data(), kend, false);
             softmax_grad(p.data(), delta.data() + i0, rows, kend, dp.data());
             t_s.stop();
             // dQ = scale · dS·K
             StepTimer t_q("cpu.attn.dq", true);
-            sb.resize(rows * kpad);
+            scratch(sb, rows * kpad);
             round_rows(dp.data(), kend, rows, kend, sb.data(), kpad);
-            part.resize(rows * d);
+            scratch(part, rows * d);
             panels_product(sb.data(), kpad, rows, kpad / 2, k_pairs, pairs, 0, d, part.data(), d, false);
             store_scaled(part.data(), rows, d, scale, dq + (s.start + i0) * qd + head * d, qd);
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows (pairs from i0 / 2).
             t_q.stop();
             StepTimer t_t("cpu.attn.transposes", true);
-            tb.resize(kend * rpad);
+            scratch(tb, kend * rpad);
             transpose_bf16(sb.data(), kpad, rows, kend, tb.data(), rpad);
             t_t.stop();
             StepTimer t_k("cpu.attn.dk_dv_products", true);
@@ -419,7 +420,7 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
             panels_product_f32(dp.data(), kend, rows, kend, shared.k_rows, L, 0, d, part.data(), d);
             store_scaled(part.data(), rows, d, scale, dq + (s.start + i0) * qd + head * d, qd);
             // dK += dSᵀ·Q (scaled at the end), dV += Pᵀ·dO, over this block's query rows.
-            t.resize(kend * rows);
+            scratch(t, kend * rows);
             transpose_f32(dp.data(), kend, rows, kend, t.data());
             panels_product_f32(t.data(), rows, kend, rows, q_rows, L, i0, d, dk_h.data(), d);
             transpose_f32(p.data(), kend, rows, kend, t.data());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/scratch.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "train/step_timers.h"
@@ -56,12 +57,8 @@ void matmul_nt(const float* x, int64_t rows, int64_t k, const float* w, int64_t 
   const auto& K = kernels::active_kernels();
   const size_t row_bytes = static_cast<size_t>(k) * sizeof(float);
   const bool direct = !accumulate && alpha == 1.0f;
-  thread_local std::vector<float> scratch;
-  float* out = y;
-  if (!direct) {
-    scratch.resize(static_cast<size_t>(rows * n));
-    out = scratch.data();
-  }
+  thread_local std::vector<float> products;
+  float* out = direct ? y : scratch(products, static_cast<size_t>(rows * n));
   // Split whichever side has more work per thread; the kernel takes a row range of w and all of x.
   if (rows >= n) {
     pool.parallel_for(
@@ -458,8 +455,7 @@ const uint16_t* rounded_rows(const float* a, int64_t m, int64_t k, ThreadPool& p
   const auto& K = kernels::active_kernels();
   const int64_t kpad = k + k % 2;
   thread_local std::vector<uint16_t> rounded;
-  rounded.resize(static_cast<size_t>(m * kpad));
-  uint16_t* ab = rounded.data();
+  uint16_t* ab = scratch(rounded, static_cast<size_t>(m * kpad));
   pool.parallel_for(
       m,
       [&](int64_t r0, int64_t r1, int) {
