@@ -675,6 +675,15 @@ void test_vector_ops(const KernelTable& ref, const KernelTable& isa) {
     ref.silu_mul_f32(ya.data(), u.data(), n);
     isa.silu_mul_f32(yb.data(), u.data(), n);
     check(close(yb, ya, 1e-5f), shape("silu_mul_f32", isa.name, 1, 1, n));
+    const auto dact = random_floats(n);
+    std::vector<float> dga(n), dua(n), dgb(n), dub(n);
+    for (int64_t i = 0; i < n; ++i) {  // from the formula, in double
+      const double gi = g[i], sig = 1.0 / (1.0 + std::exp(-gi));
+      dua[i] = static_cast<float>(dact[i] * gi * sig);
+      dga[i] = static_cast<float>(dact[i] * u[i] * sig * (1.0 + gi * (1.0 - sig)));
+    }
+    isa.silu_mul_grad_f32(g.data(), u.data(), dact.data(), dgb.data(), dub.data(), n);
+    check(close(dgb, dga, 1e-5f) && close(dub, dua, 1e-5f), shape("silu_mul_grad_f32", isa.name, 1, 1, n));
   }
   // The softmax passes against plain loops: the largest value exactly (wherever it lies: the lanes and
   // the tail), e^(scale·x − shift) within exp_f32's bound (and the rounding of scale·x, which an FMA may

@@ -97,7 +97,6 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
     activation(acts, T * width, &act, pool);
     lora_down_backward(lora.down, du.data(), act.data(), T, width, key, dact.data(), pool);
   }
-  // silu(g)·u: d/du = silu(g); d/dg = u · σ(g) · (1 + g · (1 − σ(g))).
   dgate.resize(T * width);
   dup.resize(T * width);
   const auto& K = kernels::active_kernels();
@@ -105,19 +104,10 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
   pool.parallel_for(
       T * width,
       [&](int64_t b, int64_t e, int) {
-        float neg_exp[256];  // e^−g through the vectorised exp, 256 at a time
-        for (int64_t i0 = b; i0 < e; i0 += 256) {
-          const int64_t n = std::min<int64_t>(256, e - i0);
-          for (int64_t i = 0; i < n; ++i) neg_exp[i] = -acts.gate[i0 + i];
-          K.exp_f32(neg_exp, neg_exp, n);
-          for (int64_t i = i0; i < i0 + n; ++i) {
-            const float g = acts.gate[i], s = 1.0f / (1.0f + neg_exp[i - i0]);
-            dup[i] = dact[i] * g * s;
-            dgate[i] = dact[i] * acts.up[i] * s * (1.0f + g * (1.0f - s));
-          }
-        }
+        K.silu_mul_grad_f32(acts.gate.data() + b, acts.up.data() + b, dact.data() + b, dgate.data() + b,
+                            dup.data() + b, e - b);
       },
-      1, kLoopChunks);
+      256, kLoopChunks);
   if (dx != nullptr) {
     TRAIN_PHASE("bwd.ffn.gate_up");
     linear_input_grad(f.gate, dgate.data(), T, dx, true, pool);

@@ -20,6 +20,7 @@ void exp_f32(const float* x, float* y, int64_t n);  // the attention kernel's e^
 float dot(const float* a, const float* b, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 void silu_mul(float* gate, const float* up, int64_t n);
+void silu_mul_grad(const float* gate, const float* up, const float* dact, float* dgate, float* dup, int64_t n);
 float max_value(const float* x, int64_t n);
 double exp_sum(const float* x, float scale, float shift, float* y, int64_t n);
 // panel_gemm.cpp: training's products through packed weight panels

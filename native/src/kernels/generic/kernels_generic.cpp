@@ -205,6 +205,7 @@ const KernelTable kTable = {
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = silu_mul,
+    .silu_mul_grad_f32 = silu_mul_grad,
     .max_f32 = max_value,
     .exp_sum_f32 = exp_sum,
 };
