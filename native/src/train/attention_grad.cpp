@@ -241,7 +241,7 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
 
 void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q,
                              const float* k, const float* v, const float* ctx, const float* lse, const float* dctx,
-                             float* dk_heads, float* dv_heads, float* dq, ThreadPool& pool) {
+                             float* dk_heads, float* dv_heads, int64_t T, float* dq, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
   const int64_t qd = nh * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
@@ -316,8 +316,8 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
             t_v.stop();
           }
           TRAIN_CPU_PHASE("cpu.attn.store");
-          store_scaled(dk_h.data(), L, d, scale, dk_heads + s.start * qd + head * d, qd);
-          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + s.start * qd + head * d, qd);
+          store_scaled(dk_h.data(), L, d, scale, dk_heads + (head * T + s.start) * d, d);
+          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + (head * T + s.start) * d, d);
         }
       },
       1, item_chunks(items));
@@ -360,7 +360,7 @@ void transpose_f32(const float* in, int64_t ld, int64_t rows, int64_t cols, floa
 
 void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const float* q, const float* k,
                             const float* v, const float* ctx, const float* lse, const float* dctx, float* dk_heads,
-                            float* dv_heads, float* dq, ThreadPool& pool) {
+                            float* dv_heads, int64_t T, float* dq, ThreadPool& pool) {
   const int64_t d = dims.head_dim, nh = dims.heads, group = nh / dims.kv_heads;
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
@@ -426,8 +426,8 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
             transpose_f32(p.data(), kend, rows, kend, t.data());
             panels_product_f32(t.data(), rows, kend, rows, do_rows, L, i0, d, dv_h.data(), d);
           }
-          store_scaled(dk_h.data(), L, d, scale, dk_heads + s.start * qd + head * d, qd);
-          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + s.start * qd + head * d, qd);
+          store_scaled(dk_h.data(), L, d, scale, dk_heads + (head * T + s.start) * d, d);
+          store_scaled(dv_h.data(), L, d, 1.0f, dv_heads + (head * T + s.start) * d, d);
         }
       },
       1, item_chunks(items));
@@ -481,33 +481,35 @@ void attention_backward_train(const AttentionDims& dims, const std::vector<SeqSp
   const int64_t qd = nh * d, kvd = dims.kv_heads * d;
   int64_t T = 0;
   for (const SeqSpan& s : seqs) T = std::max(T, s.start + s.len);
-  // Per query head gradients of K and V, summed over each group afterwards.
-  // Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers through references.)
+  // Per query head gradients of K and V, [head][T][d] (each head's rows contiguous), summed over each
+  // group afterwards. Reused: no fresh pages every layer. (The pool's lambdas see the caller's buffers
+  // through references.)
   thread_local std::vector<float> t_dk_heads, t_dv_heads;
   std::vector<float>& dk_heads = t_dk_heads;
   std::vector<float>& dv_heads = t_dv_heads;
   dk_heads.resize(T * qd);  // every row is some sequence's (prepare checks the lengths add up to T)
   dv_heads.resize(T * qd);
   if (bf16_compute())
-    attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
+    attention_backward_bf16(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), T, dq, pool);
   else
-    attention_backward_f32(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), dq, pool);
-  // Sums each group's query heads (every row is some sequence's).
+    attention_backward_f32(dims, seqs, q, k, v, ctx, lse, dctx, dk_heads.data(), dv_heads.data(), T, dq, pool);
+  // Sums each group's query heads in head order (every row is some sequence's).
   TRAIN_PHASE("bwd.attn.group_sum");
+  const auto sum_heads = [&](const std::vector<float>& heads, int64_t t, int64_t g, float* out) {
+    std::copy_n(heads.data() + (g * group * T + t) * d, d, out);
+    for (int64_t hh = g * group + 1; hh < (g + 1) * group; ++hh) {
+      const float* row = heads.data() + (hh * T + t) * d;
+      for (int64_t c = 0; c < d; ++c) out[c] += row[c];
+    }
+  };
   pool.parallel_for(
       T,
       [&](int64_t t0, int64_t t1, int) {
         for (int64_t t = t0; t < t1; ++t)
-          for (int64_t g = 0; g < dims.kv_heads; ++g)
-            for (int64_t c = 0; c < d; ++c) {
-              float sk = 0, sv = 0;
-              for (int64_t hh = g * group; hh < (g + 1) * group; ++hh) {
-                sk += dk_heads[t * qd + hh * d + c];
-                sv += dv_heads[t * qd + hh * d + c];
-              }
-              dk[t * kvd + g * d + c] = sk;
-              dv[t * kvd + g * d + c] = sv;
-            }
+          for (int64_t g = 0; g < dims.kv_heads; ++g) {
+            sum_heads(dk_heads, t, g, dk + t * kvd + g * d);
+            sum_heads(dv_heads, t, g, dv + t * kvd + g * d);
+          }
       },
       1, kLoopChunks);
 }
