@@ -505,12 +505,12 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
 }
 
 // weight_product_bf16's c = a · Wᵀ through a bf16 weight's rows as they are stored (the table's
-// gemm_rows_bf16): `a` rounded to bf16 once, then threads take blocks of c's columns, each reading its
-// rows of W in place.
-void rows_product_bf16(const model::Linear& w, const float* a, int64_t m, float* c, bool accumulate, ThreadPool& pool) {
+// gemm_rows_bf16): from `a`'s rows rounded to bf16 (`ab`, w.in apart), threads take blocks of c's
+// columns, each reading its rows of W in place.
+void rows_product_bf16(const model::Linear& w, const uint16_t* ab, int64_t m, float* c, bool accumulate,
+                       ThreadPool& pool) {
   const auto& K = kernels::active_kernels();
   const int64_t k = w.in, n = w.out;
-  const uint16_t* ab = rounded_rows(a, m, k, pool);
   TRAIN_PHASE("gemm.blocks");
   const int64_t width = block_width(n, pool);
   const auto* rows = static_cast<const uint16_t*>(w.weight.data);
@@ -526,7 +526,7 @@ thread_local bool t_bf16_compute = false;
 void product(const model::Linear& w, bool transposed, const float* a, int64_t m, float* c, bool accumulate,
              ThreadPool& pool) {
   if (reads_weight_rows(w, transposed, t_bf16_compute)) {
-    rows_product_bf16(w, a, m, c, accumulate, pool);
+    rows_product_bf16(w, rounded_rows(a, m, w.in, pool), m, c, accumulate, pool);
     return;
   }
   const KeptPanels::Entry* kept = t_kept ? t_kept->find(w, transposed, t_bf16_compute, pool) : nullptr;
@@ -561,7 +561,10 @@ void linear_forward_train(const model::Linear& w, model::LinearInput& x, float* 
     model::linear_forward(w, x, y, pool);
     return;
   }
-  product(w, true, x.data(), x.tokens(), y, false, pool);
+  if (reads_weight_rows(w, true, t_bf16_compute))  // the input's bf16 rows, rounded once for all its layers
+    rows_product_bf16(w, x.bf16_rows(pool), x.tokens(), y, false, pool);
+  else
+    product(w, true, x.data(), x.tokens(), y, false, pool);
   if (!w.bias.empty())
     for (int64_t t = 0; t < x.tokens(); ++t)
       for (int64_t j = 0; j < w.out; ++j) y[t * w.out + j] += w.bias[j];
