@@ -103,8 +103,7 @@ struct KernelTable {
   // gate[i] = silu(gate[i]) · up[i] (the gated MLP's activation), through exp_f32.
   void (*silu_mul_f32)(float* gate, const float* up, int64_t n);
   // Its gradient, from the activation's (dact): dup[i] and dgate[i] (training's backward).
-  void (*silu_mul_grad_f32)(const float* gate, const float* up, const float* dact, float* dgate, float* dup,
-                            int64_t n);
+  void (*silu_mul_grad_f32)(const float* gate, const float* up, const float* dact, float* dgate, float* dup, int64_t n);
 
   // A softmax's passes over n ≥ 1 values (training's attention and LM head): the largest of x, then
   // y[i] = e^(scale·x[i] − shift) through exp_f32 (y may be x), returning Σ y[i] (summed in double lanes).

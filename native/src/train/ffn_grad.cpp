@@ -104,8 +104,8 @@ void ffn_backward_train(const model::FeedForward& f, const FfnLora& lora, const 
   pool.parallel_for(
       T * width,
       [&](int64_t b, int64_t e, int) {
-        K.silu_mul_grad_f32(acts.gate.data() + b, acts.up.data() + b, dact.data() + b, dgate.data() + b,
-                            dup.data() + b, e - b);
+        K.silu_mul_grad_f32(acts.gate.data() + b, acts.up.data() + b, dact.data() + b, dgate.data() + b, dup.data() + b,
+                            e - b);
       },
       256, kLoopChunks);
   if (dx != nullptr) {

@@ -31,14 +31,13 @@ void matmul_nt_narrow(const float* x, int64_t rows, int64_t k, const float* w, i
   for (int64_t j = 0; j < n; ++j)
     for (int64_t p = 0; p < k; ++p) panels[(j / kPanel * k + p) * kPanel + j % kPanel] = alpha * w[j * k + p];
   const auto& K = kernels::active_kernels();
-  pool.parallel_for(
-      (rows + kRowBlock - 1) / kRowBlock,
-      [&](int64_t b0, int64_t b1, int) {
-        const int64_t r0 = b0 * kRowBlock, r1 = std::min(rows, b1 * kRowBlock);
-        if (!accumulate) std::fill(y + r0 * n, y + r1 * n, 0.0f);
-        K.gemm_panels(x + r0 * k, k, r1 - r0, k, panels.data(), n, y + r0 * n, n);
-      },
-      1, kLoopChunks);
+  pool.parallel_for((rows + kRowBlock - 1) / kRowBlock,
+                    [&](int64_t b0, int64_t b1, int) {
+                      const int64_t r0 = b0 * kRowBlock, r1 = std::min(rows, b1 * kRowBlock);
+                      if (!accumulate) std::fill(y + r0 * n, y + r1 * n, 0.0f);
+                      K.gemm_panels(x + r0 * k, k, r1 - r0, k, panels.data(), n, y + r0 * n, n);
+                    },
+                    1, kLoopChunks);
 }
 
 }  // namespace
