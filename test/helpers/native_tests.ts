@@ -9,9 +9,12 @@ import { expect } from "vitest";
 
 const TESTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../native/build/tests");
 
-/** Runs native/build/tests/`name`, checks its summary, and returns its output for further checks. */
-export async function runNativeTests(name: string, minPassed: number): Promise<string> {
-  const { stdout } = await promisify(execFile)(path.join(TESTS, name));
+/**
+ * Runs native/build/tests/`name` (with `env` added to this process's environment), checks its summary,
+ * and returns its output for further checks.
+ */
+export async function runNativeTests(name: string, minPassed: number, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await promisify(execFile)(path.join(TESTS, name), { env: { ...process.env, ...env } });
   expect(stdout).not.toMatch(/^FAIL/m);
   const summary = stdout.match(/^(\d+) passed, (\d+) failed$/m);
   expect(summary).not.toBeNull();

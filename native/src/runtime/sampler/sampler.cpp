@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <numeric>
+
+#include "kernels/kernels.h"
 
 namespace wenxin {
 
@@ -75,17 +76,17 @@ void top_k(float* logits, int64_t vocab, int64_t k) {
     if (logits[i] < kth) logits[i] = kRemoved;  // ties with the k-th value stay, as in transformers
 }
 
-std::vector<double> softmax_of(const float* logits, const std::vector<int32_t>& idx) {
-  float mx = kRemoved;
-  for (int32_t i : idx) mx = std::max(mx, logits[i]);
-  std::vector<double> p(idx.size());
-  double sum = 0;
-  for (size_t j = 0; j < idx.size(); ++j) {
-    p[j] = std::isinf(logits[idx[j]]) ? 0.0 : std::exp(static_cast<double>(logits[idx[j]]) - mx);
-    sum += p[j];
+// p[i] = e^(logits[i] − max) (0 for removed logits), through the kernel table's vectorised max and exp:
+// the sampler's pass over the whole vocabulary for every sampled token. Returns Σ p[i] (in double).
+double exponentials(const float* logits, int64_t vocab, std::vector<float>* p) {
+  const auto& K = kernels::active_kernels();
+  p->resize(vocab);
+  const float mx = vocab > 0 ? K.max_f32(logits, vocab) : kRemoved;
+  if (mx == kRemoved) {  // nothing left to choose: no mass anywhere
+    std::fill(p->begin(), p->end(), 0.0f);
+    return 0.0;
   }
-  for (double& v : p) v /= sum;
-  return p;
+  return K.exp_sum_f32(logits, 1.0f, mx, p->data(), vocab);
 }
 
 // Drops the low-probability tail whose total mass is at most 1 - top_p (the best token always stays):
@@ -101,17 +102,11 @@ inline uint32_t order_key(float f) {
 }
 
 void top_p(float* logits, int64_t vocab, float p_keep) {
-  float mx = kRemoved;
-  for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
   // Per-thread buffers: this runs for every sampled token of every sequence.
-  thread_local std::vector<double> prob, mass;
+  thread_local std::vector<float> prob;
+  thread_local std::vector<double> mass;
   thread_local std::vector<int32_t> order;
-  prob.resize(vocab);
-  double z = 0;
-  for (int64_t i = 0; i < vocab; ++i) {
-    prob[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
-    z += prob[i];
-  }
+  const double z = exponentials(logits, vocab, &prob);
   // Buckets of logit values (by their top key bits), so only the bucket where the mass reaches
   // top_p is sorted: O(vocab) even when the distribution is flat and the kept head is most of it.
   constexpr int kShift = 18;
@@ -143,18 +138,17 @@ void top_p(float* logits, int64_t vocab, float p_keep) {
     }
   }
   for (size_t i = kept; i < order.size(); ++i) logits[order[i]] = kRemoved;
-  for (int64_t i = 0; i < vocab; ++i)
-    if ((order_key(logits[i]) >> kShift) < static_cast<uint32_t>(edge)) logits[i] = kRemoved;
+  for (int64_t i = 0; i < vocab; ++i)  // a select, not a branch: the compiler vectorises it
+    logits[i] = (order_key(logits[i]) >> kShift) < static_cast<uint32_t>(edge) ? kRemoved : logits[i];
 }
 
 void min_p(float* logits, int64_t vocab, float min_p) {
-  std::vector<int32_t> all(vocab);
-  std::iota(all.begin(), all.end(), 0);
-  const std::vector<double> p = softmax_of(logits, all);
-  const double threshold = min_p * *std::max_element(p.begin(), p.end());
-  const int64_t best = std::max_element(logits, logits + vocab) - logits;
+  // p_i < min_p · max p  ⟺  e^(z_i − max z) < min_p: the normalisation cancels, the best token's is e^0 = 1.
+  thread_local std::vector<float> e;
+  exponentials(logits, vocab, &e);
+  const int64_t best = argmax(logits, vocab);
   for (int64_t i = 0; i < vocab; ++i)
-    if (p[i] < threshold && i != best) logits[i] = kRemoved;
+    if (e[i] < min_p && i != best) logits[i] = kRemoved;
 }
 
 }  // namespace
@@ -182,15 +176,8 @@ double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * (1.0 / 90
 int32_t Sampler::sample(float* logits, int64_t vocab, const std::vector<int32_t>& history) {
   apply_logits_processors(logits, vocab, history, params_);
   if (params_.greedy) return argmax(logits, vocab);
-  float mx = kRemoved;
-  for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, logits[i]);
-  double sum = 0;
-  std::vector<double> p(vocab);
-  for (int64_t i = 0; i < vocab; ++i) {
-    p[i] = std::isinf(logits[i]) ? 0.0 : std::exp(static_cast<double>(logits[i]) - mx);
-    sum += p[i];
-  }
-  double r = uniform() * sum;
+  thread_local std::vector<float> p;
+  double r = uniform() * exponentials(logits, vocab, &p);
   int64_t last = 0;
   for (int64_t i = 0; i < vocab; ++i) {
     if (p[i] == 0) continue;

@@ -5,13 +5,17 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/kernels.h"
+
 namespace wenxin::runtime {
 
 TokenLogprob token_logprob(const float* raw, int64_t vocab, int32_t chosen, int32_t top) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < vocab; ++i) mx = std::max(mx, raw[i]);
-  double sum = 0;
-  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(raw[i] - mx));
+  // log Σ e^raw through the kernel table's vectorised max and exp (a pass over the vocabulary a token).
+  const auto& K = kernels::active_kernels();
+  const float mx = vocab > 0 ? K.max_f32(raw, vocab) : -std::numeric_limits<float>::infinity();
+  thread_local std::vector<float> e;
+  e.resize(vocab);
+  const double sum = std::isinf(mx) ? 1.0 : K.exp_sum_f32(raw, 1.0f, mx, e.data(), vocab);
   const float lse = mx + static_cast<float>(std::log(sum));
 
   TokenLogprob out;
