@@ -67,13 +67,33 @@ void repetition_penalty(float* logits, int64_t vocab, const std::vector<int32_t>
   }
 }
 
+// The k-th largest logit. Up to kHeapTopK, through a min-heap of the k largest so far: once it is full, a logit
+// below its least (almost all of them) costs one comparison; beyond, a selection over a copy of the row.
+constexpr int64_t kHeapTopK = 256;
+
+float kth_largest(const float* logits, int64_t vocab, int64_t k) {
+  thread_local std::vector<float> buf;
+  if (k > kHeapTopK) {
+    buf.assign(logits, logits + vocab);
+    std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), std::greater<float>());
+    return buf[k - 1];
+  }
+  buf.assign(logits, logits + k);
+  std::make_heap(buf.begin(), buf.end(), std::greater<float>());
+  for (int64_t i = k; i < vocab; ++i) {
+    if (!(logits[i] > buf.front())) continue;
+    std::pop_heap(buf.begin(), buf.end(), std::greater<float>());
+    buf.back() = logits[i];
+    std::push_heap(buf.begin(), buf.end(), std::greater<float>());
+  }
+  return buf.front();
+}
+
 void top_k(float* logits, int64_t vocab, int64_t k) {
   k = std::min(k, vocab);
-  std::vector<float> sorted(logits, logits + vocab);
-  std::nth_element(sorted.begin(), sorted.begin() + (k - 1), sorted.end(), std::greater<float>());
-  const float kth = sorted[k - 1];
-  for (int64_t i = 0; i < vocab; ++i)
-    if (logits[i] < kth) logits[i] = kRemoved;  // ties with the k-th value stay, as in transformers
+  const float kth = kth_largest(logits, vocab, k);
+  for (int64_t i = 0; i < vocab; ++i)  // ties with the k-th value stay, as in transformers
+    logits[i] = logits[i] < kth ? kRemoved : logits[i];
 }
 
 // p[i] = e^(logits[i] − max) (0 for removed logits), through the kernel table's vectorised max and exp:

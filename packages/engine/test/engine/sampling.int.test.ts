@@ -60,6 +60,24 @@ describe("logits processors", () => {
   });
 });
 
+describe("top-k over a full-size vocabulary with ties", () => {
+  // Values on a coarse grid, so the k-th largest is one of many equal logits (all of which stay).
+  const V = 103_424;
+  const logits = Float32Array.from(
+    { length: V },
+    (_, i) => Math.round(((Math.sin(i * 78.233) * 43758.5453) % 1) * 64) / 16,
+  );
+
+  it.each([1, 50, 256, 257, 1000])("keeps every logit at least the %i-th largest", (k) => {
+    const kth = [...logits].sort((a, b) => b - a)[k - 1]!;
+    const out = applyLogitsProcessors(logits, [], { topK: k, doSample: true });
+    const wrong = out.findIndex((v, i) => v !== (logits[i]! >= kth ? logits[i] : -Infinity));
+    expect(wrong, `index ${wrong}`).toBe(-1);
+    const kept = out.filter((v) => v !== -Infinity).length;
+    expect(kept).toBeGreaterThanOrEqual(k);
+  });
+});
+
 describe("top-p over a full-size flat vocabulary", () => {
   /** transformers' rule, written plainly: keep the most probable tokens (ties by id) until the mass reaches p. */
   function keptByReference(logits: Float32Array, p: number): Set<number> {
