@@ -131,7 +131,8 @@ void top_p(float* logits, int64_t vocab, float p_keep) {
   // top_p is sorted: O(vocab) even when the distribution is flat and the kept head is most of it.
   constexpr int kShift = 18;
   mass.assign(size_t{1} << (32 - kShift), 0.0);
-  for (int64_t i = 0; i < vocab; ++i) mass[order_key(logits[i]) >> kShift] += prob[i];
+  for (int64_t i = 0; i < vocab; ++i)  // removed logits add nothing (and would all hit one bucket, back to back)
+    if (prob[i] != 0.0f) mass[order_key(logits[i]) >> kShift] += prob[i];
   double above = 0;  // mass of the buckets above the current one
   int64_t edge = -1;
   for (int64_t b = static_cast<int64_t>(mass.size()) - 1; b >= 0; --b) {
