@@ -41,19 +41,12 @@ bool sanitize(float* logits, int64_t vocab) {
   return any;
 }
 
-// The first index of the largest logit (no NaN: sanitized), as std::max_element: the maximum by a pass
-// of 8 independent lanes the compiler vectorizes, then the first index that holds it.
+// The first index of the largest logit (no NaN: sanitized), as std::max_element: the maximum through the
+// kernel table's vectorised max_f32, then the first index that holds it.
 int32_t argmax(const float* logits, int64_t vocab) {
   if (vocab <= 0) return 0;
-  float lane[8];
-  for (int j = 0; j < 8; ++j) lane[j] = logits[0];
-  int64_t i = 0;
-  for (; i + 8 <= vocab; i += 8)
-    for (int j = 0; j < 8; ++j) lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
-  float mx = lane[0];
-  for (int j = 1; j < 8; ++j) mx = lane[j] > mx ? lane[j] : mx;
-  for (; i < vocab; ++i) mx = logits[i] > mx ? logits[i] : mx;
-  for (i = 0; i < vocab; ++i)
+  const float mx = kernels::active_kernels().max_f32(logits, vocab);
+  for (int64_t i = 0; i < vocab; ++i)
     if (logits[i] == mx) return static_cast<int32_t>(i);
   return 0;
 }
