@@ -17,7 +17,10 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // y = x / sqrt(mean(x^2) + eps) * w, statistics in float32 as the reference does.
 void rmsnorm_f32(const float* x, const float* w, int64_t n, float eps, float* y);
 
-// 1 / sqrt(mean(x^2) + eps) as rmsnorm_f32 computes it (the squares summed in double).
+// Returns sum_i a[i] * b[i], the products and their sum in double (four lanes, so that it vectorises).
+double dot_f64(const float* a, const float* b, int64_t n);
+
+// 1 / sqrt(mean(x^2) + eps) as rmsnorm_f32 computes it (the squares summed by dot_f64).
 float inverse_rms_f32(const float* x, int64_t n, float eps);
 
 // Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` vectors of `head_dim` by the

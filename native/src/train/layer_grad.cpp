@@ -91,20 +91,17 @@ void rmsnorm_backward(const float* x, const float* w, int64_t rows, int64_t n, f
   pool.parallel_for(
       rows,
       [&](int64_t r0, int64_t r1, int) {
+        thread_local std::vector<float> g;
+        g.resize(n);
         for (int64_t row = r0; row < r1; ++row) {
           const float* xr = x + row * n;
           const float* dyr = dy + row * n;
           float* dxr = dx + row * n;
           const float r = kernels::inverse_rms_f32(xr, n, eps);
-          double lane[4] = {};  // Σ g·x in double, four sums so that the loop vectorises
-          int64_t i = 0;
-          for (; i + 4 <= n; i += 4)
-            for (int64_t l = 0; l < 4; ++l) lane[l] += static_cast<double>(w[i + l] * dyr[i + l]) * xr[i + l];
-          double gx = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-          for (; i < n; ++i) gx += static_cast<double>(w[i] * dyr[i]) * xr[i];
-          const float c = static_cast<float>(gx) * r * r * r / static_cast<float>(n);
+          for (int64_t i = 0; i < n; ++i) g[i] = w[i] * dyr[i];
+          const float c = static_cast<float>(kernels::dot_f64(g.data(), xr, n)) * r * r * r / static_cast<float>(n);
           for (int64_t i = 0; i < n; ++i) {
-            const float v = r * w[i] * dyr[i] - xr[i] * c;
+            const float v = r * g[i] - xr[i] * c;
             dxr[i] = accumulate ? dxr[i] + v : v;
           }
         }

@@ -38,14 +38,18 @@ float dot_f32(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-float inverse_rms_f32(const float* x, int64_t n, float eps) {
-  double lane[4] = {};  // four sums, so that the loop vectorises
+double dot_f64(const float* a, const float* b, int64_t n) {
+  double lane[4] = {};
   int64_t i = 0;
   for (; i + 4 <= n; i += 4)
-    for (int64_t l = 0; l < 4; ++l) lane[l] += static_cast<double>(x[i + l]) * x[i + l];
-  double ss = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-  for (; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  return 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
+    for (int64_t l = 0; l < 4; ++l) lane[l] += static_cast<double>(a[i + l]) * b[i + l];
+  double sum = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+  for (; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];
+  return sum;
+}
+
+float inverse_rms_f32(const float* x, int64_t n, float eps) {
+  return 1.0f / std::sqrt(static_cast<float>(dot_f64(x, x, n) / static_cast<double>(n)) + eps);
 }
 
 void rmsnorm_f32(const float* x, const float* w, int64_t n, float eps, float* y) {
