@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/aligned_vector.h"
 #include "core/scratch.h"
 #include "kernels/kernels.h"
 #include "train/matmul.h"
@@ -85,7 +86,7 @@ void round_rows(const float* src, int64_t ld, int64_t rows, int64_t cols, uint16
 
 // Panels of B = Mᵀ (B[p][j] = M[j][p]) for M bf16 [n][ld] (ld even): ceil(n / 32) panels of ld / 2
 // pairs, the pair of row j's elements 2q, 2q + 1 at [j / 32][q][j % 32], columns past n zero.
-void transposed_panels(const uint16_t* m, int64_t n, int64_t ld, std::vector<uint32_t>* out) {
+void transposed_panels(const uint16_t* m, int64_t n, int64_t ld, aligned_vector<uint32_t>* out) {
   const int64_t depth = ld / 2;
   out->assign((n + kPanel - 1) / kPanel * kPanel * depth, 0u);
   for (int64_t j = 0; j < n; ++j) {
@@ -97,7 +98,7 @@ void transposed_panels(const uint16_t* m, int64_t n, int64_t ld, std::vector<uin
 
 // Panels of B = M (B[p][j] = M[p][j]) for M bf16 [rows][ld], its first `cols` columns: ceil(cols / 32)
 // panels of ceil(rows / 2) pairs, the pair of rows 2q, 2q + 1 (the one past `rows` zero) at [q][j].
-void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, std::vector<uint32_t>* out) {
+void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, aligned_vector<uint32_t>* out) {
   const int64_t kp = (rows + 1) / 2, panels = (cols + kPanel - 1) / kPanel;
   out->assign(panels * kPanel * kp, 0u);
   // A panel's row of pairs at a time: a loop over contiguous columns, which the compiler vectorises.
@@ -121,9 +122,9 @@ void pack_row_pairs(const uint16_t* m, int64_t rows, int64_t ld, int64_t cols, s
 // step panels by the depth they are given): one call over all of n, where a call a panel would read
 // (and, bf16 on AVX2, widen) `a` again for each.
 template <class T>
-const T* panels_window(const std::vector<T>& b, int64_t depth, int64_t p0, int64_t k, int64_t n) {
+const T* panels_window(const aligned_vector<T>& b, int64_t depth, int64_t p0, int64_t k, int64_t n) {
   if (p0 == 0 && k == depth) return b.data();
-  thread_local std::vector<T> window;
+  thread_local aligned_vector<T> window;
   const int64_t panels = (n + kPanel - 1) / kPanel;
   scratch(window, panels * kPanel * k);
   for (int64_t pn = 0; pn < panels; ++pn)
@@ -133,7 +134,7 @@ const T* panels_window(const std::vector<T>& b, int64_t depth, int64_t p0, int64
 }
 
 // c[m][n] (+)= a[m][2 kp] · B over B's pairs [q0, q0 + kp), B packed as above with `depth` pairs a panel.
-void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const std::vector<uint32_t>& b,
+void panels_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const aligned_vector<uint32_t>& b,
                     int64_t depth, int64_t q0, int64_t n, float* c, int64_t ldc, bool accumulate) {
   const uint32_t* panels = panels_window(b, depth, q0, kp, n);
   kernels::active_kernels().gemm_panels_bf16(a, lda, m, kp, reinterpret_cast<const uint16_t*>(panels), n, c, ldc,
@@ -152,7 +153,7 @@ void transpose_bf16(const uint16_t* in, int64_t ld, int64_t rows, int64_t cols, 
 // One (sequence, query head)'s operands in bf16, gathered from the [T, heads·d] rows.
 struct HeadBf16 {
   int64_t len = 0, d = 0, ld = 0;  // ld = even(d)
-  void gather(const float* src, int64_t stride, int64_t offset, int64_t start, std::vector<uint16_t>* out) const {
+  void gather(const float* src, int64_t stride, int64_t offset, int64_t start, aligned_vector<uint16_t>* out) const {
     out->resize(len * ld);
     round_rows(src + start * stride + offset, stride, len, d, out->data(), ld);
   }
@@ -162,7 +163,7 @@ struct HeadBf16 {
 // packed once for the group: S = Q·Kᵀ (k_cols), O = P·V (v_pairs, forward), dP = dO·Vᵀ (v_cols) and
 // dQ = dS·K (k_pairs, backward).
 struct KvPanels {
-  std::vector<uint32_t> k_cols, v_pairs, v_cols, k_pairs;
+  aligned_vector<uint32_t> k_cols, v_pairs, v_cols, k_pairs;
 };
 
 // Packs `kv[s * kv_heads + g]` for every sequence s and KV head g across the pool.
@@ -174,7 +175,7 @@ void pack_kv(const AttentionDims& dims, const std::vector<SeqSpan>& seqs, const 
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> kb, vb;
+        thread_local aligned_vector<uint16_t> kb, vb;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / dims.kv_heads];
           const int64_t g = item % dims.kv_heads, L = s.len;
@@ -209,13 +210,14 @@ void attention_forward_bf16(const AttentionDims& dims, const std::vector<SeqSpan
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, pb;
-        thread_local std::vector<float> p, o, row_lse;
+        thread_local aligned_vector<uint16_t> qb, pb;
+        thread_local aligned_vector<float> p, o;
+        thread_local std::vector<float> row_lse;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
-          const std::vector<uint32_t>& k_cols = kv[item / nh * dims.kv_heads + g].k_cols;
-          const std::vector<uint32_t>& v_pairs = kv[item / nh * dims.kv_heads + g].v_pairs;
+          const aligned_vector<uint32_t>& k_cols = kv[item / nh * dims.kv_heads + g].k_cols;
+          const aligned_vector<uint32_t>& v_pairs = kv[item / nh * dims.kv_heads + g].v_pairs;
           h.len = L;
           h.d = d;
           h.ld = even(d);
@@ -256,16 +258,17 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
       items,
       [&](int64_t b, int64_t e, int) {
         thread_local HeadBf16 h;
-        thread_local std::vector<uint16_t> qb, dob, sb, tb;
-        thread_local std::vector<uint32_t> q_pairs, do_pairs;
-        thread_local std::vector<float> p, dp, part, dk_h, dv_h, row_lse, delta;
+        thread_local aligned_vector<uint16_t> qb, dob, sb, tb;
+        thread_local aligned_vector<uint32_t> q_pairs, do_pairs;
+        thread_local aligned_vector<float> p, dp, part, dk_h, dv_h;
+        thread_local std::vector<float> row_lse, delta;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
           const KvPanels& shared = kv[item / nh * dims.kv_heads + g];
-          const std::vector<uint32_t>& k_cols = shared.k_cols;    // S = Q·Kᵀ
-          const std::vector<uint32_t>& v_cols = shared.v_cols;    // dP = dO·Vᵀ
-          const std::vector<uint32_t>& k_pairs = shared.k_pairs;  // dQ = dS·K
+          const aligned_vector<uint32_t>& k_cols = shared.k_cols;    // S = Q·Kᵀ
+          const aligned_vector<uint32_t>& v_cols = shared.v_cols;    // dP = dO·Vᵀ
+          const aligned_vector<uint32_t>& k_pairs = shared.k_pairs;  // dQ = dS·K
           h.len = L;
           h.d = d;
           h.ld = even(d);
@@ -327,7 +330,7 @@ void attention_backward_bf16(const AttentionDims& dims, const std::vector<SeqSpa
 // as its panels: K and V once per (sequence, KV head) for its group, Q and dO once per query head.
 
 // Panels of B = Mᵀ (B[p][j] = M[j][p]) for M [n][d], rows `ld` apart: ceil(n / 32) panels d deep.
-void pack_cols_f32(const float* m, int64_t ld, int64_t n, int64_t d, std::vector<float>* out) {
+void pack_cols_f32(const float* m, int64_t ld, int64_t n, int64_t d, aligned_vector<float>* out) {
   out->assign((n + kPanel - 1) / kPanel * kPanel * d, 0.0f);
   for (int64_t j = 0; j < n; ++j) {
     float* dst = out->data() + (j / kPanel) * kPanel * d + j % kPanel;
@@ -336,7 +339,7 @@ void pack_cols_f32(const float* m, int64_t ld, int64_t n, int64_t d, std::vector
 }
 
 // Panels of B = M (B[p][j] = M[p][j]) for M [rows][cols], rows `ld` apart: ceil(cols / 32) panels `rows` deep.
-void pack_rows_f32(const float* m, int64_t ld, int64_t rows, int64_t cols, std::vector<float>* out) {
+void pack_rows_f32(const float* m, int64_t ld, int64_t rows, int64_t cols, aligned_vector<float>* out) {
   const int64_t panels = (cols + kPanel - 1) / kPanel;
   out->assign(panels * kPanel * rows, 0.0f);
   for (int64_t pn = 0; pn < panels; ++pn) {
@@ -347,8 +350,8 @@ void pack_rows_f32(const float* m, int64_t ld, int64_t rows, int64_t cols, std::
 }
 
 // c[m][n] += a[m][k] · B over B's rows [p0, p0 + k), B packed as above with `depth` rows a panel.
-void panels_product_f32(const float* a, int64_t lda, int64_t m, int64_t k, const std::vector<float>& b, int64_t depth,
-                        int64_t p0, int64_t n, float* c, int64_t ldc) {
+void panels_product_f32(const float* a, int64_t lda, int64_t m, int64_t k, const aligned_vector<float>& b,
+                        int64_t depth, int64_t p0, int64_t n, float* c, int64_t ldc) {
   kernels::active_kernels().gemm_panels(a, lda, m, k, panels_window(b, depth, p0, k, n), n, c, ldc);
 }
 
@@ -367,7 +370,7 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
   // K's and V's panels for S = Q·Kᵀ (k_cols), dP = dO·Vᵀ (v_cols) and dQ = dS·K (k_rows), per (sequence,
   // KV head). The caller's: the pool's lambdas see them through `kv`.
   struct KvF32 {
-    std::vector<float> k_cols, v_cols, k_rows;
+    aligned_vector<float> k_cols, v_cols, k_rows;
   };
   thread_local std::vector<KvF32> t_kv;
   std::vector<KvF32>& kv = t_kv;
@@ -393,7 +396,8 @@ void attention_backward_f32(const AttentionDims& dims, const std::vector<SeqSpan
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
-        thread_local std::vector<float> q_rows, do_rows, p, dp, t, part, dk_h, dv_h, row_lse, delta;
+        thread_local aligned_vector<float> q_rows, do_rows, p, dp, t, part, dk_h, dv_h;
+        thread_local std::vector<float> row_lse, delta;
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];
           const int64_t head = item % nh, g = head / group, L = s.len;
@@ -448,7 +452,8 @@ void attention_forward_train(const AttentionDims& dims, const std::vector<SeqSpa
   pool.parallel_for(
       items,
       [&](int64_t b, int64_t e, int) {
-        thread_local std::vector<float> p, o, row_lse, k_panels, v_panels;
+        thread_local aligned_vector<float> p, o, k_panels, v_panels;
+        thread_local std::vector<float> row_lse;
         const auto& K = kernels::active_kernels();
         for (int64_t item = b; item < e; ++item) {
           const SeqSpan& s = seqs[item / nh];

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/dtype.h"
 #include "core/scratch.h"
 #include "kernels/kernels.h"
@@ -361,8 +362,8 @@ struct KeptPanels::Entry {
   const model::Linear* w = nullptr;
   bool transposed = false;
   PanelPlan plan;
-  std::vector<std::vector<uint32_t>> blocks;   // bf16 pairs: [column block][depth block]
-  std::vector<std::vector<float>> blocks_f32;  // float32: [column block][depth block]
+  std::vector<aligned_vector<uint32_t>> blocks;   // bf16 pairs: [column block][depth block]
+  std::vector<aligned_vector<float>> blocks_f32;  // float32: [column block][depth block]
 };
 
 KeptPanels::KeptPanels() = default;
@@ -427,7 +428,8 @@ void weight_product(const model::Linear& w, bool transposed, const float* a, int
   const PanelPlan p = kept ? kept->plan : f32_plan(w, transposed, pool);
   const int64_t step = item_rows(p, m, kept != nullptr, pool), items = (m + step - 1) / step;
   for_each_block(p.blocks() * items, pool, [&](int64_t item) {
-    thread_local std::vector<float> packed, tmp;
+    thread_local aligned_vector<float> packed;
+    thread_local std::vector<float> tmp;
     const int64_t b = item / items, r0 = (item % items) * step, rows = std::min(m, r0 + step) - r0;
     const int64_t n0 = b * p.width, n1 = n0 + p.cols(b);
     if (!accumulate)
@@ -453,7 +455,7 @@ const uint16_t* rounded_rows(const float* a, int64_t m, int64_t k, ThreadPool& p
   TRAIN_PHASE("gemm.round");
   const auto& K = kernels::active_kernels();
   const int64_t kpad = k + k % 2;
-  thread_local std::vector<uint16_t> rounded;
+  thread_local aligned_vector<uint16_t> rounded;
   uint16_t* ab = scratch(rounded, static_cast<size_t>(m * kpad));
   pool.parallel_for(
       m,
@@ -480,7 +482,7 @@ void weight_product_bf16(const model::Linear& w, bool transposed, const float* a
   const int64_t step_rows = item_rows(p, m, kept != nullptr, pool);
   const int64_t items_per_block = (m + step_rows - 1) / step_rows;
   for_each_block(p.blocks() * items_per_block, pool, [&](int64_t item) {
-    thread_local std::vector<uint32_t> packed;
+    thread_local aligned_vector<uint32_t> packed;
     thread_local std::vector<float> tmp;
     const int64_t b = item / items_per_block, r0 = (item % items_per_block) * step_rows,
                   rows = std::min(m, r0 + step_rows) - r0;

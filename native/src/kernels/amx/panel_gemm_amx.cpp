@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
@@ -120,7 +121,7 @@ void row_block(const uint16_t* a, int64_t lda, int64_t rows, int64_t kp, const u
 RowsOfA::RowsOfA(const uint16_t* a, int64_t lda, int64_t m, int64_t kp) : a_(a), lda_(lda), m_(m), kp_(kp) {
   const int64_t full = m / kBlockRows * kBlockRows;
   if (full == m) return;
-  thread_local std::vector<uint16_t> rest;
+  thread_local aligned_vector<uint16_t> rest;
   rest.assign(kBlockRows * 2 * kp, 0);
   for (int64_t r = full; r < m; ++r) std::memcpy(rest.data() + (r - full) * 2 * kp, a + r * lda, kp * 4);
   tile_memory(rest.data());

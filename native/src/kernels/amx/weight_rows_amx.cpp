@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
@@ -78,7 +79,7 @@ void rows_product(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, int64_t
   const TileScope tiles;
   const RowsOfA rows(a, lda, m, kp);
   const int64_t width = std::max<int64_t>(1, kBlockBytes / (kp * 4 * kGemmPanel)) * kGemmPanel;
-  thread_local std::vector<uint32_t> panels;
+  thread_local aligned_vector<uint32_t> panels;
   panels.resize(static_cast<size_t>(std::min(n + kGemmPanel - 1, width) / kGemmPanel * kp * kGemmPanel));
   for (int64_t v0 = 0; v0 < n; v0 += width) {
     const int64_t v1 = std::min(n, v0 + width);

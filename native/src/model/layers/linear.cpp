@@ -33,7 +33,7 @@ class SpareBuffers {
   std::vector<std::unique_ptr<Buffer>> spare_;
 };
 thread_local SpareBuffers<kernels::QuantizedActivations> spare_quantized;
-thread_local SpareBuffers<std::vector<uint16_t>> spare_bf16;
+thread_local SpareBuffers<aligned_vector<uint16_t>> spare_bf16;
 
 // A batched decode's few rows (16 × 1024: a few µs) on the calling thread: a parallel loop's barrier
 // costs about as much, and more when the other thread is descheduled holding its half.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 #include "kernels/quant_formats.h"
@@ -60,7 +61,7 @@ class LinearInput {
   // page-faulted in again every time.
   std::unique_ptr<kernels::QuantizedActivations> q_;
   bool bf16_ready_ = false, remainder_ready_ = false;
-  std::unique_ptr<std::vector<uint16_t>> bf16_;  // the same for the bf16 rows
+  std::unique_ptr<aligned_vector<uint16_t>> bf16_;  // the same for the bf16 rows
 };
 
 // y[T, out] = x[T, in] · W^T (+ b). Work is split over output rows.
