@@ -98,8 +98,9 @@ int main(int argc, char** argv) {
     AttentionArgs aa{q.data(), G, D, 0.088f, kb.data(), vb.data(), 32, S, 0, P};
     const double ta = best_seconds([&] { k.attention(aa, {o.data(), mm.data(), ll.data()}); }, 50);
     std::printf("%-8s attention G=8 d=128 n=512: %6.1f GMAC/s\n", k.name, 2.0 * G * D * P / ta / 1e9);
-    // A 512-token causal prefill of one KV head, in runs of 16 queries as the engine calls it.
-    const int64_t QR = 16;
+    // A 512-token causal prefill of one KV head, in runs of queries as the engine cuts them (about the
+    // table's attention_rows query rows a call).
+    const int64_t QR = std::max<int64_t>(1, k.attention_rows / G);
     std::vector<float> qp(P * G * D), op(P * G * D), mp(P * G), lp(P * G);
     for (auto& v : qp) v = d(rng);
     const double tp = best_seconds(

@@ -46,6 +46,9 @@ struct KernelTable {
 
   // Online-softmax attention of one GQA head group over a range of cached positions.
   void (*attention)(const AttentionArgs& args, const AttentionPartial& out);
+  // About how many query rows (a run's tokens × the group's heads) one attention call should take in
+  // prefill: every key the call loads (and, on AMX, splits and lays out) serves them all.
+  int64_t attention_rows = 128;
 
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n);

@@ -15,6 +15,8 @@ const KernelTable& table() {
     amx.gemm_rows_quantized_bf16 = gemm_rows_quantized_bf16;
     amx.round_bf16 = round_bf16;
     amx.split_bf16 = split_bf16;
+    amx.attention = attention;
+    amx.attention_rows = 512;
     return amx;
   }();
   return t;

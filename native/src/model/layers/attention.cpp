@@ -42,8 +42,8 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   const auto& K = kernels::active_kernels();
   const int64_t T = static_cast<int64_t>(batch.size());
   const int64_t d = s.head_dim, G = s.num_heads / s.num_kv_heads, qd = s.num_heads * d, kvh = s.num_kv_heads;
-  // About 128 query rows per item (16 tokens of a group of 8 heads): the kernel's row tile.
-  const int64_t kRunTokens = std::max<int64_t>(1, 128 / G);
+  // About the kernel's attention_rows query rows per item (128: 16 tokens of a group of 8 heads).
+  const int64_t kRunTokens = std::max<int64_t>(1, K.attention_rows / G);
   std::vector<int64_t> run_start;  // token index of each run's first token
   for (int64_t t = 0; t < T; ++t)
     if (t == 0 || batch.caches[t] != batch.caches[t - 1] || batch.positions[t] != batch.positions[t - 1] + 1 ||

@@ -1,0 +1,323 @@
+// Prefill's attention on AMX tiles: the AVX-512 kernel's online softmax with both products on TDPBF16PS.
+// A run of queries of one GQA group (R = queries × heads rows) against its keys, a block of kKeyBlock keys
+// at a time: S = Q·Kᵀ and acc = acc · corr + P·V, each operand split into a bf16 part and what rounding
+// left (x = hi + lo within 2⁻¹⁸ of x) and multiplied as hi·hi + lo·hi + hi·lo, so the float32 cache's
+// scores and outputs keep ~17 significant bits (bf16 caches have no lo part: one product less). The
+// softmax itself stays in float32. Decode (a few rows a call) and head dims off 32 keep the AVX-512 kernel.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "core/aligned_vector.h"
+#include "kernels/amx/amx.h"
+#include "kernels/amx/tiles.h"
+#include "kernels/amx/transpose16.h"
+#include "kernels/attention_x86.h"
+#include "kernels/avx512/exp512.h"
+
+namespace wenxin::kernels::amx {
+
+namespace {
+
+constexpr int64_t kKeyBlock = 64;   // keys per softmax step (two tile depths of P·V)
+constexpr int64_t kKeyChunk = 512;  // keys split and laid out at a time, for every row block
+constexpr int64_t kRowBlock = 32;   // rows of S and acc a block of four accumulator tiles covers
+constexpr int64_t kTileCols = 16;   // keys (S) or head-dim columns (acc) of one accumulator tile
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// One operand's rows (a block's keys or values) as bf16 parts, [kKeyBlock][d]; lo unused for a bf16 cache.
+struct SplitRows {
+  aligned_vector<uint16_t> hi, lo;
+};
+
+// B operands of S = Q·Kᵀ from K's rows [keys][d] (bf16): per 16-key tile and 32-value depth step, 16 pair
+// rows of 16 keys (the pair of depth 2q, 2q + 1 of key j at [q][j]): 16 × 16 transposes of 32-bit pairs.
+void lay_keys(const uint16_t* k, int64_t keys, int64_t d, uint32_t* out) {
+  const int64_t steps = d / 32;
+  for (int64_t kt = 0; kt < keys / kTileCols; ++kt)
+    for (int64_t s = 0; s < steps; ++s) {
+      __m512 r[16];
+      for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(k + (kt * kTileCols + j) * d + 32 * s);
+      transpose16(r);
+      uint32_t* tile = out + (kt * steps + s) * 256;
+      for (int q = 0; q < 16; ++q) _mm512_store_ps(reinterpret_cast<float*>(tile + 16 * q), r[q]);
+    }
+}
+
+// B operands of acc += P·V from V's rows [keys][d] (bf16): per 32-key depth step and 16-column tile, 16
+// pair rows (the values of keys 2q and 2q + 1 in column c at [q][c]): two rows interleaved.
+void lay_values(const uint16_t* v, int64_t keys, int64_t d, uint32_t* out) {
+  const int64_t col_tiles = d / kTileCols;
+  for (int64_t t = 0; t < keys / 32; ++t)
+    for (int64_t c = 0; c < col_tiles; ++c) {
+      uint32_t* tile = out + (t * col_tiles + c) * 256;
+      for (int q = 0; q < 16; ++q) {
+        const uint16_t* even = v + (32 * t + 2 * q) * d + c * kTileCols;
+        const __m512i e = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(even)));
+        const __m512i o = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(even + d)));
+        _mm512_store_si512(tile + 16 * q, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+      }
+    }
+}
+
+// c's four tiles (0..3, as [row tile][column tile]) += the A operand's two row tiles (`a` and 16 rows on,
+// `a_stride` bytes apart) times two B tiles (`b0`, `b1`, rows 64 bytes apart).
+inline void step(const void* a0, const void* a1, int64_t a_stride, const void* b0, const void* b1) {
+  _tile_loadd(4, a0, a_stride);
+  _tile_loadd(5, a1, a_stride);
+  _tile_loadd(6, b0, 64);
+  _tile_loadd(7, b1, 64);
+  _tile_dpbf16ps(0, 4, 6);
+  _tile_dpbf16ps(1, 4, 7);
+  _tile_dpbf16ps(2, 5, 6);
+  _tile_dpbf16ps(3, 5, 7);
+}
+
+inline void load_c(const float* c, int64_t ldc) {
+  _tile_loadd(0, c, ldc * 4);
+  _tile_loadd(1, c + kTileCols, ldc * 4);
+  _tile_loadd(2, c + 16 * ldc, ldc * 4);
+  _tile_loadd(3, c + 16 * ldc + kTileCols, ldc * 4);
+}
+
+inline void store_c(float* c, int64_t ldc) {
+  _tile_stored(0, c, ldc * 4);
+  _tile_stored(1, c + kTileCols, ldc * 4);
+  _tile_stored(2, c + 16 * ldc, ldc * 4);
+  _tile_stored(3, c + 16 * ldc + kTileCols, ldc * 4);
+  tile_memory(c);
+}
+
+// A row-major operand split in two: rows `ld` bf16 apart.
+struct SplitA {
+  const uint16_t *hi, *lo;
+  int64_t ld;
+};
+
+// c[32 rows][32 columns] (+)= A's 32 rows × B over `steps` depth steps of 32; B's tiles for the two column
+// tiles at depth step s: b_hi(s, 0|1), b_lo(s, 0|1) (b_lo null: B has no lo part). Products hi·hi, lo·hi,
+// hi·lo; A's depth step s starts 32 s values into its rows.
+template <class TileOf>
+void block_product(const SplitA& a, int64_t steps, const TileOf& b_hi, const TileOf* b_lo) {
+  const int64_t stride = a.ld * 2;
+  for (int64_t s = 0; s < steps; ++s) {
+    const uint16_t* hi0 = a.hi + 32 * s;
+    const uint16_t* lo0 = a.lo + 32 * s;
+    step(hi0, hi0 + 16 * a.ld, stride, b_hi(s, 0), b_hi(s, 1));
+    step(lo0, lo0 + 16 * a.ld, stride, b_hi(s, 0), b_hi(s, 1));
+    if (b_lo != nullptr) step(hi0, hi0 + 16 * a.ld, stride, (*b_lo)(s, 0), (*b_lo)(s, 1));
+  }
+}
+
+// 16 floats as bf16 parts: hi = v rounded, lo = v − hi rounded (denormals, far below what the sums can
+// show, flushed to zero).
+inline void split16(__m512 v, uint16_t* hi, uint16_t* lo) {
+  const __m256bh h = _mm512_cvtneps_pbh(v);
+  const __m256i hb = reinterpret_cast<const __m256i&>(h);
+  const __m512 hw = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(hb), 16));
+  const __m256bh l = _mm512_cvtneps_pbh(_mm512_sub_ps(v, hw));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi), hb);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo), reinterpret_cast<const __m256i&>(l));
+}
+
+// n floats (a multiple of 16) as bf16 parts.
+inline void split_row(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) split16(_mm512_loadu_ps(x + i), hi + i, lo + i);
+}
+
+struct Scratch {
+  aligned_vector<uint16_t> q_hi, q_lo;  // [Rp][d], pre-scaled
+  SplitRows k, v;                       // the chunk's keys and values [kKeyChunk][d]
+  aligned_vector<uint32_t> k_hi, k_lo, v_hi, v_lo;
+  aligned_vector<float> s, acc, row;    // S [32][kKeyBlock], acc [Rp][d], one widened row
+  aligned_vector<uint16_t> p_hi, p_lo;  // P [32][kKeyBlock]
+  std::vector<float> m, l, corr;
+  std::vector<int64_t> last;  // each row's last visible position
+};
+
+// The chunk's n rows of the cache from block `blk`, slot `slot` on, as bf16 parts; the pad rows up to
+// `padded` zero.
+void gather(const AttentionArgs& a, int64_t n, int64_t padded, int64_t blk, int64_t slot, Scratch& w) {
+  const int64_t d = a.d;
+  for (SplitRows* rows : {&w.k, &w.v}) {
+    rows->hi.resize(padded * d);
+    rows->lo.resize(padded * d);
+  }
+  w.row.resize(d);
+  for (int64_t j = 0; j < n; ++j) {
+    const size_t off = static_cast<size_t>(slot * a.pos_stride);
+    const void* kb = a.k_blocks[blk];
+    const void* vb = a.v_blocks[blk];
+    uint16_t *k_hi = w.k.hi.data() + j * d, *k_lo = w.k.lo.data() + j * d;
+    uint16_t *v_hi = w.v.hi.data() + j * d, *v_lo = w.v.lo.data() + j * d;
+    if (a.kv_type == 1) {
+      std::memcpy(k_hi, static_cast<const uint16_t*>(kb) + off, d * 2);
+      std::memcpy(v_hi, static_cast<const uint16_t*>(vb) + off, d * 2);
+    } else if (a.kv_type == 0) {
+      split_row(static_cast<const float*>(kb) + off, k_hi, k_lo, d);
+      split_row(static_cast<const float*>(vb) + off, v_hi, v_lo, d);
+    } else {
+      const int8_t* kq = static_cast<const int8_t*>(kb) + off;
+      const int8_t* vq = static_cast<const int8_t*>(vb) + off;
+      const float ks = a.k_scales[blk][slot * a.scale_stride], vs = a.v_scales[blk][slot * a.scale_stride];
+      for (int64_t i = 0; i < d; ++i) w.row[i] = static_cast<float>(kq[i]) * ks;
+      split_row(w.row.data(), k_hi, k_lo, d);
+      for (int64_t i = 0; i < d; ++i) w.row[i] = static_cast<float>(vq[i]) * vs;
+      split_row(w.row.data(), v_hi, v_lo, d);
+    }
+    if (++slot == a.block_tokens) {
+      slot = 0;
+      ++blk;
+    }
+  }
+  for (SplitRows* rows : {&w.k, &w.v}) {
+    std::fill(rows->hi.begin() + n * d, rows->hi.end(), uint16_t{0});
+    std::fill(rows->lo.begin() + n * d, rows->lo.end(), uint16_t{0});
+  }
+}
+
+// The online softmax of a row block's scores for keys [j0, j0 + kKeyBlock) (the first n of them cached),
+// row by row: keys past a row's position (and pad keys) masked to -inf, then m, l and corr updated as the
+// AVX-512 kernel does, and P = e^(s − m) split into p_hi/p_lo.
+void softmax_block(int64_t r0, int64_t j0, int64_t n, Scratch& w) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  constexpr int kVecs = kKeyBlock / 16;
+  for (int64_t i = 0; i < kRowBlock; ++i) {
+    const int64_t r = r0 + i;
+    const float* s = w.s.data() + i * kKeyBlock;
+    const int64_t visible = std::clamp<int64_t>(w.last[r] - j0 + 1, 0, n);
+    __m512 v[kVecs];
+    __m512 mx = _mm512_set1_ps(w.m[r]);
+    for (int k = 0; k < kVecs; ++k) {
+      v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
+      mx = _mm512_max_ps(mx, v[k]);
+    }
+    const float m_new = _mm512_reduce_max_ps(mx);
+    const __m512 base = _mm512_set1_ps(m_new == kNegInf ? 0.0f : m_new);  // e^(-inf - 0) = 0, never NaN
+    __m512 sum = _mm512_setzero_ps();
+    for (int k = 0; k < kVecs; ++k) {
+      const __m512 p = avx512::exp512(_mm512_sub_ps(v[k], base));
+      sum = _mm512_add_ps(sum, p);
+      split16(p, w.p_hi.data() + i * kKeyBlock + 16 * k, w.p_lo.data() + i * kKeyBlock + 16 * k);
+    }
+    // The rescale of what came before: e^(m_old − m_new), 0 while nothing was seen.
+    const float corr = _mm512_cvtss_f32(avx512::exp512(_mm512_sub_ps(_mm512_set1_ps(w.m[r]), base)));
+    w.corr[r] = corr;
+    w.l[r] = w.l[r] * corr + _mm512_reduce_add_ps(sum);
+    w.m[r] = m_new;
+  }
+}
+
+void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
+  const int64_t H = a.heads, d = a.d, Q = a.queries, R = Q * H, Rp = round_up(R, kRowBlock);
+  const int64_t kend = std::min(a.end, a.q_pos + Q), steps = d / 32, col_tiles = d / kTileCols;
+  const bool lo = a.kv_type != 1;  // a bf16 cache holds its values exactly
+  thread_local Scratch w;
+  w.q_hi.resize(Rp * d);
+  w.q_lo.resize(Rp * d);
+  w.row.resize(d);
+  w.m.assign(Rp, -std::numeric_limits<float>::infinity());
+  w.l.assign(Rp, 0.0f);
+  w.corr.resize(Rp);
+  w.last.resize(Rp);
+  for (int64_t r = 0; r < Rp; ++r) {
+    const int64_t query = std::min(r / H, Q - 1);  // pad rows see what the last query sees
+    w.last[r] = a.q_pos + query;
+    if (r < R) {
+      const float* q = a.q + query * a.q_stride + (r % H) * d;
+      for (int64_t i = 0; i < d; ++i) w.row[i] = q[i] * a.scale;
+    } else {
+      std::fill(w.row.begin(), w.row.end(), 0.0f);
+    }
+    split_row(w.row.data(), w.q_hi.data() + r * d, w.q_lo.data() + r * d, d);
+  }
+  w.acc.assign(Rp * d, 0.0f);
+  w.s.resize(kRowBlock * kKeyBlock);
+  w.p_hi.resize(kRowBlock * kKeyBlock);
+  w.p_lo.resize(kRowBlock * kKeyBlock);
+  const int64_t panels = kKeyChunk * d / 2;  // uint32 pairs of one chunk's keys (or values)
+  for (auto* p : {&w.k_hi, &w.k_lo, &w.v_hi, &w.v_lo}) p->resize(panels);
+
+  const TileScope tiles;
+  int64_t blk = a.begin / a.block_tokens, slot = a.begin % a.block_tokens;
+  for (int64_t c0 = a.begin; c0 < kend; c0 += kKeyChunk) {
+    // The chunk's keys and values split and laid out once for every row block.
+    const int64_t nc = std::min(kKeyChunk, kend - c0), padded = round_up(nc, kKeyBlock);
+    gather(a, nc, padded, blk, slot, w);
+    slot += nc;
+    blk += slot / a.block_tokens;
+    slot %= a.block_tokens;
+    lay_keys(w.k.hi.data(), padded, d, w.k_hi.data());
+    lay_values(w.v.hi.data(), padded, d, w.v_hi.data());
+    if (lo) {
+      lay_keys(w.k.lo.data(), padded, d, w.k_lo.data());
+      lay_values(w.v.lo.data(), padded, d, w.v_lo.data());
+    }
+    for (auto* p : {&w.k_hi, &w.k_lo, &w.v_hi, &w.v_lo}) tile_memory(p->data());
+
+    for (int64_t r0 = 0; r0 < Rp; r0 += kRowBlock) {
+      const SplitA q{w.q_hi.data() + r0 * d, w.q_lo.data() + r0 * d, d};
+      float* acc = w.acc.data() + r0 * d;
+      for (int64_t j0 = c0; j0 < c0 + nc; j0 += kKeyBlock) {
+        if (w.last[r0 + kRowBlock - 1] < j0) break;  // the block's rows see none of these keys (causal)
+        const int64_t kb = (j0 - c0) / kTileCols;    // the block's first key tile in the chunk
+        // S = Q·Kᵀ: 32 rows × 32 keys at a time.
+        for (int64_t kt = 0; kt < kKeyBlock / kTileCols; kt += 2) {
+          const auto keys_of = [&, kt](const aligned_vector<uint32_t>& p) {
+            return [&p, kt, kb, steps](int64_t s, int c) { return p.data() + ((kb + kt + c) * steps + s) * 256; };
+          };
+          const auto k_hi = keys_of(w.k_hi), k_lo = keys_of(w.k_lo);
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+          block_product(q, steps, k_hi, lo ? &k_lo : nullptr);
+          store_c(w.s.data() + kt * kTileCols, kKeyBlock);
+        }
+        softmax_block(r0, j0, std::min(kKeyBlock, c0 + nc - j0), w);
+        for (int64_t i = 0; i < kRowBlock; ++i) {
+          const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
+          for (int64_t x = 0; x < d; x += 16)
+            _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
+        }
+        tile_memory(w.p_hi.data());
+        tile_memory(w.p_lo.data());
+        tile_memory(acc);
+        // acc += P·V: 32 rows × 32 head-dim columns at a time, over the block's 64 keys.
+        const int64_t t0 = (j0 - c0) / 32;  // the block's first 32-key depth step in the chunk
+        for (int64_t col = 0; col < col_tiles; col += 2) {
+          const auto values_of = [&, col](const aligned_vector<uint32_t>& p) {
+            return [&p, col, t0, col_tiles](int64_t t, int c) {
+              return p.data() + ((t0 + t) * col_tiles + col + c) * 256;
+            };
+          };
+          const auto v_hi = values_of(w.v_hi), v_lo = values_of(w.v_lo);
+          load_c(acc + col * kTileCols, d);
+          block_product(SplitA{w.p_hi.data(), w.p_lo.data(), kKeyBlock}, kKeyBlock / 32, v_hi, lo ? &v_lo : nullptr);
+          store_c(acc + col * kTileCols, d);
+        }
+      }
+    }
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    std::memcpy(out.o + r * d, w.acc.data() + r * d, sizeof(float) * d);
+    out.m[r] = w.m[r];
+    out.l[r] = w.l[r];
+  }
+}
+
+}  // namespace
+
+void attention(const AttentionArgs& args, const AttentionPartial& out) {
+  const int64_t rows = args.queries * args.heads, keys = std::min(args.end, args.q_pos + args.queries) - args.begin;
+  if (args.d % 32 != 0 || rows < kRowBlock || keys < kKeyBlock) {
+    avx512::attention(args, out);
+    return;
+  }
+  attention_tiles(args, out);
+}
+
+}  // namespace wenxin::kernels::amx
