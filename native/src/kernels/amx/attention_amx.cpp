@@ -1,9 +1,11 @@
 // Prefill's attention on AMX tiles: the AVX-512 kernel's online softmax with both products on TDPBF16PS.
-// A run of queries of one GQA group (R = queries × heads rows) against its keys, a block of kKeyBlock keys
-// at a time: S = Q·Kᵀ and acc = acc · corr + P·V, each operand split into a bf16 part and what rounding
-// left (x = hi + lo within 2⁻¹⁸ of x) and multiplied as hi·hi + lo·hi + hi·lo, so the float32 cache's
-// scores and outputs keep ~17 significant bits (bf16 caches have no lo part: one product less). The
-// softmax itself stays in float32. Decode (a few rows a call) and head dims off 32 keep the AVX-512 kernel.
+// A run of queries of one GQA group (R = queries × heads rows) against its keys: kKeyChunk keys at a time
+// are split and laid out as B operands once, then each 32-row block walks them kKeyBlock keys a softmax
+// step (S = Q·Kᵀ, then acc = acc · corr + P·V, its acc in L1), skipping the blocks it cannot see. Every
+// operand is split into a bf16 part and what rounding left (x = hi + lo within 2⁻¹⁸ of x) and multiplied
+// as hi·hi + lo·hi + hi·lo, so the float32 cache's scores and outputs keep ~17 significant bits (a bf16
+// cache has no lo part: one product less). The softmax itself stays in float32. Decode (a few rows a
+// call) and head dims off 32 keep the AVX-512 kernel.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -28,7 +30,7 @@ constexpr int64_t kTileCols = 16;   // keys (S) or head-dim columns (acc) of one
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// One operand's rows (a block's keys or values) as bf16 parts, [kKeyBlock][d]; lo unused for a bf16 cache.
+// One operand's rows (a chunk's keys or values) as bf16 parts, [keys][d]; lo unused for a bf16 cache.
 struct SplitRows {
   aligned_vector<uint16_t> hi, lo;
 };
