@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -136,8 +137,8 @@ struct Scratch {
   aligned_vector<uint32_t> k_hi, k_lo, v_hi, v_lo;
   aligned_vector<float> s, acc, row;    // S [32][kKeyBlock], acc [Rp][d], one widened row
   aligned_vector<uint16_t> p_hi, p_lo;  // P [32][kKeyBlock]
-  std::vector<float> m, l, corr;
-  std::vector<int64_t> last;  // each row's last visible position
+  std::vector<float> m, max, l, corr;   // per row: the exponentials' base, the running max, their sum
+  std::vector<int64_t> last;            // each row's last visible position
 };
 
 // The chunk's n rows of the cache from block `blk`, slot `slot` on, as bf16 parts; the pad rows up to
@@ -182,35 +183,45 @@ void gather(const AttentionArgs& a, int64_t n, int64_t padded, int64_t blk, int6
 }
 
 // The online softmax of a row block's scores for keys [j0, j0 + kKeyBlock) (the first n of them cached),
-// row by row: keys past a row's position (and pad keys) masked to -inf, then m, l and corr updated as the
-// AVX-512 kernel does, and P = e^(s − m) split into p_hi/p_lo.
-void softmax_block(int64_t r0, int64_t j0, int64_t n, Scratch& w) {
+// row by row: keys past a row's position (and pad keys) masked to -inf, P = e^(s − base) split into
+// p_hi/p_lo, l updated. A row's base is its running max, moved only when the max passes it by more than
+// kLazyRescale (P and l stay below e^kLazyRescale times their exact values, far from float32's range), so
+// acc is rescaled (corr ≠ 1) a few times a row rather than every block; attention_tiles moves every row to
+// its true max at the end. Returns whether any row's corr differs from 1.
+constexpr float kLazyRescale = 8.0f;
+
+bool softmax_block(int64_t r0, int64_t j0, int64_t n, Scratch& w) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   constexpr int kVecs = kKeyBlock / 16;
+  bool rescaled = false;
   for (int64_t i = 0; i < kRowBlock; ++i) {
     const int64_t r = r0 + i;
     const float* s = w.s.data() + i * kKeyBlock;
     const int64_t visible = std::clamp<int64_t>(w.last[r] - j0 + 1, 0, n);
     __m512 v[kVecs];
-    __m512 mx = _mm512_set1_ps(w.m[r]);
+    __m512 mx = _mm512_set1_ps(w.max[r]);
     for (int k = 0; k < kVecs; ++k) {
       v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
       mx = _mm512_max_ps(mx, v[k]);
     }
-    const float m_new = _mm512_reduce_max_ps(mx);
-    const __m512 base = _mm512_set1_ps(m_new == kNegInf ? 0.0f : m_new);  // e^(-inf - 0) = 0, never NaN
+    w.max[r] = _mm512_reduce_max_ps(mx);
+    float corr = 1.0f;
+    if (w.max[r] > w.m[r] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
+      corr = w.m[r] == kNegInf ? 0.0f : std::exp(w.m[r] - w.max[r]);
+      w.m[r] = w.max[r];
+      rescaled = true;
+    }
+    const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // e^(-inf - 0) = 0, never NaN
     __m512 sum = _mm512_setzero_ps();
     for (int k = 0; k < kVecs; ++k) {
       const __m512 p = avx512::exp512(_mm512_sub_ps(v[k], base));
       sum = _mm512_add_ps(sum, p);
       split16(p, w.p_hi.data() + i * kKeyBlock + 16 * k, w.p_lo.data() + i * kKeyBlock + 16 * k);
     }
-    // The rescale of what came before: e^(m_old − m_new), 0 while nothing was seen.
-    const float corr = _mm512_cvtss_f32(avx512::exp512(_mm512_sub_ps(_mm512_set1_ps(w.m[r]), base)));
     w.corr[r] = corr;
     w.l[r] = w.l[r] * corr + _mm512_reduce_add_ps(sum);
-    w.m[r] = m_new;
   }
+  return rescaled;
 }
 
 void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
@@ -222,6 +233,7 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   w.q_lo.resize(Rp * d);
   w.row.resize(d);
   w.m.assign(Rp, -std::numeric_limits<float>::infinity());
+  w.max.assign(Rp, -std::numeric_limits<float>::infinity());
   w.l.assign(Rp, 0.0f);
   w.corr.resize(Rp);
   w.last.resize(Rp);
@@ -279,12 +291,13 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
           block_product(q, steps, k_hi, lo ? &k_lo : nullptr);
           store_c(w.s.data() + kt * kTileCols, kKeyBlock);
         }
-        softmax_block(r0, j0, std::min(kKeyBlock, c0 + nc - j0), w);
-        for (int64_t i = 0; i < kRowBlock; ++i) {
-          const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
-          for (int64_t x = 0; x < d; x += 16)
-            _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
-        }
+        if (softmax_block(r0, j0, std::min(kKeyBlock, c0 + nc - j0), w))
+          for (int64_t i = 0; i < kRowBlock; ++i) {
+            if (w.corr[r0 + i] == 1.0f) continue;
+            const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
+            for (int64_t x = 0; x < d; x += 16)
+              _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
+          }
         tile_memory(w.p_hi.data());
         tile_memory(w.p_lo.data());
         tile_memory(acc);
@@ -304,10 +317,14 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
       }
     }
   }
+  // Every row relative to its true max, as the contract (and the other kernels) have it.
   for (int64_t r = 0; r < R; ++r) {
-    std::memcpy(out.o + r * d, w.acc.data() + r * d, sizeof(float) * d);
-    out.m[r] = w.m[r];
-    out.l[r] = w.l[r];
+    const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
+    const __m512 fv = _mm512_set1_ps(f);
+    for (int64_t x = 0; x < d; x += 16)
+      _mm512_storeu_ps(out.o + r * d + x, _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv));
+    out.m[r] = w.max[r];
+    out.l[r] = w.l[r] * f;
   }
 }
 
