@@ -613,6 +613,53 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
     }
 }
 
+// Scores that climb along the keys (a later key's score up to ~25 above the first's): a kernel that keeps
+// its exponentials' base until the max passes it by some margin (AMX's) must rescale what it summed
+// before, several times a row.
+void test_attention_rising_scores(const KernelTable& ref, const KernelTable& isa) {
+  const int64_t G = 8, d = 128, Q = 32, n = 256, bt = 32, blocks = n / bt;
+  const auto dir = random_floats(d);
+  const auto noise = random_floats(n * d, 0.05f);
+  const auto q = random_floats(Q * G * d, 0.05f);
+  float norm = 0;
+  for (float x : dir) norm += x * x;
+  std::vector<float> k(n * d), v = random_floats(n * d);
+  std::vector<float> qs(q);
+  for (int64_t r = 0; r < Q * G; ++r)  // every row's query along dir, so its score grows with the key's
+    for (int64_t i = 0; i < d; ++i) qs[r * d + i] += dir[i] * std::sqrt(static_cast<float>(d)) / norm;
+  for (int64_t p = 0; p < n; ++p)
+    for (int64_t i = 0; i < d; ++i) k[p * d + i] = dir[i] * (0.15f * static_cast<float>(p)) + noise[p * d + i];
+  std::vector<const void*> kb(blocks), vb(blocks);
+  for (int64_t b = 0; b < blocks; ++b) {
+    kb[b] = k.data() + b * bt * d;
+    vb[b] = v.data() + b * bt * d;
+  }
+  AttentionArgs a{qs.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, d, 0, n};
+  a.queries = Q;
+  a.q_stride = G * d;
+  a.q_pos = n - Q;
+  const int64_t R = Q * G;
+  std::vector<float> oa(R * d), ma(R), la(R), ob(R * d), mb(R), lb(R);
+  ref.attention(a, {oa.data(), ma.data(), la.data()});
+  isa.attention(a, {ob.data(), mb.data(), lb.data()});
+  // test_attention_runs' tolerances scaled by the scores' size: the exponentials carry the scores' absolute
+  // error, which grows with them (the float32 kernels differ from the reference by over 1e-5 here). A base
+  // left unrescaled is off by e^8 or more.
+  const float tol = std::string(isa.name) == "amx" ? 4e-5f : 1e-5f;
+  bool same_state = true;
+  for (int64_t r = 0; r < R; ++r) {
+    const float spread = tol * (1 + std::fabs(ma[r]));
+    if (std::fabs(ma[r] - mb[r]) > spread || std::fabs(la[r] - lb[r]) > spread * la[r]) same_state = false;
+    for (int64_t i = 0; i < d; ++i) {
+      oa[r * d + i] /= la[r];
+      ob[r * d + i] /= lb[r];
+    }
+  }
+  check(ma[0] > 20.0f, "attention rising scores: the scores rise (max " + std::to_string(ma[0]) + ")");
+  check(same_state, "attention rising scores [" + std::string(isa.name) + "] m/l");
+  check(close(ob, oa, tol * (1 + ma[0])), "attention rising scores [" + std::string(isa.name) + "]");
+}
+
 // The vectorised exp of the x86 attention kernels against std::exp: ~1e-6 relative over the range
 // softmax uses, exactly 0 far below it and at -inf.
 void test_attention_exp(const KernelTable& isa) {
@@ -762,6 +809,7 @@ int main() {
     test_attention(ref, k);
     test_attention_reduced_kv(ref, k);
     test_attention_runs(ref, k);
+    test_attention_rising_scores(ref, k);
     test_attention_exp(k);
     test_vector_ops(ref, k);
     test_round_bf16(k);
