@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/aligned_vector.h"
+
 namespace wenxin::kernels {
 
 constexpr int64_t kQBlock = 32;  // elements per quantization block
@@ -22,16 +24,16 @@ constexpr int64_t kQChunk = 64;  // elements per 512-bit int8 vector
 // Quantized activations of T rows of K elements.
 struct QuantizedActivations {
   int64_t rows = 0, k = 0;
-  std::vector<int8_t> q;     // [rows][k]
+  aligned_vector<int8_t> q;  // [rows][k]
   std::vector<float> scale;  // [rows][k / 32]
-  std::vector<float>
+  aligned_vector<float>
       scale_x16;  // [rows][chunks][16]: per 64-element chunk, lanes 0-7 = scale of its first block, 8-15 = second
-  std::vector<float> block_sum;     // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
-  std::vector<int32_t> block_isum;  // [rows][k / 32]: the sums themselves
-  std::vector<float> total_sum;     // [rows]: sum over blocks of block_sum
-  std::vector<int32_t> lane_sum;    // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
-                                    // so unsigned-offset weights can be corrected exactly in int32
-  std::vector<int8_t> abs_q;        // [rows][k]: |q| (at most 127), for AVX2's sign + maddubs q8 products
+  std::vector<float> block_sum;      // [rows][k / 32]: scale × sum of the block's quants (offset corrections)
+  std::vector<int32_t> block_isum;   // [rows][k / 32]: the sums themselves
+  std::vector<float> total_sum;      // [rows]: sum over blocks of block_sum
+  aligned_vector<int32_t> lane_sum;  // [rows][chunks][16]: sums of each 4 consecutive quants (one VNNI lane),
+                                     // so unsigned-offset weights can be corrected exactly in int32
+  aligned_vector<int8_t> abs_q;      // [rows][k]: |q| (at most 127), for AVX2's sign + maddubs q8 products
 
   int64_t blocks() const { return k / kQBlock; }
   int64_t chunks() const { return (k + kQChunk - 1) / kQChunk; }
