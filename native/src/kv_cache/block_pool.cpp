@@ -33,7 +33,7 @@ int32_t KvBlockPool::allocate() {
     b = free_.back();
     free_.pop_back();
   } else if (static_cast<int64_t>(blocks_.size()) < max_blocks_) {
-    blocks_.emplace_back(new uint8_t[static_cast<size_t>(shape_.block_bytes())]);
+    blocks_.emplace_back(new (std::align_val_t{kCacheLine}) uint8_t[static_cast<size_t>(shape_.block_bytes())]);
     meta_.emplace_back();
     b = static_cast<int32_t>(blocks_.size() - 1);
   } else if (!lru_.empty()) {

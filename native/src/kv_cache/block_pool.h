@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "kv_cache/kv_layout.h"
 
 namespace wenxin::kv {
@@ -69,7 +70,11 @@ class KvBlockPool {
   KvCacheShape shape_;
   int64_t max_blocks_;
   bool prefix_caching_;
-  std::vector<std::unique_ptr<uint8_t[]>> blocks_;  // allocated on first use
+  // Allocated on first use, on cache lines: the attention kernels read every position's rows whole.
+  struct CacheLineDelete {
+    void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{kCacheLine}); }
+  };
+  std::vector<std::unique_ptr<uint8_t[], CacheLineDelete>> blocks_;
   std::vector<Meta> meta_;
   std::vector<int32_t> free_;
   std::list<int32_t> lru_;  // cached blocks, least recently used first
