@@ -28,6 +28,9 @@ constexpr int64_t kKeyBlock = 64;   // keys per softmax step (two tile depths of
 constexpr int64_t kKeyChunk = 512;  // keys split and laid out at a time, for every row block
 constexpr int64_t kRowBlock = 32;   // rows of S and acc a block of four accumulator tiles covers
 constexpr int64_t kTileCols = 16;   // keys (S) or head-dim columns (acc) of one accumulator tile
+// Elements between a double buffer's two blocks: 4 KiB apart, the second block's loads would wait on
+// the first's stores (their addresses alias in the low 12 bits).
+constexpr int64_t kBlockStride = kRowBlock * kKeyBlock + 128;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -103,16 +106,26 @@ struct SplitA {
 // c[32 rows][32 columns] (+)= A's 32 rows × B over `steps` depth steps of 32; B's tiles for the two column
 // tiles at depth step s: b_hi(s, 0|1), b_lo(s, 0|1) (b_lo null: B has no lo part). Products hi·hi, lo·hi,
 // hi·lo; A's depth step s starts 32 s values into its rows.
-template <class TileOf>
-void block_product(const SplitA& a, int64_t steps, const TileOf& b_hi, const TileOf* b_lo) {
+template <class TileOf, class Between>
+void block_product(const SplitA& a, int64_t steps, const TileOf& b_hi, const TileOf* b_lo, Between&& between) {
   const int64_t stride = a.ld * 2;
   for (int64_t s = 0; s < steps; ++s) {
     const uint16_t* hi0 = a.hi + 32 * s;
     const uint16_t* lo0 = a.lo + 32 * s;
     step(hi0, hi0 + 16 * a.ld, stride, b_hi(s, 0), b_hi(s, 1));
+    between();
     step(lo0, lo0 + 16 * a.ld, stride, b_hi(s, 0), b_hi(s, 1));
-    if (b_lo != nullptr) step(hi0, hi0 + 16 * a.ld, stride, (*b_lo)(s, 0), (*b_lo)(s, 1));
+    between();
+    if (b_lo != nullptr) {
+      step(hi0, hi0 + 16 * a.ld, stride, (*b_lo)(s, 0), (*b_lo)(s, 1));
+      between();
+    }
   }
+}
+
+template <class TileOf>
+void block_product(const SplitA& a, int64_t steps, const TileOf& b_hi, const TileOf* b_lo) {
+  block_product(a, steps, b_hi, b_lo, [] {});
 }
 
 // 16 floats as bf16 parts: hi = v rounded, lo = v − hi rounded (denormals, far below what the sums can
@@ -139,7 +152,15 @@ struct Scratch {
   aligned_vector<uint16_t> p_hi, p_lo;  // P [32][kKeyBlock]
   std::vector<float> m, max, l, corr;   // per row: the exponentials' base, the running max, their sum
   std::vector<int64_t> last;            // each row's last visible position
+  std::vector<char> started;            // per row block: whether its acc holds a P·V yet
 };
+
+// This thread's scratch, found once a call: in a shared object each use of a thread_local goes through
+// __tls_get_addr, which the compiler repeats after every tile barrier.
+[[gnu::noinline]] Scratch& thread_scratch() {
+  thread_local Scratch w;
+  return w;
+}
 
 // The chunk's n rows of the cache from block `blk`, slot `slot` on, as bf16 parts; the pad rows up to
 // `padded` zero.
@@ -183,44 +204,44 @@ void gather(const AttentionArgs& a, int64_t n, int64_t padded, int64_t blk, int6
 }
 
 // The online softmax of a row block's scores for keys [j0, j0 + kKeyBlock) (the first n of them cached),
-// row by row: keys past a row's position (and pad keys) masked to -inf, P = e^(s − base) split into
+// a row at a time: keys past a row's position (and pad keys) masked to -inf, P = e^(s − base) split into
 // p_hi/p_lo, l updated. A row's base is its running max, moved only when the max passes it by more than
 // kLazyRescale (P and l stay below e^kLazyRescale times their exact values, far from float32's range), so
 // acc is rescaled (corr ≠ 1) a few times a row rather than every block; attention_tiles moves every row to
-// its true max at the end. Returns whether any row's corr differs from 1.
+// its true max at the end.
 constexpr float kLazyRescale = 8.0f;
 
-bool softmax_block(int64_t r0, int64_t j0, int64_t n, Scratch& w) {
+// Row i of a block's scores `s` (rows r0 + i); returns whether its corr differs from 1.
+bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_block, uint16_t* p_hi, uint16_t* p_lo,
+                 Scratch& w) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   constexpr int kVecs = kKeyBlock / 16;
-  bool rescaled = false;
-  for (int64_t i = 0; i < kRowBlock; ++i) {
-    const int64_t r = r0 + i;
-    const float* s = w.s.data() + i * kKeyBlock;
-    const int64_t visible = std::clamp<int64_t>(w.last[r] - j0 + 1, 0, n);
-    __m512 v[kVecs];
-    __m512 mx = _mm512_set1_ps(w.max[r]);
-    for (int k = 0; k < kVecs; ++k) {
-      v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
-      mx = _mm512_max_ps(mx, v[k]);
-    }
-    w.max[r] = _mm512_reduce_max_ps(mx);
-    float corr = 1.0f;
-    if (w.max[r] > w.m[r] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
-      corr = w.m[r] == kNegInf ? 0.0f : std::exp(w.m[r] - w.max[r]);
-      w.m[r] = w.max[r];
-      rescaled = true;
-    }
-    const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // e^(-inf - 0) = 0, never NaN
-    __m512 sum = _mm512_setzero_ps();
-    for (int k = 0; k < kVecs; ++k) {
-      const __m512 p = avx512::exp512(_mm512_sub_ps(v[k], base));
-      sum = _mm512_add_ps(sum, p);
-      split16(p, w.p_hi.data() + i * kKeyBlock + 16 * k, w.p_lo.data() + i * kKeyBlock + 16 * k);
-    }
-    w.corr[r] = corr;
-    w.l[r] = w.l[r] * corr + _mm512_reduce_add_ps(sum);
+  const int64_t r = r0 + i;
+  const float* s = s_block + i * kKeyBlock;
+  const int64_t visible = std::clamp<int64_t>(w.last[r] - j0 + 1, 0, n);
+  __m512 v[kVecs];
+  __m512 mx = _mm512_set1_ps(w.max[r]);
+  for (int k = 0; k < kVecs; ++k) {
+    v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
+    mx = _mm512_max_ps(mx, v[k]);
   }
+  w.max[r] = _mm512_reduce_max_ps(mx);
+  float corr = 1.0f;
+  bool rescaled = false;
+  if (w.max[r] > w.m[r] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
+    corr = w.m[r] == kNegInf ? 0.0f : std::exp(w.m[r] - w.max[r]);
+    w.m[r] = w.max[r];
+    rescaled = true;
+  }
+  const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // e^(-inf - 0) = 0, never NaN
+  __m512 sum = _mm512_setzero_ps();
+  for (int k = 0; k < kVecs; ++k) {
+    const __m512 p = avx512::exp512(_mm512_sub_ps(v[k], base));
+    sum = _mm512_add_ps(sum, p);
+    split16(p, p_hi + i * kKeyBlock + 16 * k, p_lo + i * kKeyBlock + 16 * k);
+  }
+  w.corr[r] = corr;
+  w.l[r] = w.l[r] * corr + _mm512_reduce_add_ps(sum);
   return rescaled;
 }
 
@@ -228,10 +249,9 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   const int64_t H = a.heads, d = a.d, Q = a.queries, R = Q * H, Rp = round_up(R, kRowBlock);
   const int64_t kend = std::min(a.end, a.q_pos + Q), steps = d / 32, col_tiles = d / kTileCols;
   const bool lo = a.kv_type != 1;  // a bf16 cache holds its values exactly
-  thread_local Scratch w;
+  Scratch& w = thread_scratch();
   w.q_hi.resize(Rp * d);
   w.q_lo.resize(Rp * d);
-  w.row.resize(d);
   w.m.assign(Rp, -std::numeric_limits<float>::infinity());
   w.max.assign(Rp, -std::numeric_limits<float>::infinity());
   w.l.assign(Rp, 0.0f);
@@ -240,18 +260,21 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   for (int64_t r = 0; r < Rp; ++r) {
     const int64_t query = std::min(r / H, Q - 1);  // pad rows see what the last query sees
     w.last[r] = a.q_pos + query;
-    if (r < R) {
-      const float* q = a.q + query * a.q_stride + (r % H) * d;
-      for (int64_t i = 0; i < d; ++i) w.row[i] = q[i] * a.scale;
-    } else {
-      std::fill(w.row.begin(), w.row.end(), 0.0f);
-    }
-    split_row(w.row.data(), w.q_hi.data() + r * d, w.q_lo.data() + r * d, d);
+    const float* q = a.q + query * a.q_stride + (r % H) * d;
+    const __mmask16 real = r < R ? 0xFFFF : 0;  // pad rows zero
+    // The next query's row: queries are a q_stride apart (a page or more), where the hardware's
+    // prefetchers stop, and prefill's q has left the cache by the time its attention runs.
+    if (query + 1 < Q)
+      for (int64_t i = 0; i < d; i += 16) _mm_prefetch(reinterpret_cast<const char*>(q + a.q_stride + i), _MM_HINT_T0);
+    for (int64_t i = 0; i < d; i += 16)
+      split16(_mm512_mul_ps(_mm512_maskz_loadu_ps(real, q + i), _mm512_set1_ps(a.scale)), w.q_hi.data() + r * d + i,
+              w.q_lo.data() + r * d + i);
   }
-  w.acc.assign(Rp * d, 0.0f);
-  w.s.resize(kRowBlock * kKeyBlock);
-  w.p_hi.resize(kRowBlock * kKeyBlock);
-  w.p_lo.resize(kRowBlock * kKeyBlock);
+  w.acc.resize(Rp * d);  // a row block's acc is zeroed on the tiles by its first P·V
+  w.started.assign(Rp / kRowBlock, 0);
+  w.s.resize(2 * kBlockStride);  // two blocks' scores and probabilities: the pipeline's
+  w.p_hi.resize(2 * kBlockStride);
+  w.p_lo.resize(2 * kBlockStride);
   const int64_t panels = kKeyChunk * d / 2;  // uint32 pairs of one chunk's keys (or values)
   for (auto* p : {&w.k_hi, &w.k_lo, &w.v_hi, &w.v_lo}) p->resize(panels);
 
@@ -275,10 +298,13 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
     for (int64_t r0 = 0; r0 < Rp; r0 += kRowBlock) {
       const SplitA q{w.q_hi.data() + r0 * d, w.q_lo.data() + r0 * d, d};
       float* acc = w.acc.data() + r0 * d;
-      for (int64_t j0 = c0; j0 < c0 + nc; j0 += kKeyBlock) {
-        if (w.last[r0 + kRowBlock - 1] < j0) break;  // the block's rows see none of these keys (causal)
-        const int64_t kb = (j0 - c0) / kTileCols;    // the block's first key tile in the chunk
-        // S = Q·Kᵀ: 32 rows × 32 keys at a time.
+      char& started = w.started[r0 / kRowBlock];
+      // The key blocks the row block sees (causal), as a pipeline: block b + 1's scores on the tiles
+      // while the vector units run block b's softmax, a few rows after each tile step, then b's P·V.
+      const int64_t seen = std::min(c0 + nc, w.last[r0 + kRowBlock - 1] + 1) - c0;
+      const int64_t blocks = seen <= 0 ? 0 : (seen + kKeyBlock - 1) / kKeyBlock;
+      const auto scores = [&](int64_t b, float* s_out, auto&& between) {
+        const int64_t kb = b * kKeyBlock / kTileCols;  // the block's first key tile in the chunk
         for (int64_t kt = 0; kt < kKeyBlock / kTileCols; kt += 2) {
           const auto keys_of = [&, kt](const aligned_vector<uint32_t>& p) {
             return [&p, kt, kb, steps](int64_t s, int c) { return p.data() + ((kb + kt + c) * steps + s) * 256; };
@@ -288,21 +314,18 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
           _tile_zero(1);
           _tile_zero(2);
           _tile_zero(3);
-          block_product(q, steps, k_hi, lo ? &k_lo : nullptr);
-          store_c(w.s.data() + kt * kTileCols, kKeyBlock);
+          block_product(q, steps, k_hi, lo ? &k_lo : nullptr, between);
+          store_c(s_out + kt * kTileCols, kKeyBlock);
         }
-        if (softmax_block(r0, j0, std::min(kKeyBlock, c0 + nc - j0), w))
-          for (int64_t i = 0; i < kRowBlock; ++i) {
-            if (w.corr[r0 + i] == 1.0f) continue;
-            const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
-            for (int64_t x = 0; x < d; x += 16)
-              _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
-          }
-        tile_memory(w.p_hi.data());
-        tile_memory(w.p_lo.data());
+      };
+      // acc += P·V for block b: 32 rows × 32 head-dim columns at a time, over the block's 64 keys.
+      const auto values = [&](int64_t b) {
+        const uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
+        const uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
+        tile_memory(p_hi);
+        tile_memory(p_lo);
         tile_memory(acc);
-        // acc += P·V: 32 rows × 32 head-dim columns at a time, over the block's 64 keys.
-        const int64_t t0 = (j0 - c0) / 32;  // the block's first 32-key depth step in the chunk
+        const int64_t t0 = b * kKeyBlock / 32;  // the block's first 32-key depth step in the chunk
         for (int64_t col = 0; col < col_tiles; col += 2) {
           const auto values_of = [&, col](const aligned_vector<uint32_t>& p) {
             return [&p, col, t0, col_tiles](int64_t t, int c) {
@@ -310,10 +333,45 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
             };
           };
           const auto v_hi = values_of(w.v_hi), v_lo = values_of(w.v_lo);
-          load_c(acc + col * kTileCols, d);
-          block_product(SplitA{w.p_hi.data(), w.p_lo.data(), kKeyBlock}, kKeyBlock / 32, v_hi, lo ? &v_lo : nullptr);
+          if (started) {
+            load_c(acc + col * kTileCols, d);
+          } else {
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+          }
+          block_product(SplitA{p_hi, p_lo, kKeyBlock}, kKeyBlock / 32, v_hi, lo ? &v_lo : nullptr);
           store_c(acc + col * kTileCols, d);
         }
+        started = 1;
+      };
+      // Block b's softmax on the vector units while the tiles compute block b + 1's scores, its rows
+      // spread evenly over the tile steps; then acc rescaled and block b's P·V.
+      const int64_t score_steps = 2 * (lo ? 3 : 2) * steps;
+      if (blocks > 0) scores(0, w.s.data(), [] {});
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t j0 = c0 + b * kKeyBlock, n = std::min(kKeyBlock, c0 + nc - j0);
+        const float* s_cur = w.s.data() + (b % 2) * kBlockStride;
+        float* s_next = w.s.data() + ((b + 1) % 2) * kBlockStride;
+        uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
+        uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
+        bool rescaled = false;
+        int64_t row = 0, done_steps = 0;
+        const auto softmax_rows = [&](int64_t upto) {
+          for (; row < upto; ++row) rescaled |= softmax_row(r0, row, j0, n, s_cur, p_hi, p_lo, w);
+        };
+        if (b + 1 < blocks)
+          scores(b + 1, s_next, [&] { softmax_rows((++done_steps * kRowBlock + score_steps - 1) / score_steps); });
+        softmax_rows(kRowBlock);
+        if (rescaled && started)
+          for (int64_t i = 0; i < kRowBlock; ++i) {
+            if (w.corr[r0 + i] == 1.0f) continue;
+            const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
+            for (int64_t x = 0; x < d; x += 16)
+              _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
+          }
+        values(b);
       }
     }
   }
@@ -321,8 +379,10 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   for (int64_t r = 0; r < R; ++r) {
     const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
     const __m512 fv = _mm512_set1_ps(f);
+    const bool seen = w.started[r / kRowBlock] != 0;  // else the row saw no key: o = 0
     for (int64_t x = 0; x < d; x += 16)
-      _mm512_storeu_ps(out.o + r * d + x, _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv));
+      _mm512_storeu_ps(out.o + r * d + x,
+                       seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps());
     out.m[r] = w.max[r];
     out.l[r] = w.l[r] * f;
   }
