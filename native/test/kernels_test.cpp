@@ -610,6 +610,19 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
                                std::to_string(c.begin) + ", " + std::to_string(c.end) + ")";
       check(same_state, what + " m/l");
       check(close(ob, oa, tol), what);
+      // The same run asked for its output (o / l) in context rows a wider stride apart, as prefill writes
+      // them: the other groups' columns untouched.
+      const int64_t os = c.G * c.d + 24;
+      std::vector<float> on(c.Q * os, 7.0f), mn(R), ln(R);
+      isa.attention(a, {on.data(), mn.data(), ln.data(), os, true});
+      std::vector<float> rows(R * c.d);
+      bool others_untouched = true;
+      for (int64_t t = 0; t < c.Q; ++t) {
+        std::copy_n(on.begin() + t * os, c.G * c.d, rows.begin() + t * c.G * c.d);
+        for (int64_t i = c.G * c.d; i < os; ++i) others_untouched &= on[t * os + i] == 7.0f;
+      }
+      check(others_untouched, what + " normalised: the rows past the group's untouched");
+      check(close(rows, oa, tol), what + " normalised");
     }
 }
 

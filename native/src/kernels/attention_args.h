@@ -33,11 +33,20 @@ struct AttentionArgs {
 
 // Online-softmax results for a range of positions: unnormalised output o[queries][heads][d], running
 // max m[queries][heads] and sum l[queries][heads] (a token that sees no position: o = 0, m = -inf,
-// l = 0). Ranges computed apart (split-KV) merge exactly.
+// l = 0). Ranges computed apart (split-KV) merge exactly. A call that covers every position its queries
+// see can ask for the attention's output itself instead (`normalised`: o / l, zero where l is zero),
+// written straight into the layer's context rows (`o_stride`).
 struct AttentionPartial {
   float* o;
   float* m;
   float* l;
+  int64_t o_stride = 0;  // floats from one query's o rows to the next's (0: heads · d, packed)
+  bool normalised = false;
+
+  // Row r (query r / heads, head r % heads) of o.
+  float* row(int64_t r, int64_t heads, int64_t d) const {
+    return o + (r / heads) * (o_stride != 0 ? o_stride : heads * d) + (r % heads) * d;
+  }
 };
 
 }  // namespace wenxin::kernels

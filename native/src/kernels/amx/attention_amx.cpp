@@ -375,17 +375,28 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
       }
     }
   }
-  // Every row relative to its true max, as the contract (and the other kernels) have it.
+  // Every row relative to its true max, as the contract (and the other kernels) have it; or, asked for the
+  // output, divided by its sum (the same for the lazy base). Output rows on cache lines are streamed past
+  // the cache: the o projection reads them only after every head's attention.
+  bool streamed = false;
   for (int64_t r = 0; r < R; ++r) {
     const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
-    const __m512 fv = _mm512_set1_ps(f);
-    const bool seen = w.started[r / kRowBlock] != 0;  // else the row saw no key: o = 0
-    for (int64_t x = 0; x < d; x += 16)
-      _mm512_storeu_ps(out.o + r * d + x,
-                       seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps());
+    const bool seen = w.started[r / kRowBlock] != 0 && w.l[r] > 0;  // else the row saw no key: o = 0
+    const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[r] : f);
+    float* o = out.row(r, H, d);
+    const bool stream = out.normalised && reinterpret_cast<uintptr_t>(o) % 64 == 0;
+    streamed |= stream;
+    for (int64_t x = 0; x < d; x += 16) {
+      const __m512 v = seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps();
+      if (stream)
+        _mm512_stream_ps(o + x, v);
+      else
+        _mm512_storeu_ps(o + x, v);
+    }
     out.m[r] = w.max[r];
     out.l[r] = w.l[r] * f;
   }
+  if (streamed) _mm_sfence();  // streaming stores are weakly ordered: visible before the thread pool's handoff
 }
 
 }  // namespace

@@ -150,7 +150,13 @@ void attention(const AttentionArgs& a, const AttentionPartial& out) {
     one.q = a.q + i * a.q_stride;
     one.end = a.q_pos + i + 1 < a.end ? a.q_pos + i + 1 : a.end;
     if (one.end < one.begin) one.end = one.begin;
-    attention_one(one, {out.o + i * H * d, out.m + i * H, out.l + i * H});
+    float* o = out.row(i * H, H, d);
+    attention_one(one, {o, out.m + i * H, out.l + i * H});
+    if (out.normalised)
+      for (int64_t h = 0; h < H; ++h) {
+        const float inv = out.l[i * H + h] > 0 ? 1.0f / out.l[i * H + h] : 0.0f;
+        for (int64_t x = 0; x < d; ++x) o[h * d + x] *= inv;
+      }
   }
 }
 

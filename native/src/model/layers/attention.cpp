@@ -59,25 +59,14 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
 
   // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
   const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
-  // The step's scratch, reused across its layers: the kernel writes every partial it owns.
-  scratch.part_o.resize(std::max(scratch.part_o.size(), static_cast<size_t>(kvh * splits * T * G * d)));
+  // The step's scratch, reused across its layers: the kernel writes every partial it owns (o only
+  // with split-KV).
+  if (splits > 1) scratch.part_o.resize(std::max(scratch.part_o.size(), static_cast<size_t>(kvh * splits * T * G * d)));
   scratch.part_m.resize(std::max(scratch.part_m.size(), static_cast<size_t>(kvh * splits * T * G)));
   scratch.part_l.resize(std::max(scratch.part_l.size(), static_cast<size_t>(kvh * splits * T * G)));
   float* part_o = scratch.part_o.data();
   float* part_m = scratch.part_m.data();
   float* part_l = scratch.part_l.data();
-  // Without split-KV, each item writes its run's rows of ctx as soon as the kernel is done (what the
-  // merge below does for one split: o · 1/l), so there is no second loop and barrier.
-  const auto normalise = [&](int64_t g, int64_t t0, int64_t nq) {
-    for (int64_t t = t0; t < t0 + nq; ++t)
-      for (int64_t h = 0; h < G; ++h) {
-        const int64_t idx = part(g, 0, t) + h;
-        const float inv = 1.0f / part_l[idx];
-        const float* po = part_o + idx * d;
-        float* o = ctx + t * qd + (g * G + h) * d;
-        for (int64_t i = 0; i < d; ++i) o[i] = po[i] * inv;
-      }
-  };
   pool.parallel_for(
       items * splits,
       [&](int64_t b, int64_t e, int) {
@@ -127,8 +116,10 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
           a.q_stride = qd;
           a.q_pos = batch.positions[t0];
           const int64_t p = part(g, split, t0);
-          K.attention(a, {part_o + p * d, part_m + p, part_l + p});
-          if (splits == 1) normalise(g, t0, nq);
+          if (splits == 1)  // the run's output straight into ctx: no merge follows
+            K.attention(a, {ctx + t0 * qd + g * G * d, part_m + p, part_l + p, qd, true});
+          else
+            K.attention(a, {part_o + p * d, part_m + p, part_l + p});
         }
       },
       // One item per chunk, claimed in turn: a batched decode's items are equal and few (16 streams × 2 KV

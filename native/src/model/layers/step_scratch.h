@@ -6,11 +6,13 @@
 
 #include <vector>
 
+#include "core/aligned_vector.h"
+
 namespace wenxin::model {
 
 struct StepScratch {
   std::vector<float> gate, up;                // ffn_forward: [tokens, width]
-  std::vector<float> q, k, v, ctx;            // attention_forward: projections and context
+  aligned_vector<float> q, k, v, ctx;         // attention_forward: projections and context (rows on cache lines)
   std::vector<float> part_o, part_m, part_l;  // attention's split-KV partials
 };
 
