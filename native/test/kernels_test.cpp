@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "kernels/kernels.h"
 #include "kernels/quantize_weights.h"
 #if defined(__x86_64__) || defined(_M_X64)
@@ -620,9 +621,10 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
       check(same_state, what + " m/l");
       check(close(ob, oa, tol), what);
       // The same run asked for its output (o / l) in context rows a wider stride apart, as prefill writes
-      // them: the other groups' columns untouched.
-      const int64_t os = c.G * c.d + 24;
-      std::vector<float> on(c.Q * os, 7.0f), mn(R), ln(R);
+      // them (on cache lines, which the x86 kernels stream to): the other groups' columns untouched.
+      const int64_t os = c.G * c.d + 32;
+      aligned_vector<float> on(c.Q * os, 7.0f);
+      std::vector<float> mn(R), ln(R);
       isa.attention(a, {on.data(), mn.data(), ln.data(), os, true});
       std::vector<float> rows(R * c.d);
       bool others_untouched = true;
