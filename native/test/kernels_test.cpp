@@ -684,6 +684,48 @@ void test_attention_rising_scores(const KernelTable& ref, const KernelTable& isa
   check(close(ob, oa, tol * (1 + ma[0])), "attention rising scores [" + std::string(isa.name) + "]");
 }
 
+// Calls that share a reuse tag (a prefill step's runs of one sequence and KV head), in the orders a
+// thread may meet them: the latest run first then an earlier one (a prefix of what it laid out), then a
+// later one (more keys, past a chunk of 512), then a call of another tag over a changed cache and the
+// first tag's again: each as the reference computes it, nothing kept that the call may not see.
+void test_attention_reuse(const KernelTable& ref, const KernelTable& isa) {
+  const int64_t G = 8, d = 128, Q = 8, n = 700, bt = 32, blocks = (n + bt - 1) / bt, R = Q * G;
+  auto k = random_floats(blocks * bt * d), v = random_floats(blocks * bt * d);
+  const auto q = random_floats(Q * G * d);
+  std::vector<const void*> kb(blocks), vb(blocks);
+  for (int64_t b = 0; b < blocks; ++b) {
+    kb[b] = k.data() + b * bt * d;
+    vb[b] = v.data() + b * bt * d;
+  }
+  struct Call {
+    uint64_t reuse;
+    int64_t q_pos;
+    bool change_cache;  // before the call: every key and value of the cache changes
+  };
+  const Call calls[] = {{5, 400, false}, {5, 100, false}, {5, 640, false}, {6, 300, true}, {5, 520, false}};
+  const float tol = std::string(isa.name) == "amx" ? 4e-5f : 1e-5f;
+  for (const Call& c : calls) {
+    if (c.change_cache) {
+      k = random_floats(k.size());
+      v = random_floats(v.size());
+      for (int64_t b = 0; b < blocks; ++b) {
+        kb[b] = k.data() + b * bt * d;
+        vb[b] = v.data() + b * bt * d;
+      }
+    }
+    AttentionArgs a{q.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, d, 0, n};
+    a.queries = Q;
+    a.q_stride = G * d;
+    a.q_pos = c.q_pos;
+    a.reuse = c.reuse;
+    std::vector<float> oa(R * d), ma(R), la(R), ob(R * d), mb(R), lb(R);
+    ref.attention(a, {oa.data(), ma.data(), la.data(), 0, true});
+    isa.attention(a, {ob.data(), mb.data(), lb.data(), 0, true});
+    check(close(ob, oa, tol), "attention reuse [" + std::string(isa.name) + "] tag " + std::to_string(c.reuse) +
+                                  " q_pos=" + std::to_string(c.q_pos));
+  }
+}
+
 // The vectorised exp of the x86 attention kernels against std::exp: ~1e-6 relative over the range
 // softmax uses, exactly 0 far below it and at -inf.
 void test_attention_exp(const KernelTable& isa) {
@@ -834,6 +876,7 @@ int main() {
     test_attention_reduced_kv(ref, k);
     test_attention_runs(ref, k);
     test_attention_rising_scores(ref, k);
+    test_attention_reuse(ref, k);
     test_attention_exp(k);
     test_vector_ops(ref, k);
     test_round_bf16(k);

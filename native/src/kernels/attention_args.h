@@ -29,6 +29,10 @@ struct AttentionArgs {
   int64_t queries = 1;
   int64_t q_stride = 0;
   int64_t q_pos = INT64_MAX / 2;
+  // Nonzero: calls with the same value read a cache that holds the same values at every position they
+  // share (a prefill step's runs of one sequence and KV head), so a kernel may keep what it derived
+  // from one call's positions for the next on the same thread.
+  uint64_t reuse = 0;
 };
 
 // Online-softmax results for a range of positions: unnormalised output o[queries][heads][d], running

@@ -1,6 +1,7 @@
 #include "model/layers/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -45,10 +46,14 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   // About the kernel's attention_rows query rows per item (128: 16 tokens of a group of 8 heads).
   const int64_t kRunTokens = std::max<int64_t>(1, K.attention_rows / G);
   std::vector<int64_t> run_start;  // token index of each run's first token
+  std::vector<int64_t> first_run;  // per run: the first run of its sequence in this batch
   for (int64_t t = 0; t < T; ++t)
     if (t == 0 || batch.caches[t] != batch.caches[t - 1] || batch.positions[t] != batch.positions[t - 1] + 1 ||
-        t - run_start.back() == kRunTokens)
+        t - run_start.back() == kRunTokens) {
+      const bool same_sequence = t > 0 && batch.caches[t] == batch.caches[t - 1];
+      first_run.push_back(same_sequence ? first_run.back() : static_cast<int64_t>(run_start.size()));
       run_start.push_back(t);
+    }
   const int64_t runs = static_cast<int64_t>(run_start.size());
   run_start.push_back(T);
   const int64_t items = runs * kvh;
@@ -56,6 +61,10 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
   for (int32_t p : batch.positions) max_len = std::max<int64_t>(max_len, p + 1);
   const int64_t splits =
       items < 2 * pool.size() && max_len >= 512 ? std::min<int64_t>(pool.size() * 2, max_len / 256) : 1;
+
+  // Reuse tags, one per (sequence, KV head) of this call: unique across calls and layers.
+  static std::atomic<uint64_t> next_reuse{1};
+  const uint64_t reuse_base = next_reuse.fetch_add(static_cast<uint64_t>(runs * kvh));
 
   // Partials laid out [KV head][split][token][head][d], so a run's tokens are contiguous.
   const auto part = [&](int64_t g, int64_t split, int64_t t) { return ((g * splits + split) * T + t) * G; };
@@ -73,10 +82,20 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
         std::vector<const void*> kb, vb;
         std::vector<const float*> ks, vs;
         for (int64_t i = b; i < e; ++i) {
-          // Causal rows grow with position: pair early and late runs so each thread gets equal work.
+          // Causal rows grow with position. Without split-KV (prefill), a KV head's runs latest first: the
+          // largest items go first (so the threads finish together), and a thread's next run of the same
+          // sequence sees a prefix of the keys its last one did, which the kernel may keep (args.reuse).
+          // With split-KV (decode), early and late runs paired so each thread gets equal work.
           const int64_t slot = i / splits, split = i % splits;
-          const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
-          const int64_t run = item / kvh, g = item % kvh;
+          int64_t run, g;
+          if (splits == 1) {
+            g = slot / runs;
+            run = runs - 1 - slot % runs;
+          } else {
+            const int64_t item = slot % 2 == 0 ? slot / 2 : items - 1 - slot / 2;
+            run = item / kvh;
+            g = item % kvh;
+          }
           const int64_t t0 = run_start[run], nq = run_start[run + 1] - t0;
           const kv::KvSequence* cache = batch.caches[t0];
           const kv::KvCacheShape& shape = cache->shape();
@@ -115,6 +134,7 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
           a.queries = nq;
           a.q_stride = qd;
           a.q_pos = batch.positions[t0];
+          if (splits == 1) a.reuse = reuse_base + first_run[run] * kvh + g;
           const int64_t p = part(g, split, t0);
           if (splits == 1)  // the run's output straight into ctx: no merge follows
             K.attention(a, {ctx + t0 * qd + g * G * d, part_m + p, part_l + p, qd, true});
