@@ -533,11 +533,13 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
       {8, 128, 1, 300, 0, 301},    // decode
       {5, 128, 1, 70, 33, 71},     // decode, split-KV
       // Runs that AMX multiplies on tiles (32 rows or more, 64 keys or more, d a multiple of 32):
-      {5, 128, 16, 150, 0, 166},    // rows off the tiles' 32, a last block of 38 keys
-      {4, 64, 16, 60, 0, 76},       // two depth steps of 32
-      {8, 32, 8, 200, 0, 208},      // one depth step, 208 keys
-      {8, 128, 16, 100, 40, 116},   // a split that starts inside a cache block
-      {1, 64, 100, 100, 128, 200},  // a split the first 28 queries cannot see
+      {5, 128, 16, 150, 0, 166},     // rows off the tiles' 32, a last block of 38 keys
+      {4, 64, 16, 60, 0, 76},        // two depth steps of 32
+      {8, 32, 8, 200, 0, 208},       // one depth step, 208 keys
+      {8, 128, 16, 100, 40, 116},    // a split that starts inside a cache block
+      {1, 64, 100, 100, 128, 200},   // a split the first 28 queries cannot see
+      {8, 128, 8, 1100, 0, 1108},    // past 1024 keys: AMX walks them in two spans
+      {4, 64, 16, 1500, 100, 1516},  // a split of two spans starting inside the cache
   };
   for (int32_t kv_type : {0, 1, 2})
     for (const Case& c : cases) {

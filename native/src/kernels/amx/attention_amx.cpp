@@ -27,6 +27,7 @@ namespace {
 
 constexpr int64_t kKeyBlock = 64;   // keys per softmax step (two tile depths of P·V)
 constexpr int64_t kKeyChunk = 512;  // keys of one chunk of the laid-out panels
+constexpr int64_t kSpan = 1024;     // keys a row block walks before the next takes them (1 MB of panels)
 constexpr int64_t kRowBlock = 32;   // rows of S and acc a block of four accumulator tiles covers
 constexpr int64_t kTileCols = 16;   // keys (S) or head-dim columns (acc) of one accumulator tile
 // Elements between a double buffer's two blocks: 4 KiB apart, the second block's loads would wait on
@@ -146,7 +147,7 @@ inline void split_row(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
 }
 
 struct Scratch {
-  aligned_vector<uint16_t> q_hi, q_lo;  // the row block's queries [32][d], pre-scaled
+  aligned_vector<uint16_t> q_hi, q_lo;  // the queries [Rp][d], pre-scaled
   SplitRows k, v;                       // one chunk's keys and values [kKeyChunk][d]
   // The call's keys and values as B operands, chunk after chunk, for positions [tag_begin, tag_begin +
   // laid): kept for the next call of the same reuse tag (a prefill step's next run of this sequence and
@@ -154,12 +155,12 @@ struct Scratch {
   aligned_vector<uint32_t> k_hi, k_lo, v_hi, v_lo;
   uint64_t tag = 0;
   int64_t tag_begin = 0, laid = 0;
-  aligned_vector<float> s, acc, row;    // S [32][kKeyBlock], acc [32][d], one widened row
+  aligned_vector<float> s, acc, row;    // S [32][kKeyBlock], acc [Rp][d], one widened row
   aligned_vector<uint16_t> p_hi, p_lo;  // P [32][kKeyBlock]
   std::vector<float> m, max, l, corr;   // per row: the exponentials' base, the running max, their sum
   std::vector<int64_t> last;            // each row's last visible position
-  std::vector<const float*> rows;       // the call's query rows
-  std::vector<int64_t> row_last;        // their last visible positions
+  std::vector<const float*> rows;       // each row's query
+  std::vector<char> started;            // per row block: whether its acc holds a P·V yet
 };
 
 // This thread's scratch, found once a call: in a shared object each use of a thread_local goes through
@@ -218,27 +219,29 @@ void gather(const AttentionArgs& a, int64_t n, int64_t padded, int64_t blk, int6
 // its true max at the end.
 constexpr float kLazyRescale = 8.0f;
 
-// Row i of the row block's scores `s_block`; returns whether its corr differs from 1.
-bool softmax_row(int64_t i, int64_t j0, int64_t n, const float* s_block, uint16_t* p_hi, uint16_t* p_lo, Scratch& w) {
+// Row i of a row block's scores `s_block` (row r0 + i of the call); returns whether its corr differs from 1.
+bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_block, uint16_t* p_hi, uint16_t* p_lo,
+                 Scratch& w) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   constexpr int kVecs = kKeyBlock / 16;
+  const int64_t r = r0 + i;
   const float* s = s_block + i * kKeyBlock;
-  const int64_t visible = std::clamp<int64_t>(w.last[i] - j0 + 1, 0, n);
+  const int64_t visible = std::clamp<int64_t>(w.last[r] - j0 + 1, 0, n);
   __m512 v[kVecs];
-  __m512 mx = _mm512_set1_ps(w.max[i]);
+  __m512 mx = _mm512_set1_ps(w.max[r]);
   for (int k = 0; k < kVecs; ++k) {
     v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
     mx = _mm512_max_ps(mx, v[k]);
   }
-  w.max[i] = _mm512_reduce_max_ps(mx);
+  w.max[r] = _mm512_reduce_max_ps(mx);
   float corr = 1.0f;
   bool rescaled = false;
-  if (w.max[i] > w.m[i] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
-    corr = w.m[i] == kNegInf ? 0.0f : std::exp(w.m[i] - w.max[i]);
-    w.m[i] = w.max[i];
+  if (w.max[r] > w.m[r] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
+    corr = w.m[r] == kNegInf ? 0.0f : std::exp(w.m[r] - w.max[r]);
+    w.m[r] = w.max[r];
     rescaled = true;
   }
-  const __m512 base = _mm512_set1_ps(w.m[i] == kNegInf ? 0.0f : w.m[i]);  // e^(-inf - 0) = 0, never NaN
+  const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // e^(-inf - 0) = 0, never NaN
   __m512 sum = _mm512_setzero_ps();
   for (int k = 0; k < kVecs; ++k) {
     uint16_t *hi = p_hi + i * kKeyBlock + 16 * k, *lo = p_lo + i * kKeyBlock + 16 * k;
@@ -251,8 +254,8 @@ bool softmax_row(int64_t i, int64_t j0, int64_t n, const float* s_block, uint16_
     sum = _mm512_add_ps(sum, p);
     split16(p, hi, lo);
   }
-  w.corr[i] = corr;
-  w.l[i] = w.l[i] * corr + _mm512_reduce_add_ps(sum);
+  w.corr[r] = corr;
+  w.l[r] = w.l[r] * corr + _mm512_reduce_add_ps(sum);
   return rescaled;
 }
 
@@ -285,165 +288,170 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   w.laid = laid;
   for (auto* p : {&w.k_hi, &w.k_lo, &w.v_hi, &w.v_lo}) tile_memory(p->data());
 
-  // One row block at a time, over all its keys: its queries, state and acc [32][d] stay in L1.
-  w.q_hi.resize(kRowBlock * d);
-  w.q_lo.resize(kRowBlock * d);
-  w.acc.resize(kRowBlock * d);
-  w.m.resize(kRowBlock);
-  w.max.resize(kRowBlock);
-  w.l.resize(kRowBlock);
-  w.corr.resize(kRowBlock);
-  w.last.resize(kRowBlock);
+  // A 32-row block at a time over the keys of a span (its queries and acc in L1, the span's panels in L2),
+  // span after span: a prompt's keys fit one span, a long context's panels are read from L2 by every row
+  // block rather than from memory.
+  w.q_hi.resize(Rp * d);
+  w.q_lo.resize(Rp * d);
+  w.acc.resize(Rp * d);
+  w.m.resize(Rp);
+  w.max.resize(Rp);
+  w.l.resize(Rp);
+  w.corr.resize(Rp);
+  w.last.resize(Rp);
+  w.started.assign(Rp / kRowBlock, 0);
   w.s.resize(2 * kBlockStride);  // two blocks' scores and probabilities: the pipeline's
   w.p_hi.resize(2 * kBlockStride);
   w.p_lo.resize(2 * kBlockStride);
   // Each row's query (pad rows read the last query's, and are zeroed) and last visible position.
   w.rows.resize(Rp);
-  w.row_last.resize(Rp);
   for (int64_t query = 0, r = 0; query < Q; ++query)
     for (int64_t h = 0; h < H; ++h, ++r) {
       w.rows[r] = a.q + query * a.q_stride + h * d;
-      w.row_last[r] = a.q_pos + query;
+      w.last[r] = a.q_pos + query;
     }
   for (int64_t r = R; r < Rp; ++r) {
     w.rows[r] = w.rows[R - 1];
-    w.row_last[r] = w.row_last[R - 1];
+    w.last[r] = w.last[R - 1];
   }
   const int64_t row_lines = d / 16;
   const TileScope tiles;
   bool streamed = false;
-  for (int64_t r0 = 0; r0 < Rp; r0 += kRowBlock) {
-    for (int64_t i = 0; i < kRowBlock; ++i) {
-      const int64_t r = r0 + i;
-      w.last[i] = w.row_last[r];
-      w.m[i] = w.max[i] = -std::numeric_limits<float>::infinity();
-      w.l[i] = 0.0f;
-      const __mmask16 real = r < R ? 0xFFFF : 0;  // pad rows zero
-      for (int64_t x = 0; x < d; x += 16)
-        split16(_mm512_mul_ps(_mm512_maskz_loadu_ps(real, w.rows[r] + x), _mm512_set1_ps(a.scale)),
-                w.q_hi.data() + i * d + x, w.q_lo.data() + i * d + x);
-    }
-    // The next row block's queries fetched while this one computes: prefill's q has left the cache by the
-    // time its attention runs, and rows a q_stride apart (a page or more) defeat the hardware's prefetchers.
-    int64_t fetch_row = r0 + kRowBlock, fetch_line = 0;
-    const int64_t fetch_end = std::min(R, r0 + 2 * kRowBlock);
-    const auto prefetch_some = [&](int64_t lines) {
-      for (; lines > 0 && fetch_row < fetch_end; --lines) {
-        _mm_prefetch(reinterpret_cast<const char*>(w.rows[fetch_row] + fetch_line * 16), _MM_HINT_T0);
-        if (++fetch_line == row_lines) {
-          fetch_line = 0;
-          ++fetch_row;
+  for (int64_t s0 = a.begin; s0 < kend; s0 += kSpan)
+    for (int64_t r0 = 0; r0 < Rp; r0 += kRowBlock) {
+      const int64_t seen_end = std::min(kend, w.last[r0 + kRowBlock - 1] + 1);  // past the block's last key
+      const bool first = s0 == a.begin, last_span = s0 + kSpan >= seen_end;
+      if (!first && s0 >= seen_end) continue;  // written in an earlier span
+      if (first)
+        for (int64_t r = r0; r < r0 + kRowBlock; ++r) {
+          w.m[r] = w.max[r] = -std::numeric_limits<float>::infinity();
+          w.l[r] = 0.0f;
+          const __mmask16 real = r < R ? 0xFFFF : 0;  // pad rows zero
+          for (int64_t x = 0; x < d; x += 16)
+            split16(_mm512_mul_ps(_mm512_maskz_loadu_ps(real, w.rows[r] + x), _mm512_set1_ps(a.scale)),
+                    w.q_hi.data() + r * d + x, w.q_lo.data() + r * d + x);
         }
-      }
-    };
-    const SplitA q{w.q_hi.data(), w.q_lo.data(), d};
-    float* acc = w.acc.data();
-    bool started = false;  // whether acc holds a P·V yet
-    for (int64_t c0 = a.begin; c0 < kend; c0 += kKeyChunk) {
-      // The chunk's keys and values (keys past kend, laid for an earlier call that saw more, are masked
-      // like pad keys).
-      const int64_t nc = std::min(kKeyChunk, kend - c0), at = (c0 - a.begin) / kKeyChunk * panels;
-      const uint32_t *k_hi_chunk = w.k_hi.data() + at, *k_lo_chunk = w.k_lo.data() + at;
-      const uint32_t *v_hi_chunk = w.v_hi.data() + at, *v_lo_chunk = w.v_lo.data() + at;
-      // The key blocks the row block sees (causal), as a pipeline: block b + 1's scores on the tiles
-      // while the vector units run block b's softmax, a few rows after each tile step, then b's P·V.
-      const int64_t seen = std::min(c0 + nc, w.last[kRowBlock - 1] + 1) - c0;
-      const int64_t blocks = seen <= 0 ? 0 : (seen + kKeyBlock - 1) / kKeyBlock;
-      // Keys of block b any row of the block sees: the causal diagonal's block skips the 32 keys past them.
-      const auto keys_seen = [&](int64_t b) { return std::min(kKeyBlock, seen - b * kKeyBlock); };
-      const auto scores = [&](int64_t b, float* s_out, auto&& between) {
-        const int64_t kb = b * kKeyBlock / kTileCols;  // the block's first key tile in the chunk
-        for (int64_t kt = 0; kt < round_up(keys_seen(b), 32) / kTileCols; kt += 2) {
-          const auto keys_of = [&, kt](const uint32_t* p) {
-            return [p, kt, kb, steps](int64_t s, int c) { return p + ((kb + kt + c) * steps + s) * 256; };
-          };
-          const auto k_hi = keys_of(k_hi_chunk), k_lo = keys_of(k_lo_chunk);
-          _tile_zero(0);
-          _tile_zero(1);
-          _tile_zero(2);
-          _tile_zero(3);
-          block_product(q, steps, k_hi, lo ? &k_lo : nullptr, between);
-          store_c(s_out + kt * kTileCols, kKeyBlock);
+      // The next row block's queries fetched while this one computes: prefill's q has left the cache by the
+      // time its attention runs, and rows a q_stride apart (a page or more) defeat the hardware's prefetchers.
+      int64_t fetch_row = r0 + kRowBlock, fetch_line = 0;
+      const int64_t fetch_end = first ? std::min(R, r0 + 2 * kRowBlock) : 0;
+      const auto prefetch_some = [&](int64_t lines) {
+        for (; lines > 0 && fetch_row < fetch_end; --lines) {
+          _mm_prefetch(reinterpret_cast<const char*>(w.rows[fetch_row] + fetch_line * 16), _MM_HINT_T0);
+          if (++fetch_line == row_lines) {
+            fetch_line = 0;
+            ++fetch_row;
+          }
         }
       };
-      // acc += P·V for block b: 32 rows × 32 head-dim columns at a time, over the block's 64 keys.
-      const auto values = [&](int64_t b) {
-        const uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
-        const uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
-        tile_memory(p_hi);
-        tile_memory(p_lo);
-        tile_memory(acc);
-        const int64_t t0 = b * kKeyBlock / 32;  // the block's first 32-key depth step in the chunk
-        for (int64_t col = 0; col < col_tiles; col += 2) {
-          const auto values_of = [&, col](const uint32_t* p) {
-            return [p, col, t0, col_tiles](int64_t t, int c) { return p + ((t0 + t) * col_tiles + col + c) * 256; };
-          };
-          const auto v_hi = values_of(v_hi_chunk), v_lo = values_of(v_lo_chunk);
-          if (started) {
-            load_c(acc + col * kTileCols, d);
-          } else {
+      const SplitA q{w.q_hi.data() + r0 * d, w.q_lo.data() + r0 * d, d};
+      float* acc = w.acc.data() + r0 * d;
+      char& started = w.started[r0 / kRowBlock];  // whether acc holds a P·V yet
+      for (int64_t c0 = s0; c0 < std::min(kend, s0 + kSpan); c0 += kKeyChunk) {
+        // The chunk's keys and values (keys past kend, laid for an earlier call that saw more, are masked
+        // like pad keys).
+        const int64_t nc = std::min(kKeyChunk, kend - c0), at = (c0 - a.begin) / kKeyChunk * panels;
+        const uint32_t *k_hi_chunk = w.k_hi.data() + at, *k_lo_chunk = w.k_lo.data() + at;
+        const uint32_t *v_hi_chunk = w.v_hi.data() + at, *v_lo_chunk = w.v_lo.data() + at;
+        // The key blocks the row block sees (causal), as a pipeline: block b + 1's scores on the tiles
+        // while the vector units run block b's softmax, a few rows after each tile step, then b's P·V.
+        const int64_t seen = std::min(c0 + nc, seen_end) - c0;
+        const int64_t blocks = seen <= 0 ? 0 : (seen + kKeyBlock - 1) / kKeyBlock;
+        // Keys of block b any row of the block sees: the causal diagonal's block skips the 32 keys past them.
+        const auto keys_seen = [&](int64_t b) { return std::min(kKeyBlock, seen - b * kKeyBlock); };
+        const auto scores = [&](int64_t b, float* s_out, auto&& between) {
+          const int64_t kb = b * kKeyBlock / kTileCols;  // the block's first key tile in the chunk
+          for (int64_t kt = 0; kt < round_up(keys_seen(b), 32) / kTileCols; kt += 2) {
+            const auto keys_of = [&, kt](const uint32_t* p) {
+              return [p, kt, kb, steps](int64_t s, int c) { return p + ((kb + kt + c) * steps + s) * 256; };
+            };
+            const auto k_hi = keys_of(k_hi_chunk), k_lo = keys_of(k_lo_chunk);
             _tile_zero(0);
             _tile_zero(1);
             _tile_zero(2);
             _tile_zero(3);
+            block_product(q, steps, k_hi, lo ? &k_lo : nullptr, between);
+            store_c(s_out + kt * kTileCols, kKeyBlock);
           }
-          block_product(SplitA{p_hi, p_lo, kKeyBlock}, round_up(keys_seen(b), 32) / 32, v_hi, lo ? &v_lo : nullptr);
-          store_c(acc + col * kTileCols, d);
-          prefetch_some(8);
-        }
-        started = true;
-      };
-      // Block b's softmax on the vector units while the tiles compute block b + 1's scores, its rows
-      // spread evenly over the tile steps; then acc rescaled and block b's P·V.
-      const int64_t score_steps = 2 * (lo ? 3 : 2) * steps;
-      if (blocks > 0) scores(0, w.s.data(), [] {});
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t j0 = c0 + b * kKeyBlock, n = std::min(kKeyBlock, c0 + nc - j0);
-        const float* s_cur = w.s.data() + (b % 2) * kBlockStride;
-        float* s_next = w.s.data() + ((b + 1) % 2) * kBlockStride;
-        uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
-        uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
-        bool rescaled = false;
-        int64_t row = 0, done_steps = 0;
-        const auto softmax_rows = [&](int64_t upto) {
-          for (; row < upto; ++row) rescaled |= softmax_row(row, j0, n, s_cur, p_hi, p_lo, w);
         };
-        if (b + 1 < blocks)
-          scores(b + 1, s_next, [&] { softmax_rows((++done_steps * kRowBlock + score_steps - 1) / score_steps); });
-        softmax_rows(kRowBlock);
-        if (rescaled && started)
-          for (int64_t i = 0; i < kRowBlock; ++i) {
-            if (w.corr[i] == 1.0f) continue;
-            const __m512 c = _mm512_set1_ps(w.corr[i]);
-            for (int64_t x = 0; x < d; x += 16)
-              _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
+        // acc += P·V for block b: 32 rows × 32 head-dim columns at a time, over the block's 64 keys.
+        const auto values = [&](int64_t b) {
+          const uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
+          const uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
+          tile_memory(p_hi);
+          tile_memory(p_lo);
+          tile_memory(acc);
+          const int64_t t0 = b * kKeyBlock / 32;  // the block's first 32-key depth step in the chunk
+          for (int64_t col = 0; col < col_tiles; col += 2) {
+            const auto values_of = [&, col](const uint32_t* p) {
+              return [p, col, t0, col_tiles](int64_t t, int c) { return p + ((t0 + t) * col_tiles + col + c) * 256; };
+            };
+            const auto v_hi = values_of(v_hi_chunk), v_lo = values_of(v_lo_chunk);
+            if (started) {
+              load_c(acc + col * kTileCols, d);
+            } else {
+              _tile_zero(0);
+              _tile_zero(1);
+              _tile_zero(2);
+              _tile_zero(3);
+            }
+            block_product(SplitA{p_hi, p_lo, kKeyBlock}, round_up(keys_seen(b), 32) / 32, v_hi, lo ? &v_lo : nullptr);
+            store_c(acc + col * kTileCols, d);
+            prefetch_some(8);
           }
-        values(b);
+          started = 1;
+        };
+        // Block b's softmax on the vector units while the tiles compute block b + 1's scores, its rows
+        // spread evenly over the tile steps; then acc rescaled and block b's P·V.
+        const int64_t score_steps = 2 * (lo ? 3 : 2) * steps;
+        if (blocks > 0) scores(0, w.s.data(), [] {});
+        for (int64_t b = 0; b < blocks; ++b) {
+          const int64_t j0 = c0 + b * kKeyBlock, n = std::min(kKeyBlock, c0 + nc - j0);
+          const float* s_cur = w.s.data() + (b % 2) * kBlockStride;
+          float* s_next = w.s.data() + ((b + 1) % 2) * kBlockStride;
+          uint16_t* p_hi = w.p_hi.data() + (b % 2) * kBlockStride;
+          uint16_t* p_lo = w.p_lo.data() + (b % 2) * kBlockStride;
+          bool rescaled = false;
+          int64_t row = 0, done_steps = 0;
+          const auto softmax_rows = [&](int64_t upto) {
+            for (; row < upto; ++row) rescaled |= softmax_row(r0, row, j0, n, s_cur, p_hi, p_lo, w);
+          };
+          if (b + 1 < blocks)
+            scores(b + 1, s_next, [&] { softmax_rows((++done_steps * kRowBlock + score_steps - 1) / score_steps); });
+          softmax_rows(kRowBlock);
+          if (rescaled && started)
+            for (int64_t i = 0; i < kRowBlock; ++i) {
+              if (w.corr[r0 + i] == 1.0f) continue;
+              const __m512 c = _mm512_set1_ps(w.corr[r0 + i]);
+              for (int64_t x = 0; x < d; x += 16)
+                _mm512_store_ps(acc + i * d + x, _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), c));
+            }
+          values(b);
+        }
+      }
+      prefetch_some(kRowBlock * row_lines);
+      if (!last_span) continue;
+      // The block's rows relative to their true max, as the contract (and the other kernels) have it; or,
+      // asked for the output, divided by their sums (the same for the lazy base). Output rows on cache lines
+      // are streamed past the cache: the o projection reads them only after every head's attention.
+      for (int64_t r = r0; r < r0 + kRowBlock && r < R; ++r) {
+        const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
+        const bool seen = started && w.l[r] > 0;  // else the row saw no key: o = 0
+        const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[r] : f);
+        float* o = out.row(r, H, d);
+        const bool stream = out.normalised && reinterpret_cast<uintptr_t>(o) % 64 == 0;
+        streamed |= stream;
+        for (int64_t x = 0; x < d; x += 16) {
+          const __m512 v = seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps();
+          if (stream)
+            _mm512_stream_ps(o + x, v);
+          else
+            _mm512_storeu_ps(o + x, v);
+        }
+        out.m[r] = w.max[r];
+        out.l[r] = w.l[r] * f;
       }
     }
-    prefetch_some(kRowBlock * row_lines);
-    // The block's rows relative to their true max, as the contract (and the other kernels) have it; or,
-    // asked for the output, divided by their sums (the same for the lazy base). Output rows on cache lines
-    // are streamed past the cache: the o projection reads them only after every head's attention.
-    for (int64_t i = 0; i < kRowBlock && r0 + i < R; ++i) {
-      const int64_t r = r0 + i;
-      const float f = w.m[i] == w.max[i] ? 1.0f : std::exp(w.m[i] - w.max[i]);
-      const bool seen = started && w.l[i] > 0;  // else the row saw no key: o = 0
-      const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[i] : f);
-      float* o = out.row(r, H, d);
-      const bool stream = out.normalised && reinterpret_cast<uintptr_t>(o) % 64 == 0;
-      streamed |= stream;
-      for (int64_t x = 0; x < d; x += 16) {
-        const __m512 v = seen ? _mm512_mul_ps(_mm512_load_ps(acc + i * d + x), fv) : _mm512_setzero_ps();
-        if (stream)
-          _mm512_stream_ps(o + x, v);
-        else
-          _mm512_storeu_ps(o + x, v);
-      }
-      out.m[r] = w.max[i];
-      out.l[r] = w.l[i] * f;
-    }
-  }
   if (streamed) _mm_sfence();  // streaming stores are weakly ordered: visible before the thread pool's handoff
 }
 
