@@ -7,6 +7,7 @@
 #include "model/ernie4_5/tensor_names.h"
 #include "model/layers/attention.h"
 #include "model/layers/ffn.h"
+#include "model/layers/token_loop.h"
 
 namespace wenxin::model {
 
@@ -86,16 +87,22 @@ void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool
   const MoeRouting routing{hp_.moe_k, hp_.moe_norm_min};
   StepScratch scratch;  // the layers' buffers, for this step only
 
+  // h_t += delta_t (unless first), then normed_t = RMSNorm(h_t): one pass over each token's row.
+  const auto add_and_norm = [&](const std::vector<float>& weight, bool add) {
+    for_each_token(pool, T, [&](int64_t t) {
+      float* ht = h.data() + t * H;
+      if (add)
+        for (int64_t i = 0; i < H; ++i) ht[i] += delta[t * H + i];
+      kernels::rmsnorm_f32(ht, weight.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+    });
+  };
   for (int64_t il = 0; il < hp_.num_layers; ++il) {
     const LayerWeights& lw = w_.layers[il];
-    for (int64_t t = 0; t < T; ++t)
-      kernels::rmsnorm_f32(h.data() + t * H, lw.attn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+    add_and_norm(lw.attn_norm, il > 0);  // the residual of the previous layer's MLP first
+    if (trace && il > 0) trace->record("hidden_states." + std::to_string(il), h.data(), h.size());
     const AttentionShape shape{il, hp_.num_heads, hp_.num_kv_heads, hp_.head_dim};
     attention_forward(shape, {&lw.q, &lw.k, &lw.v, &lw.o}, rope, batch, normed.data(), delta.data(), scratch, pool);
-    for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
-
-    for (int64_t t = 0; t < T; ++t)
-      kernels::rmsnorm_f32(h.data() + t * H, lw.ffn_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+    add_and_norm(lw.ffn_norm, true);
     if (lw.is_moe) {
       std::vector<float> router_logits;
       moe_forward(lw.moe, routing, normed.data(), T, H, delta.data(), trace ? &router_logits : nullptr, scratch, pool,
@@ -104,12 +111,8 @@ void Ernie45Model::forward(const Batch& batch, StepOutput* out, ThreadPool& pool
     } else {
       ffn_forward(lw.ffn, normed.data(), T, delta.data(), scratch, pool, batch.adapter_ids());
     }
-    for (int64_t i = 0; i < T * H; ++i) h[i] += delta[i];
-    if (trace && il + 1 < hp_.num_layers) trace->record("hidden_states." + std::to_string(il + 1), h.data(), h.size());
   }
-
-  for (int64_t t = 0; t < T; ++t)
-    kernels::rmsnorm_f32(h.data() + t * H, w_.final_norm.data(), H, hp_.rms_norm_eps, normed.data() + t * H);
+  add_and_norm(w_.final_norm, true);
   if (trace) trace->record("hidden_states." + std::to_string(hp_.num_layers), normed.data(), normed.size());
   if (out->final_hidden) out->final_hidden->assign(normed.begin(), normed.end());
 

@@ -8,6 +8,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
+#include "model/layers/token_loop.h"
 
 namespace wenxin::model {
 
@@ -194,12 +195,12 @@ void attention_forward(const AttentionShape& s, const AttentionWeights& w, const
   LinearInput in(x, T, w.q->in, adapters);  // quantized once for q, k and v
   linear_forward_fused({{w.q, q}, {w.k, k}, {w.v, v}}, in, pool);
 
-  for (int64_t t = 0; t < T; ++t) {
+  for_each_token(pool, T, [&](int64_t t) {  // each token writes its own cache slot
     kernels::rope_interleaved_f32(q + t * qd, s.num_heads, d, rope.cos.data() + t * half, rope.sin.data() + t * half);
     kernels::rope_interleaved_f32(k + t * kvd, s.num_kv_heads, d, rope.cos.data() + t * half,
                                   rope.sin.data() + t * half);
     batch.caches[t]->store(s.layer, batch.positions[t], k + t * kvd, v + t * kvd);
-  }
+  });
 
   attend(s, batch, q, ctx, scratch, pool);
   linear_forward(*w.o, ctx, T, out, pool, adapters);
