@@ -639,11 +639,23 @@ void test_attention_runs(const KernelTable& ref, const KernelTable& isa) {
     }
 }
 
+// Per cache block of a contiguous [positions][d] key and value buffer: its first position's key and value.
+void point_blocks(const std::vector<float>& k, const std::vector<float>& v, int64_t block_floats,
+                  std::vector<const void*>& kb, std::vector<const void*>& vb) {
+  const auto blocks = static_cast<int64_t>(k.size()) / block_floats;
+  kb.resize(blocks);
+  vb.resize(blocks);
+  for (int64_t b = 0; b < blocks; ++b) {
+    kb[b] = k.data() + b * block_floats;
+    vb[b] = v.data() + b * block_floats;
+  }
+}
+
 // Scores that climb along the keys (a later key's score up to ~25 above the first's): a kernel that keeps
 // its exponentials' base until the max passes it by some margin (AMX's) must rescale what it summed
 // before, several times a row.
 void test_attention_rising_scores(const KernelTable& ref, const KernelTable& isa) {
-  const int64_t G = 8, d = 128, Q = 32, n = 256, bt = 32, blocks = n / bt;
+  const int64_t G = 8, d = 128, Q = 32, n = 256, bt = 32;
   const auto dir = random_floats(d);
   const auto noise = random_floats(n * d, 0.05f);
   const auto q = random_floats(Q * G * d, 0.05f);
@@ -655,11 +667,8 @@ void test_attention_rising_scores(const KernelTable& ref, const KernelTable& isa
     for (int64_t i = 0; i < d; ++i) qs[r * d + i] += dir[i] * std::sqrt(static_cast<float>(d)) / norm;
   for (int64_t p = 0; p < n; ++p)
     for (int64_t i = 0; i < d; ++i) k[p * d + i] = dir[i] * (0.15f * static_cast<float>(p)) + noise[p * d + i];
-  std::vector<const void*> kb(blocks), vb(blocks);
-  for (int64_t b = 0; b < blocks; ++b) {
-    kb[b] = k.data() + b * bt * d;
-    vb[b] = v.data() + b * bt * d;
-  }
+  std::vector<const void*> kb, vb;
+  point_blocks(k, v, bt * d, kb, vb);
   AttentionArgs a{qs.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, d, 0, n};
   a.queries = Q;
   a.q_stride = G * d;
@@ -694,11 +703,8 @@ void test_attention_reuse(const KernelTable& ref, const KernelTable& isa) {
   const int64_t G = 8, d = 128, Q = 8, n = 700, bt = 32, blocks = (n + bt - 1) / bt, R = Q * G;
   auto k = random_floats(blocks * bt * d), v = random_floats(blocks * bt * d);
   const auto q = random_floats(Q * G * d);
-  std::vector<const void*> kb(blocks), vb(blocks);
-  for (int64_t b = 0; b < blocks; ++b) {
-    kb[b] = k.data() + b * bt * d;
-    vb[b] = v.data() + b * bt * d;
-  }
+  std::vector<const void*> kb, vb;
+  point_blocks(k, v, bt * d, kb, vb);
   struct Call {
     uint64_t reuse;
     int64_t q_pos;
@@ -710,10 +716,7 @@ void test_attention_reuse(const KernelTable& ref, const KernelTable& isa) {
     if (c.change_cache) {
       k = random_floats(k.size());
       v = random_floats(v.size());
-      for (int64_t b = 0; b < blocks; ++b) {
-        kb[b] = k.data() + b * bt * d;
-        vb[b] = v.data() + b * bt * d;
-      }
+      point_blocks(k, v, bt * d, kb, vb);
     }
     AttentionArgs a{q.data(), G, d, 1.0f / std::sqrt(static_cast<float>(d)), kb.data(), vb.data(), bt, d, 0, n};
     a.queries = Q;
