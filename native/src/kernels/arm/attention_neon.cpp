@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/arm/neon.h"
+#include "kernels/exp_poly.h"
 
 namespace wenxin::kernels::neon {
 
@@ -18,22 +19,18 @@ namespace {
 
 constexpr int64_t kTile = 32;
 
-// exp(x) for x <= 88 (scores minus their running max are <= 0): n = round(x / ln 2), r = x - n ln 2 in
-// two parts, a degree-6 polynomial for e^r (Cephes' expf coefficients, ~1 ulp), times 2^n built in
-// the exponent bits. Inputs below -87 (and -inf) give 0: e^-87.3 is float's smallest normal.
+// e^x (exp_poly.h) for x <= 88 (scores minus their running max are <= 0), 2^n built in the exponent bits;
+// inputs below kMin (and -inf) give 0.
 inline float32x4_t exp_v(float32x4_t x) {
-  const float32x4_t lo = vdupq_n_f32(-87.0f);
+  using namespace exp_poly;
+  const float32x4_t lo = vdupq_n_f32(kMin);
   const uint32x4_t underflow = vcltq_f32(x, lo);
   x = vmaxq_f32(x, lo);
-  const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
-  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-  r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-  float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
-  p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
-  p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+  const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, kLog2e));
+  float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(kLn2Hi));
+  r = vfmsq_f32(r, n, vdupq_n_f32(kLn2Lo));
+  float32x4_t p = vdupq_n_f32(kP[0]);
+  for (int i = 1; i < kDegree; ++i) p = vfmaq_f32(vdupq_n_f32(kP[i]), p, r);
   p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
   const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
   const float32x4_t out = vmulq_f32(p, vreinterpretq_f32_s32(e));

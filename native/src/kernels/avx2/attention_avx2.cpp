@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/attention_x86.h"
+#include "kernels/exp_poly.h"
 
 namespace wenxin::kernels::avx2 {
 
@@ -37,21 +38,17 @@ struct Vec {
   static F mask_later(F s, F qrel, float p) {
     return _mm256_blendv_ps(s, neg_inf(), _mm256_cmp_ps(qrel, _mm256_set1_ps(p), _CMP_LT_OQ));
   }
-  // e^x = 2^n · e^r as in the AVX-512 file; 2^n built in the exponent bits (n >= -126 after the
-  // clamp), and exactly 0 below -87.3.
+  // e^x (exp_poly.h), 2^n built in the exponent bits (n >= -126 after the clamp); 0 below kMin.
   static F exp(F x) {
-    const F live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_GE_OQ);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.0f));
-    const F n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    F r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    F p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    using namespace exp_poly;
+    const F live = _mm256_cmp_ps(x, _mm256_set1_ps(kMin), _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kMin)), _mm256_set1_ps(kMax));
+    const F n =
+        _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    F r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+    F p = _mm256_set1_ps(kP[0]);
+    for (int i = 1; i < kDegree; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP[i]));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
