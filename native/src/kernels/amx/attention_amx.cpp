@@ -259,6 +259,33 @@ bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_bl
   return rescaled;
 }
 
+// Rows [r0, r1) of the call's output: relative to their true max, as the contract (and the other kernels)
+// have it, or, asked for the output, divided by their sums (the same for the lazy base); rows that saw no
+// key (`started` false, or l = 0) are 0. Output rows on cache lines are streamed past the cache, as the o
+// projection reads them only after every head's attention; returns whether any was (the caller fences).
+bool write_rows(const AttentionPartial& out, int64_t r0, int64_t r1, int64_t H, int64_t d, bool started,
+                const Scratch& w) {
+  bool streamed = false;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
+    const bool seen = started && w.l[r] > 0;
+    const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[r] : f);
+    float* o = out.row(r, H, d);
+    const bool stream = out.normalised && reinterpret_cast<uintptr_t>(o) % 64 == 0;
+    streamed |= stream;
+    for (int64_t x = 0; x < d; x += 16) {
+      const __m512 v = seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps();
+      if (stream)
+        _mm512_stream_ps(o + x, v);
+      else
+        _mm512_storeu_ps(o + x, v);
+    }
+    out.m[r] = w.max[r];
+    out.l[r] = w.l[r] * f;
+  }
+  return streamed;
+}
+
 void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   const int64_t H = a.heads, d = a.d, Q = a.queries, R = Q * H, Rp = round_up(R, kRowBlock);
   const int64_t kend = std::min(a.end, a.q_pos + Q), steps = d / 32, col_tiles = d / kTileCols;
@@ -317,7 +344,7 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   const int64_t row_lines = d / 16;
   const TileScope tiles;
   bool streamed = false;
-  for (int64_t s0 = a.begin; s0 < kend; s0 += kSpan)
+  for (int64_t s0 = a.begin; s0 < kend; s0 += kSpan) {
     for (int64_t r0 = 0; r0 < Rp; r0 += kRowBlock) {
       const int64_t seen_end = std::min(kend, w.last[r0 + kRowBlock - 1] + 1);  // past the block's last key
       const bool first = s0 == a.begin, last_span = s0 + kSpan >= seen_end;
@@ -430,28 +457,9 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
         }
       }
       prefetch_some(kRowBlock * row_lines);
-      if (!last_span) continue;
-      // The block's rows relative to their true max, as the contract (and the other kernels) have it; or,
-      // asked for the output, divided by their sums (the same for the lazy base). Output rows on cache lines
-      // are streamed past the cache: the o projection reads them only after every head's attention.
-      for (int64_t r = r0; r < r0 + kRowBlock && r < R; ++r) {
-        const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
-        const bool seen = started && w.l[r] > 0;  // else the row saw no key: o = 0
-        const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[r] : f);
-        float* o = out.row(r, H, d);
-        const bool stream = out.normalised && reinterpret_cast<uintptr_t>(o) % 64 == 0;
-        streamed |= stream;
-        for (int64_t x = 0; x < d; x += 16) {
-          const __m512 v = seen ? _mm512_mul_ps(_mm512_load_ps(w.acc.data() + r * d + x), fv) : _mm512_setzero_ps();
-          if (stream)
-            _mm512_stream_ps(o + x, v);
-          else
-            _mm512_storeu_ps(o + x, v);
-        }
-        out.m[r] = w.max[r];
-        out.l[r] = w.l[r] * f;
-      }
+      if (last_span) streamed |= write_rows(out, r0, std::min(R, r0 + kRowBlock), H, d, started != 0, w);
     }
+  }
   if (streamed) _mm_sfence();  // streaming stores are weakly ordered: visible before the thread pool's handoff
 }
 

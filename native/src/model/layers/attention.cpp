@@ -83,10 +83,11 @@ void attend(const AttentionShape& s, const Batch& batch, const float* q, float* 
         std::vector<const void*> kb, vb;
         std::vector<const float*> ks, vs;
         for (int64_t i = b; i < e; ++i) {
-          // Causal rows grow with position. Without split-KV (prefill), a KV head's runs latest first: the
-          // largest items go first (so the threads finish together), and a thread's next run of the same
-          // sequence sees a prefix of the keys its last one did, which the kernel may keep (args.reuse).
-          // With split-KV (decode), early and late runs paired so each thread gets equal work.
+          // Causal rows grow with position. Without split-KV (prefill, or many decoding sequences), a KV
+          // head's runs latest first: the largest items go first (so the threads finish together), and a
+          // thread's next run of the same sequence sees a prefix of the keys its last one did, which the
+          // kernel may keep (args.reuse). With split-KV (few long decodes), early and late runs paired so
+          // each thread gets equal work.
           const int64_t slot = i / splits, split = i % splits;
           int64_t run, g;
           if (splits == 1) {
