@@ -99,14 +99,18 @@ int main(int argc, char** argv) {
     const double ta = best_seconds([&] { k.attention(aa, {o.data(), mm.data(), ll.data()}); }, 50);
     std::printf("%-8s attention G=8 d=128 n=512: %6.1f GMAC/s\n", k.name, 2.0 * G * D * P / ta / 1e9);
     // A 512-token causal prefill of one KV head, in runs of queries as the engine cuts them (about the
-    // table's attention_rows query rows a call).
+    // table's attention_rows query rows a call) and tags them (one reuse tag a prefill: its keys and values
+    // laid out once).
     const int64_t QR = std::max<int64_t>(1, k.attention_rows / G);
     std::vector<float> qp(P * G * D), op(P * G * D), mp(P * G), lp(P * G);
+    uint64_t prefill_tag = static_cast<uint64_t>(isa) << 32;
     for (auto& v : qp) v = d(rng);
     const double tp = best_seconds(
         [&] {
+          ++prefill_tag;
           for (int64_t t0 = 0; t0 < P; t0 += QR) {
             AttentionArgs r = aa;
+            r.reuse = prefill_tag;
             r.q = qp.data() + t0 * G * D;
             r.queries = QR;
             r.q_stride = G * D;

@@ -16,4 +16,14 @@ inline constexpr float kP[kDegree] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334
 inline constexpr float kMin = -87.3f;
 inline constexpr float kMax = 88.0f;
 
+// 2^x for the attention softmaxes, which work in base 2 (log2 e folded into the queries' scale, the max
+// converted back on output): 2^x = 2^n · 2^r with n = round(x) and r = x − n exact, 2^r = 1 + r · q(r) by
+// Cephes' exp2f polynomial (~2e-7 relative). Two multiplies and a rounding step fewer than e^x.
+inline constexpr int kDegree2 = 6;  // q's coefficients, highest degree first
+inline constexpr float kQ[kDegree2] = {1.535336188319500e-4f, 1.339887440266574e-3f, 9.618437357674640e-3f,
+                                       5.550332471162809e-2f, 2.402264791363012e-1f, 6.931472028550421e-1f};
+inline constexpr float kLn2 = 0.693147180559945309f;
+// Below kMin2 the result is exactly 0: 2^r · 2^n stays a normal float above it (2^r >= 2^-0.5).
+inline constexpr float kMin2 = -125.0f;
+
 }  // namespace wenxin::kernels::exp_poly

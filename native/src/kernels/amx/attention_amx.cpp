@@ -17,9 +17,9 @@
 #include "core/aligned_vector.h"
 #include "kernels/amx/amx.h"
 #include "kernels/amx/tiles.h"
-#include "kernels/amx/transpose16.h"
 #include "kernels/attention_x86.h"
 #include "kernels/avx512/exp512.h"
+#include "kernels/avx512/transpose16.h"
 
 namespace wenxin::kernels::amx {
 
@@ -49,7 +49,7 @@ void lay_keys(const uint16_t* k, int64_t keys, int64_t d, uint32_t* out) {
     for (int64_t s = 0; s < steps; ++s) {
       __m512 r[16];
       for (int j = 0; j < 16; ++j) r[j] = _mm512_loadu_ps(k + (kt * kTileCols + j) * d + 32 * s);
-      transpose16(r);
+      avx512::transpose16(r);
       uint32_t* tile = out + (kt * steps + s) * 256;
       for (int q = 0; q < 16; ++q) _mm512_store_ps(reinterpret_cast<float*>(tile + 16 * q), r[q]);
     }
@@ -147,7 +147,7 @@ inline void split_row(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
 }
 
 struct Scratch {
-  aligned_vector<uint16_t> q_hi, q_lo;  // the queries [Rp][d], pre-scaled
+  aligned_vector<uint16_t> q_hi, q_lo;  // the queries [Rp][d], pre-scaled (base-2 scores)
   SplitRows k, v;                       // one chunk's keys and values [kKeyChunk][d]
   // The call's keys and values as B operands, chunk after chunk, for positions [tag_begin, tag_begin +
   // laid): kept for the next call of the same reuse tag (a prefill step's next run of this sequence and
@@ -211,13 +211,13 @@ void gather(const AttentionArgs& a, int64_t n, int64_t padded, int64_t blk, int6
   }
 }
 
-// The online softmax of a row block's scores for keys [j0, j0 + kKeyBlock) (the first n of them cached),
-// a row at a time: keys past a row's position (and pad keys) masked to -inf, P = e^(s − base) split into
-// p_hi/p_lo, l updated. A row's base is its running max, moved only when the max passes it by more than
-// kLazyRescale (P and l stay below e^kLazyRescale times their exact values, far from float32's range), so
-// acc is rescaled (corr ≠ 1) a few times a row rather than every block; attention_tiles moves every row to
-// its true max at the end.
-constexpr float kLazyRescale = 8.0f;
+// The online softmax of a row block's scores for keys [j0, j0 + kKeyBlock) (the first n of them cached; scores
+// in base 2, log2 e folded into the queries' scale), a row at a time: keys past a row's position (and pad keys)
+// masked to -inf, P = 2^(s − base) split into p_hi/p_lo, l updated. A row's base is its running max, moved only
+// when the max passes it by more than kLazyRescale (P and l stay below 2^kLazyRescale times their exact values,
+// far from float32's range), so acc is rescaled (corr ≠ 1) a few times a row rather than every block;
+// attention_tiles moves every row to its true max at the end.
+constexpr float kLazyRescale = 12.0f;
 
 // Row i of a row block's scores `s_block` (row r0 + i of the call); returns whether its corr differs from 1.
 bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_block, uint16_t* p_hi, uint16_t* p_lo,
@@ -237,11 +237,11 @@ bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_bl
   float corr = 1.0f;
   bool rescaled = false;
   if (w.max[r] > w.m[r] + kLazyRescale) {  // also the first keys a row sees (m = -inf)
-    corr = w.m[r] == kNegInf ? 0.0f : std::exp(w.m[r] - w.max[r]);
+    corr = w.m[r] == kNegInf ? 0.0f : std::exp2(w.m[r] - w.max[r]);
     w.m[r] = w.max[r];
     rescaled = true;
   }
-  const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // e^(-inf - 0) = 0, never NaN
+  const __m512 base = _mm512_set1_ps(w.m[r] == kNegInf ? 0.0f : w.m[r]);  // 2^(-inf - 0) = 0, never NaN
   __m512 sum = _mm512_setzero_ps();
   for (int k = 0; k < kVecs; ++k) {
     uint16_t *hi = p_hi + i * kKeyBlock + 16 * k, *lo = p_lo + i * kKeyBlock + 16 * k;
@@ -250,7 +250,7 @@ bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_bl
       _mm256_store_si256(reinterpret_cast<__m256i*>(lo), _mm256_setzero_si256());
       continue;
     }
-    const __m512 p = avx512::exp512(_mm512_sub_ps(v[k], base));
+    const __m512 p = avx512::exp2_512(_mm512_sub_ps(v[k], base));
     sum = _mm512_add_ps(sum, p);
     split16(p, hi, lo);
   }
@@ -267,7 +267,7 @@ bool write_rows(const AttentionPartial& out, int64_t r0, int64_t r1, int64_t H, 
                 const Scratch& w) {
   bool streamed = false;
   for (int64_t r = r0; r < r1; ++r) {
-    const float f = w.m[r] == w.max[r] ? 1.0f : std::exp(w.m[r] - w.max[r]);
+    const float f = w.m[r] == w.max[r] ? 1.0f : std::exp2(w.m[r] - w.max[r]);
     const bool seen = started && w.l[r] > 0;
     const __m512 fv = _mm512_set1_ps(!seen ? 0.0f : out.normalised ? 1.0f / w.l[r] : f);
     float* o = out.row(r, H, d);
@@ -280,7 +280,7 @@ bool write_rows(const AttentionPartial& out, int64_t r0, int64_t r1, int64_t H, 
       else
         _mm512_storeu_ps(o + x, v);
     }
-    out.m[r] = w.max[r];
+    out.m[r] = w.max[r] * exp_poly::kLn2;  // back to base e
     out.l[r] = w.l[r] * f;
   }
   return streamed;
@@ -291,7 +291,8 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
   const int64_t kend = std::min(a.end, a.q_pos + Q), steps = d / 32, col_tiles = d / kTileCols;
   const bool lo = a.kv_type != 1;  // a bf16 cache holds its values exactly
   Scratch& w = thread_scratch();
-  const int64_t panels = kKeyChunk * d / 2;  // uint32 pairs of one chunk's keys (or values)
+  const __m512 scale = _mm512_set1_ps(a.scale * exp_poly::kLog2e);  // scores in base 2
+  const int64_t panels = kKeyChunk * d / 2;                         // uint32 pairs of one chunk's keys (or values)
   const int64_t need = kend - a.begin;
   int64_t laid = a.reuse != 0 && a.reuse == w.tag && a.begin == w.tag_begin ? w.laid : 0;
   if (laid < need) {
@@ -355,8 +356,8 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
           w.l[r] = 0.0f;
           const __mmask16 real = r < R ? 0xFFFF : 0;  // pad rows zero
           for (int64_t x = 0; x < d; x += 16)
-            split16(_mm512_mul_ps(_mm512_maskz_loadu_ps(real, w.rows[r] + x), _mm512_set1_ps(a.scale)),
-                    w.q_hi.data() + r * d + x, w.q_lo.data() + r * d + x);
+            split16(_mm512_mul_ps(_mm512_maskz_loadu_ps(real, w.rows[r] + x), scale), w.q_hi.data() + r * d + x,
+                    w.q_lo.data() + r * d + x);
         }
       // The next row block's queries fetched while this one computes: prefill's q has left the cache by the
       // time its attention runs, and rows a q_stride apart (a page or more) defeat the hardware's prefetchers.
@@ -430,7 +431,7 @@ void attention_tiles(const AttentionArgs& a, const AttentionPartial& out) {
         };
         // Block b's softmax on the vector units while the tiles compute block b + 1's scores, its rows
         // spread evenly over the tile steps; then acc rescaled and block b's P·V.
-        const int64_t score_steps = 2 * (lo ? 3 : 2) * steps;
+        const int64_t score_steps = kKeyBlock / 32 * (lo ? 3 : 2) * steps;
         if (blocks > 0) scores(0, w.s.data(), [] {});
         for (int64_t b = 0; b < blocks; ++b) {
           const int64_t j0 = c0 + b * kKeyBlock, n = std::min(kKeyBlock, c0 + nc - j0);

@@ -16,7 +16,7 @@
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
-#include "kernels/amx/transpose16.h"
+#include "kernels/avx512/transpose16.h"
 
 namespace wenxin::kernels::amx {
 
@@ -34,7 +34,7 @@ void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, ui
         r[i] =
             row < rows ? _mm512_maskz_loadu_ps(lanes(left), w + row * ldw + st * 2 * kTilePairs) : _mm512_setzero_ps();
       }
-      transpose16(r);
+      avx512::transpose16(r);
       for (int64_t q = 0; q < q_end; ++q)
         _mm512_storeu_ps(panel + (st * kTilePairs + q) * kGemmPanel + 16 * half, r[q]);
     }

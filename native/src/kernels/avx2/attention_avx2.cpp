@@ -53,6 +53,36 @@ struct Vec {
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), live);
   }
+  // 2^x (exp_poly.h) for x <= 127, 2^n built in the exponent bits; 0 below kMin2 (2^-inf's NaN lanes
+  // included), so no lane makes a denormal.
+  static F exp2(F x) {
+    using namespace exp_poly;
+    const F live = _mm256_cmp_ps(x, _mm256_set1_ps(kMin2), _CMP_GE_OQ);
+    const F n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const F r = _mm256_sub_ps(x, n);
+    F q = _mm256_set1_ps(kQ[0]);
+    for (int i = 1; i < kDegree2; ++i) q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(kQ[i]));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(_mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0f)), _mm256_castsi256_ps(e)), live);
+  }
+  // c[x] = (src[0][i + x], ..., src[7][i + x]).
+  static void load_transposed(const float* const* src, int64_t i, F c[kLanes]) {
+    F t[8], u[8];
+    for (int j = 0; j < 8; j += 2) {
+      t[j] = _mm256_unpacklo_ps(_mm256_loadu_ps(src[j] + i), _mm256_loadu_ps(src[j + 1] + i));
+      t[j + 1] = _mm256_unpackhi_ps(_mm256_loadu_ps(src[j] + i), _mm256_loadu_ps(src[j + 1] + i));
+    }
+    for (int j = 0; j < 8; j += 4) {  // rows j .. j + 3: columns (0, 4), (1, 5), (2, 6), (3, 7)
+      u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+      u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
+      u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+      u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
+    }
+    for (int x = 0; x < 4; ++x) {
+      c[x] = _mm256_permute2f128_ps(u[x], u[4 + x], 0x20);
+      c[4 + x] = _mm256_permute2f128_ps(u[x], u[4 + x], 0x31);
+    }
+  }
   static void widen_bf16(const uint16_t* src, int64_t d, float* dst) {
     int64_t i = 0;
     for (; i + 8 <= d; i += 8) {

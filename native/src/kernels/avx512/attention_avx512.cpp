@@ -8,6 +8,7 @@
 
 #include "kernels/attention_x86.h"
 #include "kernels/avx512/exp512.h"
+#include "kernels/avx512/transpose16.h"
 
 namespace wenxin::kernels::avx512 {
 
@@ -38,6 +39,12 @@ struct Vec {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(qrel, _mm512_set1_ps(p), _CMP_LT_OQ), s, neg_inf());
   }
   static F exp(F x) { return exp512(x); }
+  static F exp2(F x) { return exp2_512(x); }
+  // c[x] = (src[0][i + x], ..., src[15][i + x]).
+  static void load_transposed(const float* const* src, int64_t i, F c[kLanes]) {
+    for (int j = 0; j < kLanes; ++j) c[j] = _mm512_loadu_ps(src[j] + i);
+    transpose16(c);
+  }
   static void widen_bf16(const uint16_t* src, int64_t d, float* dst) {
     int64_t i = 0;
     for (; i + 16 <= d; i += 16) {

@@ -1,10 +1,11 @@
-// A 16 × 16 transpose of 32-bit values in 16 zmm registers: the AMX kernels lay rows of bf16 pairs out as
-// tile columns with it (a weight's rows as gemm_panels panels, the attention's keys as B operands).
+// A 16 × 16 transpose of 32-bit values in 16 zmm registers: the AVX-512 attention lays its queries out with
+// it, the AMX kernels rows of bf16 pairs as tile columns (a weight's rows as gemm_panels panels, the
+// attention's keys as B operands).
 #pragma once
 
 #include <immintrin.h>
 
-namespace wenxin::kernels::amx {
+namespace wenxin::kernels::avx512 {
 
 // On entry r[i] is row i of a 16 × 16 block of 32-bit values, on return r[i] is its column i.
 inline void transpose16(__m512 r[16]) {
@@ -33,4 +34,4 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
-}  // namespace wenxin::kernels::amx
+}  // namespace wenxin::kernels::avx512
