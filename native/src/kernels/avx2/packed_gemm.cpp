@@ -2,6 +2,7 @@
 // for training. The AVX-VNNI path reads the same tiles.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -21,9 +22,9 @@ namespace {
 // products with no vpabsb per token and step; the element loop is unrolled only twice, so 4 int32 + 4 float
 // accumulators, 2 weight registers, 2 + 2 activation broadcasts and the ones stay in the 16 ymm registers (a full
 // unroll spilled a third of its values).
-template <int G, int TT>
+template <int G, int TT, bool kFetch = false>
 void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0, const uint8_t* packed, int64_t g0,
-                     int64_t n0, int64_t n1, float* y, int64_t ldy) {
+                     int64_t n0, int64_t n1, float* y, int64_t ldy, const Prefetch& pf = {}) {
   const int64_t k = x.k, nb = x.blocks();
   constexpr int64_t bb = tile_block_bytes(false);
   const __m256i ones16 = _mm256_set1_epi16(1);
@@ -36,6 +37,7 @@ void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0
 #pragma GCC unroll 4
   for (int g = 0; g < G; ++g) base[g] = packed + (g0 + g) * nb * bb;
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (kFetch) pf.lines_of_block(b);
     const int8_t* xq[TT];
     const int8_t* aq[TT];
 #pragma GCC unroll 4
@@ -96,20 +98,22 @@ void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0
   }
 }
 
-void q8_prefill(const QuantizedActivations& x, const uint8_t* packed, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+template <bool kFetch>
+void q8_tokens(const QuantizedActivations& x, const uint8_t* packed, int64_t n0, int64_t n1, float* y, int64_t ldy) {
   const int64_t T = x.rows;
   const int8_t* ax = x.abs_q.data();
   const int64_t ga = n0 / kTileRows, gb = (n1 + kTileRows - 1) / kTileRows;
-  // Token rows in blocks of 32 (their activations stay in L1/L2), then row-group pairs, then the block's
-  // tokens two at a time: each weight tile stays in L1 across the token block.
-  constexpr int64_t kTokenBlock = 32;
-  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
+  for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {  // as packed_tokens
     const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
     int64_t g = ga;
     for (; g + 2 <= gb; g += 2) {
+      const auto pf = [&](int64_t t) {
+        if constexpr (kFetch) return Prefetch::next_pair(packed, x.blocks(), tile_block_bytes(false), gb, g, t, t1);
+        return Prefetch{};
+      };
       int64_t t = t0;
-      for (; t + 2 <= t1; t += 2) q8_prefill_tile<2, 2>(x, ax, t, packed, g, n0, n1, y, ldy);
-      if (t < t1) q8_prefill_tile<2, 1>(x, ax, t, packed, g, n0, n1, y, ldy);
+      for (; t + 2 <= t1; t += 2) q8_prefill_tile<2, 2, kFetch>(x, ax, t, packed, g, n0, n1, y, ldy, pf(t));
+      if (t < t1) q8_prefill_tile<2, 1, kFetch>(x, ax, t, packed, g, n0, n1, y, ldy, pf(t));
     }
     for (; g < gb; ++g) {
       int64_t t = t0;
@@ -117,6 +121,13 @@ void q8_prefill(const QuantizedActivations& x, const uint8_t* packed, int64_t n0
       if (t < t1) q8_prefill_tile<1, 1>(x, ax, t, packed, g, n0, n1, y, ldy);
     }
   }
+}
+
+void q8_prefill(const QuantizedActivations& x, const uint8_t* packed, int64_t n0, int64_t n1, float* y, int64_t ldy) {
+  if (x.rows <= kTokenBlock)  // the batched decode of concurrent streams
+    q8_tokens<true>(x, packed, n0, n1, y, ldy);
+  else
+    q8_tokens<false>(x, packed, n0, n1, y, ldy);
 }
 
 }  // namespace

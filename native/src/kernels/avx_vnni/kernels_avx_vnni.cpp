@@ -3,6 +3,7 @@
 // folder's flags only; reached only through dispatch.cpp when the CPU reports avx_vnni.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/attention_x86.h"
