@@ -250,19 +250,25 @@ void check_rows_product(const KernelTable& ref, const std::vector<uint16_t>& a, 
 // their values.
 void test_gemm_rows_bf16(const KernelTable& ref, const KernelTable& isa) {
   if (isa.gemm_rows_bf16 == nullptr) return;
+  struct Shape {
+    int64_t M, N, KP;
+  };
+  std::vector<Shape> shapes;
   for (int64_t M : {1, 5, 16, 31, 33, 70})
     for (int64_t N : {1, 9, 32, 45, 70})
-      for (int64_t KP : {1, 7, 16, 64, 129}) {
-        const int64_t k = 2 * KP, lda = k + 2, ldw = k + 6;
-        std::vector<uint16_t> a(M * lda), w(N * ldw);
-        const auto af = random_floats(a.size()), wf = random_floats(w.size(), 0.1f);
-        for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
-        for (size_t i = 0; i < w.size(); ++i) w[i] = bf16(wf[i]);
-        check_rows_product(ref, a, lda, M, KP, panels_of_rows(w.data(), ldw, N, k), N, "gemm_rows_bf16", isa.name,
-                           [&](float* y, int64_t ldc, bool accumulate) {
-                             isa.gemm_rows_bf16(a.data(), lda, M, KP, w.data(), ldw, N, y, ldc, accumulate);
-                           });
-      }
+      for (int64_t KP : {1, 7, 16, 64, 129}) shapes.push_back({M, N, KP});
+  shapes.push_back({33, 130, 2100});  // deep enough that W's rows come in several blocks of panels
+  for (const auto& [M, N, KP] : shapes) {
+    const int64_t k = 2 * KP, lda = k + 2, ldw = k + 6;
+    std::vector<uint16_t> a(M * lda), w(N * ldw);
+    const auto af = random_floats(a.size()), wf = random_floats(w.size(), 0.1f);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = bf16(af[i]);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = bf16(wf[i]);
+    check_rows_product(ref, a, lda, M, KP, panels_of_rows(w.data(), ldw, N, k), N, "gemm_rows_bf16", isa.name,
+                       [&](float* y, int64_t ldc, bool accumulate) {
+                         isa.gemm_rows_bf16(a.data(), lda, M, KP, w.data(), ldw, N, y, ldc, accumulate);
+                       });
+  }
 }
 
 // Quantized weights of the kernels' layouts, built from random bytes and scales.

@@ -77,22 +77,23 @@ struct KernelTable {
   void (*gemm_panels_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
                            float* c, int64_t ldc, bool accumulate);
 
-  // bf16 products through a bf16 weight as it is stored (training's forward in bf16 compute, prefill through
-  // bf16 weights), without panels of W kept: c[i * ldc + j] = Σ_p a[i * lda + p] · W[j][p] (added to c when
-  // `accumulate`; else c's old values are never read) for i < m, j < n, p < 2 · kp, with a in bf16 (lda
-  // even) and W's rows `ldw` apart. nullptr on the paths that multiply through W's panels (train/matmul.cpp
-  // packs or keeps them).
+  // bf16 products through a bf16 weight as it is stored (training's forward in bf16 compute; prefill through
+  // bf16 weights where the table has split_bf16), without panels of W kept: c[i * ldc + j] = Σ_p a[i * lda + p]
+  // · W[j][p] (added to c when `accumulate`; else c's old values are never read) for i < m, j < n, p < 2 · kp,
+  // with a in bf16 (lda even) and W's rows `ldw` apart. AVX-512 and AMX; nullptr on the paths that multiply
+  // through W's panels (train/matmul.cpp packs or keeps them).
   void (*gemm_rows_bf16)(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw,
                          int64_t n, float* c, int64_t ldc, bool accumulate) = nullptr;
   // The same through a q8/q4 weight in this table's tiles (`w.packed`, w.k a multiple of 32, kp = w.k / 2),
   // each weight rounded to bf16 from its exact float value: c[i * ldc + j − n0] for W's rows j in [n0, n1),
   // n0 a multiple of pack_rows. Prefill multiplies through it (model/layers/linear.cpp) where the table has
-  // it; nullptr where gemm_rows_bf16 is.
+  // it: AMX, whose tiles outrun the int8 products; nullptr elsewhere.
   void (*gemm_rows_quantized_bf16)(const uint16_t* a, int64_t lda, int64_t m, const QuantizedMatrix& w, bool q4,
                                    int64_t n0, int64_t n1, float* c, int64_t ldc, bool accumulate) = nullptr;
 
   // hi[i] = x[i] rounded to bf16 (round_bf16's), lo[i] = x[i] − hi[i] (exact in float32) rounded to bf16:
-  // the two parts of x that prefill's products through a bf16 weight take in turn. Where gemm_rows_bf16 is.
+  // the two parts of x that prefill's products through a bf16 weight take in turn, through gemm_rows_bf16.
+  // AMX only: with two products per pair, vdpbf16ps is no faster than float32 FMAs.
   void (*split_bf16)(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) = nullptr;
 
   // y[i] = x[i] rounded to bf16 (to nearest even; a NaN stays a quiet NaN): f32_to_bf16 of core/dtype.h,

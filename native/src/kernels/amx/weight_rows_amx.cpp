@@ -16,30 +16,11 @@
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
-#include "kernels/avx512/transpose16.h"
+#include "kernels/avx512/avx512.h"
 
 namespace wenxin::kernels::amx {
 
 namespace {
-
-// One panel (kp pair rows of 32 pairs) from W's first `rows` rows (at most 32, `ldw` apart; the panel's
-// columns past them zero): 16 pairs of 16 rows at a time, transposed.
-void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
-  for (int64_t st = 0; st * kTilePairs < kp; ++st) {
-    const int64_t left = kp - st * kTilePairs, q_end = left < kTilePairs ? left : kTilePairs;
-    for (int half = 0; half < 2; ++half) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) {
-        const int64_t row = 16 * half + i;
-        r[i] =
-            row < rows ? _mm512_maskz_loadu_ps(lanes(left), w + row * ldw + st * 2 * kTilePairs) : _mm512_setzero_ps();
-      }
-      avx512::transpose16(r);
-      for (int64_t q = 0; q < q_end; ++q)
-        _mm512_storeu_ps(panel + (st * kTilePairs + q) * kGemmPanel + 16 * half, r[q]);
-    }
-  }
-}
 
 // c's columns [0, n) (=/+=) a · Wᵀ, a block of W's rows at a time: lay(v0, v1, panels) lays rows [v0, v1)
 // out as panels (v0 a multiple of 32; the last panel's columns past v1 may hold anything: they are not
@@ -126,7 +107,7 @@ void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const
                     float* c, int64_t ldc, bool accumulate) {
   rows_product(a, lda, m, kp, n, c, ldc, accumulate, [&](int64_t v0, int64_t v1, uint32_t* panels) {
     for (int64_t p0 = v0; p0 < v1; p0 += kGemmPanel)
-      lay_rows_panel(w + p0 * ldw, ldw, std::min(kGemmPanel, v1 - p0), kp, panels + (p0 - v0) * kp);
+      avx512::lay_rows_panel(w + p0 * ldw, ldw, std::min(kGemmPanel, v1 - p0), kp, panels + (p0 - v0) * kp);
   });
 }
 

@@ -17,4 +17,10 @@ void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, con
 void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
                               float* c, int64_t ldc, bool accumulate);
 void round_bf16(const float* x, uint16_t* y, int64_t n);
+// weight_rows.cpp: products through a bf16 weight's rows as stored (the table's gemm_rows_bf16), and the
+// panel one block of 32 of those rows makes: kp pair rows of 32 pairs (columns past `rows` zero), from
+// rows `ldw` apart, 16 pairs of 16 rows transposed at a time. AMX's rows products lay their panels alike.
+void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel);
+void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
+                    float* c, int64_t ldc, bool accumulate);
 }  // namespace wenxin::kernels::avx512

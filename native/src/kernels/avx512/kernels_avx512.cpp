@@ -313,6 +313,7 @@ const KernelTable kTable = {
     .interleaved_q4_tiles = true,
     .gemm_panels = gemm_panels,
     .gemm_panels_bf16 = gemm_panels_bf16,
+    .gemm_rows_bf16 = gemm_rows_bf16,
     .round_bf16 = round_bf16,
     .exp_f32 = exp_f32,
     .silu_mul_f32 = silu_mul,

@@ -97,7 +97,8 @@ bool multiplies_on_tiles(const Linear& layer, int64_t tokens) {
   const auto& K = kernels::active_kernels();
   switch (layer.format) {
     case WeightFormat::kFloat:
-      return K.gemm_rows_bf16 != nullptr && layer.weight.dtype == DType::kBF16 && layer.in % 2 == 0;
+      return K.split_bf16 != nullptr && K.gemm_rows_bf16 != nullptr && layer.weight.dtype == DType::kBF16 &&
+             layer.in % 2 == 0;
     case WeightFormat::kQ8:
     case WeightFormat::kQ4: return K.gemm_rows_quantized_bf16 != nullptr && layer.quantized.packed != nullptr;
     default: return false;

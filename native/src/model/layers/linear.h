@@ -81,12 +81,12 @@ void linear_forward_fused(const std::vector<LinearOutput>& outputs, LinearInput&
 // themselves). `x` must already be prepared for the layer (LinearInput::prepare).
 void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, float* y);
 
-// Whether `layer`'s products over `tokens` rows of input run on tiles (the table's gemm_rows_bf16 and
-// gemm_rows_quantized_bf16: AMX), against the input in bf16: q8/q4 weights through their tiles decoded to
-// bf16, x rounded to bf16 (finer than the int8 activations of the other paths); bf16 weights as stored,
-// against x's bf16 part and then its remainder (x − bf16(x), in bf16), so that the sums keep ~16
-// significant bits of x where one bf16 product would keep 8. From kTileTokens rows, where laying out each
-// block of weights for the tiles is shared by enough rows to be cheaper than the other paths' products.
+// Whether `layer`'s products over `tokens` rows of input run on tiles (the table's gemm_rows_bf16 with
+// split_bf16, and gemm_rows_quantized_bf16: AMX), against the input in bf16: q8/q4 weights through their tiles decoded
+// to bf16, x rounded to bf16 (finer than the int8 activations of the other paths); bf16 weights as stored, against x's
+// bf16 part and then its remainder (x − bf16(x), in bf16), so that the sums keep ~16 significant bits of x where one
+// bf16 product would keep 8. From kTileTokens rows, where laying out each block of weights for the tiles is shared by
+// enough rows to be cheaper than the other paths' products.
 inline constexpr int64_t kTileTokens = 64;
 bool multiplies_on_tiles(const Linear& layer, int64_t tokens);
 

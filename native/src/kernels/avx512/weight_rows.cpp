@@ -1,0 +1,58 @@
+// Products through a bf16 weight's rows as they are stored (the table's gemm_rows_bf16: training's forward
+// in bf16 compute), so that no panels of W are packed and kept for it: a block of W's rows at a time is
+// transposed into gemm_panels panels in a thread's scratch, then multiplied by every row of `a` as
+// gemm_panels_bf16 does (vdpbf16ps where the CPU has AVX-512 BF16, two float32 FMAs per pair where not).
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "core/aligned_vector.h"
+#include "kernels/avx512/avx512.h"
+#include "kernels/avx512/transpose16.h"
+
+namespace wenxin::kernels::avx512 {
+
+namespace {
+
+constexpr int64_t kPairs = 16;  // pairs one transpose16 step takes from a row
+
+inline __mmask16 first_lanes(int64_t valid) {
+  return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
+         : valid <= 0 ? static_cast<__mmask16>(0)
+                      : static_cast<__mmask16>((1u << valid) - 1);
+}
+
+}  // namespace
+
+void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
+  for (int64_t st = 0; st * kPairs < kp; ++st) {
+    const int64_t left = kp - st * kPairs, q_end = left < kPairs ? left : kPairs;
+    for (int half = 0; half < 2; ++half) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        const int64_t row = 16 * half + i;
+        r[i] = row < rows ? _mm512_maskz_loadu_ps(first_lanes(left), w + row * ldw + st * 2 * kPairs)
+                          : _mm512_setzero_ps();
+      }
+      transpose16(r);
+      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (st * kPairs + q) * kGemmPanel + 16 * half, r[q]);
+    }
+  }
+}
+
+void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
+                    float* c, int64_t ldc, bool accumulate) {
+  // Blocks of ~512 KB of panels stay in L2 (1 MB a core on Zen 4 and 5) while every row of `a` passes.
+  constexpr int64_t kBlockBytes = 512 << 10;
+  const int64_t width = std::max<int64_t>(1, kBlockBytes / (kp * 4 * kGemmPanel)) * kGemmPanel;
+  thread_local aligned_vector<uint32_t> panels;
+  panels.resize(static_cast<size_t>((std::min(n, width) + kGemmPanel - 1) / kGemmPanel * kp * kGemmPanel));
+  for (int64_t v0 = 0; v0 < n; v0 += width) {
+    const int64_t v1 = std::min(n, v0 + width);
+    for (int64_t p0 = v0; p0 < v1; p0 += kGemmPanel)
+      lay_rows_panel(w + p0 * ldw, ldw, std::min(kGemmPanel, v1 - p0), kp, panels.data() + (p0 - v0) * kp);
+    gemm_panels_bf16(a, lda, m, kp, reinterpret_cast<const uint16_t*>(panels.data()), v1 - v0, c + v0, ldc, accumulate);
+  }
+}
+
+}  // namespace wenxin::kernels::avx512
