@@ -16,6 +16,12 @@
 
 namespace wenxin::kernels {
 
+// From this many rows of input (prefill), a product lays each block of its weights out once for all of them
+// (AMX's tiles; the float32 panels AVX2 and AVX-512 widen bf16 weights into), which enough rows share to be
+// cheaper than the per-token kernels. Below it, a row's outputs are bit for bit the same whatever other rows
+// share the call: a text embeds, and a sequence decodes, alike alone and in a batch.
+inline constexpr int64_t kLayoutTokens = 64;
+
 struct KernelTable {
   const char* name;
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/attention_x86.h"
+#include "kernels/avx2/transpose8.h"
 #include "kernels/exp_poly.h"
 
 namespace wenxin::kernels::avx2 {
@@ -67,21 +68,8 @@ struct Vec {
   }
   // c[x] = (src[0][i + x], ..., src[7][i + x]).
   static void load_transposed(const float* const* src, int64_t i, F c[kLanes]) {
-    F t[8], u[8];
-    for (int j = 0; j < 8; j += 2) {
-      t[j] = _mm256_unpacklo_ps(_mm256_loadu_ps(src[j] + i), _mm256_loadu_ps(src[j + 1] + i));
-      t[j + 1] = _mm256_unpackhi_ps(_mm256_loadu_ps(src[j] + i), _mm256_loadu_ps(src[j + 1] + i));
-    }
-    for (int j = 0; j < 8; j += 4) {  // rows j .. j + 3: columns (0, 4), (1, 5), (2, 6), (3, 7)
-      u[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
-      u[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xEE);
-      u[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
-      u[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xEE);
-    }
-    for (int x = 0; x < 4; ++x) {
-      c[x] = _mm256_permute2f128_ps(u[x], u[4 + x], 0x20);
-      c[4 + x] = _mm256_permute2f128_ps(u[x], u[4 + x], 0x31);
-    }
+    for (int j = 0; j < 8; ++j) c[j] = _mm256_loadu_ps(src[j] + i);
+    transpose8(c);
   }
   static void widen_bf16(const uint16_t* src, int64_t d, float* dst) {
     int64_t i = 0;

@@ -26,6 +26,11 @@ void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float*
 void round_bf16(const float* x, uint16_t* y, int64_t n);
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
+// Prefill's float32 products through a bf16 weight's rows (gemm_float from kLayoutTokens rows of x): c[i · ldc
+// + j] = Σ_p x[i · k + p] · W[j][p] for i < m, j < n, W's rows `ldw` apart, widened into float32 strips of
+// 16 rows in a thread's scratch and multiplied on the panel products' 6 × 16 tile.
+void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
+                          int64_t ldc);
 
 // The float, vector and attention kernels of this path (kernels_avx2.cpp), for the AVX-VNNI table.
 namespace shared {

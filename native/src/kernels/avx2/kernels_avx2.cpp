@@ -145,6 +145,14 @@ void bf16_tile(const float* xs, const float* x, int64_t k, const uint8_t* w, siz
 
 void gemm_bf16(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb, int64_t n0, int64_t n1, float* y,
                int64_t ldy) {
+  // Prefill: W's rows widened once into float32 strips, for the panel products' tile (two weight loads, six
+  // broadcasts and twelve FMAs a step: the FMA units' rate) where bf16_tile widens each weight per use and
+  // loads an activation per FMA.
+  if (T >= kLayoutTokens) {
+    const int64_t ldw = static_cast<int64_t>(rb / 2);
+    gemm_float_bf16_rows(x, T, k, reinterpret_cast<const uint16_t*>(w) + n0 * ldw, ldw, n1 - n0, y + n0, ldy);
+    return;
+  }
   const int64_t k16 = k / 16 * 16;
   thread_local std::vector<float> split;
   if (split.size() < static_cast<size_t>(T * k16)) split.resize(T * k16);

@@ -10,6 +10,7 @@
 
 #include "core/dtype.h"
 #include "kernels/avx2/avx2.h"
+#include "kernels/avx2/transpose8.h"
 #include "kernels/panel_blocking.h"
 
 namespace wenxin::kernels::avx2 {
@@ -90,6 +91,44 @@ inline void widen_pairs16(const uint32_t* src, float* even, float* odd) {
 }  // namespace
 
 #include "kernels/panel_product.inc"
+
+namespace {
+
+// W's first `rows` rows (at most 16, `ldw` apart) as one float32 strip [k][16]: out[p · 16 + j] = W[j][p],
+// zero for j ≥ rows. 8 × 8 blocks of values widened and transposed in registers.
+void lay_rows_strip(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k, float* out) {
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8)
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) {
+        const int64_t row = 8 * half + i;
+        const __m128i h =
+            row < rows ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + row * ldw + p)) : _mm_setzero_si128();
+        r[i] = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+      }
+      transpose8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + (p + i) * kCols + 8 * half, r[i]);
+    }
+  for (; p < k; ++p)
+    for (int64_t j = 0; j < kCols; ++j) out[p * kCols + j] = j < rows ? bf16_to_f32(w[j * ldw + p]) : 0.0f;
+}
+
+}  // namespace
+
+void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
+                          int64_t ldc) {
+  const int64_t strips = (n + kCols - 1) / kCols;
+  thread_local std::vector<float> wide;
+  wide.resize(static_cast<size_t>(strips * k * kCols));
+  for (int64_t s = 0; s < strips; ++s)
+    lay_rows_strip(w + s * kCols * ldw, ldw, std::min(kCols, n - s * kCols), k, wide.data() + s * k * kCols);
+  const auto strip = [&](int64_t j0) { return wide.data() + j0 * k; };  // j0: a multiple of kCols
+  product<kCols>(m, k, strip, n, c, ldc, false, [&](int64_t i0, int rows, int64_t k0, int64_t kk, float* ap) {
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(ap + r * kRowStride, x + (i0 + r) * k + k0, static_cast<size_t>(kk) * sizeof(float));
+  });
+}
 
 void round_bf16(const float* x, uint16_t* y, int64_t n) {
   // f32_to_bf16 per element, which the compiler vectorises for AVX2 here.

@@ -10,6 +10,9 @@ void gemm_packed(bool q4, const QuantizedActivations& x, const QuantizedMatrix& 
                  int64_t ldy);
 // panel_gemm.cpp: training's float32 products through packed weight panels
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc);
+// The same, c written rather than added to when not `accumulate`.
+void gemm_panels_f32(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
+                     int64_t ldc, bool accumulate);
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
                       int64_t ldc, bool accumulate);
 // The same without AVX-512 BF16 (each pair widened to two float32 FMAs); gemm_panels_bf16 takes it on
@@ -23,4 +26,8 @@ void round_bf16(const float* x, uint16_t* y, int64_t n);
 void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel);
 void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,
                     float* c, int64_t ldc, bool accumulate);
+// Prefill's float32 products through a bf16 weight's rows (gemm_float from kLayoutTokens rows of x): c[i · ldc
+// + j] = Σ_p x[i · k + p] · W[j][p] for i < m, j < n, W's rows `ldw` apart.
+void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
+                          int64_t ldc);
 }  // namespace wenxin::kernels::avx512

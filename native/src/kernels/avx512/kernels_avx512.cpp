@@ -73,6 +73,11 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
 template <DType WT>
 void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, size_t rb, int64_t n0, int64_t n1,
                       float* y, int64_t ldy) {
+  if (WT == DType::kBF16 && T >= kLayoutTokens) {  // prefill: W's rows widened once into float32 panels
+    const int64_t ldw = static_cast<int64_t>(rb / 2);
+    gemm_float_bf16_rows(x, T, k, reinterpret_cast<const uint16_t*>(w) + n0 * ldw, ldw, n1 - n0, y + n0, ldy);
+    return;
+  }
   if (T == 1) {  // decode: 8 rows (8 FMA chains) from 8 segments (gemv_segments.h)
     for_each_segment_tile<8>(
         n0, n1, [&](int64_t n, int64_t rs) { float_tile<WT, 8, 1>(x, k, w, rb, n, y, ldy, rs); },

@@ -37,9 +37,10 @@ inline void store_tile(const __m512* acc, float* c, int64_t ldc, __mmask16 m0, _
   }
 }
 
-// c[r][0, 32) += Σ_p a[r * lda + p] · b[p][0, 32) for r < R.
+// c[r][0, 32) (+)= Σ_p a[r * lda + p] · b[p][0, 32) for r < R.
 template <int R>
-void tile(const float* a, int64_t lda, int64_t k, const float* b, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1) {
+void tile(const float* a, int64_t lda, int64_t k, const float* b, float* c, int64_t ldc, __mmask16 m0, __mmask16 m1,
+          bool accumulate) {
   __m512 acc[2 * R];
 #pragma GCC unroll 24
   for (int i = 0; i < 2 * R; ++i) acc[i] = _mm512_setzero_ps();
@@ -52,7 +53,7 @@ void tile(const float* a, int64_t lda, int64_t k, const float* b, float* c, int6
       acc[2 * r + 1] = _mm512_fmadd_ps(av, b1, acc[2 * r + 1]);
     }
   }
-  store_tile<R>(acc, c, ldc, m0, m1, true);
+  store_tile<R>(acc, c, ldc, m0, m1, accumulate);
 }
 
 inline int32_t pair_at(const uint16_t* p) {
@@ -110,9 +111,7 @@ void tile_bf16_widened(const uint16_t* a, int64_t lda, int64_t kp, const uint16_
 }
 
 template <typename A, typename B>
-using TileFn = void (*)(const A*, int64_t, int64_t, const B*, float*, int64_t, __mmask16, __mmask16);
-using TileBf16Fn = void (*)(const uint16_t*, int64_t, int64_t, const uint16_t*, float*, int64_t, __mmask16, __mmask16,
-                            bool);
+using TileFn = void (*)(const A*, int64_t, int64_t, const B*, float*, int64_t, __mmask16, __mmask16, bool);
 
 // Walks c in 12-row blocks and 32-column panels; `depth` is k (float) or kp (bf16 pairs), `panel` the
 // elements of B one panel holds per unit of depth. `tile(rows, ...)` runs one tile.
@@ -129,27 +128,33 @@ void run_tiles(const Tile& tile, const A* a, int64_t lda, int64_t m, int64_t dep
 
 }  // namespace
 
-void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
+void gemm_panels_f32(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c,
+                     int64_t ldc, bool accumulate) {
   static constexpr TileFn<float, float> tiles[] = {nullptr, tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>, tile<6>,
                                                    tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
-  run_tiles([](int rows, auto... args) { tiles[rows](args...); }, a, lda, m, k, b, kGemmPanel, n, c, ldc);
+  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, k, b, kGemmPanel, n,
+            c, ldc);
+}
+
+void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
+  gemm_panels_f32(a, lda, m, k, b, n, c, ldc, true);
 }
 
 void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n,
                               float* c, int64_t ldc, bool accumulate) {
-  static constexpr TileBf16Fn tiles[] = {nullptr,
-                                         tile_bf16_widened<1>,
-                                         tile_bf16_widened<2>,
-                                         tile_bf16_widened<3>,
-                                         tile_bf16_widened<4>,
-                                         tile_bf16_widened<5>,
-                                         tile_bf16_widened<6>,
-                                         tile_bf16_widened<7>,
-                                         tile_bf16_widened<8>,
-                                         tile_bf16_widened<9>,
-                                         tile_bf16_widened<10>,
-                                         tile_bf16_widened<11>,
-                                         tile_bf16_widened<12>};
+  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {nullptr,
+                                                         tile_bf16_widened<1>,
+                                                         tile_bf16_widened<2>,
+                                                         tile_bf16_widened<3>,
+                                                         tile_bf16_widened<4>,
+                                                         tile_bf16_widened<5>,
+                                                         tile_bf16_widened<6>,
+                                                         tile_bf16_widened<7>,
+                                                         tile_bf16_widened<8>,
+                                                         tile_bf16_widened<9>,
+                                                         tile_bf16_widened<10>,
+                                                         tile_bf16_widened<11>,
+                                                         tile_bf16_widened<12>};
   run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
             2 * kGemmPanel, n, c, ldc);
 }
@@ -161,9 +166,9 @@ void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, con
     gemm_panels_bf16_widened(a, lda, m, kp, b, n, c, ldc, accumulate);
     return;
   }
-  static constexpr TileBf16Fn tiles[] = {nullptr,       tile_bf16<1>,  tile_bf16<2>, tile_bf16<3>, tile_bf16<4>,
-                                         tile_bf16<5>,  tile_bf16<6>,  tile_bf16<7>, tile_bf16<8>, tile_bf16<9>,
-                                         tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
+  static constexpr TileFn<uint16_t, uint16_t> tiles[] = {
+      nullptr,      tile_bf16<1>, tile_bf16<2>, tile_bf16<3>,  tile_bf16<4>,  tile_bf16<5>, tile_bf16<6>,
+      tile_bf16<7>, tile_bf16<8>, tile_bf16<9>, tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
   run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
             2 * kGemmPanel, n, c, ldc);
 }

@@ -1,7 +1,8 @@
-// Products through a bf16 weight's rows as they are stored (the table's gemm_rows_bf16: training's forward
-// in bf16 compute), so that no panels of W are packed and kept for it: a block of W's rows at a time is
-// transposed into gemm_panels panels in a thread's scratch, then multiplied by every row of `a` as
-// gemm_panels_bf16 does (vdpbf16ps where the CPU has AVX-512 BF16, two float32 FMAs per pair where not).
+// Products through a bf16 weight's rows as they are stored, a block of its rows at a time laid out as
+// gemm_panels panels in a thread's scratch: gemm_rows_bf16 (training's forward in bf16 compute, so that no
+// panels of W are packed and kept for it) multiplies them as gemm_panels_bf16 does (vdpbf16ps where the CPU
+// has AVX-512 BF16, two float32 FMAs per pair where not); gemm_float_bf16_rows (prefill through a bf16
+// weight) widens them to float32 panels for gemm_panels' 12 × 32 tile.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -38,6 +39,40 @@ void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, ui
       for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (st * kPairs + q) * kGemmPanel + 16 * half, r[q]);
     }
   }
+}
+
+namespace {
+
+// W's first `rows` rows of bf16 (at most 32, `ldw` apart) as one float32 panel [k][32] (gemm_panels'; columns
+// past `rows` zero): 16 values of 16 rows widened and transposed at a time.
+void lay_rows_panel_f32(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k, float* panel) {
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    const int64_t left = k - p0, q_end = left < 16 ? left : 16;
+    for (int half = 0; half < 2; ++half) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        const int64_t row = 16 * half + i;
+        const __m256i h =
+            row < rows ? _mm256_maskz_loadu_epi16(first_lanes(left), w + row * ldw + p0) : _mm256_setzero_si256();
+        r[i] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+      }
+      transpose16(r);
+      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (p0 + q) * kGemmPanel + 16 * half, r[q]);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
+                          int64_t ldc) {
+  const int64_t count = (n + kGemmPanel - 1) / kGemmPanel;
+  thread_local aligned_vector<float> panels;
+  panels.resize(static_cast<size_t>(count * k * kGemmPanel));
+  for (int64_t pn = 0; pn < count; ++pn)
+    lay_rows_panel_f32(w + pn * kGemmPanel * ldw, ldw, std::min(kGemmPanel, n - pn * kGemmPanel), k,
+                       panels.data() + pn * k * kGemmPanel);
+  gemm_panels_f32(x, k, m, k, panels.data(), n, c, ldc, false);
 }
 
 void gemm_rows_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* w, int64_t ldw, int64_t n,

@@ -93,7 +93,7 @@ void LinearInput::prepare(const Linear& layer, ThreadPool& pool) {
 }
 
 bool multiplies_on_tiles(const Linear& layer, int64_t tokens) {
-  if (tokens < kTileTokens) return false;
+  if (tokens < kernels::kLayoutTokens) return false;
   const auto& K = kernels::active_kernels();
   switch (layer.format) {
     case WeightFormat::kFloat:

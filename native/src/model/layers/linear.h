@@ -85,9 +85,7 @@ void linear_rows(const Linear& layer, LinearInput& x, int64_t n0, int64_t n1, fl
 // split_bf16, and gemm_rows_quantized_bf16: AMX), against the input in bf16: q8/q4 weights through their tiles decoded
 // to bf16, x rounded to bf16 (finer than the int8 activations of the other paths); bf16 weights as stored, against x's
 // bf16 part and then its remainder (x − bf16(x), in bf16), so that the sums keep ~16 significant bits of x where one
-// bf16 product would keep 8. From kTileTokens rows, where laying out each block of weights for the tiles is shared by
-// enough rows to be cheaper than the other paths' products.
-inline constexpr int64_t kTileTokens = 64;
+// bf16 product would keep 8. From kernels::kLayoutTokens rows.
 bool multiplies_on_tiles(const Linear& layer, int64_t tokens);
 
 // Rows per work item that keep whole register tiles for `tokens` rows of input.
