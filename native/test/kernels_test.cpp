@@ -330,6 +330,10 @@ void test_quantized(const KernelTable& ref, const KernelTable& isa) {
         isa.quantize_row_q8(x.data() + t * K, t, &qb);
       }
       check(qa.q == qb.q && qa.scale == qb.scale, shape("quantize_row_q8", isa.name, T, 0, K));
+      // and what the products read beside the quants, bit for bit (K = 96, 160: a half chunk at the end)
+      check(qa.abs_q == qb.abs_q && qa.lane_sum == qb.lane_sum && qa.block_isum == qb.block_isum &&
+                qa.block_sum == qb.block_sum && qa.total_sum == qb.total_sum && qa.scale_x16 == qb.scale_x16,
+            shape("quantize_row_q8 sums", isa.name, T, 0, K));
       for (int64_t N : {1, 5, 9, 19, 37, 70, 130}) {
         for (bool q4 : {false, true}) {
           const QWeights w = random_quantized(N, K, q4);

@@ -201,10 +201,10 @@ void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, s
   }
 }
 
+#include "kernels/quantized_row_x86.inc"
+
 void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
-  const int64_t k = out->k;
-  int8_t* q = out->q.data() + row * k;
-  float* scale = out->scale.data() + row * out->blocks();
+  QuantizedRowWriter writer(out, row);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
   for (int64_t b = 0; b < out->blocks(); ++b) {
     __m256 v[4];
@@ -225,10 +225,9 @@ void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
     const __m256i p23 = _mm256_packs_epi32(iv[2], iv[3]);
     __m256i p = _mm256_packs_epi16(p01, p23);
     p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + b * kQBlock), p);
-    scale[b] = d;
+    writer.block(b, p, d);
   }
-  generic::finish_quantized_row(out, row);
+  writer.finish();
 }
 
 // Sum of the int8 products of one 32-element block, as 8 int32 lanes.

@@ -119,10 +119,10 @@ void gemm_float(const float* x, int64_t T, int64_t k, const void* w, DType wt, s
   }
 }
 
+#include "kernels/quantized_row_x86.inc"
+
 void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
-  const int64_t k = out->k;
-  int8_t* q = out->q.data() + row * k;
-  float* scale = out->scale.data() + row * out->blocks();
+  QuantizedRowWriter writer(out, row);
   const __m512 sign_off = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
   for (int64_t b = 0; b < out->blocks(); ++b) {
     const __m512 a = _mm512_loadu_ps(x + b * kQBlock);
@@ -132,11 +132,9 @@ void quantize_row_q8(const float* x, int64_t row, QuantizedActivations* out) {
     const __m512 inv = _mm512_set1_ps(d > 0 ? 1.0f / d : 0.0f);
     const __m128i qa = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(a, inv)));
     const __m128i qc = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(c, inv)));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kQBlock), qa);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * kQBlock + 16), qc);
-    scale[b] = d;
+    writer.block(b, _mm256_inserti128_si256(_mm256_castsi128_si256(qa), qc, 1), d);
   }
-  generic::finish_quantized_row(out, row);
+  writer.finish();
 }
 
 inline __mmask64 chunk_mask(int64_t remaining) { return remaining >= 64 ? ~0ull : (1ull << remaining) - 1; }
