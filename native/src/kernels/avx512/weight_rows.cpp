@@ -23,26 +23,6 @@ inline __mmask16 first_lanes(int64_t valid) {
                       : static_cast<__mmask16>((1u << valid) - 1);
 }
 
-}  // namespace
-
-void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
-  for (int64_t st = 0; st * kPairs < kp; ++st) {
-    const int64_t left = kp - st * kPairs, q_end = left < kPairs ? left : kPairs;
-    for (int half = 0; half < 2; ++half) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) {
-        const int64_t row = 16 * half + i;
-        r[i] = row < rows ? _mm512_maskz_loadu_ps(first_lanes(left), w + row * ldw + st * 2 * kPairs)
-                          : _mm512_setzero_ps();
-      }
-      transpose16(r);
-      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (st * kPairs + q) * kGemmPanel + 16 * half, r[q]);
-    }
-  }
-}
-
-namespace {
-
 // W's first `rows` rows of bf16 (at most 32, `ldw` apart) as one float32 panel [k][32] (gemm_panels'; columns
 // past `rows` zero): 16 values of 16 rows widened and transposed at a time.
 void lay_rows_panel_f32(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k, float* panel) {
@@ -63,6 +43,22 @@ void lay_rows_panel_f32(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k,
 }
 
 }  // namespace
+
+void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
+  for (int64_t st = 0; st * kPairs < kp; ++st) {
+    const int64_t left = kp - st * kPairs, q_end = left < kPairs ? left : kPairs;
+    for (int half = 0; half < 2; ++half) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        const int64_t row = 16 * half + i;
+        r[i] = row < rows ? _mm512_maskz_loadu_ps(first_lanes(left), w + row * ldw + st * 2 * kPairs)
+                          : _mm512_setzero_ps();
+      }
+      transpose16(r);
+      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (st * kPairs + q) * kGemmPanel + 16 * half, r[q]);
+    }
+  }
+}
 
 void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
                           int64_t ldc) {
