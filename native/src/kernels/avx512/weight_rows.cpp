@@ -15,49 +15,45 @@ namespace wenxin::kernels::avx512 {
 
 namespace {
 
-constexpr int64_t kPairs = 16;  // pairs one transpose16 step takes from a row
-
 inline __mmask16 first_lanes(int64_t valid) {
   return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
          : valid <= 0 ? static_cast<__mmask16>(0)
                       : static_cast<__mmask16>((1u << valid) - 1);
 }
 
-// W's first `rows` rows of bf16 (at most 32, `ldw` apart) as one float32 panel [k][32] (gemm_panels'; columns
-// past `rows` zero): 16 values of 16 rows widened and transposed at a time.
-void lay_rows_panel_f32(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k, float* panel) {
-  for (int64_t p0 = 0; p0 < k; p0 += 16) {
-    const int64_t left = k - p0, q_end = left < 16 ? left : 16;
+// A panel of `count` rows of 32 lanes of 32-bit values from W's first `rows` rows (at most 32; lanes past
+// them zero): load(row, s, mask) gives 16 values of that row from step s, the first lanes of `mask` read;
+// 16 × 16 of them transposed at a time into panel[s][lane].
+template <class Load>
+void lay_panel(int64_t rows, int64_t count, float* panel, const Load& load) {
+  for (int64_t s0 = 0; s0 < count; s0 += 16) {
+    const int64_t left = count - s0, q_end = left < 16 ? left : 16;
     for (int half = 0; half < 2; ++half) {
       __m512 r[16];
       for (int i = 0; i < 16; ++i) {
         const int64_t row = 16 * half + i;
-        const __m256i h =
-            row < rows ? _mm256_maskz_loadu_epi16(first_lanes(left), w + row * ldw + p0) : _mm256_setzero_si256();
-        r[i] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+        r[i] = row < rows ? load(row, s0, first_lanes(left)) : _mm512_setzero_ps();
       }
       transpose16(r);
-      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (p0 + q) * kGemmPanel + 16 * half, r[q]);
+      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (s0 + q) * kGemmPanel + 16 * half, r[q]);
     }
   }
+}
+
+// W's first `rows` rows of bf16 as one float32 panel [k][32] (gemm_panels'), each value widened.
+void lay_rows_panel_f32(const uint16_t* w, int64_t ldw, int64_t rows, int64_t k, float* panel) {
+  lay_panel(rows, k, panel, [&](int64_t row, int64_t s0, __mmask16 mask) {
+    const __m256i h = _mm256_maskz_loadu_epi16(mask, w + row * ldw + s0);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  });
 }
 
 }  // namespace
 
 void lay_rows_panel(const uint16_t* w, int64_t ldw, int64_t rows, int64_t kp, uint32_t* panel) {
-  for (int64_t st = 0; st * kPairs < kp; ++st) {
-    const int64_t left = kp - st * kPairs, q_end = left < kPairs ? left : kPairs;
-    for (int half = 0; half < 2; ++half) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) {
-        const int64_t row = 16 * half + i;
-        r[i] = row < rows ? _mm512_maskz_loadu_ps(first_lanes(left), w + row * ldw + st * 2 * kPairs)
-                          : _mm512_setzero_ps();
-      }
-      transpose16(r);
-      for (int64_t q = 0; q < q_end; ++q) _mm512_storeu_ps(panel + (st * kPairs + q) * kGemmPanel + 16 * half, r[q]);
-    }
-  }
+  lay_panel(rows, kp, reinterpret_cast<float*>(panel), [&](int64_t row, int64_t s0, __mmask16 mask) {
+    return _mm512_maskz_loadu_ps(mask, w + row * ldw + 2 * s0);  // 16 pairs as 32-bit lanes
+  });
 }
 
 void gemm_float_bf16_rows(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t ldw, int64_t n, float* c,
