@@ -1,7 +1,8 @@
 """PyTorch + peft side of the training benchmark (packages/bench/src/training.ts runs it in a fresh
 process per configuration): one LoRA training step (forward, backward, AdamW) on a random-weight
-checkpoint, timed over several steps. Prints one JSON line: {"tok_s": ..., "step_s": [...], "cpu_s": [...], "rss_mb": ...}
-(cpu_s: the process's CPU seconds, all threads, of each timed step).
+checkpoint, timed over several steps. Prints one JSON line: {"tok_s": ..., "step_s": [...], "cpu_s": [...], "rss_mb": ...,
+"capability": ...} (cpu_s: the process's CPU seconds, all threads, of each timed step; capability: the vectorised
+code path ATen took, which ATEN_CPU_CAPABILITY caps).
 
     python torch_train_step.py '{"model": DIR, "dtype": "float32"|"bfloat16", "batch": 1, "seq": 512,
                                  "steps": 3, "threads": 2, "r": 16, "alpha": 32, "targets": ["q_proj", "v_proj"]}'
@@ -54,7 +55,17 @@ def main() -> None:
     times.sort()
     median = times[len(times) // 2]
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"tok_s": req["batch"] * req["seq"] / median, "step_s": times, "cpu_s": cpu_s, "rss_mb": rss_mb}))
+    print(
+        json.dumps(
+            {
+                "tok_s": req["batch"] * req["seq"] / median,
+                "step_s": times,
+                "cpu_s": cpu_s,
+                "rss_mb": rss_mb,
+                "capability": torch.backends.cpu.get_cpu_capability(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import { formatConcurrencyReport, runConcurrencyBench } from "./concurrency.js";
 import { formatLongPromptReport, runLongPromptBench, type LongPromptKv } from "./long_prompt.js";
 import { measureQuality } from "./quality.js";
 import { LLAMA_VARIANT_ENV, LLAMA_VARIANT_FOR_ISA } from "./llama_variant.js";
+import { restrictTorchIsa } from "./torch_isa.js";
 import { formatTrainingReport, runTrainingBench } from "./training.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -43,7 +44,8 @@ bfloat16 base), --torch-dtypes PyTorch's bases.
   --configs DIR   released config.json files (default ../shared/configs)
   --isa PATH      force our kernel path (generic|avx2|avxvnni|avx512|amx, as WENXIN_ISA) and restrict llama.cpp
                   to node-llama-cpp's CPU build of the same level (x64, haswell, alderlake, icelake; amx: its
-                  own choice); every row names both. A path this CPU cannot run is an error.`;
+                  own choice), and --training's PyTorch to that level (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA,
+                  MKL_ENABLE_INSTRUCTIONS); every row names both. A path this CPU cannot run is an error.`;
 
 function numberOption(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -93,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     const variant = LLAMA_VARIANT_FOR_ISA[values.isa];
     if (variant) process.env[LLAMA_VARIANT_ENV] = variant;
     else delete process.env[LLAMA_VARIANT_ENV];
+    restrictTorchIsa(process.env, values.isa);
     systemInfo();
   }
   const fixtures = path.join(root, "test/fixtures/ernie45");

@@ -55,6 +55,8 @@ export interface TrainingRow {
   /** CPU seconds (all threads) of each timed step: on a shared machine, the work apart from waiting. */
   cpu_s: number[];
   rss_mb: number;
+  /** PyTorch: the code path ATen ran at, which `--isa` caps. */
+  capability?: string;
 }
 
 export interface TrainingReport {
@@ -139,8 +141,9 @@ export async function runTrainingBench(o: TrainingBenchOptions): Promise<Trainin
 
 /** The markdown table, each wenxin row against PyTorch's best base at that batch size. */
 export function formatTrainingReport(r: TrainingReport): string {
+  const capabilities = [...new Set(r.rows.flatMap((x) => (x.capability ? [x.capability] : [])))].join(", ");
   const lines = [
-    `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; PyTorch ${r.torch}; sequence ${r.seq}`,
+    `CPU: ${r.cpu}; ${r.threads} threads; kernels: ${r.kernels}; PyTorch ${r.torch}${capabilities ? ` (${capabilities})` : ""}; sequence ${r.seq}`,
     "",
     "| batch | engine | base | compute | tokens/s | step s (median) | CPU s/step (median) | peak RSS MB | vs PyTorch's best tokens/s | RSS vs PyTorch's best |",
     "|---|---|---|---|---|---|---|---|---|---|",

@@ -35,6 +35,8 @@ export interface TrainingMeasurement {
   /** CPU seconds of the process (all threads, user + system) in each timed step. */
   cpu_s: number[];
   rss_mb: number;
+  /** PyTorch's child only: the code path ATen ran at (`torch.backends.cpu.get_cpu_capability()`). */
+  capability?: string;
 }
 
 async function measure(r: TrainingMeasureRequest): Promise<TrainingMeasurement> {
