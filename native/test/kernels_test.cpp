@@ -77,7 +77,8 @@ std::string shape(const char* op, const char* isa, int64_t t, int64_t n, int64_t
 
 void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16})
-    for (int64_t T : {1, 2, 3, 5, 9, 70})  // 70: prefill, where bf16 weights' rows are laid out as panels
+    for (int64_t T :
+         {1, 2, 3, 5, 9, 70})  // 70 > kLayoutTokens: prefill, where bf16 weights' rows are laid out as panels
       for (int64_t N : {1, 3, 9, 17})
         for (int64_t K : {1, 7, 31, 33, 100, 257}) {
           const auto x = random_floats(T * K);
@@ -110,9 +111,9 @@ void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
           check(close(b, a, 1e-5f, terms),
                 shape((std::string("gemm_float/") + dtype_name(dt)).c_str(), isa.name, T, N, K));
           // each token's outputs bit for bit as when it is alone: a text embeds, and a sequence
-          // decodes, the same in a batch as by itself (below prefill's 64 tokens, where the products may
+          // decodes, the same in a batch as by itself (below prefill's kLayoutTokens, where the products may
           // take another path)
-          if (T >= 64) continue;
+          if (T >= kLayoutTokens) continue;
           bool alone = true;
           std::vector<float> one(N);
           for (int64_t t = 0; t < T; ++t) {

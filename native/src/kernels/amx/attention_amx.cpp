@@ -19,6 +19,7 @@
 #include "kernels/amx/tiles.h"
 #include "kernels/attention_x86.h"
 #include "kernels/avx512/exp512.h"
+#include "kernels/avx512/lanes.h"
 #include "kernels/avx512/transpose16.h"
 
 namespace wenxin::kernels::amx {
@@ -230,7 +231,8 @@ bool softmax_row(int64_t r0, int64_t i, int64_t j0, int64_t n, const float* s_bl
   __m512 v[kVecs];
   __m512 mx = _mm512_set1_ps(w.max[r]);
   for (int k = 0; k < kVecs; ++k) {
-    v[k] = _mm512_mask_blend_ps(lanes(visible - 16 * k), _mm512_set1_ps(kNegInf), _mm512_load_ps(s + 16 * k));
+    v[k] = _mm512_mask_blend_ps(avx512::first_lanes(visible - 16 * k), _mm512_set1_ps(kNegInf),
+                                _mm512_load_ps(s + 16 * k));
     mx = _mm512_max_ps(mx, v[k]);
   }
   w.max[r] = _mm512_reduce_max_ps(mx);

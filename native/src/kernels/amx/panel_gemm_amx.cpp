@@ -12,6 +12,7 @@
 #include "kernels/amx/amx.h"
 #include "kernels/amx/panel_product.h"
 #include "kernels/amx/tiles.h"
+#include "kernels/avx512/lanes.h"
 
 namespace wenxin::kernels::amx {
 
@@ -77,7 +78,7 @@ class BlockOfC {
   }
 
  private:
-  __mmask16 mask(int half) const { return lanes(cols_ - 16 * half); }
+  __mmask16 mask(int half) const { return avx512::first_lanes(cols_ - 16 * half); }
   float* slot(int64_t r, int half) { return buf_[(r / kTileRows) * 2 + half] + (r % kTileRows) * 16; }
 
   float* c_;

@@ -6,6 +6,7 @@
 #include "kernels/amx/amx.h"
 #include "kernels/amx/tiles.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/lanes.h"
 
 namespace wenxin::kernels::amx {
 
@@ -14,7 +15,7 @@ namespace {
 // x[0, min(n, 16)) rounded into y.
 inline void round16(const float* x, uint16_t* y, int64_t n) {
   n = n < 16 ? n : 16;
-  const __mmask16 valid = lanes(n);
+  const __mmask16 valid = avx512::first_lanes(n);
   const __m512 v = _mm512_maskz_loadu_ps(valid, x);
   const __m512i u = _mm512_castps_si512(v);
   const __mmask16 denormal = _mm512_test_epi32_mask(u, _mm512_set1_epi32(0x007FFFFF)) &
@@ -35,7 +36,7 @@ void round_bf16(const float* x, uint16_t* y, int64_t n) {
 
 void split_bf16(const float* x, uint16_t* hi, uint16_t* lo, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 valid = lanes(n - i);
+    const __mmask16 valid = avx512::first_lanes(n - i);
     round16(x + i, hi + i, n - i);
     const __m512 h =
         _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(valid, hi + i)), 16));

@@ -14,13 +14,6 @@ inline constexpr int64_t kTileRows = 16;                    // rows of every til
 inline constexpr int64_t kTilePairs = 16;                   // bf16 pairs a tile row holds (64 bytes)
 inline constexpr int64_t kPanelBytes = 2 * kGemmPanel * 2;  // one pair row of a gemm_panels panel
 
-// The first `valid` of 16 float lanes (none when valid <= 0): a row of a 16-column tile that overhangs c.
-inline __mmask16 lanes(int64_t valid) {
-  return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
-         : valid <= 0 ? static_cast<__mmask16>(0)
-                      : static_cast<__mmask16>((1u << valid) - 1);
-}
-
 // GCC's tile loads and stores are asm statements that tell the compiler neither which memory they read
 // nor which they write: a barrier on each buffer a kernel fills for a tile load or reads after a tile
 // store, so those writes are neither dropped nor moved across it.

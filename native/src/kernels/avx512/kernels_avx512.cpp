@@ -10,16 +10,13 @@
 
 #include "kernels/attention_x86.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/lanes.h"
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
-
-inline __mmask16 tail_mask16(int64_t remaining) {
-  return remaining >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << remaining) - 1);
-}
 
 template <DType WT>
 inline __m512 load_w(const uint8_t* row, int64_t k, __mmask16 m) {
@@ -55,7 +52,7 @@ void float_tile(const float* x, int64_t k, const uint8_t* w, size_t rb, int64_t 
     }
   }
   if (full < k) {
-    const __mmask16 m = tail_mask16(k - full);
+    const __mmask16 m = first_lanes(k - full);
 #pragma GCC unroll 8
     for (int t = 0; t < TT; ++t) {
       const __m512 xv = _mm512_maskz_loadu_ps(m, x + t * k + full);
@@ -174,7 +171,7 @@ void block_tile(const QuantizedActivations& x, int64_t t0, const QuantizedMatrix
   __m512 sw16[R];
   for (int64_t c = 0; c < chunks; ++c) {
     if (c % 8 == 0) {  // 16 block scales cover 8 chunks
-      const __mmask16 m = tail_mask16(nb - 2 * c);
+      const __mmask16 m = first_lanes(nb - 2 * c);
       for (int r = 0; r < R; ++r)
         sw16[r] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w.block_scale + (n + r) * nb + 2 * c));
     }
@@ -266,7 +263,7 @@ void gemm_q4(const QuantizedActivations& x, const QuantizedMatrix& w, int64_t n0
 
 float max_value(const float* x, int64_t n) {
   __m512 m = _mm512_set1_ps(x[0]);
-  for (int64_t i = 0; i < n; i += 16) m = _mm512_max_ps(_mm512_mask_loadu_ps(m, tail_mask16(n - i), x + i), m);
+  for (int64_t i = 0; i < n; i += 16) m = _mm512_max_ps(_mm512_mask_loadu_ps(m, first_lanes(n - i), x + i), m);
   return _mm512_reduce_max_ps(m);
 }
 
@@ -278,7 +275,7 @@ float dot(const float* a, const float* b, int64_t n) {
     acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
   }
   for (; i < n; i += 16) {
-    const __mmask16 m = tail_mask16(n - i);
+    const __mmask16 m = first_lanes(n - i);
     acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc0);
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
@@ -287,7 +284,7 @@ float dot(const float* a, const float* b, int64_t n) {
 void axpy(float a, const float* x, float* y, int64_t n) {
   const __m512 av = _mm512_set1_ps(a);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask16(n - i);
+    const __mmask16 m = first_lanes(n - i);
     _mm512_mask_storeu_ps(y + i, m,
                           _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
   }

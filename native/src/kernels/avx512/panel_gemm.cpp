@@ -7,16 +7,13 @@
 
 #include "core/cpu_features.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/lanes.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
 
 constexpr int kRows = 12;
-
-inline __mmask16 low_mask(int64_t cols) {
-  return cols >= 16 ? 0xFFFF : cols <= 0 ? 0 : static_cast<__mmask16>((1u << cols) - 1);
-}
 
 // c[r][0, 32) += acc[2r], acc[2r + 1] for r < R, columns masked by m0 / m1; = when not `accumulate`.
 template <int R>
@@ -113,16 +110,16 @@ void tile_bf16_widened(const uint16_t* a, int64_t lda, int64_t kp, const uint16_
 template <typename A, typename B>
 using TileFn = void (*)(const A*, int64_t, int64_t, const B*, float*, int64_t, __mmask16, __mmask16, bool);
 
-// Walks c in 12-row blocks and 32-column panels; `depth` is k (float) or kp (bf16 pairs), `panel` the
-// elements of B one panel holds per unit of depth. `tile(rows, ...)` runs one tile.
-template <typename A, typename B, typename Tile>
-void run_tiles(const Tile& tile, const A* a, int64_t lda, int64_t m, int64_t depth, const B* b, int64_t panel,
-               int64_t n, float* c, int64_t ldc) {
+// Walks c in 12-row blocks and 32-column panels, each tile by tiles[rows]; `depth` is k (float) or kp (bf16
+// pairs), `panel` the elements of B one panel holds per unit of depth.
+template <typename A, typename B>
+void run_tiles(const TileFn<A, B>* tiles, bool accumulate, const A* a, int64_t lda, int64_t m, int64_t depth,
+               const B* b, int64_t panel, int64_t n, float* c, int64_t ldc) {
   for (int64_t i0 = 0; i0 < m; i0 += kRows) {
     const int rows = static_cast<int>(m - i0 < kRows ? m - i0 : kRows);
     for (int64_t j0 = 0; j0 < n; j0 += kGemmPanel)
-      tile(rows, a + i0 * lda, lda, depth, b + (j0 / kGemmPanel) * panel * depth, c + i0 * ldc + j0, ldc,
-           low_mask(n - j0), low_mask(n - j0 - 16));
+      tiles[rows](a + i0 * lda, lda, depth, b + (j0 / kGemmPanel) * panel * depth, c + i0 * ldc + j0, ldc,
+                  first_lanes(n - j0), first_lanes(n - j0 - 16), accumulate);
   }
 }
 
@@ -132,8 +129,7 @@ void gemm_panels_f32(const float* a, int64_t lda, int64_t m, int64_t k, const fl
                      int64_t ldc, bool accumulate) {
   static constexpr TileFn<float, float> tiles[] = {nullptr, tile<1>, tile<2>, tile<3>,  tile<4>,  tile<5>, tile<6>,
                                                    tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
-  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, k, b, kGemmPanel, n,
-            c, ldc);
+  run_tiles(tiles, accumulate, a, lda, m, k, b, kGemmPanel, n, c, ldc);
 }
 
 void gemm_panels(const float* a, int64_t lda, int64_t m, int64_t k, const float* b, int64_t n, float* c, int64_t ldc) {
@@ -155,8 +151,7 @@ void gemm_panels_bf16_widened(const uint16_t* a, int64_t lda, int64_t m, int64_t
                                                          tile_bf16_widened<10>,
                                                          tile_bf16_widened<11>,
                                                          tile_bf16_widened<12>};
-  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
-            2 * kGemmPanel, n, c, ldc);
+  run_tiles(tiles, accumulate, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
 }
 
 void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, const uint16_t* b, int64_t n, float* c,
@@ -169,8 +164,7 @@ void gemm_panels_bf16(const uint16_t* a, int64_t lda, int64_t m, int64_t kp, con
   static constexpr TileFn<uint16_t, uint16_t> tiles[] = {
       nullptr,      tile_bf16<1>, tile_bf16<2>, tile_bf16<3>,  tile_bf16<4>,  tile_bf16<5>, tile_bf16<6>,
       tile_bf16<7>, tile_bf16<8>, tile_bf16<9>, tile_bf16<10>, tile_bf16<11>, tile_bf16<12>};
-  run_tiles([accumulate](int rows, auto... args) { tiles[rows](args..., accumulate); }, a, lda, m, kp, b,
-            2 * kGemmPanel, n, c, ldc);
+  run_tiles(tiles, accumulate, a, lda, m, kp, b, 2 * kGemmPanel, n, c, ldc);
 }
 
 void round_bf16(const float* x, uint16_t* y, int64_t n) {
@@ -180,7 +174,7 @@ void round_bf16(const float* x, uint16_t* y, int64_t n) {
                 round = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x40);
   int64_t i = 0;
   for (; i < n; i += 16) {
-    const __mmask16 m = low_mask(n - i);
+    const __mmask16 m = first_lanes(n - i);
     const __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, x + i));
     const __m512i high = _mm512_srli_epi32(u, 16);
     const __m512i rounded =

@@ -9,17 +9,12 @@
 
 #include "core/aligned_vector.h"
 #include "kernels/avx512/avx512.h"
+#include "kernels/avx512/lanes.h"
 #include "kernels/avx512/transpose16.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
-
-inline __mmask16 first_lanes(int64_t valid) {
-  return valid >= 16  ? static_cast<__mmask16>(0xFFFF)
-         : valid <= 0 ? static_cast<__mmask16>(0)
-                      : static_cast<__mmask16>((1u << valid) - 1);
-}
 
 // A panel of `count` rows of 32 lanes of 32-bit values from W's first `rows` rows (at most 32; lanes past
 // them zero): load(row, s, mask) gives 16 values of that row from step s, the first lanes of `mask` read;
