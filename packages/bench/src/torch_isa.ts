@@ -6,8 +6,11 @@
  * read back in the child (`torch.backends.cpu.get_cpu_capability()`) and reported, never assumed.
  */
 
+const VARIABLES = ["ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS"] as const;
+type TorchCaps = Record<(typeof VARIABLES)[number], string>;
+
 /** Our kernel path → the environment that caps PyTorch at the same level (undefined: its own choice). */
-export const TORCH_ENV_FOR_ISA: Record<string, Record<string, string> | undefined> = {
+export const TORCH_ENV_FOR_ISA: Record<string, TorchCaps | undefined> = {
   generic: { ATEN_CPU_CAPABILITY: "default", ONEDNN_MAX_CPU_ISA: "SSE41", MKL_ENABLE_INSTRUCTIONS: "SSE4_2" },
   avx2: { ATEN_CPU_CAPABILITY: "avx2", ONEDNN_MAX_CPU_ISA: "AVX2", MKL_ENABLE_INSTRUCTIONS: "AVX2" },
   avxvnni: { ATEN_CPU_CAPABILITY: "avx2", ONEDNN_MAX_CPU_ISA: "AVX2_VNNI", MKL_ENABLE_INSTRUCTIONS: "AVX2" },
@@ -18,7 +21,7 @@ export const TORCH_ENV_FOR_ISA: Record<string, Record<string, string> | undefine
 /** Sets (or, for a path PyTorch picks itself, clears) the variables in `env`, which the children inherit. */
 export function restrictTorchIsa(env: NodeJS.ProcessEnv, isa: string): void {
   const caps = TORCH_ENV_FOR_ISA[isa];
-  for (const name of Object.keys(TORCH_ENV_FOR_ISA.avx2!)) {
+  for (const name of VARIABLES) {
     if (caps) env[name] = caps[name];
     else delete env[name];
   }
