@@ -5,14 +5,25 @@
  * blocks, written to the GGUF as they are and to the checkpoint re-laid as `.qweight` / `.qscale`
  * (the engine's q4 quantizer makes the same blocks, so the checkpoint is the one `wenxin quantize
  * --weights q4` saves from the bf16 model). Memory holds one stacked expert tensor at a time. With
- * `tiles`, the checkpoint is then re-saved in this CPU's kernel tiles (`quantizeModel` with `tiles`),
+ * `tiles`, the checkpoint is then re-saved in the active kernel path's tiles (`quantizeModel` with
+ * `tiles`; one directory a path, so a run forced to another path with `--isa` maps its own tiles too),
  * so the engine maps the weights in place instead of repacking them into anonymous memory at load, and
- * the plain copy is deleted.
+ * the plain copy is deleted: a later path's tiles are re-saved from an earlier path's.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 
-import { quantizeModel, WenxinError } from "@wenxin/engine";
+import { quantizeModel, systemInfo, WenxinError } from "@wenxin/engine";
 import {
   encodeGgufTensor,
   encodeSafetensorsHeader,
@@ -92,7 +103,7 @@ export interface BuiltQ4Model {
 }
 
 /**
- * Writes (or reuses) `outDir/<name>/q4` (with `tiles`: `q4-tiles`, the plain copy deleted) and
+ * Writes (or reuses) `outDir/<name>/q4` (with `tiles`: `q4-tiles-<kernel path>`, the plain copy deleted) and
  * `outDir/<name>/Q4_0.gguf` for `config`.
  */
 export async function buildRandomQ4Model(
@@ -104,15 +115,18 @@ export async function buildRandomQ4Model(
 ): Promise<BuiltQ4Model> {
   const root = path.join(outDir, name);
   const dir = path.join(root, "q4");
-  const tiled = path.join(root, "q4-tiles");
+  const tiled = path.join(root, `q4-tiles-${systemInfo().kernels.active}`);
   const gguf = path.join(root, "Q4_0.gguf");
   const stampFile = path.join(root, "q4.stamp");
   const stamp = JSON.stringify(config);
   const want = options.tiles ? tiled : dir;
   const built = existsSync(stampFile) && readFileSync(stampFile, "utf8") === stamp && existsSync(gguf);
   if (built && existsSync(path.join(want, "model.safetensors"))) return { dir: want, gguf };
-  if (built && options.tiles && existsSync(path.join(dir, "model.safetensors")))
-    return { dir: await retile(dir, tiled, options.threads), gguf };
+  const source = built
+    ? [dir, ...tileDirs(root)].find((d) => existsSync(path.join(d, "model.safetensors")))
+    : undefined;
+  if (options.tiles && source !== undefined)
+    return { dir: await retile(source, tiled, { threads: options.threads, deleteSource: source === dir }), gguf };
   mkdirSync(dir, { recursive: true });
   writeModelFiles(dir, config, fixtureDir, { wenxin_quantization: { weights: "q4" } });
 
@@ -233,17 +247,32 @@ export async function buildRandomQ4Model(
   }
   if (written !== dataBytes) throw new Error(`${name}: wrote ${written} checkpoint bytes, expected ${dataBytes}`);
   writeFileSync(stampFile, stamp);
-  return { dir: options.tiles ? await retile(dir, tiled, options.threads) : dir, gguf };
+  return {
+    dir: options.tiles ? await retile(dir, tiled, { threads: options.threads, deleteSource: true }) : dir,
+    gguf,
+  };
+}
+
+/** The `q4-tiles-<path>` directories under `root`, one per kernel path a run has used. */
+function tileDirs(root: string): string[] {
+  return readdirSync(root)
+    .filter((name) => name.startsWith("q4-tiles-"))
+    .map((name) => path.join(root, name));
 }
 
 /**
- * Re-saves the q4 checkpoint `dir` in this CPU's kernel tiles at `out` and deletes the plain weights;
- * keeps `dir` where the kernels have no tiles (the generic path).
+ * Re-saves the q4 checkpoint `dir` (plain, or another path's tiles) in the active kernels' tiles at
+ * `out`, then deletes `dir`'s weights if asked (the plain copy); keeps `dir` where the kernels have no
+ * tiles (the generic path).
  */
-async function retile(dir: string, out: string, threads?: number): Promise<string> {
+async function retile(
+  dir: string,
+  out: string,
+  { threads, deleteSource }: { threads: number | undefined; deleteSource: boolean },
+): Promise<string> {
   rmSync(out, { recursive: true, force: true });
   try {
-    await withProgress(`re-saving ${dir} in this CPU's q4 tiles`, () =>
+    await withProgress(`re-saving ${dir} in the ${path.basename(out)} layout`, () =>
       quantizeModel(dir, out, { weights: "q4", tiles: true, ...(threads ? { threads } : {}) }),
     );
   } catch (err) {
@@ -251,6 +280,6 @@ async function retile(dir: string, out: string, threads?: number): Promise<strin
     rmSync(out, { recursive: true, force: true });
     return dir; // no tiles on these kernels: the plain layout it is
   }
-  rmSync(path.join(dir, "model.safetensors"));
+  if (deleteSource) rmSync(path.join(dir, "model.safetensors"));
   return out;
 }

@@ -1,15 +1,16 @@
 // buildRandomQ4Model writes in one pass what the two-step route makes (bf16 checkpoint, then `wenxin
 // quantize --weights q4`, and the Q4_0 GGUF of buildRandomModel): the same tensors byte for byte and the same
 // GGUF file, on small MoE shapes with rows that end in a 32-value half chunk, tied and untied heads; and
-// re-saved in the kernels' tiles, the same logits.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+// re-saved in the kernels' tiles (from the plain copy, or from another path's tiles once it is gone), the
+// same logits.
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { Engine, quantizeModel } from "@wenxin/engine";
+import { Engine, quantizeModel, systemInfo } from "@wenxin/engine";
 import { parseSafetensorsBuffer } from "@wenxin/engine/internal";
 
 import { buildRandomModel, type HfConfig } from "../src/random_model.js";
@@ -56,22 +57,38 @@ describe.each([false, true])("tie_word_embeddings %s", (tied) => {
       expect(g.bytes.equals(t.bytes), n).toBe(true);
     }
 
-    // re-saved in this CPU's tiles (the plain copy deleted), the same GGUF
+    // re-saved in the active path's tiles (the plain copy deleted), the same GGUF
+    const active = `q4-tiles-${systemInfo().kernels.active}`;
     const tiled = await buildRandomQ4Model(name, config, path.join(dir, "direct"), FIXTURE, { tiles: true });
-    expect(path.basename(tiled.dir)).toBe("q4-tiles");
+    expect(path.basename(tiled.dir)).toBe(active);
     expect(existsSync(path.join(direct.dir, "model.safetensors"))).toBe(false);
     expect(tensors(path.join(tiled.dir, "model.safetensors")).has("lm_head.qtiles")).toBe(true);
     expect(tiled.gguf).toBe(direct.gguf);
 
-    // and the engine reads both: the same logits as from the quantized checkpoint
+    // with only another path's tiles left (as after a run forced to that path), re-saved from those, which stay
+    const other = path.join(path.dirname(tiled.dir), "q4-tiles-other");
+    renameSync(tiled.dir, other);
+    const written = statSync(path.join(direct.dir, "config.json")).mtimeMs;
+    const again = await buildRandomQ4Model(name, config, path.join(dir, "direct"), FIXTURE, { tiles: true });
+    expect(again.dir).toBe(tiled.dir);
+    expect(statSync(path.join(direct.dir, "config.json")).mtimeMs).toBe(written); // not built again
+    expect(existsSync(path.join(other, "model.safetensors"))).toBe(true);
+
+    // and the engine reads each: the same logits as from the quantized checkpoint
     const ids = [1, 17, 300, 42, 7];
     const a = await Engine.load(quantized, { weights: "q4", threads: 1 });
-    const b = await Engine.load(tiled.dir, { weights: "q4", threads: 1 });
     try {
-      expect(Array.from(await b.logits(ids))).toEqual(Array.from(await a.logits(ids)));
+      const want = Array.from(await a.logits(ids));
+      for (const d of [again.dir, other]) {
+        const b = await Engine.load(d, { weights: "q4", threads: 1 });
+        try {
+          expect(Array.from(await b.logits(ids)), d).toEqual(want);
+        } finally {
+          await b.close();
+        }
+      }
     } finally {
       await a.close();
-      await b.close();
     }
   });
 });
