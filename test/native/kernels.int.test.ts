@@ -1,6 +1,7 @@
 // Runs the native kernel tests (native/test/kernels_test.cpp): every ISA this CPU supports against
-// the generic reference on odd sizes. WENXIN_ISA-selected paths are additionally covered end to end
-// by the golden tests in packages/engine/test/engine/isa_paths.int.test.ts.
+// the generic reference on odd sizes. Each path is also run end to end under WENXIN_ISA against the
+// goldens (packages/bench/test/quality.int.test.ts, "kernel paths") and on saved checkpoints
+// (packages/engine/test/model/quantize.int.test.ts).
 import { describe, expect, it } from "vitest";
 
 import { runNativeTests } from "../helpers/native_tests.js";
