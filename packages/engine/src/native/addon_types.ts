@@ -105,7 +105,7 @@ export interface NativeTokenLogprob {
   top: { tokenId: number; logprob: number }[];
 }
 
-/** The engine's load, read at any time (see native/src/runtime/engine_stats.h). */
+/** The engine's load, read at any time (see native/include/wenxin/engine_stats.h). */
 export interface NativeEngineStats {
   waiting: number;
   running: number;

@@ -2,7 +2,7 @@
 // parts (tokenizer, chat template, output parser) work, and a local model fails with a typed error that
 // says why. The absence is simulated by pointing WENXIN_NATIVE_PATH at a file that does not exist (the
 // loader then tries nothing else); CI's install test also runs remote mode from an install without the
-// package (.ci/install_test.sh).
+// package (test/install/run.sh).
 import os from "node:os";
 import path from "node:path";
 
