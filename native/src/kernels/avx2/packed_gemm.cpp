@@ -10,6 +10,7 @@
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 #include "kernels/interleaved_tiles.h"
+#include "kernels/next_groups_prefetch.h"
 
 namespace wenxin::kernels::avx2 {
 
@@ -24,7 +25,7 @@ namespace {
 // unroll spilled a third of its values).
 template <int G, int TT, bool kFetch = false>
 void q8_prefill_tile(const QuantizedActivations& x, const int8_t* ax, int64_t t0, const uint8_t* packed, int64_t g0,
-                     int64_t n0, int64_t n1, float* y, int64_t ldy, const Prefetch& pf = {}) {
+                     int64_t n0, int64_t n1, float* y, int64_t ldy, const NextGroupsPrefetch& pf = {}) {
   const int64_t k = x.k, nb = x.blocks();
   constexpr int64_t bb = tile_block_bytes(false);
   const __m256i ones16 = _mm256_set1_epi16(1);
@@ -108,8 +109,9 @@ void q8_tokens(const QuantizedActivations& x, const uint8_t* packed, int64_t n0,
     int64_t g = ga;
     for (; g + 2 <= gb; g += 2) {
       const auto pf = [&](int64_t t) {
-        if constexpr (kFetch) return Prefetch::next_pair(packed, x.blocks(), tile_block_bytes(false), gb, g, t, t1);
-        return Prefetch{};
+        if constexpr (kFetch)
+          return NextGroupsPrefetch::share<2>(packed, x.blocks(), tile_block_bytes(false), gb, g, t, t1);
+        return NextGroupsPrefetch{};
       };
       int64_t t = t0;
       for (; t + 2 <= t1; t += 2) q8_prefill_tile<2, 2, kFetch>(x, ax, t, packed, g, n0, n1, y, ldy, pf(t));

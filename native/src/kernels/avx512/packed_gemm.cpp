@@ -11,15 +11,16 @@
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
 #include "kernels/interleaved_tiles.h"
+#include "kernels/next_groups_prefetch.h"
 
 namespace wenxin::kernels::avx512 {
 
 namespace {
 
-// Row groups g0, g0 + gs, ..., g0 + (G - 1) · gs × TT tokens.
-template <bool Q4, int G, int TT>
+// Row groups g0, g0 + gs, ..., g0 + (G - 1) · gs × TT tokens. kFetch: also pf's lines.
+template <bool Q4, int G, int TT, bool kFetch = false>
 void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packed, int64_t g0, int64_t n, float* y,
-                 int64_t ldy, int64_t gs = 1) {
+                 int64_t ldy, int64_t gs = 1, const NextGroupsPrefetch& pf = {}) {
   const int64_t k = x.k, nb = x.blocks();
   const int64_t bb = packed_block_bytes(Q4);
   constexpr int32_t kOffset = Q4 ? 8 : 128;
@@ -30,6 +31,7 @@ void packed_tile(const QuantizedActivations& x, int64_t t0, const uint8_t* packe
     for (int t = 0; t < TT; ++t) accf[g][t] = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (kFetch) pf.lines_of_block(b);
     const uint8_t* blk[G];
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) blk[g] = packed + ((g0 + g * gs) * nb + b) * bb;
@@ -117,24 +119,31 @@ void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, 
     return;
   }
   // Token rows in blocks of 32 (their int8 activations stay in L2), then row groups, then the block's
-  // tokens: a tile's weights stay in L1 across the block, so a batched decode streams each matrix once.
+  // tokens: a tile's weights stay in L1 across the block, so a batched decode streams each matrix once, the
+  // group pairs' tiles fetching the next pair's weights (one token block: next_groups_prefetch.h).
   constexpr int64_t kTokenBlock = 32;
-  auto tiles = [&](auto groups, int64_t g, int64_t t0, int64_t t1) {
+  auto tiles = [&](auto groups, auto fetch, int64_t g, int64_t t0, int64_t t1) {
     constexpr int G = decltype(groups)::value;
+    constexpr bool kFetch = decltype(fetch)::value;
     for (int64_t t = t0; t < t1; t += 4) {
+      NextGroupsPrefetch pf;
+      if constexpr (kFetch)
+        pf = NextGroupsPrefetch::share<4>(w.packed, x.blocks(), packed_block_bytes(Q4), gb, g, t, t1);
       switch (t1 - t < 4 ? t1 - t : 4) {
-        case 4: packed_tile<Q4, G, 4>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 3: packed_tile<Q4, G, 3>(x, t, w.packed, g, w.n, y, ldy); break;
-        case 2: packed_tile<Q4, G, 2>(x, t, w.packed, g, w.n, y, ldy); break;
-        default: packed_tile<Q4, G, 1>(x, t, w.packed, g, w.n, y, ldy); break;
+        case 4: packed_tile<Q4, G, 4, kFetch>(x, t, w.packed, g, w.n, y, ldy, 1, pf); break;
+        case 3: packed_tile<Q4, G, 3, kFetch>(x, t, w.packed, g, w.n, y, ldy, 1, pf); break;
+        case 2: packed_tile<Q4, G, 2, kFetch>(x, t, w.packed, g, w.n, y, ldy, 1, pf); break;
+        default: packed_tile<Q4, G, 1, kFetch>(x, t, w.packed, g, w.n, y, ldy, 1, pf); break;
       }
     }
   };
   for (int64_t t0 = 0; t0 < T; t0 += kTokenBlock) {
     const int64_t t1 = T - t0 < kTokenBlock ? T : t0 + kTokenBlock;
     int64_t g = ga;
-    for (; g + 2 <= gb; g += 2) tiles(std::integral_constant<int, 2>{}, g, t0, t1);
-    for (; g < gb; ++g) tiles(std::integral_constant<int, 1>{}, g, t0, t1);
+    if (T <= kTokenBlock)
+      for (; g + 2 <= gb; g += 2) tiles(std::integral_constant<int, 2>{}, std::true_type{}, g, t0, t1);
+    for (; g + 2 <= gb; g += 2) tiles(std::integral_constant<int, 2>{}, std::false_type{}, g, t0, t1);
+    for (; g < gb; ++g) tiles(std::integral_constant<int, 1>{}, std::false_type{}, g, t0, t1);
   }
 }
 

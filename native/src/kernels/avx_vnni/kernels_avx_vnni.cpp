@@ -11,6 +11,7 @@
 #include "kernels/avx_vnni/avx_vnni.h"
 #include "kernels/gemv_segments.h"
 #include "kernels/generic/generic.h"
+#include "kernels/next_groups_prefetch.h"
 #include "kernels/panel_blocking.h"
 
 // WENXIN_EMULATE_VNNI (the kernel tests' second build of this file, avx_vnni_emulated::kTable): the
