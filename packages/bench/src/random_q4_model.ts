@@ -278,7 +278,7 @@ async function retile(
   } catch (err) {
     if (!(err instanceof WenxinError && err.code === "ERR_WENXIN_INVALID_ARGUMENT")) throw err;
     rmSync(out, { recursive: true, force: true });
-    return dir; // no tiles on these kernels: the plain layout it is
+    return dir; // no tiles on these kernels: the engine reads `dir` as it is laid out
   }
   if (deleteSource) rmSync(path.join(dir, "model.safetensors"));
   return out;
