@@ -76,9 +76,9 @@ std::string shape(const char* op, const char* isa, int64_t t, int64_t n, int64_t
 }
 
 void test_gemm_float(const KernelTable& ref, const KernelTable& isa) {
+  // T = 70 > kLayoutTokens: prefill, where bf16 weights' rows are laid out as panels.
   for (DType dt : {DType::kF32, DType::kBF16, DType::kF16})
-    for (int64_t T :
-         {1, 2, 3, 5, 9, 70})  // 70 > kLayoutTokens: prefill, where bf16 weights' rows are laid out as panels
+    for (int64_t T : {1, 2, 3, 5, 9, 70})
       for (int64_t N : {1, 3, 9, 17})
         for (int64_t K : {1, 7, 31, 33, 100, 257}) {
           const auto x = random_floats(T * K);

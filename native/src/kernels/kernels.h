@@ -22,6 +22,11 @@ namespace wenxin::kernels {
 // share the call: a text embeds, and a sequence decodes, alike alone and in a batch.
 inline constexpr int64_t kLayoutTokens = 64;
 
+// Rows of input the x86 tiles take at a time (their activations stay in L1/L2 while each block of weights passes
+// them). A product of at most this many rows (the batched decode of concurrent streams) reads each weight once,
+// so its tiles fetch the next weights as they go (next_groups_prefetch.h).
+inline constexpr int64_t kTokenBlock = 32;
+
 struct KernelTable {
   const char* name;
 

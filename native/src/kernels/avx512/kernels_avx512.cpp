@@ -84,7 +84,6 @@ void gemm_float_typed(const float* x, int64_t T, int64_t k, const uint8_t* w, si
   // Token rows in blocks of 32 (their activations stay in L2), weight rows next, then the block's
   // tokens: a tile's 4 weight rows stay in L1 while the block's tokens use them, so a batched decode
   // streams each matrix from memory once rather than once per 4 tokens.
-  constexpr int64_t kTokenBlock = 32;
   auto tiles = [&](auto rows, int64_t n, int64_t t0, int64_t t1) {
     constexpr int R = decltype(rows)::value;
     for (int64_t t = t0; t < t1; t += 4) {

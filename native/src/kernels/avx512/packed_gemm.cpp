@@ -121,7 +121,6 @@ void packed_gemm_typed(const QuantizedActivations& x, const QuantizedMatrix& w, 
   // Token rows in blocks of 32 (their int8 activations stay in L2), then row groups, then the block's
   // tokens: a tile's weights stay in L1 across the block, so a batched decode streams each matrix once, the
   // group pairs' tiles fetching the next pair's weights (one token block: next_groups_prefetch.h).
-  constexpr int64_t kTokenBlock = 32;
   auto tiles = [&](auto groups, auto fetch, int64_t g, int64_t t0, int64_t t1) {
     constexpr int G = decltype(groups)::value;
     constexpr bool kFetch = decltype(fetch)::value;

@@ -11,6 +11,7 @@
 #include "core/aligned_vector.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "kernels/kernels.h"
 #include "kernels/quant_formats.h"
 #include "model/layers/lora.h"
 #include "wenxin/engine_options.h"
@@ -100,18 +101,19 @@ int64_t weight_row_bytes(const Linear& layer);
 // Chunks per thread (ThreadPool::parallel_for) for a loop over `bytes` of weights and `tokens` rows of
 // input. One token (decode): up to 4, so that a thread that starts late (a busy machine) leaves most of
 // its share to the others, while each chunk keeps at least 1 MB of weights (long sequential streams for
-// the decode GEMVs). A batched decode of 2..32 tokens reuses a chunk's weights for every token, so chunks
-// are sized by work (1 MB × tokens), up to 4 per thread: its tiles fetch the next row groups' weights
-// while they compute (kernels/next_groups_prefetch.h), but a chunk's first groups wait on memory, which at
-// 16 chunks a thread came every few groups (16 q8 streams on Zen 5, 16 -> 4: avx512 ~840 -> ~890 tok/s,
-// avx-vnni ~545 -> ~567, avx2 ~372 -> ~383).
-// Prefill (more tokens) is sized the same way as 32 tokens, up to 8 chunks per thread: its loops are a few
-// ms each, and with one chunk per thread a thread descheduled for part of one (a busy machine) held up
-// the whole loop (the AVX2 q8 tile's per-call |x|, which once made calls costly, is made at quantization).
+// the decode GEMVs). A batched decode of 2..kTokenBlock tokens reuses a chunk's weights for every token,
+// so chunks are sized by work (1 MB × tokens), up to 4 per thread: its tiles fetch the next row groups'
+// weights while they compute (kernels/next_groups_prefetch.h), but a chunk's first groups wait on memory,
+// which at 16 chunks a thread came every few groups (16 q8 streams on Zen 5, 16 -> 4: avx512 ~840 -> ~890
+// tok/s, avx-vnni ~545 -> ~567, avx2 ~372 -> ~383). Prefill (more tokens) is sized as kTokenBlock tokens,
+// up to 8 chunks per thread: its loops are a few ms each, and with one chunk per thread a thread
+// descheduled for part of one (a busy machine) held up the whole loop (the AVX2 q8 tile's per-call |x|,
+// which once made calls costly, is made at quantization).
 inline int linear_chunks(int64_t bytes, int threads, int64_t tokens = 1) {
-  const bool batched = tokens > 1 && tokens <= 32;
-  const int64_t per = bytes * std::min<int64_t>(tokens, 32) / (std::max(1, threads) * (int64_t{1} << 20));
-  return static_cast<int>(std::clamp<int64_t>(per, 1, batched ? 4 : tokens > 32 ? 8 : 4));
+  const bool batched = tokens > 1 && tokens <= kernels::kTokenBlock;
+  const int64_t per =
+      bytes * std::min<int64_t>(tokens, kernels::kTokenBlock) / (std::max(1, threads) * (int64_t{1} << 20));
+  return static_cast<int>(std::clamp<int64_t>(per, 1, batched ? 4 : tokens > kernels::kTokenBlock ? 8 : 4));
 }
 
 // Re-lays a q8/q4 layer into the active ISA's tiles, if it has any. The plain layout stays
